@@ -1,0 +1,136 @@
+/*
+ * diag: collected input diagnostics with file:line:col and key. Foundation stage.
+ * Only main.c turns them into an exit status; every other module just records and returns -1.
+ */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+void diag_init(struct diag *d)
+{
+	d->items = NULL;
+	d->count = 0;
+	d->cap = 0;
+}
+
+void diag_release(struct diag *d)
+{
+	size_t i;
+	for (i = 0; i < d->count; i++) {
+		free(d->items[i].key);
+		free(d->items[i].message);
+	}
+	free(d->items);
+	diag_init(d);
+}
+
+static bool same_place(const struct diag_item *it, struct mark at, const char *key,
+		       const char *msg)
+{
+	bool same_file = (it->at.file == NULL && at.file == NULL) ||
+			 (it->at.file != NULL && at.file != NULL && strcmp(it->at.file, at.file) == 0);
+	bool same_key = (it->key == NULL && key == NULL) ||
+			(it->key != NULL && key != NULL && strcmp(it->key, key) == 0);
+	return same_file && same_key && it->at.line == at.line && it->at.col == at.col &&
+	       strcmp(it->message, msg) == 0;
+}
+
+void diag_add(struct diag *d, struct mark at, const char *key, const char *fmt, ...)
+{
+	va_list ap;
+	char buf[1024];
+	size_t i;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	for (i = 0; i < d->count; i++)
+		if (same_place(&d->items[i], at, key, buf))
+			return;
+	if (d->count == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 8;
+		d->items = xreallocarray(d->items, d->cap, sizeof *d->items);
+	}
+	d->items[d->count].at = at;
+	d->items[d->count].key = key ? xstrdup(key) : NULL;
+	d->items[d->count].message = xstrdup(buf);
+	d->count++;
+}
+
+bool diag_has_errors(const struct diag *d)
+{
+	return d->count > 0;
+}
+
+char *diag_format(const struct diag_item *it, char *buf, size_t size)
+{
+	char where[512] = "";
+	const char *file = it->at.file ? it->at.file : "dssim";
+
+	if (it->at.line > 0 && it->at.col > 0)
+		snprintf(where, sizeof where, "%s:%d:%d: ", file, it->at.line, it->at.col);
+	else if (it->at.line > 0)
+		snprintf(where, sizeof where, "%s:%d: ", file, it->at.line);
+	else
+		snprintf(where, sizeof where, "%s: ", file);
+	if (it->key != NULL && it->key[0] != '\0')
+		snprintf(buf, size, "%s%s: %s", where, it->key, it->message);
+	else
+		snprintf(buf, size, "%s%s", where, it->message);
+	return buf;
+}
+
+void diag_print(const struct diag *d, FILE *out)
+{
+	char buf[2048];
+	size_t i;
+	for (i = 0; i < d->count; i++)
+		fprintf(out, "%s\n", diag_format(&d->items[i], buf, sizeof buf));
+}
+
+size_t diag_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j;
+	size_t row[64 + 1];
+	if (la > 64 || lb > 64)
+		return la > lb ? la : lb;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+			size_t best = diag + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *diag_closest(const char *word, const char *const *candidates, size_t n)
+{
+	const char *best = NULL;
+	size_t best_d = (size_t)-1, i;
+	size_t limit = strlen(word) / 3 + 1;
+	if (limit < 2)
+		limit = 2;
+	for (i = 0; i < n; i++) {
+		size_t dist = diag_edit_distance(word, candidates[i]);
+		if (dist < best_d) {
+			best_d = dist;
+			best = candidates[i];
+		}
+	}
+	return best_d <= limit ? best : NULL;
+}

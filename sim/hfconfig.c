@@ -1,0 +1,243 @@
+/*
+ * hfconfig: HuggingFace config.json -> dssim model mapping. Input stage.
+ * Field names follow each architecture's configuration_*.py in huggingface/transformers
+ * (LlamaConfig, Qwen2Config, MistralConfig, MixtralConfig, GPT2Config, OPTConfig) and the
+ * DeepSeek-V2/V3 repositories' configuration_deepseek.py. Every copied value keeps the mark of
+ * its HF key, so an error in an imported value points into config.json.
+ */
+#include "hfconfig.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct arch {
+	const char *model_type;
+	const char *mlp;           /* when hidden_act says nothing more precise */
+	const char *norm;
+	const char *position;
+	bool tied_default;         /* tie_word_embeddings default in the config class */
+	bool bias;
+	bool qkv_bias;
+};
+
+/* Defaults from each *Config class: Llama/Mistral/Qwen2/Mixtral/DeepSeek untie by default except
+ * Qwen2 (tie_word_embeddings=False too); GPT-2 and OPT tie and use biases everywhere. */
+static const struct arch arches[] = {
+	{"llama", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"mistral", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"qwen2", "swiglu", "rmsnorm", "rope", false, false, true},
+	{"mixtral", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"deepseek_v2", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"deepseek_v3", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"gpt2", "gelu", "layernorm", "learned", true, true, false},
+	{"opt", "relu", "layernorm", "learned", true, true, false},
+};
+
+bool hfconfig_is_hf(const struct ynode *root)
+{
+	return root->kind == YNODE_MAP && yamltree_get(root, "model_type") != NULL;
+}
+
+struct conv {
+	struct arena *a;
+	const struct ynode *hf;
+	struct ynode *out;
+	struct diag *d;
+};
+
+static bool is_null(const struct ynode *v)
+{
+	return v == NULL || (v->kind == YNODE_SCALAR && !v->quoted && strcmp(v->value, "null") == 0);
+}
+
+static struct ynode *section(struct conv *c, const char *name)
+{
+	struct ynode *s = yamltree_get(c->out, name);
+	if (s == NULL) {
+		s = yamltree_new_map(c->a, c->hf->at);
+		yamltree_map_set(c->a, c->out, name, c->hf->at, s);
+	}
+	return s;
+}
+
+/* Copy HF field `from` (if present and not null) to `to` ("layers" or "moe.top_k"). */
+static bool copy(struct conv *c, const char *from, const char *to)
+{
+	struct ymember *m = yamltree_member(c->hf, from);
+	const char *dot = strchr(to, '.');
+	struct ynode *target = c->out;
+	if (m == NULL || is_null(m->value))
+		return false;
+	if (dot != NULL) {
+		char part[64];
+		snprintf(part, sizeof part, "%.*s", (int)(dot - to), to);
+		target = section(c, part);
+		to = dot + 1;
+	}
+	yamltree_map_set(c->a, target, to, m->key_at, m->value);
+	return true;
+}
+
+static void put(struct conv *c, const char *key, const char *text)
+{
+	yamltree_map_set(c->a, c->out, key, c->hf->at, yamltree_new_scalar(c->a, c->hf->at, text));
+}
+
+static const char *text_of(const struct conv *c, const char *key)
+{
+	const struct ynode *v = yamltree_get(c->hf, key);
+	return (v != NULL && v->kind == YNODE_SCALAR && !is_null(v)) ? v->value : NULL;
+}
+
+static void require(struct conv *c, const char *from, const char *to)
+{
+	if (!copy(c, from, to))
+		diag_add(c->d, c->hf->at, from, "the HuggingFace config lacks '%s'", from);
+}
+
+static void convert_activation(struct conv *c, const struct arch *ar, const char *key)
+{
+	const char *act = text_of(c, key);
+	if (act == NULL) {
+		put(c, "mlp", ar->mlp);
+	} else if (strcmp(ar->mlp, "swiglu") == 0 && (strcmp(act, "silu") == 0 ||
+						       strcmp(act, "swish") == 0)) {
+		put(c, "mlp", "swiglu");
+	} else if (strncmp(act, "gelu", 4) == 0) {
+		put(c, "mlp", strcmp(ar->mlp, "swiglu") == 0 ? "swiglu" : "gelu");
+	} else if (strcmp(act, "relu") == 0) {
+		put(c, "mlp", "relu");
+	} else {
+		put(c, "mlp", ar->mlp);
+	}
+}
+
+static void convert_common(struct conv *c, const struct arch *ar)
+{
+	put(c, "norm", ar->norm);
+	put(c, "position", ar->position);
+	put(c, "bias", ar->bias ? "true" : "false");
+	put(c, "qkv_bias", ar->qkv_bias ? "true" : "false");
+	put(c, "tie_embeddings", ar->tied_default ? "true" : "false");
+	copy(c, "tie_word_embeddings", "tie_embeddings");
+	copy(c, "attention_bias", "qkv_bias");
+}
+
+static void convert_llama_like(struct conv *c, const struct arch *ar)
+{
+	convert_common(c, ar);
+	require(c, "num_hidden_layers", "layers");
+	require(c, "hidden_size", "hidden");
+	require(c, "num_attention_heads", "heads");
+	copy(c, "num_key_value_heads", "kv_heads");
+	copy(c, "head_dim", "head_dim");
+	require(c, "intermediate_size", "ffn");
+	require(c, "vocab_size", "vocab");
+	copy(c, "max_position_embeddings", "max_position");
+	convert_activation(c, ar, "hidden_act");
+}
+
+static void convert_mixtral(struct conv *c, const struct arch *ar)
+{
+	convert_llama_like(c, ar);
+	require(c, "num_local_experts", "moe.experts");
+	require(c, "num_experts_per_tok", "moe.top_k");
+	require(c, "intermediate_size", "moe.ffn");
+}
+
+static void convert_deepseek(struct conv *c, const struct arch *ar)
+{
+	convert_llama_like(c, ar);
+	if (!copy(c, "q_lora_rank", "mla.q_lora_rank"))
+		yamltree_map_set(c->a, section(c, "mla"), "q_lora_rank", c->hf->at,
+				 yamltree_new_scalar(c->a, c->hf->at, "0"));
+	require(c, "kv_lora_rank", "mla.kv_lora_rank");
+	require(c, "qk_nope_head_dim", "mla.qk_nope_head_dim");
+	require(c, "qk_rope_head_dim", "mla.qk_rope_head_dim");
+	require(c, "v_head_dim", "mla.v_head_dim");
+	if (copy(c, "n_routed_experts", "moe.experts")) {
+		copy(c, "n_shared_experts", "moe.shared_experts");
+		require(c, "num_experts_per_tok", "moe.top_k");
+		require(c, "moe_intermediate_size", "moe.ffn");
+		copy(c, "first_k_dense_replace", "moe.dense_layers");
+	}
+}
+
+static void convert_gpt2(struct conv *c, const struct arch *ar)
+{
+	convert_common(c, ar);
+	require(c, "n_layer", "layers");
+	require(c, "n_embd", "hidden");
+	require(c, "n_head", "heads");
+	copy(c, "n_inner", "ffn");
+	require(c, "vocab_size", "vocab");
+	require(c, "n_positions", "max_position");
+	convert_activation(c, ar, "activation_function");
+	put(c, "dropout", "true");
+}
+
+static void convert_opt(struct conv *c, const struct arch *ar)
+{
+	const char *proj = text_of(c, "word_embed_proj_dim");
+	const char *hidden = text_of(c, "hidden_size");
+	convert_common(c, ar);
+	require(c, "num_hidden_layers", "layers");
+	require(c, "hidden_size", "hidden");
+	require(c, "num_attention_heads", "heads");
+	require(c, "ffn_dim", "ffn");
+	require(c, "vocab_size", "vocab");
+	copy(c, "enable_bias", "bias");
+	convert_activation(c, ar, "activation_function");
+	put(c, "dropout", "true");
+	/* OPTLearnedPositionalEmbedding keeps max_position_embeddings + 2 rows (offset 2). */
+	{
+		const struct ymember *m = yamltree_member(c->hf, "max_position_embeddings");
+		if (m != NULL && m->value->kind == YNODE_SCALAR) {
+			long long n = 0;
+			char buf[32];
+			if (sscanf(m->value->value, "%lld", &n) == 1 && n > 0 && n < (1LL << 40)) {
+				snprintf(buf, sizeof buf, "%lld", n + 2);
+				yamltree_map_set(c->a, c->out, "max_position", m->key_at,
+						 yamltree_new_scalar(c->a, m->value->at, buf));
+			}
+		}
+	}
+	if (proj != NULL && hidden != NULL && strcmp(proj, hidden) != 0)
+		diag_add(c->d, yamltree_member(c->hf, "word_embed_proj_dim")->key_at,
+			 "word_embed_proj_dim", "OPT models with a projected embedding (%s != hidden %s) "
+			 "are not supported", proj, hidden);
+}
+
+struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const char *name,
+			       struct diag *d)
+{
+	struct conv c = {a, hf, NULL, d};
+	const struct ymember *mt = yamltree_member(hf, "model_type");
+	const char *type = mt && mt->value->kind == YNODE_SCALAR ? mt->value->value : "";
+	const struct arch *ar = NULL;
+	size_t i, before = d->count;
+
+	for (i = 0; i < sizeof arches / sizeof arches[0]; i++)
+		if (strcmp(arches[i].model_type, type) == 0)
+			ar = &arches[i];
+	if (ar == NULL) {
+		diag_add(d, mt ? mt->value->at : hf->at, "model_type",
+			 "unsupported HuggingFace model_type '%s' (supported: llama, qwen2, mistral, "
+			 "mixtral, deepseek_v2, deepseek_v3, gpt2, opt)", type);
+		return NULL;
+	}
+	c.out = yamltree_new_map(a, hf->at);
+	put(&c, "name", name);
+	yamltree_map_set(a, c.out, "arch", mt->key_at, mt->value);
+	if (strcmp(type, "mixtral") == 0)
+		convert_mixtral(&c, ar);
+	else if (strncmp(type, "deepseek", 8) == 0)
+		convert_deepseek(&c, ar);
+	else if (strcmp(type, "gpt2") == 0)
+		convert_gpt2(&c, ar);
+	else if (strcmp(type, "opt") == 0)
+		convert_opt(&c, ar);
+	else
+		convert_llama_like(&c, ar);
+	return d->count > before ? NULL : c.out;
+}

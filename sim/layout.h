@@ -1,0 +1,38 @@
+/*
+ * layout: how ranks map onto (dp, pp, tp, cp, ep) and what each pipeline stage holds — its
+ * layers, whether it carries the embedding or the head, and how many micro-batches it keeps in
+ * flight under the schedule. Domain stage: reads struct scenario and model.h; no memory, no time.
+ */
+#ifndef DSSIM_LAYOUT_H
+#define DSSIM_LAYOUT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "scenario.h"
+
+struct layout {
+	int64_t gpus, tp, pp, dp, cp, ep, vp;
+	int64_t dense_dp;     /* ranks sharing one copy of non-expert parameters: dp*cp */
+	int64_t expert_dp;    /* ranks sharing one copy of an expert: dp*cp/ep */
+	int64_t micro_batches;/* per optimizer step per pipeline: global_batch/(dp*micro_batch) */
+	int64_t communicators;/* process groups with more than one rank (tp, dp, pp, cp, ep) */
+};
+
+struct stage {
+	int64_t index;
+	int64_t layers;       /* transformer layers on this pipeline rank (all its chunks) */
+	int64_t moe_layers;   /* of which MoE */
+	bool first, last;     /* holds the embedding / the final norm and head */
+	double inflight;      /* micro-batches of this stage's activations held at the peak */
+	double inflight_first_chunk; /* micro-batches of the first chunk's inputs (embedding) */
+};
+
+void layout_build(const struct scenario *s, struct layout *out);
+
+/* Fill st for pipeline rank `index` (0 <= index < pp). */
+void layout_stage(const struct scenario *s, const struct layout *l, int64_t index,
+		  struct stage *st);
+
+#endif

@@ -1,0 +1,169 @@
+/*
+ * main: the dssim command line. Parses options, runs the pipeline (load -> memory -> output) and
+ * turns diagnostics into exit codes: 0 the run completed (whether or not the model fits: the
+ * report says), 1 an internal or output error, 2 bad input or usage.
+ */
+#include <getopt.h>
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "diag.h"
+#include "memory.h"
+#include "output.h"
+#include "scenario.h"
+#include "schema.h"
+#include "xalloc.h"
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
+enum format { FORMAT_TEXT, FORMAT_JSON };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim [options] SCENARIO.yaml\n"
+		"\n"
+		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
+		"report where each GPU's memory goes and whether it fits.\n"
+		"\n"
+		"options:\n"
+		"  -f, --format FORMAT   text (default) or json\n"
+		"  -s, --set KEY=VALUE   override any scenario key, e.g. --set strategy.tp=8\n"
+		"                        (repeatable; VALUE may be YAML: --set 'strategy.offload={optimizer: cpu}')\n"
+		"  -d, --data-dir DIR    also look for presets in DIR\n"
+		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\n"
+		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
+		"directory, in $DSSIM_DATA and in %s.\n"
+		"\n"
+		"exit status: 0 the run completed (the report says whether it fits), 1 internal or\n"
+		"output error, 2 bad input or usage.\n",
+		scenario_installed_data_dir());
+}
+
+struct args {
+	enum format format;
+	struct scenario_override *overrides;
+	size_t noverrides;
+	const char *data_dir;
+	const char *file;
+};
+
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"set", required_argument, NULL, 's'},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"help-keys", no_argument, NULL, 'K'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	memset(a, 0, sizeof *a);
+	while ((c = getopt_long(argc, argv, "f:s:d:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "text") == 0) {
+				a->format = FORMAT_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				a->format = FORMAT_JSON;
+			} else {
+				fprintf(stderr, "dssim: --format: expected text or json, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 's': {
+			char *eq = strchr(optarg, '=');
+			if (eq == NULL || eq == optarg) {
+				fprintf(stderr, "dssim: --set: expected KEY=VALUE, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			a->overrides = xreallocarray(a->overrides, a->noverrides + 1,
+						     sizeof *a->overrides);
+			*eq = '\0';
+			a->overrides[a->noverrides].key = optarg;
+			a->overrides[a->noverrides].value = eq + 1;
+			a->noverrides++;
+			break;
+		}
+		case 'd':
+			a->data_dir = optarg;
+			break;
+		case 'K':
+			schema_print_keys(stdout);
+			return -1;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case 'V':
+			printf("dssim %s\n", PACKAGE_VERSION);
+			return -1;
+		default:
+			usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, optind >= argc ? "dssim: no scenario file given\n"
+					       : "dssim: expected one scenario file\n");
+		usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	a->file = argv[optind];
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a;
+	struct scenario_options opt;
+	struct diag d;
+	struct scenario *s;
+	struct memory_report m;
+	int status = parse_args(argc, argv, &a);
+
+	if (status != EXIT_OK) {
+		free(a.overrides);
+		if (status < 0)
+			return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_INTERNAL;
+		return status;
+	}
+	gsl_set_error_handler_off();
+	diag_init(&d);
+	opt.overrides = a.overrides;
+	opt.noverrides = a.noverrides;
+	opt.data_dir = a.data_dir;
+	s = scenario_load(a.file, &opt, &d);
+	if (s == NULL) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
+	status = EXIT_OK;
+	if (memory_build(s, &m) != 0) {
+		fprintf(stderr, "dssim: %s: %s\n", a.file, m.advice);
+		status = EXIT_INTERNAL;
+	} else {
+		if (a.format == FORMAT_JSON)
+			output_json(stdout, s, &m);
+		else
+			output_text(stdout, s, &m);
+	}
+	memory_report_release(&m);
+	scenario_free(s);
+	diag_release(&d);
+	free(a.overrides);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "dssim: cannot write the report\n");
+		return EXIT_INTERNAL;
+	}
+	return status;
+}

@@ -1,0 +1,830 @@
+/*
+ * memory: analytic memory per GPU and per host. Domain stage.
+ * Model states follow ZeRO (Rajbhandari et al. 2020, sec. 3.1 and 5): with mixed-precision Adam a
+ * parameter costs 2 bytes of weights, 2 of gradients and K = 12 of fp32 master weights, momentum
+ * and variance; ZeRO-1 shards the K bytes over data parallelism, ZeRO-2 also the gradients,
+ * ZeRO-3 also the weights. Activations follow Korthikanti et al. 2022 through model.c.
+ */
+#include "memory.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_roots.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "units.h"
+#include "xalloc.h"
+
+static const char *const part_names[MEMORY_PARTS] = {
+	"weights", "gradients", "optimizer", "activations", "kv_cache", "buffers", "overhead",
+};
+
+const char *memory_part_name(enum memory_part p)
+{
+	return part_names[p];
+}
+
+double memory_dtype_bytes(int dtype)
+{
+	switch (dtype) {
+	case DTYPE_FP32:
+	case DTYPE_TF32:
+		return 4;
+	case DTYPE_BF16:
+	case DTYPE_FP16:
+		return 2;
+	case DTYPE_FP8:
+	case DTYPE_INT8:
+		return 1;
+	default:
+		return 0.5;
+	}
+}
+
+/*
+ * Bytes per stored weight of a quantized linear layer, scales included:
+ * int4: a 4-bit weight plus an fp16 scale and a 4-bit zero point per group (AWQ, Lin et al. 2024;
+ * group 128 gives 0.5195 bytes); int8: an fp16 scale per group; fp8: one fp32 scale per 128x128
+ * block (DeepSeek-V3 report sec. 3.3.2).
+ */
+static double quantized_bytes(int dtype, double group)
+{
+	switch (dtype) {
+	case DTYPE_INT4:
+		return 0.5 + (2.0 + 0.5) / group;
+	case DTYPE_INT8:
+		return 1.0 + 2.0 / group;
+	case DTYPE_FP8:
+		return 1.0 + 4.0 / (128.0 * 128.0);
+	default:
+		return memory_dtype_bytes(dtype);
+	}
+}
+
+/* Per-GPU parameter sums for one stage, split by how they are stored and sharded. */
+struct param_sum {
+	const struct scenario *s;
+	double tp, ep;
+	double dense, expert;           /* elements per GPU */
+	double dense_matrix, expert_matrix; /* of which in quantizable linear layers */
+	double dense_factored, expert_factored; /* Adafactor: rows + cols per matrix */
+	double lora;                    /* adapter elements per GPU */
+	double unit;                    /* elements of the tensors summed into this struct */
+};
+
+static bool is_linear(const struct model_tensor *t)
+{
+	return t->rows > 1 && (t->group == TENSOR_ATTN || t->group == TENSOR_MLP ||
+			       t->group == TENSOR_EXPERT || t->group == TENSOR_SHARED);
+}
+
+static bool lora_target(const struct scenario *s, const struct model_tensor *t)
+{
+	if (!is_linear(t))
+		return false;
+	return t->group == TENSOR_ATTN || s->workload.lora.targets == LORA_ALL;
+}
+
+static void add_tensor(void *ctx, const struct model_tensor *t)
+{
+	struct param_sum *p = ctx;
+	double split = t->tp_split ? p->tp : 1.0;
+	double count = (double)t->count;
+	double n, factored;
+	if (t->group == TENSOR_EXPERT)
+		count /= p->ep;
+	n = (double)t->rows * (double)t->cols * count / split;
+	/* Shazeer and Stern 2018, sec. 3: a factored second moment keeps rows + cols values per
+	 * matrix; vectors keep one value per element. */
+	factored = t->rows > 1 ? ((double)t->rows + (double)t->cols) * count / split : n;
+	if (t->group == TENSOR_EXPERT) {
+		p->expert += n;
+		p->expert_factored += factored;
+		if (is_linear(t))
+			p->expert_matrix += n;
+	} else {
+		p->dense += n;
+		p->dense_factored += factored;
+		if (is_linear(t))
+			p->dense_matrix += n;
+	}
+	/* Hu et al. 2021 (LoRA), sec. 4.1: W + B*A with A r x cols and B rows x r. */
+	if (p->s->workload.lora.rank > 0 && lora_target(p->s, t))
+		p->lora += (double)p->s->workload.lora.rank * ((double)t->rows + (double)t->cols) *
+			   count / split;
+	p->unit += n;
+}
+
+struct outer_filter {
+	struct param_sum *sum;
+	bool first, last;
+	bool tied_copy;                 /* last stage of a pipeline with tied embeddings */
+};
+
+static void add_outer(void *ctx, const struct model_tensor *t)
+{
+	struct outer_filter *f = ctx;
+	bool on_first = t->group == TENSOR_EMBED || t->group == TENSOR_POSITION;
+	if ((on_first && f->first) || (!on_first && f->last))
+		add_tensor(f->sum, t);
+	/* Megatron keeps a second copy of a tied embedding on the last stage as its head. */
+	if (t->group == TENSOR_EMBED && f->tied_copy) {
+		struct model_tensor head = *t;
+		head.group = TENSOR_HEAD;
+		add_tensor(f->sum, &head);
+	}
+}
+
+/* Everything a stage computes from, for one micro-batch size. */
+struct stage_calc {
+	const struct scenario *s;
+	const struct layout *l;
+	int64_t micro_batch;
+	double layer_units[2];          /* per-GPU elements of one dense / MoE layer (unsharded) */
+	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
+};
+
+static double act_bytes_of(const struct scenario *s)
+{
+	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+}
+
+static double train_weight_bytes(const struct scenario *s)
+{
+	/* Mixed precision keeps 16-bit weights; fp8 training (Transformer Engine, DeepSeek-V3)
+	 * keeps them in bf16 and casts to fp8 per GEMM. */
+	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+}
+
+/* Optimizer bytes per trainable element (master copy included) and per factored element. */
+static void optimizer_bytes(const struct scenario *s, double *per_elem, double *per_factored)
+{
+	double master = s->workload.dtype == DTYPE_FP32 ? 0.0 : 4.0;
+	*per_factored = 0.0;
+	switch (s->workload.optimizer) {
+	case OPTIMIZER_SGD:
+		*per_elem = master;
+		break;
+	case OPTIMIZER_SGD_MOMENTUM:
+		*per_elem = master + 4.0;        /* one fp32 momentum buffer */
+		break;
+	case OPTIMIZER_ADAM_8BIT:
+		/* Dettmers et al. 2022: two 8-bit states, one fp32 absmax per 2048-element block. */
+		*per_elem = master + 2.0 * (1.0 + 4.0 / 2048.0);
+		break;
+	case OPTIMIZER_ADAFACTOR:
+		/* Shazeer and Stern 2018: no first moment by default (beta1 = 0). */
+		*per_elem = master;
+		*per_factored = 4.0;
+		break;
+	default:
+		*per_elem = master + 8.0;        /* fp32 momentum and variance, K = 12 with master */
+		break;
+	}
+}
+
+static void activations(const struct stage_calc *c, const struct stage *st, double *saved,
+			double *p2p)
+{
+	const struct scenario *s = c->s;
+	const struct model_config *m = &s->model;
+	const struct strategy *g = &s->strategy;
+	double tokens = (double)s->workload.seq_len / (double)g->cp * (double)c->micro_batch;
+	double B = act_bytes_of(s), tp = (double)g->tp;
+	bool sp = g->sequence_parallel && g->tp > 1;
+	double seq_div = sp ? tp : 1.0;
+	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention};
+	double per_mb = 0, work = 0;
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers;
+		double full, kept;
+		if (n == 0)
+			continue;
+		full = model_layer_act_bytes(m, (enum layer_kind)k, &o, g->tp, sp, true) * tokens;
+		switch (g->recompute) {
+		case RECOMPUTE_FULL:
+			/* Korthikanti et al. 2022, Table 2: only the layer input (2sbh) is kept; in
+			 * backward one layer's activations are rebuilt at a time. */
+			kept = (double)m->hidden * B * tokens / seq_div;
+			if (full > work)
+				work = full;
+			break;
+		case RECOMPUTE_SELECTIVE:
+			/* Sec. 5: the attention core (QK^T, softmax, dropout, x V) is recomputed. */
+			kept = model_layer_act_bytes(m, (enum layer_kind)k, &o, g->tp, sp, false) *
+			       tokens;
+			if (full - kept > work)
+				work = full - kept;
+			break;
+		default:
+			kept = full;
+			break;
+		}
+		per_mb += kept * (double)n;
+	}
+	*saved = per_mb * st->inflight + work;
+	if (st->first) {
+		/* Megatron theoretical_memory_usage.py: int64 token ids (8sb) and the embedding
+		 * dropout mask (sbh) per micro-batch in flight. */
+		double emb = 8.0 * tokens + (m->dropout ? (double)m->hidden * tokens / seq_div : 0);
+		*saved += emb * st->inflight_first_chunk;
+	}
+	if (st->last) {
+		/* Final norm input and head input (2 x 2sbh) and fp32 logits over the TP-split
+		 * vocabulary: Megatron's 4sbh(1 + v/h) for the output layer and loss. */
+		double head = 2.0 * (double)m->hidden * B * tokens / seq_div +
+			      4.0 * (double)m->vocab * tokens / tp;
+		*saved += head * (s->strategy.schedule == SCHEDULE_GPIPE ? st->inflight : 1.0);
+	}
+	/* Pipeline send and receive buffers of one micro-batch's hidden states. */
+	*p2p = g->pp > 1 ? 2.0 * (double)m->hidden * B * tokens / seq_div : 0.0;
+}
+
+/*
+ * Inference workspace for a prefill of micro_batch sequences of seq_len tokens. Per layer the
+ * largest transient is the attention block or the MLP; the logits come after all layers. The
+ * PyTorch caching allocator keeps the layers' freed blocks reserved, and blocks of other sizes do
+ * not merge across segments (c10/cuda/CUDACachingAllocator.cpp), so the two phases add up.
+ * Eager attention (HF LlamaAttention, transformers 4.33): bf16 masked scores + fp32 softmax + bf16
+ * probabilities = 8 bytes per score element, plus the bf16 4-D causal mask.
+ */
+static double workspace(const struct scenario *s, double batch)
+{
+	const struct model_config *m = &s->model;
+	double tp = (double)s->strategy.tp, B = act_bytes_of(s);
+	double seq = (double)s->workload.seq_len / (double)s->strategy.cp;
+	double tokens = batch * seq;
+	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
+				   : (double)m->head_dim;
+	double heads = (double)m->heads / tp;
+	double kv_heads = model_is_mla(m) ? heads : fmax(1.0, (double)m->kv_heads / tp);
+	double attn = tokens * (2 * heads + 2 * kv_heads) * d * B;
+	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
+	double ffn = (double)m->ffn;
+	double mlp, logits_tokens, logits;
+	if (!s->workload.flash_attention)
+		attn += batch * heads * seq * (double)s->workload.seq_len * (B + 4.0 + B) +
+			batch * seq * (double)s->workload.seq_len * B;
+	if (model_is_moe(m)) {
+		double routed = (double)m->moe.top_k * m->moe.capacity_factor * (double)m->moe.ffn;
+		if (routed > ffn)
+			ffn = routed;
+	}
+	mlp = tokens * (g + 1.0) * ffn / tp * B;
+	logits_tokens = s->workload.logits == LOGITS_ALL ? tokens : batch;
+	logits = logits_tokens * (double)m->vocab / tp * (B + 4.0);
+	return fmax(attn, mlp) + logits;
+}
+
+static double kv_bytes_per_token(const struct scenario *s, const struct stage *st)
+{
+	const struct model_config *m = &s->model;
+	double tp = (double)s->strategy.tp;
+	double elems = model_kv_elems_per_token_layer(m);
+	/* vLLM keeps max(1, kv_heads // tp) heads per GPU (cache_engine.py) and the whole MLA
+	 * latent on every TP rank. */
+	if (!model_is_mla(m))
+		elems = 2.0 * fmax(1.0, (double)m->kv_heads / tp) * (double)m->head_dim;
+	return elems * (double)st->layers * memory_dtype_bytes(s->workload.kv_dtype) /
+	       (double)s->strategy.cp;
+}
+
+static void stage_memory(const struct stage_calc *c, const struct stage *st,
+			 struct memory_role *r)
+{
+	const struct scenario *s = c->s;
+	const struct layout *l = c->l;
+	const struct strategy *g = &s->strategy;
+	struct param_sum p;
+	struct outer_filter of;
+	bool train = s->workload.mode == MODE_TRAIN;
+	double zdense, zexpert;
+	double saved = 0, p2p = 0, allocated;
+	int k;
+
+	memset(&p, 0, sizeof p);
+	memset(r, 0, sizeof *r);
+	p.s = s;
+	p.tp = (double)g->tp;
+	p.ep = (double)g->ep;
+	for (k = 0; k < 2; k++) {
+		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers, i;
+		for (i = 0; i < n; i++)
+			model_layer_tensors(&s->model, (enum layer_kind)k, add_tensor, &p);
+	}
+	of.sum = &p;
+	of.first = st->first;
+	of.last = st->last;
+	of.tied_copy = s->model.tie_embeddings && st->last && l->pp > 1;
+	model_outer_tensors(&s->model, add_outer, &of);
+
+	r->first_stage = r->last_stage = st->index;
+	r->layers = st->layers;
+	r->moe_layers = st->moe_layers;
+	r->has_embedding = st->first;
+	r->has_head = st->last;
+	r->params = p.dense + p.expert;
+	r->inflight = st->inflight;
+
+	zdense = (double)l->dense_dp;
+	zexpert = (double)l->expert_dp;
+	if (train) {
+		double wb = train_weight_bytes(s), gb = memory_dtype_bytes(s->workload.grad_dtype);
+		double per_elem, per_factored;
+		double t_dense = p.dense, t_expert = p.expert, f_dense = p.dense_factored,
+		       f_expert = p.expert_factored;
+		double w_dense = p.dense * wb, w_expert = p.expert * wb;
+		double grads, opt, unit_w;
+		optimizer_bytes(s, &per_elem, &per_factored);
+		if (s->workload.lora.rank > 0) {
+			/* QLoRA (Dettmers et al. 2023): a frozen, possibly quantized base; only the
+			 * adapters train, in 16-bit with fp32 optimizer states. */
+			double base = memory_dtype_bytes(s->workload.dtype) >= 2
+					      ? wb : quantized_bytes(s->workload.dtype,
+								 (double)s->workload.quant_group);
+			w_dense = (p.dense - p.dense_matrix) * 2.0 + p.dense_matrix * base + p.lora * 2.0;
+			w_expert = (p.expert - p.expert_matrix) * 2.0 + p.expert_matrix * base;
+			t_dense = p.lora;
+			t_expert = 0;
+			f_dense = p.lora;
+			f_expert = 0;
+		}
+		r->part[MEMORY_WEIGHTS] = g->zero >= 3 ? w_dense / zdense + w_expert / zexpert
+						       : w_dense + w_expert;
+		grads = g->zero >= 2 ? gb * (t_dense / zdense + t_expert / zexpert)
+				     : gb * (t_dense + t_expert);
+		opt = per_elem * (g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
+					       : t_dense + t_expert) +
+		      per_factored * (g->zero >= 1 ? f_dense / zdense + f_expert / zexpert
+						   : f_dense + f_expert);
+		if (g->offload.optimizer == OFFLOAD_CPU) {
+			/* ZeRO-Offload (Ren et al. 2021, sec. 4.1): optimizer states, fp32 master
+			 * weights and fp32 gradient partitions live in host memory. */
+			double shard = g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
+						    : t_dense + t_expert;
+			r->host += opt + 4.0 * shard;
+			opt = 0;
+			if (g->zero >= 2)
+				grads = 0;
+		}
+		if (g->offload.params == OFFLOAD_CPU) {
+			/* ZeRO-Infinity (Rajbhandari et al. 2021): parameter shards on the host. */
+			r->host += r->part[MEMORY_WEIGHTS];
+			r->part[MEMORY_WEIGHTS] = 0;
+		}
+		r->part[MEMORY_GRADIENTS] = grads;
+		r->part[MEMORY_OPTIMIZER] = opt;
+		activations(c, st, &saved, &p2p);
+		r->part[MEMORY_ACTIVATIONS] = saved;
+		/* Communication buffers: two gradient buckets in flight (PyTorch DDP, DeepSpeed),
+		 * or for ZeRO-3 the gathered weights of the computing layer and the prefetched ones
+		 * plus one layer's full gradients before its reduce-scatter. */
+		unit_w = 0;
+		for (k = 0; k < 2; k++)
+			if ((k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers) > 0 &&
+			    c->layer_units[k] > unit_w)
+				unit_w = c->layer_units[k];
+		/* ZeRO-3 gathers the embedding and the head like any other module. */
+		if (st->first && c->embed_unit > unit_w)
+			unit_w = c->embed_unit;
+		if (st->last && c->head_unit > unit_w)
+			unit_w = c->head_unit;
+		if (g->zero >= 3)
+			r->part[MEMORY_BUFFERS] = unit_w * (wb * (1.0 + (double)g->zero3_prefetch_layers) +
+							    gb);
+		else
+			r->part[MEMORY_BUFFERS] = 2.0 * g->bucket;
+		r->part[MEMORY_BUFFERS] += p2p;
+	} else {
+		double group = (double)s->workload.quant_group;
+		double qb = quantized_bytes(s->workload.dtype, group);
+		double other = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+		double matrix = p.dense_matrix + p.expert_matrix;
+		r->part[MEMORY_WEIGHTS] = matrix * qb + (p.dense + p.expert - matrix) * other;
+		r->part[MEMORY_ACTIVATIONS] = workspace(s, (double)c->micro_batch);
+		r->part[MEMORY_KV_CACHE] = kv_bytes_per_token(s, st) * (double)c->micro_batch *
+					   (double)s->workload.seq_len;
+	}
+	allocated = 0;
+	for (k = 0; k < MEMORY_OVERHEAD; k++)
+		allocated += r->part[k];
+	r->part[MEMORY_OVERHEAD] = s->runtime.cuda_context + s->runtime.cublas_workspace +
+				   (double)l->communicators * s->runtime.nccl_per_group +
+				   s->runtime.allocator_reserve * allocated;
+	r->total = allocated + r->part[MEMORY_OVERHEAD];
+}
+
+static void unit_sum(void *ctx, const struct model_tensor *t)
+{
+	struct param_sum *p = ctx;
+	add_tensor(p, t);
+}
+
+static void prepare(struct stage_calc *c, const struct scenario *s, const struct layout *l,
+		    int64_t micro_batch)
+{
+	int k;
+	c->s = s;
+	c->l = l;
+	c->micro_batch = micro_batch;
+	for (k = 0; k < 2; k++) {
+		struct param_sum p;
+		memset(&p, 0, sizeof p);
+		p.s = s;
+		p.tp = (double)s->strategy.tp;
+		p.ep = (double)s->strategy.ep;
+		if (k == LAYER_MOE && !model_is_moe(&s->model)) {
+			c->layer_units[k] = 0;
+			continue;
+		}
+		model_layer_tensors(&s->model, (enum layer_kind)k, unit_sum, &p);
+		c->layer_units[k] = p.unit;
+	}
+	{
+		struct param_sum p;
+		struct outer_filter of;
+		memset(&p, 0, sizeof p);
+		p.s = s;
+		p.tp = (double)s->strategy.tp;
+		p.ep = (double)s->strategy.ep;
+		of.sum = &p;
+		of.first = true;
+		of.last = false;
+		of.tied_copy = false;
+		model_outer_tensors(&s->model, add_outer, &of);
+		c->embed_unit = p.unit;
+		memset(&p, 0, sizeof p);
+		p.s = s;
+		p.tp = (double)s->strategy.tp;
+		p.ep = (double)s->strategy.ep;
+		of.first = false;
+		of.last = true;
+		of.tied_copy = s->model.tie_embeddings;
+		model_outer_tensors(&s->model, add_outer, &of);
+		c->head_unit = p.unit;
+	}
+}
+
+static bool same_breakdown(const struct memory_role *a, const struct memory_role *b)
+{
+	return memcmp(a->part, b->part, sizeof a->part) == 0 && a->layers == b->layers &&
+	       a->has_embedding == b->has_embedding && a->has_head == b->has_head &&
+	       a->host == b->host;
+}
+
+/* The most loaded GPU's total for a micro-batch size: the function GSL searches. */
+static double worst_total(const struct scenario *s, const struct layout *l, double micro_batch)
+{
+	struct stage_calc c;
+	double worst = 0;
+	int64_t i;
+	prepare(&c, s, l, 1);
+	/* Memory is affine in the micro-batch: evaluate at b and scale the batch-proportional
+	 * parts, so the search sees a continuous function. */
+	for (i = 0; i < l->pp; i++) {
+		struct stage st;
+		struct memory_role r1, r2;
+		double t;
+		layout_stage(s, l, i, &st);
+		c.micro_batch = 1;
+		stage_memory(&c, &st, &r1);
+		c.micro_batch = 2;
+		stage_memory(&c, &st, &r2);
+		t = r1.total + (r2.total - r1.total) * (micro_batch - 1.0);
+		if (t > worst)
+			worst = t;
+	}
+	return worst;
+}
+
+struct search {
+	const struct scenario *s;
+	const struct layout *l;
+	double capacity;
+};
+
+static double excess(double b, void *params)
+{
+	struct search *x = params;
+	return worst_total(x->s, x->l, b) - x->capacity;
+}
+
+/*
+ * Largest micro-batch whose most loaded GPU fits: Brent's method (GSL) on the continuous
+ * extension, then the integer below the root. Returns -1 on a GSL failure.
+ */
+static int max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
+			   int64_t *out)
+{
+	struct search x = {s, l, capacity};
+	gsl_function f = {excess, &x};
+	gsl_root_fsolver *solver;
+	double lo = 1.0, hi = 2.0, root = 1.0;
+	int status, iter = 0;
+	if (excess(1.0, &x) > 0) {
+		*out = 0;
+		return 0;
+	}
+	while (excess(hi, &x) <= 0) {
+		if (hi >= (double)(1 << 24)) {
+			*out = 1 << 24;
+			return 0;
+		}
+		lo = hi;
+		hi *= 2;
+	}
+	solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+	if (gsl_root_fsolver_set(solver, &f, lo, hi) != GSL_SUCCESS) {
+		gsl_root_fsolver_free(solver);
+		return -1;
+	}
+	do {
+		status = gsl_root_fsolver_iterate(solver);
+		if (status != GSL_SUCCESS)
+			break;
+		root = gsl_root_fsolver_root(solver);
+		lo = gsl_root_fsolver_x_lower(solver);
+		hi = gsl_root_fsolver_x_upper(solver);
+		status = gsl_root_test_interval(lo, hi, 0, 1e-9);
+	} while (status == GSL_CONTINUE && ++iter < 200);
+	gsl_root_fsolver_free(solver);
+	if (status != GSL_SUCCESS)
+		return -1;
+	*out = (int64_t)floor(root + 1e-9);
+	if (*out > 1 && excess((double)*out, &x) > 0)
+		(*out)--;
+	return 0;
+}
+
+struct kv_search {
+	double fixed, per_token, budget;
+};
+
+static double kv_excess(double tokens, void *params)
+{
+	struct kv_search *k = params;
+	return k->fixed + k->per_token * tokens - k->budget;
+}
+
+/* vLLM's KV capacity (worker.py determine_num_available_blocks): the memory left at
+ * gpu_memory_utilization after weights and the profiled peak activation, in tokens. */
+static int max_kv_tokens(double fixed, double per_token, double budget, double *out)
+{
+	struct kv_search k = {fixed, per_token, budget};
+	gsl_function f = {kv_excess, &k};
+	gsl_root_fsolver *solver;
+	double hi = 1.0, root = 0;
+	int status, iter = 0;
+	if (per_token <= 0 || fixed >= budget) {
+		*out = 0;
+		return 0;
+	}
+	while (kv_excess(hi, &k) < 0)
+		hi *= 2;
+	solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+	if (gsl_root_fsolver_set(solver, &f, 0, hi) != GSL_SUCCESS) {
+		gsl_root_fsolver_free(solver);
+		return -1;
+	}
+	do {
+		status = gsl_root_fsolver_iterate(solver);
+		if (status != GSL_SUCCESS)
+			break;
+		root = gsl_root_fsolver_root(solver);
+		status = gsl_root_test_interval(gsl_root_fsolver_x_lower(solver),
+						gsl_root_fsolver_x_upper(solver), 0.5, 0);
+	} while (status == GSL_CONTINUE && ++iter < 200);
+	gsl_root_fsolver_free(solver);
+	if (status != GSL_SUCCESS)
+		return -1;
+	*out = floor(root);
+	return 0;
+}
+
+static void build_roles(const struct scenario *s, const struct layout *l, struct memory_report *r)
+{
+	struct stage_calc c;
+	int64_t i;
+	prepare(&c, s, l, s->workload.micro_batch);
+	r->roles = xcalloc((size_t)l->pp, sizeof *r->roles);
+	r->nroles = 0;
+	for (i = 0; i < l->pp; i++) {
+		struct stage st;
+		struct memory_role role;
+		layout_stage(s, l, i, &st);
+		stage_memory(&c, &st, &role);
+		if (r->nroles > 0 && same_breakdown(&r->roles[r->nroles - 1], &role)) {
+			r->roles[r->nroles - 1].last_stage = i;
+			continue;
+		}
+		r->roles[r->nroles++] = role;
+	}
+	r->worst = 0;
+	for (i = 1; i < (int64_t)r->nroles; i++)
+		if (r->roles[i].total > r->roles[r->worst].total)
+			r->worst = (size_t)i;
+}
+
+/* Worst total and host need of a variant, for the advice search. */
+static bool variant_fits(const struct scenario *v, double capacity, double *peak)
+{
+	struct layout l;
+	struct memory_report r;
+	double host = 0;
+	size_t i;
+	int64_t on_node;
+	memset(&r, 0, sizeof r);
+	layout_build(v, &l);
+	build_roles(v, &l, &r);
+	*peak = r.roles[r.worst].total;
+	for (i = 0; i < r.nroles; i++)
+		if (r.roles[i].host > host)
+			host = r.roles[i].host;
+	free(r.roles);
+	on_node = v->cluster.gpus < v->cluster.node.gpus_per_node ? v->cluster.gpus
+								  : v->cluster.node.gpus_per_node;
+	if (v->cluster.node.host_memory > 0 && host * (double)on_node > v->cluster.node.host_memory)
+		return false;
+	return *peak <= capacity;
+}
+
+static bool divides(int64_t a, int64_t b)
+{
+	return b > 0 && a % b == 0;
+}
+
+/* A strategy change is valid when the layout still divides the model and the GPUs. */
+static bool valid_variant(struct scenario *v)
+{
+	struct strategy *g = &v->strategy;
+	const struct model_config *m = &v->model;
+	int64_t mp = g->tp * g->pp * g->cp;
+	if (!divides(v->cluster.gpus, mp) || !divides(m->heads, g->tp) ||
+	    g->tp > v->cluster.node.gpus_per_node)
+		return false;
+	if (!model_is_mla(m) && !divides(m->kv_heads, g->tp) && !divides(g->tp, m->kv_heads))
+		return false;
+	if (g->first_stage_layers == 0 && g->last_stage_layers == 0 &&
+	    !divides(m->layers, g->pp * g->vp))
+		return false;
+	g->dp = v->cluster.gpus / mp;
+	if (model_is_moe(m) && !divides(g->dp * g->cp, g->ep))
+		return false;
+	if (v->workload.mode == MODE_TRAIN) {
+		int64_t per = g->dp * v->workload.micro_batch;
+		/* Keep the global batch when it still divides; otherwise the nearest multiple. */
+		if (!divides(v->workload.global_batch, per))
+			v->workload.global_batch = per * ((v->workload.global_batch + per - 1) / per);
+	}
+	return true;
+}
+
+static void advise(const struct scenario *s, double capacity, struct memory_report *r)
+{
+	struct scenario v;
+	double peak;
+	char gib[64];
+	const char *pick = NULL;
+	int z;
+	if (s->workload.mode == MODE_TRAIN) {
+		for (z = (int)s->strategy.zero + 1; z <= 3 && pick == NULL; z++) {
+			v = *s;
+			v.strategy.zero = z;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = z == 1 ? "strategy.zero=1" : z == 2 ? "strategy.zero=2"
+									   : "strategy.zero=3";
+		}
+		if (pick == NULL && s->strategy.recompute != RECOMPUTE_FULL) {
+			v = *s;
+			v.strategy.recompute = s->strategy.recompute == RECOMPUTE_NONE
+						       ? RECOMPUTE_SELECTIVE : RECOMPUTE_FULL;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = v.strategy.recompute == RECOMPUTE_SELECTIVE
+					       ? "strategy.recompute=selective"
+					       : "strategy.recompute=full";
+			v.strategy.recompute = RECOMPUTE_FULL;
+			if (pick == NULL && valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "strategy.recompute=full";
+		}
+		if (pick == NULL && s->strategy.offload.optimizer == OFFLOAD_NONE) {
+			v = *s;
+			v.strategy.offload.optimizer = OFFLOAD_CPU;
+			if (v.strategy.zero == 0)
+				v.strategy.zero = 1;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "strategy.offload.optimizer=cpu";
+		}
+		if (pick == NULL && s->strategy.zero == 3 && s->strategy.offload.params == OFFLOAD_NONE) {
+			v = *s;
+			v.strategy.offload.optimizer = OFFLOAD_CPU;
+			v.strategy.offload.params = OFFLOAD_CPU;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "strategy.offload={optimizer: cpu, params: cpu}";
+		}
+	} else {
+		if (s->workload.dtype != DTYPE_INT8 && s->workload.dtype != DTYPE_INT4) {
+			v = *s;
+			v.workload.dtype = DTYPE_INT8;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "workload.dtype=int8";
+		}
+		if (pick == NULL && s->workload.dtype != DTYPE_INT4) {
+			v = *s;
+			v.workload.dtype = DTYPE_INT4;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "workload.dtype=int4";
+		}
+	}
+	if (pick == NULL) {
+		static const char *const tp_names[] = {"strategy.tp=2", "strategy.tp=4", "strategy.tp=8",
+						       "strategy.tp=16"};
+		int64_t t;
+		int n = 0;
+		for (t = s->strategy.tp * 2; t <= 16 && pick == NULL; t *= 2) {
+			n = t == 2 ? 0 : t == 4 ? 1 : t == 8 ? 2 : 3;
+			v = *s;
+			v.strategy.tp = t;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = tp_names[n];
+		}
+	}
+	if (pick == NULL && s->workload.mode == MODE_TRAIN) {
+		int64_t p;
+		for (p = s->strategy.pp * 2; p <= 128 && pick == NULL; p *= 2) {
+			v = *s;
+			v.strategy.pp = p;
+			v.strategy.first_stage_layers = v.strategy.last_stage_layers = 0;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak)) {
+				snprintf(r->advice, sizeof r->advice, "strategy.pp=%lld (peak %s)",
+					 (long long)p, units_format(peak, UNIT_BYTES, gib, sizeof gib));
+				return;
+			}
+		}
+	}
+	if (pick == NULL) {
+		snprintf(r->advice, sizeof r->advice,
+			 "no single change of zero, recompute, offload, tp or pp fits; add GPUs");
+		return;
+	}
+	snprintf(r->advice, sizeof r->advice, "%s (peak %s)", pick,
+		 units_format(peak, UNIT_BYTES, gib, sizeof gib));
+}
+
+int memory_build(const struct scenario *s, struct memory_report *r)
+{
+	struct layout l;
+	const struct memory_role *w;
+	double host = 0;
+	size_t i;
+	int64_t on_node;
+
+	memset(r, 0, sizeof *r);
+	model_count_params(&s->model, &r->params);
+	layout_build(s, &l);
+	build_roles(s, &l, r);
+	w = &r->roles[r->worst];
+	r->capacity = s->cluster.node.gpu.memory;
+	r->fits = w->total <= r->capacity;
+	r->headroom = r->capacity - w->total;
+	for (i = 0; i < r->nroles; i++)
+		if (r->roles[i].host > host)
+			host = r->roles[i].host;
+	on_node = s->cluster.gpus < s->cluster.node.gpus_per_node ? s->cluster.gpus
+								  : s->cluster.node.gpus_per_node;
+	r->host_per_node = host * (double)on_node;
+	r->host_capacity = s->cluster.node.host_memory;
+	r->host_fits = r->host_capacity <= 0 || r->host_per_node <= r->host_capacity;
+	if (s->workload.mode == MODE_TRAIN) {
+		if (max_micro_batch(s, &l, r->capacity, &r->max_micro_batch) != 0) {
+			snprintf(r->advice, sizeof r->advice, "the micro-batch search did not converge");
+			return -1;
+		}
+	} else {
+		struct stage st;
+		double fixed = w->total - w->part[MEMORY_KV_CACHE];
+		layout_stage(s, &l, (int64_t)w->first_stage, &st);
+		r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
+		r->kv_budget = r->capacity * s->runtime.gpu_memory_utilization - fixed;
+		if (max_kv_tokens(fixed, r->kv_bytes_per_token,
+				  r->capacity * s->runtime.gpu_memory_utilization,
+				  &r->max_kv_tokens) != 0) {
+			snprintf(r->advice, sizeof r->advice, "the KV-capacity search did not converge");
+			return -1;
+		}
+	}
+	if (!r->fits || !r->host_fits)
+		advise(s, r->capacity, r);
+	return 0;
+}
+
+void memory_report_release(struct memory_report *r)
+{
+	free(r->roles);
+	r->roles = NULL;
+	r->nroles = 0;
+}

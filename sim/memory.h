@@ -1,0 +1,66 @@
+/*
+ * memory: the analytic per-GPU and per-host memory breakdown of a scenario, for every distinct
+ * GPU role (pipeline stage), whether it fits, and the largest micro-batch (train) or number of
+ * KV-cache tokens (inference) that fits. Domain stage: reads struct scenario, model and layout;
+ * knows nothing of events or time. Later the simulated peak is checked against this.
+ */
+#ifndef DSSIM_MEMORY_H
+#define DSSIM_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "scenario.h"
+
+enum memory_part {
+	MEMORY_WEIGHTS,
+	MEMORY_GRADIENTS,
+	MEMORY_OPTIMIZER,      /* fp32 master weights and optimizer states */
+	MEMORY_ACTIVATIONS,    /* saved for backward (train) or transient workspace (infer) */
+	MEMORY_KV_CACHE,
+	MEMORY_BUFFERS,        /* communication buckets, gathered ZeRO-3 layers, p2p buffers */
+	MEMORY_OVERHEAD,       /* CUDA context, NCCL, cuBLAS workspace, allocator reserve */
+	MEMORY_PARTS
+};
+
+struct memory_role {
+	int64_t first_stage, last_stage;  /* pipeline ranks that share this breakdown */
+	int64_t layers, moe_layers;
+	bool has_embedding, has_head;
+	double params;                    /* parameters per GPU before ZeRO sharding */
+	double inflight;                  /* micro-batches of activations held */
+	double part[MEMORY_PARTS];        /* bytes per GPU */
+	double total;
+	double host;                      /* host bytes per GPU (offload) */
+};
+
+struct memory_report {
+	struct model_params params;
+	struct memory_role *roles;        /* owned; memory_report_release frees */
+	size_t nroles;
+	size_t worst;                     /* index of the most loaded role */
+	double capacity;                  /* device memory per GPU */
+	bool fits;
+	double headroom;                  /* capacity - worst total (negative on a misfit) */
+	double host_per_node, host_capacity;
+	bool host_fits;
+	int64_t max_micro_batch;          /* train: largest micro-batch that fits, 0 if none */
+	double max_kv_tokens;             /* infer: KV tokens that fit (vLLM's budget) */
+	double kv_bytes_per_token;        /* infer: per GPU, all layers of the stage */
+	double kv_budget;                 /* infer: capacity*utilization - everything but KV */
+	char advice[256];                 /* on a misfit: the smallest change that fits */
+};
+
+/* Build the breakdown. Returns 0, or -1 when a GSL search fails (message in r->advice). */
+int memory_build(const struct scenario *s, struct memory_report *r);
+void memory_report_release(struct memory_report *r);
+
+/* The name of a part as used in JSON and tables ("weights", "kv_cache", ...). */
+const char *memory_part_name(enum memory_part p);
+
+/* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
+double memory_dtype_bytes(int dtype);
+
+#endif

@@ -1,0 +1,297 @@
+/*
+ * model: per-tensor transformer arithmetic. Domain stage; reads struct model_config only.
+ * Parameter shapes follow the HuggingFace modeling files of each family (LlamaAttention/LlamaMLP,
+ * Qwen2 QKV biases, MixtralSparseMoeBlock, DeepseekV2/V3 MLA and MoE, GPT-2/OPT with biases and
+ * learned positions); Megatron's eq. 2 (Narayanan et al. 2021) is the special case of a GPT layer:
+ * 12h^2 + 13h parameters.
+ */
+#include "model.h"
+
+static void emit(model_tensor_fn fn, void *ctx, const char *name, int64_t rows, int64_t cols,
+		 int64_t count, int group, bool tp_split)
+{
+	struct model_tensor t = {name, rows, cols, count, group, tp_split};
+	if (rows > 0 && cols > 0 && count > 0)
+		fn(ctx, &t);
+}
+
+bool model_is_mla(const struct model_config *m)
+{
+	return m->mla.kv_lora_rank > 0;
+}
+
+bool model_is_moe(const struct model_config *m)
+{
+	return m->moe.experts > 0;
+}
+
+enum layer_kind model_layer_kind(const struct model_config *m, int64_t i)
+{
+	return model_is_moe(m) && i >= m->moe.dense_layers ? LAYER_MOE : LAYER_DENSE;
+}
+
+static void norm_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx,
+			 const char *name, int64_t width)
+{
+	emit(fn, ctx, name, 1, width, 1, TENSOR_NORM, false);
+	if (m->norm == NORM_LAYERNORM)
+		emit(fn, ctx, name, 1, width, 1, TENSOR_NORM, false);
+}
+
+static void attention_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx)
+{
+	int64_t h = m->hidden, a = m->heads;
+	if (model_is_mla(m)) {
+		/* DeepSeek-V2 report sec. 2.1.2: low-rank query and joint key/value compression;
+		 * the down projections are replicated across TP ranks, the up projections split. */
+		int64_t qk = m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim;
+		if (m->mla.q_lora_rank > 0) {
+			emit(fn, ctx, "q_a_proj", m->mla.q_lora_rank, h, 1, TENSOR_ATTN, false);
+			norm_tensors(m, fn, ctx, "q_a_norm", m->mla.q_lora_rank);
+			emit(fn, ctx, "q_b_proj", a * qk, m->mla.q_lora_rank, 1, TENSOR_ATTN, true);
+		} else {
+			emit(fn, ctx, "q_proj", a * qk, h, 1, TENSOR_ATTN, true);
+		}
+		emit(fn, ctx, "kv_a_proj", m->mla.kv_lora_rank + m->mla.qk_rope_head_dim, h, 1,
+		     TENSOR_ATTN, false);
+		norm_tensors(m, fn, ctx, "kv_a_norm", m->mla.kv_lora_rank);
+		emit(fn, ctx, "kv_b_proj", a * (m->mla.qk_nope_head_dim + m->mla.v_head_dim),
+		     m->mla.kv_lora_rank, 1, TENSOR_ATTN, true);
+		emit(fn, ctx, "o_proj", h, a * m->mla.v_head_dim, 1, TENSOR_ATTN, true);
+		return;
+	}
+	{
+		int64_t q = a * m->head_dim, kv = m->kv_heads * m->head_dim;
+		emit(fn, ctx, "q_proj", q, h, 1, TENSOR_ATTN, true);
+		emit(fn, ctx, "k_proj", kv, h, 1, TENSOR_ATTN, true);
+		emit(fn, ctx, "v_proj", kv, h, 1, TENSOR_ATTN, true);
+		if (m->bias || m->qkv_bias) {
+			emit(fn, ctx, "q_bias", 1, q, 1, TENSOR_ATTN, true);
+			emit(fn, ctx, "k_bias", 1, kv, 1, TENSOR_ATTN, true);
+			emit(fn, ctx, "v_bias", 1, kv, 1, TENSOR_ATTN, true);
+		}
+		emit(fn, ctx, "o_proj", h, q, 1, TENSOR_ATTN, true);
+		if (m->bias)
+			emit(fn, ctx, "o_bias", 1, h, 1, TENSOR_ATTN, false);
+	}
+}
+
+/* A feed-forward block of width ffn; SwiGLU (Shazeer 2020) has gate, up and down matrices. */
+static void mlp_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx, int64_t ffn,
+			int64_t count, int group)
+{
+	int64_t h = m->hidden;
+	if (m->mlp == MLP_SWIGLU) {
+		emit(fn, ctx, "gate_proj", ffn, h, count, group, true);
+		emit(fn, ctx, "up_proj", ffn, h, count, group, true);
+		emit(fn, ctx, "down_proj", h, ffn, count, group, true);
+		if (m->bias) {
+			emit(fn, ctx, "gate_bias", 1, ffn, count, group, true);
+			emit(fn, ctx, "up_bias", 1, ffn, count, group, true);
+		}
+	} else {
+		emit(fn, ctx, "fc1", ffn, h, count, group, true);
+		emit(fn, ctx, "fc2", h, ffn, count, group, true);
+		if (m->bias)
+			emit(fn, ctx, "fc1_bias", 1, ffn, count, group, true);
+	}
+	if (m->bias)
+		emit(fn, ctx, "down_bias", 1, h, count, group, false);
+}
+
+void model_layer_tensors(const struct model_config *m, enum layer_kind kind, model_tensor_fn fn,
+			 void *ctx)
+{
+	norm_tensors(m, fn, ctx, "attn_norm", m->hidden);
+	attention_tensors(m, fn, ctx);
+	norm_tensors(m, fn, ctx, "mlp_norm", m->hidden);
+	if (kind == LAYER_DENSE) {
+		mlp_tensors(m, fn, ctx, m->ffn, 1, TENSOR_MLP);
+		return;
+	}
+	emit(fn, ctx, "router", m->moe.experts, m->hidden, 1, TENSOR_ROUTER, false);
+	mlp_tensors(m, fn, ctx, m->moe.ffn, m->moe.experts, TENSOR_EXPERT);
+	/* DeepSeekMoE (Dai et al. 2024): the shared experts form one MLP of n_shared * moe_ffn. */
+	if (m->moe.shared_experts > 0)
+		mlp_tensors(m, fn, ctx, m->moe.shared_experts * m->moe.ffn, 1, TENSOR_SHARED);
+}
+
+void model_outer_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx)
+{
+	emit(fn, ctx, "embed_tokens", m->vocab, m->hidden, 1, TENSOR_EMBED, true);
+	if (m->position == POSITION_LEARNED)
+		emit(fn, ctx, "embed_positions", m->max_position, m->hidden, 1, TENSOR_POSITION,
+		     false);
+	norm_tensors(m, fn, ctx, "final_norm", m->hidden);
+	if (!m->tie_embeddings)
+		emit(fn, ctx, "lm_head", m->vocab, m->hidden, 1, TENSOR_HEAD, true);
+}
+
+struct counter {
+	double total;
+	double experts;       /* routed expert parameters */
+};
+
+static void count_tensor(void *ctx, const struct model_tensor *t)
+{
+	struct counter *c = ctx;
+	double n = (double)t->rows * (double)t->cols * (double)t->count;
+	c->total += n;
+	if (t->group == TENSOR_EXPERT)
+		c->experts += n;
+}
+
+void model_count_params(const struct model_config *m, struct model_params *out)
+{
+	struct counter outer = {0, 0}, layer[2] = {{0, 0}, {0, 0}};
+	int64_t moe_layers = 0, i;
+	model_outer_tensors(m, count_tensor, &outer);
+	model_layer_tensors(m, LAYER_DENSE, count_tensor, &layer[LAYER_DENSE]);
+	if (model_is_moe(m))
+		model_layer_tensors(m, LAYER_MOE, count_tensor, &layer[LAYER_MOE]);
+	for (i = 0; i < m->layers; i++)
+		moe_layers += model_layer_kind(m, i) == LAYER_MOE;
+	out->embedding = outer.total;
+	out->per_layer[LAYER_DENSE] = layer[LAYER_DENSE].total;
+	out->per_layer[LAYER_MOE] = layer[LAYER_MOE].total;
+	out->total = outer.total + (double)(m->layers - moe_layers) * layer[LAYER_DENSE].total +
+		     (double)moe_layers * layer[LAYER_MOE].total;
+	out->active = out->total;
+	if (moe_layers > 0)
+		out->active -= (double)moe_layers * layer[LAYER_MOE].experts *
+			       (double)(m->moe.experts - m->moe.top_k) / (double)m->moe.experts;
+}
+
+static void act(model_act_fn fn, void *ctx, const char *name, double elems, double bytes,
+		int shard)
+{
+	struct model_act x = {name, elems, bytes, shard};
+	if (elems > 0)
+		fn(ctx, &x);
+}
+
+/*
+ * Korthikanti et al. 2022, sec. 4.1: a GPT layer saves 34*s*b*h + 5*a*s^2*b bytes in 16-bit with
+ * 1-byte dropout masks: attention 11sbh + 5as^2b, MLP 19sbh, two norms 4sbh. Listed here tensor by
+ * tensor so GQA, MLA, SwiGLU and MoE come out of the same rules.
+ */
+static void attention_acts(const struct model_config *m, const struct act_options *o,
+			   model_act_fn fn, void *ctx)
+{
+	double h = (double)m->hidden, a = (double)m->heads, B = o->act_bytes;
+	double v_width;
+	act(fn, ctx, "attn_norm_in", h, B, ACT_SEQUENCE);
+	if (model_is_mla(m)) {
+		double qk = (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim);
+		act(fn, ctx, "mla_down_in", h, B, ACT_SEQUENCE);
+		if (m->mla.q_lora_rank > 0) {
+			act(fn, ctx, "q_latent", (double)m->mla.q_lora_rank, B, ACT_SEQUENCE);
+			act(fn, ctx, "q_latent_normed", (double)m->mla.q_lora_rank, B, ACT_SEQUENCE);
+		}
+		act(fn, ctx, "kv_latent", (double)(m->mla.kv_lora_rank + m->mla.qk_rope_head_dim), B,
+		    ACT_SEQUENCE);
+		act(fn, ctx, "kv_latent_normed", (double)m->mla.kv_lora_rank, B, ACT_SEQUENCE);
+		act(fn, ctx, "q", a * qk, B, ACT_TENSOR);
+		act(fn, ctx, "k", a * qk, B, ACT_TENSOR);
+		act(fn, ctx, "v", a * (double)m->mla.v_head_dim, B, ACT_TENSOR);
+		v_width = a * (double)m->mla.v_head_dim;
+	} else {
+		double d = (double)m->head_dim, kv = (double)m->kv_heads;
+		act(fn, ctx, "qkv_in", h, B, ACT_SEQUENCE);
+		act(fn, ctx, "q", a * d, B, ACT_TENSOR);
+		act(fn, ctx, "k", kv * d, B, ACT_TENSOR);
+		act(fn, ctx, "v", kv * d, B, ACT_TENSOR);
+		v_width = a * d;
+	}
+	if (o->flash) {
+		/* Dao et al. 2022 (FlashAttention), Alg. 2: only the fp32 logsumexp per row is saved;
+		 * dropout masks are regenerated from the RNG state. */
+		act(fn, ctx, "softmax_lse", a, 4, ACT_TENSOR);
+	} else {
+		double kvl = (double)o->kv_len;
+		act(fn, ctx, "softmax_out", a * kvl, B, ACT_SCORE);
+		if (m->dropout) {
+			act(fn, ctx, "attn_dropout_mask", a * kvl, 1, ACT_SCORE);
+			act(fn, ctx, "attn_dropout_out", a * kvl, B, ACT_SCORE);
+		}
+	}
+	act(fn, ctx, "o_proj_in", v_width, B, ACT_TENSOR);
+	if (m->dropout)
+		act(fn, ctx, "attn_out_dropout_mask", h, 1, ACT_SEQUENCE);
+}
+
+static void mlp_acts(const struct model_config *m, const struct act_options *o, model_act_fn fn,
+		     void *ctx, double ffn, double tokens, const char *fc1, const char *fc2)
+{
+	/* fc1's output is the activation function's input; SwiGLU's is gate and up together. fc2's
+	 * input is the activation's output (Megatron recomputes SiLU in backward). */
+	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
+	act(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR);
+	act(fn, ctx, fc2, tokens * ffn, o->act_bytes, ACT_TENSOR);
+}
+
+void model_layer_acts(const struct model_config *m, enum layer_kind kind,
+		      const struct act_options *o, model_act_fn fn, void *ctx)
+{
+	double h = (double)m->hidden, B = o->act_bytes;
+	attention_acts(m, o, fn, ctx);
+	act(fn, ctx, "mlp_norm_in", h, B, ACT_SEQUENCE);
+	if (kind == LAYER_DENSE) {
+		act(fn, ctx, "fc1_in", h, B, ACT_SEQUENCE);
+		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in");
+	} else {
+		/* Tokens routed per token: top_k copies, padded to the capacity factor (GShard). */
+		double routed = (double)m->moe.top_k * m->moe.capacity_factor;
+		act(fn, ctx, "moe_in", h, B, ACT_SEQUENCE);
+		act(fn, ctx, "router_probs", (double)m->moe.experts, 4, ACT_SEQUENCE);
+		act(fn, ctx, "expert_in", routed * h, B, ACT_SEQUENCE);
+		mlp_acts(m, o, fn, ctx, (double)m->moe.ffn, routed, "expert_fc1_out",
+			 "expert_fc2_in");
+		act(fn, ctx, "expert_out", routed * h, B, ACT_SEQUENCE);
+		if (m->moe.shared_experts > 0)
+			mlp_acts(m, o, fn, ctx, (double)(m->moe.shared_experts * m->moe.ffn), 1.0,
+				 "shared_fc1_out", "shared_fc2_in");
+	}
+	if (m->dropout)
+		act(fn, ctx, "mlp_dropout_mask", h, 1, ACT_SEQUENCE);
+}
+
+struct act_sum {
+	double bytes;
+	double tp;
+	bool sp, keep_scores;
+};
+
+static void sum_act(void *ctx, const struct model_act *a)
+{
+	struct act_sum *s = ctx;
+	double b = a->elems * a->bytes;
+	switch (a->shard) {
+	case ACT_SEQUENCE:
+		s->bytes += s->sp ? b / s->tp : b;
+		break;
+	case ACT_TENSOR:
+		s->bytes += b / s->tp;
+		break;
+	case ACT_SCORE:
+		if (s->keep_scores)
+			s->bytes += b / s->tp;
+		break;
+	}
+}
+
+double model_layer_act_bytes(const struct model_config *m, enum layer_kind kind,
+			     const struct act_options *o, int64_t tp, bool sequence_parallel,
+			     bool keep_scores)
+{
+	struct act_sum s = {0, (double)tp, sequence_parallel, keep_scores};
+	model_layer_acts(m, kind, o, sum_act, &s);
+	return s.bytes;
+}
+
+double model_kv_elems_per_token_layer(const struct model_config *m)
+{
+	if (model_is_mla(m))
+		return (double)(m->mla.kv_lora_rank + m->mla.qk_rope_head_dim);
+	return 2.0 * (double)m->kv_heads * (double)m->head_dim;
+}

@@ -1,0 +1,102 @@
+/*
+ * model: transformer arithmetic — the tensors of each layer, parameter counts, saved activations
+ * per token, KV-cache elements per token. Domain stage: reads struct model_config only; knows
+ * nothing of GPUs, parallel layouts (beyond "split over tensor parallel or not") or time.
+ */
+#ifndef DSSIM_MODEL_H
+#define DSSIM_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "scenario.h"
+
+enum tensor_group {
+	TENSOR_ATTN,      /* attention projections and their biases */
+	TENSOR_MLP,       /* dense MLP */
+	TENSOR_EXPERT,    /* routed experts (the count multiplies) */
+	TENSOR_SHARED,    /* shared experts */
+	TENSOR_ROUTER,    /* MoE gate */
+	TENSOR_NORM,      /* norm weights and biases */
+	TENSOR_EMBED,     /* token embedding */
+	TENSOR_POSITION,  /* learned position embedding */
+	TENSOR_HEAD,      /* output projection (absent when tied) */
+	TENSOR_GROUPS
+};
+
+/* One weight tensor (rows x cols; a vector has rows == 1), repeated count times. */
+struct model_tensor {
+	const char *name;
+	int64_t rows, cols;
+	int64_t count;
+	int group;            /* enum tensor_group */
+	bool tp_split;        /* sharded over tensor-parallel ranks (Megatron column/row parallel) */
+};
+
+/* Where a layer stands: the per-layer tensors differ between dense and MoE layers. */
+enum layer_kind { LAYER_DENSE, LAYER_MOE };
+
+typedef void (*model_tensor_fn)(void *ctx, const struct model_tensor *t);
+
+/* Call fn for every weight tensor of one transformer layer of the given kind. */
+void model_layer_tensors(const struct model_config *m, enum layer_kind kind, model_tensor_fn fn,
+			 void *ctx);
+/* Call fn for the tensors outside the layers: embeddings, final norm, output head. */
+void model_outer_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx);
+
+/* The kind of layer i (0-based). */
+enum layer_kind model_layer_kind(const struct model_config *m, int64_t i);
+
+/* Parameter counts (elements). */
+struct model_params {
+	double total;         /* every parameter */
+	double active;        /* used per token: shared + top_k routed experts (MoE) */
+	double embedding;     /* token + position embeddings and the untied head */
+	double per_layer[2];  /* one dense layer, one MoE layer (all experts) */
+};
+void model_count_params(const struct model_config *m, struct model_params *out);
+
+/*
+ * Saved activations (Korthikanti et al. 2022, sec. 4.1 and Table 2, derived tensor by tensor):
+ * every tensor a layer keeps from forward for backward, per token, by how it shards.
+ */
+enum act_shard {
+	ACT_SEQUENCE,   /* hidden-sized, replicated over TP; split by TP under sequence parallelism */
+	ACT_TENSOR,     /* head- or ffn-sized: split by TP */
+	ACT_SCORE,      /* attention scores (a*s per token): split by TP, dropped by flash attention
+			   and by selective recomputation */
+};
+
+struct model_act {
+	const char *name;
+	double elems;         /* per token of the local sequence */
+	double bytes;         /* per element */
+	int shard;            /* enum act_shard */
+};
+
+typedef void (*model_act_fn)(void *ctx, const struct model_act *a);
+
+struct act_options {
+	int64_t kv_len;       /* keys each query attends to (the full sequence) */
+	double act_bytes;     /* bytes of a 16-bit activation: 2 (4 in fp32) */
+	bool flash;           /* fused attention: keeps only softmax statistics */
+};
+
+/* Call fn for every activation a layer of this kind saves for backward. */
+void model_layer_acts(const struct model_config *m, enum layer_kind kind,
+		      const struct act_options *o, model_act_fn fn, void *ctx);
+
+/* Saved activations of one layer in bytes per token, summed with the given TP split. */
+double model_layer_act_bytes(const struct model_config *m, enum layer_kind kind,
+			     const struct act_options *o, int64_t tp, bool sequence_parallel,
+			     bool keep_scores);
+
+/* KV-cache elements per token per layer: 2*kv_heads*head_dim (MHA/GQA/MQA) or
+ * kv_lora_rank + qk_rope_head_dim (MLA, DeepSeek-V2 report Table 1). */
+double model_kv_elems_per_token_layer(const struct model_config *m);
+
+/* Whether the model uses multi-head latent attention or mixture of experts. */
+bool model_is_mla(const struct model_config *m);
+bool model_is_moe(const struct model_config *m);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * output: text and JSON printers for a run. Output stage. Bytes are printed in GiB for people
+ * and as exact byte counts in JSON.
+ */
+#include "output.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "config.h"
+#include "units.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static void json_string(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	fputc('"', out);
+	for (; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out);
+	}
+	fputc('"', out);
+}
+
+/* JSON has no NaN or infinity; a non-finite value is a bug upstream, printed as null. */
+static void json_num(FILE *out, double v)
+{
+	if (isfinite(v))
+		fprintf(out, "%.17g", v);
+	else
+		fputs("null", out);
+}
+
+static void json_key(FILE *out, int indent, const char *key)
+{
+	fprintf(out, "%*s", indent, "");
+	json_string(out, key);
+	fputs(": ", out);
+}
+
+static void json_parts(FILE *out, int indent, const struct memory_role *r)
+{
+	int k;
+	fputs("{\n", out);
+	for (k = 0; k < MEMORY_PARTS; k++) {
+		json_key(out, indent + 2, memory_part_name((enum memory_part)k));
+		json_num(out, r->part[k]);
+		fputs(",\n", out);
+	}
+	json_key(out, indent + 2, "total");
+	json_num(out, r->total);
+	fprintf(out, "\n%*s}", indent, "");
+}
+
+static const char *role_label(const struct memory_role *r, int64_t pp, char *buf, size_t size)
+{
+	if (pp == 1)
+		snprintf(buf, size, "all GPUs");
+	else if (r->first_stage == r->last_stage)
+		snprintf(buf, size, "stage %lld", (long long)r->first_stage);
+	else
+		snprintf(buf, size, "stages %lld-%lld", (long long)r->first_stage,
+			 (long long)r->last_stage);
+	return buf;
+}
+
+void output_json(FILE *out, const struct scenario *s, const struct memory_report *m)
+{
+	const struct strategy *g = &s->strategy;
+	const struct workload *w = &s->workload;
+	size_t i;
+	char label[64];
+
+	fputs("{\n", out);
+	json_key(out, 2, "dssim_version");
+	json_string(out, PACKAGE_VERSION);
+	fputs(",\n", out);
+	json_key(out, 2, "scenario");
+	fputs("{\n", out);
+	json_key(out, 4, "name");
+	json_string(out, s->name);
+	fputs(",\n", out);
+	json_key(out, 4, "file");
+	json_string(out, s->file);
+	fputs(",\n", out);
+	json_key(out, 4, "mode");
+	json_string(out, scenario_enum_name("workload.mode", w->mode));
+	fputs(",\n", out);
+	json_key(out, 4, "model");
+	json_string(out, s->model.name);
+	fputs(",\n", out);
+	json_key(out, 4, "node");
+	json_string(out, s->cluster.node.name);
+	fputs(",\n", out);
+	json_key(out, 4, "gpu");
+	json_string(out, s->cluster.node.gpu.name);
+	fputs(",\n", out);
+	json_key(out, 4, "nodes");
+	fprintf(out, "%lld,\n", (long long)s->cluster.nodes);
+	json_key(out, 4, "gpus");
+	fprintf(out, "%lld,\n", (long long)s->cluster.gpus);
+	json_key(out, 4, "seq_len");
+	fprintf(out, "%lld,\n", (long long)w->seq_len);
+	json_key(out, 4, "micro_batch");
+	fprintf(out, "%lld,\n", (long long)w->micro_batch);
+	json_key(out, 4, "global_batch");
+	fprintf(out, "%lld,\n", (long long)w->global_batch);
+	json_key(out, 4, "dtype");
+	json_string(out, scenario_dtype_name(w->dtype));
+	fputs(",\n", out);
+	json_key(out, 4, "strategy");
+	fprintf(out, "{\"tp\": %lld, \"pp\": %lld, \"dp\": %lld, \"cp\": %lld, \"ep\": %lld, "
+		     "\"vp\": %lld, \"zero\": %lld, \"sequence_parallel\": %s, \"recompute\": ",
+		(long long)g->tp, (long long)g->pp, (long long)g->dp, (long long)g->cp,
+		(long long)g->ep, (long long)g->vp, (long long)g->zero,
+		g->sequence_parallel ? "true" : "false");
+	json_string(out, scenario_enum_name("strategy.recompute", g->recompute));
+	fputs(", \"schedule\": ", out);
+	json_string(out, scenario_enum_name("strategy.schedule", g->schedule));
+	fputs(", \"offload_optimizer\": ", out);
+	json_string(out, scenario_enum_name("strategy.offload.optimizer", g->offload.optimizer));
+	fputs(", \"offload_params\": ", out);
+	json_string(out, scenario_enum_name("strategy.offload.params", g->offload.params));
+	fputs("}\n  },\n", out);
+
+	json_key(out, 2, "model");
+	fputs("{\n", out);
+	json_key(out, 4, "params");
+	json_num(out, m->params.total);
+	fputs(",\n", out);
+	json_key(out, 4, "active_params");
+	json_num(out, m->params.active);
+	fputs(",\n", out);
+	json_key(out, 4, "published_params");
+	json_num(out, s->model.published_params);
+	fputs("\n  },\n", out);
+
+	json_key(out, 2, "memory");
+	fputs("{\n", out);
+	json_key(out, 4, "per_gpu");
+	json_parts(out, 4, &m->roles[m->worst]);
+	fputs(",\n", out);
+	json_key(out, 4, "capacity");
+	json_num(out, m->capacity);
+	fputs(",\n", out);
+	json_key(out, 4, "fits");
+	fputs(m->fits && m->host_fits ? "true" : "false", out);
+	fputs(",\n", out);
+	json_key(out, 4, "headroom");
+	json_num(out, m->headroom);
+	fputs(",\n", out);
+	json_key(out, 4, "host_per_node");
+	json_num(out, m->host_per_node);
+	fputs(",\n", out);
+	json_key(out, 4, "host_capacity");
+	json_num(out, m->host_capacity);
+	fputs(",\n", out);
+	json_key(out, 4, "host_fits");
+	fputs(m->host_fits ? "true" : "false", out);
+	fputs(",\n", out);
+	if (w->mode == MODE_TRAIN) {
+		json_key(out, 4, "max_micro_batch");
+		fprintf(out, "%lld,\n", (long long)m->max_micro_batch);
+	} else {
+		json_key(out, 4, "max_kv_tokens");
+		json_num(out, m->max_kv_tokens);
+		fputs(",\n", out);
+		json_key(out, 4, "kv_bytes_per_token");
+		json_num(out, m->kv_bytes_per_token);
+		fputs(",\n", out);
+	}
+	json_key(out, 4, "advice");
+	if (m->advice[0])
+		json_string(out, m->advice);
+	else
+		fputs("null", out);
+	fputs(",\n", out);
+	json_key(out, 4, "roles");
+	fputs("[\n", out);
+	for (i = 0; i < m->nroles; i++) {
+		const struct memory_role *r = &m->roles[i];
+		fputs("      {", out);
+		fputs("\"role\": ", out);
+		json_string(out, role_label(r, g->pp, label, sizeof label));
+		fprintf(out, ", \"first_stage\": %lld, \"last_stage\": %lld, \"layers\": %lld, "
+			     "\"moe_layers\": %lld, \"embedding\": %s, \"head\": %s, \"params\": ",
+			(long long)r->first_stage, (long long)r->last_stage, (long long)r->layers,
+			(long long)r->moe_layers, r->has_embedding ? "true" : "false",
+			r->has_head ? "true" : "false");
+		json_num(out, r->params);
+		fputs(", \"inflight_micro_batches\": ", out);
+		json_num(out, r->inflight);
+		fputs(", \"host_per_gpu\": ", out);
+		json_num(out, r->host);
+		fputs(",\n       \"per_gpu\": ", out);
+		json_parts(out, 7, r);
+		fprintf(out, "}%s\n", i + 1 < m->nroles ? "," : "");
+	}
+	fputs("    ]\n  }\n}\n", out);
+}
+
+static void gib(FILE *out, double bytes)
+{
+	fprintf(out, " %12.2f", bytes / UNITS_GIB);
+}
+
+void output_text(FILE *out, const struct scenario *s, const struct memory_report *m)
+{
+	const struct model_config *md = &s->model;
+	const struct node_spec *n = &s->cluster.node;
+	const struct workload *w = &s->workload;
+	const struct strategy *g = &s->strategy;
+	size_t i, first = 0, shown;
+	int k;
+	char a[64], b[64], label[64];
+	bool train = w->mode == MODE_TRAIN;
+
+	fprintf(out, "%s  (%s)\n\n", s->name, s->file);
+	fprintf(out, "model     %s: %.2f B parameters", md->name, m->params.total / 1e9);
+	if (m->params.active < m->params.total)
+		fprintf(out, " (%.2f B active)", m->params.active / 1e9);
+	fprintf(out, ", %lld layers, hidden %lld, %lld heads / %lld KV\n", (long long)md->layers,
+		(long long)md->hidden, (long long)md->heads, (long long)md->kv_heads);
+	fprintf(out, "cluster   %lld x %s: %lld GPUs %s, %s each", (long long)s->cluster.nodes,
+		n->name ? n->name : "node", (long long)s->cluster.gpus,
+		n->gpu.name ? n->gpu.name : "", units_format(n->gpu.memory, UNIT_BYTES, a, sizeof a));
+	if (n->host_memory > 0)
+		fprintf(out, "; host %s per node",
+			units_format(n->host_memory, UNIT_BYTES, b, sizeof b));
+	fputc('\n', out);
+	if (train)
+		fprintf(out, "workload  train, seq %lld, global batch %lld, micro-batch %lld, %s, %s\n",
+			(long long)w->seq_len, (long long)w->global_batch, (long long)w->micro_batch,
+			scenario_dtype_name(w->dtype),
+			scenario_enum_name("workload.optimizer", w->optimizer));
+	else
+		fprintf(out, "workload  infer, %lld sequences of %lld tokens, weights %s, KV %s\n",
+			(long long)w->micro_batch, (long long)w->seq_len, scenario_dtype_name(w->dtype),
+			scenario_dtype_name(w->kv_dtype));
+	fprintf(out, "strategy  tp %lld, pp %lld, dp %lld, cp %lld, ep %lld", (long long)g->tp,
+		(long long)g->pp, (long long)g->dp, (long long)g->cp, (long long)g->ep);
+	if (train) {
+		fprintf(out, ", zero %lld, recompute %s", (long long)g->zero,
+			scenario_enum_name("strategy.recompute", g->recompute));
+		if (g->pp > 1)
+			fprintf(out, ", %s", scenario_enum_name("strategy.schedule", g->schedule));
+		if (g->offload.optimizer == OFFLOAD_CPU)
+			fputs(", optimizer on CPU", out);
+		if (g->offload.params == OFFLOAD_CPU)
+			fputs(", params on CPU", out);
+	}
+	fputs("\n\n", out);
+
+	/* Up to four roles side by side: the most loaded one always among them. */
+	shown = m->nroles < 4 ? m->nroles : 4;
+	if (m->worst >= shown)
+		first = m->worst - shown + 1;
+	fprintf(out, "%-22s", "memory per GPU (GiB)");
+	for (i = first; i < first + shown; i++)
+		fprintf(out, " %12s", role_label(&m->roles[i], g->pp, label, sizeof label));
+	fputc('\n', out);
+	for (k = 0; k < MEMORY_PARTS; k++) {
+		if (!train && (k == MEMORY_GRADIENTS || k == MEMORY_OPTIMIZER))
+			continue;
+		if (train && k == MEMORY_KV_CACHE)
+			continue;
+		fprintf(out, "  %-20s", memory_part_name((enum memory_part)k));
+		for (i = first; i < first + shown; i++)
+			gib(out, m->roles[i].part[k]);
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-20s", "total");
+	for (i = first; i < first + shown; i++)
+		gib(out, m->roles[i].total);
+	fprintf(out, "\n  %-20s", "capacity");
+	for (i = first; i < first + shown; i++)
+		gib(out, m->capacity);
+	fputs("\n\n", out);
+	if (m->nroles > shown)
+		fprintf(out, "(%zu distinct stages; --format json lists all)\n", m->nroles);
+
+	if (m->fits)
+		fprintf(out, "fits      yes, %s headroom on the most loaded GPU\n",
+			units_format(m->headroom, UNIT_BYTES, a, sizeof a));
+	else
+		fprintf(out, "fits      NO: the most loaded GPU needs %s more than its %s\n",
+			units_format(-m->headroom, UNIT_BYTES, a, sizeof a),
+			units_format(m->capacity, UNIT_BYTES, b, sizeof b));
+	if (m->host_per_node > 0) {
+		if (m->host_capacity > 0)
+			fprintf(out, "host      %s of %s per node%s\n",
+				units_format(m->host_per_node, UNIT_BYTES, a, sizeof a),
+				units_format(m->host_capacity, UNIT_BYTES, b, sizeof b),
+				m->host_fits ? "" : ": does NOT fit");
+		else
+			fprintf(out, "host      %s per node (node host memory unknown)\n",
+				units_format(m->host_per_node, UNIT_BYTES, a, sizeof a));
+	}
+	if (train)
+		fprintf(out, "largest micro-batch that fits: %lld\n", (long long)m->max_micro_batch);
+	else
+		fprintf(out, "KV cache: %s per token per GPU; %.0f tokens fit at %.0f%% of memory\n",
+			units_format(m->kv_bytes_per_token, UNIT_BYTES, a, sizeof a), m->max_kv_tokens,
+			s->runtime.gpu_memory_utilization * 100);
+	if (m->advice[0])
+		fprintf(out, "to fit: %s\n", m->advice);
+}

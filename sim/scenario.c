@@ -1,0 +1,845 @@
+/*
+ * scenario: scenario file + presets + overrides -> a validated struct scenario. Input stage.
+ * Order: load the file; apply overrides that replace a whole preset; expand preset names into
+ * their mappings; apply the other overrides; walk the tree against the schema table; derive
+ * defaults and check the relations between keys. Every problem is collected, none stops the walk.
+ */
+#include "scenario.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hfconfig.h"
+#include "schema.h"
+#include "units.h"
+#include "yamltree.h"
+
+#ifndef DSSIM_PKGDATADIR
+#define DSSIM_PKGDATADIR "/usr/local/share/dssim"
+#endif
+
+struct loader {
+	struct scenario *s;
+	struct diag *d;
+	const char *roots[6];
+	size_t nroots;
+	size_t nrows;
+	const struct schema_row *rows;
+};
+
+static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
+static const char *const node_dirs[] = {"topologies/nodes", "nodes", NULL};
+static const char *const gpu_dirs[] = {"topologies/gpus", "gpus", NULL};
+
+static const char *const *preset_dirs(enum preset_kind kind)
+{
+	switch (kind) {
+	case PRESET_MODEL:
+		return model_dirs;
+	case PRESET_NODE:
+		return node_dirs;
+	default:
+		return gpu_dirs;
+	}
+}
+
+static const char *preset_noun(enum preset_kind kind)
+{
+	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node" : "GPU";
+}
+
+const char *scenario_installed_data_dir(void)
+{
+	return DSSIM_PKGDATADIR;
+}
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *dir_of(struct arena *a, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (slash == NULL)
+		return arena_strdup(a, ".");
+	if (slash == path)
+		return arena_strdup(a, "/");
+	return arena_strndup(a, path, (size_t)(slash - path));
+}
+
+static bool looks_like_path(const char *v)
+{
+	size_t n = strlen(v);
+	return strchr(v, '/') != NULL || (n > 5 && strcmp(v + n - 5, ".yaml") == 0) ||
+	       (n > 4 && strcmp(v + n - 4, ".yml") == 0) || (n > 5 && strcmp(v + n - 5, ".json") == 0);
+}
+
+/* A preset name may hold letters, digits, '.', '-' and '_' only: it becomes part of a path. */
+static bool is_preset_name(const char *v)
+{
+	const char *p;
+	if (*v == '\0' || *v == '.')
+		return false;
+	for (p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '.' || *p == '-' || *p == '_'))
+			return false;
+	return true;
+}
+
+static char *find_preset(struct loader *l, enum preset_kind kind, const char *name)
+{
+	const char *const *dirs = preset_dirs(kind);
+	size_t r, k;
+	char buf[4096];
+	for (r = 0; r < l->nroots; r++) {
+		for (k = 0; dirs[k] != NULL; k++) {
+			snprintf(buf, sizeof buf, "%s/%s/%s.yaml", l->roots[r], dirs[k], name);
+			if (is_file(buf))
+				return arena_strdup(l->s->arena, buf);
+		}
+	}
+	return NULL;
+}
+
+/* Every preset name of a kind in every root, for "did you mean" and the list of choices. */
+static size_t list_presets(struct loader *l, enum preset_kind kind, const char ***out)
+{
+	const char *const *dirs = preset_dirs(kind);
+	const char **names = NULL;
+	size_t n = 0, cap = 0, r, k, i;
+	char buf[4096];
+	for (r = 0; r < l->nroots; r++) {
+		for (k = 0; dirs[k] != NULL; k++) {
+			DIR *dir;
+			struct dirent *e;
+			snprintf(buf, sizeof buf, "%s/%s", l->roots[r], dirs[k]);
+			dir = opendir(buf);
+			if (dir == NULL)
+				continue;
+			while ((e = readdir(dir)) != NULL) {
+				size_t len = strlen(e->d_name);
+				bool dup = false;
+				char *nm;
+				if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+					continue;
+				nm = arena_strndup(l->s->arena, e->d_name, len - 5);
+				for (i = 0; i < n; i++)
+					dup = dup || strcmp(names[i], nm) == 0;
+				if (dup)
+					continue;
+				if (n == cap) {
+					cap = cap ? 2 * cap : 32;
+					names = xreallocarray(names, cap, sizeof *names);
+				}
+				names[n++] = nm;
+			}
+			closedir(dir);
+		}
+	}
+	/* readdir order is not stable; messages must be. */
+	for (i = 1; i < n; i++) {
+		const char *t = names[i];
+		size_t j = i;
+		while (j > 0 && strcmp(names[j - 1], t) > 0) {
+			names[j] = names[j - 1];
+			j--;
+		}
+		names[j] = t;
+	}
+	*out = names;
+	return n;
+}
+
+static void unknown_preset(struct loader *l, enum preset_kind kind, const char *key,
+			   const struct ynode *v)
+{
+	const char **names;
+	size_t n = list_presets(l, kind, &names), i, used = 0;
+	const char *close = diag_closest(v->value, names, n);
+	char list[1024] = "";
+	for (i = 0; i < n && used < sizeof list - 64; i++) {
+		if (close != NULL && diag_edit_distance(names[i], v->value) > 3 &&
+		    strstr(names[i], v->value) == NULL)
+			continue;
+		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
+					 names[i]);
+	}
+	if (close != NULL)
+		diag_add(l->d, v->at, key, "unknown %s preset '%s' (did you mean '%s'? close names: %s)",
+			 preset_noun(kind), v->value, close, list);
+	else if (n > 0)
+		diag_add(l->d, v->at, key, "unknown %s preset '%s' (known: %s)", preset_noun(kind),
+			 v->value, list);
+	else
+		diag_add(l->d, v->at, key,
+			 "unknown %s preset '%s' (no presets found: set DSSIM_DATA to the data directory)",
+			 preset_noun(kind), v->value);
+	free(names);
+}
+
+/* Replace a preset name or path by the mapping it names. Returns the mapping or NULL. */
+static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const char *key,
+				 const struct ynode *v, int depth)
+{
+	char *path = NULL;
+	struct ynode *root;
+	if (depth > 4) {
+		diag_add(l->d, v->at, key, "presets nest too deeply");
+		return NULL;
+	}
+	if (v->value[0] == '\0') {
+		diag_add(l->d, v->at, key, "expected a %s preset name, a path or a mapping, got nothing",
+			 preset_noun(kind));
+		return NULL;
+	}
+	if (looks_like_path(v->value)) {
+		if (v->value[0] == '/') {
+			path = arena_strdup(l->s->arena, v->value);
+		} else {
+			path = arena_printf(l->s->arena, "%s/%s", dir_of(l->s->arena, v->at.file),
+					    v->value);
+			if (!is_file(path) && is_file(v->value))
+				path = arena_strdup(l->s->arena, v->value);
+		}
+		if (!is_file(path)) {
+			struct stat st;
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				diag_add(l->d, v->at, key, "'%s' is a directory, not a %s file",
+					 v->value, preset_noun(kind));
+			else
+				diag_add(l->d, v->at, key, "cannot read %s file '%s': %s",
+					 preset_noun(kind), v->value, strerror(ENOENT));
+			return NULL;
+		}
+	} else if (!is_preset_name(v->value)) {
+		diag_add(l->d, v->at, key, "'%s' is not a preset name (letters, digits, '.', '-', '_')",
+			 v->value);
+		return NULL;
+	} else {
+		path = find_preset(l, kind, v->value);
+		if (path == NULL) {
+			unknown_preset(l, kind, key, v);
+			return NULL;
+		}
+	}
+	root = yamltree_load(l->s->arena, path, l->d);
+	if (root == NULL)
+		return NULL;
+	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
+		char *base = arena_strdup(l->s->arena, v->value);
+		char *slash = strrchr(base, '/');
+		return hfconfig_convert(l->s->arena, root, slash ? slash + 1 : base, l->d);
+	}
+	if (root->kind != YNODE_MAP) {
+		diag_add(l->d, root->at, key, "a %s preset must be a mapping, got %s", preset_noun(kind),
+			 yamltree_kind_name(root));
+		return NULL;
+	}
+	return root;
+}
+
+/* Walk a dotted key down from the top; the parent mapping and last component come back. */
+static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **parent,
+			    const char **last)
+{
+	char part[256];
+	const char *p = key;
+	struct ynode *cur = top;
+	*parent = NULL;
+	while (cur != NULL) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof part)
+			return NULL;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		*parent = cur;
+		*last = p;
+		if (cur->kind != YNODE_MAP)
+			return NULL;
+		cur = yamltree_get(cur, part);
+		if (dot == NULL)
+			return cur;
+		p = dot + 1;
+	}
+	return NULL;
+}
+
+static void expand_presets(struct loader *l, struct ynode *top)
+{
+	size_t i;
+	for (i = 0; i < l->nrows; i++) {
+		const struct schema_row *r = &l->rows[i];
+		struct ynode *parent, *v, *m;
+		const char *last;
+		if (r->type != SCHEMA_SECTION || r->preset == PRESET_NONE)
+			continue;
+		v = lookup(top, r->key, &parent, &last);
+		if (v == NULL || v->kind != YNODE_SCALAR)
+			continue;
+		m = load_preset(l, r->preset, r->key, v, 0);
+		if (m == NULL) {
+			/* Drop the section so the walk does not report it a second time. */
+			yamltree_map_set(l->s->arena, parent, last, v->at,
+					 yamltree_new_map(l->s->arena, v->at));
+			continue;
+		}
+		yamltree_map_set(l->s->arena, parent, last, yamltree_member(parent, last)->key_at, m);
+	}
+}
+
+static void apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o)
+{
+	struct arena *a = l->s->arena;
+	struct mark at = {"--set", 0, 0};
+	struct ynode *cur = top, *value;
+	const char *p = o->key;
+	struct diag quiet;
+	char *label = arena_printf(a, "--set %s", o->key);
+
+	at.file = label;
+	diag_init(&quiet);
+	value = yamltree_parse(a, label, o->value, strlen(o->value), &quiet);
+	diag_release(&quiet);
+	if (value == NULL)
+		value = yamltree_new_scalar(a, at, o->value);
+	value->at = at;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		char *part = dot ? arena_strndup(a, p, (size_t)(dot - p)) : arena_strdup(a, p);
+		struct ynode *next;
+		if (part[0] == '\0') {
+			diag_add(l->d, at, o->key, "empty component in key");
+			return;
+		}
+		if (dot == NULL) {
+			yamltree_map_set(a, cur, part, at, value);
+			return;
+		}
+		next = yamltree_get(cur, part);
+		if (next == NULL) {
+			next = yamltree_new_map(a, at);
+			yamltree_map_set(a, cur, part, at, next);
+		} else if (next->kind != YNODE_MAP) {
+			diag_add(l->d, at, o->key, "cannot set inside '%s': it is %s, not a mapping", part,
+				 yamltree_kind_name(next));
+			return;
+		}
+		cur = next;
+		p = dot + 1;
+	}
+}
+
+static bool is_preset_key(const char *key)
+{
+	const struct schema_row *r = schema_find(key, NULL);
+	return r != NULL && r->type == SCHEMA_SECTION && r->preset != PRESET_NONE;
+}
+
+/* ---- the walk: tree -> struct ---- */
+
+static bool is_null(const struct ynode *v)
+{
+	return v->kind == YNODE_SCALAR && !v->quoted &&
+	       (strcmp(v->value, "null") == 0 || strcmp(v->value, "~") == 0 || v->value[0] == '\0');
+}
+
+static void store_int(struct loader *l, const struct schema_row *r, const struct ynode *v,
+		      void *field)
+{
+	char *end;
+	long long x;
+	char type[256];
+	errno = 0;
+	if (v->quoted) {
+		diag_add(l->d, v->at, r->key, "expected an integer, got the string \"%s\"", v->value);
+		return;
+	}
+	x = strtoll(v->value, &end, 10);
+	if (end == v->value || *end != '\0') {
+		/* 1e9 or 4096.0 from JSON: accept an integral value written as a float. */
+		double f = strtod(v->value, &end);
+		if (end != v->value && *end == '\0' && f == (double)(long long)f && f > -9e18 &&
+		    f < 9e18) {
+			x = (long long)f;
+		} else {
+			diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
+				 schema_type_text(r, type, sizeof type), v->value);
+			return;
+		}
+	}
+	if (errno == ERANGE || (double)x < r->min || (double)x > r->max) {
+		diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s", r->min,
+			 r->max, v->value);
+		return;
+	}
+	*(int64_t *)field = x;
+}
+
+static void store_num(struct loader *l, const struct schema_row *r, const struct ynode *v,
+		      void *field)
+{
+	char err[512];
+	double x;
+	if (units_parse(v->value, r->unit, &x, err, sizeof err) != 0) {
+		diag_add(l->d, v->at, r->key, "%s", err);
+		return;
+	}
+	if (r->positive && !(x > 0)) {
+		diag_add(l->d, v->at, r->key, "must be greater than 0, got %s", v->value);
+		return;
+	}
+	if (x < r->min || x > r->max) {
+		char lo[64], hi[64];
+		diag_add(l->d, v->at, r->key, "expected a value from %s to %s, got %s",
+			 units_format(r->min, r->unit, lo, sizeof lo),
+			 units_format(r->max, r->unit, hi, sizeof hi), v->value);
+		return;
+	}
+	*(double *)field = x;
+}
+
+static void store_enum(struct loader *l, const struct schema_row *r, const struct ynode *v,
+		       void *field)
+{
+	size_t i, n = 0;
+	const char *close;
+	char type[256];
+	for (i = 0; r->names[i] != NULL; i++) {
+		if (strcmp(r->names[i], v->value) == 0) {
+			*(int *)field = (int)i;
+			return;
+		}
+		n++;
+	}
+	close = diag_closest(v->value, r->names, n);
+	if (close != NULL)
+		diag_add(l->d, v->at, r->key, "expected %s, got '%s' (did you mean '%s'?)",
+			 schema_type_text(r, type, sizeof type), v->value, close);
+	else
+		diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
+			 schema_type_text(r, type, sizeof type), v->value);
+}
+
+static void store_bool(struct loader *l, const struct schema_row *r, const struct ynode *v,
+		       void *field)
+{
+	if (!v->quoted && (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0))
+		*(bool *)field = true;
+	else if (!v->quoted && (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0))
+		*(bool *)field = false;
+	else
+		diag_add(l->d, v->at, r->key, "expected true or false, got '%s'", v->value);
+}
+
+static void store_value(struct loader *l, size_t idx, const struct ynode *v)
+{
+	const struct schema_row *r = &l->rows[idx];
+	void *field = (char *)l->s + r->offset;
+	char type[256];
+	l->s->marks[idx] = v->at;
+	if (is_null(v))
+		return;
+	l->s->present[idx] = true;
+	if (v->kind != YNODE_SCALAR) {
+		diag_add(l->d, v->at, r->key, "expected %s, got %s",
+			 schema_type_text(r, type, sizeof type), yamltree_kind_name(v));
+		return;
+	}
+	switch (r->type) {
+	case SCHEMA_INT:
+		store_int(l, r, v, field);
+		break;
+	case SCHEMA_NUM:
+		store_num(l, r, v, field);
+		break;
+	case SCHEMA_BOOL:
+		store_bool(l, r, v, field);
+		break;
+	case SCHEMA_ENUM:
+		store_enum(l, r, v, field);
+		break;
+	case SCHEMA_STRING:
+		*(char **)field = arena_strdup(l->s->arena, v->value);
+		break;
+	case SCHEMA_SECTION:
+		break;
+	}
+}
+
+static void unknown_key(struct loader *l, const char *prefix, const struct ymember *m)
+{
+	const char *cands[256];
+	size_t n = 0, i, plen = strlen(prefix);
+	const char *close;
+	for (i = 0; i < l->nrows && n < 256; i++) {
+		const char *k = l->rows[i].key;
+		if (plen > 0 && (strncmp(k, prefix, plen) != 0 || k[plen] != '.'))
+			continue;
+		k += plen ? plen + 1 : 0;
+		if (strchr(k, '.') == NULL)
+			cands[n++] = k;
+	}
+	close = diag_closest(m->key, cands, n);
+	if (close)
+		diag_add(l->d, m->key_at, plen ? prefix : NULL,
+			 "unknown key '%s' (did you mean '%s'?)", m->key, close);
+	else
+		diag_add(l->d, m->key_at, plen ? prefix : NULL, "unknown key '%s'", m->key);
+}
+
+static void walk(struct loader *l, const struct ynode *map, const char *prefix)
+{
+	size_t i;
+	for (i = 0; i < map->count; i++) {
+		const struct ymember *m = &map->members[i];
+		char *key = prefix[0] ? arena_printf(l->s->arena, "%s.%s", prefix, m->key)
+				      : arena_strdup(l->s->arena, m->key);
+		size_t idx;
+		const struct schema_row *r = schema_find(key, &idx);
+		if (r == NULL) {
+			unknown_key(l, prefix, m);
+			continue;
+		}
+		if (r->type == SCHEMA_SECTION) {
+			l->s->marks[idx] = m->value->at;
+			if (m->value->kind == YNODE_MAP) {
+				l->s->present[idx] = true;
+				walk(l, m->value, key);
+			} else if (!is_null(m->value)) {
+				diag_add(l->d, m->value->at, key, "expected a mapping%s, got %s",
+					 r->preset != PRESET_NONE ? " or a preset name" : "",
+					 yamltree_kind_name(m->value));
+			}
+			continue;
+		}
+		store_value(l, idx, m->value);
+	}
+}
+
+static void set_defaults(struct loader *l)
+{
+	size_t i;
+	struct diag quiet;
+	diag_init(&quiet);
+	for (i = 0; i < l->nrows; i++) {
+		const struct schema_row *r = &l->rows[i];
+		struct mark at = {"(default)", 0, 0};
+		struct ynode *v;
+		struct diag *saved = l->d;
+		if (r->type == SCHEMA_SECTION || r->def == NULL)
+			continue;
+		v = yamltree_new_scalar(l->s->arena, at, r->def);
+		l->d = &quiet;
+		store_value(l, i, v);
+		l->d = saved;
+		l->s->present[i] = false;
+	}
+	/* The table's defaults are ours: one that fails its own row is a programming error. */
+	if (quiet.count > 0) {
+		diag_print(&quiet, stderr);
+		abort();
+	}
+	diag_release(&quiet);
+}
+
+/* The mark of the nearest given ancestor section, or the file top. */
+struct mark scenario_mark(const struct scenario *s, const char *key)
+{
+	size_t idx;
+	char buf[256];
+	struct mark top = {s->file, 1, 1};
+	snprintf(buf, sizeof buf, "%s", key);
+	for (;;) {
+		char *dot;
+		if (schema_find(buf, &idx) != NULL && (s->present[idx] || s->marks[idx].line > 0))
+			return s->marks[idx];
+		dot = strrchr(buf, '.');
+		if (dot == NULL)
+			return top;
+		*dot = '\0';
+	}
+}
+
+static void required(struct loader *l)
+{
+	size_t i;
+	for (i = 0; i < l->nrows; i++) {
+		const struct schema_row *r = &l->rows[i];
+		if (r->type == SCHEMA_SECTION || r->def != NULL || l->s->present[i] ||
+		    l->s->marks[i].line > 0)
+			continue;
+		{
+			char parent[256];
+			char *dot;
+			snprintf(parent, sizeof parent, "%s", r->key);
+			dot = strrchr(parent, '.');
+			if (dot)
+				*dot = '\0';
+			diag_add(l->d, scenario_mark(l->s, dot ? parent : r->key), r->key,
+				 "missing required key");
+		}
+	}
+}
+
+#define ERR(key, ...) diag_add(l->d, scenario_mark(s, key), key, __VA_ARGS__)
+
+static void derive_model(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct model_config *m = &s->model;
+	if (m->kv_heads == 0)
+		m->kv_heads = m->heads;
+	if (m->heads > 0 && m->kv_heads > m->heads)
+		ERR("model.kv_heads", "must not exceed heads (%lld), got %lld", (long long)m->heads,
+		    (long long)m->kv_heads);
+	else if (m->kv_heads > 0 && m->heads % m->kv_heads != 0)
+		ERR("model.kv_heads", "must divide heads (%lld), got %lld", (long long)m->heads,
+		    (long long)m->kv_heads);
+	if (m->head_dim == 0 && m->heads > 0) {
+		if (m->hidden % m->heads != 0)
+			ERR("model.heads", "hidden %lld is not a multiple of %lld heads: set head_dim",
+			    (long long)m->hidden, (long long)m->heads);
+		m->head_dim = m->hidden / m->heads;
+	}
+	if (m->ffn == 0)
+		m->ffn = 4 * m->hidden;
+	if (m->moe.experts > 0) {
+		if (m->moe.top_k < 1 || m->moe.top_k > m->moe.experts)
+			ERR("model.moe.top_k", "expected 1 to %lld experts per token, got %lld",
+			    (long long)m->moe.experts, (long long)m->moe.top_k);
+		if (m->moe.ffn == 0)
+			ERR("model.moe.ffn", "an MoE model needs the expert intermediate size");
+		if (m->moe.dense_layers > m->layers)
+			ERR("model.moe.dense_layers", "exceeds the %lld layers", (long long)m->layers);
+	}
+	if (m->mla.kv_lora_rank > 0 &&
+	    (m->mla.qk_rope_head_dim == 0 || m->mla.qk_nope_head_dim == 0 || m->mla.v_head_dim == 0))
+		ERR("model.mla", "MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+	if (m->position == POSITION_LEARNED && m->max_position == 0)
+		ERR("model.max_position", "learned position embeddings need max_position");
+	if (m->name == NULL || m->name[0] == '\0')
+		m->name = arena_strdup(s->arena, "model");
+}
+
+static void check_parallel(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct strategy *st = &s->strategy;
+	struct model_config *m = &s->model;
+	struct cluster *c = &s->cluster;
+	int64_t total = c->nodes * c->node.gpus_per_node;
+	int64_t mp;
+	bool train = s->workload.mode == MODE_TRAIN;
+
+	if (c->gpus == 0) {
+		c->gpus = total;
+	} else if (c->gpus > total) {
+		ERR("cluster.gpus", "%lld GPUs do not fit in %lld node(s) of %lld", (long long)c->gpus,
+		    (long long)c->nodes, (long long)c->node.gpus_per_node);
+	} else if (c->nodes > 1 && c->gpus != total) {
+		ERR("cluster.gpus", "with %lld nodes every GPU is used (%lld), got %lld",
+		    (long long)c->nodes, (long long)total, (long long)c->gpus);
+	}
+	mp = st->tp * st->pp * st->cp;
+	if (st->dp == 0) {
+		if (c->gpus % mp != 0)
+			ERR("strategy", "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
+			    (long long)c->gpus);
+		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
+	} else if (mp * st->dp != c->gpus) {
+		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %lld, but the cluster has %lld GPUs",
+		    (long long)st->tp, (long long)st->pp, (long long)st->cp, (long long)st->dp,
+		    (long long)(mp * st->dp), (long long)c->gpus);
+	}
+	if (m->heads % st->tp != 0)
+		ERR("strategy.tp", "expected a divisor of the %lld attention heads, got %lld",
+		    (long long)m->heads, (long long)st->tp);
+	/* Training shards KV heads over TP (Megatron num_query_groups % tp == 0); vLLM inference
+	 * replicates them when tp exceeds them (max(1, kv_heads // tp), vllm/config.py). */
+	else if (m->mla.kv_lora_rank == 0 && m->kv_heads % st->tp != 0 &&
+		 (train || st->tp % m->kv_heads != 0))
+		ERR("strategy.tp", "expected a divisor of the %lld KV heads, got %lld",
+		    (long long)m->kv_heads, (long long)st->tp);
+	if (st->vp > 1 && st->schedule != SCHEDULE_INTERLEAVED)
+		ERR("strategy.vp", "virtual stages (vp %lld) need schedule: interleaved",
+		    (long long)st->vp);
+	if (st->first_stage_layers > 0 || st->last_stage_layers > 0) {
+		int64_t f = st->first_stage_layers, la = st->last_stage_layers;
+		int64_t rest = m->layers - f - la;
+		int64_t stages = st->pp - (f > 0) - (la > 0);
+		if (st->vp > 1)
+			ERR("strategy.first_stage_layers", "uneven stages cannot be interleaved (vp %lld)",
+			    (long long)st->vp);
+		else if (st->pp < 2 || (f > 0 && la > 0 && st->pp < 2))
+			ERR("strategy.first_stage_layers", "uneven stages need pp of 2 or more");
+		else if (rest < 0 || (stages == 0 && rest != 0) || (stages > 0 && rest % stages != 0) ||
+			 (stages > 0 && rest / stages == 0))
+			ERR(f > 0 ? "strategy.first_stage_layers" : "strategy.last_stage_layers",
+			    "%lld layers minus first %lld and last %lld do not split evenly over the other "
+			    "%lld stages", (long long)m->layers, (long long)f, (long long)la,
+			    (long long)stages);
+	} else if (m->layers % (st->pp * st->vp) != 0) {
+		ERR("strategy.pp", "%lld layers do not split evenly into pp*vp = %lld stages",
+		    (long long)m->layers, (long long)(st->pp * st->vp));
+	}
+	if (m->moe.experts > 0) {
+		if (m->moe.experts % st->ep != 0)
+			ERR("strategy.ep", "expected a divisor of the %lld experts, got %lld",
+			    (long long)m->moe.experts, (long long)st->ep);
+		else if ((st->dp * st->cp) % st->ep != 0)
+			ERR("strategy.ep", "expert parallelism is carved out of dp*cp = %lld; %lld does "
+			    "not divide it", (long long)(st->dp * st->cp), (long long)st->ep);
+	} else if (st->ep > 1) {
+		ERR("strategy.ep", "the model has no experts, so ep must be 1, got %lld",
+		    (long long)st->ep);
+	}
+	if (s->workload.seq_len % st->cp != 0)
+		ERR("strategy.cp", "seq_len %lld is not a multiple of cp %lld",
+		    (long long)s->workload.seq_len, (long long)st->cp);
+}
+
+static void check_workload(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	struct strategy *st = &s->strategy;
+	if (w->mode == MODE_TRAIN) {
+		int64_t per_step = w->micro_batch * st->dp;
+		if (w->global_batch == 0)
+			w->global_batch = per_step;
+		else if (w->global_batch % per_step != 0)
+			ERR("workload.global_batch",
+			    "expected a multiple of micro_batch*dp = %lld*%lld = %lld, got %lld",
+			    (long long)w->micro_batch, (long long)st->dp, (long long)per_step,
+			    (long long)w->global_batch);
+		if ((w->dtype == DTYPE_INT8 || w->dtype == DTYPE_INT4) && w->lora.rank == 0)
+			ERR("workload.dtype", "%s weights cannot be trained: use bf16, fp16, fp32 or fp8, "
+			    "or LoRA (workload.lora.rank) on a quantized base", scenario_dtype_name(w->dtype));
+		if (w->dtype == DTYPE_TF32)
+			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
+		if (st->offload.params == OFFLOAD_CPU && st->zero != 3)
+			ERR("strategy.offload.params", "parameter offload needs zero: 3, got zero: %lld",
+			    (long long)st->zero);
+		if (st->offload.optimizer == OFFLOAD_CPU && st->zero == 0)
+			ERR("strategy.offload.optimizer", "optimizer offload needs zero: 1, 2 or 3");
+		if (s->model.position == POSITION_LEARNED && w->seq_len > s->model.max_position)
+			ERR("workload.seq_len", "exceeds the model's %lld learned positions",
+			    (long long)s->model.max_position);
+	} else {
+		if (w->dtype == DTYPE_TF32)
+			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
+		if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED)
+			ERR("strategy.schedule", "interleaved schedules are for training");
+	}
+	if (w->kv_dtype == DTYPE_TF32 || w->kv_dtype == DTYPE_INT4)
+		ERR("workload.kv_dtype", "expected one of fp32, bf16, fp16, fp8, int8, got %s",
+		    scenario_dtype_name(w->kv_dtype));
+	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
+		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+}
+
+static void roots_init(struct loader *l, const char *path, const struct scenario_options *opt)
+{
+	struct arena *a = l->s->arena;
+	const char *env = getenv("DSSIM_DATA");
+	char *dir = dir_of(a, path);
+	l->nroots = 0;
+	l->roots[l->nroots++] = dir;
+	l->roots[l->nroots++] = arena_printf(a, "%s/..", dir);
+	l->roots[l->nroots++] = ".";
+	if (opt && opt->data_dir && opt->data_dir[0])
+		l->roots[l->nroots++] = opt->data_dir;
+	if (env && env[0])
+		l->roots[l->nroots++] = arena_strdup(a, env);
+	l->roots[l->nroots++] = DSSIM_PKGDATADIR;
+}
+
+struct scenario *scenario_load(const char *path, const struct scenario_options *opt,
+			       struct diag *d)
+{
+	struct loader l;
+	struct scenario *s;
+	struct ynode *top;
+	size_t before = d->count, i;
+
+	memset(&l, 0, sizeof l);
+	s = xcalloc(1, sizeof *s);
+	s->arena = arena_new();
+	s->file = arena_strdup(s->arena, path);
+	l.s = s;
+	l.d = d;
+	l.rows = schema_rows(&l.nrows);
+	s->marks = arena_array(s->arena, l.nrows, sizeof *s->marks);
+	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);
+	roots_init(&l, path, opt);
+
+	top = yamltree_load(s->arena, path, d);
+	if (top == NULL) {
+		scenario_free(s);
+		return NULL;
+	}
+	if (top->kind != YNODE_MAP) {
+		diag_add(d, top->at, NULL, "a scenario must be a mapping of keys, got %s",
+			 yamltree_kind_name(top));
+		scenario_free(s);
+		return NULL;
+	}
+	for (i = 0; opt && i < opt->noverrides; i++)
+		if (is_preset_key(opt->overrides[i].key))
+			apply_override(&l, top, &opt->overrides[i]);
+	expand_presets(&l, top);
+	for (i = 0; opt && i < opt->noverrides; i++)
+		if (!is_preset_key(opt->overrides[i].key))
+			apply_override(&l, top, &opt->overrides[i]);
+
+	set_defaults(&l);
+	walk(&l, top, "");
+	required(&l);
+	if (d->count == before) {
+		derive_model(&l);
+		if (d->count == before)
+			check_parallel(&l);
+		if (d->count == before)
+			check_workload(&l);
+	}
+	if (s->name == NULL || s->name[0] == '\0')
+		s->name = arena_strdup(s->arena, path);
+	if (d->count > before) {
+		scenario_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void scenario_free(struct scenario *s)
+{
+	if (s == NULL)
+		return;
+	arena_free(s->arena);
+	free(s);
+}
+
+const char *scenario_enum_name(const char *key, int value)
+{
+	const struct schema_row *r = schema_find(key, NULL);
+	int i;
+	if (r == NULL || r->type != SCHEMA_ENUM)
+		return "?";
+	for (i = 0; r->names[i] != NULL; i++)
+		if (i == value)
+			return r->names[i];
+	return "?";
+}
+
+const char *scenario_dtype_name(int dtype)
+{
+	return scenario_enum_name("workload.dtype", dtype);
+}

@@ -1,0 +1,312 @@
+/*
+ * schema: the table of scenario keys. Input stage. Add a key here and it is validated, defaulted,
+ * documented in --help-keys and reported with its position in errors; nothing else changes.
+ * Defaults that come from public sources cite them in the doc text or the comment beside the row.
+ */
+#include "schema.h"
+
+#include <float.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "scenario.h"
+
+#define OFF(field) offsetof(struct scenario, field)
+#define BIG 1e18
+
+static const char *const mode_names[] = {"train", "infer", NULL};
+/* Indices follow enum dtype. */
+static const char *const dtype_names[] = {"fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4",
+					  NULL};
+static const char *const optimizer_names[] = {"adamw", "adam", "sgd", "sgd_momentum",
+					      "adam_8bit", "adafactor", NULL};
+static const char *const recompute_names[] = {"none", "selective", "full", NULL};
+static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", NULL};
+static const char *const offload_names[] = {"none", "cpu", NULL};
+static const char *const mlp_names[] = {"swiglu", "gelu", "relu", NULL};
+static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
+static const char *const position_names[] = {"rope", "learned", NULL};
+static const char *const link_names[] = {"nvlink", "xgmi", "pcie", NULL};
+static const char *const lora_target_names[] = {"attention", "all", NULL};
+static const char *const logits_names[] = {"last", "all", NULL};
+
+#define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
+#define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
+#define NUM(k, u, lo, hi, pos, def, d, f) {k, SCHEMA_NUM, u, lo, hi, pos, def, d, OFF(f), NULL, 0}
+#define BOOL(k, def, d, f) {k, SCHEMA_BOOL, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
+#define ENUM(k, n, def, d, f) {k, SCHEMA_ENUM, UNIT_NONE, 0, 0, false, def, d, OFF(f), n, 0}
+#define STR(k, def, d, f) {k, SCHEMA_STRING, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
+
+static const struct schema_row rows[] = {
+	STR("name", "", "a name for the run, shown in reports", name),
+
+	SECTION("model", PRESET_MODEL,
+		"preset name, path to a model YAML or HuggingFace config.json, or a mapping"),
+	STR("model.name", "", "model name", model.name),
+	STR("model.arch", "", "family (HuggingFace model_type): llama, qwen2, deepseek_v3, ...",
+	    model.arch),
+	INT("model.layers", 1, 100000, NULL, "transformer layers", model.layers),
+	INT("model.hidden", 1, 1048576, NULL, "hidden size", model.hidden),
+	INT("model.heads", 1, 65536, NULL, "attention heads", model.heads),
+	INT("model.kv_heads", 0, 65536, "0", "key/value heads (GQA/MQA); 0 means heads (MHA)",
+	    model.kv_heads),
+	INT("model.head_dim", 0, 65536, "0", "per-head dimension; 0 means hidden/heads",
+	    model.head_dim),
+	INT("model.ffn", 0, 4194304, "0", "MLP intermediate size; 0 means 4*hidden", model.ffn),
+	INT("model.vocab", 1, 16777216, NULL, "vocabulary size", model.vocab),
+	INT("model.max_position", 0, 1LL << 30, "0",
+	    "maximum positions (rows of learned position embeddings)", model.max_position),
+	ENUM("model.position", position_names, "rope", "position encoding", model.position),
+	BOOL("model.tie_embeddings", "false", "input embedding and output head share weights",
+	     model.tie_embeddings),
+	ENUM("model.mlp", mlp_names, "swiglu", "MLP activation (swiglu has three matrices)",
+	     model.mlp),
+	ENUM("model.norm", norm_names, "rmsnorm", "normalization (layernorm has a bias)", model.norm),
+	BOOL("model.bias", "false", "every linear layer has a bias (GPT-2, OPT, Megatron GPT)",
+	     model.bias),
+	BOOL("model.qkv_bias", "false", "only Q, K, V projections have a bias (Qwen2)",
+	     model.qkv_bias),
+	BOOL("model.dropout", "false", "the model trains with dropout (masks are saved)",
+	     model.dropout),
+	SECTION("model.mla", PRESET_NONE, "multi-head latent attention (DeepSeek-V2/V3)"),
+	INT("model.mla.q_lora_rank", 0, 1048576, "0", "query compression rank (0: none)",
+	    model.mla.q_lora_rank),
+	INT("model.mla.kv_lora_rank", 0, 1048576, "0", "key/value compression rank; > 0 enables MLA",
+	    model.mla.kv_lora_rank),
+	INT("model.mla.qk_nope_head_dim", 0, 65536, "0", "query/key head dim without RoPE",
+	    model.mla.qk_nope_head_dim),
+	INT("model.mla.qk_rope_head_dim", 0, 65536, "0", "query/key head dim with RoPE",
+	    model.mla.qk_rope_head_dim),
+	INT("model.mla.v_head_dim", 0, 65536, "0", "value head dim", model.mla.v_head_dim),
+	SECTION("model.moe", PRESET_NONE, "mixture of experts"),
+	INT("model.moe.experts", 0, 1048576, "0", "routed experts; > 0 enables MoE",
+	    model.moe.experts),
+	INT("model.moe.shared_experts", 0, 1024, "0", "shared (always active) experts",
+	    model.moe.shared_experts),
+	INT("model.moe.top_k", 0, 1024, "0", "routed experts per token", model.moe.top_k),
+	INT("model.moe.ffn", 0, 4194304, "0", "expert intermediate size", model.moe.ffn),
+	INT("model.moe.dense_layers", 0, 100000, "0", "first layers with a dense MLP",
+	    model.moe.dense_layers),
+	/* GShard (Lepikhin et al. 2020, sec. 2.2): capacity factor 1.0 = an even split of tokens. */
+	NUM("model.moe.capacity_factor", UNIT_NONE, 1.0, 100.0, false, "1.0",
+	    "tokens an expert holds, relative to an even split", model.moe.capacity_factor),
+	NUM("model.published_params", UNIT_NONE, 0, BIG, false, "0",
+	    "published total parameters (self-check)", model.published_params),
+	NUM("model.published_active_params", UNIT_NONE, 0, BIG, false, "0",
+	    "published active parameters per token (MoE self-check)",
+	    model.published_active_params),
+
+	SECTION("cluster", PRESET_NONE, "the hardware"),
+	SECTION("cluster.node", PRESET_NODE, "node preset name, path, or mapping"),
+	STR("cluster.node.name", "", "node name", cluster.node.name),
+	STR("cluster.node.provider", "", "aws, azure, gcp or onprem", cluster.node.provider),
+	SECTION("cluster.node.gpu", PRESET_GPU, "GPU preset name, path, or mapping"),
+	STR("cluster.node.gpu.name", "", "GPU name", cluster.node.gpu.name),
+	STR("cluster.node.gpu.vendor", "", "nvidia or amd", cluster.node.gpu.vendor),
+	NUM("cluster.node.gpu.memory", UNIT_BYTES, 0, BIG, true, NULL, "device memory",
+	    cluster.node.gpu.memory),
+	NUM("cluster.node.gpu.memory_bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
+	    "device memory bandwidth", cluster.node.gpu.memory_bw),
+	SECTION("cluster.node.gpu.flops", PRESET_NONE, "dense peak compute per data type"),
+	NUM("cluster.node.gpu.flops.fp32", UNIT_FLOPS, 0, BIG, false, "0", "FP32 peak",
+	    cluster.node.gpu.flops[DTYPE_FP32]),
+	NUM("cluster.node.gpu.flops.tf32", UNIT_FLOPS, 0, BIG, false, "0", "TF32 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_TF32]),
+	NUM("cluster.node.gpu.flops.bf16", UNIT_FLOPS, 0, BIG, false, "0", "BF16 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_BF16]),
+	NUM("cluster.node.gpu.flops.fp16", UNIT_FLOPS, 0, BIG, false, "0", "FP16 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_FP16]),
+	NUM("cluster.node.gpu.flops.fp8", UNIT_FLOPS, 0, BIG, false, "0", "FP8 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_FP8]),
+	NUM("cluster.node.gpu.flops.int8", UNIT_FLOPS, 0, BIG, false, "0", "INT8 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_INT8]),
+	NUM("cluster.node.gpu.flops.int4", UNIT_FLOPS, 0, BIG, false, "0", "INT4 tensor peak",
+	    cluster.node.gpu.flops[DTYPE_INT4]),
+	NUM("cluster.node.gpu.tdp", UNIT_WATTS, 0, BIG, false, "0", "board power",
+	    cluster.node.gpu.tdp),
+	INT("cluster.node.gpus_per_node", 1, 1024, NULL, "GPUs in one node",
+	    cluster.node.gpus_per_node),
+	NUM("cluster.node.host_memory", UNIT_BYTES, 0, BIG, false, "0",
+	    "CPU memory per node (for offload); 0 = unknown", cluster.node.host_memory),
+	NUM("cluster.node.host_memory_bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
+	    "CPU memory bandwidth per node", cluster.node.host_memory_bw),
+	INT("cluster.node.cpus", 0, 1 << 20, "0", "vCPUs per node", cluster.node.cpus),
+	SECTION("cluster.node.links", PRESET_NONE, "interconnects"),
+	SECTION("cluster.node.links.gpu", PRESET_NONE, "GPU-to-GPU link inside the node"),
+	ENUM("cluster.node.links.gpu.kind", link_names, "nvlink", "nvlink, xgmi or pcie",
+	     cluster.node.gpu_link.kind),
+	NUM("cluster.node.links.gpu.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
+	    "per GPU, per direction", cluster.node.gpu_link.bw),
+	NUM("cluster.node.links.gpu.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
+	    cluster.node.gpu_link.latency),
+	SECTION("cluster.node.links.pcie", PRESET_NONE, "GPU-to-host link"),
+	NUM("cluster.node.links.pcie.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
+	    "per GPU, per direction", cluster.node.pcie.bw),
+	NUM("cluster.node.links.pcie.latency", UNIT_SECONDS, 0, 1, false, "0", "per transfer",
+	    cluster.node.pcie.latency),
+	SECTION("cluster.node.links.network", PRESET_NONE, "inter-node network"),
+	NUM("cluster.node.links.network.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
+	    "per node, per direction", cluster.node.network.bw),
+	NUM("cluster.node.links.network.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
+	    cluster.node.network.latency),
+	NUM("cluster.node.price", UNIT_USD_PER_H, 0, BIG, false, "0",
+	    "on-demand price of one node; 0 = unknown", cluster.node.price),
+	STR("cluster.node.price_date", "", "when the price was read", cluster.node.price_date),
+	STR("cluster.node.price_source", "", "where the price comes from", cluster.node.price_source),
+	INT("cluster.nodes", 1, 1000000, "1", "number of nodes", cluster.nodes),
+	INT("cluster.gpus", 0, 1LL << 30, "0", "GPUs used; 0 means nodes * gpus_per_node",
+	    cluster.gpus),
+
+	SECTION("workload", PRESET_NONE, "what runs"),
+	ENUM("workload.mode", mode_names, "train", "train or infer", workload.mode),
+	INT("workload.seq_len", 1, 1LL << 32, NULL, "tokens per sequence", workload.seq_len),
+	INT("workload.global_batch", 0, 1LL << 32, "0",
+	    "sequences per optimizer step (train); 0 means micro_batch * dp", workload.global_batch),
+	INT("workload.micro_batch", 1, 1LL << 24, "1",
+	    "sequences per micro-batch (train); concurrent sequences (infer)", workload.micro_batch),
+	ENUM("workload.dtype", dtype_names, "bf16",
+	     "compute and weight type; int8/int4 weights for inference", workload.dtype),
+	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
+	     workload.kv_dtype),
+	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients. */
+	ENUM("workload.grad_dtype", dtype_names, "bf16",
+	     "gradient type (Megatron keeps fp32 main grads: 'fp32')", workload.grad_dtype),
+	ENUM("workload.optimizer", optimizer_names, "adamw", "optimizer", workload.optimizer),
+	BOOL("workload.flash_attention", "true",
+	     "fused attention: no s*s score matrices are stored", workload.flash_attention),
+	/* vLLM's LogitsProcessor projects only the sampled (last) positions; HuggingFace
+	 * LlamaForCausalLM.forward (transformers 4.33) projects every position and upcasts with
+	 * logits.float(). */
+	ENUM("workload.logits", logits_names, "last",
+	     "prefill logits for the last position (vLLM) or all positions (HF transformers)",
+	     workload.logits),
+	/* Frantar et al. 2023 (GPTQ) and Lin et al. 2024 (AWQ) quantize in groups of 128 weights. */
+	INT("workload.quant_group", 1, 1 << 30, "128", "weights per quantization scale",
+	    workload.quant_group),
+	SECTION("workload.lora", PRESET_NONE, "LoRA fine-tuning (Hu et al. 2021)"),
+	INT("workload.lora.rank", 0, 1 << 20, "0", "adapter rank; 0 = full fine-tuning",
+	    workload.lora.rank),
+	ENUM("workload.lora.targets", lora_target_names, "all",
+	     "adapted matrices: attention (q,k,v,o) or all linear layers", workload.lora.targets),
+
+	SECTION("strategy", PRESET_NONE, "how the work is split"),
+	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),
+	INT("strategy.pp", 1, 65536, "1", "pipeline parallel size", strategy.pp),
+	INT("strategy.dp", 0, 1 << 30, "0", "data parallel size; 0 means gpus / (tp*pp*cp)",
+	    strategy.dp),
+	INT("strategy.cp", 1, 1 << 20, "1", "context parallel size", strategy.cp),
+	INT("strategy.ep", 1, 1 << 20, "1", "expert parallel size (MoE)", strategy.ep),
+	INT("strategy.zero", 0, 3, "0", "ZeRO stage 0..3", strategy.zero),
+	BOOL("strategy.sequence_parallel", "false", "Megatron sequence parallelism (with tp)",
+	     strategy.sequence_parallel),
+	ENUM("strategy.recompute", recompute_names, "none", "activation recomputation",
+	     strategy.recompute),
+	ENUM("strategy.schedule", schedule_names, "1f1b", "pipeline schedule", strategy.schedule),
+	INT("strategy.vp", 1, 1024, "1", "virtual stages per rank (interleaved)", strategy.vp),
+	/* Megatron-LM --decoder-first-pipeline-num-layers / --decoder-last-pipeline-num-layers. */
+	INT("strategy.first_stage_layers", 0, 100000, "0",
+	    "layers on the first pipeline stage; 0 = an even split", strategy.first_stage_layers),
+	INT("strategy.last_stage_layers", 0, 100000, "0",
+	    "layers on the last pipeline stage; 0 = an even split", strategy.last_stage_layers),
+	SECTION("strategy.offload", PRESET_NONE, "ZeRO-Offload / ZeRO-Infinity to host memory"),
+	ENUM("strategy.offload.optimizer", offload_names, "none",
+	     "where optimizer states (and fp32 master weights) live", strategy.offload.optimizer),
+	ENUM("strategy.offload.params", offload_names, "none",
+	     "where ZeRO-3 parameter shards live", strategy.offload.params),
+	/* PyTorch DistributedDataParallel bucket_cap_mb = 25 (torch/nn/parallel/distributed.py). */
+	NUM("strategy.bucket", UNIT_BYTES, 0, BIG, false, "25 MB",
+	    "gradient communication bucket (two are in flight)", strategy.bucket),
+	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
+	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),
+
+	SECTION("runtime", PRESET_NONE, "memory the framework takes besides the model"),
+	/* PyTorch issue #109888 (maintainer): about 400 MB with CUDA >= 11.7 and lazy module
+	 * loading; PyTorch PR #86509 measured 274 MiB lazy vs 636 MiB eager. */
+	NUM("runtime.cuda_context", UNIT_BYTES, 0, BIG, false, "400 MB",
+	    "CUDA context and loaded kernels per GPU", runtime.cuda_context),
+	/* NVIDIA/nccl issue #964: 544 MB per communicator of 2 GPUs, 688 MB of more, 4x A100. */
+	NUM("runtime.nccl_per_group", UNIT_BYTES, 0, BIG, false, "688 MB",
+	    "NCCL buffers per process group (tp, pp, dp, cp, ep) larger than one GPU",
+	    runtime.nccl_per_group),
+	/* cuBLAS guide, cublasSetWorkspace: 32 MiB recommended on Hopper, 4 MiB before (adopted by
+	 * PyTorch PR #120925 in aten/src/ATen/cuda/CUDABlas.cpp); the larger serves every GPU. */
+	NUM("runtime.cublas_workspace", UNIT_BYTES, 0, BIG, false, "32 MiB",
+	    "GEMM library workspace per GPU", runtime.cublas_workspace),
+	NUM("runtime.allocator_reserve", UNIT_FRACTION, 0, 1, false, "0",
+	    "caching-allocator fragmentation, as a fraction of allocated bytes",
+	    runtime.allocator_reserve),
+	/* vLLM EngineArgs.gpu_memory_utilization default 0.9 (vllm/engine/arg_utils.py). */
+	NUM("runtime.gpu_memory_utilization", UNIT_FRACTION, 0.01, 1, false, "0.9",
+	    "fraction of device memory an inference engine may use", runtime.gpu_memory_utilization),
+};
+
+const struct schema_row *schema_rows(size_t *count)
+{
+	*count = sizeof rows / sizeof rows[0];
+	return rows;
+}
+
+const struct schema_row *schema_find(const char *key, size_t *index)
+{
+	size_t i;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		if (strcmp(rows[i].key, key) == 0) {
+			if (index)
+				*index = i;
+			return &rows[i];
+		}
+	}
+	return NULL;
+}
+
+const char *schema_type_text(const struct schema_row *row, char *buf, size_t size)
+{
+	size_t i, used;
+	switch (row->type) {
+	case SCHEMA_SECTION:
+		snprintf(buf, size, "a mapping");
+		break;
+	case SCHEMA_INT:
+		snprintf(buf, size, "an integer");
+		break;
+	case SCHEMA_NUM:
+		if (row->unit == UNIT_NONE)
+			snprintf(buf, size, "a number");
+		else
+			snprintf(buf, size, "a %s such as '%s'", units_kind_name(row->unit),
+				 units_kind_example(row->unit));
+		break;
+	case SCHEMA_BOOL:
+		snprintf(buf, size, "true or false");
+		break;
+	case SCHEMA_STRING:
+		snprintf(buf, size, "a string");
+		break;
+	case SCHEMA_ENUM:
+		used = (size_t)snprintf(buf, size, "one of");
+		for (i = 0; row->names[i] != NULL && used < size; i++)
+			used += (size_t)snprintf(buf + used, size - used, "%s %s",
+						 i ? "," : "", row->names[i]);
+		break;
+	}
+	return buf;
+}
+
+void schema_print_keys(FILE *out)
+{
+	size_t i;
+	char type[256];
+	fprintf(out, "Scenario keys (sizes take units: 80 GiB, 900 GB/s, 400 Gbit/s, 989 TFLOPS, 5 us,"
+		     " 98.32 USD/h;\nbare numbers are bytes, bytes/s, FLOP/s, seconds):\n\n");
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		const struct schema_row *r = &rows[i];
+		if (r->type == SCHEMA_SECTION) {
+			fprintf(out, "%s:  %s%s\n", r->key, r->doc,
+				r->preset != PRESET_NONE ? " [preset]" : "");
+			continue;
+		}
+		schema_type_text(r, type, sizeof type);
+		fprintf(out, "  %-38s %s; default %s\n  %-38s %s\n", r->key, type,
+			r->def == NULL ? "(required)" : (r->def[0] ? r->def : "(none)"), "", r->doc);
+	}
+}

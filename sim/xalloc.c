@@ -1,0 +1,156 @@
+/*
+ * xalloc: checked allocation (never NULL, overflow-checked sizes) and bump arenas.
+ * Foundation stage; used by every module. Out of memory is not recoverable here: we report and
+ * abort, because every caller would otherwise have to carry an error path it cannot act on.
+ */
+#include "xalloc.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void out_of_memory(size_t size)
+{
+	fprintf(stderr, "dssim: out of memory (%zu bytes)\n", size);
+	abort();
+}
+
+void *xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+	if (p == NULL)
+		out_of_memory(size);
+	return p;
+}
+
+void *xcalloc(size_t count, size_t size)
+{
+	void *p;
+	if (size != 0 && count > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	p = calloc(count ? count : 1, size ? size : 1);
+	if (p == NULL)
+		out_of_memory(count * size);
+	return p;
+}
+
+void *xreallocarray(void *ptr, size_t count, size_t size)
+{
+	void *p;
+	if (size != 0 && count > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	p = realloc(ptr, (count * size) != 0 ? count * size : 1);
+	if (p == NULL)
+		out_of_memory(count * size);
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *d = xmalloc(len + 1);
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+char *xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+/* Chunks are chained; a request larger than the default chunk gets a chunk of its own. */
+struct chunk {
+	struct chunk *next;
+	size_t used;
+	size_t size;
+	max_align_t data[];
+};
+
+struct arena {
+	struct chunk *head;
+};
+
+enum { ARENA_CHUNK = 64 * 1024 };
+
+struct arena *arena_new(void)
+{
+	return xcalloc(1, sizeof(struct arena));
+}
+
+void arena_free(struct arena *a)
+{
+	struct chunk *c, *next;
+	if (a == NULL)
+		return;
+	for (c = a->head; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(a);
+}
+
+void *arena_alloc(struct arena *a, size_t size)
+{
+	const size_t align = sizeof(max_align_t);
+	struct chunk *c = a->head;
+	void *p;
+
+	if (size > SIZE_MAX - align)
+		out_of_memory(size);
+	size = (size + align - 1) / align * align;
+	if (c == NULL || c->size - c->used < size) {
+		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+		if (cap > SIZE_MAX - sizeof(struct chunk))
+			out_of_memory(cap);
+		c = xmalloc(sizeof(struct chunk) + cap);
+		c->used = 0;
+		c->size = cap;
+		c->next = a->head;
+		a->head = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+void *arena_array(struct arena *a, size_t count, size_t size)
+{
+	if (size != 0 && count > SIZE_MAX / size)
+		out_of_memory(SIZE_MAX);
+	return arena_alloc(a, count * size);
+}
+
+char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	size_t len = strnlen(s, n);
+	char *d = arena_alloc(a, len + 1);
+	memcpy(d, s, len);
+	return d;
+}
+
+char *arena_strdup(struct arena *a, const char *s)
+{
+	return arena_strndup(a, s, strlen(s));
+}
+
+char *arena_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *d;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	d = arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(d, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return d;
+}

@@ -1,0 +1,364 @@
+/*
+ * yamltree: libyaml events -> a tree with file:line:col on every node. Input stage.
+ * Only this file calls yaml_*; libyaml errors are translated here, once, into diagnostics.
+ * libyaml marks are zero-based; ours are one-based.
+ */
+#include "yamltree.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+/* A node under construction: children collect in a heap array, then move into the arena. */
+struct frame {
+	struct ynode *node;
+	struct ymember *members;
+	struct ynode **items;
+	size_t count, cap;
+	const char *pending_key;   /* map: key read, value not yet */
+	struct mark pending_at;
+};
+
+struct builder {
+	struct arena *a;
+	const char *file;
+	struct diag *d;
+	struct frame stack[YAMLTREE_MAX_DEPTH + 1];
+	int depth;
+	size_t nodes;
+	struct ynode *root;
+	bool failed;
+};
+
+static struct mark mark_of(const struct builder *b, yaml_mark_t m)
+{
+	struct mark at = {b->file, (int)m.line + 1, (int)m.column + 1};
+	return at;
+}
+
+static void add_child(struct builder *b, struct ynode *n, yaml_mark_t m)
+{
+	struct frame *f;
+	if (b->depth == 0) {
+		b->root = n;
+		return;
+	}
+	f = &b->stack[b->depth - 1];
+	if (f->node->kind == YNODE_MAP && f->pending_key == NULL) {
+		size_t i;
+		if (n->kind != YNODE_SCALAR) {
+			diag_add(b->d, mark_of(b, m), NULL, "a mapping key must be a plain scalar");
+			b->failed = true;
+			return;
+		}
+		for (i = 0; i < f->count; i++) {
+			if (strcmp(f->members[i].key, n->value) == 0) {
+				diag_add(b->d, n->at, n->value, "duplicate key (first given at line %d)",
+					 f->members[i].key_at.line);
+				b->failed = true;
+			}
+		}
+		f->pending_key = n->value;
+		f->pending_at = n->at;
+		return;
+	}
+	if (f->count == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 8;
+		if (f->node->kind == YNODE_MAP)
+			f->members = xreallocarray(f->members, f->cap, sizeof *f->members);
+		else
+			f->items = xreallocarray(f->items, f->cap, sizeof *f->items);
+	}
+	if (f->node->kind == YNODE_MAP) {
+		f->members[f->count].key = f->pending_key;
+		f->members[f->count].key_at = f->pending_at;
+		f->members[f->count].value = n;
+		f->pending_key = NULL;
+	} else {
+		f->items[f->count] = n;
+	}
+	f->count++;
+}
+
+static struct ynode *new_node(struct builder *b, enum ynode_kind kind, yaml_mark_t m)
+{
+	struct ynode *n;
+	if (++b->nodes > YAMLTREE_MAX_NODES) {
+		if (!b->failed)
+			diag_add(b->d, mark_of(b, m), NULL, "document has more than %d nodes",
+				 YAMLTREE_MAX_NODES);
+		b->failed = true;
+		return NULL;
+	}
+	n = arena_alloc(b->a, sizeof *n);
+	n->kind = kind;
+	n->at = mark_of(b, m);
+	return n;
+}
+
+static void open_node(struct builder *b, enum ynode_kind kind, yaml_mark_t m)
+{
+	struct ynode *n;
+	struct frame *f;
+	if (b->depth >= YAMLTREE_MAX_DEPTH) {
+		diag_add(b->d, mark_of(b, m), NULL, "nesting deeper than %d levels", YAMLTREE_MAX_DEPTH);
+		b->failed = true;
+		return;
+	}
+	n = new_node(b, kind, m);
+	if (n == NULL)
+		return;
+	f = &b->stack[b->depth++];
+	memset(f, 0, sizeof *f);
+	f->node = n;
+}
+
+static void close_node(struct builder *b, yaml_mark_t m)
+{
+	struct frame *f = &b->stack[--b->depth];
+	struct ynode *n = f->node;
+	n->count = f->count;
+	if (n->kind == YNODE_MAP) {
+		n->members = arena_array(b->a, f->count, sizeof *n->members);
+		if (f->count)
+			memcpy(n->members, f->members, f->count * sizeof *n->members);
+	} else {
+		n->items = arena_array(b->a, f->count, sizeof *n->items);
+		if (f->count)
+			memcpy(n->items, f->items, f->count * sizeof *n->items);
+	}
+	free(f->members);
+	free(f->items);
+	add_child(b, n, m);
+}
+
+static void release_stack(struct builder *b)
+{
+	while (b->depth > 0) {
+		struct frame *f = &b->stack[--b->depth];
+		free(f->members);
+		free(f->items);
+	}
+}
+
+static void parser_error(struct builder *b, const yaml_parser_t *p)
+{
+	struct mark at = {b->file, (int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1};
+	const char *what = p->problem ? p->problem : "malformed document";
+	if (p->error == YAML_READER_ERROR) {
+		/* Reader errors carry a byte offset, not a line: the bytes are not text. */
+		at.line = 0;
+		at.col = 0;
+		diag_add(b->d, at, NULL, "not a text file: %s at byte %zu", what, p->problem_offset);
+		return;
+	}
+	if (p->context)
+		diag_add(b->d, at, NULL, "malformed YAML: %s %s", what, p->context);
+	else
+		diag_add(b->d, at, NULL, "malformed YAML: %s", what);
+}
+
+struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text, size_t len,
+			     struct diag *d)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	struct builder b;
+	int documents = 0;
+	bool done = false;
+	struct mark top = {NULL, 0, 0};
+
+	memset(&b, 0, sizeof b);
+	b.a = a;
+	b.file = arena_strdup(a, name);
+	b.d = d;
+	top.file = b.file;
+	if (memchr(text, '\0', len) != NULL) {
+		diag_add(d, top, NULL, "not a text file: it holds NUL bytes");
+		return NULL;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(d, top, NULL, "cannot start the YAML parser");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && !b.failed) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			parser_error(&b, &parser);
+			b.failed = true;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++documents > 1) {
+				diag_add(d, mark_of(&b, ev.start_mark), NULL,
+					 "more than one YAML document in the file");
+				b.failed = true;
+			}
+			break;
+		case YAML_ALIAS_EVENT:
+			diag_add(d, mark_of(&b, ev.start_mark), NULL,
+				 "YAML aliases (*name) are not supported: write the value out");
+			b.failed = true;
+			break;
+		case YAML_SCALAR_EVENT: {
+			struct ynode *n = new_node(&b, YNODE_SCALAR, ev.start_mark);
+			if (n == NULL)
+				break;
+			n->value = arena_strndup(a, (const char *)ev.data.scalar.value,
+						 ev.data.scalar.length);
+			if (strlen(n->value) != ev.data.scalar.length) {
+				diag_add(d, n->at, NULL, "a value holds a NUL character");
+				b.failed = true;
+			}
+			n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+			add_child(&b, n, ev.start_mark);
+			break;
+		}
+		case YAML_SEQUENCE_START_EVENT:
+			open_node(&b, YNODE_SEQ, ev.start_mark);
+			break;
+		case YAML_MAPPING_START_EVENT:
+			open_node(&b, YNODE_MAP, ev.start_mark);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			close_node(&b, ev.start_mark);
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	release_stack(&b);
+	if (b.failed)
+		return NULL;
+	if (b.root == NULL) {
+		diag_add(d, top, NULL, "the file is empty");
+		return NULL;
+	}
+	return b.root;
+}
+
+struct ynode *yamltree_load(struct arena *a, const char *path, struct diag *d)
+{
+	struct mark top = {arena_strdup(a, path), 0, 0};
+	struct stat st;
+	FILE *f;
+	char *text;
+	size_t len;
+	struct ynode *root;
+
+	if (stat(path, &st) != 0) {
+		diag_add(d, top, NULL, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		diag_add(d, top, NULL, "is a directory, not a file");
+		return NULL;
+	}
+	if (st.st_size > YAMLTREE_MAX_BYTES) {
+		diag_add(d, top, NULL, "file is larger than %d MiB", YAMLTREE_MAX_BYTES >> 20);
+		return NULL;
+	}
+	f = fopen(path, "rb");
+	if (f == NULL) {
+		diag_add(d, top, NULL, "cannot read: %s", strerror(errno));
+		return NULL;
+	}
+	text = xmalloc((size_t)YAMLTREE_MAX_BYTES + 1);
+	len = fread(text, 1, (size_t)YAMLTREE_MAX_BYTES + 1, f);
+	if (ferror(f)) {
+		diag_add(d, top, NULL, "cannot read: %s", strerror(errno));
+		fclose(f);
+		free(text);
+		return NULL;
+	}
+	fclose(f);
+	if (len > YAMLTREE_MAX_BYTES) {
+		diag_add(d, top, NULL, "file is larger than %d MiB", YAMLTREE_MAX_BYTES >> 20);
+		free(text);
+		return NULL;
+	}
+	if (len == 0) {
+		diag_add(d, top, NULL, "the file is empty");
+		free(text);
+		return NULL;
+	}
+	root = yamltree_parse(a, path, text, len, d);
+	free(text);
+	return root;
+}
+
+struct ymember *yamltree_member(const struct ynode *map, const char *key)
+{
+	size_t i;
+	if (map == NULL || map->kind != YNODE_MAP)
+		return NULL;
+	for (i = 0; i < map->count; i++)
+		if (strcmp(map->members[i].key, key) == 0)
+			return &map->members[i];
+	return NULL;
+}
+
+struct ynode *yamltree_get(const struct ynode *map, const char *key)
+{
+	struct ymember *m = yamltree_member(map, key);
+	return m ? m->value : NULL;
+}
+
+struct ynode *yamltree_new_scalar(struct arena *a, struct mark at, const char *text)
+{
+	struct ynode *n = arena_alloc(a, sizeof *n);
+	n->kind = YNODE_SCALAR;
+	n->at = at;
+	n->value = arena_strdup(a, text);
+	return n;
+}
+
+struct ynode *yamltree_new_map(struct arena *a, struct mark at)
+{
+	struct ynode *n = arena_alloc(a, sizeof *n);
+	n->kind = YNODE_MAP;
+	n->at = at;
+	return n;
+}
+
+void yamltree_map_set(struct arena *a, struct ynode *map, const char *key, struct mark key_at,
+		      struct ynode *value)
+{
+	struct ymember *m = yamltree_member(map, key);
+	struct ymember *grown;
+	if (m != NULL) {
+		m->value = value;
+		m->key_at = key_at;
+		return;
+	}
+	grown = arena_array(a, map->count + 1, sizeof *grown);
+	if (map->count)
+		memcpy(grown, map->members, map->count * sizeof *grown);
+	grown[map->count].key = arena_strdup(a, key);
+	grown[map->count].key_at = key_at;
+	grown[map->count].value = value;
+	map->members = grown;
+	map->count++;
+}
+
+const char *yamltree_kind_name(const struct ynode *n)
+{
+	switch (n->kind) {
+	case YNODE_MAP:
+		return "a mapping";
+	case YNODE_SEQ:
+		return "a list";
+	default:
+		return "a scalar";
+	}
+}
