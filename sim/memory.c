@@ -186,8 +186,8 @@ static void optimizer_bytes(const struct scenario *s, double *per_elem, double *
 	}
 }
 
-static void activations(const struct stage_calc *c, const struct stage *st, double *saved,
-			double *p2p)
+static void activations(const struct stage_calc *c, const struct stage *st,
+			struct memory_role *r, double *p2p)
 {
 	const struct scenario *s = c->s;
 	const struct model_config *m = &s->model;
@@ -227,19 +227,21 @@ static void activations(const struct stage_calc *c, const struct stage *st, doub
 		}
 		per_mb += kept * (double)n;
 	}
-	*saved = per_mb * st->inflight + work;
+	r->act_layers = per_mb * st->inflight;
+	r->act_recompute = work;
+	r->act_outer = 0;
 	if (st->first) {
 		/* Megatron theoretical_memory_usage.py: int64 token ids (8sb) and the embedding
 		 * dropout mask (sbh) per micro-batch in flight. */
 		double emb = 8.0 * tokens + (m->dropout ? (double)m->hidden * tokens / seq_div : 0);
-		*saved += emb * st->inflight_first_chunk;
+		r->act_outer += emb * st->inflight_first_chunk;
 	}
 	if (st->last) {
 		/* Final norm input and head input (2 x 2sbh) and fp32 logits over the TP-split
 		 * vocabulary: Megatron's 4sbh(1 + v/h) for the output layer and loss. */
 		double head = 2.0 * (double)m->hidden * B * tokens / seq_div +
 			      4.0 * (double)m->vocab * tokens / tp;
-		*saved += head * (s->strategy.schedule == SCHEDULE_GPIPE ? st->inflight : 1.0);
+		r->act_outer += head * (s->strategy.schedule == SCHEDULE_GPIPE ? st->inflight : 1.0);
 	}
 	/* Pipeline send and receive buffers of one micro-batch's hidden states. */
 	*p2p = g->pp > 1 ? 2.0 * (double)m->hidden * B * tokens / seq_div : 0.0;
@@ -262,11 +264,17 @@ static double workspace(const struct scenario *s, double batch)
 	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
 				   : (double)m->head_dim;
 	double heads = (double)m->heads / tp;
-	double kv_heads = model_is_mla(m) ? heads : fmax(1.0, (double)m->kv_heads / tp);
-	double attn = tokens * (2 * heads + 2 * kv_heads) * d * B;
+	/* Alive in a layer besides the scores: the residual stream, its normed copy and the queries;
+	 * a fused kernel also writes its output while they live, eager attention only after the
+	 * softmax temporaries are freed. Keys and values are this layer's KV-cache entries, counted
+	 * there; eager attention expands grouped KV heads to every query head (repeat_kv). */
+	double attn = tokens * ((s->workload.flash_attention ? 2 : 1) * heads * d +
+				2 * (double)m->hidden) * B;
 	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
 	double ffn = (double)m->ffn;
 	double mlp, logits_tokens, logits;
+	if (!s->workload.flash_attention && !model_is_mla(m) && m->kv_heads < m->heads)
+		attn += 2 * tokens * heads * d * B;
 	if (!s->workload.flash_attention)
 		attn += batch * heads * seq * (double)s->workload.seq_len * (B + 4.0 + B) +
 			batch * seq * (double)s->workload.seq_len * B;
@@ -304,7 +312,7 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 	struct outer_filter of;
 	bool train = s->workload.mode == MODE_TRAIN;
 	double zdense, zexpert;
-	double saved = 0, p2p = 0, allocated;
+	double p2p = 0, allocated;
 	int k;
 
 	memset(&p, 0, sizeof p);
@@ -379,8 +387,8 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 		}
 		r->part[MEMORY_GRADIENTS] = grads;
 		r->part[MEMORY_OPTIMIZER] = opt;
-		activations(c, st, &saved, &p2p);
-		r->part[MEMORY_ACTIVATIONS] = saved;
+		activations(c, st, r, &p2p);
+		r->part[MEMORY_ACTIVATIONS] = r->act_layers + r->act_outer + r->act_recompute;
 		/* Communication buffers: two gradient buckets in flight (PyTorch DDP, DeepSpeed),
 		 * or for ZeRO-3 the gathered weights of the computing layer and the prefetched ones
 		 * plus one layer's full gradients before its reduce-scatter. */

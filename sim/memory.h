@@ -31,6 +31,9 @@ struct memory_role {
 	bool has_embedding, has_head;
 	double params;                    /* parameters per GPU before ZeRO sharding */
 	double inflight;                  /* micro-batches of activations held */
+	/* The activations part split by origin (train): the layers' saved tensors, the embedding
+	 * and output layer, and the layer being recomputed in backward. */
+	double act_layers, act_outer, act_recompute;
 	double part[MEMORY_PARTS];        /* bytes per GPU */
 	double total;
 	double host;                      /* host bytes per GPU (offload) */

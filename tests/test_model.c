@@ -1,1 +1,247 @@
-int main(void){return 0;}
+/*
+ * test_model: transformer arithmetic against independent figures — parameter counts derived in
+ * ../shared/reference/models.md sec. 9.3 from each official config, Megatron-LM's eq. 2, the
+ * per-layer activation formulas of Korthikanti et al. 2022 Table 2, and KV bytes per token
+ * (DeepSeek-V2 report Table 1, vLLM paper sec. 3).
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "model.h"
+#include "scenario.h"
+
+static struct scenario *load_model(const char *model)
+{
+	char yaml[512];
+	snprintf(yaml, sizeof yaml,
+		 "model: %s\ncluster: {node: dgx-h100}\nworkload: {mode: infer, seq_len: 16}\n", model);
+	return check_scenario(model, yaml);
+}
+
+static double params_of(const char *model)
+{
+	struct scenario *s = load_model(model);
+	struct model_params p;
+	model_count_params(&s->model, &p);
+	scenario_free(s);
+	return p.total;
+}
+
+/* models.md sec. 9.3, "derived total" column: exact counts from the official configs. */
+static void model_params_match_the_official_configs(void **state)
+{
+	static const struct {
+		const char *name;
+		double total;
+	} rows[] = {
+		{"llama-2-7b", 6738415616.0},
+		{"llama-2-70b", 68976648192.0},
+		{"llama-3-8b", 8030261248.0},
+		{"llama-3-70b", 70553706496.0},
+		{"llama-3.1-405b", 405853388800.0},
+		{"deepseek-r1-distill-qwen-7b", 7615616512.0},
+		{"deepseek-r1-distill-qwen-14b", 14770033664.0},
+		{"deepseek-r1-distill-qwen-32b", 32763876352.0},
+		{"deepseek-r1-distill-llama-8b", 8030261248.0},
+		{"deepseek-r1-distill-llama-70b", 70553706496.0},
+		{"deepseek-llm-7b", 6910365696.0},
+		{"deepseek-llm-67b", 67425001472.0},
+		{"mixtral-8x7b", 46702792704.0},
+		{"deepseek-v3", 671026404352.0},
+		{"deepseek-v2", 235741434880.0},
+		{"deepseek-v2-lite", 15706484224.0},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		print_message("%-32s %.0f\n", rows[i].name, params_of(rows[i].name));
+		check_rel(params_of(rows[i].name), rows[i].total, 1e-9);
+	}
+}
+
+/* models.md sec. 9.3: active parameters per token of the MoE models. */
+static void moe_active_params_match_the_derived_counts(void **state)
+{
+	static const struct {
+		const char *name;
+		double active;
+	} rows[] = {
+		{"mixtral-8x7b", 12879925248.0},
+		{"deepseek-v3", 37552282624.0},
+		{"deepseek-v2", 21375800320.0},
+		{"deepseek-v2-lite", 2661150208.0},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct scenario *s = load_model(rows[i].name);
+		struct model_params p;
+		model_count_params(&s->model, &p);
+		check_rel(p.active, rows[i].active, 1e-9);
+		scenario_free(s);
+	}
+}
+
+/* Narayanan et al. 2021, eq. 2: P = 12*l*h^2*(1 + 13/(12h) + (V + s)/(12*l*h)) with V = 51200 and
+ * s = 2048. Eq. 2 leaves out the final LayerNorm's weight and bias (2h), which dssim counts. */
+static void megatron_gpt_params_follow_equation_2(void **state)
+{
+	static const struct {
+		const char *name;
+		double l, h;
+		double table;        /* Table 1 "params (B)" column */
+	} rows[] = {
+		{"megatron-gpt-1.7b", 24, 2304, 1.7},   {"megatron-gpt-3.6b", 30, 3072, 3.6},
+		{"megatron-gpt-7.5b", 36, 4096, 7.5},   {"megatron-gpt-18b", 40, 6144, 18.4},
+		{"megatron-gpt-39b", 48, 8192, 39.1},   {"megatron-gpt-76b", 60, 10240, 76.1},
+		{"megatron-gpt-145b", 80, 12288, 145.6}, {"megatron-gpt-310b", 96, 16384, 310.1},
+		{"megatron-gpt-530b", 105, 20480, 529.6}, {"megatron-gpt-1t", 128, 25600, 1008.0},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		double l = rows[i].l, h = rows[i].h, V = 51200, s = 2048;
+		double eq2 = 12 * l * h * h * (1 + 13 / (12 * h) + (V + s) / (12 * l * h));
+		double got = params_of(rows[i].name);
+		check_rel(got, eq2 + 2 * h, 1e-12);
+		/* The table prints 0.1 B; 1.7 B is printed for 1.65 B. */
+		assert_true(fabs(got / 1e9 - rows[i].table) <= 0.051);
+	}
+}
+
+/* Every preset states its published count; dssim's per-tensor count must agree within 0.1 %. */
+static void every_model_preset_matches_its_published_count(void **state)
+{
+	const char *names[] = {
+		"deepseek-r1-distill-qwen-7b", "deepseek-r1-distill-qwen-14b",
+		"deepseek-r1-distill-qwen-32b", "deepseek-r1-distill-llama-8b",
+		"deepseek-r1-distill-llama-70b", "deepseek-llm-7b", "deepseek-llm-67b", "deepseek-v2",
+		"deepseek-v2-lite", "deepseek-v3", "llama-2-7b", "llama-2-70b", "llama-3-8b",
+		"llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "gpt3-175b", "gpt2", "opt-13b",
+		"opt-66b", "opt-175b", "megatron-gpt-22b", "megatron-gpt-1t",
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		struct scenario *s = load_model(names[i]);
+		struct model_params p;
+		model_count_params(&s->model, &p);
+		assert_true(s->model.published_params > 0);
+		print_message("%-32s dssim %.4g published %.4g\n", names[i], p.total,
+			      s->model.published_params);
+		check_rel(p.total, s->model.published_params, 1e-3);
+		scenario_free(s);
+	}
+}
+
+/*
+ * Korthikanti et al. 2022, Table 2, for GPT-3 175B (s 2048, h 12288, a 96, t 8, b 1): every
+ * per-layer row except full recomputation (a memory-model rule, tested in test_memory).
+ */
+static void activation_tensors_reproduce_korthikanti_table_2(void **state)
+{
+	struct scenario *sc = load_model("gpt3-175b");
+	const struct model_config *m = &sc->model;
+	double s = 2048, b = 1, h = 12288, a = 96, t = 8;
+	double sbh = s * b * h, tokens = s * b;
+	struct act_options o = {2048, 2.0, false};
+	(void)state;
+	assert_true(m->dropout);
+	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 1, false, true) * tokens,
+		  sbh * (34 + 5 * a * s / h), 1e-12);
+	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 8, false, true) * tokens,
+		  sbh * (10 + 24 / t + 5 * a * s / (h * t)), 1e-12);
+	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 8, true, true) * tokens,
+		  sbh * (34 / t + 5 * a * s / (h * t)), 1e-12);
+	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 8, false, false) * tokens,
+		  sbh * (10 + 24 / t), 1e-12);
+	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 8, true, false) * tokens,
+		  sbh * 34 / t, 1e-12);
+	scenario_free(sc);
+}
+
+/* Flash attention keeps no s x s scores: only 4 bytes of logsumexp per head and token
+ * (Dao et al. 2022) on top of the 34sbh of the other tensors. */
+static void flash_attention_removes_the_score_term(void **state)
+{
+	struct scenario *sc = load_model("gpt3-175b");
+	struct act_options o = {2048, 2.0, true};
+	double h = 12288, a = 96;
+	(void)state;
+	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true),
+		  34 * h + 4 * a, 1e-12);
+	scenario_free(sc);
+}
+
+/* A SwiGLU layer with GQA (Llama-2-70B, no dropout), counted by hand per token with 2-byte
+ * activations: norms in 2h+2h, QKV input 2h, Q 2*a*d, K and V 2*2*kv*d, o_proj input 2*a*d,
+ * fc1 input 2h, gate+up output 2*2*ffn, down input 2*ffn; flash adds 4*a of statistics. */
+static void swiglu_gqa_layer_saves_the_hand_counted_tensors(void **state)
+{
+	struct scenario *sc = load_model("llama-2-70b");
+	struct act_options o = {4096, 2.0, true};
+	double h = 8192, a = 64, kv = 8, d = 128, ffn = 28672;
+	double expect = 2 * h + 2 * h + 2 * h + 2 * a * d + 2 * 2 * kv * d + 2 * a * d + 2 * h +
+			2 * 2 * ffn + 2 * ffn + 4 * a;
+	(void)state;
+	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true), expect, 1e-12);
+	scenario_free(sc);
+}
+
+/* KV bytes per token in bf16, ../shared/reference/inference.md sec. 8.3 (derived from the
+ * configs with 2*L*kv_heads*head_dim*2, or L*(kv_lora_rank + rope_dim)*2 for MLA). */
+static void kv_bytes_per_token_follow_the_architecture(void **state)
+{
+	static const struct {
+		const char *name;
+		double bytes;
+	} rows[] = {
+		{"deepseek-llm-7b", 491520},  {"deepseek-llm-67b", 389120}, {"llama-2-7b", 524288},
+		{"llama-2-70b", 327680},      {"llama-3-8b", 131072},       {"llama-3-70b", 327680},
+		{"llama-3.1-405b", 516096},   {"mixtral-8x7b", 131072},
+		{"deepseek-r1-distill-qwen-7b", 57344}, {"deepseek-r1-distill-qwen-14b", 196608},
+		{"deepseek-r1-distill-qwen-32b", 262144}, {"opt-13b", 819200},
+		{"deepseek-v2", 69120},       {"deepseek-v2-lite", 31104},  {"deepseek-v3", 70272},
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct scenario *s = load_model(rows[i].name);
+		double got = model_kv_elems_per_token_layer(&s->model) * (double)s->model.layers * 2;
+		check_rel(got, rows[i].bytes, 1e-12);
+		scenario_free(s);
+	}
+}
+
+/* DeepSeek-V2 report: MLA needs 82.2 % less KV cache than DeepSeek 67B's GQA in bf16 (derived:
+ * 1 - 69120/389120), and with ~6-bit elements (the report's quantization) 93.3 % less. */
+static void mla_shrinks_the_kv_cache_as_deepseek_v2_reports(void **state)
+{
+	struct scenario *v2 = load_model("deepseek-v2"), *d67 = load_model("deepseek-llm-67b");
+	double mla = model_kv_elems_per_token_layer(&v2->model) * (double)v2->model.layers;
+	double gqa = model_kv_elems_per_token_layer(&d67->model) * (double)d67->model.layers;
+	(void)state;
+	check_rel(1 - (mla * 2) / (gqa * 2), 0.822, 0.001);
+	/* 6.2 bits: the report's "about 6 bits" average, scales included (93.3 % = 1 - b/16 * x). */
+	check_rel(1 - (mla * 6.0 / 8) / (gqa * 2), 0.933, 0.002);
+	scenario_free(v2);
+	scenario_free(d67);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(model_params_match_the_official_configs),
+		cmocka_unit_test(moe_active_params_match_the_derived_counts),
+		cmocka_unit_test(megatron_gpt_params_follow_equation_2),
+		cmocka_unit_test(every_model_preset_matches_its_published_count),
+		cmocka_unit_test(activation_tensors_reproduce_korthikanti_table_2),
+		cmocka_unit_test(flash_attention_removes_the_score_term),
+		cmocka_unit_test(swiglu_gqa_layer_saves_the_hand_counted_tensors),
+		cmocka_unit_test(kv_bytes_per_token_follow_the_architecture),
+		cmocka_unit_test(mla_shrinks_the_kv_cache_as_deepseek_v2_reports),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
