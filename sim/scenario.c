@@ -655,9 +655,13 @@ static void check_parallel(struct loader *l)
 			    (long long)c->gpus);
 		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
 	} else if (mp * st->dp != c->gpus) {
-		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %lld, but the cluster has %lld GPUs",
-		    (long long)st->tp, (long long)st->pp, (long long)st->cp, (long long)st->dp,
-		    (long long)(mp * st->dp), (long long)c->gpus);
+		char hint[128] = "";
+		if (c->gpus % mp == 0)
+			snprintf(hint, sizeof hint, " (dp %lld fits; 0 derives it)",
+				 (long long)(c->gpus / mp));
+		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %lld, but the cluster has %lld "
+		    "GPUs%s", (long long)st->tp, (long long)st->pp, (long long)st->cp,
+		    (long long)st->dp, (long long)(mp * st->dp), (long long)c->gpus, hint);
 	}
 	if (m->heads % st->tp != 0)
 		ERR("strategy.tp", "expected a divisor of the %lld attention heads, got %lld",

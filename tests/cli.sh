@@ -1,2 +1,99 @@
 #!/bin/sh
-exit 0
+# cli.sh: the dssim command as a user runs it — help, exit codes, formats, overrides, every
+# shipped scenario, determinism, and presets found from another directory.
+# Prints one line per check and closes with "N passed, N failed".
+set -u
+top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+top_build=${TOP_BUILDDIR:-$top_src}
+dssim="$top_build/dssim"
+out="$top_build/tests/out/cli"
+mkdir -p "$out"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+
+# expect STATUS NAME CMD...: run CMD, compare its exit status, keep stdout/stderr in $out.
+expect() {
+	want=$1 name=$2
+	shift 2
+	"$@" >"$out/$name.out" 2>"$out/$name.err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
+}
+
+# has NAME STREAM TEXT: the saved output contains TEXT.
+has() {
+	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; fi
+}
+
+cd "$top_src" || exit 1
+
+expect 0 help "$dssim" --help
+has help out "usage: dssim"
+has help out "exit status"
+expect 0 version "$dssim" --version
+has version out "dssim "
+expect 0 help_keys "$dssim" --help-keys
+has help_keys out "strategy.tp"
+has help_keys out "cluster.node.gpu.memory"
+expect 2 no_args "$dssim"
+has no_args err "no scenario file given"
+expect 2 two_files "$dssim" scenarios/32b_zero3.yaml scenarios/32b_zero3.yaml
+expect 2 bad_format "$dssim" --format xml scenarios/32b_zero3.yaml
+has bad_format err "expected text or json"
+expect 2 bad_option "$dssim" --frobnicate scenarios/32b_zero3.yaml
+expect 2 set_without_value "$dssim" --set strategy.tp scenarios/32b_zero3.yaml
+has set_without_value err "expected KEY=VALUE"
+expect 2 missing_file "$dssim" scenarios/nosuch.yaml
+has missing_file err "scenarios/nosuch.yaml: cannot read: No such file or directory"
+expect 2 directory "$dssim" scenarios
+has directory err "scenarios: is a directory, not a file"
+
+expect 0 text "$dssim" scenarios/32b_zero3.yaml
+has text out "memory per GPU (GiB)"
+has text out "fits      yes"
+expect 0 json "$dssim" --format json scenarios/32b_zero3.yaml
+for key in '"params"' '"active_params"' '"per_gpu"' '"weights"' '"gradients"' '"optimizer"' \
+	'"activations"' '"kv_cache"' '"buffers"' '"overhead"' '"total"' '"capacity"' '"fits"' \
+	'"host_per_node"' '"max_micro_batch"' '"roles"'; do
+	has json out "$key"
+done
+expect 2 bad_set "$dssim" --set strategy.tp=3 scenarios/32b_zero3.yaml
+has bad_set err "--set strategy.tp: strategy.tp: expected a divisor of the 40 attention heads, got 3"
+expect 0 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
+has good_set out '"zero": 2'
+
+# Every shipped scenario runs, and twice gives the same bytes.
+for f in scenarios/*.yaml; do
+	name=scenario_$(basename "$f" .yaml)
+	expect 0 "$name" "$dssim" --format json "$f"
+	"$dssim" --format json "$f" >"$out/$name.again" 2>/dev/null
+	if cmp -s "$out/$name.out" "$out/$name.again"; then ok "$name deterministic"; else bad "$name differs between runs"; fi
+	# output.c prints a non-finite double as null; only "advice" may be null.
+	if grep -E ': *(-?nan|-?inf|null)' "$out/$name.out" | grep -qv '"advice"'; then
+		bad "$name has a non-finite number"
+	else
+		ok "$name finite"
+	fi
+done
+
+# From another directory, presets are found through DSSIM_DATA and through --data-dir.
+tmp=$(mktemp -d)
+cat >"$tmp/s.yaml" <<'YAML'
+model: deepseek-v3
+cluster: {node: p5.48xlarge}
+workload: {mode: infer, seq_len: 4096, dtype: fp8}
+strategy: {tp: 8}
+YAML
+(cd "$tmp" && DSSIM_DATA="$top_src" "$dssim" s.yaml >"$out/elsewhere.out" 2>"$out/elsewhere.err")
+if [ $? -eq 0 ]; then ok "presets through DSSIM_DATA"; else bad "presets through DSSIM_DATA"; cat "$out/elsewhere.err"; fi
+(cd "$tmp" && env -u DSSIM_DATA "$dssim" --data-dir "$top_src" s.yaml >/dev/null 2>&1)
+if [ $? -eq 0 ]; then ok "presets through --data-dir"; else bad "presets through --data-dir"; fi
+(cd "$tmp" && env -u DSSIM_DATA "$dssim" --data-dir /nonexistent s.yaml >/dev/null 2>"$out/nodata.err")
+if [ $? -eq 2 ] && grep -q "unknown model preset 'deepseek-v3'" "$out/nodata.err"; then ok "no presets: clear error"; else bad "no presets: clear error"; cat "$out/nodata.err"; fi
+rm -rf "$tmp"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

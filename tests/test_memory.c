@@ -1,1 +1,293 @@
-int main(void){return 0;}
+/*
+ * test_memory: the memory model's rules, each against a hand calculation written in the test —
+ * ZeRO sharding, offload to the host, LoRA adapters, quantized weights, pipeline roles, the
+ * runtime overhead, the micro-batch search and the advice on a misfit.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "memory.h"
+#include "scenario.h"
+
+#define GIB (1024.0 * 1024.0 * 1024.0)
+
+static struct scenario *load(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static struct scenario *load(const char *name, const char *fmt, ...)
+{
+	char yaml[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(yaml, sizeof yaml, fmt, ap);
+	va_end(ap);
+	return check_scenario(name, yaml);
+}
+
+/* Llama-2-7B: 6,738,415,616 parameters (models.md sec. 9.3). */
+#define LLAMA2_7B 6738415616.0
+
+static void zero3_shards_weights_gradients_and_states_across_dp(void **state)
+{
+	struct scenario *s = load("z3",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 16}\nstrategy: {zero: 3}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_WEIGHTS], 2 * LLAMA2_7B / 16, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_GRADIENTS], 2 * LLAMA2_7B / 16, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_OPTIMIZER], 12 * LLAMA2_7B / 16, 1e-12);
+	/* In flight: the gathered computing layer, one prefetched, and one layer's full gradients,
+	 * 2*2 + 2 bytes per parameter of the largest module: a layer, 4*4096^2 + 3*4096*11008 +
+	 * 2*4096 = 202,383,360 parameters (the 32000 x 4096 embedding has 131,072,000). */
+	check_rel(r.roles[0].part[MEMORY_BUFFERS], 202383360.0 * (2 + 2 + 2), 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
+ * go to the host; per node that is 8 GPUs x shard x 16. */
+static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
+{
+	struct scenario *s = load("off",
+		"model: llama-2-7b\ncluster: {node: p4de.24xlarge, nodes: 1}\n"
+		"workload: {seq_len: 4096, global_batch: 8}\n"
+		"strategy: {zero: 2, offload: {optimizer: cpu}}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	assert_true(r.roles[0].part[MEMORY_OPTIMIZER] == 0);
+	assert_true(r.roles[0].part[MEMORY_GRADIENTS] == 0);
+	check_rel(r.roles[0].part[MEMORY_WEIGHTS], 2 * LLAMA2_7B, 1e-12);
+	check_rel(r.host_per_node, 8 * 16 * LLAMA2_7B / 8, 1e-12);
+	assert_true(r.host_fits);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/*
+ * LoRA r = 16 on every linear layer of Llama-2-7B: per layer q, k, v, o add 16*(4096+4096) each
+ * and gate, up, down 16*(4096+11008) each: 4*131072 + 3*241664 = 1,249,280; x 32 layers =
+ * 39,976,960 trainable parameters (the count HF PEFT prints for this setup). Adam keeps 4 + 8
+ * bytes per trainable parameter, gradients 2.
+ */
+static void lora_trains_only_the_adapters(void **state)
+{
+	struct scenario *s = load("lora",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {seq_len: 2048, lora: {rank: 16, targets: all}}\n");
+	struct memory_report r;
+	double adapters = 39976960;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_OPTIMIZER], 12 * adapters, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_GRADIENTS], 2 * adapters, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_WEIGHTS], 2 * LLAMA2_7B + 2 * adapters, 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/*
+ * int4 weights (AWQ layout, group 128: 0.5 byte + an fp16 scale and a 4-bit zero per group =
+ * 0.51953125 bytes) for the linear layers, 16-bit for embeddings, head and norms. Llama-2-7B:
+ * linear 32 * (4*4096^2 + 3*4096*11008) = 6,476,005,376; the rest 262,410,240.
+ */
+static void int4_weights_pay_for_their_group_scales(void **state)
+{
+	struct scenario *s = load("int4",
+		"model: llama-2-7b\ncluster: {node: workstation-2x4090, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, dtype: int4}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_WEIGHTS], 6476005376.0 * 0.51953125 + 262410240.0 * 2,
+		  1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* KV cache: 4 sequences of 4096 tokens of Llama-2-70B (327,680 B/token in bf16) over TP 4;
+ * fp8 halves it. */
+static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
+{
+	struct scenario *bf = load("kvbf",
+		"model: llama-2-70b\ncluster: {node: p5.48xlarge, gpus: 4}\n"
+		"workload: {mode: infer, seq_len: 4096, micro_batch: 4}\nstrategy: {tp: 4}\n");
+	struct scenario *f8 = load("kvf8",
+		"model: llama-2-70b\ncluster: {node: p5.48xlarge, gpus: 4}\n"
+		"workload: {mode: infer, seq_len: 4096, micro_batch: 4, kv_dtype: fp8}\n"
+		"strategy: {tp: 4}\n");
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(bf, &a), 0);
+	assert_int_equal(memory_build(f8, &b), 0);
+	check_rel(a.roles[0].part[MEMORY_KV_CACHE], 327680.0 * 4 * 4096 / 4, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_KV_CACHE], 327680.0 * 4 * 4096 / 8, 1e-12);
+	check_rel(a.kv_bytes_per_token, 327680.0 / 4, 1e-12);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(bf);
+	scenario_free(f8);
+}
+
+/* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
+ * per token. */
+static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
+{
+	struct scenario *s = load("kvcap",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096}\n");
+	struct memory_report r;
+	double non_kv;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	non_kv = r.roles[0].total - r.roles[0].part[MEMORY_KV_CACHE];
+	check_rel(r.max_kv_tokens, floor((0.9 * r.capacity - non_kv) / 196608.0), 1e-9);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* Llama-2-70B on PP 4 with 1F1B: the first stage has the embedding, the last the head, and
+ * every stage holds a different number of micro-batches (4, 3, 2, 1), so each is its own role. */
+static void pipeline_stages_group_into_roles(void **state)
+{
+	struct scenario *s = load("pp",
+		"model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\n"
+		"strategy: {tp: 4, pp: 4, zero: 1, recompute: selective, sequence_parallel: true}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	assert_int_equal(r.nroles, 4);
+	assert_true(r.roles[0].has_embedding && !r.roles[0].has_head);
+	assert_int_equal(r.roles[1].first_stage, 1);
+	assert_int_equal(r.roles[1].last_stage, 1);
+	assert_true(r.roles[3].has_head);
+	assert_int_equal(r.roles[0].layers, 20);
+	check_rel(r.roles[0].inflight, 4, 1e-12);
+	check_rel(r.roles[1].inflight, 3, 1e-12);
+	check_rel(r.roles[2].inflight, 2, 1e-12);
+	check_rel(r.roles[3].inflight, 1, 1e-12);
+	/* The layers' activations scale with what is in flight: stage 1 holds 3/2 of stage 2. */
+	check_rel(r.roles[1].act_layers, 1.5 * r.roles[2].act_layers, 1e-12);
+	assert_int_equal(r.worst, 0);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* Runtime overhead is explicit: context + cuBLAS workspace + one NCCL set per process group
+ * (here tp and dp). */
+static void overhead_is_context_workspace_and_nccl_per_group(void **state)
+{
+	struct scenario *s = load("ovh",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+		"workload: {seq_len: 4096, global_batch: 4}\nstrategy: {tp: 2}\n"
+		"runtime: {cuda_context: 500 MiB, cublas_workspace: 32 MiB, nccl_per_group: 100 MB}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_OVERHEAD], 500.0 * 1048576 + 32.0 * 1048576 + 2 * 100e6,
+		  1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* Llama-2-7B on 8 H100 with ZeRO-3 and selective recomputation, at a given micro-batch. */
+static struct scenario *micro_batch_scenario(long long b)
+{
+	return load("mb",
+		    "model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+		    "workload: {seq_len: 4096, micro_batch: %lld, global_batch: %lld}\n"
+		    "strategy: {zero: 3, recompute: selective}\n", b, 8 * b);
+}
+
+static double excess_at(long long b)
+{
+	struct scenario *s = micro_batch_scenario(b);
+	struct memory_report r;
+	double t;
+	assert_int_equal(memory_build(s, &r), 0);
+	t = r.roles[r.worst].total - r.capacity;
+	memory_report_release(&r);
+	scenario_free(s);
+	return t;
+}
+
+/* The micro-batch search: the reported maximum fits and one more does not. */
+static void largest_micro_batch_fits_and_one_more_does_not(void **state)
+{
+	struct scenario *s = micro_batch_scenario(1);
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	assert_true(r.max_micro_batch >= 1);
+	print_message("largest micro-batch: %lld\n", (long long)r.max_micro_batch);
+	assert_true(excess_at(r.max_micro_batch) <= 0);
+	assert_true(excess_at(r.max_micro_batch + 1) > 0);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* 32B full fine-tuning without ZeRO needs 16 bytes x 32.8 B = 524 GB per GPU: it does not fit,
+ * and the advice names a change that, applied, does. */
+static void a_misfit_gets_advice_that_fits(void **state)
+{
+	struct scenario *s = load("adv",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p4de.24xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {zero: 0, recompute: full}\n");
+	struct scenario *fixed;
+	struct memory_report r, r2;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	assert_false(r.fits);
+	print_message("advice: %s\n", r.advice);
+	assert_non_null(strstr(r.advice, "strategy.zero=3"));
+	fixed = load("adv2",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p4de.24xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {zero: 3, recompute: full}\n");
+	assert_int_equal(memory_build(fixed, &r2), 0);
+	assert_true(r2.fits);
+	memory_report_release(&r);
+	memory_report_release(&r2);
+	scenario_free(s);
+	scenario_free(fixed);
+}
+
+/* Host memory is checked against the node: ZeRO-3 with parameters and optimizer offloaded for
+ * Llama-3.1-405B puts 18 bytes per parameter on the hosts of 2 nodes (405.9e9 * 18 / 2 = 3.65 TB
+ * per node), more than a p5.48xlarge's 2 TiB. */
+static void host_memory_is_checked_against_the_node(void **state)
+{
+	struct scenario *s = load("host",
+		"model: llama-3.1-405b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 16}\n"
+		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu, params: cpu}}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.host_per_node, 405853388800.0 * 18 / 2, 1e-9);
+	assert_false(r.host_fits);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(zero3_shards_weights_gradients_and_states_across_dp),
+		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
+		cmocka_unit_test(lora_trains_only_the_adapters),
+		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
+		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
+		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
+		cmocka_unit_test(pipeline_stages_group_into_roles),
+		cmocka_unit_test(overhead_is_context_workspace_and_nccl_per_group),
+		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
+		cmocka_unit_test(a_misfit_gets_advice_that_fits),
+		cmocka_unit_test(host_memory_is_checked_against_the_node),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,154 @@
-int main(void){return 0;}
+/*
+ * test_output: the JSON document parses (JSON is YAML, so libyaml reads it back), carries every
+ * field the foundation issue names, and its numbers equal the memory report's bit for bit; the
+ * text report shows the same totals in GiB.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "memory.h"
+#include "output.h"
+#include "scenario.h"
+#include "yamltree.h"
+
+static char *render(const struct scenario *s, const struct memory_report *r, bool json)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	if (json)
+		output_json(f, s, r);
+	else
+		output_text(f, s, r);
+	fclose(f);
+	return text;
+}
+
+static const struct ynode *path(const struct ynode *n, const char *dotted)
+{
+	char buf[256];
+	char *part, *save = NULL;
+	snprintf(buf, sizeof buf, "%s", dotted);
+	for (part = strtok_r(buf, ".", &save); part && n; part = strtok_r(NULL, ".", &save))
+		n = yamltree_get(n, part);
+	if (n == NULL)
+		print_error("JSON lacks %s\n", dotted);
+	return n;
+}
+
+static double num(const struct ynode *root, const char *dotted)
+{
+	const struct ynode *n = path(root, dotted);
+	assert_non_null(n);
+	assert_int_equal(n->kind, YNODE_SCALAR);
+	return strtod(n->value, NULL);
+}
+
+static struct ynode *parse(struct arena *a, const char *text)
+{
+	struct diag d;
+	struct ynode *root;
+	diag_init(&d);
+	root = yamltree_parse(a, "json", text, strlen(text), &d);
+	diag_print(&d, stderr);
+	assert_non_null(root);
+	diag_release(&d);
+	return root;
+}
+
+static void training_json_has_every_field_with_exact_values(void **state)
+{
+	struct scenario *s = check_scenario("json_train",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p4de.24xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\n"
+		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu}}\n");
+	struct memory_report r;
+	struct arena *a = arena_new();
+	const char *fields[] = {"weights", "gradients", "optimizer", "activations", "kv_cache",
+				"buffers", "overhead", "total"};
+	struct ynode *root;
+	char *text, key[128];
+	size_t i;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	text = render(s, &r, true);
+	root = parse(a, text);
+	assert_true(num(root, "model.params") == r.params.total);
+	assert_true(num(root, "model.active_params") == r.params.active);
+	for (i = 0; i < 8; i++) {
+		double want = i < 7 ? r.roles[r.worst].part[i] : r.roles[r.worst].total;
+		snprintf(key, sizeof key, "memory.per_gpu.%s", fields[i]);
+		/* %.17g round-trips a double exactly */
+		assert_true(num(root, key) == want);
+	}
+	assert_true(num(root, "memory.capacity") == r.capacity);
+	assert_string_equal(path(root, "memory.fits")->value, "true");
+	assert_true(num(root, "memory.host_per_node") == r.host_per_node);
+	assert_true(num(root, "memory.max_micro_batch") == (double)r.max_micro_batch);
+	assert_int_equal(path(root, "memory.roles")->kind, YNODE_SEQ);
+	assert_int_equal(path(root, "memory.roles")->count, r.nroles);
+	assert_null(yamltree_get(path(root, "memory"), "max_kv_tokens"));
+	free(text);
+	arena_free(a);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+static void inference_json_reports_kv_capacity(void **state)
+{
+	struct scenario *s = check_scenario("json_infer",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, micro_batch: 8}\n");
+	struct memory_report r;
+	struct arena *a = arena_new();
+	struct ynode *root;
+	char *text;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	text = render(s, &r, true);
+	root = parse(a, text);
+	assert_true(num(root, "memory.max_kv_tokens") == r.max_kv_tokens);
+	assert_true(num(root, "memory.per_gpu.kv_cache") == r.roles[0].part[MEMORY_KV_CACHE]);
+	/* 8 x 4096 tokens x 196,608 B (Qwen2.5-14B: 2 * 48 layers * 8 KV heads * 128 * 2 B) */
+	check_rel(num(root, "memory.per_gpu.kv_cache"), 8.0 * 4096 * 196608, 1e-12);
+	assert_null(yamltree_get(path(root, "memory"), "max_micro_batch"));
+	free(text);
+	arena_free(a);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+static void text_report_shows_the_totals_in_gib(void **state)
+{
+	struct scenario *s = check_scenario("text",
+		"model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\n"
+		"strategy: {tp: 4, pp: 4, zero: 1, recompute: full}\n");
+	struct memory_report r;
+	char *text, want[64];
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	text = render(s, &r, false);
+	snprintf(want, sizeof want, "%.2f", r.roles[r.worst].total / (1024.0 * 1024 * 1024));
+	assert_non_null(strstr(text, want));
+	assert_non_null(strstr(text, "stage 0"));
+	assert_non_null(strstr(text, "stage 3"));
+	assert_non_null(strstr(text, "fits      yes"));
+	assert_non_null(strstr(text, "largest micro-batch that fits"));
+	free(text);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(training_json_has_every_field_with_exact_values),
+		cmocka_unit_test(inference_json_reports_kv_capacity),
+		cmocka_unit_test(text_report_shows_the_totals_in_gib),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,1 +1,248 @@
-int main(void){return 0;}
+/*
+ * test_scenario: loading a scenario — presets by name and by path, defaults and derived values,
+ * --set overrides (also inside presets), the preset search order, and that problems are all
+ * collected with their positions (the catalogue of single bad inputs is tests/bad/).
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "diag.h"
+#include "scenario.h"
+#include "schema.h"
+
+static void the_32b_scenario_loads_its_presets(void **state)
+{
+	struct scenario *s;
+	struct diag d;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	s = scenario_load("scenarios/32b_zero3.yaml", NULL, &d);
+	diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_string_equal(s->model.name, "deepseek-r1-distill-qwen-32b");
+	assert_int_equal(s->model.layers, 64);
+	assert_int_equal(s->model.hidden, 5120);
+	assert_int_equal(s->model.kv_heads, 8);
+	assert_true(s->model.qkv_bias);
+	assert_string_equal(s->cluster.node.name, "p4de.24xlarge");
+	assert_string_equal(s->cluster.node.gpu.name, "a100-80gb-sxm");
+	assert_int_equal(s->cluster.node.gpus_per_node, 8);
+	/* 80 GiB as nvidia-smi reports 81920 MiB for A100-SXM4-80GB. */
+	check_rel(s->cluster.node.gpu.memory, 80.0 * 1024 * 1024 * 1024, 1e-12);
+	assert_int_equal(s->cluster.gpus, 16);
+	assert_int_equal(s->strategy.dp, 16);
+	assert_int_equal(s->strategy.zero, 3);
+	assert_int_equal(s->strategy.recompute, RECOMPUTE_FULL);
+	assert_int_equal(s->strategy.offload.optimizer, OFFLOAD_CPU);
+	assert_int_equal(s->workload.global_batch, 64);
+	scenario_free(s);
+	diag_release(&d);
+}
+
+static void defaults_fill_what_a_scenario_leaves_out(void **state)
+{
+	struct scenario *s = check_scenario("defaults",
+		"model: llama-2-7b\n"
+		"cluster: {node: p5.48xlarge}\n"
+		"workload: {seq_len: 4096}\n");
+	(void)state;
+	assert_int_equal(s->workload.mode, MODE_TRAIN);
+	assert_int_equal(s->workload.micro_batch, 1);
+	assert_int_equal(s->workload.dtype, DTYPE_BF16);
+	assert_int_equal(s->strategy.tp, 1);
+	/* dp derives from the GPUs: 8 / (1*1*1) */
+	assert_int_equal(s->strategy.dp, 8);
+	/* global_batch defaults to micro_batch * dp */
+	assert_int_equal(s->workload.global_batch, 8);
+	/* head_dim = hidden / heads = 4096 / 32 */
+	assert_int_equal(s->model.head_dim, 128);
+	assert_int_equal(s->model.kv_heads, 32);
+	check_rel(s->strategy.bucket, 25e6, 1e-12);
+	check_rel(s->runtime.gpu_memory_utilization, 0.9, 1e-12);
+	assert_false(s->present[0] && s->name == NULL);
+	scenario_free(s);
+}
+
+static void inline_mappings_replace_presets(void **state)
+{
+	struct scenario *s = check_scenario("inline",
+		"model:\n"
+		"  layers: 24\n  hidden: 2048\n  heads: 16\n  vocab: 32000\n"
+		"cluster:\n"
+		"  node:\n"
+		"    gpus_per_node: 4\n"
+		"    gpu: {memory: 48 GB, memory_bw: 864 GB/s, flops: {bf16: 362 TFLOPS}}\n"
+		"workload: {mode: infer, seq_len: 2048}\n");
+	(void)state;
+	assert_int_equal(s->model.ffn, 4 * 2048);
+	check_rel(s->cluster.node.gpu.memory, 48e9, 1e-12);
+	check_rel(s->cluster.node.gpu.memory_bw, 864e9, 1e-12);
+	check_rel(s->cluster.node.gpu.flops[DTYPE_BF16], 362e12, 1e-12);
+	assert_int_equal(s->cluster.gpus, 4);
+	scenario_free(s);
+}
+
+static struct scenario *load_with(const char *path, const struct scenario_override *o, size_t n,
+				  struct diag *d)
+{
+	struct scenario_options opt = {o, n, NULL};
+	return scenario_load(path, &opt, d);
+}
+
+static void overrides_reach_inside_presets(void **state)
+{
+	struct scenario_override o[] = {
+		{"strategy.tp", "8"},
+		{"strategy.dp", "0"},
+		{"cluster.node.gpu.memory", "96 GiB"},
+		{"model.layers", "32"},
+		{"strategy.offload", "{optimizer: none, params: none}"},
+		{"strategy.zero", "1"},
+	};
+	struct diag d;
+	struct scenario *s;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	s = load_with("scenarios/32b_zero3.yaml", o, 6, &d);
+	diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_int_equal(s->strategy.tp, 8);
+	assert_int_equal(s->strategy.dp, 2);
+	check_rel(s->cluster.node.gpu.memory, 96.0 * 1024 * 1024 * 1024, 1e-12);
+	assert_int_equal(s->model.layers, 32);
+	assert_int_equal(s->strategy.offload.optimizer, OFFLOAD_NONE);
+	scenario_free(s);
+	diag_release(&d);
+}
+
+static void an_override_can_swap_a_whole_preset(void **state)
+{
+	struct scenario_override o[] = {{"cluster.node", "p5.48xlarge"}, {"strategy.tp", "2"},
+					{"strategy.dp", "8"}};
+	struct diag d;
+	struct scenario *s;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	s = load_with("scenarios/32b_zero3.yaml", o, 3, &d);
+	diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_string_equal(s->cluster.node.gpu.name, "h100-sxm");
+	assert_int_equal(s->cluster.gpus, 16);
+	scenario_free(s);
+	diag_release(&d);
+}
+
+/* The file pins dp: 16; changing tp alone is inconsistent and the message says how to fix it. */
+static void a_pinned_dp_that_no_longer_fits_says_which_would(void **state)
+{
+	struct scenario_override o[] = {{"strategy.tp", "8"}};
+	struct diag d;
+	char buf[512];
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_null(load_with("scenarios/32b_zero3.yaml", o, 1, &d));
+	assert_int_equal(d.count, 1);
+	assert_string_equal(diag_format(&d.items[0], buf, sizeof buf),
+			    "scenarios/32b_zero3.yaml:18:7: strategy.dp: tp*pp*cp*dp = 8*1*1*16 = 128, "
+			    "but the cluster has 16 GPUs (dp 2 fits; 0 derives it)");
+	diag_release(&d);
+}
+
+static void bad_overrides_name_the_command_line(void **state)
+{
+	struct scenario_override o[] = {{"strategy.tp", "many"}, {"strategy.zero", "7"}};
+	struct diag d;
+	char buf[512];
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_null(load_with("scenarios/32b_zero3.yaml", o, 2, &d));
+	assert_int_equal(d.count, 2);
+	assert_string_equal(diag_format(&d.items[0], buf, sizeof buf),
+			    "--set strategy.tp: strategy.tp: expected an integer, got 'many'");
+	assert_string_equal(diag_format(&d.items[1], buf, sizeof buf),
+			    "--set strategy.zero: strategy.zero: expected an integer from 0 to 3, got 7");
+	diag_release(&d);
+}
+
+static void every_type_error_in_a_file_is_reported(void **state)
+{
+	struct diag d;
+	struct scenario_options opt = {NULL, 0, NULL};
+	const char *b = getenv("TOP_BUILDDIR");
+	char path[1024];
+	FILE *f;
+	(void)state;
+	snprintf(path, sizeof path, "%s/tests/out/three_errors.yaml", b ? b : ".");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("model: llama-2-7b\n"
+	      "cluster: {node: p5.48xlarge, nodes: zero}\n"
+	      "workload: {seq_len: -5, dtype: bf61}\n"
+	      "stratgy: {tp: 2}\n", f);
+	fclose(f);
+	diag_init(&d);
+	assert_null(scenario_load(path, &opt, &d));
+	diag_print(&d, stderr);
+	assert_int_equal(d.count, 4);
+	assert_int_equal(d.items[0].at.line, 2);
+	assert_string_equal(d.items[0].key, "cluster.nodes");
+	assert_string_equal(d.items[1].key, "workload.seq_len");
+	assert_string_equal(d.items[2].key, "workload.dtype");
+	assert_non_null(strstr(d.items[2].message, "did you mean 'bf16'"));
+	assert_int_equal(d.items[3].at.line, 4);
+	assert_int_equal(d.items[3].at.col, 1);
+	assert_non_null(strstr(d.items[3].message, "did you mean 'strategy'"));
+	diag_release(&d);
+}
+
+/* DSSIM_DATA is one of the roots: a scenario outside the tree finds presets through it. */
+static void presets_are_found_through_dssim_data(void **state)
+{
+	struct scenario *s = check_scenario("datadir",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, dtype: fp8}\nstrategy: {tp: 8}\n");
+	(void)state;
+	assert_int_equal(s->model.moe.experts, 256);
+	assert_int_equal(s->model.mla.kv_lora_rank, 512);
+	scenario_free(s);
+}
+
+static void help_keys_lists_every_schema_row(void **state)
+{
+	size_t n, i;
+	const struct schema_row *rows = schema_rows(&n);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	(void)state;
+	schema_print_keys(f);
+	fclose(f);
+	for (i = 0; i < n; i++)
+		assert_non_null(strstr(text, rows[i].key));
+	assert_non_null(strstr(text, "strategy.tp"));
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_32b_scenario_loads_its_presets),
+		cmocka_unit_test(defaults_fill_what_a_scenario_leaves_out),
+		cmocka_unit_test(inline_mappings_replace_presets),
+		cmocka_unit_test(overrides_reach_inside_presets),
+		cmocka_unit_test(an_override_can_swap_a_whole_preset),
+		cmocka_unit_test(a_pinned_dp_that_no_longer_fits_says_which_would),
+		cmocka_unit_test(bad_overrides_name_the_command_line),
+		cmocka_unit_test(every_type_error_in_a_file_is_reported),
+		cmocka_unit_test(presets_are_found_through_dssim_data),
+		cmocka_unit_test(help_keys_lists_every_schema_row),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
