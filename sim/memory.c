@@ -196,7 +196,8 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	double B = act_bytes_of(s), tp = (double)g->tp;
 	bool sp = g->sequence_parallel && g->tp > 1;
 	double seq_div = sp ? tp : 1.0;
-	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention};
+	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention,
+				s->workload.dtype == DTYPE_FP8 ? 1.0 : B};
 	double per_mb = 0, work = 0;
 	int k;
 

@@ -165,7 +165,18 @@ void model_count_params(const struct model_config *m, struct model_params *out)
 static void act(model_act_fn fn, void *ctx, const char *name, double elems, double bytes,
 		int shard)
 {
-	struct model_act x = {name, elems, bytes, shard};
+	struct model_act x = {name, elems, bytes, shard, false};
+	if (elems > 0)
+		fn(ctx, &x);
+}
+
+/* A linear layer's saved input: FP8 training caches it in FP8 for the weight-gradient GEMM
+ * (Transformer Engine; DeepSeek-V3 report sec. 3.3.3, "low-precision storage"). */
+static void gemm_in(model_act_fn fn, void *ctx, const struct act_options *o, const char *name,
+		    double elems, int shard)
+{
+	struct model_act x = {name, elems, o->gemm_input_bytes > 0 ? o->gemm_input_bytes
+								   : o->act_bytes, shard, true};
 	if (elems > 0)
 		fn(ctx, &x);
 }
@@ -183,21 +194,21 @@ static void attention_acts(const struct model_config *m, const struct act_option
 	act(fn, ctx, "attn_norm_in", h, B, ACT_SEQUENCE);
 	if (model_is_mla(m)) {
 		double qk = (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim);
-		act(fn, ctx, "mla_down_in", h, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "mla_down_in", h, ACT_SEQUENCE);
 		if (m->mla.q_lora_rank > 0) {
 			act(fn, ctx, "q_latent", (double)m->mla.q_lora_rank, B, ACT_SEQUENCE);
-			act(fn, ctx, "q_latent_normed", (double)m->mla.q_lora_rank, B, ACT_SEQUENCE);
+			gemm_in(fn, ctx, o, "q_latent_normed", (double)m->mla.q_lora_rank, ACT_SEQUENCE);
 		}
 		act(fn, ctx, "kv_latent", (double)(m->mla.kv_lora_rank + m->mla.qk_rope_head_dim), B,
 		    ACT_SEQUENCE);
-		act(fn, ctx, "kv_latent_normed", (double)m->mla.kv_lora_rank, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "kv_latent_normed", (double)m->mla.kv_lora_rank, ACT_SEQUENCE);
 		act(fn, ctx, "q", a * qk, B, ACT_TENSOR);
 		act(fn, ctx, "k", a * qk, B, ACT_TENSOR);
 		act(fn, ctx, "v", a * (double)m->mla.v_head_dim, B, ACT_TENSOR);
 		v_width = a * (double)m->mla.v_head_dim;
 	} else {
 		double d = (double)m->head_dim, kv = (double)m->kv_heads;
-		act(fn, ctx, "qkv_in", h, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "qkv_in", h, ACT_SEQUENCE);
 		act(fn, ctx, "q", a * d, B, ACT_TENSOR);
 		act(fn, ctx, "k", kv * d, B, ACT_TENSOR);
 		act(fn, ctx, "v", kv * d, B, ACT_TENSOR);
@@ -215,7 +226,7 @@ static void attention_acts(const struct model_config *m, const struct act_option
 			act(fn, ctx, "attn_dropout_out", a * kvl, B, ACT_SCORE);
 		}
 	}
-	act(fn, ctx, "o_proj_in", v_width, B, ACT_TENSOR);
+	gemm_in(fn, ctx, o, "o_proj_in", v_width, ACT_TENSOR);
 	if (m->dropout)
 		act(fn, ctx, "attn_out_dropout_mask", h, 1, ACT_SEQUENCE);
 }
@@ -227,7 +238,7 @@ static void mlp_acts(const struct model_config *m, const struct act_options *o, 
 	 * input is the activation's output (Megatron recomputes SiLU in backward). */
 	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
 	act(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR);
-	act(fn, ctx, fc2, tokens * ffn, o->act_bytes, ACT_TENSOR);
+	gemm_in(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR);
 }
 
 void model_layer_acts(const struct model_config *m, enum layer_kind kind,
@@ -237,14 +248,14 @@ void model_layer_acts(const struct model_config *m, enum layer_kind kind,
 	attention_acts(m, o, fn, ctx);
 	act(fn, ctx, "mlp_norm_in", h, B, ACT_SEQUENCE);
 	if (kind == LAYER_DENSE) {
-		act(fn, ctx, "fc1_in", h, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "fc1_in", h, ACT_SEQUENCE);
 		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in");
 	} else {
 		/* Tokens routed per token: top_k copies, padded to the capacity factor (GShard). */
 		double routed = (double)m->moe.top_k * m->moe.capacity_factor;
-		act(fn, ctx, "moe_in", h, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "moe_in", h, ACT_SEQUENCE);
 		act(fn, ctx, "router_probs", (double)m->moe.experts, 4, ACT_SEQUENCE);
-		act(fn, ctx, "expert_in", routed * h, B, ACT_SEQUENCE);
+		gemm_in(fn, ctx, o, "expert_in", routed * h, ACT_SEQUENCE);
 		mlp_acts(m, o, fn, ctx, (double)m->moe.ffn, routed, "expert_fc1_out",
 			 "expert_fc2_in");
 		act(fn, ctx, "expert_out", routed * h, B, ACT_SEQUENCE);

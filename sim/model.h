@@ -72,6 +72,7 @@ struct model_act {
 	double elems;         /* per token of the local sequence */
 	double bytes;         /* per element */
 	int shard;            /* enum act_shard */
+	bool gemm_input;      /* the input of a linear layer (cached in fp8 by fp8 training) */
 };
 
 typedef void (*model_act_fn)(void *ctx, const struct model_act *a);
@@ -80,6 +81,7 @@ struct act_options {
 	int64_t kv_len;       /* keys each query attends to (the full sequence) */
 	double act_bytes;     /* bytes of a 16-bit activation: 2 (4 in fp32) */
 	bool flash;           /* fused attention: keeps only softmax statistics */
+	double gemm_input_bytes; /* bytes of a saved linear-layer input; 0 means act_bytes */
 };
 
 /* Call fn for every activation a layer of this kind saves for backward. */
