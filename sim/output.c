@@ -203,6 +203,13 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 		json_num(out, r->inflight);
 		fputs(", \"host_per_gpu\": ", out);
 		json_num(out, r->host);
+		fputs(",\n       \"activations_split\": {\"layers\": ", out);
+		json_num(out, r->act_layers);
+		fputs(", \"embedding_head\": ", out);
+		json_num(out, r->act_outer);
+		fputs(", \"recompute\": ", out);
+		json_num(out, r->act_recompute);
+		fputs("}", out);
 		fputs(",\n       \"per_gpu\": ", out);
 		json_parts(out, 7, r);
 		fprintf(out, "}%s\n", i + 1 < m->nroles ? "," : "");
@@ -279,6 +286,18 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 		for (i = first; i < first + shown; i++)
 			gib(out, m->roles[i].part[k]);
 		fputc('\n', out);
+		if (train && k == MEMORY_ACTIVATIONS) {
+			fprintf(out, "    %-18s", "saved by layers");
+			for (i = first; i < first + shown; i++)
+				gib(out, m->roles[i].act_layers);
+			fprintf(out, "\n    %-18s", "embedding, head");
+			for (i = first; i < first + shown; i++)
+				gib(out, m->roles[i].act_outer);
+			fprintf(out, "\n    %-18s", "layer recomputed");
+			for (i = first; i < first + shown; i++)
+				gib(out, m->roles[i].act_recompute);
+			fputc('\n', out);
+		}
 	}
 	fprintf(out, "  %-20s", "total");
 	for (i = first; i < first + shown; i++)
