@@ -21,6 +21,7 @@ void diag_release(struct diag *d)
 {
 	size_t i;
 	for (i = 0; i < d->count; i++) {
+		free((char *)d->items[i].at.file);
 		free(d->items[i].key);
 		free(d->items[i].message);
 	}
@@ -56,6 +57,7 @@ void diag_add(struct diag *d, struct mark at, const char *key, const char *fmt, 
 		d->items = xreallocarray(d->items, d->cap, sizeof *d->items);
 	}
 	d->items[d->count].at = at;
+	d->items[d->count].at.file = at.file ? xstrdup(at.file) : NULL;
 	d->items[d->count].key = key ? xstrdup(key) : NULL;
 	d->items[d->count].message = xstrdup(buf);
 	d->count++;

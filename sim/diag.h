@@ -19,7 +19,7 @@ struct mark {
 };
 
 struct diag_item {
-	struct mark at;
+	struct mark at;    /* at.file is owned by the item: it outlives whatever was loaded */
 	char *key;     /* dotted key, or NULL */
 	char *message;
 };
