@@ -228,6 +228,8 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 	}
 	c.out = yamltree_new_map(a, hf->at);
 	put(&c, "name", name);
+	/* transformers writes the repository id it loaded from as _name_or_path. */
+	copy(&c, "_name_or_path", "name");
 	yamltree_map_set(a, c.out, "arch", mt->key_at, mt->value);
 	if (strcmp(type, "mixtral") == 0)
 		convert_mixtral(&c, ar);

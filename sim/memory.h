@@ -53,7 +53,8 @@ struct memory_report {
 	double max_kv_tokens;             /* infer: KV tokens that fit (vLLM's budget) */
 	double kv_bytes_per_token;        /* infer: per GPU, all layers of the stage */
 	double kv_budget;                 /* infer: capacity*utilization - everything but KV */
-	char advice[256];                 /* on a misfit: the smallest change that fits */
+	char advice[256];                 /* on a misfit: the first change that fits, trying
+					     cheaper ones first (ZeRO, recompute, offload, TP, PP) */
 };
 
 /* Build the breakdown. Returns 0, or -1 when a GSL search fails (message in r->advice). */

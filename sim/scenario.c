@@ -29,6 +29,8 @@ struct loader {
 	size_t nroots;
 	size_t nrows;
 	const struct schema_row *rows;
+	const char *failed[8];     /* preset sections that did not load */
+	size_t nfailed;
 };
 
 static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
@@ -233,9 +235,19 @@ static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const 
 	if (root == NULL)
 		return NULL;
 	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
-		char *base = arena_strdup(l->s->arena, v->value);
+		/* A checkpoint directory names the model: .../DeepSeek-V3/config.json -> DeepSeek-V3. */
+		char *base = arena_strdup(l->s->arena, path);
 		char *slash = strrchr(base, '/');
-		return hfconfig_convert(l->s->arena, root, slash ? slash + 1 : base, l->d);
+		char *name = slash ? slash + 1 : base;
+		if (strcmp(name, "config.json") == 0 && slash != NULL) {
+			char *prev;
+			*slash = '\0';
+			prev = strrchr(base, '/');
+			name = prev ? prev + 1 : base;
+		} else if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".json") == 0) {
+			name[strlen(name) - 5] = '\0';
+		}
+		return hfconfig_convert(l->s->arena, root, name, l->d);
 	}
 	if (root->kind != YNODE_MAP) {
 		diag_add(l->d, root->at, key, "a %s preset must be a mapping, got %s", preset_noun(kind),
@@ -272,21 +284,34 @@ static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **p
 	return NULL;
 }
 
-static void expand_presets(struct loader *l, struct ynode *top)
+static void apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o);
+
+/*
+ * Expand preset names into mappings, outermost first (model, cluster.node, cluster.node.gpu), so
+ * an override that names a nested preset (--set cluster.node.gpu=h100-sxm) lands inside the
+ * already expanded node.
+ */
+static void expand_presets(struct loader *l, struct ynode *top, const struct scenario_options *opt)
 {
-	size_t i;
+	size_t i, k;
 	for (i = 0; i < l->nrows; i++) {
 		const struct schema_row *r = &l->rows[i];
 		struct ynode *parent, *v, *m;
 		const char *last;
 		if (r->type != SCHEMA_SECTION || r->preset == PRESET_NONE)
 			continue;
+		for (k = 0; opt && k < opt->noverrides; k++)
+			if (strcmp(opt->overrides[k].key, r->key) == 0)
+				apply_override(l, top, &opt->overrides[k]);
 		v = lookup(top, r->key, &parent, &last);
 		if (v == NULL || v->kind != YNODE_SCALAR)
 			continue;
 		m = load_preset(l, r->preset, r->key, v, 0);
 		if (m == NULL) {
-			/* Drop the section so the walk does not report it a second time. */
+			/* Drop the section so the walk does not report it a second time, and keep
+			 * quiet about the keys the missing preset would have given. */
+			if (l->nfailed < sizeof l->failed / sizeof l->failed[0])
+				l->failed[l->nfailed++] = r->key;
 			yamltree_map_set(l->s->arena, parent, last, v->at,
 					 yamltree_new_map(l->s->arena, v->at));
 			continue;
@@ -573,8 +598,17 @@ static void required(struct loader *l)
 	size_t i;
 	for (i = 0; i < l->nrows; i++) {
 		const struct schema_row *r = &l->rows[i];
+		size_t f;
+		bool under_failed = false;
 		if (r->type == SCHEMA_SECTION || r->def != NULL || l->s->present[i] ||
 		    l->s->marks[i].line > 0)
+			continue;
+		for (f = 0; f < l->nfailed; f++) {
+			size_t n = strlen(l->failed[f]);
+			under_failed = under_failed ||
+				       (strncmp(r->key, l->failed[f], n) == 0 && r->key[n] == '.');
+		}
+		if (under_failed)
 			continue;
 		{
 			char parent[256];
@@ -796,10 +830,7 @@ struct scenario *scenario_load(const char *path, const struct scenario_options *
 		scenario_free(s);
 		return NULL;
 	}
-	for (i = 0; opt && i < opt->noverrides; i++)
-		if (is_preset_key(opt->overrides[i].key))
-			apply_override(&l, top, &opt->overrides[i]);
-	expand_presets(&l, top);
+	expand_presets(&l, top, opt);
 	for (i = 0; opt && i < opt->noverrides; i++)
 		if (!is_preset_key(opt->overrides[i].key))
 			apply_override(&l, top, &opt->overrides[i]);

@@ -127,7 +127,7 @@ int units_parse(const char *text, enum unit_kind kind, double *out, char *err, s
 		return -1;
 	}
 	p = end;
-	while (*p == ' ' || *p == '\t')
+	while (isspace((unsigned char)*p))
 		p++;
 	if (*p == '\0') {
 		*out = v;
