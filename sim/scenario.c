@@ -670,7 +670,7 @@ static void check_parallel(struct loader *l)
 	struct model_config *m = &s->model;
 	struct cluster *c = &s->cluster;
 	int64_t total = c->nodes * c->node.gpus_per_node;
-	int64_t mp;
+	int64_t mp, product;
 	bool train = s->workload.mode == MODE_TRAIN;
 
 	if (c->gpus == 0) {
@@ -688,14 +688,14 @@ static void check_parallel(struct loader *l)
 			ERR("strategy", "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
 			    (long long)c->gpus);
 		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
-	} else if (mp * st->dp != c->gpus) {
+	} else if (__builtin_mul_overflow(mp, st->dp, &product) || product != c->gpus) {
 		char hint[128] = "";
 		if (c->gpus % mp == 0)
 			snprintf(hint, sizeof hint, " (dp %lld fits; 0 derives it)",
 				 (long long)(c->gpus / mp));
-		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %lld, but the cluster has %lld "
+		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %.17g, but the cluster has %lld "
 		    "GPUs%s", (long long)st->tp, (long long)st->pp, (long long)st->cp,
-		    (long long)st->dp, (long long)(mp * st->dp), (long long)c->gpus, hint);
+		    (long long)st->dp, (double)mp * (double)st->dp, (long long)c->gpus, hint);
 	}
 	if (m->heads % st->tp != 0)
 		ERR("strategy.tp", "expected a divisor of the %lld attention heads, got %lld",
