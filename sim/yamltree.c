@@ -39,7 +39,7 @@ static struct mark mark_of(const struct builder *b, yaml_mark_t m)
 	return at;
 }
 
-static void add_child(struct builder *b, struct ynode *n, yaml_mark_t m)
+static void add_child(struct builder *b, struct ynode *n)
 {
 	struct frame *f;
 	if (b->depth == 0) {
@@ -50,7 +50,7 @@ static void add_child(struct builder *b, struct ynode *n, yaml_mark_t m)
 	if (f->node->kind == YNODE_MAP && f->pending_key == NULL) {
 		size_t i;
 		if (n->kind != YNODE_SCALAR) {
-			diag_add(b->d, mark_of(b, m), NULL, "a mapping key must be a plain scalar");
+			diag_add(b->d, n->at, NULL, "a mapping key must be a scalar, not a list or a mapping");
 			b->failed = true;
 			return;
 		}
@@ -116,7 +116,7 @@ static void open_node(struct builder *b, enum ynode_kind kind, yaml_mark_t m)
 	f->node = n;
 }
 
-static void close_node(struct builder *b, yaml_mark_t m)
+static void close_node(struct builder *b)
 {
 	struct frame *f = &b->stack[--b->depth];
 	struct ynode *n = f->node;
@@ -132,7 +132,7 @@ static void close_node(struct builder *b, yaml_mark_t m)
 	}
 	free(f->members);
 	free(f->items);
-	add_child(b, n, m);
+	add_child(b, n);
 }
 
 static void release_stack(struct builder *b)
@@ -218,7 +218,7 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 				b.failed = true;
 			}
 			n->quoted = ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-			add_child(&b, n, ev.start_mark);
+			add_child(&b, n);
 			break;
 		}
 		case YAML_SEQUENCE_START_EVENT:
@@ -229,7 +229,7 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
-			close_node(&b, ev.start_mark);
+			close_node(&b);
 			break;
 		default:
 			break;

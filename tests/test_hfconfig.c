@@ -1,1 +1,610 @@
-int main(void){return 0;}
+/*
+ * test_hfconfig: importing HuggingFace config.json files (tests/data/hf/, see SOURCES.md) as the
+ * `model:` of a scenario. Every imported field is compared with the value in the json, and the
+ * parameter counts with sums written out by hand below from each architecture's modeling_*.py;
+ * the import's errors (unsupported model_type, a missing field, OPT's projected embedding, a bad
+ * imported value) are provoked on purpose and must point into the json.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "diag.h"
+#include "hfconfig.h"
+#include "model.h"
+#include "scenario.h"
+#include "xalloc.h"
+#include "yamltree.h"
+
+/* Load a scenario whose model is tests/data/hf/<fixture>.json, by absolute path. */
+static struct scenario *load_hf(const char *fixture)
+{
+	char yaml[2048], name[64];
+	snprintf(yaml, sizeof yaml,
+		 "model: %s/tests/data/hf/%s.json\n"
+		 "cluster: {node: dgx-h100}\n"
+		 "workload: {mode: infer, seq_len: 16}\n",
+		 check_srcdir(), fixture);
+	snprintf(name, sizeof name, "hf_%s", fixture);
+	return check_scenario(name, yaml);
+}
+
+static struct model_params params_of(const char *fixture)
+{
+	struct scenario *s = load_hf(fixture);
+	struct model_params p;
+	model_count_params(&s->model, &p);
+	scenario_free(s);
+	return p;
+}
+
+/* The json's fields, copied by hand; 0 where the json says nothing (a default applies). */
+struct expect {
+	const char *fixture, *name, *arch;
+	int64_t layers, hidden, heads, kv_heads, head_dim, ffn, vocab, max_position;
+	bool tie, bias, qkv_bias, dropout;
+	int mlp, norm, position;
+	int64_t q_lora, kv_lora, nope, rope, v_head;
+	int64_t experts, shared, top_k, moe_ffn, dense_layers;
+};
+
+static const struct expect expects[] = {
+	/* Llama-3.1-8B: silu -> SwiGLU, RMSNorm, RoPE, GQA 32/8, untied. */
+	{"llama", "llama", "llama", 32, 4096, 32, 8, 128, 14336, 128256, 131072,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Qwen2.5-32B: QKV biases come with the architecture, no key says so. */
+	{"qwen2", "qwen2", "qwen2", 64, 5120, 40, 8, 128, 27648, 152064, 131072,
+	 false, false, true, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	{"mistral", "mistral", "mistral", 32, 4096, 32, 8, 128, 14336, 32000, 32768,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Mixtral-8x7B: num_local_experts 8, num_experts_per_tok 2, experts as wide as the MLP. */
+	{"mixtral", "mixtral", "mixtral", 32, 4096, 32, 8, 128, 14336, 32000, 32768,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 8, 0, 2, 14336, 0},
+	/* DeepSeek-V2-Lite: q_lora_rank null (no query compression), first_k_dense_replace 1. */
+	{"deepseek_v2", "deepseek_v2", "deepseek_v2", 27, 2048, 16, 16, 0, 10944, 102400, 163840,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 512, 128, 64, 128, 64, 2, 6, 1408, 1},
+	{"deepseek_v3", "deepseek_v3", "deepseek_v3", 61, 7168, 128, 128, 0, 18432, 129280, 163840,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 1536, 512, 128, 64, 128, 256, 1, 8, 2048, 3},
+	/* GPT-2: no n_inner (so 4 * 768), MHA (kv_heads = heads), gelu_new, tied, biases,
+	 * dropout. */
+	{"gpt2", "gpt2", "gpt2", 12, 768, 12, 12, 64, 3072, 50257, 1024,
+	 true, true, false, true, MLP_GELU, NORM_LAYERNORM, POSITION_LEARNED,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* OPT-13B: named by its _name_or_path; max_position_embeddings 2048 + the 2 offset rows of
+	 * its learned positions. */
+	{"opt", "facebook/opt-13b", "opt", 40, 5120, 40, 40, 128, 20480, 50272, 2050,
+	 true, true, false, true, MLP_RELU, NORM_LAYERNORM, POSITION_LEARNED,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+};
+
+static void check_import(const struct expect *e)
+{
+	struct scenario *s = load_hf(e->fixture);
+	const struct model_config *m = &s->model;
+	print_message("%s\n", e->fixture);
+	/* Without _name_or_path, the file name without .json names the model. */
+	assert_string_equal(m->name, e->name);
+	assert_string_equal(m->arch, e->arch);
+	assert_int_equal(m->layers, e->layers);
+	assert_int_equal(m->hidden, e->hidden);
+	assert_int_equal(m->heads, e->heads);
+	assert_int_equal(m->kv_heads, e->kv_heads);
+	if (e->head_dim != 0)
+		assert_int_equal(m->head_dim, e->head_dim);
+	assert_int_equal(m->ffn, e->ffn);
+	assert_int_equal(m->vocab, e->vocab);
+	assert_int_equal(m->max_position, e->max_position);
+	assert_int_equal(m->tie_embeddings, e->tie);
+	assert_int_equal(m->bias, e->bias);
+	assert_int_equal(m->qkv_bias, e->qkv_bias);
+	assert_int_equal(m->dropout, e->dropout);
+	assert_int_equal(m->mlp, e->mlp);
+	assert_int_equal(m->norm, e->norm);
+	assert_int_equal(m->position, e->position);
+	assert_int_equal(m->mla.q_lora_rank, e->q_lora);
+	assert_int_equal(m->mla.kv_lora_rank, e->kv_lora);
+	assert_int_equal(m->mla.qk_nope_head_dim, e->nope);
+	assert_int_equal(m->mla.qk_rope_head_dim, e->rope);
+	assert_int_equal(m->mla.v_head_dim, e->v_head);
+	assert_int_equal(m->moe.experts, e->experts);
+	assert_int_equal(m->moe.shared_experts, e->shared);
+	assert_int_equal(m->moe.top_k, e->top_k);
+	assert_int_equal(m->moe.ffn, e->moe_ffn);
+	assert_int_equal(m->moe.dense_layers, e->dense_layers);
+	assert_int_equal(model_is_mla(m), e->kv_lora > 0);
+	assert_int_equal(model_is_moe(m), e->experts > 0);
+	scenario_free(s);
+}
+
+#define IMPORT_TEST(fx, i) \
+	static void hfconfig_imports_##fx##_as_published(void **state) \
+	{ \
+		(void)state; \
+		assert_string_equal(expects[i].fixture, #fx); \
+		check_import(&expects[i]); \
+	}
+
+IMPORT_TEST(llama, 0)
+IMPORT_TEST(qwen2, 1)
+IMPORT_TEST(mistral, 2)
+IMPORT_TEST(mixtral, 3)
+IMPORT_TEST(deepseek_v2, 4)
+IMPORT_TEST(deepseek_v3, 5)
+IMPORT_TEST(gpt2, 6)
+IMPORT_TEST(opt, 7)
+
+/*
+ * GPT-2 (modeling_gpt2.py), V 50257, P 1024, h 768, L 12, MLP 4h, tied head:
+ *   wte V*h = 38,597,376; wpe P*h = 786,432
+ *   per block: ln_1 2h + c_attn (3h*h + 3h) + c_proj (h*h + h) + ln_2 2h
+ *              + c_fc (4h*h + 4h) + c_proj (4h*h + h) = 12h^2 + 13h = 7,087,872
+ *   ln_f 2h = 1,536
+ *   38,597,376 + 786,432 + 12 * 7,087,872 + 1,536 = 124,439,808, HF's own count for "gpt2".
+ */
+static void hfconfig_gpt2_has_hugging_faces_parameter_count(void **state)
+{
+	double V = 50257, P = 1024, h = 768, L = 12;
+	double by_hand = V * h + P * h + L * (12 * h * h + 13 * h) + 2 * h;
+	(void)state;
+	assert_true(by_hand == 124439808.0);
+	/* Exact: every term is an integer far below 2^53. */
+	check_rel(params_of("gpt2").total, 124439808.0, 0);
+}
+
+/*
+ * OPT-13B (modeling_opt.py), V 50272, h 5120, L 40, ffn 20480 = 4h, tied head,
+ * do_layer_norm_before with a final layer norm; OPTLearnedPositionalEmbedding has P = 2048 + 2:
+ *   per decoder layer: q, k, v, out_proj 4(h*h + h) + self_attn_layer_norm 2h
+ *                      + fc1 (h*ffn + ffn) + fc2 (ffn*h + h) + final_layer_norm 2h
+ *                      = 4h^2 + 2h*ffn + 9h + ffn = 314,639,360
+ *   embed_tokens V*h = 257,392,640; embed_positions P*h = 10,496,000; final_layer_norm 2h = 10,240
+ *   40 * 314,639,360 + 257,392,640 + 10,496,000 + 10,240 = 12,853,473,280 (SOURCES.md).
+ */
+static void hfconfig_opt_13b_counts_the_two_offset_positions(void **state)
+{
+	double V = 50272, P = 2048 + 2, h = 5120, ffn = 20480, L = 40;
+	double layer = 4 * (h * h + h) + 2 * h + (h * ffn + ffn) + (ffn * h + h) + 2 * h;
+	double by_hand = L * layer + V * h + P * h + 2 * h;
+	(void)state;
+	assert_true(layer == 314639360.0);
+	assert_true(by_hand == 12853473280.0);
+	check_rel(params_of("opt").total, by_hand, 0);
+}
+
+/*
+ * Llama-like (modeling_llama.py / modeling_mistral.py / modeling_qwen2.py), untied head:
+ *   per layer: q h*h, k and v h*kv*d each, o h*h, (Qwen2: q, k, v biases h + 2*kv*d),
+ *              gate/up/down 3*h*ffn, two RMSNorms 2h
+ *   embed_tokens and lm_head 2*V*h, final norm h.
+ */
+static double llama_like(double V, double h, double L, double kv, double d, double ffn,
+			 bool qkv_bias)
+{
+	double attn = 2 * h * h + 2 * h * kv * d + (qkv_bias ? h + 2 * kv * d : 0);
+	return L * (attn + 3 * h * ffn + 2 * h) + 2 * V * h + h;
+}
+
+static void hfconfig_llama_mistral_and_qwen2_count_by_hand(void **state)
+{
+	(void)state;
+	/* Llama-3.1-8B: 32 * 218,112,000 + 2 * 525,336,576 + 4,096 = 8,030,261,248. */
+	assert_true(llama_like(128256, 4096, 32, 8, 128, 14336, false) == 8030261248.0);
+	check_rel(params_of("llama").total, 8030261248.0, 0);
+	/* Mistral-7B: 32 * 218,112,000 + 2 * 131,072,000 + 4,096 = 7,241,732,096. */
+	assert_true(llama_like(32000, 4096, 32, 8, 128, 14336, false) == 7241732096.0);
+	check_rel(params_of("mistral").total, 7241732096.0, 0);
+	/* Qwen2.5-32B: 64 * 487,605,248 + 2 * 778,567,680 + 5,120 = 32,763,876,352. */
+	assert_true(llama_like(152064, 5120, 64, 8, 128, 27648, true) == 32763876352.0);
+	check_rel(params_of("qwen2").total, 32763876352.0, 0);
+}
+
+/*
+ * Mixtral-8x7B (modeling_mixtral.py): as Llama, with the MLP replaced by a router h*E and E experts
+ * of 3*h*ffn each; per token the router and top_k = 2 experts are active:
+ *   layer 41,943,040 (attention) + 32,768 + 8 * 176,160,768 + 8,192 = 1,451,270,144
+ *   total 32 * 1,451,270,144 + 2 * 131,072,000 + 4,096 = 46,702,792,704
+ *   active 32 * (41,943,040 + 32,768 + 2 * 176,160,768 + 8,192) + 262,148,096 = 12,879,925,248
+ */
+static void hfconfig_mixtral_counts_experts_and_active_experts(void **state)
+{
+	double V = 32000, h = 4096, L = 32, kv = 8, d = 128, ffn = 14336, E = 8, k = 2;
+	double attn = 2 * h * h + 2 * h * kv * d, expert = 3 * h * ffn;
+	double total = L * (attn + h * E + E * expert + 2 * h) + 2 * V * h + h;
+	double active = L * (attn + h * E + k * expert + 2 * h) + 2 * V * h + h;
+	struct model_params p = params_of("mixtral");
+	(void)state;
+	assert_true(total == 46702792704.0);
+	assert_true(active == 12879925248.0);
+	check_rel(p.total, total, 0);
+	check_rel(p.active, active, 0);
+}
+
+/*
+ * DeepSeek-V2/V3 (modeling_deepseek.py), n heads, MLA ranks q_r (0: plain q_proj) and kv_r:
+ *   attention: q_proj h*n*(nope + rope), or q_a_proj h*q_r + q_a_layernorm q_r + q_b_proj
+ *              q_r*n*(nope + rope); kv_a_proj_with_mqa h*(kv_r + rope) + kv_a_layernorm kv_r
+ *              + kv_b_proj kv_r*n*(nope + v) + o_proj n*v*h
+ *   dense layers (the first first_k_dense_replace): 3*h*ffn; MoE layers: gate h*E + (E + shared)
+ *   experts of 3*h*moe_ffn; two RMSNorms 2h per layer; embed and head 2*V*h; final norm h.
+ * V3's gate also holds e_score_correction_bias (E per MoE layer, 14,848 in all); like the counts
+ * in SOURCES.md, the sums below leave it out. The MTP module (num_nextn_predict_layers) is not a
+ * main-model layer.
+ */
+static void deepseek_by_hand(double V, double h, double L, double n, double q_r, double kv_r,
+			     double nope, double rope, double v, double ffn, double dense, double E,
+			     double shared, double k, double moe_ffn, double *total, double *active)
+{
+	double q = q_r > 0 ? h * q_r + q_r + q_r * n * (nope + rope) : h * n * (nope + rope);
+	double attn = q + h * (kv_r + rope) + kv_r + kv_r * n * (nope + v) + n * v * h;
+	double expert = 3 * h * moe_ffn;
+	double dense_layer = attn + 3 * h * ffn + 2 * h;
+	double moe_layer = attn + h * E + (E + shared) * expert + 2 * h;
+	double moe_active = attn + h * E + (k + shared) * expert + 2 * h;
+	*total = dense * dense_layer + (L - dense) * moe_layer + 2 * V * h + h;
+	*active = dense * dense_layer + (L - dense) * moe_active + 2 * V * h + h;
+}
+
+static void hfconfig_deepseek_counts_latent_attention_and_experts(void **state)
+{
+	double total, active;
+	struct model_params p;
+	(void)state;
+	/* V2-Lite: attention 13,763,072; 81,007,104 + 26 * 584,847,872 + 419,432,448. */
+	deepseek_by_hand(102400, 2048, 27, 16, 0, 512, 128, 64, 128, 10944, 1, 64, 2, 6, 1408,
+			 &total, &active);
+	assert_true(total == 15706484224.0);
+	assert_true(active == 2661150208.0);
+	p = params_of("deepseek_v2");
+	check_rel(p.total, total, 0);
+	check_rel(p.active, active, 0);
+	/* V3: attention 187,107,328; 3 * 583,483,392 + 58 * 11,507,286,016 + 1,853,365,248. */
+	deepseek_by_hand(129280, 7168, 61, 128, 1536, 512, 128, 64, 128, 18432, 3, 256, 1, 8, 2048,
+			 &total, &active);
+	assert_true(total == 671026404352.0);
+	assert_true(active == 37552282624.0);
+	p = params_of("deepseek_v3");
+	check_rel(p.total, total, 0);
+	check_rel(p.active, active, 0);
+}
+
+/* ---- errors: json fixtures written to the build tree at test time ---- */
+
+/* TOP_BUILDDIR/tests/out/hf, or a subdirectory of it, created: tests write only there. */
+static const char *out_dir(char *buf, size_t size, const char *sub)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	snprintf(buf, size, "%s/tests", b && b[0] ? b : ".");
+	mkdir(buf, 0777);
+	snprintf(buf + strlen(buf), size - strlen(buf), "/out");
+	mkdir(buf, 0777);
+	snprintf(buf + strlen(buf), size - strlen(buf), "/hf");
+	mkdir(buf, 0777);
+	if (sub != NULL) {
+		snprintf(buf + strlen(buf), size - strlen(buf), "/%s", sub);
+		mkdir(buf, 0777);
+	}
+	return buf;
+}
+
+/* Write text to TOP_BUILDDIR/tests/out/hf/<name> and return its path in buf. */
+static const char *write_out(char *buf, size_t size, const char *name, const char *text)
+{
+	char dir[1024];
+	FILE *f;
+	snprintf(buf, size, "%s/%s", out_dir(dir, sizeof dir, NULL), name);
+	f = fopen(buf, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/*
+ * Write <name>.json and a scenario <name>.yaml naming it by absolute path, load the scenario,
+ * which must fail, and return the diagnostic with the given key (fails if there is none).
+ */
+static const struct diag_item *import_failure(struct diag *d, const char *name, const char *json,
+					      char *json_path, size_t size, const char *key)
+{
+	char file[256], yaml[2048], yaml_path[1200];
+	struct scenario *s;
+	size_t i;
+	snprintf(file, sizeof file, "%s.json", name);
+	write_out(json_path, size, file, json);
+	snprintf(yaml, sizeof yaml,
+		 "model: %s\ncluster: {node: dgx-h100}\nworkload: {mode: infer, seq_len: 16}\n",
+		 json_path);
+	snprintf(file, sizeof file, "%s.yaml", name);
+	write_out(yaml_path, sizeof yaml_path, file, yaml);
+	s = scenario_load(yaml_path, NULL, d);
+	diag_print(d, stderr);
+	assert_null(s);
+	for (i = 0; i < d->count; i++)
+		if (d->items[i].key != NULL && strcmp(d->items[i].key, key) == 0)
+			return &d->items[i];
+	fail_msg("no diagnostic for %s", key);
+	return NULL;
+}
+
+/* bert-base-uncased's config.json, an encoder dssim does not model. */
+static const char bert_json[] =
+	"{\n"
+	"  \"architectures\": [\n"
+	"    \"BertForMaskedLM\"\n"
+	"  ],\n"
+	"  \"attention_probs_dropout_prob\": 0.1,\n"
+	"  \"hidden_act\": \"gelu\",\n"
+	"  \"hidden_size\": 768,\n"
+	"  \"intermediate_size\": 3072,\n"
+	"  \"max_position_embeddings\": 512,\n"
+	"  \"model_type\": \"bert\",\n"             /* line 10, the value at column 17 */
+	"  \"num_attention_heads\": 12,\n"
+	"  \"num_hidden_layers\": 12,\n"
+	"  \"vocab_size\": 30522\n"
+	"}\n";
+
+static void hfconfig_rejects_an_unsupported_model_type_listing_the_supported(void **state)
+{
+	struct diag d;
+	char path[1200], expected[2048], buf[2048];
+	const struct diag_item *it;
+	(void)state;
+	diag_init(&d);
+	it = import_failure(&d, "bert", bert_json, path, sizeof path, "model_type");
+	/* '  "model_type": "bert"': the value after 16 characters, at column 17. */
+	snprintf(expected, sizeof expected,
+		 "%s:10:17: model_type: unsupported HuggingFace model_type 'bert' (supported: "
+		 "llama, qwen2, mistral, mixtral, deepseek_v2, deepseek_v3, gpt2, opt)", path);
+	assert_string_equal(diag_format(it, buf, sizeof buf), expected);
+	diag_release(&d);
+}
+
+/* llama.json (Llama-3.1-8B) without num_hidden_layers. */
+static const char no_layers_json[] =
+	"{\n"
+	"  \"architectures\": [\"LlamaForCausalLM\"],\n"
+	"  \"hidden_act\": \"silu\",\n"
+	"  \"hidden_size\": 4096,\n"
+	"  \"intermediate_size\": 14336,\n"
+	"  \"max_position_embeddings\": 131072,\n"
+	"  \"model_type\": \"llama\",\n"
+	"  \"num_attention_heads\": 32,\n"
+	"  \"num_key_value_heads\": 8,\n"
+	"  \"tie_word_embeddings\": false,\n"
+	"  \"vocab_size\": 128256\n"
+	"}\n";
+
+static void hfconfig_reports_a_missing_field_at_the_top_of_the_json(void **state)
+{
+	struct diag d;
+	char path[1200], expected[2048], buf[2048];
+	const struct diag_item *it;
+	(void)state;
+	diag_init(&d);
+	it = import_failure(&d, "no_layers", no_layers_json, path, sizeof path,
+			    "num_hidden_layers");
+	/* Nothing to point at but the json's opening brace. */
+	snprintf(expected, sizeof expected,
+		 "%s:1:1: num_hidden_layers: the HuggingFace config lacks 'num_hidden_layers'",
+		 path);
+	assert_string_equal(diag_format(it, buf, sizeof buf), expected);
+	diag_release(&d);
+}
+
+/*
+ * The missing field is the whole story: the model section that failed to import must not be
+ * reported again as missing layers, hidden, heads and vocab at the scenario's "model:" line.
+ */
+static void hfconfig_reports_a_failed_import_once(void **state)
+{
+	struct diag d;
+	char path[1200];
+	(void)state;
+	diag_init(&d);
+	import_failure(&d, "no_layers_once", no_layers_json, path, sizeof path,
+		       "num_hidden_layers");
+	assert_int_equal(d.count, 1);
+	diag_release(&d);
+}
+
+/* A checkpoint downloaded from the Hub is a directory holding config.json: it names the model. */
+static void hfconfig_names_a_checkpoint_by_its_directory(void **state)
+{
+	char src[1200], dir[1200], json[1300], yaml[1600], text[8192];
+	struct scenario *s;
+	FILE *f;
+	size_t n;
+	(void)state;
+	snprintf(src, sizeof src, "%s/tests/data/hf/mistral.json", check_srcdir());
+	f = fopen(src, "rb");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	snprintf(json, sizeof json, "%s/config.json", out_dir(dir, sizeof dir, "Mistral-7B-v0.1"));
+	f = fopen(json, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(yaml, sizeof yaml,
+		 "model: %s\ncluster: {node: dgx-h100}\nworkload: {mode: infer, seq_len: 16}\n",
+		 json);
+	s = check_scenario("hf_mistral_dir", yaml);
+	assert_string_equal(s->model.name, "Mistral-7B-v0.1");
+	assert_int_equal(s->model.layers, 32);
+	scenario_free(s);
+}
+
+/* A null required field is as missing as an absent one. */
+static void hfconfig_treats_a_null_field_as_missing(void **state)
+{
+	struct diag d;
+	char path[1200], expected[2048], buf[2048];
+	const struct diag_item *it;
+	(void)state;
+	diag_init(&d);
+	it = import_failure(&d, "null_vocab",
+			    "{\"model_type\": \"gpt2\", \"n_layer\": 12, \"n_embd\": 768, "
+			    "\"n_head\": 12, \"n_positions\": 1024, \"vocab_size\": null}\n",
+			    path, sizeof path, "vocab_size");
+	snprintf(expected, sizeof expected,
+		 "%s:1:1: vocab_size: the HuggingFace config lacks 'vocab_size'", path);
+	assert_string_equal(diag_format(it, buf, sizeof buf), expected);
+	diag_release(&d);
+}
+
+/* facebook/opt-350m projects 512-wide embeddings to hidden 1024 (project_in/project_out). */
+static const char opt_350m_json[] =
+	"{\n"
+	"  \"activation_function\": \"relu\",\n"
+	"  \"do_layer_norm_before\": false,\n"
+	"  \"ffn_dim\": 4096,\n"
+	"  \"hidden_size\": 1024,\n"
+	"  \"max_position_embeddings\": 2048,\n"
+	"  \"model_type\": \"opt\",\n"
+	"  \"num_attention_heads\": 16,\n"
+	"  \"num_hidden_layers\": 24,\n"
+	"  \"vocab_size\": 50272,\n"
+	"  \"word_embed_proj_dim\": 512\n"          /* line 11, the key at column 3 */
+	"}\n";
+
+static void hfconfig_rejects_opt_with_a_projected_embedding(void **state)
+{
+	struct diag d;
+	char path[1200], expected[2048], buf[2048];
+	const struct diag_item *it;
+	(void)state;
+	diag_init(&d);
+	it = import_failure(&d, "opt_350m", opt_350m_json, path, sizeof path,
+			    "word_embed_proj_dim");
+	snprintf(expected, sizeof expected,
+		 "%s:11:3: word_embed_proj_dim: OPT models with a projected embedding "
+		 "(512 != hidden 1024) are not supported", path);
+	assert_string_equal(diag_format(it, buf, sizeof buf), expected);
+	diag_release(&d);
+}
+
+/* An imported value that fails validation is reported where it stands in config.json. */
+static const char bad_kv_json[] =
+	"{\n"
+	"  \"hidden_size\": 4096,\n"
+	"  \"intermediate_size\": 14336,\n"
+	"  \"model_type\": \"mistral\",\n"
+	"  \"num_attention_heads\": 32,\n"
+	"  \"num_hidden_layers\": 32,\n"
+	"  \"num_key_value_heads\": 12,\n"        /* line 7: 12 does not divide 32 */
+	"  \"vocab_size\": 32000\n"
+	"}\n";
+
+static void hfconfig_points_a_bad_imported_value_into_the_json(void **state)
+{
+	struct diag d;
+	char path[1200];
+	const struct diag_item *it;
+	(void)state;
+	diag_init(&d);
+	it = import_failure(&d, "bad_kv", bad_kv_json, path, sizeof path, "model.kv_heads");
+	assert_string_equal(it->at.file, path);
+	/* '  "num_key_value_heads": 12': the key fills columns 3-24, so 12 is at 26. */
+	assert_int_equal(it->at.line, 7);
+	assert_int_equal(it->at.col, 26);
+	assert_string_equal(it->message, "must divide heads (32), got 12");
+	diag_release(&d);
+}
+
+static void hfconfig_recognises_a_config_by_its_model_type(void **state)
+{
+	struct arena *a = arena_new();
+	struct diag d;
+	static const char *const hf = "{\"model_type\": \"llama\", \"hidden_size\": 4096}";
+	static const char *const preset = "name: llama-3-8b\nlayers: 32\nhidden: 4096\n";
+	static const char *const list = "[{\"model_type\": \"llama\"}]";
+	(void)state;
+	diag_init(&d);
+	assert_true(hfconfig_is_hf(yamltree_parse(a, "config.json", hf, strlen(hf), &d)));
+	assert_false(hfconfig_is_hf(yamltree_parse(a, "llama.yaml", preset, strlen(preset), &d)));
+	assert_false(hfconfig_is_hf(yamltree_parse(a, "list.json", list, strlen(list), &d)));
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+	arena_free(a);
+}
+
+/* Converted values keep the mark of their HF key; built ones the mark of the json's top. */
+static void hfconfig_convert_keeps_the_json_marks(void **state)
+{
+	struct arena *a = arena_new();
+	struct diag d;
+	static const char json[] =
+		"{\n"
+		"  \"model_type\": \"gpt2\",\n"
+		"  \"n_embd\": 768,\n"
+		"  \"n_head\": 12,\n"
+		"  \"n_layer\": 12,\n"
+		"  \"n_positions\": 1024,\n"
+		"  \"vocab_size\": 50257\n"
+		"}\n";
+	struct ynode *hf, *model;
+	struct ymember *m;
+	(void)state;
+	diag_init(&d);
+	hf = yamltree_parse(a, "gpt2/config.json", json, sizeof json - 1, &d);
+	assert_non_null(hf);
+	model = hfconfig_convert(a, hf, "gpt2", &d);
+	assert_non_null(model);
+	assert_int_equal(d.count, 0);
+	assert_string_equal(yamltree_get(model, "name")->value, "gpt2");
+	assert_string_equal(yamltree_get(model, "arch")->value, "gpt2");
+	/* '  "n_embd": 768' is line 3: the key at column 3, the value at 13. */
+	m = yamltree_member(model, "hidden");
+	assert_string_equal(m->value->value, "768");
+	assert_string_equal(m->key_at.file, "gpt2/config.json");
+	assert_int_equal(m->key_at.line, 3);
+	assert_int_equal(m->key_at.col, 3);
+	assert_int_equal(m->value->at.line, 3);
+	assert_int_equal(m->value->at.col, 13);
+	assert_string_equal(yamltree_get(model, "mlp")->value, "gelu");
+	assert_string_equal(yamltree_get(model, "norm")->value, "layernorm");
+	assert_string_equal(yamltree_get(model, "position")->value, "learned");
+	assert_string_equal(yamltree_get(model, "tie_embeddings")->value, "true");
+	assert_int_equal(yamltree_get(model, "mlp")->at.line, 1);
+	/* No n_inner: ffn is left to the 4*hidden default. */
+	assert_null(yamltree_get(model, "ffn"));
+	diag_release(&d);
+	arena_free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hfconfig_imports_llama_as_published),
+		cmocka_unit_test(hfconfig_imports_qwen2_as_published),
+		cmocka_unit_test(hfconfig_imports_mistral_as_published),
+		cmocka_unit_test(hfconfig_imports_mixtral_as_published),
+		cmocka_unit_test(hfconfig_imports_deepseek_v2_as_published),
+		cmocka_unit_test(hfconfig_imports_deepseek_v3_as_published),
+		cmocka_unit_test(hfconfig_imports_gpt2_as_published),
+		cmocka_unit_test(hfconfig_imports_opt_as_published),
+		cmocka_unit_test(hfconfig_gpt2_has_hugging_faces_parameter_count),
+		cmocka_unit_test(hfconfig_opt_13b_counts_the_two_offset_positions),
+		cmocka_unit_test(hfconfig_llama_mistral_and_qwen2_count_by_hand),
+		cmocka_unit_test(hfconfig_mixtral_counts_experts_and_active_experts),
+		cmocka_unit_test(hfconfig_deepseek_counts_latent_attention_and_experts),
+		cmocka_unit_test(hfconfig_rejects_an_unsupported_model_type_listing_the_supported),
+		cmocka_unit_test(hfconfig_reports_a_missing_field_at_the_top_of_the_json),
+		cmocka_unit_test(hfconfig_reports_a_failed_import_once),
+		cmocka_unit_test(hfconfig_names_a_checkpoint_by_its_directory),
+		cmocka_unit_test(hfconfig_treats_a_null_field_as_missing),
+		cmocka_unit_test(hfconfig_rejects_opt_with_a_projected_embedding),
+		cmocka_unit_test(hfconfig_points_a_bad_imported_value_into_the_json),
+		cmocka_unit_test(hfconfig_recognises_a_config_by_its_model_type),
+		cmocka_unit_test(hfconfig_convert_keeps_the_json_marks),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
