@@ -511,6 +511,33 @@ static double worst_total(const struct scenario *s, const struct layout *l, doub
 	return worst;
 }
 
+/* Brent's method (GSL) on [lo, hi], which must bracket a root; 0, or -1 when GSL fails. */
+static int brent(gsl_function *f, double lo, double hi, double epsabs, double epsrel,
+		 double *root)
+{
+	gsl_root_fsolver *solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
+	int status, iter = 0;
+	if (solver == NULL)
+		return -1;
+	status = gsl_root_fsolver_set(solver, f, lo, hi);
+	while (status == GSL_SUCCESS) {
+		status = gsl_root_fsolver_iterate(solver);
+		if (status != GSL_SUCCESS)
+			break;
+		*root = gsl_root_fsolver_root(solver);
+		status = gsl_root_test_interval(gsl_root_fsolver_x_lower(solver),
+						gsl_root_fsolver_x_upper(solver), epsabs, epsrel);
+		if (status == GSL_CONTINUE && ++iter < 200)
+			status = GSL_SUCCESS;
+		else if (status == GSL_CONTINUE)
+			status = GSL_EMAXITER;
+		else
+			break;
+	}
+	gsl_root_fsolver_free(solver);
+	return status == GSL_SUCCESS ? 0 : -1;
+}
+
 struct search {
 	const struct scenario *s;
 	const struct layout *l;
@@ -532,9 +559,7 @@ static int max_micro_batch(const struct scenario *s, const struct layout *l, dou
 {
 	struct search x = {s, l, capacity};
 	gsl_function f = {excess, &x};
-	gsl_root_fsolver *solver;
 	double lo = 1.0, hi = 2.0, root = 1.0;
-	int status, iter = 0;
 	if (excess(1.0, &x) > 0) {
 		*out = 0;
 		return 0;
@@ -547,22 +572,7 @@ static int max_micro_batch(const struct scenario *s, const struct layout *l, dou
 		lo = hi;
 		hi *= 2;
 	}
-	solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-	if (gsl_root_fsolver_set(solver, &f, lo, hi) != GSL_SUCCESS) {
-		gsl_root_fsolver_free(solver);
-		return -1;
-	}
-	do {
-		status = gsl_root_fsolver_iterate(solver);
-		if (status != GSL_SUCCESS)
-			break;
-		root = gsl_root_fsolver_root(solver);
-		lo = gsl_root_fsolver_x_lower(solver);
-		hi = gsl_root_fsolver_x_upper(solver);
-		status = gsl_root_test_interval(lo, hi, 0, 1e-9);
-	} while (status == GSL_CONTINUE && ++iter < 200);
-	gsl_root_fsolver_free(solver);
-	if (status != GSL_SUCCESS)
+	if (brent(&f, lo, hi, 0, 1e-9, &root) != 0)
 		return -1;
 	*out = (int64_t)floor(root + 1e-9);
 	if (*out > 1 && excess((double)*out, &x) > 0)
@@ -586,30 +596,14 @@ static int max_kv_tokens(double fixed, double per_token, double budget, double *
 {
 	struct kv_search k = {fixed, per_token, budget};
 	gsl_function f = {kv_excess, &k};
-	gsl_root_fsolver *solver;
 	double hi = 1.0, root = 0;
-	int status, iter = 0;
 	if (per_token <= 0 || fixed >= budget) {
 		*out = 0;
 		return 0;
 	}
 	while (kv_excess(hi, &k) < 0)
 		hi *= 2;
-	solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-	if (gsl_root_fsolver_set(solver, &f, 0, hi) != GSL_SUCCESS) {
-		gsl_root_fsolver_free(solver);
-		return -1;
-	}
-	do {
-		status = gsl_root_fsolver_iterate(solver);
-		if (status != GSL_SUCCESS)
-			break;
-		root = gsl_root_fsolver_root(solver);
-		status = gsl_root_test_interval(gsl_root_fsolver_x_lower(solver),
-						gsl_root_fsolver_x_upper(solver), 0.5, 0);
-	} while (status == GSL_CONTINUE && ++iter < 200);
-	gsl_root_fsolver_free(solver);
-	if (status != GSL_SUCCESS)
+	if (brent(&f, 0, hi, 0.5, 0, &root) != 0)
 		return -1;
 	*out = floor(root);
 	return 0;

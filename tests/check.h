@@ -86,4 +86,18 @@ static inline struct scenario *check_scenario(const char *name, const char *yaml
 	return s;
 }
 
+/* check_scenario with the YAML built by printf. */
+static inline struct scenario *check_scenariof(const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline struct scenario *check_scenariof(const char *name, const char *fmt, ...)
+{
+	char yaml[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(yaml, sizeof yaml, fmt, ap);
+	va_end(ap);
+	return check_scenario(name, yaml);
+}
+
 #endif

@@ -12,25 +12,13 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
-static struct scenario *load(const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct scenario *load(const char *name, const char *fmt, ...)
-{
-	char yaml[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(yaml, sizeof yaml, fmt, ap);
-	va_end(ap);
-	return check_scenario(name, yaml);
-}
 
 /* Llama-2-7B: 6,738,415,616 parameters (models.md sec. 9.3). */
 #define LLAMA2_7B 6738415616.0
 
 static void zero3_shards_weights_gradients_and_states_across_dp(void **state)
 {
-	struct scenario *s = load("z3",
+	struct scenario *s = check_scenariof("z3",
 		"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 16}\nstrategy: {zero: 3}\n");
 	struct memory_report r;
@@ -51,7 +39,7 @@ static void zero3_shards_weights_gradients_and_states_across_dp(void **state)
  * go to the host; per node that is 8 GPUs x shard x 16. */
 static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
 {
-	struct scenario *s = load("off",
+	struct scenario *s = check_scenariof("off",
 		"model: llama-2-7b\ncluster: {node: p4de.24xlarge, nodes: 1}\n"
 		"workload: {seq_len: 4096, global_batch: 8}\n"
 		"strategy: {zero: 2, offload: {optimizer: cpu}}\n");
@@ -75,7 +63,7 @@ static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void
  */
 static void lora_trains_only_the_adapters(void **state)
 {
-	struct scenario *s = load("lora",
+	struct scenario *s = check_scenariof("lora",
 		"model: llama-2-7b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
 		"workload: {seq_len: 2048, lora: {rank: 16, targets: all}}\n");
 	struct memory_report r;
@@ -96,7 +84,7 @@ static void lora_trains_only_the_adapters(void **state)
  */
 static void int4_weights_pay_for_their_group_scales(void **state)
 {
-	struct scenario *s = load("int4",
+	struct scenario *s = check_scenariof("int4",
 		"model: llama-2-7b\ncluster: {node: workstation-2x4090, gpus: 1}\n"
 		"workload: {mode: infer, seq_len: 4096, dtype: int4}\n");
 	struct memory_report r;
@@ -112,10 +100,10 @@ static void int4_weights_pay_for_their_group_scales(void **state)
  * fp8 halves it. */
 static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
 {
-	struct scenario *bf = load("kvbf",
+	struct scenario *bf = check_scenariof("kvbf",
 		"model: llama-2-70b\ncluster: {node: p5.48xlarge, gpus: 4}\n"
 		"workload: {mode: infer, seq_len: 4096, micro_batch: 4}\nstrategy: {tp: 4}\n");
-	struct scenario *f8 = load("kvf8",
+	struct scenario *f8 = check_scenariof("kvf8",
 		"model: llama-2-70b\ncluster: {node: p5.48xlarge, gpus: 4}\n"
 		"workload: {mode: infer, seq_len: 4096, micro_batch: 4, kv_dtype: fp8}\n"
 		"strategy: {tp: 4}\n");
@@ -136,7 +124,7 @@ static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
  * per token. */
 static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
 {
-	struct scenario *s = load("kvcap",
+	struct scenario *s = check_scenariof("kvcap",
 		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
 		"workload: {mode: infer, seq_len: 4096}\n");
 	struct memory_report r;
@@ -153,7 +141,7 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
  * every stage holds a different number of micro-batches (4, 3, 2, 1), so each is its own role. */
 static void pipeline_stages_group_into_roles(void **state)
 {
-	struct scenario *s = load("pp",
+	struct scenario *s = check_scenariof("pp",
 		"model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\n"
 		"strategy: {tp: 4, pp: 4, zero: 1, recompute: selective, sequence_parallel: true}\n");
@@ -181,7 +169,7 @@ static void pipeline_stages_group_into_roles(void **state)
  * (here tp and dp). */
 static void overhead_is_context_workspace_and_nccl_per_group(void **state)
 {
-	struct scenario *s = load("ovh",
+	struct scenario *s = check_scenariof("ovh",
 		"model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
 		"workload: {seq_len: 4096, global_batch: 4}\nstrategy: {tp: 2}\n"
 		"runtime: {cuda_context: 500 MiB, cublas_workspace: 32 MiB, nccl_per_group: 100 MB}\n");
@@ -197,7 +185,7 @@ static void overhead_is_context_workspace_and_nccl_per_group(void **state)
 /* Llama-2-7B on 8 H100 with ZeRO-3 and selective recomputation, at a given micro-batch. */
 static struct scenario *micro_batch_scenario(long long b)
 {
-	return load("mb",
+	return check_scenariof("mb",
 		    "model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
 		    "workload: {seq_len: 4096, micro_batch: %lld, global_batch: %lld}\n"
 		    "strategy: {zero: 3, recompute: selective}\n", b, 8 * b);
@@ -234,7 +222,7 @@ static void largest_micro_batch_fits_and_one_more_does_not(void **state)
  * and the advice names a change that, applied, does. */
 static void a_misfit_gets_advice_that_fits(void **state)
 {
-	struct scenario *s = load("adv",
+	struct scenario *s = check_scenariof("adv",
 		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p4de.24xlarge, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {zero: 0, recompute: full}\n");
 	struct scenario *fixed;
@@ -244,7 +232,7 @@ static void a_misfit_gets_advice_that_fits(void **state)
 	assert_false(r.fits);
 	print_message("advice: %s\n", r.advice);
 	assert_non_null(strstr(r.advice, "strategy.zero=3"));
-	fixed = load("adv2",
+	fixed = check_scenariof("adv2",
 		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p4de.24xlarge, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {zero: 3, recompute: full}\n");
 	assert_int_equal(memory_build(fixed, &r2), 0);
@@ -260,7 +248,7 @@ static void a_misfit_gets_advice_that_fits(void **state)
  * per node), more than a p5.48xlarge's 2 TiB. */
 static void host_memory_is_checked_against_the_node(void **state)
 {
-	struct scenario *s = load("host",
+	struct scenario *s = check_scenariof("host",
 		"model: llama-3.1-405b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 16}\n"
 		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu, params: cpu}}\n");

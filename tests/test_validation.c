@@ -14,18 +14,6 @@
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
-static struct scenario *load(const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct scenario *load(const char *name, const char *fmt, ...)
-{
-	char yaml[4096];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(yaml, sizeof yaml, fmt, ap);
-	va_end(ap);
-	return check_scenario(name, yaml);
-}
 
 static double model_states(const struct memory_role *r)
 {
@@ -44,7 +32,7 @@ static void zero_stages_reproduce_the_zero_paper(void **state)
 	int z;
 	(void)state;
 	for (z = 0; z <= 3; z++) {
-		struct scenario *s = load("zero",
+		struct scenario *s = check_scenariof("zero",
 			"model: megatron-gpt-7.5b\n"
 			"cluster: {node: dgx-a100, nodes: 8}\n"
 			"workload: {mode: train, seq_len: 2048, global_batch: 64, dtype: fp16}\n"
@@ -78,7 +66,7 @@ static const struct fig1_row fig1[] = {
 
 static struct scenario *fig1_scenario(const struct fig1_row *f, bool sp_selective)
 {
-	return load("fig1",
+	return check_scenariof("fig1",
 		    "model: %s\n"
 		    "cluster: {node: selene, nodes: %d}\n"
 		    "workload: {mode: train, seq_len: 2048, global_batch: %d, micro_batch: %d,\n"
@@ -140,7 +128,7 @@ static void korthikanti_figure_1_memory_within_5_percent(void **state)
  */
 static void full_recompute_keeps_only_layer_inputs(void **state)
 {
-	struct scenario *s = load("full",
+	struct scenario *s = check_scenariof("full",
 		"model: gpt3-175b\n"
 		"cluster: {node: selene, nodes: 1}\n"
 		"workload: {mode: train, seq_len: 2048, global_batch: 1, dtype: fp16,\n"
@@ -180,7 +168,7 @@ static void vllm_table_1_kv_capacity(void **state)
 	size_t i;
 	(void)state;
 	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		struct scenario *s = load("vllm",
+		struct scenario *s = check_scenariof("vllm",
 			"model: %s\n"
 			"cluster: {node: %s, gpus: %d}\n"
 			"workload: {mode: infer, seq_len: 2048, micro_batch: 1, dtype: fp16}\n"
@@ -201,7 +189,7 @@ static void vllm_table_1_kv_capacity(void **state)
 /* vLLM paper sec. 3: one OPT-13B token needs 2 x 5120 x 40 x 2 bytes = 800 KB of KV cache. */
 static void opt_13b_kv_token_is_800_kb(void **state)
 {
-	struct scenario *s = load("opt13", "model: opt-13b\ncluster: {node: p4d.24xlarge, gpus: 1}\n"
+	struct scenario *s = check_scenariof("opt13", "model: opt-13b\ncluster: {node: p4d.24xlarge, gpus: 1}\n"
 					   "workload: {mode: infer, seq_len: 2048, dtype: fp16}\n");
 	struct memory_report r;
 	(void)state;
@@ -234,7 +222,7 @@ static void deepseek_7b_inference_memory_within_10_percent(void **state)
 	(void)state;
 	for (i = 0; i < 5; i++) {
 		for (j = 0; j < 5; j++) {
-			struct scenario *s = load("ds7b",
+			struct scenario *s = check_scenariof("ds7b",
 				"model: deepseek-llm-7b\n"
 				"cluster: {node: {gpu: a100-40gb-pcie, gpus_per_node: 1}}\n"
 				"workload: {mode: infer, seq_len: %d, micro_batch: %d, dtype: bf16,\n"
