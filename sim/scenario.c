@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -391,8 +392,11 @@ static void store_int(struct loader *l, const struct schema_row *r, const struct
 	if (end == v->value || *end != '\0') {
 		/* 1e9 or 4096.0 from JSON: accept an integral value written as a float. */
 		double f = strtod(v->value, &end);
-		if (end != v->value && *end == '\0' && f == (double)(long long)f && f > -9e18 &&
-		    f < 9e18) {
+		if (end != v->value && *end == '\0' && isfinite(f) && (f < r->min || f > r->max)) {
+			diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s",
+				 r->min, r->max, v->value);
+			return;
+		} else if (end != v->value && *end == '\0' && f == floor(f)) {
 			x = (long long)f;
 		} else {
 			diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
@@ -460,6 +464,9 @@ static void store_bool(struct loader *l, const struct schema_row *r, const struc
 		*(bool *)field = true;
 	else if (!v->quoted && (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0))
 		*(bool *)field = false;
+	else if (v->quoted)
+		diag_add(l->d, v->at, r->key, "expected true or false, got the string \"%s\"",
+			 v->value);
 	else
 		diag_add(l->d, v->at, r->key, "expected true or false, got '%s'", v->value);
 }
@@ -542,6 +549,10 @@ static void walk(struct loader *l, const struct ynode *map, const char *prefix)
 				diag_add(l->d, m->value->at, key, "expected a mapping%s, got %s",
 					 r->preset != PRESET_NONE ? " or a preset name" : "",
 					 yamltree_kind_name(m->value));
+				/* Its keys are not missing: the section itself is wrong. */
+				l->s->marks[idx] = m->value->at;
+				if (l->nfailed < sizeof l->failed / sizeof l->failed[0])
+					l->failed[l->nfailed++] = r->key;
 			}
 			continue;
 		}
@@ -611,16 +622,33 @@ static void required(struct loader *l)
 		if (under_failed)
 			continue;
 		{
-			char parent[256];
+			/* A required key inside an absent section: the section is what is missing
+			 * (reported once: diag_add drops identical repeats). */
+			char missing[256], parent[256];
 			char *dot;
-			snprintf(parent, sizeof parent, "%s", r->key);
-			dot = strrchr(parent, '.');
-			if (dot)
+			size_t idx;
+			snprintf(missing, sizeof missing, "%s", r->key);
+			for (;;) {
+				snprintf(parent, sizeof parent, "%s", missing);
+				dot = strrchr(parent, '.');
+				if (dot == NULL)
+					break;
 				*dot = '\0';
-			diag_add(l->d, scenario_mark(l->s, dot ? parent : r->key), r->key,
-				 "missing required key");
+				if (schema_find(parent, &idx) == NULL || l->s->present[idx] ||
+				    l->s->marks[idx].line > 0)
+					break;
+				snprintf(missing, sizeof missing, "%s", parent);
+			}
+			diag_add(l->d, scenario_mark(l->s, missing), missing, "missing required key");
 		}
 	}
+}
+
+static size_t row_index(const char *key)
+{
+	size_t idx = 0;
+	schema_find(key, &idx);
+	return idx;
 }
 
 #define ERR(key, ...) diag_add(l->d, scenario_mark(s, key), key, __VA_ARGS__)
@@ -684,9 +712,14 @@ static void check_parallel(struct loader *l)
 	}
 	mp = st->tp * st->pp * st->cp;
 	if (st->dp == 0) {
+		/* Point at the factor that was set (the file's line, or --set), tp first. */
+		const char *blame = s->present[row_index("strategy.tp")] ? "strategy.tp"
+				    : s->present[row_index("strategy.pp")] ? "strategy.pp"
+				    : s->present[row_index("strategy.cp")] ? "strategy.cp" : "strategy";
 		if (c->gpus % mp != 0)
-			ERR("strategy", "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
-			    (long long)c->gpus);
+			diag_add(l->d, scenario_mark(s, blame), "strategy",
+				 "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
+				 (long long)c->gpus);
 		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
 	} else if (__builtin_mul_overflow(mp, st->dp, &product) || product != c->gpus) {
 		char hint[128] = "";

@@ -29,6 +29,7 @@ static const struct suffix suffixes[] = {
 	{"MiB", UNIT_BYTES, 1048576.0},
 	{"GiB", UNIT_BYTES, 1073741824.0},
 	{"TiB", UNIT_BYTES, 1099511627776.0},
+	{"PiB", UNIT_BYTES, 1125899906842624.0},
 	{"B/s", UNIT_BYTES_PER_S, 1.0},
 	{"kB/s", UNIT_BYTES_PER_S, 1e3},
 	{"KB/s", UNIT_BYTES_PER_S, 1e3},

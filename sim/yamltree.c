@@ -39,6 +39,22 @@ static struct mark mark_of(const struct builder *b, yaml_mark_t m)
 	return at;
 }
 
+/* The dotted path of a key in the mapping being built: the keys of the enclosing mappings. */
+static const char *key_path(const struct builder *b, const char *key, char *buf, size_t size)
+{
+	size_t used = 0;
+	int i;
+	buf[0] = '\0';
+	for (i = 0; i < b->depth - 1; i++) {
+		const struct frame *f = &b->stack[i];
+		if (f->node->kind == YNODE_MAP && f->pending_key != NULL && used < size)
+			used += (size_t)snprintf(buf + used, size - used, "%s.", f->pending_key);
+	}
+	if (used < size)
+		snprintf(buf + used, size - used, "%s", key);
+	return buf;
+}
+
 static void add_child(struct builder *b, struct ynode *n)
 {
 	struct frame *f;
@@ -56,7 +72,9 @@ static void add_child(struct builder *b, struct ynode *n)
 		}
 		for (i = 0; i < f->count; i++) {
 			if (strcmp(f->members[i].key, n->value) == 0) {
-				diag_add(b->d, n->at, n->value, "duplicate key (first given at line %d)",
+				char path[512];
+				diag_add(b->d, n->at, key_path(b, n->value, path, sizeof path),
+					 "duplicate key (first given at line %d)",
 					 f->members[i].key_at.line);
 				b->failed = true;
 			}
@@ -155,10 +173,67 @@ static void parser_error(struct builder *b, const yaml_parser_t *p)
 		diag_add(b->d, at, NULL, "not a text file: %s at byte %zu", what, p->problem_offset);
 		return;
 	}
+	size_t n = strlen(b->file);
+	const char *lang = n > 5 && strcmp(b->file + n - 5, ".json") == 0 ? "JSON" : "YAML";
 	if (p->context)
-		diag_add(b->d, at, NULL, "malformed YAML: %s %s", what, p->context);
+		diag_add(b->d, at, NULL, "malformed %s: %s %s", lang, what, p->context);
 	else
-		diag_add(b->d, at, NULL, "malformed YAML: %s", what);
+		diag_add(b->d, at, NULL, "malformed %s: %s", lang, what);
+}
+
+/* The one-based line and column of a byte offset (columns count bytes). */
+static struct mark mark_at_offset(const char *file, const char *text, size_t offset)
+{
+	struct mark at = {file, 1, 1};
+	size_t i;
+	for (i = 0; i < offset; i++) {
+		if (text[i] == '\n') {
+			at.line++;
+			at.col = 1;
+		} else {
+			at.col++;
+		}
+	}
+	return at;
+}
+
+/* The offset of the first byte that does not start a valid UTF-8 sequence (RFC 3629), or len. */
+static size_t utf8_invalid_at(const char *text, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t i = 0;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n, k;
+		unsigned int cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return i;
+		}
+		for (k = 1; k <= n; k++) {
+			if (i + k >= len || (s[i + k] & 0xC0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		/* Overlong forms, surrogates and code points past U+10FFFF are not UTF-8. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF))
+			return i;
+		i += n + 1;
+	}
+	return len;
 }
 
 struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text, size_t len,
@@ -177,8 +252,18 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 	b.d = d;
 	top.file = b.file;
 	if (memchr(text, '\0', len) != NULL) {
-		diag_add(d, top, NULL, "not a text file: it holds NUL bytes");
+		struct mark at = mark_at_offset(b.file, text, (size_t)((const char *)memchr(text, '\0',
+									  len) - text));
+		diag_add(d, at, NULL, "not a text file: it holds a NUL byte");
 		return NULL;
+	}
+	{
+		size_t bad = utf8_invalid_at(text, len);
+		if (bad < len) {
+			diag_add(d, mark_at_offset(b.file, text, bad), NULL,
+				 "not valid UTF-8 (byte 0x%02X)", (unsigned char)text[bad]);
+			return NULL;
+		}
 	}
 	if (!yaml_parser_initialize(&parser)) {
 		diag_add(d, top, NULL, "cannot start the YAML parser");
@@ -241,7 +326,9 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 	if (b.failed)
 		return NULL;
 	if (b.root == NULL) {
-		diag_add(d, top, NULL, "the file is empty");
+		diag_add(d, top, NULL, len > 0 && strspn(text, " \t\r\n") < len
+					   ? "no YAML document: the file holds only comments"
+					   : "the file is empty");
 		return NULL;
 	}
 	return b.root;

@@ -1,0 +1,339 @@
+/*
+ * engine: the event loop. Simulate stage.
+ * Events: an op's compute finishing, a transfer's latency elapsing, a transfer's last byte
+ * arriving. A transfer's completion event carries a version; when its rate changes the version
+ * moves on and the old event is ignored when it pops. Link sharing is an equal split: a flow's
+ * rate is the smallest bw/n over the links it crosses (n: flows on the link), the fair-sharing
+ * model of flow-level network simulators.
+ */
+#include "engine.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue.h"
+#include "xalloc.h"
+
+enum { EV_COMPUTE_DONE, EV_LATENCY_DONE, EV_FLOW_DONE };
+
+struct flow {
+	double remaining;      /* bytes */
+	double rate;           /* bytes/s */
+	double since;          /* when remaining was last brought up to date */
+	int64_t version;
+	bool active;
+};
+
+struct link_state {
+	uint32_t *flows;       /* ops whose flow crosses the link */
+	size_t count, cap;
+};
+
+struct engine {
+	const struct graph *g;
+	struct queue *q;
+	struct memtrack *mem;
+	double now;
+	size_t events;
+	uint32_t *waiting;     /* unfinished dependencies per op */
+	uint32_t *dependents;  /* CSR: ops that depend on op i */
+	uint32_t *dep_first;
+	uint32_t **stream_ops; /* ops of each stream in issue order */
+	size_t *stream_len, *stream_next;
+	bool *stream_busy;
+	double *start, *end;
+	bool *done;
+	struct flow *flows;
+	struct link_state *links;
+	size_t finished;
+};
+
+static void release_mem(struct engine *e, const struct graph_op *op, bool at_end)
+{
+	uint32_t k;
+	for (k = 0; k < op->nmem; k++) {
+		const struct graph_mem *m = &e->g->mem[op->first_mem + k];
+		if (m->at_end == at_end)
+			memtrack_change(e->mem, m->device, e->now, m->bytes);
+	}
+}
+
+struct engine *engine_new(const struct graph *g)
+{
+	struct engine *e = xcalloc(1, sizeof *e);
+	size_t i, n = g->nops;
+	uint32_t *fill;
+	e->g = g;
+	e->q = queue_new();
+	e->mem = memtrack_new(g->ndevices, g->capacity);
+	for (i = 0; i < g->ndevices; i++)
+		if (g->initial[i] != 0)
+			memtrack_change(e->mem, i, 0, g->initial[i]);
+	e->waiting = xcalloc(n ? n : 1, sizeof *e->waiting);
+	e->dep_first = xcalloc(n + 1, sizeof *e->dep_first);
+	e->dependents = xcalloc(g->ndeps ? g->ndeps : 1, sizeof *e->dependents);
+	e->start = xcalloc(n ? n : 1, sizeof *e->start);
+	e->end = xcalloc(n ? n : 1, sizeof *e->end);
+	e->done = xcalloc(n ? n : 1, sizeof *e->done);
+	e->flows = xcalloc(n ? n : 1, sizeof *e->flows);
+	e->links = xcalloc(g->nlinks ? g->nlinks : 1, sizeof *e->links);
+	/* Dependents in CSR form: count, prefix-sum, fill (in op order: deterministic). */
+	for (i = 0; i < n; i++) {
+		uint32_t k;
+		e->waiting[i] = g->ops[i].ndeps;
+		for (k = 0; k < g->ops[i].ndeps; k++)
+			e->dep_first[g->deps[g->ops[i].first_dep + k] + 1]++;
+	}
+	for (i = 0; i < n; i++)
+		e->dep_first[i + 1] += e->dep_first[i];
+	fill = xcalloc(n ? n : 1, sizeof *fill);
+	for (i = 0; i < n; i++) {
+		uint32_t k;
+		for (k = 0; k < g->ops[i].ndeps; k++) {
+			uint32_t d = g->deps[g->ops[i].first_dep + k];
+			e->dependents[e->dep_first[d] + fill[d]++] = (uint32_t)i;
+		}
+	}
+	free(fill);
+	/* Streams: their ops in issue order. */
+	e->stream_ops = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_ops);
+	e->stream_len = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_len);
+	e->stream_next = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_next);
+	e->stream_busy = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_busy);
+	for (i = 0; i < n; i++)
+		e->stream_len[g->ops[i].stream]++;
+	for (i = 0; i < g->nstreams; i++) {
+		e->stream_ops[i] = xcalloc(e->stream_len[i] ? e->stream_len[i] : 1, sizeof(uint32_t));
+		e->stream_len[i] = 0;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t s = g->ops[i].stream;
+		e->stream_ops[s][e->stream_len[s]++] = (uint32_t)i;
+	}
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	size_t i;
+	if (e == NULL)
+		return;
+	for (i = 0; i < e->g->nstreams; i++)
+		free(e->stream_ops[i]);
+	for (i = 0; i < e->g->nlinks; i++)
+		free(e->links[i].flows);
+	free(e->stream_ops);
+	free(e->stream_len);
+	free(e->stream_next);
+	free(e->stream_busy);
+	free(e->links);
+	free(e->flows);
+	free(e->done);
+	free(e->end);
+	free(e->start);
+	free(e->dependents);
+	free(e->dep_first);
+	free(e->waiting);
+	memtrack_free(e->mem);
+	queue_free(e->q);
+	free(e);
+}
+
+/* Bring a flow's remaining bytes up to now and give it its fair rate, rescheduling its end. */
+static void reschedule(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	struct flow *f = &e->flows[op];
+	double rate = INFINITY;
+	uint32_t k;
+	f->remaining -= f->rate * (e->now - f->since);
+	if (f->remaining < 0)
+		f->remaining = 0;
+	f->since = e->now;
+	for (k = 0; k < o->nlinks; k++) {
+		uint32_t l = e->g->op_links[o->first_link + k];
+		double share = e->g->links[l].bw / (double)e->links[l].count;
+		if (share < rate)
+			rate = share;
+	}
+	f->rate = rate;
+	f->version++;
+	queue_push(e->q, e->now + f->remaining / rate, EV_FLOW_DONE, op, f->version);
+}
+
+/* Every flow on the links of op gets a new rate (their sharing changed). */
+static void reshare(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	uint32_t k;
+	size_t j;
+	for (k = 0; k < o->nlinks; k++) {
+		const struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
+		for (j = 0; j < ls->count; j++)
+			if (e->flows[ls->flows[j]].active)
+				reschedule(e, ls->flows[j]);
+	}
+}
+
+static void flow_begin(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	struct flow *f = &e->flows[op];
+	uint32_t k;
+	f->remaining = o->bytes;
+	f->rate = 0;
+	f->since = e->now;
+	f->active = true;
+	for (k = 0; k < o->nlinks; k++) {
+		struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
+		if (ls->count == ls->cap) {
+			ls->cap = ls->cap ? 2 * ls->cap : 8;
+			ls->flows = xreallocarray(ls->flows, ls->cap, sizeof *ls->flows);
+		}
+		ls->flows[ls->count++] = op;
+	}
+	reshare(e, op);
+}
+
+static void flow_end(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	uint32_t k;
+	size_t j;
+	e->flows[op].active = false;
+	for (k = 0; k < o->nlinks; k++) {
+		struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
+		for (j = 0; j < ls->count; j++) {
+			if (ls->flows[j] == op) {
+				memmove(&ls->flows[j], &ls->flows[j + 1],
+					(ls->count - j - 1) * sizeof *ls->flows);
+				ls->count--;
+				break;
+			}
+		}
+	}
+	reshare(e, op);
+}
+
+static void start_op(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	e->start[op] = e->now;
+	e->stream_busy[o->stream] = true;
+	release_mem(e, o, false);
+	if (o->kind == GRAPH_COMPUTE) {
+		queue_push(e->q, e->now + o->duration, EV_COMPUTE_DONE, op, 0);
+	} else if (o->latency > 0) {
+		queue_push(e->q, e->now + o->latency, EV_LATENCY_DONE, op, 0);
+	} else if (o->nlinks > 0 && o->bytes > 0) {
+		flow_begin(e, op);
+	} else {
+		queue_push(e->q, e->now, EV_COMPUTE_DONE, op, 0);
+	}
+}
+
+/* Start the next op of a stream if the stream is idle and the op's dependencies are done. */
+static void try_stream(struct engine *e, uint32_t s)
+{
+	uint32_t op;
+	if (e->stream_busy[s] || e->stream_next[s] >= e->stream_len[s])
+		return;
+	op = e->stream_ops[s][e->stream_next[s]];
+	if (e->waiting[op] > 0)
+		return;
+	e->stream_next[s]++;
+	start_op(e, op);
+}
+
+static void finish_op(struct engine *e, uint32_t op)
+{
+	const struct graph_op *o = &e->g->ops[op];
+	uint32_t k;
+	e->end[op] = e->now;
+	e->done[op] = true;
+	e->finished++;
+	release_mem(e, o, true);
+	e->stream_busy[o->stream] = false;
+	for (k = e->dep_first[op]; k < e->dep_first[op + 1]; k++) {
+		uint32_t d = e->dependents[k];
+		if (--e->waiting[d] == 0)
+			try_stream(e, e->g->ops[d].stream);
+	}
+	try_stream(e, o->stream);
+}
+
+static void begin(struct engine *e)
+{
+	size_t s;
+	for (s = 0; s < e->g->nstreams; s++)
+		try_stream(e, (uint32_t)s);
+}
+
+bool engine_step(struct engine *e)
+{
+	struct queue_event ev;
+	if (e->events == 0 && e->finished == 0)
+		begin(e);
+	if (!queue_pop(e->q, &ev))
+		return false;
+	e->events++;
+	e->now = ev.time;
+	switch (ev.kind) {
+	case EV_COMPUTE_DONE:
+		finish_op(e, (uint32_t)ev.a);
+		break;
+	case EV_LATENCY_DONE: {
+		const struct graph_op *o = &e->g->ops[ev.a];
+		if (o->nlinks > 0 && o->bytes > 0)
+			flow_begin(e, (uint32_t)ev.a);
+		else
+			finish_op(e, (uint32_t)ev.a);
+		break;
+	}
+	case EV_FLOW_DONE:
+		if (ev.b != e->flows[ev.a].version || !e->flows[ev.a].active)
+			break;      /* superseded by a rate change */
+		flow_end(e, (uint32_t)ev.a);
+		finish_op(e, (uint32_t)ev.a);
+		break;
+	}
+	return true;
+}
+
+int engine_run(struct engine *e)
+{
+	while (engine_step(e))
+		;
+	return e->finished == e->g->nops ? 0 : -1;
+}
+
+double engine_now(const struct engine *e)
+{
+	return e->now;
+}
+
+size_t engine_events(const struct engine *e)
+{
+	return e->events;
+}
+
+double engine_op_start(const struct engine *e, size_t op)
+{
+	return e->start[op];
+}
+
+double engine_op_end(const struct engine *e, size_t op)
+{
+	return e->end[op];
+}
+
+bool engine_op_done(const struct engine *e, size_t op)
+{
+	return e->done[op];
+}
+
+const struct memtrack *engine_memory(const struct engine *e)
+{
+	return e->mem;
+}

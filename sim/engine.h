@@ -1,0 +1,35 @@
+/*
+ * engine: runs a graph as a discrete-event simulation. Ops start when their dependencies are done
+ * and their stream has finished the ops issued before them; transfers share each link's bandwidth
+ * with the transfers on it at the same time (a flow-level model: rates change whenever a flow
+ * starts or ends); allocations and frees go to the memory tracker. Simulate stage: includes only
+ * graph, queue and memtrack; knows nothing of transformers.
+ */
+#ifndef DSSIM_ENGINE_H
+#define DSSIM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "graph.h"
+#include "memtrack.h"
+
+struct engine;
+
+/* The graph must outlive the engine. */
+struct engine *engine_new(const struct graph *g);
+void engine_free(struct engine *e);                /* NULL is a no-op */
+/* Process one event; false when nothing is left to do. */
+bool engine_step(struct engine *e);
+/* Run to the end. 0, or -1 when ops are left that can never start (a dependency cycle through
+ * stream order): the graph is wrong. */
+int engine_run(struct engine *e);
+double engine_now(const struct engine *e);
+size_t engine_events(const struct engine *e);
+/* When each op started and ended (seconds); valid for ops that ran. */
+double engine_op_start(const struct engine *e, size_t op);
+double engine_op_end(const struct engine *e, size_t op);
+bool engine_op_done(const struct engine *e, size_t op);
+const struct memtrack *engine_memory(const struct engine *e);
+
+#endif
