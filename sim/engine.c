@@ -44,10 +44,16 @@ struct engine {
 	bool *stream_busy;
 	double *start, *end;
 	bool *done;
-	struct flow *flows;
+	struct flow *flows;    /* one per transfer op */
+	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
 	struct link_state *links;
 	size_t finished;
 };
+
+void engine_record_timeline(struct engine *e, bool on)
+{
+	memtrack_set_timeline(e->mem, on);
+}
 
 static void release_mem(struct engine *e, const struct graph_op *op, bool at_end)
 {
@@ -76,7 +82,14 @@ struct engine *engine_new(const struct graph *g)
 	e->start = xcalloc(n ? n : 1, sizeof *e->start);
 	e->end = xcalloc(n ? n : 1, sizeof *e->end);
 	e->done = xcalloc(n ? n : 1, sizeof *e->done);
-	e->flows = xcalloc(n ? n : 1, sizeof *e->flows);
+	e->flow_of = xcalloc(n ? n : 1, sizeof *e->flow_of);
+	{
+		size_t transfers = 0;
+		for (i = 0; i < n; i++)
+			if (g->ops[i].kind == GRAPH_TRANSFER)
+				e->flow_of[i] = (uint32_t)transfers++;
+		e->flows = xcalloc(transfers ? transfers : 1, sizeof *e->flows);
+	}
 	e->links = xcalloc(g->nlinks ? g->nlinks : 1, sizeof *e->links);
 	/* Dependents in CSR form: count, prefix-sum, fill (in op order: deterministic). */
 	for (i = 0; i < n; i++) {
@@ -129,6 +142,7 @@ void engine_free(struct engine *e)
 	free(e->stream_busy);
 	free(e->links);
 	free(e->flows);
+	free(e->flow_of);
 	free(e->done);
 	free(e->end);
 	free(e->start);
@@ -144,7 +158,7 @@ void engine_free(struct engine *e)
 static void reschedule(struct engine *e, uint32_t op)
 {
 	const struct graph_op *o = &e->g->ops[op];
-	struct flow *f = &e->flows[op];
+	struct flow *f = &e->flows[e->flow_of[op]];
 	double rate = INFINITY;
 	uint32_t k;
 	f->remaining -= f->rate * (e->now - f->since);
@@ -171,7 +185,7 @@ static void reshare(struct engine *e, uint32_t op)
 	for (k = 0; k < o->nlinks; k++) {
 		const struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
 		for (j = 0; j < ls->count; j++)
-			if (e->flows[ls->flows[j]].active)
+			if (e->flows[e->flow_of[ls->flows[j]]].active)
 				reschedule(e, ls->flows[j]);
 	}
 }
@@ -179,7 +193,7 @@ static void reshare(struct engine *e, uint32_t op)
 static void flow_begin(struct engine *e, uint32_t op)
 {
 	const struct graph_op *o = &e->g->ops[op];
-	struct flow *f = &e->flows[op];
+	struct flow *f = &e->flows[e->flow_of[op]];
 	uint32_t k;
 	f->remaining = o->bytes;
 	f->rate = 0;
@@ -201,7 +215,7 @@ static void flow_end(struct engine *e, uint32_t op)
 	const struct graph_op *o = &e->g->ops[op];
 	uint32_t k;
 	size_t j;
-	e->flows[op].active = false;
+	e->flows[e->flow_of[op]].active = false;
 	for (k = 0; k < o->nlinks; k++) {
 		struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
 		for (j = 0; j < ls->count; j++) {
@@ -275,8 +289,12 @@ bool engine_step(struct engine *e)
 	struct queue_event ev;
 	if (e->events == 0 && e->finished == 0)
 		begin(e);
-	if (!queue_pop(e->q, &ev))
-		return false;
+	/* A completion superseded by a rate change is dropped without moving the clock. */
+	do {
+		if (!queue_pop(e->q, &ev))
+			return false;
+	} while (ev.kind == EV_FLOW_DONE && (ev.b != e->flows[e->flow_of[ev.a]].version ||
+					      !e->flows[e->flow_of[ev.a]].active));
 	e->events++;
 	e->now = ev.time;
 	switch (ev.kind) {
@@ -292,8 +310,6 @@ bool engine_step(struct engine *e)
 		break;
 	}
 	case EV_FLOW_DONE:
-		if (ev.b != e->flows[ev.a].version || !e->flows[ev.a].active)
-			break;      /* superseded by a rate change */
 		flow_end(e, (uint32_t)ev.a);
 		finish_op(e, (uint32_t)ev.a);
 		break;

@@ -19,10 +19,13 @@ struct engine;
 /* The graph must outlive the engine. */
 struct engine *engine_new(const struct graph *g);
 void engine_free(struct engine *e);                /* NULL is a no-op */
+/* Record each device's memory timeline (on by default); call before the first step. */
+void engine_record_timeline(struct engine *e, bool on);
 /* Process one event; false when nothing is left to do. */
 bool engine_step(struct engine *e);
-/* Run to the end. 0, or -1 when ops are left that can never start (a dependency cycle through
- * stream order): the graph is wrong. */
+/* Run to the end. 0, or -1 if ops were left unstarted. graph.c only lets an op depend on earlier
+ * ops and streams run in issue order, so the lowest unfinished op can always start and -1 means a
+ * bug in the engine itself. */
 int engine_run(struct engine *e);
 double engine_now(const struct engine *e);
 size_t engine_events(const struct engine *e);

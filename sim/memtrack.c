@@ -19,6 +19,7 @@ struct device {
 struct memtrack {
 	struct device *dev;
 	size_t ndev;
+	bool timeline;
 };
 
 struct memtrack *memtrack_new(size_t devices, const double *capacity)
@@ -27,6 +28,7 @@ struct memtrack *memtrack_new(size_t devices, const double *capacity)
 	size_t i;
 	m->dev = xcalloc(devices, sizeof *m->dev);
 	m->ndev = devices;
+	m->timeline = true;
 	for (i = 0; i < devices; i++)
 		m->dev[i].capacity = capacity ? capacity[i] : 0;
 	return m;
@@ -43,6 +45,11 @@ void memtrack_free(struct memtrack *m)
 	free(m);
 }
 
+void memtrack_set_timeline(struct memtrack *m, bool on)
+{
+	m->timeline = on;
+}
+
 void memtrack_change(struct memtrack *m, size_t device, double time, double bytes)
 {
 	struct device *d = &m->dev[device];
@@ -55,6 +62,8 @@ void memtrack_change(struct memtrack *m, size_t device, double time, double byte
 		d->oom = true;
 		d->oom_time = time;
 	}
+	if (!m->timeline)
+		return;
 	/* Changes at the same time fold into one sample: the timeline shows settled values. */
 	if (d->count > 0 && d->samples[d->count - 1].time == time) {
 		d->samples[d->count - 1].bytes = d->current;

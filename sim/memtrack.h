@@ -19,6 +19,9 @@ struct memtrack;
 /* capacity[i] is device i's memory (0: unlimited). The array is copied. */
 struct memtrack *memtrack_new(size_t devices, const double *capacity);
 void memtrack_free(struct memtrack *m);     /* NULL is a no-op */
+/* Keep every change in a timeline (the default) or only current, peak and OOM: the timeline
+ * costs memory proportional to the number of changes. */
+void memtrack_set_timeline(struct memtrack *m, bool on);
 /* Add (bytes > 0) or release (bytes < 0) memory on a device at a time. */
 void memtrack_change(struct memtrack *m, size_t device, double time, double bytes);
 double memtrack_current(const struct memtrack *m, size_t device);
