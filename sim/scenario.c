@@ -471,6 +471,40 @@ static void store_bool(struct loader *l, const struct schema_row *r, const struc
 		diag_add(l->d, v->at, r->key, "expected true or false, got '%s'", v->value);
 }
 
+static void store_list(struct loader *l, const struct schema_row *r, const struct ynode *v,
+		       struct numlist *out)
+{
+	size_t i;
+	char err[512];
+	if (v->kind != YNODE_SEQ) {
+		diag_add(l->d, v->at, r->key, "expected a list of numbers such as [1e9, 1e10], got %s",
+			 yamltree_kind_name(v));
+		return;
+	}
+	if (v->count > NUMLIST_MAX) {
+		diag_add(l->d, v->at, r->key, "expected at most %d numbers, got %zu", NUMLIST_MAX,
+			 v->count);
+		return;
+	}
+	out->n = 0;
+	for (i = 0; i < v->count; i++) {
+		const struct ynode *it = v->items[i];
+		double x;
+		if (it->kind != YNODE_SCALAR ||
+		    units_parse(it->value, r->unit, &x, err, sizeof err) != 0) {
+			diag_add(l->d, it->at, r->key, "%s", it->kind == YNODE_SCALAR ? err
+						   : "expected a number, got a nested value");
+			return;
+		}
+		if (x < r->min || x > r->max) {
+			diag_add(l->d, it->at, r->key, "expected values from %g to %g, got %s", r->min,
+				 r->max, it->value);
+			return;
+		}
+		out->v[out->n++] = x;
+	}
+}
+
 static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 {
 	const struct schema_row *r = &l->rows[idx];
@@ -480,6 +514,10 @@ static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 	if (is_null(v))
 		return;
 	l->s->present[idx] = true;
+	if (r->type == SCHEMA_NUMLIST) {
+		store_list(l, r, v, field);
+		return;
+	}
 	if (v->kind != YNODE_SCALAR) {
 		diag_add(l->d, v->at, r->key, "expected %s, got %s",
 			 schema_type_text(r, type, sizeof type), yamltree_kind_name(v));
@@ -502,6 +540,7 @@ static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 		*(char **)field = arena_strdup(l->s->arena, v->value);
 		break;
 	case SCHEMA_SECTION:
+	case SCHEMA_NUMLIST:
 		break;
 	}
 }
@@ -570,7 +609,8 @@ static void set_defaults(struct loader *l)
 		struct mark at = {"(default)", 0, 0};
 		struct ynode *v;
 		struct diag *saved = l->d;
-		if (r->type == SCHEMA_SECTION || r->def == NULL)
+		/* Lists default to empty: the zeroed struct already is. */
+		if (r->type == SCHEMA_SECTION || r->type == SCHEMA_NUMLIST || r->def == NULL)
 			continue;
 		v = yamltree_new_scalar(l->s->arena, at, r->def);
 		l->d = &quiet;
@@ -689,6 +729,23 @@ static void derive_model(struct loader *l)
 		ERR("model.max_position", "learned position embeddings need max_position");
 	if (m->name == NULL || m->name[0] == '\0')
 		m->name = arena_strdup(s->arena, "model");
+}
+
+static void check_efficiency(struct loader *l)
+{
+	struct scenario *s = l->s;
+	const struct numlist *x = &s->cluster.node.gpu.efficiency.gemm_flops;
+	const struct numlist *y = &s->cluster.node.gpu.efficiency.gemm_fraction;
+	int i;
+	if (x->n != y->n)
+		ERR("cluster.node.gpu.efficiency.gemm_fraction",
+		    "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
+	for (i = 1; i < x->n; i++)
+		if (!(x->v[i] > x->v[i - 1])) {
+			ERR("cluster.node.gpu.efficiency.gemm_flops", "sizes must ascend: %g after %g",
+			    x->v[i], x->v[i - 1]);
+			break;
+		}
 }
 
 static void check_parallel(struct loader *l)
@@ -873,6 +930,7 @@ struct scenario *scenario_load(const char *path, const struct scenario_options *
 	required(&l);
 	if (d->count == before) {
 		derive_model(&l);
+		check_efficiency(&l);
 		if (d->count == before)
 			check_parallel(&l);
 		if (d->count == before)

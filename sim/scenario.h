@@ -46,6 +46,13 @@ struct model_config {
 	double published_params, published_active_params;
 };
 
+/* A short list of numbers from the input (efficiency curves). */
+enum { NUMLIST_MAX = 16 };
+struct numlist {
+	int n;
+	double v[NUMLIST_MAX];
+};
+
 struct gpu_spec {
 	char *name;
 	char *vendor;
@@ -53,12 +60,19 @@ struct gpu_spec {
 	double memory_bw;          /* bytes/s */
 	double flops[DTYPE_COUNT]; /* dense peak FLOP/s per dtype; 0 = not supported */
 	double tdp;                /* W */
+	struct {
+		struct numlist gemm_flops;    /* GEMM sizes (FLOPs per call), ascending */
+		struct numlist gemm_fraction; /* fraction of dense peak reached at each size */
+		double memory;                /* fraction of memory_bw reached by streaming kernels */
+		double attention;             /* fraction of peak reached by fused attention */
+	} efficiency;
 };
 
 struct link_spec {
 	int kind;                  /* enum link_kind (GPU links only) */
 	double bw;                 /* bytes/s, per direction */
 	double latency;            /* s */
+	double efficiency;         /* fraction of bw that collectives reach (NCCL bus bandwidth) */
 };
 
 struct node_spec {

@@ -35,6 +35,8 @@ static const char *const logits_names[] = {"last", "all", NULL};
 #define NUM(k, u, lo, hi, pos, def, d, f) {k, SCHEMA_NUM, u, lo, hi, pos, def, d, OFF(f), NULL, 0}
 #define BOOL(k, def, d, f) {k, SCHEMA_BOOL, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
 #define ENUM(k, n, def, d, f) {k, SCHEMA_ENUM, UNIT_NONE, 0, 0, false, def, d, OFF(f), n, 0}
+#define LIST(k, u, lo, hi, def, d, f) \
+	{k, SCHEMA_NUMLIST, u, lo, hi, false, def, d, OFF(f), NULL, 0}
 #define STR(k, def, d, f) {k, SCHEMA_STRING, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
 
 static const struct schema_row rows[] = {
@@ -124,6 +126,19 @@ static const struct schema_row rows[] = {
 	    cluster.node.gpu.flops[DTYPE_INT4]),
 	NUM("cluster.node.gpu.tdp", UNIT_WATTS, 0, BIG, false, "0", "board power",
 	    cluster.node.gpu.tdp),
+	SECTION("cluster.node.gpu.efficiency", PRESET_NONE, "measured fractions of the peaks"),
+	LIST("cluster.node.gpu.efficiency.gemm_flops", UNIT_NONE, 1, BIG, "[]",
+	     "GEMM sizes in FLOPs per call, ascending (curve abscissae)",
+	     cluster.node.gpu.efficiency.gemm_flops),
+	LIST("cluster.node.gpu.efficiency.gemm_fraction", UNIT_FRACTION, 0.01, 1, "[]",
+	     "fraction of the dense peak a GEMM of that size reaches",
+	     cluster.node.gpu.efficiency.gemm_fraction),
+	NUM("cluster.node.gpu.efficiency.memory", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of memory_bw streaming kernels reach; 0 = unknown",
+	    cluster.node.gpu.efficiency.memory),
+	NUM("cluster.node.gpu.efficiency.attention", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of the dense peak fused attention reaches; 0 = unknown",
+	    cluster.node.gpu.efficiency.attention),
 	INT("cluster.node.gpus_per_node", 1, 1024, NULL, "GPUs in one node",
 	    cluster.node.gpus_per_node),
 	NUM("cluster.node.host_memory", UNIT_BYTES, 0, BIG, false, "0",
@@ -139,16 +154,25 @@ static const struct schema_row rows[] = {
 	    "per GPU, per direction", cluster.node.gpu_link.bw),
 	NUM("cluster.node.links.gpu.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
 	    cluster.node.gpu_link.latency),
+	NUM("cluster.node.links.gpu.efficiency", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of bw collectives reach (NCCL bus bandwidth); 0 = unknown",
+	    cluster.node.gpu_link.efficiency),
 	SECTION("cluster.node.links.pcie", PRESET_NONE, "GPU-to-host link"),
 	NUM("cluster.node.links.pcie.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
 	    "per GPU, per direction", cluster.node.pcie.bw),
 	NUM("cluster.node.links.pcie.latency", UNIT_SECONDS, 0, 1, false, "0", "per transfer",
 	    cluster.node.pcie.latency),
+	NUM("cluster.node.links.pcie.efficiency", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of bw collectives reach (NCCL bus bandwidth); 0 = unknown",
+	    cluster.node.pcie.efficiency),
 	SECTION("cluster.node.links.network", PRESET_NONE, "inter-node network"),
 	NUM("cluster.node.links.network.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
 	    "per node, per direction", cluster.node.network.bw),
 	NUM("cluster.node.links.network.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
 	    cluster.node.network.latency),
+	NUM("cluster.node.links.network.efficiency", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of bw collectives reach (NCCL bus bandwidth); 0 = unknown",
+	    cluster.node.network.efficiency),
 	NUM("cluster.node.price", UNIT_USD_PER_H, 0, BIG, false, "0",
 	    "on-demand price of one node; 0 = unknown", cluster.node.price),
 	STR("cluster.node.price_date", "", "when the price was read", cluster.node.price_date),
@@ -281,6 +305,9 @@ const char *schema_type_text(const struct schema_row *row, char *buf, size_t siz
 		break;
 	case SCHEMA_STRING:
 		snprintf(buf, size, "a string");
+		break;
+	case SCHEMA_NUMLIST:
+		snprintf(buf, size, "a list of up to %d numbers", NUMLIST_MAX);
 		break;
 	case SCHEMA_ENUM:
 		used = (size_t)snprintf(buf, size, "one of");

@@ -19,6 +19,7 @@ enum schema_type {
 	SCHEMA_BOOL,      /* bool */
 	SCHEMA_ENUM,      /* int, one of names[] */
 	SCHEMA_STRING,    /* char * */
+	SCHEMA_NUMLIST,   /* struct numlist: a list of numbers with a unit */
 };
 
 /* Sections that may be given as a preset name or file path instead of a mapping. */

@@ -1,0 +1,55 @@
+/*
+ * collective: collective operations on the node topology, NCCL's cost model — what each rank
+ * sends over which class of link, and with what latency. Domain stage: reads struct node_spec;
+ * the step builder turns the phases into transfers on the engine's links.
+ */
+#ifndef DSSIM_COLLECTIVE_H
+#define DSSIM_COLLECTIVE_H
+
+#include <stdint.h>
+
+#include "scenario.h"
+
+enum collective_kind {
+	COLLECTIVE_ALLREDUCE,
+	COLLECTIVE_ALLGATHER,
+	COLLECTIVE_REDUCESCATTER,
+	COLLECTIVE_ALLTOALL,
+	COLLECTIVE_BROADCAST,
+	COLLECTIVE_SENDRECV,
+};
+
+enum link_class { LINK_CLASS_GPU, LINK_CLASS_NETWORK, LINK_CLASS_PCIE };
+
+/* One step of a collective: bytes each rank sends over one class of link, after a latency. */
+struct collective_phase {
+	int link;              /* enum link_class */
+	double bytes;
+	double latency;        /* s */
+};
+
+enum { COLLECTIVE_MAX_PHASES = 3 };
+
+struct collective_plan {
+	struct collective_phase phase[COLLECTIVE_MAX_PHASES];
+	int nphases;
+	bool concurrent;       /* phases run at the same time (all-to-all), else one after another */
+};
+
+/*
+ * Plan a collective of `bytes` (the full buffer: the all-reduced tensor, the gathered result)
+ * over `ranks` ranks, `per_node` of them on each node (a group within one node has
+ * per_node == ranks). Ring algorithm inside a node; across nodes hierarchical (reduce-scatter in
+ * the node, the inter-node step on each GPU's share of the NICs, all-gather in the node).
+ */
+void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
+		     int64_t ranks, int64_t per_node, struct collective_plan *out);
+
+/* Bytes/s one GPU reaches on a class of link: its share of the link times the collective
+ * efficiency (NCCL bus bandwidth over the link's rate). */
+double collective_rank_bandwidth(const struct node_spec *node, int link);
+
+/* The time of a plan with nothing else on the links. */
+double collective_time(const struct node_spec *node, const struct collective_plan *p);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * compute: roofline kernel times. Domain stage.
+ * Williams, Waterman and Patterson 2009 (the roofline model): a kernel takes the larger of its
+ * compute time and its memory time. Efficiency curves come from the GPU preset; a GPU without
+ * one uses the fallbacks below, each with its source.
+ */
+#include "compute.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_interp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "xalloc.h"
+
+struct compute {
+	struct gpu_spec gpu;
+	gsl_interp *interp;        /* fraction over log10(FLOPs); NULL: a constant */
+	gsl_interp_accel *accel;
+	double logx[NUMLIST_MAX], y[NUMLIST_MAX];
+	int n;
+	double memory_eff, attention_eff, constant_eff;
+};
+
+/* Fallbacks for a GPU preset without measured fractions. */
+static const double fallback_gemm = 0.80;      /* see compute_new */
+static const double fallback_memory = 0.85;
+static const double fallback_attention = 0.60;
+
+struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsize)
+{
+	struct compute *c = xcalloc(1, sizeof *c);
+	const struct numlist *x = &gpu->efficiency.gemm_flops, *y = &gpu->efficiency.gemm_fraction;
+	int i;
+	c->gpu = *gpu;
+	c->memory_eff = gpu->efficiency.memory > 0 ? gpu->efficiency.memory : fallback_memory;
+	c->attention_eff = gpu->efficiency.attention > 0 ? gpu->efficiency.attention
+							 : fallback_attention;
+	c->constant_eff = fallback_gemm;
+	c->n = x->n < y->n ? x->n : y->n;
+	for (i = 0; i < c->n; i++) {
+		c->logx[i] = log10(x->v[i]);
+		c->y[i] = y->v[i];
+	}
+	if (c->n == 1)
+		c->constant_eff = c->y[0];
+	if (c->n >= 2) {
+		c->interp = gsl_interp_alloc(gsl_interp_linear, (size_t)c->n);
+		c->accel = gsl_interp_accel_alloc();
+		if (c->interp == NULL || c->accel == NULL ||
+		    gsl_interp_init(c->interp, c->logx, c->y, (size_t)c->n) != GSL_SUCCESS) {
+			snprintf(err, errsize, "cannot build the GEMM efficiency curve of %s",
+				 gpu->name ? gpu->name : "the GPU");
+			compute_free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void compute_free(struct compute *c)
+{
+	if (c == NULL)
+		return;
+	if (c->interp)
+		gsl_interp_free(c->interp);
+	if (c->accel)
+		gsl_interp_accel_free(c->accel);
+	free(c);
+}
+
+double compute_gemm_efficiency(const struct compute *c, double flops)
+{
+	double lx;
+	if (c->interp == NULL)
+		return c->constant_eff;
+	lx = log10(flops > 1 ? flops : 1);
+	if (lx <= c->logx[0])
+		return c->y[0];
+	if (lx >= c->logx[c->n - 1])
+		return c->y[c->n - 1];
+	return gsl_interp_eval(c->interp, c->logx, c->y, lx, c->accel);
+}
+
+double compute_peak(const struct compute *c, int dtype)
+{
+	/* Quantized weights are dequantized into 16-bit GEMMs (AWQ/GPTQ kernels). */
+	if (dtype == DTYPE_INT8 || dtype == DTYPE_INT4)
+		dtype = DTYPE_FP16;
+	if (c->gpu.flops[dtype] > 0)
+		return c->gpu.flops[dtype];
+	/* A GPU without that type runs it as bf16 (fp8 on A100), or fp32 for tf32. */
+	if (c->gpu.flops[DTYPE_BF16] > 0)
+		return c->gpu.flops[DTYPE_BF16];
+	if (c->gpu.flops[DTYPE_FP16] > 0)
+		return c->gpu.flops[DTYPE_FP16];
+	return c->gpu.flops[DTYPE_FP32] > 0 ? c->gpu.flops[DTYPE_FP32] : 1e12;
+}
+
+static double element_bytes(int dtype)
+{
+	return dtype == DTYPE_FP32 || dtype == DTYPE_TF32 ? 4 : dtype == DTYPE_FP8 ? 1 : 2;
+}
+
+double compute_stream_time(const struct compute *c, double bytes)
+{
+	double bw = c->gpu.memory_bw > 0 ? c->gpu.memory_bw : 1e12;
+	return bytes / (bw * c->memory_eff);
+}
+
+double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k)
+{
+	double flops = 2 * m * n * k;
+	double t_flops = flops / (compute_peak(c, dtype) * compute_gemm_efficiency(c, flops));
+	double t_bytes = compute_stream_time(c, (m * k + k * n + m * n) * element_bytes(dtype));
+	return t_flops > t_bytes ? t_flops : t_bytes;
+}
+
+double compute_attention_time(const struct compute *c, int dtype, double flops)
+{
+	return flops / (compute_peak(c, dtype) * c->attention_eff);
+}

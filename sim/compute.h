@@ -1,0 +1,29 @@
+/*
+ * compute: kernel durations on one GPU by roofline — the larger of FLOPs over (peak x efficiency)
+ * and bytes over (memory bandwidth x efficiency). GEMM efficiency depends on the GEMM's size and
+ * is interpolated (GSL) from the points in the GPU preset. Domain stage: reads struct gpu_spec;
+ * knows nothing of layers, graphs or time beyond one kernel.
+ */
+#ifndef DSSIM_COMPUTE_H
+#define DSSIM_COMPUTE_H
+
+#include "scenario.h"
+
+struct compute;
+
+/* Returns NULL with a message in err when the GPU's curve cannot be used. */
+struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsize);
+void compute_free(struct compute *c);          /* NULL is a no-op */
+
+/* The fraction of the dense peak a GEMM of this many FLOPs reaches (clamped to the curve). */
+double compute_gemm_efficiency(const struct compute *c, double flops);
+/* An m x k by k x n GEMM in dtype: 2mnk FLOPs; reads A and B and writes C. */
+double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k);
+/* Fused attention doing `flops` FLOPs. */
+double compute_attention_time(const struct compute *c, int dtype, double flops);
+/* A memory-bound kernel moving `bytes` to and from device memory. */
+double compute_stream_time(const struct compute *c, double bytes);
+/* The dense peak used for dtype (int4/int8 weights run as the activation type). */
+double compute_peak(const struct compute *c, int dtype);
+
+#endif

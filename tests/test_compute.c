@@ -1,0 +1,97 @@
+/*
+ * test_compute: roofline kernel times against hand calculations, and the GSL-interpolated GEMM
+ * efficiency curve between and beyond its points.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "compute.h"
+
+/* A100 80GB: 312 TFLOPS bf16 dense, 2039 GB/s (NVIDIA A100 datasheet), with a made-up curve of
+ * two points: 50 % at 1e9 FLOPs, 80 % at 1e12 FLOPs. */
+static struct gpu_spec a100(void)
+{
+	struct gpu_spec g;
+	memset(&g, 0, sizeof g);
+	g.name = (char *)"a100";
+	g.flops[DTYPE_BF16] = 312e12;
+	g.flops[DTYPE_FP16] = 312e12;
+	g.flops[DTYPE_FP32] = 19.5e12;
+	g.memory_bw = 2039e9;
+	g.efficiency.gemm_flops.n = 2;
+	g.efficiency.gemm_flops.v[0] = 1e9;
+	g.efficiency.gemm_flops.v[1] = 1e12;
+	g.efficiency.gemm_fraction.n = 2;
+	g.efficiency.gemm_fraction.v[0] = 0.5;
+	g.efficiency.gemm_fraction.v[1] = 0.8;
+	g.efficiency.memory = 0.9;
+	g.efficiency.attention = 0.7;
+	return g;
+}
+
+static void gemm_efficiency_interpolates_in_log_size(void **state)
+{
+	struct gpu_spec g = a100();
+	char err[128];
+	struct compute *c = compute_new(&g, err, sizeof err);
+	(void)state;
+	assert_non_null(c);
+	/* log10 1e9 = 9, log10 1e12 = 12: at 1e10 one third of the way from 0.5 to 0.8 = 0.6 */
+	check_rel(compute_gemm_efficiency(c, 1e10), 0.6, 1e-12);
+	check_rel(compute_gemm_efficiency(c, 1e6), 0.5, 0);
+	check_rel(compute_gemm_efficiency(c, 1e15), 0.8, 0);
+	compute_free(c);
+}
+
+/* A big GEMM is compute-bound: 8192 x 8192 x 8192 bf16 = 1.0995e12 FLOPs at 0.8 x 312 TFLOPS
+ * = 4.405 ms; its 3 x 128 MiB of operands take 0.22 ms. */
+static void a_large_gemm_is_compute_bound(void **state)
+{
+	struct gpu_spec g = a100();
+	char err[128];
+	struct compute *c = compute_new(&g, err, sizeof err);
+	double flops = 2.0 * 8192 * 8192 * 8192;
+	(void)state;
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 8192, 8192, 8192), flops / (312e12 * 0.8), 1e-12);
+	compute_free(c);
+}
+
+/* A decode GEMV is memory-bound: 1 x 8192 by 8192 x 8192 in bf16 reads 128 MiB of weights:
+ * (8192 + 8192*8192 + 8192) * 2 bytes / (2039 GB/s * 0.9). */
+static void a_gemv_is_memory_bound(void **state)
+{
+	struct gpu_spec g = a100();
+	char err[128];
+	struct compute *c = compute_new(&g, err, sizeof err);
+	double bytes = (8192.0 + 8192.0 * 8192 + 8192) * 2;
+	(void)state;
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 1, 8192, 8192), bytes / (2039e9 * 0.9), 1e-12);
+	check_rel(compute_stream_time(c, 1e9), 1e9 / (2039e9 * 0.9), 1e-12);
+	compute_free(c);
+}
+
+static void attention_runs_at_its_own_efficiency(void **state)
+{
+	struct gpu_spec g = a100();
+	char err[128];
+	struct compute *c = compute_new(&g, err, sizeof err);
+	(void)state;
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12), 1e12 / (312e12 * 0.7), 1e-12);
+	/* int4 weights run 16-bit GEMMs; fp8 on a GPU without fp8 falls back to bf16 */
+	check_rel(compute_peak(c, DTYPE_INT4), 312e12, 0);
+	check_rel(compute_peak(c, DTYPE_FP8), 312e12, 0);
+	compute_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(gemm_efficiency_interpolates_in_log_size),
+		cmocka_unit_test(a_large_gemm_is_compute_bound),
+		cmocka_unit_test(a_gemv_is_memory_bound),
+		cmocka_unit_test(attention_runs_at_its_own_efficiency),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
