@@ -20,7 +20,9 @@ double collective_rank_bandwidth(const struct node_spec *node, int link)
 				    : link == LINK_CLASS_NETWORK ? &node->network
 								 : &node->pcie;
 	double eff = l->efficiency > 0 ? l->efficiency : fallback_efficiency;
-	double bw = l->bw > 0 ? l->bw : 1e9;
+	/* A node preset without a figure: PCIe Gen3 x16 for the host link (PCI-SIG: 8 GT/s x 16
+	 * lanes x 128/130 = 15.75 GB/s), the same for anything else unknown. */
+	double bw = l->bw > 0 ? l->bw : 15.75e9;
 	/* The network rate is the node's: each GPU drives its share of the NICs. */
 	if (link == LINK_CLASS_NETWORK && node->gpus_per_node > 0)
 		bw /= (double)node->gpus_per_node;

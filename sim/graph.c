@@ -63,7 +63,16 @@ uint32_t graph_add_link(struct graph *g, const char *name, double bw)
 	GROW(g->links, g->nlinks, g->linkcap, 8);
 	g->links[g->nlinks].name = arena_strdup(g->arena, name);
 	g->links[g->nlinks].bw = bw;
+	g->links[g->nlinks].device = GRAPH_SHARED;
 	return (uint32_t)g->nlinks++;
+}
+
+uint32_t graph_add_port(struct graph *g, uint32_t device, const char *name, double bw)
+{
+	uint32_t l = graph_add_link(g, name, bw);
+	assert(device < g->ndevices);
+	g->links[l].device = device;
+	return l;
 }
 
 static uint32_t add_op(struct graph *g, uint32_t stream, const char *name, int kind, int category)

@@ -46,7 +46,10 @@ struct graph_stream {
 struct graph_link {
 	const char *name;
 	double bw;             /* bytes/s */
+	uint32_t device;       /* the device whose port it is, or GRAPH_SHARED */
 };
+
+#define GRAPH_SHARED UINT32_MAX
 
 struct graph {
 	struct arena *arena;   /* names */
@@ -72,6 +75,8 @@ void graph_free(struct graph *g);                  /* NULL is a no-op */
 void graph_set_device(struct graph *g, uint32_t device, double capacity, double initial);
 uint32_t graph_add_stream(struct graph *g, uint32_t device, const char *name);
 uint32_t graph_add_link(struct graph *g, const char *name, double bw);
+/* A link that is one device's port (its NVLink, its share of the NIC, its PCIe lane). */
+uint32_t graph_add_port(struct graph *g, uint32_t device, const char *name, double bw);
 /* Add a compute op; returns its index. name must outlive the graph (a literal, or a string
  * from g->arena). */
 uint32_t graph_add_compute(struct graph *g, uint32_t stream, const char *name, int category,

@@ -11,10 +11,13 @@
 
 #include "config.h"
 #include "diag.h"
+#include "engine.h"
 #include "memory.h"
 #include "output.h"
 #include "scenario.h"
+#include "result.h"
 #include "schema.h"
+#include "step.h"
 #include "xalloc.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
@@ -120,6 +123,30 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return EXIT_OK;
 }
 
+/* Play one training step on the event engine. -1 (with a message) when it cannot be built. */
+static int simulate_step(const struct scenario *s, const char *file, struct result *r)
+{
+	struct step_plan plan;
+	struct engine *e;
+	char err[256];
+	if (step_build(s, &plan, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim: %s: not simulated: %s\n", file, err);
+		return -1;
+	}
+	e = engine_new(plan.graph);
+	engine_record_timeline(e, false);
+	if (engine_run(e) != 0) {
+		fprintf(stderr, "dssim: %s: the step did not complete\n", file);
+		engine_free(e);
+		step_plan_release(&plan);
+		return -1;
+	}
+	result_build(s, &plan, e, r);
+	engine_free(e);
+	step_plan_release(&plan);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -152,10 +179,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dssim: %s: %s\n", a.file, m.advice);
 		status = EXIT_INTERNAL;
 	} else {
+		struct result r, *t = NULL;
+		if (s->workload.mode == MODE_TRAIN && simulate_step(s, a.file, &r) == 0)
+			t = &r;
 		if (a.format == FORMAT_JSON)
-			output_json(stdout, s, &m);
+			output_json(stdout, s, &m, t);
 		else
-			output_text(stdout, s, &m);
+			output_text(stdout, s, &m, t);
 	}
 	memory_report_release(&m);
 	scenario_free(s);

@@ -231,11 +231,14 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	r->act_layers = per_mb * st->inflight;
 	r->act_recompute = work;
 	r->act_outer = 0;
+	r->act_embed_per_mb = 0;
+	r->act_head_per_mb = 0;
 	if (st->first) {
 		/* Megatron theoretical_memory_usage.py: int64 token ids (8sb) and the embedding
 		 * dropout mask (sbh) per micro-batch in flight. */
 		double emb = 8.0 * tokens + (m->dropout ? (double)m->hidden * tokens / seq_div : 0);
 		r->act_outer += emb * st->inflight_first_chunk;
+		r->act_embed_per_mb = emb;
 	}
 	if (st->last) {
 		/* Final norm input and head input (2 x 2sbh) and fp32 logits over the TP-split
@@ -243,6 +246,7 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 		double head = 2.0 * (double)m->hidden * B * tokens / seq_div +
 			      4.0 * (double)m->vocab * tokens / tp;
 		r->act_outer += head * (s->strategy.schedule == SCHEDULE_GPIPE ? st->inflight : 1.0);
+		r->act_head_per_mb = head;
 	}
 	/* Pipeline send and receive buffers of one micro-batch's hidden states. */
 	*p2p = g->pp > 1 ? 2.0 * (double)m->hidden * B * tokens / seq_div : 0.0;
@@ -776,6 +780,17 @@ static void advise(const struct scenario *s, double capacity, struct memory_repo
 	}
 	snprintf(r->advice, sizeof r->advice, "%s (peak %s)", pick,
 		 units_format(peak, UNIT_BYTES, gib, sizeof gib));
+}
+
+void memory_stage(const struct scenario *s, int64_t stage, struct memory_role *out)
+{
+	struct layout l;
+	struct stage_calc c;
+	struct stage st;
+	layout_build(s, &l);
+	prepare(&c, s, &l, s->workload.micro_batch);
+	layout_stage(s, &l, stage, &st);
+	stage_memory(&c, &st, out);
 }
 
 int memory_build(const struct scenario *s, struct memory_report *r)

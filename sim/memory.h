@@ -34,6 +34,8 @@ struct memory_role {
 	/* The activations part split by origin (train): the layers' saved tensors, the embedding
 	 * and output layer, and the layer being recomputed in backward. */
 	double act_layers, act_outer, act_recompute;
+	double act_embed_per_mb, act_head_per_mb; /* the embedding's and the head's share, one
+						     micro-batch each */
 	double part[MEMORY_PARTS];        /* bytes per GPU */
 	double total;
 	double host;                      /* host bytes per GPU (offload) */
@@ -56,6 +58,10 @@ struct memory_report {
 	char advice[256];                 /* on a misfit: the first change that fits, trying
 					     cheaper ones first (ZeRO, recompute, offload, TP, PP) */
 };
+
+/* The breakdown of one pipeline stage at the scenario's micro-batch (what memory_build groups
+ * into roles); the event engine allocates from it. */
+void memory_stage(const struct scenario *s, int64_t stage, struct memory_role *out);
 
 /* Build the breakdown. Returns 0, or -1 when a GSL search fails (message in r->advice). */
 int memory_build(const struct scenario *s, struct memory_report *r);

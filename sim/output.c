@@ -75,7 +75,41 @@ static const char *role_label(const struct memory_role *r, int64_t pp, char *buf
 	return buf;
 }
 
-void output_json(FILE *out, const struct scenario *s, const struct memory_report *m)
+static void json_time(FILE *out, const struct result *t)
+{
+	int k;
+	fputs("  \"time\": {\n", out);
+	json_key(out, 4, "step_s");
+	json_num(out, t->step_s);
+	fputs(",\n", out);
+	json_key(out, 4, "breakdown");
+	fputs("{", out);
+	for (k = 0; k < STEP_CATEGORIES; k++) {
+		fprintf(out, "%s", k ? ", " : "");
+		json_string(out, step_category_name(k));
+		fputs(": ", out);
+		json_num(out, t->exposed[k]);
+	}
+	fputs(", \"bubble\": ", out);
+	json_num(out, t->bubble);
+	fputs("},\n", out);
+	json_key(out, 4, "simulated_gpus");
+	fprintf(out, "%lld,\n", (long long)t->simulated_gpus);
+	json_key(out, 4, "events");
+	fprintf(out, "%zu\n  },\n", t->events);
+	fputs("  \"throughput\": {\"tokens_per_s\": ", out);
+	json_num(out, t->tokens_per_s);
+	fputs(", \"tflops_per_gpu\": ", out);
+	json_num(out, t->tflops_per_gpu);
+	fputs(", \"mfu\": ", out);
+	json_num(out, t->mfu);
+	fputs(", \"hfu\": ", out);
+	json_num(out, t->hfu);
+	fputs("},\n", out);
+}
+
+void output_json(FILE *out, const struct scenario *s, const struct memory_report *m,
+		 const struct result *t)
 {
 	const struct strategy *g = &s->strategy;
 	const struct workload *w = &s->workload;
@@ -146,8 +180,15 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 	json_num(out, s->model.published_params);
 	fputs("\n  },\n", out);
 
+	if (t != NULL)
+		json_time(out, t);
 	json_key(out, 2, "memory");
 	fputs("{\n", out);
+	if (t != NULL) {
+		json_key(out, 4, "peak_per_gpu");
+		json_num(out, t->peak_per_gpu);
+		fputs(",\n", out);
+	}
 	json_key(out, 4, "per_gpu");
 	json_parts(out, 4, &m->roles[m->worst]);
 	fputs(",\n", out);
@@ -222,7 +263,30 @@ static void gib(FILE *out, double bytes)
 	fprintf(out, " %12.2f", bytes / UNITS_GIB);
 }
 
-void output_text(FILE *out, const struct scenario *s, const struct memory_report *m)
+static void text_time(FILE *out, const struct result *t)
+{
+	int k;
+	char a[64];
+	fprintf(out, "\nstep      %s simulated (%lld GPUs stand for the job, %zu events)\n",
+		units_format(t->step_s, UNIT_SECONDS, a, sizeof a), (long long)t->simulated_gpus,
+		t->events);
+	fprintf(out, "time on the first stage (exposed, not overlapped):\n");
+	for (k = 0; k < STEP_CATEGORIES; k++)
+		if (t->exposed[k] > 0)
+			fprintf(out, "  %-20s %10s %5.1f%%\n", step_category_name(k),
+				units_format(t->exposed[k], UNIT_SECONDS, a, sizeof a),
+				100 * t->exposed[k] / t->step_s);
+	fprintf(out, "  %-20s %10s %5.1f%%\n", "bubble",
+		units_format(t->bubble, UNIT_SECONDS, a, sizeof a), 100 * t->bubble / t->step_s);
+	fprintf(out, "throughput %.0f tokens/s, %.1f TFLOP/s per GPU (model FLOPs), MFU %.1f%%, "
+		     "HFU %.1f%%\n", t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu);
+	fprintf(out, "simulated peak %s per GPU (stage %lld); analytic %s\n",
+		units_format(t->peak_per_gpu, UNIT_BYTES, a, sizeof a), (long long)t->peak_stage,
+		units_format(t->analytic_peak, UNIT_BYTES, a + 32, 32));
+}
+
+void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,
+		 const struct result *t)
 {
 	const struct model_config *md = &s->model;
 	const struct node_spec *n = &s->cluster.node;
@@ -334,4 +398,6 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 			s->runtime.gpu_memory_utilization * 100);
 	if (m->advice[0])
 		fprintf(out, "to fit: %s\n", m->advice);
+	if (t != NULL)
+		text_time(out, t);
 }

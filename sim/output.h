@@ -9,9 +9,13 @@
 #include <stdio.h>
 
 #include "memory.h"
+#include "result.h"
 #include "scenario.h"
 
-void output_text(FILE *out, const struct scenario *s, const struct memory_report *m);
-void output_json(FILE *out, const struct scenario *s, const struct memory_report *m);
+/* t is the simulated step of a training scenario, or NULL (inference, or no simulation). */
+void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,
+		 const struct result *t);
+void output_json(FILE *out, const struct scenario *s, const struct memory_report *m,
+		 const struct result *t);
 
 #endif

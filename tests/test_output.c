@@ -19,9 +19,9 @@ static char *render(const struct scenario *s, const struct memory_report *r, boo
 	FILE *f = open_memstream(&text, &len);
 	assert_non_null(f);
 	if (json)
-		output_json(f, s, r);
+		output_json(f, s, r, NULL);
 	else
-		output_text(f, s, r);
+		output_text(f, s, r, NULL);
 	fclose(f);
 	return text;
 }

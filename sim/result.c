@@ -1,0 +1,112 @@
+/*
+ * result: step metrics from a finished engine. Output stage.
+ * MFU and HFU follow Korthikanti et al. 2022, sec. 6: model FLOPs (no recomputation) and hardware
+ * FLOPs (with it) per second over the GPUs' dense peak for the training dtype.
+ */
+#include "result.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+/* Which category a moment belongs to when several are active: the GPU computing hides
+ * communication; among communications the one on the critical path first. */
+static const int priority[STEP_CATEGORIES] = {
+	STEP_COMPUTE, STEP_OPTIMIZER, STEP_TP, STEP_EP, STEP_CP, STEP_PP, STEP_DP, STEP_OFFLOAD,
+};
+
+struct edge {
+	double time;
+	int category;
+	int delta;        /* +1 start, -1 end */
+	uint32_t op;
+};
+
+static int by_time(const void *a, const void *b)
+{
+	const struct edge *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	if (x->delta != y->delta)
+		return x->delta - y->delta;   /* ends before starts at the same instant */
+	return x->op < y->op ? -1 : x->op > y->op;
+}
+
+static bool touches(const struct graph *g, const struct graph_op *o, uint32_t device)
+{
+	uint32_t k;
+	if (g->streams[o->stream].device == device)
+		return true;
+	for (k = 0; k < o->nlinks; k++)
+		if (g->links[g->op_links[o->first_link + k]].device == device)
+			return true;
+	return false;
+}
+
+static void breakdown(const struct graph *g, const struct engine *e, uint32_t device,
+		      struct result *r)
+{
+	struct edge *edges = xcalloc(2 * g->nops + 1, sizeof *edges);
+	size_t n = 0, i;
+	int active[STEP_CATEGORIES] = {0};
+	double t = 0;
+	for (i = 0; i < g->nops; i++) {
+		const struct graph_op *o = &g->ops[i];
+		double a = engine_op_start(e, i), b = engine_op_end(e, i);
+		if (!engine_op_done(e, i) || b <= a || !touches(g, o, device))
+			continue;
+		edges[n++] = (struct edge){a, o->category, 1, (uint32_t)i};
+		edges[n++] = (struct edge){b, o->category, -1, (uint32_t)i};
+	}
+	qsort(edges, n, sizeof *edges, by_time);
+	for (i = 0; i < n; i++) {
+		double dt = edges[i].time - t;
+		int k, owner = -1;
+		for (k = 0; k < STEP_CATEGORIES && owner < 0; k++)
+			if (active[priority[k]] > 0)
+				owner = priority[k];
+		if (owner >= 0)
+			r->exposed[owner] += dt;
+		else
+			r->bubble += dt;
+		t = edges[i].time;
+		active[edges[i].category] += edges[i].delta;
+	}
+	r->bubble += r->step_s - t;
+	free(edges);
+}
+
+void result_build(const struct scenario *s, const struct step_plan *p, const struct engine *e,
+		  struct result *r)
+{
+	const struct memtrack *m = engine_memory(e);
+	double gpus = (double)s->cluster.gpus;
+	double peak = s->cluster.node.gpu.flops[s->workload.dtype];
+	int64_t d;
+	memset(r, 0, sizeof *r);
+	if (peak <= 0)
+		peak = s->cluster.node.gpu.flops[DTYPE_BF16];
+	r->step_s = engine_now(e);
+	r->events = engine_events(e);
+	r->simulated_gpus = p->devices;
+	r->analytic_peak = p->analytic_peak;
+	breakdown(p->graph, e, 0, r);
+	if (r->step_s > 0) {
+		r->tokens_per_s = p->tokens / r->step_s;
+		r->tflops_per_gpu = p->model_flops / r->step_s / gpus / 1e12;
+		if (peak > 0) {
+			r->mfu = p->model_flops / r->step_s / gpus / peak;
+			r->hfu = p->hardware_flops / r->step_s / gpus / peak;
+		}
+	}
+	for (d = 0; d < p->devices; d++) {
+		double when;
+		if (memtrack_peak(m, (size_t)d) > r->peak_per_gpu) {
+			r->peak_per_gpu = memtrack_peak(m, (size_t)d);
+			r->peak_stage = d;
+		}
+		if (memtrack_is_oom(m, (size_t)d, &when))
+			r->oom = true;
+	}
+}

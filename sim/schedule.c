@@ -1,0 +1,109 @@
+/*
+ * schedule: GPipe (Huang et al. 2019), 1F1B (Narayanan et al. 2019, PipeDream-Flush) and
+ * interleaved 1F1B (Narayanan et al. 2021, sec. 2.2.2; Megatron-LM pipeline_parallel/
+ * schedules.py, forward_backward_pipelining_with_interleaving). Plan stage.
+ */
+#include "schedule.h"
+
+#include <stdbool.h>
+
+#include "scenario.h"
+
+static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
+{
+	out[*n].kind = kind;
+	out[*n].micro_batch = mb;
+	out[*n].chunk = chunk;
+	(*n)++;
+}
+
+/* All forwards, then all backwards. */
+static size_t gpipe(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+{
+	size_t n = 0;
+	int64_t j;
+	(void)p;
+	(void)stage;
+	if (v != 1)
+		return 0;
+	for (j = 0; j < m; j++)
+		put(out, &n, PASS_FORWARD, j, 0);
+	for (j = 0; j < m; j++)
+		put(out, &n, PASS_BACKWARD, j, 0);
+	return n;
+}
+
+/* p - stage - 1 warm-up forwards, then one forward and one backward in turn, then the rest of
+ * the backwards. */
+static size_t one_f_one_b(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+{
+	size_t n = 0;
+	int64_t warm = p - stage - 1, f = 0, b = 0;
+	if (v != 1)
+		return 0;
+	if (warm > m)
+		warm = m;
+	while (f < warm)
+		put(out, &n, PASS_FORWARD, f++, 0);
+	while (f < m) {
+		put(out, &n, PASS_FORWARD, f++, 0);
+		put(out, &n, PASS_BACKWARD, b++, 0);
+	}
+	while (b < m)
+		put(out, &n, PASS_BACKWARD, b++, 0);
+	return n;
+}
+
+/* Megatron's mapping of the k-th virtual micro-batch to (micro-batch, chunk): groups of p
+ * micro-batches go through chunk 0, then chunk 1, ...; backwards take the chunks in reverse. */
+static void virtual_mb(int64_t k, int64_t p, int64_t v, bool forward, int64_t *mb, int64_t *chunk)
+{
+	int64_t in_group = k % (p * v);
+	*chunk = in_group / p;
+	if (!forward)
+		*chunk = v - 1 - *chunk;
+	*mb = (k / (p * v)) * p + k % p;
+}
+
+static size_t interleaved(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+{
+	size_t n = 0;
+	int64_t total = m * v, warm, f = 0, b = 0, mb, chunk;
+	if (m % p != 0)
+		return 0;
+	/* schedules.py: (p - rank - 1) * 2 + (v - 1) * p warm-up forwards, capped at all of them */
+	warm = (p - stage - 1) * 2 + (v - 1) * p;
+	if (warm > total)
+		warm = total;
+	while (f < warm) {
+		virtual_mb(f++, p, v, true, &mb, &chunk);
+		put(out, &n, PASS_FORWARD, mb, chunk);
+	}
+	while (f < total) {
+		virtual_mb(f++, p, v, true, &mb, &chunk);
+		put(out, &n, PASS_FORWARD, mb, chunk);
+		virtual_mb(b++, p, v, false, &mb, &chunk);
+		put(out, &n, PASS_BACKWARD, mb, chunk);
+	}
+	while (b < total) {
+		virtual_mb(b++, p, v, false, &mb, &chunk);
+		put(out, &n, PASS_BACKWARD, mb, chunk);
+	}
+	return n;
+}
+
+const struct schedule_type schedule_gpipe = {"gpipe", gpipe};
+const struct schedule_type schedule_1f1b = {"1f1b", one_f_one_b};
+const struct schedule_type schedule_interleaved = {"interleaved", interleaved};
+
+const struct schedule_type *schedule_for(int kind)
+{
+	switch (kind) {
+	case SCHEDULE_GPIPE:
+		return &schedule_gpipe;
+	case SCHEDULE_INTERLEAVED:
+		return &schedule_interleaved;
+	default:
+		return &schedule_1f1b;
+	}
+}

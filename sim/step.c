@@ -1,0 +1,655 @@
+/*
+ * step: the graph of one training step. Plan stage.
+ * Per pass (forward or backward of one micro-batch through one chunk of layers): the chunk's
+ * kernels as one compute op, then its blocking TP, EP and CP collectives as transfers on the
+ * same stream (Megatron issues them on the compute stream), then the pipeline send to the next
+ * stage. Gradient reduction (DDP all-reduce, ZeRO reduce-scatter, ZeRO-3 gathers) runs on a DP
+ * stream; the optimizer on the compute stream (or the host, with offload) after it.
+ * Kernel costs: forward GEMMs from the layer's tensors, backward twice the forward GEMMs
+ * (gradients of inputs and of weights: Narayanan et al. 2021, sec. 5.1), FlashAttention-2's
+ * backward 2.5x its forward (Dao 2023, sec. 3.1: five matrix products against two), element-wise
+ * kernels reading and writing every saved activation once.
+ */
+#include "step.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collective.h"
+#include "compute.h"
+#include "layout.h"
+#include "memory.h"
+#include "model.h"
+#include "schedule.h"
+#include "xalloc.h"
+
+static const char *const category_names[STEP_CATEGORIES] = {
+	"compute", "tp_comm", "cp_comm", "pp_comm", "dp_comm", "ep_comm", "optimizer", "offload",
+};
+
+const char *step_category_name(int category)
+{
+	return category >= 0 && category < STEP_CATEGORIES ? category_names[category] : "?";
+}
+
+/* Bytes and latency a collective puts on each class of link, summed over its phases. */
+struct traffic {
+	double bytes[3], latency[3];
+};
+
+static void add_plan(struct traffic *t, const struct collective_plan *p, double times)
+{
+	int i;
+	for (i = 0; i < p->nphases; i++) {
+		t->bytes[p->phase[i].link] += p->phase[i].bytes * times;
+		t->latency[p->phase[i].link] += p->phase[i].latency * times;
+	}
+}
+
+static void add_traffic(struct traffic *t, const struct traffic *u, double times)
+{
+	int i;
+	for (i = 0; i < 3; i++) {
+		t->bytes[i] += u->bytes[i] * times;
+		t->latency[i] += u->latency[i] * times;
+	}
+}
+
+/* The cost of one pass through some layers (or the embedding and head). */
+struct pass_cost {
+	double fwd, bwd, recompute;     /* compute seconds */
+	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
+	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
+};
+
+struct ctx {
+	const struct scenario *s;
+	const struct compute *c;
+	const struct layout *l;
+	double tokens;                  /* per GPU per micro-batch: b * s / cp */
+	double gemm_fwd;
+};
+
+static bool is_linear(const struct model_tensor *t)
+{
+	return t->rows > 1 && t->group != TENSOR_EMBED && t->group != TENSOR_POSITION &&
+	       t->group != TENSOR_NORM;
+}
+
+static void gemm_of(void *vctx, const struct model_tensor *t)
+{
+	struct ctx *x = vctx;
+	const struct model_config *m = &x->s->model;
+	double tp = (double)x->l->tp, rows = (double)t->rows / (t->tp_split ? tp : 1.0);
+	if (!is_linear(t))
+		return;
+	if (t->group == TENSOR_EXPERT) {
+		/* Balanced routing: this rank's E/ep experts see the tokens of the whole EP group,
+		 * top_k copies each, padded to the capacity factor. */
+		double local = (double)t->count / (double)x->l->ep;
+		double per_expert = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
+				    (double)x->l->ep / (double)t->count;
+		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
+							 (double)t->cols);
+		return;
+	}
+	x->gemm_fwd += (double)t->count *
+		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, (double)t->cols);
+}
+
+static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
+{
+	const struct scenario *s = x->s;
+	const struct model_config *m = &s->model;
+	const struct node_spec *node = &s->cluster.node;
+	const struct layout *l = x->l;
+	double tp = (double)l->tp, B = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	double b = (double)s->workload.micro_batch, seq = (double)s->workload.seq_len;
+	double sq = seq / (double)l->cp, heads = (double)m->heads / tp;
+	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
+				   : (double)m->head_dim;
+	bool sp = s->strategy.sequence_parallel && l->tp > 1, flash = s->workload.flash_attention;
+	struct act_options o = {s->workload.seq_len, B, flash, B};
+	double attn_fwd, attn_bwd, elem, score_elem = 0;
+	struct collective_plan plan;
+	int64_t per_node_tp = l->tp < node->gpus_per_node ? l->tp : node->gpus_per_node;
+
+	memset(pc, 0, sizeof *pc);
+	x->gemm_fwd = 0;
+	model_layer_tensors(m, kind, gemm_of, x);
+	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
+	if (flash) {
+		/* A causal fused kernel skips the masked half. */
+		double flops = 4 * b * sq * seq * heads * d * 0.5;
+		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops);
+		attn_bwd = 2.5 * attn_fwd;
+	} else {
+		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);
+		attn_bwd = 2 * attn_fwd;
+		score_elem = compute_stream_time(x->c, 2 * 5 * heads * sq * seq * b);
+	}
+	elem = compute_stream_time(x->c, 2 * x->tokens *
+				   model_layer_act_bytes(m, kind, &o, l->tp, sp, !flash)) - score_elem;
+	pc->fwd = x->gemm_fwd + attn_fwd + elem + score_elem;
+	pc->bwd = 2 * x->gemm_fwd + attn_bwd + 2 * (elem + score_elem);
+	if (s->strategy.recompute == RECOMPUTE_FULL)
+		pc->recompute = pc->fwd;
+	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
+		pc->recompute = attn_fwd + score_elem;
+	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
+	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
+	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
+	if (l->tp > 1) {
+		double bytes = b * sq * (double)m->hidden * B;
+		if (sp) {
+			collective_plan(node, COLLECTIVE_ALLGATHER, bytes, l->tp, per_node_tp, &plan);
+			add_plan(&pc->tp, &plan, 2);
+			collective_plan(node, COLLECTIVE_REDUCESCATTER, bytes, l->tp, per_node_tp, &plan);
+			add_plan(&pc->tp, &plan, 2);
+		} else {
+			collective_plan(node, COLLECTIVE_ALLREDUCE, bytes, l->tp, per_node_tp, &plan);
+			add_plan(&pc->tp, &plan, 2);
+		}
+		if (s->strategy.recompute == RECOMPUTE_FULL)
+			pc->tp_recompute = pc->tp;
+	}
+	/* Expert parallelism: dispatch and combine all-to-alls of the routed tokens. */
+	if (kind == LAYER_MOE && l->ep > 1) {
+		int64_t stride = l->tp * l->cp, pn = node->gpus_per_node / stride;
+		double bytes = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
+			       (double)m->hidden * B;
+		if (pn < 1)
+			pn = 1;
+		collective_plan(node, COLLECTIVE_ALLTOALL, bytes, l->ep, pn < l->ep ? pn : l->ep,
+				&plan);
+		add_plan(&pc->ep, &plan, 2);
+	}
+	/* Context parallelism: ring attention passes each rank's keys and values around the ring
+	 * (Liu et al. 2023), cp - 1 hops of 2 * tokens * kv_heads * d. */
+	if (l->cp > 1) {
+		double kvh = model_is_mla(m) ? heads : fmax(1.0, (double)m->kv_heads / tp);
+		double bytes = 2 * b * sq * kvh * d * B * (double)(l->cp - 1);
+		int64_t pn = node->gpus_per_node / l->tp;
+		collective_plan(node, COLLECTIVE_SENDRECV, bytes, 2, pn >= l->cp ? 2 : 1, &plan);
+		add_plan(&pc->cp, &plan, 1);
+	}
+}
+
+/* The embedding lookup (first stage) and the output head with its loss (last stage). */
+static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *pc)
+{
+	const struct model_config *m = &x->s->model;
+	double tp = (double)x->l->tp, V = (double)m->vocab / tp, h = (double)m->hidden;
+	memset(pc, 0, sizeof *pc);
+	if (first)
+		pc->fwd += compute_stream_time(x->c, 2 * x->tokens * h * 2);
+	if (last) {
+		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
+		/* Cross-entropy reads and writes the fp32 logits. */
+		double loss = compute_stream_time(x->c, 2 * 4 * x->tokens * V);
+		pc->fwd += head + loss;
+		pc->bwd += 2 * head + loss;
+	}
+}
+
+struct builder {
+	const struct scenario *s;
+	struct layout l;
+	struct graph *g;
+	const struct schedule_type *sched;
+	int64_t m, p, v;
+	uint32_t *compute, *pp, *dp, *host;          /* streams per device */
+	uint32_t *link[3];                           /* per device: gpu, network, pcie */
+	uint32_t *fwd_send, *bwd_send;               /* per (mb, global chunk): transfer op */
+	uint32_t *last_op;                           /* per device: last op on its compute stream */
+	struct pass_cost *chunk;                     /* per (device, chunk) */
+	struct memory_role *role;                    /* per device */
+	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
+};
+
+#define NONE UINT32_MAX
+
+/* Transfers for a traffic on a device's stream, one per class of link, in sequence. Returns the
+ * last op added (or `after` when there is no traffic). */
+static uint32_t emit_traffic2(struct builder *b, int64_t dev, uint32_t stream, int category,
+			      const struct traffic *t, double times, uint32_t after, uint32_t also)
+{
+	int k;
+	for (k = 0; k < 3; k++) {
+		uint32_t op;
+		if (t->bytes[k] * times <= 0 && t->latency[k] * times <= 0)
+			continue;
+		op = graph_add_transfer(b->g, stream, category_names[category], category,
+					t->bytes[k] * times, t->latency[k] * times,
+					&b->link[k][dev], 1);
+		if (after != NONE)
+			graph_add_dep(b->g, op, after);
+		if (also != NONE && also != after)
+			graph_add_dep(b->g, op, also);
+		after = op;
+		also = NONE;
+	}
+	return after;
+}
+
+static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, int category,
+			     const struct traffic *t, double times, uint32_t after)
+{
+	return emit_traffic2(b, dev, stream, category, t, times, after, NONE);
+}
+
+static int64_t global_chunk(const struct builder *b, int64_t dev, int64_t chunk)
+{
+	return chunk * b->p + dev;
+}
+
+/* Which device holds global chunk g. */
+static int64_t device_of(const struct builder *b, int64_t g)
+{
+	return g % b->p;
+}
+
+static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after, bool grad)
+{
+	const struct scenario *s = b->s;
+	bool sp = s->strategy.sequence_parallel && b->l.tp > 1;
+	double bytes = (double)s->workload.micro_batch * (double)s->workload.seq_len /
+		       (double)b->l.cp * (double)s->model.hidden *
+		       (s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0) / (sp ? (double)b->l.tp : 1.0);
+	/* Megatron order tp, cp, dp, pp: neighbouring stages are tp*cp*dp ranks apart. */
+	bool same_node = b->l.tp * b->l.cp * b->l.dp < s->cluster.node.gpus_per_node &&
+			 from / (s->cluster.node.gpus_per_node / (b->l.tp * b->l.cp * b->l.dp)) ==
+				 to / (s->cluster.node.gpus_per_node / (b->l.tp * b->l.cp * b->l.dp));
+	int k = same_node ? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
+	double lat = k == LINK_CLASS_GPU ? s->cluster.node.gpu_link.latency
+					 : s->cluster.node.network.latency;
+	uint32_t links[2] = {b->link[k][from], b->link[k][to]};
+	uint32_t op = graph_add_transfer(b->g, b->pp[from], grad ? "pp_grad" : "pp_act", STEP_PP,
+					 bytes, lat, links, from == to ? 1 : 2);
+	graph_add_dep(b->g, op, after);
+	return op;
+}
+
+/* Data-parallel traffic of `params` parameters of `bytes_each` with collective `kind`. */
+static void dp_traffic(const struct builder *b, enum collective_kind kind, double bytes,
+		       struct traffic *t)
+{
+	const struct node_spec *node = &b->s->cluster.node;
+	int64_t ranks = b->l.dense_dp;
+	int64_t pn = node->gpus_per_node / b->l.tp;
+	struct collective_plan plan;
+	memset(t, 0, sizeof *t);
+	if (pn < 1)
+		pn = 1;
+	collective_plan(node, kind, bytes, ranks, pn < ranks ? pn : ranks, &plan);
+	add_plan(t, &plan, 1);
+}
+
+static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after)
+{
+	const struct scenario *s = b->s;
+	struct graph *g = b->g;
+	int64_t last_g = b->p * b->v - 1, zero = s->strategy.zero;
+	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	{
+		int64_t gc = global_chunk(b, dev, ps->chunk);
+		size_t key = (size_t)(ps->micro_batch * (b->p * b->v) + gc);
+		const struct pass_cost *pc = &b->chunk[dev * b->v + ps->chunk];
+		double act = b->chunk_act[dev * b->v + ps->chunk];
+		uint32_t op, gather = NONE;
+		if (zero >= 3) {
+			/* ZeRO-3 gathers the chunk's weights for every pass (DeepSpeed re-gathers per
+			 * micro-batch), ahead of time on the DP stream. */
+			struct traffic t;
+			double params = b->role[dev].params / (double)b->v;
+			dp_traffic(b, COLLECTIVE_ALLGATHER, params * wbytes, &t);
+			gather = emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, NONE);
+		}
+		if (ps->kind == PASS_FORWARD) {
+			op = graph_add_compute(g, b->compute[dev], "forward", STEP_COMPUTE, pc->fwd);
+			if (gc > 0)
+				graph_add_dep(g, op, b->fwd_send[key - 1]);
+			if (gather != NONE)
+				graph_add_dep(g, op, gather);
+			graph_add_mem(g, op, (uint32_t)dev, act, false);
+			if (gc == 0)
+				graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_embed_per_mb, false);
+			if (gc == last_g)
+				graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 1, op);
+			if (gc < last_g)
+				b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
+		} else {
+			double work = b->role[dev].act_recompute;
+			op = graph_add_compute(g, b->compute[dev], "backward", STEP_COMPUTE,
+					       pc->recompute + pc->bwd);
+			if (gc < last_g)
+				graph_add_dep(g, op, b->bwd_send[key + 1]);
+			if (gather != NONE)
+				graph_add_dep(g, op, gather);
+			graph_add_mem(g, op, (uint32_t)dev, work, false);
+			graph_add_mem(g, op, (uint32_t)dev, -work, true);
+			graph_add_mem(g, op, (uint32_t)dev, -act, true);
+			if (gc == 0)
+				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_embed_per_mb, true);
+			if (gc == last_g)
+				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp_recompute, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 2, op);
+			if (gc > 0)
+				b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
+			/* Gradients leave after the chunk's last backward (ZeRO-3: after every one). */
+			if (zero >= 3 || ps->micro_batch == b->m - 1) {
+				struct traffic t;
+				double params = b->role[dev].params / (double)b->v;
+				double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
+				dp_traffic(b, zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE,
+					   params * gb, &t);
+				uint32_t r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op,
+							   *dp_after);
+				if (r != op)
+					*dp_after = r;
+			}
+		}
+		b->last_op[dev] = op;
+	}
+}
+
+/* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
+ * weights read and written once (Adam), on the GPU, or on the host after PCIe copies. */
+static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const struct compute *c)
+{
+	const struct scenario *s = b->s;
+	struct graph *g = b->g;
+	double shard = b->role[dev].params / (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
+	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	uint32_t op;
+	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
+		const struct node_spec *node = &s->cluster.node;
+		/* Host memory bandwidth shared by the node's GPUs; without a figure, 100 GB/s. */
+		double host_bw = (node->host_memory_bw > 0 ? node->host_memory_bw : 100e9) /
+				 (double)node->gpus_per_node;
+		uint32_t down = graph_add_transfer(g, b->host[dev], "grads_to_host", STEP_OFFLOAD,
+						   shard * 4.0, node->pcie.latency,
+						   &b->link[LINK_CLASS_PCIE][dev], 1);
+		if (dp_done != NONE)
+			graph_add_dep(g, down, dp_done);
+		graph_add_dep(g, down, b->last_op[dev]);
+		op = graph_add_compute(g, b->host[dev], "cpu_adam", STEP_OPTIMIZER,
+				       shard * 32.0 / host_bw);
+		op = graph_add_transfer(g, b->host[dev], "params_to_gpu", STEP_OFFLOAD,
+					shard * wbytes, node->pcie.latency,
+					&b->link[LINK_CLASS_PCIE][dev], 1);
+		graph_add_dep(g, op, down);
+	} else {
+		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
+				       compute_stream_time(c, shard * 32.0));
+		if (dp_done != NONE)
+			graph_add_dep(g, op, dp_done);
+	}
+	if (s->strategy.zero == 1 || s->strategy.zero == 2) {
+		struct traffic t;
+		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].params * wbytes, &t);
+		emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, op);
+	}
+}
+
+/* Layers of global chunk gc, split into dense and MoE. */
+static void chunk_layers(const struct builder *b, int64_t gc, int64_t *dense, int64_t *moe)
+{
+	const struct scenario *s = b->s;
+	const struct model_config *m = &s->model;
+	int64_t f = s->strategy.first_stage_layers, la = s->strategy.last_stage_layers;
+	int64_t begin, count, k;
+	if (f > 0 || la > 0) {
+		int64_t stages = b->p - (f > 0) - (la > 0);
+		int64_t per = stages > 0 ? (m->layers - f - la) / stages : 0;
+		if (f > 0 && gc == 0) {
+			begin = 0;
+			count = f;
+		} else if (la > 0 && gc == b->p - 1) {
+			begin = m->layers - la;
+			count = la;
+		} else {
+			begin = f + (gc - (f > 0)) * per;
+			count = per;
+		}
+	} else {
+		count = m->layers / (b->p * b->v);
+		begin = gc * count;
+	}
+	*dense = *moe = 0;
+	for (k = begin; k < begin + count; k++) {
+		if (model_layer_kind(m, k) == LAYER_MOE)
+			(*moe)++;
+		else
+			(*dense)++;
+	}
+}
+
+static void scale_cost(struct pass_cost *to, const struct pass_cost *from, double n)
+{
+	to->fwd += from->fwd * n;
+	to->bwd += from->bwd * n;
+	to->recompute += from->recompute * n;
+	add_traffic(&to->tp, &from->tp, n);
+	add_traffic(&to->ep, &from->ep, n);
+	add_traffic(&to->cp, &from->cp, n);
+	add_traffic(&to->tp_recompute, &from->tp_recompute, n);
+}
+
+/* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
+ * for GPT), generalised: 3 x (2 x active non-embedding parameters + the head, plus attention
+ * 4*s*h per token per layer) per token; the hardware count adds a forward for full recompute. */
+static void count_flops(const struct scenario *s, struct step_plan *out)
+{
+	const struct model_config *m = &s->model;
+	struct model_params p;
+	double tokens = (double)s->workload.global_batch * (double)s->workload.seq_len;
+	double head = (double)m->vocab * (double)m->hidden;
+	double emb = 0, attn_width, fwd;
+	model_count_params(m, &p);
+	emb = p.embedding - (m->tie_embeddings ? 0 : head);
+	attn_width = model_is_mla(m) ? (double)m->heads *
+			(double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim + m->mla.v_head_dim) / 2
+				     : (double)m->heads * (double)m->head_dim;
+	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
+	      4 * (double)s->workload.seq_len * attn_width * (double)m->layers;
+	out->tokens = tokens;
+	out->model_flops = 3 * fwd * tokens;
+	out->hardware_flops = out->model_flops;
+	if (s->strategy.recompute == RECOMPUTE_FULL)
+		out->hardware_flops += fwd * tokens;
+}
+
+static void free_builder(struct builder *b)
+{
+	int k;
+	free(b->compute);
+	free(b->pp);
+	free(b->dp);
+	free(b->host);
+	free(b->last_op);
+	for (k = 0; k < 3; k++)
+		free(b->link[k]);
+	free(b->role);
+	free(b->chunk);
+	free(b->chunk_act);
+	free(b->fwd_send);
+	free(b->bwd_send);
+}
+
+/* Whether a pass's input from another stage has been emitted already. */
+static bool ready(const struct builder *b, int64_t dev, const struct pass *ps, const bool *emitted)
+{
+	int64_t gc = global_chunk(b, dev, ps->chunk), last_g = b->p * b->v - 1;
+	size_t base = (size_t)(ps->micro_batch * (b->p * b->v));
+	if (ps->kind == PASS_FORWARD)
+		return gc == 0 || emitted[2 * (base + (size_t)gc - 1)];
+	return gc == last_g || emitted[2 * (base + (size_t)gc + 1) + 1];
+}
+
+/*
+ * Add every stage's passes in an order where each op's dependencies already exist (graph.c
+ * requires it): repeatedly advance any stage whose next pass has its input from the
+ * neighbouring stage emitted. A schedule that could deadlock would stop this loop early.
+ */
+static int emit_all(struct builder *b, const struct compute *c, char *err, size_t errsize)
+{
+	size_t per = (size_t)(2 * b->m * b->v), keys = (size_t)(b->m * b->p * b->v), total = 0;
+	struct pass *order = xcalloc(per * (size_t)b->p, sizeof *order);
+	size_t *next = xcalloc((size_t)b->p, sizeof *next);
+	uint32_t *dp_done = xcalloc((size_t)b->p, sizeof *dp_done);
+	bool *emitted = xcalloc(2 * keys, sizeof *emitted);
+	bool progress = true;
+	int64_t dev;
+	for (dev = 0; dev < b->p; dev++) {
+		size_t n = b->sched->order(b->p, b->m, b->v, dev, order + (size_t)dev * per);
+		dp_done[dev] = NONE;
+		if (n != per) {
+			snprintf(err, errsize, "the %s schedule cannot run %lld micro-batches on %lld "
+				 "stages", b->sched->name, (long long)b->m, (long long)b->p);
+			free(order);
+			free(next);
+			free(dp_done);
+			free(emitted);
+			return -1;
+		}
+	}
+	while (progress && total < per * (size_t)b->p) {
+		progress = false;
+		for (dev = 0; dev < b->p; dev++) {
+			while (next[dev] < per) {
+				const struct pass *ps = &order[(size_t)dev * per + next[dev]];
+				size_t key = (size_t)(ps->micro_batch * (b->p * b->v) +
+						      global_chunk(b, dev, ps->chunk));
+				if (!ready(b, dev, ps, emitted))
+					break;
+				build_pass(b, dev, ps, &dp_done[dev]);
+				emitted[2 * key + (ps->kind == PASS_BACKWARD)] = true;
+				next[dev]++;
+				total++;
+				progress = true;
+				if (next[dev] == per)
+					optimizer(b, dev, dp_done[dev], c);
+			}
+		}
+	}
+	free(order);
+	free(next);
+	free(dp_done);
+	free(emitted);
+	if (total < per * (size_t)b->p) {
+		snprintf(err, errsize, "the %s schedule deadlocks on this shape", b->sched->name);
+		return -1;
+	}
+	return 0;
+}
+
+int step_build(const struct scenario *s, struct step_plan *out, char *err, size_t errsize)
+{
+	struct builder b;
+	struct compute *c;
+	struct ctx x;
+	int64_t dev, ch, k;
+	size_t keys;
+
+	memset(out, 0, sizeof *out);
+	memset(&b, 0, sizeof b);
+	if (s->workload.mode != MODE_TRAIN) {
+		snprintf(err, errsize, "step_build simulates training scenarios");
+		return -1;
+	}
+	c = compute_new(&s->cluster.node.gpu, err, errsize);
+	if (c == NULL)
+		return -1;
+	b.s = s;
+	layout_build(s, &b.l);
+	b.p = b.l.pp;
+	b.v = b.l.vp;
+	b.m = b.l.micro_batches;
+	b.sched = schedule_for(s->strategy.schedule);
+	if (s->strategy.schedule == SCHEDULE_INTERLEAVED && b.m % b.p != 0) {
+		snprintf(err, errsize, "the interleaved schedule needs micro-batches (%lld) to be a "
+			 "multiple of pp (%lld)", (long long)b.m, (long long)b.p);
+		compute_free(c);
+		return -1;
+	}
+	b.g = graph_new((size_t)b.p);
+	b.compute = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.pp = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.dp = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.host = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.last_op = xcalloc((size_t)b.p, sizeof(uint32_t));
+	for (k = 0; k < 3; k++)
+		b.link[k] = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.role = xcalloc((size_t)b.p, sizeof *b.role);
+	b.chunk = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk);
+	b.chunk_act = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk_act);
+	keys = (size_t)(b.m * b.p * b.v);
+	b.fwd_send = xcalloc(keys, sizeof(uint32_t));
+	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
+
+	x.s = s;
+	x.c = c;
+	x.l = &b.l;
+	x.tokens = (double)s->workload.micro_batch * (double)s->workload.seq_len / (double)b.l.cp;
+	for (dev = 0; dev < b.p; dev++) {
+		struct memory_role *r = &b.role[dev];
+		struct pass_cost layer[2];
+		memory_stage(s, dev, r);
+		if (r->total > out->analytic_peak)
+			out->analytic_peak = r->total;
+		graph_set_device(b.g, (uint32_t)dev, s->cluster.node.gpu.memory,
+				 r->total - r->part[MEMORY_ACTIVATIONS]);
+		b.compute[dev] = graph_add_stream(b.g, (uint32_t)dev, "compute");
+		b.pp[dev] = graph_add_stream(b.g, (uint32_t)dev, "pp_send");
+		b.dp[dev] = graph_add_stream(b.g, (uint32_t)dev, "dp_comm");
+		b.host[dev] = graph_add_stream(b.g, (uint32_t)dev, "host");
+		for (k = 0; k < 3; k++)
+			b.link[k][dev] = graph_add_port(b.g, (uint32_t)dev,
+							k == 0 ? "gpu_link" : k == 1 ? "nic" : "pcie",
+							collective_rank_bandwidth(&s->cluster.node,
+										  (int)k));
+		layer_cost(&x, LAYER_DENSE, &layer[0]);
+		if (model_is_moe(&s->model))
+			layer_cost(&x, LAYER_MOE, &layer[1]);
+		for (ch = 0; ch < b.v; ch++) {
+			int64_t gc = global_chunk(&b, dev, ch), dense, moe;
+			struct pass_cost *pc = &b.chunk[dev * b.v + ch], outer;
+			chunk_layers(&b, gc, &dense, &moe);
+			scale_cost(pc, &layer[0], (double)dense);
+			if (moe > 0)
+				scale_cost(pc, &layer[1], (double)moe);
+			outer_cost(&x, gc == 0, gc == b.p * b.v - 1, &outer);
+			scale_cost(pc, &outer, 1);
+			b.chunk_act[dev * b.v + ch] = r->inflight > 0 && r->layers > 0
+				? r->act_layers / r->inflight * (double)(dense + moe) / (double)r->layers
+				: 0;
+		}
+	}
+	if (emit_all(&b, c, err, errsize) != 0) {
+		free_builder(&b);
+		compute_free(c);
+		graph_free(b.g);
+		return -1;
+	}
+	count_flops(s, out);
+	out->graph = b.g;
+	out->devices = b.p;
+	free_builder(&b);
+	compute_free(c);
+	return 0;
+}
+
+void step_plan_release(struct step_plan *p)
+{
+	graph_free(p->graph);
+	p->graph = NULL;
+}

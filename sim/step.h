@@ -1,0 +1,45 @@
+/*
+ * step: one training step as an op graph for the engine. Plan stage: reads the scenario, the
+ * model, layout, compute and collective costs, the memory model (for allocations) and a
+ * pipeline schedule; knows nothing of event queues. Ranks that do identical work — tensor-,
+ * context-, data- and expert-parallel peers — are simulated once: the graph has one device per
+ * pipeline stage, and collectives among peers are transfers over that device's links.
+ */
+#ifndef DSSIM_STEP_H
+#define DSSIM_STEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "scenario.h"
+
+enum step_category {
+	STEP_COMPUTE,
+	STEP_TP,
+	STEP_CP,
+	STEP_PP,
+	STEP_DP,
+	STEP_EP,
+	STEP_OPTIMIZER,
+	STEP_OFFLOAD,
+	STEP_CATEGORIES
+};
+
+struct step_plan {
+	struct graph *graph;        /* owned; step_plan_release frees it */
+	int64_t devices;            /* simulated GPUs: one per pipeline stage */
+	double model_flops;         /* per step, whole job, Korthikanti et al. 2022 (no recompute) */
+	double hardware_flops;      /* per step, whole job, recomputation included */
+	double tokens;              /* per step */
+	double analytic_peak;       /* the memory model's most loaded GPU */
+};
+
+/* Build the graph of one step of a training scenario. 0, or -1 with a message in err. */
+int step_build(const struct scenario *s, struct step_plan *out, char *err, size_t errsize);
+void step_plan_release(struct step_plan *p);
+
+/* The category's name in reports ("compute", "tp_comm", ...). */
+const char *step_category_name(int category);
+
+#endif

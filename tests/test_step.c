@@ -1,0 +1,171 @@
+/*
+ * test_step: one training step played on the engine — the pipeline bubble the schedules produce
+ * against the closed forms (Narayanan et al. 2021: (p-1)/m for GPipe and 1F1B, (p-1)/(v*m)
+ * interleaved), the simulated memory peak against the analytic model, the time breakdown adding
+ * up to the step, and bit-identical reruns.
+ */
+#include "check.h"
+
+#include <dirent.h>
+#include <gsl/gsl_errno.h>
+
+#include "engine.h"
+#include "result.h"
+#include "scenario.h"
+#include "step.h"
+
+static void simulate(const struct scenario *s, struct result *r)
+{
+	struct step_plan p;
+	struct engine *e;
+	char err[256];
+	if (step_build(s, &p, err, sizeof err) != 0) {
+		print_error("step_build: %s\n", err);
+		fail();
+	}
+	e = engine_new(p.graph);
+	assert_int_equal(engine_run(e), 0);
+	result_build(s, &p, e, r);
+	engine_free(e);
+	step_plan_release(&p);
+}
+
+/* Equal stages and free communication: 32 identical layers over p stages, a vocabulary of 8 so
+ * the embedding and head cost nothing, links of 1e18 B/s without latency, one data-parallel
+ * rank (no gradient traffic). */
+static struct scenario *pipeline(const char *schedule, int pp, int vp, int m)
+{
+	return check_scenariof("pipe",
+		"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n"
+		"  gpus: %d\n"
+		"  node:\n"
+		"    gpus_per_node: 8\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    links:\n"
+		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %d}\n"
+		"strategy: {pp: %d, vp: %d, schedule: %s}\n",
+		pp, m, pp, vp, schedule);
+}
+
+static void check_bubble(const char *schedule, int p, int v, int m)
+{
+	struct scenario *s = pipeline(schedule, p, v, m);
+	struct result r;
+	double expect = (double)(p - 1) / ((double)v * m);
+	simulate(s, &r);
+	print_message("%s p %d v %d m %d: bubble %.5f of compute, closed form %.5f\n", schedule, p,
+		      v, m, r.bubble / r.exposed[STEP_COMPUTE], expect);
+	check_rel(r.bubble / r.exposed[STEP_COMPUTE], expect, 0.01);
+	scenario_free(s);
+}
+
+static void one_f_one_b_bubble_is_p_minus_1_over_m(void **state)
+{
+	(void)state;
+	check_bubble("1f1b", 4, 1, 8);
+	check_bubble("1f1b", 8, 1, 32);
+}
+
+static void gpipe_has_the_same_bubble(void **state)
+{
+	(void)state;
+	check_bubble("gpipe", 4, 1, 8);
+}
+
+static void interleaving_divides_the_bubble_by_v(void **state)
+{
+	(void)state;
+	check_bubble("interleaved", 4, 2, 8);
+	check_bubble("interleaved", 4, 4, 16);
+}
+
+/* Every category and the bubble partition the step on the first stage. */
+static void the_breakdown_adds_up_to_the_step(void **state)
+{
+	struct scenario *s = check_scenariof("sum",
+		"model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 4}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\n"
+		"strategy: {tp: 8, pp: 2, zero: 1, sequence_parallel: true, recompute: selective}\n");
+	struct result r;
+	double sum;
+	int k;
+	(void)state;
+	simulate(s, &r);
+	sum = r.bubble;
+	for (k = 0; k < STEP_CATEGORIES; k++)
+		sum += r.exposed[k];
+	check_rel(sum, r.step_s, 1e-9);
+	assert_true(r.exposed[STEP_TP] > 0 && r.exposed[STEP_PP] >= 0);
+	assert_true(r.mfu > 0 && r.mfu < 1 && r.hfu >= r.mfu);
+	scenario_free(s);
+}
+
+/* The simulated peak equals the analytic one within 1 % on every training scenario shipped. */
+static void simulated_peak_matches_the_analytic_model(void **state)
+{
+	struct dirent **list;
+	int n, i, checked = 0;
+	char path[512];
+	(void)state;
+	check_chdir_srcdir();
+	n = scandir("scenarios", &list, NULL, alphasort);
+	assert_true(n > 0);
+	for (i = 0; i < n; i++) {
+		size_t len = strlen(list[i]->d_name);
+		struct diag d;
+		struct scenario *s;
+		if (len > 5 && strcmp(list[i]->d_name + len - 5, ".yaml") == 0) {
+			snprintf(path, sizeof path, "scenarios/%s", list[i]->d_name);
+			diag_init(&d);
+			s = scenario_load(path, NULL, &d);
+			assert_non_null(s);
+			if (s->workload.mode == MODE_TRAIN) {
+				struct result r;
+				simulate(s, &r);
+				print_message("%-40s simulated %.3f GiB, analytic %.3f GiB\n", path,
+					      r.peak_per_gpu / 1073741824.0,
+					      r.analytic_peak / 1073741824.0);
+				check_rel(r.peak_per_gpu, r.analytic_peak, 0.01);
+				checked++;
+			}
+			scenario_free(s);
+			diag_release(&d);
+		}
+		free(list[i]);
+	}
+	free(list);
+	assert_true(checked >= 3);
+}
+
+static void reruns_are_bit_identical(void **state)
+{
+	struct scenario *s = check_scenariof("again",
+		"model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 32}\nstrategy: {pp: 2, ep: 8, zero: 1}\n");
+	struct result a, b;
+	(void)state;
+	simulate(s, &a);
+	simulate(s, &b);
+	assert_true(a.step_s == b.step_s);
+	assert_true(memcmp(a.exposed, b.exposed, sizeof a.exposed) == 0);
+	assert_true(a.exposed[STEP_EP] > 0);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(one_f_one_b_bubble_is_p_minus_1_over_m),
+		cmocka_unit_test(gpipe_has_the_same_bubble),
+		cmocka_unit_test(interleaving_divides_the_bubble_by_v),
+		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
+		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
+		cmocka_unit_test(reruns_are_bit_identical),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
