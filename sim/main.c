@@ -3,6 +3,7 @@
  * turns diagnostics into exit codes: 0 the run completed (whether or not the model fits: the
  * report says), 1 an internal or output error, 2 bad input or usage.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include "result.h"
 #include "schema.h"
 #include "step.h"
+#include "trace.h"
 #include "xalloc.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
@@ -36,6 +38,7 @@ static void usage(FILE *out)
 		"  -s, --set KEY=VALUE   override any scenario key, e.g. --set strategy.tp=8\n"
 		"                        (repeatable; VALUE may be YAML: --set 'strategy.offload={optimizer: cpu}')\n"
 		"  -d, --data-dir DIR    also look for presets in DIR\n"
+		"  -t, --trace FILE      write a Chrome trace of the simulated step (open in Perfetto)\n"
 		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -54,6 +57,7 @@ struct args {
 	size_t noverrides;
 	const char *data_dir;
 	const char *file;
+	const char *trace;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -62,6 +66,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"format", required_argument, NULL, 'f'},
 		{"set", required_argument, NULL, 's'},
 		{"data-dir", required_argument, NULL, 'd'},
+		{"trace", required_argument, NULL, 't'},
 		{"help-keys", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -69,7 +74,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	};
 	int c;
 	memset(a, 0, sizeof *a);
-	while ((c = getopt_long(argc, argv, "f:s:d:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:s:d:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") == 0) {
@@ -99,6 +104,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'd':
 			a->data_dir = optarg;
 			break;
+		case 't':
+			a->trace = optarg;
+			break;
 		case 'K':
 			schema_print_keys(stdout);
 			return -1;
@@ -124,7 +132,29 @@ static int parse_args(int argc, char **argv, struct args *a)
 }
 
 /* Play one training step on the event engine. -1 (with a message) when it cannot be built. */
-static int simulate_step(const struct scenario *s, const char *file, struct result *r)
+/* Write the trace to a temporary file renamed into place, so no half-written trace is left. */
+static int write_trace(const char *path, const struct graph *g, const struct engine *e)
+{
+	char tmp[4096];
+	FILE *f;
+	int status;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL) {
+		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
+		return -1;
+	}
+	status = trace_write(f, g, e, step_category_names, STEP_CATEGORIES);
+	if (fclose(f) != 0 || status != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int simulate_step(const struct scenario *s, const char *file, const char *trace,
+			 struct result *r)
 {
 	struct step_plan plan;
 	struct engine *e;
@@ -134,7 +164,7 @@ static int simulate_step(const struct scenario *s, const char *file, struct resu
 		return -1;
 	}
 	e = engine_new(plan.graph);
-	engine_record_timeline(e, false);
+	engine_record_timeline(e, trace != NULL);
 	if (engine_run(e) != 0) {
 		fprintf(stderr, "dssim: %s: the step did not complete\n", file);
 		engine_free(e);
@@ -142,6 +172,11 @@ static int simulate_step(const struct scenario *s, const char *file, struct resu
 		return -1;
 	}
 	result_build(s, &plan, e, r);
+	if (trace != NULL && write_trace(trace, plan.graph, e) != 0) {
+		engine_free(e);
+		step_plan_release(&plan);
+		return -2;
+	}
 	engine_free(e);
 	step_plan_release(&plan);
 	return 0;
@@ -180,8 +215,13 @@ int main(int argc, char **argv)
 		status = EXIT_INTERNAL;
 	} else {
 		struct result r, *t = NULL;
-		if (s->workload.mode == MODE_TRAIN && simulate_step(s, a.file, &r) == 0)
+		int sim = s->workload.mode == MODE_TRAIN ? simulate_step(s, a.file, a.trace, &r) : -1;
+		if (sim == 0)
 			t = &r;
+		else if (sim == -2)
+			status = EXIT_INTERNAL;
+		else if (a.trace != NULL && s->workload.mode != MODE_TRAIN)
+			fprintf(stderr, "dssim: --trace: only training steps are simulated so far\n");
 		if (a.format == FORMAT_JSON)
 			output_json(stdout, s, &m, t);
 		else

@@ -25,13 +25,13 @@
 #include "schedule.h"
 #include "xalloc.h"
 
-static const char *const category_names[STEP_CATEGORIES] = {
+const char *const step_category_names[STEP_CATEGORIES] = {
 	"compute", "tp_comm", "cp_comm", "pp_comm", "dp_comm", "ep_comm", "optimizer", "offload",
 };
 
 const char *step_category_name(int category)
 {
-	return category >= 0 && category < STEP_CATEGORIES ? category_names[category] : "?";
+	return category >= 0 && category < STEP_CATEGORIES ? step_category_names[category] : "?";
 }
 
 /* Bytes and latency a collective puts on each class of link, summed over its phases. */
@@ -221,7 +221,7 @@ static uint32_t emit_traffic2(struct builder *b, int64_t dev, uint32_t stream, i
 		uint32_t op;
 		if (t->bytes[k] * times <= 0 && t->latency[k] * times <= 0)
 			continue;
-		op = graph_add_transfer(b->g, stream, category_names[category], category,
+		op = graph_add_transfer(b->g, stream, step_category_names[category], category,
 					t->bytes[k] * times, t->latency[k] * times,
 					&b->link[k][dev], 1);
 		if (after != NONE)

@@ -39,7 +39,8 @@ struct step_plan {
 int step_build(const struct scenario *s, struct step_plan *out, char *err, size_t errsize);
 void step_plan_release(struct step_plan *p);
 
-/* The category's name in reports ("compute", "tp_comm", ...). */
+/* The category's name in reports ("compute", "tp_comm", ...), and the whole table. */
 const char *step_category_name(int category);
+extern const char *const step_category_names[STEP_CATEGORIES];
 
 #endif

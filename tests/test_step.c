@@ -13,6 +13,8 @@
 #include "result.h"
 #include "scenario.h"
 #include "step.h"
+#include "trace.h"
+#include "yamltree.h"
 
 static void simulate(const struct scenario *s, struct result *r)
 {
@@ -156,6 +158,48 @@ static void reruns_are_bit_identical(void **state)
 	scenario_free(s);
 }
 
+/* The trace is well-formed JSON (read back with the YAML parser): metadata naming every GPU
+ * and stream, one complete event per op, and a memory counter track. */
+static void the_trace_is_well_formed(void **state)
+{
+	struct scenario *s = pipeline("1f1b", 4, 1, 8);
+	struct step_plan p;
+	struct engine *e;
+	char err[256], *text = NULL;
+	size_t len = 0, i, x = 0, meta = 0, counters = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct arena *a = arena_new();
+	struct diag d;
+	const struct ynode *root, *ev;
+	(void)state;
+	assert_int_equal(step_build(s, &p, err, sizeof err), 0);
+	e = engine_new(p.graph);
+	assert_int_equal(engine_run(e), 0);
+	assert_int_equal(trace_write(f, p.graph, e, step_category_names, STEP_CATEGORIES), 0);
+	fclose(f);
+	diag_init(&d);
+	root = yamltree_parse(a, "trace.json", text, len, &d);
+	diag_print(&d, stderr);
+	assert_non_null(root);
+	ev = yamltree_get(root, "traceEvents");
+	assert_non_null(ev);
+	for (i = 0; i < ev->count; i++) {
+		const char *ph = yamltree_get(ev->items[i], "ph")->value;
+		x += strcmp(ph, "X") == 0;
+		meta += strcmp(ph, "M") == 0;
+		counters += strcmp(ph, "C") == 0;
+	}
+	assert_int_equal(x, p.graph->nops);
+	assert_int_equal(meta, p.graph->ndevices + p.graph->nstreams);
+	assert_true(counters > 0);
+	diag_release(&d);
+	arena_free(a);
+	free(text);
+	engine_free(e);
+	step_plan_release(&p);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +209,7 @@ int main(void)
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
 		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
 		cmocka_unit_test(reruns_are_bit_identical),
+		cmocka_unit_test(the_trace_is_well_formed),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,54 @@
+/*
+ * trace: the Trace Event Format (Google, "Trace Event Format" document): "X" complete events
+ * with ts and dur in microseconds, "M" metadata naming processes and threads, "C" counters.
+ * Output stage.
+ */
+#include "trace.h"
+
+#include "memtrack.h"
+
+static void name_event(FILE *out, const char *what, unsigned pid, unsigned tid, const char *name,
+		       bool *first)
+{
+	fprintf(out, "%s\n{\"ph\": \"M\", \"name\": \"%s\", \"pid\": %u, \"tid\": %u, "
+		     "\"args\": {\"name\": \"%s\"}}", *first ? "" : ",", what, pid, tid, name);
+	*first = false;
+}
+
+int trace_write(FILE *out, const struct graph *g, const struct engine *e,
+		const char *const *category_names, int ncategories)
+{
+	const struct memtrack *m = engine_memory(e);
+	bool first = true;
+	size_t i;
+	char buf[64];
+	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", out);
+	for (i = 0; i < g->ndevices; i++) {
+		snprintf(buf, sizeof buf, "GPU %zu (pipeline stage %zu)", i, i);
+		name_event(out, "process_name", (unsigned)i, 0, buf, &first);
+	}
+	for (i = 0; i < g->nstreams; i++)
+		name_event(out, "thread_name", g->streams[i].device, (unsigned)i + 1,
+			   g->streams[i].name, &first);
+	for (i = 0; i < g->nops; i++) {
+		const struct graph_op *o = &g->ops[i];
+		int c = o->category;
+		if (!engine_op_done(e, i))
+			continue;
+		fprintf(out, ",\n{\"ph\": \"X\", \"name\": \"%s\", \"cat\": \"%s\", \"pid\": %u, "
+			     "\"tid\": %u, \"ts\": %.3f, \"dur\": %.3f}",
+			o->name, c >= 0 && c < ncategories ? category_names[c] : "op",
+			g->streams[o->stream].device, o->stream + 1, engine_op_start(e, i) * 1e6,
+			(engine_op_end(e, i) - engine_op_start(e, i)) * 1e6);
+	}
+	for (i = 0; i < g->ndevices; i++) {
+		size_t n, k;
+		const struct memtrack_sample *s = memtrack_samples(m, i, &n);
+		for (k = 0; k < n; k++)
+			fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"allocated GiB\", \"pid\": %zu, "
+				     "\"ts\": %.3f, \"args\": {\"GiB\": %.6f}}",
+				i, s[k].time * 1e6, s[k].bytes / (1024.0 * 1024 * 1024));
+	}
+	fputs("\n]}\n", out);
+	return ferror(out) ? -1 : 0;
+}
