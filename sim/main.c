@@ -20,6 +20,7 @@
 #include "schema.h"
 #include "step.h"
 #include "trace.h"
+#include "validate.h"
 #include "xalloc.h"
 
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
@@ -29,6 +30,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dssim [options] SCENARIO.yaml\n"
+		"       dssim validate [--format json] [CASES.yaml]\n"
 		"\n"
 		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
 		"report where each GPU's memory goes and whether it fits.\n"
@@ -46,8 +48,11 @@ static void usage(FILE *out)
 		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
 		"directory, in $DSSIM_DATA and in %s.\n"
 		"\n"
+		"dssim validate runs the published training runs dssim is checked against\n"
+		"(tests/validation/published.yaml) and prints published vs simulated.\n"
+		"\n"
 		"exit status: 0 the run completed (the report says whether it fits), 1 internal or\n"
-		"output error, 2 bad input or usage.\n",
+		"output error (validate: a case outside its tolerance), 2 bad input or usage.\n",
 		scenario_installed_data_dir());
 }
 
@@ -60,7 +65,7 @@ struct args {
 	const char *trace;
 };
 
-static int parse_args(int argc, char **argv, struct args *a)
+static int parse_args(int argc, char **argv, struct args *a, bool validate)
 {
 	static const struct option longopts[] = {
 		{"format", required_argument, NULL, 'f'},
@@ -120,6 +125,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 			usage(stderr);
 			return EXIT_BAD_INPUT;
 		}
+	}
+	if (validate && optind >= argc - 1) {
+		a->file = optind == argc - 1 ? argv[optind] : NULL;
+		return EXIT_OK;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, optind >= argc ? "dssim: no scenario file given\n"
@@ -182,6 +191,58 @@ static int simulate_step(const struct scenario *s, const char *file, const char 
 	return 0;
 }
 
+/* The validation file: the one given, else the first found in the data roots. */
+static const char *validation_file(const struct args *a, char *buf, size_t size)
+{
+	const char *roots[3];
+	const char *env = getenv("DSSIM_DATA");
+	size_t i, n = 0;
+	FILE *f;
+	if (a->file != NULL)
+		return a->file;
+	if (a->data_dir)
+		roots[n++] = a->data_dir;
+	if (env && env[0])
+		roots[n++] = env;
+	roots[n++] = scenario_installed_data_dir();
+	for (i = 0; i < n; i++) {
+		snprintf(buf, size, "%s/tests/validation/published.yaml", roots[i]);
+		if ((f = fopen(buf, "rb")) != NULL) {
+			fclose(f);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "tests/validation/published.yaml");
+	return buf;
+}
+
+static int run_validate(const struct args *a)
+{
+	struct scenario_options opt = {a->overrides, a->noverrides, a->data_dir};
+	struct validate_report r;
+	struct diag d;
+	char buf[4096];
+	const char *path = validation_file(a, buf, sizeof buf);
+	gsl_set_error_handler_off();
+	diag_init(&d);
+	if (validate_run(path, &opt, &r, &d) != 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		validate_report_release(&r);
+		return EXIT_BAD_INPUT;
+	}
+	if (a->format == FORMAT_JSON)
+		validate_json(stdout, &r);
+	else
+		validate_print(stdout, &r);
+	diag_release(&d);
+	{
+		int status = r.failed > 0 ? EXIT_INTERNAL : EXIT_OK;
+		validate_report_release(&r);
+		return status;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct args a;
@@ -189,12 +250,24 @@ int main(int argc, char **argv)
 	struct diag d;
 	struct scenario *s;
 	struct memory_report m;
-	int status = parse_args(argc, argv, &a);
+	bool validate = argc > 1 && strcmp(argv[1], "validate") == 0;
+	int status;
+	if (validate) {
+		argv[1] = argv[0];
+		argc--;
+		argv++;
+	}
+	status = parse_args(argc, argv, &a, validate);
 
 	if (status != EXIT_OK) {
 		free(a.overrides);
 		if (status < 0)
 			return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_INTERNAL;
+		return status;
+	}
+	if (validate) {
+		status = run_validate(&a);
+		free(a.overrides);
 		return status;
 	}
 	gsl_set_error_handler_off();

@@ -890,8 +890,42 @@ static void roots_init(struct loader *l, const char *path, const struct scenario
 	l->roots[l->nroots++] = DSSIM_PKGDATADIR;
 }
 
+static struct ynode *copy_tree(struct arena *a, const struct ynode *n)
+{
+	struct ynode *c = arena_alloc(a, sizeof *c);
+	size_t i;
+	*c = *n;
+	if (n->kind == YNODE_MAP) {
+		c->members = arena_array(a, n->count, sizeof *c->members);
+		for (i = 0; i < n->count; i++) {
+			c->members[i] = n->members[i];
+			c->members[i].value = copy_tree(a, n->members[i].value);
+		}
+	} else if (n->kind == YNODE_SEQ) {
+		c->items = arena_array(a, n->count, sizeof *c->items);
+		for (i = 0; i < n->count; i++)
+			c->items[i] = copy_tree(a, n->items[i]);
+	}
+	return c;
+}
+
+static struct scenario *load(const char *path, const struct ynode *given,
+			     const struct scenario_options *opt, struct diag *d);
+
 struct scenario *scenario_load(const char *path, const struct scenario_options *opt,
 			       struct diag *d)
+{
+	return load(path, NULL, opt, d);
+}
+
+struct scenario *scenario_load_tree(const struct ynode *top, const char *file,
+				    const struct scenario_options *opt, struct diag *d)
+{
+	return load(file, top, opt, d);
+}
+
+static struct scenario *load(const char *path, const struct ynode *given,
+			     const struct scenario_options *opt, struct diag *d)
 {
 	struct loader l;
 	struct scenario *s;
@@ -909,7 +943,8 @@ struct scenario *scenario_load(const char *path, const struct scenario_options *
 	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);
 	roots_init(&l, path, opt);
 
-	top = yamltree_load(s->arena, path, d);
+	/* Presets and overrides rewrite the tree: work on a copy the scenario owns. */
+	top = given ? copy_tree(s->arena, given) : yamltree_load(s->arena, path, d);
 	if (top == NULL) {
 		scenario_free(s);
 		return NULL;

@@ -160,6 +160,11 @@ struct scenario_options {
  */
 struct scenario *scenario_load(const char *path, const struct scenario_options *opt,
 			       struct diag *d);
+/* The same for a scenario mapping inside another document (a validation case, a sweep); file
+ * names where it came from. The tree must outlive the call only. */
+struct ynode;
+struct scenario *scenario_load_tree(const struct ynode *top, const char *file,
+				    const struct scenario_options *opt, struct diag *d);
 void scenario_free(struct scenario *s);
 
 /* The mark recorded for a dotted key (the file top when the key was defaulted). */
