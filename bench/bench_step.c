@@ -1,0 +1,75 @@
+/*
+ * bench_step: wall time to load a training scenario, build its step graph, simulate it and
+ * summarise the result — what `dssim FILE` does for training. Targets (event-engine issue):
+ * the Megatron 1T row under 1 s, scenarios/32b_zero3.yaml under 20 ms.
+ */
+#include <gsl/gsl_errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "diag.h"
+#include "engine.h"
+#include "memory.h"
+#include "result.h"
+#include "scenario.h"
+#include "step.h"
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+	int f;
+	gsl_set_error_handler_off();
+	for (f = 1; f < argc; f++) {
+		enum { RUNS = 9 };
+		double t[RUNS];
+		size_t ops = 0, events = 0;
+		int i;
+		for (i = 0; i < RUNS; i++) {
+			struct diag d;
+			struct scenario *s;
+			struct memory_report m;
+			struct step_plan p;
+			struct engine *e;
+			struct result r;
+			char err[256];
+			double t0 = now();
+			diag_init(&d);
+			s = scenario_load(argv[f], NULL, &d);
+			if (s == NULL || memory_build(s, &m) != 0 ||
+			    step_build(s, &p, err, sizeof err) != 0) {
+				diag_print(&d, stderr);
+				return 1;
+			}
+			e = engine_new(p.graph);
+			engine_record_timeline(e, false);
+			if (engine_run(e) != 0)
+				return 1;
+			result_build(s, &p, e, &r);
+			ops = p.graph->nops;
+			events = r.events;
+			engine_free(e);
+			step_plan_release(&p);
+			memory_report_release(&m);
+			scenario_free(s);
+			diag_release(&d);
+			t[i] = now() - t0;
+		}
+		qsort(t, RUNS, sizeof t[0], cmp);
+		printf("simulate %s: median %.3f ms (best %.3f) over %d runs; %zu ops, %zu events\n",
+		       argv[f], t[RUNS / 2] * 1e3, t[0] * 1e3, RUNS, ops, events);
+	}
+	return 0;
+}
