@@ -30,8 +30,20 @@ struct link_state {
 	size_t count, cap;
 };
 
+/* What the event loop reads of an op, packed: the graph's records are larger and their memory
+ * events live in another array, so reading them per event costs cache misses. */
+struct hot_op {
+	double duration;
+	double mem_start, mem_end;   /* on the op's own device, summed */
+	uint32_t stream;
+	uint32_t device;
+	uint8_t kind;
+	bool other_devices;          /* some memory event is on another device: walk the list */
+};
+
 struct engine {
 	const struct graph *g;
+	struct hot_op *hot;
 	struct queue *q;
 	struct memtrack *mem;
 	double now;
@@ -55,11 +67,20 @@ void engine_record_timeline(struct engine *e, bool on)
 	memtrack_set_timeline(e->mem, on);
 }
 
-static void release_mem(struct engine *e, const struct graph_op *op, bool at_end)
+static void release_mem(struct engine *e, uint32_t op, bool at_end)
 {
+	const struct hot_op *h = &e->hot[op];
+	const struct graph_op *o;
 	uint32_t k;
-	for (k = 0; k < op->nmem; k++) {
-		const struct graph_mem *m = &e->g->mem[op->first_mem + k];
+	if (!h->other_devices) {
+		double bytes = at_end ? h->mem_end : h->mem_start;
+		if (bytes != 0)
+			memtrack_change(e->mem, h->device, e->now, bytes);
+		return;
+	}
+	o = &e->g->ops[op];
+	for (k = 0; k < o->nmem; k++) {
+		const struct graph_mem *m = &e->g->mem[o->first_mem + k];
 		if (m->at_end == at_end)
 			memtrack_change(e->mem, m->device, e->now, m->bytes);
 	}
@@ -82,6 +103,25 @@ struct engine *engine_new(const struct graph *g)
 	e->start = xcalloc(n ? n : 1, sizeof *e->start);
 	e->end = xcalloc(n ? n : 1, sizeof *e->end);
 	e->done = xcalloc(n ? n : 1, sizeof *e->done);
+	e->hot = xcalloc(n ? n : 1, sizeof *e->hot);
+	for (i = 0; i < n; i++) {
+		const struct graph_op *o = &g->ops[i];
+		struct hot_op *h = &e->hot[i];
+		uint32_t k;
+		h->duration = o->duration;
+		h->stream = o->stream;
+		h->device = g->streams[o->stream].device;
+		h->kind = (uint8_t)o->kind;
+		for (k = 0; k < o->nmem; k++) {
+			const struct graph_mem *m = &g->mem[o->first_mem + k];
+			if (m->device != h->device)
+				h->other_devices = true;
+			else if (m->at_end)
+				h->mem_end += m->bytes;
+			else
+				h->mem_start += m->bytes;
+		}
+	}
 	e->flow_of = xcalloc(n ? n : 1, sizeof *e->flow_of);
 	{
 		size_t transfers = 0;
@@ -143,6 +183,7 @@ void engine_free(struct engine *e)
 	free(e->links);
 	free(e->flows);
 	free(e->flow_of);
+	free(e->hot);
 	free(e->done);
 	free(e->end);
 	free(e->start);
@@ -232,13 +273,17 @@ static void flow_end(struct engine *e, uint32_t op)
 
 static void start_op(struct engine *e, uint32_t op)
 {
-	const struct graph_op *o = &e->g->ops[op];
+	const struct hot_op *h = &e->hot[op];
+	const struct graph_op *o;
 	e->start[op] = e->now;
-	e->stream_busy[o->stream] = true;
-	release_mem(e, o, false);
-	if (o->kind == GRAPH_COMPUTE) {
-		queue_push(e->q, e->now + o->duration, EV_COMPUTE_DONE, op, 0);
-	} else if (o->latency > 0) {
+	e->stream_busy[h->stream] = true;
+	release_mem(e, op, false);
+	if (h->kind == GRAPH_COMPUTE) {
+		queue_push(e->q, e->now + h->duration, EV_COMPUTE_DONE, op, 0);
+		return;
+	}
+	o = &e->g->ops[op];
+	if (o->latency > 0) {
 		queue_push(e->q, e->now + o->latency, EV_LATENCY_DONE, op, 0);
 	} else if (o->nlinks > 0 && o->bytes > 0) {
 		flow_begin(e, op);
@@ -262,19 +307,18 @@ static void try_stream(struct engine *e, uint32_t s)
 
 static void finish_op(struct engine *e, uint32_t op)
 {
-	const struct graph_op *o = &e->g->ops[op];
-	uint32_t k;
+	uint32_t stream = e->hot[op].stream, k;
 	e->end[op] = e->now;
 	e->done[op] = true;
 	e->finished++;
-	release_mem(e, o, true);
-	e->stream_busy[o->stream] = false;
+	release_mem(e, op, true);
+	e->stream_busy[stream] = false;
 	for (k = e->dep_first[op]; k < e->dep_first[op + 1]; k++) {
 		uint32_t d = e->dependents[k];
 		if (--e->waiting[d] == 0)
-			try_stream(e, e->g->ops[d].stream);
+			try_stream(e, e->hot[d].stream);
 	}
-	try_stream(e, o->stream);
+	try_stream(e, stream);
 }
 
 static void begin(struct engine *e)
