@@ -119,6 +119,7 @@ struct strategy {
 		int optimizer, params; /* enum offload_kind */
 	} offload;
 	double bucket;             /* bytes of a gradient communication bucket */
+	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
 	int64_t zero3_prefetch_layers;
 };
 
@@ -128,6 +129,7 @@ struct runtime {
 	double cublas_workspace;   /* bytes */
 	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
 	double gpu_memory_utilization; /* fraction of memory an inference engine may use */
+	double host_memory_bw;     /* node host memory bandwidth assumed when the preset has none */
 };
 
 struct scenario {

@@ -240,6 +240,10 @@ static const struct schema_row rows[] = {
 	/* PyTorch DistributedDataParallel bucket_cap_mb = 25 (torch/nn/parallel/distributed.py). */
 	NUM("strategy.bucket", UNIT_BYTES, 0, BIG, false, "25 MB",
 	    "gradient communication bucket (two are in flight)", strategy.bucket),
+	/* PyTorch DDP and DeepSpeed reduce buckets as backward produces them; Megatron-LM (2021)
+	 * all-reduced after forward_backward_func (megatron/training.py), as with false. */
+	BOOL("strategy.overlap_grad_reduce", "true",
+	     "reduce gradient buckets while the last backward runs", strategy.overlap_grad_reduce),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
 	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),
 
@@ -260,6 +264,11 @@ static const struct schema_row rows[] = {
 	    "caching-allocator fragmentation, as a fraction of allocated bytes",
 	    runtime.allocator_reserve),
 	/* vLLM EngineArgs.gpu_memory_utilization default 0.9 (vllm/engine/arg_utils.py). */
+	/* An assumption, not a measurement: used only for nodes whose preset lacks
+	 * host_memory_bw (most cloud instances publish none). Set it for your hardware. */
+	NUM("runtime.host_memory_bw", UNIT_BYTES_PER_S, 0, BIG, true, "100 GB/s",
+	    "host memory bandwidth assumed for CPU optimizer steps when the node gives none",
+	    runtime.host_memory_bw),
 	NUM("runtime.gpu_memory_utilization", UNIT_FRACTION, 0.01, 1, false, "0.9",
 	    "fraction of device memory an inference engine may use", runtime.gpu_memory_utilization),
 };

@@ -204,6 +204,7 @@ struct builder {
 	uint32_t *link[3];                           /* per device: gpu, network, pcie */
 	uint32_t *fwd_send, *bwd_send;               /* per (mb, global chunk): transfer op */
 	uint32_t *last_op;                           /* per device: last op on its compute stream */
+	uint32_t *before_last;                       /* per device: last op of the pass before */
 	struct pass_cost *chunk;                     /* per (device, chunk) */
 	struct memory_role *role;                    /* per device */
 	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
@@ -301,11 +302,12 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 		uint32_t op, gather = NONE;
 		if (zero >= 3) {
 			/* ZeRO-3 gathers the chunk's weights for every pass (DeepSpeed re-gathers per
-			 * micro-batch), ahead of time on the DP stream. */
+			 * micro-batch), prefetched one pass ahead: it may start once the pass before
+			 * the previous one is done. */
 			struct traffic t;
 			double params = b->role[dev].params / (double)b->v;
 			dp_traffic(b, COLLECTIVE_ALLGATHER, params * wbytes, &t);
-			gather = emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, NONE);
+			gather = emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, b->before_last[dev]);
 		}
 		if (ps->kind == PASS_FORWARD) {
 			op = graph_add_compute(g, b->compute[dev], "forward", STEP_COMPUTE, pc->fwd);
@@ -325,38 +327,61 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 				b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
 		} else {
 			double work = b->role[dev].act_recompute;
-			op = graph_add_compute(g, b->compute[dev], "backward", STEP_COMPUTE,
-					       pc->recompute + pc->bwd);
-			if (gc < last_g)
-				graph_add_dep(g, op, b->bwd_send[key + 1]);
-			if (gather != NONE)
-				graph_add_dep(g, op, gather);
-			graph_add_mem(g, op, (uint32_t)dev, work, false);
-			graph_add_mem(g, op, (uint32_t)dev, -work, true);
-			graph_add_mem(g, op, (uint32_t)dev, -act, true);
-			if (gc == 0)
-				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_embed_per_mb, true);
-			if (gc == last_g)
-				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp_recompute, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 2, op);
+			double params = b->role[dev].params / (double)b->v;
+			double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
+			bool reduce = zero >= 3 || ps->micro_batch == b->m - 1;
+			int64_t pieces = 1, k;
+			struct traffic t;
+			/* Gradients leave after the chunk's last backward (ZeRO-3: after every one). With
+			 * overlap, in buckets as the backward produces them (PyTorch DDP, DeepSpeed): the
+			 * backward is cut into as many pieces as buckets, at most one per layer. */
+			if (reduce && s->strategy.overlap_grad_reduce && s->strategy.bucket > 0) {
+				double layers = b->role[dev].layers / (double)b->v;
+				pieces = (int64_t)ceil(params * gb / s->strategy.bucket);
+				if (pieces > (int64_t)layers)
+					pieces = (int64_t)layers;
+				if (pieces < 1)
+					pieces = 1;
+			}
+			if (reduce)
+				dp_traffic(b, zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE,
+					   params * gb / (double)pieces, &t);
+			for (k = 0; k < pieces; k++) {
+				double f = 1.0 / (double)pieces;
+				op = graph_add_compute(g, b->compute[dev], "backward", STEP_COMPUTE,
+						       (pc->recompute + pc->bwd) * f);
+				if (k == 0 && gc < last_g)
+					graph_add_dep(g, op, b->bwd_send[key + 1]);
+				if (k == 0 && gather != NONE)
+					graph_add_dep(g, op, gather);
+				if (k == 0)
+					graph_add_mem(g, op, (uint32_t)dev, work, false);
+				if (k == pieces - 1) {
+					graph_add_mem(g, op, (uint32_t)dev, -work, true);
+					graph_add_mem(g, op, (uint32_t)dev, -act, true);
+					if (gc == 0)
+						graph_add_mem(g, op, (uint32_t)dev,
+							      -b->role[dev].act_embed_per_mb, true);
+					if (gc == last_g)
+						graph_add_mem(g, op, (uint32_t)dev,
+							      -b->role[dev].act_head_per_mb, true);
+				}
+				op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp_recompute, f,
+						  op);
+				op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, f, op);
+				op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, f, op);
+				op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 2 * f, op);
+				if (reduce) {
+					uint32_t r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op,
+								   *dp_after);
+					if (r != op)
+						*dp_after = r;
+				}
+			}
 			if (gc > 0)
 				b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
-			/* Gradients leave after the chunk's last backward (ZeRO-3: after every one). */
-			if (zero >= 3 || ps->micro_batch == b->m - 1) {
-				struct traffic t;
-				double params = b->role[dev].params / (double)b->v;
-				double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
-				dp_traffic(b, zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE,
-					   params * gb, &t);
-				uint32_t r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op,
-							   *dp_after);
-				if (r != op)
-					*dp_after = r;
-			}
 		}
+		b->before_last[dev] = b->last_op[dev];
 		b->last_op[dev] = op;
 	}
 }
@@ -372,8 +397,10 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 	uint32_t op;
 	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
 		const struct node_spec *node = &s->cluster.node;
-		/* Host memory bandwidth shared by the node's GPUs; without a figure, 100 GB/s. */
-		double host_bw = (node->host_memory_bw > 0 ? node->host_memory_bw : 100e9) /
+		/* CPU Adam streams the fp32 master, moments and gradients through host memory,
+		 * shared by the node's GPUs (runtime.host_memory_bw when the node gives none). */
+		double host_bw = (node->host_memory_bw > 0 ? node->host_memory_bw
+							   : s->runtime.host_memory_bw) /
 				 (double)node->gpus_per_node;
 		uint32_t down = graph_add_transfer(g, b->host[dev], "grads_to_host", STEP_OFFLOAD,
 						   shard * 4.0, node->pcie.latency,
@@ -476,6 +503,7 @@ static void free_builder(struct builder *b)
 	free(b->dp);
 	free(b->host);
 	free(b->last_op);
+	free(b->before_last);
 	for (k = 0; k < 3; k++)
 		free(b->link[k]);
 	free(b->role);
@@ -587,6 +615,9 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	b.dp = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.host = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.last_op = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.before_last = xcalloc((size_t)b.p, sizeof(uint32_t));
+	for (dev = 0; dev < b.p; dev++)
+		b.last_op[dev] = b.before_last[dev] = NONE;
 	for (k = 0; k < 3; k++)
 		b.link[k] = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.role = xcalloc((size_t)b.p, sizeof *b.role);
