@@ -8,6 +8,7 @@
  */
 #include "collective.h"
 
+#include <math.h>
 #include <string.h>
 
 /* NCCL's measured bus bandwidth is below the link rate; without a preset value, 0.8 of it. The
@@ -44,15 +45,25 @@ static void add(struct collective_plan *p, const struct node_spec *node, int lin
 	ph->latency = steps * latency_of(node, link);
 }
 
-/* One ring collective over n ranks on one class of link. */
+/* One ring collective over n ranks on one class of link. An all-reduce may instead take NCCL's
+ * double binary tree (Sanders et al. 2009; NCCL 2.4): about 2S per rank, like the ring, but
+ * 2*log2(n) latency steps instead of 2(n-1) — NCCL's tuner picks the faster, and so does this. */
 static void ring(struct collective_plan *p, const struct node_spec *node, int link,
 		 enum collective_kind kind, double bytes, double n)
 {
 	double frac = (n - 1) / n;
 	switch (kind) {
-	case COLLECTIVE_ALLREDUCE:
-		add(p, node, link, 2 * frac * bytes, 2 * (n - 1));
+	case COLLECTIVE_ALLREDUCE: {
+		double bw = collective_rank_bandwidth(node, link), lat = latency_of(node, link);
+		double ring_t = 2 * frac * bytes / bw + 2 * (n - 1) * lat;
+		double tree_steps = 2 * ceil(log2(n));
+		double tree_t = 2 * bytes / bw + tree_steps * lat;
+		if (tree_t < ring_t)
+			add(p, node, link, 2 * bytes, tree_steps);
+		else
+			add(p, node, link, 2 * frac * bytes, 2 * (n - 1));
 		break;
+	}
 	case COLLECTIVE_BROADCAST:
 		/* Pipelined ring broadcast: each rank forwards the whole buffer once. */
 		add(p, node, link, bytes, n - 1);

@@ -65,6 +65,20 @@ static void alltoall_sends_inside_and_outside_at_once(void **state)
 	check_rel(collective_time(&n, &p), 0.8e9 / 22.5e9 + 5e-6, 1e-12);
 }
 
+/* Small messages across many nodes take the tree: 1 MB all-reduced over 64 nodes of 8. The
+ * ring would pay 2*63 steps of 5 us (630 us); the tree 2*ceil(log2 64) = 12 (60 us) for 2S
+ * instead of 2*63/64 S of the 1/8 MB each GPU carries. */
+static void small_messages_across_many_nodes_take_the_tree(void **state)
+{
+	struct node_spec n = node();
+	struct collective_plan p;
+	(void)state;
+	collective_plan(&n, COLLECTIVE_ALLREDUCE, 1e6, 512, 8, &p);
+	assert_int_equal(p.nphases, 3);
+	check_rel(p.phase[1].latency, 12 * 5e-6, 1e-12);
+	check_rel(p.phase[1].bytes, 2 * 1e6 / 8, 1e-12);
+}
+
 static void a_single_rank_moves_nothing(void **state)
 {
 	struct node_spec n = node();
@@ -81,6 +95,7 @@ int main(void)
 		cmocka_unit_test(ring_allreduce_inside_a_node),
 		cmocka_unit_test(allreduce_across_nodes_is_hierarchical),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
+		cmocka_unit_test(small_messages_across_many_nodes_take_the_tree),
 		cmocka_unit_test(a_single_rank_moves_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
