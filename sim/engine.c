@@ -54,8 +54,7 @@ struct engine {
 	uint32_t **stream_ops; /* ops of each stream in issue order */
 	size_t *stream_len, *stream_next;
 	bool *stream_busy;
-	double *start, *end;
-	bool *done;
+	double *start, *end;   /* -1 until the op starts / ends */
 	struct flow *flows;    /* one per transfer op */
 	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
 	struct link_state *links;
@@ -100,9 +99,11 @@ struct engine *engine_new(const struct graph *g)
 	e->waiting = xcalloc(n ? n : 1, sizeof *e->waiting);
 	e->dep_first = xcalloc(n + 1, sizeof *e->dep_first);
 	e->dependents = xcalloc(g->ndeps ? g->ndeps : 1, sizeof *e->dependents);
-	e->start = xcalloc(n ? n : 1, sizeof *e->start);
-	e->end = xcalloc(n ? n : 1, sizeof *e->end);
-	e->done = xcalloc(n ? n : 1, sizeof *e->done);
+	e->start = xmalloc((n ? n : 1) * sizeof *e->start);
+	e->end = xmalloc((n ? n : 1) * sizeof *e->end);
+	/* Written here rather than on first use in the loop: the pages fault in during setup. */
+	for (i = 0; i < n; i++)
+		e->start[i] = e->end[i] = -1.0;
 	e->hot = xcalloc(n ? n : 1, sizeof *e->hot);
 	for (i = 0; i < n; i++) {
 		const struct graph_op *o = &g->ops[i];
@@ -184,7 +185,6 @@ void engine_free(struct engine *e)
 	free(e->flows);
 	free(e->flow_of);
 	free(e->hot);
-	free(e->done);
 	free(e->end);
 	free(e->start);
 	free(e->dependents);
@@ -309,7 +309,6 @@ static void finish_op(struct engine *e, uint32_t op)
 {
 	uint32_t stream = e->hot[op].stream, k;
 	e->end[op] = e->now;
-	e->done[op] = true;
 	e->finished++;
 	release_mem(e, op, true);
 	e->stream_busy[stream] = false;
@@ -390,7 +389,7 @@ double engine_op_end(const struct engine *e, size_t op)
 
 bool engine_op_done(const struct engine *e, size_t op)
 {
-	return e->done[op];
+	return e->end[op] >= 0;
 }
 
 const struct memtrack *engine_memory(const struct engine *e)
