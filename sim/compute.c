@@ -109,10 +109,43 @@ double compute_stream_time(const struct compute *c, double bytes)
 	return bytes / (bw * c->memory_eff);
 }
 
+/*
+ * NVIDIA, "Matrix Multiplication Background User's Guide", tile and wave quantization: the
+ * m x n output is cut into tiles, one per SM at a time; a GEMM takes ceil(tiles / SMs) waves, so
+ * a last partial wave leaves SMs idle, and partial tiles compute padding. The fraction of the
+ * work that is useful is tiles' real area over waves x SMs x tile area.
+ */
+static double waves_of(double m, double n, double tm, double tn, double sms)
+{
+	double tiles = ceil(m / tm) * ceil(n / tn);
+	double waves = ceil(tiles / sms);
+	return (m * n) / (waves * sms * tm * tn);
+}
+
+/* cuBLAS picks among its tiles the one that wastes least (the guide shows 256x128 and
+ * 128x128): the preset's largest tile, its transpose, and the square half-size one. */
+static double wave_efficiency(const struct compute *c, double m, double n)
+{
+	double tm = (double)c->gpu.efficiency.tile_m, tn = (double)c->gpu.efficiency.tile_n;
+	double sms = (double)c->gpu.sms, best, e;
+	double half = (tm < tn ? tm : tn);
+	if (sms <= 0 || tm <= 0 || tn <= 0 || m < 1 || n < 1)
+		return 1.0;
+	best = waves_of(m, n, tm, tn, sms);
+	e = waves_of(m, n, tn, tm, sms);
+	if (e > best)
+		best = e;
+	e = waves_of(m, n, half, half, sms);
+	if (e > best)
+		best = e;
+	return best;
+}
+
 double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k)
 {
 	double flops = 2 * m * n * k;
-	double t_flops = flops / (compute_peak(c, dtype) * compute_gemm_efficiency(c, flops));
+	double t_flops = flops / (compute_peak(c, dtype) * compute_gemm_efficiency(c, flops) *
+				  wave_efficiency(c, m, n));
 	double t_bytes = compute_stream_time(c, (m * k + k * n + m * n) * element_bytes(dtype));
 	return t_flops > t_bytes ? t_flops : t_bytes;
 }

@@ -65,7 +65,9 @@ struct gpu_spec {
 		struct numlist gemm_fraction; /* fraction of dense peak reached at each size */
 		double memory;                /* fraction of memory_bw reached by streaming kernels */
 		double attention;             /* fraction of peak reached by fused attention */
+		int64_t tile_m, tile_n;       /* GEMM output tile (wave quantization) */
 	} efficiency;
+	int64_t sms;                      /* streaming multiprocessors (compute units) */
 };
 
 struct link_spec {

@@ -126,6 +126,8 @@ static const struct schema_row rows[] = {
 	    cluster.node.gpu.flops[DTYPE_INT4]),
 	NUM("cluster.node.gpu.tdp", UNIT_WATTS, 0, BIG, false, "0", "board power",
 	    cluster.node.gpu.tdp),
+	INT("cluster.node.gpu.sms", 0, 1 << 20, "0",
+	    "streaming multiprocessors; 0 = unknown (no wave quantization)", cluster.node.gpu.sms),
 	SECTION("cluster.node.gpu.efficiency", PRESET_NONE, "measured fractions of the peaks"),
 	LIST("cluster.node.gpu.efficiency.gemm_flops", UNIT_NONE, 1, BIG, "[]",
 	     "GEMM sizes in FLOPs per call, ascending (curve abscissae)",
@@ -136,6 +138,12 @@ static const struct schema_row rows[] = {
 	NUM("cluster.node.gpu.efficiency.memory", UNIT_FRACTION, 0, 1, false, "0",
 	    "fraction of memory_bw streaming kernels reach; 0 = unknown",
 	    cluster.node.gpu.efficiency.memory),
+	/* NVIDIA "Matrix Multiplication Background User's Guide", tile quantization: cuBLAS's
+	 * largest tile on A100 is 256 x 128 output elements. */
+	INT("cluster.node.gpu.efficiency.tile_m", 1, 65536, "256",
+	    "GEMM output tile rows (wave quantization)", cluster.node.gpu.efficiency.tile_m),
+	INT("cluster.node.gpu.efficiency.tile_n", 1, 65536, "128",
+	    "GEMM output tile columns (wave quantization)", cluster.node.gpu.efficiency.tile_n),
 	NUM("cluster.node.gpu.efficiency.attention", UNIT_FRACTION, 0, 1, false, "0",
 	    "fraction of the dense peak fused attention reaches; 0 = unknown",
 	    cluster.node.gpu.efficiency.attention),

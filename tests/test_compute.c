@@ -84,6 +84,34 @@ static void attention_runs_at_its_own_efficiency(void **state)
 	compute_free(c);
 }
 
+/*
+ * NVIDIA's tile and wave quantization on 108 SMs: a 2048 x 3072 output makes 192 tiles of
+ * 256 x 128 (or 128 x 256), two waves of 108 — or 384 tiles of 128 x 128, four waves; either way
+ * 2048*3072 / (216 * 32768) = 0.8889 of the work is useful. With a constant 0.859 ceiling the
+ * GEMM takes 2*2048*3072*4096 / (312e12 * 0.859 * 0.8889).
+ */
+static void a_partial_last_wave_costs_time(void **state)
+{
+	struct gpu_spec g = a100();
+	char err[128];
+	struct compute *c;
+	double useful = 2048.0 * 3072 / (216.0 * 32768);
+	(void)state;
+	g.sms = 108;
+	g.efficiency.tile_m = 256;
+	g.efficiency.tile_n = 128;
+	g.efficiency.gemm_flops.n = 1;
+	g.efficiency.gemm_fraction.n = 1;
+	g.efficiency.gemm_fraction.v[0] = 0.859;
+	c = compute_new(&g, err, sizeof err);
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 2048, 3072, 4096),
+		  2.0 * 2048 * 3072 * 4096 / (312e12 * 0.859 * useful), 1e-12);
+	/* 2048 x 4096: 128 x 128 tiles make 512 = 4.74 waves -> 5; useful 512/540 */
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 2048, 4096, 4096),
+		  2.0 * 2048 * 4096 * 4096 / (312e12 * 0.859 * (512.0 / 540.0)), 1e-12);
+	compute_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -91,6 +119,7 @@ int main(void)
 		cmocka_unit_test(a_large_gemm_is_compute_bound),
 		cmocka_unit_test(a_gemv_is_memory_bound),
 		cmocka_unit_test(attention_runs_at_its_own_efficiency),
+		cmocka_unit_test(a_partial_last_wave_costs_time),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
