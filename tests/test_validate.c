@@ -1,7 +1,7 @@
 /*
  * test_validate: the validation runner — every case of the shipped file loads and simulates, a
- * malformed case file is reported with its position, and the JSON summary parses. (Whether the
- * cases fall within their tolerance is the accuracy question; see the README's table.)
+ * malformed case file is reported with its position, and the published runs fall within their
+ * tolerance (the accuracy table in the README comes from the same file).
  */
 #include "check.h"
 
@@ -26,6 +26,50 @@ static void every_shipped_case_runs(void **state)
 		assert_true(r.rows[i].simulated > 0 && isfinite(r.rows[i].simulated));
 		assert_true(r.rows[i].tolerance == 0.15);
 	}
+	validate_report_release(&r);
+	diag_release(&d);
+}
+
+/*
+ * Accuracy: every published run within its stated tolerance (15 %, the event-engine issue's), with
+ * one set of defaults per GPU. Runs known to fall outside are listed here with the reason, and
+ * must still fall outside: when the model improves, this list has to shrink with it.
+ */
+static const char *const known_outside[] = {
+	/* -17 %: element-wise kernels cost 0.8 s of its 4.5 s; Megatron's fused kernels may move
+	 * less memory than "every saved activation written and read once" assumes. */
+	"Megatron-LM Table 1, 7.5B, 128 GPUs",
+};
+
+static bool is_known_outside(const char *name)
+{
+	size_t i;
+	for (i = 0; i < sizeof known_outside / sizeof known_outside[0]; i++)
+		if (strcmp(known_outside[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void published_runs_are_within_their_tolerance(void **state)
+{
+	struct validate_report r;
+	struct diag d;
+	size_t i, bad = 0;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
+	for (i = 0; i < r.count; i++) {
+		const struct validate_row *w = &r.rows[i];
+		bool known = is_known_outside(w->name);
+		if (w->ok == known) {
+			print_error("%s: %+.1f%% against a tolerance of %.0f%%%s\n", w->name,
+				    100 * w->error, 100 * w->tolerance,
+				    known ? " (listed as outside: update known_outside)" : "");
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 	validate_report_release(&r);
 	diag_release(&d);
 }
@@ -56,6 +100,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_shipped_case_runs),
+		cmocka_unit_test(published_runs_are_within_their_tolerance),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
 	};
 	gsl_set_error_handler_off();
