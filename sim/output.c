@@ -263,13 +263,15 @@ static void gib(FILE *out, double bytes)
 	fprintf(out, " %12.2f", bytes / UNITS_GIB);
 }
 
-static void text_time(FILE *out, const struct result *t)
+static void text_time(FILE *out, const struct result *t, int64_t gpus)
 {
 	int k;
 	char a[64];
-	fprintf(out, "\nstep      %s simulated (%lld GPUs stand for the job, %zu events)\n",
+	fprintf(out, "\nstep      %s simulated (%lld simulated GPU%s, one per pipeline stage, "
+		     "stand%s for all %lld; %zu events)\n",
 		units_format(t->step_s, UNIT_SECONDS, a, sizeof a), (long long)t->simulated_gpus,
-		t->events);
+		t->simulated_gpus == 1 ? "" : "s", t->simulated_gpus == 1 ? "s" : "",
+		(long long)gpus, t->events);
 	fprintf(out, "time on the first stage (exposed, not overlapped):\n");
 	for (k = 0; k < STEP_CATEGORIES; k++)
 		if (t->exposed[k] > 0)
@@ -399,5 +401,5 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 	if (m->advice[0])
 		fprintf(out, "to fit: %s\n", m->advice);
 	if (t != NULL)
-		text_time(out, t);
+		text_time(out, t, s->cluster.gpus);
 }
