@@ -21,7 +21,7 @@ struct flow {
 	double remaining;      /* bytes */
 	double rate;           /* bytes/s */
 	double since;          /* when remaining was last brought up to date */
-	int64_t version;
+	uint32_t version;
 	bool active;
 };
 

@@ -13,15 +13,15 @@
 struct queue_event {
 	double time;
 	uint64_t seq;       /* insertion order, the tie-breaker */
-	int kind;
-	int64_t a, b;       /* the caller's payload */
+	int kind;           /* 0..255 */
+	uint32_t a, b;      /* the caller's payload */
 };
 
 struct queue;
 
 struct queue *queue_new(void);
 void queue_free(struct queue *q);           /* NULL is a no-op */
-void queue_push(struct queue *q, double time, int kind, int64_t a, int64_t b);
+void queue_push(struct queue *q, double time, int kind, uint32_t a, uint32_t b);
 /* Remove the earliest event into *out; false when the queue is empty. */
 bool queue_pop(struct queue *q, struct queue_event *out);
 /* The earliest event without removing it; false when empty. */

@@ -10,13 +10,14 @@ static void queue_pops_equal_times_in_insertion_order(void **state)
 {
 	struct queue *q = queue_new();
 	struct queue_event e;
-	int64_t i;
+	uint32_t i;
 	(void)state;
 	for (i = 0; i < 1000; i++)
 		queue_push(q, 5.0, 0, i, 0);
 	for (i = 0; i < 1000; i++) {
 		assert_true(queue_pop(q, &e));
 		assert_int_equal(e.a, i);
+		assert_int_equal(e.kind, 0);
 	}
 	assert_false(queue_pop(q, &e));
 	queue_free(q);
@@ -33,7 +34,7 @@ static void queue_pops_in_time_order(void **state)
 	(void)state;
 	for (i = 0; i < n; i++) {
 		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-		queue_push(q, (double)(x >> 54), 0, (int64_t)i, 0);   /* 1024 distinct times */
+		queue_push(q, (double)(x >> 54), (int)(i % 3), (uint32_t)i, 7);   /* 1024 times */
 	}
 	assert_int_equal(queue_size(q), n);
 	for (i = 0; i < n; i++) {
@@ -41,6 +42,8 @@ static void queue_pops_in_time_order(void **state)
 		assert_true(e.time > prev.time || (e.time == prev.time && e.seq > prev.seq));
 		if (e.time == prev.time)
 			assert_true(e.a > prev.a);
+		assert_int_equal(e.kind, (int)(e.a % 3));
+		assert_int_equal(e.b, 7);
 		prev = e;
 	}
 	queue_free(q);
