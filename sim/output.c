@@ -282,9 +282,10 @@ static void text_time(FILE *out, const struct result *t, int64_t gpus)
 		units_format(t->bubble, UNIT_SECONDS, a, sizeof a), 100 * t->bubble / t->step_s);
 	fprintf(out, "throughput %.0f tokens/s, %.1f TFLOP/s per GPU (model FLOPs), MFU %.1f%%, "
 		     "HFU %.1f%%\n", t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu);
-	fprintf(out, "simulated peak %s per GPU (stage %lld); analytic %s\n",
+	fprintf(out, "simulated peak %s per GPU (stage %lld); analytic %s%s\n",
 		units_format(t->peak_per_gpu, UNIT_BYTES, a, sizeof a), (long long)t->peak_stage,
-		units_format(t->analytic_peak, UNIT_BYTES, a + 32, 32));
+		units_format(t->analytic_peak, UNIT_BYTES, a + 32, 32),
+		t->oom ? "; the step runs out of memory" : "");
 }
 
 void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,

@@ -609,6 +609,16 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 		compute_free(c);
 		return -1;
 	}
+	/* Each pass adds a handful of ops; beyond this many passes the graph would not fit in
+	 * memory nor run in reasonable time (the 1T row of Megatron-LM has 65,536). */
+	if ((double)b.m * (double)b.v * (double)b.p * 2.0 > STEP_MAX_PASSES) {
+		snprintf(err, errsize, "%.3g passes (%lld micro-batches x %lld chunks x %lld stages x 2) "
+			 "exceed the %.0f this version simulates", (double)b.m * (double)b.v *
+			 (double)b.p * 2.0, (long long)b.m, (long long)b.v, (long long)b.p,
+			 (double)STEP_MAX_PASSES);
+		compute_free(c);
+		return -1;
+	}
 	b.g = graph_new((size_t)b.p);
 	b.compute = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.pp = xcalloc((size_t)b.p, sizeof(uint32_t));
