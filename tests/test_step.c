@@ -158,6 +158,28 @@ static void reruns_are_bit_identical(void **state)
 	scenario_free(s);
 }
 
+/* MFU counts model FLOPs by Korthikanti et al. 2022 (sec. 6): 72*B*s*l*h^2*(1 + s/(6h) +
+ * V/(12hl)) per step for a GPT; dssim also counts bias and norm FLOPs (78*l*h per token, 0.01 %
+ * here). Full recomputation adds a forward (a third more) to the hardware count. */
+static void model_flops_follow_korthikanti(void **state)
+{
+	struct scenario *s = check_scenariof("mfu",
+		"model: gpt3-175b\ncluster: {node: selene, nodes: 8}\n"
+		"workload: {seq_len: 2048, global_batch: 64, dtype: fp16, flash_attention: false}\n"
+		"strategy: {tp: 8, pp: 8, recompute: full}\n");
+	struct step_plan p;
+	char err[256];
+	double B = 64, sq = 2048, l = 96, h = 12288, V = 51200;
+	double expect = 72 * B * sq * l * h * h * (1 + sq / (6 * h) + V / (12 * h * l));
+	(void)state;
+	assert_int_equal(step_build(s, &p, err, sizeof err), 0);
+	check_rel(p.model_flops, expect, 1e-3);
+	check_rel(p.hardware_flops, expect * 4 / 3, 1e-3);
+	check_rel(p.tokens, B * sq, 0);
+	step_plan_release(&p);
+	scenario_free(s);
+}
+
 /* The trace is well-formed JSON (read back with the YAML parser): metadata naming every GPU
  * and stream, one complete event per op, and a memory counter track. */
 static void the_trace_is_well_formed(void **state)
@@ -210,6 +232,7 @@ int main(void)
 		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
 		cmocka_unit_test(reruns_are_bit_identical),
 		cmocka_unit_test(the_trace_is_well_formed),
+		cmocka_unit_test(model_flops_follow_korthikanti),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
