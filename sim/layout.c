@@ -56,43 +56,48 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 	}
 }
 
+void layout_chunk(const struct scenario *s, const struct layout *l, int64_t chunk,
+		  int64_t *begin, int64_t *count)
+{
+	const struct model_config *m = &s->model;
+	int64_t f = s->strategy.first_stage_layers, la = s->strategy.last_stage_layers;
+	if (f > 0 || la > 0) {
+		/* Uneven stages (no interleaving): chunk = stage. */
+		int64_t stages = l->pp - (f > 0) - (la > 0);
+		int64_t per = stages > 0 ? (m->layers - f - la) / stages : 0;
+		if (f > 0 && chunk == 0) {
+			*begin = 0;
+			*count = f;
+		} else if (la > 0 && chunk == l->pp - 1) {
+			*begin = m->layers - la;
+			*count = la;
+		} else {
+			*begin = f + (chunk - (f > 0)) * per;
+			*count = per;
+		}
+		return;
+	}
+	*count = m->layers / (l->pp * l->vp);
+	*begin = chunk * *count;
+}
+
 void layout_stage(const struct scenario *s, const struct layout *l, int64_t index,
 		  struct stage *st)
 {
 	const struct model_config *m = &s->model;
-	int64_t f = s->strategy.first_stage_layers, la = s->strategy.last_stage_layers;
-	int64_t begin, count, k, c;
+	int64_t c;
 	st->index = index;
 	st->first = index == 0;
 	st->last = index == l->pp - 1;
 	st->layers = 0;
 	st->moe_layers = 0;
-	if (f > 0 || la > 0) {
-		int64_t stages = l->pp - (f > 0) - (la > 0);
-		int64_t per = stages > 0 ? (m->layers - f - la) / stages : 0;
-		if (f > 0 && index == 0) {
-			begin = 0;
-			count = f;
-		} else if (la > 0 && index == l->pp - 1) {
-			begin = m->layers - la;
-			count = la;
-		} else {
-			begin = f + (index - (f > 0)) * per;
-			count = per;
-		}
-		st->layers = count;
+	/* Chunk c of pp*vp lives on rank c % pp (Megatron interleaved assignment). */
+	for (c = index; c < l->pp * l->vp; c += l->pp) {
+		int64_t begin, count, k;
+		layout_chunk(s, l, c, &begin, &count);
+		st->layers += count;
 		for (k = begin; k < begin + count; k++)
 			st->moe_layers += model_layer_kind(m, k) == LAYER_MOE;
-	} else {
-		/* Chunk c of pp*vp lives on rank c % pp (Megatron interleaved assignment). */
-		int64_t per = m->layers / (l->pp * l->vp);
-		for (c = index; c < l->pp * l->vp; c += l->pp) {
-			begin = c * per;
-			for (k = begin; k < begin + per; k++) {
-				st->layers++;
-				st->moe_layers += model_layer_kind(m, k) == LAYER_MOE;
-			}
-		}
 	}
 	st->inflight = inflight(s, l, index);
 	st->inflight_first_chunk = st->inflight;

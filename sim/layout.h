@@ -31,6 +31,11 @@ struct stage {
 
 void layout_build(const struct scenario *s, struct layout *out);
 
+/* The layers [begin, begin + count) of global chunk `chunk` (0 <= chunk < pp*vp); chunk c lives
+ * on pipeline rank c % pp. */
+void layout_chunk(const struct scenario *s, const struct layout *l, int64_t chunk,
+		  int64_t *begin, int64_t *count);
+
 /* Fill st for pipeline rank `index` (0 <= index < pp). */
 void layout_stage(const struct scenario *s, const struct layout *l, int64_t index,
 		  struct stage *st);

@@ -430,30 +430,11 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 /* Layers of global chunk gc, split into dense and MoE. */
 static void chunk_layers(const struct builder *b, int64_t gc, int64_t *dense, int64_t *moe)
 {
-	const struct scenario *s = b->s;
-	const struct model_config *m = &s->model;
-	int64_t f = s->strategy.first_stage_layers, la = s->strategy.last_stage_layers;
 	int64_t begin, count, k;
-	if (f > 0 || la > 0) {
-		int64_t stages = b->p - (f > 0) - (la > 0);
-		int64_t per = stages > 0 ? (m->layers - f - la) / stages : 0;
-		if (f > 0 && gc == 0) {
-			begin = 0;
-			count = f;
-		} else if (la > 0 && gc == b->p - 1) {
-			begin = m->layers - la;
-			count = la;
-		} else {
-			begin = f + (gc - (f > 0)) * per;
-			count = per;
-		}
-	} else {
-		count = m->layers / (b->p * b->v);
-		begin = gc * count;
-	}
+	layout_chunk(b->s, &b->l, gc, &begin, &count);
 	*dense = *moe = 0;
 	for (k = begin; k < begin + count; k++) {
-		if (model_layer_kind(m, k) == LAYER_MOE)
+		if (model_layer_kind(&b->s->model, k) == LAYER_MOE)
 			(*moe)++;
 		else
 			(*dense)++;
