@@ -23,10 +23,13 @@ struct compute {
 	double memory_eff, attention_eff, constant_eff;
 };
 
-/* Fallbacks for a GPU preset without measured fractions. */
-static const double fallback_gemm = 0.80;      /* see compute_new */
-static const double fallback_memory = 0.85;
-static const double fallback_attention = 0.60;
+/* For a GPU preset without measured fractions, the lowest of the NVIDIA measurements the
+ * presets cite: GEMM 0.80 (H100 SXM's maximum achievable matmul, ML Engineering book), memory
+ * 0.83 (A100's STREAM Triad, Azure AI-benchmarking-guide), attention 0.65 (FlashAttention-2 on
+ * A100, Dao 2023). A GPU's own figures always win. */
+static const double fallback_gemm = 0.80;
+static const double fallback_memory = 0.83;
+static const double fallback_attention = 0.65;
 
 struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsize)
 {

@@ -131,7 +131,7 @@ struct runtime {
 	double cublas_workspace;   /* bytes */
 	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
 	double gpu_memory_utilization; /* fraction of memory an inference engine may use */
-	double host_memory_bw;     /* node host memory bandwidth assumed when the preset has none */
+	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
 };
 
 struct scenario {

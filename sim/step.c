@@ -397,19 +397,15 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 	uint32_t op;
 	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
 		const struct node_spec *node = &s->cluster.node;
-		/* CPU Adam streams the fp32 master, moments and gradients through host memory,
-		 * shared by the node's GPUs (runtime.host_memory_bw when the node gives none). */
-		double host_bw = (node->host_memory_bw > 0 ? node->host_memory_bw
-							   : s->runtime.host_memory_bw) /
-				 (double)node->gpus_per_node;
+		/* The node's CPUs update every GPU's shard: each GPU gets its share of the rate. */
+		double rate = s->runtime.cpu_adam_rate / (double)node->gpus_per_node;
 		uint32_t down = graph_add_transfer(g, b->host[dev], "grads_to_host", STEP_OFFLOAD,
 						   shard * 4.0, node->pcie.latency,
 						   &b->link[LINK_CLASS_PCIE][dev], 1);
 		if (dp_done != NONE)
 			graph_add_dep(g, down, dp_done);
 		graph_add_dep(g, down, b->last_op[dev]);
-		op = graph_add_compute(g, b->host[dev], "cpu_adam", STEP_OPTIMIZER,
-				       shard * 32.0 / host_bw);
+		op = graph_add_compute(g, b->host[dev], "cpu_adam", STEP_OPTIMIZER, shard / rate);
 		op = graph_add_transfer(g, b->host[dev], "params_to_gpu", STEP_OFFLOAD,
 					shard * wbytes, node->pcie.latency,
 					&b->link[LINK_CLASS_PCIE][dev], 1);
