@@ -48,15 +48,6 @@ static void add_plan(struct traffic *t, const struct collective_plan *p, double 
 	}
 }
 
-static void add_traffic(struct traffic *t, const struct traffic *u, double times)
-{
-	int i;
-	for (i = 0; i < 3; i++) {
-		t->bytes[i] += u->bytes[i] * times;
-		t->latency[i] += u->latency[i] * times;
-	}
-}
-
 /* The cost of one pass through some layers (or the embedding and head). */
 struct pass_cost {
 	double fwd, bwd, recompute;     /* compute seconds */
@@ -205,12 +196,15 @@ struct builder {
 	uint32_t *fwd_send, *bwd_send;               /* per (mb, global chunk): transfer op */
 	uint32_t *last_op;                           /* per device: last op on its compute stream */
 	uint32_t *before_last;                       /* per device: last op of the pass before */
-	struct pass_cost *chunk;                     /* per (device, chunk) */
+	struct pass_cost layer[2];                   /* one dense / MoE layer, one micro-batch */
+	struct pass_cost embed, head;                /* embedding lookup; output head and loss */
+	uint32_t *recent;                            /* per device: last layer computes (ZeRO-3) */
 	struct memory_role *role;                    /* per device */
 	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
 };
 
 #define NONE UINT32_MAX
+enum { RECENT = 9 };     /* layer computes remembered per device for ZeRO-3 prefetch */
 
 /* Transfers for a traffic on a device's stream, one per class of link, in sequence. Returns the
  * last op added (or `after` when there is no traffic). */
@@ -288,102 +282,136 @@ static void dp_traffic(const struct builder *b, enum collective_kind kind, doubl
 	add_plan(t, &plan, 1);
 }
 
+/* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
+ * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers). */
+static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
+{
+	const struct scenario *s = b->s;
+	int64_t ahead = s->strategy.zero3_prefetch_layers;
+	struct traffic t;
+	uint32_t after;
+	if (ahead > RECENT - 1)
+		ahead = RECENT - 1;
+	after = b->recent[dev * RECENT + ahead];
+	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
+}
+
+static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
+{
+	uint32_t *r = &b->recent[dev * RECENT];
+	memmove(r + 1, r, (RECENT - 1) * sizeof *r);
+	r[0] = op;
+}
+
+/* A layer's kernels and then its blocking collectives on the compute stream; the first op of a
+ * pass waits for its input from the neighbouring stage and, with ZeRO-3, for its weights. */
+static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, double seconds,
+			  uint32_t wait, uint32_t gather)
+{
+	uint32_t op = graph_add_compute(b->g, b->compute[dev], name, STEP_COMPUTE, seconds);
+	if (wait != NONE)
+		graph_add_dep(b->g, op, wait);
+	if (gather != NONE && gather != wait)
+		graph_add_dep(b->g, op, gather);
+	remember_compute(b, dev, op);
+	return op;
+}
+
 static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after)
 {
 	const struct scenario *s = b->s;
+	const struct model_config *m = &s->model;
 	struct graph *g = b->g;
 	int64_t last_g = b->p * b->v - 1, zero = s->strategy.zero;
+	int64_t gc = global_chunk(b, dev, ps->chunk), begin, count, i;
+	size_t key = (size_t)(ps->micro_batch * (b->p * b->v) + gc);
+	double act = b->chunk_act[dev * b->v + ps->chunk];
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
-	{
-		int64_t gc = global_chunk(b, dev, ps->chunk);
-		size_t key = (size_t)(ps->micro_batch * (b->p * b->v) + gc);
-		const struct pass_cost *pc = &b->chunk[dev * b->v + ps->chunk];
-		double act = b->chunk_act[dev * b->v + ps->chunk];
-		uint32_t op, gather = NONE;
-		if (zero >= 3) {
-			/* ZeRO-3 gathers the chunk's weights for every pass (DeepSpeed re-gathers per
-			 * micro-batch), prefetched one pass ahead: it may start once the pass before
-			 * the previous one is done. */
-			struct traffic t;
-			double params = b->role[dev].params / (double)b->v;
-			dp_traffic(b, COLLECTIVE_ALLGATHER, params * wbytes, &t);
-			gather = emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, b->before_last[dev]);
+	double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	double params, per_layer_params, per_layer_act;
+	uint32_t op = NONE, wait;
+
+	layout_chunk(s, &b->l, gc, &begin, &count);
+	params = b->role[dev].params / (double)b->v;
+	per_layer_params = count > 0 ? params / (double)count : params;
+	per_layer_act = count > 0 ? act / (double)count : act;
+	if (ps->kind == PASS_FORWARD) {
+		wait = gc > 0 ? b->fwd_send[key - 1] : NONE;
+		if (gc == 0) {
+			op = layer_ops(b, dev, "embedding_forward", b->embed.fwd, wait, NONE);
+			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_embed_per_mb, false);
+			wait = NONE;
 		}
-		if (ps->kind == PASS_FORWARD) {
-			op = graph_add_compute(g, b->compute[dev], "forward", STEP_COMPUTE, pc->fwd);
-			if (gc > 0)
-				graph_add_dep(g, op, b->fwd_send[key - 1]);
-			if (gather != NONE)
-				graph_add_dep(g, op, gather);
-			graph_add_mem(g, op, (uint32_t)dev, act, false);
-			if (gc == 0)
-				graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_embed_per_mb, false);
-			if (gc == last_g)
-				graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 1, op);
-			if (gc < last_g)
-				b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
-		} else {
-			double work = b->role[dev].act_recompute;
-			double params = b->role[dev].params / (double)b->v;
-			double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
-			bool reduce = zero >= 3 || ps->micro_batch == b->m - 1;
-			int64_t pieces = 1, k;
-			struct traffic t;
-			/* Gradients leave after the chunk's last backward (ZeRO-3: after every one). With
-			 * overlap, in buckets as the backward produces them (PyTorch DDP, DeepSpeed): the
-			 * backward is cut into as many pieces as buckets, at most one per layer. */
-			if (reduce && s->strategy.overlap_grad_reduce && s->strategy.bucket > 0) {
-				double layers = b->role[dev].layers / (double)b->v;
-				pieces = (int64_t)ceil(params * gb / s->strategy.bucket);
-				if (pieces > (int64_t)layers)
-					pieces = (int64_t)layers;
-				if (pieces < 1)
-					pieces = 1;
+		for (i = 0; i < count; i++) {
+			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
+			uint32_t gather = zero >= 3 ? gather_layer(b, dev, per_layer_params * wbytes)
+						    : NONE;
+			op = layer_ops(b, dev, "layer_forward", lc->fwd, wait, gather);
+			graph_add_mem(g, op, (uint32_t)dev, per_layer_act, false);
+			wait = NONE;
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &lc->ep, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &lc->cp, 1, op);
+		}
+		if (gc == last_g) {
+			op = layer_ops(b, dev, "head_forward", b->head.fwd, wait, NONE);
+			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
+		}
+		if (gc < last_g)
+			b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
+	} else {
+		double work = b->role[dev].act_recompute, acc = 0;
+		bool reduce = zero >= 3 || ps->micro_batch == b->m - 1;
+		bool overlap = s->strategy.overlap_grad_reduce;
+		enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE;
+		wait = gc < last_g ? b->bwd_send[key + 1] : NONE;
+		/* The head's backward first (the loss starts the backward), then the layers last to
+		 * first; the recompute working set lives for the whole pass. */
+		op = layer_ops(b, dev, gc == last_g ? "head_backward" : "backward_start",
+			       gc == last_g ? b->head.bwd : 0, wait, NONE);
+		graph_add_mem(g, op, (uint32_t)dev, work, false);
+		if (gc == last_g)
+			graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+		for (i = count - 1; i >= 0; i--) {
+			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
+			uint32_t gather = zero >= 3 ? gather_layer(b, dev, per_layer_params * wbytes)
+						    : NONE;
+			op = layer_ops(b, dev, "layer_backward", lc->recompute + lc->bwd, NONE, gather);
+			graph_add_mem(g, op, (uint32_t)dev, -per_layer_act, true);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp_recompute, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &lc->ep, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &lc->cp, 2, op);
+			if (i == 0) {
+				/* The pass ends here: its working set and the embedding's inputs go. */
+				graph_add_mem(g, op, (uint32_t)dev, -work, true);
+				if (gc == 0)
+					graph_add_mem(g, op, (uint32_t)dev,
+						      -b->role[dev].act_embed_per_mb, true);
 			}
-			if (reduce)
-				dp_traffic(b, zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE,
-					   params * gb / (double)pieces, &t);
-			for (k = 0; k < pieces; k++) {
-				double f = 1.0 / (double)pieces;
-				op = graph_add_compute(g, b->compute[dev], "backward", STEP_COMPUTE,
-						       (pc->recompute + pc->bwd) * f);
-				if (k == 0 && gc < last_g)
-					graph_add_dep(g, op, b->bwd_send[key + 1]);
-				if (k == 0 && gather != NONE)
-					graph_add_dep(g, op, gather);
-				if (k == 0)
-					graph_add_mem(g, op, (uint32_t)dev, work, false);
-				if (k == pieces - 1) {
-					graph_add_mem(g, op, (uint32_t)dev, -work, true);
-					graph_add_mem(g, op, (uint32_t)dev, -act, true);
-					if (gc == 0)
-						graph_add_mem(g, op, (uint32_t)dev,
-							      -b->role[dev].act_embed_per_mb, true);
-					if (gc == last_g)
-						graph_add_mem(g, op, (uint32_t)dev,
-							      -b->role[dev].act_head_per_mb, true);
-				}
-				op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp_recompute, f,
-						  op);
-				op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &pc->tp, f, op);
-				op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &pc->ep, f, op);
-				op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &pc->cp, 2 * f, op);
-				if (reduce) {
-					uint32_t r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op,
-								   *dp_after);
+			/* Gradients leave in buckets as the layers produce them (PyTorch DDP,
+			 * DeepSpeed), or all at once after the chunk's last backward. */
+			if (reduce) {
+				acc += per_layer_params * gb;
+				if (i == 0 || (overlap && acc >= s->strategy.bucket)) {
+					struct traffic t;
+					uint32_t r;
+					dp_traffic(b, kind, acc, &t);
+					r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op, *dp_after);
 					if (r != op)
 						*dp_after = r;
+					acc = 0;
 				}
 			}
-			if (gc > 0)
-				b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
 		}
-		b->before_last[dev] = b->last_op[dev];
-		b->last_op[dev] = op;
+		if (count == 0)
+			graph_add_mem(g, op, (uint32_t)dev, -work, true);
+		if (gc > 0)
+			b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
 	}
+	b->before_last[dev] = b->last_op[dev];
+	b->last_op[dev] = op;
 }
 
 /* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
@@ -437,16 +465,6 @@ static void chunk_layers(const struct builder *b, int64_t gc, int64_t *dense, in
 	}
 }
 
-static void scale_cost(struct pass_cost *to, const struct pass_cost *from, double n)
-{
-	to->fwd += from->fwd * n;
-	to->bwd += from->bwd * n;
-	to->recompute += from->recompute * n;
-	add_traffic(&to->tp, &from->tp, n);
-	add_traffic(&to->ep, &from->ep, n);
-	add_traffic(&to->cp, &from->cp, n);
-	add_traffic(&to->tp_recompute, &from->tp_recompute, n);
-}
 
 /* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
  * for GPT), generalised: 3 x (2 x active non-embedding parameters + the head, plus attention
@@ -484,7 +502,7 @@ static void free_builder(struct builder *b)
 	for (k = 0; k < 3; k++)
 		free(b->link[k]);
 	free(b->role);
-	free(b->chunk);
+	free(b->recent);
 	free(b->chunk_act);
 	free(b->fwd_send);
 	free(b->bwd_send);
@@ -608,7 +626,7 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	for (k = 0; k < 3; k++)
 		b.link[k] = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.role = xcalloc((size_t)b.p, sizeof *b.role);
-	b.chunk = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk);
+	b.recent = xcalloc((size_t)(b.p * RECENT), sizeof *b.recent);
 	b.chunk_act = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk_act);
 	keys = (size_t)(b.m * b.p * b.v);
 	b.fwd_send = xcalloc(keys, sizeof(uint32_t));
@@ -618,9 +636,13 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	x.c = c;
 	x.l = &b.l;
 	x.tokens = (double)s->workload.micro_batch * (double)s->workload.seq_len / (double)b.l.cp;
+	layer_cost(&x, LAYER_DENSE, &b.layer[LAYER_DENSE]);
+	outer_cost(&x, true, false, &b.embed);
+	outer_cost(&x, false, true, &b.head);
+	if (model_is_moe(&s->model))
+		layer_cost(&x, LAYER_MOE, &b.layer[LAYER_MOE]);
 	for (dev = 0; dev < b.p; dev++) {
 		struct memory_role *r = &b.role[dev];
-		struct pass_cost layer[2];
 		memory_stage(s, dev, r);
 		if (r->total > out->analytic_peak)
 			out->analytic_peak = r->total;
@@ -635,18 +657,11 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 							k == 0 ? "gpu_link" : k == 1 ? "nic" : "pcie",
 							collective_rank_bandwidth(&s->cluster.node,
 										  (int)k));
-		layer_cost(&x, LAYER_DENSE, &layer[0]);
-		if (model_is_moe(&s->model))
-			layer_cost(&x, LAYER_MOE, &layer[1]);
+		for (k = 0; k < RECENT; k++)
+			b.recent[dev * RECENT + k] = NONE;
 		for (ch = 0; ch < b.v; ch++) {
 			int64_t gc = global_chunk(&b, dev, ch), dense, moe;
-			struct pass_cost *pc = &b.chunk[dev * b.v + ch], outer;
 			chunk_layers(&b, gc, &dense, &moe);
-			scale_cost(pc, &layer[0], (double)dense);
-			if (moe > 0)
-				scale_cost(pc, &layer[1], (double)moe);
-			outer_cost(&x, gc == 0, gc == b.p * b.v - 1, &outer);
-			scale_cost(pc, &outer, 1);
 			b.chunk_act[dev * b.v + ch] = r->inflight > 0 && r->layers > 0
 				? r->act_layers / r->inflight * (double)(dense + moe) / (double)r->layers
 				: 0;
