@@ -6,17 +6,10 @@
  * event-engine issue's target is at least 10 million events per second on one core.
  */
 #include <stdio.h>
-#include <time.h>
 
+#include "bench.h"
 #include "engine.h"
 #include "graph.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv)
 {
@@ -28,7 +21,7 @@ int main(int argc, char **argv)
 	double t0, t1, t2;
 	size_t events;
 
-	t0 = now();
+	t0 = bench_now();
 	for (d = 0; d < DEVICES / 8; d++)
 		nic[d] = graph_add_link(g, "nic", 400e9);
 	for (d = 0; d < DEVICES; d++) {
@@ -53,10 +46,10 @@ int main(int argc, char **argv)
 	e = engine_new(g);
 	(void)argv;
 	engine_record_timeline(e, argc < 2);
-	t1 = now();
+	t1 = bench_now();
 	if (engine_run(e) != 0)
 		return 1;
-	t2 = now();
+	t2 = bench_now();
 	events = engine_events(e);
 	printf("engine (%s): %zu ops, %zu events in %.3f s = %.2f million events/s (target >= 10); "
 	       "graph and engine set up in %.3f s; simulated %.4g s\n",

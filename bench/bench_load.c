@@ -6,24 +6,11 @@
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench.h"
 #include "diag.h"
 #include "memory.h"
 #include "scenario.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -39,7 +26,7 @@ int main(int argc, char **argv)
 		struct diag d;
 		struct scenario *s;
 		struct memory_report r;
-		double t0 = now();
+		double t0 = bench_now();
 		diag_init(&d);
 		s = scenario_load(argv[1], NULL, &d);
 		if (s == NULL) {
@@ -51,9 +38,9 @@ int main(int argc, char **argv)
 		memory_report_release(&r);
 		scenario_free(s);
 		diag_release(&d);
-		t[i] = now() - t0;
+		t[i] = bench_now() - t0;
 	}
-	qsort(t, RUNS, sizeof t[0], cmp);
+	qsort(t, RUNS, sizeof t[0], bench_cmp);
 	printf("load + analyse %s: median %.3f ms, best %.3f ms, worst %.3f ms over %d runs "
 	       "(target < 5 ms)\n", argv[1], t[RUNS / 2] * 1e3, t[0] * 1e3, t[RUNS - 1] * 1e3, RUNS);
 	return 0;

@@ -6,27 +6,14 @@
 #include <gsl/gsl_errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench.h"
 #include "diag.h"
 #include "engine.h"
 #include "memory.h"
 #include "result.h"
 #include "scenario.h"
 #include "step.h"
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -45,7 +32,7 @@ int main(int argc, char **argv)
 			struct engine *e;
 			struct result r;
 			char err[256];
-			double t0 = now();
+			double t0 = bench_now();
 			diag_init(&d);
 			s = scenario_load(argv[f], NULL, &d);
 			if (s == NULL || memory_build(s, &m) != 0 ||
@@ -65,9 +52,9 @@ int main(int argc, char **argv)
 			memory_report_release(&m);
 			scenario_free(s);
 			diag_release(&d);
-			t[i] = now() - t0;
+			t[i] = bench_now() - t0;
 		}
-		qsort(t, RUNS, sizeof t[0], cmp);
+		qsort(t, RUNS, sizeof t[0], bench_cmp);
 		printf("simulate %s: median %.3f ms (best %.3f) over %d runs; %zu ops, %zu events\n",
 		       argv[f], t[RUNS / 2] * 1e3, t[0] * 1e3, RUNS, ops, events);
 	}
