@@ -100,5 +100,4 @@ void layout_stage(const struct scenario *s, const struct layout *l, int64_t inde
 			st->moe_layers += model_layer_kind(m, k) == LAYER_MOE;
 	}
 	st->inflight = inflight(s, l, index);
-	st->inflight_first_chunk = st->inflight;
 }

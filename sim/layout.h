@@ -26,7 +26,6 @@ struct stage {
 	int64_t moe_layers;   /* of which MoE */
 	bool first, last;     /* holds the embedding / the final norm and head */
 	double inflight;      /* micro-batches of this stage's activations held at the peak */
-	double inflight_first_chunk; /* micro-batches of the first chunk's inputs (embedding) */
 };
 
 void layout_build(const struct scenario *s, struct layout *out);

@@ -75,6 +75,14 @@ struct param_sum {
 	double unit;                    /* elements of the tensors summed into this struct */
 };
 
+static void param_sum_init(struct param_sum *p, const struct scenario *s)
+{
+	memset(p, 0, sizeof *p);
+	p->s = s;
+	p->tp = (double)s->strategy.tp;
+	p->ep = (double)s->strategy.ep;
+}
+
 static bool is_linear(const struct model_tensor *t)
 {
 	return t->rows > 1 && (t->group == TENSOR_ATTN || t->group == TENSOR_MLP ||
@@ -237,7 +245,7 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 		/* Megatron theoretical_memory_usage.py: int64 token ids (8sb) and the embedding
 		 * dropout mask (sbh) per micro-batch in flight. */
 		double emb = 8.0 * tokens + (m->dropout ? (double)m->hidden * tokens / seq_div : 0);
-		r->act_outer += emb * st->inflight_first_chunk;
+		r->act_outer += emb * st->inflight;
 		r->act_embed_per_mb = emb;
 	}
 	if (st->last) {
@@ -320,11 +328,8 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 	double p2p = 0, allocated;
 	int k;
 
-	memset(&p, 0, sizeof p);
+	param_sum_init(&p, s);
 	memset(r, 0, sizeof *r);
-	p.s = s;
-	p.tp = (double)g->tp;
-	p.ep = (double)g->ep;
 	for (k = 0; k < 2; k++) {
 		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers, i;
 		for (i = 0; i < n; i++)
@@ -447,10 +452,7 @@ static void prepare(struct stage_calc *c, const struct scenario *s, const struct
 	c->micro_batch = micro_batch;
 	for (k = 0; k < 2; k++) {
 		struct param_sum p;
-		memset(&p, 0, sizeof p);
-		p.s = s;
-		p.tp = (double)s->strategy.tp;
-		p.ep = (double)s->strategy.ep;
+		param_sum_init(&p, s);
 		if (k == LAYER_MOE && !model_is_moe(&s->model)) {
 			c->layer_units[k] = 0;
 			continue;
@@ -461,20 +463,14 @@ static void prepare(struct stage_calc *c, const struct scenario *s, const struct
 	{
 		struct param_sum p;
 		struct outer_filter of;
-		memset(&p, 0, sizeof p);
-		p.s = s;
-		p.tp = (double)s->strategy.tp;
-		p.ep = (double)s->strategy.ep;
+		param_sum_init(&p, s);
 		of.sum = &p;
 		of.first = true;
 		of.last = false;
 		of.tied_copy = false;
 		model_outer_tensors(&s->model, add_outer, &of);
 		c->embed_unit = p.unit;
-		memset(&p, 0, sizeof p);
-		p.s = s;
-		p.tp = (double)s->strategy.tp;
-		p.ep = (double)s->strategy.ep;
+		param_sum_init(&p, s);
 		of.first = false;
 		of.last = true;
 		of.tied_copy = s->model.tie_embeddings;

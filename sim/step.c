@@ -195,7 +195,6 @@ struct builder {
 	uint32_t *link[3];                           /* per device: gpu, network, pcie */
 	uint32_t *fwd_send, *bwd_send;               /* per (mb, global chunk): transfer op */
 	uint32_t *last_op;                           /* per device: last op on its compute stream */
-	uint32_t *before_last;                       /* per device: last op of the pass before */
 	struct pass_cost layer[2];                   /* one dense / MoE layer, one micro-batch */
 	struct pass_cost embed, head;                /* embedding lookup; output head and loss */
 	uint32_t *recent;                            /* per device: last layer computes (ZeRO-3) */
@@ -365,19 +364,26 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 		bool reduce = zero >= 3 || ps->micro_batch == b->m - 1;
 		bool overlap = s->strategy.overlap_grad_reduce;
 		enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE;
+		bool started = false;
 		wait = gc < last_g ? b->bwd_send[key + 1] : NONE;
 		/* The head's backward first (the loss starts the backward), then the layers last to
-		 * first; the recompute working set lives for the whole pass. */
-		op = layer_ops(b, dev, gc == last_g ? "head_backward" : "backward_start",
-			       gc == last_g ? b->head.bwd : 0, wait, NONE);
-		graph_add_mem(g, op, (uint32_t)dev, work, false);
-		if (gc == last_g)
+		 * first; the recompute working set lives for the whole pass, allocated by its first
+		 * op. */
+		if (gc == last_g) {
+			op = layer_ops(b, dev, "head_backward", b->head.bwd, wait, NONE);
+			graph_add_mem(g, op, (uint32_t)dev, work, false);
 			graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+			started = true;
+		}
 		for (i = count - 1; i >= 0; i--) {
 			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
 			uint32_t gather = zero >= 3 ? gather_layer(b, dev, per_layer_params * wbytes)
 						    : NONE;
-			op = layer_ops(b, dev, "layer_backward", lc->recompute + lc->bwd, NONE, gather);
+			op = layer_ops(b, dev, "layer_backward", lc->recompute + lc->bwd,
+				       started ? NONE : wait, gather);
+			if (!started)
+				graph_add_mem(g, op, (uint32_t)dev, work, false);
+			started = true;
 			graph_add_mem(g, op, (uint32_t)dev, -per_layer_act, true);
 			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp_recompute, 1, op);
 			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp, 1, op);
@@ -405,12 +411,11 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 				}
 			}
 		}
-		if (count == 0)
+		if (count == 0)     /* a stage of only the head: the working set goes with it */
 			graph_add_mem(g, op, (uint32_t)dev, -work, true);
 		if (gc > 0)
 			b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
 	}
-	b->before_last[dev] = b->last_op[dev];
 	b->last_op[dev] = op;
 }
 
@@ -451,20 +456,6 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 	}
 }
 
-/* Layers of global chunk gc, split into dense and MoE. */
-static void chunk_layers(const struct builder *b, int64_t gc, int64_t *dense, int64_t *moe)
-{
-	int64_t begin, count, k;
-	layout_chunk(b->s, &b->l, gc, &begin, &count);
-	*dense = *moe = 0;
-	for (k = begin; k < begin + count; k++) {
-		if (model_layer_kind(&b->s->model, k) == LAYER_MOE)
-			(*moe)++;
-		else
-			(*dense)++;
-	}
-}
-
 
 /* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
  * for GPT), generalised: 3 x (2 x active non-embedding parameters + the head, plus attention
@@ -498,7 +489,6 @@ static void free_builder(struct builder *b)
 	free(b->dp);
 	free(b->host);
 	free(b->last_op);
-	free(b->before_last);
 	for (k = 0; k < 3; k++)
 		free(b->link[k]);
 	free(b->role);
@@ -620,9 +610,8 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	b.dp = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.host = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.last_op = xcalloc((size_t)b.p, sizeof(uint32_t));
-	b.before_last = xcalloc((size_t)b.p, sizeof(uint32_t));
 	for (dev = 0; dev < b.p; dev++)
-		b.last_op[dev] = b.before_last[dev] = NONE;
+		b.last_op[dev] = NONE;
 	for (k = 0; k < 3; k++)
 		b.link[k] = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.role = xcalloc((size_t)b.p, sizeof *b.role);
@@ -660,10 +649,10 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 		for (k = 0; k < RECENT; k++)
 			b.recent[dev * RECENT + k] = NONE;
 		for (ch = 0; ch < b.v; ch++) {
-			int64_t gc = global_chunk(&b, dev, ch), dense, moe;
-			chunk_layers(&b, gc, &dense, &moe);
+			int64_t begin, count;
+			layout_chunk(s, &b.l, global_chunk(&b, dev, ch), &begin, &count);
 			b.chunk_act[dev * b.v + ch] = r->inflight > 0 && r->layers > 0
-				? r->act_layers / r->inflight * (double)(dense + moe) / (double)r->layers
+				? r->act_layers / r->inflight * (double)count / (double)r->layers
 				: 0;
 		}
 	}
