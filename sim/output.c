@@ -49,6 +49,21 @@ static void json_key(FILE *out, int indent, const char *key)
 	fputs(": ", out);
 }
 
+/* "key": value, and the comma and newline that follow every field but a mapping's last. */
+static void json_num_field(FILE *out, int indent, const char *key, double v)
+{
+	json_key(out, indent, key);
+	json_num(out, v);
+	fputs(",\n", out);
+}
+
+static void json_str_field(FILE *out, int indent, const char *key, const char *v)
+{
+	json_key(out, indent, key);
+	json_string(out, v);
+	fputs(",\n", out);
+}
+
 static void json_parts(FILE *out, int indent, const struct memory_role *r)
 {
 	int k;
@@ -79,9 +94,7 @@ static void json_time(FILE *out, const struct result *t)
 {
 	int k;
 	fputs("  \"time\": {\n", out);
-	json_key(out, 4, "step_s");
-	json_num(out, t->step_s);
-	fputs(",\n", out);
+	json_num_field(out, 4, "step_s", t->step_s);
 	json_key(out, 4, "breakdown");
 	fputs("{", out);
 	for (k = 0; k < STEP_CATEGORIES; k++) {
@@ -117,29 +130,15 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 	char label[64];
 
 	fputs("{\n", out);
-	json_key(out, 2, "dssim_version");
-	json_string(out, PACKAGE_VERSION);
-	fputs(",\n", out);
+	json_str_field(out, 2, "dssim_version", PACKAGE_VERSION);
 	json_key(out, 2, "scenario");
 	fputs("{\n", out);
-	json_key(out, 4, "name");
-	json_string(out, s->name);
-	fputs(",\n", out);
-	json_key(out, 4, "file");
-	json_string(out, s->file);
-	fputs(",\n", out);
-	json_key(out, 4, "mode");
-	json_string(out, scenario_enum_name("workload.mode", w->mode));
-	fputs(",\n", out);
-	json_key(out, 4, "model");
-	json_string(out, s->model.name);
-	fputs(",\n", out);
-	json_key(out, 4, "node");
-	json_string(out, s->cluster.node.name);
-	fputs(",\n", out);
-	json_key(out, 4, "gpu");
-	json_string(out, s->cluster.node.gpu.name);
-	fputs(",\n", out);
+	json_str_field(out, 4, "name", s->name);
+	json_str_field(out, 4, "file", s->file);
+	json_str_field(out, 4, "mode", scenario_enum_name("workload.mode", w->mode));
+	json_str_field(out, 4, "model", s->model.name);
+	json_str_field(out, 4, "node", s->cluster.node.name);
+	json_str_field(out, 4, "gpu", s->cluster.node.gpu.name);
 	json_key(out, 4, "nodes");
 	fprintf(out, "%lld,\n", (long long)s->cluster.nodes);
 	json_key(out, 4, "gpus");
@@ -150,9 +149,7 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 	fprintf(out, "%lld,\n", (long long)w->micro_batch);
 	json_key(out, 4, "global_batch");
 	fprintf(out, "%lld,\n", (long long)w->global_batch);
-	json_key(out, 4, "dtype");
-	json_string(out, scenario_dtype_name(w->dtype));
-	fputs(",\n", out);
+	json_str_field(out, 4, "dtype", scenario_dtype_name(w->dtype));
 	json_key(out, 4, "strategy");
 	fprintf(out, "{\"tp\": %lld, \"pp\": %lld, \"dp\": %lld, \"cp\": %lld, \"ep\": %lld, "
 		     "\"vp\": %lld, \"zero\": %lld, \"sequence_parallel\": %s, \"recompute\": ",
@@ -170,12 +167,8 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 
 	json_key(out, 2, "model");
 	fputs("{\n", out);
-	json_key(out, 4, "params");
-	json_num(out, m->params.total);
-	fputs(",\n", out);
-	json_key(out, 4, "active_params");
-	json_num(out, m->params.active);
-	fputs(",\n", out);
+	json_num_field(out, 4, "params", m->params.total);
+	json_num_field(out, 4, "active_params", m->params.active);
 	json_key(out, 4, "published_params");
 	json_num(out, s->model.published_params);
 	fputs("\n  },\n", out);
@@ -192,21 +185,13 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 	json_key(out, 4, "per_gpu");
 	json_parts(out, 4, &m->roles[m->worst]);
 	fputs(",\n", out);
-	json_key(out, 4, "capacity");
-	json_num(out, m->capacity);
-	fputs(",\n", out);
+	json_num_field(out, 4, "capacity", m->capacity);
 	json_key(out, 4, "fits");
 	fputs(m->fits && m->host_fits ? "true" : "false", out);
 	fputs(",\n", out);
-	json_key(out, 4, "headroom");
-	json_num(out, m->headroom);
-	fputs(",\n", out);
-	json_key(out, 4, "host_per_node");
-	json_num(out, m->host_per_node);
-	fputs(",\n", out);
-	json_key(out, 4, "host_capacity");
-	json_num(out, m->host_capacity);
-	fputs(",\n", out);
+	json_num_field(out, 4, "headroom", m->headroom);
+	json_num_field(out, 4, "host_per_node", m->host_per_node);
+	json_num_field(out, 4, "host_capacity", m->host_capacity);
 	json_key(out, 4, "host_fits");
 	fputs(m->host_fits ? "true" : "false", out);
 	fputs(",\n", out);
