@@ -45,9 +45,10 @@ struct conv {
 	struct diag *d;
 };
 
+/* A field that is absent or null counts as not given. */
 static bool is_null(const struct ynode *v)
 {
-	return v == NULL || (v->kind == YNODE_SCALAR && !v->quoted && strcmp(v->value, "null") == 0);
+	return v == NULL || yamltree_is_null(v);
 }
 
 static struct ynode *section(struct conv *c, const char *name)

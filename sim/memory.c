@@ -83,7 +83,9 @@ static void param_sum_init(struct param_sum *p, const struct scenario *s)
 	p->ep = (double)s->strategy.ep;
 }
 
-static bool is_linear(const struct model_tensor *t)
+/* The weights quantization and LoRA apply to: the projections of attention, MLP and experts
+ * (routers, norms, embeddings and the head stay in 16-bit, as AWQ/GPTQ keep them). */
+static bool is_quantized_linear(const struct model_tensor *t)
 {
 	return t->rows > 1 && (t->group == TENSOR_ATTN || t->group == TENSOR_MLP ||
 			       t->group == TENSOR_EXPERT || t->group == TENSOR_SHARED);
@@ -91,7 +93,7 @@ static bool is_linear(const struct model_tensor *t)
 
 static bool lora_target(const struct scenario *s, const struct model_tensor *t)
 {
-	if (!is_linear(t))
+	if (!is_quantized_linear(t))
 		return false;
 	return t->group == TENSOR_ATTN || s->workload.lora.targets == LORA_ALL;
 }
@@ -111,12 +113,12 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	if (t->group == TENSOR_EXPERT) {
 		p->expert += n;
 		p->expert_factored += factored;
-		if (is_linear(t))
+		if (is_quantized_linear(t))
 			p->expert_matrix += n;
 	} else {
 		p->dense += n;
 		p->dense_factored += factored;
-		if (is_linear(t))
+		if (is_quantized_linear(t))
 			p->dense_matrix += n;
 	}
 	/* Hu et al. 2021 (LoRA), sec. 4.1: W + B*A with A r x cols and B rows x r. */

@@ -371,12 +371,6 @@ static bool is_preset_key(const char *key)
 
 /* ---- the walk: tree -> struct ---- */
 
-static bool is_null(const struct ynode *v)
-{
-	return v->kind == YNODE_SCALAR && !v->quoted &&
-	       (strcmp(v->value, "null") == 0 || strcmp(v->value, "~") == 0 || v->value[0] == '\0');
-}
-
 static void store_int(struct loader *l, const struct schema_row *r, const struct ynode *v,
 		      void *field)
 {
@@ -511,7 +505,7 @@ static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 	void *field = (char *)l->s + r->offset;
 	char type[256];
 	l->s->marks[idx] = v->at;
-	if (is_null(v))
+	if (yamltree_is_null(v))
 		return;
 	l->s->present[idx] = true;
 	if (r->type == SCHEMA_NUMLIST) {
@@ -584,7 +578,7 @@ static void walk(struct loader *l, const struct ynode *map, const char *prefix)
 			if (m->value->kind == YNODE_MAP) {
 				l->s->present[idx] = true;
 				walk(l, m->value, key);
-			} else if (!is_null(m->value)) {
+			} else if (!yamltree_is_null(m->value)) {
 				diag_add(l->d, m->value->at, key, "expected a mapping%s, got %s",
 					 r->preset != PRESET_NONE ? " or a preset name" : "",
 					 yamltree_kind_name(m->value));

@@ -63,7 +63,8 @@ struct ctx {
 	double gemm_fwd;
 };
 
-static bool is_linear(const struct model_tensor *t)
+/* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
+static bool is_gemm(const struct model_tensor *t)
 {
 	return t->rows > 1 && t->group != TENSOR_EMBED && t->group != TENSOR_POSITION &&
 	       t->group != TENSOR_NORM;
@@ -74,7 +75,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	struct ctx *x = vctx;
 	const struct model_config *m = &x->s->model;
 	double tp = (double)x->l->tp, rows = (double)t->rows / (t->tp_split ? tp : 1.0);
-	if (!is_linear(t))
+	if (!is_gemm(t))
 		return;
 	if (t->group == TENSOR_EXPERT) {
 		/* Balanced routing: this rank's E/ep experts see the tokens of the whole EP group,

@@ -438,6 +438,12 @@ void yamltree_map_set(struct arena *a, struct ynode *map, const char *key, struc
 	map->count++;
 }
 
+bool yamltree_is_null(const struct ynode *n)
+{
+	return n->kind == YNODE_SCALAR && !n->quoted &&
+	       (strcmp(n->value, "null") == 0 || strcmp(n->value, "~") == 0 || n->value[0] == '\0');
+}
+
 const char *yamltree_kind_name(const struct ynode *n)
 {
 	switch (n->kind) {

@@ -60,6 +60,9 @@ struct ynode *yamltree_new_map(struct arena *a, struct mark at);
 void yamltree_map_set(struct arena *a, struct ynode *map, const char *key, struct mark key_at,
 		      struct ynode *value);
 
+/* Whether a node is YAML's null: a plain null, ~ or empty scalar (a quoted "null" is text). */
+bool yamltree_is_null(const struct ynode *n);
+
 /* The name of a node's kind for messages: "a mapping", "a list", "a scalar". */
 const char *yamltree_kind_name(const struct ynode *n);
 
