@@ -825,9 +825,9 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 		double fixed = w->total - w->part[MEMORY_KV_CACHE];
 		layout_stage(s, &l, (int64_t)w->first_stage, &st);
 		r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
-		r->kv_budget = r->capacity * s->runtime.gpu_memory_utilization - fixed;
+		r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
 		if (max_kv_tokens(fixed, r->kv_bytes_per_token,
-				  r->capacity * s->runtime.gpu_memory_utilization,
+				  r->capacity * s->serving.gpu_memory_utilization,
 				  &r->max_kv_tokens) != 0) {
 			snprintf(r->advice, sizeof r->advice, "the KV-capacity search did not converge");
 			return -1;

@@ -383,7 +383,7 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 	else
 		fprintf(out, "KV cache: %s per token per GPU; %.0f tokens fit at %.0f%% of memory\n",
 			units_format(m->kv_bytes_per_token, UNIT_BYTES, a, sizeof a), m->max_kv_tokens,
-			s->runtime.gpu_memory_utilization * 100);
+			s->serving.gpu_memory_utilization * 100);
 	if (m->advice[0])
 		fprintf(out, "to fit: %s\n", m->advice);
 	if (t != NULL)

@@ -828,6 +828,67 @@ static void check_parallel(struct loader *l)
 		    (long long)s->workload.seq_len, (long long)st->cp);
 }
 
+static bool given(const struct scenario *s, const char *key)
+{
+	size_t i;
+	return schema_find(key, &i) != NULL && s->present[i];
+}
+
+static void check_length(struct loader *l, const char *key, struct length_spec *len)
+{
+	struct scenario *s = l->s;
+	int64_t seq = s->workload.seq_len;
+	char k[64];
+	if (len->max == 0 || len->max > seq)
+		len->max = seq;
+	snprintf(k, sizeof k, "%s.min", key);
+	if (len->min > len->max)
+		ERR(k, "exceeds the most tokens, %lld", (long long)len->max);
+	snprintf(k, sizeof k, "%s.value", key);
+	/* A defaulted length shrinks to fit a short seq_len; a given one must fit. */
+	if (len->dist == LENGTH_FIXED && len->value > len->max && !given(s, k))
+		len->value = len->max;
+	if (len->dist == LENGTH_FIXED && len->value > len->max)
+		ERR(k, "exceeds the most tokens, %lld (max, or workload.seq_len)",
+		    (long long)len->max);
+	snprintf(k, sizeof k, "%s.mean", key);
+	if ((len->dist == LENGTH_NORMAL || len->dist == LENGTH_LOGNORMAL) && len->mean <= 0)
+		ERR(k, "a %s length needs a mean > 0",
+		    len->dist == LENGTH_NORMAL ? "normal" : "lognormal");
+}
+
+/* The request stream and serving engine of an inference scenario. */
+static void check_requests(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	struct serving *v = &s->serving;
+	if (w->arrival.trace == NULL)
+		w->arrival.trace = arena_strdup(s->arena, "");
+	check_length(l, "workload.prompt_tokens", &w->prompt_tokens);
+	check_length(l, "workload.output_tokens", &w->output_tokens);
+	if (w->arrival.process == ARRIVAL_GAMMA && w->arrival.rate <= 0)
+		ERR("workload.arrival.rate", "a gamma process needs a rate > 0");
+	if (w->arrival.process == ARRIVAL_TRACE && w->arrival.trace[0] == '\0')
+		ERR("workload.arrival.trace", "process: trace needs a CSV file");
+	if (w->arrival.process != ARRIVAL_TRACE && w->arrival.trace[0] != '\0')
+		ERR("workload.arrival.trace", "a trace file needs process: trace");
+	/* A relative trace path is relative to the scenario file. */
+	if (w->arrival.trace[0] != '\0' && w->arrival.trace[0] != '/')
+		w->arrival.trace = arena_printf(s->arena, "%s/%s", dir_of(s->arena, s->file),
+						w->arrival.trace);
+	/* vLLM SchedulerConfig._verify_args: without chunked prefill one iteration must hold a
+	 * whole prompt (max_num_batched_tokens >= max_model_len), and at least one token per
+	 * sequence (>= max_num_seqs). */
+	if (!v->chunked_prefill && v->max_batched_tokens < w->seq_len)
+		ERR("serving.max_batched_tokens",
+		    "without chunked prefill it must hold a whole sequence (seq_len %lld), got %lld",
+		    (long long)w->seq_len, (long long)v->max_batched_tokens);
+	if (v->max_batched_tokens < v->max_num_seqs)
+		ERR("serving.max_batched_tokens", "must be at least max_num_seqs (%lld), got %lld",
+		    (long long)v->max_num_seqs, (long long)v->max_batched_tokens);
+}
+
 static void check_workload(struct loader *l)
 {
 	struct scenario *s = l->s;
@@ -860,6 +921,7 @@ static void check_workload(struct loader *l)
 			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
 		if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED)
 			ERR("strategy.schedule", "interleaved schedules are for training");
+		check_requests(l);
 	}
 	if (w->kv_dtype == DTYPE_TF32 || w->kv_dtype == DTYPE_INT4)
 		ERR("workload.kv_dtype", "expected one of fp32, bf16, fp16, fp8, int8, got %s",

@@ -27,6 +27,10 @@ enum position_kind { POSITION_ROPE, POSITION_LEARNED };
 enum link_kind { LINK_NVLINK, LINK_XGMI, LINK_PCIE };
 enum lora_targets { LORA_ATTENTION, LORA_ALL };
 enum logits_kind { LOGITS_LAST, LOGITS_ALL };
+enum arrival_kind { ARRIVAL_POISSON, ARRIVAL_GAMMA, ARRIVAL_CONSTANT, ARRIVAL_TRACE };
+enum length_dist { LENGTH_FIXED, LENGTH_UNIFORM, LENGTH_NORMAL, LENGTH_LOGNORMAL };
+enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
+enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 
 struct model_config {
 	char *name;
@@ -109,6 +113,34 @@ struct workload {
 		int64_t rank;
 		int targets;       /* enum lora_targets */
 	} lora;
+	/* Inference serving: the request stream. */
+	int64_t requests;          /* requests to serve (a bound when duration is set) */
+	double duration;           /* s of arrivals; 0 = until `requests` have arrived */
+	int64_t seed;              /* of the random stream (GSL mt19937) */
+	struct {
+		int process;       /* enum arrival_kind */
+		double rate;       /* requests/s; 0 = all at time 0 */
+		double cv;         /* gamma: coefficient of variation of the gaps */
+		char *trace;       /* CSV: arrival_s,prompt_tokens,output_tokens */
+	} arrival;
+	struct length_spec {
+		int dist;          /* enum length_dist */
+		int64_t value, min, max;  /* max 0 = seq_len */
+		double mean, sd;
+	} prompt_tokens, output_tokens;
+};
+
+/* A vLLM-style serving engine (inference). */
+struct serving {
+	int64_t max_num_seqs;      /* sequences in one iteration */
+	int64_t max_batched_tokens;/* tokens in one iteration */
+	int64_t block_size;        /* tokens per KV-cache block */
+	double gpu_memory_utilization; /* fraction of device memory the engine may use */
+	bool chunked_prefill;
+	int preemption;            /* enum preemption_kind */
+	int batching;              /* enum batching_kind */
+	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
+	double iteration_overhead; /* s of host work (scheduling, sampling) per iteration */
 };
 
 struct strategy {
@@ -130,7 +162,6 @@ struct runtime {
 	double nccl_per_group;     /* bytes per communicator a GPU belongs to */
 	double cublas_workspace;   /* bytes */
 	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
-	double gpu_memory_utilization; /* fraction of memory an inference engine may use */
 	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
 };
 
@@ -142,6 +173,7 @@ struct scenario {
 	struct cluster cluster;
 	struct workload workload;
 	struct strategy strategy;
+	struct serving serving;
 	struct runtime runtime;
 	struct mark *marks;        /* where each schema row's value came from (by row index) */
 	bool *present;             /* whether each row was given (not defaulted) */

@@ -29,6 +29,10 @@ static const char *const position_names[] = {"rope", "learned", NULL};
 static const char *const link_names[] = {"nvlink", "xgmi", "pcie", NULL};
 static const char *const lora_target_names[] = {"attention", "all", NULL};
 static const char *const logits_names[] = {"last", "all", NULL};
+static const char *const arrival_names[] = {"poisson", "gamma", "constant", "trace", NULL};
+static const char *const length_names[] = {"fixed", "uniform", "normal", "lognormal", NULL};
+static const char *const preemption_names[] = {"recompute", "swap", NULL};
+static const char *const batching_names[] = {"continuous", "static", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -220,6 +224,82 @@ static const struct schema_row rows[] = {
 	    workload.lora.rank),
 	ENUM("workload.lora.targets", lora_target_names, "all",
 	     "adapted matrices: attention (q,k,v,o) or all linear layers", workload.lora.targets),
+	/* vLLM benchmarks/benchmark_serving.py: --num-prompts 1000, --request-rate inf (every
+	 * request at once), --random-input-len 1024, --random-output-len 128. */
+	INT("workload.requests", 1, 100000000, "1000",
+	    "requests to serve (infer); with duration, the most that arrive", workload.requests),
+	NUM("workload.duration", UNIT_SECONDS, 0, BIG, false, "0",
+	    "time over which requests arrive; 0 = until all have arrived", workload.duration),
+	INT("workload.seed", 0, (1LL << 32) - 1, "1", "seed of the random request stream",
+	    workload.seed),
+	SECTION("workload.arrival", PRESET_NONE, "when requests arrive (infer)"),
+	ENUM("workload.arrival.process", arrival_names, "poisson",
+	     "poisson, gamma (gaps with coefficient of variation cv), constant, or trace",
+	     workload.arrival.process),
+	NUM("workload.arrival.rate", UNIT_PER_S, 0, BIG, false, "0",
+	    "mean requests per second; 0 = every request at time 0", workload.arrival.rate),
+	NUM("workload.arrival.cv", UNIT_NONE, 0.01, 100, false, "1",
+	    "gamma process: coefficient of variation of the gaps (1 = Poisson)",
+	    workload.arrival.cv),
+	STR("workload.arrival.trace", "",
+	    "CSV of arrival_s,prompt_tokens,output_tokens per request (process: trace)",
+	    workload.arrival.trace),
+	SECTION("workload.prompt_tokens", PRESET_NONE, "prompt length of each request (infer)"),
+	ENUM("workload.prompt_tokens.dist", length_names, "fixed",
+	     "fixed (value), uniform (min..max), normal or lognormal (mean, sd)",
+	     workload.prompt_tokens.dist),
+	INT("workload.prompt_tokens.value", 1, 1LL << 32, "1024", "tokens when fixed",
+	    workload.prompt_tokens.value),
+	NUM("workload.prompt_tokens.mean", UNIT_NONE, 0, BIG, false, "0", "mean tokens",
+	    workload.prompt_tokens.mean),
+	NUM("workload.prompt_tokens.sd", UNIT_NONE, 0, BIG, false, "0", "standard deviation",
+	    workload.prompt_tokens.sd),
+	INT("workload.prompt_tokens.min", 1, 1LL << 32, "1", "fewest tokens",
+	    workload.prompt_tokens.min),
+	INT("workload.prompt_tokens.max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len",
+	    workload.prompt_tokens.max),
+	SECTION("workload.output_tokens", PRESET_NONE, "tokens each request generates (infer)"),
+	ENUM("workload.output_tokens.dist", length_names, "fixed",
+	     "fixed (value), uniform (min..max), normal or lognormal (mean, sd)",
+	     workload.output_tokens.dist),
+	INT("workload.output_tokens.value", 1, 1LL << 32, "128", "tokens when fixed",
+	    workload.output_tokens.value),
+	NUM("workload.output_tokens.mean", UNIT_NONE, 0, BIG, false, "0", "mean tokens",
+	    workload.output_tokens.mean),
+	NUM("workload.output_tokens.sd", UNIT_NONE, 0, BIG, false, "0", "standard deviation",
+	    workload.output_tokens.sd),
+	INT("workload.output_tokens.min", 1, 1LL << 32, "1", "fewest tokens",
+	    workload.output_tokens.min),
+	INT("workload.output_tokens.max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len",
+	    workload.output_tokens.max),
+
+	SECTION("serving", PRESET_NONE, "a vLLM-style serving engine (infer)"),
+	/* vLLM EngineArgs defaults (vllm/engine/arg_utils.py): max_num_seqs 256, block_size 16,
+	 * gpu_memory_utilization 0.9, swap_space 4 GiB; max_num_batched_tokens 8192 with chunked
+	 * prefill for the OpenAI server (V1). */
+	INT("serving.max_num_seqs", 1, 1 << 24, "256", "most sequences in one iteration",
+	    serving.max_num_seqs),
+	INT("serving.max_batched_tokens", 1, 1LL << 32, "8192", "most tokens in one iteration",
+	    serving.max_batched_tokens),
+	INT("serving.block_size", 1, 1 << 20, "16", "tokens per KV-cache block",
+	    serving.block_size),
+	NUM("serving.gpu_memory_utilization", UNIT_FRACTION, 0.01, 1, false, "0.9",
+	    "fraction of device memory the engine may use (weights, workspace, KV cache)",
+	    serving.gpu_memory_utilization),
+	BOOL("serving.chunked_prefill", "true",
+	     "split long prompts over iterations and mix them with decodes",
+	     serving.chunked_prefill),
+	ENUM("serving.preemption", preemption_names, "recompute",
+	     "when KV blocks run out: drop the newest sequence's cache (recompute) or swap it to host",
+	     serving.preemption),
+	ENUM("serving.batching", batching_names, "continuous",
+	     "continuous (admit every iteration) or static (a batch runs to its end)",
+	     serving.batching),
+	NUM("serving.swap_space", UNIT_BYTES, 0, BIG, false, "4 GiB",
+	    "host memory per GPU for swapped-out KV blocks", serving.swap_space),
+	NUM("serving.iteration_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
+	    "host time per iteration (scheduling, sampling) not overlapped with the GPU",
+	    serving.iteration_overhead),
 
 	SECTION("strategy", PRESET_NONE, "how the work is split"),
 	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),
@@ -271,13 +351,10 @@ static const struct schema_row rows[] = {
 	NUM("runtime.allocator_reserve", UNIT_FRACTION, 0, 1, false, "0",
 	    "caching-allocator fragmentation, as a fraction of allocated bytes",
 	    runtime.allocator_reserve),
-	/* vLLM EngineArgs.gpu_memory_utilization default 0.9 (vllm/engine/arg_utils.py). */
 	/* DeepSpeed PR #735 (CPU-Adam): an 11.6B-parameter model's optimizer step in 8.2 s on one
 	 * DGX-class host, 1.4e9 parameters/s (the CPU is not stated; slower hosts: set your own). */
 	NUM("runtime.cpu_adam_rate", UNIT_PER_S, 0, BIG, true, "1.4e9/s",
 	    "parameters per second a node's CPUs update with offloaded Adam", runtime.cpu_adam_rate),
-	NUM("runtime.gpu_memory_utilization", UNIT_FRACTION, 0.01, 1, false, "0.9",
-	    "fraction of device memory an inference engine may use", runtime.gpu_memory_utilization),
 };
 
 const struct schema_row *schema_rows(size_t *count)

@@ -60,7 +60,7 @@ static void defaults_fill_what_a_scenario_leaves_out(void **state)
 	assert_int_equal(s->model.head_dim, 128);
 	assert_int_equal(s->model.kv_heads, 32);
 	check_rel(s->strategy.bucket, 25e6, 1e-12);
-	check_rel(s->runtime.gpu_memory_utilization, 0.9, 1e-12);
+	check_rel(s->serving.gpu_memory_utilization, 0.9, 1e-12);
 	assert_false(s->present[0] && s->name == NULL);
 	scenario_free(s);
 }

@@ -173,8 +173,8 @@ static void vllm_table_1_kv_capacity(void **state)
 			"cluster: {node: %s, gpus: %d}\n"
 			"workload: {mode: infer, seq_len: 2048, micro_batch: 1, dtype: fp16}\n"
 			"strategy: {tp: %d}\n"
-			"runtime: {cuda_context: 0, nccl_per_group: 0, cublas_workspace: 0,\n"
-			"          gpu_memory_utilization: 0.9}\n",
+			"runtime: {cuda_context: 0, nccl_per_group: 0, cublas_workspace: 0}\n"
+			"serving: {gpu_memory_utilization: 0.9, max_batched_tokens: 2048}\n",
 			rows[i].model, rows[i].node, rows[i].gpus, rows[i].gpus);
 		struct memory_report r;
 		assert_int_equal(memory_build(s, &r), 0);
