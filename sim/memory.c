@@ -263,18 +263,18 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 }
 
 /*
- * Inference workspace for a prefill of micro_batch sequences of seq_len tokens. Per layer the
+ * Inference workspace for a prefill of `batch` sequences of seq_len tokens. Per layer the
  * largest transient is the attention block or the MLP; the logits come after all layers. The
  * PyTorch caching allocator keeps the layers' freed blocks reserved, and blocks of other sizes do
  * not merge across segments (c10/cuda/CUDACachingAllocator.cpp), so the two phases add up.
  * Eager attention (HF LlamaAttention, transformers 4.33): bf16 masked scores + fp32 softmax + bf16
  * probabilities = 8 bytes per score element, plus the bf16 4-D causal mask.
  */
-static double workspace(const struct scenario *s, double batch)
+static double workspace(const struct scenario *s, double batch, double seq_len)
 {
 	const struct model_config *m = &s->model;
 	double tp = (double)s->strategy.tp, B = act_bytes_of(s);
-	double seq = (double)s->workload.seq_len / (double)s->strategy.cp;
+	double seq = seq_len / (double)s->strategy.cp;
 	double tokens = batch * seq;
 	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
 				   : (double)m->head_dim;
@@ -291,8 +291,7 @@ static double workspace(const struct scenario *s, double batch)
 	if (!s->workload.flash_attention && !model_is_mla(m) && m->kv_heads < m->heads)
 		attn += 2 * tokens * heads * d * B;
 	if (!s->workload.flash_attention)
-		attn += batch * heads * seq * (double)s->workload.seq_len * (B + 4.0 + B) +
-			batch * seq * (double)s->workload.seq_len * B;
+		attn += batch * heads * seq * seq_len * (B + 4.0 + B) + batch * seq * seq_len * B;
 	if (model_is_moe(m)) {
 		double routed = (double)m->moe.top_k * m->moe.capacity_factor * (double)m->moe.ffn;
 		if (routed > ffn)
@@ -426,7 +425,8 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 		double other = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 		double matrix = p.dense_matrix + p.expert_matrix;
 		r->part[MEMORY_WEIGHTS] = matrix * qb + (p.dense + p.expert - matrix) * other;
-		r->part[MEMORY_ACTIVATIONS] = workspace(s, (double)c->micro_batch);
+		r->part[MEMORY_ACTIVATIONS] = workspace(s, (double)c->micro_batch,
+						       (double)s->workload.seq_len);
 		r->part[MEMORY_KV_CACHE] = kv_bytes_per_token(s, st) * (double)c->micro_batch *
 					   (double)s->workload.seq_len;
 	}
@@ -824,6 +824,16 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 		struct stage st;
 		double fixed = w->total - w->part[MEMORY_KV_CACHE];
 		layout_stage(s, &l, (int64_t)w->first_stage, &st);
+		/* vLLM sizes the KV cache after a profiling forward pass of max_num_batched_tokens
+		 * tokens over max_num_seqs sequences (v1/worker/gpu_model_runner.py profile_run):
+		 * its activation peak, not the report's static batch, is what the budget leaves
+		 * out. The sequences get the tokens as evenly as whole tokens allow. */
+		double seqs = (double)s->serving.max_num_seqs;
+		double tokens = (double)s->serving.max_batched_tokens;
+		if (seqs > tokens)
+			seqs = tokens;
+		r->profile_workspace = workspace(s, seqs, tokens / seqs);
+		fixed += r->profile_workspace - w->part[MEMORY_ACTIVATIONS];
 		r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
 		r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
 		if (max_kv_tokens(fixed, r->kv_bytes_per_token,

@@ -55,6 +55,7 @@ struct memory_report {
 	double max_kv_tokens;             /* infer: KV tokens that fit (vLLM's budget) */
 	double kv_bytes_per_token;        /* infer: per GPU, all layers of the stage */
 	double kv_budget;                 /* infer: capacity*utilization - everything but KV */
+	double profile_workspace;         /* infer: activation peak of vLLM's profiling pass */
 	char advice[256];                 /* on a misfit: the first change that fits, trying
 					     cheaper ones first (ZeRO, recompute, offload, TP, PP) */
 };

@@ -121,7 +121,11 @@ static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
 }
 
 /* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
- * per token. */
+ * per token, where the activations are those of the profiling pass: 8192 tokens over 256
+ * sequences of 32 (flash attention: the larger of attention and MLP transients, then the
+ * logits of the 256 last positions). Qwen2.5-14B, bf16: attention 8192 * (2*40*128 + 2*5120) * 2
+ * = 335,544,320 B; MLP 8192 * 3 * 13824 * 2 = 679,477,248 B; logits 256 * 152064 * (2 + 4) =
+ * 233,570,304 B. */
 static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
 {
 	struct scenario *s = check_scenariof("kvcap",
@@ -131,7 +135,9 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
 	double non_kv;
 	(void)state;
 	assert_int_equal(memory_build(s, &r), 0);
-	non_kv = r.roles[0].total - r.roles[0].part[MEMORY_KV_CACHE];
+	non_kv = r.roles[0].total - r.roles[0].part[MEMORY_KV_CACHE] -
+		 r.roles[0].part[MEMORY_ACTIVATIONS] + 679477248.0 + 233570304.0;
+	check_rel(r.profile_workspace, 679477248.0 + 233570304.0, 1e-12);
 	check_rel(r.max_kv_tokens, floor((0.9 * r.capacity - non_kv) / 196608.0), 1e-9);
 	memory_report_release(&r);
 	scenario_free(s);
