@@ -144,13 +144,20 @@ static double wave_efficiency(const struct compute *c, double m, double n)
 	return best;
 }
 
-double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k)
+double compute_gemm_time_weights(const struct compute *c, int dtype, double weight_bytes,
+				 double m, double n, double k)
 {
 	double flops = 2 * m * n * k;
 	double t_flops = flops / (compute_peak(c, dtype) * compute_gemm_efficiency(c, flops) *
 				  wave_efficiency(c, m, n));
-	double t_bytes = compute_stream_time(c, (m * k + k * n + m * n) * element_bytes(dtype));
+	double act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
+	double t_bytes = compute_stream_time(c, (m * k + m * n) * act + k * n * weight_bytes);
 	return t_flops > t_bytes ? t_flops : t_bytes;
+}
+
+double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k)
+{
+	return compute_gemm_time_weights(c, dtype, element_bytes(dtype), m, n, k);
 }
 
 double compute_attention_time(const struct compute *c, int dtype, double flops)

@@ -19,6 +19,10 @@ void compute_free(struct compute *c);          /* NULL is a no-op */
 double compute_gemm_efficiency(const struct compute *c, double flops);
 /* An m x k by k x n GEMM in dtype: 2mnk FLOPs; reads A and B and writes C. */
 double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k);
+/* The same with the k x n operand (the weights) stored in weight_bytes per element: quantized
+ * weights are read at their size and dequantized into 16-bit math (AWQ/GPTQ kernels). */
+double compute_gemm_time_weights(const struct compute *c, int dtype, double weight_bytes,
+				 double m, double n, double k);
 /* Fused attention doing `flops` FLOPs. */
 double compute_attention_time(const struct compute *c, int dtype, double flops);
 /* A memory-bound kernel moving `bytes` to and from device memory. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
@@ -17,7 +18,9 @@
 #include "output.h"
 #include "scenario.h"
 #include "result.h"
+#include "requests.h"
 #include "schema.h"
+#include "serve.h"
 #include "step.h"
 #include "trace.h"
 #include "validate.h"
@@ -40,7 +43,11 @@ static void usage(FILE *out)
 		"  -s, --set KEY=VALUE   override any scenario key, e.g. --set strategy.tp=8\n"
 		"                        (repeatable; VALUE may be YAML: --set 'strategy.offload={optimizer: cpu}')\n"
 		"  -d, --data-dir DIR    also look for presets in DIR\n"
-		"  -t, --trace FILE      write a Chrome trace of the simulated step (open in Perfetto)\n"
+		"  -t, --trace FILE      write a Chrome trace of the simulated step or serving run\n"
+		"                        (open in Perfetto)\n"
+		"      --find-max-rate   inference: the highest Poisson arrival rate that meets --slo\n"
+		"      --slo TARGETS     latency targets, e.g. ttft_p99=2s,tpot_p99=100ms (metrics ttft,\n"
+		"                        tpot, latency; quantiles mean, p50, p90, p99)\n"
 		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -63,6 +70,8 @@ struct args {
 	const char *data_dir;
 	const char *file;
 	const char *trace;
+	bool find_max_rate;
+	const char *slo;
 };
 
 static int parse_args(int argc, char **argv, struct args *a, bool validate)
@@ -73,6 +82,8 @@ static int parse_args(int argc, char **argv, struct args *a, bool validate)
 		{"data-dir", required_argument, NULL, 'd'},
 		{"trace", required_argument, NULL, 't'},
 		{"help-keys", no_argument, NULL, 'K'},
+		{"find-max-rate", no_argument, NULL, 'R'},
+		{"slo", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -112,6 +123,12 @@ static int parse_args(int argc, char **argv, struct args *a, bool validate)
 		case 't':
 			a->trace = optarg;
 			break;
+		case 'R':
+			a->find_max_rate = true;
+			break;
+		case 'S':
+			a->slo = optarg;
+			break;
 		case 'K':
 			schema_print_keys(stdout);
 			return -1;
@@ -140,9 +157,15 @@ static int parse_args(int argc, char **argv, struct args *a, bool validate)
 	return EXIT_OK;
 }
 
-/* Play one training step on the event engine. -1 (with a message) when it cannot be built. */
+struct trace_source {
+	const struct graph *g;
+	const struct engine *e;
+	const struct scenario *s;
+	const struct serve_result *sv;
+};
+
 /* Write the trace to a temporary file renamed into place, so no half-written trace is left. */
-static int write_trace(const char *path, const struct graph *g, const struct engine *e)
+static int write_trace(const char *path, const struct trace_source *src)
 {
 	char tmp[4096];
 	FILE *f;
@@ -153,7 +176,8 @@ static int write_trace(const char *path, const struct graph *g, const struct eng
 		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
 		return -1;
 	}
-	status = trace_write(f, g, e, step_category_names, STEP_CATEGORIES);
+	status = src->sv ? trace_write_serving(f, src->s, src->sv)
+			 : trace_write(f, src->g, src->e, step_category_names, STEP_CATEGORIES);
 	if (fclose(f) != 0 || status != 0 || rename(tmp, path) != 0) {
 		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
 		remove(tmp);
@@ -162,10 +186,13 @@ static int write_trace(const char *path, const struct graph *g, const struct eng
 	return 0;
 }
 
+/* Play one training step on the event engine. -1 (with a message) when it cannot be built, -2
+ * when the trace cannot be written. */
 static int simulate_step(const struct scenario *s, const char *file, const char *trace,
 			 struct result *r)
 {
 	struct step_plan plan;
+	struct trace_source src = {NULL, NULL, s, NULL};
 	struct engine *e;
 	char err[256];
 	if (step_build(s, &plan, err, sizeof err) != 0) {
@@ -181,13 +208,160 @@ static int simulate_step(const struct scenario *s, const char *file, const char 
 		return -1;
 	}
 	result_build(s, &plan, e, r);
-	if (trace != NULL && write_trace(trace, plan.graph, e) != 0) {
+	src.g = plan.graph;
+	src.e = e;
+	if (trace != NULL && write_trace(trace, &src) != 0) {
 		engine_free(e);
 		step_plan_release(&plan);
 		return -2;
 	}
 	engine_free(e);
 	step_plan_release(&plan);
+	return 0;
+}
+
+/* Serve the inference scenario's requests: 0, -1 not simulated (message printed), -2 the trace
+ * could not be written, -3 bad input (printed). */
+static int simulate_serving(const struct scenario *s, const struct memory_report *m,
+			    const char *file, const char *trace, struct serve_result *r)
+{
+	struct serve_options o = {trace != NULL};
+	struct request_stream rs;
+	struct diag d;
+	char err[256];
+	int status = 0;
+	if (!m->fits) {
+		fprintf(stderr, "dssim: %s: requests not served: the model does not fit\n", file);
+		return -1;
+	}
+	diag_init(&d);
+	if (requests_build(s, &rs, &d) != 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		return -3;
+	}
+	diag_release(&d);
+	if (serve_run(s, m, &rs, &o, r, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim: %s: requests not served: %s\n", file, err);
+		status = -1;
+	} else if (trace != NULL) {
+		struct trace_source src = {NULL, NULL, s, r};
+		if (write_trace(trace, &src) != 0)
+			status = -2;
+	}
+	requests_release(&rs);
+	return status;
+}
+
+/* One serving run at a Poisson (or, when given, gamma) rate; -1 when it cannot run. */
+static int serve_at(const struct scenario *s, const struct memory_report *m, double rate,
+		    struct serve_result *r, char *err, size_t errsize)
+{
+	struct scenario c = *s;
+	struct request_stream rs;
+	struct diag d;
+	int status;
+	if (c.workload.arrival.process != ARRIVAL_GAMMA)
+		c.workload.arrival.process = ARRIVAL_POISSON;
+	c.workload.arrival.rate = rate;
+	c.workload.duration = 0;
+	diag_init(&d);
+	status = requests_build(&c, &rs, &d);
+	diag_release(&d);
+	if (status != 0) {
+		snprintf(err, errsize, "cannot draw the requests");
+		return -1;
+	}
+	status = serve_run(&c, m, &rs, NULL, r, err, errsize);
+	requests_release(&rs);
+	return status;
+}
+
+/*
+ * --find-max-rate: bisection over simulated runs. The engine's capacity (every request at time
+ * 0) bounds the search; above it queues grow without end. Arrival streams at different rates
+ * share their lengths and scale their gaps (requests.h), so meeting the targets is monotone in
+ * the rate up to simulation noise. 0 and the rate in *best, or -1 with a message.
+ */
+static int find_max_rate(const struct scenario *s, const struct memory_report *m,
+			 const struct serve_slo *slo, struct serve_result *best, double *rate,
+			 double *capacity, int *runs)
+{
+	struct serve_result r;
+	char err[256];
+	double lo, hi;
+	bool tty = isatty(STDERR_FILENO);
+	int i;
+	*runs = 0;
+	if (serve_at(s, m, 0, &r, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim: %s: %s\n", s->file, err);
+		return -1;
+	}
+	*capacity = r.requests_per_s;
+	(*runs)++;
+	hi = *capacity;
+	lo = *capacity / 100;
+	for (i = -1; i < 14; i++) {
+		double x = i < 0 ? lo : (lo + hi) / 2;
+		bool ok;
+		if (serve_at(s, m, x, &r, err, sizeof err) != 0) {
+			fprintf(stderr, "dssim: %s: %s\n", s->file, err);
+			return -1;
+		}
+		(*runs)++;
+		ok = serve_meets(&r, slo);
+		fprintf(stderr, "%srate %.4g/s: %s", tty ? "\r" : "", x,
+			ok ? "meets the targets\n" : "misses\n");
+		if (i < 0 && !ok) {
+			*rate = 0;
+			*best = r;
+			return 0;
+		}
+		if (ok) {
+			lo = x;
+			*best = r;
+			*rate = x;
+		} else {
+			hi = x;
+		}
+	}
+	return 0;
+}
+
+/* --find-max-rate for main: the search, its report on stderr, the result at the rate found. */
+static int run_find_max_rate(const struct scenario *s, const struct memory_report *m,
+			     const struct args *a, struct serve_result *v)
+{
+	struct serve_slo slo;
+	char err[256], name[32];
+	double rate = 0, capacity = 0;
+	int runs, i;
+	if (serve_parse_slo(a->slo, &slo, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim: --slo: %s\n", err);
+		return -3;
+	}
+	if (s->workload.mode != MODE_INFER) {
+		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a->file);
+		return -3;
+	}
+	if (!m->fits) {
+		fprintf(stderr, "dssim: %s: requests not served: the model does not fit\n", a->file);
+		return -1;
+	}
+	if (find_max_rate(s, m, &slo, v, &rate, &capacity, &runs) != 0)
+		return -1;
+	v->searched = true;
+	v->found_rate = rate;
+	v->capacity_rate = capacity;
+	v->search_runs = runs;
+	v->slo = slo;
+	if (rate <= 0) {
+		fprintf(stderr, "dssim: %s: no arrival rate meets", a->file);
+		for (i = 0; i < slo.n; i++)
+			fprintf(stderr, " %s<=%gs", serve_target_name(&slo.t[i], name, sizeof name),
+				slo.t[i].limit);
+		fprintf(stderr, " (even %.3g/s misses)\n", capacity / 100);
+	}
 	return 0;
 }
 
@@ -270,6 +444,11 @@ int main(int argc, char **argv)
 		free(a.overrides);
 		return status;
 	}
+	if ((a.find_max_rate && a.slo == NULL) || (!a.find_max_rate && a.slo != NULL)) {
+		fprintf(stderr, "dssim: --find-max-rate and --slo go together\n");
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
 	gsl_set_error_handler_off();
 	diag_init(&d);
 	opt.overrides = a.overrides;
@@ -288,17 +467,30 @@ int main(int argc, char **argv)
 		status = EXIT_INTERNAL;
 	} else {
 		struct result r, *t = NULL;
-		int sim = s->workload.mode == MODE_TRAIN ? simulate_step(s, a.file, a.trace, &r) : -1;
-		if (sim == 0)
-			t = &r;
-		else if (sim == -2)
-			status = EXIT_INTERNAL;
-		else if (a.trace != NULL && s->workload.mode != MODE_TRAIN)
-			fprintf(stderr, "dssim: --trace: only training steps are simulated so far\n");
-		if (a.format == FORMAT_JSON)
-			output_json(stdout, s, &m, t);
+		struct serve_result v, *sv = NULL;
+		int sim;
+		memset(&v, 0, sizeof v);
+		if (s->workload.mode == MODE_TRAIN)
+			sim = simulate_step(s, a.file, a.trace, &r);
+		else if (a.find_max_rate)
+			sim = run_find_max_rate(s, &m, &a, &v);
 		else
-			output_text(stdout, s, &m, t);
+			sim = simulate_serving(s, &m, a.file, a.trace, &v);
+		if (sim == 0 && s->workload.mode == MODE_TRAIN)
+			t = &r;
+		else if (sim == 0)
+			sv = &v;
+		if (sim == -2)
+			status = EXIT_INTERNAL;
+		if (sim == -3)
+			status = EXIT_BAD_INPUT;
+		if (sim != -3) {
+			if (a.format == FORMAT_JSON)
+				output_json(stdout, s, &m, t, sv);
+			else
+				output_text(stdout, s, &m, t, sv);
+		}
+		serve_result_release(&v);
 	}
 	memory_report_release(&m);
 	scenario_free(s);

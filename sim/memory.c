@@ -50,7 +50,7 @@ double memory_dtype_bytes(int dtype)
  * group 128 gives 0.5195 bytes); int8: an fp16 scale per group; fp8: one fp32 scale per 128x128
  * block (DeepSeek-V3 report sec. 3.3.2).
  */
-static double quantized_bytes(int dtype, double group)
+double memory_weight_bytes(int dtype, double group)
 {
 	switch (dtype) {
 	case DTYPE_INT4:
@@ -106,6 +106,9 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	double n, factored;
 	if (t->group == TENSOR_EXPERT)
 		count /= p->ep;
+	/* Serving keeps experts whole on the EP ranks of the TP group (vLLM FusedMoE). */
+	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
+		split = p->tp / p->ep;
 	n = (double)t->rows * (double)t->cols * count / split;
 	/* Shazeer and Stern 2018, sec. 3: a factored second moment keeps rows + cols values per
 	 * matrix; vectors keep one value per element. */
@@ -364,7 +367,7 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 			/* QLoRA (Dettmers et al. 2023): a frozen, possibly quantized base; only the
 			 * adapters train, in 16-bit with fp32 optimizer states. */
 			double base = memory_dtype_bytes(s->workload.dtype) >= 2
-					      ? wb : quantized_bytes(s->workload.dtype,
+					      ? wb : memory_weight_bytes(s->workload.dtype,
 								 (double)s->workload.quant_group);
 			w_dense = (p.dense - p.dense_matrix) * 2.0 + p.dense_matrix * base + p.lora * 2.0;
 			w_expert = (p.expert - p.expert_matrix) * 2.0 + p.expert_matrix * base;
@@ -421,7 +424,7 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 		r->part[MEMORY_BUFFERS] += p2p;
 	} else {
 		double group = (double)s->workload.quant_group;
-		double qb = quantized_bytes(s->workload.dtype, group);
+		double qb = memory_weight_bytes(s->workload.dtype, group);
 		double other = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 		double matrix = p.dense_matrix + p.expert_matrix;
 		r->part[MEMORY_WEIGHTS] = matrix * qb + (p.dense + p.expert - matrix) * other;

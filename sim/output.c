@@ -121,8 +121,90 @@ static void json_time(FILE *out, const struct result *t)
 	fputs("},\n", out);
 }
 
+static void json_stat(FILE *out, const char *key, const struct serve_stat *st, bool last)
+{
+	json_key(out, 4, key);
+	fputs("{\"mean\": ", out);
+	json_num(out, st->mean);
+	fputs(", \"p50\": ", out);
+	json_num(out, st->p50);
+	fputs(", \"p90\": ", out);
+	json_num(out, st->p90);
+	fputs(", \"p99\": ", out);
+	json_num(out, st->p99);
+	fputs(last ? "}\n" : "},\n", out);
+}
+
+static const char *const forward_part_names[FORWARD_PARTS] = {"compute", "tp_comm", "pp_comm",
+								"ep_comm"};
+
+static void json_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
+{
+	int k;
+	fputs("  \"serving\": {\n", out);
+	json_str_field(out, 4, "batching", scenario_enum_name("serving.batching",
+							     s->serving.batching));
+	json_key(out, 4, "requests");
+	fprintf(out, "%zu,\n", v->requests);
+	json_key(out, 4, "finished");
+	fprintf(out, "%zu,\n", v->finished);
+	json_key(out, 4, "seed");
+	fprintf(out, "%lld,\n", (long long)s->workload.seed);
+	json_num_field(out, 4, "offered_rate", v->offered_rate);
+	json_num_field(out, 4, "duration_s", v->duration);
+	json_num_field(out, 4, "requests_per_s", v->requests_per_s);
+	json_num_field(out, 4, "input_tokens_per_s", v->input_tokens_per_s);
+	json_num_field(out, 4, "output_tokens_per_s", v->output_tokens_per_s);
+	json_stat(out, "ttft_s", &v->ttft, false);
+	json_stat(out, "tpot_s", &v->tpot, false);
+	json_stat(out, "latency_s", &v->latency, false);
+	json_key(out, 4, "kv_blocks_total");
+	fprintf(out, "%lld,\n", (long long)v->kv_blocks_total);
+	json_key(out, 4, "kv_blocks_peak");
+	fprintf(out, "%lld,\n", (long long)v->kv_blocks_peak);
+	json_num_field(out, 4, "kv_peak_fraction", v->kv_peak_fraction);
+	json_key(out, 4, "block_size");
+	fprintf(out, "%lld,\n", (long long)s->serving.block_size);
+	json_key(out, 4, "preemptions");
+	fprintf(out, "%lld,\n", (long long)v->preemptions);
+	json_key(out, 4, "swaps");
+	fprintf(out, "%lld,\n", (long long)v->swaps);
+	json_key(out, 4, "iterations");
+	fprintf(out, "%lld,\n", (long long)v->iterations);
+	json_num_field(out, 4, "mean_batch", v->mean_batch);
+	json_num_field(out, 4, "mean_in_system", v->mean_in_system);
+	json_num_field(out, 4, "busy_fraction", v->busy);
+	if (v->searched) {
+		int i;
+		char name[32];
+		json_key(out, 4, "find_max_rate");
+		fputs("{\"rate\": ", out);
+		json_num(out, v->found_rate);
+		fputs(", \"capacity_rate\": ", out);
+		json_num(out, v->capacity_rate);
+		fprintf(out, ", \"runs\": %d, \"targets\": {", v->search_runs);
+		for (i = 0; i < v->slo.n; i++) {
+			fprintf(out, "%s\"%s\": ", i ? ", " : "",
+				serve_target_name(&v->slo.t[i], name, sizeof name));
+			json_num(out, v->slo.t[i].limit);
+		}
+		fputs("}},\n", out);
+	}
+	json_key(out, 4, "gpu_time_s");
+	fputs("{", out);
+	for (k = 0; k < FORWARD_PARTS; k++) {
+		fprintf(out, "%s\"%s\": ", k ? ", " : "", forward_part_names[k]);
+		json_num(out, v->part[k]);
+	}
+	fputs(", \"swap\": ", out);
+	json_num(out, v->swap_s);
+	fputs(", \"host_overhead\": ", out);
+	json_num(out, v->overhead_s);
+	fputs("}\n  },\n", out);
+}
+
 void output_json(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t)
+		 const struct result *t, const struct serve_result *sv)
 {
 	const struct strategy *g = &s->strategy;
 	const struct workload *w = &s->workload;
@@ -175,6 +257,8 @@ void output_json(FILE *out, const struct scenario *s, const struct memory_report
 
 	if (t != NULL)
 		json_time(out, t);
+	if (sv != NULL)
+		json_serving(out, s, sv);
 	json_key(out, 2, "memory");
 	fputs("{\n", out);
 	if (t != NULL) {
@@ -273,8 +357,84 @@ static void text_time(FILE *out, const struct result *t, int64_t gpus)
 		t->oom ? "; the step runs out of memory" : "");
 }
 
+static void text_stat(FILE *out, const char *name, const struct serve_stat *st)
+{
+	fprintf(out, "  %-14s %9.1f %9.1f %9.1f %9.1f\n", name, st->mean * 1e3, st->p50 * 1e3,
+		st->p90 * 1e3, st->p99 * 1e3);
+}
+
+static void text_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
+{
+	const struct workload *w = &s->workload;
+	double gpu = 0;
+	int k;
+	fputc('\n', out);
+	if (w->arrival.process == ARRIVAL_TRACE)
+		fprintf(out, "requests  %zu from %s\n", v->requests, w->arrival.trace);
+	else if (v->offered_rate > 0)
+		fprintf(out, "requests  %zu, %s arrivals at %.3g/s (seed %lld)\n", v->requests,
+			scenario_enum_name("workload.arrival.process", w->arrival.process),
+			v->offered_rate, (long long)w->seed);
+	else
+		fprintf(out, "requests  %zu, all at time 0 (seed %lld)\n", v->requests,
+			(long long)w->seed);
+	fprintf(out, "serving   %s batching, %lld KV blocks of %lld tokens (%.0f tokens), "
+		     "max %lld sequences, %lld tokens per iteration%s\n",
+		scenario_enum_name("serving.batching", s->serving.batching),
+		(long long)v->kv_blocks_total, (long long)s->serving.block_size, v->kv_tokens,
+		(long long)s->serving.max_num_seqs, (long long)s->serving.max_batched_tokens,
+		s->serving.chunked_prefill ? ", chunked prefill" : "");
+	if (v->searched) {
+		int i;
+		char name[32];
+		fputs("\nhighest rate meeting", out);
+		for (i = 0; i < v->slo.n; i++)
+			fprintf(out, "%s %s <= %g ms", i ? "," : "",
+				serve_target_name(&v->slo.t[i], name, sizeof name),
+				v->slo.t[i].limit * 1e3);
+		if (v->found_rate > 0)
+			fprintf(out, ": %.3g requests/s\n(bisection over %d simulated runs; the engine "
+				     "serves at most %.3g/s with every request queued at once)\n",
+				v->found_rate, v->search_runs, v->capacity_rate);
+		else
+			fprintf(out, ": none, even %.3g requests/s misses (the figures below are at "
+				     "that rate)\n", v->capacity_rate / 100);
+	}
+	fprintf(out, "\nthroughput  %.2f requests/s, %.0f output tokens/s, %.0f input tokens/s "
+		     "over %.2f s\n",
+		v->requests_per_s, v->output_tokens_per_s, v->input_tokens_per_s, v->duration);
+	fprintf(out, "\n%-16s %9s %9s %9s %9s\n", "latency (ms)", "mean", "p50", "p90", "p99");
+	text_stat(out, "TTFT", &v->ttft);
+	text_stat(out, "TPOT", &v->tpot);
+	text_stat(out, "end-to-end", &v->latency);
+	fprintf(out, "\nKV cache  peak %lld of %lld blocks (%.1f%%); %lld preemptions",
+		(long long)v->kv_blocks_peak, (long long)v->kv_blocks_total,
+		v->kv_peak_fraction * 100, (long long)v->preemptions);
+	if (v->swaps > 0)
+		fprintf(out, " (%lld swapped to host)", (long long)v->swaps);
+	fprintf(out, "\nengine    %lld iterations, %.1f sequences each on average, GPUs busy "
+		     "%.1f%% of the time\n",
+		(long long)v->iterations, v->mean_batch, v->busy * 100);
+	for (k = 0; k < FORWARD_PARTS; k++)
+		gpu += v->part[k];
+	gpu += v->swap_s + v->overhead_s;
+	if (gpu > 0) {
+		fputs("GPU time ", out);
+		for (k = 0; k < FORWARD_PARTS; k++)
+			fprintf(out, " %s %.1f%%,", forward_part_names[k], 100 * v->part[k] / gpu);
+		fprintf(out, " swap %.1f%%, host overhead %.1f%%\n", 100 * v->swap_s / gpu,
+			100 * v->overhead_s / gpu);
+	}
+	if (s->strategy.pp > 1)
+		fputs("note      pipeline stages run one batch at a time (no virtual engines)\n",
+		      out);
+	if (s->strategy.dp > 1)
+		fprintf(out, "note      one of %lld replicas simulated; each serves its share of the "
+			     "requests given\n", (long long)s->strategy.dp);
+}
+
 void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t)
+		 const struct result *t, const struct serve_result *sv)
 {
 	const struct model_config *md = &s->model;
 	const struct node_spec *n = &s->cluster.node;
@@ -304,7 +464,8 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 			scenario_dtype_name(w->dtype),
 			scenario_enum_name("workload.optimizer", w->optimizer));
 	else
-		fprintf(out, "workload  infer, %lld sequences of %lld tokens, weights %s, KV %s\n",
+		fprintf(out, "workload  infer, sized for %lld sequences of %lld tokens, weights %s, "
+			     "KV %s\n",
 			(long long)w->micro_batch, (long long)w->seq_len, scenario_dtype_name(w->dtype),
 			scenario_dtype_name(w->kv_dtype));
 	fprintf(out, "strategy  tp %lld, pp %lld, dp %lld, cp %lld, ep %lld", (long long)g->tp,
@@ -388,4 +549,6 @@ void output_text(FILE *out, const struct scenario *s, const struct memory_report
 		fprintf(out, "to fit: %s\n", m->advice);
 	if (t != NULL)
 		text_time(out, t, s->cluster.gpus);
+	if (sv != NULL)
+		text_serving(out, s, sv);
 }

@@ -11,11 +11,13 @@
 #include "memory.h"
 #include "result.h"
 #include "scenario.h"
+#include "serve.h"
 
-/* t is the simulated step of a training scenario, or NULL (inference, or no simulation). */
+/* t is the simulated step of a training scenario, sv the served request stream of an inference
+ * one; either may be NULL (not simulated). */
 void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t);
+		 const struct result *t, const struct serve_result *sv);
 void output_json(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t);
+		 const struct result *t, const struct serve_result *sv);
 
 #endif

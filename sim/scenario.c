@@ -816,7 +816,12 @@ static void check_parallel(struct loader *l)
 		if (m->moe.experts % st->ep != 0)
 			ERR("strategy.ep", "expected a divisor of the %lld experts, got %lld",
 			    (long long)m->moe.experts, (long long)st->ep);
-		else if ((st->dp * st->cp) % st->ep != 0)
+		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0)
+			/* vLLM --enable-expert-parallel: the experts spread over the GPUs of the
+			 * tensor-parallel group (each replica serves on its own). */
+			ERR("strategy.ep", "serving spreads experts over the tp = %lld GPUs of a "
+			    "replica; %lld does not divide it", (long long)st->tp, (long long)st->ep);
+		else if (s->workload.mode == MODE_TRAIN && (st->dp * st->cp) % st->ep != 0)
 			ERR("strategy.ep", "expert parallelism is carved out of dp*cp = %lld; %lld does "
 			    "not divide it", (long long)(st->dp * st->cp), (long long)st->ep);
 	} else if (st->ep > 1) {
@@ -828,7 +833,7 @@ static void check_parallel(struct loader *l)
 		    (long long)s->workload.seq_len, (long long)st->cp);
 }
 
-static bool given(const struct scenario *s, const char *key)
+bool scenario_given(const struct scenario *s, const char *key)
 {
 	size_t i;
 	return schema_find(key, &i) != NULL && s->present[i];
@@ -846,7 +851,7 @@ static void check_length(struct loader *l, const char *key, struct length_spec *
 		ERR(k, "exceeds the most tokens, %lld", (long long)len->max);
 	snprintf(k, sizeof k, "%s.value", key);
 	/* A defaulted length shrinks to fit a short seq_len; a given one must fit. */
-	if (len->dist == LENGTH_FIXED && len->value > len->max && !given(s, k))
+	if (len->dist == LENGTH_FIXED && len->value > len->max && !scenario_given(s, k))
 		len->value = len->max;
 	if (len->dist == LENGTH_FIXED && len->value > len->max)
 		ERR(k, "exceeds the most tokens, %lld (max, or workload.seq_len)",

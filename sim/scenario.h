@@ -206,6 +206,9 @@ void scenario_free(struct scenario *s);
 /* The mark recorded for a dotted key (the file top when the key was defaulted). */
 struct mark scenario_mark(const struct scenario *s, const char *key);
 
+/* Whether the input gave the dotted key (rather than its default). */
+bool scenario_given(const struct scenario *s, const char *key);
+
 /* Names of enum values for printing ("bf16", "1f1b", …). */
 const char *scenario_dtype_name(int dtype);
 const char *scenario_enum_name(const char *key, int value);

@@ -52,3 +52,40 @@ int trace_write(FILE *out, const struct graph *g, const struct engine *e,
 	fputs("\n]}\n", out);
 	return ferror(out) ? -1 : 0;
 }
+
+int trace_write_serving(FILE *out, const struct scenario *s, const struct serve_result *r)
+{
+	int64_t gpus = s->strategy.tp * s->strategy.pp, g;
+	bool first = true;
+	size_t i;
+	char buf[96];
+	/* Every GPU of the replica runs each iteration; past 64 only the first are drawn. */
+	if (gpus > 64)
+		gpus = 64;
+	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", out);
+	for (g = 0; g < gpus; g++) {
+		snprintf(buf, sizeof buf, "GPU %lld (tp rank %lld, pipeline stage %lld)", (long long)g,
+			 (long long)(g % s->strategy.tp), (long long)(g / s->strategy.tp));
+		name_event(out, "process_name", (unsigned)g, 0, buf, &first);
+		name_event(out, "thread_name", (unsigned)g, 1, "iterations", &first);
+	}
+	for (i = 0; i < r->niters; i++) {
+		const struct serve_iteration *it = &r->iters[i];
+		for (g = 0; g < gpus; g++)
+			fprintf(out, ",\n{\"ph\": \"X\", \"name\": \"%s\", \"cat\": \"iteration\", "
+				     "\"pid\": %lld, \"tid\": 1, \"ts\": %.3f, \"dur\": %.3f, "
+				     "\"args\": {\"tokens\": %d, \"sequences\": %d, \"prefills\": %d}}",
+				it->prefills > 0 ? "prefill+decode" : "decode", (long long)g,
+				it->start * 1e6, it->duration * 1e6, (int)it->tokens,
+				(int)it->sequences, (int)it->prefills);
+		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"KV blocks\", \"pid\": 0, "
+			     "\"ts\": %.3f, \"args\": {\"in use\": %lld, \"total\": %lld}}",
+			(it->start + it->duration) * 1e6, (long long)it->kv_blocks,
+			(long long)r->kv_blocks_total);
+		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"sequences\", \"pid\": 0, "
+			     "\"ts\": %.3f, \"args\": {\"running\": %d}}",
+			it->start * 1e6, (int)it->sequences);
+	}
+	fputs("\n]}\n", out);
+	return ferror(out) ? -1 : 0;
+}

@@ -19,9 +19,9 @@ static char *render(const struct scenario *s, const struct memory_report *r, boo
 	FILE *f = open_memstream(&text, &len);
 	assert_non_null(f);
 	if (json)
-		output_json(f, s, r, NULL);
+		output_json(f, s, r, NULL, NULL);
 	else
-		output_text(f, s, r, NULL);
+		output_text(f, s, r, NULL, NULL);
 	fclose(f);
 	return text;
 }

@@ -1,0 +1,301 @@
+/*
+ * forward: one inference pass by roofline. Domain stage.
+ *
+ * Per layer: every linear layer is a GEMM of the batch's new tokens by its (TP-split, possibly
+ * quantized) weights; attention reads each sequence's cached keys and values and does 4 FLOPs
+ * per query-key pair per head dimension (QK^T and PV, FlashAttention's count, Dao 2023 sec. 3);
+ * fused elementwise kernels stream the hidden states; TP all-reduces the attention and MLP
+ * outputs (Megatron-LM, Shoeybi et al. 2019 sec. 3); MoE layers dispatch and combine tokens over
+ * the EP group with all-to-all and run the experts that receive tokens.
+ */
+#include "forward.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "collective.h"
+#include "compute.h"
+#include "layout.h"
+#include "memory.h"
+#include "model.h"
+#include "xalloc.h"
+
+/* One GEMM of a layer: a weight of k x n per GPU, `count` of them. */
+struct gemm {
+	double k, n, count;
+	bool expert;
+};
+
+enum { GEMMS_MAX = 24 };
+
+struct layer_costs {
+	struct gemm gemm[GEMMS_MAX];
+	int ngemm;
+	double weight_bytes;        /* per GPU, every expert */
+};
+
+struct stage_counts {
+	double dense, moe;
+	bool first, last;
+};
+
+struct forward_cost {
+	const struct scenario *s;
+	struct compute *c;
+	struct layer_costs layer[2];  /* enum layer_kind */
+	struct stage_counts *stage;
+	int64_t pp, tp, ep;
+	double wbytes;              /* bytes per linear weight (quantized) */
+	double act;                 /* bytes per activation element */
+	double kv_layer;            /* KV bytes per token per layer per GPU */
+	double heads, head_dim;     /* per GPU */
+	double head_bytes, embed_bytes;
+	double most_weight_bytes;
+};
+
+struct collect {
+	struct forward_cost *f;
+	struct layer_costs *lc;
+};
+
+static void add_gemm(void *vctx, const struct model_tensor *t)
+{
+	struct collect *x = vctx;
+	struct forward_cost *f = x->f;
+	struct layer_costs *lc = x->lc;
+	double split = 1;
+	struct gemm *g;
+	if (t->rows <= 1 || t->group == TENSOR_NORM || t->group == TENSOR_EMBED ||
+	    t->group == TENSOR_POSITION) {
+		lc->weight_bytes += (double)(t->rows * t->cols * t->count) * f->act /
+				    (t->tp_split ? (double)f->tp : 1.0);
+		return;
+	}
+	/* Experts are whole on each EP rank and split over what remains of the TP group (vLLM's
+	 * FusedMoE: ep = tp with expert parallelism, else every expert TP-split). */
+	if (t->group == TENSOR_EXPERT)
+		split = (double)(f->tp / f->ep);
+	else if (t->tp_split)
+		split = (double)f->tp;
+	if (lc->ngemm == GEMMS_MAX)
+		return;
+	g = &lc->gemm[lc->ngemm++];
+	g->k = (double)t->cols;
+	g->n = (double)t->rows / split;
+	g->count = t->group == TENSOR_EXPERT ? (double)t->count / (double)f->ep : (double)t->count;
+	g->expert = t->group == TENSOR_EXPERT;
+	lc->weight_bytes += g->k * g->n * g->count * f->wbytes;
+}
+
+struct forward_cost *forward_new(const struct scenario *s, char *err, size_t errsize)
+{
+	const struct model_config *m = &s->model;
+	struct forward_cost *f;
+	struct layout l;
+	int64_t i;
+	int k;
+	if (s->strategy.ep > 1 && s->strategy.tp % s->strategy.ep != 0) {
+		snprintf(err, errsize, "serving needs ep to divide tp (experts split within the "
+				       "tensor-parallel group), got tp %lld, ep %lld",
+			 (long long)s->strategy.tp, (long long)s->strategy.ep);
+		return NULL;
+	}
+	f = xcalloc(1, sizeof *f);
+	f->c = compute_new(&s->cluster.node.gpu, err, errsize);
+	if (f->c == NULL) {
+		free(f);
+		return NULL;
+	}
+	f->s = s;
+	f->tp = s->strategy.tp;
+	f->ep = s->strategy.ep;
+	f->pp = s->strategy.pp;
+	f->act = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	f->wbytes = memory_weight_bytes(s->workload.dtype, (double)s->workload.quant_group);
+	for (k = 0; k < 2; k++) {
+		struct collect x = {f, &f->layer[k]};
+		model_layer_tensors(m, (enum layer_kind)k, add_gemm, &x);
+	}
+	/* vLLM keeps max(1, kv_heads // tp) KV heads per GPU and the whole MLA latent on every
+	 * TP rank (the memory model's rule). */
+	if (model_is_mla(m)) {
+		f->kv_layer = model_kv_elems_per_token_layer(m);
+		f->head_dim = 0;
+	} else {
+		f->kv_layer = 2.0 * fmax(1.0, (double)m->kv_heads / (double)f->tp) *
+			      (double)m->head_dim;
+		f->head_dim = (double)m->head_dim;
+	}
+	f->kv_layer *= memory_dtype_bytes(s->workload.kv_dtype);
+	f->heads = (double)m->heads / (double)f->tp;
+	f->head_bytes = (double)m->vocab * (double)m->hidden / (double)f->tp * f->wbytes;
+	layout_build(s, &l);
+	f->stage = xcalloc((size_t)f->pp, sizeof *f->stage);
+	for (i = 0; i < f->pp; i++) {
+		struct stage st;
+		double w;
+		layout_stage(s, &l, i, &st);
+		f->stage[i].dense = (double)(st.layers - st.moe_layers);
+		f->stage[i].moe = (double)st.moe_layers;
+		f->stage[i].first = st.first;
+		f->stage[i].last = st.last;
+		w = f->stage[i].dense * f->layer[LAYER_DENSE].weight_bytes +
+		    f->stage[i].moe * f->layer[LAYER_MOE].weight_bytes +
+		    (st.last ? f->head_bytes : 0);
+		if (w > f->most_weight_bytes)
+			f->most_weight_bytes = w;
+	}
+	return f;
+}
+
+void forward_free(struct forward_cost *f)
+{
+	if (f == NULL)
+		return;
+	compute_free(f->c);
+	free(f->stage);
+	free(f);
+}
+
+static double collective(const struct forward_cost *f, enum collective_kind kind, double bytes,
+			 int64_t ranks)
+{
+	const struct node_spec *node = &f->s->cluster.node;
+	struct collective_plan plan;
+	if (ranks <= 1 || bytes <= 0)
+		return 0;
+	collective_plan(node, kind, bytes, ranks,
+			ranks < node->gpus_per_node ? ranks : node->gpus_per_node, &plan);
+	return collective_time(node, &plan);
+}
+
+/* Attention of one layer on one GPU: the larger of its FLOPs and the bytes it streams. */
+static double attention(const struct forward_cost *f, const struct forward_batch *b)
+{
+	const struct model_config *m = &f->s->model;
+	int dtype = f->s->workload.dtype;
+	double prefill_flops, decode_flops, bytes;
+	if (model_is_mla(m)) {
+		/* DeepSeek-V2 sec. 2.1.3: prompts run MLA as ordinary attention over decompressed
+		 * heads (qk_nope + qk_rope keys, v_head_dim values); decode absorbs the
+		 * up-projections and attends over the latent (kv_lora_rank + rope keys,
+		 * kv_lora_rank values), as vLLM's MLA backends do. */
+		double dqk = (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim);
+		double dc = (double)m->mla.kv_lora_rank, dr = (double)m->mla.qk_rope_head_dim;
+		prefill_flops = 2 * f->heads * (dqk + (double)m->mla.v_head_dim) * b->prefill_pairs;
+		decode_flops = 2 * f->heads * (dc + dr + dc) * b->decode_pairs;
+	} else {
+		prefill_flops = 4 * f->heads * f->head_dim * b->prefill_pairs;
+		decode_flops = 4 * f->heads * f->head_dim * b->decode_pairs;
+	}
+	/* Keys and values of every context are read once; queries read and outputs written. */
+	bytes = b->kv_tokens * f->kv_layer + 2 * b->tokens * f->heads *
+		(f->head_dim > 0 ? f->head_dim : (double)m->mla.kv_lora_rank) * f->act;
+	return fmax(compute_attention_time(f->c, dtype, prefill_flops + decode_flops),
+		    compute_stream_time(f->c, bytes));
+}
+
+/* Expected routed experts of `local` on one rank that get at least one of `tokens` tokens,
+ * each token choosing top_k distinct experts of E uniformly: local * (1 - (1 - k/E)^tokens). */
+static double active_experts(const struct model_config *m, double local, double tokens)
+{
+	double e = (double)m->moe.experts, k = (double)m->moe.top_k;
+	return local * -expm1(tokens * log1p(-k / e));
+}
+
+static void layer_time(const struct forward_cost *f, enum layer_kind kind,
+			 const struct forward_batch *b, double part[FORWARD_PARTS])
+{
+	const struct scenario *s = f->s;
+	const struct model_config *m = &s->model;
+	const struct layer_costs *lc = &f->layer[kind];
+	int dtype = s->workload.dtype;
+	double t = 0, ffn = (double)m->ffn, h = (double)m->hidden, tp_bytes;
+	int i;
+	for (i = 0; i < lc->ngemm; i++) {
+		const struct gemm *g = &lc->gemm[i];
+		if (g->expert) {
+			/* Each GPU's experts receive tokens*top_k/ep assignments, spread over the
+			 * experts that any token chose. */
+			double active = active_experts(m, g->count, b->tokens);
+			double per = active > 0 ? b->tokens * (double)m->moe.top_k /
+							  (double)f->ep / active
+						: 0;
+			if (active > 0)
+				t += active * compute_gemm_time_weights(f->c, dtype, f->wbytes, per,
+									g->n, g->k);
+			continue;
+		}
+		t += g->count * compute_gemm_time_weights(f->c, dtype, f->wbytes, b->tokens, g->n,
+							  g->k);
+	}
+	t += attention(f, b);
+	/* vLLM's fused kernels: residual add + RMSNorm reads and writes the hidden state and the
+	 * residual (4h elements, twice a layer; layernorm.py fused_add_rms_norm), SiLU-and-mul
+	 * reads the gate and up halves and writes one (3 ffn/tp; activation.py SiluAndMul). */
+	if (kind == LAYER_MOE)
+		ffn = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn;
+	t += compute_stream_time(f->c, b->tokens * (8 * h + 3 * ffn / (double)f->tp) * f->act);
+	part[FORWARD_COMPUTE] += t;
+	tp_bytes = b->tokens * h * f->act;
+	part[FORWARD_TP] += 2 * collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp);
+	if (kind == LAYER_MOE)
+		part[FORWARD_EP] += 2 * collective(f, COLLECTIVE_ALLTOALL,
+						   tp_bytes * (double)m->moe.top_k, f->ep);
+}
+
+double forward_time(const struct forward_cost *f, const struct forward_batch *b,
+		    double part[FORWARD_PARTS])
+{
+	const struct scenario *s = f->s;
+	const struct model_config *m = &s->model;
+	double layer[2][FORWARD_PARTS] = {{0}}, own[FORWARD_PARTS] = {0}, total = 0;
+	double *out = part ? part : own;
+	int64_t i;
+	int k, p;
+	for (p = 0; p < FORWARD_PARTS; p++)
+		out[p] = 0;
+	if (b->tokens <= 0)
+		return 0;
+	for (k = 0; k < 2; k++)
+		layer_time(f, (enum layer_kind)k, b, layer[k]);
+	for (i = 0; i < f->pp; i++) {
+		const struct stage_counts *st = &f->stage[i];
+		for (p = 0; p < FORWARD_PARTS; p++)
+			out[p] += st->dense * layer[LAYER_DENSE][p] + st->moe * layer[LAYER_MOE][p];
+		if (st->first)
+			out[FORWARD_COMPUTE] += compute_stream_time(f->c, 2 * b->tokens *
+									   (double)m->hidden * f->act);
+		if (st->last) {
+			/* The output head projects the last position of each sampling sequence;
+			 * its TP shards of the logits are gathered for sampling. */
+			out[FORWARD_COMPUTE] += compute_gemm_time_weights(
+				f->c, s->workload.dtype, f->wbytes, b->sequences,
+				(double)m->vocab / (double)f->tp, (double)m->hidden);
+			out[FORWARD_TP] += collective(f, COLLECTIVE_ALLGATHER,
+						      b->sequences * (double)m->vocab * f->act, f->tp);
+		}
+		if (i + 1 < f->pp)
+			out[FORWARD_PP] += collective(f, COLLECTIVE_SENDRECV,
+						      b->tokens * (double)m->hidden * f->act, 2);
+	}
+	for (p = 0; p < FORWARD_PARTS; p++)
+		total += out[p];
+	return total;
+}
+
+double forward_weight_bytes(const struct forward_cost *f)
+{
+	return f->most_weight_bytes;
+}
+
+double forward_kv_bytes_per_token(const struct forward_cost *f)
+{
+	double layers = 0;
+	int64_t i;
+	for (i = 0; i < f->pp; i++)
+		if (f->stage[i].dense + f->stage[i].moe > layers)
+			layers = f->stage[i].dense + f->stage[i].moe;
+	return f->kv_layer * layers;
+}

@@ -1,0 +1,89 @@
+/*
+ * serve: a vLLM-style serving engine played over a request stream — continuous batching with
+ * chunked prefill, a paged KV cache of fixed-size blocks, preemption of the newest sequence by
+ * recomputation or by swapping to host memory, and static batching as a baseline. Plan stage:
+ * each iteration's time comes from forward; the loop advances simulated time from iteration to
+ * iteration and to the next arrival when idle.
+ */
+#ifndef DSSIM_SERVE_H
+#define DSSIM_SERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "forward.h"
+#include "memory.h"
+#include "requests.h"
+#include "scenario.h"
+
+/* mean, p50, p90, p99 of a latency, seconds. */
+struct serve_stat {
+	double mean, p50, p90, p99;
+};
+
+/* Latency targets for --find-max-rate: "ttft_p99=2s,tpot_p99=100ms". */
+enum serve_metric { SERVE_TTFT, SERVE_TPOT, SERVE_LATENCY };
+enum serve_quantile { SERVE_MEAN, SERVE_P50, SERVE_P90, SERVE_P99 };
+struct serve_target {
+	int metric, quantile;
+	double limit;             /* s */
+};
+enum { SERVE_TARGETS_MAX = 12 };
+struct serve_slo {
+	struct serve_target t[SERVE_TARGETS_MAX];
+	int n;
+};
+/* One iteration, kept when a trace is asked for. */
+struct serve_iteration {
+	double start, duration;
+	int32_t tokens, sequences, prefills;
+	int64_t kv_blocks;        /* in use after the iteration */
+};
+
+struct serve_result {
+	size_t requests, finished;
+	double duration;          /* s from time 0 to the last finish */
+	double requests_per_s, input_tokens_per_s, output_tokens_per_s;
+	struct serve_stat ttft, tpot, latency;
+	int64_t kv_blocks_total, kv_blocks_peak;
+	double kv_peak_fraction;
+	double kv_tokens;         /* blocks x block_size */
+	int64_t preemptions, swaps;
+	int64_t iterations;
+	double mean_batch;        /* sequences per iteration */
+	double mean_in_system;    /* time-average of requests arrived and not finished */
+	double busy;              /* fraction of the duration the GPUs compute */
+	double part[FORWARD_PARTS];  /* seconds summed over iterations */
+	double swap_s, overhead_s;
+	double offered_rate;      /* requests/s of the arrival process (0: all at once) */
+	struct serve_iteration *iters;   /* owned when kept */
+	size_t niters;
+	/* --find-max-rate: the run above is at found_rate (0: no rate meets the targets). */
+	bool searched;
+	double found_rate, capacity_rate;
+	int search_runs;
+	struct serve_slo slo;
+};
+
+struct serve_options {
+	bool keep_iterations;     /* for --trace */
+};
+
+/*
+ * Serve the scenario's requests. m is its memory report (the KV budget). 0, or -1 with a
+ * message in err (a layout forward cannot cost, a KV cache smaller than one sequence).
+ */
+int serve_run(const struct scenario *s, const struct memory_report *m,
+	      const struct request_stream *rs, const struct serve_options *o,
+	      struct serve_result *out, char *err, size_t errsize);
+void serve_result_release(struct serve_result *r);
+
+int serve_parse_slo(const char *text, struct serve_slo *out, char *err, size_t errsize);
+/* Whether a result meets every target (and served every request). */
+bool serve_meets(const struct serve_result *r, const struct serve_slo *slo);
+/* The target's name ("ttft_p99") and the result's value of it. */
+const char *serve_target_name(const struct serve_target *t, char *buf, size_t size);
+double serve_target_value(const struct serve_result *r, const struct serve_target *t);
+
+#endif

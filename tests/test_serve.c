@@ -1,0 +1,368 @@
+/*
+ * test_serve: the inference serving engine — KV arithmetic against the DeepSeek-V2 report and the
+ * vLLM paper, the decode roofline by hand, Little's law, determinism, preemption, batching, the
+ * request stream and the latency targets.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <gsl/gsl_errno.h>
+
+#include "check.h"
+#include "forward.h"
+#include "memory.h"
+#include "model.h"
+#include "requests.h"
+#include "serve.h"
+
+/* Load, build memory and serve; the test fails when any stage fails. */
+static void serve(struct scenario *s, struct memory_report *m, struct serve_result *r)
+{
+	struct request_stream rs;
+	struct diag d;
+	char err[256];
+	assert_int_equal(memory_build(s, m), 0);
+	diag_init(&d);
+	assert_int_equal(requests_build(s, &rs, &d), 0);
+	diag_release(&d);
+	if (serve_run(s, m, &rs, NULL, r, err, sizeof err) != 0)
+		fail_msg("serve_run: %s", err);
+	assert_int_equal(r->finished, rs.n);
+	requests_release(&rs);
+}
+
+/*
+ * DeepSeek-V2 report, sec. 2.1 and Table 1: MLA caches (d_c + d_h^R) = 512 + 64 elements per
+ * token per layer; 60 layers in bf16 = 69,120 B. DeepSeek LLM 67B (GQA, 8 KV heads of 128, 95
+ * layers) caches 2 * 8 * 128 * 95 * 2 = 389,120 B. 1 - 69,120/389,120 = 82.2 %; with about 6
+ * bits per element (the report's quantized KV cache) 34,560 * 0.75 = 25,920 B: 93.3 %, the
+ * report's "reduces the KV cache by 93.3 %".
+ */
+static void mla_cache_is_smaller_by_what_deepseek_v2_reports(void **state)
+{
+	struct scenario *v2 = check_scenario("v2kv", "model: deepseek-v2\ncluster: {node: "
+						     "p5e.48xlarge, gpus: 8}\nstrategy: {tp: 8}\n"
+						     "workload: {mode: infer, seq_len: 4096}\n");
+	struct scenario *g67 = check_scenario("67kv", "model: deepseek-llm-67b\ncluster: {node: "
+						      "p5e.48xlarge, gpus: 1}\n"
+						      "workload: {mode: infer, seq_len: 4096}\n");
+	struct scenario *m7 = check_scenario("7kv", "model: deepseek-llm-7b\ncluster: {node: "
+						    "p5e.48xlarge, gpus: 1}\n"
+						    "workload: {mode: infer, seq_len: 4096}\n");
+	double v2_elems = model_kv_elems_per_token_layer(&v2->model) * 60;
+	struct memory_report a, b, c;
+	(void)state;
+	assert_int_equal(memory_build(v2, &a), 0);
+	assert_int_equal(memory_build(g67, &b), 0);
+	assert_int_equal(memory_build(m7, &c), 0);
+	/* The whole latent sits on every TP rank. */
+	check_rel(a.kv_bytes_per_token, 69120.0, 1e-12);
+	check_rel(b.kv_bytes_per_token, 389120.0, 1e-12);
+	/* MHA: 2 * 32 heads * 128 * 30 layers * 2 B. */
+	check_rel(c.kv_bytes_per_token, 491520.0, 1e-12);
+	check_rel(1 - a.kv_bytes_per_token / b.kv_bytes_per_token, 0.822, 0.001);
+	check_rel(1 - v2_elems * 6.0 / 8.0 / b.kv_bytes_per_token, 0.933, 0.001);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	memory_report_release(&c);
+	scenario_free(v2);
+	scenario_free(g67);
+	scenario_free(m7);
+}
+
+/*
+ * vLLM's block count (worker cache_engine.py get_cache_block_size): bytes per block = 2 * layers
+ * * kv_heads * head_size * dtype * block_size = 2 * 40 * 5120 * 2 * 16 = 13,107,200 B for
+ * OPT-13B; blocks = (0.9 * memory - weights - profile peak - overhead) // that. The vLLM paper
+ * (Table 1) reports 15.7K KV slots for OPT-13B on one A100-40GB, with max_num_batched_tokens 2048
+ * at the time.
+ */
+static void opt_13b_block_count_follows_vllm(void **state)
+{
+	struct scenario *s = check_scenario("opt13blocks",
+		"model: opt-13b\ncluster: {node: p4d.24xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 2048, dtype: fp16, requests: 50,\n"
+		"           output_tokens: {value: 16}, prompt_tokens: {value: 256}}\n"
+		"runtime: {cuda_context: 0, nccl_per_group: 0, cublas_workspace: 0}\n"
+		"serving: {max_batched_tokens: 2048}\n");
+	struct memory_report m;
+	struct serve_result r;
+	double weights, expect;
+	(void)state;
+	serve(s, &m, &r);
+	weights = m.roles[0].part[MEMORY_WEIGHTS];
+	expect = floor((0.9 * m.capacity - weights - m.profile_workspace) / 13107200.0);
+	assert_int_equal(r.kv_blocks_total, (int64_t)expect);
+	print_message("OPT-13B: %lld blocks = %.0f tokens (paper 15.7K)\n",
+		      (long long)r.kv_blocks_total, r.kv_tokens);
+	check_rel(r.kv_tokens, 15700, 0.02);
+	memory_report_release(&m);
+	scenario_free(s);
+}
+
+/*
+ * One request at a time on one H100: every decode step reads all linear weights (the head
+ * included, the embedding table not: one row per token) and the KV cache so far, at the memory
+ * bandwidth times the preset's STREAM efficiency (3.35 TB/s x 0.89). Qwen2.5-14B in bf16:
+ * weights = (params - vocab * hidden) * 2 B; KV 196,608 B per token. With a prompt of 512 and
+ * 129 output tokens, decode step g (g = 1..128) reads 512 + g cached tokens: 576.5 on average.
+ */
+static void single_request_decode_is_weights_plus_kv_over_bandwidth(void **state)
+{
+	struct scenario *s = check_scenario("decode1",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 3,\n"
+		"           arrival: {process: constant, rate: 0.01/s},\n"
+		"           prompt_tokens: {value: 512}, output_tokens: {value: 129}}\n");
+	struct memory_report m;
+	struct serve_result r;
+	double weights, kv, bw, expect;
+	(void)state;
+	serve(s, &m, &r);
+	weights = (m.params.total - 152064.0 * 5120.0) * 2.0;
+	kv = 196608.0 * (512 + 64.5);
+	bw = 3.35e12 * 0.89;
+	expect = (weights + kv) / bw;
+	print_message("TPOT %.4f ms, hand %.4f ms\n", r.tpot.mean * 1e3, expect * 1e3);
+	check_rel(r.tpot.mean, expect, 0.01);
+	check_rel(s->cluster.node.gpu.memory_bw, 3.35e12, 1e-9);
+	check_rel(s->cluster.node.gpu.efficiency.memory, 0.89, 1e-9);
+	/* No queueing: every request is served alone. */
+	check_rel(r.mean_batch, 1.0, 1e-12);
+	memory_report_release(&m);
+	scenario_free(s);
+}
+
+/* Little's law (L = lambda W): on a long steady Poisson run the time-average number of requests
+ * in the engine equals the arrival rate times the mean latency. */
+static void littles_law_holds_on_a_steady_run(void **state)
+{
+	struct scenario *s = check_scenario("little",
+		"model: deepseek-r1-distill-qwen-7b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 4000,\n"
+		"           arrival: {process: poisson, rate: 8/s},\n"
+		"           prompt_tokens: {dist: lognormal, mean: 512, sd: 256, max: 2048},\n"
+		"           output_tokens: {dist: uniform, min: 64, max: 256}}\n");
+	struct memory_report m;
+	struct serve_result r;
+	(void)state;
+	serve(s, &m, &r);
+	print_message("L %.3f, lambda W %.3f (%lld iterations)\n", r.mean_in_system,
+		      8.0 * r.latency.mean, (long long)r.iterations);
+	check_rel(r.mean_in_system, 8.0 * r.latency.mean, 0.05);
+	/* A stable queue serves what arrives. */
+	check_rel(r.requests_per_s, 8.0, 0.05);
+	memory_report_release(&m);
+	scenario_free(s);
+}
+
+#define SEED_YAML "model: deepseek-r1-distill-qwen-7b\ncluster: {node: p5.48xlarge, " \
+	"gpus: 1}\nworkload: {mode: infer, seq_len: 4096, requests: 500, seed: %d,\n" \
+	"  arrival: {process: gamma, rate: 6/s, cv: 2},\n" \
+	"  prompt_tokens: {dist: normal, mean: 700, sd: 300}}\n"
+
+static void same_seed_same_numbers(void **state)
+{
+	struct scenario *a = check_scenariof("seed1", SEED_YAML, 7);
+	struct scenario *b = check_scenariof("seed2", SEED_YAML, 7);
+	struct scenario *c = check_scenariof("seed3", SEED_YAML, 8);
+	struct memory_report ma, mb, mc;
+	struct serve_result ra, rb, rc;
+	(void)state;
+	serve(a, &ma, &ra);
+	serve(b, &mb, &rb);
+	serve(c, &mc, &rc);
+	assert_memory_equal(&ra.ttft, &rb.ttft, sizeof ra.ttft);
+	assert_memory_equal(&ra.latency, &rb.latency, sizeof ra.latency);
+	assert_true(ra.duration == rb.duration && ra.iterations == rb.iterations);
+	assert_true(ra.latency.mean != rc.latency.mean);
+	memory_report_release(&ma);
+	memory_report_release(&mb);
+	memory_report_release(&mc);
+	scenario_free(a);
+	scenario_free(b);
+	scenario_free(c);
+}
+
+/* A KV cache too small for the load preempts the newest sequences; every request still
+ * finishes, by recomputation or by swapping over PCIe. */
+#define PREEMPT_YAML "model: deepseek-r1-distill-qwen-14b\ncluster: {node: nd-h100-v5, " \
+	"gpus: 1}\nworkload: {mode: infer, seq_len: 4096, requests: 300,\n" \
+	"  output_tokens: {value: 512}}\n" \
+	"serving: {gpu_memory_utilization: 0.45, preemption: %s}\n"
+
+static void a_small_cache_preempts_and_still_serves_everyone(void **state)
+{
+	struct scenario *rec = check_scenariof("prerec", PREEMPT_YAML, "recompute");
+	struct scenario *swp = check_scenariof("preswap", PREEMPT_YAML, "swap");
+	struct memory_report m1, m2;
+	struct serve_result r1, r2;
+	(void)state;
+	serve(rec, &m1, &r1);
+	serve(swp, &m2, &r2);
+	assert_true(r1.preemptions > 0);
+	assert_int_equal(r1.swaps, 0);
+	assert_true(r2.swaps > 0);
+	assert_true(r2.swap_s > 0);
+	assert_int_equal(r1.kv_blocks_peak, r1.kv_blocks_total);
+	memory_report_release(&m1);
+	memory_report_release(&m2);
+	scenario_free(rec);
+	scenario_free(swp);
+}
+
+/* Continuous batching beats static batching on mixed lengths (Yu et al. 2022, Orca; Kwon et al.
+ * 2023, Fig. 12: several times the throughput): static batches wait for their longest member. */
+#define BATCHING_YAML "model: deepseek-r1-distill-qwen-7b\ncluster: {node: p5.48xlarge, " \
+	"gpus: 1}\nworkload: {mode: infer, seq_len: 4096, requests: 800,\n" \
+	"  output_tokens: {dist: uniform, min: 16, max: 1024}}\n" \
+	"serving: {batching: %s, max_num_seqs: 64}\n"
+
+static void continuous_batching_outserves_static(void **state)
+{
+	struct scenario *c = check_scenariof("cont", BATCHING_YAML, "continuous");
+	struct scenario *t = check_scenariof("static", BATCHING_YAML, "static");
+	struct memory_report m1, m2;
+	struct serve_result r1, r2;
+	(void)state;
+	serve(c, &m1, &r1);
+	serve(t, &m2, &r2);
+	print_message("continuous %.0f, static %.0f output tokens/s\n", r1.output_tokens_per_s,
+		      r2.output_tokens_per_s);
+	assert_true(r1.output_tokens_per_s > 1.5 * r2.output_tokens_per_s);
+	memory_report_release(&m1);
+	memory_report_release(&m2);
+	scenario_free(c);
+	scenario_free(t);
+}
+
+/* A trace gives arrivals and lengths; a bad row is reported with its line and column. */
+static void trace_files_are_read_and_checked(void **state)
+{
+	struct scenario *s, *bad;
+	struct request_stream rs;
+	struct diag d;
+	char buf[512];
+	(void)state;
+	s = check_scenariof("trace", "model: deepseek-r1-distill-qwen-7b\n"
+				     "cluster: {node: p5.48xlarge, gpus: 1}\n"
+				     "workload: {mode: infer, seq_len: 4096,\n"
+				     "  arrival: {process: trace, trace: %s/tests/data/requests.csv}}\n",
+			    check_srcdir());
+	bad = check_scenariof("tracebad", "model: deepseek-r1-distill-qwen-7b\n"
+					  "cluster: {node: p5.48xlarge, gpus: 1}\n"
+					  "workload: {mode: infer, seq_len: 4096,\n"
+					  "  arrival: {process: trace, trace: %s/tests/data/"
+					  "requests_bad.csv}}\n",
+			      check_srcdir());
+	diag_init(&d);
+	assert_int_equal(requests_build(s, &rs, &d), 0);
+	assert_int_equal(rs.n, 3);
+	check_rel(rs.req[1].arrival, 0.5, 1e-12);
+	assert_int_equal(rs.req[1].prompt, 200);
+	assert_int_equal(rs.req[2].output, 5);
+	requests_release(&rs);
+	assert_int_equal(requests_build(bad, &rs, &d), -1);
+	assert_int_equal(d.count, 1);
+	diag_format(&d.items[0], buf, sizeof buf);
+	assert_non_null(strstr(buf, "requests_bad.csv:3:5: workload.arrival.trace: expected a "
+				    "number for prompt_tokens"));
+	diag_release(&d);
+	scenario_free(s);
+	scenario_free(bad);
+}
+
+/* Lognormal lengths have the mean and spread asked for (sample of 20,000: within 2 %). */
+static void lognormal_lengths_have_the_requested_moments(void **state)
+{
+	struct scenario *s = check_scenario("lognorm",
+		"model: deepseek-r1-distill-qwen-7b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 65536, requests: 20000,\n"
+		"  prompt_tokens: {dist: lognormal, mean: 512, sd: 256}}\n");
+	struct request_stream rs;
+	struct diag d;
+	double sum = 0, sq = 0, mean;
+	size_t i;
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(requests_build(s, &rs, &d), 0);
+	for (i = 0; i < rs.n; i++) {
+		sum += (double)rs.req[i].prompt;
+		sq += (double)rs.req[i].prompt * (double)rs.req[i].prompt;
+	}
+	mean = sum / (double)rs.n;
+	check_rel(mean, 512, 0.02);
+	check_rel(sqrt(sq / (double)rs.n - mean * mean), 256, 0.03);
+	requests_release(&rs);
+	diag_release(&d);
+	scenario_free(s);
+}
+
+static void latency_targets_parse_and_judge(void **state)
+{
+	struct serve_slo slo;
+	struct serve_result r;
+	char err[256];
+	(void)state;
+	assert_int_equal(serve_parse_slo("ttft_p99=2s,tpot_p99=100ms", &slo, err, sizeof err), 0);
+	assert_int_equal(slo.n, 2);
+	check_rel(slo.t[1].limit, 0.1, 1e-12);
+	memset(&r, 0, sizeof r);
+	r.requests = r.finished = 10;
+	r.ttft.p99 = 1.9;
+	r.tpot.p99 = 0.09;
+	assert_true(serve_meets(&r, &slo));
+	r.tpot.p99 = 0.11;
+	assert_false(serve_meets(&r, &slo));
+	assert_int_equal(serve_parse_slo("ttft_p95=2s", &slo, err, sizeof err), -1);
+	assert_non_null(strstr(err, "unknown target 'ttft_p95'"));
+	assert_int_equal(serve_parse_slo("tpot_p99=fast", &slo, err, sizeof err), -1);
+}
+
+/* DeepSeek-V3 in fp8 on 8 H200 with EP 8: each decode step reads only the experts its tokens
+ * chose; with one token, 8 of 256 routed experts per MoE layer (the forward's expected-active
+ * count is exact for one token). */
+static void one_token_reads_only_its_experts(void **state)
+{
+	struct scenario *s = check_scenario("v3ep",
+		"model: deepseek-v3\ncluster: {node: p5e.48xlarge}\n"
+		"workload: {mode: infer, dtype: fp8, seq_len: 4096}\nstrategy: {tp: 8, ep: 8}\n");
+	char err[256];
+	struct forward_cost *f = forward_new(s, err, sizeof err);
+	struct forward_batch one = {1, 1, 0, 1000, 1000}, many = {256, 256, 0, 256000, 256000};
+	double t1, t256;
+	(void)state;
+	assert_non_null(f);
+	t1 = forward_time(f, &one, NULL);
+	t256 = forward_time(f, &many, NULL);
+	/* 256 tokens touch nearly every expert: the step reads many more weights. */
+	assert_true(t256 > 3 * t1);
+	assert_true(isfinite(t1) && t1 > 0);
+	forward_free(f);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(mla_cache_is_smaller_by_what_deepseek_v2_reports),
+		cmocka_unit_test(opt_13b_block_count_follows_vllm),
+		cmocka_unit_test(single_request_decode_is_weights_plus_kv_over_bandwidth),
+		cmocka_unit_test(littles_law_holds_on_a_steady_run),
+		cmocka_unit_test(same_seed_same_numbers),
+		cmocka_unit_test(a_small_cache_preempts_and_still_serves_everyone),
+		cmocka_unit_test(continuous_batching_outserves_static),
+		cmocka_unit_test(trace_files_are_read_and_checked),
+		cmocka_unit_test(lognormal_lengths_have_the_requested_moments),
+		cmocka_unit_test(latency_targets_parse_and_judge),
+		cmocka_unit_test(one_token_reads_only_its_experts),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
