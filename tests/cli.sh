@@ -65,6 +65,36 @@ has bad_set err "--set strategy.tp: strategy.tp: expected a divisor of the 40 at
 expect 0 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
 has good_set out '"zero": 2'
 
+# Inference scenarios serve a request stream.
+infer=scenarios/14b_bf16_infer_1gpu.yaml
+expect 0 serve_json "$dssim" --format json --set workload.requests=300 "$infer"
+for key in '"serving"' '"requests_per_s"' '"output_tokens_per_s"' '"ttft_s"' '"tpot_s"' \
+	'"latency_s"' '"p50"' '"p90"' '"p99"' '"kv_blocks_total"' '"kv_peak_fraction"' \
+	'"preemptions"' '"max_kv_tokens"'; do
+	has serve_json out "$key"
+done
+expect 0 serve_text "$dssim" --set workload.requests=300 "$infer"
+has serve_text out "TTFT"
+expect 0 max_rate "$dssim" --find-max-rate --slo ttft_p99=2s,tpot_p99=100ms \
+	--set workload.requests=300 "$infer"
+has max_rate out "highest rate meeting ttft_p99 <= 2000 ms, tpot_p99 <= 100 ms:"
+expect 0 max_rate_json "$dssim" --format json --find-max-rate --slo latency_p90=20s \
+	--set workload.requests=300 "$infer"
+has max_rate_json out '"find_max_rate"'
+expect 2 bad_slo "$dssim" --find-max-rate --slo ttft_p95=2s "$infer"
+has bad_slo err "unknown target 'ttft_p95'"
+expect 2 slo_alone "$dssim" --slo ttft_p99=2s "$infer"
+has slo_alone err "--find-max-rate and --slo go together"
+expect 2 bad_trace_csv "$dssim" --set workload.arrival.process=trace \
+	--set workload.arrival.trace=../tests/data/requests_bad.csv "$infer"
+has bad_trace_csv err "requests_bad.csv:3:5: workload.arrival.trace: expected a number for prompt_tokens"
+expect 0 serve_trace "$dssim" --set workload.requests=50 --trace "$out/serve.trace.json" "$infer"
+if grep -q '"KV blocks"' "$out/serve.trace.json" && tail -c 4 "$out/serve.trace.json" | grep -q ']}'; then
+	ok "serving trace has iterations and a KV counter"
+else
+	bad "serving trace incomplete"
+fi
+
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)
