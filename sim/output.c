@@ -57,6 +57,12 @@ static void json_num_field(FILE *out, int indent, const char *key, double v)
 	fputs(",\n", out);
 }
 
+static void json_int_field(FILE *out, int indent, const char *key, long long v)
+{
+	json_key(out, indent, key);
+	fprintf(out, "%lld,\n", v);
+}
+
 static void json_str_field(FILE *out, int indent, const char *key, const char *v)
 {
 	json_key(out, indent, key);
@@ -144,12 +150,9 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	fputs("  \"serving\": {\n", out);
 	json_str_field(out, 4, "batching", scenario_enum_name("serving.batching",
 							     s->serving.batching));
-	json_key(out, 4, "requests");
-	fprintf(out, "%zu,\n", v->requests);
-	json_key(out, 4, "finished");
-	fprintf(out, "%zu,\n", v->finished);
-	json_key(out, 4, "seed");
-	fprintf(out, "%lld,\n", (long long)s->workload.seed);
+	json_int_field(out, 4, "requests", (long long)v->requests);
+	json_int_field(out, 4, "finished", (long long)v->finished);
+	json_int_field(out, 4, "seed", (long long)s->workload.seed);
 	json_num_field(out, 4, "offered_rate", v->offered_rate);
 	json_num_field(out, 4, "duration_s", v->duration);
 	json_num_field(out, 4, "requests_per_s", v->requests_per_s);
@@ -158,19 +161,13 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	json_stat(out, "ttft_s", &v->ttft, false);
 	json_stat(out, "tpot_s", &v->tpot, false);
 	json_stat(out, "latency_s", &v->latency, false);
-	json_key(out, 4, "kv_blocks_total");
-	fprintf(out, "%lld,\n", (long long)v->kv_blocks_total);
-	json_key(out, 4, "kv_blocks_peak");
-	fprintf(out, "%lld,\n", (long long)v->kv_blocks_peak);
+	json_int_field(out, 4, "kv_blocks_total", (long long)v->kv_blocks_total);
+	json_int_field(out, 4, "kv_blocks_peak", (long long)v->kv_blocks_peak);
 	json_num_field(out, 4, "kv_peak_fraction", v->kv_peak_fraction);
-	json_key(out, 4, "block_size");
-	fprintf(out, "%lld,\n", (long long)s->serving.block_size);
-	json_key(out, 4, "preemptions");
-	fprintf(out, "%lld,\n", (long long)v->preemptions);
-	json_key(out, 4, "swaps");
-	fprintf(out, "%lld,\n", (long long)v->swaps);
-	json_key(out, 4, "iterations");
-	fprintf(out, "%lld,\n", (long long)v->iterations);
+	json_int_field(out, 4, "block_size", (long long)s->serving.block_size);
+	json_int_field(out, 4, "preemptions", (long long)v->preemptions);
+	json_int_field(out, 4, "swaps", (long long)v->swaps);
+	json_int_field(out, 4, "iterations", (long long)v->iterations);
 	json_num_field(out, 4, "mean_batch", v->mean_batch);
 	json_num_field(out, 4, "mean_in_system", v->mean_in_system);
 	json_num_field(out, 4, "busy_fraction", v->busy);

@@ -42,6 +42,16 @@ static const char *const batching_names[] = {"continuous", "static", NULL};
 #define LIST(k, u, lo, hi, def, d, f) \
 	{k, SCHEMA_NUMLIST, u, lo, hi, false, def, d, OFF(f), NULL, 0}
 #define STR(k, def, d, f) {k, SCHEMA_STRING, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
+/* The rows of one request-length distribution (struct length_spec). */
+#define LENGTH_ROWS(k, d, dflt, f) \
+	SECTION(k, PRESET_NONE, d), \
+	ENUM(k ".dist", length_names, "fixed", \
+	     "fixed (value), uniform (min..max), normal or lognormal (mean, sd)", f.dist), \
+	INT(k ".value", 1, 1LL << 32, dflt, "tokens when fixed", f.value), \
+	NUM(k ".mean", UNIT_NONE, 0, BIG, false, "0", "mean tokens", f.mean), \
+	NUM(k ".sd", UNIT_NONE, 0, BIG, false, "0", "standard deviation", f.sd), \
+	INT(k ".min", 1, 1LL << 32, "1", "fewest tokens", f.min), \
+	INT(k ".max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len", f.max)
 
 static const struct schema_row rows[] = {
 	STR("name", "", "a name for the run, shown in reports", name),
@@ -244,34 +254,10 @@ static const struct schema_row rows[] = {
 	STR("workload.arrival.trace", "",
 	    "CSV of arrival_s,prompt_tokens,output_tokens per request (process: trace)",
 	    workload.arrival.trace),
-	SECTION("workload.prompt_tokens", PRESET_NONE, "prompt length of each request (infer)"),
-	ENUM("workload.prompt_tokens.dist", length_names, "fixed",
-	     "fixed (value), uniform (min..max), normal or lognormal (mean, sd)",
-	     workload.prompt_tokens.dist),
-	INT("workload.prompt_tokens.value", 1, 1LL << 32, "1024", "tokens when fixed",
-	    workload.prompt_tokens.value),
-	NUM("workload.prompt_tokens.mean", UNIT_NONE, 0, BIG, false, "0", "mean tokens",
-	    workload.prompt_tokens.mean),
-	NUM("workload.prompt_tokens.sd", UNIT_NONE, 0, BIG, false, "0", "standard deviation",
-	    workload.prompt_tokens.sd),
-	INT("workload.prompt_tokens.min", 1, 1LL << 32, "1", "fewest tokens",
-	    workload.prompt_tokens.min),
-	INT("workload.prompt_tokens.max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len",
-	    workload.prompt_tokens.max),
-	SECTION("workload.output_tokens", PRESET_NONE, "tokens each request generates (infer)"),
-	ENUM("workload.output_tokens.dist", length_names, "fixed",
-	     "fixed (value), uniform (min..max), normal or lognormal (mean, sd)",
-	     workload.output_tokens.dist),
-	INT("workload.output_tokens.value", 1, 1LL << 32, "128", "tokens when fixed",
-	    workload.output_tokens.value),
-	NUM("workload.output_tokens.mean", UNIT_NONE, 0, BIG, false, "0", "mean tokens",
-	    workload.output_tokens.mean),
-	NUM("workload.output_tokens.sd", UNIT_NONE, 0, BIG, false, "0", "standard deviation",
-	    workload.output_tokens.sd),
-	INT("workload.output_tokens.min", 1, 1LL << 32, "1", "fewest tokens",
-	    workload.output_tokens.min),
-	INT("workload.output_tokens.max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len",
-	    workload.output_tokens.max),
+	LENGTH_ROWS("workload.prompt_tokens", "prompt length of each request (infer)", "1024",
+		    workload.prompt_tokens),
+	LENGTH_ROWS("workload.output_tokens", "tokens each request generates (infer)", "128",
+		    workload.output_tokens),
 
 	SECTION("serving", PRESET_NONE, "a vLLM-style serving engine (infer)"),
 	/* vLLM EngineArgs defaults (vllm/engine/arg_utils.py): max_num_seqs 256, block_size 16,
