@@ -260,9 +260,11 @@ static const struct schema_row rows[] = {
 		    workload.output_tokens),
 
 	SECTION("serving", PRESET_NONE, "a vLLM-style serving engine (infer)"),
-	/* vLLM EngineArgs defaults (vllm/engine/arg_utils.py): max_num_seqs 256, block_size 16,
-	 * gpu_memory_utilization 0.9, swap_space 4 GiB; max_num_batched_tokens 8192 with chunked
-	 * prefill for the OpenAI server (V1). */
+	/* vLLM defaults (vllm/engine/arg_utils.py): gpu_memory_utilization 0.9, swap_space 4 GiB,
+	 * max_num_seqs 256 (V0; V1 raises it to 1024 on >= 70 GiB GPUs other than A100);
+	 * max_num_batched_tokens 8192 for V1's API server on >= 70 GiB GPUs (2048 on smaller ones
+	 * and A100); block_size 16 on CUDA (vllm/platforms/cuda.py). One GPU-independent set is
+	 * kept here: set them to match the vLLM version served. */
 	INT("serving.max_num_seqs", 1, 1 << 24, "256", "most sequences in one iteration",
 	    serving.max_num_seqs),
 	INT("serving.max_batched_tokens", 1, 1LL << 32, "8192", "most tokens in one iteration",
