@@ -236,6 +236,17 @@ static size_t utf8_invalid_at(const char *text, size_t len)
 	return len;
 }
 
+/* Whether the len bytes at text are all blank. text need not end in a NUL (the fuzz targets
+ * pass buffers of exactly len bytes), so strspn() would read past it. */
+static bool only_blank(const char *text, size_t len)
+{
+	size_t i;
+	for (i = 0; i < len; i++)
+		if (strchr(" \t\r\n", text[i]) == NULL || text[i] == '\0')
+			return false;
+	return true;
+}
+
 struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text, size_t len,
 			     struct diag *d)
 {
@@ -326,9 +337,9 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 	if (b.failed)
 		return NULL;
 	if (b.root == NULL) {
-		diag_add(d, top, NULL, len > 0 && strspn(text, " \t\r\n") < len
-					   ? "no YAML document: the file holds only comments"
-					   : "the file is empty");
+		diag_add(d, top, NULL, only_blank(text, len)
+					   ? "the file is empty"
+					   : "no YAML document: the file holds only comments");
 		return NULL;
 	}
 	return b.root;

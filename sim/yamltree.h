@@ -45,7 +45,7 @@ enum {
  * aliases, more than one document, too deep or too large).
  */
 struct ynode *yamltree_load(struct arena *a, const char *path, struct diag *d);
-/* The same for text in memory; name is used in diagnostics. */
+/* The same for the len bytes at text (no NUL terminator needed); name is used in diagnostics. */
 struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text, size_t len,
 			     struct diag *d);
 
