@@ -1,0 +1,26 @@
+/*
+ * fuzz.h: what the libFuzzer targets (fuzz_*.c) and their plain replay driver (replay.c) share.
+ * A target is one LLVMFuzzerTestOneInput; under --enable-fuzzing libFuzzer supplies main(), and
+ * otherwise replay.c does, so `make check` runs the seed corpus through the same code with gcc.
+ */
+#ifndef DSSIM_FUZZ_H
+#define DSSIM_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+/* Feed one input to the library. Returns 0; a bug shows as a crash, a sanitizer report or a
+ * leak, never as a status (libFuzzer reserves other values). */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The source tree that holds the presets (topologies/, scenarios/models/) and the seed corpus:
+ * $DSSIM_DATA as `make check` and `make fuzz` export it, else the tree this was built from, so
+ * a crash input reproduces by hand with no environment. */
+static inline const char *fuzz_data_dir(void)
+{
+	const char *env = getenv("DSSIM_DATA");
+	return env && env[0] ? env : FUZZ_DATA_DIR;
+}
+
+#endif
