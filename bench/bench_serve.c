@@ -20,7 +20,7 @@ int main(int argc, char **argv)
 		{"workload.requests", "10000"},
 		{"workload.output_tokens", "{dist: fixed, value: 256}"},
 	};
-	struct scenario_options opt = {o, sizeof o / sizeof o[0], NULL};
+	struct scenario_options opt = {o, sizeof o / sizeof o[0], NULL, false};
 	int f;
 	gsl_set_error_handler_off();
 	for (f = 1; f < argc; f++) {

@@ -392,7 +392,7 @@ static const char *validation_file(const struct args *a, char *buf, size_t size)
 
 static int run_validate(const struct args *a)
 {
-	struct scenario_options opt = {a->overrides, a->noverrides, a->data_dir};
+	struct scenario_options opt = {a->overrides, a->noverrides, a->data_dir, false};
 	struct validate_report r;
 	struct diag d;
 	char buf[4096];

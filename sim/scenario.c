@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "hfconfig.h"
+#include "json.h"
 #include "schema.h"
 #include "units.h"
 #include "yamltree.h"
@@ -742,16 +743,11 @@ static void check_efficiency(struct loader *l)
 		}
 }
 
-static void check_parallel(struct loader *l)
+static void check_cluster(struct loader *l)
 {
 	struct scenario *s = l->s;
-	struct strategy *st = &s->strategy;
-	struct model_config *m = &s->model;
 	struct cluster *c = &s->cluster;
 	int64_t total = c->nodes * c->node.gpus_per_node;
-	int64_t mp, product;
-	bool train = s->workload.mode == MODE_TRAIN;
-
 	if (c->gpus == 0) {
 		c->gpus = total;
 	} else if (c->gpus > total) {
@@ -761,6 +757,18 @@ static void check_parallel(struct loader *l)
 		ERR("cluster.gpus", "with %lld nodes every GPU is used (%lld), got %lld",
 		    (long long)c->nodes, (long long)total, (long long)c->gpus);
 	}
+}
+
+/* The strategy against the model and the cluster (after check_cluster): derives dp when 0. */
+static void check_parallel(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct strategy *st = &s->strategy;
+	struct model_config *m = &s->model;
+	struct cluster *c = &s->cluster;
+	int64_t mp, product;
+	bool train = s->workload.mode == MODE_TRAIN;
+
 	mp = st->tp * st->pp * st->cp;
 	if (st->dp == 0) {
 		/* Point at the factor that was set (the file's line, or --set), tp first. */
@@ -833,6 +841,45 @@ static void check_parallel(struct loader *l)
 		    (long long)s->workload.seq_len, (long long)st->cp);
 }
 
+/* What the strategy asks of the workload: the batch split, offload's ZeRO stage, schedules.
+ * Derives global_batch when 0. */
+static void check_strategy_workload(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	struct strategy *st = &s->strategy;
+	if (w->mode == MODE_TRAIN) {
+		int64_t per_step = w->micro_batch * st->dp;
+		if (w->global_batch == 0)
+			w->global_batch = per_step;
+		else if (w->global_batch % per_step != 0)
+			ERR("workload.global_batch",
+			    "expected a multiple of micro_batch*dp = %lld*%lld = %lld, got %lld",
+			    (long long)w->micro_batch, (long long)st->dp, (long long)per_step,
+			    (long long)w->global_batch);
+		if (st->offload.params == OFFLOAD_CPU && st->zero != 3)
+			ERR("strategy.offload.params", "parameter offload needs zero: 3, got zero: %lld",
+			    (long long)st->zero);
+		if (st->offload.optimizer == OFFLOAD_CPU && st->zero == 0)
+			ERR("strategy.offload.optimizer", "optimizer offload needs zero: 1, 2 or 3");
+	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
+		ERR("strategy.schedule", "interleaved schedules are for training");
+	}
+}
+
+int scenario_check_strategy(struct scenario *s, struct diag *d)
+{
+	struct loader l;
+	size_t before = d->count;
+	memset(&l, 0, sizeof l);
+	l.s = s;
+	l.d = d;
+	check_parallel(&l);
+	if (d->count == before)
+		check_strategy_workload(&l);
+	return d->count == before ? 0 : -1;
+}
+
 bool scenario_given(const struct scenario *s, const char *key)
 {
 	size_t i;
@@ -898,34 +945,18 @@ static void check_workload(struct loader *l)
 {
 	struct scenario *s = l->s;
 	struct workload *w = &s->workload;
-	struct strategy *st = &s->strategy;
 	if (w->mode == MODE_TRAIN) {
-		int64_t per_step = w->micro_batch * st->dp;
-		if (w->global_batch == 0)
-			w->global_batch = per_step;
-		else if (w->global_batch % per_step != 0)
-			ERR("workload.global_batch",
-			    "expected a multiple of micro_batch*dp = %lld*%lld = %lld, got %lld",
-			    (long long)w->micro_batch, (long long)st->dp, (long long)per_step,
-			    (long long)w->global_batch);
 		if ((w->dtype == DTYPE_INT8 || w->dtype == DTYPE_INT4) && w->lora.rank == 0)
 			ERR("workload.dtype", "%s weights cannot be trained: use bf16, fp16, fp32 or fp8, "
 			    "or LoRA (workload.lora.rank) on a quantized base", scenario_dtype_name(w->dtype));
 		if (w->dtype == DTYPE_TF32)
 			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
-		if (st->offload.params == OFFLOAD_CPU && st->zero != 3)
-			ERR("strategy.offload.params", "parameter offload needs zero: 3, got zero: %lld",
-			    (long long)st->zero);
-		if (st->offload.optimizer == OFFLOAD_CPU && st->zero == 0)
-			ERR("strategy.offload.optimizer", "optimizer offload needs zero: 1, 2 or 3");
 		if (s->model.position == POSITION_LEARNED && w->seq_len > s->model.max_position)
 			ERR("workload.seq_len", "exceeds the model's %lld learned positions",
 			    (long long)s->model.max_position);
 	} else {
 		if (w->dtype == DTYPE_TF32)
 			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
-		if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED)
-			ERR("strategy.schedule", "interleaved schedules are for training");
 		check_requests(l);
 	}
 	if (w->kv_dtype == DTYPE_TF32 || w->kv_dtype == DTYPE_INT4)
@@ -1028,7 +1059,9 @@ static struct scenario *load(const char *path, const struct ynode *given,
 		derive_model(&l);
 		check_efficiency(&l);
 		if (d->count == before)
-			check_parallel(&l);
+			check_cluster(&l);
+		if (d->count == before && !(opt && opt->defer_strategy))
+			scenario_check_strategy(s, d);
 		if (d->count == before)
 			check_workload(&l);
 	}
@@ -1064,4 +1097,67 @@ const char *scenario_enum_name(const char *key, int value)
 const char *scenario_dtype_name(int dtype)
 {
 	return scenario_enum_name("workload.dtype", dtype);
+}
+
+/* One row's value in JSON. */
+static void canonical_value(FILE *f, const struct scenario *s, const struct schema_row *r)
+{
+	const void *field = (const char *)s + r->offset;
+	switch (r->type) {
+	case SCHEMA_INT:
+		fprintf(f, "%lld", (long long)*(const int64_t *)field);
+		break;
+	case SCHEMA_NUM:
+		json_num(f, *(const double *)field);
+		break;
+	case SCHEMA_BOOL:
+		fputs(*(const bool *)field ? "true" : "false", f);
+		break;
+	case SCHEMA_ENUM:
+		json_string(f, r->names[*(const int *)field]);
+		break;
+	case SCHEMA_STRING:
+		json_string(f, *(char *const *)field);
+		break;
+	case SCHEMA_NUMLIST: {
+		const struct numlist *n = field;
+		int i;
+		fputc('[', f);
+		for (i = 0; i < n->n; i++) {
+			if (i > 0)
+				fputc(',', f);
+			json_num(f, n->v[i]);
+		}
+		fputc(']', f);
+		break;
+	}
+	case SCHEMA_SECTION:
+		break;
+	}
+}
+
+char *scenario_canonical(const struct scenario *s)
+{
+	size_t n, i, size = 0;
+	const struct schema_row *rows = schema_rows(&n);
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, &size);
+	bool first = true;
+	if (f == NULL)
+		xalloc_fail(0);
+	fputc('{', f);
+	for (i = 0; i < n; i++) {
+		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0)
+			continue;
+		if (!first)
+			fputc(',', f);
+		first = false;
+		json_string(f, rows[i].key);
+		fputc(':', f);
+		canonical_value(f, s, &rows[i]);
+	}
+	fputc('}', f);
+	if (fclose(f) != 0)
+		xalloc_fail(0);
+	return buf;
 }

@@ -188,6 +188,8 @@ struct scenario_options {
 	const struct scenario_override *overrides;
 	size_t noverrides;
 	const char *data_dir;      /* extra preset root ($DSSIM_DATA), or NULL */
+	bool defer_strategy;       /* leave the strategy unchecked (dp stays as given): a sweep
+				      sets each candidate and calls scenario_check_strategy */
 };
 
 /*
@@ -202,6 +204,14 @@ struct ynode;
 struct scenario *scenario_load_tree(const struct ynode *top, const char *file,
 				    const struct scenario_options *opt, struct diag *d);
 void scenario_free(struct scenario *s);
+
+/* Check the strategy (and what it asks of the workload's batch) against the model and cluster,
+ * as loading does: derives dp and global_batch when 0. 0, or -1 with the problems in d. */
+int scenario_check_strategy(struct scenario *s, struct diag *d);
+
+/* The canonical configuration: every key's value, in schema order, as one JSON object (the
+ * name left out). Two scenarios that simulate alike give the same text. Caller frees. */
+char *scenario_canonical(const struct scenario *s);
 
 /* The mark recorded for a dotted key (the file top when the key was defaulted). */
 struct mark scenario_mark(const struct scenario *s, const char *key);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void out_of_memory(size_t size)
+_Noreturn void xalloc_fail(size_t size)
 {
 	fprintf(stderr, "dssim: out of memory (%zu bytes)\n", size);
 	abort();
@@ -21,7 +21,7 @@ void *xmalloc(size_t size)
 {
 	void *p = malloc(size ? size : 1);
 	if (p == NULL)
-		out_of_memory(size);
+		xalloc_fail(size);
 	return p;
 }
 
@@ -29,10 +29,10 @@ void *xcalloc(size_t count, size_t size)
 {
 	void *p;
 	if (size != 0 && count > SIZE_MAX / size)
-		out_of_memory(SIZE_MAX);
+		xalloc_fail(SIZE_MAX);
 	p = calloc(count ? count : 1, size ? size : 1);
 	if (p == NULL)
-		out_of_memory(count * size);
+		xalloc_fail(count * size);
 	return p;
 }
 
@@ -40,10 +40,10 @@ void *xreallocarray(void *ptr, size_t count, size_t size)
 {
 	void *p;
 	if (size != 0 && count > SIZE_MAX / size)
-		out_of_memory(SIZE_MAX);
+		xalloc_fail(SIZE_MAX);
 	p = realloc(ptr, (count * size) != 0 ? count * size : 1);
 	if (p == NULL)
-		out_of_memory(count * size);
+		xalloc_fail(count * size);
 	return p;
 }
 
@@ -99,12 +99,12 @@ void *arena_alloc(struct arena *a, size_t size)
 	void *p;
 
 	if (size > SIZE_MAX - align)
-		out_of_memory(size);
+		xalloc_fail(size);
 	size = (size + align - 1) / align * align;
 	if (c == NULL || c->size - c->used < size) {
 		size_t cap = size > ARENA_CHUNK ? size : ARENA_CHUNK;
 		if (cap > SIZE_MAX - sizeof(struct chunk))
-			out_of_memory(cap);
+			xalloc_fail(cap);
 		c = xmalloc(sizeof(struct chunk) + cap);
 		c->used = 0;
 		c->size = cap;
@@ -120,7 +120,7 @@ void *arena_alloc(struct arena *a, size_t size)
 void *arena_array(struct arena *a, size_t count, size_t size)
 {
 	if (size != 0 && count > SIZE_MAX / size)
-		out_of_memory(SIZE_MAX);
+		xalloc_fail(SIZE_MAX);
 	return arena_alloc(a, count * size);
 }
 

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+/* Report exhaustion of size bytes and abort (for memory that is not allocated here: open_memstream). */
+_Noreturn void xalloc_fail(size_t size);
 void *xmalloc(size_t size);
 void *xcalloc(size_t count, size_t size);
 void *xreallocarray(void *ptr, size_t count, size_t size);
