@@ -638,27 +638,41 @@ static void build_roles(const struct scenario *s, const struct layout *l, struct
 			r->worst = (size_t)i;
 }
 
-/* Worst total and host need of a variant, for the advice search. */
-static bool variant_fits(const struct scenario *v, double capacity, double *peak)
+void memory_screen(const struct scenario *s, struct memory_screen *out)
 {
 	struct layout l;
 	struct memory_report r;
+	const struct memory_role *w;
 	double host = 0;
 	size_t i;
 	int64_t on_node;
 	memset(&r, 0, sizeof r);
-	layout_build(v, &l);
-	build_roles(v, &l, &r);
-	*peak = r.roles[r.worst].total;
+	memset(out, 0, sizeof *out);
+	layout_build(s, &l);
+	build_roles(s, &l, &r);
+	w = &r.roles[r.worst];
+	out->peak = w->total;
+	memcpy(out->part, w->part, sizeof out->part);
 	for (i = 0; i < r.nroles; i++)
 		if (r.roles[i].host > host)
 			host = r.roles[i].host;
 	free(r.roles);
-	on_node = v->cluster.gpus < v->cluster.node.gpus_per_node ? v->cluster.gpus
-								  : v->cluster.node.gpus_per_node;
-	if (v->cluster.node.host_memory > 0 && host * (double)on_node > v->cluster.node.host_memory)
-		return false;
-	return *peak <= capacity;
+	on_node = s->cluster.gpus < s->cluster.node.gpus_per_node ? s->cluster.gpus
+								  : s->cluster.node.gpus_per_node;
+	out->capacity = s->cluster.node.gpu.memory;
+	out->fits = out->peak <= out->capacity;
+	out->host_per_node = host * (double)on_node;
+	out->host_capacity = s->cluster.node.host_memory;
+	out->host_fits = out->host_capacity <= 0 || out->host_per_node <= out->host_capacity;
+}
+
+/* Worst total and host need of a variant, for the advice search. */
+static bool variant_fits(const struct scenario *v, double capacity, double *peak)
+{
+	struct memory_screen m;
+	memory_screen(v, &m);
+	*peak = m.peak;
+	return m.host_fits && m.peak <= capacity;
 }
 
 static bool divides(int64_t a, int64_t b)

@@ -64,6 +64,18 @@ struct memory_report {
  * into roles); the event engine allocates from it. */
 void memory_stage(const struct scenario *s, int64_t stage, struct memory_role *out);
 
+/* What a sweep needs to screen a point before simulating it: the most loaded GPU's total and
+ * parts, and the host memory per node, without the breakdown's searches and advice. */
+struct memory_screen {
+	double peak;                      /* bytes on the most loaded GPU */
+	double part[MEMORY_PARTS];        /* its breakdown */
+	double capacity;
+	bool fits;
+	double host_per_node, host_capacity;
+	bool host_fits;
+};
+void memory_screen(const struct scenario *s, struct memory_screen *out);
+
 /* Build the breakdown. Returns 0, or -1 when a GSL search fails (message in r->advice). */
 int memory_build(const struct scenario *s, struct memory_report *r);
 void memory_report_release(struct memory_report *r);
