@@ -14,6 +14,7 @@
 #include "config.h"
 #include "diag.h"
 #include "engine.h"
+#include "main_sweep.h"
 #include "memory.h"
 #include "output.h"
 #include "scenario.h"
@@ -34,6 +35,10 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: dssim [options] SCENARIO.yaml\n"
 		"       dssim validate [--format json] [CASES.yaml]\n"
+		"       dssim sweep SPEC.yaml --db RESULTS.db [-j N] [--shard K/N]\n"
+		"       dssim top --db RESULTS.db [--by COLUMN] [--where EXPR] [-n N]\n"
+		"       dssim compare [--db RESULTS.db] SCENARIO|ID...\n"
+		"       dssim db schema | merge OUT.db IN.db... | check FILE.db\n"
 		"\n"
 		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
 		"report where each GPU's memory goes and whether it fits.\n"
@@ -57,6 +62,7 @@ static void usage(FILE *out)
 		"\n"
 		"dssim validate runs the published training runs dssim is checked against\n"
 		"(tests/validation/published.yaml) and prints published vs simulated.\n"
+		"dssim sweep, top, compare and db work with a sweep database; each has --help.\n"
 		"\n"
 		"exit status: 0 the run completed (the report says whether it fits), 1 internal or\n"
 		"output error (validate: a case outside its tolerance), 2 bad input or usage.\n",
@@ -426,6 +432,23 @@ int main(int argc, char **argv)
 	struct memory_report m;
 	bool validate = argc > 1 && strcmp(argv[1], "validate") == 0;
 	int status;
+	static const struct {
+		const char *name;
+		int (*run)(int, char **);
+	} commands[] = {
+		{"sweep", main_sweep}, {"top", main_top}, {"compare", main_compare}, {"db", main_db},
+	};
+	size_t k;
+	for (k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)
+		if (strcmp(argv[1], commands[k].name) == 0) {
+			gsl_set_error_handler_off();
+			status = commands[k].run(argc - 1, argv + 1);
+			if ((fflush(stdout) != 0 || ferror(stdout)) && status == EXIT_OK) {
+				fprintf(stderr, "dssim: cannot write the output\n");
+				return EXIT_INTERNAL;
+			}
+			return status;
+		}
 	if (validate) {
 		argv[1] = argv[0];
 		argc--;

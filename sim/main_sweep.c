@@ -1,0 +1,637 @@
+/*
+ * main_sweep: the commands around the sweep database — `dssim sweep`, `dssim top`,
+ * `dssim compare` and `dssim db` — and the process plumbing of a sweep: forked workers that
+ * send finished points through pipes (or MPI ranks that send them to rank 0), one writer that
+ * stores them, progress on stderr, Ctrl-C that stops cleanly. Command stage, like main.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "json.h"
+#include "main_sweep.h"
+#include "scenario.h"
+#include "store.h"
+#include "sweep.h"
+#include "xalloc.h"
+
+#ifdef HAVE_MPI
+#include <mpi.h>
+#endif
+
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERRUPTED = 130 };
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
+
+/* Commit at least this often: a kill loses at most this many points or this much time. */
+enum { COMMIT_POINTS = 256 };
+static const double commit_seconds = 1.0;
+/* How long a writer waits for another's lock before giving up. */
+enum { BUSY_MS = 10000 };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int parse_format(const char *s, enum format *f)
+{
+	if (strcmp(s, "text") == 0)
+		*f = FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*f = FORMAT_JSON;
+	else if (strcmp(s, "csv") == 0)
+		*f = FORMAT_CSV;
+	else
+		return -1;
+	return 0;
+}
+
+/* ---- the writer ---- */
+
+struct writer {
+	struct store *st;
+	size_t total, skipped, done, simulated, no_fit, errors, pending;
+	double started, last_commit, last_progress, store_s;
+	bool tty, quiet, failed;
+	char err[512];
+};
+
+static void progress(struct writer *w, bool final)
+{
+	double t = now_s(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
+	double eta = rate > 0 && w->total > w->done ? (double)(w->total - w->done) / rate : 0;
+	if (w->quiet)
+		return;
+	if (!final && t - w->last_progress < (w->tty ? 0.2 : 10.0))
+		return;
+	w->last_progress = t;
+	if (w->tty) {
+		int bar = w->total ? (int)(30.0 * (double)w->done / (double)w->total) : 30, i;
+		fputs("\r[", stderr);
+		for (i = 0; i < 30; i++)
+			fputc(i < bar ? '#' : ' ', stderr);
+		fprintf(stderr, "] %zu/%zu points, %.0f/s, ETA %d:%02d   ", w->done, w->total, rate,
+			(int)(eta / 60), (int)eta % 60);
+		if (final)
+			fputc('\n', stderr);
+	} else {
+		fprintf(stderr, "sweep: %zu/%zu points, %.0f points/s, ETA %.0f s\n", w->done,
+			w->total, rate, eta);
+	}
+}
+
+static int writer_put(struct writer *w, const struct store_point *p)
+{
+	double t0 = now_s();
+	if (w->failed)
+		return -1;
+	if (store_put(w->st, p, w->err, sizeof w->err) != 0) {
+		w->failed = true;
+		return -1;
+	}
+	w->done++;
+	w->pending++;
+	if (p->status == STORE_SIMULATED)
+		w->simulated++;
+	else if (p->status == STORE_NO_FIT)
+		w->no_fit++;
+	else
+		w->errors++;
+	if (w->pending >= COMMIT_POINTS || t0 - w->last_commit >= commit_seconds) {
+		if (store_commit(w->st, w->err, sizeof w->err) != 0) {
+			w->failed = true;
+			return -1;
+		}
+		w->pending = 0;
+		w->last_commit = now_s();
+	}
+	w->store_s += now_s() - t0;
+	progress(w, false);
+	return 0;
+}
+
+static void cb_total(void *ctx, size_t points, size_t skipped)
+{
+	struct writer *w = ctx;
+	w->total += points;
+	w->skipped += skipped;
+}
+
+static int cb_point(void *ctx, const struct store_point *p)
+{
+	return writer_put(ctx, p);
+}
+
+/* ---- workers over pipes ---- */
+
+enum frame_kind { FRAME_TOTAL = 1, FRAME_POINT = 2 };
+
+struct frame_head {
+	uint32_t kind;
+	uint32_t size;
+};
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+struct pipe_ctx {
+	int fd;
+};
+
+static int send_frame(int fd, uint32_t kind, const void *buf, size_t size)
+{
+	struct frame_head h = {kind, (uint32_t)size};
+	return write_all(fd, &h, sizeof h) != 0 || write_all(fd, buf, size) != 0 ? -1 : 0;
+}
+
+static void pipe_total(void *ctx, size_t points, size_t skipped)
+{
+	struct pipe_ctx *c = ctx;
+	uint64_t n[2] = {points, skipped};
+	send_frame(c->fd, FRAME_TOTAL, n, sizeof n);
+}
+
+static int pipe_point(void *ctx, const struct store_point *p)
+{
+	struct pipe_ctx *c = ctx;
+	size_t size;
+	void *buf = store_pack(p, &size);
+	int rc = send_frame(c->fd, FRAME_POINT, buf, size);
+	free(buf);
+	return rc;
+}
+
+/* A worker's pipe as the writer reads it: frames arrive in pieces. */
+struct inbox {
+	int fd;
+	pid_t pid;
+	char *buf;
+	size_t len, cap;
+	bool open;
+};
+
+/* Take the complete frames out of an inbox. */
+static void drain(struct inbox *in, struct writer *w)
+{
+	size_t off = 0;
+	while (in->len - off >= sizeof(struct frame_head)) {
+		struct frame_head h;
+		memcpy(&h, in->buf + off, sizeof h);
+		if (in->len - off - sizeof h < h.size)
+			break;
+		if (h.kind == FRAME_TOTAL && h.size == 2 * sizeof(uint64_t)) {
+			uint64_t n[2];
+			memcpy(n, in->buf + off + sizeof h, sizeof n);
+			w->total += (size_t)n[0];
+			w->skipped += (size_t)n[1];
+		} else if (h.kind == FRAME_POINT) {
+			struct store_point p;
+			if (store_unpack(in->buf + off + sizeof h, h.size, &p) == 0) {
+				writer_put(w, &p);
+				store_point_release(&p);
+			}
+		}
+		off += sizeof h + h.size;
+	}
+	memmove(in->buf, in->buf + off, in->len - off);
+	in->len -= off;
+}
+
+static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int jobs,
+		      struct writer *w)
+{
+	struct inbox *in = xcalloc((size_t)jobs, sizeof *in);
+	struct pollfd *fds = xcalloc((size_t)jobs, sizeof *fds);
+	int k, open = 0, failed = 0;
+	fflush(NULL);
+	for (k = 0; k < jobs; k++) {
+		int p[2];
+		pid_t pid;
+		if (pipe(p) != 0) {
+			snprintf(w->err, sizeof w->err, "cannot create a pipe: %s", strerror(errno));
+			failed = 1;
+			break;
+		}
+		pid = fork();
+		if (pid < 0) {
+			snprintf(w->err, sizeof w->err, "cannot fork: %s", strerror(errno));
+			close(p[0]);
+			close(p[1]);
+			failed = 1;
+			break;
+		}
+		if (pid == 0) {
+			struct pipe_ctx c = {p[1]};
+			struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
+			struct sweep_counts counts;
+			char err[512];
+			int j;
+			for (j = 0; j < k; j++)
+				close(in[j].fd);
+			close(p[0]);
+			base.worker = k;
+			base.workers = jobs;
+			if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0 && !interrupted)
+				fprintf(stderr, "dssim: sweep worker %d: %s\n", k, err);
+			close(p[1]);
+			_exit(0);
+		}
+		close(p[1]);
+		in[k].fd = p[0];
+		in[k].pid = pid;
+		in[k].open = true;
+		open++;
+	}
+	while (open > 0) {
+		int n = 0;
+		for (k = 0; k < jobs; k++)
+			if (in[k].open) {
+				fds[n].fd = in[k].fd;
+				fds[n].events = POLLIN;
+				n++;
+			}
+		if (poll(fds, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		n = 0;
+		for (k = 0; k < jobs; k++) {
+			ssize_t got;
+			if (!in[k].open)
+				continue;
+			if (!(fds[n++].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (in[k].cap - in[k].len < 65536) {
+				in[k].cap = in[k].cap * 2 + 65536;
+				in[k].buf = xreallocarray(in[k].buf, in[k].cap, 1);
+			}
+			got = read(in[k].fd, in[k].buf + in[k].len, in[k].cap - in[k].len);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0) {
+				close(in[k].fd);
+				in[k].open = false;
+				open--;
+				continue;
+			}
+			in[k].len += (size_t)got;
+			drain(&in[k], w);
+		}
+		if (w->failed) {
+			/* The database refused a write: stop the workers. */
+			for (k = 0; k < jobs; k++)
+				if (in[k].open)
+					kill(in[k].pid, SIGTERM);
+		}
+	}
+	for (k = 0; k < jobs; k++) {
+		if (in[k].pid > 0)
+			waitpid(in[k].pid, NULL, 0);
+		free(in[k].buf);
+	}
+	free(in);
+	free(fds);
+	return failed ? -1 : 0;
+}
+
+#ifdef HAVE_MPI
+/* MPI: rank 0 writes, the other ranks are the workers. */
+enum { TAG_TOTAL = 1, TAG_POINT = 2, TAG_DONE = 3 };
+
+static void mpi_total(void *ctx, size_t points, size_t skipped)
+{
+	uint64_t n[2] = {points, skipped};
+	(void)ctx;
+	MPI_Send(n, 2, MPI_UINT64_T, 0, TAG_TOTAL, MPI_COMM_WORLD);
+}
+
+static int mpi_point(void *ctx, const struct store_point *p)
+{
+	size_t size;
+	void *buf = store_pack(p, &size);
+	(void)ctx;
+	MPI_Send(buf, (int)size, MPI_BYTE, 0, TAG_POINT, MPI_COMM_WORLD);
+	free(buf);
+	return 0;
+}
+
+static void mpi_worker(const struct sweep_spec *sp, struct sweep_slice base, int rank, int size)
+{
+	struct sweep_callbacks cb = {mpi_total, mpi_point, NULL};
+	struct sweep_counts counts;
+	char err[512];
+	base.worker = rank - 1;
+	base.workers = size - 1;
+	if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0)
+		fprintf(stderr, "dssim: sweep rank %d: %s\n", rank, err);
+	MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
+}
+
+static void mpi_writer(struct writer *w, int size)
+{
+	int running = size - 1;
+	while (running > 0) {
+		MPI_Status stat;
+		int count;
+		char *buf;
+		MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &stat);
+		MPI_Get_count(&stat, MPI_BYTE, &count);
+		buf = xmalloc((size_t)count + 1);
+		MPI_Recv(buf, count, MPI_BYTE, stat.MPI_SOURCE, stat.MPI_TAG, MPI_COMM_WORLD,
+			 MPI_STATUS_IGNORE);
+		if (stat.MPI_TAG == TAG_DONE) {
+			running--;
+		} else if (stat.MPI_TAG == TAG_TOTAL && count == 2 * sizeof(uint64_t)) {
+			uint64_t n[2];
+			memcpy(n, buf, sizeof n);
+			w->total += (size_t)n[0];
+			w->skipped += (size_t)n[1];
+		} else if (stat.MPI_TAG == TAG_POINT) {
+			struct store_point p;
+			if (store_unpack(buf, (size_t)count, &p) == 0) {
+				writer_put(w, &p);
+				store_point_release(&p);
+			}
+		}
+		free(buf);
+	}
+}
+#endif
+
+static void sweep_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim sweep [options] SPEC.yaml --db RESULTS.db\n"
+		"\n"
+		"Run every point of a sweep spec and store the results in an SQLite database.\n"
+		"Points that cannot fit are screened out by the analytic memory model and stored\n"
+		"with fits = 0 and the reason; the others are simulated. Running the same sweep\n"
+		"again skips the points already stored (keyed by configuration and dssim version).\n"
+		"\n"
+		"options:\n"
+		"      --db FILE         the database (created when missing)\n"
+		"  -j, --jobs N          worker processes (default: the number of cores)\n"
+		"      --shard K/N       run only the K-th of N disjoint slices (1 <= K <= N)\n"
+		"      --analytic        screen only: store fitting points without simulating them\n"
+		"  -d, --data-dir DIR    also look for presets in DIR\n"
+		"  -q, --quiet           no progress on stderr\n"
+		"  -f, --format FORMAT   summary as text (default) or json\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Under mpirun (a --with-mpi build), rank 0 writes the database and the other\n"
+		"ranks simulate.\n"
+		"\n"
+		"exit status: 0 done (points that failed are stored with their error), 1 the\n"
+		"database could not be written, 2 bad spec or usage, 130 interrupted (what was\n"
+		"finished is stored; run again to resume).\n");
+}
+
+static int parse_shard(const char *s, int64_t *k, int64_t *n)
+{
+	char *end;
+	long long a = strtoll(s, &end, 10), b;
+	if (end == s || *end != '/')
+		return -1;
+	s = end + 1;
+	b = strtoll(s, &end, 10);
+	if (end == s || *end != '\0' || a < 1 || b < 1 || a > b || b > 1000000)
+		return -1;
+	*k = a - 1;
+	*n = b;
+	return 0;
+}
+
+static void print_summary(const struct writer *w, const char *db, enum format f, bool stopped)
+{
+	double el = now_s() - w->started;
+	if (f == FORMAT_JSON) {
+		printf("{\"db\": ");
+		json_string(stdout, db);
+		printf(", \"status\": \"%s\", \"points\": %zu, \"stored\": %zu, \"simulated\": %zu, "
+		       "\"no_fit\": %zu, \"errors\": %zu, \"stored_before\": %zu, \"seconds\": ",
+		       stopped ? "interrupted" : "done", w->total, w->done, w->simulated, w->no_fit,
+		       w->errors, w->skipped);
+		json_num(stdout, el);
+		printf(", \"points_per_s\": ");
+		json_num(stdout, el > 0 ? (double)w->done / el : 0);
+		printf(", \"store_fraction\": ");
+		json_num(stdout, el > 0 ? w->store_s / el : 0);
+		printf("}\n");
+		return;
+	}
+	printf("%s: %zu points stored (%zu simulated, %zu do not fit, %zu errors)%s in %.2f s, "
+	       "%.0f points/s; SQLite writes %.1f%% of the time\n",
+	       db, w->done, w->simulated, w->no_fit, w->errors, stopped ? ", interrupted" : "", el,
+	       el > 0 ? (double)w->done / el : 0, el > 0 ? 100 * w->store_s / el : 0);
+	if (w->skipped > 0)
+		printf("%zu points were stored already and were skipped\n", w->skipped);
+}
+
+int main_sweep(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'D'},   {"jobs", required_argument, NULL, 'j'},
+		{"shard", required_argument, NULL, 'S'}, {"analytic", no_argument, NULL, 'A'},
+		{"data-dir", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
+		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *data_dir = NULL, *shard_text = NULL;
+	struct sweep_slice slice;
+	struct sweep_spec *sp;
+	struct writer w;
+	struct diag d;
+	enum format fmt = FORMAT_TEXT;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+	char (*hashes)[17];
+	size_t nhashes = 0;
+	int c, status = EXIT_OK, rank = 0, size = 1;
+	char *endp;
+
+	memset(&slice, 0, sizeof slice);
+	slice.shards = 1;
+	slice.workers = 1;
+	memset(&w, 0, sizeof w);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "j:d:qf:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			db = optarg;
+			break;
+		case 'j':
+			jobs = strtol(optarg, &endp, 10);
+			if (endp == optarg || *endp != '\0' || jobs < 1 || jobs > 1024) {
+				fprintf(stderr, "dssim sweep: -j: expected 1 to 1024, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'S':
+			if (parse_shard(optarg, &slice.shard, &slice.shards) != 0) {
+				fprintf(stderr, "dssim sweep: --shard: expected K/N with 1 <= K <= N, "
+						"got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			shard_text = optarg;
+			break;
+		case 'A':
+			slice.analytic = true;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'q':
+			w.quiet = true;
+			break;
+		case 'f':
+			if (parse_format(optarg, &fmt) != 0 || fmt == FORMAT_CSV) {
+				fprintf(stderr, "dssim sweep: --format: expected text or json, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'h':
+			sweep_usage(stdout);
+			return EXIT_OK;
+		default:
+			sweep_usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind != argc - 1 || db == NULL) {
+		fprintf(stderr, "dssim sweep: %s\n", db == NULL ? "--db FILE is required"
+							      : "expected one sweep spec");
+		sweep_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (jobs < 1)
+		jobs = 1;
+#ifdef HAVE_MPI
+	MPI_Init(NULL, NULL);
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MPI_Comm_size(MPI_COMM_WORLD, &size);
+#endif
+	diag_init(&d);
+	sp = sweep_spec_load(argv[optind], data_dir, &d);
+	if (sp == NULL) {
+		if (rank == 0)
+			diag_print(&d, stderr);
+		diag_release(&d);
+#ifdef HAVE_MPI
+		MPI_Finalize();
+#endif
+		return EXIT_BAD_INPUT;
+	}
+	diag_release(&d);
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	slice.stop = &interrupted;
+	if (rank == 0) {
+		w.st = store_open(db, false, BUSY_MS, w.err, sizeof w.err);
+		if (w.st == NULL || store_sweep_begin(w.st, sweep_spec_text(sp), argv[optind],
+						      shard_text, w.err, sizeof w.err) != 0) {
+			fprintf(stderr, "dssim sweep: %s: %s\n", db, w.err);
+			store_close(w.st, w.err, sizeof w.err);
+			sweep_spec_free(sp);
+#ifdef HAVE_MPI
+			MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
+#endif
+			return EXIT_INTERNAL;
+		}
+		w.tty = isatty(STDERR_FILENO);
+		w.started = w.last_commit = now_s();
+	}
+	/* Resume: the workers skip points whose hash the database holds. */
+	hashes = rank == 0 ? store_hashes(w.st, &nhashes) : NULL;
+#ifdef HAVE_MPI
+	{
+		uint64_t n = nhashes;
+		MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+		nhashes = (size_t)n;
+		if (rank != 0)
+			hashes = xcalloc(nhashes + 1, sizeof *hashes);
+		if (nhashes > 0)
+			MPI_Bcast(hashes, (int)(nhashes * sizeof *hashes), MPI_BYTE, 0,
+				  MPI_COMM_WORLD);
+	}
+#endif
+	slice.skip = (const char(*)[17])hashes;
+	slice.nskip = nhashes;
+	if (size > 1) {
+#ifdef HAVE_MPI
+		if (rank == 0)
+			mpi_writer(&w, size);
+		else
+			mpi_worker(sp, slice, rank, size);
+#endif
+	} else if (jobs == 1) {
+		struct sweep_callbacks cb = {cb_total, cb_point, &w};
+		struct sweep_counts counts;
+		char err[512];
+		if (sweep_run(sp, &slice, &cb, &counts, err, sizeof err) != 0 && !interrupted &&
+		    !w.failed) {
+			fprintf(stderr, "dssim sweep: %s\n", err);
+			status = EXIT_BAD_INPUT;
+		}
+	} else if (run_forked(sp, slice, (int)jobs, &w) != 0) {
+		fprintf(stderr, "dssim sweep: %s\n", w.err);
+		status = EXIT_INTERNAL;
+	}
+	if (rank == 0) {
+		const char *end = w.failed ? "failed" : interrupted ? "interrupted" : "done";
+		char err[512];
+		if (w.failed) {
+			fprintf(stderr, "\ndssim sweep: %s: %s (what was committed before is kept)\n", db,
+				w.err);
+			status = EXIT_INTERNAL;
+		}
+		if (store_sweep_end(w.st, end, err, sizeof err) != 0 && !w.failed) {
+			fprintf(stderr, "dssim sweep: %s: %s\n", db, err);
+			status = EXIT_INTERNAL;
+		}
+		if (store_close(w.st, err, sizeof err) != 0 && status == EXIT_OK) {
+			fprintf(stderr, "dssim sweep: %s: %s\n", db, err);
+			status = EXIT_INTERNAL;
+		}
+		progress(&w, true);
+		print_summary(&w, db, fmt, interrupted);
+		if (interrupted && status == EXIT_OK)
+			status = EXIT_INTERRUPTED;
+	}
+	free(hashes);
+	sweep_spec_free(sp);
+#ifdef HAVE_MPI
+	MPI_Finalize();
+#endif
+	return status;
+}

@@ -1,0 +1,67 @@
+/*
+ * sweep: a sweep spec (a base scenario, axes over any scenario key, `strategy: auto`, a `where`
+ * filter) expanded into points, and each point evaluated: screened by the analytic memory model,
+ * then simulated when it fits, into a store_point. Output stage: it runs the pipeline many times;
+ * it does not know about processes, pipes or the database file (main_sweep.c does).
+ */
+#ifndef DSSIM_SWEEP_H
+#define DSSIM_SWEEP_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "scenario.h"
+#include "store.h"
+
+struct sweep_spec;
+
+/* Load and check a sweep spec: the base scenario (a file relative to the spec, or a mapping),
+ * every axis key against the schema, the where expression. NULL with diagnostics. */
+struct sweep_spec *sweep_spec_load(const char *path, const char *data_dir, struct diag *d);
+/* The same for a spec in memory (the fuzz target); name is used in diagnostics and to find a
+ * relative base. */
+struct sweep_spec *sweep_spec_parse(const char *name, const char *text, size_t len,
+				    const char *data_dir, struct diag *d);
+void sweep_spec_free(struct sweep_spec *sp);
+/* The spec's text as given (stored with the sweep). */
+const char *sweep_spec_text(const struct sweep_spec *sp);
+
+/* Which points a process takes: the K-th of N shards (--shard), and within it one worker's
+ * share; points whose hash is in skip (sorted) are left out (resume). */
+struct sweep_slice {
+	int64_t shard, shards;     /* 0-based shard, count */
+	int64_t worker, workers;
+	const char (*skip)[17];
+	size_t nskip;
+	bool analytic;             /* screen only: fitting points are stored unsimulated */
+	volatile sig_atomic_t *stop;  /* set (by a signal handler) to stop after the current point */
+};
+
+struct sweep_counts {
+	size_t points;             /* in this slice, after where */
+	size_t skipped;            /* stored already */
+	size_t done;               /* evaluated and handed to the callback */
+	size_t groups, group_errors;
+};
+
+/* Called once with the slice's point count before any point, then for each point evaluated;
+ * the callback owns nothing (copy what it keeps). Return nonzero to stop. */
+struct sweep_callbacks {
+	void (*total)(void *ctx, size_t points, size_t skipped);
+	int (*point)(void *ctx, const struct store_point *p);
+	void *ctx;
+};
+
+/* Expand the spec and evaluate the slice's points. 0, or -1 when expansion fails (message in
+ * err) or the callback stopped it. */
+int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *slice,
+	      const struct sweep_callbacks *cb, struct sweep_counts *counts, char *err,
+	      size_t errsize);
+
+/* Evaluate one loaded scenario as a sweep evaluates a point (dssim compare). */
+void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *out);
+
+#endif

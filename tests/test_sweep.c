@@ -1,0 +1,373 @@
+/*
+ * test_sweep: sweep specs expand to the points counted by hand, the where filter and the
+ * strategy bounds cut what they say, shards are disjoint and cover the sweep, a resumed sweep
+ * skips what is stored, bad specs are diagnosed at their line and column, and a swept point
+ * gives the numbers `dssim FILE` gives for the same configuration.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+
+#include "diag.h"
+#include "engine.h"
+#include "memory.h"
+#include "result.h"
+#include "scenario.h"
+#include "step.h"
+#include "store.h"
+#include "sweep.h"
+
+static const char *data_dir(void)
+{
+	const char *d = getenv("DSSIM_DATA");
+	return d && d[0] ? d : ".";
+}
+
+/* Points seen by a run: their hashes (for resume), statuses and one copy to inspect. */
+struct seen {
+	size_t total, skipped, n, no_fit, errors, simulated;
+	char hashes[4096][17];
+	char first_reason[256];
+	struct store_point last;
+};
+
+static void on_total(void *ctx, size_t points, size_t skipped)
+{
+	struct seen *s = ctx;
+	s->total += points;
+	s->skipped += skipped;
+}
+
+static int on_point(void *ctx, const struct store_point *p)
+{
+	struct seen *s = ctx;
+	if (s->n < 4096)
+		memcpy(s->hashes[s->n], p->hash, 17);
+	s->n++;
+	if (p->status == STORE_NO_FIT)
+		s->no_fit++;
+	else if (p->status == STORE_ERROR)
+		s->errors++;
+	else
+		s->simulated++;
+	if (s->first_reason[0] == '\0' && p->reason[0] != '\0')
+		snprintf(s->first_reason, sizeof s->first_reason, "%s", p->reason);
+	s->last = *p;
+	s->last.config = NULL;
+	return 0;
+}
+
+static int cmp_hash(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static struct sweep_spec *parse_spec(const char *text, struct diag *d)
+{
+	char name[4096];
+	snprintf(name, sizeof name, "%s/tests/sweep-test.yaml", data_dir());
+	return sweep_spec_parse(name, text, strlen(text), data_dir(), d);
+}
+
+/* Run a spec (analytic unless told) and return what was seen. */
+static void run(const char *text, struct sweep_slice *sl, struct seen *out)
+{
+	struct diag d;
+	struct sweep_spec *sp;
+	struct sweep_callbacks cb = {on_total, on_point, out};
+	struct sweep_counts counts;
+	char err[512];
+	diag_init(&d);
+	sp = parse_spec(text, &d);
+	if (sp == NULL)
+		diag_print(&d, stderr);
+	assert_non_null(sp);
+	assert_int_equal(sweep_run(sp, sl, &cb, &counts, err, sizeof err), 0);
+	assert_int_equal(counts.done, out->n);
+	sweep_spec_free(sp);
+	diag_release(&d);
+}
+
+static void slice_init(struct sweep_slice *sl)
+{
+	memset(sl, 0, sizeof *sl);
+	sl->shards = 1;
+	sl->workers = 1;
+	sl->analytic = true;
+}
+
+/*
+ * DeepSeek-R1-Distill-Qwen-32B (64 layers, 40 heads, 8 KV heads) on one p4de.24xlarge (8 GPUs),
+ * global batch 64, optimizer offload (so ZeRO >= 1). Bounds tp {1,2,4,8}, pp {1,2}, zero {1,3},
+ * micro_batch {1,2}, recompute full, 1F1B. By hand: (tp, pp) with tp*pp dividing 8 and every
+ * tp dividing 40 heads and 8 KV heads: (1,1) (2,1) (4,1) (8,1) (1,2) (2,2) (4,2) = 7. ZeRO-3 is
+ * left out with pp = 2: 4 x 2 + 3 x 1 = 11 (tp, pp, zero). Every dp*mb (<= 16) divides 64,
+ * so x 2 micro-batches = 22 points.
+ */
+static const char *const spec_32b =
+	"base: ../scenarios/32b_zero3.yaml\n"
+	"axes:\n"
+	"  cluster.nodes: [1]\n"
+	"  strategy: {auto: true, tp: [1, 2, 4, 8], pp: [1, 2], zero: [1, 3],\n"
+	"             micro_batch: [1, 2], recompute: [full], schedule: [1f1b]}\n";
+
+static void test_strategy_auto_count(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run(spec_32b, &sl, s);
+	assert_int_equal(s->total, 22);
+	assert_int_equal(s->n, 22);
+	assert_int_equal(s->errors, 0);
+	free(s);
+}
+
+/* where tp <= 4 removes the tp 8 points: pp 1 only, 2 ZeRO stages x 2 micro-batches = 4. */
+static void test_where_filters(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	char spec[1024];
+	(void)state;
+	snprintf(spec, sizeof spec, "%swhere: \"tp <= 4 && !(recompute != 'full')\"\n", spec_32b);
+	slice_init(&sl);
+	run(spec, &sl, s);
+	assert_int_equal(s->n, 18);
+	free(s);
+}
+
+/* Axes multiply: nodes {range: [2, 4], step: 2} (2 and 4) x node type [p4de, p5] with a fixed
+ * strategy is 4 groups; log2 [1, 8] is 1, 2, 4, 8. tp 1 and dp derived (0): dp is the GPU
+ * count, 8 to 64, and each divides the global batch of 64, so every group loads. */
+static void test_axes_product(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  cluster.node: [p4de.24xlarge, p5.48xlarge]\n"
+	    "  cluster.nodes: {range: [2, 4], step: 2}\n"
+	    "  strategy.dp: [0]\n",
+	    &sl, s);
+	assert_int_equal(s->n, 4);
+	assert_int_equal(s->errors, 0);
+	memset(s, 0, sizeof *s);
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  cluster.nodes: {log2: [1, 8]}\n"
+	    "  strategy.dp: [0]\n",
+	    &sl, s);
+	assert_int_equal(s->n, 4);
+	/* The last group is 8 nodes: 64 GPUs, dp 64 with tp = pp = 1. */
+	assert_int_equal(s->last.gpus, 64);
+	assert_int_equal(s->last.dp, 64);
+	free(s);
+}
+
+/* A group that does not load is one error point with the loader's message; the sweep goes on. */
+static void test_group_error(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  cluster.nodes: [2, 3]\n",
+	    &sl, s);
+	/* 3 nodes = 24 GPUs, but the base fixes dp 16: the loader refuses it. */
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->errors, 1);
+	assert_non_null(strstr(s->first_reason, "strategy.dp"));
+	free(s);
+}
+
+/* Shards split the points disjointly and together cover them all. */
+static void test_shards(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	size_t i;
+	(void)state;
+	slice_init(&sl);
+	sl.shards = 2;
+	sl.shard = 0;
+	run(spec_32b, &sl, a);
+	sl.shard = 1;
+	run(spec_32b, &sl, b);
+	assert_int_equal(a->n + b->n, 22);
+	assert_int_equal(a->n, 11);
+	for (i = 0; i < a->n; i++) {
+		size_t k;
+		for (k = 0; k < b->n; k++)
+			assert_string_not_equal(a->hashes[i], b->hashes[k]);
+	}
+	free(a);
+	free(b);
+}
+
+/* A second run told the first run's hashes evaluates nothing and reports them skipped. */
+static void test_resume_skips(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	(void)state;
+	slice_init(&sl);
+	run(spec_32b, &sl, a);
+	qsort(a->hashes, a->n, sizeof a->hashes[0], cmp_hash);
+	sl.skip = (const char(*)[17])a->hashes;
+	sl.nskip = a->n - 5; /* all but the 5 largest hashes */
+	run(spec_32b, &sl, b);
+	assert_int_equal(b->n, 5);
+	assert_int_equal(b->skipped, 17);
+	free(a);
+	free(b);
+}
+
+/* One sweep's points all have distinct hashes: the configuration decides the key. */
+static void test_hashes_distinct(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	size_t i;
+	(void)state;
+	slice_init(&sl);
+	run(spec_32b, &sl, s);
+	qsort(s->hashes, s->n, sizeof s->hashes[0], cmp_hash);
+	for (i = 1; i < s->n; i++)
+		assert_string_not_equal(s->hashes[i - 1], s->hashes[i]);
+	free(s);
+}
+
+/* The analytic screen: without offload, tp 1 ZeRO-1 32B on 8 A100-80GB needs 16 bytes per
+ * parameter of weights, gradients and sharded optimizer = 2+2+12/8 = 5.5 bytes x 32.8e9
+ * = 168 GiB: it cannot fit, and the reason says device memory. */
+static void test_screen_reason(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  strategy.offload.optimizer: [none]\n"
+	    "  cluster.nodes: [1]\n"
+	    "  strategy: {auto: true, tp: [1], pp: [1], zero: [1], micro_batch: [1],\n"
+	    "             recompute: [full], schedule: [1f1b]}\n",
+	    &sl, s);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->no_fit, 1);
+	assert_false(s->last.fits);
+	assert_non_null(strstr(s->first_reason, "device memory"));
+	assert_true(s->last.analytic_peak > 168e9 * 0.9);
+	free(s);
+}
+
+/* A swept point is simulated exactly as `dssim FILE` simulates it: same step time, bit for bit. */
+static void test_point_matches_dssim(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	struct scenario_options opt;
+	struct diag d;
+	struct scenario *sc;
+	struct step_plan p;
+	struct engine *e;
+	struct result r;
+	char path[4096], err[256];
+	(void)state;
+	slice_init(&sl);
+	sl.analytic = false;
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  workload.seq_len: [4096]\n",
+	    &sl, s);
+	assert_int_equal(s->simulated, 1);
+	snprintf(path, sizeof path, "%s/scenarios/32b_zero3.yaml", data_dir());
+	memset(&opt, 0, sizeof opt);
+	diag_init(&d);
+	sc = scenario_load(path, &opt, &d);
+	assert_non_null(sc);
+	assert_int_equal(step_build(sc, &p, err, sizeof err), 0);
+	e = engine_new(p.graph);
+	assert_int_equal(engine_run(e), 0);
+	result_build(sc, &p, e, &r);
+	assert_true(s->last.step_s == r.step_s);
+	assert_true(s->last.tokens_per_s == r.tokens_per_s);
+	assert_true(s->last.mfu == r.mfu);
+	/* 2 p4de.24xlarge nodes at the preset's price. */
+	check_rel(s->last.usd_per_hour, 2 * sc->cluster.node.price, 1e-12);
+	check_rel(s->last.usd_per_million_tokens,
+		  2 * sc->cluster.node.price / 3600 / r.tokens_per_s * 1e6, 1e-12);
+	engine_free(e);
+	step_plan_release(&p);
+	scenario_free(sc);
+	diag_release(&d);
+	free(s);
+}
+
+/* Bad specs: the message names the key and points at its line and column. */
+static void expect_error(const char *text, int line, int col, const char *key,
+			 const char *message)
+{
+	struct diag d;
+	struct sweep_spec *sp;
+	size_t i;
+	bool found = false;
+	diag_init(&d);
+	sp = parse_spec(text, &d);
+	assert_null(sp);
+	for (i = 0; i < d.count; i++) {
+		const struct diag_item *it = &d.items[i];
+		if (it->at.line == line && it->at.col == col &&
+		    (key == NULL || (it->key && strcmp(it->key, key) == 0)) &&
+		    strstr(it->message, message) != NULL)
+			found = true;
+	}
+	if (!found)
+		diag_print(&d, stderr);
+	assert_true(found);
+	diag_release(&d);
+}
+
+static void test_bad_specs(void **state)
+{
+	(void)state;
+	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  strategy.tq: [1]\n", 3, 3,
+		     "strategy.tq", "not a scenario key");
+	expect_error("base: ../scenarios/32b_zero3.yaml\nwhere: \"tq <= 2\"\n", 2, 8, "where",
+		     "unknown name 'tq'");
+	expect_error("base: ../scenarios/32b_zero3.yaml\nwhere: \"tp <= \"\n", 2, 8, "where",
+		     "not an expression");
+	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  cluster.nodes: {range: [4, 1]}\n",
+		     3, 26, "cluster.nodes", "lo <= hi");
+	expect_error("axes:\n  cluster.nodes: [1]\n", 1, 1, "base", "missing required key");
+	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  strategy: {auto: true, tq: [1]}\n",
+		     3, 26, "tq", "unknown strategy bound");
+	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  strategy: {auto: true, "
+		     "recompute: [most]}\n", 3, 38, "recompute", "strategy.recompute");
+	expect_error("base: no-such-file.yaml\n", 1, 7, "base", "did not load");
+	expect_error("base: ../scenarios/32b_zero3.yaml\nsteps: 3\n", 2, 1, "steps", "unknown key");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_strategy_auto_count),
+		cmocka_unit_test(test_where_filters),
+		cmocka_unit_test(test_axes_product),
+		cmocka_unit_test(test_group_error),
+		cmocka_unit_test(test_shards),
+		cmocka_unit_test(test_resume_skips),
+		cmocka_unit_test(test_hashes_distinct),
+		cmocka_unit_test(test_screen_reason),
+		cmocka_unit_test(test_point_matches_dssim),
+		cmocka_unit_test(test_bad_specs),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
