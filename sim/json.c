@@ -9,17 +9,24 @@ void json_string(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	fputc('"', out);
-	for (; *p; p++) {
+	while (*p) {
+		/* Runs that need no escape go out in one write: canonical forms are mostly that. */
+		const unsigned char *run = p;
+		while (*p >= 0x20 && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			fwrite(run, 1, (size_t)(p - run), out);
+		if (*p == '\0')
+			break;
 		if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
 		else if (*p == '\n')
 			fputs("\\n", out);
 		else if (*p == '\t')
 			fputs("\\t", out);
-		else if (*p < 0x20)
-			fprintf(out, "\\u%04x", *p);
 		else
-			fputc(*p, out);
+			fprintf(out, "\\u%04x", *p);
+		p++;
 	}
 	fputc('"', out);
 }

@@ -71,8 +71,9 @@ static int parse_format(const char *s, enum format *f)
 
 struct writer {
 	struct store *st;
-	size_t total, skipped, done, simulated, no_fit, errors, pending;
+	size_t total, skipped, done, simulated, screened, no_fit, errors, pending;
 	double started, last_commit, last_progress, store_s;
+	int reporters, reported;   /* workers, and how many have sent their point counts */
 	bool tty, quiet, failed;
 	char err[512];
 };
@@ -81,7 +82,7 @@ static void progress(struct writer *w, bool final)
 {
 	double t = now_s(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
 	double eta = rate > 0 && w->total > w->done ? (double)(w->total - w->done) / rate : 0;
-	if (w->quiet)
+	if (w->quiet || (!final && w->reported < w->reporters))
 		return;
 	if (!final && t - w->last_progress < (w->tty ? 0.2 : 10.0))
 		return;
@@ -114,6 +115,8 @@ static int writer_put(struct writer *w, const struct store_point *p)
 	w->pending++;
 	if (p->status == STORE_SIMULATED)
 		w->simulated++;
+	else if (p->status == STORE_SCREENED)
+		w->screened++;
 	else if (p->status == STORE_NO_FIT)
 		w->no_fit++;
 	else
@@ -136,6 +139,7 @@ static void cb_total(void *ctx, size_t points, size_t skipped)
 	struct writer *w = ctx;
 	w->total += points;
 	w->skipped += skipped;
+	w->reported++;
 }
 
 static int cb_point(void *ctx, const struct store_point *p)
@@ -217,6 +221,7 @@ static void drain(struct inbox *in, struct writer *w)
 			memcpy(n, in->buf + off + sizeof h, sizeof n);
 			w->total += (size_t)n[0];
 			w->skipped += (size_t)n[1];
+			w->reported++;
 		} else if (h.kind == FRAME_POINT) {
 			struct store_point p;
 			if (store_unpack(in->buf + off + sizeof h, h.size, &p) == 0) {
@@ -377,6 +382,7 @@ static void mpi_writer(struct writer *w, int size)
 			memcpy(n, buf, sizeof n);
 			w->total += (size_t)n[0];
 			w->skipped += (size_t)n[1];
+			w->reported++;
 		} else if (stat.MPI_TAG == TAG_POINT) {
 			struct store_point p;
 			if (store_unpack(buf, (size_t)count, &p) == 0) {
@@ -439,9 +445,10 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 		printf("{\"db\": ");
 		json_string(stdout, db);
 		printf(", \"status\": \"%s\", \"points\": %zu, \"stored\": %zu, \"simulated\": %zu, "
-		       "\"no_fit\": %zu, \"errors\": %zu, \"stored_before\": %zu, \"seconds\": ",
-		       stopped ? "interrupted" : "done", w->total, w->done, w->simulated, w->no_fit,
-		       w->errors, w->skipped);
+		       "\"screened\": %zu, \"no_fit\": %zu, \"errors\": %zu, \"stored_before\": "
+		       "%zu, \"seconds\": ",
+		       stopped ? "interrupted" : "done", w->total, w->done, w->simulated, w->screened,
+		       w->no_fit, w->errors, w->skipped);
 		json_num(stdout, el);
 		printf(", \"points_per_s\": ");
 		json_num(stdout, el > 0 ? (double)w->done / el : 0);
@@ -450,9 +457,10 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 		printf("}\n");
 		return;
 	}
-	printf("%s: %zu points stored (%zu simulated, %zu do not fit, %zu errors)%s in %.2f s, "
-	       "%.0f points/s; SQLite writes %.1f%% of the time\n",
-	       db, w->done, w->simulated, w->no_fit, w->errors, stopped ? ", interrupted" : "", el,
+	printf("%s: %zu points stored (%zu simulated, %zu fit unsimulated, %zu do not fit, %zu "
+	       "errors)%s in %.2f s, %.0f points/s; SQLite writes %.1f%% of the time\n",
+	       db, w->done, w->simulated, w->screened, w->no_fit, w->errors,
+	       stopped ? ", interrupted" : "", el,
 	       el > 0 ? (double)w->done / el : 0, el > 0 ? 100 * w->store_s / el : 0);
 	if (w->skipped > 0)
 		printf("%zu points were stored already and were skipped\n", w->skipped);
@@ -587,6 +595,7 @@ int main_sweep(int argc, char **argv)
 #endif
 	slice.skip = (const char(*)[17])hashes;
 	slice.nskip = nhashes;
+	w.reporters = size > 1 ? size - 1 : jobs > 1 ? (int)jobs : 1;
 	if (size > 1) {
 #ifdef HAVE_MPI
 		if (rank == 0)

@@ -1136,7 +1136,13 @@ static void canonical_value(FILE *f, const struct scenario *s, const struct sche
 	}
 }
 
-char *scenario_canonical(const struct scenario *s)
+bool scenario_is_strategy_key(const char *key)
+{
+	return strncmp(key, "strategy.", 9) == 0 || strcmp(key, "workload.micro_batch") == 0 ||
+	       strcmp(key, "workload.global_batch") == 0;
+}
+
+char *scenario_canonical_part(const struct scenario *s, bool strategy)
 {
 	size_t n, i, size = 0;
 	const struct schema_row *rows = schema_rows(&n);
@@ -1145,9 +1151,9 @@ char *scenario_canonical(const struct scenario *s)
 	bool first = true;
 	if (f == NULL)
 		xalloc_fail(0);
-	fputc('{', f);
 	for (i = 0; i < n; i++) {
-		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0)
+		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0 ||
+		    scenario_is_strategy_key(rows[i].key) != strategy)
 			continue;
 		if (!first)
 			fputc(',', f);
@@ -1156,8 +1162,29 @@ char *scenario_canonical(const struct scenario *s)
 		fputc(':', f);
 		canonical_value(f, s, &rows[i]);
 	}
-	fputc('}', f);
 	if (fclose(f) != 0)
-		xalloc_fail(0);
+		xalloc_fail(size);
 	return buf;
+}
+
+char *scenario_canonical_join(const char *rest, const char *strategy)
+{
+	size_t a = strlen(rest), b = strlen(strategy);
+	char *out = xmalloc(a + b + 4);
+	out[0] = '{';
+	memcpy(out + 1, rest, a);
+	out[1 + a] = ',';
+	memcpy(out + 2 + a, strategy, b);
+	out[2 + a + b] = '}';
+	out[3 + a + b] = '\0';
+	return out;
+}
+
+char *scenario_canonical(const struct scenario *s)
+{
+	char *rest = scenario_canonical_part(s, false), *st = scenario_canonical_part(s, true);
+	char *out = scenario_canonical_join(rest, st);
+	free(rest);
+	free(st);
+	return out;
 }

@@ -617,17 +617,30 @@ int store_commit(struct store *st, char *err, size_t errsize)
 	return 0;
 }
 
+/* FNV-1a, 64 bits (Fowler, Noll, Vo; IETF draft-eastlake-fnv, section 2). */
+uint64_t store_hash_add(uint64_t h, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i;
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+uint64_t store_hash_begin(void)
+{
+	uint64_t h = store_hash_add(0xcbf29ce484222325ULL, PACKAGE_VERSION, strlen(PACKAGE_VERSION));
+	return store_hash_add(h, "\n", 1);
+}
+
+void store_hash_hex(uint64_t h, char out[17])
+{
+	snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
 void store_hash(const char *config, char out[17])
 {
-	/* FNV-1a, 64 bits (Fowler, Noll, Vo; IETF draft-eastlake-fnv, section 2). */
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const unsigned char *p;
-	for (p = (const unsigned char *)PACKAGE_VERSION; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	h = (h ^ '\n') * 0x100000001b3ULL;
-	for (p = (const unsigned char *)config; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ULL;
-	snprintf(out, 17, "%016llx", (unsigned long long)h);
+	store_hash_hex(store_hash_add(store_hash_begin(), config, strlen(config)), out);
 }
 
 void *store_pack(const struct store_point *p, size_t *size)

@@ -22,6 +22,7 @@ enum { STORE_TIMES = STEP_CATEGORIES + 1 };
 /* How a point ended. */
 enum store_status {
 	STORE_SIMULATED,   /* fits and ran on the event engine (or the serving loop) */
+	STORE_SCREENED,    /* fits by the analytic memory model; not simulated (--analytic) */
 	STORE_NO_FIT,      /* screened out by the analytic memory model: reason says why */
 	STORE_ERROR,       /* did not load or could not be simulated: reason holds the error */
 };
@@ -80,6 +81,11 @@ int store_commit(struct store *st, char *err, size_t errsize);
 
 /* Fill the hash of a point from its config and the dssim version (FNV-1a, 64 bits). */
 void store_hash(const char *config, char out[17]);
+/* The same in steps, for a config built from parts: begin (the version), add each part's
+ * bytes, hex. */
+uint64_t store_hash_begin(void);
+uint64_t store_hash_add(uint64_t h, const char *s, size_t n);
+void store_hash_hex(uint64_t h, char out[17]);
 
 /* Serialize a point to bytes for a pipe or MPI, and back. pack returns a malloc'd buffer and
  * its size; unpack returns 0, or -1 on a malformed buffer. */

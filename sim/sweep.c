@@ -776,13 +776,15 @@ static void simulate_serving(const struct scenario *s, struct store_point *p)
 	diag_release(&d);
 }
 
-void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *p)
+/* Evaluate with the canonical config (owned by p after) and hash already made. */
+static void evaluate(const struct scenario *s, bool analytic, char *config, const char *hash,
+		     struct store_point *p)
 {
 	struct memory_screen m;
 	memset(p, 0, sizeof *p);
 	fill_keys(s, p);
-	p->config = scenario_canonical(s);
-	store_hash(p->config, p->hash);
+	p->config = config;
+	memcpy(p->hash, hash, sizeof p->hash);
 	memory_screen(s, &m);
 	p->analytic_peak = p->peak_per_gpu = m.peak;
 	p->capacity = m.capacity;
@@ -799,24 +801,30 @@ void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point 
 			 "host memory: needs %.0f GiB per node, has %.0f", gib(m.host_per_node),
 			 gib(m.host_capacity));
 	} else if (analytic) {
-		p->status = STORE_SIMULATED;
+		p->status = STORE_SCREENED;
 	} else if (s->workload.mode == MODE_TRAIN) {
 		simulate_train(s, p);
 	} else {
 		simulate_serving(s, p);
 	}
-	/* A screened point is stored as fitting but not simulated. */
-	if (analytic && p->fits)
-		p->status = STORE_NO_FIT;
 	fill_cost(s, p);
 	if (p->status == STORE_ERROR)
 		p->fits = false;
+}
+
+void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *out)
+{
+	char *config = scenario_canonical(s), hash[17];
+	store_hash(config, hash);
+	evaluate(s, analytic, config, hash, out);
 }
 
 /* ---- expansion ---- */
 
 struct group {
 	struct scenario *s;        /* NULL when it did not load */
+	char *rest;                /* its canonical form but the strategy keys */
+	uint64_t hash;             /* FNV state after the version, "{", rest and "," */
 	char *error;               /* then: why, and the overrides as config */
 	char *config;
 };
@@ -963,6 +971,11 @@ static void load_group(const struct sweep_spec *sp, struct expansion *x, size_t 
 		x->groups[g].error = xstrdup(msg);
 		x->groups[g].config = overrides_json(o, n, sp->base_file);
 	} else if (sp->auto_strategy) {
+		x->groups[g].rest = scenario_canonical_part(s, false);
+		x->groups[g].hash = store_hash_add(
+			store_hash_add(store_hash_add(store_hash_begin(), "{", 1), x->groups[g].rest,
+				       strlen(x->groups[g].rest)),
+			",", 1);
 		enumerate(sp, x, (uint32_t)g, w);
 	} else if (where_passes(w, s)) {
 		add_point(x, (uint32_t)g, s);
@@ -975,6 +988,7 @@ static void expansion_free(struct expansion *x)
 	size_t i;
 	for (i = 0; i < x->ngroups; i++) {
 		scenario_free(x->groups[i].s);
+		free(x->groups[i].rest);
 		free(x->groups[i].error);
 		free(x->groups[i].config);
 	}
@@ -1059,6 +1073,24 @@ static struct scenario point_scenario(const struct expansion *x, size_t i)
 	return c;
 }
 
+/* Point i's canonical config (caller frees) and hash, the group's part formatted once. */
+static char *point_config(const struct expansion *x, size_t i, const struct scenario *c,
+			  char hash[17])
+{
+	const struct group *g = &x->groups[x->points[i].group];
+	char *config;
+	if (g->rest == NULL) {
+		config = scenario_canonical(c);
+		store_hash(config, hash);
+	} else {
+		char *st = scenario_canonical_part(c, true);
+		config = scenario_canonical_join(g->rest, st);
+		store_hash_hex(store_hash_add(store_hash_add(g->hash, st, strlen(st)), "}", 1), hash);
+		free(st);
+	}
+	return config;
+}
+
 int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	      const struct sweep_callbacks *cb, struct sweep_counts *counts, char *err,
 	      size_t errsize)
@@ -1092,9 +1124,8 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 			todo[index - 1] = 1;
 			if (sl->nskip > 0) {
 				struct scenario c = point_scenario(&x, i);
-				char *config = scenario_canonical(&c), hash[17];
-				store_hash(config, hash);
-				free(config);
+				char hash[17];
+				free(point_config(&x, i, &c, hash));
 				todo[index - 1] = !skipped(sl, hash);
 			}
 		}
@@ -1141,7 +1172,10 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 			}
 			c = point_scenario(&x, i);
 			t0 = now_s();
-			sweep_evaluate(&c, sl->analytic, &p);
+			{
+				char hash[17], *config = point_config(&x, i, &c, hash);
+				evaluate(&c, sl->analytic, config, hash, &p);
+			}
 			p.wall_s = now_s() - t0;
 			if (cb->point(cb->ctx, &p) != 0)
 				status = -1;
