@@ -771,14 +771,16 @@ static void check_parallel(struct loader *l)
 
 	mp = st->tp * st->pp * st->cp;
 	if (st->dp == 0) {
-		/* Point at the factor that was set (the file's line, or --set), tp first. */
-		const char *blame = s->present[row_index("strategy.tp")] ? "strategy.tp"
-				    : s->present[row_index("strategy.pp")] ? "strategy.pp"
-				    : s->present[row_index("strategy.cp")] ? "strategy.cp" : "strategy";
-		if (c->gpus % mp != 0)
+		if (c->gpus % mp != 0) {
+			/* Point at the factor that was set (the file's line, or --set), tp first. */
+			const char *blame = s->present[row_index("strategy.tp")] ? "strategy.tp"
+					    : s->present[row_index("strategy.pp")] ? "strategy.pp"
+					    : s->present[row_index("strategy.cp")] ? "strategy.cp"
+										  : "strategy";
 			diag_add(l->d, scenario_mark(s, blame), "strategy",
 				 "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
 				 (long long)c->gpus);
+		}
 		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
 	} else if (__builtin_mul_overflow(mp, st->dp, &product) || product != c->gpus) {
 		char hint[128] = "";

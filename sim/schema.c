@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "scenario.h"
@@ -351,17 +352,39 @@ const struct schema_row *schema_rows(size_t *count)
 	return rows;
 }
 
+#define NROWS (sizeof rows / sizeof rows[0])
+
+/* Row indices sorted by key, for bsearch: a sweep looks keys up for every candidate. Built on
+ * first use; the table is constant, so building it twice gives the same order. */
+static size_t by_key[NROWS];
+static bool by_key_ready;
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(rows[*(const size_t *)a].key, rows[*(const size_t *)b].key);
+}
+
+static int cmp_key(const void *key, const void *row)
+{
+	return strcmp(key, rows[*(const size_t *)row].key);
+}
+
 const struct schema_row *schema_find(const char *key, size_t *index)
 {
-	size_t i;
-	for (i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		if (strcmp(rows[i].key, key) == 0) {
-			if (index)
-				*index = i;
-			return &rows[i];
-		}
+	const size_t *hit;
+	if (!by_key_ready) {
+		size_t i;
+		for (i = 0; i < NROWS; i++)
+			by_key[i] = i;
+		qsort(by_key, NROWS, sizeof by_key[0], cmp_row);
+		by_key_ready = true;
 	}
-	return NULL;
+	hit = bsearch(key, by_key, NROWS, sizeof by_key[0], cmp_key);
+	if (hit == NULL)
+		return NULL;
+	if (index)
+		*index = *hit;
+	return &rows[*hit];
 }
 
 const char *schema_type_text(const struct schema_row *row, char *buf, size_t size)
