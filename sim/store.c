@@ -559,7 +559,28 @@ static int step_done(struct store *st, sqlite3_stmt *q, const char *what, char *
 	return 0;
 }
 
+/* A write failed: roll the open transaction back (SQLite may have done so already), so no
+ * point is committed without its result and the store knows no transaction is open. */
+static int put_failed(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	st->in_tx = false;
+	return -1;
+}
+
+static int put(struct store *st, const struct store_point *p, char *err, size_t errsize);
+
 int store_put(struct store *st, const struct store_point *p, char *err, size_t errsize)
+{
+	if (st->readonly) {
+		snprintf(err, errsize, "the database is open read-only");
+		return -1;
+	}
+	return put(st, p, err, errsize) == 0 ? 0 : put_failed(st);
+}
+
+static int put(struct store *st, const struct store_point *p, char *err, size_t errsize)
 {
 	size_t i;
 	int idx;
@@ -610,10 +631,8 @@ int store_commit(struct store *st, char *err, size_t errsize)
 	if (!st->in_tx)
 		return 0;
 	st->in_tx = false;
-	if (exec(st, "COMMIT", err, errsize) != 0) {
-		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		return -1;
-	}
+	if (exec(st, "COMMIT", err, errsize) != 0)
+		return put_failed(st);
 	return 0;
 }
 

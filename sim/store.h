@@ -74,7 +74,9 @@ bool store_has(struct store *st, const char *hash);
 char (*store_hashes(struct store *st, size_t *n))[17];
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
- * stored is left as it is. 0, or -1 with the reason in err (a full disk, a lock not released). */
+ * stored is left as it is. 0, or -1 with the reason in err (a full disk, a lock not released,
+ * a read-only store); a failure rolls back the open transaction, so a point is never stored
+ * without its result: the caller stops, and a rerun redoes the points lost. */
 int store_put(struct store *st, const struct store_point *p, char *err, size_t errsize);
 /* Commit the open transaction (the caller bounds its size). */
 int store_commit(struct store *st, char *err, size_t errsize);

@@ -1,0 +1,133 @@
+#!/bin/sh
+# sweep.sh: dssim sweep, top, compare and db as a user runs them — the database a sweep
+# leaves, resume, shards and merge, kill -9 in the middle of a sweep (integrity stays ok and
+# a rerun completes it), and clear errors with exit status 2 for bad specs and queries.
+# With MPIRUN set (CI after ./configure --with-mpi) the sweep also runs over 2 MPI ranks.
+# Prints one line per check and closes with "N passed, N failed".
+set -u
+top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+top_build=${TOP_BUILDDIR:-$top_src}
+dssim="$top_build/dssim"
+out="$top_build/tests/out/sweep"
+rm -rf "$out"
+mkdir -p "$out"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+expect() {
+	want=$1 name=$2
+	shift 2
+	"$@" >"$out/$name.out" 2>"$out/$name.err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
+}
+has() {
+	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; cat "$out/$1.$2"; fi
+}
+# same NAME GOT WANT
+same() {
+	if [ "$2" = "$3" ]; then ok "$1 = $3"; else bad "$1: got '$2', expected '$3'"; fi
+}
+# points DB: "stored" count printed by dssim db check
+points() {
+	"$dssim" db check "$1" 2>/dev/null | sed -n 's/.*points \([0-9]*\),.*/\1/p'
+}
+
+cd "$top_src" || exit 1
+
+# The spec of test_sweep.c counted by hand: 22 points of 32B on one p4de.24xlarge.
+spec="$out/spec.yaml"
+cat >"$spec" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  cluster.nodes: [1]
+  strategy: {auto: true, tp: [1, 2, 4, 8], pp: [1, 2], zero: [1, 3],
+             micro_batch: [1, 2], recompute: [full], schedule: [1f1b]}
+YAML
+
+expect 0 sweep_help "$dssim" sweep --help
+has sweep_help out "--shard K/N"
+expect 2 sweep_no_db "$dssim" sweep "$spec"
+expect 0 sweep "$dssim" sweep -q -j 2 --analytic "$spec" --db "$out/a.db"
+has sweep out "22 points stored"
+same "points in a.db" "$(points "$out/a.db")" 22
+expect 0 db_check "$dssim" db check "$out/a.db"
+has db_check out "integrity: ok"
+
+# Resume: the second run stores nothing new.
+expect 0 resume "$dssim" sweep -q -j 2 --analytic "$spec" --db "$out/a.db"
+has resume out "22 points were stored already"
+same "points after resume" "$(points "$out/a.db")" 22
+
+# Shards are disjoint and merge into the whole, without duplicates.
+expect 0 shard1 "$dssim" sweep -q -j 1 --analytic --shard 1/2 "$spec" --db "$out/s1.db"
+expect 0 shard2 "$dssim" sweep -q -j 1 --analytic --shard 2/2 "$spec" --db "$out/s2.db"
+same "points in shard 1" "$(points "$out/s1.db")" 11
+expect 0 merge "$dssim" db merge "$out/m.db" "$out/s1.db" "$out/s2.db"
+has merge out "s2.db: 11 points added"
+same "points merged" "$(points "$out/m.db")" 22
+expect 0 merge_again "$dssim" db merge "$out/m.db" "$out/s1.db"
+has merge_again out "0 points added"
+expect 2 bad_shard "$dssim" sweep --shard 3/2 "$spec" --db "$out/x.db"
+
+# Queries.
+expect 0 top "$dssim" top --db "$out/a.db" -n 3 --by analytic_peak --format csv
+same "top csv lines" "$(wc -l <"$out/top.out" | tr -d ' ')" 4
+has top out "analytic_peak"
+expect 0 top_json "$dssim" top --db "$out/a.db" -n 2 --where "fits and tp = 8" --format json
+has top_json out '"tp": 8'
+expect 2 top_bad_by "$dssim" top --db "$out/a.db" --by tokens
+has top_bad_by err "no column 'tokens'"
+expect 2 top_bad_where "$dssim" top --db "$out/a.db" --where "tp <="
+expect 1 top_no_db "$dssim" top --db "$out/none.db"
+expect 0 schema "$dssim" db schema
+has schema out "CREATE TABLE IF NOT EXISTS points"
+has schema out "-- FNV-1a 64"
+
+# compare: a scenario file (simulated now) against a stored point.
+expect 0 compare "$dssim" compare --db "$out/a.db" scenarios/32b_zero3.yaml 1
+has compare out "tokens_per_s"
+has compare out "vs scenarios/32b_zero3.yaml"
+expect 0 compare_csv "$dssim" compare --format csv scenarios/32b_zero3.yaml scenarios/32b_zero3.yaml
+same "compare csv lines" "$(wc -l <"$out/compare_csv.out" | tr -d ' ')" 3
+expect 2 compare_id_no_db "$dssim" compare 1
+
+# Bad specs: file:line:col: key: message, exit 2, no database left behind.
+printf 'base: %s/scenarios/32b_zero3.yaml\nwhere: "tq < 2"\n' "$top_src" >"$out/bad.yaml"
+expect 2 bad_spec "$dssim" sweep "$out/bad.yaml" --db "$out/bad.db"
+has bad_spec err "bad.yaml:2:8: where: unknown name 'tq'"
+if [ -e "$out/bad.db" ]; then bad "bad spec left a database"; else ok "bad spec left no database"; fi
+
+# kill -9 in the middle of a simulated sweep: integrity stays ok, every stored point has its
+# result, and a rerun completes the sweep with each point once.
+big="$out/big.yaml"
+cat >"$big" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  cluster.nodes: [2, 4]
+  strategy: auto
+YAML
+"$dssim" sweep -q -j 2 "$big" --db "$out/k.db" >/dev/null 2>&1 &
+pid=$!
+sleep 3
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+pkill -9 -f "sweep -q -j 2 $big" 2>/dev/null
+before=$(points "$out/k.db")
+expect 0 killed_check "$dssim" db check "$out/k.db"
+has killed_check out "integrity: ok"
+has killed_check out "points without a result 0"
+expect 0 killed_resume "$dssim" sweep -q -j 2 "$big" --db "$out/k.db"
+expect 0 full "$dssim" sweep -q -j 2 "$big" --db "$out/full.db"
+same "points after kill and resume" "$(points "$out/k.db")" "$(points "$out/full.db")"
+echo "     (the kill left ${before:-0} points; the rerun added the rest)"
+
+if [ -n "${MPIRUN:-}" ]; then
+	expect 0 mpi $MPIRUN -n 2 "$dssim" sweep -q --analytic "$spec" --db "$out/mpi.db"
+	same "points over 2 MPI ranks" "$(points "$out/mpi.db")" 22
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
