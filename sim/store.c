@@ -234,9 +234,12 @@ static void write_schema(FILE *f, bool docs)
 	      "  ORDER BY usd_per_million_tokens IS NULL, usd_per_million_tokens, id) AS rank\n"
 	      "  FROM v_fitting) WHERE rank = 1;\n", f);
 	if (docs)
-		fputs("-- Why points of a model on a node type do not fit, and how often.\n", f);
-	fputs("CREATE VIEW IF NOT EXISTS v_misfits AS SELECT model, node, reason, COUNT(*) AS points\n"
-	      "  FROM v_points WHERE fits = 0 GROUP BY model, node, reason;\n", f);
+		fputs("-- Why points of a model on a node type do not fit (device memory, host memory,\n"
+		      "-- out of memory in the simulation), how often, and the smallest shortfall.\n", f);
+	fputs("CREATE VIEW IF NOT EXISTS v_misfits AS SELECT model, node,\n"
+	      "  substr(reason, 1, instr(reason, ':') - 1) AS cause, COUNT(*) AS points,\n"
+	      "  MIN(peak_per_gpu) AS least_peak, MIN(host_per_node) AS least_host\n"
+	      "  FROM v_points WHERE fits = 0 AND error IS NULL GROUP BY model, node, cause;\n", f);
 #undef DOC
 }
 

@@ -865,6 +865,14 @@ static bool try_candidate(struct scenario *c, const struct scenario *base, struc
 	diag_init(&d);
 	ok = scenario_check_strategy(c, &d) == 0;
 	diag_release(&d);
+	/* Megatron-LM runs the interleaved schedule only when the micro-batches per step are a
+	 * multiple of pp (core/pipeline_parallel/schedules.py, "number of microbatches must be
+	 * divisible by pipeline-model-parallel-size when using interleaved schedule"); step_build
+	 * refuses the rest, so they are not strategies to try. */
+	if (ok && c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
+	    (c->workload.global_batch / (c->strategy.dp * c->workload.micro_batch)) %
+			    c->strategy.pp != 0)
+		ok = false;
 	return ok && where_passes(w, c);
 }
 
