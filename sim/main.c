@@ -27,8 +27,6 @@
 #include "validate.h"
 #include "xalloc.h"
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
-enum format { FORMAT_TEXT, FORMAT_JSON };
 
 static void usage(FILE *out)
 {

@@ -17,10 +17,8 @@
 #include "sweep.h"
 #include "xalloc.h"
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2 };
-enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
-static int parse_format(const char *s, enum format *f)
+int main_parse_format(const char *s, enum format *f)
 {
 	if (strcmp(s, "text") == 0)
 		*f = FORMAT_TEXT;
@@ -70,7 +68,29 @@ static void table_free(struct table *t)
 	free(t->numeric);
 }
 
-/* The rows of a statement; REAL cells with 4 significant digits in text. */
+/* Cell `at` from column k of the statement's current row: NULL stays NULL, numbers are marked
+ * numeric (REAL with 6 significant digits). */
+static void set_cell(struct table *t, size_t at, sqlite3_stmt *q, int k)
+{
+	char buf[64];
+	switch (sqlite3_column_type(q, k)) {
+	case SQLITE_NULL:
+		return;
+	case SQLITE_INTEGER:
+		snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(q, k));
+		break;
+	case SQLITE_FLOAT:
+		snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, k));
+		break;
+	default:
+		t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, k));
+		return;
+	}
+	t->cell[at] = xstrdup(buf);
+	t->numeric[at] = true;
+}
+
+/* The rows of a statement. */
 static int table_from_stmt(struct table *t, sqlite3_stmt *q, sqlite3 *db, char *err,
 			   size_t errsize)
 {
@@ -81,27 +101,8 @@ static int table_from_stmt(struct table *t, sqlite3_stmt *q, sqlite3 *db, char *
 		t->head[i] = xstrdup(sqlite3_column_name(q, (int)i));
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		table_add_row(t);
-		for (i = 0; i < t->cols; i++) {
-			size_t at = (t->rows - 1) * t->cols + i;
-			char buf[64];
-			switch (sqlite3_column_type(q, (int)i)) {
-			case SQLITE_NULL:
-				break;
-			case SQLITE_INTEGER:
-				snprintf(buf, sizeof buf, "%lld",
-					 (long long)sqlite3_column_int64(q, (int)i));
-				t->cell[at] = xstrdup(buf);
-				t->numeric[at] = true;
-				break;
-			case SQLITE_FLOAT:
-				snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, (int)i));
-				t->cell[at] = xstrdup(buf);
-				t->numeric[at] = true;
-				break;
-			default:
-				t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, (int)i));
-			}
-		}
+		for (i = 0; i < t->cols; i++)
+			set_cell(t, (t->rows - 1) * t->cols + i, q, (int)i);
 	}
 	if (rc != SQLITE_DONE) {
 		snprintf(err, errsize, "%s", sqlite3_errmsg(db));
@@ -295,7 +296,7 @@ int main_top(int argc, char **argv)
 			}
 			break;
 		case 'f':
-			if (parse_format(optarg, &fmt) != 0) {
+			if (main_parse_format(optarg, &fmt) != 0) {
 				fprintf(stderr, "dssim top: --format: expected text, json or csv, got "
 						"'%s'\n", optarg);
 				return EXIT_BAD_INPUT;
@@ -396,26 +397,9 @@ static int fetch(sqlite3 *db, long long id, struct table *t, size_t col, char *e
 	for (i = 0; compare_fields[i]; i++) {
 		int k, n = sqlite3_column_count(q);
 		for (k = 0; k < n; k++) {
-			char buf[64];
-			size_t at = i * t->cols + col;
 			if (strcmp(sqlite3_column_name(q, k), compare_fields[i]) != 0)
 				continue;
-			switch (sqlite3_column_type(q, k)) {
-			case SQLITE_NULL:
-				break;
-			case SQLITE_INTEGER:
-				snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(q, k));
-				t->cell[at] = xstrdup(buf);
-				t->numeric[at] = true;
-				break;
-			case SQLITE_FLOAT:
-				snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, k));
-				t->cell[at] = xstrdup(buf);
-				t->numeric[at] = true;
-				break;
-			default:
-				t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, k));
-			}
+			set_cell(t, i * t->cols + col, q, k);
 			break;
 		}
 	}
@@ -501,7 +485,7 @@ int main_compare(int argc, char **argv)
 			data_dir = optarg;
 			break;
 		case 'f':
-			if (parse_format(optarg, &fmt) != 0) {
+			if (main_parse_format(optarg, &fmt) != 0) {
 				fprintf(stderr, "dssim compare: --format: expected text, json or csv, "
 						"got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;

@@ -30,8 +30,6 @@
 #include <mpi.h>
 #endif
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERRUPTED = 130 };
-enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
 /* Commit at least this often: a kill loses at most this many points or this much time. */
 enum { COMMIT_POINTS = 256 };
@@ -54,18 +52,6 @@ static double now_s(void)
 	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static int parse_format(const char *s, enum format *f)
-{
-	if (strcmp(s, "text") == 0)
-		*f = FORMAT_TEXT;
-	else if (strcmp(s, "json") == 0)
-		*f = FORMAT_JSON;
-	else if (strcmp(s, "csv") == 0)
-		*f = FORMAT_CSV;
-	else
-		return -1;
-	return 0;
-}
 
 /* ---- the writer ---- */
 
@@ -522,7 +508,7 @@ int main_sweep(int argc, char **argv)
 			w.quiet = true;
 			break;
 		case 'f':
-			if (parse_format(optarg, &fmt) != 0 || fmt == FORMAT_CSV) {
+			if (main_parse_format(optarg, &fmt) != 0 || fmt == FORMAT_CSV) {
 				fprintf(stderr, "dssim sweep: --format: expected text or json, got '%s'\n",
 					optarg);
 				return EXIT_BAD_INPUT;

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "diag.h"
+
 /* Feed one input to the library. Returns 0; a bug shows as a crash, a sanitizer report or a
  * leak, never as a status (libFuzzer reserves other values). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -21,6 +23,15 @@ static inline const char *fuzz_data_dir(void)
 {
 	const char *env = getenv("DSSIM_DATA");
 	return env && env[0] ? env : FUZZ_DATA_DIR;
+}
+
+/* Format every diagnostic, as dssim prints them: keys and values from the input end up there. */
+static inline void fuzz_format_all(const struct diag *d)
+{
+	char buf[1024];
+	size_t i;
+	for (i = 0; i < d->count; i++)
+		diag_format(&d->items[i], buf, sizeof buf);
 }
 
 #endif

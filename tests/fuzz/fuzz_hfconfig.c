@@ -29,14 +29,6 @@ static const char *const bases[] = {
 	"workload: {mode: infer, seq_len: 1024, micro_batch: 8}\n",
 };
 
-static void format_all(const struct diag *d)
-{
-	char buf[1024];
-	size_t i;
-	for (i = 0; i < d->count; i++)
-		diag_format(&d->items[i], buf, sizeof buf);
-}
-
 /* Load bases[i] with the imported model, with diagnostics of its own as main() has: the loader
  * tells failure by the count growing, and a repeat of an earlier diagnostic is not added. The
  * scenario copies the tree; its strings stay in a. */
@@ -62,7 +54,7 @@ static void run_base(struct arena *a, struct ynode *model, size_t i)
 			scenario_free(s);
 		}
 	}
-	format_all(&d);
+	fuzz_format_all(&d);
 	diag_release(&d);
 }
 
@@ -83,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	model = hf != NULL && hfconfig_is_hf(hf) ? hfconfig_convert(a, hf, "fuzz", &d) : NULL;
 	for (i = 0; model != NULL && i < sizeof bases / sizeof bases[0]; i++)
 		run_base(a, model, i);
-	format_all(&d);
+	fuzz_format_all(&d);
 	diag_release(&d);
 	arena_free(a);
 	return 0;

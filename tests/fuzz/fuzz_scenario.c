@@ -42,15 +42,6 @@ static size_t find_sets(struct arena *a, const char *text, size_t len,
 	return n;
 }
 
-/* Format every diagnostic, as dssim prints them: keys and values from the input end up there. */
-static void format_all(const struct diag *d)
-{
-	char buf[1024];
-	size_t i;
-	for (i = 0; i < d->count; i++)
-		diag_format(&d->items[i], buf, sizeof buf);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* libFuzzer may pass NULL for the empty input; the library wants a pointer. */
@@ -85,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			scenario_free(s);
 		}
 	}
-	format_all(&d);
+	fuzz_format_all(&d);
 	diag_release(&d);
 	arena_free(a);
 	return 0;
