@@ -475,6 +475,7 @@ int main(int argc, char **argv)
 	opt.overrides = a.overrides;
 	opt.noverrides = a.noverrides;
 	opt.data_dir = a.data_dir;
+	opt.defer_strategy = false;
 	s = scenario_load(a.file, &opt, &d);
 	if (s == NULL) {
 		diag_print(&d, stderr);
