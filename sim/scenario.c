@@ -188,6 +188,42 @@ static void unknown_preset(struct loader *l, enum preset_kind kind, const char *
 	free(names);
 }
 
+/*
+ * Preset files parsed once per process: a sweep loads the same few presets for every group of
+ * points. Loading rewrites the tree it is given (nested presets, overrides), so each use gets a
+ * copy in the scenario's arena; the cached trees and their strings live until exit. Only files
+ * that parse are kept, so a bad one is diagnosed every time.
+ */
+enum { PRESET_CACHE_MAX = 256 };
+static struct arena *cache_arena;
+static struct {
+	char *path;
+	struct ynode *root;
+} preset_cache[PRESET_CACHE_MAX];
+static size_t preset_cached;
+
+static struct ynode *copy_tree(struct arena *a, const struct ynode *n);
+
+static struct ynode *load_preset_file(struct loader *l, const char *path)
+{
+	struct ynode *root;
+	size_t i;
+	for (i = 0; i < preset_cached; i++)
+		if (strcmp(preset_cache[i].path, path) == 0)
+			return copy_tree(l->s->arena, preset_cache[i].root);
+	if (preset_cached == PRESET_CACHE_MAX)
+		return yamltree_load(l->s->arena, path, l->d);
+	if (cache_arena == NULL)
+		cache_arena = arena_new();
+	root = yamltree_load(cache_arena, path, l->d);
+	if (root == NULL)
+		return NULL;
+	preset_cache[preset_cached].path = arena_strdup(cache_arena, path);
+	preset_cache[preset_cached].root = root;
+	preset_cached++;
+	return copy_tree(l->s->arena, root);
+}
+
 /* Replace a preset name or path by the mapping it names. Returns the mapping or NULL. */
 static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const char *key,
 				 const struct ynode *v, int depth)
@@ -233,7 +269,7 @@ static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const 
 			return NULL;
 		}
 	}
-	root = yamltree_load(l->s->arena, path, l->d);
+	root = load_preset_file(l, path);
 	if (root == NULL)
 		return NULL;
 	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
@@ -1144,25 +1180,43 @@ bool scenario_is_strategy_key(const char *key)
 	       strcmp(key, "workload.global_batch") == 0;
 }
 
+/* The schema rows of each canonical part, in schema order: found once, since a sweep formats
+ * the strategy part for every point. */
+static size_t part_rows[2][512], part_count[2];
+static bool parts_ready;
+
+static void find_part_rows(void)
+{
+	size_t n, i;
+	const struct schema_row *rows = schema_rows(&n);
+	for (i = 0; i < n; i++) {
+		int k = scenario_is_strategy_key(rows[i].key);
+		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0)
+			continue;
+		if (part_count[k] == sizeof part_rows[k] / sizeof part_rows[k][0])
+			abort(); /* the schema outgrew the table: a programming error */
+		part_rows[k][part_count[k]++] = i;
+	}
+	parts_ready = true;
+}
+
 char *scenario_canonical_part(const struct scenario *s, bool strategy)
 {
 	size_t n, i, size = 0;
 	const struct schema_row *rows = schema_rows(&n);
 	char *buf = NULL;
 	FILE *f = open_memstream(&buf, &size);
-	bool first = true;
 	if (f == NULL)
 		xalloc_fail(0);
-	for (i = 0; i < n; i++) {
-		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0 ||
-		    scenario_is_strategy_key(rows[i].key) != strategy)
-			continue;
-		if (!first)
+	if (!parts_ready)
+		find_part_rows();
+	for (i = 0; i < part_count[strategy]; i++) {
+		const struct schema_row *r = &rows[part_rows[strategy][i]];
+		if (i > 0)
 			fputc(',', f);
-		first = false;
-		json_string(f, rows[i].key);
+		json_string(f, r->key);
 		fputc(':', f);
-		canonical_value(f, s, &rows[i]);
+		canonical_value(f, s, r);
 	}
 	if (fclose(f) != 0)
 		xalloc_fail(size);

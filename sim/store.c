@@ -24,7 +24,7 @@
 #endif
 
 /* Bump when a table changes; a database of another version is refused. */
-enum { STORE_SCHEMA_VERSION = 1 };
+enum { STORE_SCHEMA_VERSION = 2 };
 
 enum col_type { COL_TEXT, COL_INT, COL_REAL, COL_BOOL };
 
@@ -98,11 +98,28 @@ static const char *const bubble_name = "bubble";
 
 struct store {
 	sqlite3 *db;
-	sqlite3_stmt *put_point, *put_result, *put_error, *has;
+	sqlite3_stmt *put_point, *put_result, *put_error, *has, *put_config, *get_config;
+	/* The configs written last, so the points of a group find theirs without a query. The
+	 * ids are only good in the transaction that may have made them: cleared on a rollback. */
+	struct {
+		char *json;
+		size_t len;
+		int64_t id;
+	} recent[16];
+	size_t next_recent;
 	int64_t sweep_id;
 	bool in_tx;
 	bool readonly;
 };
+
+static void forget_configs(struct store *st)
+{
+	size_t i;
+	for (i = 0; i < sizeof st->recent / sizeof st->recent[0]; i++) {
+		free(st->recent[i].json);
+		st->recent[i].json = NULL;
+	}
+}
 
 static void set_err(char *err, size_t size, const char *what, sqlite3 *db)
 {
@@ -166,6 +183,14 @@ static void write_schema(FILE *f, bool docs)
 	DOC("K/N when run with --shard");
 	fputs(");\n", f);
 
+	fputs("CREATE TABLE IF NOT EXISTS configs (", f);
+	DOC("what the points of a group share: every key but the strategy ones");
+	fputs("  id INTEGER PRIMARY KEY,", f);
+	DOC("row id");
+	fputs("  json TEXT NOT NULL UNIQUE", f);
+	DOC("\"key\":value pairs, the outer braces left off");
+	fputs(");\n", f);
+
 	fputs("CREATE TABLE IF NOT EXISTS points (", f);
 	DOC("one row per configuration");
 	fputs("  id INTEGER PRIMARY KEY,", f);
@@ -174,8 +199,10 @@ static void write_schema(FILE *f, bool docs)
 	DOC("the sweep that stored it");
 	fputs("  hash TEXT NOT NULL UNIQUE,", f);
 	DOC("FNV-1a 64 of the dssim version and config: the resume key");
-	fputs("  config TEXT NOT NULL,", f);
-	DOC("canonical configuration, JSON: every scenario key");
+	fputs("  config_id INTEGER NOT NULL REFERENCES configs(id),", f);
+	DOC("the keys it shares with its group");
+	fputs("  strategy TEXT NOT NULL,", f);
+	DOC("its own keys (strategy.*, micro_batch, global_batch) as \"key\":value pairs");
 	for (i = 0; i < COUNT(point_cols); i++) {
 		fprintf(f, "  %s %s%s", point_cols[i].name, sql_type(point_cols[i].type),
 			i + 1 < COUNT(point_cols) ? "," : "");
@@ -214,8 +241,14 @@ static void write_schema(FILE *f, bool docs)
 
 	if (docs)
 		fputs("-- Every point with its result and error: the view to query.\n", f);
-	fputs("CREATE VIEW IF NOT EXISTS v_points AS SELECT p.*, r.*, e.message AS error\n"
-	      "  FROM points p LEFT JOIN results r ON r.point_id = p.id\n"
+	if (docs)
+		fputs("-- config: the canonical configuration, JSON, every scenario key (what the hash is of).\n",
+		      f);
+	fputs("CREATE VIEW IF NOT EXISTS v_points AS SELECT p.*, '{' || c.json || CASE\n"
+	      "  WHEN p.strategy = '' THEN '' ELSE ',' || p.strategy END || '}' AS config,\n"
+	      "  r.*, e.message AS error\n"
+	      "  FROM points p JOIN configs c ON c.id = p.config_id\n"
+	      "  LEFT JOIN results r ON r.point_id = p.id\n"
 	      "  LEFT JOIN errors e ON e.point_id = p.id;\n", f);
 	if (docs)
 		fputs("-- Points that fit and ran.\n", f);
@@ -270,10 +303,10 @@ static char *insert_sql(int which)
 	if (f == NULL)
 		xalloc_fail(0);
 	if (which == 0) {
-		fputs("INSERT OR IGNORE INTO points (sweep_id, hash, config", f);
+		fputs("INSERT OR IGNORE INTO points (sweep_id, hash, config_id, strategy", f);
 		for (i = 0; i < COUNT(point_cols); i++)
 			fprintf(f, ", %s", point_cols[i].name);
-		n = 3 + COUNT(point_cols);
+		n = 4 + COUNT(point_cols);
 	} else if (which == 1) {
 		fputs("INSERT INTO results (point_id", f);
 		for (i = 0; i < COUNT(result_cols); i++)
@@ -386,7 +419,11 @@ struct store *store_open(const char *path, bool readonly, int busy_ms, char *err
 		char *p = insert_sql(0), *r = insert_sql(1), *e = insert_sql(2);
 		int rc = prepare(st, p, &st->put_point, err, errsize) ||
 			 prepare(st, r, &st->put_result, err, errsize) ||
-			 prepare(st, e, &st->put_error, err, errsize);
+			 prepare(st, e, &st->put_error, err, errsize) ||
+			 prepare(st, "INSERT OR IGNORE INTO configs (json) VALUES (?)",
+				 &st->put_config, err, errsize) ||
+			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, err,
+				 errsize);
 		free(p);
 		free(r);
 		free(e);
@@ -400,7 +437,10 @@ fail:
 	sqlite3_finalize(st->put_point);
 	sqlite3_finalize(st->put_result);
 	sqlite3_finalize(st->put_error);
+	sqlite3_finalize(st->put_config);
+	sqlite3_finalize(st->get_config);
 	sqlite3_finalize(st->has);
+	forget_configs(st);
 	sqlite3_close(st->db);
 	free(st);
 	return NULL;
@@ -416,7 +456,10 @@ int store_close(struct store *st, char *err, size_t errsize)
 	sqlite3_finalize(st->put_point);
 	sqlite3_finalize(st->put_result);
 	sqlite3_finalize(st->put_error);
+	sqlite3_finalize(st->put_config);
+	sqlite3_finalize(st->get_config);
 	sqlite3_finalize(st->has);
+	forget_configs(st);
 	if (sqlite3_close(st->db) != SQLITE_OK && status == 0) {
 		set_err(err, errsize, "cannot close", st->db);
 		status = -1;
@@ -569,6 +612,7 @@ static int put_failed(struct store *st)
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 	st->in_tx = false;
+	forget_configs(st);
 	return -1;
 }
 
@@ -583,21 +627,83 @@ int store_put(struct store *st, const struct store_point *p, char *err, size_t e
 	return put(st, p, err, errsize) == 0 ? 0 : put_failed(st);
 }
 
+/* The two parts of a point's config "{shared,own}": split where the sweep joined them
+ * (shared_len), or all shared. -1 when it is not an object. */
+static int split_config(const struct store_point *p, const char **shared, size_t *shared_len,
+			const char **own, size_t *own_len)
+{
+	const char *c = p->config ? p->config : "{}";
+	size_t len = strlen(c);
+	if (len < 2 || c[0] != '{' || c[len - 1] != '}')
+		return -1;
+	*shared = c + 1;
+	if (p->shared_len > 0 && p->shared_len + 2 < len && c[1 + p->shared_len] == ',') {
+		*shared_len = p->shared_len;
+		*own = c + 2 + p->shared_len;
+		*own_len = len - 3 - p->shared_len;
+	} else {
+		*shared_len = len - 2;
+		*own = "";
+		*own_len = 0;
+	}
+	return 0;
+}
+
+/* The id of a shared part, stored when new. */
+static int config_id(struct store *st, const char *json, size_t len, int64_t *id, char *err,
+		     size_t errsize)
+{
+	size_t i, n = sizeof st->recent / sizeof st->recent[0];
+	int rc;
+	for (i = 0; i < n; i++)
+		if (st->recent[i].json && st->recent[i].len == len &&
+		    memcmp(st->recent[i].json, json, len) == 0) {
+			*id = st->recent[i].id;
+			return 0;
+		}
+	sqlite3_bind_text(st->put_config, 1, json, (int)len, SQLITE_STATIC);
+	if (step_done(st, st->put_config, "cannot write a configuration", err, errsize) != 0)
+		return -1;
+	sqlite3_bind_text(st->get_config, 1, json, (int)len, SQLITE_STATIC);
+	rc = sqlite3_step(st->get_config);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st->get_config, 0) : 0;
+	sqlite3_reset(st->get_config);
+	sqlite3_clear_bindings(st->get_config);
+	if (rc != SQLITE_ROW) {
+		set_err(err, errsize, "cannot read a configuration", st->db);
+		return -1;
+	}
+	i = st->next_recent++ % n;
+	free(st->recent[i].json);
+	st->recent[i].json = xstrndup(json, len);
+	st->recent[i].len = len;
+	st->recent[i].id = *id;
+	return 0;
+}
+
 static int put(struct store *st, const struct store_point *p, char *err, size_t errsize)
 {
-	size_t i;
+	size_t i, shared_len, own_len;
+	const char *shared, *own;
 	int idx;
-	int64_t id;
+	int64_t id, cid;
 	if (!st->in_tx) {
 		if (exec(st, "BEGIN IMMEDIATE", err, errsize) != 0)
 			return -1;
 		st->in_tx = true;
 	}
+	if (split_config(p, &shared, &shared_len, &own, &own_len) != 0) {
+		snprintf(err, errsize, "a point's config is not a JSON object");
+		return -1;
+	}
+	if (config_id(st, shared, shared_len, &cid, err, errsize) != 0)
+		return -1;
 	sqlite3_bind_int64(st->put_point, 1, st->sweep_id);
 	sqlite3_bind_text(st->put_point, 2, p->hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st->put_point, 3, p->config ? p->config : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->put_point, 3, cid);
+	sqlite3_bind_text(st->put_point, 4, own, (int)own_len, SQLITE_STATIC);
 	for (i = 0; i < COUNT(point_cols); i++)
-		bind_col(st->put_point, (int)i + 4, &point_cols[i], p);
+		bind_col(st->put_point, (int)i + 5, &point_cols[i], p);
 	if (step_done(st, st->put_point, "cannot write a point", err, errsize) != 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0)
@@ -762,8 +868,13 @@ int store_merge(struct store *st, const char *from, size_t *added, char *err, si
 		"INSERT INTO main.sweeps (id, spec, spec_file, started, finished, status, version, "
 		"  host, shard) SELECT m.new, s.spec, s.spec_file, s.started, s.finished, s.status, "
 		"  s.version, s.host, s.shard FROM src.sweeps s JOIN temp.sweep_map m ON m.old = s.id;\n"
-		"INSERT INTO main.points (id, sweep_id, hash, config%s) SELECT m.new, sm.new, p.hash, "
-		"  p.config%s FROM src.points p JOIN temp.point_map m ON m.old = p.id "
+		"INSERT OR IGNORE INTO main.configs (json) SELECT json FROM src.configs "
+		"  WHERE id IN (SELECT p.config_id FROM src.points p JOIN temp.point_map m "
+		"  ON m.old = p.id) ORDER BY id;\n"
+		"INSERT INTO main.points (id, sweep_id, hash, config_id, strategy%s) SELECT m.new, "
+		"  sm.new, p.hash, (SELECT mc.id FROM main.configs mc JOIN src.configs sc "
+		"  ON sc.json = mc.json WHERE sc.id = p.config_id), p.strategy%s "
+		"  FROM src.points p JOIN temp.point_map m ON m.old = p.id "
 		"  JOIN temp.sweep_map sm ON sm.old = p.sweep_id;\n"
 		"INSERT INTO main.results (point_id%s) SELECT m.new%s FROM src.results r "
 		"  JOIN temp.point_map m ON m.old = r.point_id;\n"

@@ -49,6 +49,8 @@ struct store_point {
 	double ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99;
 	double wall_s;            /* the worker's time on this point */
 	char *config;             /* canonical configuration JSON (or what failed to load); owned */
+	uint32_t shared_len;      /* config is "{shared,own}": the length of the part a group of
+				     points shares (stored once), or 0 */
 };
 
 struct store;

@@ -777,13 +777,14 @@ static void simulate_serving(const struct scenario *s, struct store_point *p)
 }
 
 /* Evaluate with the canonical config (owned by p after) and hash already made. */
-static void evaluate(const struct scenario *s, bool analytic, char *config, const char *hash,
-		     struct store_point *p)
+static void evaluate(const struct scenario *s, bool analytic, char *config, size_t shared_len,
+		     const char *hash, struct store_point *p)
 {
 	struct memory_screen m;
 	memset(p, 0, sizeof *p);
 	fill_keys(s, p);
 	p->config = config;
+	p->shared_len = (uint32_t)shared_len;
 	memcpy(p->hash, hash, sizeof p->hash);
 	memory_screen(s, &m);
 	p->analytic_peak = p->peak_per_gpu = m.peak;
@@ -814,9 +815,13 @@ static void evaluate(const struct scenario *s, bool analytic, char *config, cons
 
 void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *out)
 {
-	char *config = scenario_canonical(s), hash[17];
+	char *rest = scenario_canonical_part(s, false), *own = scenario_canonical_part(s, true);
+	char *config = scenario_canonical_join(rest, own), hash[17];
+	size_t shared = strlen(rest);
 	store_hash(config, hash);
-	evaluate(s, analytic, config, hash, out);
+	free(rest);
+	free(own);
+	evaluate(s, analytic, config, shared, hash, out);
 }
 
 /* ---- expansion ---- */
@@ -1182,7 +1187,8 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 			t0 = now_s();
 			{
 				char hash[17], *config = point_config(&x, i, &c, hash);
-				evaluate(&c, sl->analytic, config, hash, &p);
+				const char *rest = x.groups[x.points[i].group].rest;
+				evaluate(&c, sl->analytic, config, rest ? strlen(rest) : 0, hash, &p);
 			}
 			p.wall_s = now_s() - t0;
 			if (cb->point(cb->ctx, &p) != 0)

@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include <gsl/gsl_errno.h>
+#include <sqlite3.h>
 
 #include "diag.h"
 #include "engine.h"
@@ -243,6 +244,58 @@ static void test_hashes_distinct(void **state)
 	free(s);
 }
 
+static int put_point(void *ctx, const struct store_point *p)
+{
+	char err[256];
+	return store_put(ctx, p, err, sizeof err);
+}
+
+/* The database stores each group's shared keys once, yet v_points gives back every point's
+ * whole canonical config, and the hash of that text is the point's hash (the resume key). */
+static void test_stored_config_is_canonical(void **state)
+{
+	struct diag d;
+	struct sweep_spec *sp;
+	struct sweep_slice sl;
+	struct sweep_counts counts;
+	struct store *st;
+	sqlite3_stmt *q;
+	char err[512];
+	int rows = 0;
+	(void)state;
+	st = store_open(":memory:", false, 0, err, sizeof err);
+	assert_non_null(st);
+	assert_int_equal(store_sweep_begin(st, "", "test", NULL, err, sizeof err), 0);
+	{
+		struct sweep_callbacks cb = {NULL, put_point, st};
+		diag_init(&d);
+		sp = parse_spec(spec_32b, &d);
+		assert_non_null(sp);
+		slice_init(&sl);
+		assert_int_equal(sweep_run(sp, &sl, &cb, &counts, err, sizeof err), 0);
+		sweep_spec_free(sp);
+		diag_release(&d);
+	}
+	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), "SELECT config, hash FROM v_points", -1,
+					    &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		char hash[17];
+		store_hash((const char *)sqlite3_column_text(q, 0), hash);
+		assert_string_equal(hash, (const char *)sqlite3_column_text(q, 1));
+		assert_non_null(strstr((const char *)sqlite3_column_text(q, 0), "\"strategy.tp\":"));
+		rows++;
+	}
+	sqlite3_finalize(q);
+	assert_int_equal(rows, 22);
+	assert_int_equal(sqlite3_prepare_v2(store_db(st), "SELECT count(*) FROM configs", -1, &q,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 1); /* one group */
+	sqlite3_finalize(q);
+	assert_int_equal(store_close(st, err, sizeof err), 0);
+}
+
 /* The analytic screen: without offload, tp 1 ZeRO-1 32B on 8 A100-80GB needs 16 bytes per
  * parameter of weights, gradients and sharded optimizer = 2+2+12/8 = 5.5 bytes x 32.8e9
  * = 168 GiB: it cannot fit, and the reason says device memory. */
@@ -364,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_resume_skips),
 		cmocka_unit_test(test_hashes_distinct),
+		cmocka_unit_test(test_stored_config_is_canonical),
 		cmocka_unit_test(test_screen_reason),
 		cmocka_unit_test(test_point_matches_dssim),
 		cmocka_unit_test(test_bad_specs),
