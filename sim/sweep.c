@@ -651,6 +651,17 @@ void sweep_spec_free(struct sweep_spec *sp)
 	free(sp);
 }
 
+size_t sweep_spec_groups(const struct sweep_spec *sp)
+{
+	size_t total = 1, k;
+	for (k = 0; k < sp->naxes; k++) {
+		if (total > SIZE_MAX / (sp->axes[k].n + 1))
+			return SIZE_MAX;
+		total *= sp->axes[k].n;
+	}
+	return total;
+}
+
 const char *sweep_spec_text(const struct sweep_spec *sp)
 {
 	return sp->text;

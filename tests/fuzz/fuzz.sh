@@ -30,7 +30,7 @@ done <"$top_src/tests/fuzz/$target.seeds"
 # A scenario is mostly key names, enum words and preset names the fuzzer would take long to
 # guess; the schema table lists them (dssim --help-keys), the preset directories the rest.
 dict=
-if [ "$target" = scenario ]; then
+if [ "$target" = scenario ] || [ "$target" = sweep ]; then
   keys=$("$top_build/dssim" --help-keys) || exit 1
   {
     echo "$keys" | sed -n -e 's/^  \([a-z_.]*\) .*/\1/p' -e 's/^\([a-z_.]*\):  .*/\1/p' |
@@ -39,8 +39,11 @@ if [ "$target" = scenario ]; then
     for f in "$top_src"/topologies/*/*.yaml "$top_src"/scenarios/models/*.yaml; do
       basename "$f" .yaml
     done
-  } | sort -u | sed -n 's/^\(..*\)$/"\1"/p' >"$out/scenario.dict"
-  dict=-dict=$out/scenario.dict
+    # The words of a sweep spec (sim/sweep.c).
+    [ "$target" = sweep ] && printf '%s\n' base axes where auto values range step log2 strategy
+    true
+  } | sort -u | sed -n 's/^\(..*\)$/"\1"/p' >"$out/$target.dict"
+  dict=-dict=$out/$target.dict
 fi
 
 echo "fuzz_$target: $seconds s from $seeds seeds; log: $out/fuzz.log"
