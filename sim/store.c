@@ -24,7 +24,7 @@
 #endif
 
 /* Bump when a table changes; a database of another version is refused. */
-enum { STORE_SCHEMA_VERSION = 2 };
+enum { STORE_SCHEMA_VERSION = 3 };
 
 enum col_type { COL_TEXT, COL_INT, COL_REAL, COL_BOOL };
 
@@ -58,6 +58,8 @@ static const struct column point_cols[] = {
 	{"vp", COL_INT, P(vp), "virtual pipeline stages per GPU"},
 	{"seq_len", COL_INT, P(seq_len), "tokens per sequence"},
 	{"dtype", COL_TEXT, P(dtype), "weight and compute type"},
+	{"arrival_rate", COL_REAL, P(arrival_rate), "infer: requests per second offered"},
+	{"price_date", COL_TEXT, P(price_date), "when the node's price was read (preset)"},
 };
 
 /* The columns of results after point_id; the time and memory columns follow (see below). */
@@ -89,6 +91,8 @@ static const struct column result_cols[] = {
 	{"tpot_p99", COL_REAL, P(tpot_p99), "infer: 99th percentile time per output token, s"},
 	{"latency_p99", COL_REAL, P(latency_p99), "infer: 99th percentile request latency, s"},
 	{"wall_s", COL_REAL, P(wall_s), "seconds dssim spent on the point"},
+	{"memory_timeline", COL_TEXT, NONE,
+	 "train: JSON [[s, bytes], ...], the most loaded GPU's memory over the step"},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -592,6 +596,30 @@ static void bind_col(sqlite3_stmt *q, int idx, const struct column *c, const str
 	}
 }
 
+/* The timeline as JSON text, or NULL when there is none. */
+static void bind_timeline(sqlite3_stmt *q, int idx, const struct store_point *p)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	int i, n = p->ntimeline < 0 ? 0 : p->ntimeline > STORE_TIMELINE ? STORE_TIMELINE
+									  : p->ntimeline;
+	FILE *f;
+	if (n == 0) {
+		sqlite3_bind_null(q, idx);
+		return;
+	}
+	f = open_memstream(&buf, &size);
+	if (f == NULL)
+		xalloc_fail(0);
+	fputc('[', f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s[%.6g,%.6g]", i ? "," : "", p->timeline_t[i], p->timeline_bytes[i]);
+	fputc(']', f);
+	if (fclose(f) != 0)
+		xalloc_fail(size);
+	sqlite3_bind_text(q, idx, buf, -1, free);
+}
+
 static int step_done(struct store *st, sqlite3_stmt *q, const char *what, char *err,
 		     size_t errsize)
 {
@@ -717,8 +745,10 @@ static int put(struct store *st, const struct store_point *p, char *err, size_t 
 	sqlite3_bind_int64(st->put_result, 1, id);
 	idx = 2;
 	for (i = 0; i < COUNT(result_cols); i++, idx++) {
-		if (result_cols[i].offset == NONE)
+		if (result_cols[i].offset == NONE && strcmp(result_cols[i].name, "simulated") == 0)
 			sqlite3_bind_int(st->put_result, idx, p->status == STORE_SIMULATED);
+		else if (result_cols[i].offset == NONE)
+			bind_timeline(st->put_result, idx, p);
 		else if (result_cols[i].offset == P(reason) && p->fits)
 			sqlite3_bind_null(st->put_result, idx);
 		else
@@ -799,6 +829,7 @@ int store_unpack(const void *buf, size_t size, struct store_point *p)
 	p->model[sizeof p->model - 1] = p->node[sizeof p->node - 1] = '\0';
 	p->recompute[sizeof p->recompute - 1] = p->schedule[sizeof p->schedule - 1] = '\0';
 	p->dtype[sizeof p->dtype - 1] = p->reason[sizeof p->reason - 1] = '\0';
+	p->price_date[sizeof p->price_date - 1] = '\0';
 	return 0;
 }
 

@@ -18,6 +18,8 @@
 
 /* The time breakdown columns: the step categories, then the pipeline bubble. */
 enum { STORE_TIMES = STEP_CATEGORIES + 1 };
+/* Samples of a simulated point's memory timeline kept in the database. */
+enum { STORE_TIMELINE = 64 };
 
 /* How a point ended. */
 enum store_status {
@@ -34,7 +36,9 @@ struct store_point {
 	int status;               /* enum store_status */
 	/* Key columns, from the loaded scenario. */
 	char mode[8], model[96], node[64], recompute[16], schedule[16], dtype[8];
+	char price_date[16];
 	int64_t nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, global_batch, vp, seq_len;
+	double arrival_rate;      /* infer: requests/s offered */
 	/* Results. */
 	bool fits;
 	char reason[256];         /* why it does not fit, or the error */
@@ -48,6 +52,10 @@ struct store_point {
 	double requests_per_s, output_tokens_per_s;
 	double ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99;
 	double wall_s;            /* the worker's time on this point */
+	/* Memory of the most loaded GPU over the simulated step, at most STORE_TIMELINE changes
+	 * (the largest allocation of each interval): a report's memory-over-time chart. */
+	int ntimeline;
+	double timeline_t[STORE_TIMELINE], timeline_bytes[STORE_TIMELINE];
 	char *config;             /* canonical configuration JSON (or what failed to load); owned */
 	uint32_t shared_len;      /* config is "{shared,own}": the length of the part a group of
 				     points shares (stored once), or 0 */

@@ -23,6 +23,7 @@
 
 #include "engine.h"
 #include "json.h"
+#include "memtrack.h"
 #include "memory.h"
 #include "requests.h"
 #include "result.h"
@@ -685,6 +686,9 @@ static void fill_keys(const struct scenario *s, struct store_point *p)
 	copy_text(p->schedule, sizeof p->schedule,
 		  scenario_enum_name("strategy.schedule", g->schedule));
 	copy_text(p->dtype, sizeof p->dtype, scenario_dtype_name(s->workload.dtype));
+	copy_text(p->price_date, sizeof p->price_date, s->cluster.node.price_date);
+	if (s->workload.mode == MODE_INFER)
+		p->arrival_rate = s->workload.arrival.rate;
 	p->nodes = s->cluster.nodes;
 	p->gpus = s->cluster.gpus;
 	p->tp = g->tp;
@@ -712,6 +716,34 @@ static void fill_cost(const struct scenario *s, struct store_point *p)
 		p->usd_per_million_tokens = p->usd_per_hour / 3600.0 / p->tokens_per_s * 1e6;
 }
 
+/* The most loaded GPU's memory over the step in STORE_TIMELINE intervals: each interval keeps
+ * its largest allocation, so the chart shows the peak wherever it falls. */
+static void keep_timeline(const struct engine *e, size_t device, double step_s,
+			  struct store_point *p)
+{
+	size_t n, i;
+	const struct memtrack_sample *m = memtrack_samples(engine_memory(e), device, &n);
+	int k = -1;
+	p->ntimeline = 0;
+	if (m == NULL || n == 0 || !(step_s > 0))
+		return;
+	for (i = 0; i < n; i++) {
+		int b = (int)(m[i].time / step_s * STORE_TIMELINE);
+		if (b >= STORE_TIMELINE)
+			b = STORE_TIMELINE - 1;
+		if (b < 0)
+			b = 0;
+		if (b != k) {
+			k = b;
+			p->timeline_t[p->ntimeline] = m[i].time;
+			p->timeline_bytes[p->ntimeline] = m[i].bytes;
+			p->ntimeline++;
+		} else if (m[i].bytes > p->timeline_bytes[p->ntimeline - 1]) {
+			p->timeline_bytes[p->ntimeline - 1] = m[i].bytes;
+		}
+	}
+}
+
 static void simulate_train(const struct scenario *s, struct store_point *p)
 {
 	struct step_plan plan;
@@ -723,7 +755,7 @@ static void simulate_train(const struct scenario *s, struct store_point *p)
 		return;
 	}
 	e = engine_new(plan.graph);
-	engine_record_timeline(e, false);
+	engine_record_timeline(e, true);
 	if (engine_run(e) != 0) {
 		copy_text(p->reason, sizeof p->reason, "the step did not complete");
 		p->status = STORE_ERROR;
@@ -738,6 +770,7 @@ static void simulate_train(const struct scenario *s, struct store_point *p)
 		p->peak_per_gpu = r.peak_per_gpu;
 		for (k = 0; k < STEP_CATEGORIES; k++)
 			p->time[k] = r.exposed[k];
+		keep_timeline(e, (size_t)r.peak_stage, r.step_s, p);
 		p->time[STEP_CATEGORIES] = r.bubble;
 		if (r.oom) {
 			p->fits = false;

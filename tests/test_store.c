@@ -145,7 +145,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 5, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'view' AND name IN ('v_points', 'v_fitting', 'v_best', "
 			"'v_cheapest', 'v_misfits')");
-		check_sql(store_db(st), 2, "PRAGMA user_version");
+		check_sql(store_db(st), 3, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, err, sizeof err), 0);
