@@ -596,28 +596,24 @@ static void bind_col(sqlite3_stmt *q, int idx, const struct column *c, const str
 	}
 }
 
-/* The timeline as JSON text, or NULL when there is none. */
+/* The timeline as JSON text (4 significant digits: a chart's resolution), or NULL when there
+ * is none. */
 static void bind_timeline(sqlite3_stmt *q, int idx, const struct store_point *p)
 {
-	char *buf = NULL;
-	size_t size = 0;
-	int i, n = p->ntimeline < 0 ? 0 : p->ntimeline > STORE_TIMELINE ? STORE_TIMELINE
-									  : p->ntimeline;
-	FILE *f;
-	if (n == 0) {
+	char buf[STORE_TIMELINE * 32 + 4];
+	size_t n = 0;
+	int i, count = p->ntimeline < 0 ? 0 : p->ntimeline > STORE_TIMELINE ? STORE_TIMELINE
+									      : p->ntimeline;
+	if (count == 0) {
 		sqlite3_bind_null(q, idx);
 		return;
 	}
-	f = open_memstream(&buf, &size);
-	if (f == NULL)
-		xalloc_fail(0);
-	fputc('[', f);
-	for (i = 0; i < n; i++)
-		fprintf(f, "%s[%.6g,%.6g]", i ? "," : "", p->timeline_t[i], p->timeline_bytes[i]);
-	fputc(']', f);
-	if (fclose(f) != 0)
-		xalloc_fail(size);
-	sqlite3_bind_text(q, idx, buf, -1, free);
+	buf[n++] = '[';
+	for (i = 0; i < count; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%s[%.4g,%.4g]", i ? "," : "",
+				      p->timeline_t[i], p->timeline_bytes[i]);
+	buf[n++] = ']';
+	sqlite3_bind_text(q, idx, buf, (int)n, SQLITE_TRANSIENT);
 }
 
 static int step_done(struct store *st, sqlite3_stmt *q, const char *what, char *err,
