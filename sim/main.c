@@ -37,6 +37,7 @@ static void usage(FILE *out)
 		"       dssim top --db RESULTS.db [--by COLUMN] [--where EXPR] [-n N]\n"
 		"       dssim compare [--db RESULTS.db] SCENARIO|ID...\n"
 		"       dssim db schema | merge OUT.db IN.db... | check FILE.db\n"
+		"       dssim report --db RESULTS.db [--tokens 2T] [--format text|md|csv|html]\n"
 		"\n"
 		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
 		"report where each GPU's memory goes and whether it fits.\n"
@@ -60,7 +61,8 @@ static void usage(FILE *out)
 		"\n"
 		"dssim validate runs the published training runs dssim is checked against\n"
 		"(tests/validation/published.yaml) and prints published vs simulated.\n"
-		"dssim sweep, top, compare and db work with a sweep database; each has --help.\n"
+		"dssim sweep, top, compare, db and report work with a sweep database; each has\n"
+		"--help.\n"
 		"\n"
 		"exit status: 0 the run completed (the report says whether it fits), 1 internal or\n"
 		"output error (validate: a case outside its tolerance), 2 bad input or usage.\n",
@@ -435,6 +437,7 @@ int main(int argc, char **argv)
 		int (*run)(int, char **);
 	} commands[] = {
 		{"sweep", main_sweep}, {"top", main_top}, {"compare", main_compare}, {"db", main_db},
+		{"report", main_report},
 	};
 	size_t k;
 	for (k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)

@@ -2,7 +2,9 @@
  * main_query: `dssim top`, `dssim compare` and `dssim db` — questions put to a sweep database
  * through its documented views (store.c), printed as a text table, JSON or CSV. Command stage.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "main_sweep.h"
 #include "scenario.h"
 #include "store.h"
+#include "report.h"
+#include "table.h"
 #include "sweep.h"
 #include "xalloc.h"
 
@@ -29,168 +33,6 @@ int main_parse_format(const char *s, enum format *f)
 	else
 		return -1;
 	return 0;
-}
-
-/* ---- a table of text cells, printed in any format ---- */
-
-struct table {
-	size_t cols, rows;
-	char **head;
-	char **cell;              /* rows x cols; NULL is SQL NULL */
-	bool *numeric;            /* per cell: print unquoted in JSON */
-};
-
-static void table_init(struct table *t, size_t cols)
-{
-	memset(t, 0, sizeof *t);
-	t->cols = cols;
-	t->head = xcalloc(cols, sizeof *t->head);
-}
-
-static void table_add_row(struct table *t)
-{
-	t->rows++;
-	t->cell = xreallocarray(t->cell, t->rows * t->cols, sizeof *t->cell);
-	t->numeric = xreallocarray(t->numeric, t->rows * t->cols, sizeof *t->numeric);
-	memset(t->cell + (t->rows - 1) * t->cols, 0, t->cols * sizeof *t->cell);
-	memset(t->numeric + (t->rows - 1) * t->cols, 0, t->cols * sizeof *t->numeric);
-}
-
-static void table_free(struct table *t)
-{
-	size_t i;
-	for (i = 0; i < t->cols; i++)
-		free(t->head[i]);
-	for (i = 0; i < t->rows * t->cols; i++)
-		free(t->cell[i]);
-	free(t->head);
-	free(t->cell);
-	free(t->numeric);
-}
-
-/* Cell `at` from column k of the statement's current row: NULL stays NULL, numbers are marked
- * numeric (REAL with 6 significant digits). */
-static void set_cell(struct table *t, size_t at, sqlite3_stmt *q, int k)
-{
-	char buf[64];
-	switch (sqlite3_column_type(q, k)) {
-	case SQLITE_NULL:
-		return;
-	case SQLITE_INTEGER:
-		snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(q, k));
-		break;
-	case SQLITE_FLOAT:
-		snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, k));
-		break;
-	default:
-		t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, k));
-		return;
-	}
-	t->cell[at] = xstrdup(buf);
-	t->numeric[at] = true;
-}
-
-/* The rows of a statement. */
-static int table_from_stmt(struct table *t, sqlite3_stmt *q, sqlite3 *db, char *err,
-			   size_t errsize)
-{
-	size_t i;
-	int rc;
-	table_init(t, (size_t)sqlite3_column_count(q));
-	for (i = 0; i < t->cols; i++)
-		t->head[i] = xstrdup(sqlite3_column_name(q, (int)i));
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		table_add_row(t);
-		for (i = 0; i < t->cols; i++)
-			set_cell(t, (t->rows - 1) * t->cols + i, q, (int)i);
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
-}
-
-static void csv_field(FILE *out, const char *s)
-{
-	if (s == NULL)
-		return;
-	if (strpbrk(s, ",\"\n") == NULL) {
-		fputs(s, out);
-		return;
-	}
-	fputc('"', out);
-	for (; *s; s++) {
-		if (*s == '"')
-			fputc('"', out);
-		fputc(*s, out);
-	}
-	fputc('"', out);
-}
-
-static void table_print(const struct table *t, enum format f, FILE *out)
-{
-	size_t r, c;
-	if (f == FORMAT_CSV) {
-		for (c = 0; c < t->cols; c++) {
-			if (c)
-				fputc(',', out);
-			csv_field(out, t->head[c]);
-		}
-		fputc('\n', out);
-		for (r = 0; r < t->rows; r++) {
-			for (c = 0; c < t->cols; c++) {
-				if (c)
-					fputc(',', out);
-				csv_field(out, t->cell[r * t->cols + c]);
-			}
-			fputc('\n', out);
-		}
-	} else if (f == FORMAT_JSON) {
-		fputs("[", out);
-		for (r = 0; r < t->rows; r++) {
-			fputs(r ? ",\n {" : "\n {", out);
-			for (c = 0; c < t->cols; c++) {
-				const char *v = t->cell[r * t->cols + c];
-				if (c)
-					fputs(", ", out);
-				json_string(out, t->head[c]);
-				fputs(": ", out);
-				if (v == NULL)
-					fputs("null", out);
-				else if (t->numeric[r * t->cols + c])
-					fputs(v, out);
-				else
-					json_string(out, v);
-			}
-			fputs("}", out);
-		}
-		fputs(t->rows ? "\n]\n" : "]\n", out);
-	} else {
-		size_t *w = xcalloc(t->cols, sizeof *w);
-		for (c = 0; c < t->cols; c++) {
-			w[c] = strlen(t->head[c]);
-			for (r = 0; r < t->rows; r++) {
-				const char *v = t->cell[r * t->cols + c];
-				size_t n = v ? strlen(v) : 1;
-				if (n > w[c])
-					w[c] = n;
-			}
-		}
-		for (c = 0; c < t->cols; c++)
-			fprintf(out, "%s%-*s", c ? "  " : "", (int)w[c], t->head[c]);
-		fputc('\n', out);
-		for (r = 0; r < t->rows; r++) {
-			for (c = 0; c < t->cols; c++) {
-				const char *v = t->cell[r * t->cols + c];
-				bool num = t->numeric[r * t->cols + c];
-				fprintf(out, num ? "%s%*s" : "%s%-*s", c ? "  " : "", (int)w[c],
-					v ? v : "-");
-			}
-			fputc('\n', out);
-		}
-		free(w);
-	}
 }
 
 /* ---- top ---- */
@@ -399,7 +241,7 @@ static int fetch(sqlite3 *db, long long id, struct table *t, size_t col, char *e
 		for (k = 0; k < n; k++) {
 			if (strcmp(sqlite3_column_name(q, k), compare_fields[i]) != 0)
 				continue;
-			set_cell(t, i * t->cols + col, q, k);
+			table_set_cell(t, i * t->cols + col, q, k);
 			break;
 		}
 	}
@@ -701,4 +543,139 @@ int main_db(int argc, char **argv)
 	}
 	db_usage(stderr);
 	return EXIT_BAD_INPUT;
+}
+
+/* ---- report ---- */
+
+static void report_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim report --db RESULTS.db [--tokens N] [--price NODE=USD/h]...\n"
+		"                    [--slo TARGETS] [--target-rate R/s] [--point ID]\n"
+		"                    [--format text|md|csv|html] [-o FILE]\n"
+		"\n"
+		"A capacity-planning report from a sweep database: per model and workload, the best\n"
+		"configuration per instance type by cost and by time, days and USD to train\n"
+		"--tokens (default 1T; 2T, 500B, 1e12), the Pareto front of cost against time, why\n"
+		"instance types never fit; for serving, the highest request rate per instance type\n"
+		"that meets --slo (default ttft_p99=2s,tpot_p99=100ms; metrics ttft_p50, ttft_p99,\n"
+		"tpot_p50, tpot_p99, latency_p99), its cost and the GPUs --target-rate needs; and the\n"
+		"memory per GPU of the chosen configurations. --price overrides a node's on-demand\n"
+		"price (negotiated prices); the report lists the prices and dates it used. html is\n"
+		"one self-contained page with charts (--point picks the memory-over-time chart).\n"
+		"\n"
+		"exit status: 0 written, 1 the database cannot be read or the output written,\n"
+		"2 bad usage.\n");
+}
+
+/* Write to a temporary file renamed into place, so no half-written report is left. */
+int main_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'D'},     {"tokens", required_argument, NULL, 'T'},
+		{"price", required_argument, NULL, 'P'},  {"slo", required_argument, NULL, 'S'},
+		{"target-rate", required_argument, NULL, 'R'},
+		{"point", required_argument, NULL, 'p'},  {"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct report_options o;
+	const char *db = NULL, *path = NULL;
+	char err[1024], tmp[4096], *end;
+	FILE *out = stdout;
+	int c, status;
+	memset(&o, 0, sizeof o);
+	o.tokens = 1e12;
+	o.format = FORMAT_TEXT;
+	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			db = optarg;
+			break;
+		case 'T':
+			if (report_parse_tokens(optarg, &o.tokens) != 0) {
+				fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
+						"500B or 1e12, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'P':
+			if (report_parse_price(&o, optarg, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim report: --price: %s\n", err);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'S':
+			if (report_parse_slo(&o, optarg, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim report: --slo: %s\n", err);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'R':
+			o.target_rate = strtod(optarg, &end);
+			if (end == optarg || (*end != '\0' && strcmp(end, "/s") != 0) ||
+			    !(o.target_rate > 0) || !isfinite(o.target_rate)) {
+				fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
+						"50/s, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'p':
+			o.point = strtoll(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || o.point < 1) {
+				fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "md") == 0)
+				o.format = FORMAT_MD;
+			else if (strcmp(optarg, "html") == 0)
+				o.format = FORMAT_HTML;
+			else if (main_parse_format(optarg, &o.format) != 0 || o.format == FORMAT_JSON) {
+				fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
+						"got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'o':
+			path = optarg;
+			break;
+		case 'h':
+			report_usage(stdout);
+			return EXIT_OK;
+		default:
+			report_usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (db == NULL || optind != argc) {
+		fprintf(stderr, "dssim report: %s\n", db ? "unexpected argument" : "--db FILE is required");
+		report_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (path != NULL) {
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		out = fopen(tmp, "wb");
+		if (out == NULL) {
+			fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path, strerror(errno));
+			return EXIT_INTERNAL;
+		}
+	}
+	status = report_write(db, &o, out, err, sizeof err) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	if (status != EXIT_OK)
+		fprintf(stderr, "dssim report: %s: %s\n", db, err);
+	if (path != NULL) {
+		if (fclose(out) != 0 || status != EXIT_OK || rename(tmp, path) != 0) {
+			if (status == EXIT_OK)
+				fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path,
+					strerror(errno));
+			remove(tmp);
+			status = EXIT_INTERNAL;
+		}
+	}
+	return status;
 }

@@ -5,8 +5,9 @@
 #ifndef DSSIM_MAIN_SWEEP_H
 #define DSSIM_MAIN_SWEEP_H
 
+#include "table.h"
+
 enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERRUPTED = 130 };
-enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_CSV };
 
 /* --format's argument: text, json or csv. 0, or -1 for anything else. */
 int main_parse_format(const char *s, enum format *f);
@@ -15,5 +16,6 @@ int main_sweep(int argc, char **argv);
 int main_top(int argc, char **argv);
 int main_compare(int argc, char **argv);
 int main_db(int argc, char **argv);
+int main_report(int argc, char **argv);
 
 #endif

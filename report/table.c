@@ -1,0 +1,258 @@
+/*
+ * table: text cells printed as an aligned table, Markdown, CSV, JSON records or HTML.
+ */
+#include "table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "xalloc.h"
+
+void table_init(struct table *t, size_t cols)
+{
+	memset(t, 0, sizeof *t);
+	t->cols = cols;
+	t->head = xcalloc(cols, sizeof *t->head);
+}
+
+void table_add_row(struct table *t)
+{
+	t->rows++;
+	t->cell = xreallocarray(t->cell, t->rows * t->cols, sizeof *t->cell);
+	t->numeric = xreallocarray(t->numeric, t->rows * t->cols, sizeof *t->numeric);
+	memset(t->cell + (t->rows - 1) * t->cols, 0, t->cols * sizeof *t->cell);
+	memset(t->numeric + (t->rows - 1) * t->cols, 0, t->cols * sizeof *t->numeric);
+}
+
+void table_free(struct table *t)
+{
+	size_t i;
+	for (i = 0; i < t->cols; i++)
+		free(t->head[i]);
+	for (i = 0; i < t->rows * t->cols; i++)
+		free(t->cell[i]);
+	free(t->head);
+	free(t->cell);
+	free(t->numeric);
+}
+
+/* Cell `at` from column k of the statement's current row: NULL stays NULL, numbers are marked
+ * numeric (REAL with 6 significant digits). */
+void table_set_cell(struct table *t, size_t at, sqlite3_stmt *q, int k)
+{
+	char buf[64];
+	switch (sqlite3_column_type(q, k)) {
+	case SQLITE_NULL:
+		return;
+	case SQLITE_INTEGER:
+		snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(q, k));
+		break;
+	case SQLITE_FLOAT:
+		snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, k));
+		break;
+	default:
+		t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, k));
+		return;
+	}
+	t->cell[at] = xstrdup(buf);
+	t->numeric[at] = true;
+}
+
+void table_heads(struct table *t, const char *const *heads)
+{
+	size_t c;
+	for (c = 0; c < t->cols; c++) {
+		free(t->head[c]);
+		t->head[c] = xstrdup(heads[c]);
+	}
+}
+
+void table_text(struct table *t, size_t row, size_t col, const char *text)
+{
+	size_t at = row * t->cols + col;
+	free(t->cell[at]);
+	t->cell[at] = text ? xstrdup(text) : NULL;
+	t->numeric[at] = false;
+}
+
+void table_num(struct table *t, size_t row, size_t col, int decimals, double v)
+{
+	char buf[64];
+	size_t at = row * t->cols + col;
+	snprintf(buf, sizeof buf, "%.*f", decimals, v);
+	free(t->cell[at]);
+	t->cell[at] = xstrdup(buf);
+	t->numeric[at] = true;
+}
+
+/* The rows of a statement. */
+int table_from_stmt(struct table *t, sqlite3_stmt *q, sqlite3 *db, char *err,
+			   size_t errsize)
+{
+	size_t i;
+	int rc;
+	table_init(t, (size_t)sqlite3_column_count(q));
+	for (i = 0; i < t->cols; i++)
+		t->head[i] = xstrdup(sqlite3_column_name(q, (int)i));
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		table_add_row(t);
+		for (i = 0; i < t->cols; i++)
+			table_set_cell(t, (t->rows - 1) * t->cols + i, q, (int)i);
+	}
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errsize, "%s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+	if (s == NULL)
+		return;
+	if (strpbrk(s, ",\"\n") == NULL) {
+		fputs(s, out);
+		return;
+	}
+	fputc('"', out);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', out);
+		fputc(*s, out);
+	}
+	fputc('"', out);
+}
+
+void table_html_text(FILE *out, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '<')
+			fputs("&lt;", out);
+		else if (*s == '>')
+			fputs("&gt;", out);
+		else if (*s == '&')
+			fputs("&amp;", out);
+		else if (*s == '"')
+			fputs("&quot;", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* Markdown: a pipe table; '|' in a cell is escaped. */
+static void print_md(const struct table *t, FILE *out)
+{
+	size_t r, c;
+	const char *p;
+	for (c = 0; c < t->cols; c++)
+		fprintf(out, "| %s ", t->head[c]);
+	fputs("|\n", out);
+	for (c = 0; c < t->cols; c++)
+		fputs(t->rows && t->numeric[c] ? "|---:" : "|---", out);
+	fputs("|\n", out);
+	for (r = 0; r < t->rows; r++) {
+		for (c = 0; c < t->cols; c++) {
+			fputs("| ", out);
+			for (p = t->cell[r * t->cols + c]; p && *p; p++) {
+				if (*p == '|')
+					fputc('\\', out);
+				fputc(*p, out);
+			}
+			fputc(' ', out);
+		}
+		fputs("|\n", out);
+	}
+}
+
+static void print_html(const struct table *t, FILE *out)
+{
+	size_t r, c;
+	fputs("<table>\n<thead><tr>", out);
+	for (c = 0; c < t->cols; c++) {
+		fputs("<th>", out);
+		table_html_text(out, t->head[c]);
+		fputs("</th>", out);
+	}
+	fputs("</tr></thead>\n<tbody>\n", out);
+	for (r = 0; r < t->rows; r++) {
+		fputs("<tr>", out);
+		for (c = 0; c < t->cols; c++) {
+			fputs(t->numeric[r * t->cols + c] ? "<td class=\"n\">" : "<td>", out);
+			table_html_text(out, t->cell[r * t->cols + c]);
+			fputs("</td>", out);
+		}
+		fputs("</tr>\n", out);
+	}
+	fputs("</tbody>\n</table>\n", out);
+}
+
+void table_print(const struct table *t, enum format f, FILE *out)
+{
+	size_t r, c;
+	if (f == FORMAT_MD) {
+		print_md(t, out);
+	} else if (f == FORMAT_HTML) {
+		print_html(t, out);
+	} else if (f == FORMAT_CSV) {
+		for (c = 0; c < t->cols; c++) {
+			if (c)
+				fputc(',', out);
+			csv_field(out, t->head[c]);
+		}
+		fputc('\n', out);
+		for (r = 0; r < t->rows; r++) {
+			for (c = 0; c < t->cols; c++) {
+				if (c)
+					fputc(',', out);
+				csv_field(out, t->cell[r * t->cols + c]);
+			}
+			fputc('\n', out);
+		}
+	} else if (f == FORMAT_JSON) {
+		fputs("[", out);
+		for (r = 0; r < t->rows; r++) {
+			fputs(r ? ",\n {" : "\n {", out);
+			for (c = 0; c < t->cols; c++) {
+				const char *v = t->cell[r * t->cols + c];
+				if (c)
+					fputs(", ", out);
+				json_string(out, t->head[c]);
+				fputs(": ", out);
+				if (v == NULL)
+					fputs("null", out);
+				else if (t->numeric[r * t->cols + c])
+					fputs(v, out);
+				else
+					json_string(out, v);
+			}
+			fputs("}", out);
+		}
+		fputs(t->rows ? "\n]\n" : "]\n", out);
+	} else {
+		size_t *w = xcalloc(t->cols, sizeof *w);
+		for (c = 0; c < t->cols; c++) {
+			w[c] = strlen(t->head[c]);
+			for (r = 0; r < t->rows; r++) {
+				const char *v = t->cell[r * t->cols + c];
+				size_t n = v ? strlen(v) : 1;
+				if (n > w[c])
+					w[c] = n;
+			}
+		}
+		for (c = 0; c < t->cols; c++)
+			fprintf(out, "%s%-*s", c ? "  " : "", (int)w[c], t->head[c]);
+		fputc('\n', out);
+		for (r = 0; r < t->rows; r++) {
+			for (c = 0; c < t->cols; c++) {
+				const char *v = t->cell[r * t->cols + c];
+				bool num = t->numeric[r * t->cols + c];
+				fprintf(out, num ? "%s%*s" : "%s%-*s", c ? "  " : "", (int)w[c],
+					v ? v : "-");
+			}
+			fputc('\n', out);
+		}
+		free(w);
+	}
+}
+
