@@ -119,6 +119,22 @@ int report_parse_slo(struct report_options *o, const char *text, char *err, size
 	return 0;
 }
 
+/* A token count as people write it: 2T, 500B, 1.5M. */
+static void tokens_text(double v, char *buf, size_t size)
+{
+	static const struct {
+		double scale;
+		const char *suffix;
+	} u[] = {{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}};
+	size_t i;
+	for (i = 0; i < sizeof u / sizeof u[0]; i++)
+		if (v >= u[i].scale) {
+			snprintf(buf, size, "%.4g%s", v / u[i].scale, u[i].suffix);
+			return;
+		}
+	snprintf(buf, size, "%.4g", v);
+}
+
 /* ---- reading ---- */
 
 struct row {
@@ -127,6 +143,7 @@ struct row {
 	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
 	double mem[PARTS], time[TIMES];
 	bool priced;
+	bool infer;                 /* a serving point: its strategy is tp and ep */
 	double days, usd, usd_mtok;
 };
 
@@ -273,6 +290,10 @@ static void note(FILE *out, enum format f, const char *text)
 static void strategy_label(const struct row *r, char *buf, size_t size)
 {
 	char cp[24] = "", vp[24] = "";
+	if (r->infer) {
+		snprintf(buf, size, "tp%lld ep%lld pp%lld", r->tp, r->ep, r->pp);
+		return;
+	}
 	if (r->cp > 1)
 		snprintf(cp, sizeof cp, " cp%lld", r->cp);
 	if (r->vp > 1)
@@ -422,48 +443,67 @@ static void stacked_bars(FILE *out, struct row **rows, size_t n, bool memory, co
 	svg_end(out, caption);
 }
 
-/* Cost against time: every priced configuration, the Pareto front joined. */
+/* Cost against time: every priced configuration, the Pareto front joined. The axes span the
+ * data (5 % margins), labelled at both ends. */
 static void scatter(FILE *out, struct row *rows, size_t n, struct row **front, size_t nf)
 {
-	const int w = 760, h = 380, l = 80, r = 20, t = 20, b = 50;
-	double xmax = 0, ymax = 0;
+	const int w = 760, h = 380, l = 90, r = 20, t = 30, b = 50;
+	double x0 = INFINITY, x1 = 0, y0 = INFINITY, y1 = 0;
 	size_t i;
-	char buf[96];
+	char buf[160];
 	for (i = 0; i < n; i++)
-		if (rows[i].priced) {
-			xmax = fmax(xmax, rows[i].days);
-			ymax = fmax(ymax, rows[i].usd);
+		if (rows[i].priced && isfinite(rows[i].days)) {
+			x0 = fmin(x0, rows[i].days);
+			x1 = fmax(x1, rows[i].days);
+			y0 = fmin(y0, rows[i].usd);
+			y1 = fmax(y1, rows[i].usd);
 		}
-	if (!(xmax > 0) || !(ymax > 0))
+	if (!(x1 > 0) || !(y1 > 0))
 		return;
+	{
+		double dx = fmax(x1 - x0, x1 * 0.01) * 0.05, dy = fmax(y1 - y0, y1 * 0.01) * 0.05;
+		x0 = fmax(0, x0 - dx);
+		x1 += dx;
+		y0 = fmax(0, y0 - dy);
+		y1 += dy;
+	}
+#define SX(v) (l + ((v) - x0) / (x1 - x0) * (w - l - r))
+#define SY(v) (h - b - ((v) - y0) / (y1 - y0) * (h - t - b))
 	svg_begin(out, w, h, "cost against time");
 	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, h - b,
 		w - r, h - b);
 	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, t, l,
 		h - b);
-	snprintf(buf, sizeof buf, "days (0 to %.3g)", xmax);
-	svg_text(out, (l + w - r) / 2.0, h - 15, "middle", buf);
-	snprintf(buf, sizeof buf, "USD (0 to %.3g)", ymax);
-	svg_text(out, l - 6, t + 10, "end", buf);
+	snprintf(buf, sizeof buf, "%.4g", x0);
+	svg_text(out, l, h - b + 16, "start", buf);
+	snprintf(buf, sizeof buf, "%.4g", x1);
+	svg_text(out, w - r, h - b + 16, "end", buf);
+	svg_text(out, (l + w - r) / 2.0, h - 12, "middle", "days to train the token budget");
+	snprintf(buf, sizeof buf, "%.4g", y0);
+	svg_text(out, l - 6, h - b, "end", buf);
+	snprintf(buf, sizeof buf, "%.4g", y1);
+	svg_text(out, l - 6, t + 4, "end", buf);
+	svg_text(out, 4, 14, "start", "USD for the token budget");
 	for (i = 0; i < n; i++) {
-		if (!rows[i].priced)
+		if (!rows[i].priced || !isfinite(rows[i].days))
 			continue;
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#999999\"/>\n",
-			l + rows[i].days / xmax * (w - l - r), h - b - rows[i].usd / ymax * (h - t - b));
+			SX(rows[i].days), SY(rows[i].usd));
 	}
 	fputs("<polyline fill=\"none\" stroke=\"#D55E00\" stroke-width=\"2\" points=\"", out);
 	for (i = 0; i < nf; i++)
-		fprintf(out, "%.1f,%.1f ", l + front[i]->days / xmax * (w - l - r),
-			h - b - front[i]->usd / ymax * (h - t - b));
+		fprintf(out, "%.1f,%.1f ", SX(front[i]->days), SY(front[i]->usd));
 	fputs("\"/>\n", out);
 	for (i = 0; i < nf; i++) {
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#D55E00\"><title>",
-			l + front[i]->days / xmax * (w - l - r), h - b - front[i]->usd / ymax * (h - t - b));
+			SX(front[i]->days), SY(front[i]->usd));
 		snprintf(buf, sizeof buf, "%s x%lld: %.2f days, %.0f USD", front[i]->node,
 			 front[i]->nodes, front[i]->days, front[i]->usd);
 		table_html_text(out, buf);
 		fputs("</title></circle>\n", out);
 	}
+#undef SX
+#undef SY
 	svg_end(out, "Cost against time of every priced configuration; the line joins the Pareto "
 		     "front (no configuration is both cheaper and faster).");
 }
@@ -535,6 +575,7 @@ static void timeline_chart(FILE *out, sqlite3 *db, long long id)
 	svg_text(out, (l + w - r) / 2.0, h - 15, "middle", buf);
 	snprintf(buf, sizeof buf, "%.0f GiB", vmax / gib);
 	svg_text(out, l - 6, top + 10, "end", buf);
+	svg_text(out, l - 6, h - b, "end", "0");
 	svg_end(out, "Memory of the most loaded GPU over the simulated step (dashed: capacity), "
 		     "the largest allocation in each of 64 intervals.");
 }
@@ -699,8 +740,12 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 				}
 			free(all);
 		}
-		snprintf(heading, sizeof heading, "Training %s, sequences of %lld tokens: %.3g tokens",
-			 models[m], seq, o->tokens);
+		{
+			char tok[32];
+			tokens_text(o->tokens, tok, sizeof tok);
+			snprintf(heading, sizeof heading, "Training %.160s, sequences of %lld tokens: "
+				 "%s tokens", models[m], seq, tok);
+		}
 		title(out, o->format, 1, heading);
 		if (pk.nbest == 0) {
 			note(out, o->format, "No configuration fits on any instance type.");
@@ -750,6 +795,25 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 	free_list(models, nm);
 }
 
+/* Why no serving point of a node type is in the table: it never fits (the loader's reason),
+ * or it fits but no rate meets the targets. */
+static void infer_misfit(sqlite3 *db, const char *model, const char *node, char *why,
+			 size_t size)
+{
+	sqlite3_stmt *q;
+	snprintf(why, size, "no rate meets the targets");
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FILTER (WHERE fits = 1), min(reason) FROM "
+				   "v_points WHERE mode = 'infer' AND model = ?1 AND node = ?2", -1,
+			       &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0 &&
+	    sqlite3_column_text(q, 1) != NULL)
+		snprintf(why, size, "does not fit: %s", (const char *)sqlite3_column_text(q, 1));
+	sqlite3_finalize(q);
+}
+
 static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 {
 	static const char *const heads[] = {"node", "GPUs", "tp", "ep", "rate /s", "output tok/s",
@@ -785,6 +849,7 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 			if (n == 1) {
 				size_t at = t.rows;
 				price(o, r);
+				r->infer = true;
 				keep[np] = *r;
 				picked[np] = &keep[np];
 				np++;
@@ -807,9 +872,11 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 				table_num(&t, at, 11, 0, (double)r->id);
 			} else {
 				size_t at = t.rows;
+				char why[256];
+				infer_misfit(db, models[m], nodes[k], why, sizeof why);
 				table_add_row(&t);
 				table_text(&t, at, 0, nodes[k]);
-				table_text(&t, at, 4, "none meets the targets");
+				table_text(&t, at, 4, why);
 			}
 			free(r);
 		}
@@ -850,7 +917,8 @@ static void prices_note(sqlite3 *db, const struct report_options *o, FILE *out)
 				over = true;
 			}
 		if (!over && sqlite3_column_type(q, 1) != SQLITE_NULL)
-			snprintf(buf, sizeof buf, "%s: %.2f USD/h per node, on-demand, read %s (preset)",
+			snprintf(buf, sizeof buf, "%s: %.2f USD/h per node, read %s (the preset's price "
+						  "and source)",
 				 node, sqlite3_column_double(q, 1),
 				 sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "?");
 		else if (!over)
@@ -909,8 +977,12 @@ int report_write(const char *path, const struct report_options *o, FILE *out, ch
 		fputs("# dssim capacity report\n", out);
 	else if (o->format == FORMAT_TEXT)
 		fputs("dssim capacity report\n", out);
-	snprintf(buf, sizeof buf, "%s: %lld points. Days and USD are for %.3g training tokens%s.",
-		 path, points, o->tokens, o->nprices ? "; --price overrides apply" : "");
+	{
+		char tok[32];
+		tokens_text(o->tokens, tok, sizeof tok);
+		snprintf(buf, sizeof buf, "%s: %lld points. Days and USD are for %s training tokens%s.",
+			 path, points, tok, o->nprices ? "; --price overrides apply" : "");
+	}
 	note(out, o->format, buf);
 	training(db, o, out, &chart);
 	inference(db, o, out);

@@ -148,8 +148,12 @@ static void print_md(const struct table *t, FILE *out)
 	for (c = 0; c < t->cols; c++)
 		fprintf(out, "| %s ", t->head[c]);
 	fputs("|\n", out);
-	for (c = 0; c < t->cols; c++)
-		fputs(t->rows && t->numeric[c] ? "|---:" : "|---", out);
+	for (c = 0; c < t->cols; c++) {
+		bool num = false;
+		for (r = 0; r < t->rows; r++)
+			num = num || t->numeric[r * t->cols + c];
+		fputs(num ? "|---:" : "|---", out);
+	}
 	fputs("|\n", out);
 	for (r = 0; r < t->rows; r++) {
 		for (c = 0; c < t->cols; c++) {

@@ -39,5 +39,18 @@ for c in *.c *.h; do
 		fi
 	done
 done
+# report/ reads only the database (DESIGN.md): besides its own headers, only the foundations.
+for c in "$top_src"/report/*.c "$top_src"/report/*.h; do
+	for inc in $(sed -n 's/^#include "\([a-z_]*\)\.h".*/\1/p' "$c"); do
+		case $inc in
+		table | report | xalloc | json) pass=$((pass + 1)) ;;
+		*)
+			echo "FAIL report/$(basename "$c") includes $inc.h: a report reads only the database"
+			fail=$((fail + 1))
+			;;
+		esac
+	done
+done
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,114 @@
+#!/bin/sh
+# report.sh: dssim report on a database holding a small training sweep and a small serving
+# sweep — every format, the planning arithmetic checked by hand against the table's own
+# columns, --price overrides, clear errors (exit 2 for usage, 1 for a database that cannot be
+# read) — and the HTML page loaded in headless Chromium when it is installed (CI installs it).
+# Prints one line per check and closes with "N passed, N failed".
+set -u
+top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+top_build=${TOP_BUILDDIR:-$top_src}
+dssim="$top_build/dssim"
+out="$top_build/tests/out/report"
+rm -rf "$out"
+mkdir -p "$out"
+pass=0
+fail=0
+
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+expect() {
+	want=$1 name=$2
+	shift 2
+	"$@" >"$out/$name.out" 2>"$out/$name.err"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
+}
+has() {
+	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; fi
+}
+
+cd "$top_src" || exit 1
+
+cat >"$out/train.yaml" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  cluster.node: [p4de.24xlarge, p5.48xlarge]
+  cluster.nodes: [1, 2]
+  strategy: {auto: true, tp: [2, 4], pp: [1, 2], zero: [1, 2], micro_batch: [1],
+             recompute: [selective], schedule: [1f1b]}
+YAML
+cat >"$out/serve.yaml" <<YAML
+base: $top_src/scenarios/deepseek_v3_fp8_8xh200.yaml
+axes:
+  cluster.node: [p5e.48xlarge, p5.48xlarge]
+  workload.arrival.rate: [1, 2]
+  workload.requests: [200]
+YAML
+"$dssim" sweep -q -j 2 "$out/train.yaml" --db "$out/r.db" >/dev/null &&
+	"$dssim" sweep -q -j 2 "$out/serve.yaml" --db "$out/r.db" >/dev/null &&
+	ok "two sweeps into one database" || bad "sweeps into one database"
+
+expect 0 help "$dssim" report --help
+has help out "--tokens"
+expect 0 text "$dssim" report --db "$out/r.db" --tokens 2T --target-rate 10/s
+has text out "Best configuration per instance type, by cost"
+has text out "Pareto front of cost against time"
+has text out "Serving deepseek-v3"
+has text out "does not fit: device memory"
+has text out "p4de.24xlarge: 27.45 USD/h per node, read 2025-12-21"
+
+# By hand from the CSV's own columns: days = 2e12 / (tokens/s) / 86400 and USD = days x 24 x
+# USD/h, within the rounding of the printed tokens/s (an integer) and USD/h (cents).
+expect 0 csv "$dssim" report --db "$out/r.db" --tokens 2T --format csv
+check=$(awk -F, '/^p4de.24xlarge,/ && !done {
+	tps = $6; usdh = $9; days = $11; usd = $12; done = 1
+	want_days = 2e12 / tps / 86400; want_usd = days * 24 * usdh
+	ok = (days - want_days) ^ 2 <= (want_days * 1e-3) ^ 2 && (usd - want_usd) ^ 2 <= (want_usd * 1e-3) ^ 2
+	print (ok ? "ok" : "bad") " days " days " vs " want_days ", USD " usd " vs " want_usd }' \
+	"$out/csv.out")
+case $check in ok*) ok "planning arithmetic: $check" ;; *) bad "planning arithmetic: ${check:-no p4de row}" ;; esac
+
+# --price replaces the preset's price: USD/h is the given price times the nodes.
+expect 0 price "$dssim" report --db "$out/r.db" --format csv --price p4de.24xlarge=10
+usdh=$(awk -F, '/^p4de.24xlarge,/ { print $2 * 10 "=" $9; exit }' "$out/price.out")
+case $usdh in 10=10.00 | 20=20.00) ok "--price: USD/h $usdh" ;; *) bad "--price: got '$usdh'" ;; esac
+has price out "p4de.24xlarge: 10.00 USD/h per node (--price)"
+
+expect 0 md "$dssim" report --db "$out/r.db" --format md
+has md out "|---|---:|"
+has md out "## Training deepseek-r1-distill-qwen-32b"
+expect 0 html "$dssim" report --db "$out/r.db" --format html -o "$out/report.html"
+svgs=$(grep -c "<svg" "$out/report.html")
+[ "$svgs" -ge 4 ] && ok "html has $svgs charts" || bad "html has $svgs charts, expected >= 4"
+if grep -qE '(src|href)="(http|//)' "$out/report.html"; then bad "html loads from the network"; else ok "html is self-contained"; fi
+
+expect 2 bad_price "$dssim" report --db "$out/r.db" --price p4de
+expect 2 bad_slo "$dssim" report --db "$out/r.db" --slo ttft=2s
+expect 2 bad_format "$dssim" report --db "$out/r.db" --format pdf
+expect 2 bad_tokens "$dssim" report --db "$out/r.db" --tokens lots
+expect 1 no_db "$dssim" report --db "$out/none.db"
+expect 1 bad_out "$dssim" report --db "$out/r.db" -o "$out/no/such/dir/r.html"
+if ls "$out/no" >/dev/null 2>&1; then bad "-o left something"; else ok "-o to a missing directory leaves nothing"; fi
+
+# The page in a real browser: it loads, renders the charts and logs no console error.
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$browser" ]; then
+	"$browser" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1366,900 \
+		--enable-logging=stderr --v=0 --screenshot="$out/report.png" \
+		"file://$out/report.html" >"$out/chromium.out" 2>"$out/chromium.err"
+	if [ -s "$out/report.png" ] && [ "$(wc -c <"$out/report.png")" -gt 20000 ]; then
+		ok "chromium screenshot ($(wc -c <"$out/report.png" | tr -d ' ') bytes)"
+	else
+		bad "chromium screenshot missing or blank"; tail -5 "$out/chromium.err"
+	fi
+	if grep -q "CONSOLE" "$out/chromium.err"; then bad "console messages:"; grep CONSOLE "$out/chromium.err"; else ok "no console errors"; fi
+	"$browser" --headless --no-sandbox --disable-gpu --dump-dom "file://$out/report.html" \
+		>"$out/dom.out" 2>/dev/null
+	has dom out "<svg"
+	has dom out "Pareto front of cost against time"
+else
+	echo "skip chromium is not installed (apt-get install chromium); CI runs it"
+fi
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
