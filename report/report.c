@@ -752,6 +752,9 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 		} else {
 			title(out, o->format, 2, "Best configuration per instance type, by cost");
 			print_rows(out, o->format, pk.best, pk.nbest);
+			if (!pk.best[pk.nbest - 1]->priced)
+				note(out, o->format, "Instance types without a price (see Prices) are "
+						     "ranked by time, after the priced ones.");
 			title(out, o->format, 2, "Fastest configuration per instance type");
 			print_rows(out, o->format, fast, nfast);
 			if (nfront > 0) {
