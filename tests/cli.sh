@@ -3,30 +3,8 @@
 # shipped scenario, determinism, and presets found from another directory.
 # Prints one line per check and closes with "N passed, N failed".
 set -u
-top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-top_build=${TOP_BUILDDIR:-$top_src}
-dssim="$top_build/dssim"
-out="$top_build/tests/out/cli"
-mkdir -p "$out"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-
-# expect STATUS NAME CMD...: run CMD, compare its exit status, keep stdout/stderr in $out.
-expect() {
-	want=$1 name=$2
-	shift 2
-	"$@" >"$out/$name.out" 2>"$out/$name.err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
-}
-
-# has NAME STREAM TEXT: the saved output contains TEXT.
-has() {
-	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; fi
-}
+suite=cli
+. "$(dirname "$0")/lib.sh"
 
 cd "$top_src" || exit 1
 
@@ -125,5 +103,4 @@ if [ $? -eq 0 ]; then ok "presets through --data-dir"; else bad "presets through
 if [ $? -eq 2 ] && grep -q "unknown model preset 'deepseek-v3'" "$out/nodata.err"; then ok "no presets: clear error"; else bad "no presets: clear error"; cat "$out/nodata.err"; fi
 rm -rf "$tmp"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

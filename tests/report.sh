@@ -5,27 +5,8 @@
 # read) — and the HTML page loaded in headless Chromium when it is installed (CI installs it).
 # Prints one line per check and closes with "N passed, N failed".
 set -u
-top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-top_build=${TOP_BUILDDIR:-$top_src}
-dssim="$top_build/dssim"
-out="$top_build/tests/out/report"
-rm -rf "$out"
-mkdir -p "$out"
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-expect() {
-	want=$1 name=$2
-	shift 2
-	"$@" >"$out/$name.out" 2>"$out/$name.err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
-}
-has() {
-	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; fi
-}
+suite=report
+. "$(dirname "$0")/lib.sh"
 
 cd "$top_src" || exit 1
 
@@ -110,5 +91,4 @@ else
 	echo "skip chromium is not installed (apt-get install chromium); CI runs it"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -5,27 +5,9 @@
 # With MPIRUN set (CI after ./configure --with-mpi) the sweep also runs over 2 MPI ranks.
 # Prints one line per check and closes with "N passed, N failed".
 set -u
-top_src=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-top_build=${TOP_BUILDDIR:-$top_src}
-dssim="$top_build/dssim"
-out="$top_build/tests/out/sweep"
-rm -rf "$out"
-mkdir -p "$out"
-pass=0
-fail=0
+suite=sweep
+. "$(dirname "$0")/lib.sh"
 
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-expect() {
-	want=$1 name=$2
-	shift 2
-	"$@" >"$out/$name.out" 2>"$out/$name.err"
-	got=$?
-	if [ "$got" -eq "$want" ]; then ok "$name (exit $got)"; else bad "$name: exit $got, expected $want"; cat "$out/$name.err"; fi
-}
-has() {
-	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; cat "$out/$1.$2"; fi
-}
 # same NAME GOT WANT
 same() {
 	if [ "$2" = "$3" ]; then ok "$1 = $3"; else bad "$1: got '$2', expected '$3'"; fi
@@ -129,5 +111,4 @@ if [ -n "${MPIRUN:-}" ]; then
 	same "points over 2 MPI ranks" "$(points "$out/mpi.db")" 22
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
