@@ -227,6 +227,7 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 	struct inbox *in = xcalloc((size_t)jobs, sizeof *in);
 	struct pollfd *fds = xcalloc((size_t)jobs, sizeof *fds);
 	int k, open = 0, failed = 0;
+	bool stopping = false;
 	fflush(NULL);
 	for (k = 0; k < jobs; k++) {
 		int p[2];
@@ -299,11 +300,14 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			in[k].len += (size_t)got;
 			drain(&in[k], w);
 		}
-		if (w->failed) {
-			/* The database refused a write: stop the workers. */
+		if ((w->failed || interrupted) && !stopping) {
+			/* The database refused a write, or the writer was told to stop (a Ctrl-C
+			 * reaches the workers too; a kill -INT of the writer alone does not): the
+			 * workers finish the point in hand and exit. */
 			for (k = 0; k < jobs; k++)
 				if (in[k].open)
 					kill(in[k].pid, SIGTERM);
+			stopping = true;
 		}
 	}
 	for (k = 0; k < jobs; k++) {

@@ -106,6 +106,21 @@ expect 0 full "$dssim" sweep -q -j 2 "$big" --db "$out/full.db"
 same "points after kill and resume" "$(points "$out/k.db")" "$(points "$out/full.db")"
 echo "     (the kill left ${before:-0} points; the rerun added the rest)"
 
+# Interrupted (SIGINT, as Ctrl-C sends): exit 130 after storing what is finished; a rerun
+# completes the sweep.
+"$dssim" sweep -q -j 2 "$big" --db "$out/i.db" >"$out/int.out" 2>&1 &
+pid=$!
+sleep 2
+kill -INT $pid 2>/dev/null
+wait $pid
+status=$?
+same "exit status after SIGINT" "$status" 130
+has int out "interrupted"
+expect 0 int_check "$dssim" db check "$out/i.db"
+has int_check out "integrity: ok"
+expect 0 int_resume "$dssim" sweep -q -j 2 "$big" --db "$out/i.db"
+same "points after interrupt and resume" "$(points "$out/i.db")" "$(points "$out/full.db")"
+
 if [ -n "${MPIRUN:-}" ]; then
 	expect 0 mpi $MPIRUN -n 2 "$dssim" sweep -q --analytic "$spec" --db "$out/mpi.db"
 	same "points over 2 MPI ranks" "$(points "$out/mpi.db")" 22
