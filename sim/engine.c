@@ -37,8 +37,20 @@ struct hot_op {
 	double mem_start, mem_end;   /* on the op's own device, summed */
 	uint32_t stream;
 	uint32_t device;
+	uint32_t waiting;            /* unfinished dependencies: read with stream when one ends */
 	uint8_t kind;
 	bool other_devices;          /* some memory event is on another device: walk the list */
+};
+
+/* When an op ran: written together, so one cache line per op. */
+struct op_time {
+	double start, end;           /* -1 until the op starts / ends */
+};
+
+/* A stream's ops are a slice of one array, in issue order. */
+struct stream_state {
+	uint32_t first, len, next;
+	bool busy;
 };
 
 struct engine {
@@ -48,13 +60,11 @@ struct engine {
 	struct memtrack *mem;
 	double now;
 	size_t events;
-	uint32_t *waiting;     /* unfinished dependencies per op */
 	uint32_t *dependents;  /* CSR: ops that depend on op i */
 	uint32_t *dep_first;
-	uint32_t **stream_ops; /* ops of each stream in issue order */
-	size_t *stream_len, *stream_next;
-	bool *stream_busy;
-	double *start, *end;   /* -1 until the op starts / ends */
+	uint32_t *stream_ops;  /* every stream's ops, stream after stream */
+	struct stream_state *streams;
+	struct op_time *times;
 	struct flow *flows;    /* one per transfer op */
 	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
 	struct link_state *links;
@@ -96,14 +106,12 @@ struct engine *engine_new(const struct graph *g)
 	for (i = 0; i < g->ndevices; i++)
 		if (g->initial[i] != 0)
 			memtrack_change(e->mem, i, 0, g->initial[i]);
-	e->waiting = xcalloc(n ? n : 1, sizeof *e->waiting);
 	e->dep_first = xcalloc(n + 1, sizeof *e->dep_first);
 	e->dependents = xcalloc(g->ndeps ? g->ndeps : 1, sizeof *e->dependents);
-	e->start = xmalloc((n ? n : 1) * sizeof *e->start);
-	e->end = xmalloc((n ? n : 1) * sizeof *e->end);
+	e->times = xmalloc((n ? n : 1) * sizeof *e->times);
 	/* Written here rather than on first use in the loop: the pages fault in during setup. */
 	for (i = 0; i < n; i++)
-		e->start[i] = e->end[i] = -1.0;
+		e->times[i].start = e->times[i].end = -1.0;
 	e->hot = xcalloc(n ? n : 1, sizeof *e->hot);
 	for (i = 0; i < n; i++) {
 		const struct graph_op *o = &g->ops[i];
@@ -135,7 +143,7 @@ struct engine *engine_new(const struct graph *g)
 	/* Dependents in CSR form: count, prefix-sum, fill (in op order: deterministic). */
 	for (i = 0; i < n; i++) {
 		uint32_t k;
-		e->waiting[i] = g->ops[i].ndeps;
+		e->hot[i].waiting = g->ops[i].ndeps;
 		for (k = 0; k < g->ops[i].ndeps; k++)
 			e->dep_first[g->deps[g->ops[i].first_dep + k] + 1]++;
 	}
@@ -150,21 +158,19 @@ struct engine *engine_new(const struct graph *g)
 		}
 	}
 	free(fill);
-	/* Streams: their ops in issue order. */
-	e->stream_ops = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_ops);
-	e->stream_len = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_len);
-	e->stream_next = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_next);
-	e->stream_busy = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->stream_busy);
+	/* Streams: their ops in issue order, as slices of one array. */
+	e->streams = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->streams);
+	e->stream_ops = xcalloc(n ? n : 1, sizeof *e->stream_ops);
 	for (i = 0; i < n; i++)
-		e->stream_len[g->ops[i].stream]++;
-	for (i = 0; i < g->nstreams; i++) {
-		e->stream_ops[i] = xcalloc(e->stream_len[i] ? e->stream_len[i] : 1, sizeof(uint32_t));
-		e->stream_len[i] = 0;
-	}
+		e->streams[g->ops[i].stream].len++;
+	for (i = 1; i < g->nstreams; i++)
+		e->streams[i].first = e->streams[i - 1].first + e->streams[i - 1].len;
 	for (i = 0; i < n; i++) {
-		uint32_t s = g->ops[i].stream;
-		e->stream_ops[s][e->stream_len[s]++] = (uint32_t)i;
+		struct stream_state *st = &e->streams[g->ops[i].stream];
+		e->stream_ops[st->first + st->next++] = (uint32_t)i;
 	}
+	for (i = 0; i < g->nstreams; i++)
+		e->streams[i].next = 0;
 	return e;
 }
 
@@ -173,23 +179,17 @@ void engine_free(struct engine *e)
 	size_t i;
 	if (e == NULL)
 		return;
-	for (i = 0; i < e->g->nstreams; i++)
-		free(e->stream_ops[i]);
 	for (i = 0; i < e->g->nlinks; i++)
 		free(e->links[i].flows);
 	free(e->stream_ops);
-	free(e->stream_len);
-	free(e->stream_next);
-	free(e->stream_busy);
+	free(e->streams);
 	free(e->links);
 	free(e->flows);
 	free(e->flow_of);
 	free(e->hot);
-	free(e->end);
-	free(e->start);
+	free(e->times);
 	free(e->dependents);
 	free(e->dep_first);
-	free(e->waiting);
 	memtrack_free(e->mem);
 	queue_free(e->q);
 	free(e);
@@ -275,8 +275,8 @@ static void start_op(struct engine *e, uint32_t op)
 {
 	const struct hot_op *h = &e->hot[op];
 	const struct graph_op *o;
-	e->start[op] = e->now;
-	e->stream_busy[h->stream] = true;
+	e->times[op].start = e->now;
+	e->streams[h->stream].busy = true;
 	release_mem(e, op, false);
 	if (h->kind == GRAPH_COMPUTE) {
 		queue_push(e->q, e->now + h->duration, EV_COMPUTE_DONE, op, 0);
@@ -295,27 +295,28 @@ static void start_op(struct engine *e, uint32_t op)
 /* Start the next op of a stream if the stream is idle and the op's dependencies are done. */
 static void try_stream(struct engine *e, uint32_t s)
 {
+	struct stream_state *st = &e->streams[s];
 	uint32_t op;
-	if (e->stream_busy[s] || e->stream_next[s] >= e->stream_len[s])
+	if (st->busy || st->next >= st->len)
 		return;
-	op = e->stream_ops[s][e->stream_next[s]];
-	if (e->waiting[op] > 0)
+	op = e->stream_ops[st->first + st->next];
+	if (e->hot[op].waiting > 0)
 		return;
-	e->stream_next[s]++;
+	st->next++;
 	start_op(e, op);
 }
 
 static void finish_op(struct engine *e, uint32_t op)
 {
 	uint32_t stream = e->hot[op].stream, k;
-	e->end[op] = e->now;
+	e->times[op].end = e->now;
 	e->finished++;
 	release_mem(e, op, true);
-	e->stream_busy[stream] = false;
+	e->streams[stream].busy = false;
 	for (k = e->dep_first[op]; k < e->dep_first[op + 1]; k++) {
-		uint32_t d = e->dependents[k];
-		if (--e->waiting[d] == 0)
-			try_stream(e, e->hot[d].stream);
+		struct hot_op *d = &e->hot[e->dependents[k]];
+		if (--d->waiting == 0)
+			try_stream(e, d->stream);
 	}
 	try_stream(e, stream);
 }
@@ -379,17 +380,17 @@ size_t engine_events(const struct engine *e)
 
 double engine_op_start(const struct engine *e, size_t op)
 {
-	return e->start[op];
+	return e->times[op].start;
 }
 
 double engine_op_end(const struct engine *e, size_t op)
 {
-	return e->end[op];
+	return e->times[op].end;
 }
 
 bool engine_op_done(const struct engine *e, size_t op)
 {
-	return e->end[op] >= 0;
+	return e->times[op].end >= 0;
 }
 
 const struct memtrack *engine_memory(const struct engine *e)
