@@ -6,6 +6,7 @@
  * event-engine issue's target is at least 10 million events per second on one core.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "bench.h"
 #include "engine.h"
@@ -43,18 +44,35 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	e = engine_new(g);
-	(void)argv;
-	engine_record_timeline(e, argc < 2);
-	t1 = bench_now();
-	if (engine_run(e) != 0)
-		return 1;
-	t2 = bench_now();
-	events = engine_events(e);
-	printf("engine (%s): %zu ops, %zu events in %.3f s = %.2f million events/s (target >= 10); "
-	       "graph and engine set up in %.3f s; simulated %.4g s\n",
-	       argc < 2 ? "memory timeline on" : "timeline off", g->nops, events, t2 - t1,
-	       (double)events / (t2 - t1) / 1e6, t1 - t0, engine_now(e));
+	/* Three runs on fresh engines over the same graph: the VM this runs on is noisy, so the
+	 * best and the median are both shown. */
+	{
+		enum { RUNS = 3 };
+		double t[RUNS], setup = 0, built = bench_now() - t0;
+		int r;
+		for (r = 0; r < RUNS; r++) {
+			double ts = bench_now();
+			e = engine_new(g);
+			engine_record_timeline(e, argc < 2);
+			t1 = bench_now();
+			setup += t1 - ts;
+			if (engine_run(e) != 0)
+				return 1;
+			t2 = bench_now();
+			t[r] = t2 - t1;
+			events = engine_events(e);
+			if (r + 1 < RUNS)
+				engine_free(e);
+		}
+		qsort(t, RUNS, sizeof t[0], bench_cmp);
+		(void)argv;
+		printf("engine (%s): %zu ops, %zu events; best %.3f s = %.2f million events/s, median "
+		       "%.2f (target >= 10); graph built in %.3f s, engine set up in %.3f s; "
+		       "simulated %.4g s\n",
+		       argc < 2 ? "memory timeline on" : "timeline off", g->nops, events, t[0],
+		       (double)events / t[0] / 1e6, (double)events / t[RUNS / 2] / 1e6, built,
+		       setup / RUNS, engine_now(e));
+	}
 	engine_free(e);
 	graph_free(g);
 	return 0;
