@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "xalloc.h"
 #include "diag.h"
 #include "memory.h"
 #include "scenario.h"
@@ -17,6 +18,7 @@ int main(int argc, char **argv)
 	enum { RUNS = 200 };
 	double t[RUNS];
 	int i;
+	xalloc_init();
 	if (argc != 2) {
 		fprintf(stderr, "usage: bench_load SCENARIO.yaml\n");
 		return 2;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "xalloc.h"
 #include "diag.h"
 #include "memory.h"
 #include "requests.h"
@@ -22,6 +23,7 @@ int main(int argc, char **argv)
 	};
 	struct scenario_options opt = {o, sizeof o / sizeof o[0], NULL, false};
 	int f;
+	xalloc_init();
 	gsl_set_error_handler_off();
 	for (f = 1; f < argc; f++) {
 		enum { RUNS = 5 };

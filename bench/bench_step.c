@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "xalloc.h"
 #include "diag.h"
 #include "engine.h"
 #include "memory.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv)
 {
 	int f;
 	gsl_set_error_handler_off();
+	xalloc_init();
 	for (f = 1; f < argc; f++) {
 		enum { RUNS = 9 };
 		double t[RUNS];

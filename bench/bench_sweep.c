@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "xalloc.h"
 #include "diag.h"
 #include "store.h"
 #include "sweep.h"
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 	struct store *st;
 	size_t i;
 	int fd;
+	xalloc_init();
 	if (argc != 3) {
 		fprintf(stderr, "usage: bench_sweep EXAMPLE_SPEC SIXTEEN_GPU_SPEC\n");
 		return 2;

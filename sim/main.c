@@ -440,6 +440,7 @@ int main(int argc, char **argv)
 		{"report", main_report},
 	};
 	size_t k;
+	xalloc_init();
 	for (k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)
 		if (strcmp(argv[1], commands[k].name) == 0) {
 			gsl_set_error_handler_off();

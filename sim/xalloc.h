@@ -8,6 +8,10 @@
 
 #include <stddef.h>
 
+/* Tune the allocator for the simulator's large arrays (glibc: keep them in the heap). Call
+ * once at the start of main(). */
+void xalloc_init(void);
+
 /* Report exhaustion of size bytes and abort (for memory that is not allocated here: open_memstream). */
 _Noreturn void xalloc_fail(size_t size);
 void *xmalloc(size_t size);
