@@ -378,14 +378,14 @@ static void parse_axis(struct sweep_spec *sp, const struct ymember *m, struct di
 	sp->naxes++;
 }
 
-/* A candidate list of strategy: auto: integers, or names of an enum key. */
-static void parse_cands(struct sweep_spec *sp, const struct ymember *m, struct cands *c,
-			const char *enum_key, struct diag *d)
+/* A candidate list of strategy: auto: values of the scenario key it bounds, within that key's
+ * range (an integer) or among its names (an enum). */
+static void parse_cands(const struct ymember *m, struct cands *c, const char *key,
+			struct diag *d)
 {
 	const struct ynode *v = m->value;
-	const struct schema_row *row = enum_key ? schema_find(enum_key, NULL) : NULL;
+	const struct schema_row *row = schema_find(key, NULL);
 	size_t i;
-	(void)sp;
 	if (v->kind != YNODE_SEQ || v->count == 0 || v->count > CAND_MAX) {
 		diag_add(d, v->at, m->key, "expected a list of 1 to %d candidates", CAND_MAX);
 		return;
@@ -393,7 +393,7 @@ static void parse_cands(struct sweep_spec *sp, const struct ymember *m, struct c
 	c->n = 0;
 	for (i = 0; i < v->count; i++) {
 		const struct ynode *x = v->items[i];
-		if (row != NULL) {
+		if (row->type == SCHEMA_ENUM) {
 			int k;
 			bool found = false;
 			for (k = 0; x->kind == YNODE_SCALAR && row->names[k]; k++)
@@ -403,16 +403,17 @@ static void parse_cands(struct sweep_spec *sp, const struct ymember *m, struct c
 					break;
 				}
 			if (!found) {
-				diag_add(d, x->at, m->key, "expected a value of %s", enum_key);
+				diag_add(d, x->at, m->key, "expected a value of %s", key);
 				return;
 			}
 		} else {
 			int64_t n;
 			if (!spec_int(x, m->key, &n, d))
 				return;
-			if (n < 0 || n > (1 << 20)) {
-				diag_add(d, x->at, m->key, "expected 0 to %d, got %lld", 1 << 20,
-					 (long long)n);
+			if ((double)n < row->min || (double)n > row->max || n > (1 << 20)) {
+				diag_add(d, x->at, m->key, "expected %.0f to %.0f (the range of %s), "
+					 "got %lld", row->min, row->max < (1 << 20) ? row->max : 1 << 20,
+					 key, (long long)n);
 				return;
 			}
 			c->v[c->n++] = n;
@@ -465,15 +466,15 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 	static const struct {
 		const char *key;
 		size_t off;
-		const char *enum_key;
+		const char *schema_key;
 	} lists[] = {
-		{"tp", offsetof(struct sweep_spec, tp), NULL},
-		{"pp", offsetof(struct sweep_spec, pp), NULL},
-		{"cp", offsetof(struct sweep_spec, cp), NULL},
-		{"ep", offsetof(struct sweep_spec, ep), NULL},
-		{"zero", offsetof(struct sweep_spec, zero), NULL},
-		{"micro_batch", offsetof(struct sweep_spec, micro_batch), NULL},
-		{"vp", offsetof(struct sweep_spec, vp), NULL},
+		{"tp", offsetof(struct sweep_spec, tp), "strategy.tp"},
+		{"pp", offsetof(struct sweep_spec, pp), "strategy.pp"},
+		{"cp", offsetof(struct sweep_spec, cp), "strategy.cp"},
+		{"ep", offsetof(struct sweep_spec, ep), "strategy.ep"},
+		{"zero", offsetof(struct sweep_spec, zero), "strategy.zero"},
+		{"micro_batch", offsetof(struct sweep_spec, micro_batch), "workload.micro_batch"},
+		{"vp", offsetof(struct sweep_spec, vp), "strategy.vp"},
 		{"recompute", offsetof(struct sweep_spec, recompute), "strategy.recompute"},
 		{"schedule", offsetof(struct sweep_spec, schedule), "strategy.schedule"},
 	};
@@ -499,8 +500,8 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 		}
 		for (k = 0; k < sizeof lists / sizeof lists[0]; k++)
 			if (strcmp(b->key, lists[k].key) == 0) {
-				parse_cands(sp, b, (struct cands *)((char *)sp + lists[k].off),
-					    lists[k].enum_key, d);
+				parse_cands(b, (struct cands *)((char *)sp + lists[k].off),
+					    lists[k].schema_key, d);
 				found = true;
 			}
 		if (!found)
