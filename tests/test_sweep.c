@@ -405,7 +405,7 @@ static void test_bad_specs(void **state)
 		     "recompute: [most]}\n", 3, 38, "recompute", "strategy.recompute");
 	/* Found by fuzz_sweep: a bound outside its key's range reached a division by zero. */
 	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  strategy: {auto: true, "
-		     "micro_batch: [0]}\n", 3, 39, "micro_batch", "expected 1 to 1048576");
+		     "micro_batch: [0]}\n", 3, 40, "micro_batch", "expected 1 to 1048576");
 	expect_error("base: no-such-file.yaml\n", 1, 7, "base", "did not load");
 	expect_error("base: ../scenarios/32b_zero3.yaml\nsteps: 3\n", 2, 1, "steps", "unknown key");
 }
