@@ -623,7 +623,7 @@ static void misfit_rows(sqlite3 *db, const char *model, long long seq, char **no
 					 sqlite3_column_double(q, 4) / gib,
 					 sqlite3_column_double(q, 5) / gib);
 			else if (strcmp(cause, "error") == 0)
-				snprintf(why, sizeof why, "no configuration loads: %s",
+				snprintf(why, sizeof why, "no configuration: %s",
 					 sqlite3_column_text(q, 6) ? (const char *)sqlite3_column_text(q, 6)
 								   : "?");
 			else
@@ -907,7 +907,8 @@ static void prices_note(sqlite3 *db, const struct report_options *o, FILE *out)
 	int i;
 	title(out, o->format, 2, "Prices");
 	if (sqlite3_prepare_v2(db, "SELECT node, max(usd_per_hour / nodes), max(price_date) "
-				   "FROM v_points GROUP BY node ORDER BY node", -1, &q, NULL) != SQLITE_OK)
+				   "FROM v_points WHERE node IS NOT NULL GROUP BY node ORDER BY node", -1,
+			       &q, NULL) != SQLITE_OK)
 		return;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		char buf[256];

@@ -873,6 +873,8 @@ void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point 
 
 struct group {
 	struct scenario *s;        /* NULL when it did not load */
+	/* error set: the group is one error point (it did not load, or no strategy is valid;
+	 * then s stays, to name the model and the node of the point) */
 	char *rest;                /* its canonical form but the strategy keys */
 	uint64_t hash;             /* FNV state after the version, "{", rest and "," */
 	char *error;               /* then: why, and the overrides as config */
@@ -1029,12 +1031,30 @@ static void load_group(const struct sweep_spec *sp, struct expansion *x, size_t 
 		x->groups[g].error = xstrdup(msg);
 		x->groups[g].config = overrides_json(o, n, sp->base_file);
 	} else if (sp->auto_strategy) {
+		size_t before = x->npoints;
 		x->groups[g].rest = scenario_canonical_part(s, false);
 		x->groups[g].hash = store_hash_add(
 			store_hash_add(store_hash_add(store_hash_begin(), "{", 1), x->groups[g].rest,
 				       strlen(x->groups[g].rest)),
 			",", 1);
 		enumerate(sp, x, (uint32_t)g, w);
+		if (x->npoints == before) {
+			/* No strategy divides this model over these GPUs (or the filter left
+			 * none): one error point says so, so a report can tell why the instance
+			 * type never fits rather than leave it out. */
+			char msg[512];
+			snprintf(msg, sizeof msg, "no strategy passes the divisibility rules%s: %lld "
+				 "heads, %lld KV heads, %lld layers, %lld GPUs (%lld per node), global "
+				 "batch %lld", sp->where ? " and the where filter" : "",
+				 (long long)s->model.heads, (long long)s->model.kv_heads,
+				 (long long)s->model.layers, (long long)s->cluster.gpus,
+				 (long long)s->cluster.node.gpus_per_node,
+				 (long long)s->workload.global_batch);
+			x->groups[g].error = xstrdup(msg);
+			x->groups[g].config = overrides_json(o, n, sp->base_file);
+			free(x->groups[g].rest);
+			x->groups[g].rest = NULL;
+		}
 	} else if (where_passes(w, s)) {
 		add_point(x, (uint32_t)g, s);
 	}
@@ -1167,7 +1187,7 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	 * each point's canonical form, which costs far less than evaluating it). */
 	todo = xcalloc(x.ngroups + x.npoints + 1, 1);
 	for (g = 0, i = 0; g < x.ngroups; g++) {
-		if (x.groups[g].s == NULL) {
+		if (x.groups[g].error != NULL) {
 			char hash[17];
 			counts->group_errors++;
 			if (!in_slice(sl, index++))
@@ -1192,7 +1212,7 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 		mine += todo[i];
 	skip = 0;
 	for (g = 0, i = 0, index = 0; g < x.ngroups; g++) {
-		size_t n = x.groups[g].s == NULL ? 1 : 0;
+		size_t n = x.groups[g].error != NULL ? 1 : 0;
 		for (; i < x.npoints && x.points[i].group == g; i++)
 			n++;
 		for (; n > 0; n--, index++)
@@ -1205,10 +1225,12 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	index = 0;
 	for (g = 0, i = 0; g < x.ngroups && status == 0; g++) {
 		struct store_point p;
-		if (x.groups[g].s == NULL) {
+		if (x.groups[g].error != NULL) {
 			if (!todo[index++])
 				continue;
 			memset(&p, 0, sizeof p);
+			if (x.groups[g].s != NULL)
+				fill_keys(x.groups[g].s, &p);
 			p.status = STORE_ERROR;
 			p.config = x.groups[g].config;
 			store_hash(p.config, p.hash);
