@@ -187,6 +187,30 @@ static void test_group_error(void **state)
 	free(s);
 }
 
+/* 3 GPUs: no power-of-two tp, no pp dividing 64 layers times tp fills 3 GPUs but tp 1 pp 1
+ * dp 3, and 64 sequences do not split over dp 3: no valid strategy. One error point names the
+ * model and node, and says which counts did not divide. */
+static void test_no_strategy_point(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run("base: ../scenarios/32b_zero3.yaml\n"
+	    "axes:\n"
+	    "  cluster.nodes: [1]\n"
+	    "  cluster.gpus: [3]\n"
+	    "  strategy: {auto: true, tp: [1, 2, 4, 8], pp: [1, 2], micro_batch: [1]}\n",
+	    &sl, s);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->errors, 1);
+	assert_non_null(strstr(s->first_reason, "no strategy passes the divisibility rules"));
+	assert_non_null(strstr(s->first_reason, "3 GPUs"));
+	assert_string_equal(s->last.node, "p4de.24xlarge");
+	assert_string_equal(s->last.mode, "train");
+	free(s);
+}
+
 /* Shards split the points disjointly and together cover them all. */
 static void test_shards(void **state)
 {
@@ -417,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_where_filters),
 		cmocka_unit_test(test_axes_product),
 		cmocka_unit_test(test_group_error),
+		cmocka_unit_test(test_no_strategy_point),
 		cmocka_unit_test(test_shards),
 		cmocka_unit_test(test_resume_skips),
 		cmocka_unit_test(test_hashes_distinct),
