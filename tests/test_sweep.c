@@ -187,9 +187,9 @@ static void test_group_error(void **state)
 	free(s);
 }
 
-/* 3 GPUs: no power-of-two tp, no pp dividing 64 layers times tp fills 3 GPUs but tp 1 pp 1
- * dp 3, and 64 sequences do not split over dp 3: no valid strategy. One error point names the
- * model and node, and says which counts did not divide. */
+/* 3 GPUs with tp in {1, 2, 4, 8} and pp in {1, 2}: only tp 1, pp 1 divides 3 GPUs, giving dp 3,
+ * and the global batch of 64 does not split over dp 3: no valid strategy. One error point names
+ * the model and node, and says which counts did not divide. */
 static void test_no_strategy_point(void **state)
 {
 	struct sweep_slice sl;
