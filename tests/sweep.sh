@@ -106,11 +106,26 @@ expect 0 full "$dssim" sweep -q -j 2 "$big" --db "$out/full.db"
 same "points after kill and resume" "$(points "$out/k.db")" "$(points "$out/full.db")"
 echo "     (the kill left ${before:-0} points; the rerun added the rest)"
 
+big8="$out/big8.yaml"
+cat >"$big8" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  cluster.nodes: [2, 4, 8]
+  strategy: auto
+YAML
+
 # Interrupted (SIGINT, as Ctrl-C sends): exit 130 after storing what is finished; a rerun
 # completes the sweep.
-"$dssim" sweep -q -j 2 "$big" --db "$out/i.db" >"$out/int.out" 2>&1 &
+# The signal goes as soon as the first transaction is committed (every 256 points or 1 s), so
+# the sweep is mid-run however fast this build is.
+"$dssim" sweep -q -j 1 "$big8" --db "$out/i.db" >"$out/int.out" 2>&1 &
 pid=$!
-sleep 2
+tries=0
+while [ "$(points "$out/i.db")" = "" ] || [ "$(points "$out/i.db")" = 0 ]; do
+	sleep 0.05
+	tries=$((tries + 1))
+	[ $tries -lt 600 ] || break
+done
 kill -INT $pid 2>/dev/null
 wait $pid
 status=$?
@@ -118,8 +133,9 @@ same "exit status after SIGINT" "$status" 130
 has int out "interrupted"
 expect 0 int_check "$dssim" db check "$out/i.db"
 has int_check out "integrity: ok"
-expect 0 int_resume "$dssim" sweep -q -j 2 "$big" --db "$out/i.db"
-same "points after interrupt and resume" "$(points "$out/i.db")" "$(points "$out/full.db")"
+expect 0 int_resume "$dssim" sweep -q -j 2 "$big8" --db "$out/i.db"
+expect 0 full8 "$dssim" sweep -q -j 2 --analytic "$big8" --db "$out/full8.db"
+same "points after interrupt and resume" "$(points "$out/i.db")" "$(points "$out/full8.db")"
 
 if [ -n "${MPIRUN:-}" ]; then
 	expect 0 mpi $MPIRUN -n 2 "$dssim" sweep -q --analytic "$spec" --db "$out/mpi.db"
