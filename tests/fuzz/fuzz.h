@@ -11,6 +11,8 @@
 #include <stdlib.h>
 
 #include "diag.h"
+#include "memory.h"
+#include "scenario.h"
 
 /* Feed one input to the library. Returns 0; a bug shows as a crash, a sanitizer report or a
  * leak, never as a status (libFuzzer reserves other values). */
@@ -32,6 +34,21 @@ static inline void fuzz_format_all(const struct diag *d)
 	size_t i;
 	for (i = 0; i < d->count; i++)
 		diag_format(&d->items[i], buf, sizeof buf);
+}
+
+/* Load a scenario tree as dssim does and, when it loads, build its memory breakdown; whatever
+ * the input, the result is a scenario or diagnostics in d. */
+static inline void fuzz_load(const struct ynode *top, const char *file,
+			     const struct scenario_options *opt, struct diag *d)
+{
+	struct scenario *s = scenario_load_tree(top, file, opt, d);
+	if (s != NULL) {
+		struct memory_report m;
+		/* -1 is a GSL search failure reported in m.advice: a result, not a bug. */
+		(void)memory_build(s, &m);
+		memory_report_release(&m);
+		scenario_free(s);
+	}
 }
 
 #endif

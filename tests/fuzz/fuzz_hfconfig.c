@@ -36,7 +36,6 @@ static void run_base(struct arena *a, struct ynode *model, size_t i)
 {
 	const char *file = arena_printf(a, "%s/fuzz-base-%zu.yaml", fuzz_data_dir(), i);
 	struct scenario_options opt;
-	struct scenario *s;
 	struct diag d;
 	struct ynode *top;
 	diag_init(&d);
@@ -45,14 +44,7 @@ static void run_base(struct arena *a, struct ynode *model, size_t i)
 		yamltree_map_set(a, top, "model", top->at, model);
 		memset(&opt, 0, sizeof opt);
 		opt.data_dir = fuzz_data_dir();
-		s = scenario_load_tree(top, file, &opt, &d);
-		if (s != NULL) {
-			struct memory_report m;
-			/* -1 is a GSL search failure reported in m.advice: a result, not a bug. */
-			(void)memory_build(s, &m);
-			memory_report_release(&m);
-			scenario_free(s);
-		}
+		fuzz_load(top, file, &opt, &d);
 	}
 	fuzz_format_all(&d);
 	diag_release(&d);

@@ -66,16 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.noverrides = find_sets(a, text, size, sets);
 	opt.data_dir = fuzz_data_dir();
 	top = yamltree_parse(a, file, text, size, &d);
-	if (top != NULL) {
-		struct scenario *s = scenario_load_tree(top, file, &opt, &d);
-		if (s != NULL) {
-			struct memory_report m;
-			/* -1 is a GSL search failure reported in m.advice: a result, not a bug. */
-			(void)memory_build(s, &m);
-			memory_report_release(&m);
-			scenario_free(s);
-		}
-	}
+	if (top != NULL)
+		fuzz_load(top, file, &opt, &d);
 	fuzz_format_all(&d);
 	diag_release(&d);
 	arena_free(a);
