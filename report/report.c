@@ -933,6 +933,20 @@ static void prices_note(sqlite3 *db, const struct report_options *o, FILE *out)
 	sqlite3_finalize(q);
 }
 
+/* Whether the database holds points of a mode (train, infer). */
+static bool has_mode(sqlite3 *db, const char *mode)
+{
+	sqlite3_stmt *q;
+	bool found = false;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM points WHERE mode = ? LIMIT 1", -1, &q, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(q, 1, mode, -1, SQLITE_STATIC);
+		found = sqlite3_step(q) == SQLITE_ROW;
+	}
+	sqlite3_finalize(q);
+	return found;
+}
+
 static const char *const css =
 	"body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1200px;color:#222;"
 	"padding:0 1em}table{border-collapse:collapse;margin:.5em 0 1.2em;font-size:13px}"
@@ -982,10 +996,12 @@ int report_write(const char *path, const struct report_options *o, FILE *out, ch
 	else if (o->format == FORMAT_TEXT)
 		fputs("dssim capacity report\n", out);
 	{
-		char tok[32];
+		char tok[32], train[96] = "";
 		tokens_text(o->tokens, tok, sizeof tok);
-		snprintf(buf, sizeof buf, "%s: %lld points. Days and USD are for %s training tokens%s.",
-			 path, points, tok, o->nprices ? "; --price overrides apply" : "");
+		if (has_mode(db, "train"))
+			snprintf(train, sizeof train, " Days and USD are for %s training tokens.", tok);
+		snprintf(buf, sizeof buf, "%s: %lld points.%s%s", path, points, train,
+			 o->nprices ? " --price overrides apply." : "");
 	}
 	note(out, o->format, buf);
 	training(db, o, out, &chart);
