@@ -1187,13 +1187,14 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	 * each point's canonical form, which costs far less than evaluating it). */
 	todo = xcalloc(x.ngroups + x.npoints + 1, 1);
 	for (g = 0, i = 0; g < x.ngroups; g++) {
+		char hash[17];
 		if (x.groups[g].error != NULL) {
-			char hash[17];
 			counts->group_errors++;
 			if (!in_slice(sl, index++))
 				continue;
 			store_hash(x.groups[g].config, hash);
 			todo[index - 1] = !skipped(sl, hash);
+			skip += !todo[index - 1];
 			continue;
 		}
 		for (; i < x.npoints && x.points[i].group == g; i++) {
@@ -1202,22 +1203,14 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 			todo[index - 1] = 1;
 			if (sl->nskip > 0) {
 				struct scenario c = point_scenario(&x, i);
-				char hash[17];
 				free(point_config(&x, i, &c, hash));
 				todo[index - 1] = !skipped(sl, hash);
 			}
+			skip += !todo[index - 1];
 		}
 	}
 	for (i = 0; i < index; i++)
 		mine += todo[i];
-	skip = 0;
-	for (g = 0, i = 0, index = 0; g < x.ngroups; g++) {
-		size_t n = x.groups[g].error != NULL ? 1 : 0;
-		for (; i < x.npoints && x.points[i].group == g; i++)
-			n++;
-		for (; n > 0; n--, index++)
-			skip += in_slice(sl, index) && !todo[index];
-	}
 	counts->points = mine;
 	counts->skipped = skip;
 	if (cb->total)
