@@ -49,6 +49,17 @@ check=$(awk -F, '/^p4de.24xlarge,/ && !done {
 	"$out/csv.out")
 case $check in ok*) ok "planning arithmetic: $check" ;; *) bad "planning arithmetic: ${check:-no p4de row}" ;; esac
 
+# Serving, by hand from the same row: GPUs for 10/s = ceil(10 / rate) replicas x GPUs, and USD per
+# million output tokens = USD/h / 3600 / (output tok/s) x 1e6.
+expect 0 serve_csv "$dssim" report --db "$out/r.db" --target-rate 10/s --format csv
+check=$(awk -F, '/^p5e.48xlarge,/ {
+	n = 10 / $5; reps = (n == int(n)) ? n : int(n) + 1; want_gpus = reps * $2
+	want_usd = $9 / 3600 / $6 * 1e6
+	ok = $11 == want_gpus && ($10 - want_usd) ^ 2 <= (want_usd * 2e-3) ^ 2
+	print (ok ? "ok" : "bad") " GPUs " $11 " vs " want_gpus ", USD/M " $10 " vs " want_usd; exit }' \
+	"$out/serve_csv.out")
+case $check in ok*) ok "serving arithmetic: $check" ;; *) bad "serving arithmetic: ${check:-no p5e row}" ;; esac
+
 # --price replaces the preset's price: USD/h is the given price times the nodes.
 expect 0 price "$dssim" report --db "$out/r.db" --format csv --price p4de.24xlarge=10
 usdh=$(awk -F, '/^p4de.24xlarge,/ { print $2 * 10 "=" $9; exit }' "$out/price.out")
