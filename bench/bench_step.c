@@ -10,11 +10,8 @@
 #include "bench.h"
 #include "xalloc.h"
 #include "diag.h"
-#include "engine.h"
-#include "memory.h"
-#include "result.h"
+#include "run.h"
 #include "scenario.h"
-#include "step.h"
 
 int main(int argc, char **argv)
 {
@@ -29,29 +26,19 @@ int main(int argc, char **argv)
 		for (i = 0; i < RUNS; i++) {
 			struct diag d;
 			struct scenario *s;
-			struct memory_report m;
-			struct step_plan p;
-			struct engine *e;
-			struct result r;
-			char err[256];
+			struct run_options o = {.keep_engine = true};
+			struct run_result r;
 			double t0 = bench_now();
 			diag_init(&d);
 			s = scenario_load(argv[f], NULL, &d);
-			if (s == NULL || memory_build(s, &m) != 0 ||
-			    step_build(s, &p, err, sizeof err) != 0) {
+			if (s == NULL || run_scenario(s, &o, &r, &d) != 0 ||
+			    r.outcome != RUN_SIMULATED) {
 				diag_print(&d, stderr);
 				return 1;
 			}
-			e = engine_new(p.graph);
-			engine_record_timeline(e, false);
-			if (engine_run(e) != 0)
-				return 1;
-			result_build(s, &p, e, &r);
-			ops = p.graph->nops;
-			events = r.events;
-			engine_free(e);
-			step_plan_release(&p);
-			memory_report_release(&m);
+			ops = r.plan.graph->nops;
+			events = r.step.events;
+			run_result_release(&r);
 			scenario_free(s);
 			diag_release(&d);
 			t[i] = bench_now() - t0;

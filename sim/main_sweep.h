@@ -5,9 +5,22 @@
 #ifndef DSSIM_MAIN_SWEEP_H
 #define DSSIM_MAIN_SWEEP_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "table.h"
 
-enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2, EXIT_INTERRUPTED = 130 };
+enum { EXIT_OK = 0, EXIT_INTERNAL = 1, EXIT_BAD_INPUT = 2, EXIT_NEGATIVE = 3, EXIT_INTERRUPTED = 130 };
+
+/* The command table's lines and the exit statuses every command shares (main.c). */
+void main_print_commands(FILE *out);
+void main_print_exit_codes(FILE *out);
+/* Append --set's KEY=VALUE (split in place) to a list; -1 with a message when malformed. */
+struct scenario_override;
+int main_add_override(struct scenario_override **list, size_t *n, char *arg);
+
+int main_run(int argc, char **argv);
+int main_validate(int argc, char **argv);
 
 /* --format's argument: text, json or csv. 0, or -1 for anything else. */
 int main_parse_format(const char *s, enum format *f);

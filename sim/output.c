@@ -173,9 +173,22 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	fputs("}\n  },\n", out);
 }
 
-void output_json(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t, const struct serve_result *sv)
+/* The step of a simulated training run, the served stream of a simulated serving run. */
+static const struct result *step_of(const struct run_result *r)
 {
+	return r->outcome == RUN_SIMULATED && r->mode == MODE_TRAIN ? &r->step : NULL;
+}
+
+static const struct serve_result *serving_of(const struct run_result *r)
+{
+	return r->outcome == RUN_SIMULATED && r->mode == MODE_INFER ? &r->serve : NULL;
+}
+
+void output_json(FILE *out, const struct scenario *s, const struct run_result *run)
+{
+	const struct memory_report *m = &run->memory;
+	const struct result *t = step_of(run);
+	const struct serve_result *sv = serving_of(run);
 	const struct strategy *g = &s->strategy;
 	const struct workload *w = &s->workload;
 	size_t i;
@@ -403,9 +416,11 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 			     "requests given\n", (long long)s->strategy.dp);
 }
 
-void output_text(FILE *out, const struct scenario *s, const struct memory_report *m,
-		 const struct result *t, const struct serve_result *sv)
+void output_text(FILE *out, const struct scenario *s, const struct run_result *r)
 {
+	const struct memory_report *m = &r->memory;
+	const struct result *t = step_of(r);
+	const struct serve_result *sv = serving_of(r);
 	const struct model_config *md = &s->model;
 	const struct node_spec *n = &s->cluster.node;
 	const struct workload *w = &s->workload;

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine.h"
-#include "result.h"
-#include "step.h"
+#include "run.h"
 #include "xalloc.h"
 #include "yamltree.h"
 
@@ -22,26 +20,6 @@ static double eq3_tflops(const struct scenario *s, double step_s)
 	double V = (double)s->model.vocab;
 	double F = 96 * B * sq * l * h * h * (1 + sq / (6 * h) + V / (16 * l * h));
 	return F / step_s / (double)s->cluster.gpus / 1e12;
-}
-
-static int simulate(const struct scenario *s, struct result *r, char *err, size_t errsize)
-{
-	struct step_plan p;
-	struct engine *e;
-	if (step_build(s, &p, err, errsize) != 0)
-		return -1;
-	e = engine_new(p.graph);
-	engine_record_timeline(e, false);
-	if (engine_run(e) != 0) {
-		snprintf(err, errsize, "the step did not complete");
-		engine_free(e);
-		step_plan_release(&p);
-		return -1;
-	}
-	result_build(s, &p, e, r);
-	engine_free(e);
-	step_plan_release(&p);
-	return 0;
 }
 
 static bool number(const struct ynode *n, double *out)
@@ -59,8 +37,7 @@ static int run_case(const struct ynode *c, const char *path, const struct scenar
 	const struct ynode *name = yamltree_get(c, "name"), *metric = yamltree_get(c, "metric");
 	const struct ynode *scen = yamltree_get(c, "scenario");
 	struct scenario *s;
-	struct result r;
-	char err[256];
+	struct run_result r;
 	if (c->kind != YNODE_MAP || name == NULL || metric == NULL || scen == NULL ||
 	    name->kind != YNODE_SCALAR || metric->kind != YNODE_SCALAR ||
 	    !number(yamltree_get(c, "published"), &row->published) ||
@@ -79,12 +56,21 @@ static int run_case(const struct ynode *c, const char *path, const struct scenar
 	s = scenario_load_tree(scen, path, opt, d);
 	if (s == NULL)
 		return -1;
-	if (simulate(s, &r, err, sizeof err) != 0) {
-		diag_add(d, scen->at, "scenario", "%s", err);
+	if (s->workload.mode != MODE_TRAIN) {
+		diag_add(d, scen->at, "scenario", "a validation case is a training scenario");
 		scenario_free(s);
 		return -1;
 	}
-	row->simulated = strcmp(row->metric, "step_s") == 0 ? r.step_s : eq3_tflops(s, r.step_s);
+	if (run_scenario(s, NULL, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
+		if (r.outcome != RUN_SIMULATED && r.reason[0])
+			diag_add(d, scen->at, "scenario", "%s", r.reason);
+		run_result_release(&r);
+		scenario_free(s);
+		return -1;
+	}
+	row->simulated = strcmp(row->metric, "step_s") == 0 ? r.step.step_s
+							     : eq3_tflops(s, r.step.step_s);
+	run_result_release(&r);
 	row->error = row->simulated / row->published - 1;
 	row->ok = fabs(row->error) <= row->tolerance;
 	scenario_free(s);

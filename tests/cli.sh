@@ -40,8 +40,18 @@ for key in '"params"' '"active_params"' '"per_gpu"' '"weights"' '"gradients"' '"
 done
 expect 2 bad_set "$dssim" --set strategy.tp=3 scenarios/32b_zero3.yaml
 has bad_set err "--set strategy.tp: strategy.tp: expected a divisor of the 40 attention heads, got 3"
-expect 0 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
+# Without offload, ZeRO-2 needs more than 80 GB: the report is printed, then exit 3.
+expect 3 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
 has good_set out '"zero": 2'
+has good_set out '"fits": false'
+expect 3 misfit_text "$dssim" --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
+has misfit_text out "fits      NO"
+has misfit_text out "step "
+# One exit-status table in every command's help.
+for cmd in "" validate; do
+	expect 0 "help_exit_$cmd" "$dssim" $cmd --help
+	has "help_exit_$cmd" out "3    the answer is negative"
+done
 
 # Inference scenarios serve a request stream.
 infer=scenarios/14b_bf16_infer_1gpu.yaml
@@ -59,6 +69,13 @@ has max_rate out "highest rate meeting ttft_p99 <= 2000 ms, tpot_p99 <= 100 ms:"
 expect 0 max_rate_json "$dssim" --format json --find-max-rate --slo latency_p90=20s \
 	--set workload.requests=300 "$infer"
 has max_rate_json out '"find_max_rate"'
+# A target no rate meets: the figures at the lowest rate tried, then exit 3.
+expect 3 max_rate_none "$dssim" --find-max-rate --slo ttft_p99=1us \
+	--set workload.requests=100 "$infer"
+has max_rate_none out "none, even"
+has max_rate_none err "no arrival rate meets"
+expect 2 max_rate_train "$dssim" --find-max-rate --slo ttft_p99=2s scenarios/32b_zero3.yaml
+has max_rate_train err "is not an inference scenario"
 expect 2 bad_slo "$dssim" --find-max-rate --slo ttft_p95=2s "$infer"
 has bad_slo err "unknown target 'ttft_p95'"
 expect 2 slo_alone "$dssim" --slo ttft_p99=2s "$infer"
@@ -76,7 +93,9 @@ fi
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)
-	expect 0 "$name" "$dssim" --format json "$f"
+	# DeepSeek-V3 on 2048 H800 as its report describes does not fit yet (the DeepSeek issue).
+	case $f in *deepseek_v3_pp16_ep64_h800*) want=3 ;; *) want=0 ;; esac
+	expect $want "$name" "$dssim" --format json "$f"
 	"$dssim" --format json "$f" >"$out/$name.again" 2>/dev/null
 	if cmp -s "$out/$name.out" "$out/$name.again"; then ok "$name deterministic"; else bad "$name differs between runs"; fi
 	# output.c prints a non-finite double as null; only "advice" may be null.
@@ -91,8 +110,8 @@ done
 tmp=$(mktemp -d)
 cat >"$tmp/s.yaml" <<'YAML'
 model: deepseek-v3
-cluster: {node: p5.48xlarge}
-workload: {mode: infer, seq_len: 4096, dtype: fp8}
+cluster: {node: p5e.48xlarge}
+workload: {mode: infer, seq_len: 4096, dtype: fp8, requests: 20}
 strategy: {tp: 8}
 YAML
 (cd "$tmp" && DSSIM_DATA="$top_src" "$dssim" s.yaml >"$out/elsewhere.out" 2>"$out/elsewhere.err")

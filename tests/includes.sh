@@ -12,7 +12,7 @@ stage_of() {
 	model | hardware | layout | compute | collective | memory | requests | forward) echo 2 ;;
 	schedule | graph | step | serve) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
-	result | output | trace | validate | store | sweep) echo 5 ;;
+	result | run | output | trace | validate | store | sweep) echo 5 ;;
 	*) echo 99 ;;
 	esac
 }

@@ -17,11 +17,17 @@ static char *render(const struct scenario *s, const struct memory_report *r, boo
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
+	/* A memory-only run: the report carries the breakdown and no simulated step. */
+	struct run_result rr;
+	memset(&rr, 0, sizeof rr);
+	rr.mode = (enum mode)s->workload.mode;
+	rr.outcome = RUN_NOT_SIMULATED;
+	rr.memory = *r;
 	assert_non_null(f);
 	if (json)
-		output_json(f, s, r, NULL, NULL);
+		output_json(f, s, &rr);
 	else
-		output_text(f, s, r, NULL, NULL);
+		output_text(f, s, &rr);
 	fclose(f);
 	return text;
 }

@@ -11,25 +11,26 @@
 
 #include "engine.h"
 #include "result.h"
+#include "run.h"
 #include "scenario.h"
 #include "step.h"
 #include "trace.h"
 #include "yamltree.h"
 
+/* The step through the one run path (run.h), as the command line plays it. */
 static void simulate(const struct scenario *s, struct result *r)
 {
-	struct step_plan p;
-	struct engine *e;
-	char err[256];
-	if (step_build(s, &p, err, sizeof err) != 0) {
-		print_error("step_build: %s\n", err);
+	struct run_result rr;
+	struct diag d;
+	diag_init(&d);
+	assert_int_equal(run_scenario(s, NULL, &rr, &d), 0);
+	if (rr.outcome != RUN_SIMULATED) {
+		print_error("not simulated: %s\n", rr.reason);
 		fail();
 	}
-	e = engine_new(p.graph);
-	assert_int_equal(engine_run(e), 0);
-	result_build(s, &p, e, r);
-	engine_free(e);
-	step_plan_release(&p);
+	*r = rr.step;
+	run_result_release(&rr);
+	diag_release(&d);
 }
 
 /* Equal stages and free communication: 32 identical layers over p stages, a vocabulary of 8 so

@@ -1,0 +1,271 @@
+/*
+ * main_run: `dssim [options] SCENARIO.yaml`, the command that runs one scenario. Loads it, hands
+ * it to run_scenario (run.h), prints the report and turns the outcome into the exit status of
+ * main_exit_codes (main_sweep.h): 0 done, 1 internal or output error, 2 bad input or usage, 3
+ * the answer is negative (it does not fit; no rate meets the targets), printed after the report.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+#include "main_sweep.h"
+#include "output.h"
+#include "run.h"
+#include "scenario.h"
+#include "schema.h"
+#include "trace.h"
+#include "xalloc.h"
+
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim [options] SCENARIO.yaml\n"
+		"       dssim COMMAND [options] ...   (dssim COMMAND --help for each)\n"
+		"\n"
+		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
+		"report where each GPU's memory goes, whether it fits, and how fast it runs.\n"
+		"\n"
+		"options:\n"
+		"  -f, --format FORMAT   text (default) or json\n"
+		"  -s, --set KEY=VALUE   override any scenario key, e.g. --set strategy.tp=8\n"
+		"                        (repeatable; VALUE may be YAML: --set 'strategy.offload={optimizer: cpu}')\n"
+		"  -d, --data-dir DIR    also look for presets in DIR\n"
+		"  -t, --trace FILE      write a Chrome trace of the simulated step or serving run\n"
+		"                        (open in Perfetto)\n"
+		"      --find-max-rate   inference: the highest Poisson arrival rate that meets --slo\n"
+		"      --slo TARGETS     latency targets, e.g. ttft_p99=2s,tpot_p99=100ms (metrics ttft,\n"
+		"                        tpot, latency; quantiles mean, p50, p90, p99)\n"
+		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
+		"  -h, --help            show this help\n"
+		"  -V, --version         show the version\n"
+		"\n"
+		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
+		"directory, in $DSSIM_DATA and in %s.\n"
+		"\n",
+		scenario_installed_data_dir());
+	main_print_commands(out);
+	fputc('\n', out);
+	main_print_exit_codes(out);
+}
+
+struct args {
+	enum format format;
+	struct scenario_override *overrides;
+	size_t noverrides;
+	const char *data_dir;
+	const char *file;
+	const char *trace;
+	bool find_max_rate;
+	const char *slo;
+};
+
+int main_add_override(struct scenario_override **list, size_t *n, char *arg)
+{
+	char *eq = strchr(arg, '=');
+	if (eq == NULL || eq == arg) {
+		fprintf(stderr, "dssim: --set: expected KEY=VALUE, got '%s'\n", arg);
+		return -1;
+	}
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	*eq = '\0';
+	(*list)[*n].key = arg;
+	(*list)[*n].value = eq + 1;
+	(*n)++;
+	return 0;
+}
+
+/* EXIT_OK to go on, -1 when a help or version was printed, else the exit status. */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option longopts[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"set", required_argument, NULL, 's'},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"trace", required_argument, NULL, 't'},
+		{"help-keys", no_argument, NULL, 'K'},
+		{"find-max-rate", no_argument, NULL, 'R'},
+		{"slo", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	memset(a, 0, sizeof *a);
+	while ((c = getopt_long(argc, argv, "f:s:d:t:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "text") == 0) {
+				a->format = FORMAT_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				a->format = FORMAT_JSON;
+			} else {
+				fprintf(stderr, "dssim: --format: expected text or json, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 's':
+			if (main_add_override(&a->overrides, &a->noverrides, optarg) != 0)
+				return EXIT_BAD_INPUT;
+			break;
+		case 'd':
+			a->data_dir = optarg;
+			break;
+		case 't':
+			a->trace = optarg;
+			break;
+		case 'R':
+			a->find_max_rate = true;
+			break;
+		case 'S':
+			a->slo = optarg;
+			break;
+		case 'K':
+			schema_print_keys(stdout);
+			return -1;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case 'V':
+			printf("dssim %s\n", PACKAGE_VERSION);
+			return -1;
+		default:
+			usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, optind >= argc ? "dssim: no scenario file given\n"
+					       : "dssim: expected one scenario file\n");
+		usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if ((a->find_max_rate && a->slo == NULL) || (!a->find_max_rate && a->slo != NULL)) {
+		fprintf(stderr, "dssim: --find-max-rate and --slo go together\n");
+		return EXIT_BAD_INPUT;
+	}
+	a->file = argv[optind];
+	return EXIT_OK;
+}
+
+/* Write the trace to a temporary file renamed into place, so no half-written trace is left. */
+static int write_trace(const char *path, const struct scenario *s, const struct run_result *r)
+{
+	char tmp[4096];
+	FILE *f;
+	int status;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL) {
+		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
+		return -1;
+	}
+	status = r->mode == MODE_INFER
+			 ? trace_write_serving(f, s, &r->serve)
+			 : trace_write(f, r->plan.graph, r->engine, step_category_names,
+				       STEP_CATEGORIES);
+	if (fclose(f) != 0 || status != 0 || rename(tmp, path) != 0) {
+		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* What stderr says beside the report when the run answered without simulating or negatively. */
+static void say_outcome(const struct scenario *s, const struct run_result *r)
+{
+	char name[32];
+	int i;
+	if (r->outcome == RUN_NOT_SIMULATED && r->reason[0])
+		fprintf(stderr, "dssim: %s: %s%s\n", s->file,
+			r->mode == MODE_TRAIN ? "not simulated: " : "", r->reason);
+	if (r->serve.searched && r->serve.found_rate <= 0) {
+		const struct serve_slo *slo = &r->serve.slo;
+		fprintf(stderr, "dssim: %s: no arrival rate meets", s->file);
+		for (i = 0; i < slo->n; i++)
+			fprintf(stderr, " %s<=%gs", serve_target_name(&slo->t[i], name, sizeof name),
+				slo->t[i].limit);
+		fprintf(stderr, " (even %.3g/s misses)\n", r->serve.capacity_rate / 100);
+	}
+}
+
+int main_run(int argc, char **argv)
+{
+	struct args a;
+	struct scenario_options opt;
+	struct run_options ro;
+	struct run_result r;
+	struct serve_slo slo;
+	struct diag d;
+	struct scenario *s;
+	char err[256];
+	int status = parse_args(argc, argv, &a);
+
+	if (status != EXIT_OK) {
+		free(a.overrides);
+		if (status < 0)
+			return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_INTERNAL;
+		return status;
+	}
+	if (a.find_max_rate && serve_parse_slo(a.slo, &slo, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim: --slo: %s\n", err);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
+	diag_init(&d);
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = a.overrides;
+	opt.noverrides = a.noverrides;
+	opt.data_dir = a.data_dir;
+	s = scenario_load(a.file, &opt, &d);
+	if (s == NULL) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
+	if (a.find_max_rate && s->workload.mode != MODE_INFER) {
+		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a.file);
+		scenario_free(s);
+		diag_release(&d);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
+	memset(&ro, 0, sizeof ro);
+	ro.keep_engine = a.trace != NULL;
+	ro.record_timeline = a.trace != NULL;
+	ro.keep_iterations = a.trace != NULL;
+	ro.find_max_rate = a.find_max_rate ? &slo : NULL;
+	ro.progress = a.find_max_rate ? stderr : NULL;
+	status = run_scenario(s, &ro, &r, &d);
+	if (status != 0) {
+		diag_print(&d, stderr);
+		status = status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+	} else {
+		if (a.format == FORMAT_JSON)
+			output_json(stdout, s, &r);
+		else
+			output_text(stdout, s, &r);
+		say_outcome(s, &r);
+		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
+		if (a.trace != NULL && r.outcome == RUN_SIMULATED && !a.find_max_rate &&
+		    write_trace(a.trace, s, &r) != 0)
+			status = EXIT_INTERNAL;
+	}
+	run_result_release(&r);
+	scenario_free(s);
+	diag_release(&d);
+	free(a.overrides);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "dssim: cannot write the report\n");
+		return EXIT_INTERNAL;
+	}
+	return status;
+}

@@ -1,0 +1,211 @@
+/*
+ * run: one scenario in, one result out (run.h). The only place that wires memory -> step ->
+ * engine -> result and memory -> requests -> serve; every caller goes through run_scenario.
+ */
+#include "run.h"
+
+#include <string.h>
+
+#include "requests.h"
+
+static void not_simulated(struct run_result *r, const char *why)
+{
+	r->outcome = RUN_NOT_SIMULATED;
+	snprintf(r->reason, sizeof r->reason, "%s", why);
+}
+
+/* Play one training step on the event engine. */
+static void run_step(const struct scenario *s, const struct run_options *o, struct run_result *r)
+{
+	struct step_plan plan;
+	struct engine *e;
+	char err[256];
+	if (step_build(s, &plan, err, sizeof err) != 0) {
+		not_simulated(r, err);
+		return;
+	}
+	e = engine_new(plan.graph);
+	engine_record_timeline(e, o->record_timeline);
+	if (engine_run(e) != 0) {
+		/* engine.h: ops left unstarted mean a bug in the engine, not bad input. */
+		not_simulated(r, "the step did not complete");
+		engine_free(e);
+		step_plan_release(&plan);
+		return;
+	}
+	result_build(s, &plan, e, &r->step);
+	r->outcome = RUN_SIMULATED;
+	if (o->keep_engine) {
+		r->has_plan = true;
+		r->plan = plan;
+		r->engine = e;
+		return;
+	}
+	engine_free(e);
+	step_plan_release(&plan);
+}
+
+/* Serve the scenario's own requests. -1 when they cannot be drawn (bad input, in d). */
+static int run_serving(const struct scenario *s, const struct run_options *o,
+		       struct run_result *r, struct diag *d)
+{
+	struct serve_options so = {o->keep_iterations};
+	struct request_stream rs;
+	char err[200];
+	if (requests_build(s, &rs, d) != 0)
+		return -1;
+	if (serve_run(s, &r->memory, &rs, &so, &r->serve, err, sizeof err) != 0) {
+		r->outcome = RUN_NOT_SIMULATED;
+		snprintf(r->reason, sizeof r->reason, "requests not served: %s", err);
+	} else {
+		r->outcome = RUN_SIMULATED;
+	}
+	requests_release(&rs);
+	return 0;
+}
+
+/* One serving run at a Poisson (or, when the scenario says so, gamma) rate; 0 is every
+ * request at time 0. -1 with the reason in err. */
+static int serve_at(const struct scenario *s, const struct memory_report *m, double rate,
+		    struct serve_result *r, char *err, size_t errsize)
+{
+	struct scenario c = *s;
+	struct request_stream rs;
+	struct diag d;
+	int status;
+	if (c.workload.arrival.process != ARRIVAL_GAMMA)
+		c.workload.arrival.process = ARRIVAL_POISSON;
+	c.workload.arrival.rate = rate;
+	c.workload.duration = 0;
+	diag_init(&d);
+	status = requests_build(&c, &rs, &d);
+	if (status != 0 && d.count > 0)
+		diag_format(&d.items[0], err, errsize);
+	else if (status != 0)
+		snprintf(err, errsize, "cannot draw the requests");
+	diag_release(&d);
+	if (status != 0)
+		return -1;
+	serve_result_release(r);
+	memset(r, 0, sizeof *r);
+	status = serve_run(&c, m, &rs, NULL, r, err, errsize);
+	requests_release(&rs);
+	return status;
+}
+
+/*
+ * The highest arrival rate that meets the targets, by bisection over simulated runs. The
+ * engine's capacity (every request at time 0) bounds the search; above it queues grow without
+ * end. Arrival streams at different rates share their lengths and scale their gaps
+ * (requests.h), so meeting the targets is monotone in the rate up to simulation noise. The
+ * result kept is the run at the rate found, or at the lowest rate tried when none meets them.
+ */
+static void find_max_rate(const struct scenario *s, const struct run_options *o,
+			  struct run_result *r)
+{
+	struct serve_result t;
+	struct serve_slo slo = *o->find_max_rate;
+	char err[256];
+	double lo, hi, capacity, rate = 0;
+	int runs = 0, i;
+	bool have = false;
+	memset(&t, 0, sizeof t);
+	if (serve_at(s, &r->memory, 0, &t, err, sizeof err) != 0) {
+		not_simulated(r, err);
+		serve_result_release(&t);
+		return;
+	}
+	capacity = t.requests_per_s;
+	runs++;
+	hi = capacity;
+	lo = capacity / 100;
+	for (i = -1; i < 14; i++) {
+		double x = i < 0 ? lo : (lo + hi) / 2;
+		bool ok;
+		if (serve_at(s, &r->memory, x, &t, err, sizeof err) != 0) {
+			not_simulated(r, err);
+			serve_result_release(&t);
+			return;
+		}
+		runs++;
+		ok = serve_meets(&t, &slo);
+		if (o->progress != NULL)
+			fprintf(o->progress, "rate %.4g/s: %s", x, ok ? "meets the targets\n"
+								    : "misses\n");
+		if (ok || (i < 0 && !ok)) {
+			serve_result_release(&r->serve);
+			r->serve = t;
+			memset(&t, 0, sizeof t);
+			have = true;
+		}
+		if (i < 0 && !ok)
+			break;
+		if (ok) {
+			lo = x;
+			rate = x;
+		} else {
+			hi = x;
+		}
+	}
+	serve_result_release(&t);
+	r->outcome = have ? RUN_SIMULATED : RUN_NOT_SIMULATED;
+	r->serve.searched = true;
+	r->serve.found_rate = rate;
+	r->serve.capacity_rate = capacity;
+	r->serve.search_runs = runs;
+	r->serve.slo = slo;
+}
+
+int run_scenario(const struct scenario *s, const struct run_options *o, struct run_result *out,
+		 struct diag *d)
+{
+	static const struct run_options defaults;
+	if (o == NULL)
+		o = &defaults;
+	memset(out, 0, sizeof *out);
+	out->mode = (enum mode)s->workload.mode;
+	out->outcome = RUN_NOT_SIMULATED;
+	if (memory_build(s, &out->memory) != 0) {
+		struct mark at = {s->file, 0, 0};
+		diag_add(d, at, NULL, "%s", out->memory.advice);
+		return -2;
+	}
+	if (o->analytic)
+		return 0;
+	if (s->workload.mode == MODE_TRAIN) {
+		/* A training step is simulated whether or not it fits: the simulated peak is the
+		 * cross-check of the analytic one. */
+		run_step(s, o, out);
+		return 0;
+	}
+	if (!out->memory.fits) {
+		not_simulated(out, "requests not served: the model does not fit");
+		return 0;
+	}
+	if (o->find_max_rate != NULL) {
+		find_max_rate(s, o, out);
+		return 0;
+	}
+	return run_serving(s, o, out, d);
+}
+
+void run_result_release(struct run_result *r)
+{
+	if (r->has_plan) {
+		engine_free(r->engine);
+		step_plan_release(&r->plan);
+		r->has_plan = false;
+		r->engine = NULL;
+	}
+	serve_result_release(&r->serve);
+	memory_report_release(&r->memory);
+}
+
+bool run_is_negative(const struct run_result *r)
+{
+	if (!r->memory.fits)
+		return true;
+	if (r->mode == MODE_TRAIN && r->outcome == RUN_SIMULATED && r->step.oom)
+		return true;
+	return r->serve.searched && r->serve.found_rate <= 0;
+}
