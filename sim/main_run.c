@@ -14,6 +14,7 @@
 #include "config.h"
 #include "diag.h"
 #include "main_sweep.h"
+#include "outfile.h"
 #include "output.h"
 #include "run.h"
 #include "scenario.h"
@@ -154,28 +155,21 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return EXIT_OK;
 }
 
-/* Write the trace to a temporary file renamed into place, so no half-written trace is left. */
-static int write_trace(const char *path, const struct scenario *s, const struct run_result *r)
+/* Write the trace through outfile (outfile.h): atomically, never over an input. */
+static int write_trace(struct outfile *f, const struct scenario *s, const struct run_result *r,
+		       struct diag *d)
 {
-	char tmp[4096];
-	FILE *f;
-	int status;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	f = fopen(tmp, "wb");
-	if (f == NULL) {
-		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
+	int status = r->mode == MODE_INFER
+			     ? trace_write_serving(f->f, s, &r->serve)
+			     : trace_write(f->f, r->plan.graph, r->engine, step_category_names,
+					   STEP_CATEGORIES);
+	if (status != 0) {
+		struct mark at = {f->target, 0, 0};
+		diag_add(d, at, "--trace", "cannot write the trace");
+		outfile_discard(f);
 		return -1;
 	}
-	status = r->mode == MODE_INFER
-			 ? trace_write_serving(f, s, &r->serve)
-			 : trace_write(f, r->plan.graph, r->engine, step_category_names,
-				       STEP_CATEGORIES);
-	if (fclose(f) != 0 || status != 0 || rename(tmp, path) != 0) {
-		fprintf(stderr, "dssim: --trace %s: cannot write: %s\n", path, strerror(errno));
-		remove(tmp);
-		return -1;
-	}
-	return 0;
+	return outfile_close(f, "--trace", d);
 }
 
 /* What stderr says beside the report when the run answered without simulating or negatively. */
@@ -205,6 +199,7 @@ int main_run(int argc, char **argv)
 	struct serve_slo slo;
 	struct diag d;
 	struct scenario *s;
+	struct outfile trace = {0};
 	char err[256];
 	int status = parse_args(argc, argv, &a);
 
@@ -238,6 +233,24 @@ int main_run(int argc, char **argv)
 		free(a.overrides);
 		return EXIT_BAD_INPUT;
 	}
+	if (a.trace != NULL) {
+		const char *inputs[] = {a.file, s->workload.arrival.trace};
+		if (strcmp(a.trace, "-") == 0) {
+			fprintf(stderr, "dssim: --trace -: the report already goes to standard "
+					"output; name a file\n");
+			status = EXIT_BAD_INPUT;
+		} else {
+			status = outfile_open(&trace, a.trace, "--trace", inputs, 2, &d);
+			status = status == -1 ? EXIT_BAD_INPUT : status < 0 ? EXIT_INTERNAL : EXIT_OK;
+		}
+		if (status != EXIT_OK) {
+			diag_print(&d, stderr);
+			scenario_free(s);
+			diag_release(&d);
+			free(a.overrides);
+			return status;
+		}
+	}
 	memset(&ro, 0, sizeof ro);
 	ro.keep_engine = a.trace != NULL;
 	ro.record_timeline = a.trace != NULL;
@@ -255,10 +268,17 @@ int main_run(int argc, char **argv)
 			output_text(stdout, s, &r);
 		say_outcome(s, &r);
 		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
-		if (a.trace != NULL && r.outcome == RUN_SIMULATED && !a.find_max_rate &&
-		    write_trace(a.trace, s, &r) != 0)
-			status = EXIT_INTERNAL;
+		if (a.trace != NULL && r.outcome == RUN_SIMULATED && !a.find_max_rate) {
+			if (write_trace(&trace, s, &r, &d) != 0) {
+				diag_print(&d, stderr);
+				status = EXIT_INTERNAL;
+			}
+		} else if (a.trace != NULL) {
+			outfile_discard(&trace);
+		}
 	}
+	if (status == EXIT_BAD_INPUT || status == EXIT_INTERNAL)
+		outfile_discard(&trace);
 	run_result_release(&r);
 	scenario_free(s);
 	diag_release(&d);

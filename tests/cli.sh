@@ -90,6 +90,22 @@ else
 	bad "serving trace incomplete"
 fi
 
+# Outputs never destroy an input, a directory or a device (outfile.h).
+cp scenarios/32b_zero3.yaml "$out/s.yaml"
+expect 2 trace_over_input "$dssim" -t "$out/s.yaml" "$out/s.yaml"
+has trace_over_input err "is an input of this run"
+if cmp -s scenarios/32b_zero3.yaml "$out/s.yaml"; then ok "the scenario survives"; else bad "the scenario was overwritten"; fi
+expect 2 trace_dir "$dssim" -t "$out" scenarios/32b_zero3.yaml
+has trace_dir err "is a directory, not a file"
+expect 2 trace_stdout "$dssim" -t - scenarios/32b_zero3.yaml
+has trace_stdout err "the report already goes to standard output"
+expect 0 trace_devnull "$dssim" -t /dev/null scenarios/32b_zero3.yaml
+if [ -c /dev/null ]; then ok "/dev/null is still a device"; else bad "/dev/null replaced"; fi
+ln -s "$out/victim" "$out/t.json.tmp"
+echo precious >"$out/victim"
+expect 0 trace_planted "$dssim" -t "$out/t.json" scenarios/32b_zero3.yaml
+if [ "$(cat "$out/victim")" = precious ] && grep -q traceEvents "$out/t.json"; then ok "a planted .tmp symlink is not followed"; else bad "planted .tmp symlink followed"; fi
+
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)

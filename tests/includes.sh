@@ -7,7 +7,7 @@ cd "$top_src/sim" || exit 1
 
 stage_of() {
 	case "$1" in
-	xalloc | diag | units | json) echo 0 ;;
+	xalloc | diag | units | json | outfile) echo 0 ;;
 	yamltree | schema | hfconfig | scenario) echo 1 ;;
 	model | hardware | layout | compute | collective | memory | requests | forward) echo 2 ;;
 	schedule | graph | step | serve) echo 3 ;;
