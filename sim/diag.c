@@ -5,6 +5,7 @@
 #include "diag.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,8 @@ void diag_init(struct diag *d)
 	d->items = NULL;
 	d->count = 0;
 	d->cap = 0;
+	d->slots = NULL;
+	d->nslots = 0;
 }
 
 void diag_release(struct diag *d)
@@ -26,6 +29,7 @@ void diag_release(struct diag *d)
 		free(d->items[i].message);
 	}
 	free(d->items);
+	free(d->slots);
 	diag_init(d);
 }
 
@@ -40,18 +44,64 @@ static bool same_place(const struct diag_item *it, struct mark at, const char *k
 	       strcmp(it->message, msg) == 0;
 }
 
+/* FNV-1a, 64 bits (Fowler, Noll, Vo: the published offset basis and prime), over the text
+ * and the place of a diagnostic. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t i;
+	for (i = 0; i < n; i++)
+		h = (h ^ c[i]) * 1099511628211u;
+	return h;
+}
+
+static uint64_t item_hash(struct mark at, const char *key, const char *msg)
+{
+	uint64_t h = 14695981039346656037u;
+	if (at.file)
+		h = fnv(h, at.file, strlen(at.file) + 1);
+	h = fnv(h, &at.line, sizeof at.line);
+	h = fnv(h, &at.col, sizeof at.col);
+	if (key)
+		h = fnv(h, key, strlen(key) + 1);
+	return fnv(h, msg, strlen(msg));
+}
+
+/* The slot where an item equal to (at, key, msg) is, or the empty slot where it would go. */
+static size_t *slot_of(const struct diag *d, struct mark at, const char *key, const char *msg)
+{
+	size_t mask = d->nslots - 1, i;
+	for (i = (size_t)item_hash(at, key, msg) & mask; d->slots[i] != 0; i = (i + 1) & mask)
+		if (same_place(&d->items[d->slots[i] - 1], at, key, msg))
+			break;
+	return &d->slots[i];
+}
+
+static void grow_index(struct diag *d)
+{
+	size_t i;
+	free(d->slots);
+	d->nslots = d->nslots ? 2 * d->nslots : 32;
+	d->slots = xcalloc(d->nslots, sizeof *d->slots);
+	for (i = 0; i < d->count; i++)
+		*slot_of(d, d->items[i].at, d->items[i].key, d->items[i].message) = i + 1;
+}
+
 void diag_add(struct diag *d, struct mark at, const char *key, const char *fmt, ...)
 {
 	va_list ap;
 	char buf[1024];
-	size_t i;
+	size_t *slot;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	for (i = 0; i < d->count; i++)
-		if (same_place(&d->items[i], at, key, buf))
-			return;
+	if (2 * (d->count + 1) > d->nslots)
+		grow_index(d);
+	slot = slot_of(d, at, key, buf);
+	if (*slot != 0)
+		return;
+	*slot = d->count + 1;
 	if (d->count == d->cap) {
 		d->cap = d->cap ? 2 * d->cap : 8;
 		d->items = xreallocarray(d->items, d->cap, sizeof *d->items);

@@ -28,6 +28,10 @@ struct diag {
 	struct diag_item *items;
 	size_t count;
 	size_t cap;
+	/* Open-addressing index of items by (place, key, message) for the repeat check: item
+	 * index + 1, 0 empty; keeps n diagnostics O(n), not O(n^2). */
+	size_t *slots;
+	size_t nslots;
 };
 
 void diag_init(struct diag *d);

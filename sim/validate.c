@@ -97,8 +97,13 @@ int validate_run(const char *path, const struct scenario_options *opt, struct va
 	}
 	r->rows = xcalloc(cases->count ? cases->count : 1, sizeof *r->rows);
 	for (i = 0; i < cases->count; i++) {
-		if (run_case(cases->items[i], path, opt, &r->rows[r->count], d) != 0)
+		if (run_case(cases->items[i], path, opt, &r->rows[r->count], d) != 0) {
+			/* A case that did not run keeps no row (nor its names). */
+			free(r->rows[r->count].name);
+			free(r->rows[r->count].metric);
+			memset(&r->rows[r->count], 0, sizeof r->rows[r->count]);
 			continue;
+		}
 		r->failed += !r->rows[r->count].ok;
 		r->count++;
 	}

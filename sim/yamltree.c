@@ -6,6 +6,7 @@
 #include "yamltree.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,10 @@ struct frame {
 	size_t count, cap;
 	const char *pending_key;   /* map: key read, value not yet */
 	struct mark pending_at;
+	/* map: open-addressing index of members by key (member index + 1, 0 empty), so that
+	 * checking a key for duplicates costs O(1) and a mapping of n keys O(n), not O(n^2). */
+	uint32_t *slots;
+	size_t nslots;
 };
 
 struct builder {
@@ -55,6 +60,52 @@ static const char *key_path(const struct builder *b, const char *key, char *buf,
 	return buf;
 }
 
+/* FNV-1a, 32 bits (Fowler, Noll, Vo; the published offset basis and prime). */
+static uint32_t key_hash(const char *k)
+{
+	uint32_t h = 2166136261u;
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 16777619u;
+	return h;
+}
+
+/* The member of frame f whose key is k, or -1. Linear probing over a power-of-two table. */
+static long find_key(const struct frame *f, const char *k)
+{
+	size_t mask = f->nslots - 1, i;
+	if (f->nslots == 0)
+		return -1;
+	for (i = key_hash(k) & mask; f->slots[i] != 0; i = (i + 1) & mask)
+		if (strcmp(f->members[f->slots[i] - 1].key, k) == 0)
+			return (long)f->slots[i] - 1;
+	return -1;
+}
+
+static void index_member(struct frame *f, size_t m)
+{
+	size_t mask, i;
+	if (2 * (f->count + 1) > f->nslots) {
+		/* Grow to keep the load at most 1/2, then reinsert the members before m. */
+		size_t j;
+		f->nslots = f->nslots ? 2 * f->nslots : 16;
+		free(f->slots);
+		f->slots = xcalloc(f->nslots, sizeof *f->slots);
+		for (j = 0; j < m; j++) {
+			if (find_key(f, f->members[j].key) >= 0)
+				continue;   /* a duplicate: the first stays indexed */
+			mask = f->nslots - 1;
+			for (i = key_hash(f->members[j].key) & mask; f->slots[i] != 0;
+			     i = (i + 1) & mask)
+				;
+			f->slots[i] = (uint32_t)j + 1;
+		}
+	}
+	mask = f->nslots - 1;
+	for (i = key_hash(f->members[m].key) & mask; f->slots[i] != 0; i = (i + 1) & mask)
+		;
+	f->slots[i] = (uint32_t)m + 1;
+}
+
 static void add_child(struct builder *b, struct ynode *n)
 {
 	struct frame *f;
@@ -64,20 +115,17 @@ static void add_child(struct builder *b, struct ynode *n)
 	}
 	f = &b->stack[b->depth - 1];
 	if (f->node->kind == YNODE_MAP && f->pending_key == NULL) {
-		size_t i;
+		long i;
 		if (n->kind != YNODE_SCALAR) {
 			diag_add(b->d, n->at, NULL, "a mapping key must be a scalar, not a list or a mapping");
 			b->failed = true;
 			return;
 		}
-		for (i = 0; i < f->count; i++) {
-			if (strcmp(f->members[i].key, n->value) == 0) {
-				char path[512];
-				diag_add(b->d, n->at, key_path(b, n->value, path, sizeof path),
-					 "duplicate key (first given at line %d)",
-					 f->members[i].key_at.line);
-				b->failed = true;
-			}
+		if ((i = find_key(f, n->value)) >= 0) {
+			char path[512];
+			diag_add(b->d, n->at, key_path(b, n->value, path, sizeof path),
+				 "duplicate key (first given at line %d)", f->members[i].key_at.line);
+			b->failed = true;
 		}
 		f->pending_key = n->value;
 		f->pending_at = n->at;
@@ -95,6 +143,9 @@ static void add_child(struct builder *b, struct ynode *n)
 		f->members[f->count].key_at = f->pending_at;
 		f->members[f->count].value = n;
 		f->pending_key = NULL;
+		/* A duplicate stays out of the index: later ones are reported against the first. */
+		if (find_key(f, f->members[f->count].key) < 0)
+			index_member(f, f->count);
 	} else {
 		f->items[f->count] = n;
 	}
@@ -150,6 +201,7 @@ static void close_node(struct builder *b)
 	}
 	free(f->members);
 	free(f->items);
+	free(f->slots);
 	add_child(b, n);
 }
 
@@ -159,6 +211,7 @@ static void release_stack(struct builder *b)
 		struct frame *f = &b->stack[--b->depth];
 		free(f->members);
 		free(f->items);
+		free(f->slots);
 	}
 }
 

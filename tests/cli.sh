@@ -90,6 +90,10 @@ else
 	bad "serving trace incomplete"
 fi
 
+# A case whose scenario does not load is reported and leaks nothing (LeakSanitizer in CI).
+expect 2 validate_unloadable "$dssim" validate tests/data/validate_unloadable.yaml
+has validate_unloadable err "unknown model preset 'nosuchmodel'"
+
 # Outputs never destroy an input, a directory or a device (outfile.h).
 cp scenarios/32b_zero3.yaml "$out/s.yaml"
 expect 2 trace_over_input "$dssim" -t "$out/s.yaml" "$out/s.yaml"
