@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "scenario.h"
+#include "hardware.h"
 
 enum collective_kind {
 	COLLECTIVE_ALLREDUCE,

@@ -7,7 +7,7 @@
 #ifndef DSSIM_COMPUTE_H
 #define DSSIM_COMPUTE_H
 
-#include "scenario.h"
+#include "hardware.h"
 
 struct compute;
 

@@ -762,46 +762,20 @@ static void derive_model(struct loader *l)
 		m->name = arena_strdup(s->arena, "model");
 }
 
-static void check_efficiency(struct loader *l)
+/* Where a problem with a key is reported, for the checks of other modules. */
+static struct mark mark_of(const void *s, const char *key)
 {
-	struct scenario *s = l->s;
-	const struct numlist *x = &s->cluster.node.gpu.efficiency.gemm_flops;
-	const struct numlist *y = &s->cluster.node.gpu.efficiency.gemm_fraction;
-	int i;
-	if (x->n != y->n)
-		ERR("cluster.node.gpu.efficiency.gemm_fraction",
-		    "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
-	for (i = 1; i < x->n; i++)
-		if (!(x->v[i] > x->v[i - 1])) {
-			ERR("cluster.node.gpu.efficiency.gemm_flops", "sizes must ascend: %g after %g",
-			    x->v[i], x->v[i - 1]);
-			break;
-		}
+	return scenario_mark(s, key);
 }
 
-static void check_cluster(struct loader *l)
-{
-	struct scenario *s = l->s;
-	struct cluster *c = &s->cluster;
-	int64_t total = c->nodes * c->node.gpus_per_node;
-	if (c->gpus == 0) {
-		c->gpus = total;
-	} else if (c->gpus > total) {
-		ERR("cluster.gpus", "%lld GPUs do not fit in %lld node(s) of %lld", (long long)c->gpus,
-		    (long long)c->nodes, (long long)c->node.gpus_per_node);
-	} else if (c->nodes > 1 && c->gpus != total) {
-		ERR("cluster.gpus", "with %lld nodes every GPU is used (%lld), got %lld",
-		    (long long)c->nodes, (long long)total, (long long)c->gpus);
-	}
-}
-
-/* The strategy against the model and the cluster (after check_cluster): derives dp when 0. */
+/* The strategy against the model and the cluster (after hardware_check_cluster): derives dp
+ * when 0. */
 static void check_parallel(struct loader *l)
 {
 	struct scenario *s = l->s;
 	struct strategy *st = &s->strategy;
 	struct model_config *m = &s->model;
-	struct cluster *c = &s->cluster;
+	struct hardware *c = &s->cluster;
 	int64_t mp, product;
 	bool train = s->workload.mode == MODE_TRAIN;
 
@@ -1095,9 +1069,9 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	required(&l);
 	if (d->count == before) {
 		derive_model(&l);
-		check_efficiency(&l);
+		hardware_check_gpu(&s->cluster.node.gpu, d, mark_of, s);
 		if (d->count == before)
-			check_cluster(&l);
+			hardware_check_cluster(&s->cluster, d, mark_of, s);
 		if (d->count == before && !(opt && opt->defer_strategy))
 			scenario_check_strategy(s, d);
 		if (d->count == before)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scenario.h"
+#include "scenario_types.h"
 
 #define OFF(field) offsetof(struct scenario, field)
 #define BIG 1e18
