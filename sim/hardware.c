@@ -27,7 +27,8 @@ int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
 }
 
 int hardware_check_cluster(struct hardware *hw, struct diag *d,
-			   struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+			   struct mark (*mark_of)(const void *ctx, const char *key),
+			   const void *ctx)
 {
 	const char *key = "cluster.gpus";
 	int64_t total = hw->nodes * hw->node.gpus_per_node;
@@ -39,8 +40,9 @@ int hardware_check_cluster(struct hardware *hw, struct diag *d,
 			 (long long)hw->gpus, (long long)hw->nodes,
 			 (long long)hw->node.gpus_per_node);
 	} else if (hw->nodes > 1 && hw->gpus != total) {
-		diag_add(d, mark_of(ctx, key), key, "with %lld nodes every GPU is used (%lld), got %lld",
-			 (long long)hw->nodes, (long long)total, (long long)hw->gpus);
+		diag_add(d, mark_of(ctx, key), key,
+			 "with %lld nodes every GPU is used (%lld), got %lld", (long long)hw->nodes,
+			 (long long)total, (long long)hw->gpus);
 	}
 	return d->count == before ? 0 : -1;
 }

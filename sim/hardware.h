@@ -41,7 +41,7 @@ struct gpu_spec {
 };
 
 struct link_spec {
-	int kind;                  /* enum link_kind (GPU links only) */
+	enum link_kind kind;       /* GPU links only */
 	double bw;                 /* bytes/s, per direction */
 	double latency;            /* s */
 	double efficiency;         /* fraction of bw that collectives reach (NCCL bus bandwidth) */
@@ -68,13 +68,14 @@ struct hardware {
 
 /*
  * The relations between hardware keys that a key's own range cannot express, each problem
- * recorded in d at mark_of(ctx, key) (the loader knows where each dotted key came from). hardware_check_gpu: one efficiency fraction per GEMM size,
- * sizes ascending. hardware_check_cluster: the GPUs used fit the nodes (every GPU when there are
+ * recorded in d at mark_of(ctx, key) (the loader knows where each dotted key came from).
+ * hardware_check_gpu: one efficiency fraction per GEMM size, sizes ascending. hardware_check_cluster: the GPUs used fit the nodes (every GPU when there are
  * several nodes); derives gpus when 0. Both return 0, or -1 with the problems in d.
  */
 int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
 		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx);
 int hardware_check_cluster(struct hardware *hw, struct diag *d,
-			   struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx);
+			   struct mark (*mark_of)(const void *ctx, const char *key),
+			   const void *ctx);
 
 #endif

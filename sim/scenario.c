@@ -1106,7 +1106,7 @@ const char *scenario_enum_name(const char *key, int value)
 	return "?";
 }
 
-const char *scenario_dtype_name(int dtype)
+const char *scenario_dtype_name(enum dtype dtype)
 {
 	return scenario_enum_name("workload.dtype", dtype);
 }

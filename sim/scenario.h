@@ -61,7 +61,7 @@ struct mark scenario_mark(const struct scenario *s, const char *key);
 bool scenario_given(const struct scenario *s, const char *key);
 
 /* Names of enum values for printing ("bf16", "1f1b", …). */
-const char *scenario_dtype_name(int dtype);
+const char *scenario_dtype_name(enum dtype dtype);
 const char *scenario_enum_name(const char *key, int value);
 
 /* The directory searched last for presets: the installed data (pkgdatadir). */

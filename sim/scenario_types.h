@@ -33,9 +33,9 @@ struct model_config {
 	char *name;
 	char *arch;
 	int64_t layers, hidden, heads, kv_heads, head_dim, ffn, vocab, max_position;
-	int position;              /* enum position_kind */
-	int mlp;                   /* enum mlp_kind */
-	int norm;                  /* enum norm_kind */
+	enum position_kind position;
+	enum mlp_kind mlp;
+	enum norm_kind norm;
 	bool tie_embeddings, bias, qkv_bias, dropout;
 	struct {
 		int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
@@ -48,31 +48,31 @@ struct model_config {
 };
 
 struct workload {
-	int mode;                  /* enum mode */
+	enum mode mode;
 	int64_t seq_len, global_batch, micro_batch;
-	int dtype;                 /* enum dtype: compute/weight type */
-	int kv_dtype;              /* enum dtype */
-	int grad_dtype;            /* enum dtype */
-	int optimizer;             /* enum optimizer_kind */
+	enum dtype dtype;          /* compute/weight type */
+	enum dtype kv_dtype;
+	enum dtype grad_dtype;
+	enum optimizer_kind optimizer;
 	bool flash_attention;
-	int logits;                /* enum logits_kind: positions a prefill projects to logits */
+	enum logits_kind logits;  /* positions a prefill projects to logits */
 	int64_t quant_group;       /* weights per quantization scale (int8/int4/fp8 weights) */
 	struct {
 		int64_t rank;
-		int targets;       /* enum lora_targets */
+		enum lora_targets targets;
 	} lora;
 	/* Inference serving: the request stream. */
 	int64_t requests;          /* requests to serve (a bound when duration is set) */
 	double duration;           /* s of arrivals; 0 = until `requests` have arrived */
 	int64_t seed;              /* of the random stream (GSL mt19937) */
 	struct {
-		int process;       /* enum arrival_kind */
+		enum arrival_kind process;
 		double rate;       /* requests/s; 0 = all at time 0 */
 		double cv;         /* gamma: coefficient of variation of the gaps */
 		char *trace;       /* CSV: arrival_s,prompt_tokens,output_tokens */
 	} arrival;
 	struct length_spec {
-		int dist;          /* enum length_dist */
+		enum length_dist dist;
 		int64_t value, min, max;  /* max 0 = seq_len */
 		double mean, sd;
 	} prompt_tokens, output_tokens;
@@ -85,8 +85,8 @@ struct serving {
 	int64_t block_size;        /* tokens per KV-cache block */
 	double gpu_memory_utilization; /* fraction of device memory the engine may use */
 	bool chunked_prefill;
-	int preemption;            /* enum preemption_kind */
-	int batching;              /* enum batching_kind */
+	enum preemption_kind preemption;
+	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
 	double iteration_overhead; /* s of host work (scheduling, sampling) per iteration */
 };
@@ -95,10 +95,10 @@ struct strategy {
 	int64_t tp, pp, dp, cp, ep, zero, vp;
 	int64_t first_stage_layers, last_stage_layers; /* 0: an even split */
 	bool sequence_parallel;
-	int recompute;             /* enum recompute_kind */
-	int schedule;              /* enum schedule_kind */
+	enum recompute_kind recompute;
+	enum schedule_kind schedule;
 	struct {
-		int optimizer, params; /* enum offload_kind */
+		enum offload_kind optimizer, params;
 	} offload;
 	double bucket;             /* bytes of a gradient communication bucket */
 	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */

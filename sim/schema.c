@@ -39,7 +39,10 @@ static const char *const batching_names[] = {"continuous", "static", NULL};
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
 #define NUM(k, u, lo, hi, pos, def, d, f) {k, SCHEMA_NUM, u, lo, hi, pos, def, d, OFF(f), NULL, 0}
 #define BOOL(k, def, d, f) {k, SCHEMA_BOOL, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
-#define ENUM(k, n, def, d, f) {k, SCHEMA_ENUM, UNIT_NONE, 0, 0, false, def, d, OFF(f), n, 0}
+/* The loader stores an enum value through an int: the field must have an int's size. */
+#define INT_SIZED(f) (0 * sizeof(char[sizeof(((struct scenario *)0)->f) == sizeof(int) ? 1 : -1]))
+#define ENUM(k, n, def, d, f) \
+	{k, SCHEMA_ENUM, UNIT_NONE, 0, 0, false, def, d, OFF(f) + INT_SIZED(f), n, 0}
 #define LIST(k, u, lo, hi, def, d, f) \
 	{k, SCHEMA_NUMLIST, u, lo, hi, false, def, d, OFF(f), NULL, 0}
 #define STR(k, def, d, f) {k, SCHEMA_STRING, UNIT_NONE, 0, 0, false, def, d, OFF(f), NULL, 0}
