@@ -17,6 +17,7 @@
 #include "main_sweep.h"
 #include "memory.h"
 #include "output.h"
+#include "preset.h"
 #include "scenario.h"
 #include "result.h"
 #include "requests.h"
@@ -66,7 +67,7 @@ static void usage(FILE *out)
 		"\n"
 		"exit status: 0 the run completed (the report says whether it fits), 1 internal or\n"
 		"output error (validate: a case outside its tolerance), 2 bad input or usage.\n",
-		scenario_installed_data_dir());
+		preset_installed_data_dir());
 }
 
 struct args {
@@ -384,7 +385,7 @@ static const char *validation_file(const struct args *a, char *buf, size_t size)
 		roots[n++] = a->data_dir;
 	if (env && env[0])
 		roots[n++] = env;
-	roots[n++] = scenario_installed_data_dir();
+	roots[n++] = preset_installed_data_dir();
 	for (i = 0; i < n; i++) {
 		snprintf(buf, size, "%s/tests/validation/published.yaml", roots[i]);
 		if ((f = fopen(buf, "rb")) != NULL) {

@@ -6,294 +6,27 @@
  */
 #include "scenario.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "hfconfig.h"
 #include "json.h"
+#include "preset.h"
 #include "schema.h"
 #include "units.h"
 #include "yamltree.h"
 
-#ifndef DSSIM_PKGDATADIR
-#define DSSIM_PKGDATADIR "/usr/local/share/dssim"
-#endif
-
 struct loader {
 	struct scenario *s;
 	struct diag *d;
-	const char *roots[6];
-	size_t nroots;
+	struct preset_roots roots;
 	size_t nrows;
 	const struct schema_row *rows;
 	const char *failed[8];     /* preset sections that did not load */
 	size_t nfailed;
 };
-
-static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
-static const char *const node_dirs[] = {"topologies/nodes", "nodes", NULL};
-static const char *const gpu_dirs[] = {"topologies/gpus", "gpus", NULL};
-
-static const char *const *preset_dirs(enum preset_kind kind)
-{
-	switch (kind) {
-	case PRESET_MODEL:
-		return model_dirs;
-	case PRESET_NODE:
-		return node_dirs;
-	default:
-		return gpu_dirs;
-	}
-}
-
-static const char *preset_noun(enum preset_kind kind)
-{
-	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node" : "GPU";
-}
-
-const char *scenario_installed_data_dir(void)
-{
-	return DSSIM_PKGDATADIR;
-}
-
-static bool is_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static char *dir_of(struct arena *a, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return arena_strdup(a, ".");
-	if (slash == path)
-		return arena_strdup(a, "/");
-	return arena_strndup(a, path, (size_t)(slash - path));
-}
-
-static bool looks_like_path(const char *v)
-{
-	size_t n = strlen(v);
-	return strchr(v, '/') != NULL || (n > 5 && strcmp(v + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(v + n - 4, ".yml") == 0) || (n > 5 && strcmp(v + n - 5, ".json") == 0);
-}
-
-/* A preset name may hold letters, digits, '.', '-' and '_' only: it becomes part of a path. */
-static bool is_preset_name(const char *v)
-{
-	const char *p;
-	if (*v == '\0' || *v == '.')
-		return false;
-	for (p = v; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '.' || *p == '-' || *p == '_'))
-			return false;
-	return true;
-}
-
-static char *find_preset(struct loader *l, enum preset_kind kind, const char *name)
-{
-	const char *const *dirs = preset_dirs(kind);
-	size_t r, k;
-	char buf[4096];
-	for (r = 0; r < l->nroots; r++) {
-		for (k = 0; dirs[k] != NULL; k++) {
-			snprintf(buf, sizeof buf, "%s/%s/%s.yaml", l->roots[r], dirs[k], name);
-			if (is_file(buf))
-				return arena_strdup(l->s->arena, buf);
-		}
-	}
-	return NULL;
-}
-
-/* Every preset name of a kind in every root, for "did you mean" and the list of choices. */
-static size_t list_presets(struct loader *l, enum preset_kind kind, const char ***out)
-{
-	const char *const *dirs = preset_dirs(kind);
-	const char **names = NULL;
-	size_t n = 0, cap = 0, r, k, i;
-	char buf[4096];
-	for (r = 0; r < l->nroots; r++) {
-		for (k = 0; dirs[k] != NULL; k++) {
-			DIR *dir;
-			struct dirent *e;
-			snprintf(buf, sizeof buf, "%s/%s", l->roots[r], dirs[k]);
-			dir = opendir(buf);
-			if (dir == NULL)
-				continue;
-			while ((e = readdir(dir)) != NULL) {
-				size_t len = strlen(e->d_name);
-				bool dup = false;
-				char *nm;
-				if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
-					continue;
-				nm = arena_strndup(l->s->arena, e->d_name, len - 5);
-				for (i = 0; i < n; i++)
-					dup = dup || strcmp(names[i], nm) == 0;
-				if (dup)
-					continue;
-				if (n == cap) {
-					cap = cap ? 2 * cap : 32;
-					names = xreallocarray(names, cap, sizeof *names);
-				}
-				names[n++] = nm;
-			}
-			closedir(dir);
-		}
-	}
-	/* readdir order is not stable; messages must be. */
-	for (i = 1; i < n; i++) {
-		const char *t = names[i];
-		size_t j = i;
-		while (j > 0 && strcmp(names[j - 1], t) > 0) {
-			names[j] = names[j - 1];
-			j--;
-		}
-		names[j] = t;
-	}
-	*out = names;
-	return n;
-}
-
-static void unknown_preset(struct loader *l, enum preset_kind kind, const char *key,
-			   const struct ynode *v)
-{
-	const char **names;
-	size_t n = list_presets(l, kind, &names), i, used = 0;
-	const char *close = diag_closest(v->value, names, n);
-	char list[1024] = "";
-	for (i = 0; i < n && used < sizeof list - 64; i++) {
-		if (close != NULL && diag_edit_distance(names[i], v->value) > 3 &&
-		    strstr(names[i], v->value) == NULL)
-			continue;
-		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
-					 names[i]);
-	}
-	if (close != NULL)
-		diag_add(l->d, v->at, key, "unknown %s preset '%s' (did you mean '%s'? close names: %s)",
-			 preset_noun(kind), v->value, close, list);
-	else if (n > 0)
-		diag_add(l->d, v->at, key, "unknown %s preset '%s' (known: %s)", preset_noun(kind),
-			 v->value, list);
-	else
-		diag_add(l->d, v->at, key,
-			 "unknown %s preset '%s' (no presets found: set DSSIM_DATA to the data directory)",
-			 preset_noun(kind), v->value);
-	free(names);
-}
-
-/*
- * Preset files parsed once per process: a sweep loads the same few presets for every group of
- * points. Loading rewrites the tree it is given (nested presets, overrides), so each use gets a
- * copy in the scenario's arena; the cached trees and their strings live until exit. Only files
- * that parse are kept, so a bad one is diagnosed every time.
- */
-enum { PRESET_CACHE_MAX = 256 };
-static struct arena *cache_arena;
-static struct {
-	char *path;
-	struct ynode *root;
-} preset_cache[PRESET_CACHE_MAX];
-static size_t preset_cached;
-
-static struct ynode *copy_tree(struct arena *a, const struct ynode *n);
-
-static struct ynode *load_preset_file(struct loader *l, const char *path)
-{
-	struct ynode *root;
-	size_t i;
-	for (i = 0; i < preset_cached; i++)
-		if (strcmp(preset_cache[i].path, path) == 0)
-			return copy_tree(l->s->arena, preset_cache[i].root);
-	if (preset_cached == PRESET_CACHE_MAX)
-		return yamltree_load(l->s->arena, path, l->d);
-	if (cache_arena == NULL)
-		cache_arena = arena_new();
-	root = yamltree_load(cache_arena, path, l->d);
-	if (root == NULL)
-		return NULL;
-	preset_cache[preset_cached].path = arena_strdup(cache_arena, path);
-	preset_cache[preset_cached].root = root;
-	preset_cached++;
-	return copy_tree(l->s->arena, root);
-}
-
-/* Replace a preset name or path by the mapping it names. Returns the mapping or NULL. */
-static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const char *key,
-				 const struct ynode *v, int depth)
-{
-	char *path = NULL;
-	struct ynode *root;
-	if (depth > 4) {
-		diag_add(l->d, v->at, key, "presets nest too deeply");
-		return NULL;
-	}
-	if (v->value[0] == '\0') {
-		diag_add(l->d, v->at, key, "expected a %s preset name, a path or a mapping, got nothing",
-			 preset_noun(kind));
-		return NULL;
-	}
-	if (looks_like_path(v->value)) {
-		if (v->value[0] == '/') {
-			path = arena_strdup(l->s->arena, v->value);
-		} else {
-			path = arena_printf(l->s->arena, "%s/%s", dir_of(l->s->arena, v->at.file),
-					    v->value);
-			if (!is_file(path) && is_file(v->value))
-				path = arena_strdup(l->s->arena, v->value);
-		}
-		if (!is_file(path)) {
-			struct stat st;
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				diag_add(l->d, v->at, key, "'%s' is a directory, not a %s file",
-					 v->value, preset_noun(kind));
-			else
-				diag_add(l->d, v->at, key, "cannot read %s file '%s': %s",
-					 preset_noun(kind), v->value, strerror(ENOENT));
-			return NULL;
-		}
-	} else if (!is_preset_name(v->value)) {
-		diag_add(l->d, v->at, key, "'%s' is not a preset name (letters, digits, '.', '-', '_')",
-			 v->value);
-		return NULL;
-	} else {
-		path = find_preset(l, kind, v->value);
-		if (path == NULL) {
-			unknown_preset(l, kind, key, v);
-			return NULL;
-		}
-	}
-	root = load_preset_file(l, path);
-	if (root == NULL)
-		return NULL;
-	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
-		/* A checkpoint directory names the model: .../DeepSeek-V3/config.json -> DeepSeek-V3. */
-		char *base = arena_strdup(l->s->arena, path);
-		char *slash = strrchr(base, '/');
-		char *name = slash ? slash + 1 : base;
-		if (strcmp(name, "config.json") == 0 && slash != NULL) {
-			char *prev;
-			*slash = '\0';
-			prev = strrchr(base, '/');
-			name = prev ? prev + 1 : base;
-		} else if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".json") == 0) {
-			name[strlen(name) - 5] = '\0';
-		}
-		return hfconfig_convert(l->s->arena, root, name, l->d);
-	}
-	if (root->kind != YNODE_MAP) {
-		diag_add(l->d, root->at, key, "a %s preset must be a mapping, got %s", preset_noun(kind),
-			 yamltree_kind_name(root));
-		return NULL;
-	}
-	return root;
-}
 
 /* Walk a dotted key down from the top; the parent mapping and last component come back. */
 static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **parent,
@@ -344,7 +77,7 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 		v = lookup(top, r->key, &parent, &last);
 		if (v == NULL || v->kind != YNODE_SCALAR)
 			continue;
-		m = load_preset(l, r->preset, r->key, v, 0);
+		m = preset_load(&l->roots, l->s->arena, r->preset, r->key, v, l->d);
 		if (m == NULL) {
 			/* Drop the section so the walk does not report it a second time, and keep
 			 * quiet about the keys the missing preset would have given. */
@@ -939,7 +672,7 @@ static void check_requests(struct loader *l)
 		ERR("workload.arrival.trace", "a trace file needs process: trace");
 	/* A relative trace path is relative to the scenario file. */
 	if (w->arrival.trace[0] != '\0' && w->arrival.trace[0] != '/')
-		w->arrival.trace = arena_printf(s->arena, "%s/%s", dir_of(s->arena, s->file),
+		w->arrival.trace = arena_printf(s->arena, "%s/%s", preset_dir_of(s->arena, s->file),
 						w->arrival.trace);
 	/* vLLM SchedulerConfig._verify_args: without chunked prefill one iteration must hold a
 	 * whole prompt (max_num_batched_tokens >= max_model_len), and at least one token per
@@ -978,41 +711,6 @@ static void check_workload(struct loader *l)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
 }
 
-static void roots_init(struct loader *l, const char *path, const struct scenario_options *opt)
-{
-	struct arena *a = l->s->arena;
-	const char *env = getenv("DSSIM_DATA");
-	char *dir = dir_of(a, path);
-	l->nroots = 0;
-	l->roots[l->nroots++] = dir;
-	l->roots[l->nroots++] = arena_printf(a, "%s/..", dir);
-	l->roots[l->nroots++] = ".";
-	if (opt && opt->data_dir && opt->data_dir[0])
-		l->roots[l->nroots++] = opt->data_dir;
-	if (env && env[0])
-		l->roots[l->nroots++] = arena_strdup(a, env);
-	l->roots[l->nroots++] = DSSIM_PKGDATADIR;
-}
-
-static struct ynode *copy_tree(struct arena *a, const struct ynode *n)
-{
-	struct ynode *c = arena_alloc(a, sizeof *c);
-	size_t i;
-	*c = *n;
-	if (n->kind == YNODE_MAP) {
-		c->members = arena_array(a, n->count, sizeof *c->members);
-		for (i = 0; i < n->count; i++) {
-			c->members[i] = n->members[i];
-			c->members[i].value = copy_tree(a, n->members[i].value);
-		}
-	} else if (n->kind == YNODE_SEQ) {
-		c->items = arena_array(a, n->count, sizeof *c->items);
-		for (i = 0; i < n->count; i++)
-			c->items[i] = copy_tree(a, n->items[i]);
-	}
-	return c;
-}
-
 static struct scenario *load(const char *path, const struct ynode *given,
 			     const struct scenario_options *opt, struct diag *d);
 
@@ -1045,10 +743,10 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	l.rows = schema_rows(&l.nrows);
 	s->marks = arena_array(s->arena, l.nrows, sizeof *s->marks);
 	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);
-	roots_init(&l, path, opt);
+	preset_roots_init(&l.roots, s->arena, path, opt ? opt->data_dir : NULL);
 
 	/* Presets and overrides rewrite the tree: work on a copy the scenario owns. */
-	top = given ? copy_tree(s->arena, given) : yamltree_load(s->arena, path, d);
+	top = given ? preset_copy_tree(s->arena, given) : yamltree_load(s->arena, path, d);
 	if (top == NULL) {
 		scenario_free(s);
 		return NULL;

@@ -64,7 +64,4 @@ bool scenario_given(const struct scenario *s, const char *key);
 const char *scenario_dtype_name(enum dtype dtype);
 const char *scenario_enum_name(const char *key, int value);
 
-/* The directory searched last for presets: the installed data (pkgdatadir). */
-const char *scenario_installed_data_dir(void);
-
 #endif

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "preset.h"
 #include "units.h"
 
 enum schema_type {
@@ -21,9 +22,6 @@ enum schema_type {
 	SCHEMA_STRING,    /* char * */
 	SCHEMA_NUMLIST,   /* struct numlist: a list of numbers with a unit */
 };
-
-/* Sections that may be given as a preset name or file path instead of a mapping. */
-enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU };
 
 struct schema_row {
 	const char *key;              /* dotted path from the top of the scenario */
