@@ -45,15 +45,6 @@ void scenario_free(struct scenario *s);
  * as loading does: derives dp and global_batch when 0. 0, or -1 with the problems in d. */
 int scenario_check_strategy(struct scenario *s, struct diag *d);
 
-/* The canonical configuration: every key's value as one JSON object (the name left out). Two scenarios that simulate alike give the same text. Caller frees. */
-char *scenario_canonical(const struct scenario *s);
-/* The canonical form is two parts, joined: the keys a sweep varies per point (strategy.*,
- * workload.micro_batch and global_batch) after all the others, so a sweep formats the rest
- * once per group. Each part is "key":value pairs without braces; join gives the whole. */
-bool scenario_is_strategy_key(const char *key);
-char *scenario_canonical_part(const struct scenario *s, bool strategy);
-char *scenario_canonical_join(const char *rest, const char *strategy);
-
 /* The mark recorded for a dotted key (the file top when the key was defaulted). */
 struct mark scenario_mark(const struct scenario *s, const char *key);
 

@@ -8,7 +8,7 @@ cd "$top_src/sim" || exit 1
 stage_of() {
 	case "$1" in
 	xalloc | diag | units | json) echo 0 ;;
-	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario) echo 1 ;;
+	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	model | layout | compute | collective | memory | requests | forward) echo 2 ;;
 	schedule | graph | step | serve) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
