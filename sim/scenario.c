@@ -6,15 +6,12 @@
  */
 #include "scenario.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "preset.h"
 #include "schema.h"
-#include "units.h"
 #include "yamltree.h"
 
 struct loader {
@@ -140,172 +137,14 @@ static bool is_preset_key(const char *key)
 
 /* ---- the walk: tree -> struct ---- */
 
-static void store_int(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		      void *field)
-{
-	char *end;
-	long long x;
-	char type[256];
-	errno = 0;
-	if (v->quoted) {
-		diag_add(l->d, v->at, r->key, "expected an integer, got the string \"%s\"", v->value);
-		return;
-	}
-	x = strtoll(v->value, &end, 10);
-	if (end == v->value || *end != '\0') {
-		/* 1e9 or 4096.0 from JSON: accept an integral value written as a float. */
-		double f = strtod(v->value, &end);
-		if (end != v->value && *end == '\0' && isfinite(f) && (f < r->min || f > r->max)) {
-			diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s",
-				 r->min, r->max, v->value);
-			return;
-		} else if (end != v->value && *end == '\0' && f == floor(f)) {
-			x = (long long)f;
-		} else {
-			diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
-				 schema_type_text(r, type, sizeof type), v->value);
-			return;
-		}
-	}
-	if (errno == ERANGE || (double)x < r->min || (double)x > r->max) {
-		diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s", r->min,
-			 r->max, v->value);
-		return;
-	}
-	*(int64_t *)field = x;
-}
-
-static void store_num(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		      void *field)
-{
-	char err[512];
-	double x;
-	if (units_parse(v->value, r->unit, &x, err, sizeof err) != 0) {
-		diag_add(l->d, v->at, r->key, "%s", err);
-		return;
-	}
-	if (r->positive && !(x > 0)) {
-		diag_add(l->d, v->at, r->key, "must be greater than 0, got %s", v->value);
-		return;
-	}
-	if (x < r->min || x > r->max) {
-		char lo[64], hi[64];
-		diag_add(l->d, v->at, r->key, "expected a value from %s to %s, got %s",
-			 units_format(r->min, r->unit, lo, sizeof lo),
-			 units_format(r->max, r->unit, hi, sizeof hi), v->value);
-		return;
-	}
-	*(double *)field = x;
-}
-
-static void store_enum(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       void *field)
-{
-	size_t i, n = 0;
-	const char *close;
-	char type[256];
-	for (i = 0; r->names[i] != NULL; i++) {
-		if (strcmp(r->names[i], v->value) == 0) {
-			*(int *)field = (int)i;
-			return;
-		}
-		n++;
-	}
-	close = diag_closest(v->value, r->names, n);
-	if (close != NULL)
-		diag_add(l->d, v->at, r->key, "expected %s, got '%s' (did you mean '%s'?)",
-			 schema_type_text(r, type, sizeof type), v->value, close);
-	else
-		diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
-			 schema_type_text(r, type, sizeof type), v->value);
-}
-
-static void store_bool(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       void *field)
-{
-	if (!v->quoted && (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0))
-		*(bool *)field = true;
-	else if (!v->quoted && (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0))
-		*(bool *)field = false;
-	else if (v->quoted)
-		diag_add(l->d, v->at, r->key, "expected true or false, got the string \"%s\"",
-			 v->value);
-	else
-		diag_add(l->d, v->at, r->key, "expected true or false, got '%s'", v->value);
-}
-
-static void store_list(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       struct numlist *out)
-{
-	size_t i;
-	char err[512];
-	if (v->kind != YNODE_SEQ) {
-		diag_add(l->d, v->at, r->key, "expected a list of numbers such as [1e9, 1e10], got %s",
-			 yamltree_kind_name(v));
-		return;
-	}
-	if (v->count > NUMLIST_MAX) {
-		diag_add(l->d, v->at, r->key, "expected at most %d numbers, got %zu", NUMLIST_MAX,
-			 v->count);
-		return;
-	}
-	out->n = 0;
-	for (i = 0; i < v->count; i++) {
-		const struct ynode *it = v->items[i];
-		double x;
-		if (it->kind != YNODE_SCALAR ||
-		    units_parse(it->value, r->unit, &x, err, sizeof err) != 0) {
-			diag_add(l->d, it->at, r->key, "%s", it->kind == YNODE_SCALAR ? err
-						   : "expected a number, got a nested value");
-			return;
-		}
-		if (x < r->min || x > r->max) {
-			diag_add(l->d, it->at, r->key, "expected values from %g to %g, got %s", r->min,
-				 r->max, it->value);
-			return;
-		}
-		out->v[out->n++] = x;
-	}
-}
-
 static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 {
 	const struct schema_row *r = &l->rows[idx];
-	void *field = (char *)l->s + r->offset;
-	char type[256];
 	l->s->marks[idx] = v->at;
 	if (yamltree_is_null(v))
 		return;
 	l->s->present[idx] = true;
-	if (r->type == SCHEMA_NUMLIST) {
-		store_list(l, r, v, field);
-		return;
-	}
-	if (v->kind != YNODE_SCALAR) {
-		diag_add(l->d, v->at, r->key, "expected %s, got %s",
-			 schema_type_text(r, type, sizeof type), yamltree_kind_name(v));
-		return;
-	}
-	switch (r->type) {
-	case SCHEMA_INT:
-		store_int(l, r, v, field);
-		break;
-	case SCHEMA_NUM:
-		store_num(l, r, v, field);
-		break;
-	case SCHEMA_BOOL:
-		store_bool(l, r, v, field);
-		break;
-	case SCHEMA_ENUM:
-		store_enum(l, r, v, field);
-		break;
-	case SCHEMA_STRING:
-		*(char **)field = arena_strdup(l->s->arena, v->value);
-		break;
-	case SCHEMA_SECTION:
-	case SCHEMA_NUMLIST:
-		break;
-	}
+	schema_parse_value(r, v, (char *)l->s + r->offset, l->s->arena, l->d);
 }
 
 static void unknown_key(struct loader *l, const char *prefix, const struct ymember *m)
