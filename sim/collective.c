@@ -16,7 +16,7 @@
  * (NVIDIA/nccl-tests issue #149). */
 static const double fallback_efficiency = 0.77;
 
-double collective_rank_bandwidth(const struct node_spec *node, int link)
+double collective_rank_bandwidth(const struct node_spec *node, enum link_class link)
 {
 	const struct link_spec *l = link == LINK_CLASS_GPU       ? &node->gpu_link
 				    : link == LINK_CLASS_NETWORK ? &node->network
@@ -31,14 +31,14 @@ double collective_rank_bandwidth(const struct node_spec *node, int link)
 	return bw * eff;
 }
 
-static double latency_of(const struct node_spec *node, int link)
+static double latency_of(const struct node_spec *node, enum link_class link)
 {
 	return link == LINK_CLASS_GPU ? node->gpu_link.latency
 	       : link == LINK_CLASS_NETWORK ? node->network.latency : node->pcie.latency;
 }
 
-static void add(struct collective_plan *p, const struct node_spec *node, int link, double bytes,
-		double steps)
+static void add(struct collective_plan *p, const struct node_spec *node, enum link_class link,
+		double bytes, double steps)
 {
 	struct collective_phase *ph = &p->phase[p->nphases++];
 	ph->link = link;
@@ -49,7 +49,7 @@ static void add(struct collective_plan *p, const struct node_spec *node, int lin
 /* One ring collective over n ranks on one class of link. An all-reduce may instead take NCCL's
  * double binary tree (Sanders et al. 2009; NCCL 2.4): about 2S per rank, like the ring, but
  * 2*log2(n) latency steps instead of 2(n-1) — NCCL's tuner picks the faster, and so does this. */
-static void ring(struct collective_plan *p, const struct node_spec *node, int link,
+static void ring(struct collective_plan *p, const struct node_spec *node, enum link_class link,
 		 enum collective_kind kind, double bytes, double n)
 {
 	double frac = (n - 1) / n;

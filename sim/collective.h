@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "scenario.h"
+#include "hardware.h"
 
 enum collective_kind {
 	COLLECTIVE_ALLREDUCE,
@@ -23,7 +23,7 @@ enum link_class { LINK_CLASS_GPU, LINK_CLASS_NETWORK, LINK_CLASS_PCIE };
 
 /* One step of a collective: bytes each rank sends over one class of link, after a latency. */
 struct collective_phase {
-	int link;              /* enum link_class */
+	enum link_class link;
 	double bytes;
 	double latency;        /* s */
 };
@@ -47,7 +47,7 @@ void collective_plan(const struct node_spec *node, enum collective_kind kind, do
 
 /* Bytes/s one GPU reaches on a class of link: its share of the link times the collective
  * efficiency (NCCL bus bandwidth over the link's rate). */
-double collective_rank_bandwidth(const struct node_spec *node, int link);
+double collective_rank_bandwidth(const struct node_spec *node, enum link_class link);
 
 /* The time of a plan with nothing else on the links. */
 double collective_time(const struct node_spec *node, const struct collective_plan *p);

@@ -86,7 +86,7 @@ double compute_gemm_efficiency(const struct compute *c, double flops)
 	return gsl_interp_eval(c->interp, c->logx, c->y, lx, c->accel);
 }
 
-double compute_peak(const struct compute *c, int dtype)
+double compute_peak(const struct compute *c, enum dtype dtype)
 {
 	/* Quantized weights are dequantized into 16-bit GEMMs (AWQ/GPTQ kernels). */
 	if (dtype == DTYPE_INT8 || dtype == DTYPE_INT4)
@@ -101,7 +101,7 @@ double compute_peak(const struct compute *c, int dtype)
 	return c->gpu.flops[DTYPE_FP32] > 0 ? c->gpu.flops[DTYPE_FP32] : 1e12;
 }
 
-static double element_bytes(int dtype)
+static double element_bytes(enum dtype dtype)
 {
 	return dtype == DTYPE_FP32 || dtype == DTYPE_TF32 ? 4 : dtype == DTYPE_FP8 ? 1 : 2;
 }
@@ -144,7 +144,7 @@ static double wave_efficiency(const struct compute *c, double m, double n)
 	return best;
 }
 
-double compute_gemm_time_weights(const struct compute *c, int dtype, double weight_bytes,
+double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
 				 double m, double n, double k)
 {
 	double flops = 2 * m * n * k;
@@ -155,12 +155,12 @@ double compute_gemm_time_weights(const struct compute *c, int dtype, double weig
 	return t_flops > t_bytes ? t_flops : t_bytes;
 }
 
-double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k)
+double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, double n, double k)
 {
 	return compute_gemm_time_weights(c, dtype, element_bytes(dtype), m, n, k);
 }
 
-double compute_attention_time(const struct compute *c, int dtype, double flops)
+double compute_attention_time(const struct compute *c, enum dtype dtype, double flops)
 {
 	return flops / (compute_peak(c, dtype) * c->attention_eff);
 }

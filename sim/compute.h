@@ -7,7 +7,7 @@
 #ifndef DSSIM_COMPUTE_H
 #define DSSIM_COMPUTE_H
 
-#include "scenario.h"
+#include "hardware.h"
 
 struct compute;
 
@@ -18,16 +18,16 @@ void compute_free(struct compute *c);          /* NULL is a no-op */
 /* The fraction of the dense peak a GEMM of this many FLOPs reaches (clamped to the curve). */
 double compute_gemm_efficiency(const struct compute *c, double flops);
 /* An m x k by k x n GEMM in dtype: 2mnk FLOPs; reads A and B and writes C. */
-double compute_gemm_time(const struct compute *c, int dtype, double m, double n, double k);
+double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, double n, double k);
 /* The same with the k x n operand (the weights) stored in weight_bytes per element: quantized
  * weights are read at their size and dequantized into 16-bit math (AWQ/GPTQ kernels). */
-double compute_gemm_time_weights(const struct compute *c, int dtype, double weight_bytes,
+double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
 				 double m, double n, double k);
 /* Fused attention doing `flops` FLOPs. */
-double compute_attention_time(const struct compute *c, int dtype, double flops);
+double compute_attention_time(const struct compute *c, enum dtype dtype, double flops);
 /* A memory-bound kernel moving `bytes` to and from device memory. */
 double compute_stream_time(const struct compute *c, double bytes);
 /* The dense peak used for dtype (int4/int8 weights run as the activation type). */
-double compute_peak(const struct compute *c, int dtype);
+double compute_peak(const struct compute *c, enum dtype dtype);
 
 #endif

@@ -15,6 +15,7 @@
 #include "diag.h"
 #include "main_sweep.h"
 #include "outfile.h"
+#include "preset.h"
 #include "output.h"
 #include "run.h"
 #include "scenario.h"
@@ -49,7 +50,7 @@ static void usage(FILE *out)
 		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
 		"directory, in $DSSIM_DATA and in %s.\n"
 		"\n",
-		scenario_installed_data_dir());
+		preset_installed_data_dir());
 	main_print_commands(out);
 	fputc('\n', out);
 	main_print_exit_codes(out);

@@ -9,6 +9,7 @@
 
 #include "diag.h"
 #include "main_sweep.h"
+#include "preset.h"
 #include "scenario.h"
 #include "validate.h"
 
@@ -40,7 +41,7 @@ static const char *validation_file(const char *given, const char *data_dir, char
 		roots[n++] = data_dir;
 	if (env && env[0])
 		roots[n++] = env;
-	roots[n++] = scenario_installed_data_dir();
+	roots[n++] = preset_installed_data_dir();
 	for (i = 0; i < n; i++) {
 		snprintf(buf, size, "%s/tests/validation/published.yaml", roots[i]);
 		if ((f = fopen(buf, "rb")) != NULL) {

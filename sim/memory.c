@@ -27,7 +27,7 @@ const char *memory_part_name(enum memory_part p)
 	return part_names[p];
 }
 
-double memory_dtype_bytes(int dtype)
+double memory_dtype_bytes(enum dtype dtype)
 {
 	switch (dtype) {
 	case DTYPE_FP32:
@@ -50,7 +50,7 @@ double memory_dtype_bytes(int dtype)
  * group 128 gives 0.5195 bytes); int8: an fp16 scale per group; fp8: one fp32 scale per 128x128
  * block (DeepSeek-V3 report sec. 3.3.2).
  */
-double memory_weight_bytes(int dtype, double group)
+double memory_weight_bytes(enum dtype dtype, double group)
 {
 	switch (dtype) {
 	case DTYPE_INT4:

@@ -85,9 +85,9 @@ const char *memory_part_name(enum memory_part p);
 
 /* Bytes per weight of a linear layer stored in dtype, with the scales of `group` weights each
  * (int8/int4 group-wise, fp8 128x128 blocks). */
-double memory_weight_bytes(int dtype, double group);
+double memory_weight_bytes(enum dtype dtype, double group);
 
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
-double memory_dtype_bytes(int dtype);
+double memory_dtype_bytes(enum dtype dtype);
 
 #endif

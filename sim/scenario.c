@@ -6,294 +6,23 @@
  */
 #include "scenario.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "hfconfig.h"
-#include "json.h"
+#include "preset.h"
 #include "schema.h"
-#include "units.h"
 #include "yamltree.h"
-
-#ifndef DSSIM_PKGDATADIR
-#define DSSIM_PKGDATADIR "/usr/local/share/dssim"
-#endif
 
 struct loader {
 	struct scenario *s;
 	struct diag *d;
-	const char *roots[6];
-	size_t nroots;
+	struct preset_roots roots;
 	size_t nrows;
 	const struct schema_row *rows;
 	const char *failed[8];     /* preset sections that did not load */
 	size_t nfailed;
 };
-
-static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
-static const char *const node_dirs[] = {"topologies/nodes", "nodes", NULL};
-static const char *const gpu_dirs[] = {"topologies/gpus", "gpus", NULL};
-
-static const char *const *preset_dirs(enum preset_kind kind)
-{
-	switch (kind) {
-	case PRESET_MODEL:
-		return model_dirs;
-	case PRESET_NODE:
-		return node_dirs;
-	default:
-		return gpu_dirs;
-	}
-}
-
-static const char *preset_noun(enum preset_kind kind)
-{
-	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node" : "GPU";
-}
-
-const char *scenario_installed_data_dir(void)
-{
-	return DSSIM_PKGDATADIR;
-}
-
-static bool is_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static char *dir_of(struct arena *a, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	if (slash == NULL)
-		return arena_strdup(a, ".");
-	if (slash == path)
-		return arena_strdup(a, "/");
-	return arena_strndup(a, path, (size_t)(slash - path));
-}
-
-static bool looks_like_path(const char *v)
-{
-	size_t n = strlen(v);
-	return strchr(v, '/') != NULL || (n > 5 && strcmp(v + n - 5, ".yaml") == 0) ||
-	       (n > 4 && strcmp(v + n - 4, ".yml") == 0) || (n > 5 && strcmp(v + n - 5, ".json") == 0);
-}
-
-/* A preset name may hold letters, digits, '.', '-' and '_' only: it becomes part of a path. */
-static bool is_preset_name(const char *v)
-{
-	const char *p;
-	if (*v == '\0' || *v == '.')
-		return false;
-	for (p = v; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '.' || *p == '-' || *p == '_'))
-			return false;
-	return true;
-}
-
-static char *find_preset(struct loader *l, enum preset_kind kind, const char *name)
-{
-	const char *const *dirs = preset_dirs(kind);
-	size_t r, k;
-	char buf[4096];
-	for (r = 0; r < l->nroots; r++) {
-		for (k = 0; dirs[k] != NULL; k++) {
-			snprintf(buf, sizeof buf, "%s/%s/%s.yaml", l->roots[r], dirs[k], name);
-			if (is_file(buf))
-				return arena_strdup(l->s->arena, buf);
-		}
-	}
-	return NULL;
-}
-
-/* Every preset name of a kind in every root, for "did you mean" and the list of choices. */
-static size_t list_presets(struct loader *l, enum preset_kind kind, const char ***out)
-{
-	const char *const *dirs = preset_dirs(kind);
-	const char **names = NULL;
-	size_t n = 0, cap = 0, r, k, i;
-	char buf[4096];
-	for (r = 0; r < l->nroots; r++) {
-		for (k = 0; dirs[k] != NULL; k++) {
-			DIR *dir;
-			struct dirent *e;
-			snprintf(buf, sizeof buf, "%s/%s", l->roots[r], dirs[k]);
-			dir = opendir(buf);
-			if (dir == NULL)
-				continue;
-			while ((e = readdir(dir)) != NULL) {
-				size_t len = strlen(e->d_name);
-				bool dup = false;
-				char *nm;
-				if (len <= 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
-					continue;
-				nm = arena_strndup(l->s->arena, e->d_name, len - 5);
-				for (i = 0; i < n; i++)
-					dup = dup || strcmp(names[i], nm) == 0;
-				if (dup)
-					continue;
-				if (n == cap) {
-					cap = cap ? 2 * cap : 32;
-					names = xreallocarray(names, cap, sizeof *names);
-				}
-				names[n++] = nm;
-			}
-			closedir(dir);
-		}
-	}
-	/* readdir order is not stable; messages must be. */
-	for (i = 1; i < n; i++) {
-		const char *t = names[i];
-		size_t j = i;
-		while (j > 0 && strcmp(names[j - 1], t) > 0) {
-			names[j] = names[j - 1];
-			j--;
-		}
-		names[j] = t;
-	}
-	*out = names;
-	return n;
-}
-
-static void unknown_preset(struct loader *l, enum preset_kind kind, const char *key,
-			   const struct ynode *v)
-{
-	const char **names;
-	size_t n = list_presets(l, kind, &names), i, used = 0;
-	const char *close = diag_closest(v->value, names, n);
-	char list[1024] = "";
-	for (i = 0; i < n && used < sizeof list - 64; i++) {
-		if (close != NULL && diag_edit_distance(names[i], v->value) > 3 &&
-		    strstr(names[i], v->value) == NULL)
-			continue;
-		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
-					 names[i]);
-	}
-	if (close != NULL)
-		diag_add(l->d, v->at, key, "unknown %s preset '%s' (did you mean '%s'? close names: %s)",
-			 preset_noun(kind), v->value, close, list);
-	else if (n > 0)
-		diag_add(l->d, v->at, key, "unknown %s preset '%s' (known: %s)", preset_noun(kind),
-			 v->value, list);
-	else
-		diag_add(l->d, v->at, key,
-			 "unknown %s preset '%s' (no presets found: set DSSIM_DATA to the data directory)",
-			 preset_noun(kind), v->value);
-	free(names);
-}
-
-/*
- * Preset files parsed once per process: a sweep loads the same few presets for every group of
- * points. Loading rewrites the tree it is given (nested presets, overrides), so each use gets a
- * copy in the scenario's arena; the cached trees and their strings live until exit. Only files
- * that parse are kept, so a bad one is diagnosed every time.
- */
-enum { PRESET_CACHE_MAX = 256 };
-static struct arena *cache_arena;
-static struct {
-	char *path;
-	struct ynode *root;
-} preset_cache[PRESET_CACHE_MAX];
-static size_t preset_cached;
-
-static struct ynode *copy_tree(struct arena *a, const struct ynode *n);
-
-static struct ynode *load_preset_file(struct loader *l, const char *path)
-{
-	struct ynode *root;
-	size_t i;
-	for (i = 0; i < preset_cached; i++)
-		if (strcmp(preset_cache[i].path, path) == 0)
-			return copy_tree(l->s->arena, preset_cache[i].root);
-	if (preset_cached == PRESET_CACHE_MAX)
-		return yamltree_load(l->s->arena, path, l->d);
-	if (cache_arena == NULL)
-		cache_arena = arena_new();
-	root = yamltree_load(cache_arena, path, l->d);
-	if (root == NULL)
-		return NULL;
-	preset_cache[preset_cached].path = arena_strdup(cache_arena, path);
-	preset_cache[preset_cached].root = root;
-	preset_cached++;
-	return copy_tree(l->s->arena, root);
-}
-
-/* Replace a preset name or path by the mapping it names. Returns the mapping or NULL. */
-static struct ynode *load_preset(struct loader *l, enum preset_kind kind, const char *key,
-				 const struct ynode *v, int depth)
-{
-	char *path = NULL;
-	struct ynode *root;
-	if (depth > 4) {
-		diag_add(l->d, v->at, key, "presets nest too deeply");
-		return NULL;
-	}
-	if (v->value[0] == '\0') {
-		diag_add(l->d, v->at, key, "expected a %s preset name, a path or a mapping, got nothing",
-			 preset_noun(kind));
-		return NULL;
-	}
-	if (looks_like_path(v->value)) {
-		if (v->value[0] == '/') {
-			path = arena_strdup(l->s->arena, v->value);
-		} else {
-			path = arena_printf(l->s->arena, "%s/%s", dir_of(l->s->arena, v->at.file),
-					    v->value);
-			if (!is_file(path) && is_file(v->value))
-				path = arena_strdup(l->s->arena, v->value);
-		}
-		if (!is_file(path)) {
-			struct stat st;
-			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-				diag_add(l->d, v->at, key, "'%s' is a directory, not a %s file",
-					 v->value, preset_noun(kind));
-			else
-				diag_add(l->d, v->at, key, "cannot read %s file '%s': %s",
-					 preset_noun(kind), v->value, strerror(ENOENT));
-			return NULL;
-		}
-	} else if (!is_preset_name(v->value)) {
-		diag_add(l->d, v->at, key, "'%s' is not a preset name (letters, digits, '.', '-', '_')",
-			 v->value);
-		return NULL;
-	} else {
-		path = find_preset(l, kind, v->value);
-		if (path == NULL) {
-			unknown_preset(l, kind, key, v);
-			return NULL;
-		}
-	}
-	root = load_preset_file(l, path);
-	if (root == NULL)
-		return NULL;
-	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
-		/* A checkpoint directory names the model: .../DeepSeek-V3/config.json -> DeepSeek-V3. */
-		char *base = arena_strdup(l->s->arena, path);
-		char *slash = strrchr(base, '/');
-		char *name = slash ? slash + 1 : base;
-		if (strcmp(name, "config.json") == 0 && slash != NULL) {
-			char *prev;
-			*slash = '\0';
-			prev = strrchr(base, '/');
-			name = prev ? prev + 1 : base;
-		} else if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".json") == 0) {
-			name[strlen(name) - 5] = '\0';
-		}
-		return hfconfig_convert(l->s->arena, root, name, l->d);
-	}
-	if (root->kind != YNODE_MAP) {
-		diag_add(l->d, root->at, key, "a %s preset must be a mapping, got %s", preset_noun(kind),
-			 yamltree_kind_name(root));
-		return NULL;
-	}
-	return root;
-}
 
 /* Walk a dotted key down from the top; the parent mapping and last component come back. */
 static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **parent,
@@ -344,7 +73,7 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 		v = lookup(top, r->key, &parent, &last);
 		if (v == NULL || v->kind != YNODE_SCALAR)
 			continue;
-		m = load_preset(l, r->preset, r->key, v, 0);
+		m = preset_load(&l->roots, l->s->arena, r->preset, r->key, v, l->d);
 		if (m == NULL) {
 			/* Drop the section so the walk does not report it a second time, and keep
 			 * quiet about the keys the missing preset would have given. */
@@ -408,172 +137,14 @@ static bool is_preset_key(const char *key)
 
 /* ---- the walk: tree -> struct ---- */
 
-static void store_int(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		      void *field)
-{
-	char *end;
-	long long x;
-	char type[256];
-	errno = 0;
-	if (v->quoted) {
-		diag_add(l->d, v->at, r->key, "expected an integer, got the string \"%s\"", v->value);
-		return;
-	}
-	x = strtoll(v->value, &end, 10);
-	if (end == v->value || *end != '\0') {
-		/* 1e9 or 4096.0 from JSON: accept an integral value written as a float. */
-		double f = strtod(v->value, &end);
-		if (end != v->value && *end == '\0' && isfinite(f) && (f < r->min || f > r->max)) {
-			diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s",
-				 r->min, r->max, v->value);
-			return;
-		} else if (end != v->value && *end == '\0' && f == floor(f)) {
-			x = (long long)f;
-		} else {
-			diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
-				 schema_type_text(r, type, sizeof type), v->value);
-			return;
-		}
-	}
-	if (errno == ERANGE || (double)x < r->min || (double)x > r->max) {
-		diag_add(l->d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s", r->min,
-			 r->max, v->value);
-		return;
-	}
-	*(int64_t *)field = x;
-}
-
-static void store_num(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		      void *field)
-{
-	char err[512];
-	double x;
-	if (units_parse(v->value, r->unit, &x, err, sizeof err) != 0) {
-		diag_add(l->d, v->at, r->key, "%s", err);
-		return;
-	}
-	if (r->positive && !(x > 0)) {
-		diag_add(l->d, v->at, r->key, "must be greater than 0, got %s", v->value);
-		return;
-	}
-	if (x < r->min || x > r->max) {
-		char lo[64], hi[64];
-		diag_add(l->d, v->at, r->key, "expected a value from %s to %s, got %s",
-			 units_format(r->min, r->unit, lo, sizeof lo),
-			 units_format(r->max, r->unit, hi, sizeof hi), v->value);
-		return;
-	}
-	*(double *)field = x;
-}
-
-static void store_enum(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       void *field)
-{
-	size_t i, n = 0;
-	const char *close;
-	char type[256];
-	for (i = 0; r->names[i] != NULL; i++) {
-		if (strcmp(r->names[i], v->value) == 0) {
-			*(int *)field = (int)i;
-			return;
-		}
-		n++;
-	}
-	close = diag_closest(v->value, r->names, n);
-	if (close != NULL)
-		diag_add(l->d, v->at, r->key, "expected %s, got '%s' (did you mean '%s'?)",
-			 schema_type_text(r, type, sizeof type), v->value, close);
-	else
-		diag_add(l->d, v->at, r->key, "expected %s, got '%s'",
-			 schema_type_text(r, type, sizeof type), v->value);
-}
-
-static void store_bool(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       void *field)
-{
-	if (!v->quoted && (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0))
-		*(bool *)field = true;
-	else if (!v->quoted && (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0))
-		*(bool *)field = false;
-	else if (v->quoted)
-		diag_add(l->d, v->at, r->key, "expected true or false, got the string \"%s\"",
-			 v->value);
-	else
-		diag_add(l->d, v->at, r->key, "expected true or false, got '%s'", v->value);
-}
-
-static void store_list(struct loader *l, const struct schema_row *r, const struct ynode *v,
-		       struct numlist *out)
-{
-	size_t i;
-	char err[512];
-	if (v->kind != YNODE_SEQ) {
-		diag_add(l->d, v->at, r->key, "expected a list of numbers such as [1e9, 1e10], got %s",
-			 yamltree_kind_name(v));
-		return;
-	}
-	if (v->count > NUMLIST_MAX) {
-		diag_add(l->d, v->at, r->key, "expected at most %d numbers, got %zu", NUMLIST_MAX,
-			 v->count);
-		return;
-	}
-	out->n = 0;
-	for (i = 0; i < v->count; i++) {
-		const struct ynode *it = v->items[i];
-		double x;
-		if (it->kind != YNODE_SCALAR ||
-		    units_parse(it->value, r->unit, &x, err, sizeof err) != 0) {
-			diag_add(l->d, it->at, r->key, "%s", it->kind == YNODE_SCALAR ? err
-						   : "expected a number, got a nested value");
-			return;
-		}
-		if (x < r->min || x > r->max) {
-			diag_add(l->d, it->at, r->key, "expected values from %g to %g, got %s", r->min,
-				 r->max, it->value);
-			return;
-		}
-		out->v[out->n++] = x;
-	}
-}
-
 static void store_value(struct loader *l, size_t idx, const struct ynode *v)
 {
 	const struct schema_row *r = &l->rows[idx];
-	void *field = (char *)l->s + r->offset;
-	char type[256];
 	l->s->marks[idx] = v->at;
 	if (yamltree_is_null(v))
 		return;
 	l->s->present[idx] = true;
-	if (r->type == SCHEMA_NUMLIST) {
-		store_list(l, r, v, field);
-		return;
-	}
-	if (v->kind != YNODE_SCALAR) {
-		diag_add(l->d, v->at, r->key, "expected %s, got %s",
-			 schema_type_text(r, type, sizeof type), yamltree_kind_name(v));
-		return;
-	}
-	switch (r->type) {
-	case SCHEMA_INT:
-		store_int(l, r, v, field);
-		break;
-	case SCHEMA_NUM:
-		store_num(l, r, v, field);
-		break;
-	case SCHEMA_BOOL:
-		store_bool(l, r, v, field);
-		break;
-	case SCHEMA_ENUM:
-		store_enum(l, r, v, field);
-		break;
-	case SCHEMA_STRING:
-		*(char **)field = arena_strdup(l->s->arena, v->value);
-		break;
-	case SCHEMA_SECTION:
-	case SCHEMA_NUMLIST:
-		break;
-	}
+	schema_parse_value(r, v, (char *)l->s + r->offset, l->s->arena, l->d);
 }
 
 static void unknown_key(struct loader *l, const char *prefix, const struct ymember *m)
@@ -762,46 +333,20 @@ static void derive_model(struct loader *l)
 		m->name = arena_strdup(s->arena, "model");
 }
 
-static void check_efficiency(struct loader *l)
+/* Where a problem with a key is reported, for the checks of other modules. */
+static struct mark mark_of(const void *s, const char *key)
 {
-	struct scenario *s = l->s;
-	const struct numlist *x = &s->cluster.node.gpu.efficiency.gemm_flops;
-	const struct numlist *y = &s->cluster.node.gpu.efficiency.gemm_fraction;
-	int i;
-	if (x->n != y->n)
-		ERR("cluster.node.gpu.efficiency.gemm_fraction",
-		    "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
-	for (i = 1; i < x->n; i++)
-		if (!(x->v[i] > x->v[i - 1])) {
-			ERR("cluster.node.gpu.efficiency.gemm_flops", "sizes must ascend: %g after %g",
-			    x->v[i], x->v[i - 1]);
-			break;
-		}
+	return scenario_mark(s, key);
 }
 
-static void check_cluster(struct loader *l)
-{
-	struct scenario *s = l->s;
-	struct cluster *c = &s->cluster;
-	int64_t total = c->nodes * c->node.gpus_per_node;
-	if (c->gpus == 0) {
-		c->gpus = total;
-	} else if (c->gpus > total) {
-		ERR("cluster.gpus", "%lld GPUs do not fit in %lld node(s) of %lld", (long long)c->gpus,
-		    (long long)c->nodes, (long long)c->node.gpus_per_node);
-	} else if (c->nodes > 1 && c->gpus != total) {
-		ERR("cluster.gpus", "with %lld nodes every GPU is used (%lld), got %lld",
-		    (long long)c->nodes, (long long)total, (long long)c->gpus);
-	}
-}
-
-/* The strategy against the model and the cluster (after check_cluster): derives dp when 0. */
+/* The strategy against the model and the cluster (after hardware_check_cluster): derives dp
+ * when 0. */
 static void check_parallel(struct loader *l)
 {
 	struct scenario *s = l->s;
 	struct strategy *st = &s->strategy;
 	struct model_config *m = &s->model;
-	struct cluster *c = &s->cluster;
+	struct hardware *c = &s->cluster;
 	int64_t mp, product;
 	bool train = s->workload.mode == MODE_TRAIN;
 
@@ -965,7 +510,7 @@ static void check_requests(struct loader *l)
 		ERR("workload.arrival.trace", "a trace file needs process: trace");
 	/* A relative trace path is relative to the scenario file. */
 	if (w->arrival.trace[0] != '\0' && w->arrival.trace[0] != '/')
-		w->arrival.trace = arena_printf(s->arena, "%s/%s", dir_of(s->arena, s->file),
+		w->arrival.trace = arena_printf(s->arena, "%s/%s", preset_dir_of(s->arena, s->file),
 						w->arrival.trace);
 	/* vLLM SchedulerConfig._verify_args: without chunked prefill one iteration must hold a
 	 * whole prompt (max_num_batched_tokens >= max_model_len), and at least one token per
@@ -1004,41 +549,6 @@ static void check_workload(struct loader *l)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
 }
 
-static void roots_init(struct loader *l, const char *path, const struct scenario_options *opt)
-{
-	struct arena *a = l->s->arena;
-	const char *env = getenv("DSSIM_DATA");
-	char *dir = dir_of(a, path);
-	l->nroots = 0;
-	l->roots[l->nroots++] = dir;
-	l->roots[l->nroots++] = arena_printf(a, "%s/..", dir);
-	l->roots[l->nroots++] = ".";
-	if (opt && opt->data_dir && opt->data_dir[0])
-		l->roots[l->nroots++] = opt->data_dir;
-	if (env && env[0])
-		l->roots[l->nroots++] = arena_strdup(a, env);
-	l->roots[l->nroots++] = DSSIM_PKGDATADIR;
-}
-
-static struct ynode *copy_tree(struct arena *a, const struct ynode *n)
-{
-	struct ynode *c = arena_alloc(a, sizeof *c);
-	size_t i;
-	*c = *n;
-	if (n->kind == YNODE_MAP) {
-		c->members = arena_array(a, n->count, sizeof *c->members);
-		for (i = 0; i < n->count; i++) {
-			c->members[i] = n->members[i];
-			c->members[i].value = copy_tree(a, n->members[i].value);
-		}
-	} else if (n->kind == YNODE_SEQ) {
-		c->items = arena_array(a, n->count, sizeof *c->items);
-		for (i = 0; i < n->count; i++)
-			c->items[i] = copy_tree(a, n->items[i]);
-	}
-	return c;
-}
-
 static struct scenario *load(const char *path, const struct ynode *given,
 			     const struct scenario_options *opt, struct diag *d);
 
@@ -1071,10 +581,10 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	l.rows = schema_rows(&l.nrows);
 	s->marks = arena_array(s->arena, l.nrows, sizeof *s->marks);
 	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);
-	roots_init(&l, path, opt);
+	preset_roots_init(&l.roots, s->arena, path, opt ? opt->data_dir : NULL);
 
 	/* Presets and overrides rewrite the tree: work on a copy the scenario owns. */
-	top = given ? copy_tree(s->arena, given) : yamltree_load(s->arena, path, d);
+	top = given ? preset_copy_tree(s->arena, given) : yamltree_load(s->arena, path, d);
 	if (top == NULL) {
 		scenario_free(s);
 		return NULL;
@@ -1095,9 +605,9 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	required(&l);
 	if (d->count == before) {
 		derive_model(&l);
-		check_efficiency(&l);
+		hardware_check_gpu(&s->cluster.node.gpu, d, mark_of, s);
 		if (d->count == before)
-			check_cluster(&l);
+			hardware_check_cluster(&s->cluster, d, mark_of, s);
 		if (d->count == before && !(opt && opt->defer_strategy))
 			scenario_check_strategy(s, d);
 		if (d->count == before)
@@ -1132,115 +642,7 @@ const char *scenario_enum_name(const char *key, int value)
 	return "?";
 }
 
-const char *scenario_dtype_name(int dtype)
+const char *scenario_dtype_name(enum dtype dtype)
 {
 	return scenario_enum_name("workload.dtype", dtype);
-}
-
-/* One row's value in JSON. */
-static void canonical_value(FILE *f, const struct scenario *s, const struct schema_row *r)
-{
-	const void *field = (const char *)s + r->offset;
-	switch (r->type) {
-	case SCHEMA_INT:
-		fprintf(f, "%lld", (long long)*(const int64_t *)field);
-		break;
-	case SCHEMA_NUM:
-		json_num(f, *(const double *)field);
-		break;
-	case SCHEMA_BOOL:
-		fputs(*(const bool *)field ? "true" : "false", f);
-		break;
-	case SCHEMA_ENUM:
-		json_string(f, r->names[*(const int *)field]);
-		break;
-	case SCHEMA_STRING:
-		json_string(f, *(char *const *)field);
-		break;
-	case SCHEMA_NUMLIST: {
-		const struct numlist *n = field;
-		int i;
-		fputc('[', f);
-		for (i = 0; i < n->n; i++) {
-			if (i > 0)
-				fputc(',', f);
-			json_num(f, n->v[i]);
-		}
-		fputc(']', f);
-		break;
-	}
-	case SCHEMA_SECTION:
-		break;
-	}
-}
-
-bool scenario_is_strategy_key(const char *key)
-{
-	return strncmp(key, "strategy.", 9) == 0 || strcmp(key, "workload.micro_batch") == 0 ||
-	       strcmp(key, "workload.global_batch") == 0;
-}
-
-/* The schema rows of each canonical part, in schema order: found once, since a sweep formats
- * the strategy part for every point. */
-static size_t part_rows[2][512], part_count[2];
-static bool parts_ready;
-
-static void find_part_rows(void)
-{
-	size_t n, i;
-	const struct schema_row *rows = schema_rows(&n);
-	for (i = 0; i < n; i++) {
-		int k = scenario_is_strategy_key(rows[i].key);
-		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0)
-			continue;
-		if (part_count[k] == sizeof part_rows[k] / sizeof part_rows[k][0])
-			abort(); /* the schema outgrew the table: a programming error */
-		part_rows[k][part_count[k]++] = i;
-	}
-	parts_ready = true;
-}
-
-char *scenario_canonical_part(const struct scenario *s, bool strategy)
-{
-	size_t n, i, size = 0;
-	const struct schema_row *rows = schema_rows(&n);
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, &size);
-	if (f == NULL)
-		xalloc_fail(0);
-	if (!parts_ready)
-		find_part_rows();
-	for (i = 0; i < part_count[strategy]; i++) {
-		const struct schema_row *r = &rows[part_rows[strategy][i]];
-		if (i > 0)
-			fputc(',', f);
-		json_string(f, r->key);
-		fputc(':', f);
-		canonical_value(f, s, r);
-	}
-	if (fclose(f) != 0)
-		xalloc_fail(size);
-	return buf;
-}
-
-char *scenario_canonical_join(const char *rest, const char *strategy)
-{
-	size_t a = strlen(rest), b = strlen(strategy);
-	char *out = xmalloc(a + b + 4);
-	out[0] = '{';
-	memcpy(out + 1, rest, a);
-	out[1 + a] = ',';
-	memcpy(out + 2 + a, strategy, b);
-	out[2 + a + b] = '}';
-	out[3 + a + b] = '\0';
-	return out;
-}
-
-char *scenario_canonical(const struct scenario *s)
-{
-	char *rest = scenario_canonical_part(s, false), *st = scenario_canonical_part(s, true);
-	char *out = scenario_canonical_join(rest, st);
-	free(rest);
-	free(st);
-	return out;
 }

@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "diag.h"
+#include "preset.h"
 #include "units.h"
+#include "xalloc.h"
+#include "yamltree.h"
 
 enum schema_type {
 	SCHEMA_SECTION,   /* a mapping of further keys */
@@ -21,9 +25,6 @@ enum schema_type {
 	SCHEMA_STRING,    /* char * */
 	SCHEMA_NUMLIST,   /* struct numlist: a list of numbers with a unit */
 };
-
-/* Sections that may be given as a preset name or file path instead of a mapping. */
-enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU };
 
 struct schema_row {
 	const char *key;              /* dotted path from the top of the scenario */
@@ -46,5 +47,12 @@ const struct schema_row *schema_find(const char *key, size_t *index);
 void schema_print_keys(FILE *out);
 /* The type's name for messages ("an integer", "a size in bytes such as '80 GiB'"). */
 const char *schema_type_text(const struct schema_row *row, char *buf, size_t size);
+/*
+ * Check a YAML value (not null) against the row's type, range and unit and store it in field,
+ * the row's place in the struct. Strings are copied into a. A value that does not fit is
+ * recorded in d at its position, and field keeps what it held.
+ */
+void schema_parse_value(const struct schema_row *r, const struct ynode *v, void *field,
+			struct arena *a, struct diag *d);
 
 #endif

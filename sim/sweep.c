@@ -21,6 +21,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "canonical.h"
 #include "engine.h"
 #include "json.h"
 #include "memtrack.h"
@@ -860,8 +861,8 @@ static void evaluate(const struct scenario *s, bool analytic, char *config, size
 
 void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *out)
 {
-	char *rest = scenario_canonical_part(s, false), *own = scenario_canonical_part(s, true);
-	char *config = scenario_canonical_join(rest, own), hash[17];
+	char *rest = canonical_format_part(s, false), *own = canonical_format_part(s, true);
+	char *config = canonical_join(rest, own), hash[17];
 	size_t shared = strlen(rest);
 	store_hash(config, hash);
 	free(rest);
@@ -1032,7 +1033,7 @@ static void load_group(const struct sweep_spec *sp, struct expansion *x, size_t 
 		x->groups[g].config = overrides_json(o, n, sp->base_file);
 	} else if (sp->auto_strategy) {
 		size_t before = x->npoints;
-		x->groups[g].rest = scenario_canonical_part(s, false);
+		x->groups[g].rest = canonical_format_part(s, false);
 		x->groups[g].hash = store_hash_add(
 			store_hash_add(store_hash_add(store_hash_begin(), "{", 1), x->groups[g].rest,
 				       strlen(x->groups[g].rest)),
@@ -1158,11 +1159,11 @@ static char *point_config(const struct expansion *x, size_t i, const struct scen
 	const struct group *g = &x->groups[x->points[i].group];
 	char *config;
 	if (g->rest == NULL) {
-		config = scenario_canonical(c);
+		config = canonical_format(c);
 		store_hash(config, hash);
 	} else {
-		char *st = scenario_canonical_part(c, true);
-		config = scenario_canonical_join(g->rest, st);
+		char *st = canonical_format_part(c, true);
+		config = canonical_join(g->rest, st);
 		store_hash_hex(store_hash_add(store_hash_add(g->hash, st, strlen(st)), "}", 1), hash);
 		free(st);
 	}

@@ -8,8 +8,8 @@ cd "$top_src/sim" || exit 1
 stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile) echo 0 ;;
-	yamltree | schema | hfconfig | scenario) echo 1 ;;
-	model | hardware | layout | compute | collective | memory | requests | forward) echo 2 ;;
+	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
+	model | layout | compute | collective | memory | requests | forward) echo 2 ;;
 	schedule | graph | step | serve) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	result | run | output | trace | validate | store | sweep) echo 5 ;;

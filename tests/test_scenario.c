@@ -7,6 +7,7 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "canonical.h"
 #include "diag.h"
 #include "scenario.h"
 #include "schema.h"
@@ -229,6 +230,37 @@ static void help_keys_lists_every_schema_row(void **state)
 	free(text);
 }
 
+/* The canonical form leaves the name out and puts the keys a sweep varies per point last. */
+static void the_canonical_form_ignores_the_name_and_ends_with_the_strategy(void **state)
+{
+	const char *yaml = "model: llama-2-7b\n"
+			   "cluster: {node: p5.48xlarge}\n"
+			   "workload: {seq_len: 4096}\n"
+			   "strategy: {tp: 2}\n";
+	struct scenario *a = check_scenariof("canonical_a", "name: first\n%s", yaml);
+	struct scenario *b = check_scenariof("canonical_b", "name: second\n%s", yaml);
+	char *ta = canonical_format(a), *tb = canonical_format(b), *joined;
+	char *rest = canonical_format_part(a, false), *own = canonical_format_part(a, true);
+	(void)state;
+	assert_string_equal(ta, tb);
+	assert_null(strstr(ta, "\"name\""));
+	assert_non_null(strstr(own, "\"strategy.tp\":2"));
+	assert_non_null(strstr(own, "\"workload.micro_batch\":1"));
+	assert_null(strstr(rest, "\"strategy."));
+	assert_non_null(strstr(rest, "\"workload.seq_len\":4096"));
+	joined = canonical_join(rest, own);
+	assert_string_equal(joined, ta);
+	assert_true(canonical_is_strategy_key("workload.global_batch"));
+	assert_false(canonical_is_strategy_key("workload.seq_len"));
+	free(joined);
+	free(rest);
+	free(own);
+	free(ta);
+	free(tb);
+	scenario_free(a);
+	scenario_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +274,7 @@ int main(void)
 		cmocka_unit_test(every_type_error_in_a_file_is_reported),
 		cmocka_unit_test(presets_are_found_through_dssim_data),
 		cmocka_unit_test(help_keys_lists_every_schema_row),
+		cmocka_unit_test(the_canonical_form_ignores_the_name_and_ends_with_the_strategy),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,48 @@
+/*
+ * hardware: the checks between hardware keys that the schema's per-key ranges cannot make.
+ * Input stage; it records diagnostics at the positions the loader gives and knows nothing of
+ * the scenario around the hardware.
+ */
+#include "hardware.h"
+
+int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
+		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+{
+	const struct numlist *x = &gpu->efficiency.gemm_flops;
+	const struct numlist *y = &gpu->efficiency.gemm_fraction;
+	const char *fraction = "cluster.node.gpu.efficiency.gemm_fraction";
+	const char *sizes = "cluster.node.gpu.efficiency.gemm_flops";
+	size_t before = d->count;
+	int i;
+	if (x->n != y->n)
+		diag_add(d, mark_of(ctx, fraction), fraction,
+			 "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
+	for (i = 1; i < x->n; i++)
+		if (!(x->v[i] > x->v[i - 1])) {
+			diag_add(d, mark_of(ctx, sizes), sizes, "sizes must ascend: %g after %g",
+				 x->v[i], x->v[i - 1]);
+			break;
+		}
+	return d->count == before ? 0 : -1;
+}
+
+int hardware_check_cluster(struct hardware *hw, struct diag *d,
+			   struct mark (*mark_of)(const void *ctx, const char *key),
+			   const void *ctx)
+{
+	const char *key = "cluster.gpus";
+	int64_t total = hw->nodes * hw->node.gpus_per_node;
+	size_t before = d->count;
+	if (hw->gpus == 0) {
+		hw->gpus = total;
+	} else if (hw->gpus > total) {
+		diag_add(d, mark_of(ctx, key), key, "%lld GPUs do not fit in %lld node(s) of %lld",
+			 (long long)hw->gpus, (long long)hw->nodes,
+			 (long long)hw->node.gpus_per_node);
+	} else if (hw->nodes > 1 && hw->gpus != total) {
+		diag_add(d, mark_of(ctx, key), key,
+			 "with %lld nodes every GPU is used (%lld), got %lld", (long long)hw->nodes,
+			 (long long)total, (long long)hw->gpus);
+	}
+	return d->count == before ? 0 : -1;
+}

@@ -1,0 +1,81 @@
+/*
+ * hardware: what a run computes on — the GPU (peaks per number format, memory, efficiency
+ * curves), the node (GPUs, host memory and CPUs, price) and its links (GPU-to-GPU, PCIe, network).
+ * Input stage, plain data: the loader fills it from the cluster.* keys and every later stage reads
+ * it; it knows nothing of models, strategies, YAML or the schema.
+ */
+#ifndef DSSIM_HARDWARE_H
+#define DSSIM_HARDWARE_H
+
+#include <stdint.h>
+
+#include "diag.h"
+
+/* Number formats: of the GPU's peaks, and of a workload's weights, activations and caches. */
+enum dtype { DTYPE_FP32, DTYPE_TF32, DTYPE_BF16, DTYPE_FP16, DTYPE_FP8, DTYPE_INT8, DTYPE_INT4,
+	     DTYPE_COUNT };
+enum link_kind { LINK_NVLINK, LINK_XGMI, LINK_PCIE };
+
+/* A short list of numbers from the input (efficiency curves). */
+enum { NUMLIST_MAX = 16 };
+struct numlist {
+	int n;
+	double v[NUMLIST_MAX];
+};
+
+struct gpu_spec {
+	char *name;
+	char *vendor;
+	double memory;             /* bytes */
+	double memory_bw;          /* bytes/s */
+	double flops[DTYPE_COUNT]; /* dense peak FLOP/s per dtype; 0 = not supported */
+	double tdp;                /* W */
+	struct {
+		struct numlist gemm_flops;    /* GEMM sizes (FLOPs per call), ascending */
+		struct numlist gemm_fraction; /* fraction of dense peak reached at each size */
+		double memory;                /* fraction of memory_bw reached by streaming kernels */
+		double attention;             /* fraction of peak reached by fused attention */
+		int64_t tile_m, tile_n;       /* GEMM output tile (wave quantization) */
+	} efficiency;
+	int64_t sms;                      /* streaming multiprocessors (compute units) */
+};
+
+struct link_spec {
+	enum link_kind kind;       /* GPU links only */
+	double bw;                 /* bytes/s, per direction */
+	double latency;            /* s */
+	double efficiency;         /* fraction of bw that collectives reach (NCCL bus bandwidth) */
+};
+
+struct node_spec {
+	char *name;
+	char *provider;
+	struct gpu_spec gpu;
+	int64_t gpus_per_node;
+	double host_memory, host_memory_bw;
+	int64_t cpus;
+	struct link_spec gpu_link, pcie, network;
+	double price;              /* USD/h for the node, 0 = unknown */
+	char *price_date, *price_source;
+};
+
+/* The cluster: `nodes` nodes alike, of which `gpus` GPUs are used. */
+struct hardware {
+	struct node_spec node;
+	int64_t nodes;
+	int64_t gpus;              /* GPUs used: nodes * gpus_per_node unless set */
+};
+
+/*
+ * The relations between hardware keys that a key's own range cannot express, each problem
+ * recorded in d at mark_of(ctx, key) (the loader knows where each dotted key came from).
+ * hardware_check_gpu: one efficiency fraction per GEMM size, sizes ascending. hardware_check_cluster: the GPUs used fit the nodes (every GPU when there are
+ * several nodes); derives gpus when 0. Both return 0, or -1 with the problems in d.
+ */
+int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
+		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx);
+int hardware_check_cluster(struct hardware *hw, struct diag *d,
+			   struct mark (*mark_of)(const void *ctx, const char *key),
+			   const void *ctx);
+
+#endif

@@ -1,0 +1,130 @@
+/*
+ * scenario_types: the plain structs of one run's configuration — model, cluster (hardware.h),
+ * workload, serving engine, strategy, runtime — and their enums. Input stage, data only: the
+ * schema table points into these structs and the loader (scenario.c) fills them; neither header
+ * includes the other, so both include this one.
+ */
+#ifndef DSSIM_SCENARIO_TYPES_H
+#define DSSIM_SCENARIO_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "hardware.h"
+
+enum mode { MODE_TRAIN, MODE_INFER };
+enum optimizer_kind { OPTIMIZER_ADAMW, OPTIMIZER_ADAM, OPTIMIZER_SGD, OPTIMIZER_SGD_MOMENTUM,
+		      OPTIMIZER_ADAM_8BIT, OPTIMIZER_ADAFACTOR };
+enum recompute_kind { RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
+enum schedule_kind { SCHEDULE_GPIPE, SCHEDULE_1F1B, SCHEDULE_INTERLEAVED };
+enum offload_kind { OFFLOAD_NONE, OFFLOAD_CPU };
+enum mlp_kind { MLP_SWIGLU, MLP_GELU, MLP_RELU };
+enum norm_kind { NORM_RMSNORM, NORM_LAYERNORM };
+enum position_kind { POSITION_ROPE, POSITION_LEARNED };
+enum lora_targets { LORA_ATTENTION, LORA_ALL };
+enum logits_kind { LOGITS_LAST, LOGITS_ALL };
+enum arrival_kind { ARRIVAL_POISSON, ARRIVAL_GAMMA, ARRIVAL_CONSTANT, ARRIVAL_TRACE };
+enum length_dist { LENGTH_FIXED, LENGTH_UNIFORM, LENGTH_NORMAL, LENGTH_LOGNORMAL };
+enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
+enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
+
+struct model_config {
+	char *name;
+	char *arch;
+	int64_t layers, hidden, heads, kv_heads, head_dim, ffn, vocab, max_position;
+	enum position_kind position;
+	enum mlp_kind mlp;
+	enum norm_kind norm;
+	bool tie_embeddings, bias, qkv_bias, dropout;
+	struct {
+		int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
+	} mla;
+	struct {
+		int64_t experts, shared_experts, top_k, ffn, dense_layers;
+		double capacity_factor;
+	} moe;
+	double published_params, published_active_params;
+};
+
+struct workload {
+	enum mode mode;
+	int64_t seq_len, global_batch, micro_batch;
+	enum dtype dtype;          /* compute/weight type */
+	enum dtype kv_dtype;
+	enum dtype grad_dtype;
+	enum optimizer_kind optimizer;
+	bool flash_attention;
+	enum logits_kind logits;  /* positions a prefill projects to logits */
+	int64_t quant_group;       /* weights per quantization scale (int8/int4/fp8 weights) */
+	struct {
+		int64_t rank;
+		enum lora_targets targets;
+	} lora;
+	/* Inference serving: the request stream. */
+	int64_t requests;          /* requests to serve (a bound when duration is set) */
+	double duration;           /* s of arrivals; 0 = until `requests` have arrived */
+	int64_t seed;              /* of the random stream (GSL mt19937) */
+	struct {
+		enum arrival_kind process;
+		double rate;       /* requests/s; 0 = all at time 0 */
+		double cv;         /* gamma: coefficient of variation of the gaps */
+		char *trace;       /* CSV: arrival_s,prompt_tokens,output_tokens */
+	} arrival;
+	struct length_spec {
+		enum length_dist dist;
+		int64_t value, min, max;  /* max 0 = seq_len */
+		double mean, sd;
+	} prompt_tokens, output_tokens;
+};
+
+/* A vLLM-style serving engine (inference). */
+struct serving {
+	int64_t max_num_seqs;      /* sequences in one iteration */
+	int64_t max_batched_tokens;/* tokens in one iteration */
+	int64_t block_size;        /* tokens per KV-cache block */
+	double gpu_memory_utilization; /* fraction of device memory the engine may use */
+	bool chunked_prefill;
+	enum preemption_kind preemption;
+	enum batching_kind batching;
+	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
+	double iteration_overhead; /* s of host work (scheduling, sampling) per iteration */
+};
+
+struct strategy {
+	int64_t tp, pp, dp, cp, ep, zero, vp;
+	int64_t first_stage_layers, last_stage_layers; /* 0: an even split */
+	bool sequence_parallel;
+	enum recompute_kind recompute;
+	enum schedule_kind schedule;
+	struct {
+		enum offload_kind optimizer, params;
+	} offload;
+	double bucket;             /* bytes of a gradient communication bucket */
+	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
+	int64_t zero3_prefetch_layers;
+};
+
+struct runtime {
+	double cuda_context;       /* bytes */
+	double nccl_per_group;     /* bytes per communicator a GPU belongs to */
+	double cublas_workspace;   /* bytes */
+	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
+	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
+};
+
+struct scenario {
+	struct arena *arena;       /* owns every string and array below */
+	char *name;
+	const char *file;          /* the scenario file as given */
+	struct model_config model;
+	struct hardware cluster;    /* the cluster.* keys */
+	struct workload workload;
+	struct strategy strategy;
+	struct serving serving;
+	struct runtime runtime;
+	struct mark *marks;        /* where each schema row's value came from (by row index) */
+	bool *present;             /* whether each row was given (not defaulted) */
+};
+
+#endif
