@@ -9,23 +9,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <gsl/gsl_errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "engine.h"
-#include "json.h"
-#include "memtrack.h"
-#include "memory.h"
-#include "requests.h"
-#include "result.h"
 #include "schema.h"
-#include "serve.h"
-#include "step.h"
 #include "xalloc.h"
 #include "yamltree.h"
 
