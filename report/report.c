@@ -9,28 +9,15 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_int.h"
+#include "store.h"
+#include "table.h"
 #include "xalloc.h"
-
-/* The schema this report reads (store.c STORE_SCHEMA_VERSION). */
-enum { SCHEMA_VERSION = 3 };
-enum { PARTS = 7, TIMES = 9 };
-
-static const char *const part_names[PARTS] = {"weights", "gradients", "optimizer",
-					      "activations", "kv_cache", "buffers", "overhead"};
-static const char *const time_names[TIMES] = {"compute", "tp_comm", "cp_comm", "pp_comm",
-					      "dp_comm", "ep_comm", "optimizer", "offload",
-					      "bubble"};
-/* Chart colours, one per part or category (colour-blind-safe Okabe-Ito palette). */
-static const char *const colours[] = {"#0072B2", "#E69F00", "#009E73", "#CC79A7",
-				      "#56B4E9", "#D55E00", "#F0E442", "#999999", "#000000"};
-
-static const double gib = 1024.0 * 1024.0 * 1024.0;
 
 /* ---- options ---- */
 
@@ -137,51 +124,48 @@ static void tokens_text(double v, char *buf, size_t size)
 
 /* ---- reading ---- */
 
-struct row {
-	long long id, nodes, gpus, tp, pp, dp, cp, ep, zero, mb, vp;
-	char node[64], recompute[16], schedule[16], price_date[16];
-	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
-	double mem[PARTS], time[TIMES];
-	bool priced;
-	bool infer;                 /* a serving point: its strategy is tp and ep */
-	double days, usd, usd_mtok;
-};
-
-static void text_col(sqlite3_stmt *q, int k, char *dst, size_t size)
+/* The columns read_row reads: the key and result columns, then m_NAME for each memory part
+ * and t_NAME for each time category, as the store names them. */
+static void row_columns(char *buf, size_t size)
 {
-	const unsigned char *v = sqlite3_column_text(q, k);
-	snprintf(dst, size, "%s", v ? (const char *)v : "");
+	size_t k;
+	snprintf(buf, size, "id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, "
+			    "recompute, schedule, price_date, step_s, tokens_per_s, mfu, peak_per_gpu, "
+			    "capacity, usd_per_hour, arrival_rate, requests_per_s, "
+			    "output_tokens_per_s, ttft_p99, tpot_p99");
+	for (k = 0; k < PARTS; k++)
+		snprintf(buf + strlen(buf), size - strlen(buf), ", m_%s", store_part_name(k));
+	for (k = 0; k < TIMES; k++)
+		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
 }
 
-static const char *const row_columns =
-	"id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, recompute, schedule, "
-	"price_date, step_s, tokens_per_s, mfu, peak_per_gpu, capacity, usd_per_hour, "
-	"arrival_rate, requests_per_s, output_tokens_per_s, ttft_p99, tpot_p99, m_weights, "
-	"m_gradients, m_optimizer, m_activations, m_kv_cache, m_buffers, m_overhead, t_compute, "
-	"t_tp_comm, t_cp_comm, t_pp_comm, t_dp_comm, t_ep_comm, t_optimizer, t_offload, t_bubble";
+static void text_col(const struct store_value *v, char *dst, size_t size)
+{
+	snprintf(dst, size, "%s", v->text ? v->text : "");
+}
 
-static void read_row(sqlite3_stmt *q, struct row *r)
+static void read_row(const struct store_rows *q, size_t at, struct row *r)
 {
 	long long *ints[] = {&r->id, NULL, &r->nodes, &r->gpus, &r->tp, &r->pp, &r->dp, &r->cp,
 			     &r->ep, &r->zero, &r->mb, &r->vp};
 	double *reals[] = {&r->step_s, &r->tps, &r->mfu, &r->peak, &r->capacity, &r->usd_h,
 			   &r->arrival, &r->rps, &r->out_tps, &r->ttft, &r->tpot};
-	int k;
+	size_t k;
 	memset(r, 0, sizeof *r);
 	for (k = 0; k < 12; k++)
 		if (ints[k])
-			*ints[k] = sqlite3_column_int64(q, k);
-	text_col(q, 1, r->node, sizeof r->node);
-	text_col(q, 12, r->recompute, sizeof r->recompute);
-	text_col(q, 13, r->schedule, sizeof r->schedule);
-	text_col(q, 14, r->price_date, sizeof r->price_date);
+			*ints[k] = store_cell(q, at, k)->i;
+	text_col(store_cell(q, at, 1), r->node, sizeof r->node);
+	text_col(store_cell(q, at, 12), r->recompute, sizeof r->recompute);
+	text_col(store_cell(q, at, 13), r->schedule, sizeof r->schedule);
+	text_col(store_cell(q, at, 14), r->price_date, sizeof r->price_date);
 	for (k = 0; k < 11; k++)
-		*reals[k] = sqlite3_column_double(q, 15 + k);
-	r->priced = sqlite3_column_type(q, 20) != SQLITE_NULL;
+		*reals[k] = store_cell(q, at, 15 + k)->d;
+	r->priced = store_cell(q, at, 20)->type != STORE_NULL;
 	for (k = 0; k < PARTS; k++)
-		r->mem[k] = sqlite3_column_double(q, 26 + k);
+		r->mem[k] = store_cell(q, at, 26 + k)->d;
 	for (k = 0; k < TIMES; k++)
-		r->time[k] = sqlite3_column_double(q, 26 + PARTS + k);
+		r->time[k] = store_cell(q, at, 26 + PARTS + k)->d;
 }
 
 /* The price of a row's nodes: --price for its node type, else the database's. */
@@ -196,51 +180,56 @@ static void price(const struct report_options *o, struct row *r)
 		}
 }
 
-/* Rows of a query with up to two text and one integer parameter. */
-static struct row *query_rows(sqlite3 *db, const char *sql, const char *a, const char *b,
-			      long long c, size_t *n)
+/* The rows of a query, or none when it cannot be read: the report shows what it can. */
+static struct store_rows *query(struct store *st, const char *sql, const struct store_value *p,
+				size_t n)
 {
-	sqlite3_stmt *q;
+	struct store_rows *r;
+	char err[256];
+	return store_query(st, sql, p, n, &r, err, sizeof err) == 0 ? r : NULL;
+}
+
+/* A sequence length as a parameter: 0 is none (SQL NULL). */
+static struct store_value seq_param(long long seq)
+{
+	return seq ? store_int(seq) : store_text(NULL);
+}
+
+/* The rows of a query as report rows. */
+static struct row *query_rows(struct store *st, const char *sql, const struct store_value *p,
+			      size_t np, size_t *n)
+{
+	struct store_rows *q = query(st, sql, p, np);
 	struct row *rows = NULL;
-	size_t cap = 0;
+	size_t i;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (q == NULL)
 		return NULL;
-	if (a)
-		sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
-	if (b)
-		sqlite3_bind_text(q, 2, b, -1, SQLITE_STATIC);
-	if (c)
-		sqlite3_bind_int64(q, 3, c);
-	while (sqlite3_step(q) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			rows = xreallocarray(rows, cap, sizeof *rows);
-		}
-		read_row(q, &rows[(*n)++]);
-	}
-	sqlite3_finalize(q);
+	if (q->rows > 0)
+		rows = xcalloc(q->rows, sizeof *rows);
+	for (i = 0; i < q->rows; i++)
+		read_row(q, i, &rows[i]);
+	*n = q->rows;
+	store_rows_free(q);
 	return rows;
 }
 
 /* Distinct text values of the first column. */
-static char **distinct(sqlite3 *db, const char *sql, const char *a, long long c, size_t *n)
+static char **distinct(struct store *st, const char *sql, const struct store_value *p, size_t np,
+		       size_t *n)
 {
-	sqlite3_stmt *q;
+	struct store_rows *q = query(st, sql, p, np);
 	char **out = NULL;
+	size_t i;
 	*n = 0;
-	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+	if (q == NULL)
 		return NULL;
-	if (a)
-		sqlite3_bind_text(q, 1, a, -1, SQLITE_STATIC);
-	if (c)
-		sqlite3_bind_int64(q, 2, c);
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	for (i = 0; i < q->rows; i++) {
+		const char *v = store_cell(q, i, 0)->text;
 		out = xreallocarray(out, *n + 1, sizeof *out);
-		out[(*n)++] = xstrdup(sqlite3_column_text(q, 0) ? (const char *)
-							       sqlite3_column_text(q, 0) : "");
+		out[(*n)++] = xstrdup(v ? v : "");
 	}
-	sqlite3_finalize(q);
+	store_rows_free(q);
 	return out;
 }
 
@@ -363,223 +352,6 @@ static void print_rows(FILE *out, enum format f, struct row **rows, size_t n)
 	table_free(&t);
 }
 
-/* ---- SVG charts ---- */
-
-static void svg_begin(FILE *out, int w, int h, const char *label)
-{
-	fprintf(out, "<figure><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		     "viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"", w, h, w, h);
-	table_html_text(out, label);
-	fputs("\">\n", out);
-}
-
-static void svg_end(FILE *out, const char *caption)
-{
-	fputs("</svg><figcaption>", out);
-	table_html_text(out, caption);
-	fputs("</figcaption></figure>\n", out);
-}
-
-static void svg_text(FILE *out, double x, double y, const char *anchor, const char *text)
-{
-	fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\">", x, y, anchor);
-	table_html_text(out, text);
-	fputs("</text>\n", out);
-}
-
-/* Horizontal stacked bars: one per row, `parts` values each, with a legend. */
-static void stacked_bars(FILE *out, struct row **rows, size_t n, bool memory, const char *caption)
-{
-	const int w = 760, left = 190, bar = 22, gap = 10, top = 30;
-	int h = top + (int)n * (bar + gap) + 50, k;
-	int parts = memory ? PARTS : TIMES;
-	double max = 0;
-	size_t i;
-	for (i = 0; i < n; i++) {
-		double sum = 0;
-		for (k = 0; k < parts; k++)
-			sum += memory ? rows[i]->mem[k] : rows[i]->time[k];
-		if (memory && rows[i]->capacity > sum)
-			sum = rows[i]->capacity;
-		if (sum > max)
-			max = sum;
-	}
-	if (!(max > 0))
-		max = 1;
-	svg_begin(out, w, h, caption);
-	for (k = 0; k < parts; k++) {
-		fprintf(out, "<rect x=\"%d\" y=\"6\" width=\"10\" height=\"10\" fill=\"%s\"/>", 10 + k * 82,
-			colours[k]);
-		svg_text(out, 24 + k * 82, 15, "start", memory ? part_names[k] : time_names[k]);
-	}
-	for (i = 0; i < n; i++) {
-		double x = left, y = top + (double)i * (bar + gap);
-		char label[96];
-		snprintf(label, sizeof label, "%s x%lld", rows[i]->node, rows[i]->nodes);
-		svg_text(out, left - 6, y + 15, "end", label);
-		for (k = 0; k < parts; k++) {
-			double v = memory ? rows[i]->mem[k] : rows[i]->time[k];
-			double bw = v / max * (w - left - 20);
-			if (!(bw > 0))
-				continue;
-			fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%s\">"
-				     "<title>%s %.3g %s</title></rect>\n", x, y, bw, bar, colours[k],
-				memory ? part_names[k] : time_names[k], memory ? v / gib : v,
-				memory ? "GiB" : "s");
-			x += bw;
-		}
-		if (memory && rows[i]->capacity > 0) {
-			double cx = left + rows[i]->capacity / max * (w - left - 20);
-			fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#000\" "
-				     "stroke-dasharray=\"3,2\"/>\n", cx, y - 3, cx, y + bar + 3);
-		}
-	}
-	{
-		char axis[64];
-		snprintf(axis, sizeof axis, memory ? "0 to %.0f GiB per GPU (dashed: capacity)"
-						   : "0 to %.3g s per step", memory ? max / gib : max);
-		svg_text(out, left, h - 12, "start", axis);
-	}
-	svg_end(out, caption);
-}
-
-/* Cost against time: every priced configuration, the Pareto front joined. The axes span the
- * data (5 % margins), labelled at both ends. */
-static void scatter(FILE *out, struct row *rows, size_t n, struct row **front, size_t nf)
-{
-	const int w = 760, h = 380, l = 90, r = 20, t = 30, b = 50;
-	double x0 = INFINITY, x1 = 0, y0 = INFINITY, y1 = 0;
-	size_t i;
-	char buf[160];
-	for (i = 0; i < n; i++)
-		if (rows[i].priced && isfinite(rows[i].days)) {
-			x0 = fmin(x0, rows[i].days);
-			x1 = fmax(x1, rows[i].days);
-			y0 = fmin(y0, rows[i].usd);
-			y1 = fmax(y1, rows[i].usd);
-		}
-	if (!(x1 > 0) || !(y1 > 0))
-		return;
-	{
-		double dx = fmax(x1 - x0, x1 * 0.01) * 0.05, dy = fmax(y1 - y0, y1 * 0.01) * 0.05;
-		x0 = fmax(0, x0 - dx);
-		x1 += dx;
-		y0 = fmax(0, y0 - dy);
-		y1 += dy;
-	}
-#define SX(v) (l + ((v) - x0) / (x1 - x0) * (w - l - r))
-#define SY(v) (h - b - ((v) - y0) / (y1 - y0) * (h - t - b))
-	svg_begin(out, w, h, "cost against time");
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, h - b,
-		w - r, h - b);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, t, l,
-		h - b);
-	snprintf(buf, sizeof buf, "%.4g", x0);
-	svg_text(out, l, h - b + 16, "start", buf);
-	snprintf(buf, sizeof buf, "%.4g", x1);
-	svg_text(out, w - r, h - b + 16, "end", buf);
-	svg_text(out, (l + w - r) / 2.0, h - 12, "middle", "days to train the token budget");
-	snprintf(buf, sizeof buf, "%.4g", y0);
-	svg_text(out, l - 6, h - b, "end", buf);
-	snprintf(buf, sizeof buf, "%.4g", y1);
-	svg_text(out, l - 6, t + 4, "end", buf);
-	svg_text(out, 4, 14, "start", "USD for the token budget");
-	for (i = 0; i < n; i++) {
-		if (!rows[i].priced || !isfinite(rows[i].days))
-			continue;
-		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#999999\"/>\n",
-			SX(rows[i].days), SY(rows[i].usd));
-	}
-	fputs("<polyline fill=\"none\" stroke=\"#D55E00\" stroke-width=\"2\" points=\"", out);
-	for (i = 0; i < nf; i++)
-		fprintf(out, "%.1f,%.1f ", SX(front[i]->days), SY(front[i]->usd));
-	fputs("\"/>\n", out);
-	for (i = 0; i < nf; i++) {
-		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#D55E00\"><title>",
-			SX(front[i]->days), SY(front[i]->usd));
-		snprintf(buf, sizeof buf, "%s x%lld: %.2f days, %.0f USD", front[i]->node,
-			 front[i]->nodes, front[i]->days, front[i]->usd);
-		table_html_text(out, buf);
-		fputs("</title></circle>\n", out);
-	}
-#undef SX
-#undef SY
-	svg_end(out, "Cost against time of every priced configuration; the line joins the Pareto "
-		     "front (no configuration is both cheaper and faster).");
-}
-
-/* Memory over the step of one point, from results.memory_timeline. */
-static void timeline_chart(FILE *out, sqlite3 *db, long long id)
-{
-	sqlite3_stmt *q;
-	const char *json;
-	double t[256], v[256], tmax = 0, vmax = 0, cap = 0;
-	int n = 0, i;
-	const int w = 760, h = 300, l = 80, r = 20, top = 20, b = 50;
-	char buf[160], node[64] = "";
-	if (sqlite3_prepare_v2(db, "SELECT memory_timeline, capacity, node, nodes FROM v_points "
-				   "WHERE id = ?", -1, &q, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int64(q, 1, id);
-	if (sqlite3_step(q) != SQLITE_ROW || sqlite3_column_type(q, 0) == SQLITE_NULL) {
-		sqlite3_finalize(q);
-		return;
-	}
-	json = (const char *)sqlite3_column_text(q, 0);
-	cap = sqlite3_column_double(q, 1);
-	snprintf(node, sizeof node, "%s x%lld", sqlite3_column_text(q, 2),
-		 (long long)sqlite3_column_int64(q, 3));
-	/* [[t,bytes],...]: the numbers in pairs. */
-	while (json && *json && n < 256) {
-		char *end;
-		double a, c;
-		while (*json && (*json == '[' || *json == ',' || *json == ']' || *json == ' '))
-			json++;
-		a = strtod(json, &end);
-		if (end == json)
-			break;
-		json = end;
-		while (*json == ',')
-			json++;
-		c = strtod(json, &end);
-		if (end == json)
-			break;
-		json = end;
-		t[n] = a;
-		v[n] = c;
-		tmax = fmax(tmax, a);
-		vmax = fmax(vmax, c);
-		n++;
-	}
-	sqlite3_finalize(q);
-	vmax = fmax(vmax, cap);
-	if (n < 2 || !(tmax > 0) || !(vmax > 0))
-		return;
-	snprintf(buf, sizeof buf, "memory over one step, point %lld (%s)", id, node);
-	svg_begin(out, w, h, buf);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, h - b,
-		w - r, h - b);
-	fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000\"/>\n", l, top, l,
-		h - b);
-	if (cap > 0) {
-		double y = h - b - cap / vmax * (h - top - b);
-		fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"#000\" "
-			     "stroke-dasharray=\"4,3\"/>\n", l, y, w - r, y);
-	}
-	fputs("<polyline fill=\"none\" stroke=\"#0072B2\" stroke-width=\"2\" points=\"", out);
-	for (i = 0; i < n; i++)
-		fprintf(out, "%.1f,%.1f ", l + t[i] / tmax * (w - l - r),
-			h - b - v[i] / vmax * (h - top - b));
-	fputs("\"/>\n", out);
-	snprintf(buf, sizeof buf, "seconds into the step (0 to %.3g)", tmax);
-	svg_text(out, (l + w - r) / 2.0, h - 15, "middle", buf);
-	snprintf(buf, sizeof buf, "%.0f GiB", vmax / gib);
-	svg_text(out, l - 6, top + 10, "end", buf);
-	svg_text(out, l - 6, h - b, "end", "0");
-	svg_end(out, "Memory of the most loaded GPU over the simulated step (dashed: capacity), "
-		     "the largest allocation in each of 64 intervals.");
-}
-
 /* ---- the sections ---- */
 
 struct pick {
@@ -590,65 +362,58 @@ struct pick {
 };
 
 /* The misfit of a node type that never fits: its most common cause and the closest point. */
-static void misfit_rows(sqlite3 *db, const char *model, long long seq, char **nodes, size_t nn,
-			struct pick *pk, struct table *t)
+static void misfit_rows(struct store *st, const char *model, long long seq, char **nodes,
+			size_t nn, struct pick *pk, struct table *t)
 {
 	size_t i, k;
 	for (i = 0; i < nn; i++) {
-		sqlite3_stmt *q;
+		struct store_value p[3] = {store_text(model), store_text(nodes[i]), store_int(seq)};
+		struct store_rows *q;
 		bool fits = false;
 		for (k = 0; k < pk->nbest; k++)
 			fits = fits || strcmp(pk->best[k]->node, nodes[i]) == 0;
 		if (fits)
 			continue;
-		if (sqlite3_prepare_v2(db,
-				       "SELECT coalesce(substr(reason, 1, instr(reason, ':') - 1), "
-				       "'error'), count(*), min(peak_per_gpu), max(capacity), "
-				       "min(host_per_node), max(host_capacity), min(error) FROM v_points "
-				       "WHERE mode = 'train' AND model = ?1 AND node = ?2 AND seq_len = ?3 "
-				       "AND (fits = 0 OR error IS NOT NULL) GROUP BY 1 "
-				       "ORDER BY count(*) DESC LIMIT 1",
-				       -1, &q, NULL) != SQLITE_OK)
-			continue;
-		sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, nodes[i], -1, SQLITE_STATIC);
-		sqlite3_bind_int64(q, 3, seq);
-		if (sqlite3_step(q) == SQLITE_ROW) {
-			const char *cause = (const char *)sqlite3_column_text(q, 0);
+		q = query(st, "SELECT coalesce(substr(reason, 1, instr(reason, ':') - 1), 'error'), "
+			      "count(*), min(peak_per_gpu), max(capacity), min(host_per_node), "
+			      "max(host_capacity), min(error) FROM v_points WHERE mode = 'train' AND "
+			      "model = ?1 AND node = ?2 AND seq_len = ?3 AND (fits = 0 OR error IS NOT "
+			      "NULL) GROUP BY 1 ORDER BY count(*) DESC LIMIT 1", p, 3);
+		if (q != NULL && q->rows > 0) {
+			const char *cause = store_cell(q, 0, 0)->text ? store_cell(q, 0, 0)->text : "";
+			const char *error = store_cell(q, 0, 6)->text;
 			char why[256];
 			size_t r = t->rows;
 			if (strcmp(cause, "host memory") == 0)
 				snprintf(why, sizeof why, "host memory: the least any point needs is %.0f "
 							  "GiB per node, a node has %.0f",
-					 sqlite3_column_double(q, 4) / gib,
-					 sqlite3_column_double(q, 5) / gib);
+					 store_cell(q, 0, 4)->d / gib, store_cell(q, 0, 5)->d / gib);
 			else if (strcmp(cause, "error") == 0)
-				snprintf(why, sizeof why, "no configuration: %s",
-					 sqlite3_column_text(q, 6) ? (const char *)sqlite3_column_text(q, 6)
-								   : "?");
+				snprintf(why, sizeof why, "no configuration: %s", error ? error : "?");
 			else
 				snprintf(why, sizeof why, "%s: the least any point needs is %.1f GiB per "
 							  "GPU, a GPU has %.1f",
-					 cause, sqlite3_column_double(q, 2) / gib,
-					 sqlite3_column_double(q, 3) / gib);
+					 cause, store_cell(q, 0, 2)->d / gib,
+					 store_cell(q, 0, 3)->d / gib);
 			table_add_row(t);
 			table_text(t, r, 0, nodes[i]);
-			table_num(t, r, 1, 0, (double)sqlite3_column_int64(q, 1));
+			table_num(t, r, 1, 0, (double)store_cell(q, 0, 1)->i);
 			table_text(t, r, 2, why);
 		}
-		sqlite3_finalize(q);
+		store_rows_free(q);
 	}
 }
 
 static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 {
-	static const char *const heads[] = {"node", "nodes", "strategy", "weights", "gradients",
-					    "optimizer", "activations", "kv_cache", "buffers",
-					    "overhead", "total GiB", "capacity GiB"};
+	const char *heads[3 + PARTS + 2] = {"node", "nodes", "strategy"};
 	struct table t;
-	size_t i;
-	int k;
-	table_init(&t, 12);
+	size_t i, k;
+	for (k = 0; k < PARTS; k++)
+		heads[3 + k] = store_part_name(k);
+	heads[3 + PARTS] = "total GiB";
+	heads[4 + PARTS] = "capacity GiB";
+	table_init(&t, 5 + PARTS);
 	table_heads(&t, heads);
 	for (i = 0; i < n; i++) {
 		char label[128];
@@ -659,20 +424,21 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 		table_num(&t, i, 1, 0, (double)rows[i]->nodes);
 		table_text(&t, i, 2, label);
 		for (k = 0; k < PARTS; k++) {
-			table_num(&t, i, 3 + (size_t)k, 1, rows[i]->mem[k] / gib);
+			table_num(&t, i, 3 + k, 1, rows[i]->mem[k] / gib);
 			total += rows[i]->mem[k];
 		}
-		table_num(&t, i, 10, 1, total / gib);
-		table_num(&t, i, 11, 1, rows[i]->capacity / gib);
+		table_num(&t, i, 3 + PARTS, 1, total / gib);
+		table_num(&t, i, 4 + PARTS, 1, rows[i]->capacity / gib);
 	}
 	table_print(&t, f, out);
 	table_free(&t);
 }
 
-static void training(sqlite3 *db, const struct report_options *o, FILE *out, long long *chart)
+static void training(struct store *st, const struct report_options *o, FILE *out,
+		     long long *chart)
 {
 	size_t nm, m;
-	char **models = distinct(db, "SELECT DISTINCT model || char(31) || seq_len FROM points "
+	char **models = distinct(st, "SELECT DISTINCT model || char(31) || seq_len FROM points "
 				     "WHERE mode = 'train' ORDER BY model, seq_len", NULL, 0, &nm);
 	for (m = 0; m < nm; m++) {
 		char *sep = strchr(models[m], 31), heading[256], buf[256];
@@ -685,18 +451,18 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 		double best_usd = INFINITY;
 		if (sep)
 			*sep = '\0';
-		nodes = distinct(db, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
-				     "model = ?1 AND seq_len = ?2 ORDER BY node", models[m], seq, &nn);
-		pk.rows = query_rows(db, "SELECT id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, "
-				     "micro_batch, vp, recompute, schedule, price_date, step_s, "
-				     "tokens_per_s, mfu, peak_per_gpu, capacity, usd_per_hour, "
-				     "arrival_rate, requests_per_s, output_tokens_per_s, ttft_p99, "
-				     "tpot_p99, m_weights, m_gradients, m_optimizer, m_activations, "
-				     "m_kv_cache, m_buffers, m_overhead, t_compute, t_tp_comm, "
-				     "t_cp_comm, t_pp_comm, t_dp_comm, t_ep_comm, t_optimizer, "
-				     "t_offload, t_bubble FROM v_fitting WHERE mode = 'train' AND "
-				     "model = ?1 AND seq_len = ?3 ORDER BY id",
-				     models[m], NULL, seq, &pk.n);
+		{
+			/* Parameters: ?1 model, ?3 sequence length. */
+			struct store_value p[3] = {store_text(models[m]), store_text(NULL),
+						   seq_param(seq)};
+			char sql[2048], cols[1024];
+			nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
+					     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, &nn);
+			row_columns(cols, sizeof cols);
+			snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
+				 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
+			pk.rows = query_rows(st, sql, p, 3, &pk.n);
+		}
 		for (i = 0; i < pk.n; i++) {
 			struct row *r = &pk.rows[i];
 			price(o, r);
@@ -761,14 +527,14 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 				title(out, o->format, 2, "Pareto front of cost against time");
 				print_rows(out, o->format, front, nfront);
 				if (o->format == FORMAT_HTML)
-					scatter(out, pk.rows, pk.n, front, nfront);
+					report_scatter(out, pk.rows, pk.n, front, nfront);
 			}
 			title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
 			memory_table(out, o->format, pk.best, pk.nbest);
 			if (o->format == FORMAT_HTML) {
-				stacked_bars(out, pk.best, pk.nbest, true,
+				report_stacked_bars(out, pk.best, pk.nbest, true,
 					     "Memory per GPU of the configurations by cost");
-				stacked_bars(out, pk.best, pk.nbest, false,
+				report_stacked_bars(out, pk.best, pk.nbest, false,
 					     "Where the step time goes (exposed seconds)");
 			}
 			if (*chart == 0 && pk.best[0]->priced)
@@ -781,7 +547,7 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 			static const char *const heads[] = {"node", "points", "why it never fits"};
 			table_heads(&t, heads);
 		}
-		misfit_rows(db, models[m], seq, nodes, nn, &pk, &t);
+		misfit_rows(st, models[m], seq, nodes, nn, &pk, &t);
 		if (t.rows > 0) {
 			title(out, o->format, 2, "Instance types that never fit");
 			table_print(&t, o->format, out);
@@ -800,40 +566,39 @@ static void training(sqlite3 *db, const struct report_options *o, FILE *out, lon
 
 /* Why no serving point of a node type is in the table: it never fits (the loader's reason),
  * or it fits but no rate meets the targets. */
-static void infer_misfit(sqlite3 *db, const char *model, const char *node, char *why,
+static void infer_misfit(struct store *st, const char *model, const char *node, char *why,
 			 size_t size)
 {
-	sqlite3_stmt *q;
+	struct store_value p[2] = {store_text(model), store_text(node)};
+	struct store_rows *q = query(st, "SELECT count(*) FILTER (WHERE fits = 1), min(reason) "
+					 "FROM v_points WHERE mode = 'infer' AND model = ?1 AND "
+					 "node = ?2", p, 2);
 	snprintf(why, size, "no rate meets the targets");
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FILTER (WHERE fits = 1), min(reason) FROM "
-				   "v_points WHERE mode = 'infer' AND model = ?1 AND node = ?2", -1,
-			       &q, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_text(q, 1, model, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, node, -1, SQLITE_STATIC);
-	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) == 0 &&
-	    sqlite3_column_text(q, 1) != NULL)
-		snprintf(why, size, "does not fit: %s", (const char *)sqlite3_column_text(q, 1));
-	sqlite3_finalize(q);
+	if (q != NULL && q->rows > 0 && store_cell(q, 0, 0)->i == 0 &&
+	    store_cell(q, 0, 1)->text != NULL)
+		snprintf(why, size, "does not fit: %s", store_cell(q, 0, 1)->text);
+	store_rows_free(q);
 }
 
-static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
+static void inference(struct store *st, const struct report_options *o, FILE *out)
 {
 	static const char *const heads[] = {"node", "GPUs", "tp", "ep", "rate /s", "output tok/s",
 					    "TTFT p99 s", "TPOT p99 ms", "USD/h", "USD/M output",
 					    "GPUs for target", "point"};
 	size_t nm, m, i;
-	char **models = distinct(db, "SELECT DISTINCT model FROM points WHERE mode = 'infer' "
+	char **models = distinct(st, "SELECT DISTINCT model FROM points WHERE mode = 'infer' "
 				     "ORDER BY model", NULL, 0, &nm);
-	char where[512] = "";
+	char where[512] = "", cols[1024];
+	row_columns(cols, sizeof cols);
 	for (i = 0; i < (size_t)o->nslo; i++)
 		snprintf(where + strlen(where), sizeof where - strlen(where), " AND %s <= %.17g",
 			 o->slo[i].column, o->slo[i].limit);
 	for (m = 0; m < nm; m++) {
 		char heading[256], sql[2048];
 		size_t nn, k;
-		char **nodes = distinct(db, "SELECT DISTINCT node FROM points WHERE mode = 'infer' AND "
-					    "model = ?1 ORDER BY node", models[m], 0, &nn);
+		struct store_value p[2] = {store_text(models[m]), store_text(NULL)};
+		char **nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'infer' AND "
+					    "model = ?1 ORDER BY node", p, 1, &nn);
 		struct table t;
 		struct row **picked = xcalloc(nn + 1, sizeof *picked);
 		struct row *keep = xcalloc(nn + 1, sizeof *keep);
@@ -847,8 +612,9 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 			struct row *r;
 			snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'infer' AND "
 				 "model = ?1 AND node = ?2%s ORDER BY arrival_rate DESC, "
-				 "output_tokens_per_s DESC, id LIMIT 1", row_columns, where);
-			r = query_rows(db, sql, models[m], nodes[k], 0, &n);
+				 "output_tokens_per_s DESC, id LIMIT 1", cols, where);
+			p[1] = store_text(nodes[k]);
+			r = query_rows(st, sql, p, 2, &n);
 			if (n == 1) {
 				size_t at = t.rows;
 				price(o, r);
@@ -876,7 +642,7 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 			} else {
 				size_t at = t.rows;
 				char why[256];
-				infer_misfit(db, models[m], nodes[k], why, sizeof why);
+				infer_misfit(st, models[m], nodes[k], why, sizeof why);
 				table_add_row(&t);
 				table_text(&t, at, 0, nodes[k]);
 				table_text(&t, at, 4, why);
@@ -891,7 +657,7 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 			title(out, o->format, 2, "Memory per GPU (GiB)");
 			memory_table(out, o->format, picked, np);
 			if (o->format == FORMAT_HTML)
-				stacked_bars(out, picked, np, true, "Memory per GPU while serving");
+				report_stacked_bars(out, picked, np, true, "Memory per GPU while serving");
 		}
 		free(picked);
 		free(keep);
@@ -901,18 +667,17 @@ static void inference(sqlite3 *db, const struct report_options *o, FILE *out)
 }
 
 /* Prices used, with their dates: the report says which it relied on. */
-static void prices_note(sqlite3 *db, const struct report_options *o, FILE *out)
+static void prices_note(struct store *st, const struct report_options *o, FILE *out)
 {
-	sqlite3_stmt *q;
+	struct store_rows *q;
+	size_t r;
 	int i;
 	title(out, o->format, 2, "Prices");
-	if (sqlite3_prepare_v2(db, "SELECT node, max(usd_per_hour / nodes), max(price_date) "
-				   "FROM v_points WHERE node IS NOT NULL GROUP BY node ORDER BY node", -1,
-			       &q, NULL) != SQLITE_OK)
-		return;
-	while (sqlite3_step(q) == SQLITE_ROW) {
+	q = query(st, "SELECT node, max(usd_per_hour / nodes), max(price_date) FROM v_points "
+		      "WHERE node IS NOT NULL GROUP BY node ORDER BY node", NULL, 0);
+	for (r = 0; q != NULL && r < q->rows; r++) {
 		char buf[256];
-		const char *node = (const char *)sqlite3_column_text(q, 0);
+		const char *node = store_cell(q, r, 0)->text, *date = store_cell(q, r, 2)->text;
 		bool over = false;
 		for (i = 0; i < o->nprices; i++)
 			if (strcmp(o->prices[i].node, node) == 0) {
@@ -920,31 +685,42 @@ static void prices_note(sqlite3 *db, const struct report_options *o, FILE *out)
 					 o->prices[i].usd_per_hour);
 				over = true;
 			}
-		if (!over && sqlite3_column_type(q, 1) != SQLITE_NULL)
+		if (!over && store_cell(q, r, 1)->type != STORE_NULL)
 			snprintf(buf, sizeof buf, "%s: %.2f USD/h per node, read %s (the preset's price "
 						  "and source)",
-				 node, sqlite3_column_double(q, 1),
-				 sqlite3_column_text(q, 2) ? (const char *)sqlite3_column_text(q, 2) : "?");
+				 node, store_cell(q, r, 1)->d, date ? date : "?");
 		else if (!over)
 			snprintf(buf, sizeof buf, "%s: no price (give one with --price %s=USD/h)", node,
 				 node);
 		note(out, o->format, buf);
 	}
-	sqlite3_finalize(q);
+	store_rows_free(q);
 }
 
 /* Whether the database holds points of a mode (train, infer). */
-static bool has_mode(sqlite3 *db, const char *mode)
+static bool has_mode(struct store *st, const char *mode)
 {
-	sqlite3_stmt *q;
-	bool found = false;
-	if (sqlite3_prepare_v2(db, "SELECT 1 FROM points WHERE mode = ? LIMIT 1", -1, &q, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(q, 1, mode, -1, SQLITE_STATIC);
-		found = sqlite3_step(q) == SQLITE_ROW;
-	}
-	sqlite3_finalize(q);
+	struct store_value p = store_text(mode);
+	struct store_rows *q = query(st, "SELECT 1 FROM points WHERE mode = ? LIMIT 1", &p, 1);
+	bool found = q != NULL && q->rows > 0;
+	store_rows_free(q);
 	return found;
+}
+
+/* Memory over the step of one point, from results.memory_timeline. */
+static void timeline(struct store *st, FILE *out, long long id)
+{
+	struct store_value p = store_int(id);
+	struct store_rows *q = query(st, "SELECT memory_timeline, capacity, node, nodes FROM "
+					 "v_points WHERE id = ?", &p, 1);
+	if (q != NULL && q->rows > 0 && store_cell(q, 0, 0)->type != STORE_NULL) {
+		char node[64];
+		snprintf(node, sizeof node, "%s x%lld", store_cell(q, 0, 2)->text,
+			 (long long)store_cell(q, 0, 3)->i);
+		report_timeline_chart(out, id, store_cell(q, 0, 0)->text, store_cell(q, 0, 1)->d,
+				      node);
+	}
+	store_rows_free(q);
 }
 
 static const char *const css =
@@ -958,32 +734,19 @@ static const char *const css =
 int report_write(const char *path, const struct report_options *o, FILE *out, char *err,
 		 size_t errsize)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q;
+	struct store *st = store_open(path, true, 5000, err, errsize);
+	struct store_rows *q;
 	long long chart = o->point, points = 0;
-	int version = -1;
 	char buf[512];
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot open: %s", db ? sqlite3_errmsg(db) : "out of memory");
-		sqlite3_close(db);
+	if (st == NULL)
 		return -1;
-	}
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		version = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	if (version != SCHEMA_VERSION) {
-		snprintf(err, errsize, "not a dssim sweep database of schema version %d", SCHEMA_VERSION);
-		sqlite3_close(db);
-		return -1;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM points", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		points = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	if (store_query(st, "SELECT count(*) FROM points", NULL, 0, &q, err, errsize) == 0 &&
+	    q->rows > 0)
+		points = store_cell(q, 0, 0)->i;
+	store_rows_free(q);
 	if (points == 0) {
 		snprintf(err, errsize, "the database holds no points");
-		sqlite3_close(db);
+		store_close(st, err, errsize);
 		return -1;
 	}
 	if (o->format == FORMAT_HTML)
@@ -998,21 +761,21 @@ int report_write(const char *path, const struct report_options *o, FILE *out, ch
 	{
 		char tok[32], train[96] = "";
 		tokens_text(o->tokens, tok, sizeof tok);
-		if (has_mode(db, "train"))
+		if (has_mode(st, "train"))
 			snprintf(train, sizeof train, " Days and USD are for %s training tokens.", tok);
 		snprintf(buf, sizeof buf, "%s: %lld points.%s%s", path, points, train,
 			 o->nprices ? " --price overrides apply." : "");
 	}
 	note(out, o->format, buf);
-	training(db, o, out, &chart);
-	inference(db, o, out);
+	training(st, o, out, &chart);
+	inference(st, o, out);
 	if (o->format == FORMAT_HTML && chart > 0) {
 		title(out, o->format, 1, "Memory over time");
-		timeline_chart(out, db, chart);
+		timeline(st, out, chart);
 	}
-	prices_note(db, o, out);
+	prices_note(st, o, out);
 	if (o->format == FORMAT_HTML)
 		fputs("</body></html>\n", out);
-	sqlite3_close(db);
+	store_close(st, err, errsize);
 	return 0;
 }

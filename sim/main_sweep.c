@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +29,18 @@
 #include <mpi.h>
 #endif
 
+int main_parse_format(const char *s, enum format *f)
+{
+	if (strcmp(s, "text") == 0)
+		*f = FORMAT_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*f = FORMAT_JSON;
+	else if (strcmp(s, "csv") == 0)
+		*f = FORMAT_CSV;
+	else
+		return -1;
+	return 0;
+}
 
 /* Commit at least this often: a kill loses at most this many points or this much time. */
 enum { COMMIT_POINTS = 256 };

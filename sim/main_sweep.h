@@ -1,6 +1,7 @@
 /*
- * main_sweep: the sweep database commands of the dssim command line. Each takes the arguments
- * after its name (argv[0] is the command) and returns the exit status.
+ * main_sweep: the sweep database commands of the dssim command line (main_sweep.c, main_top.c,
+ * main_compare.c, main_db.c, main_report.c). Each takes the arguments after its name (argv[0]
+ * is the command) and returns the exit status.
  */
 #ifndef DSSIM_MAIN_SWEEP_H
 #define DSSIM_MAIN_SWEEP_H

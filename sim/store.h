@@ -1,9 +1,10 @@
 /*
  * store: the sweep database (SQLite). Creates and documents the schema (sweeps, points, results,
  * errors and the views that make comparisons short), writes points in transactions of bounded
- * size, knows which configurations a database already holds (resume) and merges databases.
- * Output stage: it stores records, it does not compute them. WAL mode and a busy timeout let two
- * sweeps write one file; a killed writer loses only its open transaction.
+ * size, knows which configurations a database already holds (resume), merges databases and
+ * answers read-only queries as typed rows. Output stage: it stores records, it does not compute
+ * them. The only module that knows SQLite: every SQLite error is translated here. WAL mode and a
+ * busy timeout let two sweeps write one file; a killed writer loses only its open transaction.
  */
 #ifndef DSSIM_STORE_H
 #define DSSIM_STORE_H
@@ -13,11 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "memory.h"
-#include "step.h"
-
-/* The time breakdown columns: the step categories, then the pipeline bubble. */
-enum { STORE_TIMES = STEP_CATEGORIES + 1 };
+/* The time breakdown columns: the step categories (step.h), then the pipeline bubble; the
+ * memory parts (memory.h). store_schema.c asserts both against their modules. */
+enum { STORE_TIMES = 9, STORE_PARTS = 7 };
 /* Samples of a simulated point's memory timeline kept in the database. */
 enum { STORE_TIMELINE = 64 };
 
@@ -47,7 +46,7 @@ struct store_point {
 	double analytic_peak, capacity, host_per_node, host_capacity;
 	double usd_per_hour, usd_per_million_tokens;
 	double time[STORE_TIMES]; /* exposed seconds per category, then bubble */
-	double mem[MEMORY_PARTS]; /* analytic bytes of the most loaded GPU */
+	double mem[STORE_PARTS];  /* analytic bytes of the most loaded GPU */
 	/* Inference. */
 	double requests_per_s, output_tokens_per_s;
 	double ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99;
@@ -63,13 +62,20 @@ struct store_point {
 
 struct store;
 
+/* The schema version this dssim reads and writes (PRAGMA user_version of the file). */
+int store_schema_version(void);
+/* The names of the time columns (t_NAME: compute ... bubble, i < STORE_TIMES) and memory
+ * columns (m_NAME: weights ... overhead, i < STORE_PARTS) of results; NULL past the end. */
+const char *store_time_name(size_t i);
+const char *store_part_name(size_t i);
+
 /* Open (creating, with the schema) a database for writing or, when readonly, for queries.
- * busy_ms is how long to wait for another writer's lock. NULL with the reason in err. */
+ * busy_ms is how long to wait for another writer's lock. NULL with the reason in err; a
+ * database of another schema version gives "schema N, this dssim reads M: re-run the sweep
+ * into a new file". */
 struct store *store_open(const char *path, bool readonly, int busy_ms, char *err, size_t errsize);
 /* Commit what is pending and close. 0, or -1 with the reason in err. */
 int store_close(struct store *st, char *err, size_t errsize);
-/* The connection, for queries (top, compare, reports). */
-struct sqlite3 *store_db(struct store *st);
 
 /* A new row in sweeps; its id goes on every point written after. */
 int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
@@ -111,5 +117,59 @@ int store_merge(struct store *st, const char *from, size_t *added, char *err, si
 
 /* The schema, with a comment on every column (dssim db schema). */
 void store_print_schema(FILE *out);
+
+/* ---- reading ---- */
+
+enum store_type { STORE_NULL, STORE_INT, STORE_REAL, STORE_TEXT };
+
+/* A value: a query's parameter, or a cell of its result. i and d hold the value converted
+ * as SQLite converts (NULL and text that is no number read as 0); text is set for text only. */
+struct store_value {
+	enum store_type type;
+	int64_t i;
+	double d;
+	const char *text;
+};
+
+/* The result of a query: plain data, owned by the caller (store_rows_free). */
+struct store_rows {
+	size_t cols, rows;
+	char **names;               /* cols column names */
+	struct store_value *cells;  /* rows x cols, row by row; text owned by the rows */
+};
+
+struct store_value store_int(int64_t v);
+struct store_value store_text(const char *s);  /* NULL binds SQL NULL */
+
+/* Run one read-only SELECT (or PRAGMA that reads) with parameters 1..nparams bound to params,
+ * into *out. 0, or -1 with SQLite's message in err: bad SQL, a statement that would write, a
+ * parameter count that does not match, or a failure while reading. */
+int store_query(struct store *st, const char *sql, const struct store_value *params,
+		size_t nparams, struct store_rows **out, char *err, size_t errsize);
+/* Only compile the query: 0 when store_query could run it, else -1 with the reason in err
+ * (tells a bad --where from a database that cannot be read). */
+int store_query_check(struct store *st, const char *sql, char *err, size_t errsize);
+void store_rows_free(struct store_rows *r);       /* NULL is a no-op */
+const struct store_value *store_cell(const struct store_rows *r, size_t row, size_t col);
+/* The column named name, or -1. */
+int store_rows_column(const struct store_rows *r, const char *name);
+
+/* The row of v_points with this id (every column; no rows when there is none). */
+int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, char *err,
+		      size_t errsize);
+/* The id of the stored point with this hash; 0 when none. */
+int64_t store_point_id(struct store *st, const char *hash);
+
+/* A boolean SQL expression over named parameters (:name), evaluated for many sets of values
+ * in a private in-memory database (a sweep's `where`). names[nnames] are the names a value may
+ * be given for, without the colon. */
+struct store_where;
+struct store_where *store_where_new(const char *expr, const char *const *names, size_t nnames,
+				    char *err, size_t errsize);
+void store_where_free(struct store_where *w);    /* NULL is a no-op */
+/* Whether the expression uses names[k] (only those need a value). */
+bool store_where_uses(const struct store_where *w, size_t k);
+/* Whether it is true (not NULL, not 0) for values[k] of names[k] (those it uses). */
+bool store_where_passes(struct store_where *w, const struct store_value *values);
 
 #endif

@@ -82,6 +82,26 @@ expect 1 no_db "$dssim" report --db "$out/none.db"
 expect 1 bad_out "$dssim" report --db "$out/r.db" -o "$out/no/such/dir/r.html"
 if ls "$out/no" >/dev/null 2>&1; then bad "-o left something"; else ok "-o to a missing directory leaves nothing"; fi
 
+# A database of another schema version is refused by every reader, with one message, exit 1:
+# user_version is the big-endian 32-bit integer at byte 60 of an SQLite file's header
+# (sqlite.org/fileformat2.html, "The Database Header"); the sweeps above left no WAL behind.
+cp "$out/r.db" "$out/old.db"
+printf '\000\000\000\002' | dd of="$out/old.db" bs=1 seek=60 count=4 conv=notrunc 2>/dev/null
+refused="$out/old.db: schema 2, this dssim reads 3: re-run the sweep into a new file"
+for cmd in report top "db check"; do
+	name=old_$(echo "$cmd" | tr ' ' _)
+	if [ "$cmd" = "db check" ]; then
+		expect 1 "$name" "$dssim" db check "$out/old.db"
+	else
+		expect 1 "$name" "$dssim" "$cmd" --db "$out/old.db"
+	fi
+	if [ "$(cat "$out/$name.err")" = "dssim $cmd: $refused" ]; then
+		ok "$cmd refuses another schema"
+	else
+		bad "$cmd on schema 2: $(cat "$out/$name.err")"
+	fi
+done
+
 # The page in a real browser: it loads, renders the charts and logs no console error.
 browser=$(command -v chromium || command -v chromium-browser || true)
 if [ -n "$browser" ]; then

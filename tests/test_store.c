@@ -11,7 +11,10 @@
 #include <time.h>
 
 #include "config.h"
+#include "memory.h"
+#include "step.h"
 #include "store.h"
+#include "store_int.h"
 
 enum { ERR = 512 };
 
@@ -564,11 +567,129 @@ static void store_refuses_another_schema(void **state)
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, err, sizeof err));
-	check_mentions(err, "schema version");
+	assert_string_equal(err, "schema 7, this dssim reads 3: re-run the sweep into a new file");
 	err[0] = '\0';
 	assert_null(store_open(path, true, 1000, err, sizeof err));
-	check_mentions(err, "schema version");
+	assert_string_equal(err, "schema 7, this dssim reads 3: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 3);
 	tmp_remove(dir);
+}
+
+/* store_query: typed cells as SQLite holds them, parameters bound in order, and every refusal
+ * (a write, a wrong parameter count, bad SQL) an error rather than a crash. */
+static void store_query_returns_typed_rows_and_refuses_writes(void **state)
+{
+	char dir[32], path[64], err[ERR] = "", cfg[2][128];
+	struct store_point p[2];
+	struct store_value params[2];
+	struct store_rows *r;
+	struct store *st;
+	int64_t id;
+	int i;
+	(void)state;
+	tmp_make(dir, path, sizeof path, "query.db");
+	st = store_new(path, 1000);
+	for (i = 0; i < 2; i++) {
+		point_make(&p[i], cfg[i], i ? STORE_NO_FIT : STORE_SIMULATED, 4 << i);
+		assert_int_equal(store_put(st, &p[i], err, sizeof err), 0);
+	}
+	assert_int_equal(store_commit(st, err, sizeof err), 0);
+
+	params[0] = store_text(p[0].hash);
+	params[1] = store_int(32);
+	if (store_query(st, "SELECT gpus, step_s, node, usd_per_hour IS NULL AS unpriced, NULL AS "
+			"empty FROM v_points WHERE hash = ?1 AND gpus = ?2", params, 2, &r, err,
+			sizeof err) != 0) {
+		print_error("store_query: %s\n", err);
+		fail();
+	}
+	assert_int_equal(r->rows, 1);
+	assert_int_equal(r->cols, 5);
+	assert_string_equal(r->names[1], "step_s");
+	assert_int_equal(store_rows_column(r, "node"), 2);
+	assert_int_equal(store_rows_column(r, "no_such"), -1);
+	assert_int_equal(store_cell(r, 0, 0)->type, STORE_INT);
+	assert_int_equal(store_cell(r, 0, 0)->i, 32);
+	check_rel(store_cell(r, 0, 0)->d, 32, 0);
+	assert_int_equal(store_cell(r, 0, 1)->type, STORE_REAL);
+	check_rel(store_cell(r, 0, 1)->d, p[0].step_s, 0);
+	assert_int_equal(store_cell(r, 0, 2)->type, STORE_TEXT);
+	assert_string_equal(store_cell(r, 0, 2)->text, "p5.48xlarge");
+	assert_int_equal(store_cell(r, 0, 3)->i, 0);
+	assert_int_equal(store_cell(r, 0, 4)->type, STORE_NULL);
+	assert_null(store_cell(r, 0, 4)->text);
+	store_rows_free(r);
+
+	/* By id, and by hash. */
+	id = store_point_id(st, p[1].hash);
+	assert_true(id > 0);
+	assert_int_equal(store_point_id(st, "0123456789abcdef"), 0);
+	assert_int_equal(store_fetch_point(st, id, &r, err, sizeof err), 0);
+	assert_int_equal(r->rows, 1);
+	assert_string_equal(store_cell(r, 0, store_rows_column(r, "hash"))->text, p[1].hash);
+	store_rows_free(r);
+	assert_int_equal(store_fetch_point(st, id + 100, &r, err, sizeof err), 0);
+	assert_int_equal(r->rows, 0);
+	store_rows_free(r);
+
+	assert_int_equal(store_query(st, "DELETE FROM errors", NULL, 0, &r, err, sizeof err), -1);
+	assert_null(r);
+	check_mentions(err, "read-only");
+	assert_int_equal(store_query(st, "SELECT ?1, ?2", params, 1, &r, err, sizeof err), -1);
+	check_mentions(err, "parameters");
+	assert_int_equal(store_query(st, "SELECT nosuch FROM points", NULL, 0, &r, err,
+				     sizeof err), -1);
+	check_mentions(err, "no such column");
+	assert_int_equal(store_query_check(st, "SELECT nosuch FROM points", err, sizeof err), -1);
+	check_mentions(err, "no such column");
+	assert_int_equal(store_query_check(st, "SELECT 1", err, sizeof err), 0);
+	store_rows_free(NULL);
+	assert_int_equal(store_close(st, err, sizeof err), 0);
+	tmp_remove(dir);
+}
+
+/* store_where: an expression over named values, true only when neither NULL nor 0; a name it
+ * does not use needs no value. */
+static void store_where_evaluates_named_values(void **state)
+{
+	static const char *const names[] = {"tp", "node", "pp"};
+	struct store_value v[3];
+	struct store_where *w;
+	char err[ERR] = "";
+	(void)state;
+	w = store_where_new(":tp <= 8 AND :node = 'p5.48xlarge'", names, 3, err, sizeof err);
+	assert_non_null(w);
+	assert_true(store_where_uses(w, 0));
+	assert_true(store_where_uses(w, 1));
+	assert_false(store_where_uses(w, 2));
+	assert_false(store_where_uses(w, 3));
+	v[0] = store_int(8);
+	v[1] = store_text("p5.48xlarge");
+	v[2] = store_text(NULL);
+	assert_true(store_where_passes(w, v));
+	v[0] = store_int(16);
+	assert_false(store_where_passes(w, v));
+	v[0] = store_int(2);
+	v[1] = store_text("p4de.24xlarge");
+	assert_false(store_where_passes(w, v));
+	v[1] = store_text(NULL);   /* NULL is not true */
+	assert_false(store_where_passes(w, v));
+	store_where_free(w);
+	store_where_free(NULL);
+	assert_null(store_where_new(":tp <=", names, 3, err, sizeof err));
+	check_mentions(err, "syntax error");
+}
+
+/* The names of the time and memory columns, from the store: what report/ reads. */
+static void store_names_time_and_memory_columns(void **state)
+{
+	(void)state;
+	assert_string_equal(store_time_name(0), "compute");
+	assert_string_equal(store_time_name(STORE_TIMES - 1), "bubble");
+	assert_null(store_time_name(STORE_TIMES));
+	assert_string_equal(store_part_name(0), "weights");
+	assert_string_equal(store_part_name(STORE_PARTS - 1), "overhead");
+	assert_null(store_part_name(STORE_PARTS));
 }
 
 int main(void)
@@ -585,6 +706,9 @@ int main(void)
 		cmocka_unit_test(store_opened_readonly_refuses_writes),
 		cmocka_unit_test(store_put_failure_leaves_no_orphan),
 		cmocka_unit_test(store_refuses_another_schema),
+		cmocka_unit_test(store_query_returns_typed_rows_and_refuses_writes),
+		cmocka_unit_test(store_where_evaluates_named_values),
+		cmocka_unit_test(store_names_time_and_memory_columns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include "scenario.h"
 #include "step.h"
 #include "store.h"
+#include "store_int.h"
 #include "sweep.h"
 
 static const char *data_dir(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "store.h"
 #include "xalloc.h"
 
 void table_init(struct table *t, size_t cols)
@@ -37,22 +38,20 @@ void table_free(struct table *t)
 	free(t->numeric);
 }
 
-/* Cell `at` from column k of the statement's current row: NULL stays NULL, numbers are marked
- * numeric (REAL with 6 significant digits). */
-void table_set_cell(struct table *t, size_t at, sqlite3_stmt *q, int k)
+void table_set_cell(struct table *t, size_t at, const struct store_value *v)
 {
 	char buf[64];
-	switch (sqlite3_column_type(q, k)) {
-	case SQLITE_NULL:
+	switch (v->type) {
+	case STORE_NULL:
 		return;
-	case SQLITE_INTEGER:
-		snprintf(buf, sizeof buf, "%lld", (long long)sqlite3_column_int64(q, k));
+	case STORE_INT:
+		snprintf(buf, sizeof buf, "%lld", (long long)v->i);
 		break;
-	case SQLITE_FLOAT:
-		snprintf(buf, sizeof buf, "%.6g", sqlite3_column_double(q, k));
+	case STORE_REAL:
+		snprintf(buf, sizeof buf, "%.6g", v->d);
 		break;
 	default:
-		t->cell[at] = xstrdup((const char *)sqlite3_column_text(q, k));
+		t->cell[at] = xstrdup(v->text);
 		return;
 	}
 	t->cell[at] = xstrdup(buf);
@@ -86,25 +85,17 @@ void table_num(struct table *t, size_t row, size_t col, int decimals, double v)
 	t->numeric[at] = true;
 }
 
-/* The rows of a statement. */
-int table_from_stmt(struct table *t, sqlite3_stmt *q, sqlite3 *db, char *err,
-			   size_t errsize)
+void table_from_rows(struct table *t, const struct store_rows *r)
 {
-	size_t i;
-	int rc;
-	table_init(t, (size_t)sqlite3_column_count(q));
+	size_t i, k;
+	table_init(t, r->cols);
 	for (i = 0; i < t->cols; i++)
-		t->head[i] = xstrdup(sqlite3_column_name(q, (int)i));
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		t->head[i] = xstrdup(r->names[i]);
+	for (k = 0; k < r->rows; k++) {
 		table_add_row(t);
 		for (i = 0; i < t->cols; i++)
-			table_set_cell(t, (t->rows - 1) * t->cols + i, q, (int)i);
+			table_set_cell(t, k * t->cols + i, store_cell(r, k, i));
 	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(db));
-		return -1;
-	}
-	return 0;
 }
 
 static void csv_field(FILE *out, const char *s)

@@ -1,0 +1,39 @@
+/*
+ * report_int: what report.c (the reading and the tables) and report_svg.c (the charts) share:
+ * the row a report reads from the view v_fitting and the chart functions. Private to report/.
+ */
+#ifndef DSSIM_REPORT_INT_H
+#define DSSIM_REPORT_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "store.h"
+
+/* The memory parts (m_NAME columns) and time categories (t_NAME), named by the store. */
+enum { PARTS = STORE_PARTS, TIMES = STORE_TIMES };
+
+static const double gib = 1024.0 * 1024.0 * 1024.0;
+
+struct row {
+	long long id, nodes, gpus, tp, pp, dp, cp, ep, zero, mb, vp;
+	char node[64], recompute[16], schedule[16], price_date[16];
+	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
+	double mem[PARTS], time[TIMES];
+	bool priced;
+	bool infer;                 /* a serving point: its strategy is tp and ep */
+	double days, usd, usd_mtok;
+};
+
+/* Horizontal stacked bars, one per row: memory parts (memory) or time categories. */
+void report_stacked_bars(FILE *out, struct row **rows, size_t n, bool memory,
+			 const char *caption);
+/* Cost against time of every priced row, the Pareto front (front[nf]) joined. */
+void report_scatter(FILE *out, struct row *rows, size_t n, struct row **front, size_t nf);
+/* Memory over the step of point id: json is results.memory_timeline ([[s, bytes], ...]), cap
+ * the capacity in bytes, node its label. */
+void report_timeline_chart(FILE *out, long long id, const char *json, double cap,
+			   const char *node);
+
+#endif

@@ -1,0 +1,255 @@
+/*
+ * main_compare: `dssim compare`, points of a sweep database and scenario files (simulated now)
+ * side by side, read through the same view of the store. Command stage.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "diag.h"
+#include "main_sweep.h"
+#include "scenario.h"
+#include "store.h"
+#include "sweep.h"
+#include "table.h"
+#include "xalloc.h"
+
+static void compare_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim compare [--db RESULTS.db] [--format text|json|csv] A B...\n"
+		"\n"
+		"Side by side: each of A B... is a scenario file (simulated now) or the id of a\n"
+		"point in the database. Text output adds the change of each number against the\n"
+		"first column.\n"
+		"\n"
+		"exit status: 0 printed, 1 the database cannot be read, 2 bad input or usage.\n");
+}
+
+/* The fields compare shows, in order: the key columns and the results. */
+static const char *const compare_fields[] = {
+	"id", "model", "node", "nodes", "gpus", "tp", "pp", "dp", "cp", "ep", "zero",
+	"micro_batch", "global_batch", "recompute", "schedule", "vp", "seq_len", "dtype", "fits",
+	"reason", "step_s", "tokens_per_s", "tflops_per_gpu", "mfu", "peak_per_gpu",
+	"usd_per_hour", "usd_per_million_tokens", "t_compute", "t_tp_comm", "t_cp_comm",
+	"t_pp_comm", "t_dp_comm", "t_ep_comm", "t_optimizer", "t_offload", "t_bubble",
+	"m_weights", "m_gradients", "m_optimizer", "m_activations", "m_kv_cache", "m_buffers",
+	"m_overhead", "output_tokens_per_s", "ttft_p99", "tpot_p99", "latency_p99", "error", NULL,
+};
+
+/* One item's row of compare_fields from a store's v_points. */
+static int fetch(struct store *st, long long id, struct table *t, size_t col, char *err,
+		 size_t size)
+{
+	struct store_rows *r;
+	size_t i;
+	if (store_fetch_point(st, id, &r, err, size) != 0)
+		return -1;
+	if (r->rows == 0) {
+		snprintf(err, size, "no point with id %lld", id);
+		store_rows_free(r);
+		return -1;
+	}
+	for (i = 0; compare_fields[i]; i++) {
+		int k = store_rows_column(r, compare_fields[i]);
+		if (k >= 0)
+			table_set_cell(t, i * t->cols + col, store_cell(r, 0, (size_t)k));
+	}
+	store_rows_free(r);
+	return 0;
+}
+
+static bool is_point_id(const char *s, long long *id)
+{
+	char *end;
+	struct stat sb;
+	*id = strtoll(s, &end, 10);
+	return end != s && *end == '\0' && *id > 0 && stat(s, &sb) != 0;
+}
+
+/* Text output of compare: field, each item, and the change against the first. */
+static void compare_text(const struct table *t, size_t items)
+{
+	size_t r, c;
+	struct table o;
+	table_init(&o, 1 + items + (items > 1 ? items - 1 : 0));
+	o.head[0] = xstrdup("field");
+	for (c = 0; c < items; c++)
+		o.head[1 + c] = xstrdup(t->head[c]);
+	for (c = 1; c < items; c++) {
+		char buf[64];
+		snprintf(buf, sizeof buf, "%s vs %s", t->head[c], t->head[0]);
+		o.head[items + c] = xstrdup(buf);
+	}
+	for (r = 0; r < t->rows; r++) {
+		const char *first = t->cell[r * t->cols];
+		table_add_row(&o);
+		o.cell[r * o.cols] = xstrdup(compare_fields[r]);
+		for (c = 0; c < items; c++) {
+			const char *v = t->cell[r * t->cols + c];
+			o.cell[r * o.cols + 1 + c] = v ? xstrdup(v) : NULL;
+			o.numeric[r * o.cols + 1 + c] = t->numeric[r * t->cols + c];
+		}
+		for (c = 1; c < items; c++) {
+			const char *v = t->cell[r * t->cols + c];
+			char buf[64];
+			if (r == 0 || first == NULL || v == NULL || !t->numeric[r * t->cols] ||
+			    !t->numeric[r * t->cols + c])
+				continue;
+			if (atof(first) != 0)
+				snprintf(buf, sizeof buf, "%+.1f%%",
+					 100.0 * (atof(v) - atof(first)) / atof(first));
+			else if (atof(v) == 0)
+				snprintf(buf, sizeof buf, "=");
+			else
+				continue;
+			o.cell[r * o.cols + items + c] = xstrdup(buf);
+			o.numeric[r * o.cols + items + c] = true;
+		}
+	}
+	table_print(&o, FORMAT_TEXT, stdout);
+	table_free(&o);
+}
+
+int main_compare(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'D'},
+		{"format", required_argument, NULL, 'f'},
+		{"data-dir", required_argument, NULL, 'd'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *data_dir = NULL;
+	enum format fmt = FORMAT_TEXT;
+	struct store *st = NULL, *mem;
+	struct table t;
+	char err[1024];
+	size_t items, i, nfields;
+	int c, status = EXIT_OK;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:d:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			db = optarg;
+			break;
+		case 'd':
+			data_dir = optarg;
+			break;
+		case 'f':
+			if (main_parse_format(optarg, &fmt) != 0) {
+				fprintf(stderr, "dssim compare: --format: expected text, json or csv, "
+						"got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'h':
+			compare_usage(stdout);
+			return EXIT_OK;
+		default:
+			compare_usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	items = (size_t)(argc - optind);
+	if (items < 1) {
+		fprintf(stderr, "dssim compare: expected scenario files or point ids\n");
+		compare_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (db != NULL && (st = store_open(db, true, 5000, err, sizeof err)) == NULL) {
+		fprintf(stderr, "dssim compare: %s: %s\n", db, err);
+		return EXIT_INTERNAL;
+	}
+	/* Scenario files are evaluated into a private in-memory database, so both kinds of item
+	 * are read through the same view. */
+	mem = store_open(":memory:", false, 0, err, sizeof err);
+	if (mem == NULL || store_sweep_begin(mem, "", "compare", NULL, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim compare: %s\n", err);
+		store_close(st, err, sizeof err);
+		store_close(mem, err, sizeof err);
+		return EXIT_INTERNAL;
+	}
+	for (nfields = 0; compare_fields[nfields]; nfields++)
+		;
+	table_init(&t, items);
+	for (i = 0; i < nfields; i++)
+		table_add_row(&t);
+	for (i = 0; i < items && status == EXIT_OK; i++) {
+		const char *arg = argv[optind + (int)i];
+		long long id;
+		t.head[i] = xstrdup(arg);
+		if (is_point_id(arg, &id)) {
+			if (st == NULL) {
+				fprintf(stderr, "dssim compare: %s: a point id needs --db\n", arg);
+				status = EXIT_BAD_INPUT;
+			} else if (fetch(st, id, &t, i, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim compare: %s: %s\n", db, err);
+				status = EXIT_BAD_INPUT;
+			}
+		} else {
+			struct scenario_options opt;
+			struct diag d;
+			struct scenario *s;
+			memset(&opt, 0, sizeof opt);
+			opt.data_dir = data_dir;
+			diag_init(&d);
+			s = scenario_load(arg, &opt, &d);
+			if (s == NULL) {
+				diag_print(&d, stderr);
+				status = EXIT_BAD_INPUT;
+			} else {
+				struct store_point p;
+				sweep_evaluate(s, false, &p);
+				/* The same file twice is one point; fetch it by hash. */
+				if (store_put(mem, &p, err, sizeof err) != 0 ||
+				    store_commit(mem, err, sizeof err) != 0) {
+					fprintf(stderr, "dssim compare: %s\n", err);
+					status = EXIT_INTERNAL;
+				} else {
+					int64_t pid = store_point_id(mem, p.hash);
+					if (pid != 0)
+						fetch(mem, pid, &t, i, err, sizeof err);
+					/* A file has no database id. */
+					free(t.cell[i]);
+					t.cell[i] = NULL;
+					t.numeric[i] = false;
+				}
+				store_point_release(&p);
+				scenario_free(s);
+			}
+			diag_release(&d);
+		}
+	}
+	if (status == EXIT_OK) {
+		if (fmt == FORMAT_TEXT) {
+			compare_text(&t, items);
+		} else {
+			/* JSON and CSV: one record per item. */
+			struct table o;
+			size_t r;
+			table_init(&o, nfields + 1);
+			o.head[0] = xstrdup("item");
+			for (r = 0; r < nfields; r++)
+				o.head[r + 1] = xstrdup(compare_fields[r]);
+			for (i = 0; i < items; i++) {
+				table_add_row(&o);
+				o.cell[i * o.cols] = xstrdup(t.head[i]);
+				for (r = 0; r < nfields; r++) {
+					const char *v = t.cell[r * t.cols + i];
+					o.cell[i * o.cols + r + 1] = v ? xstrdup(v) : NULL;
+					o.numeric[i * o.cols + r + 1] = t.numeric[r * t.cols + i];
+				}
+			}
+			table_print(&o, fmt, stdout);
+			table_free(&o);
+		}
+	}
+	table_free(&t);
+	store_close(mem, err, sizeof err);
+	store_close(st, err, sizeof err);
+	return status;
+}
+

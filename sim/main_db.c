@@ -1,0 +1,105 @@
+/*
+ * main_db: `dssim db`, the sweep database's schema, merging databases and checking one.
+ * Command stage.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "main_sweep.h"
+#include "store.h"
+
+static void db_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim db schema\n"
+		"       dssim db merge OUT.db IN.db...\n"
+		"       dssim db check FILE.db\n"
+		"\n"
+		"schema  print the database schema, a comment on every column\n"
+		"merge   copy the points of each IN that OUT lacks (same configuration and dssim\n"
+		"        version), with their sweeps, results and errors; OUT is created if missing\n"
+		"check   run SQLite's integrity check and count the points\n"
+		"\n"
+		"exit status: 0 done, 1 a database cannot be read or written (check: not ok),\n"
+		"2 bad usage.\n");
+}
+
+static int db_check(const char *path)
+{
+	char err[1024];
+	struct store *st = store_open(path, true, 5000, err, sizeof err);
+	struct store_rows *r;
+	int status = EXIT_OK;
+	if (st == NULL) {
+		fprintf(stderr, "dssim db check: %s: %s\n", path, err);
+		return EXIT_INTERNAL;
+	}
+	if (store_query(st, "PRAGMA integrity_check", NULL, 0, &r, err, sizeof err) == 0 &&
+	    r->rows > 0) {
+		const char *v = store_cell(r, 0, 0)->text;
+		printf("integrity: %s\n", v ? v : "");
+		if (v == NULL || strcmp(v, "ok") != 0)
+			status = EXIT_INTERNAL;
+	} else {
+		printf("integrity: %s\n", err);
+		status = EXIT_INTERNAL;
+	}
+	store_rows_free(r);
+	if (store_query(st, "SELECT (SELECT count(*) FROM sweeps), (SELECT count(*) FROM points), "
+			    "(SELECT count(*) FROM results), (SELECT count(*) FROM errors), "
+			    "(SELECT count(*) FROM points WHERE id NOT IN (SELECT point_id FROM "
+			    "results) AND id NOT IN (SELECT point_id FROM errors))",
+			NULL, 0, &r, err, sizeof err) == 0 &&
+	    r->rows > 0) {
+		printf("sweeps %lld, points %lld, results %lld, errors %lld, points without a "
+		       "result %lld\n",
+		       (long long)store_cell(r, 0, 0)->i, (long long)store_cell(r, 0, 1)->i,
+		       (long long)store_cell(r, 0, 2)->i, (long long)store_cell(r, 0, 3)->i,
+		       (long long)store_cell(r, 0, 4)->i);
+		if (store_cell(r, 0, 4)->i != 0)
+			status = EXIT_INTERNAL;
+	}
+	store_rows_free(r);
+	store_close(st, err, sizeof err);
+	return status;
+}
+
+int main_db(int argc, char **argv)
+{
+	char err[1024];
+	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+		db_usage(stdout);
+		return EXIT_OK;
+	}
+	if (argc == 2 && strcmp(argv[1], "schema") == 0) {
+		store_print_schema(stdout);
+		return EXIT_OK;
+	}
+	if (argc == 3 && strcmp(argv[1], "check") == 0)
+		return db_check(argv[2]);
+	if (argc >= 4 && strcmp(argv[1], "merge") == 0) {
+		struct store *out = store_open(argv[2], false, 10000, err, sizeof err);
+		int i, status = EXIT_OK;
+		if (out == NULL) {
+			fprintf(stderr, "dssim db merge: %s: %s\n", argv[2], err);
+			return EXIT_INTERNAL;
+		}
+		for (i = 3; i < argc; i++) {
+			size_t added;
+			if (store_merge(out, argv[i], &added, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim db merge: %s: %s\n", argv[i], err);
+				status = EXIT_INTERNAL;
+				break;
+			}
+			printf("%s: %zu points added\n", argv[i], added);
+		}
+		if (store_close(out, err, sizeof err) != 0 && status == EXIT_OK) {
+			fprintf(stderr, "dssim db merge: %s: %s\n", argv[2], err);
+			status = EXIT_INTERNAL;
+		}
+		return status;
+	}
+	db_usage(stderr);
+	return EXIT_BAD_INPUT;
+}
+

@@ -1,0 +1,146 @@
+/*
+ * main_report: `dssim report`, the command line of the capacity-planning report (report/):
+ * options, and the output written to a temporary file renamed into place. Command stage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "main_sweep.h"
+#include "report.h"
+
+static void report_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim report --db RESULTS.db [--tokens N] [--price NODE=USD/h]...\n"
+		"                    [--slo TARGETS] [--target-rate R/s] [--point ID]\n"
+		"                    [--format text|md|csv|html] [-o FILE]\n"
+		"\n"
+		"A capacity-planning report from a sweep database: per model and workload, the best\n"
+		"configuration per instance type by cost and by time, days and USD to train\n"
+		"--tokens (default 1T; 2T, 500B, 1e12), the Pareto front of cost against time, why\n"
+		"instance types never fit; for serving, the highest request rate per instance type\n"
+		"that meets --slo (default ttft_p99=2s,tpot_p99=100ms; metrics ttft_p50, ttft_p99,\n"
+		"tpot_p50, tpot_p99, latency_p99), its cost and the GPUs --target-rate needs; and the\n"
+		"memory per GPU of the chosen configurations. --price overrides a node's on-demand\n"
+		"price (negotiated prices); the report lists the prices and dates it used. html is\n"
+		"one self-contained page with charts (--point picks the memory-over-time chart).\n"
+		"\n"
+		"exit status: 0 written, 1 the database cannot be read or the output written,\n"
+		"2 bad usage.\n");
+}
+
+/* Write to a temporary file renamed into place, so no half-written report is left. */
+int main_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'D'},     {"tokens", required_argument, NULL, 'T'},
+		{"price", required_argument, NULL, 'P'},  {"slo", required_argument, NULL, 'S'},
+		{"target-rate", required_argument, NULL, 'R'},
+		{"point", required_argument, NULL, 'p'},  {"format", required_argument, NULL, 'f'},
+		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	struct report_options o;
+	const char *db = NULL, *path = NULL;
+	char err[1024], tmp[4096], *end;
+	FILE *out = stdout;
+	int c, status;
+	memset(&o, 0, sizeof o);
+	o.tokens = 1e12;
+	o.format = FORMAT_TEXT;
+	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			db = optarg;
+			break;
+		case 'T':
+			if (report_parse_tokens(optarg, &o.tokens) != 0) {
+				fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
+						"500B or 1e12, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'P':
+			if (report_parse_price(&o, optarg, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim report: --price: %s\n", err);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'S':
+			if (report_parse_slo(&o, optarg, err, sizeof err) != 0) {
+				fprintf(stderr, "dssim report: --slo: %s\n", err);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'R':
+			o.target_rate = strtod(optarg, &end);
+			if (end == optarg || (*end != '\0' && strcmp(end, "/s") != 0) ||
+			    !(o.target_rate > 0) || !isfinite(o.target_rate)) {
+				fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
+						"50/s, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'p':
+			o.point = strtoll(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || o.point < 1) {
+				fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'f':
+			if (strcmp(optarg, "md") == 0)
+				o.format = FORMAT_MD;
+			else if (strcmp(optarg, "html") == 0)
+				o.format = FORMAT_HTML;
+			else if (main_parse_format(optarg, &o.format) != 0 || o.format == FORMAT_JSON) {
+				fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
+						"got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'o':
+			path = optarg;
+			break;
+		case 'h':
+			report_usage(stdout);
+			return EXIT_OK;
+		default:
+			report_usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (db == NULL || optind != argc) {
+		fprintf(stderr, "dssim report: %s\n", db ? "unexpected argument" : "--db FILE is required");
+		report_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	if (path != NULL) {
+		snprintf(tmp, sizeof tmp, "%s.tmp", path);
+		out = fopen(tmp, "wb");
+		if (out == NULL) {
+			fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path, strerror(errno));
+			return EXIT_INTERNAL;
+		}
+	}
+	status = report_write(db, &o, out, err, sizeof err) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	if (status != EXIT_OK)
+		fprintf(stderr, "dssim report: %s: %s\n", db, err);
+	if (path != NULL) {
+		if (fclose(out) != 0 || status != EXIT_OK || rename(tmp, path) != 0) {
+			if (status == EXIT_OK)
+				fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path,
+					strerror(errno));
+			remove(tmp);
+			status = EXIT_INTERNAL;
+		}
+	}
+	return status;
+}

@@ -1,0 +1,181 @@
+/*
+ * main_top: `dssim top`, the best points of a sweep database by a column of its documented
+ * view v_points (store.c), printed as a text table, JSON or CSV. Command stage.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "main_sweep.h"
+#include "store.h"
+#include "table.h"
+#include "xalloc.h"
+
+/* Columns where less is better: top sorts them ascending. */
+static bool lower_is_better(const char *col)
+{
+	static const char *const low[] = {"step_s", "usd_per_hour", "usd_per_million_tokens",
+					  "peak_per_gpu", "analytic_peak", "ttft_p50", "ttft_p99",
+					  "tpot_p50", "tpot_p99", "latency_p99", "wall_s", "gpus",
+					  "nodes", NULL};
+	size_t i;
+	for (i = 0; low[i]; i++)
+		if (strcmp(col, low[i]) == 0)
+			return true;
+	return strncmp(col, "t_", 2) == 0 || strncmp(col, "m_", 2) == 0;
+}
+
+/* Whether col is a column of v_points (the --by value goes into SQL as a name); list gets
+ * the columns. */
+static bool is_column(struct store *st, const char *col, char *list, size_t size)
+{
+	struct store_rows *r;
+	char err[256];
+	bool found = false;
+	size_t i;
+	list[0] = '\0';
+	if (store_query(st, "SELECT name FROM pragma_table_info('v_points')", NULL, 0, &r, err,
+			sizeof err) != 0)
+		return false;
+	for (i = 0; i < r->rows; i++) {
+		const char *n = store_cell(r, i, 0)->text;
+		if (n == NULL)
+			continue;
+		if (strcmp(n, col) == 0)
+			found = true;
+		if (strlen(list) + strlen(n) + 3 < size)
+			snprintf(list + strlen(list), size - strlen(list), "%s%s",
+				 list[0] ? ", " : "", n);
+	}
+	store_rows_free(r);
+	return found;
+}
+
+static void top_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: dssim top --db RESULTS.db [--by COLUMN] [--where EXPR] [-n N]\n"
+		"                 [--asc | --desc] [--format text|json|csv]\n"
+		"\n"
+		"The best points of a sweep database. --by names a column of the view v_points\n"
+		"(default tokens_per_s; times, prices and memory sort ascending, the rest\n"
+		"descending). --where is an SQL condition on the same columns (default: fits),\n"
+		"e.g. --where \"fits and gpus <= 64 and node = 'p5.48xlarge'\". `dssim db schema`\n"
+		"lists every column.\n"
+		"\n"
+		"exit status: 0 printed, 1 the database cannot be read, 2 bad usage or\n"
+		"a bad --by or --where.\n");
+}
+
+static const char *const top_columns =
+	"id, model, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch AS mb, recompute, "
+	"schedule, vp, seq_len, round(step_s, 4) AS step_s, round(tokens_per_s) AS tokens_per_s, "
+	"round(mfu, 3) AS mfu, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
+	"round(usd_per_hour, 2) AS usd_per_hour, "
+	"round(usd_per_million_tokens, 3) AS usd_per_mtok";
+
+int main_top(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"db", required_argument, NULL, 'D'},    {"by", required_argument, NULL, 'b'},
+		{"where", required_argument, NULL, 'w'}, {"asc", no_argument, NULL, 'a'},
+		{"desc", no_argument, NULL, 'z'},        {"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	};
+	const char *db = NULL, *by = "tokens_per_s", *where = "fits";
+	enum format fmt = FORMAT_TEXT;
+	long n = 10;
+	int dir = 0, c, status = EXIT_OK;
+	struct store *st;
+	struct store_rows *rows;
+	struct table t;
+	char err[1024], cols[4096], *sql, *endp;
+	bool listed;
+	size_t size;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "n:f:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			db = optarg;
+			break;
+		case 'b':
+			by = optarg;
+			break;
+		case 'w':
+			where = optarg;
+			break;
+		case 'a':
+			dir = 1;
+			break;
+		case 'z':
+			dir = -1;
+			break;
+		case 'n':
+			n = strtol(optarg, &endp, 10);
+			if (endp == optarg || *endp != '\0' || n < 1) {
+				fprintf(stderr, "dssim top: -n: expected a positive count, got '%s'\n",
+					optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'f':
+			if (main_parse_format(optarg, &fmt) != 0) {
+				fprintf(stderr, "dssim top: --format: expected text, json or csv, got "
+						"'%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
+		case 'h':
+			top_usage(stdout);
+			return EXIT_OK;
+		default:
+			top_usage(stderr);
+			return EXIT_BAD_INPUT;
+		}
+	}
+	if (db == NULL || optind != argc) {
+		fprintf(stderr, "dssim top: %s\n", db ? "unexpected argument" : "--db FILE is required");
+		top_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	st = store_open(db, true, 5000, err, sizeof err);
+	if (st == NULL) {
+		fprintf(stderr, "dssim top: %s: %s\n", db, err);
+		return EXIT_INTERNAL;
+	}
+	if (!is_column(st, by, cols, sizeof cols)) {
+		fprintf(stderr, "dssim top: --by: no column '%s' (columns: %s)\n", by, cols);
+		store_close(st, err, sizeof err);
+		return EXIT_BAD_INPUT;
+	}
+	if (dir == 0)
+		dir = lower_is_better(by) ? 1 : -1;
+	/* by is a column name (checked above), so it needs no quoting beyond the double quotes. */
+	listed = strstr(top_columns, by) != NULL;
+	size = strlen(top_columns) + strlen(where) + 3 * strlen(by) + 160;
+	sql = xmalloc(size);
+	snprintf(sql, size, "SELECT %s%s%s FROM v_points WHERE error IS NULL AND (%s) "
+			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
+		 top_columns, listed ? "" : ", ", listed ? "" : by, where, by, by,
+		 dir > 0 ? "ASC" : "DESC", n);
+	if (store_query_check(st, sql, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim top: --where: %s\n", err);
+		free(sql);
+		store_close(st, err, sizeof err);
+		return EXIT_BAD_INPUT;
+	}
+	if (store_query(st, sql, NULL, 0, &rows, err, sizeof err) != 0) {
+		fprintf(stderr, "dssim top: %s: %s\n", db, err);
+		status = EXIT_INTERNAL;
+	} else {
+		table_from_rows(&t, rows);
+		table_print(&t, fmt, stdout);
+		table_free(&t);
+		store_rows_free(rows);
+	}
+	free(sql);
+	store_close(st, err, sizeof err);
+	return status;
+}
+

@@ -1,0 +1,74 @@
+/*
+ * store_int: what the files of the store module share (store.c opens, writes and hashes;
+ * store_schema.c holds the column table; store_read.c answers queries; store_merge.c merges).
+ * Private to sim/store*.c, and to the store's own tests, which reach the connection to provoke
+ * failures. Nothing else includes it: outside store, SQLite is not known.
+ */
+#ifndef DSSIM_STORE_INT_H
+#define DSSIM_STORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+
+/* Bump on every change to a table or view; a database of another version is refused with
+ * "schema N, this dssim reads M: re-run the sweep into a new file". */
+enum { STORE_SCHEMA_VERSION = 3 };
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+enum col_type { COL_TEXT, COL_INT, COL_REAL, COL_BOOL };
+
+struct column {
+	const char *name;
+	enum col_type type;
+	size_t offset;            /* into struct store_point; (size_t)-1: set by the writer */
+	const char *doc;
+};
+
+#define P(field) offsetof(struct store_point, field)
+#define NONE ((size_t)-1)
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The key columns of points, after id, sweep_id, hash and config; the columns of results
+ * after point_id (the time and memory columns follow, named by store_extra_name). */
+extern const struct column store_point_cols[], store_result_cols[];
+extern const size_t store_npoint_cols, store_nresult_cols;
+
+enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
+
+struct store {
+	struct sqlite3 *db;
+	struct sqlite3_stmt *put_point, *put_result, *put_error, *has, *put_config, *get_config;
+	/* The configs written last, so the points of a group find theirs without a query. The
+	 * ids are only good in the transaction that may have made them: cleared on a rollback. */
+	struct {
+		char *json;
+		size_t len;
+		int64_t id;
+	} recent[16];
+	size_t next_recent;
+	int64_t sweep_id;
+	bool in_tx;
+	bool readonly;
+};
+
+/* The name of the i-th time or memory column of results (t_compute ... m_overhead). */
+void store_extra_name(size_t i, char *buf, size_t size);
+/* The CREATE statements; the INSERT of points (0), results (1) or errors (2). malloc'd. */
+char *store_schema_sql(void);
+char *store_insert_sql(int which);
+
+/* "what: SQLite's message" into err. */
+void store_set_err(char *err, size_t size, const char *what, struct sqlite3 *db);
+/* Run SQL text (several statements). 0, or -1 with SQLite's message in err. */
+int store_exec(struct store *st, const char *sql, char *err, size_t errsize);
+
+/* The connection: for the store's tests only (fault injection, independent checks). */
+struct sqlite3 *store_db(struct store *st);
+
+#endif

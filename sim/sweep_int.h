@@ -1,0 +1,57 @@
+/*
+ * sweep_int: what the sweep spec (sweep_spec.c: parsing, the where filter, the strategy
+ * candidates) and the runner (sweep.c: expansion and evaluation) share. Private to sim/sweep*.c.
+ */
+#ifndef DSSIM_SWEEP_INT_H
+#define DSSIM_SWEEP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scenario.h"
+#include "store.h"
+#include "sweep.h"
+#include "xalloc.h"
+#include "yamltree.h"
+
+enum { CAND_MAX = 64 };
+/* A spec is a page of YAML; a megabyte is a mistake. */
+enum { SPEC_MAX = 1 << 20 };
+
+struct cands {
+	int64_t v[CAND_MAX];
+	int n;
+};
+
+struct axis {
+	const char *key;
+	struct mark at;
+	const char **values;
+	size_t n;
+};
+
+struct sweep_spec {
+	struct arena *a;
+	struct arena *tree;           /* the parsed spec (an inline base points into it) */
+	char *text;
+	const char *file;
+	const char *data_dir;
+	const struct ynode *base;     /* the base scenario's tree */
+	const char *base_file;        /* where relative presets resolve */
+	struct axis *axes;
+	size_t naxes;
+	bool auto_strategy;
+	struct cands tp, pp, cp, ep, zero, micro_batch, vp, recompute, schedule;
+	char *where;                  /* as SQL, NULL without a filter */
+	struct mark where_at;
+};
+
+/* The spec's where filter compiled for evaluation: *out NULL when the spec has none. 0, or -1
+ * with the reason in err. */
+int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, char *err,
+		     size_t errsize);
+/* Whether a candidate passes the filter (always, without one). */
+bool sweep_where_passes(struct store_where *w, const struct scenario *s);
+
+#endif
