@@ -32,10 +32,10 @@ static const struct {
 	const char *meaning;
 } exit_codes[] = {
 	{EXIT_OK, "done"},
-	{EXIT_INTERNAL, "internal, output or database error (a corrupt or foreign database too)"},
+	{EXIT_INTERNAL, "internal, output or database error (corrupt or foreign database too)"},
 	{EXIT_BAD_INPUT, "bad input or usage"},
-	{EXIT_NEGATIVE, "the answer is negative: the scenario does not fit, no request rate meets "
-			"the targets (printed after the report)"},
+	{EXIT_NEGATIVE, "a negative answer, after the report: it does not fit, no rate meets "
+			"the SLO"},
 	{EXIT_INTERRUPTED, "interrupted (SIGINT or SIGTERM)"},
 };
 

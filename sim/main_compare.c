@@ -24,8 +24,8 @@ static void compare_usage(FILE *out)
 		"Side by side: each of A B... is a scenario file (simulated now) or the id of a\n"
 		"point in the database. Text output adds the change of each number against the\n"
 		"first column.\n"
-		"\n"
-		"exit status: 0 printed, 1 the database cannot be read, 2 bad input or usage.\n");
+		"\n");
+	main_print_exit_codes(out);
 }
 
 /* The fields compare shows, in order: the key columns and the results. */

@@ -19,9 +19,9 @@ static void db_usage(FILE *out)
 		"merge   copy the points of each IN that OUT lacks (same configuration and dssim\n"
 		"        version), with their sweeps, results and errors; OUT is created if missing\n"
 		"check   run SQLite's integrity check and count the points\n"
-		"\n"
-		"exit status: 0 done, 1 a database cannot be read or written (check: not ok),\n"
-		"2 bad usage.\n");
+		"\n");
+	main_print_exit_codes(out);
+	fputs("db check: 1 also when the database is not ok.\n", out);
 }
 
 static int db_check(const char *path)

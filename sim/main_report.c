@@ -28,9 +28,8 @@ static void report_usage(FILE *out)
 		"memory per GPU of the chosen configurations. --price overrides a node's on-demand\n"
 		"price (negotiated prices); the report lists the prices and dates it used. html is\n"
 		"one self-contained page with charts (--point picks the memory-over-time chart).\n"
-		"\n"
-		"exit status: 0 written, 1 the database cannot be read or the output written,\n"
-		"2 bad usage.\n");
+		"\n");
+	main_print_exit_codes(out);
 }
 
 /* Write to a temporary file renamed into place, so no half-written report is left. */

@@ -419,9 +419,10 @@ static void sweep_usage(FILE *out)
 		"Under mpirun (a --with-mpi build), rank 0 writes the database and the other\n"
 		"ranks simulate.\n"
 		"\n"
-		"exit status: 0 done (points that failed are stored with their error), 1 the\n"
-		"database could not be written, 2 bad spec or usage, 130 interrupted (what was\n"
-		"finished is stored; run again to resume).\n");
+		"Points that fail are stored with their error (exit 0); an interrupted sweep keeps\n"
+		"what was finished: run it again to resume.\n"
+		"\n");
+	main_print_exit_codes(out);
 }
 
 static int parse_shard(const char *s, int64_t *k, int64_t *n)

@@ -63,9 +63,8 @@ static void top_usage(FILE *out)
 		"descending). --where is an SQL condition on the same columns (default: fits),\n"
 		"e.g. --where \"fits and gpus <= 64 and node = 'p5.48xlarge'\". `dssim db schema`\n"
 		"lists every column.\n"
-		"\n"
-		"exit status: 0 printed, 1 the database cannot be read, 2 bad usage or\n"
-		"a bad --by or --where.\n");
+		"\n");
+	main_print_exit_codes(out);
 }
 
 static const char *const top_columns =

@@ -48,9 +48,9 @@ expect 3 misfit_text "$dssim" --set strategy.zero=2 --set strategy.offload.optim
 has misfit_text out "fits      NO"
 has misfit_text out "step "
 # One exit-status table in every command's help.
-for cmd in "" validate; do
+for cmd in "" validate sweep top compare db report; do
 	expect 0 "help_exit_$cmd" "$dssim" $cmd --help
-	has "help_exit_$cmd" out "3    the answer is negative"
+	has "help_exit_$cmd" out "3    a negative answer"
 done
 
 # Inference scenarios serve a request stream.
