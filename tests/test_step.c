@@ -1,7 +1,8 @@
 /*
  * test_step: one training step played on the engine — the pipeline bubble the schedules produce
  * against the closed forms (Narayanan et al. 2021: (p-1)/m for GPipe and 1F1B, (p-1)/(v*m)
- * interleaved), the simulated memory peak against the analytic model, the time breakdown adding
+ * interleaved), the simulated memory peak against the analytic model and against memory counted
+ * by hand for a small pipeline, the time breakdown adding
  * up to the step, and bit-identical reruns.
  */
 #include "check.h"
@@ -144,6 +145,104 @@ static void simulated_peak_matches_the_analytic_model(void **state)
 	assert_true(checked >= 3);
 }
 
+/*
+ * The simulated peak of a small 1F1B pipeline against memory counted by hand, independently of the
+ * analytic memory module: a GPT-style model (LayerNorm, biases, GELU MLP of 4h, learned positions,
+ * dropout, untied head) of 4 layers, h = 1024, a = 16, V = 50304, on 4 GPUs as pp 2 x dp 2,
+ * ZeRO-1, no FlashAttention, s = 1024, b = 2, global batch 16, so m = 16 / (2 x 2) = 4
+ * micro-batches per step. The CUDA context, NCCL and cuBLAS workspaces are set to zero so nothing
+ * but the items below is counted.
+ *
+ * Parameters (Megatron GPT layout). One layer: QKV 3h^2 + 3h, output projection h^2 + h,
+ * fc1 4h^2 + 4h, fc2 4h^2 + h, two LayerNorms 2 x 2h: 12h^2 + 13h = 12,596,224.
+ *   stage 0: word embedding Vh 51,511,296 + positions 1024h 1,048,576 + 2 layers 25,192,448
+ *            = 77,752,320
+ *   stage 1: 2 layers 25,192,448 + final LayerNorm 2h 2,048 + head Vh 51,511,296 = 76,705,792
+ * Model states, ZeRO (Rajbhandari et al. 2020, sec. 3.1/5): 2 bytes of bf16 weights + 2 of bf16
+ * gradients + K = 12 of fp32 master, momentum and variance, ZeRO-1 shards the 12 over N_d = 2:
+ * 2 + 2 + 12 / 2 = 10 bytes per parameter.
+ *   stage 0: 777,523,200 B; stage 1: 767,057,920 B
+ * Buffers: two 25 MB gradient buckets (DDP) 50,000,000 B, and the pipeline's send and receive
+ * buffers of one micro-batch's hidden states, 2 x 2sbh = 8,388,608 B: 58,388,608 B.
+ * Activations, Korthikanti et al. 2022, sec. 4.1, no parallelism inside the layer:
+ * sbh(34 + 5as/h) = 1024 x 2 x 1024 x (34 + 5 x 16 x 1024 / 1024) = 2,097,152 x 114
+ * = 239,075,328 B per layer per micro-batch; with selective recomputation (sec. 5) the layer
+ * keeps 34sbh = 71,303,168 B and the backward rebuilds one layer's attention core,
+ * 5as^2b = 167,772,160 B, alive for the pass. 1F1B (Narayanan et al. 2021, sec. 2.2) keeps
+ * p - stage micro-batches in flight: 2 on stage 0, 1 on stage 1.
+ *   stage 0: 2 layers x 2 micro-batches (none 956,301,312; selective 285,212,672), plus per
+ *            micro-batch the int64 token ids 8sb and the embedding's dropout mask sbh (Megatron
+ *            theoretical_memory_usage.py): 2 x (16,384 + 2,097,152) = 4,227,072
+ *   stage 1: 2 layers x 1 (none 478,150,656; selective 142,606,336), plus the output layer and
+ *            loss once, 4sbh(1 + V/h) = 4sbh + 4sbV = 8,388,608 + 412,090,368 = 420,478,976
+ * Peaks, no recomputation:
+ *   stage 0: 777,523,200 + 58,388,608 + 956,301,312 + 4,227,072 = 1,796,440,192 B
+ *   stage 1: 767,057,920 + 58,388,608 + 478,150,656 + 420,478,976 = 1,724,076,160 B
+ * selective (the working set adds 167,772,160 to each):
+ *   stage 0: 777,523,200 + 58,388,608 + 285,212,672 + 4,227,072 + 167,772,160 = 1,293,123,712 B
+ *   stage 1: 767,057,920 + 58,388,608 + 142,606,336 + 420,478,976 + 167,772,160 = 1,556,304,000 B
+ * The simulation allocates from the same ingredients, so the two agree to rounding (1e-9).
+ */
+static void check_peak_by_hand(const char *recompute, const double expect[2])
+{
+	struct scenario *s = check_scenariof("hand",
+		"model: {layers: 4, hidden: 1024, heads: 16, ffn: 4096, vocab: 50304,\n"
+		"        max_position: 1024, position: learned, mlp: gelu, norm: layernorm,\n"
+		"        bias: true, qkv_bias: true, dropout: true, tie_embeddings: false}\n"
+		"cluster:\n"
+		"  gpus: 4\n"
+		"  node:\n"
+		"    gpus_per_node: 4\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    links:\n"
+		"      gpu: {bw: 300 GB/s, latency: 3 us, efficiency: 0.8}\n"
+		"      network: {bw: 25 GB/s, latency: 10 us, efficiency: 0.8}\n"
+		"      pcie: {bw: 32 GB/s, latency: 5 us, efficiency: 0.8}\n"
+		"workload: {seq_len: 1024, micro_batch: 2, global_batch: 16, dtype: bf16,\n"
+		"           grad_dtype: bf16, optimizer: adamw, flash_attention: false}\n"
+		"strategy: {tp: 1, pp: 2, dp: 2, zero: 1, recompute: %s, schedule: 1f1b,\n"
+		"           bucket: 25 MB}\n"
+		"runtime: {cuda_context: 0, nccl_per_group: 0, cublas_workspace: 0,\n"
+		"          allocator_reserve: 0}\n", recompute);
+	struct step_plan p;
+	struct engine *e;
+	char err[256];
+	int stage;
+	assert_int_equal(step_build(s, &p, err, sizeof err), 0);
+	assert_int_equal(p.devices, 2);
+	e = engine_new(p.graph);
+	assert_int_equal(engine_run(e), 0);
+	for (stage = 0; stage < 2; stage++) {
+		double sim = memtrack_peak(engine_memory(e), (size_t)stage);
+		print_message("recompute %s, stage %d: simulated %.0f B, by hand %.0f B (%+.3g%%)\n",
+			      recompute, stage, sim, expect[stage], (sim / expect[stage] - 1) * 100);
+		check_rel(sim, expect[stage], 1e-9);
+	}
+	engine_free(e);
+	step_plan_release(&p);
+	scenario_free(s);
+}
+
+static void simulated_peak_matches_memory_counted_by_hand(void **state)
+{
+	const double s = 1024, b = 2, h = 1024, a = 16, V = 50304, L = 2;
+	const double layer_params = 12 * h * h + 13 * h;
+	const double params[2] = {V * h + 1024 * h + L * layer_params,
+				  L * layer_params + 2 * h + V * h};
+	const double states = 2 + 2 + 12 / 2.0;
+	const double buffers = 2 * 25e6 + 2 * 2 * s * b * h;
+	const double embed = 8 * s * b + s * b * h, head = 4 * s * b * h * (1 + V / h);
+	const double full = s * b * h * (34 + 5 * a * s / h), kept = 34 * s * b * h;
+	const double work = 5 * a * s * s * b;
+	const double none[2] = {params[0] * states + buffers + L * 2 * full + 2 * embed,
+				params[1] * states + buffers + L * 1 * full + head};
+	const double selective[2] = {params[0] * states + buffers + L * 2 * kept + 2 * embed + work,
+				     params[1] * states + buffers + L * 1 * kept + head + work};
+	(void)state;
+	check_peak_by_hand("none", none);
+	check_peak_by_hand("selective", selective);
+}
+
 static void reruns_are_bit_identical(void **state)
 {
 	struct scenario *s = check_scenariof("again",
@@ -231,6 +330,7 @@ int main(void)
 		cmocka_unit_test(interleaving_divides_the_bubble_by_v),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
 		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
+		cmocka_unit_test(simulated_peak_matches_memory_counted_by_hand),
 		cmocka_unit_test(reruns_are_bit_identical),
 		cmocka_unit_test(the_trace_is_well_formed),
 		cmocka_unit_test(model_flops_follow_korthikanti),

@@ -1,7 +1,9 @@
 /*
  * test_validate: the validation runner — every case of the shipped file loads and simulates, a
  * malformed case file is reported with its position, and the published runs fall within their
- * tolerance (the accuracy table in the README comes from the same file).
+ * tolerance (the accuracy table in the README comes from the same file) and within 2 percentage
+ * points of their pinned errors (tests/validation/pinned.tsv). `test_validate --write-pins FILE`
+ * (run by `make golden`) rewrites the pins from the build at hand.
  */
 #include "check.h"
 
@@ -73,6 +75,130 @@ static void published_runs_are_within_their_tolerance(void **state)
 	diag_release(&d);
 }
 
+/*
+ * Pins: each run's signed error as last accepted, in percent, one "name<TAB>error" line per case.
+ * The published tolerance (15 %) leaves room for a row to slide from 9.7 % to 14.9 % unseen; a pin
+ * makes any move beyond PIN_POINTS show here, and `make golden` turns an intended move into a
+ * diff of the pin file for review.
+ */
+#define PIN_FILE "tests/validation/pinned.tsv"
+#define PIN_POINTS 2.0
+
+struct pin {
+	char name[200];
+	double error_pct;
+	bool used;
+};
+
+/* Read up to max pins; comment lines start with '#'. Returns the count, or -1 (with a message). */
+static int pins_load(const char *path, struct pin *pins, int max)
+{
+	char line[512];
+	int n = 0, lineno = 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		print_error("%s: cannot read\n", path);
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *tab = strchr(line, '\t'), *end;
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (tab == NULL || n == max || (size_t)(tab - line) >= sizeof pins[n].name) {
+			print_error("%s:%d: expected 'name<TAB>error %%'\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		memcpy(pins[n].name, line, (size_t)(tab - line));
+		pins[n].name[tab - line] = '\0';
+		pins[n].error_pct = strtod(tab + 1, &end);
+		pins[n].used = false;
+		if (end == tab + 1 || (*end != '\n' && *end != '\0')) {
+			print_error("%s:%d: expected a number after the tab\n", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void published_runs_stay_within_2_points_of_their_pins(void **state)
+{
+	struct validate_report r;
+	struct diag d;
+	struct pin pins[64];
+	size_t i, bad = 0;
+	int n, j;
+	(void)state;
+	check_chdir_srcdir();
+	n = pins_load(PIN_FILE, pins, 64);
+	assert_true(n > 0);
+	diag_init(&d);
+	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
+	for (i = 0; i < r.count; i++) {
+		const struct validate_row *w = &r.rows[i];
+		double got = 100 * w->error;
+		for (j = 0; j < n && strcmp(pins[j].name, w->name) != 0; j++)
+			;
+		if (j == n) {
+			print_error("%s: %+.2f%%, no pin in " PIN_FILE " (make golden)\n", w->name, got);
+			bad++;
+			continue;
+		}
+		pins[j].used = true;
+		print_message("%-70s %+6.2f%% pinned %+6.2f%%\n", w->name, got, pins[j].error_pct);
+		if (!(fabs(got - pins[j].error_pct) <= PIN_POINTS)) {
+			print_error("%s: %+.2f%% moved %+.2f points from its pin %+.2f%% (allowed %.0f; "
+				    "make golden refreshes " PIN_FILE ")\n", w->name, got,
+				    got - pins[j].error_pct, pins[j].error_pct, PIN_POINTS);
+			bad++;
+		}
+	}
+	for (j = 0; j < n; j++) {
+		if (!pins[j].used) {
+			print_error("%s: pinned but no such case\n", pins[j].name);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
+	validate_report_release(&r);
+	diag_release(&d);
+}
+
+/* --write-pins FILE: the pins of this build, for `make golden`. */
+static int pins_write(const char *path)
+{
+	struct validate_report r;
+	struct diag d;
+	size_t i;
+	FILE *f;
+	check_chdir_srcdir();
+	diag_init(&d);
+	if (validate_run("tests/validation/published.yaml", NULL, &r, &d) != 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
+		return 1;
+	}
+	f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "%s: cannot write\n", path);
+		validate_report_release(&r);
+		diag_release(&d);
+		return 1;
+	}
+	fputs("# Signed error of each published run (dssim / published - 1, in percent) as last\n"
+	      "# accepted: tests/test_validate.c fails when a run moves more than 2 points from it.\n"
+	      "# Written by `make golden` (tests/test_validate --write-pins); review its diff.\n", f);
+	for (i = 0; i < r.count; i++)
+		fprintf(f, "%s\t%+.2f\n", r.rows[i].name, 100 * r.rows[i].error);
+	validate_report_release(&r);
+	diag_release(&d);
+	return fclose(f) == 0 ? 0 : 1;
+}
+
 static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 {
 	const char *b = getenv("TOP_BUILDDIR");
@@ -95,13 +221,20 @@ static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 	diag_release(&d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_shipped_case_runs),
 		cmocka_unit_test(published_runs_are_within_their_tolerance),
+		cmocka_unit_test(published_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
 	};
 	gsl_set_error_handler_off();
+	if (argc == 3 && strcmp(argv[1], "--write-pins") == 0)
+		return pins_write(argv[2]);
+	if (argc != 1) {
+		fprintf(stderr, "usage: test_validate [--write-pins FILE]\n");
+		return 2;
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
