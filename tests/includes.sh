@@ -10,8 +10,8 @@ stage_of() {
 	xalloc | diag | units | json) echo 0 ;;
 	yamltree | schema | hfconfig | scenario) echo 1 ;;
 	model | hardware | layout | compute | collective | memory | requests | forward) echo 2 ;;
-	schedule | graph | step | serve) echo 3 ;;
-	queue | memtrack | engine) echo 4 ;;
+	schedule | graph | step) echo 3 ;;
+	queue | memtrack | engine | serve) echo 4 ;;
 	result | output | trace | validate | store | sweep) echo 5 ;;
 	*) echo 99 ;;
 	esac
