@@ -43,7 +43,9 @@ struct seq {
 	int state;
 };
 
-enum { NO_ITERATION = UINT32_MAX };
+enum { NO_ITERATION = UINT32_MAX, NO_LINK = UINT32_MAX };
+/* Streams of a replica: compute, then one per class of link. */
+enum { STREAMS_PER_REPLICA = 1 + FORWARD_LINKS };
 
 /* One dp replica: its scheduler's queues and KV blocks, and the iteration it has in flight. */
 struct replica {
@@ -55,10 +57,12 @@ struct replica {
 	int64_t free_blocks, host_free_blocks;
 	bool preempted;       /* this iteration */
 	double swap_s;        /* this iteration */
-	uint32_t stream;      /* its first GPU's stream: one op per iteration */
-	uint32_t op;          /* the iteration in flight, or NO_ITERATION */
+	uint32_t stream;      /* its first GPU's compute stream; its link streams follow */
+	uint32_t link[FORWARD_LINKS];   /* that GPU's port on each class of link, or NO_LINK */
+	uint32_t op;          /* the iteration's last op in flight, or NO_ITERATION */
 	/* What the iteration in flight computes, recorded when it ends. */
-	double start, dt;
+	double start, dt, in_system;
+	bool moved;           /* some of it moves bytes on links: its time is the engine's */
 	struct forward_batch b;
 	int32_t prefills;
 	size_t scheduled;
@@ -281,6 +285,11 @@ static void record(struct serve_state *e, struct replica *p)
 	struct serve_result *r = e->r;
 	struct serve_iteration *it;
 	int64_t used = e->total_blocks - p->free_blocks;
+	/* An iteration of compute alone takes its duration to the bit; one with transfers takes
+	 * what the links give it. */
+	if (p->moved)
+		p->dt = e->now - p->start;
+	r->mean_in_system += p->in_system * p->dt;
 	if (used > r->kv_blocks_peak)
 		r->kv_blocks_peak = used;
 	r->iterations++;
@@ -301,20 +310,43 @@ static void record(struct serve_state *e, struct replica *p)
 	it->replica = (int32_t)(p - e->rep);
 }
 
-/* Put the iteration of p->b on the replica's GPUs: its time, counted in the result, as one op
- * on the engine. in_system: requests at the replica when it starts. */
+/*
+ * Put the iteration of p->b on the replica's GPUs: its compute (kernels, swaps, host overhead)
+ * as one op on the compute stream, then its collectives as one transfer per class of link, in
+ * class order, over its first GPU's port (its TP peers do the same on theirs: one stands for
+ * all). With nothing else on the links the chain takes forward's time. in_system: requests at
+ * the replica when it starts.
+ */
 static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
 {
-	double part[FORWARD_PARTS];
+	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
+	double part[FORWARD_PARTS], compute;
+	struct forward_comm comm;
 	int k;
-	p->dt = forward_time(e->f, &p->b, part) + extra + e->s->serving.iteration_overhead;
+	p->dt = forward_time_comm(e->f, &p->b, part, &comm) + extra +
+		e->s->serving.iteration_overhead;
 	for (k = 0; k < FORWARD_PARTS; k++)
 		e->r->part[k] += part[k];
 	e->r->swap_s += extra;
 	e->r->overhead_s += e->s->serving.iteration_overhead;
-	e->r->mean_in_system += in_system * p->dt;
+	compute = part[FORWARD_COMPUTE];
+	for (k = 0; k < FORWARD_LINKS; k++)
+		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
+			compute += comm.latency[k] + comm.bytes[k] / forward_link_bandwidth(e->f, k);
+	p->in_system = in_system;
 	p->start = e->now;
-	p->op = graph_add_compute(e->g, p->stream, "iteration", 0, p->dt);
+	p->moved = false;
+	p->op = graph_add_compute(e->g, p->stream, "iteration", 0,
+				  compute + extra + e->s->serving.iteration_overhead);
+	for (k = 0; k < FORWARD_LINKS; k++) {
+		uint32_t prev = p->op;
+		if (p->link[k] == NO_LINK || (comm.bytes[k] <= 0 && comm.latency[k] <= 0))
+			continue;
+		p->op = graph_add_transfer(e->g, p->stream + 1 + (uint32_t)k, names[k], 1,
+					   comm.bytes[k], comm.latency[k], &p->link[k], 1);
+		graph_add_dep(e->g, p->op, prev);
+		p->moved = true;
+	}
 }
 
 /* Continuous batching: schedule and issue one iteration; false when the replica has nothing
@@ -443,7 +475,9 @@ static void drive(struct serve_state *e)
 				e->waking = false;
 				continue;
 			}
-			p = &e->rep[st - e->rep[0].stream];
+			p = &e->rep[(st - e->rep[0].stream) / STREAMS_PER_REPLICA];
+			if (done[k] != p->op)
+				continue;
 			p->op = NO_ITERATION;
 			if (e->s->serving.batching == BATCHING_STATIC)
 				end_static(e, p);
@@ -537,7 +571,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	int64_t total, gpus = s->strategy.tp * s->strategy.pp;
 	double per_token, host_blocks;
 	size_t k;
-	int status = 0;
+	int c, status = 0;
 	memset(out, 0, sizeof *out);
 	f = forward_new(s, err, errsize);
 	if (f == NULL)
@@ -581,6 +615,13 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 		p->host_free_blocks = (int64_t)host_blocks;
 		p->op = NO_ITERATION;
 		p->stream = graph_add_stream(e.g, (uint32_t)(k * (size_t)gpus), "iterations");
+		for (c = 0; c < FORWARD_LINKS; c++) {
+			double bw = forward_link_bandwidth(f, c);
+			graph_add_stream(e.g, (uint32_t)(k * (size_t)gpus), "collectives");
+			p->link[c] = bw > 0 ? graph_add_port(e.g, (uint32_t)(k * (size_t)gpus),
+							     "port", bw)
+					    : NO_LINK;
+		}
 	}
 	e.router = graph_add_stream(e.g, (uint32_t)(e.nrep * (size_t)gpus), "arrivals");
 	e.eng = engine_new(e.g);

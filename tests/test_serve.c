@@ -463,6 +463,77 @@ static void least_outstanding_sends_to_the_replica_with_fewer_requests(void **st
 	}
 }
 
+/*
+ * An iteration with TP collectives is a compute op followed by transfers on the replica's GPU
+ * links; with nothing else on those links it takes forward's time. One request of 1024 prompt
+ * tokens and 2 output tokens on tp 4, alone: its TTFT is the prefill pass (1024 tokens, 1024 *
+ * 1025 / 2 causal pairs), and its one TPOT the decode pass over 1025 cached tokens.
+ */
+static void an_iteration_on_links_takes_forward_time(void **state)
+{
+	struct scenario *s = check_scenario("tp4links", "model: deepseek-r1-distill-qwen-14b\n"
+		"cluster: {node: p5.48xlarge, gpus: 4}\nstrategy: {tp: 4}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 1,\n"
+		"  prompt_tokens: {value: 1024}, output_tokens: {value: 2}}\n");
+	struct forward_batch prefill = {1024, 1, 1024.0 * 1025.0 / 2, 0, 1024};
+	struct forward_batch decode = {1, 1, 0, 1025, 1025};
+	double part[FORWARD_PARTS], tp_prefill;
+	struct memory_report m;
+	struct serve_result r;
+	struct forward_cost *f;
+	char err[256];
+	(void)state;
+	serve(s, &m, &r);
+	f = forward_new(s, err, sizeof err);
+	assert_non_null(f);
+	check_rel(r.ttft.mean, forward_time(f, &prefill, part), 1e-12);
+	tp_prefill = part[FORWARD_TP];
+	check_rel(r.tpot.mean, forward_time(f, &decode, part), 1e-12);
+	print_message("prefill %.4f ms (TP %.4f ms), decode %.4f ms (TP %.4f ms)\n",
+		      r.ttft.mean * 1e3, tp_prefill * 1e3, r.tpot.mean * 1e3,
+		      part[FORWARD_TP] * 1e3);
+	assert_true(tp_prefill > 0 && part[FORWARD_TP] > 0);
+	check_rel(r.part[FORWARD_TP], tp_prefill + part[FORWARD_TP], 1e-12);
+	forward_free(f);
+	memory_report_release(&m);
+	scenario_free(s);
+}
+
+/* The bytes and latencies forward gives per class of link add up, at each link's bandwidth, to
+ * the TP, EP and PP time of the pass: DeepSeek-V3 on tp 8, ep 8 (all-reduces, all-to-alls and
+ * the logits all-gather) and on tp 8, pp 2 (plus the send between stages). */
+static void forward_link_transfers_add_up_to_its_collective_time(void **state)
+{
+	static const char *const yaml[] = {
+		"model: deepseek-v3\ncluster: {node: p5e.48xlarge, gpus: 8}\n"
+		"strategy: {tp: 8, ep: 8}\nworkload: {mode: infer, seq_len: 8192, dtype: fp8}\n",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, nodes: 2, gpus: 16}\n"
+		"strategy: {tp: 8, pp: 2}\nworkload: {mode: infer, seq_len: 4096}\n",
+	};
+	struct forward_batch b = {2048 + 200, 201, 2048.0 * 2049.0 / 2, 200 * 1500.0,
+				  2048 + 200 * 1500.0};
+	int k, c;
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct scenario *s = check_scenario("links", yaml[k]);
+		double part[FORWARD_PARTS], moved = 0;
+		struct forward_comm comm;
+		char err[256];
+		struct forward_cost *f = forward_new(s, err, sizeof err);
+		assert_non_null(f);
+		forward_time_comm(f, &b, part, &comm);
+		for (c = 0; c < FORWARD_LINKS; c++)
+			if (comm.bytes[c] > 0 || comm.latency[c] > 0)
+				moved += comm.latency[c] + comm.bytes[c] / forward_link_bandwidth(f, c);
+		print_message("links %.4f ms, TP+EP+PP %.4f ms\n", moved * 1e3,
+			      (part[FORWARD_TP] + part[FORWARD_EP] + part[FORWARD_PP]) * 1e3);
+		assert_true(moved > 0);
+		check_rel(moved, part[FORWARD_TP] + part[FORWARD_EP] + part[FORWARD_PP], 1e-12);
+		forward_free(f);
+		scenario_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +549,8 @@ int main(void)
 		cmocka_unit_test(latency_targets_parse_and_judge),
 		cmocka_unit_test(one_token_reads_only_its_experts),
 		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
+		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
+		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 	};
 	gsl_set_error_handler_off();
