@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,26 @@ struct engine {
 	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
 	struct link_state *links;
 	size_t finished;
+	/* Driving (engine_sync): ops appended after engine_new. Their dependents and their place
+	 * on a stream live beside the static CSR and slices, which stay as built. */
+	bool begun;
+	size_t nops, opcap;    /* ops the per-op arrays describe, and their room */
+	size_t ntransfers, flowcap;
+	uint32_t *later_head, *later_tail;  /* per op: its appended dependents, a list in op order */
+	struct later {
+		uint32_t op, next;
+	} *later;
+	size_t nlater, latercap;
+	struct appended {
+		uint32_t *ops;
+		size_t len, cap, next;
+	} *appended;           /* per stream: appended ops in issue order */
+	bool report_done;
+	uint32_t *done;        /* completed ops not yet taken, done[done_head .. ndone) */
+	size_t ndone, done_head, donecap;
 };
+
+enum { NO_OP = UINT32_MAX };
 
 void engine_record_timeline(struct engine *e, bool on)
 {
@@ -97,6 +117,26 @@ static void release_mem(struct engine *e, uint32_t op, bool at_end)
 	}
 }
 
+/* The packed record of op i (its dependents are filled in by the caller). */
+static void fill_hot(const struct graph *g, struct hot_op *h, size_t i)
+{
+	const struct graph_op *o = &g->ops[i];
+	uint32_t k;
+	memset(h, 0, sizeof *h);
+	h->duration = o->duration;
+	h->stream = o->stream;
+	h->kind = (uint8_t)o->kind;
+	for (k = 0; k < o->nmem; k++) {
+		const struct graph_mem *m = &g->mem[o->first_mem + k];
+		if (m->device != g->streams[o->stream].device)
+			h->other_devices = true;
+		else if (m->at_end)
+			h->mem_end += m->bytes;
+		else
+			h->mem_start += m->bytes;
+	}
+}
+
 struct engine *engine_new(const struct graph *g)
 {
 	struct engine *e = xcalloc(1, sizeof *e);
@@ -115,23 +155,8 @@ struct engine *engine_new(const struct graph *g)
 	for (i = 0; i < n; i++)
 		e->times[i].start = e->times[i].end = -1.0;
 	e->hot = xcalloc(n ? n : 1, sizeof *e->hot);
-	for (i = 0; i < n; i++) {
-		const struct graph_op *o = &g->ops[i];
-		struct hot_op *h = &e->hot[i];
-		uint32_t k;
-		h->duration = o->duration;
-		h->stream = o->stream;
-		h->kind = (uint8_t)o->kind;
-		for (k = 0; k < o->nmem; k++) {
-			const struct graph_mem *m = &g->mem[o->first_mem + k];
-			if (m->device != g->streams[o->stream].device)
-				h->other_devices = true;
-			else if (m->at_end)
-				h->mem_end += m->bytes;
-			else
-				h->mem_start += m->bytes;
-		}
-	}
+	for (i = 0; i < n; i++)
+		fill_hot(g, &e->hot[i], i);
 	e->flow_of = xcalloc(n ? n : 1, sizeof *e->flow_of);
 	{
 		size_t transfers = 0;
@@ -139,7 +164,9 @@ struct engine *engine_new(const struct graph *g)
 			if (g->ops[i].kind == GRAPH_TRANSFER)
 				e->flow_of[i] = (uint32_t)transfers++;
 		e->flows = xcalloc(transfers ? transfers : 1, sizeof *e->flows);
+		e->ntransfers = e->flowcap = transfers;
 	}
+	e->nops = e->opcap = n;
 	e->links = xcalloc(g->nlinks ? g->nlinks : 1, sizeof *e->links);
 	/* Dependents in CSR form: count, prefix-sum, fill (in op order: deterministic). */
 	for (i = 0; i < n; i++) {
@@ -187,6 +214,14 @@ void engine_free(struct engine *e)
 		return;
 	for (i = 0; i < e->g->nlinks; i++)
 		free(e->links[i].flows);
+	if (e->appended != NULL)
+		for (i = 0; i < e->g->nstreams; i++)
+			free(e->appended[i].ops);
+	free(e->appended);
+	free(e->later_head);
+	free(e->later_tail);
+	free(e->later);
+	free(e->done);
 	free(e->stream_ops);
 	free(e->streams);
 	free(e->links);
@@ -311,12 +346,22 @@ static void try_stream(struct engine *e, uint32_t s)
 {
 	struct stream_state *st = &e->streams[s];
 	uint32_t op;
-	if (st->busy || st->next >= st->len)
+	if (st->busy)
 		return;
-	op = e->stream_ops[st->first + st->next];
-	if (e->hot[op].waiting > 0)
+	if (st->next < st->len) {
+		op = e->stream_ops[st->first + st->next];
+		if (e->hot[op].waiting > 0)
+			return;
+		st->next++;
+	} else if (e->appended != NULL && e->appended[s].next < e->appended[s].len) {
+		struct appended *a = &e->appended[s];
+		op = a->ops[a->next];
+		if (e->hot[op].waiting > 0)
+			return;
+		a->next++;
+	} else {
 		return;
-	st->next++;
+	}
 	start_op(e, op);
 }
 
@@ -334,12 +379,26 @@ static void finish_op(struct engine *e, uint32_t op)
 		if (--d->waiting == 0)
 			try_stream(e, d->stream);
 	}
+	if (e->later_head != NULL)
+		for (k = e->later_head[op]; k != NO_OP; k = e->later[k].next) {
+			struct hot_op *d = &e->hot[e->later[k].op];
+			if (--d->waiting == 0)
+				try_stream(e, d->stream);
+		}
+	if (e->report_done) {
+		if (e->ndone == e->donecap) {
+			e->donecap = e->donecap ? 2 * e->donecap : 64;
+			e->done = xreallocarray(e->done, e->donecap, sizeof *e->done);
+		}
+		e->done[e->ndone++] = op;
+	}
 	try_stream(e, stream);
 }
 
 static void begin(struct engine *e)
 {
 	size_t s;
+	e->begun = true;
 	for (s = 0; s < e->g->nstreams; s++)
 		try_stream(e, (uint32_t)s);
 }
@@ -382,6 +441,108 @@ int engine_run(struct engine *e)
 	while (engine_step(e))
 		;
 	return e->finished == e->g->nops ? 0 : -1;
+}
+
+void engine_report_done(struct engine *e, bool on)
+{
+	e->report_done = on;
+}
+
+size_t engine_take_done(struct engine *e, uint32_t *ops, size_t max)
+{
+	size_t n = e->ndone - e->done_head;
+	if (n > max)
+		n = max;
+	if (n > 0)
+		memcpy(ops, &e->done[e->done_head], n * sizeof *ops);
+	e->done_head += n;
+	if (e->done_head == e->ndone)
+		e->done_head = e->ndone = 0;
+	return n;
+}
+
+/* Make room for n ops in every per-op array, doubling; the lists of appended dependents start
+ * empty, also for the ops of the graph engine_new saw. */
+static void reserve_ops(struct engine *e, size_t n)
+{
+	size_t i, had = e->later_head == NULL ? 0 : e->opcap;
+	if (n > e->opcap) {
+		e->opcap = n > 2 * e->opcap ? n : 2 * e->opcap;
+		e->hot = xreallocarray(e->hot, e->opcap, sizeof *e->hot);
+		e->times = xreallocarray(e->times, e->opcap, sizeof *e->times);
+		e->flow_of = xreallocarray(e->flow_of, e->opcap, sizeof *e->flow_of);
+	}
+	if (had == e->opcap && e->later_head != NULL)
+		return;
+	e->later_head = xreallocarray(e->later_head, e->opcap ? e->opcap : 1,
+				      sizeof *e->later_head);
+	e->later_tail = xreallocarray(e->later_tail, e->opcap ? e->opcap : 1,
+				      sizeof *e->later_tail);
+	for (i = had; i < e->opcap; i++)
+		e->later_head[i] = e->later_tail[i] = NO_OP;
+}
+
+/* Op i, appended to the graph, becomes a dependent of its unfinished dependencies. */
+static void link_appended(struct engine *e, size_t i)
+{
+	const struct graph_op *o = &e->g->ops[i];
+	uint32_t k;
+	for (k = 0; k < o->ndeps; k++) {
+		uint32_t d = e->g->deps[o->first_dep + k], node;
+		if (e->times[d].end >= 0)
+			continue;
+		e->hot[i].waiting++;
+		if (e->nlater == e->latercap) {
+			e->latercap = e->latercap ? 2 * e->latercap : 64;
+			e->later = xreallocarray(e->later, e->latercap, sizeof *e->later);
+		}
+		node = (uint32_t)e->nlater++;
+		e->later[node].op = (uint32_t)i;
+		e->later[node].next = NO_OP;
+		if (e->later_tail[d] == NO_OP)
+			e->later_head[d] = node;
+		else
+			e->later[e->later_tail[d]].next = node;
+		e->later_tail[d] = node;
+	}
+}
+
+void engine_sync(struct engine *e)
+{
+	const struct graph *g = e->g;
+	size_t i, old = e->nops, n = g->nops;
+	if (n == old)
+		return;
+	if (e->appended == NULL)
+		e->appended = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->appended);
+	reserve_ops(e, n);
+	for (i = old; i < n; i++) {
+		const struct graph_op *o = &g->ops[i];
+		struct appended *a = &e->appended[o->stream];
+		assert(o->stream < g->nstreams);
+		fill_hot(g, &e->hot[i], i);
+		e->times[i].start = e->times[i].end = -1.0;
+		e->later_head[i] = e->later_tail[i] = NO_OP;
+		if (o->kind == GRAPH_TRANSFER) {
+			if (e->ntransfers == e->flowcap) {
+				e->flowcap = e->flowcap ? 2 * e->flowcap : 64;
+				e->flows = xreallocarray(e->flows, e->flowcap, sizeof *e->flows);
+			}
+			memset(&e->flows[e->ntransfers], 0, sizeof *e->flows);
+			e->flow_of[i] = (uint32_t)e->ntransfers++;
+		}
+		link_appended(e, i);
+		if (a->len == a->cap) {
+			a->cap = a->cap ? 2 * a->cap : 64;
+			a->ops = xreallocarray(a->ops, a->cap, sizeof *a->ops);
+		}
+		a->ops[a->len++] = (uint32_t)i;
+	}
+	e->nops = n;
+	if (!e->begun)
+		return;
+	for (i = old; i < n; i++)
+		try_stream(e, g->ops[i].stream);
 }
 
 double engine_now(const struct engine *e)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "graph.h"
 #include "memtrack.h"
@@ -27,6 +28,19 @@ bool engine_step(struct engine *e);
  * ops and streams run in issue order, so the lowest unfinished op can always start and -1 means a
  * bug in the engine itself. */
 int engine_run(struct engine *e);
+/*
+ * Driving: a driver may append ops to the graph while the engine runs (graph_add_* with
+ * dependencies on any earlier op, finished or not), then call engine_sync before the next step;
+ * the new ops start as soon as their stream and dependencies allow, at the current time at the
+ * earliest. Streams, links and devices must all exist before engine_new. engine_step and
+ * engine_run behave as before for a graph that never grows.
+ */
+void engine_sync(struct engine *e);
+/* Keep a list of completed ops for engine_take_done (off by default; call before the first
+ * step). */
+void engine_report_done(struct engine *e, bool on);
+/* Move up to max completed ops, in completion order, into ops; how many. */
+size_t engine_take_done(struct engine *e, uint32_t *ops, size_t max);
 double engine_now(const struct engine *e);
 size_t engine_events(const struct engine *e);
 /* When each op started and ended (seconds); valid for ops that ran. */

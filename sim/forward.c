@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "collective.h"
 #include "compute.h"
@@ -20,6 +21,8 @@
 #include "memory.h"
 #include "model.h"
 #include "xalloc.h"
+
+_Static_assert(FORWARD_LINKS == LINK_CLASS_PCIE + 1, "a forward_comm entry per link class");
 
 /* One GEMM of a layer: a weight of k x n per GPU, `count` of them. */
 struct gemm {
@@ -158,16 +161,33 @@ void forward_free(struct forward_cost *f)
 	free(f);
 }
 
+/* Adds what count collectives send per GPU, and their latency, by class of link to comm (when
+ * not NULL); returns their time with nothing else on the links. Phases that run at the same
+ * time (an all-to-all inside and across nodes) count only their longest: the others hide under
+ * it, so the link transfers take the returned time when nothing shares the links. */
 static double collective(const struct forward_cost *f, enum collective_kind kind, double bytes,
-			 int64_t ranks)
+			 int64_t ranks, double count, struct forward_comm *comm)
 {
 	const struct node_spec *node = &f->s->cluster.node;
 	struct collective_plan plan;
+	double t;
+	int i;
 	if (ranks <= 1 || bytes <= 0)
 		return 0;
 	collective_plan(node, kind, bytes, ranks,
 			ranks < node->gpus_per_node ? ranks : node->gpus_per_node, &plan);
-	return collective_time(node, &plan);
+	t = collective_time(node, &plan);
+	for (i = 0; comm != NULL && i < plan.nphases; i++) {
+		const struct collective_phase *ph = &plan.phase[i];
+		if (plan.concurrent && ph->latency + ph->bytes / collective_rank_bandwidth(
+								     node, ph->link) < t)
+			continue;
+		comm->bytes[ph->link] += count * ph->bytes;
+		comm->latency[ph->link] += count * ph->latency;
+		if (plan.concurrent)
+			break;
+	}
+	return count * t;
 }
 
 /* Attention of one layer on one GPU: the larger of its FLOPs and the bytes it streams. */
@@ -205,7 +225,8 @@ static double active_experts(const struct model_config *m, double local, double 
 }
 
 static void layer_time(const struct forward_cost *f, enum layer_kind kind,
-			 const struct forward_batch *b, double part[FORWARD_PARTS])
+			 const struct forward_batch *b, double part[FORWARD_PARTS],
+			 struct forward_comm *comm)
 {
 	const struct scenario *s = f->s;
 	const struct model_config *m = &s->model;
@@ -239,31 +260,46 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	t += compute_stream_time(f->c, b->tokens * (8 * h + 3 * ffn / (double)f->tp) * f->act);
 	part[FORWARD_COMPUTE] += t;
 	tp_bytes = b->tokens * h * f->act;
-	part[FORWARD_TP] += 2 * collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp);
+	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);
 	if (kind == LAYER_MOE)
-		part[FORWARD_EP] += 2 * collective(f, COLLECTIVE_ALLTOALL,
-						   tp_bytes * (double)m->moe.top_k, f->ep);
+		part[FORWARD_EP] += collective(f, COLLECTIVE_ALLTOALL,
+					       tp_bytes * (double)m->moe.top_k, f->ep, 2, comm);
 }
 
 double forward_time(const struct forward_cost *f, const struct forward_batch *b,
 		    double part[FORWARD_PARTS])
 {
+	return forward_time_comm(f, b, part, NULL);
+}
+
+double forward_time_comm(const struct forward_cost *f, const struct forward_batch *b,
+			 double part[FORWARD_PARTS], struct forward_comm *comm)
+{
 	const struct scenario *s = f->s;
 	const struct model_config *m = &s->model;
 	double layer[2][FORWARD_PARTS] = {{0}}, own[FORWARD_PARTS] = {0}, total = 0;
 	double *out = part ? part : own;
+	struct forward_comm lcomm[2] = {{{0}, {0}}, {{0}, {0}}};
 	int64_t i;
 	int k, p;
 	for (p = 0; p < FORWARD_PARTS; p++)
 		out[p] = 0;
+	if (comm != NULL)
+		memset(comm, 0, sizeof *comm);
 	if (b->tokens <= 0)
 		return 0;
 	for (k = 0; k < 2; k++)
-		layer_time(f, (enum layer_kind)k, b, layer[k]);
+		layer_time(f, (enum layer_kind)k, b, layer[k], comm ? &lcomm[k] : NULL);
 	for (i = 0; i < f->pp; i++) {
 		const struct stage_counts *st = &f->stage[i];
 		for (p = 0; p < FORWARD_PARTS; p++)
 			out[p] += st->dense * layer[LAYER_DENSE][p] + st->moe * layer[LAYER_MOE][p];
+		for (k = 0; comm != NULL && k < FORWARD_LINKS; k++) {
+			comm->bytes[k] += st->dense * lcomm[LAYER_DENSE].bytes[k] +
+					  st->moe * lcomm[LAYER_MOE].bytes[k];
+			comm->latency[k] += st->dense * lcomm[LAYER_DENSE].latency[k] +
+					    st->moe * lcomm[LAYER_MOE].latency[k];
+		}
 		if (st->first)
 			out[FORWARD_COMPUTE] += compute_stream_time(f->c, 2 * b->tokens *
 									   (double)m->hidden * f->act);
@@ -274,15 +310,22 @@ double forward_time(const struct forward_cost *f, const struct forward_batch *b,
 				f->c, s->workload.dtype, f->wbytes, b->sequences,
 				(double)m->vocab / (double)f->tp, (double)m->hidden);
 			out[FORWARD_TP] += collective(f, COLLECTIVE_ALLGATHER,
-						      b->sequences * (double)m->vocab * f->act, f->tp);
+						      b->sequences * (double)m->vocab * f->act, f->tp,
+						      1, comm);
 		}
 		if (i + 1 < f->pp)
 			out[FORWARD_PP] += collective(f, COLLECTIVE_SENDRECV,
-						      b->tokens * (double)m->hidden * f->act, 2);
+						      b->tokens * (double)m->hidden * f->act, 2, 1,
+						      comm);
 	}
 	for (p = 0; p < FORWARD_PARTS; p++)
 		total += out[p];
 	return total;
+}
+
+double forward_link_bandwidth(const struct forward_cost *f, int link)
+{
+	return collective_rank_bandwidth(&f->s->cluster.node, link);
 }
 
 double forward_weight_bytes(const struct forward_cost *f)

@@ -23,6 +23,16 @@ struct forward_batch {
 /* Where the pass's time goes, seconds summed over pipeline stages. */
 enum forward_part { FORWARD_COMPUTE, FORWARD_TP, FORWARD_PP, FORWARD_EP, FORWARD_PARTS };
 
+/* What the pass's collectives (TP, EP, PP) send per GPU over each class of link (enum
+ * link_class of collective), and the latency they wait, summed over the pass: with nothing else
+ * on the links, latency + bytes / forward_link_bandwidth of every class sums to the pass's TP,
+ * PP and EP time. */
+enum { FORWARD_LINKS = 3 };
+struct forward_comm {
+	double bytes[FORWARD_LINKS];
+	double latency[FORWARD_LINKS];   /* s */
+};
+
 struct forward_cost;
 
 /* Prepare the costs of a scenario's model on its GPUs. NULL with a message in err when the
@@ -34,6 +44,12 @@ void forward_free(struct forward_cost *f);   /* NULL is a no-op */
  * another (one batch in flight). */
 double forward_time(const struct forward_cost *f, const struct forward_batch *b,
 		    double part[FORWARD_PARTS]);
+/* forward_time that also fills comm (cleared first) for moving the pass's collectives as link
+ * transfers. */
+double forward_time_comm(const struct forward_cost *f, const struct forward_batch *b,
+			 double part[FORWARD_PARTS], struct forward_comm *comm);
+/* Bytes/s one GPU reaches on a class of link in a collective (0: no such link). */
+double forward_link_bandwidth(const struct forward_cost *f, int link);
 
 /* Bytes of weights one GPU of the most loaded stage reads per pass when every expert is
  * touched, and KV-cache bytes per token per GPU of that stage (the decode roofline's terms). */

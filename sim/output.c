@@ -412,8 +412,9 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 		fputs("note      pipeline stages run one batch at a time (no virtual engines)\n",
 		      out);
 	if (s->strategy.dp > 1)
-		fprintf(out, "note      one of %lld replicas simulated; each serves its share of the "
-			     "requests given\n", (long long)s->strategy.dp);
+		fprintf(out, "note      %lld replicas share the requests (router %s); KV figures "
+			     "are per replica\n", (long long)s->strategy.dp,
+			scenario_enum_name("serving.router", s->serving.router));
 }
 
 void output_text(FILE *out, const struct scenario *s, const struct run_result *r)

@@ -28,6 +28,7 @@ enum arrival_kind { ARRIVAL_POISSON, ARRIVAL_GAMMA, ARRIVAL_CONSTANT, ARRIVAL_TR
 enum length_dist { LENGTH_FIXED, LENGTH_UNIFORM, LENGTH_NORMAL, LENGTH_LOGNORMAL };
 enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
 enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
+enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 
 struct model_config {
 	char *name;
@@ -89,6 +90,7 @@ struct serving {
 	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
 	double iteration_overhead; /* s of host work (scheduling, sampling) per iteration */
+	enum router_kind router;   /* which dp replica gets a request */
 };
 
 struct strategy {

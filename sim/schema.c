@@ -37,6 +37,7 @@ static const char *const arrival_names[] = {"poisson", "gamma", "constant", "tra
 static const char *const length_names[] = {"fixed", "uniform", "normal", "lognormal", NULL};
 static const char *const preemption_names[] = {"recompute", "swap", NULL};
 static const char *const batching_names[] = {"continuous", "static", NULL};
+static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -295,6 +296,10 @@ static const struct schema_row rows[] = {
 	NUM("serving.iteration_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
 	    "host time per iteration (scheduling, sampling) not overlapped with the GPU",
 	    serving.iteration_overhead),
+	/* Ties go to the lowest replica index, so runs stay deterministic. */
+	ENUM("serving.router", router_names, "round_robin",
+	     "which dp replica gets each request: in turn, or the one with the fewest unfinished",
+	     serving.router),
 
 	SECTION("strategy", PRESET_NONE, "how the work is split"),
 	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),

@@ -1,5 +1,11 @@
 /*
- * serve: continuous batching over a paged KV cache. Plan stage.
+ * serve: continuous batching over a paged KV cache, driven on the event engine. Simulate stage.
+ *
+ * The driver appends ops to a growing graph and steps the engine: a chain of waits on a router
+ * stream whose durations are the gaps between arrival times (so arrivals are engine events, on
+ * one clock with everything else), and per dp replica one op per iteration on its first GPU's
+ * stream. Each time the engine reports ops done, the driver ends those iterations, routes the
+ * requests that have arrived, and starts the next iteration of every idle replica with work.
  *
  * The scheduler follows vLLM's V1 scheduler (vllm/v1/core/sched/scheduler.py): each iteration
  * first gives running sequences their next tokens in admission order — a decode token, or the
@@ -20,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
+#include "graph.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -35,72 +43,118 @@ struct seq {
 	int state;
 };
 
-struct engine_state {
-	const struct scenario *s;
-	const struct request_stream *rs;
-	const struct forward_cost *f;
-	struct seq *seq;
+enum { NO_ITERATION = UINT32_MAX, NO_LINK = UINT32_MAX };
+/* Streams of a replica: compute, then one per class of link. */
+enum { STREAMS_PER_REPLICA = 1 + FORWARD_LINKS };
+
+/* One dp replica: its scheduler's queues and KV blocks, and the iteration it has in flight. */
+struct replica {
 	size_t *waiting;      /* a ring: indices of queued sequences, head first */
 	size_t wcap, whead, wlen;
 	size_t *running;      /* admission order */
 	size_t nrunning;
-	size_t next_arrival;
-	int64_t free_blocks, host_free_blocks, block_size;
+	size_t outstanding;   /* routed to it and not finished */
+	int64_t free_blocks, host_free_blocks;
+	bool preempted;       /* this iteration */
+	double swap_s;        /* this iteration */
+	uint32_t stream;      /* its first GPU's compute stream; its link streams follow */
+	uint32_t link[FORWARD_LINKS];   /* that GPU's port on each class of link, or NO_LINK */
+	uint32_t op;          /* the iteration's last op in flight, or NO_ITERATION */
+	/* What the iteration in flight computes, recorded when it ends. */
+	double start, dt, in_system;
+	bool moved;           /* some of it moves bytes on links: its time is the engine's */
+	struct forward_batch b;
+	int32_t prefills;
+	size_t scheduled;
+	/* Static batching: the batch's iteration k of longest. */
+	int64_t k, longest;
+};
+
+struct serve_state {
+	const struct scenario *s;
+	const struct request_stream *rs;
+	const struct forward_cost *f;
+	struct seq *seq;
+	struct replica *rep;
+	size_t nrep;
+	size_t next_route;    /* the first request not yet handed to a replica */
+	size_t turn;          /* round robin: the replica that gets the next request */
+	int64_t total_blocks, block_size;   /* per replica */
 	double block_bytes;   /* per GPU */
 	double pcie_bw;
 	double now;
-	bool preempted;       /* this iteration */
-	double swap_s;        /* this iteration */
+	struct graph *g;
+	struct engine *eng;
+	uint32_t router;      /* the router's stream: a chain of waits, one per arrival time */
+	bool waking;          /* a wait is in flight */
 	struct serve_result *r;
 	size_t iters_cap;
 	bool keep;
 };
 
-static int64_t blocks_for(const struct engine_state *e, int64_t tokens)
+static int64_t blocks_for(const struct serve_state *e, int64_t tokens)
 {
 	return (tokens + e->block_size - 1) / e->block_size;
 }
 
-static void wpush_back(struct engine_state *e, size_t i)
+static void wpush_back(struct replica *p, size_t i)
 {
-	e->waiting[(e->whead + e->wlen++) % e->wcap] = i;
+	p->waiting[(p->whead + p->wlen++) % p->wcap] = i;
 }
 
-static void wpush_front(struct engine_state *e, size_t i)
+static void wpush_front(struct replica *p, size_t i)
 {
-	e->whead = (e->whead + e->wcap - 1) % e->wcap;
-	e->waiting[e->whead] = i;
-	e->wlen++;
+	p->whead = (p->whead + p->wcap - 1) % p->wcap;
+	p->waiting[p->whead] = i;
+	p->wlen++;
 }
 
-static size_t wpop_front(struct engine_state *e)
+static size_t wpop_front(struct replica *p)
 {
-	size_t i = e->waiting[e->whead];
-	e->whead = (e->whead + 1) % e->wcap;
-	e->wlen--;
+	size_t i = p->waiting[p->whead];
+	p->whead = (p->whead + 1) % p->wcap;
+	p->wlen--;
 	return i;
 }
 
-static void admit_arrivals(struct engine_state *e)
+/* The router: the replica that gets the next request. Ties go to the lowest index. */
+static struct replica *route_to(struct serve_state *e)
 {
-	while (e->next_arrival < e->rs->n && e->rs->req[e->next_arrival].arrival <= e->now) {
-		e->seq[e->next_arrival].state = SEQ_WAITING;
-		wpush_back(e, e->next_arrival++);
+	size_t k, best = 0;
+	if (e->s->serving.router == ROUTER_LEAST_OUTSTANDING) {
+		for (k = 1; k < e->nrep; k++)
+			if (e->rep[k].outstanding < e->rep[best].outstanding)
+				best = k;
+		return &e->rep[best];
+	}
+	best = e->turn;
+	e->turn = (e->turn + 1) % e->nrep;
+	return &e->rep[best];
+}
+
+/* Hand every request that has arrived by now to a replica, in arrival order. */
+static void route_arrivals(struct serve_state *e)
+{
+	while (e->next_route < e->rs->n && e->rs->req[e->next_route].arrival <= e->now) {
+		struct replica *p = route_to(e);
+		e->seq[e->next_route].state = SEQ_WAITING;
+		p->outstanding++;
+		wpush_back(p, e->next_route++);
 	}
 }
 
 /* Preempt the newest running sequence: swap its blocks to host memory when swapping is chosen
  * and there is room, else free them to be recomputed (vLLM PreemptionMode). */
-static void preempt_newest(struct engine_state *e)
+static void preempt_newest(struct serve_state *e, struct replica *p)
 {
-	size_t v = e->running[--e->nrunning];
+	size_t v = p->running[--p->nrunning];
 	struct seq *q = &e->seq[v];
-	e->free_blocks += q->blocks;
+	p->free_blocks += q->blocks;
 	e->r->preemptions++;
-	if (e->s->serving.preemption == PREEMPT_SWAP && q->blocks <= e->host_free_blocks &&
+	if (e->s->serving.preemption == PREEMPT_SWAP && q->blocks <= p->host_free_blocks &&
 	    e->pcie_bw > 0) {
-		e->host_free_blocks -= q->blocks;
-		e->swap_s += (double)q->blocks * e->block_bytes / e->pcie_bw;
+		p->host_free_blocks -= q->blocks;
+		p->swap_s += (double)q->blocks * e->block_bytes / e->pcie_bw;
 		e->r->swaps++;
 		q->state = SEQ_SWAPPED;
 	} else {
@@ -109,39 +163,39 @@ static void preempt_newest(struct engine_state *e)
 		q->state = SEQ_WAITING;
 	}
 	q->sched = 0;
-	wpush_front(e, v);
-	e->preempted = true;
+	wpush_front(p, v);
+	p->preempted = true;
 }
 
-/* Give running sequences their tokens; true when the sequence at `pos` was itself preempted. */
-static void schedule_running(struct engine_state *e, int64_t *budget)
+/* Give running sequences their tokens, preempting the newest when blocks run out. */
+static void schedule_running(struct serve_state *e, struct replica *p, int64_t *budget)
 {
 	size_t pos;
-	for (pos = 0; pos < e->nrunning && *budget > 0; pos++) {
-		struct seq *q = &e->seq[e->running[pos]];
+	for (pos = 0; pos < p->nrunning && *budget > 0; pos++) {
+		struct seq *q = &e->seq[p->running[pos]];
 		int64_t n = q->len - q->computed, need;
 		if (n > *budget)
 			n = *budget;
 		need = blocks_for(e, q->computed + n) - q->blocks;
-		while (need > e->free_blocks && e->nrunning > pos)
-			preempt_newest(e);
-		if (pos >= e->nrunning)
+		while (need > p->free_blocks && p->nrunning > pos)
+			preempt_newest(e, p);
+		if (pos >= p->nrunning)
 			break;
-		e->free_blocks -= need;
+		p->free_blocks -= need;
 		q->blocks += need;
 		q->sched = n;
 		*budget -= n;
 	}
 }
 
-static void schedule_waiting(struct engine_state *e, int64_t *budget)
+static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *budget)
 {
 	const struct serving *v = &e->s->serving;
-	while (e->wlen > 0 && *budget > 0 && (int64_t)e->nrunning < v->max_num_seqs) {
-		size_t i = e->waiting[e->whead];
+	while (p->wlen > 0 && *budget > 0 && (int64_t)p->nrunning < v->max_num_seqs) {
+		size_t i = p->waiting[p->whead];
 		struct seq *q = &e->seq[i];
 		int64_t n, need, back = q->state == SEQ_SWAPPED ? q->blocks : 0;
-		if (back > e->free_blocks)
+		if (back > p->free_blocks)
 			break;
 		n = q->len - q->computed;
 		if (n > *budget) {
@@ -150,52 +204,64 @@ static void schedule_waiting(struct engine_state *e, int64_t *budget)
 			n = *budget;
 		}
 		need = blocks_for(e, q->computed + n) - q->blocks + back;
-		if (need > e->free_blocks)
+		if (need > p->free_blocks)
 			break;
 		if (back > 0) {
-			e->host_free_blocks += back;
-			e->swap_s += (double)back * e->block_bytes / e->pcie_bw;
+			p->host_free_blocks += back;
+			p->swap_s += (double)back * e->block_bytes / e->pcie_bw;
 		}
-		e->free_blocks -= need;
+		p->free_blocks -= need;
 		q->blocks += need - back;
 		q->sched = n;
 		q->state = SEQ_RUNNING;
 		*budget -= n;
-		wpop_front(e);
-		e->running[e->nrunning++] = i;
+		wpop_front(p);
+		p->running[p->nrunning++] = i;
 	}
 }
 
 /* The forward pass of the scheduled tokens. */
-static void batch_of(const struct engine_state *e, struct forward_batch *b, int32_t *prefills)
+static void batch_of(const struct serve_state *e, struct replica *p)
 {
+	struct forward_batch *b = &p->b;
 	size_t k;
 	memset(b, 0, sizeof *b);
-	*prefills = 0;
-	for (k = 0; k < e->nrunning; k++) {
-		const struct seq *q = &e->seq[e->running[k]];
-		double n = (double)q->sched, p = (double)q->computed;
+	p->prefills = 0;
+	for (k = 0; k < p->nrunning; k++) {
+		const struct seq *q = &e->seq[p->running[k]];
+		double n = (double)q->sched, c = (double)q->computed;
 		if (q->sched == 0)
 			continue;
 		b->tokens += n;
-		b->kv_tokens += p + n;
+		b->kv_tokens += c + n;
 		if (q->computed + q->sched == q->len)
 			b->sequences += 1;
 		if (q->sched == 1 && q->computed > 0) {
-			b->decode_pairs += p + 1;
+			b->decode_pairs += c + 1;
 		} else {
-			/* Causal attention of a chunk of n tokens after p cached ones. */
-			b->prefill_pairs += n * p + n * (n + 1) / 2;
-			(*prefills)++;
+			/* Causal attention of a chunk of n tokens after c cached ones. */
+			b->prefill_pairs += n * c + n * (n + 1) / 2;
+			p->prefills++;
 		}
 	}
 }
 
-static void finish_iteration(struct engine_state *e)
+static void finish_sequence(struct serve_state *e, struct replica *p, size_t i)
+{
+	struct seq *q = &e->seq[i];
+	q->finish = e->now;
+	q->state = SEQ_DONE;
+	p->free_blocks += q->blocks;
+	q->blocks = 0;
+	p->outstanding--;
+	e->r->finished++;
+}
+
+static void finish_iteration(struct serve_state *e, struct replica *p)
 {
 	size_t k, kept = 0;
-	for (k = 0; k < e->nrunning; k++) {
-		size_t i = e->running[k];
+	for (k = 0; k < p->nrunning; k++) {
+		size_t i = p->running[k];
 		struct seq *q = &e->seq[i];
 		q->computed += q->sched;
 		if (q->sched > 0 && q->computed == q->len) {
@@ -203,31 +269,31 @@ static void finish_iteration(struct engine_state *e)
 			if (q->generated == 1)
 				q->first_token = e->now;
 			if (q->generated >= e->rs->req[i].output) {
-				q->finish = e->now;
-				q->state = SEQ_DONE;
-				e->free_blocks += q->blocks;
-				q->blocks = 0;
-				e->r->finished++;
+				finish_sequence(e, p, i);
 				continue;
 			}
 			q->len++;
 		}
 		q->sched = 0;
-		e->running[kept++] = i;
+		p->running[kept++] = i;
 	}
-	e->nrunning = kept;
+	p->nrunning = kept;
 }
 
-static void record(struct engine_state *e, double start, double dt, const struct forward_batch *b,
-		   int32_t prefills, int64_t total_blocks, size_t scheduled)
+static void record(struct serve_state *e, struct replica *p)
 {
 	struct serve_result *r = e->r;
 	struct serve_iteration *it;
-	int64_t used = total_blocks - e->free_blocks;
+	int64_t used = e->total_blocks - p->free_blocks;
+	/* An iteration of compute alone takes its duration to the bit; one with transfers takes
+	 * what the links give it. */
+	if (p->moved)
+		p->dt = e->now - p->start;
+	r->mean_in_system += p->in_system * p->dt;
 	if (used > r->kv_blocks_peak)
 		r->kv_blocks_peak = used;
 	r->iterations++;
-	r->mean_batch += (double)scheduled;
+	r->mean_batch += (double)p->scheduled;
 	if (!e->keep)
 		return;
 	if (r->niters == e->iters_cap) {
@@ -235,116 +301,206 @@ static void record(struct engine_state *e, double start, double dt, const struct
 		r->iters = xreallocarray(r->iters, e->iters_cap, sizeof *r->iters);
 	}
 	it = &r->iters[r->niters++];
-	it->start = start;
-	it->duration = dt;
-	it->tokens = (int32_t)fmin(b->tokens, 2e9);
-	it->sequences = (int32_t)scheduled;
-	it->prefills = prefills;
+	it->start = p->start;
+	it->duration = p->dt;
+	it->tokens = (int32_t)fmin(p->b.tokens, 2e9);
+	it->sequences = (int32_t)p->scheduled;
+	it->prefills = p->prefills;
 	it->kv_blocks = used;
+	it->replica = (int32_t)(p - e->rep);
 }
 
-/* Continuous batching: one iteration, or a jump to the next arrival when idle. */
-static void step_continuous(struct engine_state *e, int64_t total_blocks)
+/*
+ * Put the iteration of p->b on the replica's GPUs: its compute (kernels, swaps, host overhead)
+ * as one op on the compute stream, then its collectives as one transfer per class of link, in
+ * class order, over its first GPU's port (its TP peers do the same on theirs: one stands for
+ * all). With nothing else on the links the chain takes forward's time. in_system: requests at
+ * the replica when it starts.
+ */
+static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
+{
+	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
+	double part[FORWARD_PARTS], compute;
+	struct forward_comm comm;
+	int k;
+	p->dt = forward_time_comm(e->f, &p->b, part, &comm) + extra +
+		e->s->serving.iteration_overhead;
+	for (k = 0; k < FORWARD_PARTS; k++)
+		e->r->part[k] += part[k];
+	e->r->swap_s += extra;
+	e->r->overhead_s += e->s->serving.iteration_overhead;
+	compute = part[FORWARD_COMPUTE];
+	for (k = 0; k < FORWARD_LINKS; k++)
+		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
+			compute += comm.latency[k] + comm.bytes[k] / forward_link_bandwidth(e->f, k);
+	p->in_system = in_system;
+	p->start = e->now;
+	p->moved = false;
+	p->op = graph_add_compute(e->g, p->stream, "iteration", 0,
+				  compute + extra + e->s->serving.iteration_overhead);
+	for (k = 0; k < FORWARD_LINKS; k++) {
+		uint32_t prev = p->op;
+		if (p->link[k] == NO_LINK || (comm.bytes[k] <= 0 && comm.latency[k] <= 0))
+			continue;
+		p->op = graph_add_transfer(e->g, p->stream + 1 + (uint32_t)k, names[k], 1,
+					   comm.bytes[k], comm.latency[k], &p->link[k], 1);
+		graph_add_dep(e->g, p->op, prev);
+		p->moved = true;
+	}
+}
+
+/* Continuous batching: schedule and issue one iteration; false when the replica has nothing
+ * to do. */
+static bool begin_continuous(struct serve_state *e, struct replica *p)
 {
 	int64_t budget = e->s->serving.max_batched_tokens;
-	struct forward_batch b;
-	double part[FORWARD_PARTS], dt, start = e->now, in_system;
-	int32_t prefills;
-	size_t scheduled;
-	int p;
-	e->preempted = false;
-	e->swap_s = 0;
-	in_system = (double)(e->nrunning + e->wlen);
-	schedule_running(e, &budget);
-	if (!e->preempted)
-		schedule_waiting(e, &budget);
-	batch_of(e, &b, &prefills);
-	scheduled = e->nrunning;
-	dt = forward_time(e->f, &b, part) + e->swap_s + e->s->serving.iteration_overhead;
-	for (p = 0; p < FORWARD_PARTS; p++)
-		e->r->part[p] += part[p];
-	e->r->swap_s += e->swap_s;
-	e->r->overhead_s += e->s->serving.iteration_overhead;
-	e->now += dt;
-	e->r->mean_in_system += in_system * dt;
-	finish_iteration(e);
-	record(e, start, dt, &b, prefills, total_blocks, scheduled);
+	double in_system = (double)(p->nrunning + p->wlen);
+	if (p->nrunning == 0 && p->wlen == 0)
+		return false;
+	p->preempted = false;
+	p->swap_s = 0;
+	schedule_running(e, p, &budget);
+	if (!p->preempted)
+		schedule_waiting(e, p, &budget);
+	batch_of(e, p);
+	p->scheduled = p->nrunning;
+	issue(e, p, in_system, p->swap_s);
+	return true;
+}
+
+static void end_continuous(struct serve_state *e, struct replica *p)
+{
+	finish_iteration(e, p);
+	record(e, p);
 }
 
 /* Static batching: a batch is admitted only when the last one has finished, with KV blocks
  * reserved for every sequence's whole length; finished sequences stay in the batch as padding
  * and every response returns when the batch ends (FasterTransformer-style serving, the baseline
- * of Yu et al. 2022, Orca, sec. 2). */
-static void step_static(struct engine_state *e, int64_t total_blocks)
+ * of Yu et al. 2022, Orca, sec. 2). The batch's prefill, then longest - 1 decode passes over the
+ * whole padded batch, one iteration each. */
+static bool begin_static(struct serve_state *e, struct replica *p)
 {
 	const struct serving *v = &e->s->serving;
-	struct forward_batch b;
-	double part[FORWARD_PARTS], dt, start = e->now, in_system;
-	int64_t tokens = 0, longest = 0, k;
+	struct forward_batch *b = &p->b;
 	size_t j;
-	int32_t prefills = 0;
-	int p;
-	while (e->wlen > 0 && (int64_t)e->nrunning < v->max_num_seqs) {
-		size_t i = e->waiting[e->whead];
-		const struct request *q = &e->rs->req[i];
-		int64_t need = blocks_for(e, q->prompt + q->output);
-		if (need > e->free_blocks || (e->nrunning > 0 && tokens + q->prompt >
-								     v->max_batched_tokens))
-			break;
-		e->free_blocks -= need;
-		e->seq[i].blocks = need;
-		e->seq[i].state = SEQ_RUNNING;
-		tokens += q->prompt;
-		if (q->output > longest)
-			longest = q->output;
-		wpop_front(e);
-		e->running[e->nrunning++] = i;
-	}
-	if (e->nrunning == 0)
-		return;
-	/* The batch's prefill, then longest - 1 decode passes over the whole padded batch. */
-	for (k = 0; k < longest; k++) {
-		in_system = (double)(e->nrunning + e->wlen);
-		memset(&b, 0, sizeof b);
-		for (j = 0; j < e->nrunning; j++) {
-			const struct request *q = &e->rs->req[e->running[j]];
-			double ctx = (double)(q->prompt + k);
-			if (k == 0) {
-				b.tokens += (double)q->prompt;
-				b.prefill_pairs += (double)q->prompt * ((double)q->prompt + 1) / 2;
-				b.kv_tokens += (double)q->prompt;
-				prefills++;
-			} else {
-				b.tokens += 1;
-				b.decode_pairs += ctx + 1;
-				b.kv_tokens += ctx + 1;
-			}
-			b.sequences += 1;
+	if (p->nrunning == 0) {
+		int64_t tokens = 0;
+		p->longest = 0;
+		while (p->wlen > 0 && (int64_t)p->nrunning < v->max_num_seqs) {
+			size_t i = p->waiting[p->whead];
+			const struct request *q = &e->rs->req[i];
+			int64_t need = blocks_for(e, q->prompt + q->output);
+			if (need > p->free_blocks ||
+			    (p->nrunning > 0 && tokens + q->prompt > v->max_batched_tokens))
+				break;
+			p->free_blocks -= need;
+			e->seq[i].blocks = need;
+			e->seq[i].state = SEQ_RUNNING;
+			tokens += q->prompt;
+			if (q->output > p->longest)
+				p->longest = q->output;
+			wpop_front(p);
+			p->running[p->nrunning++] = i;
 		}
-		dt = forward_time(e->f, &b, part) + v->iteration_overhead;
-		for (p = 0; p < FORWARD_PARTS; p++)
-			e->r->part[p] += part[p];
-		e->r->overhead_s += v->iteration_overhead;
-		e->now += dt;
-		e->r->mean_in_system += in_system * dt;
-		if (k == 0)
-			for (j = 0; j < e->nrunning; j++)
-				e->seq[e->running[j]].first_token = e->now;
-		record(e, start, dt, &b, prefills, total_blocks, e->nrunning);
-		start = e->now;
-		prefills = 0;
-		admit_arrivals(e);
+		if (p->nrunning == 0)
+			return false;
+		p->k = 0;
 	}
-	for (j = 0; j < e->nrunning; j++) {
-		struct seq *q = &e->seq[e->running[j]];
-		q->finish = e->now;
-		q->generated = e->rs->req[e->running[j]].output;
-		q->state = SEQ_DONE;
-		e->free_blocks += q->blocks;
-		q->blocks = 0;
-		e->r->finished++;
+	memset(b, 0, sizeof *b);
+	p->prefills = 0;
+	for (j = 0; j < p->nrunning; j++) {
+		const struct request *q = &e->rs->req[p->running[j]];
+		double ctx = (double)(q->prompt + p->k);
+		if (p->k == 0) {
+			b->tokens += (double)q->prompt;
+			b->prefill_pairs += (double)q->prompt * ((double)q->prompt + 1) / 2;
+			b->kv_tokens += (double)q->prompt;
+			p->prefills++;
+		} else {
+			b->tokens += 1;
+			b->decode_pairs += ctx + 1;
+			b->kv_tokens += ctx + 1;
+		}
+		b->sequences += 1;
 	}
-	e->nrunning = 0;
+	p->scheduled = p->nrunning;
+	issue(e, p, (double)(p->nrunning + p->wlen), 0);
+	return true;
+}
+
+static void end_static(struct serve_state *e, struct replica *p)
+{
+	size_t j;
+	if (p->k == 0)
+		for (j = 0; j < p->nrunning; j++)
+			e->seq[p->running[j]].first_token = e->now;
+	record(e, p);
+	if (++p->k < p->longest)
+		return;
+	for (j = 0; j < p->nrunning; j++) {
+		size_t i = p->running[j];
+		e->seq[i].generated = e->rs->req[i].output;
+		finish_sequence(e, p, i);
+	}
+	p->nrunning = 0;
+}
+
+/* The gap after now that lands exactly on t when the engine adds it to now, so an arrival's
+ * event time is its arrival time to the bit (t - now alone can round either way). */
+static double gap_to(double now, double t)
+{
+	double d = t - now;
+	int k;
+	for (k = 0; k < 64 && now + d < t; k++)
+		d = nextafter(d, INFINITY);
+	for (k = 0; k < 64 && now + d > t; k++)
+		d = nextafter(d, 0);
+	return d;
+}
+
+/* One pass of the driver at the engine's current time: end the iterations that completed,
+ * hand arrived requests to replicas, start an iteration on every idle replica with work, and
+ * wait on the router's stream for the next arrival. */
+static void drive(struct serve_state *e)
+{
+	uint32_t done[64];
+	size_t n, k;
+	e->now = engine_now(e->eng);
+	while ((n = engine_take_done(e->eng, done, 64)) > 0) {
+		for (k = 0; k < n; k++) {
+			uint32_t st = e->g->ops[done[k]].stream;
+			struct replica *p;
+			if (st == e->router) {
+				e->waking = false;
+				continue;
+			}
+			p = &e->rep[(st - e->rep[0].stream) / STREAMS_PER_REPLICA];
+			if (done[k] != p->op)
+				continue;
+			p->op = NO_ITERATION;
+			if (e->s->serving.batching == BATCHING_STATIC)
+				end_static(e, p);
+			else
+				end_continuous(e, p);
+		}
+	}
+	route_arrivals(e);
+	for (k = 0; k < e->nrep; k++) {
+		struct replica *p = &e->rep[k];
+		if (p->op != NO_ITERATION)
+			continue;
+		if (e->s->serving.batching == BATCHING_STATIC)
+			begin_static(e, p);
+		else
+			begin_continuous(e, p);
+	}
+	if (!e->waking && e->next_route < e->rs->n) {
+		graph_add_compute(e->g, e->router, "arrival", 0,
+				  gap_to(e->now, e->rs->req[e->next_route].arrival));
+		e->waking = true;
+	}
+	engine_sync(e->eng);
 }
 
 static void stat_of(double *x, size_t n, struct serve_stat *out)
@@ -359,7 +515,7 @@ static void stat_of(double *x, size_t n, struct serve_stat *out)
 	out->p99 = gsl_stats_quantile_from_sorted_data(x, 1, n, 0.99);
 }
 
-static void summarize(struct engine_state *e)
+static void summarize(struct serve_state *e)
 {
 	struct serve_result *r = e->r;
 	const struct request_stream *rs = e->rs;
@@ -397,7 +553,7 @@ static void summarize(struct engine_state *e)
 		r->mean_in_system /= r->duration;
 		for (p = 0; p < FORWARD_PARTS; p++)
 			compute += r->part[p];
-		r->busy = (compute + r->swap_s + r->overhead_s) / r->duration;
+		r->busy = (compute + r->swap_s + r->overhead_s) / (r->duration * (double)e->nrep);
 	}
 	if (r->iterations > 0)
 		r->mean_batch /= (double)r->iterations;
@@ -410,10 +566,12 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	      const struct request_stream *rs, const struct serve_options *o,
 	      struct serve_result *out, char *err, size_t errsize)
 {
-	struct engine_state e;
+	struct serve_state e;
 	struct forward_cost *f;
-	int64_t total;
-	double per_token;
+	int64_t total, gpus = s->strategy.tp * s->strategy.pp;
+	double per_token, host_blocks;
+	size_t k;
+	int c, status = 0;
 	memset(out, 0, sizeof *out);
 	f = forward_new(s, err, errsize);
 	if (f == NULL)
@@ -438,17 +596,39 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	e.f = f;
 	e.r = out;
 	e.keep = o && o->keep_iterations;
-	e.free_blocks = total;
-	e.host_free_blocks = e.block_bytes > 0 ? (int64_t)floor(s->serving.swap_space /
-								e.block_bytes)
-					       : 0;
+	e.total_blocks = total;
 	e.pcie_bw = s->cluster.node.pcie.bw *
 		    (s->cluster.node.pcie.efficiency > 0 ? s->cluster.node.pcie.efficiency : 1.0);
+	host_blocks = e.block_bytes > 0 ? floor(s->serving.swap_space / e.block_bytes) : 0;
 	e.seq = xcalloc(rs->n + 1, sizeof *e.seq);
-	e.wcap = rs->n + 1;
-	e.waiting = xcalloc(e.wcap, sizeof *e.waiting);
-	e.running = xcalloc(rs->n + 1, sizeof *e.running);
+	/* Every dp replica is a whole engine with its own KV cache (vLLM data parallelism). */
+	e.nrep = s->strategy.dp > 0 ? (size_t)s->strategy.dp : 1;
+	e.rep = xcalloc(e.nrep, sizeof *e.rep);
+	/* The replicas' GPUs, then the host the router runs on. */
+	e.g = graph_new(e.nrep * (size_t)gpus + 1);
+	for (k = 0; k < e.nrep; k++) {
+		struct replica *p = &e.rep[k];
+		p->wcap = rs->n + 1;
+		p->waiting = xcalloc(p->wcap, sizeof *p->waiting);
+		p->running = xcalloc(rs->n + 1, sizeof *p->running);
+		p->free_blocks = total;
+		p->host_free_blocks = (int64_t)host_blocks;
+		p->op = NO_ITERATION;
+		p->stream = graph_add_stream(e.g, (uint32_t)(k * (size_t)gpus), "iterations");
+		for (c = 0; c < FORWARD_LINKS; c++) {
+			double bw = forward_link_bandwidth(f, c);
+			graph_add_stream(e.g, (uint32_t)(k * (size_t)gpus), "collectives");
+			p->link[c] = bw > 0 ? graph_add_port(e.g, (uint32_t)(k * (size_t)gpus),
+							     "port", bw)
+					    : NO_LINK;
+		}
+	}
+	e.router = graph_add_stream(e.g, (uint32_t)(e.nrep * (size_t)gpus), "arrivals");
+	e.eng = engine_new(e.g);
+	engine_record_timeline(e.eng, false);
+	engine_report_done(e.eng, true);
 	out->requests = rs->n;
+	out->replicas = (int64_t)e.nrep;
 	out->kv_blocks_total = total;
 	out->kv_tokens = (double)total * (double)e.block_size;
 	out->offered_rate = s->workload.arrival.process == ARRIVAL_TRACE || rs->n < 2
@@ -458,23 +638,31 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 		e.seq[i].len = rs->req[i].prompt;
 		e.seq[i].state = SEQ_FUTURE;
 	}
+	drive(&e);
 	while (out->finished < rs->n) {
-		admit_arrivals(&e);
-		if (e.nrunning == 0 && e.wlen == 0) {
-			e.now = rs->req[e.next_arrival].arrival;
-			continue;
+		if (!engine_step(e.eng)) {
+			snprintf(err, errsize, "%zu requests could not be scheduled (a request needs "
+					       "more KV blocks than a replica has)",
+				 rs->n - out->finished);
+			status = -1;
+			break;
 		}
-		if (s->serving.batching == BATCHING_STATIC)
-			step_static(&e, total);
-		else
-			step_continuous(&e, total);
+		drive(&e);
 	}
-	summarize(&e);
+	if (status == 0)
+		summarize(&e);
+	engine_free(e.eng);
+	graph_free(e.g);
+	for (k = 0; k < e.nrep; k++) {
+		free(e.rep[k].waiting);
+		free(e.rep[k].running);
+	}
+	free(e.rep);
 	free(e.seq);
-	free(e.waiting);
-	free(e.running);
 	forward_free(f);
-	return 0;
+	if (status != 0)
+		serve_result_release(out);
+	return status;
 }
 
 void serve_result_release(struct serve_result *r)

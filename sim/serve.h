@@ -1,9 +1,10 @@
 /*
  * serve: a vLLM-style serving engine played over a request stream — continuous batching with
  * chunked prefill, a paged KV cache of fixed-size blocks, preemption of the newest sequence by
- * recomputation or by swapping to host memory, and static batching as a baseline. Plan stage:
- * each iteration's time comes from forward; the loop advances simulated time from iteration to
- * iteration and to the next arrival when idle.
+ * recomputation or by swapping to host memory, and static batching as a baseline. Simulate
+ * stage: it drives the event engine — requests arrive as events, a router (serving.router) hands
+ * them to the dp replicas, and each replica's iterations are ops on its GPUs' streams, costed by
+ * forward. Knows nothing of the engine's queue or link sharing.
  */
 #ifndef DSSIM_SERVE_H
 #define DSSIM_SERVE_H
@@ -38,7 +39,8 @@ struct serve_slo {
 struct serve_iteration {
 	double start, duration;
 	int32_t tokens, sequences, prefills;
-	int64_t kv_blocks;        /* in use after the iteration */
+	int64_t kv_blocks;        /* in use after the iteration, on its replica */
+	int32_t replica;          /* the dp replica that ran it */
 };
 
 struct serve_result {
@@ -46,14 +48,15 @@ struct serve_result {
 	double duration;          /* s from time 0 to the last finish */
 	double requests_per_s, input_tokens_per_s, output_tokens_per_s;
 	struct serve_stat ttft, tpot, latency;
-	int64_t kv_blocks_total, kv_blocks_peak;
+	int64_t replicas;         /* dp: engines sharing the request stream */
+	int64_t kv_blocks_total, kv_blocks_peak;   /* per replica (the peak: the fullest) */
 	double kv_peak_fraction;
 	double kv_tokens;         /* blocks x block_size */
 	int64_t preemptions, swaps;
 	int64_t iterations;
 	double mean_batch;        /* sequences per iteration */
 	double mean_in_system;    /* time-average of requests arrived and not finished */
-	double busy;              /* fraction of the duration the GPUs compute */
+	double busy;              /* fraction of the duration the replicas compute, averaged */
 	double part[FORWARD_PARTS];  /* seconds summed over iterations */
 	double swap_s, overhead_s;
 	double offered_rate;      /* requests/s of the arrival process (0: all at once) */

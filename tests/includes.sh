@@ -13,8 +13,9 @@ stage_of() {
 	xalloc | diag | units | json | outfile) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	model | layout | compute | collective | memory | requests | forward) echo 2 ;;
-	schedule | graph | step | serve) echo 3 ;;
+	schedule | graph | step) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
+	serve) echo 4 ;;  # drives the engine: after it
 	result | run | output | trace | validate | table) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;

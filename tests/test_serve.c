@@ -348,6 +348,192 @@ static void one_token_reads_only_its_experts(void **state)
 	scenario_free(s);
 }
 
+/*
+ * dp replicas split the stream. Constant arrivals at R = 8/s reach request i at i/8 s; round
+ * robin hands the even ones to replica 0, at 2j/8 = j/4 s — exactly the constant stream at R/2
+ * = 4/s — and the odd ones to replica 1, at j/4 + 1/8 s: the same stream an eighth of a second
+ * later. A replica is idle before its first request and every request has the same lengths, so
+ * replica 1 serves its stream as replica 0 does, shifted by 1/8 s, and latencies do not depend
+ * on the shift. Hence dp 2 at R has the TTFT, TPOT and latency of dp 1 at R/2 (up to the rounding
+ * of the shifted times), and each replica runs half of the iterations.
+ */
+#define DP_YAML "model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: %d}\n" \
+	"workload: {mode: infer, seq_len: 4096, requests: %d,\n" \
+	"  arrival: {process: constant, rate: %d/s},\n" \
+	"  prompt_tokens: {value: 1024}, output_tokens: {value: 256}}\n"
+
+static void dp_replicas_split_the_stream_round_robin(void **state)
+{
+	struct scenario *two = check_scenariof("dp2", DP_YAML, 2, 400, 8);
+	struct scenario *one = check_scenariof("dp1", DP_YAML, 1, 200, 4);
+	struct serve_options o = {true};
+	struct memory_report m1, m2;
+	struct serve_result r1, r2;
+	struct request_stream rs;
+	struct diag d;
+	char err[256];
+	size_t i, per[2] = {0, 0};
+	(void)state;
+	assert_int_equal(two->strategy.dp, 2);
+	serve(one, &m1, &r1);
+	assert_int_equal(memory_build(two, &m2), 0);
+	diag_init(&d);
+	assert_int_equal(requests_build(two, &rs, &d), 0);
+	diag_release(&d);
+	if (serve_run(two, &m2, &rs, &o, &r2, err, sizeof err) != 0)
+		fail_msg("serve_run: %s", err);
+	print_message("dp 2 at 8/s: TPOT %.4f ms; dp 1 at 4/s: %.4f ms\n", r2.tpot.mean * 1e3,
+		      r1.tpot.mean * 1e3);
+	assert_int_equal(r2.finished, 400);
+	assert_int_equal(r2.replicas, 2);
+	check_rel(r2.ttft.mean, r1.ttft.mean, 1e-9);
+	check_rel(r2.ttft.p99, r1.ttft.p99, 1e-9);
+	check_rel(r2.tpot.mean, r1.tpot.mean, 1e-9);
+	check_rel(r2.latency.p50, r1.latency.p50, 1e-9);
+	check_rel(r2.mean_batch, r1.mean_batch, 1e-12);
+	assert_int_equal(r2.iterations, 2 * r1.iterations);
+	for (i = 0; i < r2.niters; i++)
+		per[r2.iters[i].replica]++;
+	assert_int_equal(per[0], r1.iterations);
+	assert_int_equal(per[1], r1.iterations);
+	/* Twice the requests per second from twice the GPUs, each as busy as the one. */
+	check_rel(r2.requests_per_s, 2 * r1.requests_per_s, 0.01);
+	check_rel(r2.busy, r1.busy, 0.01);
+	serve_result_release(&r2);
+	requests_release(&rs);
+	memory_report_release(&m1);
+	memory_report_release(&m2);
+	scenario_free(one);
+	scenario_free(two);
+}
+
+/*
+ * The least-outstanding router sends a request to the replica with fewer unfinished requests.
+ * Request 0 generates 3000 tokens from t = 0 (about 30 s at ~10 ms a token on one H100);
+ * requests 1..20 generate 8 tokens each, one every second, and each finishes well within its
+ * second. Round robin puts the even ones on replica 0, in batches beside request 0. Least
+ * outstanding puts request 1 on replica 1 (0 unfinished there, 1 on replica 0) and every later
+ * one there too, since replica 1 is empty again when each arrives: replica 0 runs request 0
+ * alone, 3000 iterations (a prefill that samples the first token, then 2999 decodes).
+ */
+static void least_outstanding_sends_to_the_replica_with_fewer_requests(void **state)
+{
+	static const char *const routers[] = {"round_robin", "least_outstanding"};
+	struct request req[21];
+	struct request_stream rs = {req, 21, 0, 0};
+	int k;
+	(void)state;
+	for (k = 0; k < 21; k++) {
+		req[k].arrival = k;
+		req[k].prompt = 512;
+		req[k].output = k == 0 ? 3000 : 8;
+	}
+	for (k = 0; k < 2; k++) {
+		struct scenario *s = check_scenariof("router", "model: deepseek-r1-distill-qwen-14b\n"
+			"cluster: {node: p5.48xlarge, gpus: 2}\n"
+			"workload: {mode: infer, seq_len: 4096}\nserving: {router: %s}\n", routers[k]);
+		struct serve_options o = {true};
+		struct memory_report m;
+		struct serve_result r;
+		char err[256];
+		size_t i, alone = 0, shared = 0;
+		assert_int_equal(memory_build(s, &m), 0);
+		if (serve_run(s, &m, &rs, &o, &r, err, sizeof err) != 0)
+			fail_msg("serve_run: %s", err);
+		assert_int_equal(r.finished, 21);
+		for (i = 0; i < r.niters; i++) {
+			if (r.iters[i].replica != 0)
+				continue;
+			if (r.iters[i].sequences == 1)
+				alone++;
+			else
+				shared++;
+		}
+		print_message("%s: replica 0 runs %zu iterations alone, %zu shared\n", routers[k],
+			      alone, shared);
+		if (k == 0) {
+			assert_true(shared > 0);
+		} else {
+			assert_int_equal(shared, 0);
+			assert_int_equal(alone, 3000);
+		}
+		serve_result_release(&r);
+		memory_report_release(&m);
+		scenario_free(s);
+	}
+}
+
+/*
+ * An iteration with TP collectives is a compute op followed by transfers on the replica's GPU
+ * links; with nothing else on those links it takes forward's time. One request of 1024 prompt
+ * tokens and 2 output tokens on tp 4, alone: its TTFT is the prefill pass (1024 tokens, 1024 *
+ * 1025 / 2 causal pairs), and its one TPOT the decode pass over 1025 cached tokens.
+ */
+static void an_iteration_on_links_takes_forward_time(void **state)
+{
+	struct scenario *s = check_scenario("tp4links", "model: deepseek-r1-distill-qwen-14b\n"
+		"cluster: {node: p5.48xlarge, gpus: 4}\nstrategy: {tp: 4}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 1,\n"
+		"  prompt_tokens: {value: 1024}, output_tokens: {value: 2}}\n");
+	struct forward_batch prefill = {1024, 1, 1024.0 * 1025.0 / 2, 0, 1024};
+	struct forward_batch decode = {1, 1, 0, 1025, 1025};
+	double part[FORWARD_PARTS], tp_prefill;
+	struct memory_report m;
+	struct serve_result r;
+	struct forward_cost *f;
+	char err[256];
+	(void)state;
+	serve(s, &m, &r);
+	f = forward_new(s, err, sizeof err);
+	assert_non_null(f);
+	check_rel(r.ttft.mean, forward_time(f, &prefill, part), 1e-12);
+	tp_prefill = part[FORWARD_TP];
+	check_rel(r.tpot.mean, forward_time(f, &decode, part), 1e-12);
+	print_message("prefill %.4f ms (TP %.4f ms), decode %.4f ms (TP %.4f ms)\n",
+		      r.ttft.mean * 1e3, tp_prefill * 1e3, r.tpot.mean * 1e3,
+		      part[FORWARD_TP] * 1e3);
+	assert_true(tp_prefill > 0 && part[FORWARD_TP] > 0);
+	check_rel(r.part[FORWARD_TP], tp_prefill + part[FORWARD_TP], 1e-12);
+	forward_free(f);
+	memory_report_release(&m);
+	scenario_free(s);
+}
+
+/* The bytes and latencies forward gives per class of link add up, at each link's bandwidth, to
+ * the TP, EP and PP time of the pass: DeepSeek-V3 on tp 8, ep 8 (all-reduces, all-to-alls and
+ * the logits all-gather) and on tp 8, pp 2 (plus the send between stages). */
+static void forward_link_transfers_add_up_to_its_collective_time(void **state)
+{
+	static const char *const yaml[] = {
+		"model: deepseek-v3\ncluster: {node: p5e.48xlarge, gpus: 8}\n"
+		"strategy: {tp: 8, ep: 8}\nworkload: {mode: infer, seq_len: 8192, dtype: fp8}\n",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, nodes: 2, gpus: 16}\n"
+		"strategy: {tp: 8, pp: 2}\nworkload: {mode: infer, seq_len: 4096}\n",
+	};
+	struct forward_batch b = {2048 + 200, 201, 2048.0 * 2049.0 / 2, 200 * 1500.0,
+				  2048 + 200 * 1500.0};
+	int k, c;
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct scenario *s = check_scenario("links", yaml[k]);
+		double part[FORWARD_PARTS], moved = 0;
+		struct forward_comm comm;
+		char err[256];
+		struct forward_cost *f = forward_new(s, err, sizeof err);
+		assert_non_null(f);
+		forward_time_comm(f, &b, part, &comm);
+		for (c = 0; c < FORWARD_LINKS; c++)
+			if (comm.bytes[c] > 0 || comm.latency[c] > 0)
+				moved += comm.latency[c] + comm.bytes[c] / forward_link_bandwidth(f, c);
+		print_message("links %.4f ms, TP+EP+PP %.4f ms\n", moved * 1e3,
+			      (part[FORWARD_TP] + part[FORWARD_EP] + part[FORWARD_PP]) * 1e3);
+		assert_true(moved > 0);
+		check_rel(moved, part[FORWARD_TP] + part[FORWARD_EP] + part[FORWARD_PP], 1e-12);
+		forward_free(f);
+		scenario_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +548,10 @@ int main(void)
 		cmocka_unit_test(lognormal_lengths_have_the_requested_moments),
 		cmocka_unit_test(latency_targets_parse_and_judge),
 		cmocka_unit_test(one_token_reads_only_its_experts),
+		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
+		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
+		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
+		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
