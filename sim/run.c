@@ -165,6 +165,11 @@ int run_scenario(const struct scenario *s, const struct run_options *o, struct r
 	memset(out, 0, sizeof *out);
 	out->mode = (enum mode)s->workload.mode;
 	out->outcome = RUN_NOT_SIMULATED;
+	if (o->step_only && s->workload.mode == MODE_TRAIN) {
+		out->memory.fits = true;   /* not judged here: the caller screened it */
+		run_step(s, o, out);
+		return 0;
+	}
 	if (memory_build(s, &out->memory) != 0) {
 		struct mark at = {s->file, 0, 0};
 		diag_add(d, at, NULL, "%s", out->memory.advice);

@@ -33,6 +33,9 @@ struct run_options {
 	bool record_timeline;     /* record each device's memory timeline */
 	bool keep_iterations;     /* serving: keep every iteration (for a trace) */
 	bool analytic;            /* memory only: do not simulate */
+	bool step_only;           /* training: the step without the analytic breakdown (a sweep
+				     screened the point already; validation needs only the time);
+				     memory stays zeroed and run_is_negative reads only the step */
 	const struct serve_slo *find_max_rate;   /* serving: search the highest rate meeting it */
 	FILE *progress;           /* where the rate search reports each try, or NULL */
 };

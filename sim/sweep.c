@@ -17,14 +17,10 @@
 #include <time.h>
 
 #include "canonical.h"
-#include "engine.h"
 #include "json.h"
 #include "memtrack.h"
 #include "memory.h"
-#include "requests.h"
-#include "result.h"
-#include "serve.h"
-#include "step.h"
+#include "run.h"
 #include "xalloc.h"
 
 /* ---- evaluation ---- */
@@ -103,79 +99,69 @@ static void keep_timeline(const struct engine *e, size_t device, double step_s,
 	}
 }
 
-static void simulate_train(const struct scenario *s, struct store_point *p)
+/* A point's result columns from the one run path's result (run.h). */
+static void take_train(const struct run_result *r, struct store_point *p)
 {
-	struct step_plan plan;
-	struct engine *e;
-	struct result r;
 	int k;
-	if (step_build(s, &plan, p->reason, sizeof p->reason) != 0) {
-		p->status = STORE_ERROR;
-		return;
+	p->status = STORE_SIMULATED;
+	p->step_s = r->step.step_s;
+	p->tokens_per_s = r->step.tokens_per_s;
+	p->tflops_per_gpu = r->step.tflops_per_gpu;
+	p->mfu = r->step.mfu;
+	p->hfu = r->step.hfu;
+	p->peak_per_gpu = r->step.peak_per_gpu;
+	for (k = 0; k < STEP_CATEGORIES; k++)
+		p->time[k] = r->step.exposed[k];
+	keep_timeline(r->engine, (size_t)r->step.peak_stage, r->step.step_s, p);
+	p->time[STEP_CATEGORIES] = r->step.bubble;
+	if (r->step.oom) {
+		p->fits = false;
+		snprintf(p->reason, sizeof p->reason,
+			 "out of memory in the simulation: peak %.1f GiB of %.1f GiB",
+			 gib(r->step.peak_per_gpu), gib(p->capacity));
 	}
-	e = engine_new(plan.graph);
-	engine_record_timeline(e, true);
-	if (engine_run(e) != 0) {
-		copy_text(p->reason, sizeof p->reason, "the step did not complete");
-		p->status = STORE_ERROR;
-	} else {
-		result_build(s, &plan, e, &r);
-		p->status = STORE_SIMULATED;
-		p->step_s = r.step_s;
-		p->tokens_per_s = r.tokens_per_s;
-		p->tflops_per_gpu = r.tflops_per_gpu;
-		p->mfu = r.mfu;
-		p->hfu = r.hfu;
-		p->peak_per_gpu = r.peak_per_gpu;
-		for (k = 0; k < STEP_CATEGORIES; k++)
-			p->time[k] = r.exposed[k];
-		keep_timeline(e, (size_t)r.peak_stage, r.step_s, p);
-		p->time[STEP_CATEGORIES] = r.bubble;
-		if (r.oom) {
-			p->fits = false;
-			snprintf(p->reason, sizeof p->reason,
-				 "out of memory in the simulation: peak %.1f GiB of %.1f GiB",
-				 gib(r.peak_per_gpu), gib(p->capacity));
-		}
-	}
-	engine_free(e);
-	step_plan_release(&plan);
 }
 
-static void simulate_serving(const struct scenario *s, struct store_point *p)
+static void take_serving(const struct run_result *r, struct store_point *p)
 {
-	struct memory_report m;
-	struct request_stream rs;
-	struct serve_result r;
+	const struct serve_result *v = &r->serve;
+	p->status = STORE_SIMULATED;
+	p->requests_per_s = v->requests_per_s;
+	p->output_tokens_per_s = v->output_tokens_per_s;
+	p->tokens_per_s = v->output_tokens_per_s;
+	p->ttft_p50 = v->ttft.p50;
+	p->ttft_p99 = v->ttft.p99;
+	p->tpot_p50 = v->tpot.p50;
+	p->tpot_p99 = v->tpot.p99;
+	p->latency_p99 = v->latency.p99;
+	p->peak_per_gpu = p->analytic_peak;
+}
+
+/* Simulate a screened point through run_scenario. Training skips the analytic breakdown the
+ * screen already stands for; a run that fails or is not simulated is an error point. */
+static void simulate(const struct scenario *s, struct store_point *p)
+{
+	struct run_options o = {0};
+	struct run_result r;
 	struct diag d;
+	bool train = s->workload.mode == MODE_TRAIN;
+	o.step_only = train;
+	o.keep_engine = train;
+	o.record_timeline = train;
 	diag_init(&d);
-	memset(&r, 0, sizeof r);
-	if (memory_build(s, &m) != 0) {
-		copy_text(p->reason, sizeof p->reason, m.advice);
-		p->status = STORE_ERROR;
-	} else if (requests_build(s, &rs, &d) != 0) {
+	if (run_scenario(s, &o, &r, &d) != 0) {
 		if (d.count > 0)
 			diag_format(&d.items[0], p->reason, sizeof p->reason);
 		p->status = STORE_ERROR;
+	} else if (r.outcome != RUN_SIMULATED) {
+		copy_text(p->reason, sizeof p->reason, r.reason);
+		p->status = STORE_ERROR;
+	} else if (train) {
+		take_train(&r, p);
 	} else {
-		if (serve_run(s, &m, &rs, NULL, &r, p->reason, sizeof p->reason) != 0) {
-			p->status = STORE_ERROR;
-		} else {
-			p->status = STORE_SIMULATED;
-			p->requests_per_s = r.requests_per_s;
-			p->output_tokens_per_s = r.output_tokens_per_s;
-			p->tokens_per_s = r.output_tokens_per_s;
-			p->ttft_p50 = r.ttft.p50;
-			p->ttft_p99 = r.ttft.p99;
-			p->tpot_p50 = r.tpot.p50;
-			p->tpot_p99 = r.tpot.p99;
-			p->latency_p99 = r.latency.p99;
-			p->peak_per_gpu = p->analytic_peak;
-		}
-		requests_release(&rs);
+		take_serving(&r, p);
 	}
-	serve_result_release(&r);
-	memory_report_release(&m);
+	run_result_release(&r);
 	diag_release(&d);
 }
 
@@ -206,10 +192,8 @@ static void evaluate(const struct scenario *s, bool analytic, char *config, size
 			 gib(m.host_capacity));
 	} else if (analytic) {
 		p->status = STORE_SCREENED;
-	} else if (s->workload.mode == MODE_TRAIN) {
-		simulate_train(s, p);
 	} else {
-		simulate_serving(s, p);
+		simulate(s, p);
 	}
 	fill_cost(s, p);
 	if (p->status == STORE_ERROR)

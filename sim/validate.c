@@ -38,6 +38,7 @@ static int run_case(const struct ynode *c, const char *path, const struct scenar
 	const struct ynode *scen = yamltree_get(c, "scenario");
 	struct scenario *s;
 	struct run_result r;
+	struct run_options o = {.step_only = true};
 	if (c->kind != YNODE_MAP || name == NULL || metric == NULL || scen == NULL ||
 	    name->kind != YNODE_SCALAR || metric->kind != YNODE_SCALAR ||
 	    !number(yamltree_get(c, "published"), &row->published) ||
@@ -61,7 +62,7 @@ static int run_case(const struct ynode *c, const char *path, const struct scenar
 		scenario_free(s);
 		return -1;
 	}
-	if (run_scenario(s, NULL, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
+	if (run_scenario(s, &o, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
 		if (r.outcome != RUN_SIMULATED && r.reason[0])
 			diag_add(d, scen->at, "scenario", "%s", r.reason);
 		run_result_release(&r);
