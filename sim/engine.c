@@ -354,7 +354,17 @@ static void reshare(struct engine *e, uint32_t op)
 {
 	size_t i;
 	collect_component(e, op);
-	fill_component(e);
+	if (e->ncomp_flows == 0)
+		return;
+	/* One link: filling gives every flow on it bw/n in one round; most components are this. */
+	if (e->ncomp_links == 1) {
+		uint32_t l = e->comp_links[0];
+		double share = e->g->links[l].bw / (double)e->links[l].count;
+		for (i = 0; i < e->ncomp_flows; i++)
+			e->flows[e->flow_of[e->comp_flows[i]]].fill = share;
+	} else {
+		fill_component(e);
+	}
 	for (i = 0; i < e->ncomp_flows; i++) {
 		uint32_t fop = e->comp_flows[i];
 		const struct flow *f = &e->flows[e->flow_of[fop]];
