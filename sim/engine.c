@@ -381,6 +381,7 @@ static void flow_begin(struct engine *e, uint32_t op)
 	f->remaining = o->bytes;
 	f->rate = 0;
 	f->since = e->now;
+	f->mark = 0;           /* below every epoch, whatever the flow's storage held */
 	f->active = true;
 	for (k = 0; k < o->nlinks; k++) {
 		struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
