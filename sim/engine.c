@@ -227,8 +227,9 @@ void engine_free(struct engine *e)
  * every run is identical bit for bit.
  */
 
-/* A link is full when what is left of it is at most this fraction of its bandwidth: the
- * subtractions of one level from the next leave a few ulps, never more than ~1e-15 of it. */
+/* A link is full when what is left of it is at most this fraction of its bandwidth. Exact
+ * arithmetic would leave 0; each round's subtraction leaves an ulp or so (1.1e-16 of bw), so
+ * even a component filled in hundreds of rounds stays far below it. */
 #define LINK_FULL 1e-12
 /* A flow whose new rate is within this fraction of its old one keeps the old rate and its
  * completion event: the error is below the link-full tolerance and the queue is spared. */
@@ -284,8 +285,9 @@ static void collect_component(struct engine *e, uint32_t op)
 
 /* Progressive filling over the component: each flow's max-min fair rate into its fill. A round
  * raises the level to the lowest left/unfrozen over the links and freezes the flows of every link
- * that is then full (the lowest one always, ties by component order). Each round freezes at least
- * one flow, so there are at most as many rounds as flows. */
+ * that is then full: the lowest one always (the first in component order among equals), and with
+ * it every link tied with it, so the rates do not depend on which tied link counts as lowest.
+ * Each round freezes at least one flow: at most as many rounds as flows. */
 static void fill_component(struct engine *e)
 {
 	const uint64_t frozen = e->epoch + 1;
