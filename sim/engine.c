@@ -2,9 +2,10 @@
  * engine: the event loop. Simulate stage.
  * Events: an op's compute finishing, a transfer's latency elapsing, a transfer's last byte
  * arriving. A transfer's completion event carries a version; when its rate changes the version
- * moves on and the old event is ignored when it pops. Link sharing is an equal split: a flow's
- * rate is the smallest bw/n over the links it crosses (n: flows on the link), the fair-sharing
- * model of flow-level network simulators.
+ * moves on and the old event is ignored when it pops. Links are shared max-min fairly, solved by
+ * progressive filling again over the flows connected to one that starts or ends (see
+ * fill_component): a flow held back by a narrow link elsewhere leaves the rest of a wide link to
+ * the flows beside it, as in flow-level network simulators such as SimGrid.
  */
 #include "engine.h"
 
@@ -22,13 +23,18 @@ struct flow {
 	double remaining;      /* bytes */
 	double rate;           /* bytes/s */
 	double since;          /* when remaining was last brought up to date */
+	double fill;           /* its rate from the last progressive filling of its component */
+	uint64_t mark;         /* epoch: in the component being solved; epoch + 1: frozen */
 	uint32_t version;
 	bool active;
 };
 
 struct link_state {
-	uint32_t *flows;       /* ops whose flow crosses the link */
+	uint32_t *flows;       /* ops whose flow crosses the link, in start order */
 	size_t count, cap;
+	uint64_t mark;         /* epoch: in the component being solved */
+	double left;           /* progressive filling: bandwidth not yet given out, bytes/s */
+	uint32_t unfrozen;     /* progressive filling: flows on it still rising */
 };
 
 /* What the event loop reads of an op, packed: the graph's records are larger and their memory
@@ -71,6 +77,10 @@ struct engine {
 	struct flow *flows;    /* one per transfer op */
 	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
 	struct link_state *links;
+	/* The component of flows being solved again (see fill_component); scratch. */
+	uint32_t *comp_links, *comp_flows;
+	size_t ncomp_links, ncomp_flows, comp_link_cap, comp_flow_cap;
+	uint64_t epoch;        /* goes up by 2 per component: marks never need clearing */
 	size_t finished;
 	/* Driving (engine_sync): ops appended after engine_new. Their dependents and their place
 	 * on a stream live beside the static CSR and slices, which stay as built. */
@@ -225,6 +235,8 @@ void engine_free(struct engine *e)
 	free(e->stream_ops);
 	free(e->streams);
 	free(e->links);
+	free(e->comp_links);
+	free(e->comp_flows);
 	free(e->flows);
 	free(e->flow_of);
 	free(e->hot);
@@ -236,39 +248,165 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
-/* Bring a flow's remaining bytes up to now and give it its fair rate, rescheduling its end. */
-static void reschedule(struct engine *e, uint32_t op)
+/*
+ * Max-min fair rates by progressive filling (Bertsekas & Gallager, Data Networks, 2nd ed., 1992,
+ * §6.5.2; SimGrid's network model solves the same problem, Velho et al., ACM TOMACS 23(4), 2013):
+ * every unfrozen flow's rate rises by the same amount until some link is full; the flows through
+ * a full link are frozen at that level, and the rest keep rising until every flow is frozen. A
+ * flow held back by a narrow link elsewhere so leaves the rest of a wide link to the others.
+ *
+ * Rates only depend on the flows connected to each other through shared links, so when a flow
+ * starts or ends only the component reachable from its links is solved again (collect_component),
+ * and only the flows whose rate moved get a new completion event. Iteration follows the links'
+ * flow lists (in start order) and each flow's links (in path order): no pointer is compared and
+ * every run is identical bit for bit.
+ */
+
+/* A link is full when what is left of it is at most this fraction of its bandwidth. Exact
+ * arithmetic would leave 0; each round's subtraction leaves an ulp or so (1.1e-16 of bw), so
+ * even a component filled in hundreds of rounds stays far below it. */
+#define LINK_FULL 1e-12
+/* A flow whose new rate is within this fraction of its old one keeps the old rate and its
+ * completion event: the error is below the link-full tolerance and the queue is spared. */
+#define RATE_SAME 1e-12
+
+static void comp_add_link(struct engine *e, uint32_t l)
+{
+	struct link_state *ls = &e->links[l];
+	if (ls->mark == e->epoch)
+		return;
+	ls->mark = e->epoch;
+	if (e->ncomp_links == e->comp_link_cap) {
+		e->comp_link_cap = e->comp_link_cap ? 2 * e->comp_link_cap : 16;
+		e->comp_links = xreallocarray(e->comp_links, e->comp_link_cap,
+					      sizeof *e->comp_links);
+	}
+	e->comp_links[e->ncomp_links++] = l;
+}
+
+/* The links and active flows reachable from op's links through shared links, breadth first:
+ * comp_links and comp_flows (ops), each flow marked with the epoch. */
+static void collect_component(struct engine *e, uint32_t op)
 {
 	const struct graph_op *o = &e->g->ops[op];
-	struct flow *f = &e->flows[e->flow_of[op]];
-	double rate = INFINITY;
+	size_t next;
 	uint32_t k;
+	e->epoch += 2;
+	e->ncomp_links = e->ncomp_flows = 0;
+	for (k = 0; k < o->nlinks; k++)
+		comp_add_link(e, e->g->op_links[o->first_link + k]);
+	for (next = 0; next < e->ncomp_links; next++) {
+		const struct link_state *ls = &e->links[e->comp_links[next]];
+		size_t j;
+		for (j = 0; j < ls->count; j++) {
+			uint32_t fop = ls->flows[j];
+			struct flow *f = &e->flows[e->flow_of[fop]];
+			const struct graph_op *fo;
+			if (f->mark == e->epoch)
+				continue;
+			f->mark = e->epoch;
+			if (e->ncomp_flows == e->comp_flow_cap) {
+				e->comp_flow_cap = e->comp_flow_cap ? 2 * e->comp_flow_cap : 16;
+				e->comp_flows = xreallocarray(e->comp_flows, e->comp_flow_cap,
+							      sizeof *e->comp_flows);
+			}
+			e->comp_flows[e->ncomp_flows++] = fop;
+			fo = &e->g->ops[fop];
+			for (k = 0; k < fo->nlinks; k++)
+				comp_add_link(e, e->g->op_links[fo->first_link + k]);
+		}
+	}
+}
+
+/* Progressive filling over the component: each flow's max-min fair rate into its fill. A round
+ * raises the level to the lowest left/unfrozen over the links and freezes the flows of every link
+ * that is then full: the lowest one always (the first in component order among equals), and with
+ * it every link tied with it, so the rates do not depend on which tied link counts as lowest.
+ * Each round freezes at least one flow: at most as many rounds as flows. */
+static void fill_component(struct engine *e)
+{
+	const uint64_t frozen = e->epoch + 1;
+	double level = 0;
+	size_t i, unfrozen = e->ncomp_flows;
+	for (i = 0; i < e->ncomp_links; i++) {
+		struct link_state *ls = &e->links[e->comp_links[i]];
+		ls->left = e->g->links[e->comp_links[i]].bw;
+		ls->unfrozen = (uint32_t)ls->count;
+	}
+	while (unfrozen > 0) {
+		double rise = INFINITY;
+		size_t lowest = 0;
+		for (i = 0; i < e->ncomp_links; i++) {
+			const struct link_state *ls = &e->links[e->comp_links[i]];
+			if (ls->unfrozen > 0 && ls->left / ls->unfrozen < rise) {
+				rise = ls->left / ls->unfrozen;
+				lowest = i;
+			}
+		}
+		level += rise;
+		for (i = 0; i < e->ncomp_links; i++) {
+			struct link_state *ls = &e->links[e->comp_links[i]];
+			if (ls->unfrozen > 0)
+				ls->left -= rise * ls->unfrozen;
+		}
+		for (i = 0; i < e->ncomp_links; i++) {
+			uint32_t l = e->comp_links[i];
+			struct link_state *ls = &e->links[l];
+			size_t j;
+			if (ls->unfrozen == 0 || (i != lowest && ls->left > e->g->links[l].bw * LINK_FULL))
+				continue;
+			for (j = 0; j < ls->count; j++) {
+				const struct graph_op *fo = &e->g->ops[ls->flows[j]];
+				struct flow *f = &e->flows[e->flow_of[ls->flows[j]]];
+				uint32_t k;
+				if (f->mark == frozen)
+					continue;
+				f->mark = frozen;
+				f->fill = level;
+				unfrozen--;
+				for (k = 0; k < fo->nlinks; k++)
+					e->links[e->g->op_links[fo->first_link + k]].unfrozen--;
+			}
+		}
+	}
+}
+
+/* Give a flow a new rate from now on: bring its remaining bytes up to now at the old rate and
+ * replace its completion event. */
+static void reschedule(struct engine *e, uint32_t op, double rate)
+{
+	struct flow *f = &e->flows[e->flow_of[op]];
 	f->remaining -= f->rate * (e->now - f->since);
 	if (f->remaining < 0)
 		f->remaining = 0;
 	f->since = e->now;
-	for (k = 0; k < o->nlinks; k++) {
-		uint32_t l = e->g->op_links[o->first_link + k];
-		double share = e->g->links[l].bw / (double)e->links[l].count;
-		if (share < rate)
-			rate = share;
-	}
 	f->rate = rate;
 	f->version++;
 	queue_push(e->q, e->now + f->remaining / rate, EV_FLOW_DONE, op, f->version);
 }
 
-/* Every flow on the links of op gets a new rate (their sharing changed). */
+/* The sharing around op changed (it started or ended): solve its component again and move the
+ * completion of every flow whose rate changed, and schedule op's if it just started. */
 static void reshare(struct engine *e, uint32_t op)
 {
-	const struct graph_op *o = &e->g->ops[op];
-	uint32_t k;
-	size_t j;
-	for (k = 0; k < o->nlinks; k++) {
-		const struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];
-		for (j = 0; j < ls->count; j++)
-			if (e->flows[e->flow_of[ls->flows[j]]].active)
-				reschedule(e, ls->flows[j]);
+	size_t i;
+	collect_component(e, op);
+	if (e->ncomp_flows == 0)
+		return;
+	/* One link: filling gives every flow on it bw/n in one round; most components are this. */
+	if (e->ncomp_links == 1) {
+		uint32_t l = e->comp_links[0];
+		double share = e->g->links[l].bw / (double)e->links[l].count;
+		for (i = 0; i < e->ncomp_flows; i++)
+			e->flows[e->flow_of[e->comp_flows[i]]].fill = share;
+	} else {
+		fill_component(e);
+	}
+	for (i = 0; i < e->ncomp_flows; i++) {
+		uint32_t fop = e->comp_flows[i];
+		const struct flow *f = &e->flows[e->flow_of[fop]];
+		if (fop == op || fabs(f->fill - f->rate) > f->rate * RATE_SAME)
+			reschedule(e, fop, f->fill);
 	}
 }
 
@@ -280,6 +418,7 @@ static void flow_begin(struct engine *e, uint32_t op)
 	f->remaining = o->bytes;
 	f->rate = 0;
 	f->since = e->now;
+	f->mark = 0;           /* below every epoch, whatever the flow's storage held */
 	f->active = true;
 	for (k = 0; k < o->nlinks; k++) {
 		struct link_state *ls = &e->links[e->g->op_links[o->first_link + k]];

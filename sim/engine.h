@@ -1,9 +1,10 @@
 /*
  * engine: runs a graph as a discrete-event simulation. Ops start when their dependencies are done
- * and their stream has finished the ops issued before them; transfers share each link's bandwidth
- * with the transfers on it at the same time (a flow-level model: rates change whenever a flow
- * starts or ends); allocations and frees go to the memory tracker. Simulate stage: includes only
- * graph, queue and memtrack; knows nothing of transformers.
+ * and their stream has finished the ops issued before them; transfers share links max-min fairly
+ * with the transfers on them at the same time (a flow-level model: rates are the progressive
+ * filling of Bertsekas & Gallager, Data Networks §6.5.2, solved again for the flows connected to
+ * one that starts or ends); allocations and frees go to the memory tracker. Simulate stage:
+ * includes only graph, queue and memtrack; knows nothing of transformers.
  */
 #ifndef DSSIM_ENGINE_H
 #define DSSIM_ENGINE_H
