@@ -55,36 +55,44 @@ int trace_write(FILE *out, const struct graph *g, const struct engine *e,
 
 int trace_write_serving(FILE *out, const struct scenario *s, const struct serve_result *r)
 {
-	int64_t gpus = s->strategy.tp * s->strategy.pp, g;
+	int64_t gpus = s->strategy.tp * s->strategy.pp, replicas = r->replicas > 0 ? r->replicas : 1;
+	int64_t g, k, drawn;
 	bool first = true;
 	size_t i;
-	char buf[96];
-	/* Every GPU of the replica runs each iteration; past 64 only the first are drawn. */
-	if (gpus > 64)
-		gpus = 64;
+	char buf[128];
+	/* Each replica's GPUs are one process each, replica after replica; every GPU of a replica
+	 * runs each of its iterations. Past 64 processes only the first are drawn. */
 	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", out);
-	for (g = 0; g < gpus; g++) {
-		snprintf(buf, sizeof buf, "GPU %lld (tp rank %lld, pipeline stage %lld)", (long long)g,
-			 (long long)(g % s->strategy.tp), (long long)(g / s->strategy.tp));
-		name_event(out, "process_name", (unsigned)g, 0, buf, &first);
-		name_event(out, "thread_name", (unsigned)g, 1, "iterations", &first);
-	}
+	for (k = 0; k < replicas; k++)
+		for (g = 0; g < gpus && k * gpus + g < 64; g++) {
+			unsigned pid = (unsigned)(k * gpus + g);
+			snprintf(buf, sizeof buf, "replica %lld GPU %lld (tp rank %lld, pipeline stage %lld)",
+				 (long long)k, (long long)g, (long long)(g % s->strategy.tp),
+				 (long long)(g / s->strategy.tp));
+			name_event(out, "process_name", pid, 0, buf, &first);
+			name_event(out, "thread_name", pid, 1, "iterations", &first);
+		}
 	for (i = 0; i < r->niters; i++) {
 		const struct serve_iteration *it = &r->iters[i];
-		for (g = 0; g < gpus; g++)
+		int64_t base = (int64_t)it->replica * gpus;
+		if (base >= 64)
+			continue;
+		drawn = base + gpus < 64 ? gpus : 64 - base;
+		for (g = 0; g < drawn; g++)
 			fprintf(out, ",\n{\"ph\": \"X\", \"name\": \"%s\", \"cat\": \"iteration\", "
 				     "\"pid\": %lld, \"tid\": 1, \"ts\": %.3f, \"dur\": %.3f, "
 				     "\"args\": {\"tokens\": %d, \"sequences\": %d, \"prefills\": %d}}",
-				it->prefills > 0 ? "prefill+decode" : "decode", (long long)g,
+				it->prefills > 0 ? "prefill+decode" : "decode", (long long)(base + g),
 				it->start * 1e6, it->duration * 1e6, (int)it->tokens,
 				(int)it->sequences, (int)it->prefills);
-		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"KV blocks\", \"pid\": 0, "
+		/* Counters on the replica's first GPU: its own KV cache and batch. */
+		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"KV blocks\", \"pid\": %lld, "
 			     "\"ts\": %.3f, \"args\": {\"in use\": %lld, \"total\": %lld}}",
-			(it->start + it->duration) * 1e6, (long long)it->kv_blocks,
+			(long long)base, (it->start + it->duration) * 1e6, (long long)it->kv_blocks,
 			(long long)r->kv_blocks_total);
-		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"sequences\", \"pid\": 0, "
+		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"sequences\", \"pid\": %lld, "
 			     "\"ts\": %.3f, \"args\": {\"running\": %d}}",
-			it->start * 1e6, (int)it->sequences);
+			(long long)base, it->start * 1e6, (int)it->sequences);
 	}
 	fputs("\n]}\n", out);
 	return ferror(out) ? -1 : 0;

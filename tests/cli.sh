@@ -110,6 +110,15 @@ echo precious >"$out/victim"
 expect 0 trace_planted "$dssim" -t "$out/t.json" scenarios/32b_zero3.yaml
 if [ "$(cat "$out/victim")" = precious ] && grep -q traceEvents "$out/t.json"; then ok "a planted .tmp symlink is not followed"; else bad "planted .tmp symlink followed"; fi
 
+# Two replicas draw their iterations on their own GPUs' tracks.
+expect 0 serve_trace_dp2 "$dssim" --set strategy.dp=2 --set cluster.gpus=2 --set workload.requests=30 \
+	-t "$out/dp2.trace.json" "$infer"
+if grep -q '"replica 1 GPU 0' "$out/dp2.trace.json" && grep -q '"pid": 1, "tid": 1' "$out/dp2.trace.json"; then
+	ok "serving trace draws replica 1"
+else
+	bad "serving trace lacks replica 1"
+fi
+
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)
