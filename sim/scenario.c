@@ -58,6 +58,21 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
  * an override that names a nested preset (--set cluster.node.gpu=h100-sxm) lands inside the
  * already expanded node.
  */
+/* Whether any key of map is a key of the schema under prefix (a preset file of that kind), or
+ * at the top when prefix is NULL. */
+static bool has_known_key(const struct loader *l, const struct ynode *map, const char *prefix)
+{
+	size_t i;
+	for (i = 0; i < map->count; i++) {
+		const char *k = map->members[i].key;
+		char *key = prefix ? arena_printf(l->s->arena, "%s.%s", prefix, k)
+				   : arena_strdup(l->s->arena, k);
+		if (schema_find(key, NULL) != NULL)
+			return true;
+	}
+	return false;
+}
+
 static void expand_presets(struct loader *l, struct ynode *top, const struct scenario_options *opt)
 {
 	size_t i, k;
@@ -74,6 +89,13 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 		if (v == NULL || v->kind != YNODE_SCALAR)
 			continue;
 		m = preset_load(&l->roots, l->s->arena, r->preset, r->key, v, l->d);
+		if (m != NULL && !has_known_key(l, m, r->key)) {
+			/* Not a preset of this kind at all (--set model=/etc/shadow): one message that
+			 * names the file, never its keys, which are its content. */
+			diag_add(l->d, m->at, r->key, "%s is not a %s preset: none of its %zu keys is a "
+				 "%s key", m->at.file ? m->at.file : v->value, r->key, m->count, r->key);
+			m = NULL;
+		}
 		if (m == NULL) {
 			/* Drop the section so the walk does not report it a second time, and keep
 			 * quiet about the keys the missing preset would have given. */
@@ -592,6 +614,13 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	if (top->kind != YNODE_MAP) {
 		diag_add(d, top->at, NULL, "a scenario must be a mapping of keys, got %s",
 			 yamltree_kind_name(top));
+		scenario_free(s);
+		return NULL;
+	}
+	if (top->count > 0 && !has_known_key(&l, top, NULL)) {
+		/* Not a scenario (dssim /etc/os-release): name the file, echo none of it. */
+		diag_add(d, top->at, NULL, "%s is not a scenario: none of its %zu keys is a scenario "
+			 "key (dssim --help-keys lists them)", path, top->count);
 		scenario_free(s);
 		return NULL;
 	}
