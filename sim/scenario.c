@@ -541,6 +541,12 @@ static void check_requests(struct loader *l)
 		ERR("serving.max_batched_tokens",
 		    "without chunked prefill it must hold a whole sequence (seq_len %lld), got %lld",
 		    (long long)w->seq_len, (long long)v->max_batched_tokens);
+	/* Swapping moves KV blocks over the GPU-host link: without its bandwidth it cannot be
+	 * costed, and falling back to recompute silently would report another policy. */
+	if (v->preemption == PREEMPT_SWAP && !(s->cluster.node.pcie.bw > 0))
+		ERR("serving.preemption", "swap needs the host link's bandwidth, and %s gives no "
+		    "cluster.node.links.pcie.bw: set it, or use preemption: recompute",
+		    s->cluster.node.name ? s->cluster.node.name : "the node");
 	if (v->max_batched_tokens < v->max_num_seqs)
 		ERR("serving.max_batched_tokens", "must be at least max_num_seqs (%lld), got %lld",
 		    (long long)v->max_num_seqs, (long long)v->max_batched_tokens);
