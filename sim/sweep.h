@@ -28,6 +28,8 @@ struct sweep_spec *sweep_spec_parse(const char *name, const char *text, size_t l
 void sweep_spec_free(struct sweep_spec *sp);
 /* How many groups (combinations of the axes' values) the spec names; SIZE_MAX on overflow. */
 size_t sweep_spec_groups(const struct sweep_spec *sp);
+/* Bytes the parsed spec holds (its arenas), for tests that bound memory. */
+size_t sweep_spec_bytes(const struct sweep_spec *sp);
 /* The spec's text as given (stored with the sweep). */
 const char *sweep_spec_text(const struct sweep_spec *sp);
 

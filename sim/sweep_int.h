@@ -28,7 +28,7 @@ struct axis {
 	const char *key;
 	struct mark at;
 	const char **values;
-	size_t n;
+	size_t n, cap;
 };
 
 struct sweep_spec {

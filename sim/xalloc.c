@@ -95,6 +95,15 @@ void arena_free(struct arena *a)
 	free(a);
 }
 
+size_t arena_bytes(const struct arena *a)
+{
+	const struct chunk *c;
+	size_t n = 0;
+	for (c = a->head; c != NULL; c = c->next)
+		n += sizeof *c + c->size;
+	return n;
+}
+
 void *arena_alloc(struct arena *a, size_t size)
 {
 	const size_t align = sizeof(max_align_t);

@@ -27,6 +27,8 @@ struct arena *arena_new(void);
 void arena_free(struct arena *a);                 /* NULL is a no-op */
 void *arena_alloc(struct arena *a, size_t size);  /* zeroed, aligned for any type */
 void *arena_array(struct arena *a, size_t count, size_t size);
+/* Bytes the arena holds from the heap (its chunks), for tests that bound memory. */
+size_t arena_bytes(const struct arena *a);
 char *arena_strdup(struct arena *a, const char *s);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...)

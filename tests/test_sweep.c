@@ -412,6 +412,36 @@ static void expect_error(const char *text, int line, int col, const char *key,
 	diag_release(&d);
 }
 
+/*
+ * An axis of n values takes memory linear in n (issue 12: the array grew by one copy per value,
+ * so 20,000 values took 2.3 GB). Each value costs its pointer (8 bytes, doubled at most by the
+ * growth: 16) and its text ("20000\0" padded to the 16-byte alignment: 16), so 20,000 values
+ * need about 20,000 x 32 = 640 kB over what one value needs; 2 MB bounds it with room for the
+ * arena's 64 kB chunks, and the old growth (sum of 8 i bytes, about 1.6 GB) is far above it.
+ */
+static void test_axis_memory_is_linear(void **state)
+{
+	struct diag d;
+	struct sweep_spec *one, *many;
+	size_t base;
+	(void)state;
+	diag_init(&d);
+	one = parse_spec("base: ../scenarios/32b_zero3.yaml\n"
+			 "axes: {workload.seq_len: {range: [1, 1]}}\n", &d);
+	many = parse_spec("base: ../scenarios/32b_zero3.yaml\n"
+			  "axes: {workload.seq_len: {range: [1, 20000]}}\n", &d);
+	if (one == NULL || many == NULL)
+		diag_print(&d, stderr);
+	assert_non_null(one);
+	assert_non_null(many);
+	assert_int_equal(sweep_spec_groups(many), 20000);
+	base = sweep_spec_bytes(one);
+	assert_true(sweep_spec_bytes(many) - base < 2000000);
+	sweep_spec_free(one);
+	sweep_spec_free(many);
+	diag_release(&d);
+}
+
 static void test_bad_specs(void **state)
 {
 	(void)state;
@@ -450,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_screen_reason),
 		cmocka_unit_test(test_point_matches_dssim),
 		cmocka_unit_test(test_bad_specs),
+		cmocka_unit_test(test_axis_memory_is_linear),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
