@@ -3,6 +3,7 @@
  */
 #include "requests.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
@@ -144,6 +145,20 @@ static int field(const char **p, double *v)
 	return 0;
 }
 
+/* A token count: decimal digits only (strtod took 0x10 and 100.5). */
+static bool is_count(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	while (*p == ' ' || *p == '\t' || *p == '\r')
+		p++;
+	return *p == ',' || *p == '\n' || *p == '\0';
+}
+
 static int read_trace(const struct scenario *s, struct request_stream *out, struct diag *d)
 {
 	static const char *const names[] = {"arrival_s", "prompt_tokens", "output_tokens"};
@@ -175,9 +190,15 @@ static int read_trace(const struct scenario *s, struct request_stream *out, stru
 		if (lineno == 1 && strncmp(p, names[0], strlen(names[0])) == 0)
 			continue;
 		for (i = 0; i < 3; i++) {
+			const char *start = p;
 			at.col = (int)(p - line) + 1;
 			if (field(&p, &v[i]) != 0) {
 				diag_add(d, at, key, "expected a number for %s", names[i]);
+				break;
+			}
+			if (i > 0 && !is_count(start)) {
+				diag_add(d, at, key, "expected a whole number of tokens for %s",
+					 names[i]);
 				break;
 			}
 		}
@@ -192,6 +213,14 @@ static int read_trace(const struct scenario *s, struct request_stream *out, stru
 		if (v[1] < 1 || v[2] < 1 || v[1] > 1e12 || v[2] > 1e12) {
 			diag_add(d, at, key, "token counts must be from 1 to 1e12, got %g and %g", v[1],
 				 v[2]);
+			continue;
+		}
+		/* vLLM refuses a prompt as long as max_model_len; a longer output is cut at it
+		 * (push), as vLLM stops a sequence there. */
+		if (v[1] >= (double)s->workload.seq_len) {
+			diag_add(d, at, key, "a prompt of %.0f tokens does not fit workload.seq_len "
+				 "%lld (one token at least must be generated)", v[1],
+				 (long long)s->workload.seq_len);
 			continue;
 		}
 		if (out->n >= REQUESTS_MAX) {

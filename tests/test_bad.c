@@ -10,6 +10,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "diag.h"
+#include "requests.h"
 #include "scenario.h"
 #include "xalloc.h"
 
@@ -75,6 +76,16 @@ static int check_one(const char *path)
 	opt.noverrides = e.nsets;
 	diag_init(&d);
 	s = scenario_load(path, &opt, &d);
+	/* A request trace is read when the requests are drawn: its errors are bad input too. */
+	if (s != NULL && s->workload.mode == MODE_INFER) {
+		struct request_stream rs;
+		if (requests_build(s, &rs, &d) == 0) {
+			requests_release(&rs);
+		} else {
+			scenario_free(s);
+			s = NULL;
+		}
+	}
 	if (s != NULL) {
 		print_error("%s: loaded without error\n", path);
 		bad = 1;
