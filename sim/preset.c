@@ -233,6 +233,9 @@ struct ynode *preset_load(const struct preset_roots *roots, struct arena *a, enu
 			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 				diag_add(d, v->at, key, "'%s' is a directory, not a %s file",
 					 v->value, preset_noun(kind));
+			else if (stat(path, &st) == 0)
+				diag_add(d, v->at, key, "'%s' is not a regular file (a device, FIFO "
+					 "or socket), not a %s file", v->value, preset_noun(kind));
 			else
 				diag_add(d, v->at, key, "cannot read %s file '%s': %s",
 					 preset_noun(kind), v->value, strerror(ENOENT));

@@ -106,6 +106,27 @@ static void index_member(struct frame *f, size_t m)
 	f->slots[i] = (uint32_t)m + 1;
 }
 
+/* An explicit tag is refused unless it is one of the YAML core schema's (!!str, !!int, ...),
+ * which say no more than the plain value does: !!binary, !!set or a local !tag were dropped
+ * silently, and the value read as something its author did not write. */
+static bool tag_ok(struct builder *b, const yaml_char_t *tag, yaml_mark_t m)
+{
+	static const char *const core[] = {"tag:yaml.org,2002:str", "tag:yaml.org,2002:int",
+					   "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+					   "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
+					   "tag:yaml.org,2002:seq"};
+	size_t i;
+	if (tag == NULL)
+		return true;
+	for (i = 0; i < sizeof core / sizeof core[0]; i++)
+		if (strcmp((const char *)tag, core[i]) == 0)
+			return true;
+	diag_add(b->d, mark_of(b, m), NULL, "YAML tag '%s' is not supported: write the plain value",
+		 (const char *)tag);
+	b->failed = true;
+	return false;
+}
+
 static void add_child(struct builder *b, struct ynode *n)
 {
 	struct frame *f;
@@ -357,7 +378,9 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 			b.failed = true;
 			break;
 		case YAML_SCALAR_EVENT: {
-			struct ynode *n = new_node(&b, YNODE_SCALAR, ev.start_mark);
+			struct ynode *n;
+			tag_ok(&b, ev.data.scalar.tag, ev.start_mark);
+			n = new_node(&b, YNODE_SCALAR, ev.start_mark);
 			if (n == NULL)
 				break;
 			n->value = arena_strndup(a, (const char *)ev.data.scalar.value,
@@ -371,9 +394,11 @@ struct ynode *yamltree_parse(struct arena *a, const char *name, const char *text
 			break;
 		}
 		case YAML_SEQUENCE_START_EVENT:
+			tag_ok(&b, ev.data.sequence_start.tag, ev.start_mark);
 			open_node(&b, YNODE_SEQ, ev.start_mark);
 			break;
 		case YAML_MAPPING_START_EVENT:
+			tag_ok(&b, ev.data.mapping_start.tag, ev.start_mark);
 			open_node(&b, YNODE_MAP, ev.start_mark);
 			break;
 		case YAML_SEQUENCE_END_EVENT:
