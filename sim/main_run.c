@@ -227,6 +227,17 @@ int main_run(int argc, char **argv)
 		free(a.overrides);
 		return EXIT_BAD_INPUT;
 	}
+	if (a.find_max_rate && s->workload.mode == MODE_INFER &&
+	    s->workload.arrival.process == ARRIVAL_TRACE) {
+		/* The search draws arrivals at each rate it tries; a trace fixes them. */
+		fprintf(stderr, "dssim: --find-max-rate: %s replays a trace (%s), whose arrival times "
+				"are fixed; the search needs workload.arrival.process poisson or "
+				"gamma\n", a.file, s->workload.arrival.trace);
+		scenario_free(s);
+		diag_release(&d);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
+	}
 	if (a.find_max_rate && s->workload.mode != MODE_INFER) {
 		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a.file);
 		scenario_free(s);

@@ -514,9 +514,19 @@ static void check_length(struct loader *l, const char *key, struct length_spec *
 		    len->dist == LENGTH_NORMAL ? "normal" : "lognormal");
 }
 
+/* Whether the scenario gives key (its file, a preset or --set), not the table's default. */
+static bool given(const struct loader *l, const char *key)
+{
+	size_t idx;
+	return schema_find(key, &idx) != NULL && l->s->present[idx];
+}
+
 /* The request stream and serving engine of an inference scenario. */
 static void check_requests(struct loader *l)
 {
+	static const char *const trace_gives[] = {"workload.requests", "workload.arrival.rate",
+						  "workload.duration"};
+	size_t k;
 	struct scenario *s = l->s;
 	struct workload *w = &s->workload;
 	struct serving *v = &s->serving;
@@ -530,6 +540,11 @@ static void check_requests(struct loader *l)
 		ERR("workload.arrival.trace", "process: trace needs a CSV file");
 	if (w->arrival.process != ARRIVAL_TRACE && w->arrival.trace[0] != '\0')
 		ERR("workload.arrival.trace", "a trace file needs process: trace");
+	/* A trace's rows are the requests and their arrival times: these keys would be ignored. */
+	for (k = 0; w->arrival.process == ARRIVAL_TRACE && k < 3; k++)
+		if (given(l, trace_gives[k]))
+			ERR(trace_gives[k], "the trace gives the requests and their arrival times: "
+			    "remove this key (--set KEY=null), or use another workload.arrival.process");
 	/* A relative trace path is relative to the scenario file. */
 	if (w->arrival.trace[0] != '\0' && w->arrival.trace[0] != '/')
 		w->arrival.trace = arena_printf(s->arena, "%s/%s", preset_dir_of(s->arena, s->file),

@@ -80,9 +80,18 @@ expect 2 bad_slo "$dssim" --find-max-rate --slo ttft_p95=2s "$infer"
 has bad_slo err "unknown target 'ttft_p95'"
 expect 2 slo_alone "$dssim" --slo ttft_p99=2s "$infer"
 has slo_alone err "--find-max-rate and --slo go together"
-expect 2 bad_trace_csv "$dssim" --set workload.arrival.process=trace \
+expect 2 bad_trace_csv "$dssim" --set workload.arrival.process=trace --set workload.arrival.rate=null \
+	--set workload.requests=null \
 	--set workload.arrival.trace=../tests/data/requests_bad.csv "$infer"
 has bad_trace_csv err "requests_bad.csv:3:5: workload.arrival.trace: expected a number for prompt_tokens"
+# With process: trace, the trace's rows are the requests: rate and requests would be ignored.
+expect 2 trace_with_rate "$dssim" --set workload.arrival.process=trace \
+	--set workload.arrival.trace=../tests/data/requests.csv "$infer"
+has trace_with_rate err "workload.arrival.rate: the trace gives the requests and their arrival times"
+expect 2 max_rate_trace "$dssim" --find-max-rate --slo ttft_p99=2s --set workload.arrival.process=trace \
+	--set workload.arrival.rate=null --set workload.requests=null \
+	--set workload.arrival.trace=../tests/data/requests.csv "$infer"
+has max_rate_trace err "whose arrival times are fixed"
 expect 0 serve_trace "$dssim" --set workload.requests=50 --trace "$out/serve.trace.json" "$infer"
 if grep -q '"KV blocks"' "$out/serve.trace.json" && tail -c 4 "$out/serve.trace.json" | grep -q ']}'; then
 	ok "serving trace has iterations and a KV counter"
