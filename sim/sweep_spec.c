@@ -500,7 +500,10 @@ static struct sweep_spec *parse(const char *name, struct ynode *top, char *text,
 		}
 	}
 	where = yamltree_get(top, "where");
-	if (where != NULL && where->kind != YNODE_SCALAR) {
+	if (where != NULL && yamltree_is_null(where)) {
+		/* SQL's null is false for every point: a sweep of nothing. */
+		diag_add(d, where->at, "where", "empty: remove the key to keep every point");
+	} else if (where != NULL && where->kind != YNODE_SCALAR) {
 		diag_add(d, where->at, "where", "expected an expression, e.g. \"tp <= 8\"");
 	} else if (where != NULL) {
 		char err[768];

@@ -451,6 +451,9 @@ static void test_bad_specs(void **state)
 		     "unknown name 'tq'");
 	expect_error("base: ../scenarios/32b_zero3.yaml\nwhere: \"tp <= \"\n", 2, 8, "where",
 		     "not an expression");
+	/* where: null was SQL's null, false for every point: nothing was swept. */
+	expect_error("base: ../scenarios/32b_zero3.yaml\nwhere: null\n", 2, 8, "where",
+		     "empty: remove the key");
 	expect_error("base: ../scenarios/32b_zero3.yaml\naxes:\n  cluster.nodes: {range: [4, 1]}\n",
 		     3, 26, "cluster.nodes", "lo <= hi");
 	expect_error("axes:\n  cluster.nodes: [1]\n", 1, 1, "base", "missing required key");
