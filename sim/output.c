@@ -69,7 +69,13 @@ static const char *role_label(const struct memory_role *r, int64_t pp, char *buf
 	return buf;
 }
 
-static void json_time(FILE *out, const struct result *t)
+/* How MFU and HFU count attention: as the kernel computes it (step.c, count_flops). */
+static const char *attention_convention(const struct scenario *s)
+{
+	return s->workload.flash_attention ? "causal" : "full";
+}
+
+static void json_time(FILE *out, const struct scenario *s, const struct result *t)
 {
 	int k;
 	fputs("  \"time\": {\n", out);
@@ -97,6 +103,8 @@ static void json_time(FILE *out, const struct result *t)
 	json_num(out, t->mfu);
 	fputs(", \"hfu\": ", out);
 	json_num(out, t->hfu);
+	fputs(", \"flops_attention\": ", out);
+	json_string(out, attention_convention(s));
 	fputs("},\n", out);
 }
 
@@ -239,7 +247,7 @@ void output_json(FILE *out, const struct scenario *s, const struct run_result *r
 	fputs("\n  },\n", out);
 
 	if (t != NULL)
-		json_time(out, t);
+		json_time(out, s, t);
 	if (sv != NULL)
 		json_serving(out, s, sv);
 	json_key(out, 2, "memory");
@@ -315,7 +323,7 @@ static void gib(FILE *out, double bytes)
 	fprintf(out, " %12.2f", bytes / UNITS_GIB);
 }
 
-static void text_time(FILE *out, const struct result *t, int64_t gpus)
+static void text_time(FILE *out, const struct scenario *s, const struct result *t, int64_t gpus)
 {
 	int k;
 	char a[64];
@@ -333,7 +341,9 @@ static void text_time(FILE *out, const struct result *t, int64_t gpus)
 	fprintf(out, "  %-20s %10s %5.1f%%\n", "bubble",
 		units_format(t->bubble, UNIT_SECONDS, a, sizeof a), 100 * t->bubble / t->step_s);
 	fprintf(out, "throughput %.0f tokens/s, %.1f TFLOP/s per GPU (model FLOPs), MFU %.1f%%, "
-		     "HFU %.1f%%\n", t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu);
+		     "HFU %.1f%% (attention counted %s, as the kernel computes it)\n",
+		t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu,
+		attention_convention(s));
 	fprintf(out, "simulated peak %s per GPU (stage %lld); analytic %s%s\n",
 		units_format(t->peak_per_gpu, UNIT_BYTES, a, sizeof a), (long long)t->peak_stage,
 		units_format(t->analytic_peak, UNIT_BYTES, a + 32, 32),
@@ -534,7 +544,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	if (m->advice[0])
 		fprintf(out, "to fit: %s\n", m->advice);
 	if (t != NULL)
-		text_time(out, t, s->cluster.gpus);
+		text_time(out, s, t, s->cluster.gpus);
 	if (sv != NULL)
 		text_serving(out, s, sv);
 }
