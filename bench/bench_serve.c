@@ -10,10 +10,8 @@
 #include "bench.h"
 #include "xalloc.h"
 #include "diag.h"
-#include "memory.h"
-#include "requests.h"
+#include "run.h"
 #include "scenario.h"
-#include "serve.h"
 
 int main(int argc, char **argv)
 {
@@ -28,36 +26,33 @@ int main(int argc, char **argv)
 	for (f = 1; f < argc; f++) {
 		enum { RUNS = 5 };
 		double t[RUNS];
-		struct serve_result r;
+		long long iterations = 0;
 		int i;
 		for (i = 0; i < RUNS; i++) {
 			struct diag d;
 			struct scenario *s;
-			struct memory_report m;
-			struct request_stream rs;
-			char err[256];
+			struct run_result r;
 			double t0 = bench_now();
 			diag_init(&d);
 			s = scenario_load(argv[f], &opt, &d);
-			if (s == NULL || memory_build(s, &m) != 0 || requests_build(s, &rs, &d) != 0) {
+			if (s == NULL || run_scenario(s, NULL, &r, &d) != 0) {
 				diag_print(&d, stderr);
 				return 1;
 			}
-			if (serve_run(s, &m, &rs, NULL, &r, err, sizeof err) != 0) {
-				fprintf(stderr, "%s: %s\n", argv[f], err);
+			if (r.outcome != RUN_SIMULATED) {
+				fprintf(stderr, "%s: %s\n", argv[f], r.reason);
 				return 1;
 			}
 			t[i] = bench_now() - t0;
-			serve_result_release(&r);
-			requests_release(&rs);
-			memory_report_release(&m);
+			iterations = (long long)r.serve.iterations;
+			run_result_release(&r);
 			scenario_free(s);
 			diag_release(&d);
 		}
 		qsort(t, RUNS, sizeof t[0], bench_cmp);
 		printf("serve %-40s 10000 requests x 256 tokens, %lld iterations: median %.3f s "
 		       "(target < 2 s)\n",
-		       argv[f], (long long)r.iterations, t[RUNS / 2]);
+		       argv[f], iterations, t[RUNS / 2]);
 	}
 	return 0;
 }

@@ -53,7 +53,6 @@ static double run(const char *path, bool analytic, struct keep *k)
 	struct sweep_slice sl;
 	struct sweep_callbacks cb = {NULL, on_point, k};
 	struct sweep_counts c;
-	char err[512];
 	double t0;
 	diag_init(&d);
 	sp = sweep_spec_load(path, getenv("DSSIM_DATA"), &d);
@@ -65,8 +64,8 @@ static double run(const char *path, bool analytic, struct keep *k)
 	sl.shards = sl.workers = 1;
 	sl.analytic = analytic;
 	t0 = bench_now();
-	if (sweep_run(sp, &sl, &cb, &c, err, sizeof err) != 0) {
-		fprintf(stderr, "%s\n", err);
+	if (sweep_run(sp, &sl, &cb, &c, &d) != 0) {
+		diag_print(&d, stderr);
 		exit(1);
 	}
 	t0 = bench_now() - t0;
@@ -78,7 +77,8 @@ static double run(const char *path, bool analytic, struct keep *k)
 int main(int argc, char **argv)
 {
 	struct keep a = {0, 0, 0, NULL, false}, s = {0, 0, 0, NULL, true};
-	char path[] = "/tmp/bench_sweep_XXXXXX", err[512];
+	char path[] = "/tmp/bench_sweep_XXXXXX";
+	struct diag d;
 	double ta, ts, tw, to, tc;
 	struct store *st;
 	size_t i;
@@ -102,26 +102,28 @@ int main(int argc, char **argv)
 	close(fd);
 	unlink(path);
 	to = bench_now();
-	st = store_open(path, false, 1000, err, sizeof err);
-	if (st == NULL || store_sweep_begin(st, "", "bench", NULL, err, sizeof err) != 0) {
-		fprintf(stderr, "%s\n", err);
+	diag_init(&d);
+	st = store_open(path, false, 1000, &d);
+	if (st == NULL || store_sweep_begin(st, "", "bench", NULL, &d) != 0) {
+		diag_print(&d, stderr);
 		return 1;
 	}
 	to = bench_now() - to;
 	tw = bench_now();
 	for (i = 0; i < s.n; i++) {
-		if (store_put(st, &s.p[i], err, sizeof err) != 0 ||
-		    ((i + 1) % 256 == 0 && store_commit(st, err, sizeof err) != 0)) {
-			fprintf(stderr, "%s\n", err);
+		if (store_put(st, &s.p[i], &d) != 0 ||
+		    ((i + 1) % 256 == 0 && store_commit(st, &d) != 0)) {
+			diag_print(&d, stderr);
 			return 1;
 		}
 	}
-	if (store_commit(st, err, sizeof err) != 0)
+	if (store_commit(st, &d) != 0)
 		return 1;
 	tw = bench_now() - tw;
 	tc = bench_now();
-	if (store_close(st, err, sizeof err) != 0)
+	if (store_close(st, &d) != 0)
 		return 1;
+	diag_release(&d);
 	tc = bench_now() - tc;
 	/* Opening (schema) and closing (WAL checkpoint, fsync) happen once per sweep, whatever
 	 * its size: shown apart from the per-point writes. */

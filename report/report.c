@@ -40,23 +40,25 @@ int report_parse_tokens(const char *text, double *out)
 	return 0;
 }
 
-int report_parse_price(struct report_options *o, const char *text, char *err, size_t errsize)
+int report_parse_price(struct report_options *o, const char *text, struct diag *d)
 {
+	struct mark cli = {NULL, 0, 0};
 	const char *eq = strchr(text, '=');
 	char *end;
 	double v;
 	if (eq == NULL || eq == text || (size_t)(eq - text) >= sizeof o->prices[0].node) {
-		snprintf(err, errsize, "expected NODE=USD/h, got '%s'", text);
+		diag_add(d, cli, "--price", "expected NODE=USD/h, got '%s'", text);
 		return -1;
 	}
 	v = strtod(eq + 1, &end);
 	if (end == eq + 1 || !(v >= 0) || !isfinite(v) ||
 	    (*end != '\0' && strcmp(end, "USD/h") != 0 && strcmp(end, "/h") != 0)) {
-		snprintf(err, errsize, "expected NODE=USD/h such as p5.48xlarge=40, got '%s'", text);
+		diag_add(d, cli, "--price", "expected NODE=USD/h such as p5.48xlarge=40, got '%s'",
+			 text);
 		return -1;
 	}
 	if (o->nprices == REPORT_PRICES_MAX) {
-		snprintf(err, errsize, "more than %d prices", REPORT_PRICES_MAX);
+		diag_add(d, cli, "--price", "more than %d prices", REPORT_PRICES_MAX);
 		return -1;
 	}
 	snprintf(o->prices[o->nprices].node, sizeof o->prices[0].node, "%.*s", (int)(eq - text),
@@ -66,8 +68,9 @@ int report_parse_price(struct report_options *o, const char *text, char *err, si
 	return 0;
 }
 
-int report_parse_slo(struct report_options *o, const char *text, char *err, size_t errsize)
+int report_parse_slo(struct report_options *o, const char *text, struct diag *d)
 {
+	struct mark cli = {NULL, 0, 0};
 	static const char *const cols[] = {"ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99",
 					   "latency_p99", NULL};
 	char buf[256], *item, *save = NULL;
@@ -79,15 +82,15 @@ int report_parse_slo(struct report_options *o, const char *text, char *err, size
 		int k;
 		bool known = false;
 		if (eq == NULL) {
-			snprintf(err, errsize, "expected METRIC=TIME, got '%s'", item);
+			diag_add(d, cli, "--slo", "expected METRIC=TIME, got '%s'", item);
 			return -1;
 		}
 		*eq = '\0';
 		for (k = 0; cols[k]; k++)
 			known = known || strcmp(cols[k], item) == 0;
 		if (!known) {
-			snprintf(err, errsize, "unknown metric '%s' (ttft_p50, ttft_p99, tpot_p50, "
-					       "tpot_p99, latency_p99)", item);
+			diag_add(d, cli, "--slo", "unknown metric '%s' (ttft_p50, ttft_p99, "
+				 "tpot_p50, tpot_p99, latency_p99)", item);
 			return -1;
 		}
 		v = strtod(eq + 1, &end);
@@ -96,7 +99,8 @@ int report_parse_slo(struct report_options *o, const char *text, char *err, size
 		else if (strcmp(end, "s") != 0 && *end != '\0')
 			end = NULL;
 		if (end == NULL || end == eq + 1 || !(v > 0) || o->nslo == REPORT_SLO_MAX) {
-			snprintf(err, errsize, "expected a time such as 2s or 100ms for %s", item);
+			diag_add(d, cli, "--slo", "expected a time such as 2s or 100ms for %s",
+				 item);
 			return -1;
 		}
 		snprintf(o->slo[o->nslo].column, sizeof o->slo[0].column, "%s", item);
@@ -185,8 +189,12 @@ static struct store_rows *query(struct store *st, const char *sql, const struct 
 				size_t n)
 {
 	struct store_rows *r;
-	char err[256];
-	return store_query(st, sql, p, n, &r, err, sizeof err) == 0 ? r : NULL;
+	struct diag d;
+	int rc;
+	diag_init(&d);
+	rc = store_query(st, sql, p, n, &r, &d);
+	diag_release(&d);
+	return rc == 0 ? r : NULL;
 }
 
 /* A sequence length as a parameter: 0 is none (SQL NULL). */
@@ -731,22 +739,28 @@ static const char *const css =
 	"figcaption{font-size:12px;color:#555}svg{max-width:100%;height:auto;font-size:11px}"
 	"h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:1.6em}";
 
-int report_write(const char *path, const struct report_options *o, FILE *out, char *err,
-		 size_t errsize)
+int report_write(const char *path, const struct report_options *o, FILE *out, struct diag *d)
 {
-	struct store *st = store_open(path, true, 5000, err, errsize);
+	struct mark at = {path, 0, 0};
+	struct store *st = store_open(path, true, 5000, d);
 	struct store_rows *q;
 	long long chart = o->point, points = 0;
 	char buf[512];
 	if (st == NULL)
 		return -1;
-	if (store_query(st, "SELECT count(*) FROM points", NULL, 0, &q, err, errsize) == 0 &&
-	    q->rows > 0)
-		points = store_cell(q, 0, 0)->i;
+	{
+		/* A count that cannot be read is no points: the report says only that. */
+		struct diag qd;
+		diag_init(&qd);
+		if (store_query(st, "SELECT count(*) FROM points", NULL, 0, &q, &qd) == 0 &&
+		    q->rows > 0)
+			points = store_cell(q, 0, 0)->i;
+		diag_release(&qd);
+	}
 	store_rows_free(q);
 	if (points == 0) {
-		snprintf(err, errsize, "the database holds no points");
-		store_close(st, err, errsize);
+		diag_add(d, at, NULL, "the database holds no points");
+		store_close(st, d);
 		return -1;
 	}
 	if (o->format == FORMAT_HTML)
@@ -776,6 +790,6 @@ int report_write(const char *path, const struct report_options *o, FILE *out, ch
 	prices_note(st, o, out);
 	if (o->format == FORMAT_HTML)
 		fputs("</body></html>\n", out);
-	store_close(st, err, errsize);
+	store_close(st, d);
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 
+#include "diag.h"
 #include "table.h"
 
 enum { REPORT_PRICES_MAX = 32, REPORT_SLO_MAX = 5 };
@@ -34,14 +35,13 @@ struct report_options {
 };
 
 /* Parse --price NODE=USD/h, --slo ttft_p99=2s,tpot_p99=100ms and a token count such as 2T,
- * 500B or 1e12 into o. 0, or -1 with a message in err. */
-int report_parse_price(struct report_options *o, const char *text, char *err, size_t errsize);
-int report_parse_slo(struct report_options *o, const char *text, char *err, size_t errsize);
+ * 500B or 1e12 into o. 0, or -1 with a message in d (no file; the option is the key). */
+int report_parse_price(struct report_options *o, const char *text, struct diag *d);
+int report_parse_slo(struct report_options *o, const char *text, struct diag *d);
 int report_parse_tokens(const char *text, double *out);
 
-/* Write the report of the database at path. 0, or -1 with a message in err (the database cannot
- * be read, or holds no points). */
-int report_write(const char *path, const struct report_options *o, FILE *out, char *err,
-		 size_t errsize);
+/* Write the report of the database at path. 0, or -1 with a message in d at the file (the
+ * database cannot be read, or holds no points). */
+int report_write(const char *path, const struct report_options *o, FILE *out, struct diag *d);
 
 #endif

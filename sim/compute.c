@@ -31,7 +31,7 @@ static const double fallback_gemm = 0.80;
 static const double fallback_memory = 0.83;
 static const double fallback_attention = 0.65;
 
-struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsize)
+struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct diag *d)
 {
 	struct compute *c = xcalloc(1, sizeof *c);
 	const struct numlist *x = &gpu->efficiency.gemm_flops, *y = &gpu->efficiency.gemm_fraction;
@@ -53,7 +53,7 @@ struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsiz
 		c->accel = gsl_interp_accel_alloc();
 		if (c->interp == NULL || c->accel == NULL ||
 		    gsl_interp_init(c->interp, c->logx, c->y, (size_t)c->n) != GSL_SUCCESS) {
-			snprintf(err, errsize, "cannot build the GEMM efficiency curve of %s",
+			diag_add(d, at, NULL, "cannot build the GEMM efficiency curve of %s",
 				 gpu->name ? gpu->name : "the GPU");
 			compute_free(c);
 			return NULL;

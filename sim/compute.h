@@ -11,8 +11,9 @@
 
 struct compute;
 
-/* Returns NULL with a message in err when the GPU's curve cannot be used. */
-struct compute *compute_new(const struct gpu_spec *gpu, char *err, size_t errsize);
+/* Returns NULL with a message in d, at the place given (the scenario the GPU came from), when
+ * the GPU's curve cannot be used. */
+struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct diag *d);
 void compute_free(struct compute *c);          /* NULL is a no-op */
 
 /* The fraction of the dense peak a GEMM of this many FLOPs reaches (clamped to the curve). */

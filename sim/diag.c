@@ -144,6 +144,14 @@ void diag_print(const struct diag *d, FILE *out)
 		fprintf(out, "%s\n", diag_format(&d->items[i], buf, sizeof buf));
 }
 
+void diag_print_prefixed(const struct diag *d, const char *prefix, FILE *out)
+{
+	char buf[2048];
+	size_t i;
+	for (i = 0; i < d->count; i++)
+		fprintf(out, "%s%s\n", prefix, diag_format(&d->items[i], buf, sizeof buf));
+}
+
 size_t diag_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), i, j;

@@ -42,6 +42,8 @@ void diag_add(struct diag *d, struct mark at, const char *key, const char *fmt, 
 bool diag_has_errors(const struct diag *d);
 /* Print every diagnostic, one per line, in the order recorded. */
 void diag_print(const struct diag *d, FILE *out);
+/* The same with prefix before each line ("dssim top: "), for commands that name themselves. */
+void diag_print_prefixed(const struct diag *d, const char *prefix, FILE *out);
 /* Format one item into buf (truncating); returns buf. */
 char *diag_format(const struct diag_item *it, char *buf, size_t size);
 

@@ -91,21 +91,22 @@ static void add_gemm(void *vctx, const struct model_tensor *t)
 	lc->weight_bytes += g->k * g->n * g->count * f->wbytes;
 }
 
-struct forward_cost *forward_new(const struct scenario *s, char *err, size_t errsize)
+struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 {
+	struct mark at = {s->file, 0, 0};
 	const struct model_config *m = &s->model;
 	struct forward_cost *f;
 	struct layout l;
 	int64_t i;
 	int k;
 	if (s->strategy.ep > 1 && s->strategy.tp % s->strategy.ep != 0) {
-		snprintf(err, errsize, "serving needs ep to divide tp (experts split within the "
+		diag_add(d, at, NULL, "serving needs ep to divide tp (experts split within the "
 				       "tensor-parallel group), got tp %lld, ep %lld",
 			 (long long)s->strategy.tp, (long long)s->strategy.ep);
 		return NULL;
 	}
 	f = xcalloc(1, sizeof *f);
-	f->c = compute_new(&s->cluster.node.gpu, err, errsize);
+	f->c = compute_new(&s->cluster.node.gpu, at, d);
 	if (f->c == NULL) {
 		free(f);
 		return NULL;

@@ -35,9 +35,10 @@ struct forward_comm {
 
 struct forward_cost;
 
-/* Prepare the costs of a scenario's model on its GPUs. NULL with a message in err when the
- * layout cannot serve (ep must divide tp) or the GPU's curve cannot be used. */
-struct forward_cost *forward_new(const struct scenario *s, char *err, size_t errsize);
+/* Prepare the costs of a scenario's model on its GPUs. NULL with a message in d (at the
+ * scenario's file) when the layout cannot serve (ep must divide tp) or the GPU's curve cannot
+ * be used. */
+struct forward_cost *forward_new(const struct scenario *s, struct diag *d);
 void forward_free(struct forward_cost *f);   /* NULL is a no-op */
 
 /* The pass's time in seconds; part (may be NULL) gets its split. Pipeline stages run one after

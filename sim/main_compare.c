@@ -39,16 +39,17 @@ static const char *const compare_fields[] = {
 	"m_overhead", "output_tokens_per_s", "ttft_p99", "tpot_p99", "latency_p99", "error", NULL,
 };
 
-/* One item's row of compare_fields from a store's v_points. */
-static int fetch(struct store *st, long long id, struct table *t, size_t col, char *err,
-		 size_t size)
+/* One item's row of compare_fields from a store's v_points (the file at path). */
+static int fetch(struct store *st, const char *path, long long id, struct table *t, size_t col,
+		 struct diag *d)
 {
+	struct mark at = {path, 0, 0};
 	struct store_rows *r;
 	size_t i;
-	if (store_fetch_point(st, id, &r, err, size) != 0)
+	if (store_fetch_point(st, id, &r, d) != 0)
 		return -1;
 	if (r->rows == 0) {
-		snprintf(err, size, "no point with id %lld", id);
+		diag_add(d, at, NULL, "no point with id %lld", id);
 		store_rows_free(r);
 		return -1;
 	}
@@ -126,7 +127,7 @@ int main_compare(int argc, char **argv)
 	enum format fmt = FORMAT_TEXT;
 	struct store *st = NULL, *mem;
 	struct table t;
-	char err[1024];
+	struct diag e;     /* the databases' diagnostics */
 	size_t items, i, nfields;
 	int c, status = EXIT_OK;
 	optind = 1;
@@ -159,17 +160,20 @@ int main_compare(int argc, char **argv)
 		compare_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	if (db != NULL && (st = store_open(db, true, 5000, err, sizeof err)) == NULL) {
-		fprintf(stderr, "dssim compare: %s: %s\n", db, err);
+	diag_init(&e);
+	if (db != NULL && (st = store_open(db, true, 5000, &e)) == NULL) {
+		diag_print_prefixed(&e, "dssim compare: ", stderr);
+		diag_release(&e);
 		return EXIT_INTERNAL;
 	}
 	/* Scenario files are evaluated into a private in-memory database, so both kinds of item
-	 * are read through the same view. */
-	mem = store_open(":memory:", false, 0, err, sizeof err);
-	if (mem == NULL || store_sweep_begin(mem, "", "compare", NULL, err, sizeof err) != 0) {
-		fprintf(stderr, "dssim compare: %s\n", err);
-		store_close(st, err, sizeof err);
-		store_close(mem, err, sizeof err);
+	 * are read through the same view. Its diagnostics are printed without its name. */
+	mem = store_open(":memory:", false, 0, &e);
+	if (mem == NULL || store_sweep_begin(mem, "", "compare", NULL, &e) != 0) {
+		fprintf(stderr, "dssim compare: %s\n", e.items[0].message);
+		store_close(st, &e);
+		store_close(mem, &e);
+		diag_release(&e);
 		return EXIT_INTERNAL;
 	}
 	for (nfields = 0; compare_fields[nfields]; nfields++)
@@ -185,8 +189,8 @@ int main_compare(int argc, char **argv)
 			if (st == NULL) {
 				fprintf(stderr, "dssim compare: %s: a point id needs --db\n", arg);
 				status = EXIT_BAD_INPUT;
-			} else if (fetch(st, id, &t, i, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim compare: %s: %s\n", db, err);
+			} else if (fetch(st, db, id, &t, i, &e) != 0) {
+				diag_print_prefixed(&e, "dssim compare: ", stderr);
 				status = EXIT_BAD_INPUT;
 			}
 		} else {
@@ -204,14 +208,16 @@ int main_compare(int argc, char **argv)
 				struct store_point p;
 				sweep_evaluate(s, false, &p);
 				/* The same file twice is one point; fetch it by hash. */
-				if (store_put(mem, &p, err, sizeof err) != 0 ||
-				    store_commit(mem, err, sizeof err) != 0) {
-					fprintf(stderr, "dssim compare: %s\n", err);
+				if (store_put(mem, &p, &e) != 0 || store_commit(mem, &e) != 0) {
+					fprintf(stderr, "dssim compare: %s\n", e.items[0].message);
 					status = EXIT_INTERNAL;
 				} else {
 					int64_t pid = store_point_id(mem, p.hash);
+					struct diag ignored;
+					diag_init(&ignored);
 					if (pid != 0)
-						fetch(mem, pid, &t, i, err, sizeof err);
+						fetch(mem, ":memory:", pid, &t, i, &ignored);
+					diag_release(&ignored);
 					/* A file has no database id. */
 					free(t.cell[i]);
 					t.cell[i] = NULL;
@@ -248,8 +254,9 @@ int main_compare(int argc, char **argv)
 		}
 	}
 	table_free(&t);
-	store_close(mem, err, sizeof err);
-	store_close(st, err, sizeof err);
+	store_close(mem, &e);
+	store_close(st, &e);
+	diag_release(&e);
 	return status;
 }
 

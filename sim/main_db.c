@@ -26,22 +26,25 @@ static void db_usage(FILE *out)
 
 static int db_check(const char *path)
 {
-	char err[1024];
-	struct store *st = store_open(path, true, 5000, err, sizeof err);
+	struct diag d;
+	struct store *st;
 	struct store_rows *r;
 	int status = EXIT_OK;
+	diag_init(&d);
+	st = store_open(path, true, 5000, &d);
 	if (st == NULL) {
-		fprintf(stderr, "dssim db check: %s: %s\n", path, err);
+		diag_print_prefixed(&d, "dssim db check: ", stderr);
+		diag_release(&d);
 		return EXIT_INTERNAL;
 	}
-	if (store_query(st, "PRAGMA integrity_check", NULL, 0, &r, err, sizeof err) == 0 &&
+	if (store_query(st, "PRAGMA integrity_check", NULL, 0, &r, &d) == 0 &&
 	    r->rows > 0) {
 		const char *v = store_cell(r, 0, 0)->text;
 		printf("integrity: %s\n", v ? v : "");
 		if (v == NULL || strcmp(v, "ok") != 0)
 			status = EXIT_INTERNAL;
 	} else {
-		printf("integrity: %s\n", err);
+		printf("integrity: %s\n", d.items[0].message);
 		status = EXIT_INTERNAL;
 	}
 	store_rows_free(r);
@@ -49,7 +52,7 @@ static int db_check(const char *path)
 			    "(SELECT count(*) FROM results), (SELECT count(*) FROM errors), "
 			    "(SELECT count(*) FROM points WHERE id NOT IN (SELECT point_id FROM "
 			    "results) AND id NOT IN (SELECT point_id FROM errors))",
-			NULL, 0, &r, err, sizeof err) == 0 &&
+			NULL, 0, &r, &d) == 0 &&
 	    r->rows > 0) {
 		printf("sweeps %lld, points %lld, results %lld, errors %lld, points without a "
 		       "result %lld\n",
@@ -60,13 +63,13 @@ static int db_check(const char *path)
 			status = EXIT_INTERNAL;
 	}
 	store_rows_free(r);
-	store_close(st, err, sizeof err);
+	store_close(st, &d);
+	diag_release(&d);
 	return status;
 }
 
 int main_db(int argc, char **argv)
 {
-	char err[1024];
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
 		db_usage(stdout);
 		return EXIT_OK;
@@ -78,25 +81,30 @@ int main_db(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return db_check(argv[2]);
 	if (argc >= 4 && strcmp(argv[1], "merge") == 0) {
-		struct store *out = store_open(argv[2], false, 10000, err, sizeof err);
+		struct diag d;
+		struct store *out;
 		int i, status = EXIT_OK;
+		diag_init(&d);
+		out = store_open(argv[2], false, 10000, &d);
 		if (out == NULL) {
-			fprintf(stderr, "dssim db merge: %s: %s\n", argv[2], err);
+			diag_print_prefixed(&d, "dssim db merge: ", stderr);
+			diag_release(&d);
 			return EXIT_INTERNAL;
 		}
 		for (i = 3; i < argc; i++) {
 			size_t added;
-			if (store_merge(out, argv[i], &added, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim db merge: %s: %s\n", argv[i], err);
+			if (store_merge(out, argv[i], &added, &d) != 0) {
+				diag_print_prefixed(&d, "dssim db merge: ", stderr);
 				status = EXIT_INTERNAL;
 				break;
 			}
 			printf("%s: %zu points added\n", argv[i], added);
 		}
-		if (store_close(out, err, sizeof err) != 0 && status == EXIT_OK) {
-			fprintf(stderr, "dssim db merge: %s: %s\n", argv[2], err);
+		if (store_close(out, &d) != 0 && status == EXIT_OK) {
+			diag_print_prefixed(&d, "dssim db merge: ", stderr);
 			status = EXIT_INTERNAL;
 		}
+		diag_release(&d);
 		return status;
 	}
 	db_usage(stderr);

@@ -45,13 +45,15 @@ int main_report(int argc, char **argv)
 	};
 	struct report_options o;
 	const char *db = NULL, *path = NULL;
-	char err[1024], tmp[4096], *end;
+	struct diag d;
+	char tmp[4096], *end;
 	FILE *out = stdout;
 	int c, status;
 	memset(&o, 0, sizeof o);
 	o.tokens = 1e12;
 	o.format = FORMAT_TEXT;
-	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
+	diag_init(&d);
+	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", &d);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -66,14 +68,16 @@ int main_report(int argc, char **argv)
 			}
 			break;
 		case 'P':
-			if (report_parse_price(&o, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim report: --price: %s\n", err);
+			if (report_parse_price(&o, optarg, &d) != 0) {
+				fprintf(stderr, "dssim report: --price: %s\n", d.items[0].message);
+				diag_release(&d);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'S':
-			if (report_parse_slo(&o, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim report: --slo: %s\n", err);
+			if (report_parse_slo(&o, optarg, &d) != 0) {
+				fprintf(stderr, "dssim report: --slo: %s\n", d.items[0].message);
+				diag_release(&d);
 				return EXIT_BAD_INPUT;
 			}
 			break;
@@ -129,9 +133,10 @@ int main_report(int argc, char **argv)
 			return EXIT_INTERNAL;
 		}
 	}
-	status = report_write(db, &o, out, err, sizeof err) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	status = report_write(db, &o, out, &d) == 0 ? EXIT_OK : EXIT_INTERNAL;
 	if (status != EXIT_OK)
-		fprintf(stderr, "dssim report: %s: %s\n", db, err);
+		diag_print_prefixed(&d, "dssim report: ", stderr);
+	diag_release(&d);
 	if (path != NULL) {
 		if (fclose(out) != 0 || status != EXIT_OK || rename(tmp, path) != 0) {
 			if (status == EXIT_OK)

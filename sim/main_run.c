@@ -201,7 +201,7 @@ int main_run(int argc, char **argv)
 	struct diag d;
 	struct scenario *s;
 	struct outfile trace = {0};
-	char err[256];
+	struct mark cli = {NULL, 0, 0};
 	int status = parse_args(argc, argv, &a);
 
 	if (status != EXIT_OK) {
@@ -210,12 +210,14 @@ int main_run(int argc, char **argv)
 			return fflush(stdout) == 0 && !ferror(stdout) ? EXIT_OK : EXIT_INTERNAL;
 		return status;
 	}
-	if (a.find_max_rate && serve_parse_slo(a.slo, &slo, err, sizeof err) != 0) {
-		fprintf(stderr, "dssim: --slo: %s\n", err);
+	diag_init(&d);
+	/* A mark without a file prints as "dssim: --slo: ...". */
+	if (a.find_max_rate && serve_parse_slo(a.slo, cli, "--slo", &slo, &d) != 0) {
+		diag_print(&d, stderr);
+		diag_release(&d);
 		free(a.overrides);
 		return EXIT_BAD_INPUT;
 	}
-	diag_init(&d);
 	memset(&opt, 0, sizeof opt);
 	opt.overrides = a.overrides;
 	opt.noverrides = a.noverrides;

@@ -72,7 +72,7 @@ struct writer {
 	double started, last_commit, last_progress, store_s;
 	int reporters, reported;   /* workers, and how many have sent their point counts */
 	bool tty, quiet, failed;
-	char err[512];
+	struct diag d;             /* why it failed (zeroed is empty, as diag_init leaves it) */
 };
 
 static void progress(struct writer *w, bool final)
@@ -104,7 +104,7 @@ static int writer_put(struct writer *w, const struct store_point *p)
 	double t0 = now_s();
 	if (w->failed)
 		return -1;
-	if (store_put(w->st, p, w->err, sizeof w->err) != 0) {
+	if (store_put(w->st, p, &w->d) != 0) {
 		w->failed = true;
 		return -1;
 	}
@@ -119,7 +119,7 @@ static int writer_put(struct writer *w, const struct store_point *p)
 	else
 		w->errors++;
 	if (w->pending >= COMMIT_POINTS || t0 - w->last_commit >= commit_seconds) {
-		if (store_commit(w->st, w->err, sizeof w->err) != 0) {
+		if (store_commit(w->st, &w->d) != 0) {
 			w->failed = true;
 			return -1;
 		}
@@ -237,6 +237,7 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 {
 	struct inbox *in = xcalloc((size_t)jobs, sizeof *in);
 	struct pollfd *fds = xcalloc((size_t)jobs, sizeof *fds);
+	struct mark nowhere = {NULL, 0, 0};
 	int k, open = 0, failed = 0;
 	bool stopping = false;
 	fflush(NULL);
@@ -244,13 +245,13 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 		int p[2];
 		pid_t pid;
 		if (pipe(p) != 0) {
-			snprintf(w->err, sizeof w->err, "cannot create a pipe: %s", strerror(errno));
+			diag_add(&w->d, nowhere, NULL, "cannot create a pipe: %s", strerror(errno));
 			failed = 1;
 			break;
 		}
 		pid = fork();
 		if (pid < 0) {
-			snprintf(w->err, sizeof w->err, "cannot fork: %s", strerror(errno));
+			diag_add(&w->d, nowhere, NULL, "cannot fork: %s", strerror(errno));
 			close(p[0]);
 			close(p[1]);
 			failed = 1;
@@ -260,15 +261,19 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			struct pipe_ctx c = {p[1]};
 			struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
 			struct sweep_counts counts;
-			char err[512];
+			struct diag d;
+			char prefix[64];
 			int j;
 			for (j = 0; j < k; j++)
 				close(in[j].fd);
 			close(p[0]);
 			base.worker = k;
 			base.workers = jobs;
-			if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0 && !interrupted)
-				fprintf(stderr, "dssim: sweep worker %d: %s\n", k, err);
+			diag_init(&d);
+			snprintf(prefix, sizeof prefix, "dssim: sweep worker %d: ", k);
+			if (sweep_run(sp, &base, &cb, &counts, &d) != 0 && !interrupted)
+				diag_print_prefixed(&d, prefix, stderr);
+			diag_release(&d);
 			close(p[1]);
 			_exit(0);
 		}
@@ -356,11 +361,15 @@ static void mpi_worker(const struct sweep_spec *sp, struct sweep_slice base, int
 {
 	struct sweep_callbacks cb = {mpi_total, mpi_point, NULL};
 	struct sweep_counts counts;
-	char err[512];
+	struct diag d;
+	char prefix[64];
 	base.worker = rank - 1;
 	base.workers = size - 1;
-	if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0)
-		fprintf(stderr, "dssim: sweep rank %d: %s\n", rank, err);
+	diag_init(&d);
+	snprintf(prefix, sizeof prefix, "dssim: sweep rank %d: ", rank);
+	if (sweep_run(sp, &base, &cb, &counts, &d) != 0)
+		diag_print_prefixed(&d, prefix, stderr);
+	diag_release(&d);
 	MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
 }
 
@@ -567,11 +576,12 @@ int main_sweep(int argc, char **argv)
 	signal(SIGTERM, on_interrupt);
 	slice.stop = &interrupted;
 	if (rank == 0) {
-		w.st = store_open(db, false, BUSY_MS, w.err, sizeof w.err);
+		w.st = store_open(db, false, BUSY_MS, &w.d);
 		if (w.st == NULL || store_sweep_begin(w.st, sweep_spec_text(sp), argv[optind],
-						      shard_text, w.err, sizeof w.err) != 0) {
-			fprintf(stderr, "dssim sweep: %s: %s\n", db, w.err);
-			store_close(w.st, w.err, sizeof w.err);
+						      shard_text, &w.d) != 0) {
+			diag_print_prefixed(&w.d, "dssim sweep: ", stderr);
+			store_close(w.st, &w.d);
+			diag_release(&w.d);
 			sweep_spec_free(sp);
 #ifdef HAVE_MPI
 			MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
@@ -608,32 +618,39 @@ int main_sweep(int argc, char **argv)
 	} else if (jobs == 1) {
 		struct sweep_callbacks cb = {cb_total, cb_point, &w};
 		struct sweep_counts counts;
-		char err[512];
-		if (sweep_run(sp, &slice, &cb, &counts, err, sizeof err) != 0 && !interrupted &&
-		    !w.failed) {
-			fprintf(stderr, "dssim sweep: %s\n", err);
+		struct diag sd;
+		diag_init(&sd);
+		if (sweep_run(sp, &slice, &cb, &counts, &sd) != 0 && !interrupted && !w.failed) {
+			diag_print_prefixed(&sd, "dssim sweep: ", stderr);
 			status = EXIT_BAD_INPUT;
 		}
+		diag_release(&sd);
 	} else if (run_forked(sp, slice, (int)jobs, &w) != 0) {
-		fprintf(stderr, "dssim sweep: %s\n", w.err);
+		/* A pipe or a fork failed: the message has no file. */
+		fprintf(stderr, "dssim sweep: %s\n", w.d.count > 0 ? w.d.items[0].message : "");
 		status = EXIT_INTERNAL;
 	}
 	if (rank == 0) {
 		const char *end = w.failed ? "failed" : interrupted ? "interrupted" : "done";
-		char err[512];
+		struct diag ed;
+		char why[1024];
 		if (w.failed) {
-			fprintf(stderr, "\ndssim sweep: %s: %s (what was committed before is kept)\n", db,
-				w.err);
+			fprintf(stderr, "\ndssim sweep: %s (what was committed before is kept)\n",
+				w.d.count > 0 ? diag_format(&w.d.items[0], why, sizeof why) : db);
 			status = EXIT_INTERNAL;
 		}
-		if (store_sweep_end(w.st, end, err, sizeof err) != 0 && !w.failed) {
-			fprintf(stderr, "dssim sweep: %s: %s\n", db, err);
+		diag_init(&ed);
+		if (store_sweep_end(w.st, end, &ed) != 0 && !w.failed) {
+			diag_print_prefixed(&ed, "dssim sweep: ", stderr);
 			status = EXIT_INTERNAL;
 		}
-		if (store_close(w.st, err, sizeof err) != 0 && status == EXIT_OK) {
-			fprintf(stderr, "dssim sweep: %s: %s\n", db, err);
+		diag_release(&ed);
+		if (store_close(w.st, &ed) != 0 && status == EXIT_OK) {
+			diag_print_prefixed(&ed, "dssim sweep: ", stderr);
 			status = EXIT_INTERNAL;
 		}
+		diag_release(&ed);
+		diag_release(&w.d);
 		progress(&w, true);
 		print_summary(&w, db, fmt, interrupted);
 		if (interrupted && status == EXIT_OK)

@@ -31,12 +31,15 @@ static bool lower_is_better(const char *col)
 static bool is_column(struct store *st, const char *col, char *list, size_t size)
 {
 	struct store_rows *r;
-	char err[256];
+	struct diag d;
 	bool found = false;
 	size_t i;
+	int rc;
 	list[0] = '\0';
-	if (store_query(st, "SELECT name FROM pragma_table_info('v_points')", NULL, 0, &r, err,
-			sizeof err) != 0)
+	diag_init(&d);
+	rc = store_query(st, "SELECT name FROM pragma_table_info('v_points')", NULL, 0, &r, &d);
+	diag_release(&d);
+	if (rc != 0)
 		return false;
 	for (i = 0; i < r->rows; i++) {
 		const char *n = store_cell(r, i, 0)->text;
@@ -89,7 +92,8 @@ int main_top(int argc, char **argv)
 	struct store *st;
 	struct store_rows *rows;
 	struct table t;
-	char err[1024], cols[4096], *sql, *endp;
+	struct diag d;
+	char cols[4096], *sql, *endp;
 	bool listed;
 	size_t size;
 	optind = 1;
@@ -138,14 +142,17 @@ int main_top(int argc, char **argv)
 		top_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	st = store_open(db, true, 5000, err, sizeof err);
+	diag_init(&d);
+	st = store_open(db, true, 5000, &d);
 	if (st == NULL) {
-		fprintf(stderr, "dssim top: %s: %s\n", db, err);
+		diag_print_prefixed(&d, "dssim top: ", stderr);
+		diag_release(&d);
 		return EXIT_INTERNAL;
 	}
 	if (!is_column(st, by, cols, sizeof cols)) {
 		fprintf(stderr, "dssim top: --by: no column '%s' (columns: %s)\n", by, cols);
-		store_close(st, err, sizeof err);
+		store_close(st, &d);
+		diag_release(&d);
 		return EXIT_BAD_INPUT;
 	}
 	if (dir == 0)
@@ -158,14 +165,16 @@ int main_top(int argc, char **argv)
 			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
 		 top_columns, listed ? "" : ", ", listed ? "" : by, where, by, by,
 		 dir > 0 ? "ASC" : "DESC", n);
-	if (store_query_check(st, sql, err, sizeof err) != 0) {
-		fprintf(stderr, "dssim top: --where: %s\n", err);
+	if (store_query_check(st, sql, &d) != 0) {
+		/* The expression is the user's, not the file's: name the option. */
+		fprintf(stderr, "dssim top: --where: %s\n", d.items[0].message);
 		free(sql);
-		store_close(st, err, sizeof err);
+		store_close(st, &d);
+		diag_release(&d);
 		return EXIT_BAD_INPUT;
 	}
-	if (store_query(st, sql, NULL, 0, &rows, err, sizeof err) != 0) {
-		fprintf(stderr, "dssim top: %s: %s\n", db, err);
+	if (store_query(st, sql, NULL, 0, &rows, &d) != 0) {
+		diag_print_prefixed(&d, "dssim top: ", stderr);
 		status = EXIT_INTERNAL;
 	} else {
 		table_from_rows(&t, rows);
@@ -174,7 +183,8 @@ int main_top(int argc, char **argv)
 		store_rows_free(rows);
 	}
 	free(sql);
-	store_close(st, err, sizeof err);
+	store_close(st, &d);
+	diag_release(&d);
 	return status;
 }
 

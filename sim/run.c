@@ -14,16 +14,35 @@ static void not_simulated(struct run_result *r, const char *why)
 	snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
+/* Why a stage refused, for the result's reason: its first diagnostic as diag_format prints
+ * it, or only its message when it names neither a line nor a key (a stage's refusal, placed at
+ * the scenario's file, which the result names already). */
+static const char *first_reason(const struct diag *d, char *buf, size_t size)
+{
+	const struct diag_item *it = d->count > 0 ? &d->items[0] : NULL;
+	if (it == NULL)
+		snprintf(buf, size, "unknown");
+	else if (it->at.line == 0 && it->key == NULL)
+		snprintf(buf, size, "%s", it->message);
+	else
+		diag_format(it, buf, size);
+	return buf;
+}
+
 /* Play one training step on the event engine. */
 static void run_step(const struct scenario *s, const struct run_options *o, struct run_result *r)
 {
 	struct step_plan plan;
 	struct engine *e;
-	char err[256];
-	if (step_build(s, &plan, err, sizeof err) != 0) {
-		not_simulated(r, err);
+	struct diag d;
+	char why[256];
+	diag_init(&d);
+	if (step_build(s, &plan, &d) != 0) {
+		not_simulated(r, first_reason(&d, why, sizeof why));
+		diag_release(&d);
 		return;
 	}
+	diag_release(&d);
 	e = engine_new(plan.graph);
 	engine_record_timeline(e, o->record_timeline);
 	if (engine_run(e) != 0) {
@@ -51,46 +70,51 @@ static int run_serving(const struct scenario *s, const struct run_options *o,
 {
 	struct serve_options so = {o->keep_iterations};
 	struct request_stream rs;
-	char err[200];
+	struct diag sd;
+	char why[200];
 	if (requests_build(s, &rs, d) != 0)
 		return -1;
-	if (serve_run(s, &r->memory, &rs, &so, &r->serve, err, sizeof err) != 0) {
+	diag_init(&sd);
+	if (serve_run(s, &r->memory, &rs, &so, &r->serve, &sd) != 0) {
 		r->outcome = RUN_NOT_SIMULATED;
-		snprintf(r->reason, sizeof r->reason, "requests not served: %s", err);
+		snprintf(r->reason, sizeof r->reason, "requests not served: %s",
+			 first_reason(&sd, why, sizeof why));
 	} else {
 		r->outcome = RUN_SIMULATED;
 	}
+	diag_release(&sd);
 	requests_release(&rs);
 	return 0;
 }
 
 /* One serving run at a Poisson (or, when the scenario says so, gamma) rate; 0 is every
- * request at time 0. -1 with the reason in err. */
+ * request at time 0. -1 with the reason in d. */
 static int serve_at(const struct scenario *s, const struct memory_report *m, double rate,
-		    struct serve_result *r, char *err, size_t errsize)
+		    struct serve_result *r, struct diag *d)
 {
 	struct scenario c = *s;
 	struct request_stream rs;
-	struct diag d;
 	int status;
 	if (c.workload.arrival.process != ARRIVAL_GAMMA)
 		c.workload.arrival.process = ARRIVAL_POISSON;
 	c.workload.arrival.rate = rate;
 	c.workload.duration = 0;
-	diag_init(&d);
-	status = requests_build(&c, &rs, &d);
-	if (status != 0 && d.count > 0)
-		diag_format(&d.items[0], err, errsize);
-	else if (status != 0)
-		snprintf(err, errsize, "cannot draw the requests");
-	diag_release(&d);
-	if (status != 0)
+	if (requests_build(&c, &rs, d) != 0)
 		return -1;
 	serve_result_release(r);
 	memset(r, 0, sizeof *r);
-	status = serve_run(&c, m, &rs, NULL, r, err, errsize);
+	status = serve_run(&c, m, &rs, NULL, r, d);
 	requests_release(&rs);
 	return status;
+}
+
+/* A search run failed: the run is not simulated, for the first reason in d. */
+static void search_failed(struct run_result *r, struct serve_result *t, struct diag *d)
+{
+	char why[256];
+	not_simulated(r, first_reason(d, why, sizeof why));
+	serve_result_release(t);
+	diag_release(d);
 }
 
 /*
@@ -105,14 +129,14 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 {
 	struct serve_result t;
 	struct serve_slo slo = *o->find_max_rate;
-	char err[256];
+	struct diag d;
 	double lo, hi, capacity, rate = 0;
 	int runs = 0, i;
 	bool have = false;
 	memset(&t, 0, sizeof t);
-	if (serve_at(s, &r->memory, 0, &t, err, sizeof err) != 0) {
-		not_simulated(r, err);
-		serve_result_release(&t);
+	diag_init(&d);
+	if (serve_at(s, &r->memory, 0, &t, &d) != 0) {
+		search_failed(r, &t, &d);
 		return;
 	}
 	capacity = t.requests_per_s;
@@ -122,9 +146,8 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 	for (i = -1; i < 14; i++) {
 		double x = i < 0 ? lo : (lo + hi) / 2;
 		bool ok;
-		if (serve_at(s, &r->memory, x, &t, err, sizeof err) != 0) {
-			not_simulated(r, err);
-			serve_result_release(&t);
+		if (serve_at(s, &r->memory, x, &t, &d) != 0) {
+			search_failed(r, &t, &d);
 			return;
 		}
 		runs++;
@@ -148,6 +171,7 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 		}
 	}
 	serve_result_release(&t);
+	diag_release(&d);
 	r->outcome = have ? RUN_SIMULATED : RUN_NOT_SIMULATED;
 	r->serve.searched = true;
 	r->serve.found_rate = rate;

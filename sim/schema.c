@@ -493,12 +493,9 @@ static void store_int(const struct schema_row *r, const struct ynode *v,
 static void store_num(const struct schema_row *r, const struct ynode *v,
 		      void *field, struct diag *d)
 {
-	char err[512];
 	double x;
-	if (units_parse(v->value, r->unit, &x, err, sizeof err) != 0) {
-		diag_add(d, v->at, r->key, "%s", err);
+	if (units_parse(v->value, r->unit, v->at, r->key, &x, d) != 0)
 		return;
-	}
 	if (r->positive && !(x > 0)) {
 		diag_add(d, v->at, r->key, "must be greater than 0, got %s", v->value);
 		return;
@@ -553,7 +550,6 @@ static void store_list(const struct schema_row *r, const struct ynode *v,
 		       struct numlist *out, struct diag *d)
 {
 	size_t i;
-	char err[512];
 	if (v->kind != YNODE_SEQ) {
 		diag_add(d, v->at, r->key, "expected a list of numbers such as [1e9, 1e10], got %s",
 			 yamltree_kind_name(v));
@@ -568,12 +564,12 @@ static void store_list(const struct schema_row *r, const struct ynode *v,
 	for (i = 0; i < v->count; i++) {
 		const struct ynode *it = v->items[i];
 		double x;
-		if (it->kind != YNODE_SCALAR ||
-		    units_parse(it->value, r->unit, &x, err, sizeof err) != 0) {
-			diag_add(d, it->at, r->key, "%s", it->kind == YNODE_SCALAR ? err
-						   : "expected a number, got a nested value");
+		if (it->kind != YNODE_SCALAR) {
+			diag_add(d, it->at, r->key, "expected a number, got a nested value");
 			return;
 		}
+		if (units_parse(it->value, r->unit, it->at, r->key, &x, d) != 0)
+			return;
 		if (x < r->min || x > r->max) {
 			diag_add(d, it->at, r->key, "expected values from %g to %g, got %s", r->min,
 				 r->max, it->value);

@@ -564,8 +564,9 @@ static void summarize(struct serve_state *e)
 
 int serve_run(const struct scenario *s, const struct memory_report *m,
 	      const struct request_stream *rs, const struct serve_options *o,
-	      struct serve_result *out, char *err, size_t errsize)
+	      struct serve_result *out, struct diag *d)
 {
+	struct mark at = {s->file, 0, 0};
 	struct serve_state e;
 	struct forward_cost *f;
 	int64_t total, gpus = s->strategy.tp * s->strategy.pp;
@@ -573,7 +574,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	size_t k;
 	int c, status = 0;
 	memset(out, 0, sizeof *out);
-	f = forward_new(s, err, errsize);
+	f = forward_new(s, d);
 	if (f == NULL)
 		return -1;
 	per_token = m->kv_bytes_per_token;
@@ -584,7 +585,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	total = e.block_bytes > 0 && m->kv_budget > 0 ? (int64_t)floor(m->kv_budget / e.block_bytes)
 						       : 0;
 	if (total < blocks_for(&e, s->workload.seq_len)) {
-		snprintf(err, errsize,
+		diag_add(d, at, NULL,
 			 "the KV cache holds %lld blocks of %lld tokens, fewer than one sequence of "
 			 "seq_len %lld needs (vLLM refuses to start)",
 			 (long long)total, (long long)e.block_size, (long long)s->workload.seq_len);
@@ -641,9 +642,8 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	drive(&e);
 	while (out->finished < rs->n) {
 		if (!engine_step(e.eng)) {
-			snprintf(err, errsize, "%zu requests could not be scheduled (a request needs "
-					       "more KV blocks than a replica has)",
-				 rs->n - out->finished);
+			diag_add(d, at, NULL, "%zu requests could not be scheduled (a request "
+				 "needs more KV blocks than a replica has)", rs->n - out->finished);
 			status = -1;
 			break;
 		}
@@ -675,23 +675,25 @@ void serve_result_release(struct serve_result *r)
 static const char *const metric_names[] = {"ttft", "tpot", "latency"};
 static const char *const quantile_names[] = {"mean", "p50", "p90", "p99"};
 
-int serve_parse_slo(const char *text, struct serve_slo *out, char *err, size_t errsize)
+int serve_parse_slo(const char *text, struct mark at, const char *key, struct serve_slo *out,
+		    struct diag *d)
 {
 	char buf[512], *save = NULL, *item;
 	memset(out, 0, sizeof *out);
 	if (strlen(text) >= sizeof buf) {
-		snprintf(err, errsize, "too long");
+		diag_add(d, at, key, "too long");
 		return -1;
 	}
 	strcpy(buf, text);
 	for (item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(item, '='), *us;
 		struct serve_target *t;
-		char uerr[160];
+		struct diag ud;
+		int bad;
 		int mi, qi;
 		if (eq == NULL || (us = strchr(item, '_')) == NULL || us > eq) {
-			snprintf(err, errsize, "expected METRIC_QUANTILE=TIME such as ttft_p99=2s, got "
-					       "'%s'", item);
+			diag_add(d, at, key, "expected METRIC_QUANTILE=TIME such as ttft_p99=2s, "
+				 "got '%s'", item);
 			return -1;
 		}
 		*eq = '\0';
@@ -701,26 +703,30 @@ int serve_parse_slo(const char *text, struct serve_slo *out, char *err, size_t e
 		for (qi = 0; qi < 4 && strcmp(us + 1, quantile_names[qi]) != 0; qi++)
 			;
 		if (mi == 3 || qi == 4) {
-			snprintf(err, errsize, "unknown target '%s_%s': metrics are ttft, tpot, latency; "
-					       "quantiles mean, p50, p90, p99", item, us + 1);
+			diag_add(d, at, key, "unknown target '%s_%s': metrics are ttft, tpot, "
+				 "latency; quantiles mean, p50, p90, p99", item, us + 1);
 			return -1;
 		}
 		if (out->n == SERVE_TARGETS_MAX) {
-			snprintf(err, errsize, "more than %d targets", SERVE_TARGETS_MAX);
+			diag_add(d, at, key, "more than %d targets", SERVE_TARGETS_MAX);
 			return -1;
 		}
 		t = &out->t[out->n++];
 		t->metric = mi;
 		t->quantile = qi;
-		if (units_parse(eq + 1, UNIT_SECONDS, &t->limit, uerr, sizeof uerr) != 0 ||
-		    !(t->limit > 0)) {
-			snprintf(err, errsize, "%s_%s: expected a time such as 2s or 100ms, got '%s'",
+		/* The message below says more than units_parse's would. */
+		diag_init(&ud);
+		bad = units_parse(eq + 1, UNIT_SECONDS, at, key, &t->limit, &ud) != 0 ||
+		      !(t->limit > 0);
+		diag_release(&ud);
+		if (bad) {
+			diag_add(d, at, key, "%s_%s: expected a time such as 2s or 100ms, got '%s'",
 				 item, us + 1, eq + 1);
 			return -1;
 		}
 	}
 	if (out->n == 0) {
-		snprintf(err, errsize, "no targets given");
+		diag_add(d, at, key, "no targets given");
 		return -1;
 	}
 	return 0;

@@ -75,14 +75,18 @@ struct serve_options {
 
 /*
  * Serve the scenario's requests. m is its memory report (the KV budget). 0, or -1 with a
- * message in err (a layout forward cannot cost, a KV cache smaller than one sequence).
+ * message in d at the scenario's file (a layout forward cannot cost, a KV cache smaller than
+ * one sequence, requests that cannot be scheduled).
  */
 int serve_run(const struct scenario *s, const struct memory_report *m,
 	      const struct request_stream *rs, const struct serve_options *o,
-	      struct serve_result *out, char *err, size_t errsize);
+	      struct serve_result *out, struct diag *d);
 void serve_result_release(struct serve_result *r);
 
-int serve_parse_slo(const char *text, struct serve_slo *out, char *err, size_t errsize);
+/* Parse latency targets "ttft_p99=2s,tpot_p99=100ms" into *out. 0, or -1 with a message in d
+ * at the place and key given (where the text came from, e.g. no file and key "--slo"). */
+int serve_parse_slo(const char *text, struct mark at, const char *key, struct serve_slo *out,
+		    struct diag *d);
 /* Whether a result meets every target (and served every request). */
 bool serve_meets(const struct serve_result *r, const struct serve_slo *slo);
 /* The target's name ("ttft_p99") and the result's value of it. */

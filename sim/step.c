@@ -518,8 +518,9 @@ static bool ready(const struct builder *b, int64_t dev, const struct pass *ps, c
  * requires it): repeatedly advance any stage whose next pass has its input from the
  * neighbouring stage emitted. A schedule that could deadlock would stop this loop early.
  */
-static int emit_all(struct builder *b, const struct compute *c, char *err, size_t errsize)
+static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 {
+	struct mark at = {b->s->file, 0, 0};
 	size_t per = (size_t)(2 * b->m * b->v), keys = (size_t)(b->m * b->p * b->v), total = 0;
 	struct pass *order = xcalloc(per * (size_t)b->p, sizeof *order);
 	size_t *next = xcalloc((size_t)b->p, sizeof *next);
@@ -531,8 +532,8 @@ static int emit_all(struct builder *b, const struct compute *c, char *err, size_
 		size_t n = b->sched->order(b->p, b->m, b->v, dev, order + (size_t)dev * per);
 		dp_done[dev] = NONE;
 		if (n != per) {
-			snprintf(err, errsize, "the %s schedule cannot run %lld micro-batches on %lld "
-				 "stages", b->sched->name, (long long)b->m, (long long)b->p);
+			diag_add(d, at, NULL, "the %s schedule cannot run %lld micro-batches on "
+				 "%lld stages", b->sched->name, (long long)b->m, (long long)b->p);
 			free(order);
 			free(next);
 			free(dp_done);
@@ -564,14 +565,15 @@ static int emit_all(struct builder *b, const struct compute *c, char *err, size_
 	free(dp_done);
 	free(emitted);
 	if (total < per * (size_t)b->p) {
-		snprintf(err, errsize, "the %s schedule deadlocks on this shape", b->sched->name);
+		diag_add(d, at, NULL, "the %s schedule deadlocks on this shape", b->sched->name);
 		return -1;
 	}
 	return 0;
 }
 
-int step_build(const struct scenario *s, struct step_plan *out, char *err, size_t errsize)
+int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 {
+	struct mark at = {s->file, 0, 0};
 	struct builder b;
 	struct compute *c;
 	struct ctx x;
@@ -581,10 +583,10 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	memset(out, 0, sizeof *out);
 	memset(&b, 0, sizeof b);
 	if (s->workload.mode != MODE_TRAIN) {
-		snprintf(err, errsize, "step_build simulates training scenarios");
+		diag_add(d, at, NULL, "step_build simulates training scenarios");
 		return -1;
 	}
-	c = compute_new(&s->cluster.node.gpu, err, errsize);
+	c = compute_new(&s->cluster.node.gpu, at, d);
 	if (c == NULL)
 		return -1;
 	b.s = s;
@@ -594,7 +596,7 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	b.m = b.l.micro_batches;
 	b.sched = schedule_for(s->strategy.schedule);
 	if (s->strategy.schedule == SCHEDULE_INTERLEAVED && b.m % b.p != 0) {
-		snprintf(err, errsize, "the interleaved schedule needs micro-batches (%lld) to be a "
+		diag_add(d, at, NULL, "the interleaved schedule needs micro-batches (%lld) to be a "
 			 "multiple of pp (%lld)", (long long)b.m, (long long)b.p);
 		compute_free(c);
 		return -1;
@@ -602,8 +604,8 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 	/* Each pass adds a handful of ops; beyond this many passes the graph would not fit in
 	 * memory nor run in reasonable time (the 1T row of Megatron-LM has 65,536). */
 	if ((double)b.m * (double)b.v * (double)b.p * 2.0 > STEP_MAX_PASSES) {
-		snprintf(err, errsize, "%.3g passes (%lld micro-batches x %lld chunks x %lld stages x 2) "
-			 "exceed the %.0f this version simulates", (double)b.m * (double)b.v *
+		diag_add(d, at, NULL, "%.3g passes (%lld micro-batches x %lld chunks x %lld stages "
+			 "x 2) exceed the %.0f this version simulates", (double)b.m * (double)b.v *
 			 (double)b.p * 2.0, (long long)b.m, (long long)b.v, (long long)b.p,
 			 (double)STEP_MAX_PASSES);
 		compute_free(c);
@@ -661,7 +663,7 @@ int step_build(const struct scenario *s, struct step_plan *out, char *err, size_
 				: 0;
 		}
 	}
-	if (emit_all(&b, c, err, errsize) != 0) {
+	if (emit_all(&b, c, d) != 0) {
 		free_builder(&b);
 		compute_free(c);
 		graph_free(b.g);

@@ -38,9 +38,10 @@ struct step_plan {
 /* The most forward and backward passes (micro-batches x chunks x stages x 2) simulated. */
 #define STEP_MAX_PASSES 4e6
 
-/* Build the graph of one step of a training scenario. 0, or -1 with a message in err (not a
- * training scenario, a shape the schedule cannot run, more than STEP_MAX_PASSES passes). */
-int step_build(const struct scenario *s, struct step_plan *out, char *err, size_t errsize);
+/* Build the graph of one step of a training scenario. 0, or -1 with a message in d at the
+ * scenario's file (not a training scenario, a shape the schedule cannot run, more than
+ * STEP_MAX_PASSES passes). */
+int step_build(const struct scenario *s, struct step_plan *out, struct diag *d);
 void step_plan_release(struct step_plan *p);
 
 /* The category's name in reports ("compute", "tp_comm", ...), and the whole table. */

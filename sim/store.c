@@ -33,39 +33,46 @@ static void forget_configs(struct store *st)
 	}
 }
 
-void store_set_err(char *err, size_t size, const char *what, struct sqlite3 *db)
+struct mark store_mark(const struct store *st)
 {
-	snprintf(err, size, "%s: %s", what, db ? sqlite3_errmsg(db) : "out of memory");
+	struct mark at = {st->path, 0, 0};
+	return at;
 }
 
-int store_exec(struct store *st, const char *sql, char *err, size_t errsize)
+void store_fail(struct store *st, const char *what, struct diag *d)
+{
+	diag_add(d, store_mark(st), NULL, "%s: %s", what,
+		 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+}
+
+int store_exec(struct store *st, const char *sql, struct diag *d)
 {
 	char *msg = NULL;
 	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errsize, "%s", msg ? msg : sqlite3_errmsg(st->db));
+		diag_add(d, store_mark(st), NULL, "%s", msg ? msg : sqlite3_errmsg(st->db));
 		sqlite3_free(msg);
 		return -1;
 	}
 	return 0;
 }
 
-static int prepare(struct store *st, const char *sql, sqlite3_stmt **out, char *err, size_t size)
+static int prepare(struct store *st, const char *sql, sqlite3_stmt **out, struct diag *d)
 {
 	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL) != SQLITE_OK) {
-		store_set_err(err, size, "cannot prepare a statement", st->db);
+		store_fail(st, "cannot prepare a statement", d);
 		return -1;
 	}
 	return 0;
 }
 
 /* Create the schema in a new database, or check an existing one's version. */
-static int init_schema(struct store *st, char *err, size_t errsize)
+static int init_schema(struct store *st, struct diag *d)
 {
 	sqlite3_stmt *q;
 	int version = -1, tables = 0;
 	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
-		store_set_err(err, errsize, "not a database", st->db);
+		store_fail(st, "not a database", d);
 		sqlite3_finalize(q);
 		return -1;
 	}
@@ -74,73 +81,71 @@ static int init_schema(struct store *st, char *err, size_t errsize)
 	if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_schema", -1, &q, NULL) !=
 		    SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
-		store_set_err(err, errsize, "not a database", st->db);
+		store_fail(st, "not a database", d);
 		sqlite3_finalize(q);
 		return -1;
 	}
 	tables = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	if (tables > 0 && version != STORE_SCHEMA_VERSION) {
-		snprintf(err, errsize, "schema %d, this dssim reads %d: re-run the sweep into a new "
-				       "file", version, STORE_SCHEMA_VERSION);
+		diag_add(d, store_mark(st), NULL, "schema %d, this dssim reads %d: re-run the "
+			 "sweep into a new file", version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (tables == 0 && !st->readonly) {
 		char *sql = store_schema_sql(), ver[64];
 		int rc;
 		snprintf(ver, sizeof ver, "PRAGMA user_version = %d;", STORE_SCHEMA_VERSION);
-		rc = store_exec(st, "BEGIN IMMEDIATE", err, errsize) ||
-		     store_exec(st, sql, err, errsize) || store_exec(st, ver, err, errsize) ||
-		     store_exec(st, "COMMIT", err, errsize);
+		rc = store_exec(st, "BEGIN IMMEDIATE", d) ||
+		     store_exec(st, sql, d) || store_exec(st, ver, d) ||
+		     store_exec(st, "COMMIT", d);
 		free(sql);
 		if (rc != 0) {
 			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 			return -1;
 		}
 	} else if (tables == 0) {
-		snprintf(err, errsize, "the database is empty");
+		diag_add(d, store_mark(st), NULL, "the database is empty");
 		return -1;
 	}
 	return 0;
 }
 
-struct store *store_open(const char *path, bool readonly, int busy_ms, char *err, size_t errsize)
+struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d)
 {
 	struct store *st = xcalloc(1, sizeof *st);
 	int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-	char what[4096];
 	st->readonly = readonly;
-	snprintf(what, sizeof what, "%s", path);
+	st->path = xstrdup(path);
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
-		store_set_err(err, errsize, "cannot open", st->db);
+		store_fail(st, "cannot open", d);
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, busy_ms);
 	/* WAL lets readers go on while a sweep writes, and keeps a killed writer's database
 	 * intact; NORMAL syncs at checkpoints, which is durable against a process crash. */
-	if (!readonly && (store_exec(st, "PRAGMA journal_mode = WAL", err, errsize) != 0 ||
-			  store_exec(st, "PRAGMA synchronous = NORMAL", err, errsize) != 0))
+	if (!readonly && (store_exec(st, "PRAGMA journal_mode = WAL", d) != 0 ||
+			  store_exec(st, "PRAGMA synchronous = NORMAL", d) != 0))
 		goto fail;
-	if (store_exec(st, "PRAGMA foreign_keys = ON", err, errsize) != 0 ||
-	    init_schema(st, err, errsize) != 0)
+	if (store_exec(st, "PRAGMA foreign_keys = ON", d) != 0 ||
+	    init_schema(st, d) != 0)
 		goto fail;
 	if (!readonly) {
 		char *p = store_insert_sql(0), *r = store_insert_sql(1), *e = store_insert_sql(2);
-		int rc = prepare(st, p, &st->put_point, err, errsize) ||
-			 prepare(st, r, &st->put_result, err, errsize) ||
-			 prepare(st, e, &st->put_error, err, errsize) ||
+		int rc = prepare(st, p, &st->put_point, d) ||
+			 prepare(st, r, &st->put_result, d) ||
+			 prepare(st, e, &st->put_error, d) ||
 			 prepare(st, "INSERT OR IGNORE INTO configs (json) VALUES (?)",
-				 &st->put_config, err, errsize) ||
-			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, err,
-				 errsize);
+				 &st->put_config, d) ||
+			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, d);
 		free(p);
 		free(r);
 		free(e);
 		if (rc)
 			goto fail;
 	}
-	if (prepare(st, "SELECT id FROM points WHERE hash = ?", &st->has, err, errsize) != 0)
+	if (prepare(st, "SELECT id FROM points WHERE hash = ?", &st->has, d) != 0)
 		goto fail;
 	return st;
 fail:
@@ -152,17 +157,18 @@ fail:
 	sqlite3_finalize(st->has);
 	forget_configs(st);
 	sqlite3_close(st->db);
+	free(st->path);
 	free(st);
 	return NULL;
 }
 
-int store_close(struct store *st, char *err, size_t errsize)
+int store_close(struct store *st, struct diag *d)
 {
 	int status = 0;
 	if (st == NULL)
 		return 0;
 	if (st->in_tx)
-		status = store_commit(st, err, errsize);
+		status = store_commit(st, d);
 	sqlite3_finalize(st->put_point);
 	sqlite3_finalize(st->put_result);
 	sqlite3_finalize(st->put_error);
@@ -171,9 +177,10 @@ int store_close(struct store *st, char *err, size_t errsize)
 	sqlite3_finalize(st->has);
 	forget_configs(st);
 	if (sqlite3_close(st->db) != SQLITE_OK && status == 0) {
-		store_set_err(err, errsize, "cannot close", st->db);
+		store_fail(st, "cannot close", d);
 		status = -1;
 	}
+	free(st->path);
 	free(st);
 	return status;
 }
@@ -192,7 +199,7 @@ static void utc_now(char *buf, size_t size)
 }
 
 int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
-		      const char *shard, char *err, size_t errsize)
+		      const char *shard, struct diag *d)
 {
 	sqlite3_stmt *q;
 	char now[32], host[256] = "";
@@ -201,7 +208,7 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 	if (gethostname(host, sizeof host - 1) != 0)
 		snprintf(host, sizeof host, "unknown");
 	if (prepare(st, "INSERT INTO sweeps (spec, spec_file, started, status, version, host, "
-			"shard) VALUES (?, ?, ?, 'running', ?, ?, ?)", &q, err, errsize) != 0)
+			"shard) VALUES (?, ?, ?, 'running', ?, ?, ?)", &q, d) != 0)
 		return -1;
 	sqlite3_bind_text(q, 1, spec, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, spec_file, -1, SQLITE_STATIC);
@@ -213,23 +220,22 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
-		store_set_err(err, errsize, "cannot record the sweep", st->db);
+		store_fail(st, "cannot record the sweep", d);
 		return -1;
 	}
 	st->sweep_id = sqlite3_last_insert_rowid(st->db);
 	return 0;
 }
 
-int store_sweep_end(struct store *st, const char *status, char *err, size_t errsize)
+int store_sweep_end(struct store *st, const char *status, struct diag *d)
 {
 	sqlite3_stmt *q;
 	char now[32];
 	int rc;
-	if (st->in_tx && store_commit(st, err, errsize) != 0)
+	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
 	utc_now(now, sizeof now);
-	if (prepare(st, "UPDATE sweeps SET finished = ?, status = ? WHERE id = ?", &q, err,
-		    errsize) != 0)
+	if (prepare(st, "UPDATE sweeps SET finished = ?, status = ? WHERE id = ?", &q, d) != 0)
 		return -1;
 	sqlite3_bind_text(q, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, status, -1, SQLITE_STATIC);
@@ -237,7 +243,7 @@ int store_sweep_end(struct store *st, const char *status, char *err, size_t errs
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
-		store_set_err(err, errsize, "cannot record the end of the sweep", st->db);
+		store_fail(st, "cannot record the end of the sweep", d);
 		return -1;
 	}
 	return 0;
@@ -322,14 +328,13 @@ static void bind_timeline(sqlite3_stmt *q, int idx, const struct store_point *p)
 	sqlite3_bind_text(q, idx, buf, (int)n, SQLITE_TRANSIENT);
 }
 
-static int step_done(struct store *st, sqlite3_stmt *q, const char *what, char *err,
-		     size_t errsize)
+static int step_done(struct store *st, sqlite3_stmt *q, const char *what, struct diag *d)
 {
 	int rc = sqlite3_step(q);
 	sqlite3_reset(q);
 	sqlite3_clear_bindings(q);
 	if (rc != SQLITE_DONE) {
-		store_set_err(err, errsize, what, st->db);
+		store_fail(st, what, d);
 		return -1;
 	}
 	return 0;
@@ -346,15 +351,15 @@ static int put_failed(struct store *st)
 	return -1;
 }
 
-static int put(struct store *st, const struct store_point *p, char *err, size_t errsize);
+static int put(struct store *st, const struct store_point *p, struct diag *d);
 
-int store_put(struct store *st, const struct store_point *p, char *err, size_t errsize)
+int store_put(struct store *st, const struct store_point *p, struct diag *d)
 {
 	if (st->readonly) {
-		snprintf(err, errsize, "the database is open read-only");
+		diag_add(d, store_mark(st), NULL, "the database is open read-only");
 		return -1;
 	}
-	return put(st, p, err, errsize) == 0 ? 0 : put_failed(st);
+	return put(st, p, d) == 0 ? 0 : put_failed(st);
 }
 
 /* The two parts of a point's config "{shared,own}": split where the sweep joined them
@@ -380,8 +385,7 @@ static int split_config(const struct store_point *p, const char **shared, size_t
 }
 
 /* The id of a shared part, stored when new. */
-static int config_id(struct store *st, const char *json, size_t len, int64_t *id, char *err,
-		     size_t errsize)
+static int config_id(struct store *st, const char *json, size_t len, int64_t *id, struct diag *d)
 {
 	size_t i, n = sizeof st->recent / sizeof st->recent[0];
 	int rc;
@@ -392,7 +396,7 @@ static int config_id(struct store *st, const char *json, size_t len, int64_t *id
 			return 0;
 		}
 	sqlite3_bind_text(st->put_config, 1, json, (int)len, SQLITE_STATIC);
-	if (step_done(st, st->put_config, "cannot write a configuration", err, errsize) != 0)
+	if (step_done(st, st->put_config, "cannot write a configuration", d) != 0)
 		return -1;
 	sqlite3_bind_text(st->get_config, 1, json, (int)len, SQLITE_STATIC);
 	rc = sqlite3_step(st->get_config);
@@ -400,7 +404,7 @@ static int config_id(struct store *st, const char *json, size_t len, int64_t *id
 	sqlite3_reset(st->get_config);
 	sqlite3_clear_bindings(st->get_config);
 	if (rc != SQLITE_ROW) {
-		store_set_err(err, errsize, "cannot read a configuration", st->db);
+		store_fail(st, "cannot read a configuration", d);
 		return -1;
 	}
 	i = st->next_recent++ % n;
@@ -411,22 +415,22 @@ static int config_id(struct store *st, const char *json, size_t len, int64_t *id
 	return 0;
 }
 
-static int put(struct store *st, const struct store_point *p, char *err, size_t errsize)
+static int put(struct store *st, const struct store_point *p, struct diag *d)
 {
 	size_t i, shared_len, own_len;
 	const char *shared, *own;
 	int idx;
 	int64_t id, cid;
 	if (!st->in_tx) {
-		if (store_exec(st, "BEGIN IMMEDIATE", err, errsize) != 0)
+		if (store_exec(st, "BEGIN IMMEDIATE", d) != 0)
 			return -1;
 		st->in_tx = true;
 	}
 	if (split_config(p, &shared, &shared_len, &own, &own_len) != 0) {
-		snprintf(err, errsize, "a point's config is not a JSON object");
+		diag_add(d, store_mark(st), NULL, "a point's config is not a JSON object");
 		return -1;
 	}
-	if (config_id(st, shared, shared_len, &cid, err, errsize) != 0)
+	if (config_id(st, shared, shared_len, &cid, d) != 0)
 		return -1;
 	sqlite3_bind_int64(st->put_point, 1, st->sweep_id);
 	sqlite3_bind_text(st->put_point, 2, p->hash, -1, SQLITE_STATIC);
@@ -434,7 +438,7 @@ static int put(struct store *st, const struct store_point *p, char *err, size_t 
 	sqlite3_bind_text(st->put_point, 4, own, (int)own_len, SQLITE_STATIC);
 	for (i = 0; i < store_npoint_cols; i++)
 		bind_col(st->put_point, (int)i + 5, &store_point_cols[i], p);
-	if (step_done(st, st->put_point, "cannot write a point", err, errsize) != 0)
+	if (step_done(st, st->put_point, "cannot write a point", d) != 0)
 		return -1;
 	if (sqlite3_changes(st->db) == 0)
 		return 0; /* stored already (another sweep writing the same database) */
@@ -442,7 +446,7 @@ static int put(struct store *st, const struct store_point *p, char *err, size_t 
 	if (p->status == STORE_ERROR) {
 		sqlite3_bind_int64(st->put_error, 1, id);
 		sqlite3_bind_text(st->put_error, 2, p->reason, -1, SQLITE_STATIC);
-		return step_done(st, st->put_error, "cannot write an error", err, errsize);
+		return step_done(st, st->put_error, "cannot write an error", d);
 	}
 	sqlite3_bind_int64(st->put_result, 1, id);
 	idx = 2;
@@ -464,15 +468,15 @@ static int put(struct store *st, const struct store_point *p, char *err, size_t 
 	}
 	for (i = 0; i < STORE_PARTS; i++, idx++)
 		sqlite3_bind_double(st->put_result, idx, p->mem[i]);
-	return step_done(st, st->put_result, "cannot write a result", err, errsize);
+	return step_done(st, st->put_result, "cannot write a result", d);
 }
 
-int store_commit(struct store *st, char *err, size_t errsize)
+int store_commit(struct store *st, struct diag *d)
 {
 	if (!st->in_tx)
 		return 0;
 	st->in_tx = false;
-	if (store_exec(st, "COMMIT", err, errsize) != 0)
+	if (store_exec(st, "COMMIT", d) != 0)
 		return put_failed(st);
 	return 0;
 }

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "diag.h"
+
 /* The time breakdown columns: the step categories (step.h), then the pipeline bubble; the
  * memory parts (memory.h). store_schema.c asserts both against their modules. */
 enum { STORE_TIMES = 9, STORE_PARTS = 7 };
@@ -70,18 +72,18 @@ const char *store_time_name(size_t i);
 const char *store_part_name(size_t i);
 
 /* Open (creating, with the schema) a database for writing or, when readonly, for queries.
- * busy_ms is how long to wait for another writer's lock. NULL with the reason in err; a
- * database of another schema version gives "schema N, this dssim reads M: re-run the sweep
- * into a new file". */
-struct store *store_open(const char *path, bool readonly, int busy_ms, char *err, size_t errsize);
-/* Commit what is pending and close. 0, or -1 with the reason in err. */
-int store_close(struct store *st, char *err, size_t errsize);
+ * busy_ms is how long to wait for another writer's lock. NULL with the reason in d; a database
+ * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
+ * file". Every diagnostic of the store is placed at its file, without a line. */
+struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
+/* Commit what is pending and close. 0, or -1 with the reason in d. */
+int store_close(struct store *st, struct diag *d);
 
 /* A new row in sweeps; its id goes on every point written after. */
 int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
-		      const char *shard, char *err, size_t errsize);
+		      const char *shard, struct diag *d);
 /* Mark the sweep done, interrupted or failed, with its finish time. */
-int store_sweep_end(struct store *st, const char *status, char *err, size_t errsize);
+int store_sweep_end(struct store *st, const char *status, struct diag *d);
 
 /* Whether a point with this hash is stored. */
 bool store_has(struct store *st, const char *hash);
@@ -90,12 +92,12 @@ bool store_has(struct store *st, const char *hash);
 char (*store_hashes(struct store *st, size_t *n))[17];
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
- * stored is left as it is. 0, or -1 with the reason in err (a full disk, a lock not released,
+ * stored is left as it is. 0, or -1 with the reason in d (a full disk, a lock not released,
  * a read-only store); a failure rolls back the open transaction, so a point is never stored
  * without its result: the caller stops, and a rerun redoes the points lost. */
-int store_put(struct store *st, const struct store_point *p, char *err, size_t errsize);
+int store_put(struct store *st, const struct store_point *p, struct diag *d);
 /* Commit the open transaction (the caller bounds its size). */
-int store_commit(struct store *st, char *err, size_t errsize);
+int store_commit(struct store *st, struct diag *d);
 
 /* Fill the hash of a point from its config and the dssim version (FNV-1a, 64 bits). */
 void store_hash(const char *config, char out[17]);
@@ -112,8 +114,8 @@ int store_unpack(const void *buf, size_t size, struct store_point *p);
 void store_point_release(struct store_point *p);
 
 /* Copy every point of the database at `from` that `st` lacks, with its sweep, result and error.
- * *added gets the number of points added. 0, or -1 with the reason in err. */
-int store_merge(struct store *st, const char *from, size_t *added, char *err, size_t errsize);
+ * *added gets the number of points added. 0, or -1 with the reason in d. */
+int store_merge(struct store *st, const char *from, size_t *added, struct diag *d);
 
 /* The schema, with a comment on every column (dssim db schema). */
 void store_print_schema(FILE *out);
@@ -142,30 +144,30 @@ struct store_value store_int(int64_t v);
 struct store_value store_text(const char *s);  /* NULL binds SQL NULL */
 
 /* Run one read-only SELECT (or PRAGMA that reads) with parameters 1..nparams bound to params,
- * into *out. 0, or -1 with SQLite's message in err: bad SQL, a statement that would write, a
+ * into *out. 0, or -1 with SQLite's message in d: bad SQL, a statement that would write, a
  * parameter count that does not match, or a failure while reading. */
 int store_query(struct store *st, const char *sql, const struct store_value *params,
-		size_t nparams, struct store_rows **out, char *err, size_t errsize);
-/* Only compile the query: 0 when store_query could run it, else -1 with the reason in err
+		size_t nparams, struct store_rows **out, struct diag *d);
+/* Only compile the query: 0 when store_query could run it, else -1 with the reason in d
  * (tells a bad --where from a database that cannot be read). */
-int store_query_check(struct store *st, const char *sql, char *err, size_t errsize);
+int store_query_check(struct store *st, const char *sql, struct diag *d);
 void store_rows_free(struct store_rows *r);       /* NULL is a no-op */
 const struct store_value *store_cell(const struct store_rows *r, size_t row, size_t col);
 /* The column named name, or -1. */
 int store_rows_column(const struct store_rows *r, const char *name);
 
 /* The row of v_points with this id (every column; no rows when there is none). */
-int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, char *err,
-		      size_t errsize);
+int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, struct diag *d);
 /* The id of the stored point with this hash; 0 when none. */
 int64_t store_point_id(struct store *st, const char *hash);
 
 /* A boolean SQL expression over named parameters (:name), evaluated for many sets of values
  * in a private in-memory database (a sweep's `where`). names[nnames] are the names a value may
- * be given for, without the colon. */
+ * be given for, without the colon. NULL when it does not compile, with "not an expression:
+ * SQLite's message" in d at the place and key given (where the expression came from). */
 struct store_where;
 struct store_where *store_where_new(const char *expr, const char *const *names, size_t nnames,
-				    char *err, size_t errsize);
+				    struct mark at, const char *key, struct diag *d);
 void store_where_free(struct store_where *w);    /* NULL is a no-op */
 /* Whether the expression uses names[k] (only those need a value). */
 bool store_where_uses(const struct store_where *w, size_t k);

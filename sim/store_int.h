@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "diag.h"
 #include "store.h"
 
 /* Bump on every change to a table or view; a database of another version is refused with
@@ -55,6 +56,7 @@ struct store {
 	int64_t sweep_id;
 	bool in_tx;
 	bool readonly;
+	char *path;               /* the file, for the place of diagnostics */
 };
 
 /* The name of the i-th time or memory column of results (t_compute ... m_overhead). */
@@ -63,10 +65,12 @@ void store_extra_name(size_t i, char *buf, size_t size);
 char *store_schema_sql(void);
 char *store_insert_sql(int which);
 
-/* "what: SQLite's message" into err. */
-void store_set_err(char *err, size_t size, const char *what, struct sqlite3 *db);
-/* Run SQL text (several statements). 0, or -1 with SQLite's message in err. */
-int store_exec(struct store *st, const char *sql, char *err, size_t errsize);
+/* The place of a diagnostic about the database: its file, no line. */
+struct mark store_mark(const struct store *st);
+/* Record "what: SQLite's message" (of the store's connection) in d. */
+void store_fail(struct store *st, const char *what, struct diag *d);
+/* Run SQL text (several statements). 0, or -1 with SQLite's message in d. */
+int store_exec(struct store *st, const char *sql, struct diag *d);
 
 /* The connection: for the store's tests only (fault injection, independent checks). */
 struct sqlite3 *store_db(struct store *st);

@@ -9,33 +9,46 @@
 
 #include "xalloc.h"
 
-int store_merge(struct store *st, const char *from, size_t *added, char *err, size_t errsize)
+/* The first of e's diagnostics, placed at the file merged from (what a merge failure is
+ * about, whichever connection reported it). Releases e. */
+static int merge_failed(struct diag *d, const char *from, struct diag *e)
 {
+	struct mark at = {from, 0, 0};
+	if (e->count > 0)
+		diag_add(d, at, NULL, "%s", e->items[0].message);
+	diag_release(e);
+	return -1;
+}
+
+int store_merge(struct store *st, const char *from, size_t *added, struct diag *d)
+{
+	struct diag e;
 	sqlite3_stmt *q;
 	char *cols = NULL, *rcols = NULL, *sql = NULL, name[64];
 	size_t size = 0, i;
 	FILE *f;
 	int rc;
 	*added = 0;
-	if (st->in_tx && store_commit(st, err, errsize) != 0)
+	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
 	/* Check the other file is a dssim database of this schema before attaching it. */
 	{
-		struct store *other = store_open(from, true, 5000, err, errsize);
+		struct store *other = store_open(from, true, 5000, d);
 		if (other == NULL)
 			return -1;
-		store_close(other, err, errsize);
+		store_close(other, d);
 	}
+	diag_init(&e);
 	if (sqlite3_prepare_v2(st->db, "ATTACH DATABASE ? AS src", -1, &q, NULL) != SQLITE_OK) {
-		store_set_err(err, errsize, "cannot attach", st->db);
-		return -1;
+		store_fail(st, "cannot attach", &e);
+		return merge_failed(d, from, &e);
 	}
 	sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	sqlite3_finalize(q);
 	if (rc != SQLITE_DONE) {
-		store_set_err(err, errsize, "cannot attach", st->db);
-		return -1;
+		store_fail(st, "cannot attach", &e);
+		return merge_failed(d, from, &e);
 	}
 	f = open_memstream(&cols, &size);
 	if (f == NULL)
@@ -85,7 +98,7 @@ int store_merge(struct store *st, const char *from, size_t *added, char *err, si
 	fclose(f);
 	free(cols);
 	free(rcols);
-	rc = store_exec(st, sql, err, errsize);
+	rc = store_exec(st, sql, &e);
 	free(sql);
 	if (rc == 0) {
 		sqlite3_stmt *c;
@@ -94,10 +107,13 @@ int store_merge(struct store *st, const char *from, size_t *added, char *err, si
 		    sqlite3_step(c) == SQLITE_ROW)
 			*added = (size_t)sqlite3_column_int64(c, 0);
 		sqlite3_finalize(c);
-		rc = store_exec(st, "COMMIT", err, errsize);
+		rc = store_exec(st, "COMMIT", &e);
 	}
-	if (rc != 0)
+	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		merge_failed(d, from, &e);
+	}
+	diag_release(&e);
 	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.sweep_map; DROP TABLE IF EXISTS "
 			     "temp.point_map; DETACH DATABASE src",
 		     NULL, NULL, NULL);

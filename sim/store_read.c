@@ -39,33 +39,33 @@ static int bind(sqlite3_stmt *q, int idx, const struct store_value *v)
 
 /* Compile a read-only statement and bind its parameters. */
 static int compile(struct store *st, const char *sql, const struct store_value *params,
-		   size_t nparams, sqlite3_stmt **out, char *err, size_t errsize)
+		   size_t nparams, sqlite3_stmt **out, struct diag *d)
 {
 	sqlite3_stmt *q = NULL;
 	size_t i;
 	*out = NULL;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(st->db));
+		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	if (q == NULL) {
-		snprintf(err, errsize, "no statement");
+		diag_add(d, store_mark(st), NULL, "no statement");
 		return -1;
 	}
 	if (!sqlite3_stmt_readonly(q)) {
-		snprintf(err, errsize, "not a read-only query");
+		diag_add(d, store_mark(st), NULL, "not a read-only query");
 		sqlite3_finalize(q);
 		return -1;
 	}
 	if ((size_t)sqlite3_bind_parameter_count(q) != nparams) {
-		snprintf(err, errsize, "the query takes %d parameters, given %zu",
+		diag_add(d, store_mark(st), NULL, "the query takes %d parameters, given %zu",
 			 sqlite3_bind_parameter_count(q), nparams);
 		sqlite3_finalize(q);
 		return -1;
 	}
 	for (i = 0; i < nparams; i++)
 		if (bind(q, (int)i + 1, &params[i]) != SQLITE_OK) {
-			store_set_err(err, errsize, "cannot bind a parameter", st->db);
+			store_fail(st, "cannot bind a parameter", d);
 			sqlite3_finalize(q);
 			return -1;
 		}
@@ -73,11 +73,11 @@ static int compile(struct store *st, const char *sql, const struct store_value *
 	return 0;
 }
 
-int store_query_check(struct store *st, const char *sql, char *err, size_t errsize)
+int store_query_check(struct store *st, const char *sql, struct diag *d)
 {
 	sqlite3_stmt *q = NULL;
 	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(st->db));
+		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
 		return -1;
 	}
 	sqlite3_finalize(q);
@@ -110,14 +110,14 @@ static void read_cell(sqlite3_stmt *q, int k, struct store_value *v)
 }
 
 int store_query(struct store *st, const char *sql, const struct store_value *params,
-		size_t nparams, struct store_rows **out, char *err, size_t errsize)
+		size_t nparams, struct store_rows **out, struct diag *d)
 {
 	sqlite3_stmt *q;
 	struct store_rows *r;
 	size_t i, cap = 0;
 	int rc;
 	*out = NULL;
-	if (compile(st, sql, params, nparams, &q, err, errsize) != 0)
+	if (compile(st, sql, params, nparams, &q, d) != 0)
 		return -1;
 	r = xcalloc(1, sizeof *r);
 	r->cols = (size_t)sqlite3_column_count(q);
@@ -135,7 +135,7 @@ int store_query(struct store *st, const char *sql, const struct store_value *par
 		r->rows++;
 	}
 	if (rc != SQLITE_DONE) {
-		snprintf(err, errsize, "%s", sqlite3_errmsg(st->db));
+		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
 		sqlite3_finalize(q);
 		store_rows_free(r);
 		return -1;
@@ -173,11 +173,10 @@ int store_rows_column(const struct store_rows *r, const char *name)
 	return -1;
 }
 
-int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, char *err,
-		      size_t errsize)
+int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, struct diag *d)
 {
 	struct store_value v = store_int(id);
-	return store_query(st, "SELECT * FROM v_points WHERE id = ?", &v, 1, out, err, errsize);
+	return store_query(st, "SELECT * FROM v_points WHERE id = ?", &v, 1, out, d);
 }
 
 int64_t store_point_id(struct store *st, const char *hash)
@@ -200,20 +199,21 @@ struct store_where {
 };
 
 struct store_where *store_where_new(const char *expr, const char *const *names, size_t nnames,
-				    char *err, size_t errsize)
+				    struct mark at, const char *key, struct diag *d)
 {
 	struct store_where *w = xcalloc(1, sizeof *w + nnames * sizeof w->idx[0]);
 	char *full;
 	size_t i;
 	w->n = nnames;
 	if (sqlite3_open_v2(":memory:", &w->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "cannot open SQLite");
+		diag_add(d, at, key, "cannot open SQLite");
 		store_where_free(w);
 		return NULL;
 	}
 	full = sqlite3_mprintf("SELECT (%s)", expr);
 	if (full == NULL || sqlite3_prepare_v2(w->db, full, -1, &w->q, NULL) != SQLITE_OK) {
-		snprintf(err, errsize, "%s", full ? sqlite3_errmsg(w->db) : "out of memory");
+		diag_add(d, at, key, "not an expression: %s",
+			 full ? sqlite3_errmsg(w->db) : "out of memory");
 		sqlite3_free(full);
 		store_where_free(w);
 		return NULL;

@@ -418,8 +418,9 @@ static void expansion_free(struct expansion *x)
 }
 
 /* Every group (the cartesian product of the axes, the last axis fastest) and its points. */
-static int expand(const struct sweep_spec *sp, struct expansion *x, char *err, size_t errsize)
+static int expand(const struct sweep_spec *sp, struct expansion *x, struct diag *d)
 {
+	struct mark at = {sp->file, 0, 0};
 	struct scenario_override *o = xcalloc(sp->naxes + 1, sizeof *o);
 	size_t *idx = xcalloc(sp->naxes + 1, sizeof *idx);
 	size_t total = 1, g, k;
@@ -427,14 +428,14 @@ static int expand(const struct sweep_spec *sp, struct expansion *x, char *err, s
 	memset(x, 0, sizeof *x);
 	for (k = 0; k < sp->naxes; k++) {
 		if (total * sp->axes[k].n > ((size_t)1 << 24)) {
-			snprintf(err, errsize, "the axes multiply to more than %d groups", 1 << 24);
+			diag_add(d, at, NULL, "the axes multiply to more than %d groups", 1 << 24);
 			free(o);
 			free(idx);
 			return -1;
 		}
 		total *= sp->axes[k].n;
 	}
-	if (sweep_where_open(sp, &w, err, errsize) != 0) {
+	if (sweep_where_open(sp, &w, d) != 0) {
 		free(o);
 		free(idx);
 		return -1;
@@ -513,16 +514,16 @@ static char *point_config(const struct expansion *x, size_t i, const struct scen
 }
 
 int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
-	      const struct sweep_callbacks *cb, struct sweep_counts *counts, char *err,
-	      size_t errsize)
+	      const struct sweep_callbacks *cb, struct sweep_counts *counts, struct diag *d)
 {
+	struct mark at = {sp->file, 0, 0};
 	struct expansion x;
 	size_t i, g, index = 0, mine = 0, skip = 0;
 	unsigned char *todo;
 	int status = 0;
 	memset(counts, 0, sizeof *counts);
 	gsl_set_error_handler_off();
-	if (expand(sp, &x, err, errsize) != 0)
+	if (expand(sp, &x, d) != 0)
 		return -1;
 	counts->groups = x.ngroups;
 	/* Points in order: a group that did not load is one (error) point where its strategies
@@ -583,7 +584,7 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 				continue;
 			if (sl->stop && *sl->stop) {
 				status = -1;
-				snprintf(err, errsize, "interrupted");
+				diag_add(d, at, NULL, "interrupted");
 				break;
 			}
 			c = point_scenario(&x, i);

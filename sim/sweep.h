@@ -60,10 +60,9 @@ struct sweep_callbacks {
 };
 
 /* Expand the spec and evaluate the slice's points. 0, or -1 when expansion fails (message in
- * err) or the callback stopped it. */
+ * d, at the spec's file) or the callback stopped it. */
 int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *slice,
-	      const struct sweep_callbacks *cb, struct sweep_counts *counts, char *err,
-	      size_t errsize);
+	      const struct sweep_callbacks *cb, struct sweep_counts *counts, struct diag *d);
 
 /* Evaluate one loaded scenario as a sweep evaluates a point (dssim compare). */
 void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point *out);

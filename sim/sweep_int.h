@@ -48,9 +48,8 @@ struct sweep_spec {
 };
 
 /* The spec's where filter compiled for evaluation: *out NULL when the spec has none. 0, or -1
- * with the reason in err. */
-int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, char *err,
-		     size_t errsize);
+ * with the reason in d, at the filter's place and key "where". */
+int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, struct diag *d);
 /* Whether a candidate passes the filter (always, without one). */
 bool sweep_where_passes(struct store_where *w, const struct scenario *s);
 

@@ -78,7 +78,7 @@ static bool is_keyword(const char *w, size_t n)
 
 /* Rewrite the spec's expression to SQL: names to parameters, && || ! to AND OR NOT, "text" to
  * 'text'. NULL with a message on an unknown name or an unterminated string. */
-static char *where_to_sql(struct arena *a, const char *e, char *err, size_t errsize)
+static char *where_to_sql(struct arena *a, const char *e, struct mark at, struct diag *d)
 {
 	size_t cap = strlen(e) * 2 + 16, n = 0;
 	char *out = arena_alloc(a, cap * 2);
@@ -91,7 +91,7 @@ static char *where_to_sql(struct arena *a, const char *e, char *err, size_t errs
 	} while (0)
 	while (*p) {
 		if (n + 32 >= cap * 2) {
-			snprintf(err, errsize, "expression too long");
+			diag_add(d, at, "where", "expression too long");
 			return NULL;
 		}
 		if (isalpha((unsigned char)*p) || *p == '_') {
@@ -111,8 +111,8 @@ static char *where_to_sql(struct arena *a, const char *e, char *err, size_t errs
 				for (i = 0; i < NVARS; i++)
 					snprintf(names + strlen(names), sizeof names - strlen(names),
 						 "%s%s", i ? ", " : "", vars[i].name);
-				snprintf(err, errsize, "unknown name '%.*s' (known: %s)", (int)len, w,
-					 names);
+				diag_add(d, at, "where", "unknown name '%.*s' (known: %s)",
+					 (int)len, w, names);
 				return NULL;
 			}
 			memcpy(out + n, w, len);
@@ -134,18 +134,18 @@ static char *where_to_sql(struct arena *a, const char *e, char *err, size_t errs
 					out[n++] = '\'';
 				out[n++] = *p++;
 				if (n + 8 >= cap * 2) {
-					snprintf(err, errsize, "expression too long");
+					diag_add(d, at, "where", "expression too long");
 					return NULL;
 				}
 			}
 			if (*p != q) {
-				snprintf(err, errsize, "unterminated string");
+				diag_add(d, at, "where", "unterminated string");
 				return NULL;
 			}
 			p++;
 			out[n++] = '\'';
 		} else if (*p == ';') {
-			snprintf(err, errsize, "';' is not part of an expression");
+			diag_add(d, at, "where", "';' is not part of an expression");
 			return NULL;
 		} else {
 			out[n++] = *p++;
@@ -165,13 +165,12 @@ static const char *const *var_names(void)
 	return names;
 }
 
-int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, char *err,
-		     size_t errsize)
+int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, struct diag *d)
 {
 	*out = NULL;
 	if (sp->where == NULL)
 		return 0;
-	*out = store_where_new(sp->where, var_names(), NVARS, err, errsize);
+	*out = store_where_new(sp->where, var_names(), NVARS, sp->where_at, "where", d);
 	return *out ? 0 : -1;
 }
 
@@ -506,18 +505,14 @@ static struct sweep_spec *parse(const char *name, struct ynode *top, char *text,
 	} else if (where != NULL && where->kind != YNODE_SCALAR) {
 		diag_add(d, where->at, "where", "expected an expression, e.g. \"tp <= 8\"");
 	} else if (where != NULL) {
-		char err[768];
 		struct store_where *w;
 		sp->where_at = where->at;
-		sp->where = where_to_sql(sp->a, where->value, err, sizeof err);
-		if (sp->where == NULL) {
-			diag_add(d, where->at, "where", "%s", err);
-		} else if (sweep_where_open(sp, &w, err, sizeof err) != 0) {
-			diag_add(d, where->at, "where", "not an expression: %s", err);
+		/* Either step records why it refuses the expression. */
+		sp->where = where_to_sql(sp->a, where->value, where->at, d);
+		if (sp->where != NULL && sweep_where_open(sp, &w, d) != 0)
 			sp->where = NULL;
-		} else {
+		else if (sp->where != NULL)
 			store_where_free(w);
-		}
 	}
 	if (d->count > before) {
 		sp->text = NULL;

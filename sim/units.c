@@ -110,7 +110,8 @@ static int parse_number(const char *s, double *out, const char **end)
 	return e == s ? -1 : 0;
 }
 
-int units_parse(const char *text, enum unit_kind kind, double *out, char *err, size_t errsize)
+int units_parse(const char *text, enum unit_kind kind, struct mark at, const char *key,
+		double *out, struct diag *d)
 {
 	const char *p = text, *end;
 	double v;
@@ -119,12 +120,12 @@ int units_parse(const char *text, enum unit_kind kind, double *out, char *err, s
 	while (isspace((unsigned char)*p))
 		p++;
 	if (parse_number(p, &v, &end) != 0) {
-		snprintf(err, errsize, "expected a %s such as '%s', got '%s'", kind_info[kind].name,
+		diag_add(d, at, key, "expected a %s such as '%s', got '%s'", kind_info[kind].name,
 			 kind_info[kind].example, text);
 		return -1;
 	}
 	if (!isfinite(v)) {
-		snprintf(err, errsize, "'%s' is too large", text);
+		diag_add(d, at, key, "'%s' is too large", text);
 		return -1;
 	}
 	p = end;
@@ -141,20 +142,20 @@ int units_parse(const char *text, enum unit_kind kind, double *out, char *err, s
 		for (i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
 			if (strlen(suffixes[i].text) == n && strncmp(suffixes[i].text, p, n) == 0) {
 				if (suffixes[i].kind != kind) {
-					snprintf(err, errsize, "expected a %s such as '%s', got '%s'",
+					diag_add(d, at, key, "expected a %s such as '%s', got '%s'",
 						 kind_info[kind].name, kind_info[kind].example, text);
 					return -1;
 				}
 				*out = v * suffixes[i].factor;
 				if (!isfinite(*out)) {
-					snprintf(err, errsize, "'%s' is too large", text);
+					diag_add(d, at, key, "'%s' is too large", text);
 					return -1;
 				}
 				return 0;
 			}
 		}
 	}
-	snprintf(err, errsize, "unknown unit in '%s' (expected a %s such as '%s')", text,
+	diag_add(d, at, key, "unknown unit in '%s' (expected a %s such as '%s')", text,
 		 kind_info[kind].name, kind_info[kind].example);
 	return -1;
 }

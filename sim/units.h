@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "diag.h"
+
 enum unit_kind {
 	UNIT_NONE,          /* a plain number: counts, ratios */
 	UNIT_BYTES,
@@ -22,9 +24,11 @@ enum unit_kind {
 
 /*
  * Parse text as a quantity of the given kind into *out (SI base units). A bare number is taken in
- * base units. Returns 0, or -1 with a lower-case reason in err (no key, no position).
+ * base units. Returns 0, or -1 with a lower-case reason in d at the place and key given (where
+ * the text came from).
  */
-int units_parse(const char *text, enum unit_kind kind, double *out, char *err, size_t errsize);
+int units_parse(const char *text, enum unit_kind kind, struct mark at, const char *key,
+		double *out, struct diag *d);
 
 /* The kind's name and an example, for messages and --help-keys ("bytes", "80 GiB"). */
 const char *units_kind_name(enum unit_kind kind);

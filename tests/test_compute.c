@@ -30,11 +30,26 @@ static struct gpu_spec a100(void)
 	return g;
 }
 
+/* The GPU's compute model; the test fails, printing why, when it cannot be built. */
+static struct compute *new_compute(const struct gpu_spec *g)
+{
+	struct mark at = {"test_compute", 0, 0};
+	struct diag d;
+	struct compute *c;
+	diag_init(&d);
+	c = compute_new(g, at, &d);
+	if (c == NULL) {
+		diag_print(&d, stderr);
+		fail();
+	}
+	diag_release(&d);
+	return c;
+}
+
 static void gemm_efficiency_interpolates_in_log_size(void **state)
 {
 	struct gpu_spec g = a100();
-	char err[128];
-	struct compute *c = compute_new(&g, err, sizeof err);
+	struct compute *c = new_compute(&g);
 	(void)state;
 	assert_non_null(c);
 	/* log10 1e9 = 9, log10 1e12 = 12: at 1e10 one third of the way from 0.5 to 0.8 = 0.6 */
@@ -49,8 +64,7 @@ static void gemm_efficiency_interpolates_in_log_size(void **state)
 static void a_large_gemm_is_compute_bound(void **state)
 {
 	struct gpu_spec g = a100();
-	char err[128];
-	struct compute *c = compute_new(&g, err, sizeof err);
+	struct compute *c = new_compute(&g);
 	double flops = 2.0 * 8192 * 8192 * 8192;
 	(void)state;
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 8192, 8192, 8192), flops / (312e12 * 0.8), 1e-12);
@@ -62,8 +76,7 @@ static void a_large_gemm_is_compute_bound(void **state)
 static void a_gemv_is_memory_bound(void **state)
 {
 	struct gpu_spec g = a100();
-	char err[128];
-	struct compute *c = compute_new(&g, err, sizeof err);
+	struct compute *c = new_compute(&g);
 	double bytes = (8192.0 + 8192.0 * 8192 + 8192) * 2;
 	(void)state;
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 1, 8192, 8192), bytes / (2039e9 * 0.9), 1e-12);
@@ -74,8 +87,7 @@ static void a_gemv_is_memory_bound(void **state)
 static void attention_runs_at_its_own_efficiency(void **state)
 {
 	struct gpu_spec g = a100();
-	char err[128];
-	struct compute *c = compute_new(&g, err, sizeof err);
+	struct compute *c = new_compute(&g);
 	(void)state;
 	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12), 1e12 / (312e12 * 0.7), 1e-12);
 	/* int4 weights run 16-bit GEMMs; fp8 on a GPU without fp8 falls back to bf16 */
@@ -93,7 +105,6 @@ static void attention_runs_at_its_own_efficiency(void **state)
 static void a_partial_last_wave_costs_time(void **state)
 {
 	struct gpu_spec g = a100();
-	char err[128];
 	struct compute *c;
 	double useful = 2048.0 * 3072 / (216.0 * 32768);
 	(void)state;
@@ -103,7 +114,7 @@ static void a_partial_last_wave_costs_time(void **state)
 	g.efficiency.gemm_flops.n = 1;
 	g.efficiency.gemm_fraction.n = 1;
 	g.efficiency.gemm_fraction.v[0] = 0.859;
-	c = compute_new(&g, err, sizeof err);
+	c = new_compute(&g);
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 2048, 3072, 4096),
 		  2.0 * 2048 * 3072 * 4096 / (312e12 * 0.859 * useful), 1e-12);
 	/* 2048 x 4096: 128 x 128 tiles make 512 = 4.74 waves -> 5; useful 512/540 */

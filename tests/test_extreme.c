@@ -9,9 +9,8 @@
 #include <gsl/gsl_errno.h>
 
 #include "diag.h"
-#include "engine.h"
 #include "memory.h"
-#include "result.h"
+#include "run.h"
 #include "scenario.h"
 #include "step.h"
 
@@ -86,28 +85,27 @@ static bool check_case(const char *file, const char *const *sets)
 		finite(m.max_kv_tokens, "max KV tokens");
 		finite(m.kv_budget, "KV budget");
 	} else if (fits) {
-		struct step_plan p;
-		char err[256];
-		if (step_build(s, &p, err, sizeof err) == 0) {
-			struct engine *e = engine_new(p.graph);
-			struct result r;
-			engine_record_timeline(e, false);
-			assert_int_equal(engine_run(e), 0);
-			result_build(s, &p, e, &r);
-			finite(r.step_s, "step time");
-			assert_true(r.step_s > 0);
-			finite(r.tokens_per_s, "tokens/s");
-			finite(r.mfu, "MFU");
-			assert_true(r.mfu > 0 && r.mfu <= 1);
-			finite(r.peak_per_gpu, "simulated peak");
+		/* The step through the run module, as dssim runs it (the breakdown is above). */
+		struct run_options o = {.step_only = true};
+		struct run_result r;
+		struct diag d;
+		diag_init(&d);
+		assert_int_equal(run_scenario(s, &o, &r, &d), 0);
+		if (r.outcome == RUN_SIMULATED) {
+			finite(r.step.step_s, "step time");
+			assert_true(r.step.step_s > 0);
+			finite(r.step.tokens_per_s, "tokens/s");
+			finite(r.step.mfu, "MFU");
+			assert_true(r.step.mfu > 0 && r.step.mfu <= 1);
+			finite(r.step.peak_per_gpu, "simulated peak");
 			for (k = 0; k < STEP_CATEGORIES; k++)
-				finite(r.exposed[k], step_category_name(k));
-			finite(r.bubble, "bubble");
-			engine_free(e);
-			step_plan_release(&p);
+				finite(r.step.exposed[k], step_category_name(k));
+			finite(r.step.bubble, "bubble");
 		} else {
-			assert_true(strlen(err) > 0);
+			assert_true(strlen(r.reason) > 0);
 		}
+		run_result_release(&r);
+		diag_release(&d);
 	}
 	memory_report_release(&m);
 	scenario_free(s);

@@ -19,22 +19,49 @@
 #include "memory.h"
 #include "model.h"
 #include "requests.h"
+#include "run.h"
 #include "serve.h"
 
-/* Load, build memory and serve; the test fails when any stage fails. */
+/* Build memory and serve the scenario's requests through the run module, as dssim does, with
+ * options o (may be NULL); the test fails when the run does not simulate. *m and *r are the
+ * caller's to release. */
+static void serve_with(struct scenario *s, const struct run_options *o, struct memory_report *m,
+		       struct serve_result *r)
+{
+	struct run_result rr;
+	struct diag d;
+	diag_init(&d);
+	if (run_scenario(s, o, &rr, &d) != 0) {
+		diag_print(&d, stderr);
+		fail();
+	}
+	diag_release(&d);
+	if (rr.outcome != RUN_SIMULATED)
+		fail_msg("not served: %s", rr.reason);
+	*m = rr.memory;
+	*r = rr.serve;
+	assert_true(r->requests > 0);
+	assert_int_equal(r->finished, r->requests);
+}
+
 static void serve(struct scenario *s, struct memory_report *m, struct serve_result *r)
 {
-	struct request_stream rs;
+	serve_with(s, NULL, m, r);
+}
+
+/* The scenario's forward costs; the test fails, printing why, when it cannot serve. */
+static struct forward_cost *new_forward(const struct scenario *s)
+{
 	struct diag d;
-	char err[256];
-	assert_int_equal(memory_build(s, m), 0);
+	struct forward_cost *f;
 	diag_init(&d);
-	assert_int_equal(requests_build(s, &rs, &d), 0);
+	f = forward_new(s, &d);
+	if (f == NULL) {
+		diag_print(&d, stderr);
+		fail();
+	}
 	diag_release(&d);
-	if (serve_run(s, m, &rs, NULL, r, err, sizeof err) != 0)
-		fail_msg("serve_run: %s", err);
-	assert_int_equal(r->finished, rs.n);
-	requests_release(&rs);
+	return f;
 }
 
 /*
@@ -308,9 +335,13 @@ static void latency_targets_parse_and_judge(void **state)
 {
 	struct serve_slo slo;
 	struct serve_result r;
-	char err[256];
+	struct mark cli = {NULL, 0, 0};
+	struct diag d;
+	char line[256];
 	(void)state;
-	assert_int_equal(serve_parse_slo("ttft_p99=2s,tpot_p99=100ms", &slo, err, sizeof err), 0);
+	diag_init(&d);
+	assert_int_equal(serve_parse_slo("ttft_p99=2s,tpot_p99=100ms", cli, "--slo", &slo, &d), 0);
+	assert_int_equal(d.count, 0);
 	assert_int_equal(slo.n, 2);
 	check_rel(slo.t[1].limit, 0.1, 1e-12);
 	memset(&r, 0, sizeof r);
@@ -320,9 +351,14 @@ static void latency_targets_parse_and_judge(void **state)
 	assert_true(serve_meets(&r, &slo));
 	r.tpot.p99 = 0.11;
 	assert_false(serve_meets(&r, &slo));
-	assert_int_equal(serve_parse_slo("ttft_p95=2s", &slo, err, sizeof err), -1);
-	assert_non_null(strstr(err, "unknown target 'ttft_p95'"));
-	assert_int_equal(serve_parse_slo("tpot_p99=fast", &slo, err, sizeof err), -1);
+	assert_int_equal(serve_parse_slo("ttft_p95=2s", cli, "--slo", &slo, &d), -1);
+	assert_int_equal(d.count, 1);
+	/* No file: the command's name stands in its place, the option is the key. */
+	assert_non_null(strstr(diag_format(&d.items[0], line, sizeof line),
+			       "dssim: --slo: unknown target 'ttft_p95'"));
+	assert_int_equal(serve_parse_slo("tpot_p99=fast", cli, "--slo", &slo, &d), -1);
+	assert_int_equal(d.count, 2);
+	diag_release(&d);
 }
 
 /* DeepSeek-V3 in fp8 on 8 H200 with EP 8: each decode step reads only the experts its tokens
@@ -333,8 +369,7 @@ static void one_token_reads_only_its_experts(void **state)
 	struct scenario *s = check_scenario("v3ep",
 		"model: deepseek-v3\ncluster: {node: p5e.48xlarge}\n"
 		"workload: {mode: infer, dtype: fp8, seq_len: 4096}\nstrategy: {tp: 8, ep: 8}\n");
-	char err[256];
-	struct forward_cost *f = forward_new(s, err, sizeof err);
+	struct forward_cost *f = new_forward(s);
 	struct forward_batch one = {1, 1, 0, 1000, 1000}, many = {256, 256, 0, 256000, 256000};
 	double t1, t256;
 	(void)state;
@@ -366,22 +401,14 @@ static void dp_replicas_split_the_stream_round_robin(void **state)
 {
 	struct scenario *two = check_scenariof("dp2", DP_YAML, 2, 400, 8);
 	struct scenario *one = check_scenariof("dp1", DP_YAML, 1, 200, 4);
-	struct serve_options o = {true};
+	struct run_options o = {.keep_iterations = true};
 	struct memory_report m1, m2;
 	struct serve_result r1, r2;
-	struct request_stream rs;
-	struct diag d;
-	char err[256];
 	size_t i, per[2] = {0, 0};
 	(void)state;
 	assert_int_equal(two->strategy.dp, 2);
 	serve(one, &m1, &r1);
-	assert_int_equal(memory_build(two, &m2), 0);
-	diag_init(&d);
-	assert_int_equal(requests_build(two, &rs, &d), 0);
-	diag_release(&d);
-	if (serve_run(two, &m2, &rs, &o, &r2, err, sizeof err) != 0)
-		fail_msg("serve_run: %s", err);
+	serve_with(two, &o, &m2, &r2);
 	print_message("dp 2 at 8/s: TPOT %.4f ms; dp 1 at 4/s: %.4f ms\n", r2.tpot.mean * 1e3,
 		      r1.tpot.mean * 1e3);
 	assert_int_equal(r2.finished, 400);
@@ -400,7 +427,6 @@ static void dp_replicas_split_the_stream_round_robin(void **state)
 	check_rel(r2.requests_per_s, 2 * r1.requests_per_s, 0.01);
 	check_rel(r2.busy, r1.busy, 0.01);
 	serve_result_release(&r2);
-	requests_release(&rs);
 	memory_report_release(&m1);
 	memory_report_release(&m2);
 	scenario_free(one);
@@ -435,11 +461,15 @@ static void least_outstanding_sends_to_the_replica_with_fewer_requests(void **st
 		struct serve_options o = {true};
 		struct memory_report m;
 		struct serve_result r;
-		char err[256];
+		struct diag d;
 		size_t i, alone = 0, shared = 0;
 		assert_int_equal(memory_build(s, &m), 0);
-		if (serve_run(s, &m, &rs, &o, &r, err, sizeof err) != 0)
-			fail_msg("serve_run: %s", err);
+		diag_init(&d);
+		if (serve_run(s, &m, &rs, &o, &r, &d) != 0) {
+			diag_print(&d, stderr);
+			fail();
+		}
+		diag_release(&d);
 		assert_int_equal(r.finished, 21);
 		for (i = 0; i < r.niters; i++) {
 			if (r.iters[i].replica != 0)
@@ -481,10 +511,9 @@ static void an_iteration_on_links_takes_forward_time(void **state)
 	struct memory_report m;
 	struct serve_result r;
 	struct forward_cost *f;
-	char err[256];
 	(void)state;
 	serve(s, &m, &r);
-	f = forward_new(s, err, sizeof err);
+	f = new_forward(s);
 	assert_non_null(f);
 	check_rel(r.ttft.mean, forward_time(f, &prefill, part), 1e-12);
 	tp_prefill = part[FORWARD_TP];
@@ -518,8 +547,7 @@ static void forward_link_transfers_add_up_to_its_collective_time(void **state)
 		struct scenario *s = check_scenario("links", yaml[k]);
 		double part[FORWARD_PARTS], moved = 0;
 		struct forward_comm comm;
-		char err[256];
-		struct forward_cost *f = forward_new(s, err, sizeof err);
+		struct forward_cost *f = new_forward(s);
 		assert_non_null(f);
 		forward_time_comm(f, &b, part, &comm);
 		for (c = 0; c < FORWARD_LINKS; c++)

@@ -16,8 +16,6 @@
 #include "store.h"
 #include "store_int.h"
 
-enum { ERR = 512 };
-
 /* A fresh directory under /tmp holding path = dir/name. */
 static void tmp_make(char dir[32], char *path, size_t size, const char *name)
 {
@@ -73,6 +71,12 @@ __attribute__((format(printf, 4, 5))) static double sql(sqlite3 *db, char *out, 
 /* Fail unless the query's first value is the integer want. */
 #define check_sql(db, want, ...) assert_int_equal(sql_num((db), __VA_ARGS__), (want))
 
+/* The message of the last diagnostic in d ("" when there is none). */
+static const char *last_message(const struct diag *d)
+{
+	return d->count > 0 ? d->items[d->count - 1].message : "";
+}
+
 /* Fail, printing the text, unless it mentions what. */
 static void check_mentions(const char *text, const char *what)
 {
@@ -122,26 +126,31 @@ static void point_make(struct store_point *p, char cfg[128], enum store_status s
 /* A new database at path with a sweep begun. */
 static struct store *store_new(const char *path, int busy_ms)
 {
-	char err[ERR];
-	struct store *st = store_open(path, false, busy_ms, err, sizeof err);
+	struct diag d;
+	struct store *st;
+	diag_init(&d);
+	st = store_open(path, false, busy_ms, &d);
 	if (st == NULL) {
-		print_error("%s: %s\n", path, err);
+		diag_print(&d, stderr);
 		fail();
 	}
 	assert_int_equal(store_sweep_begin(st, "{\"nodes\":[4,8,16]}", "sweeps/70b.yaml", NULL,
-					   err, sizeof err), 0);
+					   &d), 0);
+	diag_release(&d);
 	return st;
 }
 
 static void store_creates_the_schema_in_wal_mode(void **state)
 {
-	char dir[32], path[64], err[ERR], mode[16];
+	char dir[32], path[64], mode[16];
+	struct diag d;
 	struct store *st;
 	int k;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "new.db");
 	for (k = 0; k < 2; k++) {   /* create, then open what exists */
-		st = store_open(path, false, 1000, err, sizeof err);
+		st = store_open(path, false, 1000, &d);
 		assert_non_null(st);
 		check_sql(store_db(st), 4, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'table' AND name IN ('sweeps', 'points', 'results', 'errors')");
@@ -151,9 +160,10 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 3, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
-		assert_int_equal(store_close(st, err, sizeof err), 0);
+		assert_int_equal(store_close(st, &d), 0);
 	}
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 /* FNV-1a 64 written out from the published parameters (Fowler, Noll, Vo). */
@@ -187,20 +197,22 @@ static void store_hash_is_fnv1a_of_version_and_config(void **state)
 static void store_puts_points_and_reads_them_through_the_views(void **state)
 {
 	static const enum store_status kinds[3] = {STORE_SIMULATED, STORE_NO_FIT, STORE_ERROR};
-	char dir[32], path[64], err[ERR], cfg[3][128], text[512];
+	char dir[32], path[64], cfg[3][128], text[512];
+	struct diag d;
 	struct store_point p[3];
 	struct store *st;
 	sqlite3 *db;
 	int i;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "sweep.db");
 	st = store_new(path, 1000);
 	db = store_db(st);
 	for (i = 0; i < 3; i++) {
 		point_make(&p[i], cfg[i], kinds[i], 4 << i);
-		assert_int_equal(store_put(st, &p[i], err, sizeof err), 0);
+		assert_int_equal(store_put(st, &p[i], &d), 0);
 	}
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 	check_sql(db, 3, "SELECT count(*) FROM v_points");
 	check_sql(db, 3, "SELECT count(*) FROM points WHERE sweep_id = "
 		"(SELECT id FROM sweeps WHERE status = 'running')");
@@ -256,27 +268,30 @@ static void store_puts_points_and_reads_them_through_the_views(void **state)
 	assert_false(store_has(st, "0123456789abcdef"));
 	/* Stored already: nothing is added, not even a second result. */
 	for (i = 0; i < 3; i++)
-		assert_int_equal(store_put(st, &p[i], err, sizeof err), 0);
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+		assert_int_equal(store_put(st, &p[i], &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 	check_sql(db, 3, "SELECT count(*) FROM points");
 	check_sql(db, 2, "SELECT count(*) FROM results");
 	check_sql(db, 1, "SELECT count(*) FROM errors");
 
-	assert_int_equal(store_sweep_end(st, "done", err, sizeof err), 0);
+	assert_int_equal(store_sweep_end(st, "done", &d), 0);
 	check_sql(db, 1, "SELECT count(*) FROM sweeps WHERE status = 'done' AND "
 		"finished IS NOT NULL AND spec_file = 'sweeps/70b.yaml'");
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 static void store_hashes_are_sorted(void **state)
 {
-	char dir[32], path[64], err[ERR], cfg[128];
+	char dir[32], path[64], cfg[128];
+	struct diag d;
 	char(*h)[17];
 	struct store_point p;
 	struct store *st;
 	size_t n, i;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "sweep.db");
 	st = store_new(path, 1000);
 	h = store_hashes(st, &n);
@@ -284,9 +299,9 @@ static void store_hashes_are_sorted(void **state)
 	free(h);
 	for (i = 1; i <= 5; i++) {
 		point_make(&p, cfg, STORE_SIMULATED, (int64_t)(4 * i));
-		assert_int_equal(store_put(st, &p, err, sizeof err), 0);
+		assert_int_equal(store_put(st, &p, &d), 0);
 	}
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 	h = store_hashes(st, &n);
 	assert_int_equal(n, 5);
 	for (i = 0; i < n; i++) {
@@ -296,8 +311,9 @@ static void store_hashes_are_sorted(void **state)
 			assert_true(strcmp(h[i - 1], h[i]) < 0);
 	}
 	free(h);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 static void store_pack_round_trips_every_field(void **state)
@@ -349,17 +365,20 @@ static void store_pack_round_trips_every_field(void **state)
  * with tokens_per_s times scale. */
 static void merge_source(const char *path, const int64_t nodes[3], double scale)
 {
-	char err[ERR], cfg[128];
+	char cfg[128];
+	struct diag d;
 	struct store_point p;
 	struct store *st = store_new(path, 1000);
 	int i;
+	diag_init(&d);
 	for (i = 0; i < 3; i++) {
 		point_make(&p, cfg, i == 0 ? STORE_ERROR : STORE_SIMULATED, nodes[i]);
 		p.tokens_per_s *= scale;
-		assert_int_equal(store_put(st, &p, err, sizeof err), 0);
+		assert_int_equal(store_put(st, &p, &d), 0);
 	}
-	assert_int_equal(store_sweep_end(st, "done", err, sizeof err), 0);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_sweep_end(st, "done", &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	diag_release(&d);
 }
 
 /* Results in main with the tokens_per_s of the attached source's point of the same hash. */
@@ -375,24 +394,26 @@ static void store_merge_adds_each_point_once_with_its_result(void **state)
 {
 	/* 4 (failed), 8 and 16 nodes in a; 4 (failed), 16 (another throughput) and 32 in b. */
 	static const int64_t na[3] = {4, 8, 16}, nb[3] = {4, 16, 32};
-	char dir[32], a[64], b[64], c[64], err[ERR], attach[256];
+	char dir[32], a[64], b[64], c[64], attach[256];
+	struct diag d;
 	struct store *st;
 	sqlite3 *db;
 	size_t added;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, a, sizeof a, "a.db");
 	snprintf(b, sizeof b, "%s/b.db", dir);
 	snprintf(c, sizeof c, "%s/c.db", dir);
 	merge_source(a, na, 1.0);
 	merge_source(b, nb, 1.5);
-	st = store_open(c, false, 1000, err, sizeof err);
+	st = store_open(c, false, 1000, &d);
 	assert_non_null(st);
 	db = store_db(st);
-	assert_int_equal(store_merge(st, a, &added, err, sizeof err), 0);
+	assert_int_equal(store_merge(st, a, &added, &d), 0);
 	assert_int_equal(added, 3);
-	assert_int_equal(store_merge(st, b, &added, err, sizeof err), 0);
+	assert_int_equal(store_merge(st, b, &added, &d), 0);
 	assert_int_equal(added, 1);
-	assert_int_equal(store_merge(st, a, &added, err, sizeof err), 0);
+	assert_int_equal(store_merge(st, a, &added, &d), 0);
 	assert_int_equal(added, 0);
 	check_sql(db, 4, "SELECT count(*) FROM points");
 	check_sql(db, 3, "SELECT count(*) FROM results");
@@ -410,10 +431,11 @@ static void store_merge_adds_each_point_once_with_its_result(void **state)
 		"main.errors e ON e.point_id = p.id AND e.message = ae.message");
 	assert_int_equal(sqlite3_exec(db, "DETACH a; DETACH b", NULL, NULL, NULL), SQLITE_OK);
 	snprintf(c, sizeof c, "%s/missing.db", dir);   /* refused, and not created */
-	assert_int_equal(store_merge(st, c, &added, err, sizeof err), -1);
+	assert_int_equal(store_merge(st, c, &added, &d), -1);
 	assert_int_equal(access(c, F_OK), -1);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 /* max_page_count stands in for a disk that fills: 20 KB configurations overflow a few pages
@@ -421,11 +443,13 @@ static void store_merge_adds_each_point_once_with_its_result(void **state)
 static void store_survives_a_full_disk(void **state)
 {
 	enum { BIG = 20 * 1024, TRIES = 200 };
-	char dir[32], path[64], err[ERR], text[64], cfg[128], *big = malloc(BIG + 1), (*done)[17];
+	char dir[32], path[64], text[64], cfg[128], *big = malloc(BIG + 1), (*done)[17];
+	struct diag d;
 	struct store_point p;
 	struct store *st;
 	int i, n = 0, full = 0;
 	(void)state;
+	diag_init(&d);
 	done = calloc(TRIES, sizeof *done);
 	assert_true(big && done);
 	tmp_make(dir, path, sizeof path, "full.db");
@@ -439,15 +463,15 @@ static void store_survives_a_full_disk(void **state)
 		point_make(&p, cfg, STORE_SIMULATED, 4);
 		p.config = big;
 		store_hash(big, p.hash);
-		full = store_put(st, &p, err, sizeof err) != 0 ||
-		       store_commit(st, err, sizeof err) != 0;
+		full = store_put(st, &p, &d) != 0 ||
+		       store_commit(st, &d) != 0;
 		if (!full)
 			memcpy(done[n++], p.hash, 17);
 	}
 	assert_true(full && n > 0);
-	check_mentions(err, "full");
-	store_close(st, err, sizeof err);   /* its word on the lost transaction is not checked */
-	st = store_open(path, false, 1000, err, sizeof err);
+	check_mentions(last_message(&d), "full");
+	store_close(st, &d);   /* its word on the lost transaction is not checked */
+	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
 	sql(store_db(st), text, sizeof text, "PRAGMA integrity_check");
 	assert_string_equal(text, "ok");
@@ -456,10 +480,11 @@ static void store_survives_a_full_disk(void **state)
 	/* No point without its result: a resumed sweep would skip it. */
 	check_sql(store_db(st), 0, "SELECT count(*) FROM points p WHERE NOT EXISTS "
 		"(SELECT 1 FROM results WHERE point_id = p.id)");
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	free(done);
 	free(big);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 static double now_s(void)
@@ -471,62 +496,68 @@ static double now_s(void)
 
 static void store_put_gives_up_on_a_lock_after_busy_ms(void **state)
 {
-	char dir[32], path[64], err[ERR] = "", cfg[128];
+	char dir[32], path[64], cfg[128];
+	struct diag d;
 	struct store_point p;
 	struct store *st;
 	sqlite3 *other;
 	double t0;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "locked.db");
 	st = store_new(path, 100);
 	assert_int_equal(sqlite3_open_v2(path, &other, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
 	point_make(&p, cfg, STORE_SIMULATED, 4);
 	t0 = now_s();
-	assert_int_equal(store_put(st, &p, err, sizeof err), -1);
+	assert_int_equal(store_put(st, &p, &d), -1);
 	assert_true(now_s() - t0 < 1.0);
-	check_mentions(err, "locked");
+	check_mentions(last_message(&d), "locked");
 	assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(store_put(st, &p, err, sizeof err), 0);
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 	check_sql(other, 1, "SELECT count(*) FROM results");
 	assert_int_equal(sqlite3_close(other), SQLITE_OK);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 static void store_opened_readonly_refuses_writes(void **state)
 {
-	char dir[32], path[64], err[ERR] = "", cfg[128];
+	char dir[32], path[64], cfg[128];
+	struct diag d;
 	struct store_point p;
 	struct store *st;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "ro.db");
 	st = store_new(path, 1000);
 	point_make(&p, cfg, STORE_SIMULATED, 4);
-	assert_int_equal(store_put(st, &p, err, sizeof err), 0);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
 
-	st = store_open(path, true, 1000, err, sizeof err);
+	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
 	assert_true(store_has(st, p.hash));
 	check_sql(store_db(st), 1, "SELECT count(*) FROM v_fitting");
-	assert_int_equal(store_sweep_begin(st, "{}", NULL, NULL, err, sizeof err), -1);
-	check_mentions(err, "readonly");
+	assert_int_equal(store_sweep_begin(st, "{}", NULL, NULL, &d), -1);
+	check_mentions(last_message(&d), "readonly");
 	assert_int_not_equal(sqlite3_exec(store_db(st), "INSERT INTO errors VALUES (99, 'x')", NULL,
 					  NULL, NULL), SQLITE_OK);
 	check_mentions(sqlite3_errmsg(store_db(st)), "readonly");
 	/* store_put on a read-only store refuses (it once crashed on unprepared inserts). */
-	assert_int_equal(store_put(st, &p, err, sizeof err), -1);
-	check_mentions(err, "read-only");
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_put(st, &p, &d), -1);
+	check_mentions(last_message(&d), "read-only");
+	assert_int_equal(store_close(st, &d), 0);
 
 	snprintf(path, sizeof path, "%s/missing.db", dir);
-	err[0] = '\0';
-	assert_null(store_open(path, true, 1000, err, sizeof err));
-	assert_true(strlen(err) > 0);
+	diag_release(&d);
+	assert_null(store_open(path, true, 1000, &d));
+	assert_true(d.count > 0);
 	assert_int_equal(access(path, F_OK), -1);   /* and it was not created */
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 /* A result that cannot be written takes its point with it: the open transaction is rolled
@@ -534,52 +565,61 @@ static void store_opened_readonly_refuses_writes(void **state)
  * sweep can still be closed as failed. */
 static void store_put_failure_leaves_no_orphan(void **state)
 {
-	char dir[32], path[64], err[ERR] = "", cfg[128];
+	char dir[32], path[64], cfg[128];
+	struct diag d;
 	struct store_point p;
 	struct store *st;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "orphan.db");
 	st = store_new(path, 1000);
 	assert_int_equal(sqlite3_exec(store_db(st), "CREATE TEMP TRIGGER f BEFORE INSERT ON "
 				      "main.results BEGIN SELECT RAISE(ABORT, 'database or disk "
 				      "is full'); END", NULL, NULL, NULL), SQLITE_OK);
 	point_make(&p, cfg, STORE_SIMULATED, 4);
-	assert_int_equal(store_put(st, &p, err, sizeof err), -1);
-	check_mentions(err, "full");
-	assert_int_equal(store_sweep_end(st, "failed", err, sizeof err), 0);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
-	st = store_open(path, true, 1000, err, sizeof err);
+	assert_int_equal(store_put(st, &p, &d), -1);
+	check_mentions(last_message(&d), "full");
+	assert_int_equal(store_sweep_end(st, "failed", &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
 	check_sql(store_db(st), 0, "SELECT count(*) FROM points");
 	check_sql(store_db(st), 1, "SELECT count(*) FROM sweeps WHERE status = 'failed'");
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 static void store_refuses_another_schema(void **state)
 {
-	char dir[32], path[64], err[ERR] = "";
+	char dir[32], path[64];
+	struct diag d;
 	sqlite3 *db;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "other.db");
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "CREATE TABLE points (x); PRAGMA user_version = 7",
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
-	assert_null(store_open(path, false, 1000, err, sizeof err));
-	assert_string_equal(err, "schema 7, this dssim reads 3: re-run the sweep into a new file");
-	err[0] = '\0';
-	assert_null(store_open(path, true, 1000, err, sizeof err));
-	assert_string_equal(err, "schema 7, this dssim reads 3: re-run the sweep into a new file");
+	assert_null(store_open(path, false, 1000, &d));
+	assert_string_equal(last_message(&d),
+			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
+	diag_release(&d);
+	assert_null(store_open(path, true, 1000, &d));
+	assert_string_equal(last_message(&d),
+			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
 	assert_int_equal(store_schema_version(), 3);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 /* store_query: typed cells as SQLite holds them, parameters bound in order, and every refusal
  * (a write, a wrong parameter count, bad SQL) an error rather than a crash. */
 static void store_query_returns_typed_rows_and_refuses_writes(void **state)
 {
-	char dir[32], path[64], err[ERR] = "", cfg[2][128];
+	char dir[32], path[64], cfg[2][128];
+	struct diag d;
 	struct store_point p[2];
 	struct store_value params[2];
 	struct store_rows *r;
@@ -587,20 +627,21 @@ static void store_query_returns_typed_rows_and_refuses_writes(void **state)
 	int64_t id;
 	int i;
 	(void)state;
+	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "query.db");
 	st = store_new(path, 1000);
 	for (i = 0; i < 2; i++) {
 		point_make(&p[i], cfg[i], i ? STORE_NO_FIT : STORE_SIMULATED, 4 << i);
-		assert_int_equal(store_put(st, &p[i], err, sizeof err), 0);
+		assert_int_equal(store_put(st, &p[i], &d), 0);
 	}
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 
 	params[0] = store_text(p[0].hash);
 	params[1] = store_int(32);
 	if (store_query(st, "SELECT gpus, step_s, node, usd_per_hour IS NULL AS unpriced, NULL AS "
-			"empty FROM v_points WHERE hash = ?1 AND gpus = ?2", params, 2, &r, err,
-			sizeof err) != 0) {
-		print_error("store_query: %s\n", err);
+			"empty FROM v_points WHERE hash = ?1 AND gpus = ?2", params, 2, &r,
+			&d) != 0) {
+		print_error("store_query: %s\n", last_message(&d));
 		fail();
 	}
 	assert_int_equal(r->rows, 1);
@@ -624,28 +665,28 @@ static void store_query_returns_typed_rows_and_refuses_writes(void **state)
 	id = store_point_id(st, p[1].hash);
 	assert_true(id > 0);
 	assert_int_equal(store_point_id(st, "0123456789abcdef"), 0);
-	assert_int_equal(store_fetch_point(st, id, &r, err, sizeof err), 0);
+	assert_int_equal(store_fetch_point(st, id, &r, &d), 0);
 	assert_int_equal(r->rows, 1);
 	assert_string_equal(store_cell(r, 0, store_rows_column(r, "hash"))->text, p[1].hash);
 	store_rows_free(r);
-	assert_int_equal(store_fetch_point(st, id + 100, &r, err, sizeof err), 0);
+	assert_int_equal(store_fetch_point(st, id + 100, &r, &d), 0);
 	assert_int_equal(r->rows, 0);
 	store_rows_free(r);
 
-	assert_int_equal(store_query(st, "DELETE FROM errors", NULL, 0, &r, err, sizeof err), -1);
+	assert_int_equal(store_query(st, "DELETE FROM errors", NULL, 0, &r, &d), -1);
 	assert_null(r);
-	check_mentions(err, "read-only");
-	assert_int_equal(store_query(st, "SELECT ?1, ?2", params, 1, &r, err, sizeof err), -1);
-	check_mentions(err, "parameters");
-	assert_int_equal(store_query(st, "SELECT nosuch FROM points", NULL, 0, &r, err,
-				     sizeof err), -1);
-	check_mentions(err, "no such column");
-	assert_int_equal(store_query_check(st, "SELECT nosuch FROM points", err, sizeof err), -1);
-	check_mentions(err, "no such column");
-	assert_int_equal(store_query_check(st, "SELECT 1", err, sizeof err), 0);
+	check_mentions(last_message(&d), "read-only");
+	assert_int_equal(store_query(st, "SELECT ?1, ?2", params, 1, &r, &d), -1);
+	check_mentions(last_message(&d), "parameters");
+	assert_int_equal(store_query(st, "SELECT nosuch FROM points", NULL, 0, &r, &d), -1);
+	check_mentions(last_message(&d), "no such column");
+	assert_int_equal(store_query_check(st, "SELECT nosuch FROM points", &d), -1);
+	check_mentions(last_message(&d), "no such column");
+	assert_int_equal(store_query_check(st, "SELECT 1", &d), 0);
 	store_rows_free(NULL);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
+	diag_release(&d);
 }
 
 /* store_where: an expression over named values, true only when neither NULL nor 0; a name it
@@ -655,9 +696,12 @@ static void store_where_evaluates_named_values(void **state)
 	static const char *const names[] = {"tp", "node", "pp"};
 	struct store_value v[3];
 	struct store_where *w;
-	char err[ERR] = "";
+	struct mark at = {"spec.yaml", 2, 8};
+	struct diag d;
+	char line[256];
 	(void)state;
-	w = store_where_new(":tp <= 8 AND :node = 'p5.48xlarge'", names, 3, err, sizeof err);
+	diag_init(&d);
+	w = store_where_new(":tp <= 8 AND :node = 'p5.48xlarge'", names, 3, at, "where", &d);
 	assert_non_null(w);
 	assert_true(store_where_uses(w, 0));
 	assert_true(store_where_uses(w, 1));
@@ -676,8 +720,12 @@ static void store_where_evaluates_named_values(void **state)
 	assert_false(store_where_passes(w, v));
 	store_where_free(w);
 	store_where_free(NULL);
-	assert_null(store_where_new(":tp <=", names, 3, err, sizeof err));
-	check_mentions(err, "syntax error");
+	assert_null(store_where_new(":tp <=", names, 3, at, "where", &d));
+	check_mentions(last_message(&d), "syntax error");
+	/* At the place given: where the expression came from. */
+	check_mentions(diag_format(&d.items[0], line, sizeof line),
+		       "spec.yaml:2:8: where: not an expression: ");
+	diag_release(&d);
 }
 
 /* The names of the time and memory columns, from the store: what report/ reads. */

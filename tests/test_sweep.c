@@ -10,11 +10,8 @@
 #include <sqlite3.h>
 
 #include "diag.h"
-#include "engine.h"
-#include "memory.h"
-#include "result.h"
+#include "run.h"
 #include "scenario.h"
-#include "step.h"
 #include "store.h"
 #include "store_int.h"
 #include "sweep.h"
@@ -78,13 +75,12 @@ static void run(const char *text, struct sweep_slice *sl, struct seen *out)
 	struct sweep_spec *sp;
 	struct sweep_callbacks cb = {on_total, on_point, out};
 	struct sweep_counts counts;
-	char err[512];
 	diag_init(&d);
 	sp = parse_spec(text, &d);
 	if (sp == NULL)
 		diag_print(&d, stderr);
 	assert_non_null(sp);
-	assert_int_equal(sweep_run(sp, sl, &cb, &counts, err, sizeof err), 0);
+	assert_int_equal(sweep_run(sp, sl, &cb, &counts, &d), 0);
 	assert_int_equal(counts.done, out->n);
 	sweep_spec_free(sp);
 	diag_release(&d);
@@ -271,8 +267,13 @@ static void test_hashes_distinct(void **state)
 
 static int put_point(void *ctx, const struct store_point *p)
 {
-	char err[256];
-	return store_put(ctx, p, err, sizeof err);
+	struct diag d;
+	int rc;
+	diag_init(&d);
+	rc = store_put(ctx, p, &d);
+	diag_print(&d, stderr);
+	diag_release(&d);
+	return rc;
 }
 
 /* The database stores each group's shared keys once, yet v_points gives back every point's
@@ -285,23 +286,21 @@ static void test_stored_config_is_canonical(void **state)
 	struct sweep_counts counts;
 	struct store *st;
 	sqlite3_stmt *q;
-	char err[512];
 	int rows = 0;
 	(void)state;
-	st = store_open(":memory:", false, 0, err, sizeof err);
+	diag_init(&d);
+	st = store_open(":memory:", false, 0, &d);
 	assert_non_null(st);
-	assert_int_equal(store_sweep_begin(st, "", "test", NULL, err, sizeof err), 0);
+	assert_int_equal(store_sweep_begin(st, "", "test", NULL, &d), 0);
 	{
 		struct sweep_callbacks cb = {NULL, put_point, st};
-		diag_init(&d);
 		sp = parse_spec(spec_32b, &d);
 		assert_non_null(sp);
 		slice_init(&sl);
-		assert_int_equal(sweep_run(sp, &sl, &cb, &counts, err, sizeof err), 0);
+		assert_int_equal(sweep_run(sp, &sl, &cb, &counts, &d), 0);
 		sweep_spec_free(sp);
-		diag_release(&d);
 	}
-	assert_int_equal(store_commit(st, err, sizeof err), 0);
+	assert_int_equal(store_commit(st, &d), 0);
 	assert_int_equal(sqlite3_prepare_v2(store_db(st), "SELECT config, hash FROM v_points", -1,
 					    &q, NULL), SQLITE_OK);
 	while (sqlite3_step(q) == SQLITE_ROW) {
@@ -318,7 +317,9 @@ static void test_stored_config_is_canonical(void **state)
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(q, 0), 1); /* one group */
 	sqlite3_finalize(q);
-	assert_int_equal(store_close(st, err, sizeof err), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
 }
 
 /* The analytic screen: without offload, tp 1 ZeRO-1 32B on 8 A100-80GB needs 16 bytes per
@@ -353,10 +354,9 @@ static void test_point_matches_dssim(void **state)
 	struct scenario_options opt;
 	struct diag d;
 	struct scenario *sc;
-	struct step_plan p;
-	struct engine *e;
-	struct result r;
-	char path[4096], err[256];
+	struct run_result rr;
+	const struct result *r = &rr.step;
+	char path[4096];
 	(void)state;
 	slice_init(&sl);
 	sl.analytic = false;
@@ -370,19 +370,17 @@ static void test_point_matches_dssim(void **state)
 	diag_init(&d);
 	sc = scenario_load(path, &opt, &d);
 	assert_non_null(sc);
-	assert_int_equal(step_build(sc, &p, err, sizeof err), 0);
-	e = engine_new(p.graph);
-	assert_int_equal(engine_run(e), 0);
-	result_build(sc, &p, e, &r);
-	assert_true(s->last.step_s == r.step_s);
-	assert_true(s->last.tokens_per_s == r.tokens_per_s);
-	assert_true(s->last.mfu == r.mfu);
+	/* dssim FILE's path: run_scenario without options. */
+	assert_int_equal(run_scenario(sc, NULL, &rr, &d), 0);
+	assert_int_equal(rr.outcome, RUN_SIMULATED);
+	assert_true(s->last.step_s == r->step_s);
+	assert_true(s->last.tokens_per_s == r->tokens_per_s);
+	assert_true(s->last.mfu == r->mfu);
 	/* 2 p4de.24xlarge nodes at the preset's price. */
 	check_rel(s->last.usd_per_hour, 2 * sc->cluster.node.price, 1e-12);
 	check_rel(s->last.usd_per_million_tokens,
-		  2 * sc->cluster.node.price / 3600 / r.tokens_per_s * 1e6, 1e-12);
-	engine_free(e);
-	step_plan_release(&p);
+		  2 * sc->cluster.node.price / 3600 / r->tokens_per_s * 1e6, 1e-12);
+	run_result_release(&rr);
 	scenario_free(sc);
 	diag_release(&d);
 	free(s);

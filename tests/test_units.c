@@ -12,24 +12,35 @@
 /* Parse text as kind and fail, printing the reason, unless it is accepted. */
 static double parsed(const char *text, enum unit_kind kind)
 {
-	char err[256] = "";
+	struct mark at = {"test.yaml", 3, 5};
+	struct diag d;
 	double v = -12345.0;
-	if (units_parse(text, kind, &v, err, sizeof err) != 0) {
-		print_error("'%s' as %s was rejected: %s\n", text, units_kind_name(kind), err);
+	diag_init(&d);
+	if (units_parse(text, kind, at, "key", &v, &d) != 0) {
+		print_error("'%s' as %s was rejected: %s\n", text, units_kind_name(kind),
+			    d.items[0].message);
 		fail();
 	}
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
 	return v;
 }
 
-/* Parse text as kind and fail unless it is rejected; the reason goes to err. */
+/* Parse text as kind and fail unless it is rejected with one diagnostic; its message goes to
+ * err. */
 static void rejected(const char *text, enum unit_kind kind, char *err, size_t errsize)
 {
+	struct mark at = {NULL, 0, 0};
+	struct diag d;
 	double v = -12345.0;
-	err[0] = '\0';
-	if (units_parse(text, kind, &v, err, errsize) == 0) {
+	diag_init(&d);
+	if (units_parse(text, kind, at, NULL, &v, &d) == 0) {
 		print_error("'%s' as %s was accepted as %.17g\n", text, units_kind_name(kind), v);
 		fail();
 	}
+	assert_int_equal(d.count, 1);
+	snprintf(err, errsize, "%s", d.items[0].message);
+	diag_release(&d);
 	assert_true(err[0] != '\0');
 }
 
@@ -290,15 +301,20 @@ static void units_parse_rejects_values_that_overflow_a_double(void **state)
 	assert_contains(err, "too large");
 }
 
-static void units_parse_truncates_a_long_message_to_the_buffer(void **state)
+static void units_parse_records_the_place_and_key_it_is_given(void **state)
 {
-	char err[16];
+	struct mark at = {"scenarios/a.yaml", 14, 9};
+	struct diag d;
+	char line[256];
 	double v = 0;
 	(void)state;
-	memset(err, 'x', sizeof err);
-	assert_int_equal(units_parse("80 GB", UNIT_BYTES_PER_S, &v, err, sizeof err), -1);
-	/* "expected a band" is 15 characters and the terminating NUL. */
-	assert_string_equal(err, "expected a band");
+	diag_init(&d);
+	assert_int_equal(units_parse("80 GB", UNIT_BYTES_PER_S, at, "cluster.nic", &v, &d), -1);
+	assert_int_equal(d.count, 1);
+	assert_string_equal(diag_format(&d.items[0], line, sizeof line),
+			    "scenarios/a.yaml:14:9: cluster.nic: expected a bandwidth such as "
+			    "'900 GB/s', got '80 GB'");
+	diag_release(&d);
 }
 
 static void units_kind_examples_parse_as_their_kind(void **state)
@@ -398,7 +414,7 @@ int main(void)
 		cmocka_unit_test(units_parse_rejects_text_without_a_number),
 		cmocka_unit_test(units_parse_rejects_nan_inf_and_hex),
 		cmocka_unit_test(units_parse_rejects_values_that_overflow_a_double),
-		cmocka_unit_test(units_parse_truncates_a_long_message_to_the_buffer),
+		cmocka_unit_test(units_parse_records_the_place_and_key_it_is_given),
 		cmocka_unit_test(units_kind_examples_parse_as_their_kind),
 		cmocka_unit_test(units_format_picks_a_fitting_prefix),
 		cmocka_unit_test(units_format_output_parses_back),
