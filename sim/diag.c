@@ -136,20 +136,71 @@ char *diag_format(const struct diag_item *it, char *buf, size_t size)
 	return buf;
 }
 
+/* The escape of one control byte, or NULL for a byte printed as it is. */
+static const char *escape_of(unsigned char c, char buf[5])
+{
+	if (c == '\n')
+		return "\\n";
+	if (c == '\r')
+		return "\\r";
+	if (c == '\t')
+		return "\\t";
+	if (c < 0x20 || c == 0x7f) {
+		snprintf(buf, 5, "\\x%02x", c);
+		return buf;
+	}
+	return NULL;
+}
+
+void diag_fputs_visible(const char *s, FILE *out)
+{
+	char buf[5];
+	for (; s && *s; s++) {
+		const char *e = escape_of((unsigned char)*s, buf);
+		if (e)
+			fputs(e, out);
+		else
+			fputc(*s, out);
+	}
+}
+
+char *diag_visible_dup(const char *s)
+{
+	char buf[5], *out, *p;
+	size_t n = 0;
+	const char *q;
+	for (q = s; *q; q++) {
+		const char *e = escape_of((unsigned char)*q, buf);
+		n += e ? strlen(e) : 1;
+	}
+	p = out = xmalloc(n + 1);
+	for (q = s; *q; q++) {
+		const char *e = escape_of((unsigned char)*q, buf);
+		if (e) {
+			memcpy(p, e, strlen(e));
+			p += strlen(e);
+		} else {
+			*p++ = *q;
+		}
+	}
+	*p = '\0';
+	return out;
+}
+
 void diag_print(const struct diag *d, FILE *out)
 {
-	char buf[2048];
-	size_t i;
-	for (i = 0; i < d->count; i++)
-		fprintf(out, "%s\n", diag_format(&d->items[i], buf, sizeof buf));
+	diag_print_prefixed(d, "", out);
 }
 
 void diag_print_prefixed(const struct diag *d, const char *prefix, FILE *out)
 {
 	char buf[2048];
 	size_t i;
-	for (i = 0; i < d->count; i++)
-		fprintf(out, "%s%s\n", prefix, diag_format(&d->items[i], buf, sizeof buf));
+	for (i = 0; i < d->count; i++) {
+		fputs(prefix, out);
+		diag_fputs_visible(diag_format(&d->items[i], buf, sizeof buf), out);
+		fputc('\n', out);
+	}
 }
 
 size_t diag_edit_distance(const char *a, const char *b)

@@ -44,6 +44,11 @@ bool diag_has_errors(const struct diag *d);
 void diag_print(const struct diag *d, FILE *out);
 /* The same with prefix before each line ("dssim top: "), for commands that name themselves. */
 void diag_print_prefixed(const struct diag *d, const char *prefix, FILE *out);
+/* Text from inputs or a database as a terminal, a Markdown table or a CSV line can show it:
+ * control bytes (ANSI escapes, newlines) become \\n, \\r, \\t or \\xNN. The _dup form is
+ * malloc'd. */
+void diag_fputs_visible(const char *s, FILE *out);
+char *diag_visible_dup(const char *s);
 /* Format one item into buf (truncating); returns buf. */
 char *diag_format(const struct diag_item *it, char *buf, size_t size);
 

@@ -5,9 +5,11 @@
 #include "output.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "diag.h"
 #include "json.h"
 #include "units.h"
 
@@ -179,6 +181,15 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	fputs(", \"host_overhead\": ", out);
 	json_num(out, v->overhead_s);
 	fputs("}\n  },\n", out);
+}
+
+/* Text from an input, with its control bytes escaped (diag_fputs_visible), cut to size. */
+static const char *vis(const char *text, char *buf, size_t size)
+{
+	char *v = diag_visible_dup(text ? text : "");
+	snprintf(buf, size, "%s", v);
+	free(v);
+	return buf;
 }
 
 /* The step of a simulated training run, the served stream of a simulated serving run. */
@@ -361,9 +372,11 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 	const struct workload *w = &s->workload;
 	double gpu = 0;
 	int k;
+	char t1[1024];
 	fputc('\n', out);
 	if (w->arrival.process == ARRIVAL_TRACE)
-		fprintf(out, "requests  %zu from %s\n", v->requests, w->arrival.trace);
+		fprintf(out, "requests  %zu from %s\n", v->requests,
+			vis(w->arrival.trace, t1, sizeof t1));
 	else if (v->offered_rate > 0)
 		fprintf(out, "requests  %zu, %s arrivals at %.3g/s (seed %lld)\n", v->requests,
 			scenario_enum_name("workload.arrival.process", w->arrival.process),
@@ -438,18 +451,21 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	const struct strategy *g = &s->strategy;
 	size_t i, first = 0, shown;
 	int k;
-	char a[64], b[64], label[64];
+	char a[64], b[64], label[64], t1[1024], t2[256];
 	bool train = w->mode == MODE_TRAIN;
 
-	fprintf(out, "%s  (%s)\n\n", s->name, s->file);
-	fprintf(out, "model     %s: %.2f B parameters", md->name, m->params.total / 1e9);
+	fprintf(out, "%s  ", vis(s->name, t1, sizeof t1));
+	fprintf(out, "(%s)\n\n", vis(s->file, t1, sizeof t1));
+	fprintf(out, "model     %s: %.2f B parameters", vis(md->name, t1, sizeof t1),
+		m->params.total / 1e9);
 	if (m->params.active < m->params.total)
 		fprintf(out, " (%.2f B active)", m->params.active / 1e9);
 	fprintf(out, ", %lld layers, hidden %lld, %lld heads / %lld KV\n", (long long)md->layers,
 		(long long)md->hidden, (long long)md->heads, (long long)md->kv_heads);
 	fprintf(out, "cluster   %lld x %s: %lld GPUs %s, %s each", (long long)s->cluster.nodes,
-		n->name ? n->name : "node", (long long)s->cluster.gpus,
-		n->gpu.name ? n->gpu.name : "", units_format(n->gpu.memory, UNIT_BYTES, a, sizeof a));
+		vis(n->name ? n->name : "node", t1, sizeof t1), (long long)s->cluster.gpus,
+		vis(n->gpu.name ? n->gpu.name : "", t2, sizeof t2),
+		units_format(n->gpu.memory, UNIT_BYTES, a, sizeof a));
 	if (n->host_memory > 0)
 		fprintf(out, "; host %s per node",
 			units_format(n->host_memory, UNIT_BYTES, b, sizeof b));
@@ -542,7 +558,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			units_format(m->kv_bytes_per_token, UNIT_BYTES, a, sizeof a), m->max_kv_tokens,
 			s->serving.gpu_memory_utilization * 100);
 	if (m->advice[0])
-		fprintf(out, "to fit: %s\n", m->advice);
+		fprintf(out, "to fit: %s\n", vis(m->advice, t1, sizeof t1));
 	if (t != NULL)
 		text_time(out, s, t, s->cluster.gpus);
 	if (sv != NULL)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "json.h"
 #include "store.h"
 #include "xalloc.h"
@@ -98,26 +99,35 @@ void table_from_rows(struct table *t, const struct store_rows *r)
 	}
 }
 
-static void csv_field(FILE *out, const char *s)
+/* Text, Markdown, CSV and HTML show a cell's control bytes escaped (diag_visible_dup): text
+ * from inputs or a database must not move a terminal's cursor or break a row. JSON escapes
+ * them its own way. */
+static void csv_field(FILE *out, const char *text)
 {
-	if (s == NULL)
+	char *v, *s;
+	if (text == NULL)
 		return;
-	if (strpbrk(s, ",\"\n") == NULL) {
-		fputs(s, out);
+	v = diag_visible_dup(text);
+	if (strpbrk(v, ",\"") == NULL) {
+		fputs(v, out);
+		free(v);
 		return;
 	}
 	fputc('"', out);
-	for (; *s; s++) {
+	for (s = v; *s; s++) {
 		if (*s == '"')
 			fputc('"', out);
 		fputc(*s, out);
 	}
 	fputc('"', out);
+	free(v);
 }
 
-void table_html_text(FILE *out, const char *s)
+void table_html_text(FILE *out, const char *text)
 {
-	for (; s && *s; s++) {
+	char *v = text ? diag_visible_dup(text) : NULL;
+	const char *s;
+	for (s = v; s && *s; s++) {
 		if (*s == '<')
 			fputs("&lt;", out);
 		else if (*s == '>')
@@ -129,15 +139,31 @@ void table_html_text(FILE *out, const char *s)
 		else
 			fputc(*s, out);
 	}
+	free(v);
+}
+
+/* A Markdown cell: control bytes escaped, then '|'. */
+static void md_cell(FILE *out, const char *text)
+{
+	char *v = text ? diag_visible_dup(text) : NULL;
+	const char *p;
+	for (p = v; p && *p; p++) {
+		if (*p == '|')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+	free(v);
 }
 
 /* Markdown: a pipe table; '|' in a cell is escaped. */
 static void print_md(const struct table *t, FILE *out)
 {
 	size_t r, c;
-	const char *p;
-	for (c = 0; c < t->cols; c++)
-		fprintf(out, "| %s ", t->head[c]);
+	for (c = 0; c < t->cols; c++) {
+		fputs("| ", out);
+		md_cell(out, t->head[c]);
+		fputc(' ', out);
+	}
 	fputs("|\n", out);
 	for (c = 0; c < t->cols; c++) {
 		bool num = false;
@@ -149,11 +175,7 @@ static void print_md(const struct table *t, FILE *out)
 	for (r = 0; r < t->rows; r++) {
 		for (c = 0; c < t->cols; c++) {
 			fputs("| ", out);
-			for (p = t->cell[r * t->cols + c]; p && *p; p++) {
-				if (*p == '|')
-					fputc('\\', out);
-				fputc(*p, out);
-			}
+			md_cell(out, t->cell[r * t->cols + c]);
 			fputc(' ', out);
 		}
 		fputs("|\n", out);
@@ -225,29 +247,41 @@ void table_print(const struct table *t, enum format f, FILE *out)
 		}
 		fputs(t->rows ? "\n]\n" : "]\n", out);
 	} else {
-		size_t *w = xcalloc(t->cols, sizeof *w);
+		/* Widths and cells as printed: control bytes escaped. */
+		size_t *w = xcalloc(t->cols, sizeof *w), n = t->rows * t->cols, i;
+		char **vh = xcalloc(t->cols ? t->cols : 1, sizeof *vh);
+		char **vc = xcalloc(n ? n : 1, sizeof *vc);
+		for (c = 0; c < t->cols; c++)
+			vh[c] = diag_visible_dup(t->head[c]);
+		for (i = 0; i < n; i++)
+			vc[i] = t->cell[i] ? diag_visible_dup(t->cell[i]) : NULL;
 		for (c = 0; c < t->cols; c++) {
-			w[c] = strlen(t->head[c]);
+			w[c] = strlen(vh[c]);
 			for (r = 0; r < t->rows; r++) {
-				const char *v = t->cell[r * t->cols + c];
-				size_t n = v ? strlen(v) : 1;
-				if (n > w[c])
-					w[c] = n;
+				const char *v = vc[r * t->cols + c];
+				size_t len = v ? strlen(v) : 1;
+				if (len > w[c])
+					w[c] = len;
 			}
 		}
 		for (c = 0; c < t->cols; c++)
-			fprintf(out, "%s%-*s", c ? "  " : "", (int)w[c], t->head[c]);
+			fprintf(out, "%s%-*s", c ? "  " : "", (int)w[c], vh[c]);
 		fputc('\n', out);
 		for (r = 0; r < t->rows; r++) {
 			for (c = 0; c < t->cols; c++) {
-				const char *v = t->cell[r * t->cols + c];
+				const char *v = vc[r * t->cols + c];
 				bool num = t->numeric[r * t->cols + c];
 				fprintf(out, num ? "%s%*s" : "%s%-*s", c ? "  " : "", (int)w[c],
 					v ? v : "-");
 			}
 			fputc('\n', out);
 		}
+		for (c = 0; c < t->cols; c++)
+			free(vh[c]);
+		for (i = 0; i < n; i++)
+			free(vc[i]);
+		free(vh);
+		free(vc);
 		free(w);
 	}
 }
-

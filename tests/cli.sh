@@ -128,6 +128,18 @@ else
 	bad "serving trace lacks replica 1"
 fi
 
+# Control bytes from inputs are printed escaped, in text and in tables (no raw ESC to a terminal).
+esc=$(printf '\033')
+printf 'name: "red\\e[31mname\\nline"\nmodel: gpt2\ncluster: {node: p4de.24xlarge}\nworkload: {seq_len: 1024, global_batch: 8}\n' >"$out/ansi.yaml"
+cp "$out/ansi.yaml" "$out/file${esc}[31m.yaml"
+expect 0 ansi_text "$dssim" "$out/ansi.yaml"
+has ansi_text out 'red\x1b[31mname\nline'
+expect 0 ansi_table "$dssim" compare --format csv "$out/file${esc}[31m.yaml" scenarios/32b_zero3.yaml
+has ansi_table out 'file\x1b[31m.yaml'
+expect 0 ansi_table_text "$dssim" compare "$out/file${esc}[31m.yaml" scenarios/32b_zero3.yaml
+has ansi_table_text out 'file\x1b[31m.yaml'
+if grep -q "$esc" "$out/ansi_text.out" "$out/ansi_table.out" "$out/ansi_table_text.out"; then bad "a raw ESC byte was printed"; else ok "no raw ESC byte printed"; fi
+
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)
