@@ -40,6 +40,7 @@ static void usage(FILE *out)
 		"  -d, --data-dir DIR    also look for presets in DIR\n"
 		"  -t, --trace FILE      write a Chrome trace of the simulated step or serving run\n"
 		"                        (open in Perfetto)\n"
+		"      --yes             run a serving scenario of more than 10,000,000 requests\n"
 		"      --find-max-rate   inference: the highest Poisson arrival rate that meets --slo\n"
 		"      --slo TARGETS     latency targets, e.g. ttft_p99=2s,tpot_p99=100ms (metrics ttft,\n"
 		"                        tpot, latency; quantiles mean, p50, p90, p99)\n"
@@ -65,6 +66,7 @@ struct args {
 	const char *trace;
 	bool find_max_rate;
 	const char *slo;
+	bool yes;
 };
 
 int main_add_override(struct scenario_override **list, size_t *n, char *arg)
@@ -93,6 +95,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"help-keys", no_argument, NULL, 'K'},
 		{"find-max-rate", no_argument, NULL, 'R'},
 		{"slo", required_argument, NULL, 'S'},
+		{"yes", no_argument, NULL, 'Y'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -127,6 +130,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		case 'S':
 			a->slo = optarg;
+			break;
+		case 'Y':
+			a->yes = true;
 			break;
 		case 'K':
 			schema_print_keys(stdout);
@@ -189,6 +195,28 @@ static void say_outcome(const struct scenario *s, const struct run_result *r)
 				slo->t[i].limit);
 		fprintf(stderr, " (even %.3g/s misses)\n", r->serve.capacity_rate / 100);
 	}
+}
+
+/*
+ * A serving run past 10,000,000 requests is refused without --yes, with its size and a rough
+ * time: the serving benchmark plays 10,000 requests of 256 output tokens (2.56 million tokens)
+ * in about 0.25 s on a 2-core machine, so about 1e7 output tokens per second.
+ */
+static bool too_long(const struct scenario *s)
+{
+	const struct workload *w = &s->workload;
+	double tokens, mean;
+	if (w->mode != MODE_INFER || w->arrival.process == ARRIVAL_TRACE || w->requests <= 10000000)
+		return false;
+	mean = w->output_tokens.dist == LENGTH_FIXED ? (double)w->output_tokens.value
+						      : w->output_tokens.mean;
+	if (!(mean > 0))
+		mean = (double)w->output_tokens.value;
+	tokens = (double)w->requests * mean;
+	fprintf(stderr, "dssim: %s: %lld requests (about %.3g output tokens, roughly %.0f minutes "
+			"to simulate): pass --yes to run them\n", s->file, (long long)w->requests,
+		tokens, tokens / 1e7 / 60 + 1);
+	return true;
 }
 
 int main_run(int argc, char **argv)
@@ -264,6 +292,12 @@ int main_run(int argc, char **argv)
 			free(a.overrides);
 			return status;
 		}
+	}
+	if (!a.yes && too_long(s)) {
+		scenario_free(s);
+		diag_release(&d);
+		free(a.overrides);
+		return EXIT_BAD_INPUT;
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.keep_engine = a.trace != NULL;

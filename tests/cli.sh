@@ -119,6 +119,11 @@ echo precious >"$out/victim"
 expect 0 trace_planted "$dssim" -t "$out/t.json" scenarios/32b_zero3.yaml
 if [ "$(cat "$out/victim")" = precious ] && grep -q traceEvents "$out/t.json"; then ok "a planted .tmp symlink is not followed"; else bad "planted .tmp symlink followed"; fi
 
+# A serving run past 10,000,000 requests says how big it is and waits for --yes.
+expect 2 too_many_requests "$dssim" --set workload.requests=20000000 "$infer"
+has too_many_requests err "20000000 requests"
+has too_many_requests err "pass --yes"
+
 # Two replicas draw their iterations on their own GPUs' tracks.
 expect 0 serve_trace_dp2 "$dssim" --set strategy.dp=2 --set cluster.gpus=2 --set workload.requests=30 \
 	-t "$out/dp2.trace.json" "$infer"
