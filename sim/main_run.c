@@ -22,12 +22,13 @@
 #include "schema.h"
 #include "trace.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dssim [options] SCENARIO.yaml\n"
+		"usage: dssim [options] SCENARIO.yaml   (- reads the scenario from standard input)\n"
 		"       dssim COMMAND [options] ...   (dssim COMMAND --help for each)\n"
 		"\n"
 		"Simulate a large-language-model training or inference scenario on a GPU cluster and\n"
@@ -219,6 +220,42 @@ static bool too_long(const struct scenario *s)
 	return true;
 }
 
+/* The scenario of a.file, or of standard input for "-": then named <stdin>, its presets and
+ * relative paths found from the working directory. NULL with diagnostics. */
+static struct scenario *load_scenario(const char *file, const struct scenario_options *opt,
+				      struct diag *d)
+{
+	struct arena *a;
+	struct ynode *top;
+	struct scenario *s = NULL;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	if (strcmp(file, "-") != 0)
+		return scenario_load(file, opt, d);
+	do {
+		if (len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			text = xreallocarray(text, cap, 1);
+		}
+		n = fread(text + len, 1, cap - len, stdin);
+		len += n;
+	} while (n > 0 && len <= 64u << 20);
+	if (ferror(stdin) || len > 64u << 20) {
+		struct mark at = {"<stdin>", 0, 0};
+		diag_add(d, at, NULL, ferror(stdin) ? "cannot read standard input"
+						    : "more than 64 MiB on standard input");
+		free(text);
+		return NULL;
+	}
+	a = arena_new();
+	top = yamltree_parse(a, "<stdin>", text, len, d);
+	if (top != NULL)
+		s = scenario_load_tree(top, "<stdin>", opt, d);
+	arena_free(a);
+	free(text);
+	return s;
+}
+
 int main_run(int argc, char **argv)
 {
 	struct args a;
@@ -250,7 +287,7 @@ int main_run(int argc, char **argv)
 	opt.overrides = a.overrides;
 	opt.noverrides = a.noverrides;
 	opt.data_dir = a.data_dir;
-	s = scenario_load(a.file, &opt, &d);
+	s = load_scenario(a.file, &opt, &d);
 	if (s == NULL) {
 		diag_print(&d, stderr);
 		diag_release(&d);

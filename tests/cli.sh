@@ -103,6 +103,20 @@ fi
 expect 2 validate_unloadable "$dssim" validate tests/data/validate_unloadable.yaml
 has validate_unloadable err "unknown model preset 'nosuchmodel'"
 
+# "-" reads the scenario from standard input, named <stdin>, presets found from here.
+"$dssim" - <scenarios/32b_zero3.yaml >"$out/stdin.out" 2>"$out/stdin.err"
+if [ $? -eq 0 ] && grep -q '(<stdin>)' "$out/stdin.out" && grep -q "fits      yes" "$out/stdin.out"; then
+	ok "scenario from standard input"
+else
+	bad "scenario from standard input"; cat "$out/stdin.err"
+fi
+printf 'model: nosuch\n' | "$dssim" - >/dev/null 2>"$out/stdin_bad.err"
+if [ $? -eq 2 ] && grep -q "^<stdin>:1:8: model: unknown model preset 'nosuch'" "$out/stdin_bad.err"; then
+	ok "standard input errors name <stdin>"
+else
+	bad "standard input errors name <stdin>"; cat "$out/stdin_bad.err"
+fi
+
 # Outputs never destroy an input, a directory or a device (outfile.h).
 cp scenarios/32b_zero3.yaml "$out/s.yaml"
 expect 2 trace_over_input "$dssim" -t "$out/s.yaml" "$out/s.yaml"
