@@ -76,7 +76,8 @@ uint32_t graph_add_port(struct graph *g, uint32_t device, const char *name, doub
 	return l;
 }
 
-static uint32_t add_op(struct graph *g, uint32_t stream, const char *name, int kind, int category)
+static uint32_t add_op(struct graph *g, uint32_t stream, const char *name,
+		       enum graph_op_kind kind, int category)
 {
 	struct graph_op *op;
 	BUG_ON(stream >= g->nstreams);
