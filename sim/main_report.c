@@ -33,7 +33,16 @@ static void report_usage(FILE *out)
 }
 
 /* Write to a temporary file renamed into place, so no half-written report is left. */
-int main_report(int argc, char **argv)
+/* What the command line of `dssim report` asks for: the report's options, the database and
+ * the output file (NULL: stdout). */
+struct report_args {
+	struct report_options o;
+	const char *db, *path;
+};
+
+/* Parse argv into a. Returns the exit status when the command ends here (--help, a bad
+ * option), or -1 to go on. */
+static int parse_report_args(int argc, char **argv, struct report_args *a)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'D'},     {"tokens", required_argument, NULL, 'T'},
@@ -43,52 +52,50 @@ int main_report(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct report_options o;
-	const char *db = NULL, *path = NULL;
-	char err[1024], tmp[4096], *end;
-	FILE *out = stdout;
-	int c, status;
-	memset(&o, 0, sizeof o);
-	o.tokens = 1e12;
-	o.format = FORMAT_TEXT;
-	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
+	struct report_options *o = &a->o;
+	char err[1024], *end;
+	int c;
+	memset(a, 0, sizeof *a);
+	o->tokens = 1e12;
+	o->format = FORMAT_TEXT;
+	report_parse_slo(o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			db = optarg;
+			a->db = optarg;
 			break;
 		case 'T':
-			if (report_parse_tokens(optarg, &o.tokens) != 0) {
+			if (report_parse_tokens(optarg, &o->tokens) != 0) {
 				fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
 						"500B or 1e12, got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'P':
-			if (report_parse_price(&o, optarg, err, sizeof err) != 0) {
+			if (report_parse_price(o, optarg, err, sizeof err) != 0) {
 				fprintf(stderr, "dssim report: --price: %s\n", err);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'S':
-			if (report_parse_slo(&o, optarg, err, sizeof err) != 0) {
+			if (report_parse_slo(o, optarg, err, sizeof err) != 0) {
 				fprintf(stderr, "dssim report: --slo: %s\n", err);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'R':
-			o.target_rate = strtod(optarg, &end);
+			o->target_rate = strtod(optarg, &end);
 			if (end == optarg || (*end != '\0' && strcmp(end, "/s") != 0) ||
-			    !(o.target_rate > 0) || !isfinite(o.target_rate)) {
+			    !(o->target_rate > 0) || !isfinite(o->target_rate)) {
 				fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
 						"50/s, got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'p':
-			o.point = strtoll(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || o.point < 1) {
+			o->point = strtoll(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || o->point < 1) {
 				fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
 					optarg);
 				return EXIT_BAD_INPUT;
@@ -96,17 +103,17 @@ int main_report(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "md") == 0)
-				o.format = FORMAT_MD;
+				o->format = FORMAT_MD;
 			else if (strcmp(optarg, "html") == 0)
-				o.format = FORMAT_HTML;
-			else if (main_parse_format(optarg, &o.format) != 0 || o.format == FORMAT_JSON) {
+				o->format = FORMAT_HTML;
+			else if (main_parse_format(optarg, &o->format) != 0 || o->format == FORMAT_JSON) {
 				fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
 						"got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'o':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 'h':
 			report_usage(stdout);
@@ -116,11 +123,23 @@ int main_report(int argc, char **argv)
 			return EXIT_BAD_INPUT;
 		}
 	}
-	if (db == NULL || optind != argc) {
-		fprintf(stderr, "dssim report: %s\n", db ? "unexpected argument" : "--db FILE is required");
+	if (a->db == NULL || optind != argc) {
+		fprintf(stderr, "dssim report: %s\n",
+			a->db ? "unexpected argument" : "--db FILE is required");
 		report_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
+	return -1;
+}
+
+/* Write the report to a->path through a temporary file renamed into place (or to stdout).
+ * Returns the exit status. */
+static int write_report(const struct report_args *a)
+{
+	const char *path = a->path;
+	char err[1024], tmp[4096];
+	FILE *out = stdout;
+	int status;
 	if (path != NULL) {
 		snprintf(tmp, sizeof tmp, "%s.tmp", path);
 		out = fopen(tmp, "wb");
@@ -129,9 +148,9 @@ int main_report(int argc, char **argv)
 			return EXIT_INTERNAL;
 		}
 	}
-	status = report_write(db, &o, out, err, sizeof err) == 0 ? EXIT_OK : EXIT_INTERNAL;
+	status = report_write(a->db, &a->o, out, err, sizeof err) == 0 ? EXIT_OK : EXIT_INTERNAL;
 	if (status != EXIT_OK)
-		fprintf(stderr, "dssim report: %s: %s\n", db, err);
+		fprintf(stderr, "dssim report: %s: %s\n", a->db, err);
 	if (path != NULL) {
 		if (fclose(out) != 0 || status != EXIT_OK || rename(tmp, path) != 0) {
 			if (status == EXIT_OK)
@@ -142,4 +161,13 @@ int main_report(int argc, char **argv)
 		}
 	}
 	return status;
+}
+
+int main_report(int argc, char **argv)
+{
+	struct report_args a;
+	int status = parse_report_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	return write_report(&a);
 }
