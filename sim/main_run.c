@@ -191,6 +191,45 @@ static void say_outcome(const struct scenario *s, const struct run_result *r)
 	}
 }
 
+/* Open --trace's file (not "-": the report goes to stdout) for write_trace. Returns the exit
+ * status, with diagnostics in d. */
+static int open_trace(const struct args *a, const struct scenario *s, struct outfile *trace,
+		      struct diag *d)
+{
+	const char *inputs[] = {a->file, s->workload.arrival.trace};
+	int status;
+	if (strcmp(a->trace, "-") == 0) {
+		fprintf(stderr, "dssim: --trace -: the report already goes to standard "
+				"output; name a file\n");
+		return EXIT_BAD_INPUT;
+	}
+	status = outfile_open(trace, a->trace, "--trace", inputs, 2, d);
+	return status == -1 ? EXIT_BAD_INPUT : status < 0 ? EXIT_INTERNAL : EXIT_OK;
+}
+
+/* The report of a run on stdout, what stderr says beside it, and the trace when one was asked
+ * for and the run simulated a step. Returns the exit status. */
+static int report(const struct args *a, const struct scenario *s, const struct run_result *r,
+		  struct outfile *trace, struct diag *d)
+{
+	int status;
+	if (a->format == FORMAT_JSON)
+		output_json(stdout, s, r);
+	else
+		output_text(stdout, s, r);
+	say_outcome(s, r);
+	status = run_is_negative(r) ? EXIT_NEGATIVE : EXIT_OK;
+	if (a->trace != NULL && r->outcome == RUN_SIMULATED && !a->find_max_rate) {
+		if (write_trace(trace, s, r, d) != 0) {
+			diag_print(d, stderr);
+			status = EXIT_INTERNAL;
+		}
+	} else if (a->trace != NULL) {
+		outfile_discard(trace);
+	}
+	return status;
+}
+
 int main_run(int argc, char **argv)
 {
 	struct args a;
@@ -234,23 +273,12 @@ int main_run(int argc, char **argv)
 		free(a.overrides);
 		return EXIT_BAD_INPUT;
 	}
-	if (a.trace != NULL) {
-		const char *inputs[] = {a.file, s->workload.arrival.trace};
-		if (strcmp(a.trace, "-") == 0) {
-			fprintf(stderr, "dssim: --trace -: the report already goes to standard "
-					"output; name a file\n");
-			status = EXIT_BAD_INPUT;
-		} else {
-			status = outfile_open(&trace, a.trace, "--trace", inputs, 2, &d);
-			status = status == -1 ? EXIT_BAD_INPUT : status < 0 ? EXIT_INTERNAL : EXIT_OK;
-		}
-		if (status != EXIT_OK) {
-			diag_print(&d, stderr);
-			scenario_free(s);
-			diag_release(&d);
-			free(a.overrides);
-			return status;
-		}
+	if (a.trace != NULL && (status = open_trace(&a, s, &trace, &d)) != EXIT_OK) {
+		diag_print(&d, stderr);
+		scenario_free(s);
+		diag_release(&d);
+		free(a.overrides);
+		return status;
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.keep_engine = a.trace != NULL;
@@ -263,20 +291,7 @@ int main_run(int argc, char **argv)
 		diag_print(&d, stderr);
 		status = status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	} else {
-		if (a.format == FORMAT_JSON)
-			output_json(stdout, s, &r);
-		else
-			output_text(stdout, s, &r);
-		say_outcome(s, &r);
-		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
-		if (a.trace != NULL && r.outcome == RUN_SIMULATED && !a.find_max_rate) {
-			if (write_trace(&trace, s, &r, &d) != 0) {
-				diag_print(&d, stderr);
-				status = EXIT_INTERNAL;
-			}
-		} else if (a.trace != NULL) {
-			outfile_discard(&trace);
-		}
+		status = report(&a, s, &r, &trace, &d);
 	}
 	if (status == EXIT_BAD_INPUT || status == EXIT_INTERNAL)
 		outfile_discard(&trace);
