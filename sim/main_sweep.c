@@ -232,6 +232,48 @@ static void drain(struct inbox *in, struct writer *w)
 	in->len -= off;
 }
 
+/* Read what a worker sent and store its complete frames; false when its pipe has closed. */
+static bool fill_inbox(struct inbox *in, struct writer *w)
+{
+	ssize_t got;
+	if (in->cap - in->len < 65536) {
+		in->cap = in->cap * 2 + 65536;
+		in->buf = xreallocarray(in->buf, in->cap, 1);
+	}
+	got = read(in->fd, in->buf + in->len, in->cap - in->len);
+	if (got < 0 && errno == EINTR)
+		return true;
+	if (got <= 0) {
+		close(in->fd);
+		in->open = false;
+		return false;
+	}
+	in->len += (size_t)got;
+	drain(in, w);
+	return true;
+}
+
+/* Forked worker k of jobs: close the pipes of the workers before it, run its share of the slice
+ * and send the points down p[1]; never returns. */
+static _Noreturn void run_worker(const struct sweep_spec *sp, struct sweep_slice base, int k,
+				 int jobs, const int p[2], const struct inbox *in)
+{
+	struct pipe_ctx c = {p[1]};
+	struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
+	struct sweep_counts counts;
+	char err[512];
+	int j;
+	for (j = 0; j < k; j++)
+		close(in[j].fd);
+	close(p[0]);
+	base.worker = k;
+	base.workers = jobs;
+	if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0 && !interrupted)
+		fprintf(stderr, "dssim: sweep worker %d: %s\n", k, err);
+	close(p[1]);
+	_exit(0);
+}
+
 static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int jobs,
 		      struct writer *w)
 {
@@ -256,22 +298,8 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			failed = 1;
 			break;
 		}
-		if (pid == 0) {
-			struct pipe_ctx c = {p[1]};
-			struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
-			struct sweep_counts counts;
-			char err[512];
-			int j;
-			for (j = 0; j < k; j++)
-				close(in[j].fd);
-			close(p[0]);
-			base.worker = k;
-			base.workers = jobs;
-			if (sweep_run(sp, &base, &cb, &counts, err, sizeof err) != 0 && !interrupted)
-				fprintf(stderr, "dssim: sweep worker %d: %s\n", k, err);
-			close(p[1]);
-			_exit(0);
-		}
+		if (pid == 0)
+			run_worker(sp, base, k, jobs, p, in);
 		close(p[1]);
 		in[k].fd = p[0];
 		in[k].pid = pid;
@@ -290,26 +318,12 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			break;
 		n = 0;
 		for (k = 0; k < jobs; k++) {
-			ssize_t got;
 			if (!in[k].open)
 				continue;
 			if (!(fds[n++].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (in[k].cap - in[k].len < 65536) {
-				in[k].cap = in[k].cap * 2 + 65536;
-				in[k].buf = xreallocarray(in[k].buf, in[k].cap, 1);
-			}
-			got = read(in[k].fd, in[k].buf + in[k].len, in[k].cap - in[k].len);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				close(in[k].fd);
-				in[k].open = false;
+			if (!fill_inbox(&in[k], w))
 				open--;
-				continue;
-			}
-			in[k].len += (size_t)got;
-			drain(&in[k], w);
 		}
 		if ((w->failed || interrupted) && !stopping) {
 			/* The database refused a write, or the writer was told to stop (a Ctrl-C
