@@ -40,6 +40,76 @@ struct report_args {
 	const char *db, *path;
 };
 
+/* One option of `dssim report` into a. Returns the exit status when the command ends here
+ * (--help, a bad value), or -1 to go on. */
+static int report_option(int c, const char *arg, struct report_args *a)
+{
+	struct report_options *o = &a->o;
+	char err[1024], *end;
+	switch (c) {
+	case 'D':
+		a->db = arg;
+		break;
+	case 'T':
+		if (report_parse_tokens(arg, &o->tokens) != 0) {
+			fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
+					"500B or 1e12, got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'P':
+		if (report_parse_price(o, arg, err, sizeof err) != 0) {
+			fprintf(stderr, "dssim report: --price: %s\n", err);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'S':
+		if (report_parse_slo(o, arg, err, sizeof err) != 0) {
+			fprintf(stderr, "dssim report: --slo: %s\n", err);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'R':
+		o->target_rate = strtod(arg, &end);
+		if (end == arg || (*end != '\0' && strcmp(end, "/s") != 0) ||
+		    !(o->target_rate > 0) || !isfinite(o->target_rate)) {
+			fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
+					"50/s, got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'p':
+		o->point = strtoll(arg, &end, 10);
+		if (end == arg || *end != '\0' || o->point < 1) {
+			fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
+				arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'f':
+		if (strcmp(arg, "md") == 0)
+			o->format = FORMAT_MD;
+		else if (strcmp(arg, "html") == 0)
+			o->format = FORMAT_HTML;
+		else if (main_parse_format(arg, &o->format) != 0 || o->format == FORMAT_JSON) {
+			fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
+					"got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'o':
+		a->path = arg;
+		break;
+	case 'h':
+		report_usage(stdout);
+		return EXIT_OK;
+	default:
+		report_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	return -1;
+}
+
 /* Parse argv into a. Returns the exit status when the command ends here (--help, a bad
  * option), or -1 to go on. */
 static int parse_report_args(int argc, char **argv, struct report_args *a)
@@ -52,76 +122,17 @@ static int parse_report_args(int argc, char **argv, struct report_args *a)
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct report_options *o = &a->o;
-	char err[1024], *end;
+	char err[1024];
 	int c;
 	memset(a, 0, sizeof *a);
-	o->tokens = 1e12;
-	o->format = FORMAT_TEXT;
-	report_parse_slo(o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
+	a->o.tokens = 1e12;
+	a->o.format = FORMAT_TEXT;
+	report_parse_slo(&a->o, "ttft_p99=2s,tpot_p99=100ms", err, sizeof err);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'D':
-			a->db = optarg;
-			break;
-		case 'T':
-			if (report_parse_tokens(optarg, &o->tokens) != 0) {
-				fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
-						"500B or 1e12, got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'P':
-			if (report_parse_price(o, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim report: --price: %s\n", err);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'S':
-			if (report_parse_slo(o, optarg, err, sizeof err) != 0) {
-				fprintf(stderr, "dssim report: --slo: %s\n", err);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'R':
-			o->target_rate = strtod(optarg, &end);
-			if (end == optarg || (*end != '\0' && strcmp(end, "/s") != 0) ||
-			    !(o->target_rate > 0) || !isfinite(o->target_rate)) {
-				fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
-						"50/s, got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'p':
-			o->point = strtoll(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || o->point < 1) {
-				fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
-					optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'f':
-			if (strcmp(optarg, "md") == 0)
-				o->format = FORMAT_MD;
-			else if (strcmp(optarg, "html") == 0)
-				o->format = FORMAT_HTML;
-			else if (main_parse_format(optarg, &o->format) != 0 || o->format == FORMAT_JSON) {
-				fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
-						"got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'o':
-			a->path = optarg;
-			break;
-		case 'h':
-			report_usage(stdout);
-			return EXIT_OK;
-		default:
-			report_usage(stderr);
-			return EXIT_BAD_INPUT;
-		}
+		int status = report_option(c, optarg, a);
+		if (status >= 0)
+			return status;
 	}
 	if (a->db == NULL || optind != argc) {
 		fprintf(stderr, "dssim report: %s\n",
