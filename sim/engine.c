@@ -9,11 +9,11 @@
  */
 #include "engine.h"
 
-#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "queue.h"
 #include "xalloc.h"
 
@@ -353,7 +353,11 @@ static void fill_component(struct engine *e)
 			uint32_t l = e->comp_links[i];
 			struct link_state *ls = &e->links[l];
 			size_t j;
-			if (ls->unfrozen == 0 || (i != lowest && ls->left > e->g->links[l].bw * LINK_FULL))
+			if (ls->unfrozen == 0)
+				continue;
+			/* The rates on a link add up to its bandwidth at most, beyond rounding. */
+			BUG_ON(ls->left < -e->g->links[l].bw * 1e-9);
+			if (i != lowest && ls->left > e->g->links[l].bw * LINK_FULL)
 				continue;
 			for (j = 0; j < ls->count; j++) {
 				const struct graph_op *fo = &e->g->ops[ls->flows[j]];
@@ -377,6 +381,9 @@ static void reschedule(struct engine *e, uint32_t op, double rate)
 {
 	struct flow *f = &e->flows[e->flow_of[op]];
 	f->remaining -= f->rate * (e->now - f->since);
+	/* Its completion is not before now (it would have ended), so what it sent by now exceeds
+	 * its bytes by rounding at most: an error far below a billionth of rate * now. */
+	BUG_ON(f->remaining < -1e-9 * (f->rate * e->now + 1.0));
 	if (f->remaining < 0)
 		f->remaining = 0;
 	f->since = e->now;
@@ -456,6 +463,7 @@ static void start_op(struct engine *e, uint32_t op)
 	const struct hot_op *h = &e->hot[op];
 	const struct stream_state *st = &e->streams[h->stream];
 	const struct graph_op *o;
+	BUG_ON(h->waiting != 0);  /* never before its dependencies are done */
 	e->times[op].start = e->now;
 	e->streams[h->stream].busy = true;
 	/* What finishing this op will read, and the stream's next op, are far apart in memory
@@ -515,6 +523,7 @@ static void finish_op(struct engine *e, uint32_t op)
 	end = h->dep_count < DEP_MANY ? h->dep_begin + h->dep_count : e->dep_first[op + 1];
 	for (k = h->dep_begin; k < end; k++) {
 		struct hot_op *d = &e->hot[e->dependents[k]];
+		BUG_ON(d->waiting == 0);
 		if (--d->waiting == 0)
 			try_stream(e, d->stream);
 	}
@@ -554,6 +563,7 @@ bool engine_step(struct engine *e)
 	} while (ev.kind == EV_FLOW_DONE && (ev.b != e->flows[e->flow_of[ev.a]].version ||
 					      !e->flows[e->flow_of[ev.a]].active));
 	e->events++;
+	BUG_ON(ev.time < e->now);  /* the clock never moves backwards */
 	e->now = ev.time;
 	switch (ev.kind) {
 	case EV_COMPUTE_DONE:
@@ -658,7 +668,7 @@ void engine_sync(struct engine *e)
 	for (i = old; i < n; i++) {
 		const struct graph_op *o = &g->ops[i];
 		struct appended *a = &e->appended[o->stream];
-		assert(o->stream < g->nstreams);
+		BUG_ON(o->stream >= g->nstreams);
 		fill_hot(g, &e->hot[i], i);
 		e->times[i].start = e->times[i].end = -1.0;
 		e->later_head[i] = e->later_tail[i] = NO_OP;

@@ -4,8 +4,9 @@
  */
 #include "graph.h"
 
-#include <assert.h>
 #include <stdlib.h>
+
+#include "bug.h"
 
 #define GROW(arr, n, cap, init)                                                        \
 	do {                                                                           \
@@ -43,14 +44,14 @@ void graph_free(struct graph *g)
 
 void graph_set_device(struct graph *g, uint32_t device, double capacity, double initial)
 {
-	assert(device < g->ndevices);
+	BUG_ON(device >= g->ndevices);
 	g->capacity[device] = capacity;
 	g->initial[device] = initial;
 }
 
 uint32_t graph_add_stream(struct graph *g, uint32_t device, const char *name)
 {
-	assert(device < g->ndevices);
+	BUG_ON(device >= g->ndevices);
 	GROW(g->streams, g->nstreams, g->streamcap, 8);
 	g->streams[g->nstreams].device = device;
 	g->streams[g->nstreams].name = arena_strdup(g->arena, name);
@@ -59,7 +60,7 @@ uint32_t graph_add_stream(struct graph *g, uint32_t device, const char *name)
 
 uint32_t graph_add_link(struct graph *g, const char *name, double bw)
 {
-	assert(bw > 0);
+	BUG_ON(!(bw > 0));
 	GROW(g->links, g->nlinks, g->linkcap, 8);
 	g->links[g->nlinks].name = arena_strdup(g->arena, name);
 	g->links[g->nlinks].bw = bw;
@@ -70,15 +71,16 @@ uint32_t graph_add_link(struct graph *g, const char *name, double bw)
 uint32_t graph_add_port(struct graph *g, uint32_t device, const char *name, double bw)
 {
 	uint32_t l = graph_add_link(g, name, bw);
-	assert(device < g->ndevices);
+	BUG_ON(device >= g->ndevices);
 	g->links[l].device = device;
 	return l;
 }
 
-static uint32_t add_op(struct graph *g, uint32_t stream, const char *name, int kind, int category)
+static uint32_t add_op(struct graph *g, uint32_t stream, const char *name,
+		       enum graph_op_kind kind, int category)
 {
 	struct graph_op *op;
-	assert(stream < g->nstreams);
+	BUG_ON(stream >= g->nstreams);
 	GROW(g->ops, g->nops, g->opcap, 1024);
 	op = &g->ops[g->nops];
 	op->name = name;   /* the builder's string, usually a literal: copied names cost time */
@@ -99,7 +101,7 @@ uint32_t graph_add_compute(struct graph *g, uint32_t stream, const char *name, i
 			   double duration)
 {
 	uint32_t i = add_op(g, stream, name, GRAPH_COMPUTE, category);
-	assert(duration >= 0);
+	BUG_ON(!(duration >= 0));
 	g->ops[i].duration = duration;
 	return i;
 }
@@ -109,11 +111,11 @@ uint32_t graph_add_transfer(struct graph *g, uint32_t stream, const char *name, 
 {
 	uint32_t i = add_op(g, stream, name, GRAPH_TRANSFER, category);
 	size_t k;
-	assert(bytes >= 0 && latency >= 0);
+	BUG_ON(!(bytes >= 0 && latency >= 0));
 	g->ops[i].bytes = bytes;
 	g->ops[i].latency = latency;
 	for (k = 0; k < nlinks; k++) {
-		assert(links[k] < g->nlinks);
+		BUG_ON(links[k] >= g->nlinks);
 		GROW(g->op_links, g->nop_links, g->op_linkcap, 1024);
 		g->op_links[g->nop_links++] = links[k];
 	}
@@ -123,7 +125,7 @@ uint32_t graph_add_transfer(struct graph *g, uint32_t stream, const char *name, 
 
 void graph_add_dep(struct graph *g, uint32_t op, uint32_t dep)
 {
-	assert(op + 1 == g->nops && dep < op);
+	BUG_ON(op + 1 != g->nops || dep >= op);
 	GROW(g->deps, g->ndeps, g->depcap, 1024);
 	g->deps[g->ndeps++] = dep;
 	g->ops[op].ndeps++;
@@ -131,7 +133,7 @@ void graph_add_dep(struct graph *g, uint32_t op, uint32_t dep)
 
 void graph_add_mem(struct graph *g, uint32_t op, uint32_t device, double bytes, bool at_end)
 {
-	assert(op + 1 == g->nops && device < g->ndevices);
+	BUG_ON(op + 1 != g->nops || device >= g->ndevices);
 	GROW(g->mem, g->nmem, g->memcap, 1024);
 	g->mem[g->nmem].device = device;
 	g->mem[g->nmem].bytes = bytes;

@@ -20,7 +20,7 @@ enum graph_op_kind {
 
 struct graph_op {
 	const char *name;
-	int kind;              /* enum graph_op_kind */
+	enum graph_op_kind kind;
 	uint32_t stream;
 	int category;          /* the builder's label (compute, tp_comm, ...), for accounting */
 	double duration;       /* GRAPH_COMPUTE: seconds */

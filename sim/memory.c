@@ -1,20 +1,19 @@
 /*
- * memory: analytic memory per GPU and per host. Domain stage.
- * Model states follow ZeRO (Rajbhandari et al. 2020, sec. 3.1 and 5): with mixed-precision Adam a
- * parameter costs 2 bytes of weights, 2 of gradients and K = 12 of fp32 master weights, momentum
- * and variance; ZeRO-1 shards the K bytes over data parallelism, ZeRO-2 also the gradients,
- * ZeRO-3 also the weights. Activations follow Korthikanti et al. 2022 through model.c.
+ * memory: analytic memory per GPU and per host; domain stage, knows nothing of events or time.
+ * Model states follow ZeRO (Rajbhandari et al. 2020, sec. 3.1 and 5): mixed-precision Adam keeps
+ * 2 bytes of weights, 2 of gradients and K = 12 of fp32 states per parameter; ZeRO-1, -2, -3
+ * shard K, then gradients, then weights. Activations: Korthikanti et al. 2022 through model.c.
+ * The searches for what fits and the advice on a misfit are in memory_fit.c.
  */
 #include "memory.h"
 
-#include <gsl/gsl_errno.h>
-#include <gsl/gsl_roots.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "layout.h"
+#include "memory_int.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -491,8 +490,7 @@ static bool same_breakdown(const struct memory_role *a, const struct memory_role
 	       a->host == b->host;
 }
 
-/* The most loaded GPU's total for a micro-batch size: the function GSL searches. */
-static double worst_total(const struct scenario *s, const struct layout *l, double micro_batch)
+double memory_worst_total(const struct scenario *s, const struct layout *l, double micro_batch)
 {
 	struct stage_calc c;
 	double worst = 0;
@@ -514,104 +512,6 @@ static double worst_total(const struct scenario *s, const struct layout *l, doub
 			worst = t;
 	}
 	return worst;
-}
-
-/* Brent's method (GSL) on [lo, hi], which must bracket a root; 0, or -1 when GSL fails. */
-static int brent(gsl_function *f, double lo, double hi, double epsabs, double epsrel,
-		 double *root)
-{
-	gsl_root_fsolver *solver = gsl_root_fsolver_alloc(gsl_root_fsolver_brent);
-	int status, iter = 0;
-	if (solver == NULL)
-		return -1;
-	status = gsl_root_fsolver_set(solver, f, lo, hi);
-	while (status == GSL_SUCCESS) {
-		status = gsl_root_fsolver_iterate(solver);
-		if (status != GSL_SUCCESS)
-			break;
-		*root = gsl_root_fsolver_root(solver);
-		status = gsl_root_test_interval(gsl_root_fsolver_x_lower(solver),
-						gsl_root_fsolver_x_upper(solver), epsabs, epsrel);
-		if (status == GSL_CONTINUE && ++iter < 200)
-			status = GSL_SUCCESS;
-		else if (status == GSL_CONTINUE)
-			status = GSL_EMAXITER;
-		else
-			break;
-	}
-	gsl_root_fsolver_free(solver);
-	return status == GSL_SUCCESS ? 0 : -1;
-}
-
-struct search {
-	const struct scenario *s;
-	const struct layout *l;
-	double capacity;
-};
-
-static double excess(double b, void *params)
-{
-	struct search *x = params;
-	return worst_total(x->s, x->l, b) - x->capacity;
-}
-
-/*
- * Largest micro-batch whose most loaded GPU fits: Brent's method (GSL) on the continuous
- * extension, then the integer below the root. Returns -1 on a GSL failure.
- */
-static int max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
-			   int64_t *out)
-{
-	struct search x = {s, l, capacity};
-	gsl_function f = {excess, &x};
-	double lo = 1.0, hi = 2.0, root = 1.0;
-	if (excess(1.0, &x) > 0) {
-		*out = 0;
-		return 0;
-	}
-	while (excess(hi, &x) <= 0) {
-		if (hi >= (double)(1 << 24)) {
-			*out = 1 << 24;
-			return 0;
-		}
-		lo = hi;
-		hi *= 2;
-	}
-	if (brent(&f, lo, hi, 0, 1e-9, &root) != 0)
-		return -1;
-	*out = (int64_t)floor(root + 1e-9);
-	if (*out > 1 && excess((double)*out, &x) > 0)
-		(*out)--;
-	return 0;
-}
-
-struct kv_search {
-	double fixed, per_token, budget;
-};
-
-static double kv_excess(double tokens, void *params)
-{
-	struct kv_search *k = params;
-	return k->fixed + k->per_token * tokens - k->budget;
-}
-
-/* vLLM's KV capacity (worker.py determine_num_available_blocks): the memory left at
- * gpu_memory_utilization after weights and the profiled peak activation, in tokens. */
-static int max_kv_tokens(double fixed, double per_token, double budget, double *out)
-{
-	struct kv_search k = {fixed, per_token, budget};
-	gsl_function f = {kv_excess, &k};
-	double hi = 1.0, root = 0;
-	if (per_token <= 0 || fixed >= budget) {
-		*out = 0;
-		return 0;
-	}
-	while (kv_excess(hi, &k) < 0)
-		hi *= 2;
-	if (brent(&f, 0, hi, 0.5, 0, &root) != 0)
-		return -1;
-	*out = floor(root);
-	return 0;
 }
 
 static void build_roles(const struct scenario *s, const struct layout *l, struct memory_report *r)
@@ -666,137 +566,6 @@ void memory_screen(const struct scenario *s, struct memory_screen *out)
 	out->host_fits = out->host_capacity <= 0 || out->host_per_node <= out->host_capacity;
 }
 
-/* Worst total and host need of a variant, for the advice search. */
-static bool variant_fits(const struct scenario *v, double capacity, double *peak)
-{
-	struct memory_screen m;
-	memory_screen(v, &m);
-	*peak = m.peak;
-	return m.host_fits && m.peak <= capacity;
-}
-
-static bool divides(int64_t a, int64_t b)
-{
-	return b > 0 && a % b == 0;
-}
-
-/* A strategy change is valid when the layout still divides the model and the GPUs. */
-static bool valid_variant(struct scenario *v)
-{
-	struct strategy *g = &v->strategy;
-	const struct model_config *m = &v->model;
-	int64_t mp = g->tp * g->pp * g->cp;
-	if (!divides(v->cluster.gpus, mp) || !divides(m->heads, g->tp) ||
-	    g->tp > v->cluster.node.gpus_per_node)
-		return false;
-	if (!model_is_mla(m) && !divides(m->kv_heads, g->tp) && !divides(g->tp, m->kv_heads))
-		return false;
-	if (g->first_stage_layers == 0 && g->last_stage_layers == 0 &&
-	    !divides(m->layers, g->pp * g->vp))
-		return false;
-	g->dp = v->cluster.gpus / mp;
-	if (model_is_moe(m) && !divides(g->dp * g->cp, g->ep))
-		return false;
-	if (v->workload.mode == MODE_TRAIN) {
-		int64_t per = g->dp * v->workload.micro_batch;
-		/* Keep the global batch when it still divides; otherwise the nearest multiple. */
-		if (!divides(v->workload.global_batch, per))
-			v->workload.global_batch = per * ((v->workload.global_batch + per - 1) / per);
-	}
-	return true;
-}
-
-static void advise(const struct scenario *s, double capacity, struct memory_report *r)
-{
-	struct scenario v;
-	double peak;
-	char gib[64];
-	const char *pick = NULL;
-	int z;
-	if (s->workload.mode == MODE_TRAIN) {
-		for (z = (int)s->strategy.zero + 1; z <= 3 && pick == NULL; z++) {
-			v = *s;
-			v.strategy.zero = z;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = z == 1 ? "strategy.zero=1" : z == 2 ? "strategy.zero=2"
-									   : "strategy.zero=3";
-		}
-		if (pick == NULL && s->strategy.recompute != RECOMPUTE_FULL) {
-			v = *s;
-			v.strategy.recompute = s->strategy.recompute == RECOMPUTE_NONE
-						       ? RECOMPUTE_SELECTIVE : RECOMPUTE_FULL;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = v.strategy.recompute == RECOMPUTE_SELECTIVE
-					       ? "strategy.recompute=selective"
-					       : "strategy.recompute=full";
-			v.strategy.recompute = RECOMPUTE_FULL;
-			if (pick == NULL && valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = "strategy.recompute=full";
-		}
-		if (pick == NULL && s->strategy.offload.optimizer == OFFLOAD_NONE) {
-			v = *s;
-			v.strategy.offload.optimizer = OFFLOAD_CPU;
-			if (v.strategy.zero == 0)
-				v.strategy.zero = 1;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = "strategy.offload.optimizer=cpu";
-		}
-		if (pick == NULL && s->strategy.zero == 3 && s->strategy.offload.params == OFFLOAD_NONE) {
-			v = *s;
-			v.strategy.offload.optimizer = OFFLOAD_CPU;
-			v.strategy.offload.params = OFFLOAD_CPU;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = "strategy.offload={optimizer: cpu, params: cpu}";
-		}
-	} else {
-		if (s->workload.dtype != DTYPE_INT8 && s->workload.dtype != DTYPE_INT4) {
-			v = *s;
-			v.workload.dtype = DTYPE_INT8;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = "workload.dtype=int8";
-		}
-		if (pick == NULL && s->workload.dtype != DTYPE_INT4) {
-			v = *s;
-			v.workload.dtype = DTYPE_INT4;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = "workload.dtype=int4";
-		}
-	}
-	if (pick == NULL) {
-		static const char *const tp_names[] = {"strategy.tp=2", "strategy.tp=4", "strategy.tp=8",
-						       "strategy.tp=16"};
-		int64_t t;
-		int n = 0;
-		for (t = s->strategy.tp * 2; t <= 16 && pick == NULL; t *= 2) {
-			n = t == 2 ? 0 : t == 4 ? 1 : t == 8 ? 2 : 3;
-			v = *s;
-			v.strategy.tp = t;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
-				pick = tp_names[n];
-		}
-	}
-	if (pick == NULL && s->workload.mode == MODE_TRAIN) {
-		int64_t p;
-		for (p = s->strategy.pp * 2; p <= 128 && pick == NULL; p *= 2) {
-			v = *s;
-			v.strategy.pp = p;
-			v.strategy.first_stage_layers = v.strategy.last_stage_layers = 0;
-			if (valid_variant(&v) && variant_fits(&v, capacity, &peak)) {
-				snprintf(r->advice, sizeof r->advice, "strategy.pp=%lld (peak %s)",
-					 (long long)p, units_format(peak, UNIT_BYTES, gib, sizeof gib));
-				return;
-			}
-		}
-	}
-	if (pick == NULL) {
-		snprintf(r->advice, sizeof r->advice,
-			 "no single change of zero, recompute, offload, tp or pp fits; add GPUs");
-		return;
-	}
-	snprintf(r->advice, sizeof r->advice, "%s (peak %s)", pick,
-		 units_format(peak, UNIT_BYTES, gib, sizeof gib));
-}
-
 void memory_stage(const struct scenario *s, int64_t stage, struct memory_role *out)
 {
 	struct layout l;
@@ -833,7 +602,7 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 	r->host_capacity = s->cluster.node.host_memory;
 	r->host_fits = r->host_capacity <= 0 || r->host_per_node <= r->host_capacity;
 	if (s->workload.mode == MODE_TRAIN) {
-		if (max_micro_batch(s, &l, r->capacity, &r->max_micro_batch) != 0) {
+		if (memory_max_micro_batch(s, &l, r->capacity, &r->max_micro_batch) != 0) {
 			snprintf(r->advice, sizeof r->advice, "the micro-batch search did not converge");
 			return -1;
 		}
@@ -853,15 +622,15 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 		fixed += r->profile_workspace - w->part[MEMORY_ACTIVATIONS];
 		r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
 		r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
-		if (max_kv_tokens(fixed, r->kv_bytes_per_token,
-				  r->capacity * s->serving.gpu_memory_utilization,
-				  &r->max_kv_tokens) != 0) {
+		if (memory_max_kv_tokens(fixed, r->kv_bytes_per_token,
+					 r->capacity * s->serving.gpu_memory_utilization,
+					 &r->max_kv_tokens) != 0) {
 			snprintf(r->advice, sizeof r->advice, "the KV-capacity search did not converge");
 			return -1;
 		}
 	}
 	if (!r->fits || !r->host_fits)
-		advise(s, r->capacity, r);
+		memory_advise(s, r->capacity, r);
 	return 0;
 }
 

@@ -29,7 +29,7 @@ struct model_tensor {
 	const char *name;
 	int64_t rows, cols;
 	int64_t count;
-	int group;            /* enum tensor_group */
+	enum tensor_group group;
 	bool tp_split;        /* sharded over tensor-parallel ranks (Megatron column/row parallel) */
 };
 
@@ -71,7 +71,7 @@ struct model_act {
 	const char *name;
 	double elems;         /* per token of the local sequence */
 	double bytes;         /* per element */
-	int shard;            /* enum act_shard */
+	enum act_shard shard;
 	bool gemm_input;      /* the input of a linear layer (cached in fp8 by fp8 training) */
 };
 

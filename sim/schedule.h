@@ -13,7 +13,7 @@
 enum pass_kind { PASS_FORWARD, PASS_BACKWARD };
 
 struct pass {
-	int kind;             /* enum pass_kind */
+	enum pass_kind kind;
 	int64_t micro_batch;
 	int64_t chunk;        /* virtual stage on this rank, 0..v-1; global chunk = chunk*p + stage */
 };

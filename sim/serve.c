@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "engine.h"
 #include "graph.h"
 #include "units.h"
@@ -266,6 +267,7 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 		q->computed += q->sched;
 		if (q->sched > 0 && q->computed == q->len) {
 			q->generated++;
+			BUG_ON(q->generated > e->rs->req[i].output);
 			if (q->generated == 1)
 				q->first_token = e->now;
 			if (q->generated >= e->rs->req[i].output) {
@@ -285,6 +287,8 @@ static void record(struct serve_state *e, struct replica *p)
 	struct serve_result *r = e->r;
 	struct serve_iteration *it;
 	int64_t used = e->total_blocks - p->free_blocks;
+	/* The blocks in use are between none and all, on the GPU and on the host. */
+	BUG_ON(used < 0 || used > e->total_blocks || p->host_free_blocks < 0);
 	/* An iteration of compute alone takes its duration to the bit; one with transfers takes
 	 * what the links give it. */
 	if (p->moved)
@@ -362,6 +366,8 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 	schedule_running(e, p, &budget);
 	if (!p->preempted)
 		schedule_waiting(e, p, &budget);
+	/* Within max_num_seqs sequences and max_batched_tokens tokens. */
+	BUG_ON(budget < 0 || (int64_t)p->nrunning > e->s->serving.max_num_seqs);
 	batch_of(e, p);
 	p->scheduled = p->nrunning;
 	issue(e, p, in_system, p->swap_s);
@@ -405,6 +411,7 @@ static bool begin_static(struct serve_state *e, struct replica *p)
 		}
 		if (p->nrunning == 0)
 			return false;
+		BUG_ON((int64_t)p->nrunning > v->max_num_seqs);
 		p->k = 0;
 	}
 	memset(b, 0, sizeof *b);

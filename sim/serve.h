@@ -27,7 +27,8 @@ struct serve_stat {
 enum serve_metric { SERVE_TTFT, SERVE_TPOT, SERVE_LATENCY };
 enum serve_quantile { SERVE_MEAN, SERVE_P50, SERVE_P90, SERVE_P99 };
 struct serve_target {
-	int metric, quantile;
+	enum serve_metric metric;
+	enum serve_quantile quantile;
 	double limit;             /* s */
 };
 enum { SERVE_TARGETS_MAX = 12 };

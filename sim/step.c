@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "collective.h"
 #include "compute.h"
 #include "layout.h"
@@ -260,9 +261,12 @@ static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after
 	int k = same_node ? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
 	double lat = k == LINK_CLASS_GPU ? s->cluster.node.gpu_link.latency
 					 : s->cluster.node.network.latency;
-	uint32_t links[2] = {b->link[k][from], b->link[k][to]};
-	uint32_t op = graph_add_transfer(b->g, b->pp[from], grad ? "pp_grad" : "pp_act", STEP_PP,
-					 bytes, lat, links, from == to ? 1 : 2);
+	uint32_t links[2], op;
+	BUG_ON(from < 0 || from >= b->p || to < 0 || to >= b->p || !(bytes >= 0));
+	links[0] = b->link[k][from];
+	links[1] = b->link[k][to];
+	op = graph_add_transfer(b->g, b->pp[from], grad ? "pp_grad" : "pp_act", STEP_PP,
+				bytes, lat, links, from == to ? 1 : 2);
 	graph_add_dep(b->g, op, after);
 	return op;
 }
@@ -332,10 +336,13 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 	double params, per_layer_params, per_layer_act;
 	uint32_t op = NONE, wait;
 
+	BUG_ON(dev < 0 || dev >= b->p || gc < 0 || gc > last_g);
+	BUG_ON(ps->micro_batch < 0 || ps->micro_batch >= b->m);
 	layout_chunk(s, &b->l, gc, &begin, &count);
 	params = b->role[dev].params / (double)b->v;
 	per_layer_params = count > 0 ? params / (double)count : params;
 	per_layer_act = count > 0 ? act / (double)count : act;
+	BUG_ON(count < 0 || !(params >= 0 && act >= 0));  /* byte counts from the memory module */
 	if (ps->kind == PASS_FORWARD) {
 		wait = gc > 0 ? b->fwd_send[key - 1] : NONE;
 		if (gc == 0) {
@@ -366,6 +373,7 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 		bool overlap = s->strategy.overlap_grad_reduce;
 		enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE;
 		bool started = false;
+		BUG_ON(!(work >= 0));
 		wait = gc < last_g ? b->bwd_send[key + 1] : NONE;
 		/* The head's backward first (the loss starts the backward), then the layers last to
 		 * first; the recompute working set lives for the whole pass, allocated by its first
@@ -550,6 +558,8 @@ static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 						      global_chunk(b, dev, ps->chunk));
 				if (!ready(b, dev, ps, emitted))
 					break;
+				/* A micro-batch's backward on a stage comes after its forward. */
+				BUG_ON(ps->kind == PASS_BACKWARD && !emitted[2 * key]);
 				build_pass(b, dev, ps, &dp_done[dev]);
 				emitted[2 * key + (ps->kind == PASS_BACKWARD)] = true;
 				next[dev]++;

@@ -34,7 +34,7 @@ enum store_status {
  * as bytes (store_pack), so every field but config is fixed-size. */
 struct store_point {
 	char hash[17];            /* of the version and the canonical configuration */
-	int status;               /* enum store_status */
+	enum store_status status;
 	/* Key columns, from the loaded scenario. */
 	char mode[8], model[96], node[64], recompute[16], schedule[16], dtype[8];
 	char price_date[16];

@@ -1,0 +1,31 @@
+/*
+ * memory_int: what memory.c and memory_fit.c share, private to the memory module (the searches
+ * and the advice live apart from the breakdown). Domain stage; nothing outside sim/memory*.c
+ * includes it.
+ */
+#ifndef DSSIM_MEMORY_INT_H
+#define DSSIM_MEMORY_INT_H
+
+#include <stdint.h>
+
+#include "layout.h"
+#include "memory.h"
+
+/* The most loaded GPU's total for a micro-batch size, continuous in the micro-batch: memory is
+ * affine in it, so the breakdown at 1 and 2 is extended linearly. The function GSL searches. */
+double memory_worst_total(const struct scenario *s, const struct layout *l, double micro_batch);
+
+/* The largest micro-batch whose most loaded GPU fits in capacity (0 when none does, capped at
+ * 2^24). Returns 0, or -1 when the GSL search fails. */
+int memory_max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
+			   int64_t *out);
+
+/* KV-cache tokens that fit: the largest n with fixed + per_token * n <= budget (0 when none).
+ * Returns 0, or -1 when the GSL search fails. */
+int memory_max_kv_tokens(double fixed, double per_token, double budget, double *out);
+
+/* On a misfit: the first single change that fits, cheaper ones first (ZeRO, recompute, offload,
+ * quantization, TP, PP), written to r->advice with the new peak. */
+void memory_advise(const struct scenario *s, double capacity, struct memory_report *r);
+
+#endif
