@@ -376,7 +376,13 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 
 static void end_continuous(struct serve_state *e, struct replica *p)
 {
+	/* The peak is what the iteration held while it ran, before its finished sequences free
+	 * their blocks: with one output token each, every request finished in the iteration that
+	 * prefilled it and the peak read 0 %. */
+	int64_t held = e->total_blocks - p->free_blocks;
 	finish_iteration(e, p);
+	if (held > e->r->kv_blocks_peak)
+		e->r->kv_blocks_peak = held;
 	record(e, p);
 }
 

@@ -133,6 +133,12 @@ echo precious >"$out/victim"
 expect 0 trace_planted "$dssim" -t "$out/t.json" scenarios/32b_zero3.yaml
 if [ "$(cat "$out/victim")" = precious ] && grep -q traceEvents "$out/t.json"; then ok "a planted .tmp symlink is not followed"; else bad "planted .tmp symlink followed"; fi
 
+# One output token each: every request finishes in the iteration that prefilled it, and the
+# KV peak is what that iteration held (it read 0 %).
+expect 0 kv_one_token "$dssim" --format json --set 'workload.output_tokens={dist: fixed, value: 1}' \
+	--set workload.requests=200 "$infer"
+if grep -q '"kv_blocks_peak": 0,' "$out/kv_one_token.out"; then bad "KV peak 0 with one output token"; else ok "KV peak held by the prefill iteration"; fi
+
 # A serving run past 10,000,000 requests says how big it is and waits for --yes.
 expect 2 too_many_requests "$dssim" --set workload.requests=20000000 "$infer"
 has too_many_requests err "20000000 requests"
