@@ -294,6 +294,15 @@ int main_run(int argc, char **argv)
 		free(a.overrides);
 		return EXIT_BAD_INPUT;
 	}
+	{
+		/* A hardware value far outside the presets: most likely a bare number in base
+		 * units. A warning; the run goes on. */
+		struct diag w;
+		diag_init(&w);
+		if (scenario_implausible(s, &w) > 0)
+			diag_print_prefixed(&w, "dssim: warning: ", stderr);
+		diag_release(&w);
+	}
 	if (a.find_max_rate && s->workload.mode == MODE_INFER &&
 	    s->workload.arrival.process == ARRIVAL_TRACE) {
 		/* The search draws arrivals at each rate it tries; a trace fixes them. */

@@ -4,6 +4,7 @@
  */
 #include "run.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "requests.h"
@@ -180,12 +181,69 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 	r->serve.slo = slo;
 }
 
+/* The first figure of a result that is not finite, or NULL: every printed number must be. */
+static const char *not_finite(const struct run_result *r)
+{
+	const struct result *t = &r->step;
+	const struct serve_result *v = &r->serve;
+	size_t i;
+	for (i = 0; i < r->memory.nroles; i++)
+		if (!isfinite(r->memory.roles[i].total))
+			return "the memory per GPU";
+	if (!isfinite(r->memory.headroom) || !isfinite(r->memory.max_kv_tokens))
+		return "the memory per GPU";
+	if (r->outcome != RUN_SIMULATED)
+		return NULL;
+	if (r->mode == MODE_TRAIN && (!isfinite(t->step_s) || !isfinite(t->tokens_per_s) ||
+				      !isfinite(t->mfu) || !isfinite(t->hfu) ||
+				      !isfinite(t->peak_per_gpu)))
+		return "the step time";
+	if (r->mode == MODE_INFER &&
+	    (!isfinite(v->duration) || !isfinite(v->output_tokens_per_s) ||
+	     !isfinite(v->ttft.mean) || !isfinite(v->tpot.mean) || !isfinite(v->latency.mean)))
+		return "the serving figures";
+	return NULL;
+}
+
+/* A run whose figures are not finite is bad input: name the keys that make it so, those far
+ * outside the shipped presets (scenario_implausible), or else the scenario. */
+static int refuse_not_finite(const struct scenario *s, const char *what, struct diag *d)
+{
+	struct diag w;
+	size_t i;
+	diag_init(&w);
+	if (scenario_implausible(s, &w) == 0) {
+		struct mark at = {s->file, 0, 0};
+		diag_add(d, at, NULL, "%s is not a finite number: a value of the scenario is out of "
+			 "any real range", what);
+	}
+	for (i = 0; i < w.count; i++)
+		diag_add(d, w.items[i].at, w.items[i].key, "%s is not a finite number with this "
+			 "value: %s", what, w.items[i].message);
+	diag_release(&w);
+	return -1;
+}
+
+static int simulate(const struct scenario *s, const struct run_options *o, struct run_result *out,
+		    struct diag *d);
+
 int run_scenario(const struct scenario *s, const struct run_options *o, struct run_result *out,
 		 struct diag *d)
 {
 	static const struct run_options defaults;
+	const char *bad;
+	int status;
 	if (o == NULL)
 		o = &defaults;
+	status = simulate(s, o, out, d);
+	if (status == 0 && (bad = not_finite(out)) != NULL)
+		return refuse_not_finite(s, bad, d);
+	return status;
+}
+
+static int simulate(const struct scenario *s, const struct run_options *o, struct run_result *out,
+		    struct diag *d)
+{
 	memset(out, 0, sizeof *out);
 	out->mode = (enum mode)s->workload.mode;
 	out->outcome = RUN_NOT_SIMULATED;

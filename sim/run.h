@@ -55,7 +55,8 @@ struct run_result {
 
 /*
  * Run a loaded scenario. 0 with *out filled (whatever the outcome); -1 when the scenario's input
- * is bad in a way only a run finds (a request trace that does not load); -2 when an internal
+ * is bad in a way only a run finds (a request trace that does not load, a value in range that
+ * makes a figure infinite or NaN: the diagnostic names the key); -2 when an internal
  * search fails (GSL). Either failure leaves its diagnostics in d, and *out safe to release.
  * Options may be NULL.
  */

@@ -12,6 +12,7 @@
 
 #include "preset.h"
 #include "schema.h"
+#include "units.h"
 #include "yamltree.h"
 
 struct loader {
@@ -695,4 +696,29 @@ const char *scenario_enum_name(const char *key, int value)
 const char *scenario_dtype_name(enum dtype dtype)
 {
 	return scenario_enum_name("workload.dtype", dtype);
+}
+
+size_t scenario_implausible(const struct scenario *s, struct diag *w)
+{
+	size_t nrows, i, n = 0;
+	const struct schema_row *rows = schema_rows(&nrows);
+	for (i = 0; i < nrows; i++) {
+		const struct schema_row *r = &rows[i];
+		double lo, hi, v;
+		char b[64], c[64];
+		if (r->type != SCHEMA_NUM || strncmp(r->key, "cluster.", 8) != 0 ||
+		    !units_preset_range(r->unit, &lo, &hi))
+			continue;
+		v = *(const double *)((const char *)s + r->offset);
+		if (!(v > 0) || (v >= lo / 1e6 && v <= hi * 1e6))
+			continue;
+		diag_add(w, scenario_mark(s, r->key), r->key,
+			 "%g %s is more than a million times outside the shipped presets' %s to %s; "
+			 "a bare number is read in %s (write a unit, e.g. '%s')", v,
+			 units_base_symbol(r->unit), units_format(lo, r->unit, b, sizeof b),
+			 units_format(hi, r->unit, c, sizeof c), units_base_symbol(r->unit),
+			 units_kind_example(r->unit));
+		n++;
+	}
+	return n;
 }

@@ -45,6 +45,14 @@ void scenario_free(struct scenario *s);
  * as loading does: derives dp and global_batch when 0. 0, or -1 with the problems in d. */
 int scenario_check_strategy(struct scenario *s, struct diag *d);
 
+/*
+ * Hardware values (cluster.*) more than a million times outside the range the shipped presets
+ * span in their unit (units_preset_range): most often a bare number read in base units ("989"
+ * for a FLOP/s key is 989 FLOP/s). One item per key in w, naming the unit the value was read
+ * in; the count is returned. These are warnings: the scenario is valid.
+ */
+size_t scenario_implausible(const struct scenario *s, struct diag *w);
+
 /* The mark recorded for a dotted key (the file top when the key was defaulted). */
 struct mark scenario_mark(const struct scenario *s, const char *key);
 

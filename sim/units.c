@@ -210,3 +210,53 @@ char *units_format(double value, enum unit_kind kind, char *buf, size_t size)
 	}
 	return buf;
 }
+
+/*
+ * The extremes of topologies/ in each kind, read from the preset files (each value there cites
+ * its source): FLOP/s from 19.5 TFLOPS (A100 40GB PCIe, FP32) to 4,500 TOPS (B200, INT8);
+ * bytes/s from 32 GB/s (DGX A100's PCIe) to 7.7 TB/s (B200's HBM); bytes from 24 GB (RTX 4090)
+ * to 2 TiB (p5en.48xlarge host memory); seconds from 0.6 us to 2.7 us (NCCL link latencies);
+ * USD/h from 21.96 (p4d.24xlarge) to 98.32 (ND H100 v5); watts from 250 (A100 PCIe) to 1,000
+ * (B200).
+ */
+bool units_preset_range(enum unit_kind kind, double *lo, double *hi)
+{
+	static const struct {
+		enum unit_kind kind;
+		double lo, hi;
+	} ranges[] = {
+		{UNIT_FLOPS, 19.5e12, 4500e12}, {UNIT_BYTES_PER_S, 32e9, 7.7e12},
+		{UNIT_BYTES, 24e9, 2199023255552.0}, {UNIT_SECONDS, 0.6e-6, 2.7e-6},
+		{UNIT_USD_PER_H, 21.957642, 98.32}, {UNIT_WATTS, 250, 1000},
+	};
+	size_t i;
+	for (i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+		if (ranges[i].kind == kind) {
+			*lo = ranges[i].lo;
+			*hi = ranges[i].hi;
+			return true;
+		}
+	return false;
+}
+
+const char *units_base_symbol(enum unit_kind kind)
+{
+	switch (kind) {
+	case UNIT_BYTES:
+		return "B";
+	case UNIT_BYTES_PER_S:
+		return "B/s";
+	case UNIT_FLOPS:
+		return "FLOP/s";
+	case UNIT_SECONDS:
+		return "s";
+	case UNIT_USD_PER_H:
+		return "USD/h";
+	case UNIT_WATTS:
+		return "W";
+	case UNIT_PER_S:
+		return "/s";
+	default:
+		return "";
+	}
+}

@@ -6,6 +6,7 @@
 #ifndef DSSIM_UNITS_H
 #define DSSIM_UNITS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "diag.h"
@@ -29,6 +30,15 @@ enum unit_kind {
  */
 int units_parse(const char *text, enum unit_kind kind, struct mark at, const char *key,
 		double *out, struct diag *d);
+
+/*
+ * The range the shipped hardware presets (topologies/) span in this kind, for the check that a
+ * value is not a million times outside it (a bare "989" for a FLOP/s key is 989 FLOP/s). false
+ * for kinds the presets do not use.
+ */
+bool units_preset_range(enum unit_kind kind, double *lo, double *hi);
+/* The base unit's symbol a bare number is read in ("FLOP/s", "B", "B/s", "s"). */
+const char *units_base_symbol(enum unit_kind kind);
 
 /* The kind's name and an example, for messages and --help-keys ("bytes", "80 GiB"). */
 const char *units_kind_name(enum unit_kind kind);

@@ -139,6 +139,14 @@ expect 0 kv_one_token "$dssim" --format json --set 'workload.output_tokens={dist
 	--set workload.requests=200 "$infer"
 if grep -q '"kv_blocks_peak": 0,' "$out/kv_one_token.out"; then bad "KV peak 0 with one output token"; else ok "KV peak held by the prefill iteration"; fi
 
+# A bare number for a FLOP/s key is FLOP/s: a warning names the unit; a value that makes the
+# step time infinite is refused, naming the key.
+expect 0 bare_flops "$dssim" --set cluster.node.gpu.flops.bf16=989 scenarios/32b_zero3.yaml
+has bare_flops err "warning: --set cluster.node.gpu.flops.bf16: cluster.node.gpu.flops.bf16: 989 FLOP/s is more than a million times outside"
+expect 2 nan_step "$dssim" --set cluster.node.gpu.flops.bf16=1e-300 scenarios/32b_zero3.yaml
+has nan_step err "cluster.node.gpu.flops.bf16: the step time is not a finite number with this value"
+if grep -qi "nan" "$out/nan_step.out"; then bad "a NaN was printed"; else ok "no NaN printed"; fi
+
 # A serving run past 10,000,000 requests says how big it is and waits for --yes.
 expect 2 too_many_requests "$dssim" --set workload.requests=20000000 "$infer"
 has too_many_requests err "20000000 requests"
