@@ -474,7 +474,8 @@ static void store_int(const struct schema_row *r, const struct ynode *v,
 			diag_add(d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s",
 				 r->min, r->max, v->value);
 			return;
-		} else if (end != v->value && *end == '\0' && f == floor(f)) {
+		} else if (end != v->value && *end == '\0' && isfinite(f) && f == floor(f)) {
+			/* Finite and within the row's range (above), so it converts exactly. */
 			x = (long long)f;
 		} else {
 			diag_add(d, v->at, r->key, "expected %s, got '%s'",
