@@ -352,7 +352,7 @@ static void text_time(FILE *out, const struct scenario *s, const struct result *
 	fprintf(out, "  %-20s %10s %5.1f%%\n", "bubble",
 		units_format(t->bubble, UNIT_SECONDS, a, sizeof a), 100 * t->bubble / t->step_s);
 	fprintf(out, "throughput %.0f tokens/s, %.1f TFLOP/s per GPU (model FLOPs), MFU %.1f%%, "
-		     "HFU %.1f%% (attention counted %s, as the kernel computes it)\n",
+		     "HFU %.1f%% (attention counted %s)\n",
 		t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu,
 		attention_convention(s));
 	fprintf(out, "simulated peak %s per GPU (stage %lld); analytic %s%s\n",
