@@ -256,12 +256,92 @@ static struct scenario *load_scenario(const char *file, const struct scenario_op
 	return s;
 }
 
+/* What the loaded scenario must pass before it runs: the rate search needs a scenario that
+ * serves drawn arrivals, a huge serving run needs --yes. Far-off hardware values (most likely
+ * a bare number in base units) are warned about; the run goes on. EXIT_OK or the status. */
+static int check_loaded(const struct args *a, const struct scenario *s)
+{
+	struct diag w;
+	diag_init(&w);
+	if (scenario_implausible(s, &w) > 0)
+		diag_print_prefixed(&w, "dssim: warning: ", stderr);
+	diag_release(&w);
+	if (a->find_max_rate && s->workload.mode == MODE_INFER &&
+	    s->workload.arrival.process == ARRIVAL_TRACE) {
+		/* The search draws arrivals at each rate it tries; a trace fixes them. */
+		fprintf(stderr, "dssim: --find-max-rate: %s replays a trace (%s), whose arrival times "
+				"are fixed; the search needs workload.arrival.process poisson or "
+				"gamma\n", a->file, s->workload.arrival.trace);
+		return EXIT_BAD_INPUT;
+	}
+	if (a->find_max_rate && s->workload.mode != MODE_INFER) {
+		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a->file);
+		return EXIT_BAD_INPUT;
+	}
+	if (!a->yes && too_long(s))
+		return EXIT_BAD_INPUT;
+	return EXIT_OK;
+}
+
+/* Open --trace before the run, so a refused path costs no simulation. EXIT_OK or the status
+ * (printed). */
+static int open_trace(const struct args *a, const struct scenario *s, struct outfile *trace,
+		      struct diag *d)
+{
+	const char *inputs[] = {a->file, s->workload.arrival.trace};
+	int status;
+	if (a->trace == NULL)
+		return EXIT_OK;
+	if (strcmp(a->trace, "-") == 0) {
+		fprintf(stderr, "dssim: --trace -: the report already goes to standard output; name "
+				"a file\n");
+		return EXIT_BAD_INPUT;
+	}
+	status = outfile_open(trace, a->trace, "--trace", inputs, 2, d);
+	if (status != 0)
+		diag_print(d, stderr);
+	return status == 0 ? EXIT_OK : status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+}
+
+/* Run the scenario and print its report, then write the trace. The exit status. */
+static int report_run(const struct args *a, const struct scenario *s,
+		      const struct serve_slo *slo, struct outfile *trace, struct diag *d)
+{
+	struct run_options ro;
+	struct run_result r;
+	int status;
+	memset(&ro, 0, sizeof ro);
+	ro.keep_engine = a->trace != NULL;
+	ro.record_timeline = a->trace != NULL;
+	ro.keep_iterations = a->trace != NULL;
+	ro.find_max_rate = a->find_max_rate ? slo : NULL;
+	ro.progress = a->find_max_rate ? stderr : NULL;
+	status = run_scenario(s, &ro, &r, d);
+	if (status != 0) {
+		diag_print(d, stderr);
+		status = status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+	} else {
+		if (a->format == FORMAT_JSON)
+			output_json(stdout, s, &r);
+		else
+			output_text(stdout, s, &r);
+		say_outcome(s, &r);
+		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
+		if (a->trace != NULL && r.outcome == RUN_SIMULATED && !a->find_max_rate &&
+		    write_trace(trace, s, &r, d) != 0) {
+			diag_print(d, stderr);
+			status = EXIT_INTERNAL;
+		}
+	}
+	outfile_discard(trace);   /* a no-op once written */
+	run_result_release(&r);
+	return status;
+}
+
 int main_run(int argc, char **argv)
 {
 	struct args a;
 	struct scenario_options opt;
-	struct run_options ro;
-	struct run_result r;
 	struct serve_slo slo;
 	struct diag d;
 	struct scenario *s;
@@ -276,104 +356,26 @@ int main_run(int argc, char **argv)
 		return status;
 	}
 	diag_init(&d);
-	/* A mark without a file prints as "dssim: --slo: ...". */
-	if (a.find_max_rate && serve_parse_slo(a.slo, cli, "--slo", &slo, &d) != 0) {
-		diag_print(&d, stderr);
-		diag_release(&d);
-		free(a.overrides);
-		return EXIT_BAD_INPUT;
-	}
 	memset(&opt, 0, sizeof opt);
 	opt.overrides = a.overrides;
 	opt.noverrides = a.noverrides;
 	opt.data_dir = a.data_dir;
-	s = load_scenario(a.file, &opt, &d);
-	if (s == NULL) {
+	/* A mark without a file prints as "dssim: --slo: ...". */
+	if (a.find_max_rate && serve_parse_slo(a.slo, cli, "--slo", &slo, &d) != 0)
+		status = EXIT_BAD_INPUT;
+	else if ((s = load_scenario(a.file, &opt, &d)) == NULL)
+		status = EXIT_BAD_INPUT;
+	if (status != EXIT_OK) {
 		diag_print(&d, stderr);
 		diag_release(&d);
 		free(a.overrides);
-		return EXIT_BAD_INPUT;
+		return status;
 	}
-	{
-		/* A hardware value far outside the presets: most likely a bare number in base
-		 * units. A warning; the run goes on. */
-		struct diag w;
-		diag_init(&w);
-		if (scenario_implausible(s, &w) > 0)
-			diag_print_prefixed(&w, "dssim: warning: ", stderr);
-		diag_release(&w);
-	}
-	if (a.find_max_rate && s->workload.mode == MODE_INFER &&
-	    s->workload.arrival.process == ARRIVAL_TRACE) {
-		/* The search draws arrivals at each rate it tries; a trace fixes them. */
-		fprintf(stderr, "dssim: --find-max-rate: %s replays a trace (%s), whose arrival times "
-				"are fixed; the search needs workload.arrival.process poisson or "
-				"gamma\n", a.file, s->workload.arrival.trace);
-		scenario_free(s);
-		diag_release(&d);
-		free(a.overrides);
-		return EXIT_BAD_INPUT;
-	}
-	if (a.find_max_rate && s->workload.mode != MODE_INFER) {
-		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a.file);
-		scenario_free(s);
-		diag_release(&d);
-		free(a.overrides);
-		return EXIT_BAD_INPUT;
-	}
-	if (a.trace != NULL) {
-		const char *inputs[] = {a.file, s->workload.arrival.trace};
-		if (strcmp(a.trace, "-") == 0) {
-			fprintf(stderr, "dssim: --trace -: the report already goes to standard "
-					"output; name a file\n");
-			status = EXIT_BAD_INPUT;
-		} else {
-			status = outfile_open(&trace, a.trace, "--trace", inputs, 2, &d);
-			status = status == -1 ? EXIT_BAD_INPUT : status < 0 ? EXIT_INTERNAL : EXIT_OK;
-		}
-		if (status != EXIT_OK) {
-			diag_print(&d, stderr);
-			scenario_free(s);
-			diag_release(&d);
-			free(a.overrides);
-			return status;
-		}
-	}
-	if (!a.yes && too_long(s)) {
-		scenario_free(s);
-		diag_release(&d);
-		free(a.overrides);
-		return EXIT_BAD_INPUT;
-	}
-	memset(&ro, 0, sizeof ro);
-	ro.keep_engine = a.trace != NULL;
-	ro.record_timeline = a.trace != NULL;
-	ro.keep_iterations = a.trace != NULL;
-	ro.find_max_rate = a.find_max_rate ? &slo : NULL;
-	ro.progress = a.find_max_rate ? stderr : NULL;
-	status = run_scenario(s, &ro, &r, &d);
-	if (status != 0) {
-		diag_print(&d, stderr);
-		status = status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
-	} else {
-		if (a.format == FORMAT_JSON)
-			output_json(stdout, s, &r);
-		else
-			output_text(stdout, s, &r);
-		say_outcome(s, &r);
-		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
-		if (a.trace != NULL && r.outcome == RUN_SIMULATED && !a.find_max_rate) {
-			if (write_trace(&trace, s, &r, &d) != 0) {
-				diag_print(&d, stderr);
-				status = EXIT_INTERNAL;
-			}
-		} else if (a.trace != NULL) {
-			outfile_discard(&trace);
-		}
-	}
-	if (status == EXIT_BAD_INPUT || status == EXIT_INTERNAL)
-		outfile_discard(&trace);
-	run_result_release(&r);
+	status = check_loaded(&a, s);
+	if (status == EXIT_OK)
+		status = open_trace(&a, s, &trace, &d);
+	if (status == EXIT_OK)
+		status = report_run(&a, s, &slo, &trace, &d);
 	scenario_free(s);
 	diag_release(&d);
 	free(a.overrides);
