@@ -148,22 +148,33 @@ static int parse_report_args(int argc, char **argv, struct report_args *a)
 }
 
 /* Write the report to a->path through outfile (outfile.h: atomic, never over the database;
- * "-" or none is standard output). Returns the exit status. */
-static int write_report(const struct report_args *a)
+ * "-" is standard output). 0, or -1 (bad input) or -2 with a diagnostic in d. */
+static int write_file(const struct report_args *a, struct diag *d)
 {
 	const char *inputs[] = {a->db};
 	struct outfile out;
+	int status = outfile_open(&out, a->path, "-o", inputs, 1, d);
+	if (status != 0)
+		return status;
+	status = report_write(a->db, &a->o, out.f, d);
+	if (status != 0)
+		outfile_discard(&out);
+	else if (outfile_close(&out, "-o", d) != 0)
+		status = -2;
+	return status;
+}
+
+/* Write the report to -o, or to standard output (whose errors main.c reports). Returns the
+ * exit status. */
+static int write_report(const struct report_args *a)
+{
 	struct diag d;
 	int status;
 	diag_init(&d);
-	status = outfile_open(&out, a->path ? a->path : "-", "-o", inputs, 1, &d);
-	if (status == 0) {
-		status = report_write(a->db, &a->o, out.f, &d);
-		if (status != 0)
-			outfile_discard(&out);
-		else if (outfile_close(&out, "-o", &d) != 0)
-			status = -2;
-	}
+	if (a->path != NULL)
+		status = write_file(a, &d);
+	else
+		status = report_write(a->db, &a->o, stdout, &d);
 	if (status != 0)
 		diag_print_prefixed(&d, "dssim report: ", stderr);
 	diag_release(&d);
