@@ -19,97 +19,6 @@
 #include "table.h"
 #include "xalloc.h"
 
-/* ---- options ---- */
-
-int report_parse_tokens(const char *text, double *out)
-{
-	char *end;
-	double v = strtod(text, &end), scale = 1;
-	if (end == text || !(v > 0))
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': scale = 1e3; end++; break;
-	case 'M': scale = 1e6; end++; break;
-	case 'B': case 'G': scale = 1e9; end++; break;
-	case 'T': scale = 1e12; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || !isfinite(v * scale))
-		return -1;
-	*out = v * scale;
-	return 0;
-}
-
-int report_parse_price(struct report_options *o, const char *text, struct diag *d)
-{
-	struct mark cli = {NULL, 0, 0};
-	const char *eq = strchr(text, '=');
-	char *end;
-	double v;
-	if (eq == NULL || eq == text || (size_t)(eq - text) >= sizeof o->prices[0].node) {
-		diag_add(d, cli, "--price", "expected NODE=USD/h, got '%s'", text);
-		return -1;
-	}
-	v = strtod(eq + 1, &end);
-	if (end == eq + 1 || !(v >= 0) || !isfinite(v) ||
-	    (*end != '\0' && strcmp(end, "USD/h") != 0 && strcmp(end, "/h") != 0)) {
-		diag_add(d, cli, "--price", "expected NODE=USD/h such as p5.48xlarge=40, got '%s'",
-			 text);
-		return -1;
-	}
-	if (o->nprices == REPORT_PRICES_MAX) {
-		diag_add(d, cli, "--price", "more than %d prices", REPORT_PRICES_MAX);
-		return -1;
-	}
-	snprintf(o->prices[o->nprices].node, sizeof o->prices[0].node, "%.*s", (int)(eq - text),
-		 text);
-	o->prices[o->nprices].usd_per_hour = v;
-	o->nprices++;
-	return 0;
-}
-
-int report_parse_slo(struct report_options *o, const char *text, struct diag *d)
-{
-	struct mark cli = {NULL, 0, 0};
-	static const char *const cols[] = {"ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99",
-					   "latency_p99", NULL};
-	char buf[256], *item, *save = NULL;
-	snprintf(buf, sizeof buf, "%s", text);
-	o->nslo = 0;
-	for (item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(item, '='), *end;
-		double v;
-		int k;
-		bool known = false;
-		if (eq == NULL) {
-			diag_add(d, cli, "--slo", "expected METRIC=TIME, got '%s'", item);
-			return -1;
-		}
-		*eq = '\0';
-		for (k = 0; cols[k]; k++)
-			known = known || strcmp(cols[k], item) == 0;
-		if (!known) {
-			diag_add(d, cli, "--slo", "unknown metric '%s' (ttft_p50, ttft_p99, "
-				 "tpot_p50, tpot_p99, latency_p99)", item);
-			return -1;
-		}
-		v = strtod(eq + 1, &end);
-		if (strcmp(end, "ms") == 0)
-			v /= 1000;
-		else if (strcmp(end, "s") != 0 && *end != '\0')
-			end = NULL;
-		if (end == NULL || end == eq + 1 || !(v > 0) || o->nslo == REPORT_SLO_MAX) {
-			diag_add(d, cli, "--slo", "expected a time such as 2s or 100ms for %s",
-				 item);
-			return -1;
-		}
-		snprintf(o->slo[o->nslo].column, sizeof o->slo[0].column, "%s", item);
-		o->slo[o->nslo].limit = v;
-		o->nslo++;
-	}
-	return 0;
-}
-
 /* A token count as people write it: 2T, 500B, 1.5M. */
 static void tokens_text(double v, char *buf, size_t size)
 {
@@ -118,12 +27,39 @@ static void tokens_text(double v, char *buf, size_t size)
 		const char *suffix;
 	} u[] = {{1e12, "T"}, {1e9, "B"}, {1e6, "M"}, {1e3, "K"}};
 	size_t i;
+	if (v >= 1e15) {
+		/* Past a thousand T, as a plain power of ten: 1e+18, not 1e+06T. */
+		snprintf(buf, size, "%.4g", v);
+		return;
+	}
 	for (i = 0; i < sizeof u / sizeof u[0]; i++)
 		if (v >= u[i].scale) {
 			snprintf(buf, size, "%.4g%s", v / u[i].scale, u[i].suffix);
 			return;
 		}
 	snprintf(buf, size, "%.4g", v);
+}
+
+/* A day, USD or GPU figure of a table: as table_num below a billion, else in %.4g so an
+ * absurd budget prints 1.157e+13 rather than fourteen digits; empty when not finite (a point
+ * without a throughput has no days). */
+static void amount(struct table *t, size_t row, size_t col, int decimals, double v)
+{
+	char buf[32];
+	if (!isfinite(v))
+		return;
+	table_num(t, row, col, decimals, v);
+	if (fabs(v) < 1e9)
+		return;
+	snprintf(buf, sizeof buf, "%.4g", v);
+	free(t->cell[row * t->cols + col]);
+	t->cell[row * t->cols + col] = xstrdup(buf);
+}
+
+/* A USD/h price for a note: two decimals, or %.4g when huge. */
+static void usd_text(double v, char *buf, size_t size)
+{
+	snprintf(buf, size, fabs(v) < 1e9 ? "%.2f" : "%.4g", v);
 }
 
 /* ---- reading ---- */
@@ -322,11 +258,11 @@ static void train_row(struct table *t, const struct row *r)
 	table_num(t, i, 6, 3, r->mfu);
 	table_num(t, i, 7, 1, r->peak / gib);
 	if (r->priced) {
-		table_num(t, i, 8, 2, r->usd_h);
-		table_num(t, i, 9, 3, r->usd_mtok);
-		table_num(t, i, 11, 0, r->usd);
+		amount(t, i, 8, 2, r->usd_h);
+		amount(t, i, 9, 3, r->usd_mtok);
+		amount(t, i, 11, 0, r->usd);
 	}
-	table_num(t, i, 10, 2, r->days);
+	amount(t, i, 10, 2, r->days);
 	table_num(t, i, 12, 0, (double)r->id);
 }
 
@@ -442,6 +378,151 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 	table_free(&t);
 }
 
+/* The fitting training rows of a model and sequence length, priced, with days and USD for the
+ * token budget, into pk->rows; the node types with any point of them into *nodes. */
+static char **train_rows(struct store *st, const struct report_options *o, const char *model,
+			 long long seq, struct pick *pk, size_t *nn)
+{
+	/* Parameters: ?1 model, ?3 sequence length. */
+	struct store_value p[3] = {store_text(model), store_text(NULL), seq_param(seq)};
+	char sql[2048], cols[1024], **nodes;
+	size_t i;
+	nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
+			     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, nn);
+	row_columns(cols, sizeof cols);
+	snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
+		 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
+	pk->rows = query_rows(st, sql, p, 3, &pk->n);
+	for (i = 0; i < pk->n; i++) {
+		struct row *r = &pk->rows[i];
+		price(o, r);
+		r->days = r->tps > 0 ? o->tokens / r->tps / 86400.0 : INFINITY;
+		r->usd = r->days * 24.0 * r->usd_h;
+		r->usd_mtok = r->tps > 0 ? r->usd_h / 3600.0 / r->tps * 1e6 : 0;
+	}
+	return nodes;
+}
+
+/* Per node type, the cheapest row into pk->best and the fastest into fast (nn + 1 slots
+ * each), both sorted; returns how many node types have a row. */
+static size_t best_per_node(struct pick *pk, char **nodes, size_t nn, struct row **fast)
+{
+	size_t i, k, nfast = 0;
+	for (k = 0; k < nn; k++) {
+		struct row *c = NULL, *f = NULL;
+		for (i = 0; i < pk->n; i++) {
+			struct row *r = &pk->rows[i];
+			if (strcmp(r->node, nodes[k]) != 0)
+				continue;
+			if (c == NULL || by_usd(&r, &c) < 0)
+				c = r;
+			if (f == NULL || by_days(&r, &f) < 0)
+				f = r;
+		}
+		if (c) {
+			pk->best[pk->nbest++] = c;
+			fast[nfast++] = f;
+		}
+	}
+	qsort(pk->best, pk->nbest, sizeof *pk->best, by_usd);
+	qsort(fast, nfast, sizeof *fast, by_days);
+	return nfast;
+}
+
+/* Pareto front: sorted by time, each point cheaper than every faster one (front has
+ * pk->n + 1 slots); returns its length. */
+static size_t pareto_front(const struct pick *pk, struct row **front)
+{
+	struct row **all = xcalloc(pk->n + 1, sizeof *all);
+	double best_usd = INFINITY;
+	size_t i, na = 0, nfront = 0;
+	for (i = 0; i < pk->n; i++)
+		if (pk->rows[i].priced)
+			all[na++] = &pk->rows[i];
+	qsort(all, na, sizeof *all, by_days);
+	for (i = 0; i < na; i++)
+		if (all[i]->usd < best_usd) {
+			best_usd = all[i]->usd;
+			front[nfront++] = all[i];
+		}
+	free(all);
+	return nfront;
+}
+
+/* The tables (and charts) of the configurations that fit; *chart becomes the point charted
+ * over time when none was chosen yet. */
+static void print_fitting(FILE *out, const struct report_options *o, const struct pick *pk,
+			  struct row **fast, size_t nfast, struct row **front, size_t nfront,
+			  long long *chart)
+{
+	title(out, o->format, 2, "Best configuration per instance type, by cost");
+	print_rows(out, o->format, pk->best, pk->nbest);
+	if (!pk->best[pk->nbest - 1]->priced)
+		note(out, o->format, "Instance types without a price (see Prices) are "
+				     "ranked by time, after the priced ones.");
+	title(out, o->format, 2, "Fastest configuration per instance type");
+	print_rows(out, o->format, fast, nfast);
+	if (nfront > 0) {
+		title(out, o->format, 2, "Pareto front of cost against time");
+		print_rows(out, o->format, front, nfront);
+		if (o->format == FORMAT_HTML)
+			report_scatter(out, pk->rows, pk->n, front, nfront);
+	}
+	title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
+	memory_table(out, o->format, pk->best, pk->nbest);
+	if (o->format == FORMAT_HTML) {
+		report_stacked_bars(out, pk->best, pk->nbest, true,
+				    "Memory per GPU of the configurations by cost");
+		report_stacked_bars(out, pk->best, pk->nbest, false,
+				    "Where the step time goes (exposed seconds)");
+	}
+	if (*chart == 0 && pk->best[0]->priced)
+		*chart = pk->best[0]->id;
+	else if (*chart == 0)
+		*chart = fast[0]->id;
+}
+
+/* The section of one model and sequence length. */
+static void training_section(struct store *st, const struct report_options *o, FILE *out,
+			     const char *model, long long seq, long long *chart)
+{
+	static const char *const heads[] = {"node", "points", "why it never fits"};
+	struct pick pk = {NULL, 0, NULL, 0};
+	struct row **fast, **front;
+	size_t nn, nfast, nfront;
+	char **nodes, heading[256], buf[256], tok[32];
+	struct table t;
+	nodes = train_rows(st, o, model, seq, &pk, &nn);
+	pk.best = xcalloc(nn + 1, sizeof *pk.best);
+	fast = xcalloc(nn + 1, sizeof *fast);
+	nfast = best_per_node(&pk, nodes, nn, fast);
+	front = xcalloc(pk.n + 1, sizeof *front);
+	nfront = pareto_front(&pk, front);
+	tokens_text(o->tokens, tok, sizeof tok);
+	snprintf(heading, sizeof heading, "Training %.160s, sequences of %lld tokens: %s tokens",
+		 model, seq, tok);
+	title(out, o->format, 1, heading);
+	if (pk.nbest == 0)
+		note(out, o->format, "No configuration fits on any instance type.");
+	else
+		print_fitting(out, o, &pk, fast, nfast, front, nfront, chart);
+	table_init(&t, 3);
+	table_heads(&t, heads);
+	misfit_rows(st, model, seq, nodes, nn, &pk, &t);
+	if (t.rows > 0) {
+		title(out, o->format, 2, "Instance types that never fit");
+		table_print(&t, o->format, out);
+	}
+	table_free(&t);
+	snprintf(buf, sizeof buf, "%zu fitting configurations on %zu instance types.", pk.n, nn);
+	note(out, o->format, buf);
+	free(front);
+	free(fast);
+	free(pk.best);
+	free(pk.rows);
+	free_list(nodes, nn);
+}
+
 static void training(struct store *st, const struct report_options *o, FILE *out,
 		     long long *chart)
 {
@@ -449,125 +530,11 @@ static void training(struct store *st, const struct report_options *o, FILE *out
 	char **models = distinct(st, "SELECT DISTINCT model || char(31) || seq_len FROM points "
 				     "WHERE mode = 'train' ORDER BY model, seq_len", NULL, 0, &nm);
 	for (m = 0; m < nm; m++) {
-		char *sep = strchr(models[m], 31), heading[256], buf[256];
+		char *sep = strchr(models[m], 31);
 		long long seq = sep ? atoll(sep + 1) : 0;
-		struct pick pk = {NULL, 0, NULL, 0};
-		struct row **fast, **front;
-		size_t nn, i, k, nfast = 0, nfront = 0;
-		char **nodes;
-		struct table t;
-		double best_usd = INFINITY;
 		if (sep)
 			*sep = '\0';
-		{
-			/* Parameters: ?1 model, ?3 sequence length. */
-			struct store_value p[3] = {store_text(models[m]), store_text(NULL),
-						   seq_param(seq)};
-			char sql[2048], cols[1024];
-			nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
-					     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, &nn);
-			row_columns(cols, sizeof cols);
-			snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
-				 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
-			pk.rows = query_rows(st, sql, p, 3, &pk.n);
-		}
-		for (i = 0; i < pk.n; i++) {
-			struct row *r = &pk.rows[i];
-			price(o, r);
-			r->days = r->tps > 0 ? o->tokens / r->tps / 86400.0 : INFINITY;
-			r->usd = r->days * 24.0 * r->usd_h;
-			r->usd_mtok = r->tps > 0 ? r->usd_h / 3600.0 / r->tps * 1e6 : 0;
-		}
-		pk.best = xcalloc(nn + 1, sizeof *pk.best);
-		fast = xcalloc(nn + 1, sizeof *fast);
-		for (k = 0; k < nn; k++) {
-			struct row *c = NULL, *f = NULL;
-			for (i = 0; i < pk.n; i++) {
-				struct row *r = &pk.rows[i];
-				if (strcmp(r->node, nodes[k]) != 0)
-					continue;
-				if (c == NULL || by_usd(&r, &c) < 0)
-					c = r;
-				if (f == NULL || by_days(&r, &f) < 0)
-					f = r;
-			}
-			if (c) {
-				pk.best[pk.nbest++] = c;
-				fast[nfast++] = f;
-			}
-		}
-		qsort(pk.best, pk.nbest, sizeof *pk.best, by_usd);
-		qsort(fast, nfast, sizeof *fast, by_days);
-		/* Pareto front: sorted by time, each point cheaper than every faster one. */
-		front = xcalloc(pk.n + 1, sizeof *front);
-		{
-			struct row **all = xcalloc(pk.n + 1, sizeof *all);
-			size_t na = 0;
-			for (i = 0; i < pk.n; i++)
-				if (pk.rows[i].priced)
-					all[na++] = &pk.rows[i];
-			qsort(all, na, sizeof *all, by_days);
-			for (i = 0; i < na; i++)
-				if (all[i]->usd < best_usd) {
-					best_usd = all[i]->usd;
-					front[nfront++] = all[i];
-				}
-			free(all);
-		}
-		{
-			char tok[32];
-			tokens_text(o->tokens, tok, sizeof tok);
-			snprintf(heading, sizeof heading, "Training %.160s, sequences of %lld tokens: "
-				 "%s tokens", models[m], seq, tok);
-		}
-		title(out, o->format, 1, heading);
-		if (pk.nbest == 0) {
-			note(out, o->format, "No configuration fits on any instance type.");
-		} else {
-			title(out, o->format, 2, "Best configuration per instance type, by cost");
-			print_rows(out, o->format, pk.best, pk.nbest);
-			if (!pk.best[pk.nbest - 1]->priced)
-				note(out, o->format, "Instance types without a price (see Prices) are "
-						     "ranked by time, after the priced ones.");
-			title(out, o->format, 2, "Fastest configuration per instance type");
-			print_rows(out, o->format, fast, nfast);
-			if (nfront > 0) {
-				title(out, o->format, 2, "Pareto front of cost against time");
-				print_rows(out, o->format, front, nfront);
-				if (o->format == FORMAT_HTML)
-					report_scatter(out, pk.rows, pk.n, front, nfront);
-			}
-			title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
-			memory_table(out, o->format, pk.best, pk.nbest);
-			if (o->format == FORMAT_HTML) {
-				report_stacked_bars(out, pk.best, pk.nbest, true,
-					     "Memory per GPU of the configurations by cost");
-				report_stacked_bars(out, pk.best, pk.nbest, false,
-					     "Where the step time goes (exposed seconds)");
-			}
-			if (*chart == 0 && pk.best[0]->priced)
-				*chart = pk.best[0]->id;
-			else if (*chart == 0)
-				*chart = fast[0]->id;
-		}
-		table_init(&t, 3);
-		{
-			static const char *const heads[] = {"node", "points", "why it never fits"};
-			table_heads(&t, heads);
-		}
-		misfit_rows(st, models[m], seq, nodes, nn, &pk, &t);
-		if (t.rows > 0) {
-			title(out, o->format, 2, "Instance types that never fit");
-			table_print(&t, o->format, out);
-		}
-		table_free(&t);
-		snprintf(buf, sizeof buf, "%zu fitting configurations on %zu instance types.", pk.n, nn);
-		note(out, o->format, buf);
-		free(front);
-		free(fast);
-		free(pk.best);
-		free(pk.rows);
-		free_list(nodes, nn);
+		training_section(st, o, out, models[m], seq, chart);
 	}
 	free_list(models, nm);
 }
@@ -640,12 +607,12 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 				table_num(&t, at, 6, 3, r->ttft);
 				table_num(&t, at, 7, 1, r->tpot * 1e3);
 				if (r->priced && r->out_tps > 0) {
-					table_num(&t, at, 8, 2, r->usd_h);
-					table_num(&t, at, 9, 3, r->usd_h / 3600.0 / r->out_tps * 1e6);
+					amount(&t, at, 8, 2, r->usd_h);
+					amount(&t, at, 9, 3, r->usd_h / 3600.0 / r->out_tps * 1e6);
 				}
 				if (o->target_rate > 0 && r->arrival > 0)
-					table_num(&t, at, 10, 0,
-						  ceil(o->target_rate / r->arrival) * (double)r->gpus);
+					amount(&t, at, 10, 0,
+					       ceil(o->target_rate / r->arrival) * (double)r->gpus);
 				table_num(&t, at, 11, 0, (double)r->id);
 			} else {
 				size_t at = t.rows;
@@ -684,19 +651,20 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 	q = query(st, "SELECT node, max(usd_per_hour / nodes), max(price_date) FROM v_points "
 		      "WHERE node IS NOT NULL GROUP BY node ORDER BY node", NULL, 0);
 	for (r = 0; q != NULL && r < q->rows; r++) {
-		char buf[256];
+		char buf[256], usd[32];
 		const char *node = store_cell(q, r, 0)->text, *date = store_cell(q, r, 2)->text;
 		bool over = false;
 		for (i = 0; i < o->nprices; i++)
 			if (strcmp(o->prices[i].node, node) == 0) {
-				snprintf(buf, sizeof buf, "%s: %.2f USD/h per node (--price)", node,
-					 o->prices[i].usd_per_hour);
+				usd_text(o->prices[i].usd_per_hour, usd, sizeof usd);
+				snprintf(buf, sizeof buf, "%s: %s USD/h per node (--price)", node, usd);
 				over = true;
 			}
+		usd_text(store_cell(q, r, 1)->d, usd, sizeof usd);
 		if (!over && store_cell(q, r, 1)->type != STORE_NULL)
-			snprintf(buf, sizeof buf, "%s: %.2f USD/h per node, read %s (the preset's price "
+			snprintf(buf, sizeof buf, "%s: %s USD/h per node, read %s (the preset's price "
 						  "and source)",
-				 node, store_cell(q, r, 1)->d, date ? date : "?");
+				 node, usd, date ? date : "?");
 		else if (!over)
 			snprintf(buf, sizeof buf, "%s: no price (give one with --price %s=USD/h)", node,
 				 node);
@@ -747,7 +715,7 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 	long long chart = o->point, points = 0;
 	char buf[512];
 	if (st == NULL)
-		return -1;
+		return -2;
 	{
 		/* A count that cannot be read is no points: the report says only that. */
 		struct diag qd;
@@ -760,6 +728,10 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 	store_rows_free(q);
 	if (points == 0) {
 		diag_add(d, at, NULL, "the database holds no points");
+		store_close(st, d);
+		return -2;
+	}
+	if (report_check_options(st, path, o, d) != 0) {
 		store_close(st, d);
 		return -1;
 	}

@@ -26,6 +26,14 @@ struct row {
 	double days, usd, usd_mtok;
 };
 
+/* The options that name something in the database at path (open as st): a --price node it
+ * holds, a --point id it holds. 0, or -1 with a diagnostic per option that does not (at path,
+ * keyed by the option). In report_options.c. */
+struct report_options;
+struct diag;
+int report_check_options(struct store *st, const char *path, const struct report_options *o,
+			 struct diag *d);
+
 /* Horizontal stacked bars, one per row: memory parts (memory) or time categories. */
 void report_stacked_bars(FILE *out, struct row **rows, size_t n, bool memory,
 			 const char *caption);

@@ -150,8 +150,13 @@ void report_scatter(FILE *out, struct row *rows, size_t n, struct row **front, s
 	for (i = 0; i < nf; i++) {
 		fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" fill=\"#D55E00\"><title>",
 			SX(front[i]->days), SY(front[i]->usd));
-		snprintf(buf, sizeof buf, "%s x%lld: %.2f days, %.0f USD", front[i]->node,
-			 front[i]->nodes, front[i]->days, front[i]->usd);
+		/* Two decimals of days and whole USD, unless a huge --tokens makes them huge. */
+		if (front[i]->days < 1e9 && front[i]->usd < 1e9)
+			snprintf(buf, sizeof buf, "%s x%lld: %.2f days, %.0f USD", front[i]->node,
+				 front[i]->nodes, front[i]->days, front[i]->usd);
+		else
+			snprintf(buf, sizeof buf, "%s x%lld: %.4g days, %.4g USD", front[i]->node,
+				 front[i]->nodes, front[i]->days, front[i]->usd);
 		table_html_text(out, buf);
 		fputs("</title></circle>\n", out);
 	}

@@ -114,7 +114,17 @@ static void compare_text(const struct table *t, size_t items)
 	table_free(&o);
 }
 
-int main_compare(int argc, char **argv)
+/* What the command line of `dssim compare` asks for: the items are argv[first..first+items). */
+struct compare_options {
+	const char *db, *data_dir;
+	enum format fmt;
+	int first;
+	size_t items;
+};
+
+/* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
+ * option), or -1 to go on. */
+static int parse_compare_options(int argc, char **argv, struct compare_options *o)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'D'},
@@ -123,24 +133,20 @@ int main_compare(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db = NULL, *data_dir = NULL;
-	enum format fmt = FORMAT_TEXT;
-	struct store *st = NULL, *mem;
-	struct table t;
-	struct diag e;     /* the databases' diagnostics */
-	size_t items, i, nfields;
-	int c, status = EXIT_OK;
+	int c;
+	memset(o, 0, sizeof *o);
+	o->fmt = FORMAT_TEXT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			db = optarg;
+			o->db = optarg;
 			break;
 		case 'd':
-			data_dir = optarg;
+			o->data_dir = optarg;
 			break;
 		case 'f':
-			if (main_parse_format(optarg, &fmt) != 0) {
+			if (main_parse_format(optarg, &o->fmt) != 0) {
 				fprintf(stderr, "dssim compare: --format: expected text, json or csv, "
 						"got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
@@ -154,109 +160,144 @@ int main_compare(int argc, char **argv)
 			return EXIT_BAD_INPUT;
 		}
 	}
-	items = (size_t)(argc - optind);
-	if (items < 1) {
+	o->first = optind;
+	o->items = (size_t)(argc - optind);
+	if (o->items < 1) {
 		fprintf(stderr, "dssim compare: expected scenario files or point ids\n");
 		compare_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	diag_init(&e);
-	if (db != NULL && (st = store_open(db, true, 5000, &e)) == NULL) {
-		diag_print_prefixed(&e, "dssim compare: ", stderr);
-		diag_release(&e);
-		return EXIT_INTERNAL;
+	return -1;
+}
+
+/* Column col of t from a scenario file, simulated now and stored in the in-memory database
+ * mem (its diagnostics go to e, printed without its name). Returns the exit status (EXIT_OK,
+ * or with the message printed). */
+static int compare_file(struct store *mem, const char *arg, const char *data_dir,
+			struct table *t, size_t col, struct diag *e)
+{
+	struct scenario_options opt;
+	struct diag d;
+	struct scenario *s;
+	int status = EXIT_OK;
+	memset(&opt, 0, sizeof opt);
+	opt.data_dir = data_dir;
+	diag_init(&d);
+	s = scenario_load(arg, &opt, &d);
+	if (s == NULL) {
+		diag_print(&d, stderr);
+		status = EXIT_BAD_INPUT;
+	} else {
+		struct store_point p;
+		sweep_evaluate(s, false, &p);
+		/* The same file twice is one point; fetch it by hash. */
+		if (store_put(mem, &p, e) != 0 || store_commit(mem, e) != 0) {
+			fprintf(stderr, "dssim compare: %s\n", e->items[0].message);
+			status = EXIT_INTERNAL;
+		} else {
+			int64_t pid = store_point_id(mem, p.hash);
+			struct diag ignored;
+			diag_init(&ignored);
+			if (pid != 0)
+				fetch(mem, ":memory:", pid, t, col, &ignored);
+			diag_release(&ignored);
+			/* A file has no database id. */
+			free(t->cell[col]);
+			t->cell[col] = NULL;
+			t->numeric[col] = false;
+		}
+		store_point_release(&p);
+		scenario_free(s);
 	}
-	/* Scenario files are evaluated into a private in-memory database, so both kinds of item
-	 * are read through the same view. Its diagnostics are printed without its name. */
-	mem = store_open(":memory:", false, 0, &e);
-	if (mem == NULL || store_sweep_begin(mem, "", "compare", NULL, &e) != 0) {
-		fprintf(stderr, "dssim compare: %s\n", e.items[0].message);
-		store_close(st, &e);
-		store_close(mem, &e);
+	diag_release(&d);
+	return status;
+}
+
+/* JSON and CSV output of compare: one record per item. */
+static void compare_records(const struct table *t, size_t nfields, size_t items, enum format fmt)
+{
+	struct table o;
+	size_t r, i;
+	table_init(&o, nfields + 1);
+	o.head[0] = xstrdup("item");
+	for (r = 0; r < nfields; r++)
+		o.head[r + 1] = xstrdup(compare_fields[r]);
+	for (i = 0; i < items; i++) {
+		table_add_row(&o);
+		o.cell[i * o.cols] = xstrdup(t->head[i]);
+		for (r = 0; r < nfields; r++) {
+			const char *v = t->cell[r * t->cols + i];
+			o.cell[i * o.cols + r + 1] = v ? xstrdup(v) : NULL;
+			o.numeric[i * o.cols + r + 1] = t->numeric[r * t->cols + i];
+		}
+	}
+	table_print(&o, fmt, stdout);
+	table_free(&o);
+}
+
+/* Open the database of --db (NULL without it) and the in-memory one scenario files are
+ * evaluated into, so both kinds of item are read through the same view. 0, or -1 with the
+ * message printed and nothing left open. */
+static int open_stores(const char *db, struct store **st, struct store **mem, struct diag *e)
+{
+	*st = NULL;
+	if (db != NULL && (*st = store_open(db, true, 5000, e)) == NULL) {
+		diag_print_prefixed(e, "dssim compare: ", stderr);
+		return -1;
+	}
+	/* The in-memory database's diagnostics are printed without its name. */
+	*mem = store_open(":memory:", false, 0, e);
+	if (*mem == NULL || store_sweep_begin(*mem, "", "compare", NULL, e) != 0) {
+		fprintf(stderr, "dssim compare: %s\n", e->items[0].message);
+		store_close(*st, e);
+		store_close(*mem, e);
+		return -1;
+	}
+	return 0;
+}
+
+int main_compare(int argc, char **argv)
+{
+	struct compare_options o;
+	struct store *st, *mem;
+	struct table t;
+	struct diag e;     /* the databases' diagnostics */
+	size_t i, nfields;
+	int status = parse_compare_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	status = EXIT_OK;
+	diag_init(&e);
+	if (open_stores(o.db, &st, &mem, &e) != 0) {
 		diag_release(&e);
 		return EXIT_INTERNAL;
 	}
 	for (nfields = 0; compare_fields[nfields]; nfields++)
 		;
-	table_init(&t, items);
+	table_init(&t, o.items);
 	for (i = 0; i < nfields; i++)
 		table_add_row(&t);
-	for (i = 0; i < items && status == EXIT_OK; i++) {
-		const char *arg = argv[optind + (int)i];
+	for (i = 0; i < o.items && status == EXIT_OK; i++) {
+		const char *arg = argv[o.first + (int)i];
 		long long id;
 		t.head[i] = xstrdup(arg);
-		if (is_point_id(arg, &id)) {
-			if (st == NULL) {
-				fprintf(stderr, "dssim compare: %s: a point id needs --db\n", arg);
-				status = EXIT_BAD_INPUT;
-			} else if (fetch(st, db, id, &t, i, &e) != 0) {
-				diag_print_prefixed(&e, "dssim compare: ", stderr);
-				status = EXIT_BAD_INPUT;
-			}
-		} else {
-			struct scenario_options opt;
-			struct diag d;
-			struct scenario *s;
-			memset(&opt, 0, sizeof opt);
-			opt.data_dir = data_dir;
-			diag_init(&d);
-			s = scenario_load(arg, &opt, &d);
-			if (s == NULL) {
-				diag_print(&d, stderr);
-				status = EXIT_BAD_INPUT;
-			} else {
-				struct store_point p;
-				sweep_evaluate(s, false, &p);
-				/* The same file twice is one point; fetch it by hash. */
-				if (store_put(mem, &p, &e) != 0 || store_commit(mem, &e) != 0) {
-					fprintf(stderr, "dssim compare: %s\n", e.items[0].message);
-					status = EXIT_INTERNAL;
-				} else {
-					int64_t pid = store_point_id(mem, p.hash);
-					struct diag ignored;
-					diag_init(&ignored);
-					if (pid != 0)
-						fetch(mem, ":memory:", pid, &t, i, &ignored);
-					diag_release(&ignored);
-					/* A file has no database id. */
-					free(t.cell[i]);
-					t.cell[i] = NULL;
-					t.numeric[i] = false;
-				}
-				store_point_release(&p);
-				scenario_free(s);
-			}
-			diag_release(&d);
+		if (!is_point_id(arg, &id)) {
+			status = compare_file(mem, arg, o.data_dir, &t, i, &e);
+		} else if (st == NULL) {
+			fprintf(stderr, "dssim compare: %s: a point id needs --db\n", arg);
+			status = EXIT_BAD_INPUT;
+		} else if (fetch(st, o.db, id, &t, i, &e) != 0) {
+			diag_print_prefixed(&e, "dssim compare: ", stderr);
+			status = EXIT_BAD_INPUT;
 		}
 	}
-	if (status == EXIT_OK) {
-		if (fmt == FORMAT_TEXT) {
-			compare_text(&t, items);
-		} else {
-			/* JSON and CSV: one record per item. */
-			struct table o;
-			size_t r;
-			table_init(&o, nfields + 1);
-			o.head[0] = xstrdup("item");
-			for (r = 0; r < nfields; r++)
-				o.head[r + 1] = xstrdup(compare_fields[r]);
-			for (i = 0; i < items; i++) {
-				table_add_row(&o);
-				o.cell[i * o.cols] = xstrdup(t.head[i]);
-				for (r = 0; r < nfields; r++) {
-					const char *v = t.cell[r * t.cols + i];
-					o.cell[i * o.cols + r + 1] = v ? xstrdup(v) : NULL;
-					o.numeric[i * o.cols + r + 1] = t.numeric[r * t.cols + i];
-				}
-			}
-			table_print(&o, fmt, stdout);
-			table_free(&o);
-		}
-	}
+	if (status == EXIT_OK && o.fmt == FORMAT_TEXT)
+		compare_text(&t, o.items);
+	else if (status == EXIT_OK)
+		compare_records(&t, nfields, o.items, o.fmt);
 	table_free(&t);
 	store_close(mem, &e);
 	store_close(st, &e);
 	diag_release(&e);
 	return status;
 }
-

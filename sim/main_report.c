@@ -1,8 +1,8 @@
 /*
  * main_report: `dssim report`, the command line of the capacity-planning report (report/):
- * options, and the output written to a temporary file renamed into place. Command stage.
+ * options, and the output written through outfile (atomically, never over the database it
+ * reads). Command stage.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "main_sweep.h"
+#include "outfile.h"
 #include "report.h"
 
 static void report_usage(FILE *out)
@@ -21,19 +22,100 @@ static void report_usage(FILE *out)
 		"\n"
 		"A capacity-planning report from a sweep database: per model and workload, the best\n"
 		"configuration per instance type by cost and by time, days and USD to train\n"
-		"--tokens (default 1T; 2T, 500B, 1e12), the Pareto front of cost against time, why\n"
-		"instance types never fit; for serving, the highest request rate per instance type\n"
-		"that meets --slo (default ttft_p99=2s,tpot_p99=100ms; metrics ttft_p50, ttft_p99,\n"
-		"tpot_p50, tpot_p99, latency_p99), its cost and the GPUs --target-rate needs; and the\n"
-		"memory per GPU of the chosen configurations. --price overrides a node's on-demand\n"
-		"price (negotiated prices); the report lists the prices and dates it used. html is\n"
-		"one self-contained page with charts (--point picks the memory-over-time chart).\n"
+		"--tokens (default 1T; 2T, 500B, 1e12; from 1 to 1e18), the Pareto front of cost\n"
+		"against time, why instance types never fit; for serving, the highest request rate\n"
+		"per instance type that meets --slo (default ttft_p99=2s,tpot_p99=100ms; metrics\n"
+		"ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99), its cost and the GPUs\n"
+		"--target-rate needs; and the memory per GPU of the chosen configurations. --price\n"
+		"overrides the on-demand price of a node type the database holds (negotiated\n"
+		"prices); the report lists the prices and dates it used. html is one self-contained\n"
+		"page with charts (--point picks the memory-over-time chart). -o FILE replaces FILE\n"
+		"only once the report is complete (- is standard output; the database is refused).\n"
 		"\n");
 	main_print_exit_codes(out);
 }
 
-/* Write to a temporary file renamed into place, so no half-written report is left. */
-int main_report(int argc, char **argv)
+/* What the command line of `dssim report` asks for: the report's options, the database and
+ * the output file (NULL: stdout). */
+struct report_args {
+	struct report_options o;
+	const char *db, *path;
+};
+
+/* One option of `dssim report` into a (d takes the parsers' messages). Returns the exit status
+ * when the command ends here (--help, a bad value), or -1 to go on. */
+static int report_option(int c, const char *arg, struct report_args *a, struct diag *d)
+{
+	struct report_options *o = &a->o;
+	char *end;
+	switch (c) {
+	case 'D':
+		a->db = arg;
+		break;
+	case 'T':
+		if (report_parse_tokens(arg, &o->tokens) != 0) {
+			/* 1e18 is REPORT_TOKENS_MAX. */
+			fprintf(stderr, "dssim report: --tokens: expected a count from 1 to 1e18 such "
+					"as 2T, 500B or 1e12, got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'P':
+		if (report_parse_price(o, arg, d) != 0) {
+			fprintf(stderr, "dssim report: --price: %s\n", d->items[0].message);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'S':
+		if (report_parse_slo(o, arg, d) != 0) {
+			fprintf(stderr, "dssim report: --slo: %s\n", d->items[0].message);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'R':
+		o->target_rate = strtod(arg, &end);
+		if (end == arg || (*end != '\0' && strcmp(end, "/s") != 0) ||
+		    !(o->target_rate > 0) || !isfinite(o->target_rate)) {
+			fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
+					"50/s, got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'p':
+		o->point = strtoll(arg, &end, 10);
+		if (end == arg || *end != '\0' || o->point < 1) {
+			fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
+				arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'f':
+		if (strcmp(arg, "md") == 0)
+			o->format = FORMAT_MD;
+		else if (strcmp(arg, "html") == 0)
+			o->format = FORMAT_HTML;
+		else if (main_parse_format(arg, &o->format) != 0 || o->format == FORMAT_JSON) {
+			fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
+					"got '%s'\n", arg);
+			return EXIT_BAD_INPUT;
+		}
+		break;
+	case 'o':
+		a->path = arg;
+		break;
+	case 'h':
+		report_usage(stdout);
+		return EXIT_OK;
+	default:
+		report_usage(stderr);
+		return EXIT_BAD_INPUT;
+	}
+	return -1;
+}
+
+/* Parse argv into a. Returns the exit status when the command ends here (--help, a bad
+ * option), or -1 to go on. */
+static int parse_report_args(int argc, char **argv, struct report_args *a)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'D'},     {"tokens", required_argument, NULL, 'T'},
@@ -43,108 +125,67 @@ int main_report(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct report_options o;
-	const char *db = NULL, *path = NULL;
 	struct diag d;
-	char tmp[4096], *end;
-	FILE *out = stdout;
-	int c, status;
-	memset(&o, 0, sizeof o);
-	o.tokens = 1e12;
-	o.format = FORMAT_TEXT;
+	int c, status = -1;
+	memset(a, 0, sizeof *a);
+	a->o.tokens = 1e12;
+	a->o.format = FORMAT_TEXT;
 	diag_init(&d);
-	report_parse_slo(&o, "ttft_p99=2s,tpot_p99=100ms", &d);
+	report_parse_slo(&a->o, "ttft_p99=2s,tpot_p99=100ms", &d);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'D':
-			db = optarg;
-			break;
-		case 'T':
-			if (report_parse_tokens(optarg, &o.tokens) != 0) {
-				fprintf(stderr, "dssim report: --tokens: expected a count such as 2T, "
-						"500B or 1e12, got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'P':
-			if (report_parse_price(&o, optarg, &d) != 0) {
-				fprintf(stderr, "dssim report: --price: %s\n", d.items[0].message);
-				diag_release(&d);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'S':
-			if (report_parse_slo(&o, optarg, &d) != 0) {
-				fprintf(stderr, "dssim report: --slo: %s\n", d.items[0].message);
-				diag_release(&d);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'R':
-			o.target_rate = strtod(optarg, &end);
-			if (end == optarg || (*end != '\0' && strcmp(end, "/s") != 0) ||
-			    !(o.target_rate > 0) || !isfinite(o.target_rate)) {
-				fprintf(stderr, "dssim report: --target-rate: expected a rate such as "
-						"50/s, got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'p':
-			o.point = strtoll(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || o.point < 1) {
-				fprintf(stderr, "dssim report: --point: expected a point id, got '%s'\n",
-					optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'f':
-			if (strcmp(optarg, "md") == 0)
-				o.format = FORMAT_MD;
-			else if (strcmp(optarg, "html") == 0)
-				o.format = FORMAT_HTML;
-			else if (main_parse_format(optarg, &o.format) != 0 || o.format == FORMAT_JSON) {
-				fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
-						"got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'o':
-			path = optarg;
-			break;
-		case 'h':
-			report_usage(stdout);
-			return EXIT_OK;
-		default:
-			report_usage(stderr);
-			return EXIT_BAD_INPUT;
-		}
-	}
-	if (db == NULL || optind != argc) {
-		fprintf(stderr, "dssim report: %s\n", db ? "unexpected argument" : "--db FILE is required");
+	while (status < 0 && (c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1)
+		status = report_option(c, optarg, a, &d);
+	diag_release(&d);
+	if (status >= 0)
+		return status;
+	if (a->db == NULL || optind != argc) {
+		fprintf(stderr, "dssim report: %s\n",
+			a->db ? "unexpected argument" : "--db FILE is required");
 		report_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	if (path != NULL) {
-		snprintf(tmp, sizeof tmp, "%s.tmp", path);
-		out = fopen(tmp, "wb");
-		if (out == NULL) {
-			fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path, strerror(errno));
-			return EXIT_INTERNAL;
-		}
-	}
-	status = report_write(db, &o, out, &d) == 0 ? EXIT_OK : EXIT_INTERNAL;
-	if (status != EXIT_OK)
+	return -1;
+}
+
+/* Write the report to a->path through outfile (outfile.h: atomic, never over the database;
+ * "-" is standard output). 0, or -1 (bad input) or -2 with a diagnostic in d. */
+static int write_file(const struct report_args *a, struct diag *d)
+{
+	const char *inputs[] = {a->db};
+	struct outfile out;
+	int status = outfile_open(&out, a->path, "-o", inputs, 1, d);
+	if (status != 0)
+		return status;
+	status = report_write(a->db, &a->o, out.f, d);
+	if (status != 0)
+		outfile_discard(&out);
+	else if (outfile_close(&out, "-o", d) != 0)
+		status = -2;
+	return status;
+}
+
+/* Write the report to -o, or to standard output (whose errors main.c reports). Returns the
+ * exit status. */
+static int write_report(const struct report_args *a)
+{
+	struct diag d;
+	int status;
+	diag_init(&d);
+	if (a->path != NULL)
+		status = write_file(a, &d);
+	else
+		status = report_write(a->db, &a->o, stdout, &d);
+	if (status != 0)
 		diag_print_prefixed(&d, "dssim report: ", stderr);
 	diag_release(&d);
-	if (path != NULL) {
-		if (fclose(out) != 0 || status != EXIT_OK || rename(tmp, path) != 0) {
-			if (status == EXIT_OK)
-				fprintf(stderr, "dssim report: -o %s: cannot write: %s\n", path,
-					strerror(errno));
-			remove(tmp);
-			status = EXIT_INTERNAL;
-		}
-	}
-	return status;
+	return status == 0 ? EXIT_OK : status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+}
+
+int main_report(int argc, char **argv)
+{
+	struct report_args a;
+	int status = parse_report_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	return write_report(&a);
 }

@@ -232,6 +232,52 @@ static void drain(struct inbox *in, struct writer *w)
 	in->len -= off;
 }
 
+/* Read what a worker sent and store its complete frames; false when its pipe has closed. */
+static bool fill_inbox(struct inbox *in, struct writer *w)
+{
+	ssize_t got;
+	if (in->cap - in->len < 65536) {
+		in->cap = in->cap * 2 + 65536;
+		in->buf = xreallocarray(in->buf, in->cap, 1);
+	}
+	got = read(in->fd, in->buf + in->len, in->cap - in->len);
+	if (got < 0 && errno == EINTR)
+		return true;
+	if (got <= 0) {
+		close(in->fd);
+		in->open = false;
+		return false;
+	}
+	in->len += (size_t)got;
+	drain(in, w);
+	return true;
+}
+
+/* Forked worker k of jobs: close the pipes of the workers before it, run its share of the slice
+ * and send the points down p[1]; never returns. */
+static _Noreturn void run_worker(const struct sweep_spec *sp, struct sweep_slice base, int k,
+				 int jobs, const int p[2], const struct inbox *in)
+{
+	struct pipe_ctx c = {p[1]};
+	struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
+	struct sweep_counts counts;
+	struct diag d;
+	char prefix[64];
+	int j;
+	for (j = 0; j < k; j++)
+		close(in[j].fd);
+	close(p[0]);
+	base.worker = k;
+	base.workers = jobs;
+	diag_init(&d);
+	snprintf(prefix, sizeof prefix, "dssim: sweep worker %d: ", k);
+	if (sweep_run(sp, &base, &cb, &counts, &d) != 0 && !interrupted)
+		diag_print_prefixed(&d, prefix, stderr);
+	diag_release(&d);
+	close(p[1]);
+	_exit(0);
+}
+
 static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int jobs,
 		      struct writer *w)
 {
@@ -257,26 +303,8 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			failed = 1;
 			break;
 		}
-		if (pid == 0) {
-			struct pipe_ctx c = {p[1]};
-			struct sweep_callbacks cb = {pipe_total, pipe_point, &c};
-			struct sweep_counts counts;
-			struct diag d;
-			char prefix[64];
-			int j;
-			for (j = 0; j < k; j++)
-				close(in[j].fd);
-			close(p[0]);
-			base.worker = k;
-			base.workers = jobs;
-			diag_init(&d);
-			snprintf(prefix, sizeof prefix, "dssim: sweep worker %d: ", k);
-			if (sweep_run(sp, &base, &cb, &counts, &d) != 0 && !interrupted)
-				diag_print_prefixed(&d, prefix, stderr);
-			diag_release(&d);
-			close(p[1]);
-			_exit(0);
-		}
+		if (pid == 0)
+			run_worker(sp, base, k, jobs, p, in);
 		close(p[1]);
 		in[k].fd = p[0];
 		in[k].pid = pid;
@@ -295,26 +323,12 @@ static int run_forked(const struct sweep_spec *sp, struct sweep_slice base, int 
 			break;
 		n = 0;
 		for (k = 0; k < jobs; k++) {
-			ssize_t got;
 			if (!in[k].open)
 				continue;
 			if (!(fds[n++].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
-			if (in[k].cap - in[k].len < 65536) {
-				in[k].cap = in[k].cap * 2 + 65536;
-				in[k].buf = xreallocarray(in[k].buf, in[k].cap, 1);
-			}
-			got = read(in[k].fd, in[k].buf + in[k].len, in[k].cap - in[k].len);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0) {
-				close(in[k].fd);
-				in[k].open = false;
+			if (!fill_inbox(&in[k], w))
 				open--;
-				continue;
-			}
-			in[k].len += (size_t)got;
-			drain(&in[k], w);
 		}
 		if ((w->failed || interrupted) && !stopping) {
 			/* The database refused a write, or the writer was told to stop (a Ctrl-C
@@ -477,7 +491,18 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 		printf("%zu points were stored already and were skipped\n", w->skipped);
 }
 
-int main_sweep(int argc, char **argv)
+/* What the command line of `dssim sweep` asks for. */
+struct sweep_options {
+	const char *db, *data_dir, *shard_text, *spec;
+	struct sweep_slice slice;  /* shard, shards, analytic; the rest is filled in later */
+	enum format fmt;
+	long jobs;
+	bool quiet;
+};
+
+/* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
+ * option), or -1 to go on. */
+static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'D'},   {"jobs", required_argument, NULL, 'j'},
@@ -486,54 +511,46 @@ int main_sweep(int argc, char **argv)
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *db = NULL, *data_dir = NULL, *shard_text = NULL;
-	struct sweep_slice slice;
-	struct sweep_spec *sp;
-	struct writer w;
-	struct diag d;
-	enum format fmt = FORMAT_TEXT;
-	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	char (*hashes)[17];
-	size_t nhashes = 0;
-	int c, status = EXIT_OK, rank = 0, size = 1;
+	int c;
 	char *endp;
 
-	memset(&slice, 0, sizeof slice);
-	slice.shards = 1;
-	slice.workers = 1;
-	memset(&w, 0, sizeof w);
+	memset(o, 0, sizeof *o);
+	o->slice.shards = 1;
+	o->slice.workers = 1;
+	o->fmt = FORMAT_TEXT;
+	o->jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "j:d:qf:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			db = optarg;
+			o->db = optarg;
 			break;
 		case 'j':
-			jobs = strtol(optarg, &endp, 10);
-			if (endp == optarg || *endp != '\0' || jobs < 1 || jobs > 1024) {
+			o->jobs = strtol(optarg, &endp, 10);
+			if (endp == optarg || *endp != '\0' || o->jobs < 1 || o->jobs > 1024) {
 				fprintf(stderr, "dssim sweep: -j: expected 1 to 1024, got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'S':
-			if (parse_shard(optarg, &slice.shard, &slice.shards) != 0) {
+			if (parse_shard(optarg, &o->slice.shard, &o->slice.shards) != 0) {
 				fprintf(stderr, "dssim sweep: --shard: expected K/N with 1 <= K <= N, "
 						"got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
-			shard_text = optarg;
+			o->shard_text = optarg;
 			break;
 		case 'A':
-			slice.analytic = true;
+			o->slice.analytic = true;
 			break;
 		case 'd':
-			data_dir = optarg;
+			o->data_dir = optarg;
 			break;
 		case 'q':
-			w.quiet = true;
+			o->quiet = true;
 			break;
 		case 'f':
-			if (main_parse_format(optarg, &fmt) != 0 || fmt == FORMAT_CSV) {
+			if (main_parse_format(optarg, &o->fmt) != 0 || o->fmt == FORMAT_CSV) {
 				fprintf(stderr, "dssim sweep: --format: expected text or json, got '%s'\n",
 					optarg);
 				return EXIT_BAD_INPUT;
@@ -547,21 +564,145 @@ int main_sweep(int argc, char **argv)
 			return EXIT_BAD_INPUT;
 		}
 	}
-	if (optind != argc - 1 || db == NULL) {
-		fprintf(stderr, "dssim sweep: %s\n", db == NULL ? "--db FILE is required"
-							      : "expected one sweep spec");
+	if (optind != argc - 1 || o->db == NULL) {
+		fprintf(stderr, "dssim sweep: %s\n", o->db == NULL ? "--db FILE is required"
+								 : "expected one sweep spec");
 		sweep_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
-	if (jobs < 1)
-		jobs = 1;
+	o->spec = argv[optind];
+	if (o->jobs < 1)
+		o->jobs = 1;
+	return -1;
+}
+
+/* Rank 0: open the database and record the sweep's start in it. 0, or -1 with the message
+ * printed. */
+static int open_writer(struct writer *w, const struct sweep_options *o,
+		       const struct sweep_spec *sp)
+{
+	w->st = store_open(o->db, false, BUSY_MS, &w->d);
+	if (w->st == NULL || store_sweep_begin(w->st, sweep_spec_text(sp), o->spec, o->shard_text,
+					       &w->d) != 0) {
+		diag_print_prefixed(&w->d, "dssim sweep: ", stderr);
+		store_close(w->st, &w->d);
+		diag_release(&w->d);
+		return -1;
+	}
+	w->tty = isatty(STDERR_FILENO);
+	w->started = w->last_commit = now_s();
+	return 0;
+}
+
+/* Resume: the hashes of the points the database holds, which the workers skip; rank 0 reads
+ * them and, under MPI, sends them to every rank. */
+static char (*stored_hashes(const struct writer *w, int rank, size_t *nhashes))[17]
+{
+	char (*hashes)[17] = rank == 0 ? store_hashes(w->st, nhashes) : NULL;
+#ifdef HAVE_MPI
+	uint64_t n = *nhashes;
+	MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+	*nhashes = (size_t)n;
+	if (rank != 0)
+		hashes = xcalloc(*nhashes + 1, sizeof *hashes);
+	if (*nhashes > 0)
+		MPI_Bcast(hashes, (int)(*nhashes * sizeof *hashes), MPI_BYTE, 0, MPI_COMM_WORLD);
+#else
+	(void)rank;
+#endif
+	return hashes;
+}
+
+/* Run the slice: in this process, in forked workers, or on the MPI ranks. Returns the exit
+ * status so far. */
+static int run_points(const struct sweep_spec *sp, struct sweep_slice slice, long jobs,
+		      int rank, int size, struct writer *w)
+{
+	int status = EXIT_OK;
+	w->reporters = size > 1 ? size - 1 : jobs > 1 ? (int)jobs : 1;
+	if (size > 1) {
+#ifdef HAVE_MPI
+		if (rank == 0)
+			mpi_writer(w, size);
+		else
+			mpi_worker(sp, slice, rank, size);
+#endif
+	} else if (jobs == 1) {
+		struct sweep_callbacks cb = {cb_total, cb_point, w};
+		struct sweep_counts counts;
+		struct diag sd;
+		diag_init(&sd);
+		if (sweep_run(sp, &slice, &cb, &counts, &sd) != 0 && !interrupted && !w->failed) {
+			diag_print_prefixed(&sd, "dssim sweep: ", stderr);
+			status = EXIT_BAD_INPUT;
+		}
+		diag_release(&sd);
+	} else if (run_forked(sp, slice, (int)jobs, w) != 0) {
+		/* A pipe or a fork failed: the message has no file. */
+		fprintf(stderr, "dssim sweep: %s\n", w->d.count > 0 ? w->d.items[0].message : "");
+		status = EXIT_INTERNAL;
+	}
+#ifndef HAVE_MPI
+	(void)rank;
+#endif
+	return status;
+}
+
+/* Rank 0: record how the sweep ended, close the database, print the summary. Returns the exit
+ * status, given the one so far. */
+static int close_writer(struct writer *w, const struct sweep_options *o, int status)
+{
+	const char *end = w->failed ? "failed" : interrupted ? "interrupted" : "done";
+	struct diag ed;
+	char why[1024];
+	if (w->failed) {
+		fprintf(stderr, "\ndssim sweep: %s (what was committed before is kept)\n",
+			w->d.count > 0 ? diag_format(&w->d.items[0], why, sizeof why) : o->db);
+		status = EXIT_INTERNAL;
+	}
+	diag_init(&ed);
+	if (store_sweep_end(w->st, end, &ed) != 0 && !w->failed) {
+		diag_print_prefixed(&ed, "dssim sweep: ", stderr);
+		status = EXIT_INTERNAL;
+	}
+	diag_release(&ed);
+	if (store_close(w->st, &ed) != 0 && status == EXIT_OK) {
+		diag_print_prefixed(&ed, "dssim sweep: ", stderr);
+		status = EXIT_INTERNAL;
+	}
+	diag_release(&ed);
+	diag_release(&w->d);
+	progress(w, true);
+	print_summary(w, o->db, o->fmt, interrupted);
+	if (interrupted && status == EXIT_OK)
+		status = EXIT_INTERRUPTED;
+	return status;
+}
+
+int main_sweep(int argc, char **argv)
+{
+	struct sweep_options o;
+	struct sweep_slice slice;
+	struct sweep_spec *sp;
+	struct writer w;
+	struct diag d;
+	char (*hashes)[17];
+	size_t nhashes = 0;
+	int status, rank = 0, size = 1;
+
+	status = parse_sweep_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+	slice = o.slice;
+	memset(&w, 0, sizeof w);
+	w.quiet = o.quiet;
 #ifdef HAVE_MPI
 	MPI_Init(NULL, NULL);
 	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
 	MPI_Comm_size(MPI_COMM_WORLD, &size);
 #endif
 	diag_init(&d);
-	sp = sweep_spec_load(argv[optind], data_dir, &d);
+	sp = sweep_spec_load(o.spec, o.data_dir, &d);
 	if (sp == NULL) {
 		if (rank == 0)
 			diag_print(&d, stderr);
@@ -575,87 +716,19 @@ int main_sweep(int argc, char **argv)
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
 	slice.stop = &interrupted;
-	if (rank == 0) {
-		w.st = store_open(db, false, BUSY_MS, &w.d);
-		if (w.st == NULL || store_sweep_begin(w.st, sweep_spec_text(sp), argv[optind],
-						      shard_text, &w.d) != 0) {
-			diag_print_prefixed(&w.d, "dssim sweep: ", stderr);
-			store_close(w.st, &w.d);
-			diag_release(&w.d);
-			sweep_spec_free(sp);
+	if (rank == 0 && open_writer(&w, &o, sp) != 0) {
+		sweep_spec_free(sp);
 #ifdef HAVE_MPI
-			MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
+		MPI_Abort(MPI_COMM_WORLD, EXIT_INTERNAL);
 #endif
-			return EXIT_INTERNAL;
-		}
-		w.tty = isatty(STDERR_FILENO);
-		w.started = w.last_commit = now_s();
+		return EXIT_INTERNAL;
 	}
-	/* Resume: the workers skip points whose hash the database holds. */
-	hashes = rank == 0 ? store_hashes(w.st, &nhashes) : NULL;
-#ifdef HAVE_MPI
-	{
-		uint64_t n = nhashes;
-		MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-		nhashes = (size_t)n;
-		if (rank != 0)
-			hashes = xcalloc(nhashes + 1, sizeof *hashes);
-		if (nhashes > 0)
-			MPI_Bcast(hashes, (int)(nhashes * sizeof *hashes), MPI_BYTE, 0,
-				  MPI_COMM_WORLD);
-	}
-#endif
+	hashes = stored_hashes(&w, rank, &nhashes);
 	slice.skip = (const char(*)[17])hashes;
 	slice.nskip = nhashes;
-	w.reporters = size > 1 ? size - 1 : jobs > 1 ? (int)jobs : 1;
-	if (size > 1) {
-#ifdef HAVE_MPI
-		if (rank == 0)
-			mpi_writer(&w, size);
-		else
-			mpi_worker(sp, slice, rank, size);
-#endif
-	} else if (jobs == 1) {
-		struct sweep_callbacks cb = {cb_total, cb_point, &w};
-		struct sweep_counts counts;
-		struct diag sd;
-		diag_init(&sd);
-		if (sweep_run(sp, &slice, &cb, &counts, &sd) != 0 && !interrupted && !w.failed) {
-			diag_print_prefixed(&sd, "dssim sweep: ", stderr);
-			status = EXIT_BAD_INPUT;
-		}
-		diag_release(&sd);
-	} else if (run_forked(sp, slice, (int)jobs, &w) != 0) {
-		/* A pipe or a fork failed: the message has no file. */
-		fprintf(stderr, "dssim sweep: %s\n", w.d.count > 0 ? w.d.items[0].message : "");
-		status = EXIT_INTERNAL;
-	}
-	if (rank == 0) {
-		const char *end = w.failed ? "failed" : interrupted ? "interrupted" : "done";
-		struct diag ed;
-		char why[1024];
-		if (w.failed) {
-			fprintf(stderr, "\ndssim sweep: %s (what was committed before is kept)\n",
-				w.d.count > 0 ? diag_format(&w.d.items[0], why, sizeof why) : db);
-			status = EXIT_INTERNAL;
-		}
-		diag_init(&ed);
-		if (store_sweep_end(w.st, end, &ed) != 0 && !w.failed) {
-			diag_print_prefixed(&ed, "dssim sweep: ", stderr);
-			status = EXIT_INTERNAL;
-		}
-		diag_release(&ed);
-		if (store_close(w.st, &ed) != 0 && status == EXIT_OK) {
-			diag_print_prefixed(&ed, "dssim sweep: ", stderr);
-			status = EXIT_INTERNAL;
-		}
-		diag_release(&ed);
-		diag_release(&w.d);
-		progress(&w, true);
-		print_summary(&w, db, fmt, interrupted);
-		if (interrupted && status == EXIT_OK)
-			status = EXIT_INTERRUPTED;
-	}
+	status = run_points(sp, slice, o.jobs, rank, size, &w);
+	if (rank == 0)
+		status = close_writer(&w, &o, status);
 	free(hashes);
 	sweep_spec_free(sp);
 #ifdef HAVE_MPI

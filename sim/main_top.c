@@ -77,7 +77,17 @@ static const char *const top_columns =
 	"round(usd_per_hour, 2) AS usd_per_hour, "
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok";
 
-int main_top(int argc, char **argv)
+/* What the command line of `dssim top` asks for. */
+struct top_options {
+	const char *db, *by, *where;
+	enum format fmt;
+	long n;
+	int dir;                   /* 1 ascending, -1 descending, 0 by the column */
+};
+
+/* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
+ * option), or -1 to go on. */
+static int parse_top_options(int argc, char **argv, struct top_options *o)
 {
 	static const struct option longopts[] = {
 		{"db", required_argument, NULL, 'D'},    {"by", required_argument, NULL, 'b'},
@@ -85,45 +95,41 @@ int main_top(int argc, char **argv)
 		{"desc", no_argument, NULL, 'z'},        {"format", required_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
-	const char *db = NULL, *by = "tokens_per_s", *where = "fits";
-	enum format fmt = FORMAT_TEXT;
-	long n = 10;
-	int dir = 0, c, status = EXIT_OK;
-	struct store *st;
-	struct store_rows *rows;
-	struct table t;
-	struct diag d;
-	char cols[4096], *sql, *endp;
-	bool listed;
-	size_t size;
+	int c;
+	char *endp;
+	memset(o, 0, sizeof *o);
+	o->by = "tokens_per_s";
+	o->where = "fits";
+	o->fmt = FORMAT_TEXT;
+	o->n = 10;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "n:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			db = optarg;
+			o->db = optarg;
 			break;
 		case 'b':
-			by = optarg;
+			o->by = optarg;
 			break;
 		case 'w':
-			where = optarg;
+			o->where = optarg;
 			break;
 		case 'a':
-			dir = 1;
+			o->dir = 1;
 			break;
 		case 'z':
-			dir = -1;
+			o->dir = -1;
 			break;
 		case 'n':
-			n = strtol(optarg, &endp, 10);
-			if (endp == optarg || *endp != '\0' || n < 1) {
+			o->n = strtol(optarg, &endp, 10);
+			if (endp == optarg || *endp != '\0' || o->n < 1) {
 				fprintf(stderr, "dssim top: -n: expected a positive count, got '%s'\n",
 					optarg);
 				return EXIT_BAD_INPUT;
 			}
 			break;
 		case 'f':
-			if (main_parse_format(optarg, &fmt) != 0) {
+			if (main_parse_format(optarg, &o->fmt) != 0) {
 				fprintf(stderr, "dssim top: --format: expected text, json or csv, got "
 						"'%s'\n", optarg);
 				return EXIT_BAD_INPUT;
@@ -137,54 +143,77 @@ int main_top(int argc, char **argv)
 			return EXIT_BAD_INPUT;
 		}
 	}
-	if (db == NULL || optind != argc) {
-		fprintf(stderr, "dssim top: %s\n", db ? "unexpected argument" : "--db FILE is required");
+	if (o->db == NULL || optind != argc) {
+		fprintf(stderr, "dssim top: %s\n",
+			o->db ? "unexpected argument" : "--db FILE is required");
 		top_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
+	return -1;
+}
+
+/* The query of the best o->n points by o->by (a checked column name, so it needs no quoting
+ * beyond the double quotes), in direction dir; the caller frees it. */
+static char *top_query(const struct top_options *o, int dir)
+{
+	bool listed = strstr(top_columns, o->by) != NULL;
+	size_t size = strlen(top_columns) + strlen(o->where) + 3 * strlen(o->by) + 160;
+	char *sql = xmalloc(size);
+	snprintf(sql, size, "SELECT %s%s%s FROM v_points WHERE error IS NULL AND (%s) "
+			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
+		 top_columns, listed ? "" : ", ", listed ? "" : o->by, o->where, o->by, o->by,
+		 dir > 0 ? "ASC" : "DESC", o->n);
+	return sql;
+}
+
+/* Run the checked query sql and print its rows. Returns the exit status. */
+static int top_print(struct store *st, const char *sql, enum format fmt, struct diag *d)
+{
+	struct store_rows *rows;
+	struct table t;
+	if (store_query_check(st, sql, d) != 0) {
+		/* The expression is the user's, not the file's: name the option. */
+		fprintf(stderr, "dssim top: --where: %s\n", d->items[0].message);
+		return EXIT_BAD_INPUT;
+	}
+	if (store_query(st, sql, NULL, 0, &rows, d) != 0) {
+		diag_print_prefixed(d, "dssim top: ", stderr);
+		return EXIT_INTERNAL;
+	}
+	table_from_rows(&t, rows);
+	table_print(&t, fmt, stdout);
+	table_free(&t);
+	store_rows_free(rows);
+	return EXIT_OK;
+}
+
+int main_top(int argc, char **argv)
+{
+	struct top_options o;
+	int dir, status = parse_top_options(argc, argv, &o);
+	struct store *st;
+	struct diag d;
+	char cols[4096], *sql;
+	if (status >= 0)
+		return status;
 	diag_init(&d);
-	st = store_open(db, true, 5000, &d);
+	st = store_open(o.db, true, 5000, &d);
 	if (st == NULL) {
 		diag_print_prefixed(&d, "dssim top: ", stderr);
 		diag_release(&d);
 		return EXIT_INTERNAL;
 	}
-	if (!is_column(st, by, cols, sizeof cols)) {
-		fprintf(stderr, "dssim top: --by: no column '%s' (columns: %s)\n", by, cols);
+	if (!is_column(st, o.by, cols, sizeof cols)) {
+		fprintf(stderr, "dssim top: --by: no column '%s' (columns: %s)\n", o.by, cols);
 		store_close(st, &d);
 		diag_release(&d);
 		return EXIT_BAD_INPUT;
 	}
-	if (dir == 0)
-		dir = lower_is_better(by) ? 1 : -1;
-	/* by is a column name (checked above), so it needs no quoting beyond the double quotes. */
-	listed = strstr(top_columns, by) != NULL;
-	size = strlen(top_columns) + strlen(where) + 3 * strlen(by) + 160;
-	sql = xmalloc(size);
-	snprintf(sql, size, "SELECT %s%s%s FROM v_points WHERE error IS NULL AND (%s) "
-			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
-		 top_columns, listed ? "" : ", ", listed ? "" : by, where, by, by,
-		 dir > 0 ? "ASC" : "DESC", n);
-	if (store_query_check(st, sql, &d) != 0) {
-		/* The expression is the user's, not the file's: name the option. */
-		fprintf(stderr, "dssim top: --where: %s\n", d.items[0].message);
-		free(sql);
-		store_close(st, &d);
-		diag_release(&d);
-		return EXIT_BAD_INPUT;
-	}
-	if (store_query(st, sql, NULL, 0, &rows, &d) != 0) {
-		diag_print_prefixed(&d, "dssim top: ", stderr);
-		status = EXIT_INTERNAL;
-	} else {
-		table_from_rows(&t, rows);
-		table_print(&t, fmt, stdout);
-		table_free(&t);
-		store_rows_free(rows);
-	}
+	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
+	sql = top_query(&o, dir);
+	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);
 	diag_release(&d);
 	return status;
 }
-

@@ -103,6 +103,30 @@ for cmd in report top "db check"; do
 	fi
 done
 
+# Options that name what the database does not hold are bad input (exit 2) and say what it
+# does hold; --tokens is bounded so every day and USD figure stays finite and short.
+expect 2 price_unknown_node "$dssim" report --db "$out/r.db" --price nosuch.large=10
+has price_unknown_node err "--price: no node 'nosuch.large' in the database (it holds p4de.24xlarge, p5.48xlarge, p5e.48xlarge)"
+expect 2 point_unknown "$dssim" report --db "$out/r.db" --point 999999
+has point_unknown err "--point: no point with id 999999 in the database"
+expect 2 tokens_huge "$dssim" report --db "$out/r.db" --tokens 1e308
+has tokens_huge err "from 1 to 1e18"
+expect 2 tokens_tiny "$dssim" report --db "$out/r.db" --tokens 0.5
+has help out "from 1 to 1e18"
+expect 0 tokens_max "$dssim" report --db "$out/r.db" --tokens 1e18 --target-rate 1e300/s --format csv
+if grep -qE '[0-9]{13}|inf|nan' "$out/tokens_max.out"; then
+	bad "--tokens 1e18 prints a 13-digit or non-finite figure: $(grep -oE '[^,]*([0-9]{13}|inf|nan)[^,]*' "$out/tokens_max.out" | head -3)"
+else
+	ok "--tokens 1e18: every figure finite and short"
+fi
+has tokens_max out "1e+18 training tokens"
+cksum <"$out/r.db" >"$out/db.sum"
+expect 2 out_is_db "$dssim" report --db "$out/r.db" -o "$out/r.db"
+has out_is_db err "is an input of this run"
+if cksum <"$out/r.db" | cmp -s - "$out/db.sum"; then ok "-o the database leaves it intact"; else bad "-o the database changed it"; fi
+expect 0 out_dash "$dssim" report --db "$out/r.db" -o -
+has out_dash out "dssim capacity report"
+
 # The page in a real browser: it loads, renders the charts and logs no console error.
 skipped=
 browser=$(command -v chromium || command -v chromium-browser || true)
