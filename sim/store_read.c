@@ -37,6 +37,28 @@ static int bind(sqlite3_stmt *q, int idx, const struct store_value *v)
 	}
 }
 
+/* Compile one statement: SQL text that holds more (a tail past the first statement that is
+ * not only blanks and semicolons) is refused, since nothing would run the rest: a --where of
+ * "1) ; ..." must not drop what follows it silently. */
+static int prepare_one(struct store *st, const char *sql, sqlite3_stmt **out, struct diag *d)
+{
+	const char *tail = NULL;
+	*out = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, &tail) != SQLITE_OK) {
+		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while (tail && (*tail == ';' || *tail == ' ' || (*tail >= '\t' && *tail <= '\r')))
+		tail++;
+	if (tail && *tail != '\0') {
+		diag_add(d, store_mark(st), NULL, "more than one statement (at \"%.32s\")", tail);
+		sqlite3_finalize(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Compile a read-only statement and bind its parameters. */
 static int compile(struct store *st, const char *sql, const struct store_value *params,
 		   size_t nparams, sqlite3_stmt **out, struct diag *d)
@@ -44,10 +66,8 @@ static int compile(struct store *st, const char *sql, const struct store_value *
 	sqlite3_stmt *q = NULL;
 	size_t i;
 	*out = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+	if (prepare_one(st, sql, &q, d) != 0)
 		return -1;
-	}
 	if (q == NULL) {
 		diag_add(d, store_mark(st), NULL, "no statement");
 		return -1;
@@ -76,10 +96,8 @@ static int compile(struct store *st, const char *sql, const struct store_value *
 int store_query_check(struct store *st, const char *sql, struct diag *d)
 {
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+	if (prepare_one(st, sql, &q, d) != 0)
 		return -1;
-	}
 	sqlite3_finalize(q);
 	return 0;
 }

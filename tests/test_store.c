@@ -683,6 +683,15 @@ static void store_query_returns_typed_rows_and_refuses_writes(void **state)
 	assert_int_equal(store_query_check(st, "SELECT nosuch FROM points", &d), -1);
 	check_mentions(last_message(&d), "no such column");
 	assert_int_equal(store_query_check(st, "SELECT 1", &d), 0);
+	assert_int_equal(store_query_check(st, "SELECT 1 ; \n", &d), 0);
+	/* A --where of "1) ; ..." closes the first statement early: the rest is refused, not
+	 * dropped. */
+	assert_int_equal(store_query_check(st, "SELECT id FROM points WHERE (1) ; SELECT 2) "
+					   "LIMIT 3", &d), -1);
+	check_mentions(last_message(&d), "more than one statement");
+	assert_int_equal(store_query(st, "SELECT 1; SELECT 2", NULL, 0, &r, &d), -1);
+	assert_null(r);
+	check_mentions(last_message(&d), "more than one statement");
 	store_rows_free(NULL);
 	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
