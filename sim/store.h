@@ -76,6 +76,18 @@ const char *store_part_name(size_t i);
  * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
  * file". Every diagnostic of the store is placed at its file, without a line. */
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
+/* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
+ * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file
+ * (store_path_check) is refused. (Transitional: ":memory:" opened writable with busy_ms 0 is
+ * store_open_private, for compare until it calls that.) */
+/* 0 when path names a file; -1 with "'PATH' is not a database file" in d for an empty path,
+ * ":memory:" or a "file:" URI, where a sweep would store its points in memory and keep none.
+ * A command calls it on --db before anything else to exit with status 2. */
+int store_path_check(const char *path, struct diag *d);
+/* A private in-memory database with the schema (compare's scratch space). */
+struct store *store_open_private(struct diag *d);
+/* Open read-only without the page check, for dssim db check to report the damage. */
+struct store *store_open_damaged(const char *path, struct diag *d);
 /* Commit what is pending and close. 0, or -1 with the reason in d. */
 int store_close(struct store *st, struct diag *d);
 

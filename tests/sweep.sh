@@ -142,4 +142,23 @@ if [ -n "${MPIRUN:-}" ]; then
 	same "points over 2 MPI ranks" "$(points "$out/mpi.db")" 22
 fi
 
+# A page of garbage in the middle of a database a sweep made: every command that opens it
+# refuses it (exit 1, "corrupt database", the file named) instead of reading it as empty; db
+# check gives the full integrity_check. (Text rather than /dev/urandom: the same damage on
+# every run, no page header that happens to be valid.)
+expect 0 corrupt_make "$dssim" sweep -q -j 2 "$spec" --db "$out/c.db"
+pages=$(($(wc -c <"$out/c.db") / 4096))
+yes "dssim: not a page" | head -c 4096 >"$out/garbage"
+dd if="$out/garbage" of="$out/c.db" bs=4096 seek=$((pages / 2)) count=1 conv=notrunc 2>/dev/null
+for cmd in report top sweep; do
+	case $cmd in
+	sweep) expect 1 corrupt_$cmd "$dssim" sweep -q "$spec" --db "$out/c.db" ;;
+	*) expect 1 corrupt_$cmd "$dssim" $cmd --db "$out/c.db" ;;
+	esac
+	has corrupt_$cmd err "$out/c.db: corrupt database"
+done
+expect 1 corrupt_check "$dssim" db check "$out/c.db"
+if grep -q "^integrity: ok" "$out/corrupt_check.out"; then bad "db check passes a corrupt file"
+else ok "db check reports the damage"; fi
+
 finish
