@@ -196,6 +196,12 @@ static struct store *open_store(const char *path, bool readonly, int busy_ms, bo
 		goto fail;
 	}
 	sqlite3_extended_result_codes(st->db, 1);
+	/* SQLite opens a file it may not write read-only without a word: say so now, not at the
+	 * first write. */
+	if (!readonly && sqlite3_db_readonly(st->db, "main") == 1) {
+		diag_add(d, store_mark(st), NULL, "cannot write: the file is read-only");
+		goto fail;
+	}
 	sqlite3_busy_timeout(st->db, busy_ms);
 	/* WAL lets readers go on while a sweep writes, and keeps a killed writer's database
 	 * intact; NORMAL syncs at checkpoints, which is durable against a process crash. */

@@ -9,11 +9,12 @@
 
 #include "xalloc.h"
 
-/* The first of e's diagnostics, placed at the file merged from (what a merge failure is
- * about, whichever connection reported it). Releases e. */
-static int merge_failed(struct diag *d, const char *from, struct diag *e)
+/* The first of e's diagnostics, placed at the file it is about: the file merged from when it
+ * cannot be attached, else the output (the source was opened and checked just before, so what
+ * fails after is a write: a read-only or full output, its lock). Releases e. */
+static int merge_failed(struct diag *d, const char *file, struct diag *e)
 {
-	struct mark at = {from, 0, 0};
+	struct mark at = {file, 0, 0};
 	if (e->count > 0)
 		diag_add(d, at, NULL, "%s", e->items[0].message);
 	diag_release(e);
@@ -31,6 +32,10 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
+	if (st->readonly) {
+		diag_add(d, store_mark(st), NULL, "the database is open read-only");
+		return -1;
+	}
 	/* Check the other file is a dssim database of this schema before attaching it. */
 	{
 		struct store *other = store_open(from, true, 5000, d);
@@ -111,7 +116,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	}
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		merge_failed(d, from, &e);
+		merge_failed(d, st->path, &e);
 	}
 	diag_release(&e);
 	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.sweep_map; DROP TABLE IF EXISTS "

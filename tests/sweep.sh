@@ -161,4 +161,23 @@ expect 1 corrupt_check "$dssim" db check "$out/c.db"
 if grep -q "^integrity: ok" "$out/corrupt_check.out"; then bad "db check passes a corrupt file"
 else ok "db check reports the damage"; fi
 
+# db merge: a failed merge removes the output it created; merging a file into itself (under any
+# name) is refused at once (it waited 10 s for its own lock); a path SQLite reads as an
+# in-memory database or a URI is no file (a sweep stored its points there and kept none).
+expect 1 merge_missing "$dssim" db merge "$out/new.db" "$out/missing.db"
+if [ -e "$out/new.db" ]; then bad "failed merge left new.db"; else ok "failed merge left no new.db"; fi
+expect 2 merge_self "$dssim" db merge "$out/a.db" "$out/../sweep/a.db"
+has merge_self err "cannot merge a database into itself"
+expect 2 merge_memory "$dssim" db merge :memory: "$out/a.db"
+expect 2 check_memory "$dssim" db check ""
+for db in :memory: "" "file:$out/u.db?mode=memory"; do
+	"$dssim" sweep -q --analytic "$spec" --db "$db" >"$out/mem.out" 2>"$out/mem.err"
+	status=$?
+	if [ $status -ne 0 ] && grep -q "is not a database file" "$out/mem.err"; then
+		ok "sweep --db '$db' refused (exit $status)"
+	else
+		bad "sweep --db '$db': exit $status"
+	fi
+done
+
 finish

@@ -393,8 +393,8 @@ static double results_matching(sqlite3 *db, const char *src)
 static void store_merge_adds_each_point_once_with_its_result(void **state)
 {
 	/* 4 (failed), 8 and 16 nodes in a; 4 (failed), 16 (another throughput) and 32 in b. */
-	static const int64_t na[3] = {4, 8, 16}, nb[3] = {4, 16, 32};
-	char dir[32], a[64], b[64], c[64], attach[256];
+	static const int64_t na[3] = {4, 8, 16}, nb[3] = {4, 16, 32}, nd[3] = {64, 128, 256};
+	char dir[32], a[64], b[64], c[64], e[64], attach[256];
 	struct diag d;
 	struct store *st;
 	sqlite3 *db;
@@ -430,6 +430,15 @@ static void store_merge_adds_each_point_once_with_its_result(void **state)
 		"ap.id = ae.point_id JOIN main.points p ON p.hash = ap.hash JOIN "
 		"main.errors e ON e.point_id = p.id AND e.message = ae.message");
 	assert_int_equal(sqlite3_exec(db, "DETACH a; DETACH b", NULL, NULL, NULL), SQLITE_OK);
+	/* An output that cannot be written is the output's failure: the message names it, not
+	 * the file merged from. (query_only stands in for a read-only file: root writes those.) */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(e, sizeof e, "%s/d.db", dir);
+	merge_source(e, nd, 2.0);
+	assert_int_equal(store_merge(st, e, &added, &d), -1);
+	assert_string_equal(d.items[d.count - 1].at.file, c);
+	check_mentions(last_message(&d), "readonly");
+	assert_int_equal(sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL), SQLITE_OK);
 	snprintf(c, sizeof c, "%s/missing.db", dir);   /* refused, and not created */
 	assert_int_equal(store_merge(st, c, &added, &d), -1);
 	assert_int_equal(access(c, F_OK), -1);
