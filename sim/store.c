@@ -218,7 +218,12 @@ static struct store *open_store(const char *path, bool readonly, int busy_ms, bo
 			 prepare(st, e, &st->put_error, d) ||
 			 prepare(st, "INSERT OR IGNORE INTO configs (json) VALUES (?)",
 				 &st->put_config, d) ||
-			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, d);
+			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, d) ||
+			 prepare(st, "SELECT p.id FROM points p JOIN results r ON r.point_id = p.id "
+				 "WHERE p.hash = ? AND r.fits = 1 AND r.simulated = 0",
+				 &st->get_screened, d) ||
+			 prepare(st, "DELETE FROM results WHERE point_id = ?", &st->drop_result, d) ||
+			 prepare(st, "DELETE FROM points WHERE id = ?", &st->drop_point, d);
 		free(p);
 		free(r);
 		free(e);
@@ -234,6 +239,9 @@ fail:
 	sqlite3_finalize(st->put_error);
 	sqlite3_finalize(st->put_config);
 	sqlite3_finalize(st->get_config);
+	sqlite3_finalize(st->get_screened);
+	sqlite3_finalize(st->drop_result);
+	sqlite3_finalize(st->drop_point);
 	sqlite3_finalize(st->has);
 	forget_configs(st);
 	sqlite3_close(st->db);
@@ -254,6 +262,9 @@ int store_close(struct store *st, struct diag *d)
 	sqlite3_finalize(st->put_error);
 	sqlite3_finalize(st->put_config);
 	sqlite3_finalize(st->get_config);
+	sqlite3_finalize(st->get_screened);
+	sqlite3_finalize(st->drop_result);
+	sqlite3_finalize(st->drop_point);
 	sqlite3_finalize(st->has);
 	forget_configs(st);
 	if (sqlite3_close(st->db) != SQLITE_OK && status == 0) {
@@ -344,8 +355,9 @@ char (*store_hashes(struct store *st, size_t *n))[17]
 	char(*out)[17] = NULL;
 	size_t cap = 0;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT hash FROM points ORDER BY hash", -1, &q, NULL) !=
-	    SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, "SELECT p.hash, coalesce(r.fits = 1 AND r.simulated = 0, 0) "
+			       "FROM points p LEFT JOIN results r ON r.point_id = p.id "
+			       "ORDER BY p.hash", -1, &q, NULL) != SQLITE_OK)
 		return NULL;
 	while (sqlite3_step(q) == SQLITE_ROW) {
 		const char *h = (const char *)sqlite3_column_text(q, 0);
@@ -353,7 +365,9 @@ char (*store_hashes(struct store *st, size_t *n))[17]
 			cap = cap ? cap * 2 : 1024;
 			out = xreallocarray(out, cap, sizeof *out);
 		}
-		snprintf(out[*n], sizeof out[*n], "%s", h ? h : "");
+		memset(out[*n], 0, sizeof out[*n]);
+		memcpy(out[*n], h ? h : "", h ? strnlen(h, 16) : 0);
+		out[*n][16] = sqlite3_column_int(q, 1) ? STORE_HASH_SCREENED : '\0';
 		(*n)++;
 	}
 	sqlite3_finalize(q);
@@ -495,6 +509,32 @@ static int config_id(struct store *st, const char *json, size_t len, int64_t *id
 	return 0;
 }
 
+/* A point stored only screened (fits by the analytic model, never simulated) gives way to
+ * what a full sweep made of it: its result and its row go, so the new point is written whole
+ * (with the sweep that simulated it). */
+static int drop_screened(struct store *st, const char *hash, struct diag *d)
+{
+	int64_t id = 0;
+	int rc;
+	sqlite3_bind_text(st->get_screened, 1, hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st->get_screened);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st->get_screened, 0);
+	sqlite3_reset(st->get_screened);
+	sqlite3_clear_bindings(st->get_screened);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_fail(st, "cannot read a point", d);
+		return -1;
+	}
+	if (id == 0)
+		return 0;
+	sqlite3_bind_int64(st->drop_result, 1, id);
+	sqlite3_bind_int64(st->drop_point, 1, id);
+	if (step_done(st, st->drop_result, "cannot replace a screened point", d) != 0)
+		return -1;
+	return step_done(st, st->drop_point, "cannot replace a screened point", d);
+}
+
 static int put(struct store *st, const struct store_point *p, struct diag *d)
 {
 	size_t i, shared_len, own_len;
@@ -511,6 +551,8 @@ static int put(struct store *st, const struct store_point *p, struct diag *d)
 		return -1;
 	}
 	if (config_id(st, shared, shared_len, &cid, d) != 0)
+		return -1;
+	if (p->status != STORE_SCREENED && drop_screened(st, p->hash, d) != 0)
 		return -1;
 	sqlite3_bind_int64(st->put_point, 1, st->sweep_id);
 	sqlite3_bind_text(st->put_point, 2, p->hash, -1, SQLITE_STATIC);

@@ -19,6 +19,8 @@
 /* The time breakdown columns: the step categories (step.h), then the pipeline bubble; the
  * memory parts (memory.h). store_schema.c asserts both against their modules. */
 enum { STORE_TIMES = 9, STORE_PARTS = 7 };
+/* The mark after a stored hash (store_hashes) of a point only screened. */
+enum { STORE_HASH_SCREENED = 's' };
 /* Samples of a simulated point's memory timeline kept in the database. */
 enum { STORE_TIMELINE = 64 };
 
@@ -100,11 +102,14 @@ int store_sweep_end(struct store *st, const char *status, struct diag *d);
 /* Whether a point with this hash is stored. */
 bool store_has(struct store *st, const char *hash);
 /* The stored hashes, sorted (for workers that skip stored points before they compute them).
- * Caller frees the array with free(); *n gets the count. */
+ * Each entry is the 16 hex digits, then '\0' for a point that is settled or
+ * STORE_HASH_SCREENED for a point only screened (--analytic), which a full sweep simulates
+ * (store_put then replaces it). Caller frees the array with free(); *n gets the count. */
 char (*store_hashes(struct store *st, size_t *n))[17];
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
- * stored is left as it is. 0, or -1 with the reason in d (a full disk, a lock not released,
+ * stored is left as it is, unless it was only screened and this one is not: then this one
+ * replaces it (under a new id, with the current sweep). 0, or -1 with the reason in d (a full disk, a lock not released,
  * a read-only store); a failure rolls back the open transaction, so a point is never stored
  * without its result: the caller stops, and a rerun redoes the points lost. */
 int store_put(struct store *st, const struct store_point *p, struct diag *d);

@@ -45,6 +45,7 @@ enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
 struct store {
 	struct sqlite3 *db;
 	struct sqlite3_stmt *put_point, *put_result, *put_error, *has, *put_config, *get_config;
+	struct sqlite3_stmt *get_screened, *drop_result, *drop_point;
 	/* The configs written last, so the points of a group find theirs without a query. The
 	 * ids are only good in the transaction that may have made them: cleared on a rollback. */
 	struct {

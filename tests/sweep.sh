@@ -180,4 +180,24 @@ for db in :memory: "" "file:$out/u.db?mode=memory"; do
 	fi
 done
 
+# A full sweep over a database an --analytic sweep filled simulates the points that were only
+# screened and replaces them (they were skipped as stored: report said "No configuration fits"
+# and top showed their times as 0); a screening rerun still skips them.
+expect 0 screen_first "$dssim" sweep -q --analytic "$spec" --db "$out/an.db"
+expect 0 screen_rerun "$dssim" sweep -q --analytic "$spec" --db "$out/an.db"
+has screen_rerun out "22 points were stored already"
+expect 0 screen_full "$dssim" sweep -q "$spec" --db "$out/an.db"
+has screen_full out "20 points stored (20 simulated"
+has screen_full out "2 points were stored already"
+same "points after the full sweep" "$(points "$out/an.db")" 22
+expect 0 screen_ref "$dssim" sweep -q "$spec" --db "$out/ref.db"
+for db in an ref; do
+	"$dssim" top --db "$out/$db.db" -n 3 --by step_s --format csv >"$out/top_$db.csv" 2>&1
+done
+same "top 3 by step_s, screened then simulated" "$(cut -d, -f2- "$out/top_an.csv" | tr '\n' ' ')" \
+	"$(cut -d, -f2- "$out/top_ref.csv" | tr '\n' ' ')"
+expect 0 screen_report "$dssim" report --db "$out/an.db"
+if grep -q "No configuration fits" "$out/screen_report.out"; then bad "report: no configuration fits"
+else ok "report finds the simulated points"; fi
+
 finish

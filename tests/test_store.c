@@ -316,6 +316,56 @@ static void store_hashes_are_sorted(void **state)
 	diag_release(&d);
 }
 
+/* A point only screened is marked in store_hashes (a full sweep simulates it) and replaced
+ * by its simulation when stored again; a settled point is kept as first stored. */
+static void store_replaces_a_screened_point_with_its_simulation(void **state)
+{
+	char dir[32], path[64], cfg[2][128];
+	struct diag d;
+	char(*h)[17];
+	struct store_point p[2], again;
+	struct store *st;
+	size_t n, i;
+	(void)state;
+	diag_init(&d);
+	tmp_make(dir, path, sizeof path, "screened.db");
+	st = store_new(path, 1000);
+	point_make(&p[0], cfg[0], STORE_SIMULATED, 4);
+	p[0].status = STORE_SCREENED;
+	p[0].step_s = 0;
+	point_make(&p[1], cfg[1], STORE_NO_FIT, 8);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(store_put(st, &p[i], &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	h = store_hashes(st, &n);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++)
+		assert_int_equal(h[i][16], strncmp(h[i], p[0].hash, 16) == 0 ? STORE_HASH_SCREENED
+									       : '\0');
+	free(h);
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE simulated = 0 AND fits");
+
+	point_make(&again, cfg[0], STORE_SIMULATED, 4);   /* the same configuration, simulated */
+	assert_int_equal(store_put(st, &again, &d), 0);
+	point_make(&again, cfg[1], STORE_SIMULATED, 8);   /* settled: stays as it was */
+	assert_int_equal(store_put(st, &again, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	check_sql(store_db(st), 2, "SELECT count(*) FROM points");
+	check_sql(store_db(st), 2, "SELECT count(*) FROM results");
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE simulated = 1 AND "
+		  "hash = '%s' AND step_s = %.17g", p[0].hash, 41.7);
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE fits = 0 AND "
+		  "hash = '%s'", p[1].hash);
+	h = store_hashes(st, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0][16], '\0');
+	assert_int_equal(h[1][16], '\0');
+	free(h);
+	assert_int_equal(store_close(st, &d), 0);
+	tmp_remove(dir);
+	diag_release(&d);
+}
+
 static void store_pack_round_trips_every_field(void **state)
 {
 	char cfg[128];
@@ -765,6 +815,7 @@ int main(void)
 		cmocka_unit_test(store_hash_is_fnv1a_of_version_and_config),
 		cmocka_unit_test(store_puts_points_and_reads_them_through_the_views),
 		cmocka_unit_test(store_hashes_are_sorted),
+		cmocka_unit_test(store_replaces_a_screened_point_with_its_simulation),
 		cmocka_unit_test(store_pack_round_trips_every_field),
 		cmocka_unit_test(store_merge_adds_each_point_once_with_its_result),
 		cmocka_unit_test(store_survives_a_full_disk),
