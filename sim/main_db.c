@@ -23,7 +23,8 @@ static void db_usage(FILE *out)
 		"schema  print the database schema, a comment on every column\n"
 		"merge   copy the points of each IN that OUT lacks (same configuration and dssim\n"
 		"        version), with their sweeps, results and errors; OUT is created if missing\n"
-		"check   run SQLite's integrity check and count the points\n"
+		"check   run SQLite's integrity check, count the points and name the sweeps that\n"
+		"        were interrupted (also those killed: still running, their process gone)\n"
 		"\n");
 	main_print_exit_codes(out);
 	fputs("db check: 1 also when the database is not ok.\n", out);
@@ -74,6 +75,19 @@ static int db_check(const char *path)
 			status = EXIT_INTERNAL;
 	}
 	store_rows_free(r);
+	/* A sweep that stopped early is no damage: its points are sound, a rerun completes it. */
+	if (store_interrupted(st, &r, &d) == 0) {
+		size_t i;
+		for (i = 0; i < r->rows; i++) {
+			const char *file = store_cell(r, i, 4)->text, *host = store_cell(r, i, 2)->text;
+			printf("sweep %lld interrupted: started %s by process %lld on %s%s%s; rerun it "
+			       "to complete it\n", (long long)store_cell(r, i, 0)->i,
+			       store_cell(r, i, 1)->text ? store_cell(r, i, 1)->text : "?",
+			       (long long)store_cell(r, i, 3)->i, host ? host : "?",
+			       file ? ", spec " : "", file ? file : "");
+		}
+		store_rows_free(r);
+	}
 	store_close(st, &d);
 	diag_release(&d);
 	return status;

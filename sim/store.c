@@ -211,6 +211,8 @@ static struct store *open_store(const char *path, bool readonly, int busy_ms, bo
 	if (store_exec(st, "PRAGMA foreign_keys = ON", d) != 0 ||
 	    init_schema(st, d) != 0 || (check && existed && check_pages(st, d) != 0))
 		goto fail;
+	if (!readonly && store_sweeps_settle(st, d) != 0)
+		goto fail;
 	if (!readonly) {
 		char *p = store_insert_sql(0), *r = store_insert_sql(1), *e = store_insert_sql(2);
 		int rc = prepare(st, p, &st->put_point, d) ||
@@ -299,8 +301,13 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 	if (gethostname(host, sizeof host - 1) != 0)
 		snprintf(host, sizeof host, "unknown");
 	if (prepare(st, "INSERT INTO sweeps (spec, spec_file, started, status, version, host, "
-			"shard) VALUES (?, ?, ?, 'running', ?, ?, ?)", &q, d) != 0)
+			"shard, pid, pid_start) VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?)", &q,
+		    d) != 0)
 		return -1;
+	/* Who writes: a later open tells a writer that is gone from one still at work. */
+	sqlite3_bind_int64(q, 7, (int64_t)getpid());
+	if (store_process_start((long)getpid()) >= 0)
+		sqlite3_bind_int64(q, 8, store_process_start((long)getpid()));
 	sqlite3_bind_text(q, 1, spec, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, spec_file, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 3, now, -1, SQLITE_STATIC);

@@ -98,6 +98,9 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 		      const char *shard, struct diag *d);
 /* Mark the sweep done, interrupted or failed, with its finish time. */
 int store_sweep_end(struct store *st, const char *status, struct diag *d);
+/* The start time of process pid (clock ticks after boot, /proc/PID/stat field 22), or -1
+ * where it cannot be read (no such process, no /proc). */
+int64_t store_process_start(long pid);
 
 /* Whether a point with this hash is stored. */
 bool store_has(struct store *st, const char *hash);
@@ -177,6 +180,10 @@ int store_rows_column(const struct store_rows *r, const char *name);
 int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, struct diag *d);
 /* The id of the stored point with this hash; 0 when none. */
 int64_t store_point_id(struct store *st, const char *hash);
+/* The sweeps that were interrupted: marked so, or still `running` while their writer is gone
+ * from this host (a writable store_open marks those; a read-only one cannot). Rows of id,
+ * started, host, pid, spec_file, by id. 0, or -1 with the reason in d. */
+int store_interrupted(struct store *st, struct store_rows **out, struct diag *d);
 
 /* A boolean SQL expression over named parameters (:name), evaluated for many sets of values
  * in a private in-memory database (a sweep's `where`). names[nnames] are the names a value may

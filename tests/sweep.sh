@@ -200,4 +200,24 @@ expect 0 screen_report "$dssim" report --db "$out/an.db"
 if grep -q "No configuration fits" "$out/screen_report.out"; then bad "report: no configuration fits"
 else ok "report finds the simulated points"; fi
 
+# A sweep killed with -9 (after its first commit, so mid-run) stays `running`: db check names
+# it interrupted (its process is gone), and the rerun's writable open marks it so.
+"$dssim" sweep -q -j 1 "$big8" --db "$out/k9.db" >/dev/null 2>&1 &
+pid=$!
+tries=0
+while [ "$(points "$out/k9.db")" = "" ] || [ "$(points "$out/k9.db")" = 0 ]; do
+	sleep 0.05
+	tries=$((tries + 1))
+	[ $tries -lt 600 ] || break
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect 0 k9_check "$dssim" db check "$out/k9.db"
+has k9_check out "sweep 1 interrupted: started"
+expect 0 k9_resume "$dssim" sweep -q -j 2 "$big8" --db "$out/k9.db"
+expect 0 k9_after "$dssim" db check "$out/k9.db"
+has k9_after out "sweep 1 interrupted"
+if grep -q "sweep 2 interrupted" "$out/k9_after.out"; then bad "the rerun is called interrupted"
+else ok "the rerun is not interrupted"; fi
+
 finish

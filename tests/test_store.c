@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "config.h"
@@ -157,7 +158,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 5, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'view' AND name IN ('v_points', 'v_fitting', 'v_best', "
 			"'v_cheapest', 'v_misfits')");
-		check_sql(store_db(st), 3, "PRAGMA user_version");
+		check_sql(store_db(st), 4, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, &d), 0);
@@ -361,6 +362,67 @@ static void store_replaces_a_screened_point_with_its_simulation(void **state)
 	assert_int_equal(h[0][16], '\0');
 	assert_int_equal(h[1][16], '\0');
 	free(h);
+	assert_int_equal(store_close(st, &d), 0);
+	tmp_remove(dir);
+	diag_release(&d);
+}
+
+/* A sweep killed where it cannot mark itself stays `running`: a writable open marks it
+ * `interrupted` when its writer is gone from this host (no such process, or the id reused by
+ * a process started at another time); a live writer and another host's are left alone. A
+ * read-only open names the same sweeps without marking them. */
+static void store_marks_a_sweep_whose_writer_is_gone(void **state)
+{
+	char dir[32], path[64], host[256] = "", text[64];
+	struct diag d;
+	struct store_rows *r;
+	struct store *st;
+	int64_t start = store_process_start((long)getpid());
+	pid_t child;
+	int wstatus;
+	(void)state;
+	diag_init(&d);
+	assert_true(start > 0);
+	assert_int_equal(gethostname(host, sizeof host - 1), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, &wstatus, 0), child);   /* reaped: its pid is free */
+	tmp_make(dir, path, sizeof path, "killed.db");
+	st = store_new(path, 1000);                              /* 1: this process, alive */
+	check_sql(store_db(st), (int)getpid(), "SELECT pid FROM sweeps WHERE id = 1");
+	check_sql(store_db(st), start, "SELECT pid_start FROM sweeps WHERE id = 1");
+	sql(store_db(st), text, sizeof text, "INSERT INTO sweeps (spec, started, status, version, "
+	    "host, pid, pid_start) VALUES ('{}', 'x', 'running', 'v', '%s', %d, %lld), "
+	    "('{}', 'x', 'running', 'v', 'elsewhere', %d, NULL), "
+	    "('{}', 'x', 'running', 'v', '%s', %d, NULL), "
+	    "('{}', 'x', 'done', 'v', '%s', %d, NULL) RETURNING id",
+	    host, (int)getpid(), (long long)start + 1,       /* 2: pid reused */
+	    (int)child,                                          /* 3: another host */
+	    host, (int)child,                                    /* 4: gone */
+	    host, (int)child);                                   /* 5: gone, but done */
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_interrupted(st, &r, &d), 0);
+	assert_int_equal(r->rows, 2);
+	assert_int_equal(store_cell(r, 0, 0)->i, 2);
+	assert_int_equal(store_cell(r, 1, 0)->i, 4);
+	assert_int_equal(store_cell(r, 1, 3)->i, child);
+	store_rows_free(r);
+	check_sql(store_db(st), 4, "SELECT count(*) FROM sweeps WHERE status = 'running'");
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	sql(store_db(st), text, sizeof text, "SELECT group_concat(status, ' ') FROM "
+	    "(SELECT status FROM sweeps ORDER BY id)");
+	assert_string_equal(text, "running interrupted running interrupted done");
+	assert_int_equal(store_interrupted(st, &r, &d), 0);
+	assert_int_equal(r->rows, 2);
+	store_rows_free(r);
 	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
 	diag_release(&d);
@@ -663,12 +725,12 @@ static void store_refuses_another_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
+			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
 	diag_release(&d);
 	assert_null(store_open(path, true, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
-	assert_int_equal(store_schema_version(), 3);
+			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 4);
 	tmp_remove(dir);
 	diag_release(&d);
 }
@@ -815,6 +877,7 @@ int main(void)
 		cmocka_unit_test(store_hash_is_fnv1a_of_version_and_config),
 		cmocka_unit_test(store_puts_points_and_reads_them_through_the_views),
 		cmocka_unit_test(store_hashes_are_sorted),
+		cmocka_unit_test(store_marks_a_sweep_whose_writer_is_gone),
 		cmocka_unit_test(store_replaces_a_screened_point_with_its_simulation),
 		cmocka_unit_test(store_pack_round_trips_every_field),
 		cmocka_unit_test(store_merge_adds_each_point_once_with_its_result),
