@@ -220,6 +220,7 @@ struct store_where *store_where_new(const char *expr, const char *const *names, 
 				    struct mark at, const char *key, struct diag *d)
 {
 	struct store_where *w = xcalloc(1, sizeof *w + nnames * sizeof w->idx[0]);
+	const char *tail = NULL;
 	char *full;
 	size_t i;
 	w->n = nnames;
@@ -229,9 +230,18 @@ struct store_where *store_where_new(const char *expr, const char *const *names, 
 		return NULL;
 	}
 	full = sqlite3_mprintf("SELECT (%s)", expr);
-	if (full == NULL || sqlite3_prepare_v2(w->db, full, -1, &w->q, NULL) != SQLITE_OK) {
+	if (full == NULL || sqlite3_prepare_v2(w->db, full, -1, &w->q, &tail) != SQLITE_OK) {
 		diag_add(d, at, key, "not an expression: %s",
 			 full ? sqlite3_errmsg(w->db) : "out of memory");
+		sqlite3_free(full);
+		store_where_free(w);
+		return NULL;
+	}
+	/* "1); ..." would end the SELECT early and leave the rest unread: refuse it. */
+	while (*tail == ';' || *tail == ' ' || (*tail >= '\t' && *tail <= '\r'))
+		tail++;
+	if (*tail != '\0' || w->q == NULL) {
+		diag_add(d, at, key, "not an expression: more than one statement");
 		sqlite3_free(full);
 		store_where_free(w);
 		return NULL;

@@ -852,6 +852,9 @@ static void store_where_evaluates_named_values(void **state)
 	store_where_free(NULL);
 	assert_null(store_where_new(":tp <=", names, 3, at, "where", &d));
 	check_mentions(last_message(&d), "syntax error");
+	/* The rest of "1); SELECT (2" would go unread: refused. */
+	assert_null(store_where_new(":tp); SELECT (2", names, 3, at, "where", &d));
+	check_mentions(last_message(&d), "more than one statement");
 	/* At the place given: where the expression came from. */
 	check_mentions(diag_format(&d.items[0], line, sizeof line),
 		       "spec.yaml:2:8: where: not an expression: ");
