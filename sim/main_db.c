@@ -2,11 +2,16 @@
  * main_db: `dssim db`, the sweep database's schema, merging databases and checking one.
  * Command stage.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "main_sweep.h"
 #include "store.h"
+#include "xalloc.h"
 
 static void db_usage(FILE *out)
 {
@@ -18,7 +23,8 @@ static void db_usage(FILE *out)
 		"schema  print the database schema, a comment on every column\n"
 		"merge   copy the points of each IN that OUT lacks (same configuration and dssim\n"
 		"        version), with their sweeps, results and errors; OUT is created if missing\n"
-		"check   run SQLite's integrity check and count the points\n"
+		"check   run SQLite's integrity check, count the points and name the sweeps that\n"
+		"        were interrupted (also those killed: still running, their process gone)\n"
 		"\n");
 	main_print_exit_codes(out);
 	fputs("db check: 1 also when the database is not ok.\n", out);
@@ -31,7 +37,13 @@ static int db_check(const char *path)
 	struct store_rows *r;
 	int status = EXIT_OK;
 	diag_init(&d);
-	st = store_open(path, true, 5000, &d);
+	if (store_path_check(path, &d) != 0) {
+		diag_print_prefixed(&d, "dssim db check: ", stderr);
+		diag_release(&d);
+		return EXIT_BAD_INPUT;
+	}
+	/* Without the check every other command makes: this one reports the damage in full. */
+	st = store_open_damaged(path, &d);
 	if (st == NULL) {
 		diag_print_prefixed(&d, "dssim db check: ", stderr);
 		diag_release(&d);
@@ -63,8 +75,95 @@ static int db_check(const char *path)
 			status = EXIT_INTERNAL;
 	}
 	store_rows_free(r);
+	/* A sweep that stopped early is no damage: its points are sound, a rerun completes it. */
+	if (store_interrupted(st, &r, &d) == 0) {
+		size_t i;
+		for (i = 0; i < r->rows; i++) {
+			const char *file = store_cell(r, i, 4)->text, *host = store_cell(r, i, 2)->text;
+			printf("sweep %lld interrupted: started %s by process %lld on %s%s%s; rerun it "
+			       "to complete it\n", (long long)store_cell(r, i, 0)->i,
+			       store_cell(r, i, 1)->text ? store_cell(r, i, 1)->text : "?",
+			       (long long)store_cell(r, i, 3)->i, host ? host : "?",
+			       file ? ", spec " : "", file ? file : "");
+		}
+		store_rows_free(r);
+	}
 	store_close(st, &d);
 	diag_release(&d);
+	return status;
+}
+
+/* Whether a and b are one file (same device and inode, whatever the names). */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/* Remove a database this merge created, with its WAL and shared-memory files. */
+static void remove_created(const char *path)
+{
+	static const char *const tails[] = {"", "-wal", "-shm", "-journal"};
+	size_t i;
+	for (i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+		size_t n = strlen(path) + strlen(tails[i]) + 1;
+		char *f = xmalloc(n);
+		snprintf(f, n, "%s%s", path, tails[i]);
+		remove(f);
+		free(f);
+	}
+}
+
+/* dssim db merge OUT IN...: a failure leaves OUT as it was (each merge is one transaction),
+ * and removes it when this merge created it. */
+static int db_merge(int n, char **files)
+{
+	struct diag d;
+	struct store *out;
+	int i, status = EXIT_OK;
+	bool existed;
+	diag_init(&d);
+	for (i = 0; i < n; i++)
+		if (store_path_check(files[i], &d) != 0) {
+			diag_print_prefixed(&d, "dssim db merge: ", stderr);
+			diag_release(&d);
+			return EXIT_BAD_INPUT;
+		}
+	for (i = 1; i < n; i++)
+		if (same_file(files[0], files[i])) {
+			/* Attaching OUT to itself waits for its own lock, then says "locked". */
+			fprintf(stderr, "dssim db merge: %s: cannot merge a database into itself\n",
+				files[i]);
+			return EXIT_BAD_INPUT;
+		}
+	existed = access(files[0], F_OK) == 0;
+	out = store_open(files[0], false, 10000, &d);
+	if (out == NULL) {
+		diag_print_prefixed(&d, "dssim db merge: ", stderr);
+		diag_release(&d);
+		if (!existed)
+			remove_created(files[0]);
+		return EXIT_INTERNAL;
+	}
+	for (i = 1; i < n; i++) {
+		size_t added;
+		if (store_merge(out, files[i], &added, &d) != 0) {
+			diag_print_prefixed(&d, "dssim db merge: ", stderr);
+			status = EXIT_INTERNAL;
+			break;
+		}
+		printf("%s: %zu points added\n", files[i], added);
+	}
+	if (store_close(out, &d) != 0 && status == EXIT_OK) {
+		diag_print_prefixed(&d, "dssim db merge: ", stderr);
+		status = EXIT_INTERNAL;
+	}
+	diag_release(&d);
+	if (status != EXIT_OK && !existed) {
+		remove_created(files[0]);
+		fprintf(stderr, "dssim db merge: %s removed (this merge created it)\n", files[0]);
+	}
 	return status;
 }
 
@@ -80,33 +179,8 @@ int main_db(int argc, char **argv)
 	}
 	if (argc == 3 && strcmp(argv[1], "check") == 0)
 		return db_check(argv[2]);
-	if (argc >= 4 && strcmp(argv[1], "merge") == 0) {
-		struct diag d;
-		struct store *out;
-		int i, status = EXIT_OK;
-		diag_init(&d);
-		out = store_open(argv[2], false, 10000, &d);
-		if (out == NULL) {
-			diag_print_prefixed(&d, "dssim db merge: ", stderr);
-			diag_release(&d);
-			return EXIT_INTERNAL;
-		}
-		for (i = 3; i < argc; i++) {
-			size_t added;
-			if (store_merge(out, argv[i], &added, &d) != 0) {
-				diag_print_prefixed(&d, "dssim db merge: ", stderr);
-				status = EXIT_INTERNAL;
-				break;
-			}
-			printf("%s: %zu points added\n", argv[i], added);
-		}
-		if (store_close(out, &d) != 0 && status == EXIT_OK) {
-			diag_print_prefixed(&d, "dssim db merge: ", stderr);
-			status = EXIT_INTERNAL;
-		}
-		diag_release(&d);
-		return status;
-	}
+	if (argc >= 4 && strcmp(argv[1], "merge") == 0)
+		return db_merge(argc - 2, argv + 2);
 	db_usage(stderr);
 	return EXIT_BAD_INPUT;
 }

@@ -19,6 +19,8 @@
 /* The time breakdown columns: the step categories (step.h), then the pipeline bubble; the
  * memory parts (memory.h). store_schema.c asserts both against their modules. */
 enum { STORE_TIMES = 9, STORE_PARTS = 7 };
+/* The mark after a stored hash (store_hashes) of a point only screened. */
+enum { STORE_HASH_SCREENED = 's' };
 /* Samples of a simulated point's memory timeline kept in the database. */
 enum { STORE_TIMELINE = 64 };
 
@@ -76,6 +78,18 @@ const char *store_part_name(size_t i);
  * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
  * file". Every diagnostic of the store is placed at its file, without a line. */
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
+/* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
+ * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file
+ * (store_path_check) is refused. (Transitional: ":memory:" opened writable with busy_ms 0 is
+ * store_open_private, for compare until it calls that.) */
+/* 0 when path names a file; -1 with "'PATH' is not a database file" in d for an empty path,
+ * ":memory:" or a "file:" URI, where a sweep would store its points in memory and keep none.
+ * A command calls it on --db before anything else to exit with status 2. */
+int store_path_check(const char *path, struct diag *d);
+/* A private in-memory database with the schema (compare's scratch space). */
+struct store *store_open_private(struct diag *d);
+/* Open read-only without the page check, for dssim db check to report the damage. */
+struct store *store_open_damaged(const char *path, struct diag *d);
 /* Commit what is pending and close. 0, or -1 with the reason in d. */
 int store_close(struct store *st, struct diag *d);
 
@@ -84,15 +98,21 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 		      const char *shard, struct diag *d);
 /* Mark the sweep done, interrupted or failed, with its finish time. */
 int store_sweep_end(struct store *st, const char *status, struct diag *d);
+/* The start time of process pid (clock ticks after boot, /proc/PID/stat field 22), or -1
+ * where it cannot be read (no such process, no /proc). */
+int64_t store_process_start(long pid);
 
 /* Whether a point with this hash is stored. */
 bool store_has(struct store *st, const char *hash);
 /* The stored hashes, sorted (for workers that skip stored points before they compute them).
- * Caller frees the array with free(); *n gets the count. */
+ * Each entry is the 16 hex digits, then '\0' for a point that is settled or
+ * STORE_HASH_SCREENED for a point only screened (--analytic), which a full sweep simulates
+ * (store_put then replaces it). Caller frees the array with free(); *n gets the count. */
 char (*store_hashes(struct store *st, size_t *n))[17];
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
- * stored is left as it is. 0, or -1 with the reason in d (a full disk, a lock not released,
+ * stored is left as it is, unless it was only screened and this one is not: then this one
+ * replaces it (under a new id, with the current sweep). 0, or -1 with the reason in d (a full disk, a lock not released,
  * a read-only store); a failure rolls back the open transaction, so a point is never stored
  * without its result: the caller stops, and a rerun redoes the points lost. */
 int store_put(struct store *st, const struct store_point *p, struct diag *d);
@@ -160,6 +180,10 @@ int store_rows_column(const struct store_rows *r, const char *name);
 int store_fetch_point(struct store *st, int64_t id, struct store_rows **out, struct diag *d);
 /* The id of the stored point with this hash; 0 when none. */
 int64_t store_point_id(struct store *st, const char *hash);
+/* The sweeps that were interrupted: marked so, or still `running` while their writer is gone
+ * from this host (a writable store_open marks those; a read-only one cannot). Rows of id,
+ * started, host, pid, spec_file, by id. 0, or -1 with the reason in d. */
+int store_interrupted(struct store *st, struct store_rows **out, struct diag *d);
 
 /* A boolean SQL expression over named parameters (:name), evaluated for many sets of values
  * in a private in-memory database (a sweep's `where`). names[nnames] are the names a value may

@@ -17,7 +17,7 @@
 
 /* Bump on every change to a table or view; a database of another version is refused with
  * "schema N, this dssim reads M: re-run the sweep into a new file". */
-enum { STORE_SCHEMA_VERSION = 3 };
+enum { STORE_SCHEMA_VERSION = 4 };
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -45,6 +45,7 @@ enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
 struct store {
 	struct sqlite3 *db;
 	struct sqlite3_stmt *put_point, *put_result, *put_error, *has, *put_config, *get_config;
+	struct sqlite3_stmt *get_screened, *drop_result, *drop_point;
 	/* The configs written last, so the points of a group find theirs without a query. The
 	 * ids are only good in the transaction that may have made them: cleared on a rollback. */
 	struct {
@@ -71,6 +72,10 @@ struct mark store_mark(const struct store *st);
 void store_fail(struct store *st, const char *what, struct diag *d);
 /* Run SQL text (several statements). 0, or -1 with SQLite's message in d. */
 int store_exec(struct store *st, const char *sql, struct diag *d);
+
+/* Mark `interrupted` the running sweeps whose writer is gone from this host (store_sweeps.c).
+ * 0, or -1 with the reason in d. */
+int store_sweeps_settle(struct store *st, struct diag *d);
 
 /* The connection: for the store's tests only (fault injection, independent checks). */
 struct sqlite3 *store_db(struct store *st);

@@ -9,11 +9,12 @@
 
 #include "xalloc.h"
 
-/* The first of e's diagnostics, placed at the file merged from (what a merge failure is
- * about, whichever connection reported it). Releases e. */
-static int merge_failed(struct diag *d, const char *from, struct diag *e)
+/* The first of e's diagnostics, placed at the file it is about: the file merged from when it
+ * cannot be attached, else the output (the source was opened and checked just before, so what
+ * fails after is a write: a read-only or full output, its lock). Releases e. */
+static int merge_failed(struct diag *d, const char *file, struct diag *e)
 {
-	struct mark at = {from, 0, 0};
+	struct mark at = {file, 0, 0};
 	if (e->count > 0)
 		diag_add(d, at, NULL, "%s", e->items[0].message);
 	diag_release(e);
@@ -31,6 +32,10 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
+	if (st->readonly) {
+		diag_add(d, store_mark(st), NULL, "the database is open read-only");
+		return -1;
+	}
 	/* Check the other file is a dssim database of this schema before attaching it. */
 	{
 		struct store *other = store_open(from, true, 5000, d);
@@ -80,8 +85,9 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		"  (SELECT coalesce(max(id), 0) FROM main.sweeps) + row_number() OVER (ORDER BY s.id)"
 		"  AS new FROM src.sweeps s WHERE s.id IN (SELECT sweep FROM temp.point_map);\n"
 		"INSERT INTO main.sweeps (id, spec, spec_file, started, finished, status, version, "
-		"  host, shard) SELECT m.new, s.spec, s.spec_file, s.started, s.finished, s.status, "
-		"  s.version, s.host, s.shard FROM src.sweeps s JOIN temp.sweep_map m ON m.old = s.id;\n"
+		"  host, shard, pid, pid_start) SELECT m.new, s.spec, s.spec_file, s.started, "
+		"  s.finished, s.status, s.version, s.host, s.shard, s.pid, s.pid_start "
+		"  FROM src.sweeps s JOIN temp.sweep_map m ON m.old = s.id;\n"
 		"INSERT OR IGNORE INTO main.configs (json) SELECT json FROM src.configs "
 		"  WHERE id IN (SELECT p.config_id FROM src.points p JOIN temp.point_map m "
 		"  ON m.old = p.id) ORDER BY id;\n"
@@ -111,7 +117,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	}
 	if (rc != 0) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-		merge_failed(d, from, &e);
+		merge_failed(d, st->path, &e);
 	}
 	diag_release(&e);
 	sqlite3_exec(st->db, "DROP TABLE IF EXISTS temp.sweep_map; DROP TABLE IF EXISTS "

@@ -37,6 +37,28 @@ static int bind(sqlite3_stmt *q, int idx, const struct store_value *v)
 	}
 }
 
+/* Compile one statement: SQL text that holds more (a tail past the first statement that is
+ * not only blanks and semicolons) is refused, since nothing would run the rest: a --where of
+ * "1) ; ..." must not drop what follows it silently. */
+static int prepare_one(struct store *st, const char *sql, sqlite3_stmt **out, struct diag *d)
+{
+	const char *tail = NULL;
+	*out = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, out, &tail) != SQLITE_OK) {
+		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+		return -1;
+	}
+	while (tail && (*tail == ';' || *tail == ' ' || (*tail >= '\t' && *tail <= '\r')))
+		tail++;
+	if (tail && *tail != '\0') {
+		diag_add(d, store_mark(st), NULL, "more than one statement (at \"%.32s\")", tail);
+		sqlite3_finalize(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* Compile a read-only statement and bind its parameters. */
 static int compile(struct store *st, const char *sql, const struct store_value *params,
 		   size_t nparams, sqlite3_stmt **out, struct diag *d)
@@ -44,10 +66,8 @@ static int compile(struct store *st, const char *sql, const struct store_value *
 	sqlite3_stmt *q = NULL;
 	size_t i;
 	*out = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+	if (prepare_one(st, sql, &q, d) != 0)
 		return -1;
-	}
 	if (q == NULL) {
 		diag_add(d, store_mark(st), NULL, "no statement");
 		return -1;
@@ -76,10 +96,8 @@ static int compile(struct store *st, const char *sql, const struct store_value *
 int store_query_check(struct store *st, const char *sql, struct diag *d)
 {
 	sqlite3_stmt *q = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
-		diag_add(d, store_mark(st), NULL, "%s", sqlite3_errmsg(st->db));
+	if (prepare_one(st, sql, &q, d) != 0)
 		return -1;
-	}
 	sqlite3_finalize(q);
 	return 0;
 }
@@ -202,6 +220,7 @@ struct store_where *store_where_new(const char *expr, const char *const *names, 
 				    struct mark at, const char *key, struct diag *d)
 {
 	struct store_where *w = xcalloc(1, sizeof *w + nnames * sizeof w->idx[0]);
+	const char *tail = NULL;
 	char *full;
 	size_t i;
 	w->n = nnames;
@@ -211,9 +230,18 @@ struct store_where *store_where_new(const char *expr, const char *const *names, 
 		return NULL;
 	}
 	full = sqlite3_mprintf("SELECT (%s)", expr);
-	if (full == NULL || sqlite3_prepare_v2(w->db, full, -1, &w->q, NULL) != SQLITE_OK) {
+	if (full == NULL || sqlite3_prepare_v2(w->db, full, -1, &w->q, &tail) != SQLITE_OK) {
 		diag_add(d, at, key, "not an expression: %s",
 			 full ? sqlite3_errmsg(w->db) : "out of memory");
+		sqlite3_free(full);
+		store_where_free(w);
+		return NULL;
+	}
+	/* "1); ..." would end the SELECT early and leave the rest unread: refuse it. */
+	while (*tail == ';' || *tail == ' ' || (*tail >= '\t' && *tail <= '\r'))
+		tail++;
+	if (*tail != '\0' || w->q == NULL) {
+		diag_add(d, at, key, "not an expression: more than one statement");
 		sqlite3_free(full);
 		store_where_free(w);
 		return NULL;

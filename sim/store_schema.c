@@ -141,13 +141,17 @@ static void write_schema(FILE *f, bool docs)
 	fputs("  finished TEXT,", f);
 	DOC("UTC, ISO 8601; NULL while it runs or after a crash");
 	fputs("  status TEXT NOT NULL,", f);
-	DOC("running, done, interrupted or failed");
+	DOC("running, done, interrupted (also: found running with its writer gone) or failed");
 	fputs("  version TEXT NOT NULL,", f);
 	DOC("dssim version");
 	fputs("  host TEXT NOT NULL,", f);
 	DOC("machine that ran it");
-	fputs("  shard TEXT", f);
+	fputs("  shard TEXT,", f);
 	DOC("K/N when run with --shard");
+	fputs("  pid INTEGER,", f);
+	DOC("process id of the writer on host");
+	fputs("  pid_start INTEGER", f);
+	DOC("its start, clock ticks after boot (Linux /proc/PID/stat field 22), else NULL");
 	fputs(");\n", f);
 
 	fputs("CREATE TABLE IF NOT EXISTS configs (", f);

@@ -458,14 +458,21 @@ static int expand(const struct sweep_spec *sp, struct expansion *x, struct diag 
 	return 0;
 }
 
+/* The 16 digits only: the byte after them marks a point only screened (store_hashes). */
 static int cmp_hash(const void *a, const void *b)
 {
-	return strcmp((const char *)a, (const char *)b);
+	return strncmp((const char *)a, (const char *)b, 16);
 }
 
+/* Stored already, and settled for this sweep: a point only screened is done for a screening
+ * sweep, and still to be simulated by a full one. */
 static bool skipped(const struct sweep_slice *sl, const char *hash)
 {
-	return sl->nskip > 0 && bsearch(hash, sl->skip, sl->nskip, sizeof sl->skip[0], cmp_hash);
+	const char *e;
+	if (sl->nskip == 0)
+		return false;
+	e = bsearch(hash, sl->skip, sl->nskip, sizeof sl->skip[0], cmp_hash);
+	return e != NULL && (sl->analytic || e[16] != STORE_HASH_SCREENED);
 }
 
 static double now_s(void)

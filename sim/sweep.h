@@ -34,7 +34,8 @@ size_t sweep_spec_bytes(const struct sweep_spec *sp);
 const char *sweep_spec_text(const struct sweep_spec *sp);
 
 /* Which points a process takes: the K-th of N shards (--shard), and within it one worker's
- * share; points whose hash is in skip (sorted) are left out (resume). */
+ * share; points whose hash is in skip (sorted; as store_hashes gives them) are left out (resume),
+ * except, when not analytic, those marked only screened: a full sweep simulates them. */
 struct sweep_slice {
 	int64_t shard, shards;     /* 0-based shard, count */
 	int64_t worker, workers;

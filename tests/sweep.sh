@@ -142,4 +142,82 @@ if [ -n "${MPIRUN:-}" ]; then
 	same "points over 2 MPI ranks" "$(points "$out/mpi.db")" 22
 fi
 
+# A page of garbage in the middle of a database a sweep made: every command that opens it
+# refuses it (exit 1, "corrupt database", the file named) instead of reading it as empty; db
+# check gives the full integrity_check. (Text rather than /dev/urandom: the same damage on
+# every run, no page header that happens to be valid.)
+expect 0 corrupt_make "$dssim" sweep -q -j 2 "$spec" --db "$out/c.db"
+pages=$(($(wc -c <"$out/c.db") / 4096))
+yes "dssim: not a page" | head -c 4096 >"$out/garbage"
+dd if="$out/garbage" of="$out/c.db" bs=4096 seek=$((pages / 2)) count=1 conv=notrunc 2>/dev/null
+for cmd in report top sweep; do
+	case $cmd in
+	sweep) expect 1 corrupt_$cmd "$dssim" sweep -q "$spec" --db "$out/c.db" ;;
+	*) expect 1 corrupt_$cmd "$dssim" $cmd --db "$out/c.db" ;;
+	esac
+	has corrupt_$cmd err "$out/c.db: corrupt database"
+done
+expect 1 corrupt_check "$dssim" db check "$out/c.db"
+if grep -q "^integrity: ok" "$out/corrupt_check.out"; then bad "db check passes a corrupt file"
+else ok "db check reports the damage"; fi
+
+# db merge: a failed merge removes the output it created; merging a file into itself (under any
+# name) is refused at once (it waited 10 s for its own lock); a path SQLite reads as an
+# in-memory database or a URI is no file (a sweep stored its points there and kept none).
+expect 1 merge_missing "$dssim" db merge "$out/new.db" "$out/missing.db"
+if [ -e "$out/new.db" ]; then bad "failed merge left new.db"; else ok "failed merge left no new.db"; fi
+expect 2 merge_self "$dssim" db merge "$out/a.db" "$out/../sweep/a.db"
+has merge_self err "cannot merge a database into itself"
+expect 2 merge_memory "$dssim" db merge :memory: "$out/a.db"
+expect 2 check_memory "$dssim" db check ""
+for db in :memory: "" "file:$out/u.db?mode=memory"; do
+	"$dssim" sweep -q --analytic "$spec" --db "$db" >"$out/mem.out" 2>"$out/mem.err"
+	status=$?
+	if [ $status -ne 0 ] && grep -q "is not a database file" "$out/mem.err"; then
+		ok "sweep --db '$db' refused (exit $status)"
+	else
+		bad "sweep --db '$db': exit $status"
+	fi
+done
+
+# A full sweep over a database an --analytic sweep filled simulates the points that were only
+# screened and replaces them (they were skipped as stored: report said "No configuration fits"
+# and top showed their times as 0); a screening rerun still skips them.
+expect 0 screen_first "$dssim" sweep -q --analytic "$spec" --db "$out/an.db"
+expect 0 screen_rerun "$dssim" sweep -q --analytic "$spec" --db "$out/an.db"
+has screen_rerun out "22 points were stored already"
+expect 0 screen_full "$dssim" sweep -q "$spec" --db "$out/an.db"
+has screen_full out "20 points stored (20 simulated"
+has screen_full out "2 points were stored already"
+same "points after the full sweep" "$(points "$out/an.db")" 22
+expect 0 screen_ref "$dssim" sweep -q "$spec" --db "$out/ref.db"
+for db in an ref; do
+	"$dssim" top --db "$out/$db.db" -n 3 --by step_s --format csv >"$out/top_$db.csv" 2>&1
+done
+same "top 3 by step_s, screened then simulated" "$(cut -d, -f2- "$out/top_an.csv" | tr '\n' ' ')" \
+	"$(cut -d, -f2- "$out/top_ref.csv" | tr '\n' ' ')"
+expect 0 screen_report "$dssim" report --db "$out/an.db"
+if grep -q "No configuration fits" "$out/screen_report.out"; then bad "report: no configuration fits"
+else ok "report finds the simulated points"; fi
+
+# A sweep killed with -9 (after its first commit, so mid-run) stays `running`: db check names
+# it interrupted (its process is gone), and the rerun's writable open marks it so.
+"$dssim" sweep -q -j 1 "$big8" --db "$out/k9.db" >/dev/null 2>&1 &
+pid=$!
+tries=0
+while [ "$(points "$out/k9.db")" = "" ] || [ "$(points "$out/k9.db")" = 0 ]; do
+	sleep 0.05
+	tries=$((tries + 1))
+	[ $tries -lt 600 ] || break
+done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect 0 k9_check "$dssim" db check "$out/k9.db"
+has k9_check out "sweep 1 interrupted: started"
+expect 0 k9_resume "$dssim" sweep -q -j 2 "$big8" --db "$out/k9.db"
+expect 0 k9_after "$dssim" db check "$out/k9.db"
+has k9_after out "sweep 1 interrupted"
+if grep -q "sweep 2 interrupted" "$out/k9_after.out"; then bad "the rerun is called interrupted"
+else ok "the rerun is not interrupted"; fi
+
 finish

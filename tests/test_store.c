@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "config.h"
@@ -157,7 +158,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 5, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'view' AND name IN ('v_points', 'v_fitting', 'v_best', "
 			"'v_cheapest', 'v_misfits')");
-		check_sql(store_db(st), 3, "PRAGMA user_version");
+		check_sql(store_db(st), 4, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, &d), 0);
@@ -316,6 +317,117 @@ static void store_hashes_are_sorted(void **state)
 	diag_release(&d);
 }
 
+/* A point only screened is marked in store_hashes (a full sweep simulates it) and replaced
+ * by its simulation when stored again; a settled point is kept as first stored. */
+static void store_replaces_a_screened_point_with_its_simulation(void **state)
+{
+	char dir[32], path[64], cfg[2][128];
+	struct diag d;
+	char(*h)[17];
+	struct store_point p[2], again;
+	struct store *st;
+	size_t n, i;
+	(void)state;
+	diag_init(&d);
+	tmp_make(dir, path, sizeof path, "screened.db");
+	st = store_new(path, 1000);
+	point_make(&p[0], cfg[0], STORE_SIMULATED, 4);
+	p[0].status = STORE_SCREENED;
+	p[0].step_s = 0;
+	point_make(&p[1], cfg[1], STORE_NO_FIT, 8);
+	for (i = 0; i < 2; i++)
+		assert_int_equal(store_put(st, &p[i], &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	h = store_hashes(st, &n);
+	assert_int_equal(n, 2);
+	for (i = 0; i < n; i++)
+		assert_int_equal(h[i][16], strncmp(h[i], p[0].hash, 16) == 0 ? STORE_HASH_SCREENED
+									       : '\0');
+	free(h);
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE simulated = 0 AND fits");
+
+	point_make(&again, cfg[0], STORE_SIMULATED, 4);   /* the same configuration, simulated */
+	assert_int_equal(store_put(st, &again, &d), 0);
+	point_make(&again, cfg[1], STORE_SIMULATED, 8);   /* settled: stays as it was */
+	assert_int_equal(store_put(st, &again, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	check_sql(store_db(st), 2, "SELECT count(*) FROM points");
+	check_sql(store_db(st), 2, "SELECT count(*) FROM results");
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE simulated = 1 AND "
+		  "hash = '%s' AND step_s = %.17g", p[0].hash, 41.7);
+	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE fits = 0 AND "
+		  "hash = '%s'", p[1].hash);
+	h = store_hashes(st, &n);
+	assert_int_equal(n, 2);
+	assert_int_equal(h[0][16], '\0');
+	assert_int_equal(h[1][16], '\0');
+	free(h);
+	assert_int_equal(store_close(st, &d), 0);
+	tmp_remove(dir);
+	diag_release(&d);
+}
+
+/* A sweep killed where it cannot mark itself stays `running`: a writable open marks it
+ * `interrupted` when its writer is gone from this host (no such process, or the id reused by
+ * a process started at another time); a live writer and another host's are left alone. A
+ * read-only open names the same sweeps without marking them. */
+static void store_marks_a_sweep_whose_writer_is_gone(void **state)
+{
+	char dir[32], path[64], host[256] = "", text[64];
+	struct diag d;
+	struct store_rows *r;
+	struct store *st;
+	int64_t start = store_process_start((long)getpid());
+	pid_t child;
+	int wstatus;
+	(void)state;
+	diag_init(&d);
+	assert_true(start > 0);
+	assert_int_equal(gethostname(host, sizeof host - 1), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0)
+		_exit(0);
+	assert_int_equal(waitpid(child, &wstatus, 0), child);   /* reaped: its pid is free */
+	tmp_make(dir, path, sizeof path, "killed.db");
+	st = store_new(path, 1000);                              /* 1: this process, alive */
+	check_sql(store_db(st), (int)getpid(), "SELECT pid FROM sweeps WHERE id = 1");
+	check_sql(store_db(st), start, "SELECT pid_start FROM sweeps WHERE id = 1");
+	sql(store_db(st), text, sizeof text, "INSERT INTO sweeps (spec, started, status, version, "
+	    "host, pid, pid_start) VALUES ('{}', 'x', 'running', 'v', '%s', %d, %lld), "
+	    "('{}', 'x', 'running', 'v', 'elsewhere', %d, NULL), "
+	    "('{}', 'x', 'running', 'v', '%s', %d, NULL), "
+	    "('{}', 'x', 'done', 'v', '%s', %d, NULL) RETURNING id",
+	    host, (int)getpid(), (long long)start + 1,       /* 2: pid reused */
+	    (int)child,                                          /* 3: another host */
+	    host, (int)child,                                    /* 4: gone */
+	    host, (int)child);                                   /* 5: gone, but done */
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_interrupted(st, &r, &d), 0);
+	assert_int_equal(r->rows, 2);
+	assert_int_equal(store_cell(r, 0, 0)->i, 2);
+	assert_int_equal(store_cell(r, 1, 0)->i, 4);
+	assert_int_equal(store_cell(r, 1, 3)->i, child);
+	store_rows_free(r);
+	check_sql(store_db(st), 4, "SELECT count(*) FROM sweeps WHERE status = 'running'");
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	sql(store_db(st), text, sizeof text, "SELECT group_concat(status, ' ') FROM "
+	    "(SELECT status FROM sweeps ORDER BY id)");
+	assert_string_equal(text, "running interrupted running interrupted done");
+	assert_int_equal(store_interrupted(st, &r, &d), 0);
+	assert_int_equal(r->rows, 2);
+	store_rows_free(r);
+	assert_int_equal(store_close(st, &d), 0);
+	tmp_remove(dir);
+	diag_release(&d);
+}
+
 static void store_pack_round_trips_every_field(void **state)
 {
 	char cfg[128];
@@ -393,8 +505,8 @@ static double results_matching(sqlite3 *db, const char *src)
 static void store_merge_adds_each_point_once_with_its_result(void **state)
 {
 	/* 4 (failed), 8 and 16 nodes in a; 4 (failed), 16 (another throughput) and 32 in b. */
-	static const int64_t na[3] = {4, 8, 16}, nb[3] = {4, 16, 32};
-	char dir[32], a[64], b[64], c[64], attach[256];
+	static const int64_t na[3] = {4, 8, 16}, nb[3] = {4, 16, 32}, nd[3] = {64, 128, 256};
+	char dir[32], a[64], b[64], c[64], e[64], attach[256];
 	struct diag d;
 	struct store *st;
 	sqlite3 *db;
@@ -430,6 +542,15 @@ static void store_merge_adds_each_point_once_with_its_result(void **state)
 		"ap.id = ae.point_id JOIN main.points p ON p.hash = ap.hash JOIN "
 		"main.errors e ON e.point_id = p.id AND e.message = ae.message");
 	assert_int_equal(sqlite3_exec(db, "DETACH a; DETACH b", NULL, NULL, NULL), SQLITE_OK);
+	/* An output that cannot be written is the output's failure: the message names it, not
+	 * the file merged from. (query_only stands in for a read-only file: root writes those.) */
+	assert_int_equal(sqlite3_exec(db, "PRAGMA query_only = 1", NULL, NULL, NULL), SQLITE_OK);
+	snprintf(e, sizeof e, "%s/d.db", dir);
+	merge_source(e, nd, 2.0);
+	assert_int_equal(store_merge(st, e, &added, &d), -1);
+	assert_string_equal(d.items[d.count - 1].at.file, c);
+	check_mentions(last_message(&d), "readonly");
+	assert_int_equal(sqlite3_exec(db, "PRAGMA query_only = 0", NULL, NULL, NULL), SQLITE_OK);
 	snprintf(c, sizeof c, "%s/missing.db", dir);   /* refused, and not created */
 	assert_int_equal(store_merge(st, c, &added, &d), -1);
 	assert_int_equal(access(c, F_OK), -1);
@@ -604,12 +725,12 @@ static void store_refuses_another_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
+			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
 	diag_release(&d);
 	assert_null(store_open(path, true, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 3: re-run the sweep into a new file");
-	assert_int_equal(store_schema_version(), 3);
+			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 4);
 	tmp_remove(dir);
 	diag_release(&d);
 }
@@ -683,6 +804,15 @@ static void store_query_returns_typed_rows_and_refuses_writes(void **state)
 	assert_int_equal(store_query_check(st, "SELECT nosuch FROM points", &d), -1);
 	check_mentions(last_message(&d), "no such column");
 	assert_int_equal(store_query_check(st, "SELECT 1", &d), 0);
+	assert_int_equal(store_query_check(st, "SELECT 1 ; \n", &d), 0);
+	/* A --where of "1) ; ..." closes the first statement early: the rest is refused, not
+	 * dropped. */
+	assert_int_equal(store_query_check(st, "SELECT id FROM points WHERE (1) ; SELECT 2) "
+					   "LIMIT 3", &d), -1);
+	check_mentions(last_message(&d), "more than one statement");
+	assert_int_equal(store_query(st, "SELECT 1; SELECT 2", NULL, 0, &r, &d), -1);
+	assert_null(r);
+	check_mentions(last_message(&d), "more than one statement");
 	store_rows_free(NULL);
 	assert_int_equal(store_close(st, &d), 0);
 	tmp_remove(dir);
@@ -722,6 +852,9 @@ static void store_where_evaluates_named_values(void **state)
 	store_where_free(NULL);
 	assert_null(store_where_new(":tp <=", names, 3, at, "where", &d));
 	check_mentions(last_message(&d), "syntax error");
+	/* The rest of "1); SELECT (2" would go unread: refused. */
+	assert_null(store_where_new(":tp); SELECT (2", names, 3, at, "where", &d));
+	check_mentions(last_message(&d), "more than one statement");
 	/* At the place given: where the expression came from. */
 	check_mentions(diag_format(&d.items[0], line, sizeof line),
 		       "spec.yaml:2:8: where: not an expression: ");
@@ -747,6 +880,8 @@ int main(void)
 		cmocka_unit_test(store_hash_is_fnv1a_of_version_and_config),
 		cmocka_unit_test(store_puts_points_and_reads_them_through_the_views),
 		cmocka_unit_test(store_hashes_are_sorted),
+		cmocka_unit_test(store_marks_a_sweep_whose_writer_is_gone),
+		cmocka_unit_test(store_replaces_a_screened_point_with_its_simulation),
 		cmocka_unit_test(store_pack_round_trips_every_field),
 		cmocka_unit_test(store_merge_adds_each_point_once_with_its_result),
 		cmocka_unit_test(store_survives_a_full_disk),
