@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "diag.h"
 #include "main_sweep.h"
+#include "store.h"
 #include "xalloc.h"
 
 static const struct command {
@@ -45,6 +47,21 @@ void main_print_commands(FILE *out)
 	fputs("commands:\n", out);
 	for (k = 0; k < sizeof commands / sizeof commands[0]; k++)
 		fprintf(out, "  %-34s %s\n", commands[k].usage, commands[k].summary);
+}
+
+int main_check_db(const char *cmd, const char *db)
+{
+	struct diag d;
+	char prefix[64];
+	int status;
+	diag_init(&d);
+	status = store_path_check(db, &d);
+	if (status != 0) {
+		snprintf(prefix, sizeof prefix, "dssim %s: ", cmd);
+		diag_print_prefixed(&d, prefix, stderr);
+	}
+	diag_release(&d);
+	return status;
 }
 
 void main_print_exit_codes(FILE *out)

@@ -236,17 +236,19 @@ static void compare_records(const struct table *t, size_t nfields, size_t items,
 }
 
 /* Open the database of --db (NULL without it) and the in-memory one scenario files are
- * evaluated into, so both kinds of item are read through the same view. 0, or -1 with the
- * message printed and nothing left open. */
+ * evaluated into, so both kinds of item are read through the same view. 0, or -1 (-2: a
+ * --db that is no file) with the message printed and nothing left open. */
 static int open_stores(const char *db, struct store **st, struct store **mem, struct diag *e)
 {
 	*st = NULL;
+	if (db != NULL && main_check_db("compare", db) != 0)
+		return -2;
 	if (db != NULL && (*st = store_open(db, true, 5000, e)) == NULL) {
 		diag_print_prefixed(e, "dssim compare: ", stderr);
 		return -1;
 	}
 	/* The in-memory database's diagnostics are printed without its name. */
-	*mem = store_open(":memory:", false, 0, e);
+	*mem = store_open_private(e);
 	if (*mem == NULL || store_sweep_begin(*mem, "", "compare", NULL, e) != 0) {
 		fprintf(stderr, "dssim compare: %s\n", e->items[0].message);
 		store_close(*st, e);
@@ -268,9 +270,9 @@ int main_compare(int argc, char **argv)
 		return status;
 	status = EXIT_OK;
 	diag_init(&e);
-	if (open_stores(o.db, &st, &mem, &e) != 0) {
+	if ((status = open_stores(o.db, &st, &mem, &e)) != 0) {
 		diag_release(&e);
-		return EXIT_INTERNAL;
+		return status == -2 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	}
 	for (nfields = 0; compare_fields[nfields]; nfields++)
 		;

@@ -110,6 +110,8 @@ static int report_option(int c, const char *arg, struct report_args *a, struct d
 		report_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
+	if (main_check_db("report", a->db) != 0)
+		return EXIT_BAD_INPUT;
 	return -1;
 }
 

@@ -570,6 +570,8 @@ static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 		sweep_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
+	if (main_check_db("sweep", o->db) != 0)
+		return EXIT_BAD_INPUT;
 	o->spec = argv[optind];
 	if (o->jobs < 1)
 		o->jobs = 1;

@@ -20,6 +20,10 @@ void main_print_exit_codes(FILE *out);
 struct scenario_override;
 int main_add_override(struct scenario_override **list, size_t *n, char *arg);
 
+/* --db's path: a file, not ":memory:", "" or a file: URI (store_path_check). 0, or -1 with
+ * the message printed as "dssim CMD: ...". */
+int main_check_db(const char *cmd, const char *db);
+
 int main_run(int argc, char **argv);
 int main_validate(int argc, char **argv);
 

@@ -149,6 +149,8 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 		top_usage(stderr);
 		return EXIT_BAD_INPUT;
 	}
+	if (main_check_db("top", o->db) != 0)
+		return EXIT_BAD_INPUT;
 	return -1;
 }
 
@@ -187,6 +189,21 @@ static int top_print(struct store *st, const char *sql, enum format fmt, struct 
 	return EXIT_OK;
 }
 
+/* A sweep whose writer died leaves its points incomplete: say so beside the table. */
+static void note_interrupted(struct store *st, struct diag *d)
+{
+	struct store_rows *r;
+	size_t i;
+	if (store_interrupted(st, &r, d) != 0)
+		return;
+	for (i = 0; i < r->rows; i++)
+		fprintf(stderr, "dssim top: note: sweep %lld was interrupted (started %s); its "
+				"points may be incomplete: rerun it to complete it\n",
+			(long long)store_cell(r, i, 0)->i,
+			store_cell(r, i, 1)->text ? store_cell(r, i, 1)->text : "?");
+	store_rows_free(r);
+}
+
 int main_top(int argc, char **argv)
 {
 	struct top_options o;
@@ -203,6 +220,7 @@ int main_top(int argc, char **argv)
 		diag_release(&d);
 		return EXIT_INTERNAL;
 	}
+	note_interrupted(st, &d);
 	if (!is_column(st, o.by, cols, sizeof cols)) {
 		fprintf(stderr, "dssim top: --by: no column '%s' (columns: %s)\n", o.by, cols);
 		store_close(st, &d);

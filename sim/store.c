@@ -162,10 +162,6 @@ static struct store *open_store(const char *path, bool readonly, int busy_ms, bo
 
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d)
 {
-	/* Transitional: compare still asks for its private database this way (no user path
-	 * opens with busy_ms 0); remove once main_compare.c calls store_open_private. */
-	if (path != NULL && strcmp(path, ":memory:") == 0 && !readonly && busy_ms == 0)
-		return store_open_private(d);
 	if (store_path_check(path, d) != 0)
 		return NULL;
 	return open_store(path, readonly, busy_ms, true, d);

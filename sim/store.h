@@ -80,8 +80,7 @@ const char *store_part_name(size_t i);
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
 /* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
  * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file
- * (store_path_check) is refused. (Transitional: ":memory:" opened writable with busy_ms 0 is
- * store_open_private, for compare until it calls that.) */
+ * (store_path_check) is refused. */
 /* 0 when path names a file; -1 with "'PATH' is not a database file" in d for an empty path,
  * ":memory:" or a "file:" URI, where a sweep would store its points in memory and keep none.
  * A command calls it on --db before anything else to exit with status 2. */

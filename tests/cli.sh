@@ -173,6 +173,13 @@ expect 0 ansi_table_text "$dssim" compare "$out/file${esc}[31m.yaml" scenarios/3
 has ansi_table_text out 'file\x1b[31m.yaml'
 if grep -q "$esc" "$out/ansi_text.out" "$out/ansi_table.out" "$out/ansi_table_text.out"; then bad "a raw ESC byte was printed"; else ok "no raw ESC byte printed"; fi
 
+# A --db that SQLite would not read as a file is refused by every command (exit 2).
+for cmd in sweep top report compare; do
+	case $cmd in sweep) extra=bench/sweep_16gpu.yaml ;; compare) extra=1 ;; *) extra= ;; esac
+	expect 2 "memory_db_$cmd" "$dssim" $cmd --db :memory: $extra
+	has "memory_db_$cmd" err "':memory:' is not a database file"
+done
+
 # Every shipped scenario runs, and twice gives the same bytes.
 for f in scenarios/*.yaml; do
 	name=scenario_$(basename "$f" .yaml)

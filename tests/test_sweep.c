@@ -289,7 +289,7 @@ static void test_stored_config_is_canonical(void **state)
 	int rows = 0;
 	(void)state;
 	diag_init(&d);
-	st = store_open(":memory:", false, 0, &d);
+	st = store_open_private(&d);
 	assert_non_null(st);
 	assert_int_equal(store_sweep_begin(st, "", "test", NULL, &d), 0);
 	{
