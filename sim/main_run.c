@@ -288,7 +288,8 @@ static int check_loaded(const struct args *a, const struct scenario *s)
 static int open_trace(const struct args *a, const struct scenario *s, struct outfile *trace,
 		      struct diag *d)
 {
-	const char *inputs[] = {a->file, s->workload.arrival.trace};
+	const char **inputs;
+	size_t n = 0, i;
 	int status;
 	if (a->trace == NULL)
 		return EXIT_OK;
@@ -297,7 +298,14 @@ static int open_trace(const struct args *a, const struct scenario *s, struct out
 				"a file\n");
 		return EXIT_BAD_INPUT;
 	}
-	status = outfile_open(trace, a->trace, "--trace", inputs, 2, d);
+	/* Every file the run reads: the scenario, its presets and config files, its trace. */
+	inputs = xcalloc(s->ninputs + 2, sizeof *inputs);
+	inputs[n++] = a->file;
+	inputs[n++] = s->workload.arrival.trace;
+	for (i = 0; i < s->ninputs; i++)
+		inputs[n++] = s->inputs[i];
+	status = outfile_open(trace, a->trace, "--trace", inputs, n, d);
+	free(inputs);
 	if (status != 0)
 		diag_print(d, stderr);
 	return status == 0 ? EXIT_OK : status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;

@@ -59,6 +59,16 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
  * an override that names a nested preset (--set cluster.node.gpu=h100-sxm) lands inside the
  * already expanded node.
  */
+/* Remember a file the scenario read, for outputs that must not overwrite it. */
+static void add_input(struct scenario *s, const char *path)
+{
+	const char **grown = arena_array(s->arena, s->ninputs + 1, sizeof *grown);
+	if (s->ninputs)
+		memcpy(grown, s->inputs, s->ninputs * sizeof *grown);
+	grown[s->ninputs++] = arena_strdup(s->arena, path);
+	s->inputs = grown;
+}
+
 /* Whether any key of map is a key of the schema under prefix (a preset file of that kind), or
  * at the top when prefix is NULL. */
 static bool has_known_key(const struct loader *l, const struct ynode *map, const char *prefix)
@@ -97,6 +107,8 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 				 "%s key", m->at.file ? m->at.file : v->value, r->key, m->count, r->key);
 			m = NULL;
 		}
+		if (m != NULL && m->at.file != NULL)
+			add_input(l->s, m->at.file);
 		if (m == NULL) {
 			/* Drop the section so the walk does not report it a second time, and keep
 			 * quiet about the keys the missing preset would have given. */

@@ -119,6 +119,8 @@ struct scenario {
 	struct arena *arena;       /* owns every string and array below */
 	char *name;
 	const char *file;          /* the scenario file as given */
+	const char **inputs;       /* the preset and config files it read, ninputs of them */
+	size_t ninputs;
 	struct model_config model;
 	struct hardware cluster;    /* the cluster.* keys */
 	struct workload workload;

@@ -122,6 +122,11 @@ cp scenarios/32b_zero3.yaml "$out/s.yaml"
 expect 2 trace_over_input "$dssim" -t "$out/s.yaml" "$out/s.yaml"
 has trace_over_input err "is an input of this run"
 if cmp -s scenarios/32b_zero3.yaml "$out/s.yaml"; then ok "the scenario survives"; else bad "the scenario was overwritten"; fi
+# The node preset is a copy in the scratch directory, so a failure here harms nothing.
+cp topologies/nodes/p4de.24xlarge.yaml "$out/node.yaml"
+printf 'model: deepseek-r1-distill-qwen-32b\ncluster: {node: ./node.yaml, nodes: 2}\nworkload: {seq_len: 4096, global_batch: 64}\nstrategy: {zero: 3}\n' >"$out/withnode.yaml"
+expect 2 trace_over_preset "$dssim" -t "$out/node.yaml" "$out/withnode.yaml"
+has trace_over_preset err "is an input of this run"
 expect 2 trace_dir "$dssim" -t "$out" scenarios/32b_zero3.yaml
 has trace_dir err "is a directory, not a file"
 expect 2 trace_stdout "$dssim" -t - scenarios/32b_zero3.yaml
