@@ -436,6 +436,7 @@ static void sweep_usage(FILE *out)
 		"      --analytic        screen only: store fitting points without simulating them\n"
 		"  -d, --data-dir DIR    also look for presets in DIR\n"
 		"  -q, --quiet           no progress on stderr\n"
+		"      --yes             run a sweep of more than 1,000,000 points\n"
 		"  -f, --format FORMAT   summary as text (default) or json\n"
 		"  -h, --help            show this help\n"
 		"\n"
@@ -497,7 +498,7 @@ struct sweep_options {
 	struct sweep_slice slice;  /* shard, shards, analytic; the rest is filled in later */
 	enum format fmt;
 	long jobs;
-	bool quiet;
+	bool quiet, yes;
 };
 
 /* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
@@ -509,6 +510,7 @@ static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 		{"shard", required_argument, NULL, 'S'}, {"analytic", no_argument, NULL, 'A'},
 		{"data-dir", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
 		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
+		{"yes", no_argument, NULL, 'Y'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -548,6 +550,9 @@ static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'Y':
+			o->yes = true;
 			break;
 		case 'f':
 			if (main_parse_format(optarg, &o->fmt) != 0 || o->fmt == FORMAT_CSV) {
@@ -681,6 +686,40 @@ static int close_writer(struct writer *w, const struct sweep_options *o, int sta
 	return status;
 }
 
+/*
+ * A sweep of more than 1,000,000 points is refused without --yes, with its size and a rough
+ * time: bench/sweep_16gpu.yaml simulates 500 to 1,300 points/s per worker on this project's
+ * 2-core machine (README), so the estimate takes 500 per worker; screening alone is about a
+ * hundred times faster. Every group is at least one point, so more than a million groups is
+ * refused at once; a strategy search multiplies them, so a spec of more than 10,000 groups
+ * with one is expanded once to count (small specs never pay for it). 0, or -1 with the message
+ * printed.
+ */
+static int too_big(const struct sweep_spec *sp, const struct sweep_options *o)
+{
+	struct sweep_slice count = o->slice;
+	struct sweep_counts n;
+	struct sweep_callbacks none = {NULL, NULL, NULL};
+	struct diag d;
+	double rate = 500.0 * (double)o->jobs * (o->slice.analytic ? 100 : 1);
+	size_t groups = sweep_spec_groups(sp);
+	memset(&n, 0, sizeof n);
+	if (groups > 1000000) {
+		n.points = groups;
+	} else if (groups > 10000 && sweep_spec_searches_strategy(sp)) {
+		count.count_only = true;
+		diag_init(&d);
+		(void)sweep_run(sp, &count, &none, &n, &d);
+		diag_release(&d);
+	}
+	if (n.points <= 1000000)
+		return 0;
+	fprintf(stderr, "dssim sweep: %s: %s%zu points (%zu groups), roughly %.0f minutes with -j "
+			"%ld: pass --yes to run them\n", o->spec, groups > 1000000 ? "at least " : "",
+		n.points, groups, (double)n.points / rate / 60 + 1, o->jobs);
+	return -1;
+}
+
 int main_sweep(int argc, char **argv)
 {
 	struct sweep_options o;
@@ -715,6 +754,13 @@ int main_sweep(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	diag_release(&d);
+	if (!o.yes && rank == 0 && too_big(sp, &o) != 0) {
+		sweep_spec_free(sp);
+#ifdef HAVE_MPI
+		MPI_Abort(MPI_COMM_WORLD, EXIT_BAD_INPUT);
+#endif
+		return EXIT_BAD_INPUT;
+	}
 	signal(SIGINT, on_interrupt);
 	signal(SIGTERM, on_interrupt);
 	slice.stop = &interrupted;

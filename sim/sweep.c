@@ -567,7 +567,8 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	if (cb->total)
 		cb->total(cb->ctx, mine, skip);
 	index = 0;
-	for (g = 0, i = 0; g < x.ngroups && status == 0; g++) {
+	/* count_only: the counts are the answer (sweep --yes's check). */
+	for (g = 0, i = 0; g < x.ngroups && status == 0 && !sl->count_only; g++) {
 		struct store_point p;
 		if (x.groups[g].error != NULL) {
 			if (!todo[index++])

@@ -28,6 +28,8 @@ struct sweep_spec *sweep_spec_parse(const char *name, const char *text, size_t l
 void sweep_spec_free(struct sweep_spec *sp);
 /* How many groups (combinations of the axes' values) the spec names; SIZE_MAX on overflow. */
 size_t sweep_spec_groups(const struct sweep_spec *sp);
+/* Whether the spec searches strategies (strategy: auto), which multiplies its groups. */
+bool sweep_spec_searches_strategy(const struct sweep_spec *sp);
 /* Bytes the parsed spec holds (its arenas), for tests that bound memory. */
 size_t sweep_spec_bytes(const struct sweep_spec *sp);
 /* The spec's text as given (stored with the sweep). */
@@ -42,6 +44,7 @@ struct sweep_slice {
 	const char (*skip)[17];
 	size_t nskip;
 	bool analytic;             /* screen only: fitting points are stored unsimulated */
+	bool count_only;           /* expand and count (counts, the total callback), evaluate none */
 	volatile sig_atomic_t *stop;  /* set (by a signal handler) to stop after the current point */
 };
 

@@ -602,3 +602,8 @@ size_t sweep_spec_bytes(const struct sweep_spec *sp)
 {
 	return arena_bytes(sp->a) + (sp->tree ? arena_bytes(sp->tree) : 0);
 }
+
+bool sweep_spec_searches_strategy(const struct sweep_spec *sp)
+{
+	return sp->auto_strategy;
+}

@@ -178,6 +178,13 @@ expect 0 ansi_table_text "$dssim" compare "$out/file${esc}[31m.yaml" scenarios/3
 has ansi_table_text out 'file\x1b[31m.yaml'
 if grep -q "$esc" "$out/ansi_text.out" "$out/ansi_table.out" "$out/ansi_table_text.out"; then bad "a raw ESC byte was printed"; else ok "no raw ESC byte printed"; fi
 
+# A sweep of more than 1,000,000 points says how big it is and waits for --yes; nothing is written.
+printf 'base: %s/scenarios/32b_zero3.yaml\naxes:\n  workload.seq_len: {range: [1, 2000]}\n  workload.global_batch: {range: [1, 600]}\n' "$top_src" >"$out/big.yaml"
+expect 2 sweep_too_big "$dssim" sweep "$out/big.yaml" --db "$out/big.db"
+has sweep_too_big err "at least 1200000 points (1200000 groups)"
+has sweep_too_big err "pass --yes"
+if [ -e "$out/big.db" ]; then bad "a refused sweep created its database"; else ok "a refused sweep writes nothing"; fi
+
 # A --db that SQLite would not read as a file is refused by every command (exit 2).
 for cmd in sweep top report compare; do
 	case $cmd in sweep) extra=bench/sweep_16gpu.yaml ;; compare) extra=1 ;; *) extra= ;; esac
