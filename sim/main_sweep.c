@@ -754,6 +754,13 @@ int main_sweep(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	diag_release(&d);
+	if (rank == 0) {
+		struct diag warn;
+		diag_init(&warn);
+		if (sweep_spec_warnings(sp, &warn) > 0)
+			diag_print_prefixed(&warn, "dssim sweep: warning: ", stderr);
+		diag_release(&warn);
+	}
 	if (!o.yes && rank == 0 && too_big(sp, &o) != 0) {
 		sweep_spec_free(sp);
 #ifdef HAVE_MPI

@@ -28,6 +28,9 @@ struct sweep_spec *sweep_spec_parse(const char *name, const char *text, size_t l
 void sweep_spec_free(struct sweep_spec *sp);
 /* How many groups (combinations of the axes' values) the spec names; SIZE_MAX on overflow. */
 size_t sweep_spec_groups(const struct sweep_spec *sp);
+/* Hardware values far outside the shipped presets (scenario_implausible) in the base or in any
+ * value of a cluster.* axis: one warning per key in w, however many points carry it. */
+size_t sweep_spec_warnings(const struct sweep_spec *sp, struct diag *w);
 /* Whether the spec searches strategies (strategy: auto), which multiplies its groups. */
 bool sweep_spec_searches_strategy(const struct sweep_spec *sp);
 /* Bytes the parsed spec holds (its arenas), for tests that bound memory. */

@@ -607,3 +607,56 @@ bool sweep_spec_searches_strategy(const struct sweep_spec *sp)
 {
 	return sp->auto_strategy;
 }
+
+/* The base with one override (or none), checked for far-off hardware values into all. */
+static void check_values(const struct sweep_spec *sp, const struct scenario_override *o,
+			 struct diag *all)
+{
+	struct scenario_options opt;
+	struct scenario *s;
+	struct diag quiet;
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = o;
+	opt.noverrides = o != NULL;
+	opt.data_dir = sp->data_dir;
+	opt.defer_strategy = true;
+	diag_init(&quiet);
+	s = scenario_load_tree(sp->base, sp->base_file, &opt, &quiet);
+	if (s != NULL)
+		scenario_implausible(s, all);
+	scenario_free(s);
+	diag_release(&quiet);
+}
+
+size_t sweep_spec_warnings(const struct sweep_spec *sp, struct diag *w)
+{
+	struct diag all;
+	size_t k, i, j, before = w->count;
+	diag_init(&all);
+	if (sp->base != NULL)
+		check_values(sp, NULL, &all);
+	for (k = 0; k < sp->naxes && sp->base != NULL; k++) {
+		const struct axis *ax = &sp->axes[k];
+		if (strncmp(ax->key, "cluster.", 8) != 0)
+			continue;
+		for (i = 0; i < ax->n; i++) {
+			struct scenario_override o = {ax->key, ax->values[i]};
+			check_values(sp, &o, &all);
+		}
+	}
+	/* Once per key: the first value found far off stands for the rest, at its axis when an
+	 * axis gave it. */
+	for (i = 0; i < all.count; i++) {
+		struct mark at = all.items[i].at;
+		bool seen = false;
+		for (j = before; j < w->count && !seen; j++)
+			seen = strcmp(w->items[j].key, all.items[i].key) == 0;
+		for (k = 0; k < sp->naxes; k++)
+			if (strcmp(sp->axes[k].key, all.items[i].key) == 0)
+				at = sp->axes[k].at;
+		if (!seen)
+			diag_add(w, at, all.items[i].key, "%s", all.items[i].message);
+	}
+	diag_release(&all);
+	return w->count - before;
+}

@@ -185,6 +185,12 @@ has sweep_too_big err "at least 1200000 points (1200000 groups)"
 has sweep_too_big err "pass --yes"
 if [ -e "$out/big.db" ]; then bad "a refused sweep created its database"; else ok "a refused sweep writes nothing"; fi
 
+# A far-off value in a sweep is warned about once per key, at its axis, however many points.
+printf 'base: %s/scenarios/32b_zero3.yaml\naxes:\n  cluster.node.gpu.flops.bf16: [989, 1000, 312 TFLOPS]\n  cluster.nodes: [2, 3]\n' "$top_src" >"$out/warn.yaml"
+expect 0 sweep_warn "$dssim" sweep -q -j 1 --analytic "$out/warn.yaml" --db "$out/warn.db"
+has sweep_warn err "warn.yaml:3:3: cluster.node.gpu.flops.bf16: 989 FLOP/s is more than a million times outside"
+if [ "$(grep -c 'warning' "$out/sweep_warn.err")" -eq 1 ]; then ok "one warning per key"; else bad "warned more than once per key"; cat "$out/sweep_warn.err"; fi
+
 # A --db that SQLite would not read as a file is refused by every command (exit 2).
 for cmd in sweep top report compare; do
 	case $cmd in sweep) extra=bench/sweep_16gpu.yaml ;; compare) extra=1 ;; *) extra= ;; esac
