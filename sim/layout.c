@@ -56,29 +56,66 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 	}
 }
 
+/*
+ * Layers of global chunk g (rank g % pp, virtual stage g / pp), after Megatron-Core
+ * transformer_block.py, get_num_layers_to_build:
+ * - even: layers / (pp*vp);
+ * - account_for_embedding / _loss: num_layers + 1 per option, divided by pp*vp, less one on the
+ *   first rank's first chunk (the embedding) / the last rank's last chunk (the loss);
+ * - first / last_stage_layers: those totals on the first / last rank, the middle ranks share
+ *   the rest evenly, and each rank's total is divided over its vp chunks. Megatron asks every
+ *   rank's total to be a multiple of vp; dssim also takes a first (last) rank that falls short
+ *   of it, its first (last) chunks holding one layer fewer — the layout the account_for options
+ *   give (126 layers on pp 16, vp 8 with first and last 7: chunk 0 and chunk 127 are empty).
+ */
+static int64_t chunk_layers(const struct scenario *s, const struct layout *l, int64_t g)
+{
+	const struct strategy *st = &s->strategy;
+	int64_t n = s->model.layers, f = st->first_stage_layers, la = st->last_stage_layers;
+	int64_t rank = g % l->pp, j = g / l->pp, total, q, rem;
+	if (f > 0 || la > 0) {
+		int64_t stages = l->pp - (f > 0) - (la > 0);
+		if (f > 0 && rank == 0)
+			total = f;
+		else if (la > 0 && rank == l->pp - 1)
+			total = la;
+		else
+			total = stages > 0 ? (n - f - la) / stages : 0;
+		q = total / l->vp;
+		rem = total % l->vp;
+		if (la > 0 && rank == l->pp - 1)
+			return q + (j < rem);  /* short chunks last, where the loss is */
+		return q + (j >= l->vp - rem);  /* short chunks first, where the embedding is */
+	}
+	if (st->account_embedding || st->account_loss) {
+		int64_t all = l->pp * l->vp;
+		q = (n + st->account_embedding + st->account_loss) / all;
+		return q - (st->account_embedding && g == 0) - (st->account_loss && g == all - 1);
+	}
+	return n / (l->pp * l->vp);
+}
+
+bool layout_is_uneven(const struct scenario *s)
+{
+	const struct strategy *st = &s->strategy;
+	return st->first_stage_layers > 0 || st->last_stage_layers > 0 || st->account_embedding ||
+	       st->account_loss;
+}
+
 void layout_chunk(const struct scenario *s, const struct layout *l, int64_t chunk,
 		  int64_t *begin, int64_t *count)
 {
-	const struct model_config *m = &s->model;
-	int64_t f = s->strategy.first_stage_layers, la = s->strategy.last_stage_layers;
-	if (f > 0 || la > 0) {
-		/* Uneven stages (no interleaving): chunk = stage. */
-		int64_t stages = l->pp - (f > 0) - (la > 0);
-		int64_t per = stages > 0 ? (m->layers - f - la) / stages : 0;
-		if (f > 0 && chunk == 0) {
-			*begin = 0;
-			*count = f;
-		} else if (la > 0 && chunk == l->pp - 1) {
-			*begin = m->layers - la;
-			*count = la;
-		} else {
-			*begin = f + (chunk - (f > 0)) * per;
-			*count = per;
-		}
+	int64_t g;
+	if (!layout_is_uneven(s)) {
+		*count = s->model.layers / (l->pp * l->vp);
+		*begin = chunk * *count;
 		return;
 	}
-	*count = m->layers / (l->pp * l->vp);
-	*begin = chunk * *count;
+	/* Layers run in global chunk order: chunk g follows chunk g - 1. */
+	*begin = 0;
+	for (g = 0; g < chunk; g++)
+		*begin += chunk_layers(s, l, g);
+	*count = chunk_layers(s, l, chunk);
 }
 
 void layout_stage(const struct scenario *s, const struct layout *l, int64_t index,
@@ -100,4 +137,15 @@ void layout_stage(const struct scenario *s, const struct layout *l, int64_t inde
 			st->moe_layers += model_layer_kind(m, k) == LAYER_MOE;
 	}
 	st->inflight = inflight(s, l, index);
+	if (layout_is_uneven(s) && l->vp > 1 && s->workload.mode == MODE_TRAIN &&
+	    s->strategy.schedule == SCHEDULE_INTERLEAVED && st->layers > 0) {
+		/* Chunks differ: count the layers of each warm-up chunk-forward. Forward k of a
+		 * rank runs model chunk (k / p) % v (Megatron-LM schedules.py, get_model_chunk_id);
+		 * the count of forwards is the one inflight() takes, times v. */
+		int64_t w = (int64_t)(st->inflight * (double)l->vp + 0.5), k;
+		double held = 0;
+		for (k = 0; k < w; k++)
+			held += (double)chunk_layers(s, l, ((k / l->pp) % l->vp) * l->pp + index);
+		st->inflight = held / (double)st->layers;
+	}
 }

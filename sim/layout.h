@@ -35,6 +35,9 @@ void layout_build(const struct scenario *s, struct layout *out);
 void layout_chunk(const struct scenario *s, const struct layout *l, int64_t chunk,
 		  int64_t *begin, int64_t *count);
 
+/* Whether chunks may differ in layers (first/last_stage_layers or the account_for options). */
+bool layout_is_uneven(const struct scenario *s);
+
 /* Fill st for pipeline rank `index` (0 <= index < pp). */
 void layout_stage(const struct scenario *s, const struct layout *l, int64_t index,
 		  struct stage *st);

@@ -419,24 +419,54 @@ static void check_parallel(struct loader *l)
 	if (st->vp > 1 && st->schedule != SCHEDULE_INTERLEAVED)
 		ERR("strategy.vp", "virtual stages (vp %lld) need schedule: interleaved",
 		    (long long)st->vp);
-	if (st->first_stage_layers > 0 || st->last_stage_layers > 0) {
+	if ((st->account_embedding || st->account_loss) &&
+	    (st->first_stage_layers > 0 || st->last_stage_layers > 0)) {
+		/* Megatron-Core transformer_block.py, get_num_layers_to_build: "Does not support
+		 * standalone embedding stage and standalone loss stage with uneven pp". */
+		ERR(st->account_embedding ? "strategy.account_for_embedding_in_pipeline_split"
+					  : "strategy.account_for_loss_in_pipeline_split",
+		    "cannot be combined with strategy.first_stage_layers / last_stage_layers, as in "
+		    "Megatron-Core");
+	} else if (st->first_stage_layers > 0 || st->last_stage_layers > 0) {
 		int64_t f = st->first_stage_layers, la = st->last_stage_layers;
 		int64_t rest = m->layers - f - la;
 		int64_t stages = st->pp - (f > 0) - (la > 0);
-		if (st->vp > 1)
-			ERR("strategy.first_stage_layers", "uneven stages cannot be interleaved (vp %lld)",
-			    (long long)st->vp);
-		else if (st->pp < 2 || (f > 0 && la > 0 && st->pp < 2))
-			ERR("strategy.first_stage_layers", "uneven stages need pp of 2 or more");
+		if (st->pp < 2)
+			ERR(f > 0 ? "strategy.first_stage_layers" : "strategy.last_stage_layers",
+			    "uneven stages need pp of 2 or more");
 		else if (rest < 0 || (stages == 0 && rest != 0) || (stages > 0 && rest % stages != 0) ||
 			 (stages > 0 && rest / stages == 0))
 			ERR(f > 0 ? "strategy.first_stage_layers" : "strategy.last_stage_layers",
 			    "%lld layers minus first %lld and last %lld do not split evenly over the other "
 			    "%lld stages", (long long)m->layers, (long long)f, (long long)la,
 			    (long long)stages);
+		/* Megatron-Core get_num_layers_to_build: "num_layers_per_pipeline_rank should be
+		 * divisible by vp_size" for the middle ranks; the first and last may fall short
+		 * (see layout_chunk). */
+		else if (stages > 0 && (rest / stages) % st->vp != 0)
+			ERR("strategy.vp", "the %lld layers of each middle pipeline stage do not split "
+			    "evenly into vp = %lld chunks", (long long)(rest / stages),
+			    (long long)st->vp);
+	} else if (st->account_embedding || st->account_loss) {
+		/* Megatron-Core get_num_layers_to_build: num_layers + embedding + loss must divide
+		 * by pp; each rank's share by vp. */
+		int64_t n = m->layers + st->account_embedding + st->account_loss;
+		if (st->pp < 2)
+			ERR(st->account_embedding ? "strategy.account_for_embedding_in_pipeline_split"
+						  : "strategy.account_for_loss_in_pipeline_split",
+			    "needs pp of 2 or more");
+		else if (n % (st->pp * st->vp) != 0)
+			ERR("strategy.pp", "%lld layers plus the embedding and loss counted as layers "
+			    "(%lld) do not split evenly into pp*vp = %lld stages", (long long)m->layers,
+			    (long long)n, (long long)(st->pp * st->vp));
 	} else if (m->layers % (st->pp * st->vp) != 0) {
-		ERR("strategy.pp", "%lld layers do not split evenly into pp*vp = %lld stages",
-		    (long long)m->layers, (long long)(st->pp * st->vp));
+		int64_t f, la;
+		char hint[160] = "";
+		if (scenario_uneven_split(m->layers, st->pp, st->vp, &f, &la))
+			snprintf(hint, sizeof hint, "; set strategy.first_stage_layers / "
+				 "last_stage_layers (%lld / %lld fits)", (long long)f, (long long)la);
+		ERR("strategy.pp", "%lld layers do not split evenly into pp*vp = %lld stages%s",
+		    (long long)m->layers, (long long)(st->pp * st->vp), hint);
 	}
 	if (m->moe.experts > 0) {
 		if (m->moe.experts % st->ep != 0)
@@ -483,6 +513,22 @@ static void check_strategy_workload(struct loader *l)
 	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
 		ERR("strategy.schedule", "interleaved schedules are for training");
 	}
+}
+
+bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,
+			   int64_t *last)
+{
+	int64_t per, rest;
+	if (pp < 2 || vp < 1 || layers < 2)
+		return false;
+	/* The even share rounded up to a multiple of vp on every middle rank. */
+	per = (layers + pp * vp - 1) / (pp * vp) * vp;
+	rest = layers - (pp - 2) * per;
+	if (rest < 2)
+		return false;
+	*first = rest - rest / 2;
+	*last = rest / 2;
+	return true;
 }
 
 int scenario_check_strategy(struct scenario *s, struct diag *d)

@@ -46,6 +46,17 @@ void scenario_free(struct scenario *s);
 int scenario_check_strategy(struct scenario *s, struct diag *d);
 
 /*
+ * An uneven split of `layers` over pp pipeline ranks of vp chunks each, when pp*vp does not
+ * divide them, the way published runs place the remainder: every middle rank holds the even
+ * share rounded up (a multiple of vp, as Megatron-Core requires of it), the first and last ranks
+ * share the rest, the first taking the odd layer (126 layers on pp 16, vp 8: 8 per middle rank,
+ * first and last 7 — Llama 3.1 405B as Meta and NeMo run it). true with *first and *last set
+ * (both >= 1); false when no such split exists (pp < 2, or too few layers).
+ */
+bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,
+			   int64_t *last);
+
+/*
  * Hardware values (cluster.*) more than a million times outside the range the shipped presets
  * span in their unit (units_preset_range): most often a bare number read in base units ("989"
  * for a FLOP/s key is 989 FLOP/s). One item per key in w, naming the unit the value was read

@@ -339,7 +339,11 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 	BUG_ON(dev < 0 || dev >= b->p || gc < 0 || gc > last_g);
 	BUG_ON(ps->micro_batch < 0 || ps->micro_batch >= b->m);
 	layout_chunk(s, &b->l, gc, &begin, &count);
-	params = b->role[dev].params / (double)b->v;
+	/* A chunk's share of the stage's parameters: 1/v, or its share of the layers when chunks
+	 * differ (layout_chunk). */
+	params = layout_is_uneven(s) && b->v > 1 && b->role[dev].layers > 0
+			 ? b->role[dev].params * (double)count / (double)b->role[dev].layers
+			 : b->role[dev].params / (double)b->v;
 	per_layer_params = count > 0 ? params / (double)count : params;
 	per_layer_act = count > 0 ? act / (double)count : act;
 	BUG_ON(count < 0 || !(params >= 0 && act >= 0));  /* byte counts from the memory module */
