@@ -223,9 +223,24 @@ void memory_advise(const struct scenario *s, double capacity, struct memory_repo
 			v = *s;
 			v.strategy.pp = p;
 			v.strategy.first_stage_layers = v.strategy.last_stage_layers = 0;
+			/* A pipeline that does not divide the layers takes the remainder on its
+			 * first and last stages, as the sweep's search does. */
+			if (!v.strategy.account_embedding && !v.strategy.account_loss &&
+			    v.model.layers % (p * v.strategy.vp) != 0)
+				scenario_uneven_split(v.model.layers, p, v.strategy.vp,
+						      &v.strategy.first_stage_layers,
+						      &v.strategy.last_stage_layers);
 			if (valid_variant(&v) && variant_fits(&v, capacity, &peak)) {
-				snprintf(r->advice, sizeof r->advice, "strategy.pp=%lld (peak %s)",
-					 (long long)p, units_format(peak, UNIT_BYTES, gib, sizeof gib));
+				units_format(peak, UNIT_BYTES, gib, sizeof gib);
+				if (v.strategy.first_stage_layers > 0)
+					snprintf(r->advice, sizeof r->advice, "strategy.pp=%lld, "
+						 "strategy.first_stage_layers=%lld, "
+						 "strategy.last_stage_layers=%lld (peak %s)", (long long)p,
+						 (long long)v.strategy.first_stage_layers,
+						 (long long)v.strategy.last_stage_layers, gib);
+				else
+					snprintf(r->advice, sizeof r->advice,
+						 "strategy.pp=%lld (peak %s)", (long long)p, gib);
 				return;
 			}
 		}

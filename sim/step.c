@@ -369,6 +369,8 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 			op = layer_ops(b, dev, "head_forward", b->head.fwd, wait, NONE);
 			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
 		}
+		if (op == NONE)     /* a chunk of no layers (layout_chunk) passes its input on */
+			op = layer_ops(b, dev, "empty_chunk_forward", 0, wait, NONE);
 		if (gc < last_g)
 			b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
 	} else {
@@ -424,7 +426,17 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 				}
 			}
 		}
-		if (count == 0)     /* a stage of only the head: the working set goes with it */
+		if (count == 0 && !started) {
+			/* A chunk of no layers: only the embedding (the account_for option), whose
+			 * backward outer_cost leaves at no time, or nothing at all. */
+			op = layer_ops(b, dev, gc == 0 ? "embedding_backward" : "empty_chunk_backward",
+				       b->embed.bwd, wait, NONE);
+			graph_add_mem(g, op, (uint32_t)dev, work, false);
+			if (gc == 0)
+				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_embed_per_mb,
+					      true);
+		}
+		if (count == 0)     /* a chunk of only the head (or none): the working set goes */
 			graph_add_mem(g, op, (uint32_t)dev, -work, true);
 		if (gc > 0)
 			b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);

@@ -271,6 +271,18 @@ static bool try_candidate(struct scenario *c, const struct scenario *base,
 	return ok && sweep_where_passes(w, c);
 }
 
+/* When pp*vp does not divide the layers, the remainder goes to the first and last stages as
+ * published runs place it (scenario_uneven_split), rather than the pipeline size being lost;
+ * a base that counts the embedding or loss as layers keeps its own split. */
+static void uneven(struct scenario *c)
+{
+	struct strategy *g = &c->strategy;
+	if (!g->account_embedding && !g->account_loss && g->pp > 1 &&
+	    c->model.layers % (g->pp * g->vp) != 0)
+		scenario_uneven_split(c->model.layers, g->pp, g->vp, &g->first_stage_layers,
+				      &g->last_stage_layers);
+}
+
 /*
  * Every valid strategy of a group. ZeRO-2 and -3 are left out with pipeline parallelism, as
  * DeepSpeed refuses them (runtime/pipe/engine.py: "ZeRO-2 and ZeRO-3 are incompatible with
@@ -320,6 +332,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 					c.strategy.sequence_parallel = c.strategy.tp > 1;
 					c.strategy.first_stage_layers = 0;
 					c.strategy.last_stage_layers = 0;
+					uneven(&c);
 					c.workload.micro_batch = sp->micro_batch.v[m];
 					if (try_candidate(&c, s, w))
 						add_point(x, g, &c);

@@ -171,6 +171,40 @@ static void pipeline_stages_group_into_roles(void **state)
 	scenario_free(s);
 }
 
+/* Llama 3.1 405B on tp 8, pp 16 x vp 8 with the first and last stage one layer short (7, 8 x 14,
+ * 7), full recompute with sequence parallelism, ZeRO-1 over dp 64. By hand, per GPU: a layer's
+ * matrices 2*16384^2 + 2*16384*1024 + 3*16384*53248 = 3,187,671,040 / 8 = 398,458,880 plus its
+ * two RMSNorms (2 x 16384, not split by tp); the embedding and the head 128256*16384/8 =
+ * 262,668,288 each, the final norm 16384. Each layer keeps its input, 2*s*b*h/t = 2*8192*16384/8
+ * = 33,554,432 bytes per micro-batch, for 16 micro-batches on stages 0 and 15 and 141/8 on
+ * stage 1 (test_layout). */
+static void llama_405b_stages_follow_their_own_layer_counts(void **state)
+{
+	struct scenario *s = check_scenario("405b",
+		"model: llama-3.1-405b\ncluster: {node: p5.48xlarge, nodes: 1024}\n"
+		"workload: {seq_len: 8192, micro_batch: 1, global_batch: 2048}\n"
+		"strategy: {tp: 8, pp: 16, vp: 8, schedule: interleaved, zero: 1,\n"
+		"           sequence_parallel: true, recompute: full,\n"
+		"           first_stage_layers: 7, last_stage_layers: 7}\n");
+	const double layer = 398458880.0 + 2 * 16384, outer = 262668288.0, input = 33554432.0;
+	const double params[3] = {7 * layer + outer, 8 * layer, 7 * layer + 16384 + outer};
+	const double act[3] = {7 * 16 * input, 8 * (141.0 / 8) * input, 7 * 16 * input};
+	const int64_t stages[3] = {0, 1, 15};
+	struct memory_role r;
+	int i;
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		memory_stage(s, stages[i], &r);
+		assert_int_equal(r.layers, i == 1 ? 8 : 7);
+		check_rel(r.params, params[i], 1e-12);
+		check_rel(r.part[MEMORY_WEIGHTS], 2 * params[i], 1e-12);
+		/* ZeRO-1: fp32 master, momentum and variance, 12 bytes, over dp 64. */
+		check_rel(r.part[MEMORY_OPTIMIZER], 12 * params[i] / 64, 1e-12);
+		check_rel(r.act_layers, act[i], 1e-12);
+	}
+	scenario_free(s);
+}
+
 /* Runtime overhead is explicit: context + cuBLAS workspace + one NCCL set per process group
  * (here tp and dp). */
 static void overhead_is_context_workspace_and_nccl_per_group(void **state)
@@ -277,6 +311,7 @@ int main(void)
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
 		cmocka_unit_test(pipeline_stages_group_into_roles),
+		cmocka_unit_test(llama_405b_stages_follow_their_own_layer_counts),
 		cmocka_unit_test(overhead_is_context_workspace_and_nccl_per_group),
 		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),

@@ -87,6 +87,77 @@ static void interleaving_divides_the_bubble_by_v(void **state)
 	check_bubble("interleaved", 4, 4, 16);
 }
 
+/* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8:
+ * every layer costs the same tau forward and backward, the rest nothing). */
+static struct scenario *uneven_pipeline(int layers, int pp, int vp, int m, const char *split)
+{
+	return check_scenariof("uneven",
+		"model: {layers: %d, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n"
+		"  gpus: %d\n"
+		"  node:\n"
+		"    gpus_per_node: 16\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    links:\n"
+		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %d}\n"
+		"strategy: {pp: %d, vp: %d, schedule: %s, %s}\n",
+		layers, pp, m, pp, vp, vp > 1 ? "interleaved" : "1f1b", split);
+}
+
+/*
+ * 10 layers on pp 4, stages of 1, 3, 3, 3 layers, 8 micro-batches, 1F1B. With tau a layer's
+ * forward and backward (the first stage's compute is 8 tau), the last stage starts after the
+ * forwards of stages 0-2 (1 + 3 + 3 = 7 layers, 7 tau/3), then runs its 8 x 3 tau without a gap
+ * (stages 1-2 keep its pace), and the last backward returns through stages 2, 1, 0 (7 layers,
+ * 14 tau/3): 7/3 + 24 + 14/3 = 31 tau = (m - 1) x 3 tau + (1 + 3 + 3 + 3) tau. The first stage
+ * computes 8 tau of it: a bubble of 23 tau, 23/8 of its compute, where an even split would give
+ * (p - 1)/m = 3/8.
+ */
+static void uneven_stages_pace_the_pipeline_by_the_slowest(void **state)
+{
+	struct scenario *s = uneven_pipeline(10, 4, 1, 8,
+					     "first_stage_layers: 1, last_stage_layers: 3");
+	struct result r;
+	double tau;
+	(void)state;
+	simulate(s, &r);
+	tau = r.exposed[STEP_COMPUTE] / 8;
+	print_message("stage 0 compute %.6f s, bubble %.6f s = %.4f tau, step %.6f s = %.4f tau\n",
+		      r.exposed[STEP_COMPUTE], r.bubble, r.bubble / tau, r.step_s,
+		      (r.step_s - r.exposed[STEP_OPTIMIZER]) / tau);
+	check_rel(r.bubble / r.exposed[STEP_COMPUTE], 23.0 / 8.0, 0.002);
+	check_rel(r.step_s - r.exposed[STEP_OPTIMIZER], 31 * tau, 0.002);
+	scenario_free(s);
+}
+
+/*
+ * The 405B layout on a small pipeline: 126 layers on pp 16 x vp 8 with the first and last stage
+ * 7 (their chunks 0 and 127 empty), 16 micro-batches. A middle stage computes 16 x 8 chunks of
+ * one layer, tau each; the interleaved schedule adds (p - 1) chunks of ramp, (p - 1)/(v m) of
+ * the work (Narayanan et al. 2021): 128 + 15 = 143 tau with 128 even layers. The empty chunks
+ * can only shorten that ramp, by at most their fwd + bwd: 1 tau each, so the step's pipeline
+ * part lies in [141, 143] tau. The first stage computes 16 x 7 = 112 tau of it: its bubble
+ * lies in [29, 31] tau (the engine gives 29 1/3: chunk 0's forward and backward and chunk
+ * 127's backward come off the critical path).
+ */
+static void llama_405b_pipeline_bubble_by_hand(void **state)
+{
+	struct scenario *s = uneven_pipeline(126, 16, 8, 16,
+					     "first_stage_layers: 7, last_stage_layers: 7");
+	struct result r;
+	double tau;
+	(void)state;
+	simulate(s, &r);
+	tau = r.exposed[STEP_COMPUTE] / 112;
+	print_message("stage 0 compute %.6f s, bubble %.4f tau\n", r.exposed[STEP_COMPUTE],
+		      r.bubble / tau);
+	assert_true(r.bubble >= 29 * tau * 0.999 && r.bubble <= 31 * tau * 1.001);
+	scenario_free(s);
+}
+
 /* Every category and the bubble partition the step on the first stage. */
 static void the_breakdown_adds_up_to_the_step(void **state)
 {
@@ -374,6 +445,8 @@ int main(void)
 		cmocka_unit_test(one_f_one_b_bubble_is_p_minus_1_over_m),
 		cmocka_unit_test(gpipe_has_the_same_bubble),
 		cmocka_unit_test(interleaving_divides_the_bubble_by_v),
+		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
+		cmocka_unit_test(llama_405b_pipeline_bubble_by_hand),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
 		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
 		cmocka_unit_test(simulated_peak_matches_memory_counted_by_hand),

@@ -208,6 +208,54 @@ static void test_no_strategy_point(void **state)
 	free(s);
 }
 
+/* Every point's configuration holds both uneven-split keys with the values the test expects. */
+struct split_seen {
+	size_t n, uneven;
+	const char *first, *last;
+};
+
+static int check_split(void *ctx, const struct store_point *p)
+{
+	struct split_seen *s = ctx;
+	s->n++;
+	if (p->config != NULL && strstr(p->config, s->first) != NULL &&
+	    strstr(p->config, s->last) != NULL)
+		s->uneven++;
+	return 0;
+}
+
+/*
+ * 64 layers on pp 3 do not split evenly. The search keeps pp 3 with the remainder on the first
+ * and last stages, the Megatron way: the middle stage takes ceil(64/3) = 22, the first and last
+ * (64 - 22)/2 = 21 each. On 6 GPUs with tp {1, 2} (both divide 40 heads and 8 KV heads), pp 3,
+ * ZeRO-1, micro-batch 1: dp 2 and dp 1, 2 points, each with first and last 21.
+ */
+static void test_auto_splits_layers_unevenly(void **state)
+{
+	struct diag d;
+	struct sweep_spec *sp;
+	struct sweep_slice sl;
+	struct sweep_counts counts;
+	struct split_seen seen = {0, 0, "\"strategy.first_stage_layers\":21",
+				  "\"strategy.last_stage_layers\":21"};
+	struct sweep_callbacks cb = {NULL, check_split, &seen};
+	(void)state;
+	diag_init(&d);
+	sp = parse_spec("base: ../scenarios/32b_zero3.yaml\n"
+			"axes:\n"
+			"  cluster.nodes: [1]\n"
+			"  cluster.gpus: [6]\n"
+			"  strategy: {auto: true, tp: [1, 2], pp: [3], zero: [1], micro_batch: [1],\n"
+			"             recompute: [full], schedule: [1f1b]}\n", &d);
+	assert_non_null(sp);
+	slice_init(&sl);
+	assert_int_equal(sweep_run(sp, &sl, &cb, &counts, &d), 0);
+	assert_int_equal(seen.n, 2);
+	assert_int_equal(seen.uneven, 2);
+	sweep_spec_free(sp);
+	diag_release(&d);
+}
+
 /* Shards split the points disjointly and together cover them all. */
 static void test_shards(void **state)
 {
@@ -470,6 +518,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strategy_auto_count),
+		cmocka_unit_test(test_auto_splits_layers_unevenly),
 		cmocka_unit_test(test_where_filters),
 		cmocka_unit_test(test_axes_product),
 		cmocka_unit_test(test_group_error),
