@@ -134,7 +134,7 @@ static bool valid_variant(struct scenario *v)
 	if (!model_is_mla(m) && !divides(m->kv_heads, g->tp) && !divides(g->tp, m->kv_heads))
 		return false;
 	if (g->first_stage_layers == 0 && g->last_stage_layers == 0 &&
-	    !divides(m->layers, g->pp * g->vp))
+	    !divides(m->layers + g->account_embedding + g->account_loss, g->pp * g->vp))
 		return false;
 	g->dp = v->cluster.gpus / mp;
 	if (model_is_moe(m) && !divides(g->dp * g->cp, g->ep))
