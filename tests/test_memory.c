@@ -205,6 +205,29 @@ static void llama_405b_stages_follow_their_own_layer_counts(void **state)
 	scenario_free(s);
 }
 
+/* The 405B layout through the account_for options (126 + 2 layers over pp 16 x vp 8) without
+ * recompute misfits (the middle stages keep 8 layers' full activations for up to 141/8
+ * micro-batches); the advice must still see its own variants as valid splits and name full
+ * recompute. */
+static void advice_keeps_the_account_for_split(void **state)
+{
+	struct scenario *s = check_scenario("405b-adv",
+		"model: llama-3.1-405b\ncluster: {node: p5.48xlarge, nodes: 64}\n"
+		"workload: {seq_len: 8192, micro_batch: 1, global_batch: 512}\n"
+		"strategy: {tp: 8, pp: 16, vp: 8, schedule: interleaved, zero: 1,\n"
+		"           sequence_parallel: true, recompute: none,\n"
+		"           account_for_embedding_in_pipeline_split: true,\n"
+		"           account_for_loss_in_pipeline_split: true}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	assert_false(r.fits);
+	print_message("advice: %s\n", r.advice);
+	assert_non_null(strstr(r.advice, "strategy.recompute=full"));
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
 /* Runtime overhead is explicit: context + cuBLAS workspace + one NCCL set per process group
  * (here tp and dp). */
 static void overhead_is_context_workspace_and_nccl_per_group(void **state)
@@ -312,6 +335,7 @@ int main(void)
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
 		cmocka_unit_test(pipeline_stages_group_into_roles),
 		cmocka_unit_test(llama_405b_stages_follow_their_own_layer_counts),
+		cmocka_unit_test(advice_keeps_the_account_for_split),
 		cmocka_unit_test(overhead_is_context_workspace_and_nccl_per_group),
 		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),
