@@ -1,0 +1,470 @@
+/*
+ * calibrate: the fit of scenario keys to published runs, and draws from its covariance. Output
+ * stage. The fit minimises sum_i (simulated_i / published_i - 1)^2 with GSL's trust-region
+ * nonlinear least squares (gsl_multifit_nlinear, Levenberg-Marquardt steps, Jacobian by forward
+ * differences); its covariance is (J^T J)^-1 scaled by the residual variance chisq / (n - p)
+ * (GSL manual, "Nonlinear Least-Squares Fitting", Covariance matrix of best fit parameters).
+ */
+#include "calibrate.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_multifit_nlinear.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
+#include <gsl/gsl_vector.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bug.h"
+#include "json.h"
+#include "run.h"
+#include "schema.h"
+#include "xalloc.h"
+
+const char *const calibrate_default_keys[] = {
+	"cluster.node.gpu.efficiency.memory",
+	"cluster.node.links.gpu.efficiency",
+	"cluster.node.links.network.efficiency",
+	NULL,
+};
+
+struct fit_ctx {
+	const struct validate_cases *cases;
+	const char *const *keys;
+	const struct schema_row **rows;
+	size_t np;
+	const struct scenario_options *opt;
+	struct diag *d;
+	bool failed;               /* a case did not run: its diagnostics are in d */
+	char (*text)[32];          /* np values as text for the overrides */
+};
+
+static bool in_range(const struct schema_row *r, double v)
+{
+	return v >= r->min && v <= r->max && !(r->positive && v <= 0);
+}
+
+/* Each case's error at the parameters x: the least-squares residuals. */
+static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
+{
+	struct fit_ctx *c = params;
+	struct scenario_override *o = xcalloc(c->np, sizeof *o);
+	struct scenario_options opt = c->opt ? *c->opt : (struct scenario_options){0};
+	size_t i;
+	bool out = false;
+	for (i = 0; i < c->np; i++) {
+		double v = gsl_vector_get(x, i);
+		out |= !in_range(c->rows[i], v);
+		snprintf(c->text[i], sizeof c->text[i], "%.17g", v);
+		o[i].key = c->keys[i];
+		o[i].value = c->text[i];
+	}
+	if (out) {
+		/* A trial step outside a key's range: a cost far above any in range, so the trust
+		 * region shrinks and steps back inside. */
+		for (i = 0; i < c->cases->count; i++)
+			gsl_vector_set(f, i, 1e3);
+		free(o);
+		return GSL_SUCCESS;
+	}
+	opt.overrides = o;
+	opt.noverrides = c->np;
+	for (i = 0; i < c->cases->count; i++) {
+		const struct validate_case *k = &c->cases->items[i];
+		double v;
+		if (validate_case_run(k, &opt, &v, c->d) != 0) {
+			c->failed = true;
+			free(o);
+			return GSL_EDOM;
+		}
+		gsl_vector_set(f, i, v / k->published - 1);
+	}
+	free(o);
+	return GSL_SUCCESS;
+}
+
+/* The start of each key: its value in the first case's scenario. */
+static int start_values(struct fit_ctx *c, double *start)
+{
+	const struct validate_case *k = &c->cases->items[0];
+	struct scenario_options opt = c->opt ? *c->opt : (struct scenario_options){0};
+	struct scenario_override *all = xcalloc(k->nset ? k->nset : 1, sizeof *all);
+	struct scenario *s;
+	size_t i;
+	int status = 0;
+	if (k->nset)
+		memcpy(all, k->set, k->nset * sizeof *all);
+	opt.overrides = all;
+	opt.noverrides = k->nset;
+	s = k->scenario ? scenario_load_tree(k->scenario, k->file, &opt, c->d)
+			: scenario_load(k->file, &opt, c->d);
+	free(all);
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < c->np; i++) {
+		start[i] = *(const double *)((const char *)s + c->rows[i]->offset);
+		if (!(start[i] > 0)) {
+			diag_add(c->d, k->at, c->keys[i], "is 0 (unknown) in case '%s': give it a "
+				 "starting value in the case's set", k->name);
+			status = -1;
+		}
+	}
+	scenario_free(s);
+	return status;
+}
+
+static void fit_alloc(struct calibrate_fit *fit, size_t np, size_t nc)
+{
+	memset(fit, 0, sizeof *fit);
+	fit->np = np;
+	fit->nc = nc;
+	fit->keys = xcalloc(np, sizeof *fit->keys);
+	fit->start = xcalloc(np, sizeof *fit->start);
+	fit->value = xcalloc(np, sizeof *fit->value);
+	fit->stderr_ = xcalloc(np, sizeof *fit->stderr_);
+	fit->cov = xcalloc(np * np, sizeof *fit->cov);
+	fit->before = xcalloc(nc, sizeof *fit->before);
+	fit->after = xcalloc(nc, sizeof *fit->after);
+}
+
+void calibrate_fit_release(struct calibrate_fit *fit)
+{
+	free(fit->keys);
+	free(fit->start);
+	free(fit->value);
+	free(fit->stderr_);
+	free(fit->cov);
+	free(fit->before);
+	free(fit->after);
+	memset(fit, 0, sizeof *fit);
+}
+
+/* The driver's stopping rule: steps and gradients this small in relative terms (GSL manual's
+ * suggestion is 1e-8 for xtol; the fit's own cost is the simulations, not the iterations). */
+static const double xtol = 1e-10, gtol = 1e-10, ftol = 0;
+static const size_t max_iterations = 200;
+
+/* The Jacobian's relative step, central differences. GSL's default (sqrt(DBL_EPSILON), forward)
+ * assumes a smooth model; the engine's figures have small steps where two events swap order
+ * (a 1e-8 relative change of efficiency.memory moves the 530B Megatron case by 3e-4), so a
+ * derivative must straddle them: a 0.1% step measures the slope across many. */
+static const double fd_step = 1e-3;
+
+static int fit_solve(struct fit_ctx *c, struct calibrate_fit *fit, struct diag *d)
+{
+	const struct mark at = {c->cases->items[0].file, 0, 0};
+	gsl_multifit_nlinear_parameters p = gsl_multifit_nlinear_default_parameters();
+	gsl_multifit_nlinear_fdf fdf;
+	gsl_multifit_nlinear_workspace *w;
+	gsl_vector_view x0 = gsl_vector_view_array(fit->start, fit->np);
+	gsl_vector *f0 = gsl_vector_alloc(fit->nc);
+	gsl_matrix *cov = gsl_matrix_alloc(fit->np, fit->np);
+	size_t i, j;
+	int info, status;
+	p.fdtype = GSL_MULTIFIT_NLINEAR_CTRDIFF;
+	p.h_df = fd_step;
+	memset(&fdf, 0, sizeof fdf);
+	fdf.f = residuals;
+	fdf.n = fit->nc;
+	fdf.p = fit->np;
+	fdf.params = c;
+	status = residuals(&x0.vector, c, f0);
+	for (i = 0; status == GSL_SUCCESS && i < fit->nc; i++)
+		fit->before[i] = gsl_vector_get(f0, i);
+	gsl_vector_free(f0);
+	w = gsl_multifit_nlinear_alloc(gsl_multifit_nlinear_trust, &p, fit->nc, fit->np);
+	if (status == GSL_SUCCESS)
+		status = gsl_multifit_nlinear_init(&x0.vector, &fdf, w);
+	if (status == GSL_SUCCESS)
+		status = gsl_multifit_nlinear_driver(max_iterations, xtol, gtol, ftol, NULL, NULL,
+						     &info, w);
+	if (status == GSL_SUCCESS)
+		status = gsl_multifit_nlinear_covar(gsl_multifit_nlinear_jac(w), 0.0, cov);
+	if (status != GSL_SUCCESS) {
+		gsl_multifit_nlinear_free(w);
+		gsl_matrix_free(cov);
+		if (c->failed)
+			return -1;
+		diag_add(d, at, NULL, "the fit failed: %s", gsl_strerror(status));
+		return -2;
+	}
+	fit->iterations = gsl_multifit_nlinear_niter(w);
+	gsl_blas_ddot(gsl_multifit_nlinear_residual(w), gsl_multifit_nlinear_residual(w),
+		       &fit->chisq);
+	for (i = 0; i < fit->nc; i++)
+		fit->after[i] = gsl_vector_get(gsl_multifit_nlinear_residual(w), i);
+	for (i = 0; i < fit->np; i++) {
+		fit->value[i] = gsl_vector_get(gsl_multifit_nlinear_position(w), i);
+		for (j = 0; j < fit->np; j++)
+			fit->cov[i * fit->np + j] = gsl_matrix_get(cov, i, j) * fit->chisq /
+						    (double)(fit->nc - fit->np);
+		fit->stderr_[i] = sqrt(fit->cov[i * fit->np + i]);
+	}
+	gsl_multifit_nlinear_free(w);
+	gsl_matrix_free(cov);
+	return 0;
+}
+
+int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
+		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d)
+{
+	struct fit_ctx c;
+	const struct mark at = {cases->count ? cases->items[0].file : NULL, 0, 0};
+	size_t i, j, before = d->count;
+	int status;
+	BUG_ON(cases->count < nkeys + 1 || nkeys == 0);
+	fit_alloc(fit, nkeys, cases->count);
+	memset(&c, 0, sizeof c);
+	c.cases = cases;
+	c.keys = keys;
+	c.np = nkeys;
+	c.d = d;
+	c.rows = xcalloc(nkeys, sizeof *c.rows);
+	c.text = xcalloc(nkeys, sizeof *c.text);
+	c.opt = opt;
+	for (i = 0; i < nkeys; i++) {
+		fit->keys[i] = keys[i];
+		c.rows[i] = schema_find(keys[i], NULL);
+		if (c.rows[i] == NULL || c.rows[i]->type != SCHEMA_NUM)
+			diag_add(d, at, keys[i], "a parameter is a number key of the scenario "
+				 "(dssim --help-keys)");
+		for (j = 0; j < i; j++)
+			if (strcmp(keys[i], keys[j]) == 0)
+				diag_add(d, at, keys[i], "named twice");
+	}
+	status = d->count > before ? -1 : start_values(&c, fit->start);
+	if (status == 0)
+		status = fit_solve(&c, fit, d);
+	free(c.rows);
+	free(c.text);
+	return status;
+}
+
+static double rms(const double *e, size_t n)
+{
+	double sum = 0;
+	size_t i;
+	for (i = 0; i < n; i++)
+		sum += e[i] * e[i];
+	return sqrt(sum / (double)n);
+}
+
+void calibrate_print(FILE *out, const struct validate_cases *cases,
+		     const struct calibrate_fit *fit)
+{
+	size_t i;
+	fprintf(out, "%-46s %12s %12s %12s\n", "parameter", "start", "fitted", "std. error");
+	for (i = 0; i < fit->np; i++)
+		fprintf(out, "%-46s %12.6g %12.6g %12.3g\n", fit->keys[i], fit->start[i],
+			fit->value[i], fit->stderr_[i]);
+	fprintf(out, "\n%-60s %-12s %12s %8s %8s\n", "case", "metric", "published", "before",
+		"after");
+	for (i = 0; i < fit->nc; i++) {
+		const struct validate_case *c = &cases->items[i];
+		fprintf(out, "%-60s %-12s %12.6g %+7.1f%% %+7.1f%%\n", c->name, c->metric,
+			c->published, 100 * fit->before[i], 100 * fit->after[i]);
+	}
+	fprintf(out, "\nrms error %.2f%% before, %.2f%% after (%zu cases, %zu parameters, %zu "
+		     "iterations)\n", 100 * rms(fit->before, fit->nc), 100 * rms(fit->after, fit->nc),
+		fit->nc, fit->np, fit->iterations);
+}
+
+void calibrate_write(FILE *out, const char *cases_path, const struct validate_cases *cases,
+		     const struct calibrate_fit *fit)
+{
+	size_t i, j;
+	fputs("# dssim calibration: scenario keys fitted by `dssim calibrate` (nonlinear least "
+	      "squares\n# on relative errors). Apply with `calibration: FILE` in a scenario or "
+	      "--calibration FILE;\n# the covariance gives --uncertainty its draws.\n", out);
+	fputs("cases_file: ", out);
+	json_string(out, cases_path);
+	fputs("\nkeys:\n", out);
+	for (i = 0; i < fit->np; i++) {
+		fprintf(out, "  %s: ", fit->keys[i]);
+		json_num(out, fit->value[i]);
+		fputc('\n', out);
+	}
+	fputs("# (J^T J)^-1 * chisq / (cases - parameters), rows and columns in the order of keys\n"
+	      "covariance:\n", out);
+	for (i = 0; i < fit->np; i++) {
+		fputs("  - [", out);
+		for (j = 0; j < fit->np; j++) {
+			json_num(out, fit->cov[i * fit->np + j]);
+			fputs(j + 1 < fit->np ? ", " : "]\n", out);
+		}
+	}
+	fprintf(out, "chisq: ");
+	json_num(out, fit->chisq);
+	fputs("\ncases:\n", out);
+	for (i = 0; i < fit->nc; i++) {
+		const struct validate_case *c = &cases->items[i];
+		fputs("  - name: ", out);
+		json_string(out, c->name);
+		fputs("\n    source: ", out);
+		json_string(out, c->source);
+		fprintf(out, "\n    metric: %s\n    published: ", c->metric);
+		json_num(out, c->published);
+		fputs("\n    error_before: ", out);
+		json_num(out, fit->before[i]);
+		fputs("\n    error_after: ", out);
+		json_num(out, fit->after[i]);
+		fputc('\n', out);
+	}
+}
+
+/* P10, P50, P90 by GSL's quantile of sorted data (linear between order statistics). */
+static struct calibrate_band band(double *v, size_t n)
+{
+	struct calibrate_band b;
+	gsl_sort(v, 1, n);
+	b.p10 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.10);
+	b.p50 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.50);
+	b.p90 = gsl_stats_quantile_from_sorted_data(v, 1, n, 0.90);
+	return b;
+}
+
+/* Whether the calibration set key (rather than the scenario file or --set). */
+static bool calibration_applied(const struct scenario *s, const char *key)
+{
+	struct mark m = scenario_mark(s, key);
+	return m.file != NULL && strcmp(m.file, s->calibration->file) == 0;
+}
+
+static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L, size_t n,
+		    struct calibrate_uncertainty *u, double *v[3], struct diag *d)
+{
+	const struct calibration *cal = s->calibration;
+	const struct mark at = {s->file, 0, 0};
+	gsl_vector_const_view mu = gsl_vector_const_view_array(cal->values, cal->n);
+	gsl_vector *x = gsl_vector_alloc(cal->n);
+	struct scenario draw;
+	struct run_options ro = {.step_only = true};
+	size_t i, k;
+	int status = 0;
+	for (i = 0; i < n && status == 0; i++) {
+		struct run_result r;
+		bool clamped = false;
+		if (gsl_ran_multivariate_gaussian(rng, &mu.vector, L, x) != GSL_SUCCESS) {
+			diag_add(d, at, "--uncertainty", "cannot draw from the covariance");
+			status = -2;
+			break;
+		}
+		draw = *s;
+		for (k = 0; k < cal->n; k++) {
+			const struct schema_row *row = schema_find(cal->keys[k], NULL);
+			double val = gsl_vector_get(x, k);
+			if (!calibration_applied(s, cal->keys[k]))
+				continue;
+			/* Held inside the key's range: an efficiency drawn above 1 is 1. */
+			if (val > row->max || val < row->min || (row->positive && val <= 0)) {
+				val = val > row->max ? row->max : row->min;
+				clamped = true;
+			}
+			*(double *)((char *)&draw + row->offset) = val;
+		}
+		u->clamped += clamped;
+		if (run_scenario(&draw, &ro, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
+			if (r.outcome != RUN_SIMULATED && r.reason[0])
+				diag_add(d, at, "--uncertainty", "draw %zu: %s", i + 1, r.reason);
+			status = -1;
+		} else {
+			v[0][i] = r.step.step_s;
+			v[1][i] = r.step.tokens_per_s;
+			v[2][i] = r.step.mfu;
+		}
+		run_result_release(&r);
+	}
+	gsl_vector_free(x);
+	return status;
+}
+
+int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
+			  struct calibrate_uncertainty *u, struct diag *d)
+{
+	const struct calibration *cal = s->calibration;
+	const struct mark at = {s->file, 0, 0};
+	gsl_matrix *L;
+	gsl_rng *rng;
+	double *v[3];
+	size_t i;
+	int status;
+	memset(u, 0, sizeof *u);
+	u->draws = n;
+	u->seed = seed;
+	if (cal == NULL || cal->cov == NULL) {
+		diag_add(d, at, "--uncertainty", cal == NULL ? "needs a calibration (calibration: "
+				"FILE or --calibration FILE)" : "the calibration %s has no covariance",
+			 cal ? cal->file : "");
+		return -1;
+	}
+	if (s->workload.mode != MODE_TRAIN) {
+		diag_add(d, at, "--uncertainty", "is for training scenarios");
+		return -1;
+	}
+	L = gsl_matrix_alloc(cal->n, cal->n);
+	memcpy(L->data, cal->cov, cal->n * cal->n * sizeof *cal->cov);
+	/* gsl_ran_multivariate_gaussian takes the lower Cholesky factor of the covariance. */
+	if (gsl_linalg_cholesky_decomp1(L) != GSL_SUCCESS) {
+		diag_add(d, cal->marks[0], "covariance", "not positive definite: it cannot be drawn "
+			 "from");
+		gsl_matrix_free(L);
+		return -1;
+	}
+	rng = gsl_rng_alloc(gsl_rng_mt19937);
+	gsl_rng_set(rng, seed);
+	for (i = 0; i < 3; i++)
+		v[i] = xcalloc(n, sizeof *v[i]);
+	status = draw_all(s, rng, L, n, u, v, d);
+	if (status == 0) {
+		u->step_s = band(v[0], n);
+		u->tokens_per_s = band(v[1], n);
+		u->mfu = band(v[2], n);
+	}
+	for (i = 0; i < 3; i++)
+		free(v[i]);
+	gsl_rng_free(rng);
+	gsl_matrix_free(L);
+	return status;
+}
+
+void calibrate_uncertainty_print(FILE *out, const struct calibrate_uncertainty *u)
+{
+	fprintf(out, "\nuncertainty (%zu draws from the calibration's covariance, seed %lu%s)\n",
+		u->draws, u->seed, u->clamped ? ", some held at a key's range" : "");
+	fprintf(out, "  %-14s %12s %12s %12s\n", "", "P10", "P50", "P90");
+	fprintf(out, "  %-14s %12.4g %12.4g %12.4g\n", "step (s)", u->step_s.p10, u->step_s.p50,
+		u->step_s.p90);
+	fprintf(out, "  %-14s %12.4g %12.4g %12.4g\n", "tokens/s", u->tokens_per_s.p10,
+		u->tokens_per_s.p50, u->tokens_per_s.p90);
+	fprintf(out, "  %-14s %11.1f%% %11.1f%% %11.1f%%\n", "MFU", 100 * u->mfu.p10,
+		100 * u->mfu.p50, 100 * u->mfu.p90);
+}
+
+static void band_json(FILE *out, const char *name, const struct calibrate_band *b)
+{
+	fprintf(out, "\"%s\": {\"p10\": ", name);
+	json_num(out, b->p10);
+	fputs(", \"p50\": ", out);
+	json_num(out, b->p50);
+	fputs(", \"p90\": ", out);
+	json_num(out, b->p90);
+	fputc('}', out);
+}
+
+void calibrate_uncertainty_json(FILE *out, const struct calibrate_uncertainty *u)
+{
+	fprintf(out, "{\"draws\": %zu, \"seed\": %lu, \"clamped\": %zu, ", u->draws, u->seed,
+		u->clamped);
+	band_json(out, "step_s", &u->step_s);
+	fputs(", ", out);
+	band_json(out, "tokens_per_s", &u->tokens_per_s);
+	fputs(", ", out);
+	band_json(out, "mfu", &u->mfu);
+	fputc('}', out);
+}

@@ -1,0 +1,77 @@
+/*
+ * calibrate: fits a few scenario keys (efficiencies, overheads) to published or measured runs
+ * by nonlinear least squares on relative errors, writes the calibration file a scenario applies
+ * (calibration.h), and draws from its covariance for error bars. Output stage: runs scenarios
+ * through run_scenario (via validate's cases); knows nothing of the command line or SQLite.
+ */
+#ifndef DSSIM_CALIBRATE_H
+#define DSSIM_CALIBRATE_H
+
+#include <stdio.h>
+
+#include "calibration.h"
+#include "diag.h"
+#include "scenario.h"
+#include "validate.h"
+
+/* The keys fitted when none is named: the efficiencies that scale a training step's time —
+ * memory-bound kernels, and collectives inside and between nodes. */
+extern const char *const calibrate_default_keys[];
+
+struct calibrate_fit {
+	size_t np, nc;                /* parameters, cases */
+	const char **keys;            /* np, borrowed from the caller */
+	double *start, *value;        /* np: before and after the fit */
+	double *stderr_;              /* np: sqrt of the covariance's diagonal */
+	double *cov;                  /* np x np, row-major: (J^T J)^-1 * chisq / (nc - np) */
+	double *before, *after;       /* nc: relative error of each case (simulated/published - 1) */
+	double chisq;                 /* sum of the squared relative errors after the fit */
+	size_t iterations;
+};
+
+/*
+ * Fit keys[0..nkeys) to the cases (GSL gsl_multifit_nlinear, trust region, finite-difference
+ * Jacobian). Each key must be a number key; its start is its value in the first case's
+ * scenario, which must not be 0. opt (may be NULL) gives the data directory; its overrides are
+ * ignored. 0 with *fit filled; -1 with diagnostics (bad key, a case that does not run, a value
+ * the fit drives out of the key's range); -2 when GSL fails to converge. Fewer cases than
+ * nkeys + 1 is the caller's check.
+ */
+int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
+		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d);
+void calibrate_fit_release(struct calibrate_fit *fit);
+
+/* Each parameter with its standard error, and every case's error before and after. */
+void calibrate_print(FILE *out, const struct validate_cases *cases,
+		     const struct calibrate_fit *fit);
+/* The calibration file: keys and values, covariance, and the cases used with their source. */
+void calibrate_write(FILE *out, const char *cases_path, const struct validate_cases *cases,
+		     const struct calibrate_fit *fit);
+
+/* P10, P50 and P90 of one figure over the draws. */
+struct calibrate_band {
+	double p10, p50, p90;
+};
+
+struct calibrate_uncertainty {
+	size_t draws;
+	unsigned long seed;
+	size_t clamped;               /* draws with a key held at its range's end */
+	struct calibrate_band step_s, tokens_per_s, mfu;
+};
+
+/*
+ * Draw n parameter sets from s->calibration's covariance (a multivariate Gaussian around its
+ * values: GSL's gsl_ran_multivariate_gaussian with the Cholesky factor, mt19937 seeded with
+ * seed) and simulate the scenario's training step with each. A key the calibration did not set
+ * (the scenario file or --set gives it) keeps its value; a draw outside a key's range is held
+ * at the range's end (counted in u->clamped). 0 with *u filled; -1 with diagnostics (no
+ * calibration, one without a covariance, an inference scenario, a covariance that is not
+ * positive semi-definite, a draw that does not run); -2 when GSL fails.
+ */
+int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
+			  struct calibrate_uncertainty *u, struct diag *d);
+void calibrate_uncertainty_print(FILE *out, const struct calibrate_uncertainty *u);
+void calibrate_uncertainty_json(FILE *out, const struct calibrate_uncertainty *u);
+
+#endif

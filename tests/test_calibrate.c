@@ -1,0 +1,345 @@
+/*
+ * test_calibrate: the fit of scenario keys to runs, the calibration file and the draws from its
+ * covariance. The fit is checked on cases dssim itself generated at known efficiencies, so the
+ * answer is known by construction; the draws against the same Gaussian drawn by hand.
+ */
+#include "check.h"
+
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <gsl/gsl_sort.h>
+
+#include "calibrate.h"
+#include "calibration.h"
+#include "run.h"
+#include "validate.h"
+
+/* Megatron GPT 1.7B on four Selene nodes, data parallel across the nodes with the gradient
+ * all-reduce after the backward pass: both memory-bound kernels and the network show in the
+ * step. A small global batch keeps each simulation short. */
+#define SCENARIO_17B \
+	"      model: megatron-gpt-1.7b\n" \
+	"      cluster: {node: selene, nodes: 4}\n" \
+	"      workload: {seq_len: 2048, global_batch: 64, micro_batch: 1, dtype: fp16, " \
+	"grad_dtype: fp32, flash_attention: false}\n" \
+	"      strategy: {tp: 1, pp: 1, recompute: full, overlap_grad_reduce: false}\n"
+
+static const char *const synth_keys[] = {
+	"cluster.node.gpu.efficiency.memory",
+	"cluster.node.links.network.efficiency",
+};
+static const char *const truth[] = {"0.75", "0.85"};
+
+static const char *const variants[][2] = {
+	{"cluster.nodes", "2"}, {"cluster.nodes", "4"}, {"strategy.tp", "2"},
+	{"workload.global_batch", "128"},
+};
+
+static char *out_path(const char *name, char *buf, size_t size)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/tests/out", b && b[0] ? b : ".");
+	mkdir(dir, 0777);
+	snprintf(buf, size, "%s/%s", dir, name);
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* One case per variant, `published` = what dssim simulates at the true efficiencies. The first
+ * case names its scenario by path, the others give it inline. */
+static void write_synthetic_cases(const char *path)
+{
+	char scen[1200], buf[8192];
+	struct validate_case c;
+	struct scenario_override o[2];
+	struct scenario_options opt;
+	struct diag d;
+	FILE *f;
+	size_t i;
+	out_path("cal_synth_scenario.yaml", scen, sizeof scen);
+	write_file(scen, "model: megatron-gpt-1.7b\n"
+			 "cluster: {node: selene, nodes: 4}\n"
+			 "workload: {seq_len: 2048, global_batch: 64, micro_batch: 1, dtype: fp16, "
+			 "grad_dtype: fp32, flash_attention: false}\n"
+			 "strategy: {tp: 1, pp: 1, recompute: full, overlap_grad_reduce: false}\n");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("cases:\n", f);
+	diag_init(&d);
+	for (i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+		struct scenario_override set = {variants[i][0], variants[i][1]};
+		double v;
+		memset(&c, 0, sizeof c);
+		c.name = "synthetic";
+		c.metric = "step_s";
+		c.published = 1;
+		c.file = scen;
+		c.set = &set;
+		c.nset = 1;
+		o[0] = (struct scenario_override){synth_keys[0], truth[0]};
+		o[1] = (struct scenario_override){synth_keys[1], truth[1]};
+		memset(&opt, 0, sizeof opt);
+		opt.overrides = o;
+		opt.noverrides = 2;
+		if (validate_case_run(&c, &opt, &v, &d) != 0)
+			diag_print(&d, stderr);
+		assert_int_equal(d.count, 0);
+		snprintf(buf, sizeof buf, "  - name: synthetic %zu\n    source: dssim at %s, %s\n"
+			 "    metric: step_s\n    published: %.17g\n    set: {%s: %s}\n", i,
+			 truth[0], truth[1], v, variants[i][0], variants[i][1]);
+		fputs(buf, f);
+		if (i == 0)
+			fputs("    scenario: cal_synth_scenario.yaml\n", f);
+		else
+			fputs("    scenario:\n" SCENARIO_17B, f);
+	}
+	assert_int_equal(fclose(f), 0);
+	diag_release(&d);
+}
+
+static void fit_recovers_the_efficiencies_the_cases_were_made_with(void **state)
+{
+	char path[1200];
+	struct validate_cases cs;
+	struct calibrate_fit fit;
+	struct diag d;
+	size_t i;
+	(void)state;
+	write_synthetic_cases(out_path("cal_synth.yaml", path, sizeof path));
+	diag_init(&d);
+	assert_int_equal(validate_cases_load(path, &cs, &d), 0);
+	assert_int_equal(cs.count, 4);
+	assert_string_equal(cs.items[1].source, "dssim at 0.75, 0.85");
+	if (calibrate_run(&cs, synth_keys, 2, NULL, &fit, &d) != 0)
+		diag_print(&d, stderr);
+	assert_int_equal(d.count, 0);
+	/* Started from the Selene presets (A100 memory 0.83, HDR InfiniBand 0.96). */
+	check_rel(fit.start[0], 0.83, 1e-12);
+	check_rel(fit.start[1], 0.96, 1e-12);
+	check_rel(fit.value[0], 0.75, 1e-3);
+	check_rel(fit.value[1], 0.85, 1e-3);
+	for (i = 0; i < 2; i++) {
+		print_message("%s = %.6f +- %.2g\n", synth_keys[i], fit.value[i], fit.stderr_[i]);
+		assert_true(fit.stderr_[i] < 1e-3);
+	}
+	for (i = 0; i < cs.count; i++) {
+		assert_true(fabs(fit.before[i]) > 1e-3);   /* the start was off ... */
+		assert_true(fabs(fit.after[i]) < 1e-4);    /* ... the fit is not */
+	}
+	calibrate_fit_release(&fit);
+	validate_cases_release(&cs);
+	diag_release(&d);
+}
+
+/* The run of a scenario file with options; its step time. */
+static double step_of(const char *path, const struct scenario_options *opt)
+{
+	struct diag d;
+	struct scenario *s;
+	struct run_result r;
+	struct run_options ro = {.step_only = true};
+	double t;
+	diag_init(&d);
+	s = scenario_load(path, opt, &d);
+	if (s == NULL)
+		diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_int_equal(run_scenario(s, &ro, &r, &d), 0);
+	t = r.step.step_s;
+	run_result_release(&r);
+	scenario_free(s);
+	diag_release(&d);
+	return t;
+}
+
+static void calibration_file_applies_as_the_same_keys_set_by_hand(void **state)
+{
+	char cases[1200], cal[1200], scen[1200], local[1200], text[4096];
+	struct validate_cases cs;
+	struct calibrate_fit fit;
+	struct scenario_options opt;
+	struct scenario_override o[2];
+	char v0[32], v1[32];
+	struct diag d;
+	FILE *f;
+	double by_file, by_set;
+	(void)state;
+	write_synthetic_cases(out_path("cal_synth.yaml", cases, sizeof cases));
+	diag_init(&d);
+	assert_int_equal(validate_cases_load(cases, &cs, &d), 0);
+	assert_int_equal(calibrate_run(&cs, synth_keys, 2, NULL, &fit, &d), 0);
+	f = fopen(out_path("cal_synth.cal.yaml", cal, sizeof cal), "wb");
+	assert_non_null(f);
+	calibrate_write(f, cases, &cs, &fit);
+	assert_int_equal(fclose(f), 0);
+	out_path("cal_synth_scenario.yaml", scen, sizeof scen);
+
+	memset(&opt, 0, sizeof opt);
+	opt.calibration = cal;
+	by_file = step_of(scen, &opt);
+	snprintf(v0, sizeof v0, "%.17g", fit.value[0]);
+	snprintf(v1, sizeof v1, "%.17g", fit.value[1]);
+	o[0] = (struct scenario_override){synth_keys[0], v0};
+	o[1] = (struct scenario_override){synth_keys[1], v1};
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = o;
+	opt.noverrides = 2;
+	by_set = step_of(scen, &opt);
+	check_rel(by_file, by_set, 0);
+
+	/* The scenario's own `calibration:` key does the same; a key the scenario file gives
+	 * wins over the calibration, and --set over both. */
+	snprintf(text, sizeof text, "calibration: cal_synth.cal.yaml\n"
+				    "cluster: {node: selene, nodes: 4}\n"
+				    "model: megatron-gpt-1.7b\n"
+				    "workload: {seq_len: 2048, global_batch: 64, micro_batch: 1, "
+				    "dtype: fp16, grad_dtype: fp32, flash_attention: false}\n"
+				    "strategy: {tp: 1, pp: 1, recompute: full, "
+				    "overlap_grad_reduce: false}\n");
+	write_file(out_path("cal_synth_local.yaml", local, sizeof local), text);
+	check_rel(step_of(local, NULL), by_set, 0);
+	/* --set over the calibration. */
+	memset(&opt, 0, sizeof opt);
+	opt.calibration = cal;
+	o[1].value = "0.9";
+	opt.overrides = o + 1;
+	opt.noverrides = 1;
+	by_file = step_of(scen, &opt);
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = o;
+	opt.noverrides = 2;
+	check_rel(by_file, step_of(scen, &opt), 0);
+	calibrate_fit_release(&fit);
+	validate_cases_release(&cs);
+	diag_release(&d);
+}
+
+/* The layers: preset < calibration file < scenario file < --set. */
+static void scenario_file_keys_win_over_the_calibration(void **state)
+{
+	char cal[1200];
+	struct scenario *s;
+	(void)state;
+	write_file(out_path("cal_layers.cal.yaml", cal, sizeof cal),
+		   "keys:\n  cluster.node.gpu.efficiency.memory: 0.7\n"
+		   "  serving.iteration_overhead: 0.002\n");
+	s = check_scenario("cal_layers", "calibration: cal_layers.cal.yaml\n"
+					 "model: megatron-gpt-1.7b\n"
+					 "cluster: {node: selene}\n"
+					 "workload: {seq_len: 2048, global_batch: 64}\n"
+					 "serving: {iteration_overhead: 1 ms}\n");
+	check_rel(s->cluster.node.gpu.efficiency.memory, 0.7, 0);
+	check_rel(s->serving.iteration_overhead, 1e-3, 0);
+	assert_non_null(s->calibration);
+	assert_null(s->calibration->cov);
+	scenario_free(s);
+}
+
+static void a_bad_calibration_file_is_reported_where_it_stands(void **state)
+{
+	char cal[1200], scen[1200];
+	struct scenario_options opt;
+	struct diag d;
+	(void)state;
+	write_file(out_path("cal_bad.cal.yaml", cal, sizeof cal),
+		   "keys:\n  strategy.tp: 2\n  cluster.node.gpu.efficiency.memory: high\n"
+		   "covariance:\n  - [1, 2]\n  - [3, -1]\n");
+	memset(&opt, 0, sizeof opt);
+	opt.calibration = cal;
+	diag_init(&d);
+	assert_null(scenario_load(out_path("cal_synth_scenario.yaml", scen, sizeof scen), &opt,
+				  &d));
+	diag_print(&d, stderr);
+	/* strategy.tp is not a number key; "high" is not a number; a negative variance; an
+	 * asymmetric matrix. */
+	assert_int_equal(d.count, 4);
+	assert_int_equal(d.items[0].at.line, 2);
+	diag_release(&d);
+}
+
+/*
+ * One parameter, variance 0.02^2: the draws are 0.85 + 0.02 z with z GSL's unit Gaussians
+ * from mt19937 seeded 7 (gsl_ran_multivariate_gaussian draws z element by element and returns
+ * L z + mu). Eleven draws put P10, P50 and P90 on order statistics 2, 6 and 10 (GSL's quantile
+ * is linear in (n - 1) f = 1, 5, 9), and the step time falls as the efficiency rises, so P10
+ * of the step is the step at the 10th smallest efficiency, and so on.
+ */
+static void uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics(void **state)
+{
+	char cal[1200], scen[1200], v[32];
+	struct scenario_options opt;
+	struct scenario_override o = {"cluster.node.links.network.efficiency", v};
+	struct calibrate_uncertainty u;
+	struct scenario *s;
+	struct diag d;
+	double x[11], lo, mid, hi;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	size_t i;
+	(void)state;
+	write_file(out_path("cal_one.cal.yaml", cal, sizeof cal),
+		   "keys:\n  cluster.node.links.network.efficiency: 0.85\n"
+		   "covariance:\n  - [0.0004]\n");
+	gsl_rng_set(rng, 7);
+	for (i = 0; i < 11; i++)
+		x[i] = 0.85 + 0.02 * gsl_ran_ugaussian(rng);
+	gsl_rng_free(rng);
+	gsl_sort(x, 1, 11);
+	out_path("cal_synth_scenario.yaml", scen, sizeof scen);
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = &o;
+	opt.noverrides = 1;
+	snprintf(v, sizeof v, "%.17g", x[9]);
+	lo = step_of(scen, &opt);
+	snprintf(v, sizeof v, "%.17g", x[5]);
+	mid = step_of(scen, &opt);
+	snprintf(v, sizeof v, "%.17g", x[1]);
+	hi = step_of(scen, &opt);
+	assert_true(lo < mid && mid < hi);
+
+	memset(&opt, 0, sizeof opt);
+	opt.calibration = cal;
+	diag_init(&d);
+	s = scenario_load(scen, &opt, &d);
+	assert_non_null(s);
+	if (calibrate_uncertainty(s, 11, 7, &u, &d) != 0)
+		diag_print(&d, stderr);
+	assert_int_equal(d.count, 0);
+	check_rel(u.step_s.p10, lo, 1e-12);
+	check_rel(u.step_s.p50, mid, 1e-12);
+	check_rel(u.step_s.p90, hi, 1e-12);
+	assert_true(u.tokens_per_s.p10 < u.tokens_per_s.p50 && u.mfu.p50 < u.mfu.p90);
+	check_rel(u.tokens_per_s.p50 * u.step_s.p50, 64.0 * 2048, 1e-9);
+	assert_int_equal(u.clamped, 0);
+	scenario_free(s);
+
+	/* Without a covariance, refused. */
+	write_file(cal, "keys:\n  cluster.node.links.network.efficiency: 0.85\n");
+	s = scenario_load(scen, &opt, &d);
+	assert_non_null(s);
+	assert_int_equal(calibrate_uncertainty(s, 11, 7, &u, &d), -1);
+	assert_int_equal(d.count, 1);
+	scenario_free(s);
+	diag_release(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fit_recovers_the_efficiencies_the_cases_were_made_with),
+		cmocka_unit_test(calibration_file_applies_as_the_same_keys_set_by_hand),
+		cmocka_unit_test(scenario_file_keys_win_over_the_calibration),
+		cmocka_unit_test(a_bad_calibration_file_is_reported_where_it_stands),
+		cmocka_unit_test(uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics),
+	};
+	gsl_set_error_handler_off();
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
