@@ -128,6 +128,7 @@ static void fit_alloc(struct calibrate_fit *fit, size_t np, size_t nc)
 	fit->start = xcalloc(np, sizeof *fit->start);
 	fit->value = xcalloc(np, sizeof *fit->value);
 	fit->stderr_ = xcalloc(np, sizeof *fit->stderr_);
+	fit->at_bound = xcalloc(np, sizeof *fit->at_bound);
 	fit->cov = xcalloc(np * np, sizeof *fit->cov);
 	fit->before = xcalloc(nc, sizeof *fit->before);
 	fit->after = xcalloc(nc, sizeof *fit->after);
@@ -139,6 +140,7 @@ void calibrate_fit_release(struct calibrate_fit *fit)
 	free(fit->start);
 	free(fit->value);
 	free(fit->stderr_);
+	free(fit->at_bound);
 	free(fit->cov);
 	free(fit->before);
 	free(fit->after);
@@ -205,6 +207,8 @@ static int fit_solve(struct fit_ctx *c, struct calibrate_fit *fit, struct diag *
 			fit->cov[i * fit->np + j] = gsl_matrix_get(cov, i, j) * fit->chisq /
 						    (double)(fit->nc - fit->np);
 		fit->stderr_[i] = sqrt(fit->cov[i * fit->np + i]);
+		fit->at_bound[i] = !in_range(c->rows[i], fit->value[i] * (1 + fd_step)) ||
+				   !in_range(c->rows[i], fit->value[i] * (1 - fd_step));
 	}
 	gsl_multifit_nlinear_free(w);
 	gsl_matrix_free(cov);
@@ -261,8 +265,8 @@ void calibrate_print(FILE *out, const struct validate_cases *cases,
 	size_t i;
 	fprintf(out, "%-46s %12s %12s %12s\n", "parameter", "start", "fitted", "std. error");
 	for (i = 0; i < fit->np; i++)
-		fprintf(out, "%-46s %12.6g %12.6g %12.3g\n", fit->keys[i], fit->start[i],
-			fit->value[i], fit->stderr_[i]);
+		fprintf(out, "%-46s %12.6g %12.6g %12.3g%s\n", fit->keys[i], fit->start[i],
+			fit->value[i], fit->stderr_[i], fit->at_bound[i] ? "  at its range's end" : "");
 	fprintf(out, "\n%-60s %-12s %12s %8s %8s\n", "case", "metric", "published", "before",
 		"after");
 	for (i = 0; i < fit->nc; i++) {
@@ -270,6 +274,13 @@ void calibrate_print(FILE *out, const struct validate_cases *cases,
 		fprintf(out, "%-60s %-12s %12.6g %+7.1f%% %+7.1f%%\n", c->name, c->metric,
 			c->published, 100 * fit->before[i], 100 * fit->after[i]);
 	}
+	for (i = 0; i < fit->np; i++)
+		if (fit->at_bound[i]) {
+			fputs("\nA key at its range's end: the cases ask for more than it allows; its "
+			      "standard error means\nnothing. Fit another key, or look for what the "
+			      "model misses.\n", out);
+			break;
+		}
 	fprintf(out, "\nrms error %.2f%% before, %.2f%% after (%zu cases, %zu parameters, %zu "
 		     "iterations)\n", 100 * rms(fit->before, fit->nc), 100 * rms(fit->after, fit->nc),
 		fit->nc, fit->np, fit->iterations);
@@ -288,7 +299,7 @@ void calibrate_write(FILE *out, const char *cases_path, const struct validate_ca
 	for (i = 0; i < fit->np; i++) {
 		fprintf(out, "  %s: ", fit->keys[i]);
 		json_num(out, fit->value[i]);
-		fputc('\n', out);
+		fputs(fit->at_bound[i] ? "    # at its range's end\n" : "\n", out);
 	}
 	fputs("# (J^T J)^-1 * chisq / (cases - parameters), rows and columns in the order of keys\n"
 	      "covariance:\n", out);

@@ -25,6 +25,9 @@ struct calibrate_fit {
 	double *stderr_;              /* np: sqrt of the covariance's diagonal */
 	double *cov;                  /* np x np, row-major: (J^T J)^-1 * chisq / (nc - np) */
 	double *before, *after;       /* nc: relative error of each case (simulated/published - 1) */
+	bool *at_bound;               /* np: the fit ended within its difference step of the
+					 key's range: the cases ask for more than the key allows,
+					 and its standard error means nothing */
 	double chisq;                 /* sum of the squared relative errors after the fit */
 	size_t iterations;
 };
