@@ -12,6 +12,7 @@
 
 #include "calibrate.h"
 #include "calibration.h"
+#include "canonical.h"
 #include "run.h"
 #include "validate.h"
 
@@ -244,6 +245,39 @@ static void scenario_file_keys_win_over_the_calibration(void **state)
 	scenario_free(s);
 }
 
+/* A sweep keys its points by the canonical form: a calibrated scenario's is the one of the same
+ * values given by hand, not the one of the scenario without it. */
+static void canonical_form_holds_the_calibrated_values(void **state)
+{
+	char cal[1200];
+	struct scenario *with, *by_hand, *without;
+	char *a, *b, *c;
+	(void)state;
+	write_file(out_path("cal_canon.cal.yaml", cal, sizeof cal),
+		   "keys:\n  cluster.node.links.network.efficiency: 0.85\n");
+	with = check_scenario("cal_canon", "calibration: cal_canon.cal.yaml\n"
+					   "model: megatron-gpt-1.7b\ncluster: {node: selene}\n"
+					   "workload: {seq_len: 2048, global_batch: 64}\n");
+	by_hand = check_scenario("cal_canon_hand", "model: megatron-gpt-1.7b\n"
+						   "cluster: {node: selene}\n"
+						   "workload: {seq_len: 2048, global_batch: 64}\n");
+	without = check_scenario("cal_canon_none", "model: megatron-gpt-1.7b\n"
+						   "cluster: {node: selene}\n"
+						   "workload: {seq_len: 2048, global_batch: 64}\n");
+	by_hand->cluster.node.network.efficiency = 0.85;
+	a = canonical_format(with);
+	b = canonical_format(by_hand);
+	c = canonical_format(without);
+	assert_string_equal(a, b);
+	assert_true(strcmp(a, c) != 0);
+	free(a);
+	free(b);
+	free(c);
+	scenario_free(with);
+	scenario_free(by_hand);
+	scenario_free(without);
+}
+
 static void a_bad_calibration_file_is_reported_where_it_stands(void **state)
 {
 	char cal[1200], scen[1200];
@@ -337,6 +371,7 @@ int main(void)
 		cmocka_unit_test(fit_recovers_the_efficiencies_the_cases_were_made_with),
 		cmocka_unit_test(calibration_file_applies_as_the_same_keys_set_by_hand),
 		cmocka_unit_test(scenario_file_keys_win_over_the_calibration),
+		cmocka_unit_test(canonical_form_holds_the_calibrated_values),
 		cmocka_unit_test(a_bad_calibration_file_is_reported_where_it_stands),
 		cmocka_unit_test(uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics),
 	};
