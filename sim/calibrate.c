@@ -479,3 +479,133 @@ void calibrate_uncertainty_json(FILE *out, const struct calibrate_uncertainty *u
 	band_json(out, "mfu", &u->mfu);
 	fputc('}', out);
 }
+
+/* Whether case i is the first of its source. */
+static bool first_of_source(const struct validate_cases *cs, size_t i)
+{
+	size_t j;
+	for (j = 0; j < i; j++)
+		if (strcmp(cs->items[j].source, cs->items[i].source) == 0)
+			return false;
+	return true;
+}
+
+/* Predict the cases of source src with keys fitted to the others. 1 when skipped. */
+static int cross_one(const struct validate_cases *cases, const char *src, const char *const *keys,
+		     size_t nkeys, const struct scenario_options *opt, struct calibrate_cross *x,
+		     struct diag *d)
+{
+	struct validate_cases others = {NULL, NULL, 0};
+	struct calibrate_fit fit;
+	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
+	struct scenario_override *ov;
+	char (*text)[32];
+	size_t i;
+	int status = 0;
+	others.items = xcalloc(cases->count, sizeof *others.items);
+	for (i = 0; i < cases->count; i++)
+		if (strcmp(cases->items[i].source, src) != 0)
+			others.items[others.count++] = cases->items[i];
+	if (others.count < nkeys + 1) {
+		free(others.items);
+		return 1;
+	}
+	status = calibrate_run(&others, keys, nkeys, opt, &fit, d);
+	free(others.items);
+	if (status != 0) {
+		calibrate_fit_release(&fit);
+		return status;
+	}
+	ov = xcalloc(nkeys, sizeof *ov);
+	text = xcalloc(nkeys, sizeof *text);
+	for (i = 0; i < nkeys; i++) {
+		snprintf(text[i], sizeof text[i], "%.17g", fit.value[i]);
+		ov[i].key = keys[i];
+		ov[i].value = text[i];
+	}
+	o.overrides = ov;
+	o.noverrides = nkeys;
+	for (i = 0; i < cases->count && status == 0; i++) {
+		double v;
+		if (strcmp(cases->items[i].source, src) != 0)
+			continue;
+		if (validate_case_run(&cases->items[i], &o, &v, d) != 0)
+			status = -1;
+		else
+			x->cross[i] = v / cases->items[i].published - 1;
+	}
+	free(ov);
+	free(text);
+	calibrate_fit_release(&fit);
+	return status;
+}
+
+int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
+			size_t nkeys, const struct scenario_options *opt, struct calibrate_cross *x,
+			struct diag *d)
+{
+	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
+	size_t i;
+	int status = 0;
+	memset(x, 0, sizeof *x);
+	x->nc = cases->count;
+	x->base = xcalloc(x->nc ? x->nc : 1, sizeof *x->base);
+	x->cross = xcalloc(x->nc ? x->nc : 1, sizeof *x->cross);
+	o.overrides = NULL;
+	o.noverrides = 0;
+	for (i = 0; i < x->nc; i++)
+		x->cross[i] = NAN;
+	for (i = 0; i < x->nc && status == 0; i++) {
+		double v;
+		if (validate_case_run(&cases->items[i], &o, &v, d) != 0)
+			status = -1;
+		else
+			x->base[i] = v / cases->items[i].published - 1;
+	}
+	for (i = 0; i < x->nc && status == 0; i++) {
+		int st;
+		if (!first_of_source(cases, i))
+			continue;
+		x->nsources++;
+		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, x, d);
+		if (st == 1)
+			x->skipped++;
+		else
+			status = st;
+	}
+	return status;
+}
+
+void calibrate_cross_release(struct calibrate_cross *x)
+{
+	free(x->base);
+	free(x->cross);
+	memset(x, 0, sizeof *x);
+}
+
+void calibrate_cross_print(FILE *out, const struct validate_cases *cases,
+			   const struct calibrate_cross *x)
+{
+	double sb = 0, sc = 0;
+	size_t i, n = 0;
+	fprintf(out, "%-60s %-32s %9s %9s\n", "case", "source", "defaults", "cross");
+	for (i = 0; i < x->nc; i++) {
+		const struct validate_case *c = &cases->items[i];
+		fprintf(out, "%-60s %-32s %+8.1f%%", c->name, c->source[0] ? c->source : "-",
+			100 * x->base[i]);
+		if (isnan(x->cross[i])) {
+			fputs("         -\n", out);
+			continue;
+		}
+		fprintf(out, " %+8.1f%%\n", 100 * x->cross[i]);
+		sb += x->base[i] * x->base[i];
+		sc += x->cross[i] * x->cross[i];
+		n++;
+	}
+	fprintf(out, "\n%zu sources, %zu predicted from a fit to the others", x->nsources,
+		x->nsources - x->skipped);
+	if (n > 0)
+		fprintf(out, ": rms error %.2f%% with the defaults, %.2f%% predicted", 100 *
+			sqrt(sb / (double)n), 100 * sqrt(sc / (double)n));
+	fputc('\n', out);
+}

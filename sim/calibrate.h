@@ -51,6 +51,26 @@ void calibrate_print(FILE *out, const struct validate_cases *cases,
 void calibrate_write(FILE *out, const char *cases_path, const struct validate_cases *cases,
 		     const struct calibrate_fit *fit);
 
+/* Leave-one-source-out: each source's cases predicted by a fit to the other sources' cases. */
+struct calibrate_cross {
+	size_t nc;
+	double *base;       /* nc: each case's error with the keys as the scenarios give them */
+	double *cross;      /* nc: its error with the keys fitted to the other sources */
+	size_t nsources, skipped;   /* sources; of them, left unpredicted (too few other cases) */
+};
+
+/*
+ * Fit keys to all cases but one source's, predict that source's, for every source (a case's
+ * `source`, "" being one source of its own). A source whose others number fewer than
+ * nkeys + 1 cases is skipped: its cross error is NaN. 0, -1 or -2 as calibrate_run.
+ */
+int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
+			size_t nkeys, const struct scenario_options *opt, struct calibrate_cross *x,
+			struct diag *d);
+void calibrate_cross_release(struct calibrate_cross *x);
+void calibrate_cross_print(FILE *out, const struct validate_cases *cases,
+			   const struct calibrate_cross *x);
+
 /* P10, P50 and P90 of one figure over the draws. */
 struct calibrate_band {
 	double p10, p50, p90;

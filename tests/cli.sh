@@ -279,4 +279,13 @@ printf 'keys:\n  cluster.node.gpu.efficiency.memory: 0.8\n' >"$out/cal_nocov.yam
 expect 2 uncertainty_without_covariance "$dssim" --calibration "$out/cal_nocov.yaml" --uncertainty 5 "$out/cal_scenario.yaml"
 has uncertainty_without_covariance err "has no covariance"
 
+
+# validate --cross: source B's two cases predict A's one; B is left unpredicted (A's one case
+# is too few to fit a key).
+sed '2s/source: cli test/source: A/; 3,4s/source: cli test/source: B/' "$out/cal_cases.yaml" \
+	>"$out/cross_cases.yaml"
+expect 0 validate_cross "$dssim" validate --cross --param cluster.node.gpu.efficiency.memory "$out/cross_cases.yaml"
+has validate_cross out "2 sources, 1 predicted from a fit to the others"
+expect 2 validate_cross_json "$dssim" validate --cross --format json "$out/cross_cases.yaml"
+
 finish
