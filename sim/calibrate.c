@@ -219,11 +219,19 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d)
 {
 	struct fit_ctx c;
-	const struct mark at = {cases->count ? cases->items[0].file : NULL, 0, 0};
+	const struct mark cli = {NULL, 0, 0};
+	const struct mark at = cases->count ? cases->items[0].at : cli;
 	size_t i, j, before = d->count;
 	int status;
-	BUG_ON(cases->count < nkeys + 1 || nkeys == 0);
+	BUG_ON(nkeys == 0);
 	fit_alloc(fit, nkeys, cases->count);
+	if (cases->count < nkeys + 1) {
+		/* With as many cases as keys the fit is exact and its covariance undefined. */
+		diag_add(d, at, NULL, "%zu case%s for %zu parameter%s: the fit needs at least one "
+			 "more case than parameters", cases->count, cases->count == 1 ? "" : "s",
+			 nkeys, nkeys == 1 ? "" : "s");
+		return -1;
+	}
 	memset(&c, 0, sizeof c);
 	c.cases = cases;
 	c.keys = keys;
@@ -236,11 +244,11 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 		fit->keys[i] = keys[i];
 		c.rows[i] = schema_find(keys[i], NULL);
 		if (c.rows[i] == NULL || c.rows[i]->type != SCHEMA_NUM)
-			diag_add(d, at, keys[i], "a parameter is a number key of the scenario "
+			diag_add(d, cli, keys[i], "a parameter is a number key of the scenario "
 				 "(dssim --help-keys)");
 		for (j = 0; j < i; j++)
 			if (strcmp(keys[i], keys[j]) == 0)
-				diag_add(d, at, keys[i], "named twice");
+				diag_add(d, cli, keys[i], "named twice");
 	}
 	status = d->count > before ? -1 : start_values(&c, fit->start);
 	if (status == 0)

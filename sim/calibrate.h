@@ -37,8 +37,8 @@ struct calibrate_fit {
  * Jacobian). Each key must be a number key; its start is its value in the first case's
  * scenario, which must not be 0. opt (may be NULL) gives the data directory; its overrides are
  * ignored. 0 with *fit filled; -1 with diagnostics (bad key, a case that does not run, a value
- * the fit drives out of the key's range); -2 when GSL fails to converge. Fewer cases than
- * nkeys + 1 is the caller's check.
+ * the fit drives out of the key's range, fewer cases than nkeys + 1); -2 when GSL fails.
+ * Release *fit either way.
  */
 int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
 		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d);

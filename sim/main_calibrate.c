@@ -69,13 +69,6 @@ static int fit_and_write(const char *path, const char *output, const char *const
 		validate_cases_release(&cs);
 		return EXIT_BAD_INPUT;
 	}
-	if (cs.count < nkeys + 1) {
-		fprintf(stderr, "dssim calibrate: %zu case%s for %zu parameter%s: the fit needs at "
-				"least one more case than parameters\n", cs.count,
-			cs.count == 1 ? "" : "s", nkeys, nkeys == 1 ? "" : "s");
-		validate_cases_release(&cs);
-		return EXIT_BAD_INPUT;
-	}
 	in = inputs_of(path, &cs, &nin);
 	status = outfile_open(&of, output ? output : "-", "-o", in, nin, d);
 	free(in);

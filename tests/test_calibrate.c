@@ -141,6 +141,27 @@ static void fit_recovers_the_efficiencies_the_cases_were_made_with(void **state)
 	diag_release(&d);
 }
 
+/* Two keys need three cases: with two the fit would be exact and its covariance undefined. */
+static void a_fit_with_as_many_cases_as_keys_is_refused(void **state)
+{
+	char path[1200];
+	struct validate_cases cs;
+	struct calibrate_fit fit;
+	struct diag d;
+	(void)state;
+	write_synthetic_cases(out_path("cal_synth.yaml", path, sizeof path));
+	diag_init(&d);
+	assert_int_equal(validate_cases_load(path, &cs, &d), 0);
+	cs.count = 2;
+	assert_int_equal(calibrate_run(&cs, synth_keys, 2, NULL, &fit, &d), -1);
+	assert_int_equal(d.count, 1);
+	assert_non_null(strstr(d.items[0].message, "at least one more case than parameters"));
+	calibrate_fit_release(&fit);
+	cs.count = 4;
+	validate_cases_release(&cs);
+	diag_release(&d);
+}
+
 /* The run of a scenario file with options; its step time. */
 static double step_of(const char *path, const struct scenario_options *opt)
 {
@@ -369,6 +390,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fit_recovers_the_efficiencies_the_cases_were_made_with),
+		cmocka_unit_test(a_fit_with_as_many_cases_as_keys_is_refused),
 		cmocka_unit_test(calibration_file_applies_as_the_same_keys_set_by_hand),
 		cmocka_unit_test(scenario_file_keys_win_over_the_calibration),
 		cmocka_unit_test(canonical_form_holds_the_calibrated_values),
