@@ -288,4 +288,20 @@ expect 0 validate_cross "$dssim" validate --cross --param cluster.node.gpu.effic
 has validate_cross out "2 sources, 1 predicted from a fit to the others"
 expect 2 validate_cross_json "$dssim" validate --cross --format json "$out/cross_cases.yaml"
 
+
+# The serving metrics of a case: mean TTFT and TPOT, output tokens per second.
+cat >"$out/serve_cases.yaml" <<YAML
+cases:
+  - {name: ttft, metric: ttft_s, published: 0.03, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+  - {name: tpot, metric: tpot_s, published: 0.01, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+  - {name: output, metric: output_tokens_per_s, published: 1000, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+YAML
+expect 0 validate_serving "$dssim" validate "$out/serve_cases.yaml"
+has validate_serving out "tok/s"
+has validate_serving out "3 of 3 within tolerance"
+printf 'cases:\n  - {name: t, metric: ttft_s, published: 1, tolerance: 1, scenario: %s}\n' \
+	"$top_src/scenarios/32b_zero3.yaml" >"$out/serve_bad.yaml"
+expect 2 validate_serving_on_training "$dssim" validate "$out/serve_bad.yaml"
+has validate_serving_on_training err "a serving metric needs an inference scenario"
+
 finish
