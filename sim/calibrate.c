@@ -17,6 +17,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <gsl/gsl_vector.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "xalloc.h"
 
 const char *const calibrate_default_keys[] = {
+	"cluster.node.gpu.efficiency.gemm_fraction",
 	"cluster.node.gpu.efficiency.memory",
 	"cluster.node.links.gpu.efficiency",
 	"cluster.node.links.network.efficiency",
@@ -42,50 +44,66 @@ struct fit_ctx {
 	const struct scenario_options *opt;
 	struct diag *d;
 	bool failed;               /* a case did not run: its diagnostics are in d */
-	char (*text)[32];          /* np values as text for the overrides */
+	struct calibration cal;    /* the parameters as a calibration every case applies */
 };
 
-static bool in_range(const struct schema_row *r, double v)
+/* The value a key is simulated at: v held inside the key's range (a list's scale, a size or a
+ * bandwidth just above 0). Beyond a range's end the cost is flat, so a key the cases push past
+ * it stays there and the others fit on; calibrate_run reports it at its end. */
+static double held(const struct schema_row *r, double v)
 {
-	return v >= r->min && v <= r->max && !(r->positive && v <= 0);
+	bool positive = r->positive || r->type == SCHEMA_NUMLIST;
+	double lo = r->type == SCHEMA_NUMLIST ? 0 : r->min;
+	double hi = r->type == SCHEMA_NUMLIST ? HUGE_VAL : r->max;
+	if (positive && lo <= 0)
+		lo = DBL_MIN;
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* The parameters of a fit as the calibration the cases apply (calibration_given), so a fit
+ * sees the keys exactly as a scenario applying its file will: under the scenario file's keys
+ * and the case's set. */
+static void cal_init(struct fit_ctx *c, struct calibration *cal, double *values)
+{
+	size_t i;
+	memset(cal, 0, sizeof *cal);
+	cal->file = c->cases->items[0].file;
+	cal->n = c->np;
+	cal->keys = xcalloc(c->np, sizeof *cal->keys);
+	cal->marks = xcalloc(c->np, sizeof *cal->marks);
+	cal->values = values;
+	for (i = 0; i < c->np; i++) {
+		cal->keys[i] = c->keys[i];
+		cal->marks[i] = c->cases->items[0].at;
+	}
+}
+
+static void cal_release(struct calibration *cal)
+{
+	free(cal->keys);
+	free(cal->marks);
 }
 
 /* Each case's error at the parameters x: the least-squares residuals. */
 static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
 {
 	struct fit_ctx *c = params;
-	struct scenario_override *o = xcalloc(c->np, sizeof *o);
 	struct scenario_options opt = c->opt ? *c->opt : (struct scenario_options){0};
 	size_t i;
-	bool out = false;
-	for (i = 0; i < c->np; i++) {
-		double v = gsl_vector_get(x, i);
-		out |= !in_range(c->rows[i], v);
-		snprintf(c->text[i], sizeof c->text[i], "%.17g", v);
-		o[i].key = c->keys[i];
-		o[i].value = c->text[i];
-	}
-	if (out) {
-		/* A trial step outside a key's range: a cost far above any in range, so the trust
-		 * region shrinks and steps back inside. */
-		for (i = 0; i < c->cases->count; i++)
-			gsl_vector_set(f, i, 1e3);
-		free(o);
-		return GSL_SUCCESS;
-	}
-	opt.overrides = o;
-	opt.noverrides = c->np;
+	for (i = 0; i < c->np; i++)
+		c->cal.values[i] = held(c->rows[i], gsl_vector_get(x, i));
+	opt.overrides = NULL;
+	opt.noverrides = 0;
+	opt.calibration_given = &c->cal;
 	for (i = 0; i < c->cases->count; i++) {
 		const struct validate_case *k = &c->cases->items[i];
 		double v;
 		if (validate_case_run(k, &opt, &v, c->d) != 0) {
 			c->failed = true;
-			free(o);
 			return GSL_EDOM;
 		}
 		gsl_vector_set(f, i, v / k->published - 1);
 	}
-	free(o);
 	return GSL_SUCCESS;
 }
 
@@ -108,7 +126,10 @@ static int start_values(struct fit_ctx *c, double *start)
 	if (s == NULL)
 		return -1;
 	for (i = 0; i < c->np; i++) {
-		start[i] = *(const double *)((const char *)s + c->rows[i]->offset);
+		/* A list starts at scale 1: the presets' own curve. */
+		start[i] = c->rows[i]->type == SCHEMA_NUMLIST
+				   ? 1
+				   : *(const double *)((const char *)s + c->rows[i]->offset);
 		if (!(start[i] > 0)) {
 			diag_add(c->d, k->at, c->keys[i], "is 0 (unknown) in case '%s': give it a "
 				 "starting value in the case's set", k->name);
@@ -149,8 +170,8 @@ void calibrate_fit_release(struct calibrate_fit *fit)
 
 /* The driver's stopping rule: steps and gradients this small in relative terms (GSL manual's
  * suggestion is 1e-8 for xtol; the fit's own cost is the simulations, not the iterations). */
-static const double xtol = 1e-10, gtol = 1e-10, ftol = 0;
-static const size_t max_iterations = 200;
+static const double xtol = 1e-8, gtol = 1e-8, ftol = 0;
+static const size_t max_iterations = 100;
 
 /* The Jacobian's relative step, central differences. GSL's default (sqrt(DBL_EPSILON), forward)
  * assumes a smooth model; the engine's figures have small steps where two events swap order
@@ -202,13 +223,14 @@ static int fit_solve(struct fit_ctx *c, struct calibrate_fit *fit, struct diag *
 	for (i = 0; i < fit->nc; i++)
 		fit->after[i] = gsl_vector_get(gsl_multifit_nlinear_residual(w), i);
 	for (i = 0; i < fit->np; i++) {
-		fit->value[i] = gsl_vector_get(gsl_multifit_nlinear_position(w), i);
+		double x = gsl_vector_get(gsl_multifit_nlinear_position(w), i);
+		fit->value[i] = held(c->rows[i], x);
 		for (j = 0; j < fit->np; j++)
 			fit->cov[i * fit->np + j] = gsl_matrix_get(cov, i, j) * fit->chisq /
 						    (double)(fit->nc - fit->np);
 		fit->stderr_[i] = sqrt(fit->cov[i * fit->np + i]);
-		fit->at_bound[i] = !in_range(c->rows[i], fit->value[i] * (1 + fd_step)) ||
-				   !in_range(c->rows[i], fit->value[i] * (1 - fd_step));
+		fit->at_bound[i] = held(c->rows[i], x * (1 + fd_step)) != x * (1 + fd_step) ||
+				   held(c->rows[i], x * (1 - fd_step)) != x * (1 - fd_step);
 	}
 	gsl_multifit_nlinear_free(w);
 	gsl_matrix_free(cov);
@@ -238,14 +260,15 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 	c.np = nkeys;
 	c.d = d;
 	c.rows = xcalloc(nkeys, sizeof *c.rows);
-	c.text = xcalloc(nkeys, sizeof *c.text);
+	cal_init(&c, &c.cal, xcalloc(nkeys, sizeof *c.cal.values));
 	c.opt = opt;
 	for (i = 0; i < nkeys; i++) {
 		fit->keys[i] = keys[i];
 		c.rows[i] = schema_find(keys[i], NULL);
-		if (c.rows[i] == NULL || c.rows[i]->type != SCHEMA_NUM)
-			diag_add(d, cli, keys[i], "a parameter is a number key of the scenario "
-				 "(dssim --help-keys)");
+		if (c.rows[i] == NULL || (c.rows[i]->type != SCHEMA_NUM &&
+					  c.rows[i]->type != SCHEMA_NUMLIST))
+			diag_add(d, cli, keys[i], "a parameter is a number key of the scenario, or a "
+				 "list of numbers it scales (dssim --help-keys)");
 		for (j = 0; j < i; j++)
 			if (strcmp(keys[i], keys[j]) == 0)
 				diag_add(d, cli, keys[i], "named twice");
@@ -254,7 +277,8 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 	if (status == 0)
 		status = fit_solve(&c, fit, d);
 	free(c.rows);
-	free(c.text);
+	free(c.cal.values);
+	cal_release(&c.cal);
 	return status;
 }
 
@@ -307,7 +331,11 @@ void calibrate_write(FILE *out, const char *cases_path, const struct validate_ca
 	for (i = 0; i < fit->np; i++) {
 		fprintf(out, "  %s: ", fit->keys[i]);
 		json_num(out, fit->value[i]);
-		fputs(fit->at_bound[i] ? "    # at its range's end\n" : "\n", out);
+		if (fit->at_bound[i])
+			fputs("    # at its range's end", out);
+		else if (schema_find(fit->keys[i], NULL)->type == SCHEMA_NUMLIST)
+			fputs("    # scales the list", out);
+		fputc('\n', out);
 	}
 	fputs("# (J^T J)^-1 * chisq / (cases - parameters), rows and columns in the order of keys\n"
 	      "covariance:\n", out);
@@ -355,37 +383,61 @@ static bool calibration_applied(const struct scenario *s, const char *key)
 	return m.file != NULL && strcmp(m.file, s->calibration->file) == 0;
 }
 
-static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L, size_t n,
-		    struct calibrate_uncertainty *u, double *v[3], struct diag *d)
+/* A drawn list scale: the loaded list (the calibration's scale applied) times ratio, each
+ * element held inside the key's range. Whether one was held. */
+static bool rescale(const struct schema_row *row, struct scenario *draw, double ratio)
+{
+	struct numlist *l = (struct numlist *)((char *)draw + row->offset);
+	bool held = false;
+	int i;
+	for (i = 0; i < l->n; i++) {
+		double v = l->v[i] * ratio;
+		held |= v < row->min || v > row->max;
+		l->v[i] = v < row->min ? row->min : v > row->max ? row->max : v;
+	}
+	return held;
+}
+
+/* The draws: keys idx[0..m) from N(mu, L L^T), the others (variance 0: a key the fit held at
+ * its range's end) at their values. */
+static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
+		    const size_t *idx, size_t m, size_t n, struct calibrate_uncertainty *u,
+		    double *v[3], struct diag *d)
 {
 	const struct calibration *cal = s->calibration;
 	const struct mark at = {s->file, 0, 0};
-	gsl_vector_const_view mu = gsl_vector_const_view_array(cal->values, cal->n);
-	gsl_vector *x = gsl_vector_alloc(cal->n);
+	gsl_vector *mu = gsl_vector_alloc(m ? m : 1), *x = gsl_vector_alloc(m ? m : 1);
+	double val[CALIBRATION_MAX];
 	struct scenario draw;
 	struct run_options ro = {.step_only = true};
 	size_t i, k;
 	int status = 0;
+	for (k = 0; k < m; k++)
+		gsl_vector_set(mu, k, cal->values[idx[k]]);
 	for (i = 0; i < n && status == 0; i++) {
 		struct run_result r;
 		bool clamped = false;
-		if (gsl_ran_multivariate_gaussian(rng, &mu.vector, L, x) != GSL_SUCCESS) {
+		memcpy(val, cal->values, cal->n * sizeof *val);
+		if (m > 0 && gsl_ran_multivariate_gaussian(rng, mu, L, x) != GSL_SUCCESS) {
 			diag_add(d, at, "--uncertainty", "cannot draw from the covariance");
 			status = -2;
 			break;
 		}
+		for (k = 0; k < m; k++)
+			val[idx[k]] = gsl_vector_get(x, k);
 		draw = *s;
 		for (k = 0; k < cal->n; k++) {
 			const struct schema_row *row = schema_find(cal->keys[k], NULL);
-			double val = gsl_vector_get(x, k);
+			double v_k = val[k];
 			if (!calibration_applied(s, cal->keys[k]))
 				continue;
-			/* Held inside the key's range: an efficiency drawn above 1 is 1. */
-			if (val > row->max || val < row->min || (row->positive && val <= 0)) {
-				val = val > row->max ? row->max : row->min;
-				clamped = true;
+			if (row->type == SCHEMA_NUMLIST) {
+				clamped |= rescale(row, &draw, v_k / cal->values[k]);
+				continue;
 			}
-			*(double *)((char *)&draw + row->offset) = val;
+			/* Held inside the key's range: an efficiency drawn above 1 is 1. */
+			clamped |= held(row, v_k) != v_k;
+			*(double *)((char *)&draw + row->offset) = held(row, v_k);
 		}
 		u->clamped += clamped;
 		if (run_scenario(&draw, &ro, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
@@ -400,6 +452,7 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 		run_result_release(&r);
 	}
 	gsl_vector_free(x);
+	gsl_vector_free(mu);
 	return status;
 }
 
@@ -411,7 +464,7 @@ int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed
 	gsl_matrix *L;
 	gsl_rng *rng;
 	double *v[3];
-	size_t i;
+	size_t idx[CALIBRATION_MAX], m = 0, i, j;
 	int status;
 	memset(u, 0, sizeof *u);
 	u->draws = n;
@@ -426,8 +479,14 @@ int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed
 		diag_add(d, at, "--uncertainty", "is for training scenarios");
 		return -1;
 	}
-	L = gsl_matrix_alloc(cal->n, cal->n);
-	memcpy(L->data, cal->cov, cal->n * cal->n * sizeof *cal->cov);
+	for (i = 0; i < cal->n; i++)
+		if (cal->cov[i * cal->n + i] > 0)
+			idx[m++] = i;
+	L = gsl_matrix_alloc(m ? m : 1, m ? m : 1);
+	gsl_matrix_set_identity(L);
+	for (i = 0; i < m; i++)
+		for (j = 0; j < m; j++)
+			gsl_matrix_set(L, i, j, cal->cov[idx[i] * cal->n + idx[j]]);
 	/* gsl_ran_multivariate_gaussian takes the lower Cholesky factor of the covariance. */
 	if (gsl_linalg_cholesky_decomp1(L) != GSL_SUCCESS) {
 		diag_add(d, cal->marks[0], "covariance", "not positive definite: it cannot be drawn "
@@ -439,7 +498,7 @@ int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed
 	gsl_rng_set(rng, seed);
 	for (i = 0; i < 3; i++)
 		v[i] = xcalloc(n, sizeof *v[i]);
-	status = draw_all(s, rng, L, n, u, v, d);
+	status = draw_all(s, rng, L, idx, m, n, u, v, d);
 	if (status == 0) {
 		u->step_s = band(v[0], n);
 		u->tokens_per_s = band(v[1], n);
@@ -506,8 +565,7 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 	struct validate_cases others = {NULL, NULL, 0};
 	struct calibrate_fit fit;
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
-	struct scenario_override *ov;
-	char (*text)[32];
+	struct fit_ctx c;
 	size_t i;
 	int status = 0;
 	others.items = xcalloc(cases->count, sizeof *others.items);
@@ -524,15 +582,14 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 		calibrate_fit_release(&fit);
 		return status;
 	}
-	ov = xcalloc(nkeys, sizeof *ov);
-	text = xcalloc(nkeys, sizeof *text);
-	for (i = 0; i < nkeys; i++) {
-		snprintf(text[i], sizeof text[i], "%.17g", fit.value[i]);
-		ov[i].key = keys[i];
-		ov[i].value = text[i];
-	}
-	o.overrides = ov;
-	o.noverrides = nkeys;
+	memset(&c, 0, sizeof c);
+	c.cases = cases;
+	c.keys = keys;
+	c.np = nkeys;
+	cal_init(&c, &c.cal, fit.value);
+	o.overrides = NULL;
+	o.noverrides = 0;
+	o.calibration_given = &c.cal;
 	for (i = 0; i < cases->count && status == 0; i++) {
 		double v;
 		if (strcmp(cases->items[i].source, src) != 0)
@@ -542,8 +599,7 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 		else
 			x->cross[i] = v / cases->items[i].published - 1;
 	}
-	free(ov);
-	free(text);
+	cal_release(&c.cal);
 	calibrate_fit_release(&fit);
 	return status;
 }

@@ -15,7 +15,7 @@
 #include "validate.h"
 
 /* The keys fitted when none is named: the efficiencies that scale a training step's time —
- * memory-bound kernels, and collectives inside and between nodes. */
+ * the GEMM curve (as a scale), memory-bound kernels, collectives inside and between nodes. */
 extern const char *const calibrate_default_keys[];
 
 struct calibrate_fit {
@@ -34,8 +34,11 @@ struct calibrate_fit {
 
 /*
  * Fit keys[0..nkeys) to the cases (GSL gsl_multifit_nlinear, trust region, finite-difference
- * Jacobian). Each key must be a number key; its start is its value in the first case's
- * scenario, which must not be 0. opt (may be NULL) gives the data directory; its overrides are
+ * Jacobian). Each key is a number key, started from its value in the first case's scenario
+ * (which must not be 0), or a list of numbers (the GEMM efficiency curve), fitted as a scale
+ * of each case's list started from 1. The keys reach the cases as a calibration does
+ * (calibration_given): under the scenario file's own keys and the case's set. A key the cases
+ * push past its range is held at the range's end (fit->at_bound). opt (may be NULL) gives the data directory; its overrides are
  * ignored. 0 with *fit filled; -1 with diagnostics (bad key, a case that does not run, a value
  * the fit drives out of the key's range, fewer cases than nkeys + 1); -2 when GSL fails.
  * Release *fit either way.
@@ -87,8 +90,9 @@ struct calibrate_uncertainty {
  * Draw n parameter sets from s->calibration's covariance (a multivariate Gaussian around its
  * values: GSL's gsl_ran_multivariate_gaussian with the Cholesky factor, mt19937 seeded with
  * seed) and simulate the scenario's training step with each. A key the calibration did not set
- * (the scenario file or --set gives it) keeps its value; a draw outside a key's range is held
- * at the range's end (counted in u->clamped). 0 with *u filled; -1 with diagnostics (no
+ * (the scenario file or --set gives it) keeps its value, and so does a key of variance 0 (one
+ * the fit held at its range's end); a draw outside a key's range is held at the range's end
+ * (counted in u->clamped); a list key's draw scales the list. 0 with *u filled; -1 with diagnostics (no
  * calibration, one without a covariance, an inference scenario, a covariance that is not
  * positive semi-definite, a draw that does not run); -2 when GSL fails.
  */

@@ -82,11 +82,13 @@ struct calibration *calibration_load(struct arena *a, const char *path, struct d
 		const struct schema_row *r = schema_find(m->key, NULL);
 		c->keys[i] = m->key;
 		c->marks[i] = m->value->at;
-		if (r == NULL || r->type != SCHEMA_NUM)
+		if (r == NULL || (r->type != SCHEMA_NUM && r->type != SCHEMA_NUMLIST))
 			diag_add(d, m->key_at, m->key, "a calibration sets number keys of the "
-				 "scenario (dssim --help-keys)");
+				 "scenario, or scales a list of numbers (dssim --help-keys)");
 		else if (!number(m->value, &c->values[i]))
 			diag_add(d, m->value->at, m->key, "expected a number");
+		else if (r->type == SCHEMA_NUMLIST && !(c->values[i] > 0))
+			diag_add(d, m->value->at, m->key, "a list's scale must be positive");
 	}
 	cov = yamltree_get(root, "covariance");
 	if (cov != NULL && !yamltree_is_null(cov))
@@ -150,4 +152,19 @@ int calibration_take(struct arena *a, struct ynode *top, const char *scenario_fi
 		*read = path;
 	}
 	return 0;
+}
+
+void calibration_scale_list(struct arena *a, struct ynode *list, double scale, double lo,
+			    double hi, struct mark at)
+{
+	size_t i;
+	list->at = at;
+	for (i = 0; i < list->count; i++) {
+		double v;
+		if (!number(list->items[i], &v))
+			continue;   /* the walk reports it */
+		v *= scale;
+		v = v < lo ? lo : v > hi ? hi : v;
+		list->items[i] = yamltree_new_scalar(a, at, arena_printf(a, "%.17g", v));
+	}
 }

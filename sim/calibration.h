@@ -19,8 +19,10 @@ enum { CALIBRATION_MAX = 16 };
 struct calibration {
 	const char *file;          /* where it was read */
 	size_t n;                  /* parameters */
-	const char **keys;         /* dotted scenario keys, each a number key of the schema */
-	double *values;
+	const char **keys;         /* dotted scenario keys: number keys of the schema, or lists
+				      of numbers (the GEMM efficiency curve) */
+	double *values;            /* a number key's value; a list's scale, which multiplies
+				      every element the presets give it */
 	struct mark *marks;        /* where each value was read */
 	double *cov;               /* n x n, row-major; NULL when the file has no covariance */
 };
@@ -43,6 +45,11 @@ struct ynode;
 int calibration_take(struct arena *a, struct ynode *top, const char *scenario_file,
 		     const char *cli, const struct calibration *given,
 		     const struct calibration **out, const char **read, struct diag *d);
+
+/* Multiply every number of list (a YNODE_SEQ) by scale, each held inside [lo, hi], and mark
+ * the list and its numbers as set at `at` (the calibration file). */
+void calibration_scale_list(struct arena *a, struct ynode *list, double scale, double lo,
+			    double hi, struct mark at);
 
 /* A deep copy in a (a scenario keeps its own). */
 struct calibration *calibration_copy(struct arena *a, const struct calibration *c);

@@ -198,8 +198,18 @@ static void apply_calibration(struct loader *l, struct ynode *top, const bool *g
 	size_t i;
 	for (i = 0; c != NULL && i < c->n; i++) {
 		struct mark at = c->marks[i];
+		const struct schema_row *r = schema_find(c->keys[i], NULL);
+		struct ynode *parent, *v;
+		const char *last;
 		if (given[i])
 			continue;
+		if (r->type == SCHEMA_NUMLIST) {
+			v = lookup(top, c->keys[i], &parent, &last);
+			if (v != NULL && v->kind == YNODE_SEQ)
+				calibration_scale_list(l->s->arena, v, c->values[i], r->min, r->max,
+						       at);
+			continue;
+		}
 		set_path(l, top, c->keys[i], at,
 			 yamltree_new_scalar(l->s->arena, at,
 					     arena_printf(l->s->arena, "%.17g", c->values[i])));

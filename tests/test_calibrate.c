@@ -30,7 +30,15 @@ static const char *const synth_keys[] = {
 	"cluster.node.gpu.efficiency.memory",
 	"cluster.node.links.network.efficiency",
 };
-static const char *const truth[] = {"0.75", "0.85"};
+static const double truth[] = {0.75, 0.85};
+
+/* With the GEMM curve scaled too (its elements stay below 1). */
+static const char *const gemm_keys[] = {
+	"cluster.node.gpu.efficiency.gemm_fraction",
+	"cluster.node.gpu.efficiency.memory",
+	"cluster.node.links.network.efficiency",
+};
+static const double gemm_truth[] = {0.9, 0.75, 0.85};
 
 static const char *const variants[][2] = {
 	{"cluster.nodes", "2"}, {"cluster.nodes", "4"}, {"strategy.tp", "2"},
@@ -55,13 +63,15 @@ static void write_file(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* One case per variant, `published` = what dssim simulates at the true efficiencies. The first
- * case names its scenario by path, the others give it inline. */
-static void write_synthetic_cases(const char *path)
+/* One case per variant, `published` = what dssim simulates with the true values applied as a
+ * calibration. The first case names its scenario by path, the others give it inline. */
+static void write_cases_at(const char *path, const char *const *keys, const double *values,
+			   size_t n)
 {
 	char scen[1200], buf[8192];
 	struct validate_case c;
-	struct scenario_override o[2];
+	struct calibration cal;
+	struct mark marks[3] = {{"truth", 0, 0}, {"truth", 0, 0}, {"truth", 0, 0}};
 	struct scenario_options opt;
 	struct diag d;
 	FILE *f;
@@ -86,17 +96,16 @@ static void write_synthetic_cases(const char *path)
 		c.file = scen;
 		c.set = &set;
 		c.nset = 1;
-		o[0] = (struct scenario_override){synth_keys[0], truth[0]};
-		o[1] = (struct scenario_override){synth_keys[1], truth[1]};
+		cal = (struct calibration){"truth", n, (const char **)keys, (double *)values, marks,
+					   NULL};
 		memset(&opt, 0, sizeof opt);
-		opt.overrides = o;
-		opt.noverrides = 2;
+		opt.calibration_given = &cal;
 		if (validate_case_run(&c, &opt, &v, &d) != 0)
 			diag_print(&d, stderr);
 		assert_int_equal(d.count, 0);
-		snprintf(buf, sizeof buf, "  - name: synthetic %zu\n    source: dssim at %s, %s\n"
+		snprintf(buf, sizeof buf, "  - name: synthetic %zu\n    source: dssim at %g, %g\n"
 			 "    metric: step_s\n    published: %.17g\n    set: {%s: %s}\n", i,
-			 truth[0], truth[1], v, variants[i][0], variants[i][1]);
+			 values[0], values[1], v, variants[i][0], variants[i][1]);
 		fputs(buf, f);
 		if (i == 0)
 			fputs("    scenario: cal_synth_scenario.yaml\n", f);
@@ -105,6 +114,11 @@ static void write_synthetic_cases(const char *path)
 	}
 	assert_int_equal(fclose(f), 0);
 	diag_release(&d);
+}
+
+static void write_synthetic_cases(const char *path)
+{
+	write_cases_at(path, synth_keys, truth, 2);
 }
 
 static void fit_recovers_the_efficiencies_the_cases_were_made_with(void **state)
@@ -126,8 +140,8 @@ static void fit_recovers_the_efficiencies_the_cases_were_made_with(void **state)
 	/* Started from the Selene presets (A100 memory 0.83, HDR InfiniBand 0.96). */
 	check_rel(fit.start[0], 0.83, 1e-12);
 	check_rel(fit.start[1], 0.96, 1e-12);
-	check_rel(fit.value[0], 0.75, 1e-3);
-	check_rel(fit.value[1], 0.85, 1e-3);
+	check_rel(fit.value[0], truth[0], 1e-3);
+	check_rel(fit.value[1], truth[1], 1e-3);
 	for (i = 0; i < 2; i++) {
 		print_message("%s = %.6f +- %.2g\n", synth_keys[i], fit.value[i], fit.stderr_[i]);
 		assert_true(fit.stderr_[i] < 1e-3);
@@ -135,6 +149,33 @@ static void fit_recovers_the_efficiencies_the_cases_were_made_with(void **state)
 	for (i = 0; i < cs.count; i++) {
 		assert_true(fabs(fit.before[i]) > 1e-3);   /* the start was off ... */
 		assert_true(fabs(fit.after[i]) < 1e-4);    /* ... the fit is not */
+	}
+	calibrate_fit_release(&fit);
+	validate_cases_release(&cs);
+	diag_release(&d);
+}
+
+/* A scale of the GEMM curve is fitted like a number key, from scale 1 (the preset's curve). */
+static void fit_recovers_a_gemm_curve_scale(void **state)
+{
+	char path[1200];
+	struct validate_cases cs;
+	struct calibrate_fit fit;
+	struct diag d;
+	size_t i;
+	(void)state;
+	write_cases_at(out_path("cal_gemm_synth.yaml", path, sizeof path), gemm_keys, gemm_truth,
+		       3);
+	diag_init(&d);
+	assert_int_equal(validate_cases_load(path, &cs, &d), 0);
+	if (calibrate_run(&cs, gemm_keys, 3, NULL, &fit, &d) != 0)
+		diag_print(&d, stderr);
+	assert_int_equal(d.count, 0);
+	check_rel(fit.start[0], 1, 0);
+	for (i = 0; i < 3; i++) {
+		print_message("%s = %.6f +- %.2g\n", gemm_keys[i], fit.value[i], fit.stderr_[i]);
+		check_rel(fit.value[i], gemm_truth[i], 1e-3);
+		assert_true(fit.stderr_[i] < 1e-3);
 	}
 	calibrate_fit_release(&fit);
 	validate_cases_release(&cs);
@@ -266,6 +307,26 @@ static void scenario_file_keys_win_over_the_calibration(void **state)
 	scenario_free(s);
 }
 
+/* A list key's value scales the list: the A100's GEMM curve (topologies/gpus/a100-80gb-sxm.yaml,
+ * 0.38 0.71 0.73 0.81 0.82) times 1.25, the two largest held at the fraction's end, 1. */
+static void a_calibration_scales_the_gemm_curve(void **state)
+{
+	static const double want[] = {0.475, 0.8875, 0.9125, 1, 1};
+	char cal[1200];
+	struct scenario *s;
+	int i;
+	(void)state;
+	write_file(out_path("cal_gemm.cal.yaml", cal, sizeof cal),
+		   "keys:\n  cluster.node.gpu.efficiency.gemm_fraction: 1.25\n");
+	s = check_scenario("cal_gemm", "calibration: cal_gemm.cal.yaml\n"
+				       "model: megatron-gpt-1.7b\ncluster: {node: selene}\n"
+				       "workload: {seq_len: 2048, global_batch: 64}\n");
+	assert_int_equal(s->cluster.node.gpu.efficiency.gemm_fraction.n, 5);
+	for (i = 0; i < 5; i++)
+		check_rel(s->cluster.node.gpu.efficiency.gemm_fraction.v[i], want[i], 1e-15);
+	scenario_free(s);
+}
+
 /* A sweep keys its points by the canonical form: a calibrated scenario's is the one of the same
  * values given by hand, not the one of the scenario without it. */
 static void canonical_form_holds_the_calibrated_values(void **state)
@@ -376,6 +437,18 @@ static void uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics(
 	assert_int_equal(u.clamped, 0);
 	scenario_free(s);
 
+	/* A key of variance 0 (held by its fit at a range's end) keeps its value and draws no
+	 * numbers: the A100's own memory efficiency, 0.83, changes nothing. */
+	write_file(cal, "keys:\n  cluster.node.links.network.efficiency: 0.85\n"
+			"  cluster.node.gpu.efficiency.memory: 0.83\n"
+			"covariance:\n  - [0.0004, 0]\n  - [0, 0]\n");
+	s = scenario_load(scen, &opt, &d);
+	assert_non_null(s);
+	assert_int_equal(calibrate_uncertainty(s, 11, 7, &u, &d), 0);
+	check_rel(u.step_s.p10, lo, 1e-12);
+	check_rel(u.step_s.p90, hi, 1e-12);
+	scenario_free(s);
+
 	/* Without a covariance, refused. */
 	write_file(cal, "keys:\n  cluster.node.links.network.efficiency: 0.85\n");
 	s = scenario_load(scen, &opt, &d);
@@ -390,10 +463,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fit_recovers_the_efficiencies_the_cases_were_made_with),
+		cmocka_unit_test(fit_recovers_a_gemm_curve_scale),
 		cmocka_unit_test(a_fit_with_as_many_cases_as_keys_is_refused),
 		cmocka_unit_test(calibration_file_applies_as_the_same_keys_set_by_hand),
 		cmocka_unit_test(scenario_file_keys_win_over_the_calibration),
 		cmocka_unit_test(canonical_form_holds_the_calibrated_values),
+		cmocka_unit_test(a_calibration_scales_the_gemm_curve),
 		cmocka_unit_test(a_bad_calibration_file_is_reported_where_it_stands),
 		cmocka_unit_test(uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics),
 	};
