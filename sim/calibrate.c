@@ -92,8 +92,6 @@ static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
 	size_t i;
 	for (i = 0; i < c->np; i++)
 		c->cal.values[i] = held(c->rows[i], gsl_vector_get(x, i));
-	opt.overrides = NULL;
-	opt.noverrides = 0;
 	opt.calibration_given = &c->cal;
 	for (i = 0; i < c->cases->count; i++) {
 		const struct validate_case *k = &c->cases->items[i];
@@ -112,14 +110,17 @@ static int start_values(struct fit_ctx *c, double *start)
 {
 	const struct validate_case *k = &c->cases->items[0];
 	struct scenario_options opt = c->opt ? *c->opt : (struct scenario_options){0};
-	struct scenario_override *all = xcalloc(k->nset ? k->nset : 1, sizeof *all);
+	size_t n = k->nset + opt.noverrides;
+	struct scenario_override *all = xcalloc(n ? n : 1, sizeof *all);
 	struct scenario *s;
 	size_t i;
 	int status = 0;
 	if (k->nset)
 		memcpy(all, k->set, k->nset * sizeof *all);
+	if (opt.noverrides)
+		memcpy(all + k->nset, opt.overrides, opt.noverrides * sizeof *all);
 	opt.overrides = all;
-	opt.noverrides = k->nset;
+	opt.noverrides = n;
 	s = k->scenario ? scenario_load_tree(k->scenario, k->file, &opt, c->d)
 			: scenario_load(k->file, &opt, c->d);
 	free(all);
@@ -587,8 +588,6 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 	c.keys = keys;
 	c.np = nkeys;
 	cal_init(&c, &c.cal, fit.value);
-	o.overrides = NULL;
-	o.noverrides = 0;
 	o.calibration_given = &c.cal;
 	for (i = 0; i < cases->count && status == 0; i++) {
 		double v;
@@ -615,8 +614,6 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 	x->nc = cases->count;
 	x->base = xcalloc(x->nc ? x->nc : 1, sizeof *x->base);
 	x->cross = xcalloc(x->nc ? x->nc : 1, sizeof *x->cross);
-	o.overrides = NULL;
-	o.noverrides = 0;
 	for (i = 0; i < x->nc; i++)
 		x->cross[i] = NAN;
 	for (i = 0; i < x->nc && status == 0; i++) {

@@ -38,9 +38,10 @@ struct calibrate_fit {
  * (which must not be 0), or a list of numbers (the GEMM efficiency curve), fitted as a scale
  * of each case's list started from 1. The keys reach the cases as a calibration does
  * (calibration_given): under the scenario file's own keys and the case's set. A key the cases
- * push past its range is held at the range's end (fit->at_bound). opt (may be NULL) gives the data directory; its overrides are
- * ignored. 0 with *fit filled; -1 with diagnostics (bad key, a case that does not run, a value
- * the fit drives out of the key's range, fewer cases than nkeys + 1); -2 when GSL fails.
+ * push past its range is held at the range's end (fit->at_bound). opt (may be NULL) gives the
+ * data directory, and overrides applied to every case over its set (validate --set). 0 with
+ * *fit filled; -1 with diagnostics (a bad key, a case that does not run, fewer cases than
+ * nkeys + 1); -2 when GSL fails.
  * Release *fit either way.
  */
 int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
@@ -92,9 +93,10 @@ struct calibrate_uncertainty {
  * seed) and simulate the scenario's training step with each. A key the calibration did not set
  * (the scenario file or --set gives it) keeps its value, and so does a key of variance 0 (one
  * the fit held at its range's end); a draw outside a key's range is held at the range's end
- * (counted in u->clamped); a list key's draw scales the list. 0 with *u filled; -1 with diagnostics (no
- * calibration, one without a covariance, an inference scenario, a covariance that is not
- * positive semi-definite, a draw that does not run); -2 when GSL fails.
+ * (counted in u->clamped); a list key's draw scales the list. 0 with *u filled; -1 with
+ * diagnostics (no calibration, one without a covariance, an inference scenario, a covariance
+ * that is not positive definite over its keys of variance > 0, a draw that does not run); -2
+ * when GSL fails.
  */
 int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
 			  struct calibrate_uncertainty *u, struct diag *d);

@@ -29,7 +29,7 @@ struct scenario_options {
 	const char *calibration;   /* a calibration file (--calibration) in place of the
 				      scenario's own `calibration:` key, or NULL */
 	const struct calibration *calibration_given;   /* already loaded: used instead of
-				      either file (the draws of --uncertainty), or NULL */
+				      either file (a fit trying parameters), or NULL */
 };
 
 /*
