@@ -19,7 +19,7 @@ int main(int argc, char **argv)
 		{"workload.requests", "10000"},
 		{"workload.output_tokens", "{dist: fixed, value: 256}"},
 	};
-	struct scenario_options opt = {o, sizeof o / sizeof o[0], NULL, false};
+	struct scenario_options opt = {o, sizeof o / sizeof o[0], NULL, false, NULL, NULL};
 	int f;
 	xalloc_init();
 	gsl_set_error_handler_off();

@@ -20,6 +20,8 @@ static const struct command {
 } commands[] = {
 	{"validate", main_validate, "validate [CASES.yaml]",
 	 "simulate the published runs dssim is checked against"},
+	{"calibrate", main_calibrate, "calibrate CASES.yaml [-o FILE]",
+	 "fit scenario keys to measured runs, with error bars"},
 	{"sweep", main_sweep, "sweep SPEC.yaml --db RESULTS.db",
 	 "simulate many scenarios into a SQLite database"},
 	{"top", main_top, "top --db RESULTS.db", "the best points of a database"},

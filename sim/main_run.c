@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "calibrate.h"
 #include "diag.h"
 #include "main_sweep.h"
 #include "outfile.h"
@@ -45,6 +46,11 @@ static void usage(FILE *out)
 		"      --find-max-rate   inference: the highest Poisson arrival rate that meets --slo\n"
 		"      --slo TARGETS     latency targets, e.g. ttft_p99=2s,tpot_p99=100ms (metrics ttft,\n"
 		"                        tpot, latency; quantiles mean, p50, p90, p99)\n"
+		"  -c, --calibration FILE  apply a calibration file (dssim calibrate): its keys under\n"
+		"                        the scenario's own (in place of the scenario's calibration:)\n"
+		"      --uncertainty N   training: P10/P50/P90 of step time, throughput and MFU over\n"
+		"                        N draws from the calibration's covariance (N simulations)\n"
+		"      --seed S          the draws' seed (default 1)\n"
 		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -68,6 +74,9 @@ struct args {
 	bool find_max_rate;
 	const char *slo;
 	bool yes;
+	const char *calibration;
+	size_t uncertainty;        /* draws, 0 for none */
+	unsigned long seed;
 };
 
 int main_add_override(struct scenario_override **list, size_t *n, char *arg)
@@ -97,13 +106,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"find-max-rate", no_argument, NULL, 'R'},
 		{"slo", required_argument, NULL, 'S'},
 		{"yes", no_argument, NULL, 'Y'},
+		{"calibration", required_argument, NULL, 'c'},
+		{"uncertainty", required_argument, NULL, 'U'},
+		{"seed", required_argument, NULL, 'E'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
 	memset(a, 0, sizeof *a);
-	while ((c = getopt_long(argc, argv, "f:s:d:t:hV", longopts, NULL)) != -1) {
+	a->seed = 1;
+	while ((c = getopt_long(argc, argv, "f:s:d:t:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") == 0) {
@@ -135,6 +148,31 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'Y':
 			a->yes = true;
 			break;
+		case 'c':
+			a->calibration = optarg;
+			break;
+		case 'U':
+		case 'E': {
+			char *end;
+			unsigned long long v;
+			errno = 0;
+			v = strtoull(optarg, &end, 10);
+			/* 10,000 draws of the largest shipped scenario take minutes: the bound keeps
+			 * a typo from taking hours. */
+			if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || errno != 0 ||
+			    (c == 'U' && (v < 2 || v > 100000)) || v > 0xffffffffULL) {
+				fprintf(stderr, c == 'U' ? "dssim: --uncertainty: expected a number of "
+							   "draws from 2 to 100000, got '%s'\n"
+							 : "dssim: --seed: expected a number from 0 to "
+							   "4294967295, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			if (c == 'U')
+				a->uncertainty = (size_t)v;
+			else
+				a->seed = (unsigned long)v;
+			break;
+		}
 		case 'K':
 			schema_print_keys(stdout);
 			return -1;
@@ -157,6 +195,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 	}
 	if ((a->find_max_rate && a->slo == NULL) || (!a->find_max_rate && a->slo != NULL)) {
 		fprintf(stderr, "dssim: --find-max-rate and --slo go together\n");
+		return EXIT_BAD_INPUT;
+	}
+	if (a->uncertainty && (a->find_max_rate || a->trace)) {
+		fprintf(stderr, "dssim: --uncertainty goes with neither --find-max-rate nor --trace\n");
 		return EXIT_BAD_INPUT;
 	}
 	a->file = argv[optind];
@@ -311,9 +353,16 @@ static int open_trace(const struct args *a, const struct scenario *s, struct out
 	return status == 0 ? EXIT_OK : status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 }
 
-/* Run the scenario and print its report, then write the trace. The exit status. */
+static void uncertainty_json(FILE *out, const void *u)
+{
+	calibrate_uncertainty_json(out, u);
+}
+
+/* Run the scenario and print its report (with the draws' percentiles when u is not NULL), then
+ * write the trace. The exit status. */
 static int report_run(const struct args *a, const struct scenario *s,
-		      const struct serve_slo *slo, struct outfile *trace, struct diag *d)
+		      const struct serve_slo *slo, struct outfile *trace,
+		      const struct calibrate_uncertainty *u, struct diag *d)
 {
 	struct run_options ro;
 	struct run_result r;
@@ -329,10 +378,14 @@ static int report_run(const struct args *a, const struct scenario *s,
 		diag_print(d, stderr);
 		status = status == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
 	} else {
-		if (a->format == FORMAT_JSON)
+		if (a->format == FORMAT_JSON && u != NULL)
+			output_json_member(stdout, s, &r, "uncertainty", uncertainty_json, u);
+		else if (a->format == FORMAT_JSON)
 			output_json(stdout, s, &r);
 		else
 			output_text(stdout, s, &r);
+		if (a->format != FORMAT_JSON && u != NULL)
+			calibrate_uncertainty_print(stdout, u);
 		say_outcome(s, &r);
 		status = run_is_negative(&r) ? EXIT_NEGATIVE : EXIT_OK;
 		if (a->trace != NULL && r.outcome == RUN_SIMULATED && !a->find_max_rate &&
@@ -354,6 +407,7 @@ int main_run(int argc, char **argv)
 	struct diag d;
 	struct scenario *s;
 	struct outfile trace = {0};
+	struct calibrate_uncertainty u;
 	struct mark cli = {NULL, 0, 0};
 	int status = parse_args(argc, argv, &a);
 
@@ -368,6 +422,7 @@ int main_run(int argc, char **argv)
 	opt.overrides = a.overrides;
 	opt.noverrides = a.noverrides;
 	opt.data_dir = a.data_dir;
+	opt.calibration = a.calibration;
 	/* A mark without a file prints as "dssim: --slo: ...". */
 	if (a.find_max_rate && serve_parse_slo(a.slo, cli, "--slo", &slo, &d) != 0)
 		status = EXIT_BAD_INPUT;
@@ -382,8 +437,15 @@ int main_run(int argc, char **argv)
 	status = check_loaded(&a, s);
 	if (status == EXIT_OK)
 		status = open_trace(&a, s, &trace, &d);
+	if (status == EXIT_OK && a.uncertainty) {
+		int st = calibrate_uncertainty(s, a.uncertainty, a.seed, &u, &d);
+		if (st != 0) {
+			diag_print(&d, stderr);
+			status = st == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;
+		}
+	}
 	if (status == EXIT_OK)
-		status = report_run(&a, s, &slo, &trace, &d);
+		status = report_run(&a, s, &slo, &trace, a.uncertainty ? &u : NULL, &d);
 	scenario_free(s);
 	diag_release(&d);
 	free(a.overrides);

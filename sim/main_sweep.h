@@ -26,6 +26,7 @@ int main_check_db(const char *cmd, const char *db);
 
 int main_run(int argc, char **argv);
 int main_validate(int argc, char **argv);
+int main_calibrate(int argc, char **argv);
 
 /* --format's argument: text, json or csv. 0, or -1 for anything else. */
 int main_parse_format(const char *s, enum format *f);

@@ -205,6 +205,12 @@ static const struct serve_result *serving_of(const struct run_result *r)
 
 void output_json(FILE *out, const struct scenario *s, const struct run_result *run)
 {
+	output_json_member(out, s, run, NULL, NULL, NULL);
+}
+
+void output_json_member(FILE *out, const struct scenario *s, const struct run_result *run,
+			const char *name, void (*member)(FILE *, const void *), const void *arg)
+{
 	const struct memory_report *m = &run->memory;
 	const struct result *t = step_of(run);
 	const struct serve_result *sv = serving_of(run);
@@ -326,7 +332,13 @@ void output_json(FILE *out, const struct scenario *s, const struct run_result *r
 		json_parts(out, 7, r);
 		fprintf(out, "}%s\n", i + 1 < m->nroles ? "," : "");
 	}
-	fputs("    ]\n  }\n}\n", out);
+	fputs("    ]\n  }", out);
+	if (member != NULL) {
+		fputs(",\n", out);
+		json_key(out, 2, name);
+		member(out, arg);
+	}
+	fputs("\n}\n", out);
 }
 
 static void gib(FILE *out, double bytes)

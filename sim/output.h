@@ -15,5 +15,9 @@
  * there is one. */
 void output_text(FILE *out, const struct scenario *s, const struct run_result *r);
 void output_json(FILE *out, const struct scenario *s, const struct run_result *r);
+/* The same document with one more top-level member, `"name": ` then what member(out, arg)
+ * prints (--uncertainty's percentiles). */
+void output_json_member(FILE *out, const struct scenario *s, const struct run_result *r,
+			const char *name, void (*member)(FILE *, const void *), const void *arg);
 
 #endif

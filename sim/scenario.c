@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibration.h"
 #include "preset.h"
 #include "schema.h"
 #include "units.h"
@@ -53,6 +54,8 @@ static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **p
 }
 
 static void apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o);
+static void set_path(struct loader *l, struct ynode *top, const char *key, struct mark at,
+		     struct ynode *value);
 
 /*
  * Expand preset names into mappings, outermost first (model, cluster.node, cluster.node.gpu), so
@@ -126,8 +129,7 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
 {
 	struct arena *a = l->s->arena;
 	struct mark at = {"--set", 0, 0};
-	struct ynode *cur = top, *value;
-	const char *p = o->key;
+	struct ynode *value;
 	struct diag quiet;
 	char *label = arena_printf(a, "--set %s", o->key);
 
@@ -138,12 +140,22 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
 	if (value == NULL)
 		value = yamltree_new_scalar(a, at, o->value);
 	value->at = at;
+	set_path(l, top, o->key, at, value);
+}
+
+/* Put value at the dotted key, making the mappings on the way. */
+static void set_path(struct loader *l, struct ynode *top, const char *key, struct mark at,
+		     struct ynode *value)
+{
+	struct arena *a = l->s->arena;
+	struct ynode *cur = top;
+	const char *p = key;
 	for (;;) {
 		const char *dot = strchr(p, '.');
 		char *part = dot ? arena_strndup(a, p, (size_t)(dot - p)) : arena_strdup(a, p);
 		struct ynode *next;
 		if (part[0] == '\0') {
-			diag_add(l->d, at, o->key, "empty component in key");
+			diag_add(l->d, at, key, "empty component in key");
 			return;
 		}
 		if (dot == NULL) {
@@ -155,12 +167,52 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
 			next = yamltree_new_map(a, at);
 			yamltree_map_set(a, cur, part, at, next);
 		} else if (next->kind != YNODE_MAP) {
-			diag_add(l->d, at, o->key, "cannot set inside '%s': it is %s, not a mapping", part,
+			diag_add(l->d, at, key, "cannot set inside '%s': it is %s, not a mapping", part,
 				 yamltree_kind_name(next));
 			return;
 		}
 		cur = next;
 		p = dot + 1;
+	}
+}
+
+/* The calibration layer (calibration_take): the calibration is the scenario's own copy. */
+static int take_calibration(struct loader *l, struct ynode *top, const struct scenario_options *opt)
+{
+	const char *read = NULL;
+	const struct calibration *c;
+	if (calibration_take(l->s->arena, top, l->s->file, opt ? opt->calibration : NULL,
+			     opt ? opt->calibration_given : NULL, &c, &read, l->d) != 0)
+		return -1;
+	if (read != NULL)
+		add_input(l->s, read);
+	if (c != NULL)
+		l->s->calibration = calibration_copy(l->s->arena, c);
+	return 0;
+}
+
+/* Set each calibration key the scenario file does not give (given[i] false). */
+static void apply_calibration(struct loader *l, struct ynode *top, const bool *given)
+{
+	const struct calibration *c = l->s->calibration;
+	size_t i;
+	for (i = 0; c != NULL && i < c->n; i++) {
+		struct mark at = c->marks[i];
+		const struct schema_row *r = schema_find(c->keys[i], NULL);
+		struct ynode *parent, *v;
+		const char *last;
+		if (given[i])
+			continue;
+		if (r->type == SCHEMA_NUMLIST) {
+			v = lookup(top, c->keys[i], &parent, &last);
+			if (v != NULL && v->kind == YNODE_SEQ)
+				calibration_scale_list(l->s->arena, v, c->values[i], r->min, r->max,
+						       at);
+			continue;
+		}
+		set_path(l, top, c->keys[i], at,
+			 yamltree_new_scalar(l->s->arena, at,
+					     arena_printf(l->s->arena, "%.17g", c->values[i])));
 	}
 }
 
@@ -673,6 +725,7 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	struct scenario *s;
 	struct ynode *top;
 	size_t before = d->count, i;
+	bool calibrated[CALIBRATION_MAX] = {false};
 
 	memset(&l, 0, sizeof l);
 	s = xcalloc(1, sizeof *s);
@@ -704,7 +757,17 @@ static struct scenario *load(const char *path, const struct ynode *given,
 		scenario_free(s);
 		return NULL;
 	}
+	if (take_calibration(&l, top, opt) != 0) {
+		scenario_free(s);
+		return NULL;
+	}
+	for (i = 0; s->calibration != NULL && i < s->calibration->n; i++) {
+		struct ynode *parent;
+		const char *last;
+		calibrated[i] = lookup(top, s->calibration->keys[i], &parent, &last) != NULL;
+	}
 	expand_presets(&l, top, opt);
+	apply_calibration(&l, top, calibrated);
 	for (i = 0; opt && i < opt->noverrides; i++)
 		if (!is_preset_key(opt->overrides[i].key))
 			apply_override(&l, top, &opt->overrides[i]);

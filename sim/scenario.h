@@ -26,9 +26,17 @@ struct scenario_options {
 	const char *data_dir;      /* extra preset root ($DSSIM_DATA), or NULL */
 	bool defer_strategy;       /* leave the strategy unchecked (dp stays as given): a sweep
 				      sets each candidate and calls scenario_check_strategy */
+	const char *calibration;   /* a calibration file (--calibration) in place of the
+				      scenario's own `calibration:` key, or NULL */
+	const struct calibration *calibration_given;   /* already loaded: used instead of
+				      either file (a fit trying parameters), or NULL */
 };
 
 /*
+ * Layers, each over the one before: schema default < GPU and node preset < model preset <
+ * calibration file < scenario file < --set. A calibration's key applies unless the scenario
+ * file itself gives it; the loaded calibration stays in s->calibration.
+ *
  * Load a scenario file with its presets and overrides, validate it, derive defaults (dp, head_dim,
  * gpus). Returns a new scenario, or NULL with every problem found recorded in d.
  */

@@ -116,6 +116,8 @@ struct runtime {
 	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
 };
 
+struct calibration;
+
 struct scenario {
 	struct arena *arena;       /* owns every string and array below */
 	char *name;
@@ -130,6 +132,7 @@ struct scenario {
 	struct runtime runtime;
 	struct mark *marks;        /* where each schema row's value came from (by row index) */
 	bool *present;             /* whether each row was given (not defaulted) */
+	const struct calibration *calibration;   /* the one applied (calibration.h), or NULL */
 };
 
 #endif

@@ -9,9 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "preset.h"
 #include "run.h"
 #include "xalloc.h"
 #include "yamltree.h"
+
+const char *const validate_metric_names[] = {
+	"tflops_eq3", "step_s", "tokens_per_s", "ttft_s", "tpot_s", "output_tokens_per_s", NULL,
+};
 
 static double eq3_tflops(const struct scenario *s, double step_s)
 {
@@ -31,84 +36,218 @@ static bool number(const struct ynode *n, double *out)
 	return end != n->value && *end == '\0' && isfinite(*out);
 }
 
-static int run_case(const struct ynode *c, const char *path, const struct scenario_options *opt,
-		    struct validate_row *row, struct diag *d)
+static bool is_serving_metric(const char *m)
 {
-	const struct ynode *name = yamltree_get(c, "name"), *metric = yamltree_get(c, "metric");
-	const struct ynode *scen = yamltree_get(c, "scenario");
-	struct scenario *s;
-	struct run_result r;
-	struct run_options o = {.step_only = true};
-	if (c->kind != YNODE_MAP || name == NULL || metric == NULL || scen == NULL ||
+	return strcmp(m, "ttft_s") == 0 || strcmp(m, "tpot_s") == 0 ||
+	       strcmp(m, "output_tokens_per_s") == 0;
+}
+
+/* Flatten `set` into overrides: nested mappings become dotted keys, anything else is a value. */
+static void flatten(struct arena *a, const struct ynode *n, const char *prefix,
+		    struct validate_case *c)
+{
+	size_t i;
+	if (n->kind == YNODE_MAP) {
+		for (i = 0; i < n->count; i++)
+			flatten(a, n->members[i].value,
+				prefix ? arena_printf(a, "%s.%s", prefix, n->members[i].key)
+				       : n->members[i].key, c);
+		return;
+	}
+	if (prefix == NULL || n->kind != YNODE_SCALAR)
+		return;
+	c->set = xreallocarray(c->set, c->nset + 1, sizeof *c->set);
+	c->set[c->nset].key = prefix;
+	c->set[c->nset].value = n->value;
+	c->nset++;
+}
+
+static int read_case(struct arena *a, const struct ynode *n, const char *path,
+		     struct validate_case *c, struct diag *d)
+{
+	const struct ynode *name = yamltree_get(n, "name"), *metric = yamltree_get(n, "metric");
+	const struct ynode *source = yamltree_get(n, "source"), *set = yamltree_get(n, "set");
+	const struct ynode *scen = yamltree_get(n, "scenario");
+	size_t k;
+	memset(c, 0, sizeof *c);
+	c->at = n->at;
+	if (n->kind != YNODE_MAP || name == NULL || metric == NULL || scen == NULL ||
 	    name->kind != YNODE_SCALAR || metric->kind != YNODE_SCALAR ||
-	    !number(yamltree_get(c, "published"), &row->published) ||
-	    !number(yamltree_get(c, "tolerance"), &row->tolerance)) {
-		diag_add(d, c->at, "cases", "a case needs name, metric, published, tolerance and "
+	    !number(yamltree_get(n, "published"), &c->published)) {
+		diag_add(d, n->at, "cases", "a case needs name, metric, published, tolerance and "
 					    "scenario");
 		return -1;
 	}
-	if (strcmp(metric->value, "tflops_eq3") != 0 && strcmp(metric->value, "step_s") != 0) {
-		diag_add(d, metric->at, "metric", "expected tflops_eq3 or step_s, got '%s'",
-			 metric->value);
+	c->has_tolerance = number(yamltree_get(n, "tolerance"), &c->tolerance);
+	if (yamltree_get(n, "tolerance") != NULL && !c->has_tolerance) {
+		diag_add(d, yamltree_get(n, "tolerance")->at, "tolerance", "expected a number");
 		return -1;
 	}
-	row->name = xstrdup(name->value);
-	row->metric = xstrdup(metric->value);
-	s = scenario_load_tree(scen, path, opt, d);
+	for (k = 0; validate_metric_names[k] && strcmp(validate_metric_names[k], metric->value); k++)
+		;
+	if (validate_metric_names[k] == NULL) {
+		diag_add(d, metric->at, "metric", "expected tflops_eq3, step_s, tokens_per_s, "
+			 "ttft_s, tpot_s or output_tokens_per_s, got '%s'", metric->value);
+		return -1;
+	}
+	if (!(c->published > 0)) {
+		diag_add(d, yamltree_get(n, "published")->at, "published", "expected a positive "
+			 "number");
+		return -1;
+	}
+	if (source != NULL && source->kind != YNODE_SCALAR) {
+		diag_add(d, source->at, "source", "expected text");
+		return -1;
+	}
+	if (set != NULL && set->kind != YNODE_MAP && !yamltree_is_null(set)) {
+		diag_add(d, set->at, "set", "expected a mapping of keys to values");
+		return -1;
+	}
+	if (scen->kind == YNODE_SCALAR && scen->value[0] != '\0') {
+		c->file = scen->value[0] == '/' ? scen->value
+						: arena_printf(a, "%s/%s", preset_dir_of(a, path),
+							       scen->value);
+	} else if (scen->kind == YNODE_MAP) {
+		c->scenario = scen;
+		c->file = path;
+	} else {
+		diag_add(d, scen->at, "scenario", "expected a mapping or the path of a scenario");
+		return -1;
+	}
+	c->name = name->value;
+	c->metric = validate_metric_names[k];
+	c->source = source ? source->value : "";
+	if (set != NULL && set->kind == YNODE_MAP)
+		flatten(a, set, NULL, c);
+	return 0;
+}
+
+int validate_cases_load(const char *path, struct validate_cases *out, struct diag *d)
+{
+	const struct ynode *root, *cases;
+	size_t i, before = d->count;
+	memset(out, 0, sizeof *out);
+	out->arena = arena_new();
+	root = yamltree_load(out->arena, path, d);
+	if (root == NULL)
+		return -1;
+	cases = yamltree_get(root, "cases");
+	if (cases == NULL || cases->kind != YNODE_SEQ) {
+		struct mark at = {path, 1, 1};
+		diag_add(d, cases ? cases->at : at, "cases", "expected a list of cases");
+		return -1;
+	}
+	out->items = xcalloc(cases->count ? cases->count : 1, sizeof *out->items);
+	for (i = 0; i < cases->count; i++) {
+		struct validate_case *c = &out->items[out->count];
+		if (read_case(out->arena, cases->items[i], path, c, d) != 0) {
+			free(c->set);
+			memset(c, 0, sizeof *c);
+			continue;
+		}
+		out->count++;
+	}
+	return d->count > before ? -1 : 0;
+}
+
+void validate_cases_release(struct validate_cases *c)
+{
+	size_t i;
+	for (i = 0; i < c->count; i++)
+		free(c->items[i].set);
+	free(c->items);
+	arena_free(c->arena);
+	memset(c, 0, sizeof *c);
+}
+
+static double metric_of(const char *metric, const struct scenario *s, const struct run_result *r)
+{
+	if (strcmp(metric, "step_s") == 0)
+		return r->step.step_s;
+	if (strcmp(metric, "tokens_per_s") == 0)
+		return r->step.tokens_per_s;
+	if (strcmp(metric, "tflops_eq3") == 0)
+		return eq3_tflops(s, r->step.step_s);
+	if (strcmp(metric, "ttft_s") == 0)
+		return r->serve.ttft.mean;
+	if (strcmp(metric, "tpot_s") == 0)
+		return r->serve.tpot.mean;
+	return r->serve.output_tokens_per_s;
+}
+
+int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
+		      double *value, struct diag *d)
+{
+	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
+	struct scenario_override *all;
+	struct scenario *s;
+	struct run_result r;
+	struct run_options ro = {.step_only = true};
+	struct mark at = c->scenario ? c->scenario->at : c->at;
+	size_t n = c->nset + (opt ? opt->noverrides : 0);
+	bool serving = is_serving_metric(c->metric);
+	int status = -1;
+	all = xcalloc(n ? n : 1, sizeof *all);
+	if (c->nset)
+		memcpy(all, c->set, c->nset * sizeof *all);
+	if (opt && opt->noverrides)
+		memcpy(all + c->nset, opt->overrides, opt->noverrides * sizeof *all);
+	o.overrides = all;
+	o.noverrides = n;
+	s = c->scenario ? scenario_load_tree(c->scenario, c->file, &o, d)
+			: scenario_load(c->file, &o, d);
+	free(all);
 	if (s == NULL)
 		return -1;
-	if (s->workload.mode != MODE_TRAIN) {
-		diag_add(d, scen->at, "scenario", "a validation case is a training scenario");
+	if (s->workload.mode != (serving ? MODE_INFER : MODE_TRAIN)) {
+		diag_add(d, at, "scenario", serving ? "a serving metric needs an inference scenario"
+						    : "a validation case is a training scenario");
 		scenario_free(s);
 		return -1;
 	}
-	if (run_scenario(s, &o, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
+	if (run_scenario(s, &ro, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
 		if (r.outcome != RUN_SIMULATED && r.reason[0])
-			diag_add(d, scen->at, "scenario", "%s", r.reason);
-		run_result_release(&r);
-		scenario_free(s);
-		return -1;
+			diag_add(d, at, "scenario", "%s", r.reason);
+	} else {
+		*value = metric_of(c->metric, s, &r);
+		status = isfinite(*value) && *value > 0 ? 0 : -1;
+		if (status != 0)
+			diag_add(d, at, "scenario", "the simulated %s is not a positive number",
+				 c->metric);
 	}
-	row->simulated = strcmp(row->metric, "step_s") == 0 ? r.step.step_s
-							     : eq3_tflops(s, r.step.step_s);
 	run_result_release(&r);
-	row->error = row->simulated / row->published - 1;
-	row->ok = fabs(row->error) <= row->tolerance;
 	scenario_free(s);
-	return 0;
+	return status;
 }
 
 int validate_run(const char *path, const struct scenario_options *opt, struct validate_report *r,
 		 struct diag *d)
 {
-	struct arena *a = arena_new();
-	const struct ynode *root = yamltree_load(a, path, d), *cases;
+	struct validate_cases cs;
 	size_t i, before = d->count;
 	memset(r, 0, sizeof *r);
-	if (root == NULL) {
-		arena_free(a);
-		return -1;
-	}
-	cases = yamltree_get(root, "cases");
-	if (cases == NULL || cases->kind != YNODE_SEQ) {
-		struct mark at = {path, 1, 1};
-		diag_add(d, cases ? cases->at : at, "cases", "expected a list of cases");
-		arena_free(a);
-		return -1;
-	}
-	r->rows = xcalloc(cases->count ? cases->count : 1, sizeof *r->rows);
-	for (i = 0; i < cases->count; i++) {
-		if (run_case(cases->items[i], path, opt, &r->rows[r->count], d) != 0) {
-			/* A case that did not run keeps no row (nor its names). */
-			free(r->rows[r->count].name);
-			free(r->rows[r->count].metric);
-			memset(&r->rows[r->count], 0, sizeof r->rows[r->count]);
+	validate_cases_load(path, &cs, d);
+	r->rows = xcalloc(cs.count ? cs.count : 1, sizeof *r->rows);
+	for (i = 0; i < cs.count; i++) {
+		const struct validate_case *c = &cs.items[i];
+		struct validate_row *w = &r->rows[r->count];
+		if (!c->has_tolerance) {
+			diag_add(d, c->at, "cases", "a case needs name, metric, published, tolerance "
+						    "and scenario");
 			continue;
 		}
-		r->failed += !r->rows[r->count].ok;
+		if (validate_case_run(c, opt, &w->simulated, d) != 0)
+			continue;   /* a case that did not run keeps no row */
+		w->name = xstrdup(c->name);
+		w->metric = xstrdup(c->metric);
+		w->published = c->published;
+		w->tolerance = c->tolerance;
+		w->error = w->simulated / w->published - 1;
+		w->ok = fabs(w->error) <= w->tolerance;
+		r->failed += !w->ok;
 		r->count++;
 	}
-	arena_free(a);
+	validate_cases_release(&cs);
 	return d->count > before ? -1 : 0;
 }
 
@@ -125,7 +264,11 @@ void validate_report_release(struct validate_report *r)
 
 static const char *unit_of(const char *metric)
 {
-	return strcmp(metric, "step_s") == 0 ? "s" : "TFLOP/s";
+	if (strcmp(metric, "tflops_eq3") == 0)
+		return "TFLOP/s";
+	if (strcmp(metric, "tokens_per_s") == 0 || strcmp(metric, "output_tokens_per_s") == 0)
+		return "tok/s";
+	return "s";
 }
 
 void validate_print(FILE *out, const struct validate_report *r)

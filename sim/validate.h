@@ -13,9 +13,46 @@
 #include "diag.h"
 #include "scenario.h"
 
+/*
+ * One case of a validation file: `{name, source, metric, published, tolerance, scenario, set}`.
+ * `scenario` is a mapping or a path relative to the file; `set` holds typed overrides
+ * (key: value, nested mappings flattened to dotted keys), applied like --set.
+ */
+struct validate_case {
+	const char *name, *source;      /* source "" when not given */
+	const char *metric;             /* one of validate_metric_names */
+	double published, tolerance;    /* tolerance 0 when not given */
+	bool has_tolerance;
+	const struct ynode *scenario;   /* the mapping, or NULL: then `file` is the scenario */
+	const char *file;               /* the scenario file, or the cases file of a mapping */
+	struct scenario_override *set;
+	size_t nset;
+	struct mark at;
+};
+
+struct validate_cases {
+	struct arena *arena;            /* owns the cases, their tree and strings */
+	struct validate_case *items;
+	size_t count;
+};
+
+/* step_s, tokens_per_s, tflops_eq3 (training); ttft_s, tpot_s (means), output_tokens_per_s
+ * (serving). NULL-terminated. */
+extern const char *const validate_metric_names[];
+
+/* Read every case of a validation file; a malformed case is left out with its diagnostic.
+ * 0, or -1 when anything was wrong (out holds the good cases; release it either way). */
+int validate_cases_load(const char *path, struct validate_cases *out, struct diag *d);
+void validate_cases_release(struct validate_cases *c);
+
+/* Simulate one case: its scenario with its `set`, then opt's overrides on top (a fit's
+ * parameters). 0 with the metric's value in *value, or -1 with diagnostics. */
+int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
+		      double *value, struct diag *d);
+
 struct validate_row {
 	char *name;
-	char *metric;           /* "tflops_eq3" or "step_s" */
+	char *metric;           /* one of validate_metric_names */
 	double published, simulated, error, tolerance;
 	bool ok;                /* |error| <= tolerance */
 };

@@ -230,4 +230,78 @@ if [ $? -eq 0 ]; then ok "presets through --data-dir"; else bad "presets through
 if [ $? -eq 2 ] && grep -q "unknown model preset 'deepseek-v3'" "$out/nodata.err"; then ok "no presets: clear error"; else bad "no presets: clear error"; cat "$out/nodata.err"; fi
 rm -rf "$tmp"
 
+
+# dssim calibrate: a fit on three runs of one small scenario, the calibration applied with
+# --calibration and drawn from with --uncertainty; too few cases and a missing covariance
+# are refused.
+cat >"$out/cal_scenario.yaml" <<'YAML'
+model: megatron-gpt-1.7b
+cluster: {node: selene, nodes: 4}
+workload: {seq_len: 2048, global_batch: 64, micro_batch: 1, dtype: fp16, grad_dtype: fp32, flash_attention: false}
+strategy: {tp: 1, pp: 1, recompute: full, overlap_grad_reduce: false}
+YAML
+cat >"$out/cal_cases.yaml" <<'YAML'
+cases:
+  - {name: four nodes, source: cli test, metric: step_s, published: 0.6, scenario: cal_scenario.yaml}
+  - {name: two nodes, source: cli test, metric: step_s, published: 1.02, scenario: cal_scenario.yaml, set: {cluster.nodes: 2}}
+  - {name: tp 2, source: cli test, metric: tokens_per_s, published: 223000, scenario: cal_scenario.yaml, set: {strategy: {tp: 2}}}
+YAML
+expect 0 help_exit_calibrate "$dssim" calibrate --help
+has help_exit_calibrate out "3    a negative answer"
+expect 0 calibrate "$dssim" calibrate --param cluster.node.gpu.efficiency.memory \
+	-o "$out/cal.yaml" "$out/cal_cases.yaml"
+has calibrate out "cluster.node.gpu.efficiency.memory"
+has calibrate out "std. error"
+has calibrate out "four nodes"
+cp "$out/cal.yaml" "$out/calibrate_out_file.yaml"
+has calibrate_out_file yaml "covariance:"
+expect 0 calibrate_stdout "$dssim" calibrate --param cluster.node.gpu.efficiency.memory "$out/cal_cases.yaml"
+has calibrate_stdout out "keys:"
+has calibrate_stdout err "rms error"
+expect 2 calibrate_too_few "$dssim" calibrate --param cluster.node.gpu.efficiency.memory \
+	--param cluster.node.links.network.efficiency --param cluster.node.links.gpu.efficiency \
+	"$out/cal_cases.yaml"
+has calibrate_too_few err "at least one more case than parameters"
+expect 2 calibrate_bad_param "$dssim" calibrate --param strategy.tp "$out/cal_cases.yaml"
+has calibrate_bad_param err "a parameter is a number key"
+expect 2 calibrate_over_input "$dssim" calibrate --param cluster.node.gpu.efficiency.memory \
+	-o "$out/cal_cases.yaml" "$out/cal_cases.yaml"
+expect 0 uncertainty "$dssim" --calibration "$out/cal.yaml" --uncertainty 5 --seed 3 "$out/cal_scenario.yaml"
+has uncertainty out "P10"
+has uncertainty out "MFU"
+expect 0 uncertainty_json "$dssim" -f json --calibration "$out/cal.yaml" --uncertainty 5 "$out/cal_scenario.yaml"
+has uncertainty_json out '"uncertainty": {"draws": 5, "seed": 1'
+has uncertainty_json out '"tokens_per_s": {"p10": '
+expect 2 uncertainty_without_calibration "$dssim" --uncertainty 5 "$out/cal_scenario.yaml"
+has uncertainty_without_calibration err "needs a calibration"
+expect 2 uncertainty_one_draw "$dssim" --calibration "$out/cal.yaml" --uncertainty 1 "$out/cal_scenario.yaml"
+printf 'keys:\n  cluster.node.gpu.efficiency.memory: 0.8\n' >"$out/cal_nocov.yaml"
+expect 2 uncertainty_without_covariance "$dssim" --calibration "$out/cal_nocov.yaml" --uncertainty 5 "$out/cal_scenario.yaml"
+has uncertainty_without_covariance err "has no covariance"
+
+
+# validate --cross: source B's two cases predict A's one; B is left unpredicted (A's one case
+# is too few to fit a key).
+sed '2s/source: cli test/source: A/; 3,4s/source: cli test/source: B/' "$out/cal_cases.yaml" \
+	>"$out/cross_cases.yaml"
+expect 0 validate_cross "$dssim" validate --cross --param cluster.node.gpu.efficiency.memory "$out/cross_cases.yaml"
+has validate_cross out "2 sources, 1 predicted from a fit to the others"
+expect 2 validate_cross_json "$dssim" validate --cross --format json "$out/cross_cases.yaml"
+
+
+# The serving metrics of a case: mean TTFT and TPOT, output tokens per second.
+cat >"$out/serve_cases.yaml" <<YAML
+cases:
+  - {name: ttft, metric: ttft_s, published: 0.03, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+  - {name: tpot, metric: tpot_s, published: 0.01, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+  - {name: output, metric: output_tokens_per_s, published: 1000, tolerance: 1, scenario: $top_src/scenarios/14b_bf16_infer_1gpu.yaml, set: {workload.requests: 50}}
+YAML
+expect 0 validate_serving "$dssim" validate "$out/serve_cases.yaml"
+has validate_serving out "tok/s"
+has validate_serving out "3 of 3 within tolerance"
+printf 'cases:\n  - {name: t, metric: ttft_s, published: 1, tolerance: 1, scenario: %s}\n' \
+	"$top_src/scenarios/32b_zero3.yaml" >"$out/serve_bad.yaml"
+expect 2 validate_serving_on_training "$dssim" validate "$out/serve_bad.yaml"
+has validate_serving_on_training err "a serving metric needs an inference scenario"
+
 finish

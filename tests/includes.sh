@@ -12,11 +12,12 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
+	calibration) echo 1 ;;
 	model | layout | compute | collective | memory | memory_* | requests | forward) echo 2 ;;
 	schedule | graph | step) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve) echo 4 ;;  # drives the engine: after it
-	result | run | output | trace | validate | table) echo 5 ;;
+	result | run | output | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;
 	esac

@@ -59,7 +59,7 @@ static void release(struct expectation *e)
 static int check_one(const char *path)
 {
 	struct expectation e;
-	struct scenario_options opt = {NULL, 0, NULL, false};
+	struct scenario_options opt = {NULL, 0, NULL, false, NULL, NULL};
 	struct diag d;
 	struct scenario *s;
 	size_t i;

@@ -88,7 +88,7 @@ static void inline_mappings_replace_presets(void **state)
 static struct scenario *load_with(const char *path, const struct scenario_override *o, size_t n,
 				  struct diag *d)
 {
-	struct scenario_options opt = {o, n, NULL, false};
+	struct scenario_options opt = {o, n, NULL, false, NULL, NULL};
 	return scenario_load(path, &opt, d);
 }
 
@@ -174,7 +174,7 @@ static void bad_overrides_name_the_command_line(void **state)
 static void every_type_error_in_a_file_is_reported(void **state)
 {
 	struct diag d;
-	struct scenario_options opt = {NULL, 0, NULL, false};
+	struct scenario_options opt = {NULL, 0, NULL, false, NULL, NULL};
 	const char *b = getenv("TOP_BUILDDIR");
 	char path[1024];
 	FILE *f;
