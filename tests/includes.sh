@@ -12,7 +12,7 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration) echo 1 ;;
+	calibration | scenario_check | scenario_int) echo 1 ;;
 	model | layout | compute | collective | memory | memory_* | requests | forward) echo 2 ;;
 	schedule | graph | step) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
@@ -85,7 +85,7 @@ done
 # A prefix family (store_read.c, store_int.h) is one module with its prefix.
 module_of() {
 	case $1 in
-	store_* | sweep_* | memory_*) echo "${1%%_*}" ;;
+	store_* | sweep_* | memory_* | scenario_check) echo "${1%%_*}" ;;
 	*_int) echo "${1%_int}" ;;
 	*) echo "$1" ;;
 	esac

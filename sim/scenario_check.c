@@ -1,0 +1,341 @@
+/*
+ * scenario_check: the relations between a scenario's keys, checked once the tree is walked —
+ * the model's derived sizes, the strategy against the model and the cluster, the workload and
+ * its requests. Part of the scenario module (scenario_int.h); every problem is a diagnostic at
+ * the key that causes it.
+ */
+#include "scenario_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "preset.h"
+#include "schema.h"
+#include "units.h"
+
+static size_t row_index(const char *key)
+{
+	size_t idx = 0;
+	schema_find(key, &idx);
+	return idx;
+}
+
+#define ERR(key, ...) diag_add(l->d, scenario_mark(s, key), key, __VA_ARGS__)
+
+void scenario_derive_model(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct model_config *m = &s->model;
+	if (m->kv_heads == 0)
+		m->kv_heads = m->heads;
+	if (m->heads > 0 && m->kv_heads > m->heads)
+		ERR("model.kv_heads", "must not exceed heads (%lld), got %lld", (long long)m->heads,
+		    (long long)m->kv_heads);
+	else if (m->kv_heads > 0 && m->heads % m->kv_heads != 0)
+		ERR("model.kv_heads", "must divide heads (%lld), got %lld", (long long)m->heads,
+		    (long long)m->kv_heads);
+	if (m->head_dim == 0 && m->heads > 0) {
+		if (m->hidden % m->heads != 0)
+			ERR("model.heads", "hidden %lld is not a multiple of %lld heads: set head_dim",
+			    (long long)m->hidden, (long long)m->heads);
+		m->head_dim = m->hidden / m->heads;
+	}
+	if (m->ffn == 0)
+		m->ffn = 4 * m->hidden;
+	if (m->moe.experts > 0) {
+		if (m->moe.top_k < 1 || m->moe.top_k > m->moe.experts)
+			ERR("model.moe.top_k", "expected 1 to %lld experts per token, got %lld",
+			    (long long)m->moe.experts, (long long)m->moe.top_k);
+		if (m->moe.ffn == 0)
+			ERR("model.moe.ffn", "an MoE model needs the expert intermediate size");
+		if (m->moe.dense_layers > m->layers)
+			ERR("model.moe.dense_layers", "exceeds the %lld layers", (long long)m->layers);
+	}
+	if (m->mla.kv_lora_rank > 0 &&
+	    (m->mla.qk_rope_head_dim == 0 || m->mla.qk_nope_head_dim == 0 || m->mla.v_head_dim == 0))
+		ERR("model.mla", "MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
+	if (m->position == POSITION_LEARNED && m->max_position == 0)
+		ERR("model.max_position", "learned position embeddings need max_position");
+	if (m->name == NULL || m->name[0] == '\0')
+		m->name = arena_strdup(s->arena, "model");
+}
+
+
+/* The strategy against the model and the cluster (after hardware_check_cluster): derives dp
+ * when 0. */
+static void check_parallel(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct strategy *st = &s->strategy;
+	struct model_config *m = &s->model;
+	struct hardware *c = &s->cluster;
+	int64_t mp, product;
+	bool train = s->workload.mode == MODE_TRAIN;
+
+	mp = st->tp * st->pp * st->cp;
+	if (st->dp == 0) {
+		if (c->gpus % mp != 0) {
+			/* Point at the factor that was set (the file's line, or --set), tp first. */
+			const char *blame = s->present[row_index("strategy.tp")] ? "strategy.tp"
+					    : s->present[row_index("strategy.pp")] ? "strategy.pp"
+					    : s->present[row_index("strategy.cp")] ? "strategy.cp"
+										  : "strategy";
+			diag_add(l->d, scenario_mark(s, blame), "strategy",
+				 "tp*pp*cp = %lld does not divide the %lld GPUs", (long long)mp,
+				 (long long)c->gpus);
+		}
+		st->dp = c->gpus / mp > 0 ? c->gpus / mp : 1;
+	} else if (__builtin_mul_overflow(mp, st->dp, &product) || product != c->gpus) {
+		char hint[128] = "";
+		if (c->gpus % mp == 0)
+			snprintf(hint, sizeof hint, " (dp %lld fits; 0 derives it)",
+				 (long long)(c->gpus / mp));
+		ERR("strategy.dp", "tp*pp*cp*dp = %lld*%lld*%lld*%lld = %.17g, but the cluster has %lld "
+		    "GPUs%s", (long long)st->tp, (long long)st->pp, (long long)st->cp,
+		    (long long)st->dp, (double)mp * (double)st->dp, (long long)c->gpus, hint);
+	}
+	if (m->heads % st->tp != 0)
+		ERR("strategy.tp", "expected a divisor of the %lld attention heads, got %lld",
+		    (long long)m->heads, (long long)st->tp);
+	/* Training shards KV heads over TP (Megatron num_query_groups % tp == 0); vLLM inference
+	 * replicates them when tp exceeds them (max(1, kv_heads // tp), vllm/config.py). */
+	else if (m->mla.kv_lora_rank == 0 && m->kv_heads % st->tp != 0 &&
+		 (train || st->tp % m->kv_heads != 0))
+		ERR("strategy.tp", "expected a divisor of the %lld KV heads, got %lld",
+		    (long long)m->kv_heads, (long long)st->tp);
+	if (st->vp > 1 && st->schedule != SCHEDULE_INTERLEAVED)
+		ERR("strategy.vp", "virtual stages (vp %lld) need schedule: interleaved",
+		    (long long)st->vp);
+	if ((st->account_embedding || st->account_loss) &&
+	    (st->first_stage_layers > 0 || st->last_stage_layers > 0)) {
+		/* Megatron-Core transformer_block.py, get_num_layers_to_build: "Does not support
+		 * standalone embedding stage and standalone loss stage with uneven pp". */
+		ERR(st->account_embedding ? "strategy.account_for_embedding_in_pipeline_split"
+					  : "strategy.account_for_loss_in_pipeline_split",
+		    "cannot be combined with strategy.first_stage_layers / last_stage_layers, as in "
+		    "Megatron-Core");
+	} else if (st->first_stage_layers > 0 || st->last_stage_layers > 0) {
+		int64_t f = st->first_stage_layers, la = st->last_stage_layers;
+		int64_t rest = m->layers - f - la;
+		int64_t stages = st->pp - (f > 0) - (la > 0);
+		if (st->pp < 2)
+			ERR(f > 0 ? "strategy.first_stage_layers" : "strategy.last_stage_layers",
+			    "uneven stages need pp of 2 or more");
+		else if (rest < 0 || (stages == 0 && rest != 0) || (stages > 0 && rest % stages != 0) ||
+			 (stages > 0 && rest / stages == 0))
+			ERR(f > 0 ? "strategy.first_stage_layers" : "strategy.last_stage_layers",
+			    "%lld layers minus first %lld and last %lld do not split evenly over the other "
+			    "%lld stages", (long long)m->layers, (long long)f, (long long)la,
+			    (long long)stages);
+		/* Megatron-Core get_num_layers_to_build: "num_layers_per_pipeline_rank should be
+		 * divisible by vp_size" for the middle ranks; the first and last may fall short
+		 * (see layout_chunk). */
+		else if (stages > 0 && (rest / stages) % st->vp != 0)
+			ERR("strategy.vp", "the %lld layers of each middle pipeline stage do not split "
+			    "evenly into vp = %lld chunks", (long long)(rest / stages),
+			    (long long)st->vp);
+	} else if (st->account_embedding || st->account_loss) {
+		/* Megatron-Core get_num_layers_to_build: num_layers + embedding + loss must divide
+		 * by pp; each rank's share by vp. */
+		int64_t n = m->layers + st->account_embedding + st->account_loss;
+		if (st->pp < 2)
+			ERR(st->account_embedding ? "strategy.account_for_embedding_in_pipeline_split"
+						  : "strategy.account_for_loss_in_pipeline_split",
+			    "needs pp of 2 or more");
+		else if (n % (st->pp * st->vp) != 0)
+			ERR("strategy.pp", "%lld layers plus the embedding and loss counted as layers "
+			    "(%lld) do not split evenly into pp*vp = %lld stages", (long long)m->layers,
+			    (long long)n, (long long)(st->pp * st->vp));
+	} else if (m->layers % (st->pp * st->vp) != 0) {
+		int64_t f, la;
+		char hint[160] = "";
+		if (scenario_uneven_split(m->layers, st->pp, st->vp, &f, &la))
+			snprintf(hint, sizeof hint, "; set strategy.first_stage_layers / "
+				 "last_stage_layers (%lld / %lld fits)", (long long)f, (long long)la);
+		ERR("strategy.pp", "%lld layers do not split evenly into pp*vp = %lld stages%s",
+		    (long long)m->layers, (long long)(st->pp * st->vp), hint);
+	}
+	if (m->moe.experts > 0) {
+		if (m->moe.experts % st->ep != 0)
+			ERR("strategy.ep", "expected a divisor of the %lld experts, got %lld",
+			    (long long)m->moe.experts, (long long)st->ep);
+		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0)
+			/* vLLM --enable-expert-parallel: the experts spread over the GPUs of the
+			 * tensor-parallel group (each replica serves on its own). */
+			ERR("strategy.ep", "serving spreads experts over the tp = %lld GPUs of a "
+			    "replica; %lld does not divide it", (long long)st->tp, (long long)st->ep);
+		else if (s->workload.mode == MODE_TRAIN && (st->dp * st->cp) % st->ep != 0)
+			ERR("strategy.ep", "expert parallelism is carved out of dp*cp = %lld; %lld does "
+			    "not divide it", (long long)(st->dp * st->cp), (long long)st->ep);
+	} else if (st->ep > 1) {
+		ERR("strategy.ep", "the model has no experts, so ep must be 1, got %lld",
+		    (long long)st->ep);
+	}
+	if (s->workload.seq_len % st->cp != 0)
+		ERR("strategy.cp", "seq_len %lld is not a multiple of cp %lld",
+		    (long long)s->workload.seq_len, (long long)st->cp);
+}
+
+/* What the strategy asks of the workload: the batch split, offload's ZeRO stage, schedules.
+ * Derives global_batch when 0. */
+static void check_strategy_workload(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	struct strategy *st = &s->strategy;
+	if (w->mode == MODE_TRAIN) {
+		int64_t per_step = w->micro_batch * st->dp;
+		if (w->global_batch == 0)
+			w->global_batch = per_step;
+		else if (w->global_batch % per_step != 0)
+			ERR("workload.global_batch",
+			    "expected a multiple of micro_batch*dp = %lld*%lld = %lld, got %lld",
+			    (long long)w->micro_batch, (long long)st->dp, (long long)per_step,
+			    (long long)w->global_batch);
+		if (st->offload.params == OFFLOAD_CPU && st->zero != 3)
+			ERR("strategy.offload.params", "parameter offload needs zero: 3, got zero: %lld",
+			    (long long)st->zero);
+		if (st->offload.optimizer == OFFLOAD_CPU && st->zero == 0)
+			ERR("strategy.offload.optimizer", "optimizer offload needs zero: 1, 2 or 3");
+	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
+		ERR("strategy.schedule", "interleaved schedules are for training");
+	}
+}
+
+bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,
+			   int64_t *last)
+{
+	int64_t per, rest;
+	if (pp < 2 || vp < 1 || layers < 2)
+		return false;
+	/* The even share rounded up to a multiple of vp on every middle rank. */
+	per = (layers + pp * vp - 1) / (pp * vp) * vp;
+	rest = layers - (pp - 2) * per;
+	if (rest < 2)
+		return false;
+	*first = rest - rest / 2;
+	*last = rest / 2;
+	return true;
+}
+
+int scenario_check_strategy(struct scenario *s, struct diag *d)
+{
+	struct loader l;
+	size_t before = d->count;
+	memset(&l, 0, sizeof l);
+	l.s = s;
+	l.d = d;
+	check_parallel(&l);
+	if (d->count == before)
+		check_strategy_workload(&l);
+	return d->count == before ? 0 : -1;
+}
+
+bool scenario_given(const struct scenario *s, const char *key)
+{
+	size_t i;
+	return schema_find(key, &i) != NULL && s->present[i];
+}
+
+static void check_length(struct loader *l, const char *key, struct length_spec *len)
+{
+	struct scenario *s = l->s;
+	int64_t seq = s->workload.seq_len;
+	char k[64];
+	if (len->max == 0 || len->max > seq)
+		len->max = seq;
+	snprintf(k, sizeof k, "%s.min", key);
+	if (len->min > len->max)
+		ERR(k, "exceeds the most tokens, %lld", (long long)len->max);
+	snprintf(k, sizeof k, "%s.value", key);
+	/* A defaulted length shrinks to fit a short seq_len; a given one must fit. */
+	if (len->dist == LENGTH_FIXED && len->value > len->max && !scenario_given(s, k))
+		len->value = len->max;
+	if (len->dist == LENGTH_FIXED && len->value > len->max)
+		ERR(k, "exceeds the most tokens, %lld (max, or workload.seq_len)",
+		    (long long)len->max);
+	snprintf(k, sizeof k, "%s.mean", key);
+	if ((len->dist == LENGTH_NORMAL || len->dist == LENGTH_LOGNORMAL) && len->mean <= 0)
+		ERR(k, "a %s length needs a mean > 0",
+		    len->dist == LENGTH_NORMAL ? "normal" : "lognormal");
+}
+
+/* Whether the scenario gives key (its file, a preset or --set), not the table's default. */
+static bool given(const struct loader *l, const char *key)
+{
+	size_t idx;
+	return schema_find(key, &idx) != NULL && l->s->present[idx];
+}
+
+/* The request stream and serving engine of an inference scenario. */
+static void check_requests(struct loader *l)
+{
+	static const char *const trace_gives[] = {"workload.requests", "workload.arrival.rate",
+						  "workload.duration"};
+	size_t k;
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	struct serving *v = &s->serving;
+	if (w->arrival.trace == NULL)
+		w->arrival.trace = arena_strdup(s->arena, "");
+	check_length(l, "workload.prompt_tokens", &w->prompt_tokens);
+	check_length(l, "workload.output_tokens", &w->output_tokens);
+	if (w->arrival.process == ARRIVAL_GAMMA && w->arrival.rate <= 0)
+		ERR("workload.arrival.rate", "a gamma process needs a rate > 0");
+	if (w->arrival.process == ARRIVAL_TRACE && w->arrival.trace[0] == '\0')
+		ERR("workload.arrival.trace", "process: trace needs a CSV file");
+	if (w->arrival.process != ARRIVAL_TRACE && w->arrival.trace[0] != '\0')
+		ERR("workload.arrival.trace", "a trace file needs process: trace");
+	/* A trace's rows are the requests and their arrival times: these keys would be ignored. */
+	for (k = 0; w->arrival.process == ARRIVAL_TRACE && k < 3; k++)
+		if (given(l, trace_gives[k]))
+			ERR(trace_gives[k], "the trace gives the requests and their arrival times: "
+			    "remove this key (--set KEY=null), or use another workload.arrival.process");
+	/* A relative trace path is relative to the scenario file. */
+	if (w->arrival.trace[0] != '\0' && w->arrival.trace[0] != '/')
+		w->arrival.trace = arena_printf(s->arena, "%s/%s", preset_dir_of(s->arena, s->file),
+						w->arrival.trace);
+	/* vLLM SchedulerConfig._verify_args: without chunked prefill one iteration must hold a
+	 * whole prompt (max_num_batched_tokens >= max_model_len), and at least one token per
+	 * sequence (>= max_num_seqs). */
+	if (!v->chunked_prefill && v->max_batched_tokens < w->seq_len)
+		ERR("serving.max_batched_tokens",
+		    "without chunked prefill it must hold a whole sequence (seq_len %lld), got %lld",
+		    (long long)w->seq_len, (long long)v->max_batched_tokens);
+	/* Swapping moves KV blocks over the GPU-host link: without its bandwidth it cannot be
+	 * costed, and falling back to recompute silently would report another policy. */
+	if (v->preemption == PREEMPT_SWAP && !(s->cluster.node.pcie.bw > 0))
+		ERR("serving.preemption", "swap needs the host link's bandwidth, and %s gives no "
+		    "cluster.node.links.pcie.bw: set it, or use preemption: recompute",
+		    s->cluster.node.name ? s->cluster.node.name : "the node");
+	if (v->max_batched_tokens < v->max_num_seqs)
+		ERR("serving.max_batched_tokens", "must be at least max_num_seqs (%lld), got %lld",
+		    (long long)v->max_num_seqs, (long long)v->max_batched_tokens);
+}
+
+void scenario_check_workload(struct loader *l)
+{
+	struct scenario *s = l->s;
+	struct workload *w = &s->workload;
+	if (w->mode == MODE_TRAIN) {
+		if ((w->dtype == DTYPE_INT8 || w->dtype == DTYPE_INT4) && w->lora.rank == 0)
+			ERR("workload.dtype", "%s weights cannot be trained: use bf16, fp16, fp32 or fp8, "
+			    "or LoRA (workload.lora.rank) on a quantized base", scenario_dtype_name(w->dtype));
+		if (w->dtype == DTYPE_TF32)
+			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
+		if (s->model.position == POSITION_LEARNED && w->seq_len > s->model.max_position)
+			ERR("workload.seq_len", "exceeds the model's %lld learned positions",
+			    (long long)s->model.max_position);
+	} else {
+		if (w->dtype == DTYPE_TF32)
+			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
+		check_requests(l);
+	}
+	if (w->kv_dtype == DTYPE_TF32 || w->kv_dtype == DTYPE_INT4)
+		ERR("workload.kv_dtype", "expected one of fp32, bf16, fp16, fp8, int8, got %s",
+		    scenario_dtype_name(w->kv_dtype));
+	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
+		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+}
+
