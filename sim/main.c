@@ -3,7 +3,10 @@
  * `dssim FILE` (no command) runs a scenario. Each command lives in its own main_*.c, takes the
  * arguments after its name and returns an exit status of main_exit_codes.
  */
+#include <getopt.h>
 #include <gsl/gsl_errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +67,56 @@ int main_check_db(const char *cmd, const char *db)
 	}
 	diag_release(&d);
 	return status;
+}
+
+/* PROG: MESSAGE (HINT), PROG being "dssim" or "dssim CMD". */
+static int usage_line(const char *cmd, bool lists, const char *fmt, va_list ap)
+{
+	const char *sep = cmd != NULL ? " " : "";
+	if (cmd == NULL)
+		cmd = "";
+	fprintf(stderr, "dssim%s%s: ", sep, cmd);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, lists ? " (dssim%s%s --help lists them)\n" : " (see dssim%s%s --help)\n",
+		sep, cmd);
+	return EXIT_BAD_INPUT;
+}
+
+int main_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	usage_line(cmd, false, fmt, ap);
+	va_end(ap);
+	return EXIT_BAD_INPUT;
+}
+
+static int option_line(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int option_line(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	usage_line(cmd, true, fmt, ap);
+	va_end(ap);
+	return EXIT_BAD_INPUT;
+}
+
+int main_option_error(const char *cmd, int c, char **argv)
+{
+	/* glibc leaves the option's text in the argument it just passed (argv[optind - 1]) for a
+	 * missing argument and a long option; an unknown short option is only in optopt, since
+	 * it may sit inside a cluster such as -qz. "=VALUE" is no part of a name. */
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	int len = (int)strcspn(arg, "=");
+	bool is_long = arg[0] == '-' && arg[1] == '-';
+	if (c == ':')
+		return option_line(cmd, "option '%.*s' needs an argument", len, arg);
+	if (optopt == 0)
+		return option_line(cmd, "unknown option '%.*s'", len, arg);
+	if (is_long && arg[len] == '=')
+		return option_line(cmd, "option '%.*s' takes no argument", len, arg);
+	return option_line(cmd, "unknown option '-%c'", optopt);
 }
 
 void main_print_exit_codes(FILE *out)

@@ -108,7 +108,8 @@ int main_calibrate(int argc, char **argv)
 	struct diag d;
 	int c, status;
 	memset(&opt, 0, sizeof opt);
-	while ((c = getopt_long(argc, argv, "o:p:d:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:p:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			output = optarg;
@@ -131,16 +132,13 @@ int main_calibrate(int argc, char **argv)
 			free(keys);
 			return EXIT_OK;
 		default:
-			usage(stderr);
 			free(keys);
-			return EXIT_BAD_INPUT;
+			return main_option_error("calibrate", c, argv);
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "dssim calibrate: expected one cases file\n");
-		usage(stderr);
 		free(keys);
-		return EXIT_BAD_INPUT;
+		return main_usage_error("calibrate", "expected one cases file");
 	}
 	if (nkeys == 0) {
 		while (calibrate_default_keys[nkeys])

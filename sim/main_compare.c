@@ -137,7 +137,8 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
 	memset(o, 0, sizeof *o);
 	o->fmt = FORMAT_TEXT;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "f:d:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->db = optarg;
@@ -156,16 +157,13 @@ static int parse_compare_options(int argc, char **argv, struct compare_options *
 			compare_usage(stdout);
 			return EXIT_OK;
 		default:
-			compare_usage(stderr);
-			return EXIT_BAD_INPUT;
+			return main_option_error("compare", c, argv);
 		}
 	}
 	o->first = optind;
 	o->items = (size_t)(argc - optind);
 	if (o->items < 1) {
-		fprintf(stderr, "dssim compare: expected scenario files or point ids\n");
-		compare_usage(stderr);
-		return EXIT_BAD_INPUT;
+		return main_usage_error("compare", "expected scenario files or point ids");
 	}
 	return -1;
 }

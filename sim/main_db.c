@@ -2,6 +2,7 @@
  * main_db: `dssim db`, the sweep database's schema, merging databases and checking one.
  * Command stage.
  */
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,19 +170,41 @@ static int db_merge(int n, char **files)
 
 int main_db(int argc, char **argv)
 {
-	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sub;
+	int c;
+	/* "+": options stop at the subcommand, whose files are its own. */
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		if (c != 'h')
+			return main_option_error("db", c, argv);
 		db_usage(stdout);
 		return EXIT_OK;
 	}
-	if (argc == 2 && strcmp(argv[1], "schema") == 0) {
+	if (optind >= argc)
+		return main_usage_error("db", "expected schema, merge or check");
+	sub = argv[optind];
+	argc -= optind;
+	argv += optind;
+	if (strcmp(sub, "schema") == 0) {
+		if (argc != 1)
+			return main_usage_error("db", "schema takes no arguments");
 		store_print_schema(stdout);
 		return EXIT_OK;
 	}
-	if (argc == 3 && strcmp(argv[1], "check") == 0)
-		return db_check(argv[2]);
-	if (argc >= 4 && strcmp(argv[1], "merge") == 0)
-		return db_merge(argc - 2, argv + 2);
-	db_usage(stderr);
-	return EXIT_BAD_INPUT;
+	if (strcmp(sub, "check") == 0) {
+		if (argc != 2)
+			return main_usage_error("db", "check takes one database file");
+		return db_check(argv[1]);
+	}
+	if (strcmp(sub, "merge") == 0) {
+		if (argc < 3)
+			return main_usage_error("db", "merge takes OUT.db and at least one IN.db");
+		return db_merge(argc - 1, argv + 1);
+	}
+	return main_usage_error("db", "unknown subcommand '%s'", sub);
 }
-

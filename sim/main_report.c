@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "main_sweep.h"
 #include "outfile.h"
 #include "report.h"
@@ -107,8 +108,7 @@ static int report_option(int c, const char *arg, struct report_args *a, struct d
 		report_usage(stdout);
 		return EXIT_OK;
 	default:
-		report_usage(stderr);
-		return EXIT_BAD_INPUT;
+		BUG_ON(true);
 	}
 	if (main_check_db("report", a->db) != 0)
 		return EXIT_BAD_INPUT;
@@ -135,16 +135,17 @@ static int parse_report_args(int argc, char **argv, struct report_args *a)
 	diag_init(&d);
 	report_parse_slo(&a->o, "ttft_p99=2s,tpot_p99=100ms", &d);
 	optind = 1;
-	while (status < 0 && (c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1)
-		status = report_option(c, optarg, a, &d);
+	opterr = 0;
+	while (status < 0 && (c = getopt_long(argc, argv, ":f:o:h", longopts, NULL)) != -1)
+		status = c == '?' || c == ':' ? main_option_error("report", c, argv)
+					      : report_option(c, optarg, a, &d);
 	diag_release(&d);
 	if (status >= 0)
 		return status;
 	if (a->db == NULL || optind != argc) {
-		fprintf(stderr, "dssim report: %s\n",
-			a->db ? "unexpected argument" : "--db FILE is required");
-		report_usage(stderr);
-		return EXIT_BAD_INPUT;
+		if (a->db == NULL)
+			return main_usage_error("report", "--db FILE is required");
+		return main_usage_error("report", "unexpected argument '%s'", argv[optind]);
 	}
 	return -1;
 }

@@ -116,7 +116,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 	int c;
 	memset(a, 0, sizeof *a);
 	a->seed = 1;
-	while ((c = getopt_long(argc, argv, "f:s:d:t:c:hV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:s:d:t:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (strcmp(optarg, "text") == 0) {
@@ -183,15 +184,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			printf("dssim %s\n", PACKAGE_VERSION);
 			return -1;
 		default:
-			usage(stderr);
-			return EXIT_BAD_INPUT;
+			return main_option_error(NULL, c, argv);
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, optind >= argc ? "dssim: no scenario file given\n"
-					       : "dssim: expected one scenario file\n");
-		usage(stderr);
-		return EXIT_BAD_INPUT;
+		return main_usage_error(NULL, "%s", optind >= argc ? "no scenario file given"
+								    : "expected one scenario file");
 	}
 	if ((a->find_max_rate && a->slo == NULL) || (!a->find_max_rate && a->slo != NULL)) {
 		fprintf(stderr, "dssim: --find-max-rate and --slo go together\n");

@@ -522,7 +522,8 @@ static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 	o->fmt = FORMAT_TEXT;
 	o->jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "j:d:qf:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":j:d:qf:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->db = optarg;
@@ -565,15 +566,12 @@ static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
 			sweep_usage(stdout);
 			return EXIT_OK;
 		default:
-			sweep_usage(stderr);
-			return EXIT_BAD_INPUT;
+			return main_option_error("sweep", c, argv);
 		}
 	}
 	if (optind != argc - 1 || o->db == NULL) {
-		fprintf(stderr, "dssim sweep: %s\n", o->db == NULL ? "--db FILE is required"
-								 : "expected one sweep spec");
-		sweep_usage(stderr);
-		return EXIT_BAD_INPUT;
+		return main_usage_error("sweep", "%s", o->db == NULL ? "--db FILE is required"
+								     : "expected one sweep spec");
 	}
 	if (main_check_db("sweep", o->db) != 0)
 		return EXIT_BAD_INPUT;

@@ -24,6 +24,15 @@ int main_add_override(struct scenario_override **list, size_t *n, char *arg);
  * the message printed as "dssim CMD: ...". */
 int main_check_db(const char *cmd, const char *db);
 
+/* A usage error as one line on stderr, "PROG: MESSAGE (see PROG --help)", where PROG is
+ * "dssim" or "dssim CMD" (cmd NULL or a name); returns EXIT_BAD_INPUT. */
+int main_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* getopt_long's '?' (unknown option) or ':' (missing argument) as one line,
+ * "PROG: unknown option '--x' (PROG --help lists them)". Callers set opterr = 0 and start
+ * their optstring with ':' so that getopt itself prints nothing. */
+int main_option_error(const char *cmd, int c, char **argv);
+
 int main_run(int argc, char **argv);
 int main_validate(int argc, char **argv);
 int main_calibrate(int argc, char **argv);

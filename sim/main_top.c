@@ -103,7 +103,8 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 	o->fmt = FORMAT_TEXT;
 	o->n = 10;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "n:f:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:f:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			o->db = optarg;
@@ -139,15 +140,13 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 			top_usage(stdout);
 			return EXIT_OK;
 		default:
-			top_usage(stderr);
-			return EXIT_BAD_INPUT;
+			return main_option_error("top", c, argv);
 		}
 	}
 	if (o->db == NULL || optind != argc) {
-		fprintf(stderr, "dssim top: %s\n",
-			o->db ? "unexpected argument" : "--db FILE is required");
-		top_usage(stderr);
-		return EXIT_BAD_INPUT;
+		if (o->db == NULL)
+			return main_usage_error("top", "--db FILE is required");
+		return main_usage_error("top", "unexpected argument '%s'", argv[optind]);
 	}
 	if (main_check_db("top", o->db) != 0)
 		return EXIT_BAD_INPUT;

@@ -112,7 +112,8 @@ int main_validate(int argc, char **argv)
 	bool cross = false;
 	int c, status;
 	memset(&opt, 0, sizeof opt);
-	while ((c = getopt_long(argc, argv, "f:s:d:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":f:s:d:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (main_parse_format(optarg, &format) != 0 || format == FORMAT_CSV) {
@@ -151,19 +152,17 @@ int main_validate(int argc, char **argv)
 			free(ov);
 			return EXIT_OK;
 		default:
-			usage(stderr);
 			free(keys);
 			free(ov);
-			return EXIT_BAD_INPUT;
+			return main_option_error("validate", c, argv);
 		}
 	}
 	if (optind < argc - 1 || (nkeys && !cross) || (cross && format != FORMAT_TEXT)) {
-		fprintf(stderr, optind < argc - 1 ? "dssim validate: expected at most one cases file\n"
-			: nkeys ? "dssim validate: --param goes with --cross\n"
-				: "dssim validate: --cross prints text only\n");
 		free(keys);
 		free(ov);
-		return EXIT_BAD_INPUT;
+		return main_usage_error("validate", "%s", optind < argc - 1
+			? "expected at most one cases file" : nkeys ? "--param goes with --cross"
+			: "--cross prints text only");
 	}
 	opt.overrides = ov;
 	opt.noverrides = nov;

@@ -304,4 +304,40 @@ printf 'cases:\n  - {name: t, metric: ttft_s, published: 1, tolerance: 1, scenar
 expect 2 validate_serving_on_training "$dssim" validate "$out/serve_bad.yaml"
 has validate_serving_on_training err "a serving metric needs an inference scenario"
 
+# A usage error is one line on stderr and a hint, never the whole help; getopt adds nothing.
+one_line() {
+	if [ "$(wc -l <"$out/$1.err")" -eq 1 ]; then ok "$1 err is one line"; else bad "$1 err is not one line"; cat "$out/$1.err"; fi
+}
+expect 2 unknown_run "$dssim" --frobnicate scenarios/32b_zero3.yaml
+has unknown_run err "dssim: unknown option '--frobnicate' (dssim --help lists them)"
+one_line unknown_run
+expect 2 unknown_short_run "$dssim" -z scenarios/32b_zero3.yaml
+has unknown_short_run err "dssim: unknown option '-z'"
+one_line unknown_short_run
+expect 2 missing_arg_run "$dssim" scenarios/32b_zero3.yaml --format
+has missing_arg_run err "dssim: option '--format' needs an argument"
+one_line missing_arg_run
+one_line no_args
+for cmd in validate calibrate sweep top compare db report; do
+	expect 2 "unknown_$cmd" "$dssim" "$cmd" --frobnicate=1 x
+	has "unknown_$cmd" err "dssim $cmd: unknown option '--frobnicate' (dssim $cmd --help lists them)"
+	one_line "unknown_$cmd"
+	# Too many files, or none for compare, or no --db.
+	if [ "$cmd" = compare ]; then set --; else set -- "$cmd.yaml" "$cmd.yaml" "$cmd.yaml"; fi
+	expect 2 "bare_$cmd" "$dssim" "$cmd" "$@"
+	has "bare_$cmd" err "(see dssim $cmd --help)"
+	one_line "bare_$cmd"
+done
+for cmd in sweep top report; do
+	expect 2 "missing_db_$cmd" "$dssim" "$cmd" --db
+	has "missing_db_$cmd" err "dssim $cmd: option '--db' needs an argument"
+	one_line "missing_db_$cmd"
+done
+expect 2 top_missing_n "$dssim" top --db x.db -n
+has top_missing_n err "dssim top: option '-n' needs an argument"
+one_line top_missing_n
+expect 2 db_nothing "$dssim" db
+has db_nothing err "dssim db: expected schema, merge or check"
+one_line db_nothing
+
 finish
