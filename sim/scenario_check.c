@@ -337,5 +337,10 @@ void scenario_check_workload(struct loader *l)
 		    scenario_dtype_name(w->kv_dtype));
 	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+	/* Hu et al. 2021, sec. 4.1: the update B*A of a d x k matrix has rank r << min(d, k); a
+	 * rank above the hidden size adds parameters and no expressiveness, and is a typo. */
+	if (w->lora.rank > s->model.hidden && s->model.hidden > 0)
+		ERR("workload.lora.rank", "exceeds the model's hidden size %lld, got %lld",
+		    (long long)s->model.hidden, (long long)w->lora.rank);
 }
 
