@@ -318,6 +318,14 @@ void scenario_check_workload(struct loader *l)
 {
 	struct scenario *s = l->s;
 	struct workload *w = &s->workload;
+	/* Gradients come out of the backward GEMMs in the compute precision: fp32 training keeps
+	 * fp32 gradients, mixed precision 16-bit ones (Micikevicius et al. 2018, sec. 3; ZeRO,
+	 * Rajbhandari et al. 2020, sec. 3.1). fp8 GEMMs and quantized QLoRA bases produce bf16
+	 * gradients (Transformer Engine; Dettmers et al. 2023). A given grad_dtype, lower or not,
+	 * stands. */
+	if (!given(l, "workload.grad_dtype"))
+		w->grad_dtype = w->dtype == DTYPE_FP32 || w->dtype == DTYPE_FP16 ? w->dtype
+										  : DTYPE_BF16;
 	if (w->mode == MODE_TRAIN) {
 		if ((w->dtype == DTYPE_INT8 || w->dtype == DTYPE_INT4) && w->lora.rank == 0)
 			ERR("workload.dtype", "%s weights cannot be trained: use bf16, fp16, fp32 or fp8, "

@@ -222,9 +222,11 @@ static const struct schema_row rows[] = {
 	     "compute and weight type; int8/int4 weights for inference", workload.dtype),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
-	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients. */
+	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients;
+	 * the default follows workload.dtype (scenario_check_workload). */
 	ENUM("workload.grad_dtype", dtype_names, "bf16",
-	     "gradient type (Megatron keeps fp32 main grads: 'fp32')", workload.grad_dtype),
+	     "gradient type; not given: fp32 for fp32 training, fp16 for fp16, else bf16 "
+	     "(Megatron keeps fp32 main grads: 'fp32')", workload.grad_dtype),
 	ENUM("workload.optimizer", optimizer_names, "adamw", "optimizer", workload.optimizer),
 	BOOL("workload.flash_attention", "true",
 	     "fused attention: no s*s score matrices are stored", workload.flash_attention),

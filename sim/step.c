@@ -332,7 +332,8 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 	size_t key = (size_t)(ps->micro_batch * (b->p * b->v) + gc);
 	double act = b->chunk_act[dev * b->v + ps->chunk];
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
-	double gb = s->workload.grad_dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	/* The same gradient bytes the memory table counts (an fp8 grad_dtype is 1 byte, not 2). */
+	double gb = memory_dtype_bytes(s->workload.grad_dtype);
 	double params, per_layer_params, per_layer_act;
 	uint32_t op = NONE, wait;
 

@@ -35,6 +35,37 @@ static void zero3_shards_weights_gradients_and_states_across_dp(void **state)
 	scenario_free(s);
 }
 
+/* Gradients default to the training precision (Micikevicius et al. 2018): fp32 training of
+ * Llama-2-7B under ZeRO-3 on 16 GPUs keeps 4-byte weights and gradients, 4*P/16 each, and Adam's
+ * m and v, 8*P/16 (no separate master copy); a given grad_dtype: bf16 still counts 2*P/16, and
+ * fp8 training's gradients are bf16, 2*P/16. */
+static void fp32_training_keeps_fp32_gradients_unless_told(void **state)
+{
+#define GRAD_SCENARIO(dtype)                                                               \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"                      \
+	"workload: {seq_len: 4096, global_batch: 16, dtype: " dtype "}\nstrategy: {zero: 3}\n"
+	struct scenario *fp32 = check_scenariof("fp32", GRAD_SCENARIO("fp32"));
+	struct scenario *given = check_scenariof("given", GRAD_SCENARIO("fp32, grad_dtype: bf16"));
+	struct scenario *fp8 = check_scenariof("fp8", GRAD_SCENARIO("fp8"));
+#undef GRAD_SCENARIO
+	struct memory_report a, b, c;
+	(void)state;
+	assert_int_equal(memory_build(fp32, &a), 0);
+	assert_int_equal(memory_build(given, &b), 0);
+	assert_int_equal(memory_build(fp8, &c), 0);
+	check_rel(a.roles[0].part[MEMORY_WEIGHTS], 4 * LLAMA2_7B / 16, 1e-12);
+	check_rel(a.roles[0].part[MEMORY_GRADIENTS], 4 * LLAMA2_7B / 16, 1e-12);
+	check_rel(a.roles[0].part[MEMORY_OPTIMIZER], 8 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_GRADIENTS], 2 * LLAMA2_7B / 16, 1e-12);
+	check_rel(c.roles[0].part[MEMORY_GRADIENTS], 2 * LLAMA2_7B / 16, 1e-12);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	memory_report_release(&c);
+	scenario_free(fp32);
+	scenario_free(given);
+	scenario_free(fp8);
+}
+
 /* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
  * go to the host; per node that is 8 GPUs x shard x 16. */
 static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
@@ -328,6 +359,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero3_shards_weights_gradients_and_states_across_dp),
+		cmocka_unit_test(fp32_training_keeps_fp32_gradients_unless_told),
 		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
