@@ -86,19 +86,24 @@ double compute_gemm_efficiency(const struct compute *c, double flops)
 	return gsl_interp_eval(c->interp, c->logx, c->y, lx, c->accel);
 }
 
-double compute_peak(const struct compute *c, enum dtype dtype)
+double compute_gpu_peak(const struct gpu_spec *gpu, enum dtype dtype)
 {
 	/* Quantized weights are dequantized into 16-bit GEMMs (AWQ/GPTQ kernels). */
 	if (dtype == DTYPE_INT8 || dtype == DTYPE_INT4)
 		dtype = DTYPE_FP16;
-	if (c->gpu.flops[dtype] > 0)
-		return c->gpu.flops[dtype];
+	if (gpu->flops[dtype] > 0)
+		return gpu->flops[dtype];
 	/* A GPU without that type runs it as bf16 (fp8 on A100), or fp32 for tf32. */
-	if (c->gpu.flops[DTYPE_BF16] > 0)
-		return c->gpu.flops[DTYPE_BF16];
-	if (c->gpu.flops[DTYPE_FP16] > 0)
-		return c->gpu.flops[DTYPE_FP16];
-	return c->gpu.flops[DTYPE_FP32] > 0 ? c->gpu.flops[DTYPE_FP32] : 1e12;
+	if (gpu->flops[DTYPE_BF16] > 0)
+		return gpu->flops[DTYPE_BF16];
+	if (gpu->flops[DTYPE_FP16] > 0)
+		return gpu->flops[DTYPE_FP16];
+	return gpu->flops[DTYPE_FP32] > 0 ? gpu->flops[DTYPE_FP32] : 1e12;
+}
+
+double compute_peak(const struct compute *c, enum dtype dtype)
+{
+	return compute_gpu_peak(&c->gpu, dtype);
 }
 
 static double element_bytes(enum dtype dtype)

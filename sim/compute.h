@@ -30,5 +30,8 @@ double compute_attention_time(const struct compute *c, enum dtype dtype, double 
 double compute_stream_time(const struct compute *c, double bytes);
 /* The dense peak used for dtype (int4/int8 weights run as the activation type). */
 double compute_peak(const struct compute *c, enum dtype dtype);
+/* The same for a GPU spec: the peak of the precision the GEMMs of dtype weights run in, which
+ * is MFU's denominator too, whatever the weights' storage. */
+double compute_gpu_peak(const struct gpu_spec *gpu, enum dtype dtype);
 
 #endif

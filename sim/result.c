@@ -1,13 +1,14 @@
 /*
  * result: step metrics from a finished engine. Output stage.
  * MFU and HFU follow Korthikanti et al. 2022, sec. 6: model FLOPs (no recomputation) and hardware
- * FLOPs (with it) per second over the GPUs' dense peak for the training dtype.
+ * FLOPs (with it) per second over the GPUs' dense peak for the precision the GEMMs run in.
  */
 #include "result.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "compute.h"
 #include "xalloc.h"
 
 /* Which category a moment belongs to when several are active: the GPU computing hides
@@ -82,11 +83,11 @@ void result_build(const struct scenario *s, const struct step_plan *p, const str
 {
 	const struct memtrack *m = engine_memory(e);
 	double gpus = (double)s->cluster.gpus;
-	double peak = s->cluster.node.gpu.flops[s->workload.dtype];
+	/* MFU's denominator is the peak of the precision the GEMMs run in (Chowdhery et al. 2022,
+	 * app. B), the one compute times them at: QLoRA's int4/int8 base runs in 16-bit. */
+	double peak = compute_gpu_peak(&s->cluster.node.gpu, s->workload.dtype);
 	int64_t d;
 	memset(r, 0, sizeof *r);
-	if (peak <= 0)
-		peak = s->cluster.node.gpu.flops[DTYPE_BF16];
 	r->step_s = engine_now(e);
 	r->events = engine_events(e);
 	r->simulated_gpus = p->devices;
