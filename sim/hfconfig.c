@@ -214,6 +214,7 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 {
 	struct conv c = {a, hf, NULL, d};
 	const struct ymember *mt = yamltree_member(hf, "model_type");
+	const char *named;
 	const char *type = mt && mt->value->kind == YNODE_SCALAR ? mt->value->value : "";
 	const struct arch *ar = NULL;
 	size_t i, before = d->count;
@@ -228,9 +229,13 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 		return NULL;
 	}
 	c.out = yamltree_new_map(a, hf->at);
-	put(&c, "name", name);
-	/* transformers writes the repository id it loaded from as _name_or_path. */
-	copy(&c, "_name_or_path", "name");
+	/* transformers writes the repository id it loaded from as _name_or_path; "" for a config
+	 * built in memory, which names nothing. */
+	named = text_of(&c, "_name_or_path");
+	if (named != NULL && named[0] != '\0')
+		copy(&c, "_name_or_path", "name");
+	else
+		put(&c, "name", name);
 	yamltree_map_set(a, c.out, "arch", mt->key_at, mt->value);
 	if (strcmp(type, "mixtral") == 0)
 		convert_mixtral(&c, ar);

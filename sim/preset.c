@@ -4,6 +4,9 @@
  * parsed file kept for the life of the process. Input stage: it hands back YAML trees and knows
  * nothing of the keys inside them (scenario.c walks those against the schema).
  */
+/* realpath() is XSI: glibc declares it for _XOPEN_SOURCE, not for _POSIX_C_SOURCE alone. */
+#define _XOPEN_SOURCE 700
+
 #include "preset.h"
 
 #include <dirent.h>
@@ -209,6 +212,59 @@ static struct ynode *load_preset_file(struct arena *a, const char *path, struct 
 	return preset_copy_tree(a, root);
 }
 
+/* "org/name" from a HuggingFace cache directory, "models--org--name": huggingface_hub writes
+ * "models--" + repo_id with '/' as "--" (file_download.repo_folder_name), and repo ids hold no
+ * "--" of their own (validate_repo_id). NULL for any other directory name. */
+static char *cache_repo_id(struct arena *a, const char *dir, size_t len)
+{
+	char *id, *p;
+	if (len <= 8 || strncmp(dir, "models--", 8) != 0)
+		return NULL;
+	id = arena_strndup(a, dir + 8, len - 8);
+	while ((p = strstr(id, "--")) != NULL) {
+		*p = '/';
+		memmove(p + 1, p + 2, strlen(p + 2) + 1);
+	}
+	return id;
+}
+
+/*
+ * The name of a model given as a HuggingFace config file, used when the config has no
+ * _name_or_path (hfconfig_convert): NAME.json is NAME; a config.json inside the HuggingFace
+ * cache (models--org--name/snapshots/REV/config.json) is org/name; another config.json is named
+ * by its directory, resolved first so that ./config.json takes the working directory's name;
+ * "model" when nothing names it (a config.json in /).
+ */
+static const char *hf_model_name(struct arena *a, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *file = slash ? slash + 1 : path;
+	const char *repo = NULL, *last = NULL, *c;
+	size_t len = strlen(file);
+	char *dir, *real;
+	if (strcmp(file, "config.json") != 0)
+		return len > 5 && strcmp(file + len - 5, ".json") == 0
+			       ? arena_strndup(a, file, len - 5) : file;
+	/* The directory, not the file: a cache snapshot's config.json links into blobs/. */
+	dir = slash == NULL ? arena_strdup(a, ".")
+	      : slash == path ? arena_strdup(a, "/") : arena_strndup(a, path, (size_t)(slash - path));
+	real = realpath(dir, NULL);
+	if (real != NULL)
+		dir = arena_strdup(a, real);
+	free(real);
+	/* The innermost models--org--name among the components, else the last component. */
+	for (c = dir + strspn(dir, "/"); *c != '\0'; c += strspn(c, "/")) {
+		size_t n = strcspn(c, "/");
+		const char *id = cache_repo_id(a, c, n);
+		if (id != NULL)
+			repo = id;
+		last = arena_strndup(a, c, n);
+		c += n;
+	}
+	if (repo != NULL)
+		return repo;
+	return last == NULL || strcmp(last, ".") == 0 || strcmp(last, "..") == 0 ? "model" : last;
+}
+
 struct ynode *preset_load(const struct preset_roots *roots, struct arena *a, enum preset_kind kind,
 			  const char *key, const struct ynode *v, struct diag *d)
 {
@@ -255,21 +311,8 @@ struct ynode *preset_load(const struct preset_roots *roots, struct arena *a, enu
 	root = load_preset_file(a, path, d);
 	if (root == NULL)
 		return NULL;
-	if (kind == PRESET_MODEL && hfconfig_is_hf(root)) {
-		/* A checkpoint directory names the model: .../DeepSeek-V3/config.json -> DeepSeek-V3. */
-		char *base = arena_strdup(a, path);
-		char *slash = strrchr(base, '/');
-		char *name = slash ? slash + 1 : base;
-		if (strcmp(name, "config.json") == 0 && slash != NULL) {
-			char *prev;
-			*slash = '\0';
-			prev = strrchr(base, '/');
-			name = prev ? prev + 1 : base;
-		} else if (strlen(name) > 5 && strcmp(name + strlen(name) - 5, ".json") == 0) {
-			name[strlen(name) - 5] = '\0';
-		}
-		return hfconfig_convert(a, root, name, d);
-	}
+	if (kind == PRESET_MODEL && hfconfig_is_hf(root))
+		return hfconfig_convert(a, root, hf_model_name(a, path), d);
 	if (root->kind != YNODE_MAP) {
 		diag_add(d, root->at, key, "a %s preset must be a mapping, got %s", preset_noun(kind),
 			 yamltree_kind_name(root));

@@ -441,6 +441,129 @@ static void hfconfig_names_a_checkpoint_by_its_directory(void **state)
 	scenario_free(s);
 }
 
+/* tests/data/hf/mistral.json as text, with `head` spliced in after its opening brace. */
+static void mistral_with(char *text, size_t size, const char *head)
+{
+	char src[1200], json[8192];
+	size_t n;
+	FILE *f;
+	snprintf(src, sizeof src, "%s/tests/data/hf/mistral.json", check_srcdir());
+	f = fopen(src, "rb");
+	assert_non_null(f);
+	n = fread(json, 1, sizeof json - 1, f);
+	fclose(f);
+	json[n] = '\0';
+	assert_true(json[0] == '{');
+	snprintf(text, size, "{%s%s", head, json + 1);
+}
+
+/* Write text to dir/config.json and load a scenario naming it by path. */
+static struct scenario *load_config_in(const char *dir, const char *text)
+{
+	char json[1300], yaml[1600];
+	FILE *f;
+	snprintf(json, sizeof json, "%s/config.json", dir);
+	f = fopen(json, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(yaml, sizeof yaml,
+		 "model: %s\ncluster: {node: dgx-h100}\nworkload: {mode: infer, seq_len: 16}\n",
+		 json);
+	return check_scenario("hf_named", yaml);
+}
+
+/* _name_or_path, the repository id transformers saved the config from, names the model before
+ * its directory does; "" (a config built in memory) names nothing. */
+static void hfconfig_names_a_model_by_name_or_path(void **state)
+{
+	char dir[1200], text[8192];
+	struct scenario *s;
+	(void)state;
+	out_dir(dir, sizeof dir, "checkpoint-500");
+	mistral_with(text, sizeof text, "\"_name_or_path\": \"mistralai/Mistral-7B-v0.1\",");
+	s = load_config_in(dir, text);
+	assert_string_equal(s->model.name, "mistralai/Mistral-7B-v0.1");
+	scenario_free(s);
+	/* Another directory: presets are cached by path for the life of the process. */
+	out_dir(dir, sizeof dir, "checkpoint-600");
+	mistral_with(text, sizeof text, "\"_name_or_path\": \"\",");
+	s = load_config_in(dir, text);
+	assert_string_equal(s->model.name, "checkpoint-600");
+	scenario_free(s);
+}
+
+/* The HuggingFace cache keeps a snapshot as models--org--name/snapshots/REV/config.json, a link
+ * to ../../blobs/HASH: the model is org/name, not REV nor blobs. */
+static void hfconfig_names_a_cached_snapshot_by_its_repository(void **state)
+{
+	char repo[1200], dir[1300], blob[1400], link[1400], yaml[1600], text[8192];
+	struct scenario *s;
+	FILE *f;
+	(void)state;
+	out_dir(repo, sizeof repo, "models--mistralai--Mistral-7B-v0.1");
+	snprintf(dir, sizeof dir, "%s/blobs", repo);
+	mkdir(dir, 0777);
+	snprintf(blob, sizeof blob, "%s/0123abcd", dir);
+	mistral_with(text, sizeof text, "");
+	f = fopen(blob, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	snprintf(dir, sizeof dir, "%s/snapshots", repo);
+	mkdir(dir, 0777);
+	snprintf(dir, sizeof dir, "%s/snapshots/26bca36b", repo);
+	mkdir(dir, 0777);
+	snprintf(link, sizeof link, "%s/config.json", dir);
+	unlink(link);
+	assert_int_equal(symlink("../../blobs/0123abcd", link), 0);
+	snprintf(yaml, sizeof yaml,
+		 "model: %s\ncluster: {node: dgx-h100}\nworkload: {mode: infer, seq_len: 16}\n",
+		 link);
+	s = check_scenario("hf_cached", yaml);
+	assert_string_equal(s->model.name, "mistralai/Mistral-7B-v0.1");
+	assert_int_equal(s->model.layers, 32);
+	scenario_free(s);
+}
+
+/* A config.json in the working directory, named ./config.json, takes the directory's name (it
+ * was "."). */
+static void hfconfig_names_a_config_in_the_working_directory(void **state)
+{
+	char cwd[4096], dir[1200], text[8192], data[4200];
+	struct scenario_options o = {0};
+	struct scenario *s;
+	struct diag d;
+	FILE *f;
+	(void)state;
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	/* The presets, found from the other directory. */
+	snprintf(data, sizeof data, "%s", check_srcdir());
+	if (data[0] != '/')
+		snprintf(data, sizeof data, "%s/%s", cwd, check_srcdir());
+	o.data_dir = data;
+	out_dir(dir, sizeof dir, "Mistral-Here");
+	mistral_with(text, sizeof text, "");
+	assert_int_equal(chdir(dir), 0);
+	f = fopen("config.json", "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	f = fopen("here.yaml", "wb");
+	assert_non_null(f);
+	fputs("model: ./config.json\ncluster: {node: dgx-h100}\n"
+	      "workload: {mode: infer, seq_len: 16}\n", f);
+	assert_int_equal(fclose(f), 0);
+	diag_init(&d);
+	s = scenario_load("here.yaml", &o, &d);
+	assert_int_equal(chdir(cwd), 0);
+	diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_string_equal(s->model.name, "Mistral-Here");
+	scenario_free(s);
+	diag_release(&d);
+}
+
 /* A null required field is as missing as an absent one. */
 static void hfconfig_treats_a_null_field_as_missing(void **state)
 {
@@ -599,6 +722,9 @@ int main(void)
 		cmocka_unit_test(hfconfig_reports_a_missing_field_at_the_top_of_the_json),
 		cmocka_unit_test(hfconfig_reports_a_failed_import_once),
 		cmocka_unit_test(hfconfig_names_a_checkpoint_by_its_directory),
+		cmocka_unit_test(hfconfig_names_a_model_by_name_or_path),
+		cmocka_unit_test(hfconfig_names_a_cached_snapshot_by_its_repository),
+		cmocka_unit_test(hfconfig_names_a_config_in_the_working_directory),
 		cmocka_unit_test(hfconfig_treats_a_null_field_as_missing),
 		cmocka_unit_test(hfconfig_rejects_opt_with_a_projected_embedding),
 		cmocka_unit_test(hfconfig_points_a_bad_imported_value_into_the_json),
