@@ -1,9 +1,14 @@
 /*
  * hfconfig: HuggingFace config.json -> dssim model mapping. Input stage.
  * Field names follow each architecture's configuration_*.py in huggingface/transformers
- * (LlamaConfig, Qwen2Config, MistralConfig, MixtralConfig, GPT2Config, OPTConfig) and the
+ * (LlamaConfig, Qwen2Config, MistralConfig, MixtralConfig, GPT2Config, OPTConfig, Qwen3Config,
+ * Qwen3MoeConfig, Gemma2Config, Gemma3TextConfig, Llama4TextConfig, Phi3Config) and the
  * DeepSeek-V2/V3 repositories' configuration_deepseek.py. Every copied value keeps the mark of
- * its HF key, so an error in an imported value points into config.json.
+ * its HF key, so an error in an imported value points into config.json. Gemma 3 and Llama 4
+ * checkpoints are multimodal: their language model is the `text_config` mapping, imported here;
+ * the vision tower is not part of dssim's model. Sliding-window and chunked attention
+ * (Gemma's sliding_window, Llama 4's attention_chunk_size) have no model key yet: the layers are
+ * imported as full attention.
  */
 #include "hfconfig.h"
 
@@ -31,7 +36,22 @@ static const struct arch arches[] = {
 	{"deepseek_v3", "swiglu", "rmsnorm", "rope", false, false, false},
 	{"gpt2", "gelu", "layernorm", "learned", true, true, false},
 	{"opt", "relu", "layernorm", "learned", true, true, false},
+	/* Qwen3Config/Qwen3MoeConfig: untied by default, no QKV bias (attention_bias=False). */
+	{"qwen3", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"qwen3_moe", "swiglu", "rmsnorm", "rope", false, false, false},
+	/* Gemma2Config/Gemma3TextConfig: gated GELU (gelu_pytorch_tanh), tied embeddings. */
+	{"gemma2", "swiglu", "rmsnorm", "rope", true, false, false},
+	{"gemma3", "swiglu", "rmsnorm", "rope", true, false, false},
+	{"gemma3_text", "swiglu", "rmsnorm", "rope", true, false, false},
+	/* Llama4TextConfig: untied (Llama4ForConditionalGeneration keeps its own lm_head). */
+	{"llama4", "swiglu", "rmsnorm", "rope", false, false, false},
+	{"llama4_text", "swiglu", "rmsnorm", "rope", false, false, false},
+	/* Phi3Config: fused qkv_proj and gate_up_proj hold the same weights as separate ones. */
+	{"phi3", "swiglu", "rmsnorm", "rope", false, false, false},
 };
+
+#define SUPPORTED "llama, qwen2, qwen3, qwen3_moe, mistral, mixtral, deepseek_v2, deepseek_v3, " \
+	"gemma2, gemma3, gemma3_text, llama4, llama4_text, phi3, gpt2, opt"
 
 bool hfconfig_is_hf(const struct ynode *root)
 {
@@ -133,7 +153,11 @@ static void convert_llama_like(struct conv *c, const struct arch *ar)
 	copy(c, "num_key_value_heads", "kv_heads");
 	copy(c, "head_dim", "head_dim");
 	require(c, "intermediate_size", "ffn");
-	require(c, "vocab_size", "vocab");
+	/* A class default put before (Gemma 3's text_config) stands in for an absent field. */
+	if (yamltree_get(c->out, "vocab") == NULL)
+		require(c, "vocab_size", "vocab");
+	else
+		copy(c, "vocab_size", "vocab");
 	copy(c, "max_position_embeddings", "max_position");
 	convert_activation(c, ar, "hidden_act");
 }
@@ -162,6 +186,99 @@ static void convert_deepseek(struct conv *c, const struct arch *ar)
 		require(c, "moe_intermediate_size", "moe.ffn");
 		copy(c, "first_k_dense_replace", "moe.dense_layers");
 	}
+}
+
+/* An integer field's value, or fallback when absent or not an integer. */
+static long long int_of(const struct conv *c, const char *key, long long fallback)
+{
+	const char *t = text_of(c, key);
+	long long n;
+	char end;
+	return t != NULL && sscanf(t, "%lld%c", &n, &end) == 1 ? n : fallback;
+}
+
+static void refuse(struct conv *c, const char *key, const char *why)
+{
+	const struct ymember *m = yamltree_member(c->hf, key);
+	diag_add(c->d, m ? m->key_at : c->hf->at, key, "%s", why);
+}
+
+/*
+ * Qwen3-MoE (modeling_qwen3_moe.py, Qwen3MoeDecoderLayer): layer i has the sparse block when it
+ * is not in mlp_only_layers and (i + 1) % decoder_sparse_step == 0, else a dense MLP of
+ * intermediate_size. dssim's layers are dense first, then MoE: mlp_only_layers = [0, k) with a
+ * step of 1 is moe.dense_layers = k; other patterns are refused.
+ */
+static void convert_qwen3_moe(struct conv *c, const struct arch *ar)
+{
+	const struct ynode *only = yamltree_get(c->hf, "mlp_only_layers");
+	convert_llama_like(c, ar);
+	require(c, "num_experts", "moe.experts");
+	require(c, "num_experts_per_tok", "moe.top_k");
+	require(c, "moe_intermediate_size", "moe.ffn");
+	if (int_of(c, "decoder_sparse_step", 1) != 1)
+		refuse(c, "decoder_sparse_step", "decoder_sparse_step other than 1 (MoE layers "
+		       "interleaved with dense ones) is not supported");
+	if (only != NULL && !is_null(only)) {
+		size_t i;
+		bool prefix = only->kind == YNODE_SEQ;
+		for (i = 0; prefix && i < only->count; i++) {
+			long long n;
+			char end;
+			prefix = only->items[i]->kind == YNODE_SCALAR &&
+				 sscanf(only->items[i]->value, "%lld%c", &n, &end) == 1 &&
+				 n == (long long)i;
+		}
+		if (!prefix) {
+			refuse(c, "mlp_only_layers", "mlp_only_layers other than the first layers "
+			       "[0, 1, ..., k-1] is not supported");
+		} else if (only->count > 0) {
+			char buf[32];
+			snprintf(buf, sizeof buf, "%zu", only->count);
+			yamltree_map_set(c->a, section(c, "moe"), "dense_layers",
+					 yamltree_member(c->hf, "mlp_only_layers")->key_at,
+					 yamltree_new_scalar(c->a, only->at, buf));
+		}
+	}
+}
+
+/*
+ * Gemma 2 and 3 (modeling_gemma2.py, modeling_gemma3.py): a Llama layer with head_dim set apart
+ * from hidden/heads and gelu_pytorch_tanh gating (hidden_activation). Gemma3TextConfig's
+ * defaults apply to what a checkpoint's text_config leaves out: vocab_size 262,208 and
+ * max_position_embeddings 131,072.
+ */
+static void convert_gemma(struct conv *c, const struct arch *ar)
+{
+	bool v3 = strncmp(ar->model_type, "gemma3", 6) == 0;
+	if (v3 && yamltree_get(c->hf, "vocab_size") == NULL)
+		put(c, "vocab", "262208");
+	if (v3 && yamltree_get(c->hf, "max_position_embeddings") == NULL)
+		put(c, "max_position", "131072");
+	convert_llama_like(c, ar);
+	if (text_of(c, "hidden_activation") != NULL)
+		convert_activation(c, ar, "hidden_activation");
+}
+
+/*
+ * Llama 4 text (modeling_llama4.py, Llama4TextMoe): routed experts of intermediate_size, one
+ * shared expert of the same width, and dense layers of intermediate_size_mlp. Layer i is MoE
+ * when (i + 1) % interleave_moe_layer_step == 0 (Scout: step 1, every layer); dssim cannot
+ * interleave dense and MoE layers, so another step is refused.
+ */
+static void convert_llama4(struct conv *c, const struct arch *ar)
+{
+	convert_llama_like(c, ar);
+	require(c, "intermediate_size_mlp", "ffn");
+	require(c, "num_local_experts", "moe.experts");
+	require(c, "num_experts_per_tok", "moe.top_k");
+	require(c, "intermediate_size", "moe.ffn");
+	yamltree_map_set(c->a, section(c, "moe"), "shared_experts", c->hf->at,
+			 yamltree_new_scalar(c->a, c->hf->at, "1"));
+	if (int_of(c, "interleave_moe_layer_step", 1) != 1)
+		refuse(c, "interleave_moe_layer_step", "interleave_moe_layer_step other than 1 "
+		       "(MoE layers interleaved with dense ones, as in Llama 4 Maverick) is not "
+		       "supported");
 }
 
 static void convert_gpt2(struct conv *c, const struct arch *ar)
@@ -224,8 +341,7 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 			ar = &arches[i];
 	if (ar == NULL) {
 		diag_add(d, mt ? mt->value->at : hf->at, "model_type",
-			 "unsupported HuggingFace model_type '%s' (supported: llama, qwen2, mistral, "
-			 "mixtral, deepseek_v2, deepseek_v3, gpt2, opt)", type);
+			 "unsupported HuggingFace model_type '%s' (supported: " SUPPORTED ")", type);
 		return NULL;
 	}
 	c.out = yamltree_new_map(a, hf->at);
@@ -237,6 +353,12 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 	else
 		put(&c, "name", name);
 	yamltree_map_set(a, c.out, "arch", mt->key_at, mt->value);
+	/* Gemma 3 and Llama 4 checkpoints wrap their language model in text_config. */
+	if (strcmp(type, "gemma3") == 0 || strcmp(type, "llama4") == 0) {
+		const struct ynode *text = yamltree_get(hf, "text_config");
+		if (text != NULL && text->kind == YNODE_MAP)
+			c.hf = text;
+	}
 	if (strcmp(type, "mixtral") == 0)
 		convert_mixtral(&c, ar);
 	else if (strncmp(type, "deepseek", 8) == 0)
@@ -245,6 +367,12 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 		convert_gpt2(&c, ar);
 	else if (strcmp(type, "opt") == 0)
 		convert_opt(&c, ar);
+	else if (strcmp(type, "qwen3_moe") == 0)
+		convert_qwen3_moe(&c, ar);
+	else if (strncmp(type, "gemma", 5) == 0)
+		convert_gemma(&c, ar);
+	else if (strncmp(type, "llama4", 6) == 0)
+		convert_llama4(&c, ar);
 	else
 		convert_llama_like(&c, ar);
 	return d->count > before ? NULL : c.out;

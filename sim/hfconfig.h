@@ -1,7 +1,8 @@
 /*
  * hfconfig: HuggingFace config.json -> a model mapping in dssim's keys, every value keeping the
  * line and column of the HF key it came from. Input stage; sees YAML trees only (JSON is YAML).
- * Supported model_type: llama, qwen2, mistral, mixtral, deepseek_v2, deepseek_v3, gpt2, opt.
+ * Supported model_type: llama, qwen2, qwen3, qwen3_moe, mistral, mixtral, deepseek_v2,
+ * deepseek_v3, gemma2, gemma3, gemma3_text, llama4, llama4_text, phi3, gpt2, opt.
  */
 #ifndef DSSIM_HFCONFIG_H
 #define DSSIM_HFCONFIG_H

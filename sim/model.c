@@ -7,6 +7,32 @@
  */
 #include "model.h"
 
+#include <string.h>
+
+static bool arch_is(const struct model_config *m, const char *const *names)
+{
+	for (; *names != NULL; names++)
+		if (m->arch != NULL && strcmp(m->arch, *names) == 0)
+			return true;
+	return false;
+}
+
+/* Qwen3 and Gemma 3 normalise queries and keys per head with an RMSNorm of head_dim weights
+ * (Qwen3Attention.q_norm/k_norm, Gemma3Attention.q_norm/k_norm). */
+static bool has_qk_norm(const struct model_config *m)
+{
+	static const char *const names[] = {"qwen3", "qwen3_moe", "gemma3", "gemma3_text", NULL};
+	return arch_is(m, names);
+}
+
+/* Gemma 2 and 3 also norm each block's output (post_attention_layernorm,
+ * post_feedforward_layernorm in Gemma2DecoderLayer/Gemma3DecoderLayer): four norms a layer. */
+static bool has_sandwich_norm(const struct model_config *m)
+{
+	static const char *const names[] = {"gemma2", "gemma3", "gemma3_text", NULL};
+	return arch_is(m, names);
+}
+
 static void emit(model_tensor_fn fn, void *ctx, const char *name, int64_t rows, int64_t cols,
 		 int64_t count, int group, bool tp_split)
 {
@@ -71,6 +97,10 @@ static void attention_tensors(const struct model_config *m, model_tensor_fn fn, 
 			emit(fn, ctx, "v_bias", 1, kv, 1, TENSOR_ATTN, true);
 		}
 		emit(fn, ctx, "o_proj", h, q, 1, TENSOR_ATTN, true);
+		if (has_qk_norm(m)) {
+			norm_tensors(m, fn, ctx, "q_norm", m->head_dim);
+			norm_tensors(m, fn, ctx, "k_norm", m->head_dim);
+		}
 		if (m->bias)
 			emit(fn, ctx, "o_bias", 1, h, 1, TENSOR_ATTN, false);
 	}
@@ -105,6 +135,10 @@ void model_layer_tensors(const struct model_config *m, enum layer_kind kind, mod
 	norm_tensors(m, fn, ctx, "attn_norm", m->hidden);
 	attention_tensors(m, fn, ctx);
 	norm_tensors(m, fn, ctx, "mlp_norm", m->hidden);
+	if (has_sandwich_norm(m)) {
+		norm_tensors(m, fn, ctx, "attn_out_norm", m->hidden);
+		norm_tensors(m, fn, ctx, "mlp_out_norm", m->hidden);
+	}
 	if (kind == LAYER_DENSE) {
 		mlp_tensors(m, fn, ctx, m->ffn, 1, TENSOR_MLP);
 		return;

@@ -81,6 +81,35 @@ static const struct expect expects[] = {
 	{"opt", "facebook/opt-13b", "opt", 40, 5120, 40, 40, 128, 20480, 50272, 2050,
 	 true, true, false, true, MLP_RELU, NORM_LAYERNORM, POSITION_LEARNED,
 	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Qwen3-8B: Llama-like with q/k norms (not a config key), untied. */
+	{"qwen3", "qwen3", "qwen3", 36, 4096, 32, 8, 128, 12288, 151936, 40960,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Qwen3-30B-A3B: num_experts 128, top 8 of moe_intermediate_size 768; mlp_only_layers [],
+	 * decoder_sparse_step 1: every layer is MoE. */
+	{"qwen3_moe", "qwen3_moe", "qwen3_moe", 48, 2048, 32, 4, 128, 6144, 151936, 40960,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 128, 0, 8, 768, 0},
+	/* Gemma-2-9B: head_dim 256 apart from hidden/heads (16 * 256 != 3584), gated
+	 * gelu_pytorch_tanh, tied by default. */
+	{"gemma2", "gemma2", "gemma2", 42, 3584, 16, 8, 256, 14336, 256000, 8192,
+	 true, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Gemma-3-12B: text_config; vocab_size and max_position_embeddings are absent there, so
+	 * Gemma3TextConfig's defaults 262,208 and 131,072 apply. */
+	{"gemma3", "gemma3", "gemma3", 48, 3840, 16, 8, 256, 15360, 262208, 131072,
+	 true, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+	/* Llama-4-Scout-17B-16E: text_config; 16 experts of intermediate_size 8192, top 1, one
+	 * shared expert as wide; intermediate_size_mlp 16384 is the dense MLP (no dense layer here:
+	 * interleave_moe_layer_step 1). */
+	{"llama4", "llama4", "llama4", 48, 5120, 40, 8, 128, 16384, 202048, 10485760,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 16, 1, 1, 8192, 0},
+	/* Phi-3-mini-4k-instruct: named by _name_or_path; MHA, head_dim 3072 / 32 = 96. */
+	{"phi3", "Phi-3-mini-4k-instruct", "phi3", 32, 3072, 32, 32, 96, 8192, 32064, 4096,
+	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
+	 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 
 static void check_import(const struct expect *e)
@@ -138,6 +167,12 @@ IMPORT_TEST(deepseek_v2, 4)
 IMPORT_TEST(deepseek_v3, 5)
 IMPORT_TEST(gpt2, 6)
 IMPORT_TEST(opt, 7)
+IMPORT_TEST(qwen3, 8)
+IMPORT_TEST(qwen3_moe, 9)
+IMPORT_TEST(gemma2, 10)
+IMPORT_TEST(gemma3, 11)
+IMPORT_TEST(llama4, 12)
+IMPORT_TEST(phi3, 13)
 
 /*
  * GPT-2 (modeling_gpt2.py), V 50257, P 1024, h 768, L 12, MLP 4h, tied head:
@@ -273,6 +308,175 @@ static void hfconfig_deepseek_counts_latent_attention_and_experts(void **state)
 	check_rel(p.active, active, 0);
 }
 
+/*
+ * The newer families, by hand from their modeling_*.py, for a GQA layer of a heads of width d
+ * (a*d need not be h), kv key/value heads, SwiGLU-style gated MLP of width ffn:
+ *   attention: q_proj h*a*d, k_proj and v_proj h*kv*d each, o_proj a*d*h;
+ *              Qwen3 and Gemma 3 add q_norm and k_norm of d weights each;
+ *   norms: two RMSNorms of h a layer; Gemma 2 and 3 four (post_attention_layernorm and
+ *          post_feedforward_layernorm besides the input and pre-feedforward ones);
+ *   outside the layers: embed_tokens V*h, lm_head V*h unless tied, final norm h.
+ */
+static double gqa_attention(double h, double a, double kv, double d, bool qk_norm)
+{
+	return 2 * h * a * d + 2 * h * kv * d + (qk_norm ? 2 * d : 0);
+}
+
+static double gated_dense(double V, double h, double L, double a, double kv, double d, double ffn,
+			  bool tied, bool qk_norm, bool four_norms)
+{
+	double layer = gqa_attention(h, a, kv, d, qk_norm) + 3 * h * ffn + (four_norms ? 4 : 2) * h;
+	return L * layer + (tied ? 1 : 2) * V * h + h;
+}
+
+/*
+ * Qwen3-8B (model card, huggingface.co/Qwen/Qwen3-8B: "Number of Parameters: 8.2B", "Number of
+ * Paramaters (Non-Embedding): 6.95B"):
+ *   layer 41,943,296 (attention with q/k norms) + 150,994,944 + 8,192 = 192,946,432
+ *   36 * 192,946,432 = 6,946,071,552 non-embedding, + 2 * 622,329,856 + 4,096 = 8,190,735,360.
+ */
+static void hfconfig_qwen3_has_its_model_cards_count(void **state)
+{
+	double by_hand = gated_dense(151936, 4096, 36, 32, 8, 128, 12288, false, true, false);
+	(void)state;
+	assert_true(by_hand == 8190735360.0);
+	check_rel(params_of("qwen3").total, by_hand, 0);
+	check_rel(by_hand, 8.2e9, 0.005);
+	check_rel(36 * 192946432.0, 6.95e9, 0.005);
+}
+
+/*
+ * Qwen3-30B-A3B (model card, huggingface.co/Qwen/Qwen3-30B-A3B: "Number of Parameters: 30.5B in
+ * total and 3.3B activated"); every layer is MoE (modeling_qwen3_moe.py, Qwen3MoeSparseMoeBlock):
+ *   attention 2*2048*4096 + 2*2048*512 + 256 = 18,874,624; gate 128 * 2048 = 262,144;
+ *   expert 3 * 2048 * 768 = 4,718,592; norms 4,096
+ *   total  48 * (18,874,624 + 262,144 + 128 * 4,718,592 + 4,096) + 2 * 311,164,928 + 2,048
+ *          = 30,532,122,624
+ *   active 48 * (18,874,624 + 262,144 + 8 * 4,718,592 + 4,096) + 622,331,904 = 3,353,032,704
+ * The total is within 0.5 % of 30.5B. The card's "3.3B" has two digits: our 3.353B, which counts
+ * the embedding and the untied head as active, is 1.6 % above it; the check is against the
+ * card's two digits (3.353 truncates to 3.3), so within 2 %.
+ */
+static void hfconfig_qwen3_moe_counts_128_experts_and_8_active(void **state)
+{
+	double V = 151936, h = 2048, L = 48, E = 128, k = 8, expert = 3 * h * 768;
+	double attn = gqa_attention(h, 32, 4, 128, true);
+	double total = L * (attn + h * E + E * expert + 2 * h) + 2 * V * h + h;
+	double active = L * (attn + h * E + k * expert + 2 * h) + 2 * V * h + h;
+	struct model_params p = params_of("qwen3_moe");
+	(void)state;
+	assert_true(attn == 18874624.0);
+	assert_true(total == 30532122624.0);
+	assert_true(active == 3353032704.0);
+	check_rel(p.total, total, 0);
+	check_rel(p.active, active, 0);
+	check_rel(total, 30.5e9, 0.005);
+	check_rel(active, 3.3e9, 0.02);
+}
+
+/*
+ * Gemma-2-9B (model card google/gemma-2-9b and the Gemma 2 report, arXiv:2408.00118, Table 2:
+ * 917,504,000 embedding and 8,324,201,984 non-embedding parameters, 9.24B in all):
+ *   layer 44,040,192 + 154,140,672 + 4 * 3,584 = 198,195,200; 42 layers 8,324,198,400
+ *   + final norm 3,584 = 8,324,201,984; + tied embedding 256,000 * 3,584 = 9,241,705,984.
+ */
+static void hfconfig_gemma2_has_its_reports_count(void **state)
+{
+	double by_hand = gated_dense(256000, 3584, 42, 16, 8, 256, 14336, true, false, true);
+	(void)state;
+	assert_true(by_hand == 9241705984.0);
+	assert_true(by_hand - 256000.0 * 3584 == 8324201984.0);
+	check_rel(params_of("gemma2").total, by_hand, 0);
+	check_rel(by_hand, 9.24e9, 0.005);
+}
+
+/*
+ * Gemma-3-12B: the Hub lists 12.2B parameters for google/gemma-3-12b-it, text and vision. The
+ * text model alone, by hand:
+ *   layer 47,186,432 (with q/k norms) + 176,947,200 + 4 * 3,840 = 224,148,992;
+ *   48 * 224,148,992 + 3,840 = 10,759,155,456 non-embedding; + 262,208 * 3,840 (tied)
+ *   = 11,766,034,176.
+ * The vision part, from vision_config (SigLIP, modeling_siglip.py, no head) and
+ * Gemma3MultiModalProjector:
+ *   27 layers of 4 * (1152^2 + 1152) + (1152 * 4304 + 4304) + (4304 * 1152 + 1152) + 4 * 1152
+ *   = 15,239,504; patch embedding 3 * 14 * 14 * 1152 + 1152; positions (896 / 14)^2 * 1152;
+ *   post_layernorm 2 * 1152: 416,866,032; projector 1152 * 3840 + soft-embedding norm 1152.
+ *   Text + vision = 12,187,325,040, the Hub's 12.2B. The text part is compared with 12.2B less
+ *   that vision part, and with the Gemma 3 report (arXiv:2503.19786, Table 1: 417M vision,
+ *   1,012M embedding, 10,759M non-embedding), whose non-embedding figure it matches.
+ */
+static void hfconfig_gemma3_imports_its_text_model(void **state)
+{
+	double text = gated_dense(262208, 3840, 48, 16, 8, 256, 15360, true, true, true);
+	double hv = 1152, iv = 4304;
+	double vlayer = 4 * (hv * hv + hv) + (hv * iv + iv) + (iv * hv + hv) + 4 * hv;
+	double vision = 27 * vlayer + 3 * 14 * 14 * hv + hv + 64 * 64 * hv + 2 * hv;
+	double projector = hv * 3840 + hv;
+	(void)state;
+	assert_true(text == 11766034176.0);
+	assert_true(vision == 416866032.0);
+	assert_true(text + vision + projector == 12187325040.0);
+	check_rel(params_of("gemma3").total, text, 0);
+	check_rel(text, 12.2e9 - vision - projector, 0.005);
+	check_rel(text - 262208.0 * 3840, 10759e6, 0.005);
+}
+
+/*
+ * Llama-4-Scout-17B-16E (model card meta-llama/Llama-4-Scout-17B-16E: 17B active, 109B total,
+ * text and vision). The text model (modeling_llama4.py, Llama4TextMoe: router h*E, E experts and
+ * one shared expert of 3*h*8192 each, every layer MoE):
+ *   attention 2*5120*5120 + 2*5120*1024 = 62,914,560; router 81,920; expert 125,829,120
+ *   total  48 * (62,914,560 + 81,920 + 17 * 125,829,120 + 10,240) + 2 * 1,034,485,760 + 5,120
+ *          = 107,769,861,120
+ *   active 48 * (62,914,560 + 81,920 + 2 * 125,829,120 + 10,240) + 2,068,976,640
+ *          = 17,172,894,720
+ * The vision part, from vision_config (modeling_llama4.py, Llama4VisionModel): 34 layers of
+ *   4 * (1408^2 + 1408) + (1408 * 5632 + 5632) + (5632 * 1408 + 1408) + 4 * 1408 = 23,807,872;
+ *   patch embedding 588 * 1408; class embedding 1408; positions 577 * 1408; two layer norms
+ *   4 * 1408; the pixel-shuffle adapter 5632 * 4096 + 4096 * 4096; the projector 4096 * 5120:
+ *   871,932,416. Text + vision = 108,641,793,536, the card's 109B. The text part is compared
+ *   with 109B less the vision part (-0.33 %). Active: the card's "17B" has two digits; ours,
+ *   17.17B, is 1.0 % above it, so within 2 %.
+ */
+static void hfconfig_llama4_imports_its_text_model(void **state)
+{
+	double V = 202048, h = 5120, L = 48, E = 16, expert = 3 * h * 8192;
+	double attn = gqa_attention(h, 40, 8, 128, false);
+	double total = L * (attn + h * E + (E + 1) * expert + 2 * h) + 2 * V * h + h;
+	double active = L * (attn + h * E + 2 * expert + 2 * h) + 2 * V * h + h;
+	double hv = 1408, iv = 5632;
+	double vlayer = 4 * (hv * hv + hv) + (hv * iv + iv) + (iv * hv + hv) + 4 * hv;
+	double vision = 34 * vlayer + 588 * hv + hv + 577 * hv + 4 * hv + 5632.0 * 4096 +
+			4096.0 * 4096 + 4096.0 * 5120;
+	struct model_params p = params_of("llama4");
+	(void)state;
+	assert_true(total == 107769861120.0);
+	assert_true(active == 17172894720.0);
+	assert_true(vision == 871932416.0);
+	check_rel(p.total, total, 0);
+	check_rel(p.active, active, 0);
+	check_rel(total, 109e9 - vision, 0.005);
+	check_rel(active, 17e9, 0.02);
+}
+
+/*
+ * Phi-3-mini-4k-instruct (model card microsoft/Phi-3-mini-4k-instruct: "3.8B parameters"; the
+ * Hub lists 3.82B). modeling_phi3.py fuses q, k, v into qkv_proj (h x 3h here, MHA) and gate and
+ * up into gate_up_proj (h x 2*ffn): the same weights as separate matrices.
+ *   layer 4 * 3072^2 + 3 * 3072 * 8192 + 2 * 3072 = 113,252,352
+ *   32 * 113,252,352 + 2 * 32,064 * 3,072 + 3,072 = 3,821,079,552
+ * 0.55 % above the card's two-digit 3.8B, 0.03 % from the Hub's 3.82B.
+ */
+static void hfconfig_phi3_counts_fused_projections_as_separate(void **state)
+{
+	double by_hand = gated_dense(32064, 3072, 32, 32, 32, 96, 8192, false, false, false);
+	(void)state;
+	assert_true(by_hand == 3821079552.0);
+	check_rel(params_of("phi3").total, by_hand, 0);
+	check_rel(by_hand, 3.82e9, 0.005);
+	check_rel(by_hand, 3.8e9, 0.006);
+}
+
 /* ---- errors: json fixtures written to the build tree at test time ---- */
 
 /* TOP_BUILDDIR/tests/out/hf, or a subdirectory of it, created: tests write only there. */
@@ -360,7 +564,8 @@ static void hfconfig_rejects_an_unsupported_model_type_listing_the_supported(voi
 	/* '  "model_type": "bert"': the value after 16 characters, at column 17. */
 	snprintf(expected, sizeof expected,
 		 "%s:10:17: model_type: unsupported HuggingFace model_type 'bert' (supported: "
-		 "llama, qwen2, mistral, mixtral, deepseek_v2, deepseek_v3, gpt2, opt)", path);
+		 "llama, qwen2, qwen3, qwen3_moe, mistral, mixtral, deepseek_v2, deepseek_v3, "
+		 "gemma2, gemma3, gemma3_text, llama4, llama4_text, phi3, gpt2, opt)", path);
 	assert_string_equal(diag_format(it, buf, sizeof buf), expected);
 	diag_release(&d);
 }
@@ -718,6 +923,18 @@ int main(void)
 		cmocka_unit_test(hfconfig_llama_mistral_and_qwen2_count_by_hand),
 		cmocka_unit_test(hfconfig_mixtral_counts_experts_and_active_experts),
 		cmocka_unit_test(hfconfig_deepseek_counts_latent_attention_and_experts),
+		cmocka_unit_test(hfconfig_imports_qwen3_as_published),
+		cmocka_unit_test(hfconfig_imports_qwen3_moe_as_published),
+		cmocka_unit_test(hfconfig_imports_gemma2_as_published),
+		cmocka_unit_test(hfconfig_imports_gemma3_as_published),
+		cmocka_unit_test(hfconfig_imports_llama4_as_published),
+		cmocka_unit_test(hfconfig_imports_phi3_as_published),
+		cmocka_unit_test(hfconfig_qwen3_has_its_model_cards_count),
+		cmocka_unit_test(hfconfig_qwen3_moe_counts_128_experts_and_8_active),
+		cmocka_unit_test(hfconfig_gemma2_has_its_reports_count),
+		cmocka_unit_test(hfconfig_gemma3_imports_its_text_model),
+		cmocka_unit_test(hfconfig_llama4_imports_its_text_model),
+		cmocka_unit_test(hfconfig_phi3_counts_fused_projections_as_separate),
 		cmocka_unit_test(hfconfig_rejects_an_unsupported_model_type_listing_the_supported),
 		cmocka_unit_test(hfconfig_reports_a_missing_field_at_the_top_of_the_json),
 		cmocka_unit_test(hfconfig_reports_a_failed_import_once),
