@@ -55,6 +55,12 @@ static bool is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+static bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 char *preset_dir_of(struct arena *a, const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -281,8 +287,21 @@ struct ynode *preset_load(const struct preset_roots *roots, struct arena *a, enu
 		} else {
 			path = arena_printf(a, "%s/%s", preset_dir_of(a, v->at.file),
 					    v->value);
-			if (!is_file(path) && is_file(v->value))
+			if (!is_file(path) && !is_dir(path) &&
+			    (is_file(v->value) || is_dir(v->value)))
 				path = arena_strdup(a, v->value);
+		}
+		/* A model directory is a HuggingFace snapshot (huggingface_hub's
+		 * snapshot_download, save_pretrained): its config.json is the model. */
+		if (kind == PRESET_MODEL && is_dir(path)) {
+			char *config = arena_printf(a, "%s/config.json", path);
+			if (is_file(config)) {
+				path = config;
+			} else {
+				diag_add(d, v->at, key, "'%s' is a directory without a config.json, "
+					 "not a model snapshot", v->value);
+				return NULL;
+			}
 		}
 		if (!is_file(path)) {
 			struct stat st;

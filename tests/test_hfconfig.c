@@ -731,6 +731,90 @@ static void hfconfig_names_a_cached_snapshot_by_its_repository(void **state)
 	scenario_free(s);
 }
 
+/* Copy tests/data/hf/<fixture>.json to dir/config.json. */
+static void put_config(const char *fixture, const char *dir)
+{
+	char src[1200], dst[1400], text[8192];
+	FILE *f;
+	size_t n;
+	snprintf(src, sizeof src, "%s/tests/data/hf/%s.json", check_srcdir(), fixture);
+	f = fopen(src, "rb");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	snprintf(dst, sizeof dst, "%s/config.json", dir);
+	f = fopen(dst, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* A snapshot directory as users have it (save_pretrained, snapshot_download(local_dir=...)):
+ * `model:` names the directory, its config.json is read and the directory names the model. */
+static void hfconfig_reads_a_snapshot_directory(void **state)
+{
+	char dir[1200];
+	struct scenario *s;
+	(void)state;
+	put_config("qwen3", out_dir(dir, sizeof dir, "Qwen3-8B"));
+	s = check_scenariof("hf_snapshot_dir", "model: %s\ncluster: {node: dgx-h100}\n"
+			    "workload: {mode: infer, seq_len: 16}\n", dir);
+	assert_string_equal(s->model.name, "Qwen3-8B");
+	assert_string_equal(s->model.arch, "qwen3");
+	assert_int_equal(s->model.layers, 36);
+	scenario_free(s);
+	/* Relative to the scenario (tests/out/hf_snapshot_rel.yaml), with a trailing slash. */
+	s = check_scenario("hf_snapshot_rel", "model: hf/Qwen3-8B/\ncluster: {node: dgx-h100}\n"
+			   "workload: {mode: infer, seq_len: 16}\n");
+	assert_string_equal(s->model.name, "Qwen3-8B");
+	scenario_free(s);
+	/* _name_or_path, when the config has one, names the model before the directory does. */
+	put_config("phi3", out_dir(dir, sizeof dir, "phi-local"));
+	s = check_scenariof("hf_snapshot_named", "model: %s\ncluster: {node: dgx-h100}\n"
+			    "workload: {mode: infer, seq_len: 16}\n", dir);
+	assert_string_equal(s->model.name, "Phi-3-mini-4k-instruct");
+	scenario_free(s);
+}
+
+/* A snapshot directory inside the HuggingFace cache: models--org--name/snapshots/REV. */
+static void hfconfig_names_a_cached_snapshot_directory_by_its_repository(void **state)
+{
+	char repo[1200], dir[1300];
+	struct scenario *s;
+	(void)state;
+	out_dir(repo, sizeof repo, "models--Qwen--Qwen3-30B-A3B");
+	snprintf(dir, sizeof dir, "%s/snapshots", repo);
+	mkdir(dir, 0777);
+	snprintf(dir, sizeof dir, "%s/snapshots/ad44e777", repo);
+	mkdir(dir, 0777);
+	put_config("qwen3_moe", dir);
+	s = check_scenariof("hf_cached_dir", "model: %s\ncluster: {node: dgx-h100}\n"
+			    "workload: {mode: infer, seq_len: 16}\n", dir);
+	assert_string_equal(s->model.name, "Qwen/Qwen3-30B-A3B");
+	assert_int_equal(s->model.moe.experts, 128);
+	scenario_free(s);
+}
+
+/* A directory without config.json is not a snapshot: the error says what is missing. */
+static void hfconfig_refuses_a_directory_without_config(void **state)
+{
+	char dir[1200], yaml[1600], path[1400];
+	struct scenario *s;
+	struct diag d;
+	(void)state;
+	out_dir(dir, sizeof dir, "empty-snapshot");
+	snprintf(yaml, sizeof yaml, "model: %s\ncluster: {node: dgx-h100}\n"
+		 "workload: {mode: infer, seq_len: 16}\n", dir);
+	write_out(path, sizeof path, "empty_snapshot.yaml", yaml);
+	diag_init(&d);
+	s = scenario_load(path, NULL, &d);
+	assert_null(s);
+	assert_true(d.count >= 1);
+	assert_non_null(strstr(d.items[0].message, "is a directory without a config.json"));
+	diag_release(&d);
+}
+
 /* A config.json in the working directory, named ./config.json, takes the directory's name (it
  * was "."). */
 static void hfconfig_names_a_config_in_the_working_directory(void **state)
@@ -942,6 +1026,9 @@ int main(void)
 		cmocka_unit_test(hfconfig_names_a_model_by_name_or_path),
 		cmocka_unit_test(hfconfig_names_a_cached_snapshot_by_its_repository),
 		cmocka_unit_test(hfconfig_names_a_config_in_the_working_directory),
+		cmocka_unit_test(hfconfig_reads_a_snapshot_directory),
+		cmocka_unit_test(hfconfig_names_a_cached_snapshot_directory_by_its_repository),
+		cmocka_unit_test(hfconfig_refuses_a_directory_without_config),
 		cmocka_unit_test(hfconfig_treats_a_null_field_as_missing),
 		cmocka_unit_test(hfconfig_rejects_opt_with_a_projected_embedding),
 		cmocka_unit_test(hfconfig_points_a_bad_imported_value_into_the_json),
