@@ -103,7 +103,7 @@ static const struct expect expects[] = {
 	/* Llama-4-Scout-17B-16E: text_config; 16 experts of intermediate_size 8192, top 1, one
 	 * shared expert as wide; intermediate_size_mlp 16384 is the dense MLP (no dense layer here:
 	 * interleave_moe_layer_step 1). */
-	{"llama4", "llama4", "llama4", 48, 5120, 40, 8, 128, 16384, 202048, 10485760,
+	{"llama4", "llama4", "llama4", 48, 5120, 40, 8, 128, 16384, 202048, 262144,
 	 false, false, false, false, MLP_SWIGLU, NORM_RMSNORM, POSITION_ROPE,
 	 0, 0, 0, 0, 0, 16, 1, 1, 8192, 0},
 	/* Phi-3-mini-4k-instruct: named by _name_or_path; MHA, head_dim 3072 / 32 = 96. */
