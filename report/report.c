@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "report_int.h"
+#include "json.h"
 #include "store.h"
 #include "table.h"
 #include "xalloc.h"
@@ -196,6 +197,12 @@ static void title(FILE *out, enum format f, int level, const char *text)
 	case FORMAT_CSV:
 		fprintf(out, "\n# %s\n", text);
 		break;
+	case FORMAT_JSON:
+		/* Each item follows the document's first (report_write): a comma before it. */
+		fputs(",\n {\"title\": ", out);
+		json_string(out, text);
+		fprintf(out, ", \"level\": %d}", level);
+		break;
 	case FORMAT_HTML:
 		fprintf(out, "<h%d>", level + 1);
 		table_html_text(out, text);
@@ -211,13 +218,27 @@ static void title(FILE *out, enum format f, int level, const char *text)
 
 static void note(FILE *out, enum format f, const char *text)
 {
-	if (f == FORMAT_HTML) {
+	if (f == FORMAT_JSON) {
+		fputs(",\n {\"note\": ", out);
+		json_string(out, text);
+		fputs("}", out);
+	} else if (f == FORMAT_HTML) {
 		fputs("<p>", out);
 		table_html_text(out, text);
 		fputs("</p>\n", out);
 	} else {
 		fprintf(out, f == FORMAT_CSV ? "# %s\n" : "%s\n", text);
 	}
+}
+
+/* A table of the report: in JSON, an item {"table": [rows]} of the document. */
+static void print_table(const struct table *t, enum format f, FILE *out)
+{
+	if (f == FORMAT_JSON)
+		fputs(",\n {\"table\": ", out);
+	table_print(t, f, out);
+	if (f == FORMAT_JSON)
+		fputs(" }", out);
 }
 
 static void strategy_label(const struct row *r, char *buf, size_t size)
@@ -292,7 +313,7 @@ static void print_rows(FILE *out, enum format f, struct row **rows, size_t n)
 	table_heads(&t, train_heads);
 	for (i = 0; i < n; i++)
 		train_row(&t, rows[i]);
-	table_print(&t, f, out);
+	print_table(&t, f, out);
 	table_free(&t);
 }
 
@@ -374,7 +395,7 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 		table_num(&t, i, 3 + PARTS, 1, total / gib);
 		table_num(&t, i, 4 + PARTS, 1, rows[i]->capacity / gib);
 	}
-	table_print(&t, f, out);
+	print_table(&t, f, out);
 	table_free(&t);
 }
 
@@ -511,7 +532,7 @@ static void training_section(struct store *st, const struct report_options *o, F
 	misfit_rows(st, model, seq, nodes, nn, &pk, &t);
 	if (t.rows > 0) {
 		title(out, o->format, 2, "Instance types that never fit");
-		table_print(&t, o->format, out);
+		print_table(&t, o->format, out);
 	}
 	table_free(&t);
 	snprintf(buf, sizeof buf, "%zu fitting configurations on %zu instance types.", pk.n, nn);
@@ -626,7 +647,7 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 		}
 		note(out, o->format, "The highest offered request rate each instance type sustains within "
 				     "the latency targets.");
-		table_print(&t, o->format, out);
+		print_table(&t, o->format, out);
 		table_free(&t);
 		if (np > 0) {
 			title(out, o->format, 2, "Memory per GPU (GiB)");
@@ -744,6 +765,10 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 		fputs("# dssim capacity report\n", out);
 	else if (o->format == FORMAT_TEXT)
 		fputs("dssim capacity report\n", out);
+	else if (o->format == FORMAT_JSON)
+		/* The items in the text's order: titles, notes and tables (rows as objects). */
+		fputs("{\"report\": \"dssim capacity report\", \"items\": [\n {\"title\": "
+		      "\"dssim capacity report\", \"level\": 0}", out);
 	{
 		char tok[32], train[96] = "";
 		tokens_text(o->tokens, tok, sizeof tok);
@@ -762,6 +787,8 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 	prices_note(st, o, out);
 	if (o->format == FORMAT_HTML)
 		fputs("</body></html>\n", out);
+	else if (o->format == FORMAT_JSON)
+		fputs("\n]}\n", out);
 	store_close(st, d);
 	return 0;
 }
