@@ -369,6 +369,18 @@ if command -v bash >/dev/null 2>&1; then
 else
 	echo "SKIP bash completion: no bash"
 fi
+# Every long option in the usage lines of a command's --help is completed for that command
+# (bash: its opts line; zsh: anywhere in the file), so completions keep in step with commands.
+for cmd in validate calibrate sweep top compare report; do
+	line=$(grep -E "^	$cmd\) opts=" "$top_src/completions/dssim")
+	missing=
+	for o in $("$dssim" "$cmd" --help | sed "/^$/q" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		case "$line" in *"$o "* | *"$o\""*) ;; *) missing="$missing $o" ;; esac
+		grep -qF -- "$o" "$top_src/completions/_dssim" || missing="$missing zsh:$o"
+	done
+	[ -z "$missing" ] && ok "completions of $cmd cover its --help" ||
+		bad "completions of $cmd lack:$missing"
+done
 if command -v zsh >/dev/null 2>&1; then
 	zsh -n "$top_src/completions/_dssim" && ok "zsh completion parses" || bad "zsh completion"
 fi
