@@ -214,13 +214,19 @@ static int top_print(struct store *st, const char *sql, enum format fmt, struct 
 	return EXIT_OK;
 }
 
-/* Whether the database holds points and every one is a serving point. */
-static bool only_serving(struct store *st, struct diag *d)
+/* Whether the database holds points and every one is a serving point (a count that cannot
+ * be read is no: the training columns, and the query's own error follows). */
+static bool only_serving(struct store *st)
 {
 	struct store_rows *r;
+	struct diag d;
 	bool only;
-	if (store_query(st, "SELECT COUNT(*), COUNT(CASE WHEN mode = 'infer' THEN 1 END) "
-			    "FROM v_points", NULL, 0, &r, d) != 0)
+	int rc;
+	diag_init(&d);
+	rc = store_query(st, "SELECT COUNT(*), COUNT(CASE WHEN mode = 'infer' THEN 1 END) "
+			     "FROM v_points", NULL, 0, &r, &d);
+	diag_release(&d);
+	if (rc != 0)
 		return false;
 	only = r->rows == 1 && store_cell(r, 0, 0)->i > 0 &&
 	       store_cell(r, 0, 0)->i == store_cell(r, 0, 1)->i;
@@ -267,7 +273,7 @@ int main_top(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
-	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st, &d)));
+	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)));
 	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);
