@@ -185,41 +185,6 @@ static void free_list(char **l, size_t n)
 	free(l);
 }
 
-/* ---- output helpers ---- */
-
-static void title(FILE *out, enum format f, int level, const char *text)
-{
-	switch (f) {
-	case FORMAT_MD:
-		fprintf(out, "\n%s %s\n\n", level == 1 ? "##" : "###", text);
-		break;
-	case FORMAT_CSV:
-		fprintf(out, "\n# %s\n", text);
-		break;
-	case FORMAT_HTML:
-		fprintf(out, "<h%d>", level + 1);
-		table_html_text(out, text);
-		fprintf(out, "</h%d>\n", level + 1);
-		break;
-	default:
-		fprintf(out, "\n%s\n", text);
-		for (size_t i = strlen(text); i > 0; i--)
-			fputc(level == 1 ? '=' : '-', out);
-		fputc('\n', out);
-	}
-}
-
-static void note(FILE *out, enum format f, const char *text)
-{
-	if (f == FORMAT_HTML) {
-		fputs("<p>", out);
-		table_html_text(out, text);
-		fputs("</p>\n", out);
-	} else {
-		fprintf(out, f == FORMAT_CSV ? "# %s\n" : "%s\n", text);
-	}
-}
-
 static void strategy_label(const struct row *r, char *buf, size_t size)
 {
 	char cp[24] = "", vp[24] = "";
@@ -292,7 +257,7 @@ static void print_rows(FILE *out, enum format f, struct row **rows, size_t n)
 	table_heads(&t, train_heads);
 	for (i = 0; i < n; i++)
 		train_row(&t, rows[i]);
-	table_print(&t, f, out);
+	report_table(&t, f, out);
 	table_free(&t);
 }
 
@@ -374,7 +339,7 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 		table_num(&t, i, 3 + PARTS, 1, total / gib);
 		table_num(&t, i, 4 + PARTS, 1, rows[i]->capacity / gib);
 	}
-	table_print(&t, f, out);
+	report_table(&t, f, out);
 	table_free(&t);
 }
 
@@ -455,20 +420,20 @@ static void print_fitting(FILE *out, const struct report_options *o, const struc
 			  struct row **fast, size_t nfast, struct row **front, size_t nfront,
 			  long long *chart)
 {
-	title(out, o->format, 2, "Best configuration per instance type, by cost");
+	report_title(out, o->format, 2, "Best configuration per instance type, by cost");
 	print_rows(out, o->format, pk->best, pk->nbest);
 	if (!pk->best[pk->nbest - 1]->priced)
-		note(out, o->format, "Instance types without a price (see Prices) are "
+		report_note(out, o->format, "Instance types without a price (see Prices) are "
 				     "ranked by time, after the priced ones.");
-	title(out, o->format, 2, "Fastest configuration per instance type");
+	report_title(out, o->format, 2, "Fastest configuration per instance type");
 	print_rows(out, o->format, fast, nfast);
 	if (nfront > 0) {
-		title(out, o->format, 2, "Pareto front of cost against time");
+		report_title(out, o->format, 2, "Pareto front of cost against time");
 		print_rows(out, o->format, front, nfront);
 		if (o->format == FORMAT_HTML)
 			report_scatter(out, pk->rows, pk->n, front, nfront);
 	}
-	title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
+	report_title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
 	memory_table(out, o->format, pk->best, pk->nbest);
 	if (o->format == FORMAT_HTML) {
 		report_stacked_bars(out, pk->best, pk->nbest, true,
@@ -501,21 +466,21 @@ static void training_section(struct store *st, const struct report_options *o, F
 	tokens_text(o->tokens, tok, sizeof tok);
 	snprintf(heading, sizeof heading, "Training %.160s, sequences of %lld tokens: %s tokens",
 		 model, seq, tok);
-	title(out, o->format, 1, heading);
+	report_title(out, o->format, 1, heading);
 	if (pk.nbest == 0)
-		note(out, o->format, "No configuration fits on any instance type.");
+		report_note(out, o->format, "No configuration fits on any instance type.");
 	else
 		print_fitting(out, o, &pk, fast, nfast, front, nfront, chart);
 	table_init(&t, 3);
 	table_heads(&t, heads);
 	misfit_rows(st, model, seq, nodes, nn, &pk, &t);
 	if (t.rows > 0) {
-		title(out, o->format, 2, "Instance types that never fit");
-		table_print(&t, o->format, out);
+		report_title(out, o->format, 2, "Instance types that never fit");
+		report_table(&t, o->format, out);
 	}
 	table_free(&t);
 	snprintf(buf, sizeof buf, "%zu fitting configurations on %zu instance types.", pk.n, nn);
-	note(out, o->format, buf);
+	report_note(out, o->format, buf);
 	free(front);
 	free(fast);
 	free(pk.best);
@@ -579,7 +544,7 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 		struct row *keep = xcalloc(nn + 1, sizeof *keep);
 		size_t np = 0;
 		snprintf(heading, sizeof heading, "Serving %s", models[m]);
-		title(out, o->format, 1, heading);
+		report_title(out, o->format, 1, heading);
 		table_init(&t, 12);
 		table_heads(&t, heads);
 		for (k = 0; k < nn; k++) {
@@ -624,12 +589,12 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 			}
 			free(r);
 		}
-		note(out, o->format, "The highest offered request rate each instance type sustains within "
+		report_note(out, o->format, "The highest offered request rate each instance type sustains within "
 				     "the latency targets.");
-		table_print(&t, o->format, out);
+		report_table(&t, o->format, out);
 		table_free(&t);
 		if (np > 0) {
-			title(out, o->format, 2, "Memory per GPU (GiB)");
+			report_title(out, o->format, 2, "Memory per GPU (GiB)");
 			memory_table(out, o->format, picked, np);
 			if (o->format == FORMAT_HTML)
 				report_stacked_bars(out, picked, np, true, "Memory per GPU while serving");
@@ -647,7 +612,7 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 	struct store_rows *q;
 	size_t r;
 	int i;
-	title(out, o->format, 2, "Prices");
+	report_title(out, o->format, 2, "Prices");
 	q = query(st, "SELECT node, max(usd_per_hour / nodes), max(price_date) FROM v_points "
 		      "WHERE node IS NOT NULL GROUP BY node ORDER BY node", NULL, 0);
 	for (r = 0; q != NULL && r < q->rows; r++) {
@@ -668,7 +633,7 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 		else if (!over)
 			snprintf(buf, sizeof buf, "%s: no price (give one with --price %s=USD/h)", node,
 				 node);
-		note(out, o->format, buf);
+		report_note(out, o->format, buf);
 	}
 	store_rows_free(q);
 }
@@ -744,6 +709,10 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 		fputs("# dssim capacity report\n", out);
 	else if (o->format == FORMAT_TEXT)
 		fputs("dssim capacity report\n", out);
+	else if (o->format == FORMAT_JSON)
+		/* The items in the text's order: titles, notes and tables (rows as objects). */
+		fputs("{\"report\": \"dssim capacity report\", \"items\": [\n {\"title\": "
+		      "\"dssim capacity report\", \"level\": 0}", out);
 	{
 		char tok[32], train[96] = "";
 		tokens_text(o->tokens, tok, sizeof tok);
@@ -752,16 +721,18 @@ int report_write(const char *path, const struct report_options *o, FILE *out, st
 		snprintf(buf, sizeof buf, "%s: %lld points.%s%s", path, points, train,
 			 o->nprices ? " --price overrides apply." : "");
 	}
-	note(out, o->format, buf);
+	report_note(out, o->format, buf);
 	training(st, o, out, &chart);
 	inference(st, o, out);
 	if (o->format == FORMAT_HTML && chart > 0) {
-		title(out, o->format, 1, "Memory over time");
+		report_title(out, o->format, 1, "Memory over time");
 		timeline(st, out, chart);
 	}
 	prices_note(st, o, out);
 	if (o->format == FORMAT_HTML)
 		fputs("</body></html>\n", out);
+	else if (o->format == FORMAT_JSON)
+		fputs("\n]}\n", out);
 	store_close(st, d);
 	return 0;
 }

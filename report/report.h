@@ -33,7 +33,7 @@ struct report_options {
 	} slo[REPORT_SLO_MAX];
 	int nslo;
 	long long point;            /* the point whose memory over time is charted; 0 = the cheapest */
-	enum format format;         /* text, md, csv or html */
+	enum format format;         /* text, md, csv, html or json */
 };
 
 /* Parse --price NODE=USD/h, --slo ttft_p99=2s,tpot_p99=100ms and a token count such as 2T,

@@ -1,6 +1,7 @@
 /*
- * report_int: what report.c (the reading and the tables) and report_svg.c (the charts) share:
- * the row a report reads from the view v_fitting and the chart functions. Private to report/.
+ * report_int: what report.c (the reading and the tables), report_out.c (titles, notes and
+ * tables per format) and report_svg.c (the charts) share: the row a report reads from the view
+ * v_fitting and the output and chart functions. Private to report/.
  */
 #ifndef DSSIM_REPORT_INT_H
 #define DSSIM_REPORT_INT_H
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 #include "store.h"
+#include "table.h"
 
 /* The memory parts (m_NAME columns) and time categories (t_NAME), named by the store. */
 enum { PARTS = STORE_PARTS, TIMES = STORE_TIMES };
@@ -33,6 +35,11 @@ struct report_options;
 struct diag;
 int report_check_options(struct store *st, const char *path, const struct report_options *o,
 			 struct diag *d);
+
+/* A title (level 1 or 2), a note and a table of the report in format f. In report_out.c. */
+void report_title(FILE *out, enum format f, int level, const char *text);
+void report_note(FILE *out, enum format f, const char *text);
+void report_table(const struct table *t, enum format f, FILE *out);
 
 /* Horizontal stacked bars, one per row: memory parts (memory) or time categories. */
 void report_stacked_bars(FILE *out, struct row **rows, size_t n, bool memory,

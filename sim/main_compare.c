@@ -14,6 +14,7 @@
 #include "store.h"
 #include "sweep.h"
 #include "table.h"
+#include "units.h"
 #include "xalloc.h"
 
 static void compare_usage(FILE *out)
@@ -22,8 +23,10 @@ static void compare_usage(FILE *out)
 		"usage: dssim compare [--db RESULTS.db] [--format text|json|csv] A B...\n"
 		"\n"
 		"Side by side: each of A B... is a scenario file (simulated now) or the id of a\n"
-		"point in the database. Text output adds the change of each number against the\n"
-		"first column.\n"
+		"point in the database. Text output marks with * the fields whose values differ\n"
+		"between the items, shows bytes, seconds and TFLOP/s in readable units, and adds\n"
+		"the change of each number against the first column; JSON and CSV keep raw\n"
+		"numbers.\n"
 		"\n");
 	main_print_exit_codes(out);
 }
@@ -70,28 +73,69 @@ static bool is_point_id(const char *s, long long *id)
 	return end != s && *end == '\0' && *id > 0 && stat(s, &sb) != 0;
 }
 
-/* Text output of compare: field, each item, and the change against the first. */
+/* The raw number v of field in readable units (bytes in GiB, seconds in s or ms, TFLOP/s
+ * named), or a copy of v when the field has no unit. */
+static char *humanize(const char *field, const char *v)
+{
+	char buf[64];
+	enum unit_kind kind = UNIT_NONE;
+	if (strcmp(field, "peak_per_gpu") == 0 || strncmp(field, "m_", 2) == 0)
+		kind = UNIT_BYTES;
+	else if (strcmp(field, "step_s") == 0 || strncmp(field, "t_", 2) == 0 ||
+		 strncmp(field, "ttft_", 5) == 0 || strncmp(field, "tpot_", 5) == 0 ||
+		 strncmp(field, "latency_", 8) == 0)
+		kind = UNIT_SECONDS;
+	if (kind != UNIT_NONE)
+		return xstrdup(units_format(atof(v), kind, buf, sizeof buf));
+	if (strcmp(field, "tflops_per_gpu") == 0) {
+		snprintf(buf, sizeof buf, "%.1f TFLOP/s", atof(v));
+		return xstrdup(buf);
+	}
+	return xstrdup(v);
+}
+
+/* Whether the items' values of row r of t differ (a missing value differs from any). */
+static bool row_differs(const struct table *t, size_t r, size_t items)
+{
+	size_t c;
+	for (c = 1; c < items; c++) {
+		const char *a = t->cell[r * t->cols], *b = t->cell[r * t->cols + c];
+		if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
+			return true;
+	}
+	return false;
+}
+
+/* Text output of compare: field, whether it differs (with two items or more), each item in
+ * readable units, and the change against the first. */
 static void compare_text(const struct table *t, size_t items)
 {
-	size_t r, c;
+	size_t r, c, at = items > 1 ? 2 : 1; /* the first item's column */
 	struct table o;
-	table_init(&o, 1 + items + (items > 1 ? items - 1 : 0));
+	table_init(&o, at + items + (items > 1 ? items - 1 : 0));
 	o.head[0] = xstrdup("field");
+	if (items > 1)
+		o.head[1] = xstrdup("*");
 	for (c = 0; c < items; c++)
-		o.head[1 + c] = xstrdup(t->head[c]);
+		o.head[at + c] = xstrdup(t->head[c]);
 	for (c = 1; c < items; c++) {
 		char buf[64];
 		snprintf(buf, sizeof buf, "%s vs %s", t->head[c], t->head[0]);
-		o.head[items + c] = xstrdup(buf);
+		o.head[at + items - 1 + c] = xstrdup(buf);
 	}
 	for (r = 0; r < t->rows; r++) {
 		const char *first = t->cell[r * t->cols];
 		table_add_row(&o);
 		o.cell[r * o.cols] = xstrdup(compare_fields[r]);
+		/* Ids always differ: they name the items. */
+		if (items > 1 && r > 0 && row_differs(t, r, items))
+			o.cell[r * o.cols + 1] = xstrdup("*");
 		for (c = 0; c < items; c++) {
 			const char *v = t->cell[r * t->cols + c];
-			o.cell[r * o.cols + 1 + c] = v ? xstrdup(v) : NULL;
-			o.numeric[r * o.cols + 1 + c] = t->numeric[r * t->cols + c];
+			bool num = t->numeric[r * t->cols + c];
+			o.cell[r * o.cols + at + c] =
+				v == NULL ? NULL : num ? humanize(compare_fields[r], v) : xstrdup(v);
+			o.numeric[r * o.cols + at + c] = num;
 		}
 		for (c = 1; c < items; c++) {
 			const char *v = t->cell[r * t->cols + c];
@@ -106,8 +150,8 @@ static void compare_text(const struct table *t, size_t items)
 				snprintf(buf, sizeof buf, "=");
 			else
 				continue;
-			o.cell[r * o.cols + items + c] = xstrdup(buf);
-			o.numeric[r * o.cols + items + c] = true;
+			o.cell[r * o.cols + at + items - 1 + c] = xstrdup(buf);
+			o.numeric[r * o.cols + at + items - 1 + c] = true;
 		}
 	}
 	table_print(&o, FORMAT_TEXT, stdout);

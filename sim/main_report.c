@@ -19,7 +19,7 @@ static void report_usage(FILE *out)
 	fprintf(out,
 		"usage: dssim report --db RESULTS.db [--tokens N] [--price NODE=USD/h]...\n"
 		"                    [--slo TARGETS] [--target-rate R/s] [--point ID]\n"
-		"                    [--format text|md|csv|html] [-o FILE]\n"
+		"                    [--format text|md|csv|html|json] [-o FILE]\n"
 		"\n"
 		"A capacity-planning report from a sweep database: per model and workload, the best\n"
 		"configuration per instance type by cost and by time, days and USD to train\n"
@@ -30,7 +30,8 @@ static void report_usage(FILE *out)
 		"--target-rate needs; and the memory per GPU of the chosen configurations. --price\n"
 		"overrides the on-demand price of a node type the database holds (negotiated\n"
 		"prices); the report lists the prices and dates it used. html is one self-contained\n"
-		"page with charts (--point picks the memory-over-time chart). -o FILE replaces FILE\n"
+		"page with charts (--point picks the memory-over-time chart); json is one document\n"
+		"of the text's titles, notes and tables in order. -o FILE replaces FILE\n"
 		"only once the report is complete (- is standard output; the database is refused).\n"
 		"\n");
 	main_print_exit_codes(out);
@@ -95,8 +96,8 @@ static int report_option(int c, const char *arg, struct report_args *a, struct d
 			o->format = FORMAT_MD;
 		else if (strcmp(arg, "html") == 0)
 			o->format = FORMAT_HTML;
-		else if (main_parse_format(arg, &o->format) != 0 || o->format == FORMAT_JSON) {
-			fprintf(stderr, "dssim report: --format: expected text, md, csv or html, "
+		else if (main_parse_format(arg, &o->format) != 0) {
+			fprintf(stderr, "dssim report: --format: expected text, md, csv, html or json, "
 					"got '%s'\n", arg);
 			return EXIT_BAD_INPUT;
 		}

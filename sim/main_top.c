@@ -59,13 +59,15 @@ static void top_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: dssim top --db RESULTS.db [--by COLUMN] [--where EXPR] [-n N]\n"
-		"                 [--asc | --desc] [--format text|json|csv]\n"
+		"                 [--asc | --desc] [--mode train|infer] [--format text|json|csv]\n"
 		"\n"
 		"The best points of a sweep database. --by names a column of the view v_points\n"
 		"(default tokens_per_s; times, prices and memory sort ascending, the rest\n"
 		"descending). --where is an SQL condition on the same columns (default: fits),\n"
 		"e.g. --where \"fits and gpus <= 64 and node = 'p5.48xlarge'\". `dssim db schema`\n"
-		"lists every column.\n"
+		"lists every column. --mode picks the columns: train (step time, MFU) or infer\n"
+		"(requests/s, output tokens/s, TTFT and TPOT percentiles, USD per million output\n"
+		"tokens); the default is infer when every point is a serving point, else train.\n"
 		"\n");
 	main_print_exit_codes(out);
 }
@@ -77,12 +79,23 @@ static const char *const top_columns =
 	"round(usd_per_hour, 2) AS usd_per_hour, "
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok";
 
+/* Serving points: throughput and latency instead of step time and MFU. */
+static const char *const top_infer_columns =
+	"id, model, node, nodes, gpus, tp, pp, dp, ep, dtype, seq_len, arrival_rate, "
+	"round(requests_per_s, 3) AS requests_per_s, "
+	"round(output_tokens_per_s) AS output_tokens_per_s, round(ttft_p50, 4) AS ttft_p50, "
+	"round(ttft_p99, 4) AS ttft_p99, round(tpot_p50, 4) AS tpot_p50, "
+	"round(tpot_p99, 4) AS tpot_p99, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
+	"round(usd_per_hour, 2) AS usd_per_hour, "
+	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out";
+
 /* What the command line of `dssim top` asks for. */
 struct top_options {
 	const char *db, *by, *where;
 	enum format fmt;
 	long n;
 	int dir;                   /* 1 ascending, -1 descending, 0 by the column */
+	int mode;                  /* 1 train, 2 infer, 0 by the points */
 };
 
 /* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
@@ -93,7 +106,8 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 		{"db", required_argument, NULL, 'D'},    {"by", required_argument, NULL, 'b'},
 		{"where", required_argument, NULL, 'w'}, {"asc", no_argument, NULL, 'a'},
 		{"desc", no_argument, NULL, 'z'},        {"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+		{"help", no_argument, NULL, 'h'},        {"mode", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 	char *endp;
@@ -136,6 +150,14 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 				return EXIT_BAD_INPUT;
 			}
 			break;
+		case 'm':
+			if (strcmp(optarg, "train") == 0 || strcmp(optarg, "infer") == 0) {
+				o->mode = optarg[0] == 't' ? 1 : 2;
+				break;
+			}
+			fprintf(stderr, "dssim top: --mode: expected train or infer, got '%s'\n",
+				optarg);
+			return EXIT_BAD_INPUT;
 		case 'h':
 			top_usage(stdout);
 			return EXIT_OK;
@@ -155,14 +177,18 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 /* The query of the best o->n points by o->by (a checked column name, so it needs no quoting
  * beyond the double quotes), in direction dir; the caller frees it. */
-static char *top_query(const struct top_options *o, int dir)
+static char *top_query(const struct top_options *o, int dir, bool infer)
 {
-	bool listed = strstr(top_columns, o->by) != NULL;
-	size_t size = strlen(top_columns) + strlen(o->where) + 3 * strlen(o->by) + 160;
+	/* An explicit --mode keeps the points of that mode only. */
+	const char *mode = o->mode == 1 ? "mode = 'train' AND " : o->mode == 2 ? "mode = 'infer' AND "
+									       : "";
+	const char *cols = infer ? top_infer_columns : top_columns;
+	bool listed = strstr(cols, o->by) != NULL;
+	size_t size = strlen(cols) + strlen(o->where) + 3 * strlen(o->by) + 200;
 	char *sql = xmalloc(size);
-	snprintf(sql, size, "SELECT %s%s%s FROM v_points WHERE error IS NULL AND (%s) "
+	snprintf(sql, size, "SELECT %s%s%s FROM v_points WHERE %serror IS NULL AND (%s) "
 			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
-		 top_columns, listed ? "" : ", ", listed ? "" : o->by, o->where, o->by, o->by,
+		 cols, listed ? "" : ", ", listed ? "" : o->by, mode, o->where, o->by, o->by,
 		 dir > 0 ? "ASC" : "DESC", o->n);
 	return sql;
 }
@@ -186,6 +212,26 @@ static int top_print(struct store *st, const char *sql, enum format fmt, struct 
 	table_free(&t);
 	store_rows_free(rows);
 	return EXIT_OK;
+}
+
+/* Whether the database holds points and every one is a serving point (a count that cannot
+ * be read is no: the training columns, and the query's own error follows). */
+static bool only_serving(struct store *st)
+{
+	struct store_rows *r;
+	struct diag d;
+	bool only;
+	int rc;
+	diag_init(&d);
+	rc = store_query(st, "SELECT COUNT(*), COUNT(CASE WHEN mode = 'infer' THEN 1 END) "
+			     "FROM v_points", NULL, 0, &r, &d);
+	diag_release(&d);
+	if (rc != 0)
+		return false;
+	only = r->rows == 1 && store_cell(r, 0, 0)->i > 0 &&
+	       store_cell(r, 0, 0)->i == store_cell(r, 0, 1)->i;
+	store_rows_free(r);
+	return only;
 }
 
 /* A sweep whose writer died leaves its points incomplete: say so beside the table. */
@@ -227,7 +273,7 @@ int main_top(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
-	sql = top_query(&o, dir);
+	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)));
 	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);

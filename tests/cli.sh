@@ -340,4 +340,49 @@ expect 2 db_nothing "$dssim" db
 has db_nothing err "dssim db: expected schema, merge or check"
 one_line db_nothing
 
+# Shell completion: the bash file, sourced in bash, completes commands, options, --format values
+# and files (plain compgen, no bash-completion helpers); the zsh file at least parses as a script.
+if command -v bash >/dev/null 2>&1; then
+	mkdir -p "$out/comp/sub" && : >"$out/comp/a.yaml" && : >"$out/comp/b.db"
+	(cd "$out/comp" && bash -c '
+		. "$1"
+		c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _dssim; echo "${COMPREPLY[*]}"; }
+		echo "cmd: $(c dssim to)"
+		echo "opt: $(c dssim top --mo)"
+		echo "mode: $(c dssim top --mode "")"
+		echo "fmt: $(c dssim report --format "")"
+		echo "runfmt: $(c dssim -f "")"
+		echo "files: $(c dssim compare "")"
+		echo "db: $(c dssim top --db b)"
+		echo "sub: $(c dssim db m)"
+	' sh "$top_src/completions/dssim") >"$out/complete.out" 2>"$out/complete.err"
+	has complete out "cmd: top"
+	has complete out "opt: --mode"
+	has complete out "mode: train infer"
+	has complete out "fmt: text md csv html json"
+	has complete out "runfmt: text json"
+	has complete out "files: a.yaml sub"
+	has complete out "db: b.db"
+	has complete out "sub: merge"
+	[ -s "$out/complete.err" ] && bad "bash completion: $(head -1 "$out/complete.err")" ||
+		ok "bash completion runs without errors"
+else
+	echo "SKIP bash completion: no bash"
+fi
+# Every long option in the usage lines of a command's --help is completed for that command
+# (bash: its opts line; zsh: anywhere in the file), so completions keep in step with commands.
+for cmd in validate calibrate sweep top compare report; do
+	line=$(grep -E "^	$cmd\) opts=" "$top_src/completions/dssim")
+	missing=
+	for o in $("$dssim" "$cmd" --help | sed "/^$/q" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do
+		case "$line" in *"$o "* | *"$o\""*) ;; *) missing="$missing $o" ;; esac
+		grep -qF -- "$o" "$top_src/completions/_dssim" || missing="$missing zsh:$o"
+	done
+	[ -z "$missing" ] && ok "completions of $cmd cover its --help" ||
+		bad "completions of $cmd lack:$missing"
+done
+if command -v zsh >/dev/null 2>&1; then
+	zsh -n "$top_src/completions/_dssim" && ok "zsh completion parses" || bad "zsh completion"
+fi
+
 finish

@@ -127,6 +127,75 @@ if cksum <"$out/r.db" | cmp -s - "$out/db.sum"; then ok "-o the database leaves 
 expect 0 out_dash "$dssim" report --db "$out/r.db" -o -
 has out_dash out "dssim capacity report"
 
+# --format json: one document of the text's titles, notes and tables, with the same figures.
+expect 0 json "$dssim" report --db "$out/r.db" --tokens 2T --format json
+has json out '{"report": "dssim capacity report", "items": ['
+has json out '{"title": "Best configuration per instance type, by cost", "level": 2}'
+has json out '{"table": ['
+has json out '"node": "p4de.24xlarge"'
+if command -v python3 >/dev/null 2>&1; then
+	if python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["items"]' \
+		<"$out/json.out" 2>"$out/json.py"; then
+		ok "report json parses"
+	else
+		bad "report json does not parse: $(tail -1 "$out/json.py")"
+	fi
+fi
+# The first cost row's USD/h in JSON is the text's.
+usdh_text=$(awk '/^p4de.24xlarge / {
+	for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9][0-9]$/) { print $i; exit } }' "$out/text.out")
+has json out "\"USD/h\": $usdh_text"
+
+# top: serving columns for serving points, by --mode or when the database holds only those.
+expect 0 top_infer "$dssim" top --db "$out/r.db" --mode infer
+has top_infer out "requests_per_s"
+has top_infer out "ttft_p99"
+has top_infer out "tpot_p50"
+has top_infer out "usd_per_mtok_out"
+has top_infer out "deepseek-v3"
+if grep -q "deepseek-r1" "$out/top_infer.out" || grep -q "step_s" "$out/top_infer.out"; then
+	bad "top --mode infer shows training points or columns"
+else
+	ok "top --mode infer: serving points and columns only"
+fi
+expect 0 top_train "$dssim" top --db "$out/r.db" --mode train
+has top_train out "step_s"
+has top_train out "mfu"
+expect 0 top_mixed "$dssim" top --db "$out/r.db"
+has top_mixed out "step_s"
+"$dssim" sweep -q -j 2 "$out/serve.yaml" --db "$out/s.db" >/dev/null
+expect 0 top_serving_db "$dssim" top --db "$out/s.db" --format csv
+has top_serving_db out "id,model,node,nodes,gpus,tp,pp,dp,ep,dtype,seq_len,arrival_rate,\
+requests_per_s,output_tokens_per_s,ttft_p50,ttft_p99,tpot_p50,tpot_p99,peak_gib,usd_per_hour,\
+usd_per_mtok_out"
+expect 2 top_bad_mode "$dssim" top --db "$out/r.db" --mode both
+has top_bad_mode err "dssim top: --mode: expected train or infer, got 'both'"
+
+# compare: * on the fields that differ, readable units in text, raw numbers in CSV.
+ids=$("$dssim" top --db "$out/r.db" --mode train -n 2 --format csv |
+	awk -F, 'NR > 1 { printf "%s ", $1 }')
+# shellcheck disable=SC2086
+expect 0 compare_text "$dssim" compare --db "$out/r.db" $ids
+if grep -qE '^model +\* ' "$out/compare_text.out"; then
+	bad "compare marks model, the same in both"
+else
+	ok "compare leaves equal fields unmarked"
+fi
+grep -qE '^tp +\* |^pp +\* |^zero +\* |^node +\* |^nodes +\* ' "$out/compare_text.out" &&
+	ok "compare marks a differing setting" || bad "compare marks no differing setting"
+grep -qE '^peak_per_gpu +[*-] +[0-9.]+ GiB' "$out/compare_text.out" &&
+	ok "compare: peak_per_gpu in GiB" || bad "compare: peak_per_gpu not in GiB"
+grep -qE '^step_s +\* +[0-9.]+ m?s ' "$out/compare_text.out" &&
+	ok "compare: step_s in seconds" || bad "compare: step_s not in s or ms"
+has compare_text out "TFLOP/s"
+# shellcheck disable=SC2086
+expect 0 compare_csv "$dssim" compare --db "$out/r.db" --format csv $ids
+if grep -qE 'GiB|TFLOP/s| s,' "$out/compare_csv.out"; then
+	bad "compare csv has units"
+else
+	ok "compare csv keeps raw numbers"
+fi
+
 # The page in a real browser: it loads, renders the charts and logs no console error.
 skipped=
 browser=$(command -v chromium || command -v chromium-browser || true)
