@@ -114,6 +114,14 @@ struct runtime {
 	double cublas_workspace;   /* bytes */
 	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
 	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
+	double kernel_overhead;    /* s per kernel launched */
+	bool cuda_graphs;
+	int64_t comm_sms;          /* SMs an overlapped collective takes from compute */
+	double gather_overhead;    /* s per ZeRO-3/FSDP gather */
+	bool reshard_after_forward;
+	struct {
+		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;
+	} fusion;
 };
 
 struct calibration;

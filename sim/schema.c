@@ -366,6 +366,37 @@ static const struct schema_row rows[] = {
 	 * DGX-class host, 1.4e9 parameters/s (the CPU is not stated; slower hosts: set your own). */
 	NUM("runtime.cpu_adam_rate", UNIT_PER_S, 0, BIG, true, "1.4e9/s",
 	    "parameters per second a node's CPUs update with offloaded Adam", runtime.cpu_adam_rate),
+	/* Training kernel and framework costs (issue 13): a framework profile (runtime.framework)
+	 * sets them; the defaults here count nothing, as before profiles existed. */
+	NUM("runtime.kernel_overhead", UNIT_SECONDS, 0, 1, false, "0",
+	    "launch and framework time per kernel the GPU waits for (not hidden by the host "
+	    "running ahead)", runtime.kernel_overhead),
+	BOOL("runtime.cuda_graphs", "false",
+	     "the step's kernels are replayed from CUDA graphs (launch overhead mostly gone)",
+	     runtime.cuda_graphs),
+	INT("runtime.comm_sms", 0, 1024, "0",
+	    "SMs a running collective keeps from the computation it overlaps",
+	    runtime.comm_sms),
+	NUM("runtime.gather_overhead", UNIT_SECONDS, 0, 1, false, "0",
+	    "fixed time per ZeRO-3/FSDP parameter gather (flatten, copy, launch)",
+	    runtime.gather_overhead),
+	BOOL("runtime.reshard_after_forward", "true",
+	     "ZeRO-3/FSDP frees gathered weights after forward and gathers them again for "
+	     "backward (FSDP FULL_SHARD); false keeps them (SHARD_GRAD_OP)",
+	     runtime.reshard_after_forward),
+	SECTION("runtime.fusion", PRESET_NONE, "which memory-bound kernels the framework fuses"),
+	BOOL("runtime.fusion.norm", "true", "residual add fused into the norm (and the norm "
+	     "into the next GEMM's input)", runtime.fusion.norm),
+	BOOL("runtime.fusion.bias_activation", "true", "bias, activation and gating in one kernel",
+	     runtime.fusion.bias_activation),
+	BOOL("runtime.fusion.rope", "true", "rotary embedding in one kernel (or inside attention)",
+	     runtime.fusion.rope),
+	BOOL("runtime.fusion.softmax", "true", "scale, mask and softmax in one kernel (without "
+	     "flash attention)", runtime.fusion.softmax),
+	BOOL("runtime.fusion.cross_entropy", "true", "vocabulary-parallel cross-entropy fused",
+	     runtime.fusion.cross_entropy),
+	BOOL("runtime.fusion.optimizer", "true", "multi-tensor Adam (one kernel over many "
+	     "tensors)", runtime.fusion.optimizer),
 };
 
 const struct schema_row *schema_rows(size_t *count)
