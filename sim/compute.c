@@ -14,13 +14,19 @@
 
 #include "xalloc.h"
 
-struct compute {
-	struct gpu_spec gpu;
-	gsl_interp *interp;        /* fraction over log10(FLOPs); NULL: a constant */
+/* A GEMM efficiency curve: fraction of a peak over log10(FLOPs per call). */
+struct curve {
+	gsl_interp *interp;        /* NULL: a constant */
 	gsl_interp_accel *accel;
 	double logx[NUMLIST_MAX], y[NUMLIST_MAX];
 	int n;
-	double memory_eff, attention_eff, constant_eff;
+	double constant;
+};
+
+struct compute {
+	struct gpu_spec gpu;
+	struct curve gemm, fp8;    /* fp8.n == 0: FP8 GEMMs use the 16-bit curve */
+	double memory_eff, attention_eff;
 };
 
 /* For a GPU preset without measured fractions, the lowest of the NVIDIA measurements the
@@ -31,33 +37,62 @@ static const double fallback_gemm = 0.80;
 static const double fallback_memory = 0.83;
 static const double fallback_attention = 0.65;
 
+static int curve_init(struct curve *cv, const struct numlist *x, const struct numlist *y)
+{
+	int i;
+	cv->constant = fallback_gemm;
+	cv->n = x->n < y->n ? x->n : y->n;
+	for (i = 0; i < cv->n; i++) {
+		cv->logx[i] = log10(x->v[i]);
+		cv->y[i] = y->v[i];
+	}
+	if (cv->n == 1)
+		cv->constant = cv->y[0];
+	if (cv->n >= 2) {
+		cv->interp = gsl_interp_alloc(gsl_interp_linear, (size_t)cv->n);
+		cv->accel = gsl_interp_accel_alloc();
+		if (cv->interp == NULL || cv->accel == NULL ||
+		    gsl_interp_init(cv->interp, cv->logx, cv->y, (size_t)cv->n) != GSL_SUCCESS)
+			return -1;
+	}
+	return 0;
+}
+
+static void curve_free(struct curve *cv)
+{
+	if (cv->interp)
+		gsl_interp_free(cv->interp);
+	if (cv->accel)
+		gsl_interp_accel_free(cv->accel);
+}
+
+static double curve_eval(const struct curve *cv, double flops)
+{
+	double lx;
+	if (cv->interp == NULL)
+		return cv->constant;
+	lx = log10(flops > 1 ? flops : 1);
+	if (lx <= cv->logx[0])
+		return cv->y[0];
+	if (lx >= cv->logx[cv->n - 1])
+		return cv->y[cv->n - 1];
+	return gsl_interp_eval(cv->interp, cv->logx, cv->y, lx, cv->accel);
+}
+
 struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct diag *d)
 {
 	struct compute *c = xcalloc(1, sizeof *c);
-	const struct numlist *x = &gpu->efficiency.gemm_flops, *y = &gpu->efficiency.gemm_fraction;
-	int i;
 	c->gpu = *gpu;
 	c->memory_eff = gpu->efficiency.memory > 0 ? gpu->efficiency.memory : fallback_memory;
 	c->attention_eff = gpu->efficiency.attention > 0 ? gpu->efficiency.attention
 							 : fallback_attention;
-	c->constant_eff = fallback_gemm;
-	c->n = x->n < y->n ? x->n : y->n;
-	for (i = 0; i < c->n; i++) {
-		c->logx[i] = log10(x->v[i]);
-		c->y[i] = y->v[i];
-	}
-	if (c->n == 1)
-		c->constant_eff = c->y[0];
-	if (c->n >= 2) {
-		c->interp = gsl_interp_alloc(gsl_interp_linear, (size_t)c->n);
-		c->accel = gsl_interp_accel_alloc();
-		if (c->interp == NULL || c->accel == NULL ||
-		    gsl_interp_init(c->interp, c->logx, c->y, (size_t)c->n) != GSL_SUCCESS) {
-			diag_add(d, at, NULL, "cannot build the GEMM efficiency curve of %s",
-				 gpu->name ? gpu->name : "the GPU");
-			compute_free(c);
-			return NULL;
-		}
+	if (curve_init(&c->gemm, &gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction) ||
+	    curve_init(&c->fp8, &gpu->efficiency.fp8_gemm_flops,
+		       &gpu->efficiency.fp8_gemm_fraction)) {
+		diag_add(d, at, NULL, "cannot build the GEMM efficiency curve of %s",
+			 gpu->name ? gpu->name : "the GPU");
+		compute_free(c);
+		return NULL;
 	}
 	return c;
 }
@@ -66,24 +101,26 @@ void compute_free(struct compute *c)
 {
 	if (c == NULL)
 		return;
-	if (c->interp)
-		gsl_interp_free(c->interp);
-	if (c->accel)
-		gsl_interp_accel_free(c->accel);
+	curve_free(&c->gemm);
+	curve_free(&c->fp8);
 	free(c);
 }
 
 double compute_gemm_efficiency(const struct compute *c, double flops)
 {
-	double lx;
-	if (c->interp == NULL)
-		return c->constant_eff;
-	lx = log10(flops > 1 ? flops : 1);
-	if (lx <= c->logx[0])
-		return c->y[0];
-	if (lx >= c->logx[c->n - 1])
-		return c->y[c->n - 1];
-	return gsl_interp_eval(c->interp, c->logx, c->y, lx, c->accel);
+	return curve_eval(&c->gemm, flops);
+}
+
+/* An FP8 GEMM: the GPU's FP8 curve; without one, the 16-bit curve at half the FLOPs — the
+ * same time at twice the rate, so small FP8 GEMMs gain less than large ones (assumption, for
+ * GPUs whose FP8 GEMMs no source measured). */
+static double gemm_efficiency_of(const struct compute *c, enum dtype dtype, double flops)
+{
+	if (dtype != DTYPE_FP8)
+		return curve_eval(&c->gemm, flops);
+	if (c->fp8.n > 0)
+		return curve_eval(&c->fp8, flops);
+	return curve_eval(&c->gemm, flops / 2);
 }
 
 double compute_gpu_peak(const struct gpu_spec *gpu, enum dtype dtype)
@@ -139,6 +176,12 @@ static double wave_efficiency(const struct compute *c, double m, double n)
 	double half = (tm < tn ? tm : tn);
 	if (sms <= 0 || tm <= 0 || tn <= 0 || m < 1 || n < 1)
 		return 1.0;
+	/* Skinny GEMMs get skinny tiles: CUTLASS and cuBLAS carry tiles down to 16 rows or
+	 * columns (cutlass/include/cutlass/gemm/device/default_gemm_configuration.h, warp shapes of
+	 * 16), so a tile is never taller or wider than the problem padded to 16. */
+	tm = fmin(tm, 16 * ceil(m / 16));
+	tn = fmin(tn, 16 * ceil(n / 16));
+	half = fmin(half, fmax(tm, tn));
 	best = waves_of(m, n, tm, tn, sms);
 	e = waves_of(m, n, tn, tm, sms);
 	if (e > best)
@@ -153,7 +196,7 @@ double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, doub
 				 double m, double n, double k)
 {
 	double flops = 2 * m * n * k;
-	double t_flops = flops / (compute_peak(c, dtype) * compute_gemm_efficiency(c, flops) *
+	double t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) *
 				  wave_efficiency(c, m, n));
 	double act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
 	double t_bytes = compute_stream_time(c, (m * k + m * n) * act + k * n * weight_bytes);
@@ -165,7 +208,12 @@ double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, do
 	return compute_gemm_time_weights(c, dtype, element_bytes(dtype), m, n, k);
 }
 
+/* FP8 training and serving run attention in 16 bits: Transformer Engine's FP8 recipes leave
+ * dot-product attention in BF16 unless fp8_dpa is set (transformer_engine/common/recipe), and
+ * vLLM's FP8 weights do not change the attention kernel's precision. */
 double compute_attention_time(const struct compute *c, enum dtype dtype, double flops)
 {
+	if (dtype == DTYPE_FP8)
+		dtype = DTYPE_BF16;
 	return flops / (compute_peak(c, dtype) * c->attention_eff);
 }

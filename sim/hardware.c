@@ -5,14 +5,11 @@
  */
 #include "hardware.h"
 
-int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
-		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+/* A curve of fractions over ascending GEMM sizes: one fraction per size. */
+static void check_curve(const struct numlist *x, const struct numlist *y, const char *sizes,
+			const char *fraction, struct diag *d,
+			struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
 {
-	const struct numlist *x = &gpu->efficiency.gemm_flops;
-	const struct numlist *y = &gpu->efficiency.gemm_fraction;
-	const char *fraction = "cluster.node.gpu.efficiency.gemm_fraction";
-	const char *sizes = "cluster.node.gpu.efficiency.gemm_flops";
-	size_t before = d->count;
 	int i;
 	if (x->n != y->n)
 		diag_add(d, mark_of(ctx, fraction), fraction,
@@ -23,6 +20,18 @@ int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
 				 x->v[i], x->v[i - 1]);
 			break;
 		}
+}
+
+int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
+		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+{
+	size_t before = d->count;
+	check_curve(&gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction,
+		    "cluster.node.gpu.efficiency.gemm_flops",
+		    "cluster.node.gpu.efficiency.gemm_fraction", d, mark_of, ctx);
+	check_curve(&gpu->efficiency.fp8_gemm_flops, &gpu->efficiency.fp8_gemm_fraction,
+		    "cluster.node.gpu.efficiency.fp8_gemm_flops",
+		    "cluster.node.gpu.efficiency.fp8_gemm_fraction", d, mark_of, ctx);
 	return d->count == before ? 0 : -1;
 }
 

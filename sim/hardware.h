@@ -33,6 +33,8 @@ struct gpu_spec {
 	struct {
 		struct numlist gemm_flops;    /* GEMM sizes (FLOPs per call), ascending */
 		struct numlist gemm_fraction; /* fraction of dense peak reached at each size */
+		struct numlist fp8_gemm_flops;    /* the same for FP8 GEMMs (empty: unknown) */
+		struct numlist fp8_gemm_fraction; /* fraction of the FP8 peak */
 		double memory;                /* fraction of memory_bw reached by streaming kernels */
 		double attention;             /* fraction of peak reached by fused attention */
 		int64_t tile_m, tile_n;       /* GEMM output tile (wave quantization) */

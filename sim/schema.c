@@ -157,6 +157,12 @@ static const struct schema_row rows[] = {
 	LIST("cluster.node.gpu.efficiency.gemm_fraction", UNIT_FRACTION, 0.01, 1, "[]",
 	     "fraction of the dense peak a GEMM of that size reaches",
 	     cluster.node.gpu.efficiency.gemm_fraction),
+	LIST("cluster.node.gpu.efficiency.fp8_gemm_flops", UNIT_NONE, 1, BIG, "[]",
+	     "FP8 GEMM sizes in FLOPs per call, ascending; [] = the 16-bit curve at half the "
+	     "FLOPs", cluster.node.gpu.efficiency.fp8_gemm_flops),
+	LIST("cluster.node.gpu.efficiency.fp8_gemm_fraction", UNIT_FRACTION, 0.01, 1, "[]",
+	     "fraction of the FP8 dense peak an FP8 GEMM of that size reaches",
+	     cluster.node.gpu.efficiency.fp8_gemm_fraction),
 	NUM("cluster.node.gpu.efficiency.memory", UNIT_FRACTION, 0, 1, false, "0",
 	    "fraction of memory_bw streaming kernels reach; 0 = unknown",
 	    cluster.node.gpu.efficiency.memory),
