@@ -60,6 +60,7 @@ struct forward_cost {
 struct collect {
 	struct forward_cost *f;
 	struct layer_costs *lc;
+	double fused_rows;          /* rows of tensors waiting to join the next GEMM */
 };
 
 static void add_gemm(void *vctx, const struct model_tensor *t)
@@ -83,9 +84,16 @@ static void add_gemm(void *vctx, const struct model_tensor *t)
 		split = (double)f->tp;
 	if (lc->ngemm == GEMMS_MAX)
 		return;
+	/* Tensors sharing an input run as one GEMM (vLLM's QKVParallelLinear and
+	 * MergedColumnParallelLinear); row-parallel ones split their input, not their output. */
+	if (t->fuse_next) {
+		x->fused_rows += (double)t->rows;
+		return;
+	}
 	g = &lc->gemm[lc->ngemm++];
-	g->k = (double)t->cols;
-	g->n = (double)t->rows / split;
+	g->k = (double)t->cols / (t->row_parallel ? split : 1.0);
+	g->n = ((double)t->rows + x->fused_rows) / (t->row_parallel ? 1.0 : split);
+	x->fused_rows = 0;
 	g->count = t->group == TENSOR_EXPERT ? (double)t->count / (double)f->ep : (double)t->count;
 	g->expert = t->group == TENSOR_EXPERT;
 	lc->weight_bytes += g->k * g->n * g->count * f->wbytes;
@@ -118,7 +126,7 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 	f->act = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	f->wbytes = memory_weight_bytes(s->workload.dtype, (double)s->workload.quant_group);
 	for (k = 0; k < 2; k++) {
-		struct collect x = {f, &f->layer[k]};
+		struct collect x = {f, &f->layer[k], 0};
 		model_layer_tensors(m, (enum layer_kind)k, add_gemm, &x);
 	}
 	/* vLLM keeps max(1, kv_heads // tp) KV heads per GPU and the whole MLA latent on every

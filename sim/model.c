@@ -36,7 +36,18 @@ static bool has_sandwich_norm(const struct model_config *m)
 static void emit(model_tensor_fn fn, void *ctx, const char *name, int64_t rows, int64_t cols,
 		 int64_t count, int group, bool tp_split)
 {
-	struct model_tensor t = {name, rows, cols, count, group, tp_split};
+	struct model_tensor t = {name, rows, cols, count, group, tp_split, false, false};
+	t.row_parallel = tp_split && (strcmp(name, "o_proj") == 0 ||
+				      strcmp(name, "down_proj") == 0 || strcmp(name, "fc2") == 0);
+	if (rows > 0 && cols > 0 && count > 0)
+		fn(ctx, &t);
+}
+
+/* A tensor multiplied together with the next one (same input), as frameworks fuse them. */
+static void emit_fused(model_tensor_fn fn, void *ctx, const char *name, int64_t rows,
+		       int64_t cols, int64_t count, int group, bool tp_split)
+{
+	struct model_tensor t = {name, rows, cols, count, group, tp_split, false, true};
 	if (rows > 0 && cols > 0 && count > 0)
 		fn(ctx, &t);
 }
@@ -88,8 +99,8 @@ static void attention_tensors(const struct model_config *m, model_tensor_fn fn, 
 	}
 	{
 		int64_t q = a * m->head_dim, kv = m->kv_heads * m->head_dim;
-		emit(fn, ctx, "q_proj", q, h, 1, TENSOR_ATTN, true);
-		emit(fn, ctx, "k_proj", kv, h, 1, TENSOR_ATTN, true);
+		emit_fused(fn, ctx, "q_proj", q, h, 1, TENSOR_ATTN, true);
+		emit_fused(fn, ctx, "k_proj", kv, h, 1, TENSOR_ATTN, true);
 		emit(fn, ctx, "v_proj", kv, h, 1, TENSOR_ATTN, true);
 		if (m->bias || m->qkv_bias) {
 			emit(fn, ctx, "q_bias", 1, q, 1, TENSOR_ATTN, true);
@@ -112,7 +123,7 @@ static void mlp_tensors(const struct model_config *m, model_tensor_fn fn, void *
 {
 	int64_t h = m->hidden;
 	if (m->mlp == MLP_SWIGLU) {
-		emit(fn, ctx, "gate_proj", ffn, h, count, group, true);
+		emit_fused(fn, ctx, "gate_proj", ffn, h, count, group, true);
 		emit(fn, ctx, "up_proj", ffn, h, count, group, true);
 		emit(fn, ctx, "down_proj", h, ffn, count, group, true);
 		if (m->bias) {

@@ -31,6 +31,10 @@ struct model_tensor {
 	int64_t count;
 	enum tensor_group group;
 	bool tp_split;        /* sharded over tensor-parallel ranks (Megatron column/row parallel) */
+	bool row_parallel;    /* split along its input (cols), not its output: the attention output
+				 and the MLP's down projection (Shoeybi et al. 2019, sec. 3) */
+	bool fuse_next;       /* frameworks multiply the same input by it and the next tensor in
+				 one GEMM (Megatron's linear_qkv; linear_fc1 of gate and up) */
 };
 
 /* Where a layer stands: the per-layer tensors differ between dense and MoE layers. */

@@ -20,6 +20,7 @@
 #include "bug.h"
 #include "collective.h"
 #include "compute.h"
+#include "kernels.h"
 #include "layout.h"
 #include "memory.h"
 #include "model.h"
@@ -62,7 +63,16 @@ struct ctx {
 	const struct layout *l;
 	double tokens;                  /* per GPU per micro-batch: b * s / cp */
 	double gemm_fwd;
+	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
 };
+
+/* What each kernel launch costs the GPU: the framework's per-kernel overhead, none when the
+ * step replays CUDA graphs (the GPU launches a graph's kernels itself, without the host: NVIDIA
+ * CUDA Programming Guide, "CUDA Graphs"). */
+static double kernel_gap(const struct scenario *s)
+{
+	return s->runtime.cuda_graphs ? 0 : s->runtime.kernel_overhead;
+}
 
 /* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
 static bool is_gemm(const struct model_tensor *t)
@@ -75,9 +85,22 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 {
 	struct ctx *x = vctx;
 	const struct model_config *m = &x->s->model;
-	double tp = (double)x->l->tp, rows = (double)t->rows / (t->tp_split ? tp : 1.0);
+	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
 	if (!is_gemm(t))
 		return;
+	/* Tensors sharing an input run as one GEMM of their rows together. */
+	if (t->fuse_next) {
+		x->fused_rows += rows;
+		return;
+	}
+	rows += x->fused_rows;
+	x->fused_rows = 0;
+	/* Column-parallel weights split their output rows over TP, row-parallel ones their
+	 * input columns: the same FLOPs, different GEMM shapes. */
+	if (t->tp_split && t->row_parallel)
+		cols /= tp;
+	else if (t->tp_split)
+		rows /= tp;
 	if (t->group == TENSOR_EXPERT) {
 		/* Balanced routing: this rank's E/ep experts see the tokens of the whole EP group,
 		 * top_k copies each, padded to the capacity factor. */
@@ -85,11 +108,11 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		double per_expert = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
 				    (double)x->l->ep / (double)t->count;
 		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
-							 (double)t->cols);
+							 cols);
 		return;
 	}
 	x->gemm_fwd += (double)t->count *
-		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, (double)t->cols);
+		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -104,13 +127,14 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
 				   : (double)m->head_dim;
 	bool sp = s->strategy.sequence_parallel && l->tp > 1, flash = s->workload.flash_attention;
-	struct act_options o = {s->workload.seq_len, B, flash, B};
-	double attn_fwd, attn_bwd, elem, score_elem = 0;
+	double attn_fwd, attn_bwd, core_elem = 0, gap = kernel_gap(s), collectives;
+	struct kernel_cost kc;
 	struct collective_plan plan;
 	int64_t per_node_tp = l->tp < node->gpus_per_node ? l->tp : node->gpus_per_node;
 
 	memset(pc, 0, sizeof *pc);
 	x->gemm_fwd = 0;
+	x->fused_rows = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
 	if (flash) {
@@ -121,16 +145,20 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	} else {
 		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);
 		attn_bwd = 2 * attn_fwd;
-		score_elem = compute_stream_time(x->c, 2 * 5 * heads * sq * seq * b);
 	}
-	elem = compute_stream_time(x->c, 2 * x->tokens *
-				   model_layer_act_bytes(m, kind, &o, l->tp, sp, !flash)) - score_elem;
-	pc->fwd = x->gemm_fwd + attn_fwd + elem + score_elem;
-	pc->bwd = 2 * x->gemm_fwd + attn_bwd + 2 * (elem + score_elem);
+	/* The memory-bound kernels around them, and every launch (kernels: the framework's
+	 * fusion), TP and EP collectives included. */
+	kernels_layer(s, kind, x->tokens, l->tp, sp, &kc);
+	core_elem = compute_stream_time(x->c, kc.core_bytes);
+	collectives = (l->tp > 1 ? (sp ? 4 : 2) : 0) + (kind == LAYER_MOE && l->ep > 1 ? 2 : 0);
+	pc->fwd = x->gemm_fwd + attn_fwd + compute_stream_time(x->c, kc.fwd_bytes) +
+		  gap * (kc.fwd_kernels + collectives);
+	pc->bwd = 2 * x->gemm_fwd + attn_bwd + compute_stream_time(x->c, kc.bwd_bytes) +
+		  gap * (kc.bwd_kernels + collectives);
 	if (s->strategy.recompute == RECOMPUTE_FULL)
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
-		pc->recompute = attn_fwd + score_elem;
+		pc->recompute = attn_fwd + core_elem + gap * 3;
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
@@ -175,15 +203,16 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 {
 	const struct model_config *m = &x->s->model;
 	double tp = (double)x->l->tp, V = (double)m->vocab / tp, h = (double)m->hidden;
+	double gap = kernel_gap(x->s);
+	struct kernel_cost kc;
 	memset(pc, 0, sizeof *pc);
-	if (first)
-		pc->fwd += compute_stream_time(x->c, 2 * x->tokens * h * 2);
+	kernels_outer(x->s, x->tokens, x->l->tp, first, last, &kc);
+	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes) + gap * kc.fwd_kernels;
+	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes) + gap * kc.bwd_kernels;
 	if (last) {
 		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
-		/* Cross-entropy reads and writes the fp32 logits. */
-		double loss = compute_stream_time(x->c, 2 * 4 * x->tokens * V);
-		pc->fwd += head + loss;
-		pc->bwd += 2 * head + loss;
+		pc->fwd += head;
+		pc->bwd += 2 * head;
 	}
 }
 
@@ -286,6 +315,18 @@ static void dp_traffic(const struct builder *b, enum collective_kind kind, doubl
 	add_plan(t, &plan, 1);
 }
 
+/* The framework's fixed cost per gather (flattening, copies, the launch), paid before its first
+ * bytes move: added to the latency of the first link the gather uses. */
+static void add_gather_overhead(struct traffic *t, double seconds)
+{
+	int k;
+	for (k = 0; k < 3; k++)
+		if (t->bytes[k] > 0 || t->latency[k] > 0) {
+			t->latency[k] += seconds;
+			return;
+		}
+}
+
 /* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
  * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers). */
 static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
@@ -298,6 +339,7 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
 		ahead = RECENT - 1;
 	after = b->recent[dev * RECENT + ahead];
 	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	add_gather_overhead(&t, s->runtime.gather_overhead);
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
 }
 
@@ -393,8 +435,11 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 		}
 		for (i = count - 1; i >= 0; i--) {
 			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
-			uint32_t gather = zero >= 3 ? gather_layer(b, dev, per_layer_params * wbytes)
-						    : NONE;
+			/* Without resharding after forward (FSDP SHARD_GRAD_OP) the weights
+			 * gathered for the forward stay for the backward. */
+			uint32_t gather = zero >= 3 && s->runtime.reshard_after_forward
+						  ? gather_layer(b, dev, per_layer_params * wbytes)
+						  : NONE;
 			op = layer_ops(b, dev, "layer_backward", lc->recompute + lc->bwd,
 				       started ? NONE : wait, gather);
 			if (!started)
@@ -470,8 +515,12 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 					&b->link[LINK_CLASS_PCIE][dev], 1);
 		graph_add_dep(g, op, down);
 	} else {
+		/* Tensors of the stage: about ten per layer (norms, projections, biases). */
+		struct kernel_cost kc;
+		kernels_optimizer(s, shard, 10.0 * (double)b->role[dev].layers + 3, &kc);
 		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
-				       compute_stream_time(c, shard * 32.0));
+				       compute_stream_time(c, kc.fwd_bytes) +
+					       kernel_gap(s) * kc.fwd_kernels);
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
 	}

@@ -34,8 +34,8 @@ static void simulate(const struct scenario *s, struct result *r)
 	diag_release(&d);
 }
 
-/* Equal stages and free communication: 32 identical layers over p stages, a vocabulary of 8 so
- * the embedding and head cost nothing, links of 1e18 B/s without latency, one data-parallel
+/* Equal stages and free communication: 32 identical layers over p stages, a vocabulary of 8 and
+ * memory of unbounded bandwidth so the embedding, final norm and head cost nothing, links of 1e18 B/s without latency, one data-parallel
  * rank (no gradient traffic). */
 static struct scenario *pipeline(const char *schedule, int pp, int vp, int m)
 {
@@ -45,7 +45,7 @@ static struct scenario *pipeline(const char *schedule, int pp, int vp, int m)
 		"  gpus: %d\n"
 		"  node:\n"
 		"    gpus_per_node: 8\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
 		"    links:\n"
 		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
 		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
@@ -87,8 +87,9 @@ static void interleaving_divides_the_bubble_by_v(void **state)
 	check_bubble("interleaved", 4, 4, 16);
 }
 
-/* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8:
- * every layer costs the same tau forward and backward, the rest nothing). */
+/* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8
+ * and unbounded memory bandwidth: every layer costs the same tau forward and backward, the rest
+ * nothing). */
 static struct scenario *uneven_pipeline(int layers, int pp, int vp, int m, const char *split)
 {
 	return check_scenariof("uneven",
@@ -97,7 +98,7 @@ static struct scenario *uneven_pipeline(int layers, int pp, int vp, int m, const
 		"  gpus: %d\n"
 		"  node:\n"
 		"    gpus_per_node: 16\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
 		"    links:\n"
 		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
 		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
@@ -276,7 +277,7 @@ static void check_peak_by_hand(const char *recompute, const double expect[2])
 		"  gpus: 4\n"
 		"  node:\n"
 		"    gpus_per_node: 4\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
 		"    links:\n"
 		"      gpu: {bw: 300 GB/s, latency: 3 us, efficiency: 0.8}\n"
 		"      network: {bw: 25 GB/s, latency: 10 us, efficiency: 0.8}\n"
