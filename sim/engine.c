@@ -17,7 +17,7 @@
 #include "queue.h"
 #include "xalloc.h"
 
-enum { EV_COMPUTE_DONE, EV_LATENCY_DONE, EV_FLOW_DONE };
+enum { EV_COMPUTE_DONE, EV_LATENCY_DONE, EV_FLOW_DONE, EV_WORK_DONE };
 
 struct flow {
 	double remaining;      /* bytes */
@@ -60,6 +60,11 @@ struct op_time {
 struct stream_state {
 	uint32_t first, len, next;
 	bool busy;
+	/* Its running compute op, whose speed contention may change: work left (seconds at full
+	 * speed) as of `since`, the speed since then, and a version that retires old completions. */
+	uint32_t running;
+	double remaining, rate, since;
+	uint32_t version;
 };
 
 struct engine {
@@ -96,6 +101,9 @@ struct engine {
 		uint32_t *ops;
 		size_t len, cap, next;
 	} *appended;           /* per stream: appended ops in issue order */
+	/* Contention (graph_set_slowdown): per device, contending transfers in flight, and its
+	 * streams (CSR: dev_streams[dev_first[d] .. dev_first[d + 1])). */
+	uint32_t *contending, *dev_first, *dev_streams;
 	bool report_done;
 	uint32_t *done;        /* completed ops not yet taken, done[done_head .. ndone) */
 	size_t ndone, done_head, donecap;
@@ -212,8 +220,23 @@ struct engine *engine_new(const struct graph *g)
 		struct stream_state *st = &e->streams[g->ops[i].stream];
 		e->stream_ops[st->first + st->next++] = (uint32_t)i;
 	}
-	for (i = 0; i < g->nstreams; i++)
+	for (i = 0; i < g->nstreams; i++) {
 		e->streams[i].next = 0;
+		e->streams[i].running = NO_OP;
+	}
+	e->contending = xcalloc(g->ndevices ? g->ndevices : 1, sizeof *e->contending);
+	e->dev_first = xcalloc(g->ndevices + 1, sizeof *e->dev_first);
+	e->dev_streams = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->dev_streams);
+	for (i = 0; i < g->nstreams; i++)
+		e->dev_first[g->streams[i].device + 1]++;
+	for (i = 0; i < g->ndevices; i++)
+		e->dev_first[i + 1] += e->dev_first[i];
+	fill = xcalloc(g->ndevices ? g->ndevices : 1, sizeof *fill);
+	for (i = 0; i < g->nstreams; i++) {
+		uint32_t dv = g->streams[i].device;
+		e->dev_streams[e->dev_first[dv] + fill[dv]++] = (uint32_t)i;
+	}
+	free(fill);
 	return e;
 }
 
@@ -234,6 +257,9 @@ void engine_free(struct engine *e)
 	free(e->done);
 	free(e->stream_ops);
 	free(e->streams);
+	free(e->contending);
+	free(e->dev_first);
+	free(e->dev_streams);
 	free(e->links);
 	free(e->comp_links);
 	free(e->comp_flows);
@@ -458,6 +484,37 @@ static void flow_end(struct engine *e, uint32_t op)
 	reshare(e, op);
 }
 
+/* A compute op's completion at its current speed. */
+static void push_work(struct engine *e, struct stream_state *ss)
+{
+	queue_push(e->q, e->now + ss->remaining / ss->rate, EV_WORK_DONE, ss->running,
+		   ss->version);
+}
+
+/* A contending transfer of `device` starts (+1) or ends (-1): when that turns contention on or
+ * off, the device's running compute ops change speed from now on. */
+static void contend(struct engine *e, uint32_t device, int delta)
+{
+	uint32_t before = e->contending[device], k;
+	double rate;
+	e->contending[device] = (uint32_t)((int64_t)before + delta);
+	if (e->g->slowdown[device] <= 0 || (before == 0) == (e->contending[device] == 0))
+		return;
+	rate = e->contending[device] > 0 ? 1 - e->g->slowdown[device] : 1;
+	for (k = e->dev_first[device]; k < e->dev_first[device + 1]; k++) {
+		struct stream_state *ss = &e->streams[e->dev_streams[k]];
+		if (!ss->busy || ss->running == NO_OP)
+			continue;
+		ss->remaining -= ss->rate * (e->now - ss->since);
+		if (ss->remaining < 0)
+			ss->remaining = 0;
+		ss->since = e->now;
+		ss->rate = rate;
+		ss->version++;
+		push_work(e, ss);
+	}
+}
+
 static void start_op(struct engine *e, uint32_t op)
 {
 	const struct hot_op *h = &e->hot[op];
@@ -475,9 +532,18 @@ static void start_op(struct engine *e, uint32_t op)
 		__builtin_prefetch(&e->hot[e->stream_ops[st->first + st->next]]);
 	release_mem(e, op, false);
 	if (h->kind == GRAPH_COMPUTE) {
-		queue_push(e->q, e->now + h->duration, EV_COMPUTE_DONE, op, 0);
+		struct stream_state *ss = &e->streams[h->stream];
+		uint32_t dev = e->g->streams[h->stream].device;
+		ss->running = op;
+		ss->remaining = h->duration;
+		ss->rate = e->contending[dev] > 0 ? 1 - e->g->slowdown[dev] : 1;
+		ss->since = e->now;
+		ss->version++;
+		push_work(e, ss);
 		return;
 	}
+	if (e->g->streams[h->stream].contends)
+		contend(e, e->g->streams[h->stream].device, +1);
 	o = &e->g->ops[op];
 	if (o->latency > 0) {
 		queue_push(e->q, e->now + o->latency, EV_LATENCY_DONE, op, 0);
@@ -520,6 +586,9 @@ static void finish_op(struct engine *e, uint32_t op)
 	e->finished++;
 	release_mem(e, op, true);
 	e->streams[stream].busy = false;
+	e->streams[stream].running = NO_OP;
+	if (h->kind != GRAPH_COMPUTE && e->g->streams[stream].contends)
+		contend(e, e->g->streams[stream].device, -1);
 	end = h->dep_count < DEP_MANY ? h->dep_begin + h->dep_count : e->dep_first[op + 1];
 	for (k = h->dep_begin; k < end; k++) {
 		struct hot_op *d = &e->hot[e->dependents[k]];
@@ -560,13 +629,15 @@ bool engine_step(struct engine *e)
 	do {
 		if (!queue_pop(e->q, &ev))
 			return false;
-	} while (ev.kind == EV_FLOW_DONE && (ev.b != e->flows[e->flow_of[ev.a]].version ||
-					      !e->flows[e->flow_of[ev.a]].active));
+	} while ((ev.kind == EV_FLOW_DONE && (ev.b != e->flows[e->flow_of[ev.a]].version ||
+					       !e->flows[e->flow_of[ev.a]].active)) ||
+		 (ev.kind == EV_WORK_DONE && ev.b != e->streams[e->hot[ev.a].stream].version));
 	e->events++;
 	BUG_ON(ev.time < e->now);  /* the clock never moves backwards */
 	e->now = ev.time;
 	switch (ev.kind) {
 	case EV_COMPUTE_DONE:
+	case EV_WORK_DONE:
 		finish_op(e, (uint32_t)ev.a);
 		break;
 	case EV_LATENCY_DONE: {

@@ -23,6 +23,7 @@ struct graph *graph_new(size_t devices)
 	g->ndevices = devices;
 	g->capacity = xcalloc(devices, sizeof *g->capacity);
 	g->initial = xcalloc(devices, sizeof *g->initial);
+	g->slowdown = xcalloc(devices, sizeof *g->slowdown);
 	return g;
 }
 
@@ -39,6 +40,7 @@ void graph_free(struct graph *g)
 	free(g->links);
 	free(g->capacity);
 	free(g->initial);
+	free(g->slowdown);
 	free(g);
 }
 
@@ -55,7 +57,20 @@ uint32_t graph_add_stream(struct graph *g, uint32_t device, const char *name)
 	GROW(g->streams, g->nstreams, g->streamcap, 8);
 	g->streams[g->nstreams].device = device;
 	g->streams[g->nstreams].name = arena_strdup(g->arena, name);
+	g->streams[g->nstreams].contends = false;
 	return (uint32_t)g->nstreams++;
+}
+
+void graph_set_slowdown(struct graph *g, uint32_t device, double fraction)
+{
+	BUG_ON(device >= g->ndevices || !(fraction >= 0 && fraction < 1));
+	g->slowdown[device] = fraction;
+}
+
+void graph_stream_contends(struct graph *g, uint32_t stream)
+{
+	BUG_ON(stream >= g->nstreams);
+	g->streams[stream].contends = true;
 }
 
 uint32_t graph_add_link(struct graph *g, const char *name, double bw)

@@ -41,6 +41,7 @@ struct graph_mem {
 struct graph_stream {
 	uint32_t device;
 	const char *name;
+	bool contends;         /* its transfers slow the device's computation (graph_set_slowdown) */
 };
 
 struct graph_link {
@@ -68,6 +69,8 @@ struct graph {
 	size_t ndevices;
 	double *capacity;      /* per device, bytes (0: unlimited) */
 	double *initial;       /* per device, bytes allocated before the first op (weights, ...) */
+	double *slowdown;      /* per device: fraction of compute speed lost while a contending
+				  stream's transfer runs (0: none) */
 };
 
 struct graph *graph_new(size_t devices);
@@ -84,6 +87,11 @@ uint32_t graph_add_compute(struct graph *g, uint32_t stream, const char *name, i
 /* Add a transfer op over links[0..nlinks). */
 uint32_t graph_add_transfer(struct graph *g, uint32_t stream, const char *name, int category,
 			    double bytes, double latency, const uint32_t *links, size_t nlinks);
+/* Communication that overlaps computation takes some of the GPU from it: while any transfer of
+ * a contending stream of the device is in flight, its compute ops run at (1 - fraction) of their
+ * speed. */
+void graph_set_slowdown(struct graph *g, uint32_t device, double fraction);
+void graph_stream_contends(struct graph *g, uint32_t stream);
 /* Dependencies and memory events belong to the op added last (asserted). */
 void graph_add_dep(struct graph *g, uint32_t op, uint32_t dep);
 void graph_add_mem(struct graph *g, uint32_t op, uint32_t device, double bytes, bool at_end);

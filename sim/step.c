@@ -723,6 +723,15 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		b.compute[dev] = graph_add_stream(b.g, (uint32_t)dev, "compute");
 		b.pp[dev] = graph_add_stream(b.g, (uint32_t)dev, "pp_send");
 		b.dp[dev] = graph_add_stream(b.g, (uint32_t)dev, "dp_comm");
+		/* Gradient reduction and ZeRO gathers overlap the computation and keep
+		 * runtime.comm_sms of its SMs while they run (NCCL runs a collective's channels as
+		 * thread blocks on the SMs: NCCL docs, NCCL_MIN_NCHANNELS/NCCL_MAX_NCHANNELS). */
+		if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0) {
+			graph_stream_contends(b.g, b.dp[dev]);
+			graph_set_slowdown(b.g, (uint32_t)dev,
+					   fmin(0.9, (double)s->runtime.comm_sms /
+							     (double)s->cluster.node.gpu.sms));
+		}
 		b.host[dev] = graph_add_stream(b.g, (uint32_t)dev, "host");
 		for (k = 0; k < 3; k++)
 			b.link[k][dev] = graph_add_port(b.g, (uint32_t)dev,

@@ -5,6 +5,7 @@
 #include "check.h"
 
 #include <gsl/gsl_errno.h>
+#include <math.h>
 
 #include "compute.h"
 
@@ -123,6 +124,59 @@ static void a_partial_last_wave_costs_time(void **state)
 	compute_free(c);
 }
 
+/*
+ * FP8 GEMMs on an H100-like GPU (989 TFLOPS bf16, 1979 fp8): with an FP8 curve (70 % at every
+ * size) an 8192^3 GEMM takes 1.0995e12 / (1979e12 * 0.7); without one, the 16-bit curve at half
+ * the FLOPs: 5.4976e11 lies between the curve's 1e9 and 1e12 at log10 fraction 0.9134, so
+ * 0.5 + 0.3 * 0.9134 = 0.77402 of the FP8 peak. Attention stays at the 16-bit peak either way.
+ */
+static void fp8_gemms_follow_their_own_curve(void **state)
+{
+	struct gpu_spec g = a100();
+	struct compute *c;
+	double flops = 2.0 * 8192 * 8192 * 8192, frac;
+	(void)state;
+	g.flops[DTYPE_BF16] = g.flops[DTYPE_FP16] = 989e12;
+	g.flops[DTYPE_FP8] = 1979e12;
+	g.memory_bw = 3.35e12;
+	c = new_compute(&g);
+	frac = 0.5 + 0.3 * (log10(flops / 2) - 9) / 3;
+	check_rel(compute_gemm_time(c, DTYPE_FP8, 8192, 8192, 8192), flops / (1979e12 * frac),
+		  1e-9);
+	check_rel(compute_attention_time(c, DTYPE_FP8, 1e12), 1e12 / (989e12 * 0.7), 1e-12);
+	compute_free(c);
+	g.efficiency.fp8_gemm_flops.n = 1;
+	g.efficiency.fp8_gemm_flops.v[0] = 1e12;
+	g.efficiency.fp8_gemm_fraction.n = 1;
+	g.efficiency.fp8_gemm_fraction.v[0] = 0.7;
+	c = new_compute(&g);
+	check_rel(compute_gemm_time(c, DTYPE_FP8, 8192, 8192, 8192), flops / (1979e12 * 0.7),
+		  1e-12);
+	compute_free(c);
+}
+
+/* A skinny GEMM gets a skinny tile: 64 x 4096 by 8192 x 4096 on 108 SMs with 256 x 128 tiles
+ * runs 64 x 128 tiles, 32 of them in one wave: 64*4096 / (108 * 64 * 128) = 0.2963 useful, not
+ * the 64/256 share a 256-row tile would leave. Compute-bound at 0.859 x 312 TFLOPS x 0.2963:
+ * 4.29e9 FLOPs take 54 us against 37 us for its 68.7 MB. */
+static void a_skinny_gemm_gets_a_skinny_tile(void **state)
+{
+	struct gpu_spec g = a100();
+	struct compute *c;
+	double useful = 64.0 * 4096 / (108.0 * 64 * 128);
+	(void)state;
+	g.sms = 108;
+	g.efficiency.tile_m = 256;
+	g.efficiency.tile_n = 128;
+	g.efficiency.gemm_flops.n = 1;
+	g.efficiency.gemm_fraction.n = 1;
+	g.efficiency.gemm_fraction.v[0] = 0.859;
+	c = new_compute(&g);
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 64, 4096, 8192),
+		  2.0 * 64 * 4096 * 8192 / (312e12 * 0.859 * useful), 1e-12);
+	compute_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +185,8 @@ int main(void)
 		cmocka_unit_test(a_gemv_is_memory_bound),
 		cmocka_unit_test(attention_runs_at_its_own_efficiency),
 		cmocka_unit_test(a_partial_last_wave_costs_time),
+		cmocka_unit_test(fp8_gemms_follow_their_own_curve),
+		cmocka_unit_test(a_skinny_gemm_gets_a_skinny_tile),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,87 @@
+/*
+ * test_kernels: the memory-bound kernels of a training layer, counted by hand for a Llama-2-7B
+ * layer (hidden 4096, 32 heads of 128 = 32 KV heads, SwiGLU of 11008, RoPE, no bias or
+ * dropout) over 4096 tokens in bf16 with flash attention, tp 1.
+ */
+#include "check.h"
+
+#include "kernels.h"
+
+static struct scenario *layer(const char *fusion)
+{
+	return check_scenariof("kernels",
+		"model: {layers: 1, hidden: 4096, heads: 32, kv_heads: 32, ffn: 11008,\n"
+		"        vocab: 32000, mlp: swiglu, position: rope, norm: rmsnorm}\n"
+		"cluster: {gpus: 1, node: {gpus_per_node: 1, gpu: {memory: 80 GiB,\n"
+		"          memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}}}\n"
+		"workload: {seq_len: 4096, micro_batch: 1, global_batch: 1, dtype: bf16,\n"
+		"           flash_attention: true}\n"
+		"runtime: {fusion: %s}\n", fusion);
+}
+
+/*
+ * Fused (Megatron-Core with Transformer Engine): two norms with their residual adds, 4 kernels
+ * of 10 h elements a token (read x and the residual, write the sum; read it, write the norm);
+ * one RoPE kernel over q and k, 2 x (4096 + 4096); one SwiGLU kernel, 3 x 11008; and the GEMMs
+ * (QKV, projection, fc1, fc2) and the attention kernel: 11 launches. At 2 bytes over 4096
+ * tokens: (40960 + 16384 + 33024) x 4096 x 2 = 740,294,656 bytes. The backward moves twice
+ * that in twice the launches.
+ */
+static void a_fused_layer_by_hand(void **state)
+{
+	struct scenario *s = layer("{norm: true, bias_activation: true, rope: true}");
+	struct kernel_cost k;
+	(void)state;
+	kernels_layer(s, LAYER_DENSE, 4096, 1, false, &k);
+	check_rel(k.fwd_bytes, 740294656.0, 1e-12);
+	check_rel(k.fwd_kernels, 11, 0);
+	check_rel(k.bwd_bytes, 2 * 740294656.0, 1e-12);
+	check_rel(k.bwd_kernels, 22, 0);
+	scenario_free(s);
+}
+
+/*
+ * Eager PyTorch: each norm is five kernels of 8 h elements with a separate add of 3 h (12
+ * launches, 22 h); rotate_half RoPE five kernels per tensor making 8 passes of q and k (10
+ * launches, 65536 elements); SiLU then the product, 5 x 11008 in 2 launches; 5 GEMM and
+ * attention launches. (90112 + 65536 + 55040) x 4096 x 2 = 1,725,956,096 bytes in 29 launches.
+ */
+static void an_eager_layer_by_hand(void **state)
+{
+	struct scenario *s = layer("{norm: false, bias_activation: false, rope: false}");
+	struct kernel_cost k;
+	(void)state;
+	kernels_layer(s, LAYER_DENSE, 4096, 1, false, &k);
+	check_rel(k.fwd_bytes, 1725956096.0, 1e-12);
+	check_rel(k.fwd_kernels, 29, 0);
+	scenario_free(s);
+}
+
+/* Adam over 1e9 parameters: 32 bytes each (fp32 master, two moments and the gradient read,
+ * master and moments written, the 16-bit copy written); multi-tensor apply launches one kernel
+ * per 320 x 65536 elements (48) plus one per 110 tensors (10 for 1000). Per-tensor Adam: ten
+ * launches a tensor, 2.5 times the traffic. */
+static void the_optimizer_by_hand(void **state)
+{
+	struct scenario *s = layer("{optimizer: true}");
+	struct kernel_cost k;
+	(void)state;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 32e9, 1e-12);
+	check_rel(k.fwd_kernels, 48 + 10, 0);
+	s->runtime.fusion.optimizer = false;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 80e9, 1e-12);
+	check_rel(k.fwd_kernels, 10000, 0);
+	scenario_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_fused_layer_by_hand),
+		cmocka_unit_test(an_eager_layer_by_hand),
+		cmocka_unit_test(the_optimizer_by_hand),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
