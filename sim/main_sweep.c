@@ -557,10 +557,10 @@ static int close_writer(struct writer *w, const struct sweep_options *o, int sta
  * A sweep of more than 1,000,000 points is refused without --yes, with its size and a rough
  * time: bench/sweep_16gpu.yaml simulates 500 to 1,300 points/s per worker on this project's
  * 2-core machine (README), so the estimate takes 500 per worker; screening alone is about a
- * hundred times faster. Every group is at least one point, so more than a million groups is
- * refused at once; a strategy search multiplies them, so a spec of more than 10,000 groups
- * with one is expanded once to count (small specs never pay for it). 0, or -1 with the message
- * printed.
+ * hundred times faster, and --uncertainty N simulates a point N + 1 times. Every group is at
+ * least one point, so more than a million groups is refused at once; a strategy search
+ * multiplies them, so a spec of more than 10,000 groups with one is expanded once to count
+ * (small specs never pay for it). 0, or -1 with the message printed.
  */
 static int too_big(const struct sweep_spec *sp, const struct sweep_options *o)
 {
@@ -568,7 +568,8 @@ static int too_big(const struct sweep_spec *sp, const struct sweep_options *o)
 	struct sweep_counts n;
 	struct sweep_callbacks none = {NULL, NULL, NULL};
 	struct diag d;
-	double rate = 500.0 * (double)o->jobs * (o->slice.analytic ? 100 : 1);
+	double rate = 500.0 * (double)o->jobs * (o->slice.analytic ? 100 : 1) /
+		      (double)(1 + o->slice.uncertainty);
 	size_t groups = sweep_spec_groups(sp);
 	memset(&n, 0, sizeof n);
 	if (groups > 1000000) {

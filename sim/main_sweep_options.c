@@ -28,11 +28,11 @@ static void sweep_usage(FILE *out)
 		"  -j, --jobs N          worker processes (default: the number of cores)\n"
 		"      --shard K/N       run only the K-th of N disjoint slices (1 <= K <= N)\n"
 		"      --analytic        screen only: store fitting points without simulating them\n"
-		"      --uncertainty N   training: P10/P50/P90 of step time, throughput and MFU of\n"
-		"                        each point that fits, over N draws from the covariance of\n"
-		"                        the base scenario's calibration (columns step_s_p10 ...)\n"
-		"      --seed S          the draws' seed (default 1); each point's draws are seeded\n"
-		"                        from S and its hash, so workers and shards agree\n"
+		"      --uncertainty N   training: P10/P50/P90 of step time, throughput and\n"
+		"                        MFU of each point that fits, over N draws from the\n"
+		"                        covariance of the base scenario's calibration\n"
+		"      --seed S          the draws' seed (default 1); a point's draws are\n"
+		"                        seeded from S and its hash: workers and shards agree\n"
 		"  -d, --data-dir DIR    also look for presets in DIR\n"
 		"  -q, --quiet           no progress on stderr\n"
 		"      --yes             run a sweep of more than 1,000,000 points\n"
@@ -117,10 +117,10 @@ int main_sweep_parse(int argc, char **argv, struct sweep_options *o)
 			/* As dssim FILE --uncertainty takes them (main_run.c). */
 			if (optarg[0] < '0' || optarg[0] > '9' || *endp != '\0' || errno != 0 ||
 			    (c == 'U' && (v < 2 || v > 100000)) || v > 0xffffffffULL) {
-				fprintf(stderr, c == 'U' ? "dssim sweep: --uncertainty: expected a "
-							   "number of draws from 2 to 100000, got '%s'\n"
-							 : "dssim sweep: --seed: expected a number from 0 "
-							   "to 4294967295, got '%s'\n", optarg);
+				fprintf(stderr, c == 'U' ? "dssim sweep: --uncertainty: expected "
+						"a number of draws from 2 to 100000, got '%s'\n"
+						: "dssim sweep: --seed: expected a number from 0 to "
+						"4294967295, got '%s'\n", optarg);
 				return EXIT_BAD_INPUT;
 			}
 			if (c == 'U')
@@ -157,8 +157,8 @@ int main_sweep_parse(int argc, char **argv, struct sweep_options *o)
 								     : "expected one sweep spec");
 	}
 	if (o->slice.uncertainty > 0 && o->slice.analytic)
-		return main_usage_error("sweep", "--uncertainty does not go with --analytic: it draws "
-					"from simulated points");
+		return main_usage_error("sweep", "--uncertainty does not go with --analytic: it "
+					"draws from simulated points");
 	if (main_check_db("sweep", o->db) != 0)
 		return EXIT_BAD_INPUT;
 	o->spec = argv[optind];

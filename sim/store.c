@@ -401,7 +401,7 @@ char (*store_hashes(struct store *st, int64_t draws, int64_t seed, size_t *n))[1
 		}
 		memset(out[*n], 0, sizeof out[*n]);
 		memcpy(out[*n], h ? h : "", h ? strnlen(h, 16) : 0);
-		out[*n][16] = mark == 1 ? STORE_HASH_SCREENED : mark == 2 ? STORE_HASH_UNBANDED : '\0';
+		out[*n][16] = mark == 1 ? STORE_HASH_SCREENED : mark == 2 ? STORE_HASH_UNBANDED : 0;
 		(*n)++;
 	}
 	sqlite3_finalize(q);
