@@ -1,8 +1,8 @@
 /*
  * store: the sweep database: open (creating the schema, migrating schema 4, refusing another
- * schema version),
- * record sweeps, write points in transactions, hash and pack points. The column table is in
- * store_schema.c, queries in store_read.c, merging in store_merge.c (shared: store_int.h).
+ * schema version), record sweeps, write points in transactions, hash and pack points. The
+ * column table is in store_schema.c, queries in store_read.c, merging in store_merge.c
+ * (shared: store_int.h).
  *
  * Durability: WAL journal with synchronous=NORMAL. A process killed at any moment loses only
  * its open transaction (SQLite "Atomic Commit", sqlite.org/atomiccommit.html; WAL,
