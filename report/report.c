@@ -65,8 +65,9 @@ static void usd_text(double v, char *buf, size_t size)
 /* ---- reading ---- */
 
 /* The columns read_row reads: the key and result columns, then m_NAME for each memory part
- * and t_NAME for each time category, as the store names them. */
-static void row_columns(char *buf, size_t size)
+ * and t_NAME for each time category, as the store names them, then the P10 and P90 of step_s
+ * of a database with bands (NULL in one without, such as a schema 4 file). */
+static void row_columns(struct store *st, char *buf, size_t size)
 {
 	size_t k;
 	snprintf(buf, size, "id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, "
@@ -77,6 +78,8 @@ static void row_columns(char *buf, size_t size)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", m_%s", store_part_name(k));
 	for (k = 0; k < TIMES; k++)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
+	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
+		 store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
 }
 
 static void text_col(const struct store_value *v, char *dst, size_t size)
@@ -106,6 +109,9 @@ static void read_row(const struct store_rows *q, size_t at, struct row *r)
 		r->mem[k] = store_cell(q, at, 26 + k)->d;
 	for (k = 0; k < TIMES; k++)
 		r->time[k] = store_cell(q, at, 26 + PARTS + k)->d;
+	r->banded = store_cell(q, at, 26 + PARTS + TIMES)->type != STORE_NULL;
+	r->step_p10 = store_cell(q, at, 26 + PARTS + TIMES)->d;
+	r->step_p90 = store_cell(q, at, 27 + PARTS + TIMES)->d;
 }
 
 /* The price of a row's nodes: --price for its node type, else the database's. */
@@ -202,15 +208,20 @@ static void strategy_label(const struct row *r, char *buf, size_t size)
 
 /* ---- training ---- */
 
+/* With bands (sweep --uncertainty), "step P10 s" and "step P90 s" follow "step s". */
 static const char *const train_heads[] = {
 	"node", "nodes", "GPUs", "strategy", "step s", "tokens/s", "MFU", "peak GiB/GPU",
 	"USD/h", "USD/M tokens", "days", "USD", "point",
 };
+static const char *const train_band_heads[] = {
+	"node", "nodes", "GPUs", "strategy", "step s", "step P10 s", "step P90 s", "tokens/s",
+	"MFU", "peak GiB/GPU", "USD/h", "USD/M tokens", "days", "USD", "point",
+};
 enum { TRAIN_COLS = 13 };
 
-static void train_row(struct table *t, const struct row *r)
+static void train_row(struct table *t, const struct row *r, bool bands)
 {
-	size_t i = t->rows;
+	size_t i = t->rows, b = bands ? 2 : 0;
 	char label[128];
 	table_add_row(t);
 	strategy_label(r, label, sizeof label);
@@ -219,16 +230,20 @@ static void train_row(struct table *t, const struct row *r)
 	table_num(t, i, 2, 0, (double)r->gpus);
 	table_text(t, i, 3, label);
 	table_num(t, i, 4, 3, r->step_s);
-	table_num(t, i, 5, 0, r->tps);
-	table_num(t, i, 6, 3, r->mfu);
-	table_num(t, i, 7, 1, r->peak / gib);
-	if (r->priced) {
-		amount(t, i, 8, 2, r->usd_h);
-		amount(t, i, 9, 3, r->usd_mtok);
-		amount(t, i, 11, 0, r->usd);
+	if (bands && r->banded) {
+		table_num(t, i, 5, 3, r->step_p10);
+		table_num(t, i, 6, 3, r->step_p90);
 	}
-	amount(t, i, 10, 2, r->days);
-	table_num(t, i, 12, 0, (double)r->id);
+	table_num(t, i, 5 + b, 0, r->tps);
+	table_num(t, i, 6 + b, 3, r->mfu);
+	table_num(t, i, 7 + b, 1, r->peak / gib);
+	if (r->priced) {
+		amount(t, i, 8 + b, 2, r->usd_h);
+		amount(t, i, 9 + b, 3, r->usd_mtok);
+		amount(t, i, 11 + b, 0, r->usd);
+	}
+	amount(t, i, 10 + b, 2, r->days);
+	table_num(t, i, 12 + b, 0, (double)r->id);
 }
 
 static int by_usd(const void *a, const void *b)
@@ -253,10 +268,13 @@ static void print_rows(FILE *out, enum format f, struct row **rows, size_t n)
 {
 	struct table t;
 	size_t i;
-	table_init(&t, TRAIN_COLS);
-	table_heads(&t, train_heads);
+	bool bands = false;
 	for (i = 0; i < n; i++)
-		train_row(&t, rows[i]);
+		bands |= rows[i]->banded;
+	table_init(&t, TRAIN_COLS + (bands ? 2 : 0));
+	table_heads(&t, bands ? train_band_heads : train_heads);
+	for (i = 0; i < n; i++)
+		train_row(&t, rows[i], bands);
 	report_table(&t, f, out);
 	table_free(&t);
 }
@@ -354,7 +372,7 @@ static char **train_rows(struct store *st, const struct report_options *o, const
 	size_t i;
 	nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
 			     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, nn);
-	row_columns(cols, sizeof cols);
+	row_columns(st, cols, sizeof cols);
 	snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
 		 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
 	pk->rows = query_rows(st, sql, p, 3, &pk->n);
@@ -529,7 +547,7 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 	char **models = distinct(st, "SELECT DISTINCT model FROM points WHERE mode = 'infer' "
 				     "ORDER BY model", NULL, 0, &nm);
 	char where[512] = "", cols[1024];
-	row_columns(cols, sizeof cols);
+	row_columns(st, cols, sizeof cols);
 	for (i = 0; i < (size_t)o->nslo; i++)
 		snprintf(where + strlen(where), sizeof where - strlen(where), " AND %s <= %.17g",
 			 o->slo[i].column, o->slo[i].limit);

@@ -23,6 +23,8 @@ struct row {
 	char node[64], recompute[16], schedule[16], price_date[16];
 	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
 	double mem[PARTS], time[TIMES];
+	double step_p10, step_p90;  /* sweep --uncertainty's bands of step_s, when banded */
+	bool banded;
 	bool priced;
 	bool infer;                 /* a serving point: its strategy is tp and ep */
 	double days, usd, usd_mtok;

@@ -35,12 +35,48 @@ static void compare_usage(FILE *out)
 static const char *const compare_fields[] = {
 	"id", "model", "node", "nodes", "gpus", "tp", "pp", "dp", "cp", "ep", "zero",
 	"micro_batch", "global_batch", "recompute", "schedule", "vp", "seq_len", "dtype", "fits",
-	"reason", "step_s", "tokens_per_s", "tflops_per_gpu", "mfu", "peak_per_gpu",
+	"reason", "step_s", "tokens_per_s", "tflops_per_gpu", "mfu", "uncertainty_draws",
+	"step_s_p10", "step_s_p50", "step_s_p90", "tokens_per_s_p10", "tokens_per_s_p50",
+	"tokens_per_s_p90", "mfu_p10", "mfu_p50", "mfu_p90", "peak_per_gpu",
 	"usd_per_hour", "usd_per_million_tokens", "t_compute", "t_tp_comm", "t_cp_comm",
 	"t_pp_comm", "t_dp_comm", "t_ep_comm", "t_optimizer", "t_offload", "t_bubble",
 	"m_weights", "m_gradients", "m_optimizer", "m_activations", "m_kv_cache", "m_buffers",
 	"m_overhead", "output_tokens_per_s", "ttft_p99", "tpot_p99", "latency_p99", "error", NULL,
 };
+
+/* Whether field is one of the uncertainty bands (sweep --uncertainty; schema 5). */
+static bool is_band(const char *field)
+{
+	static const char *const bands[] = {"uncertainty_draws", "step_s_p10", "step_s_p50",
+					    "step_s_p90", "tokens_per_s_p10", "tokens_per_s_p50",
+					    "tokens_per_s_p90", "mfu_p10", "mfu_p50", "mfu_p90"};
+	size_t i;
+	for (i = 0; i < sizeof bands / sizeof bands[0]; i++)
+		if (strcmp(field, bands[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Leave out the band rows no item has a value in (points of a sweep without --uncertainty, a
+ * schema 4 database, scenario files): fields[] gets the names of the rows kept, in order. */
+static void drop_empty_bands(struct table *t, size_t items, const char **fields)
+{
+	size_t r, c, n = 0;
+	for (r = 0; r < t->rows; r++) {
+		bool empty = true;
+		for (c = 0; c < items; c++)
+			empty &= t->cell[r * t->cols + c] == NULL;
+		if (empty && is_band(compare_fields[r]))
+			continue;
+		for (c = 0; c < t->cols && n != r; c++) {
+			t->cell[n * t->cols + c] = t->cell[r * t->cols + c];
+			t->numeric[n * t->cols + c] = t->numeric[r * t->cols + c];
+			t->cell[r * t->cols + c] = NULL;
+		}
+		fields[n++] = compare_fields[r];
+	}
+	t->rows = n;
+}
 
 /* One item's row of compare_fields from a store's v_points (the file at path). */
 static int fetch(struct store *st, const char *path, long long id, struct table *t, size_t col,
@@ -81,7 +117,7 @@ static char *humanize(const char *field, const char *v)
 	enum unit_kind kind = UNIT_NONE;
 	if (strcmp(field, "peak_per_gpu") == 0 || strncmp(field, "m_", 2) == 0)
 		kind = UNIT_BYTES;
-	else if (strcmp(field, "step_s") == 0 || strncmp(field, "t_", 2) == 0 ||
+	else if (strncmp(field, "step_s", 6) == 0 || strncmp(field, "t_", 2) == 0 ||
 		 strncmp(field, "ttft_", 5) == 0 || strncmp(field, "tpot_", 5) == 0 ||
 		 strncmp(field, "latency_", 8) == 0)
 		kind = UNIT_SECONDS;
@@ -108,7 +144,7 @@ static bool row_differs(const struct table *t, size_t r, size_t items)
 
 /* Text output of compare: field, whether it differs (with two items or more), each item in
  * readable units, and the change against the first. */
-static void compare_text(const struct table *t, size_t items)
+static void compare_text(const struct table *t, size_t items, const char *const *fields)
 {
 	size_t r, c, at = items > 1 ? 2 : 1; /* the first item's column */
 	struct table o;
@@ -126,7 +162,7 @@ static void compare_text(const struct table *t, size_t items)
 	for (r = 0; r < t->rows; r++) {
 		const char *first = t->cell[r * t->cols];
 		table_add_row(&o);
-		o.cell[r * o.cols] = xstrdup(compare_fields[r]);
+		o.cell[r * o.cols] = xstrdup(fields[r]);
 		/* Ids always differ: they name the items. */
 		if (items > 1 && r > 0 && row_differs(t, r, items))
 			o.cell[r * o.cols + 1] = xstrdup("*");
@@ -134,7 +170,7 @@ static void compare_text(const struct table *t, size_t items)
 			const char *v = t->cell[r * t->cols + c];
 			bool num = t->numeric[r * t->cols + c];
 			o.cell[r * o.cols + at + c] =
-				v == NULL ? NULL : num ? humanize(compare_fields[r], v) : xstrdup(v);
+				v == NULL ? NULL : num ? humanize(fields[r], v) : xstrdup(v);
 			o.numeric[r * o.cols + at + c] = num;
 		}
 		for (c = 1; c < items; c++) {
@@ -256,14 +292,16 @@ static int compare_file(struct store *mem, const char *arg, const char *data_dir
 }
 
 /* JSON and CSV output of compare: one record per item. */
-static void compare_records(const struct table *t, size_t nfields, size_t items, enum format fmt)
+static void compare_records(const struct table *t, const char *const *fields, size_t items,
+			    enum format fmt)
 {
+	size_t nfields = t->rows;
 	struct table o;
 	size_t r, i;
 	table_init(&o, nfields + 1);
 	o.head[0] = xstrdup("item");
 	for (r = 0; r < nfields; r++)
-		o.head[r + 1] = xstrdup(compare_fields[r]);
+		o.head[r + 1] = xstrdup(fields[r]);
 	for (i = 0; i < items; i++) {
 		table_add_row(&o);
 		o.cell[i * o.cols] = xstrdup(t->head[i]);
@@ -306,6 +344,7 @@ int main_compare(int argc, char **argv)
 	struct store *st, *mem;
 	struct table t;
 	struct diag e;     /* the databases' diagnostics */
+	const char *fields[sizeof compare_fields / sizeof compare_fields[0]];
 	size_t i, nfields;
 	int status = parse_compare_options(argc, argv, &o);
 	if (status >= 0)
@@ -335,10 +374,11 @@ int main_compare(int argc, char **argv)
 			status = EXIT_BAD_INPUT;
 		}
 	}
+	drop_empty_bands(&t, o.items, fields);
 	if (status == EXIT_OK && o.fmt == FORMAT_TEXT)
-		compare_text(&t, o.items);
+		compare_text(&t, o.items, fields);
 	else if (status == EXIT_OK)
-		compare_records(&t, nfields, o.items, o.fmt);
+		compare_records(&t, fields, o.items, o.fmt);
 	table_free(&t);
 	store_close(mem, &e);
 	store_close(st, &e);

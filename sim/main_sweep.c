@@ -20,6 +20,7 @@
 #include "diag.h"
 #include "json.h"
 #include "main_sweep.h"
+#include "main_sweep_int.h"
 #include "scenario.h"
 #include "store.h"
 #include "sweep.h"
@@ -419,51 +420,6 @@ static void mpi_writer(struct writer *w, int size)
 }
 #endif
 
-static void sweep_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: dssim sweep [options] SPEC.yaml --db RESULTS.db\n"
-		"\n"
-		"Run every point of a sweep spec and store the results in an SQLite database.\n"
-		"Points that cannot fit are screened out by the analytic memory model and stored\n"
-		"with fits = 0 and the reason; the others are simulated. Running the same sweep\n"
-		"again skips the points already stored (keyed by configuration and dssim version).\n"
-		"\n"
-		"options:\n"
-		"      --db FILE         the database (created when missing)\n"
-		"  -j, --jobs N          worker processes (default: the number of cores)\n"
-		"      --shard K/N       run only the K-th of N disjoint slices (1 <= K <= N)\n"
-		"      --analytic        screen only: store fitting points without simulating them\n"
-		"  -d, --data-dir DIR    also look for presets in DIR\n"
-		"  -q, --quiet           no progress on stderr\n"
-		"      --yes             run a sweep of more than 1,000,000 points\n"
-		"  -f, --format FORMAT   summary as text (default) or json\n"
-		"  -h, --help            show this help\n"
-		"\n"
-		"Under mpirun (a --with-mpi build), rank 0 writes the database and the other\n"
-		"ranks simulate.\n"
-		"\n"
-		"Points that fail are stored with their error (exit 0); an interrupted sweep keeps\n"
-		"what was finished: run it again to resume.\n"
-		"\n");
-	main_print_exit_codes(out);
-}
-
-static int parse_shard(const char *s, int64_t *k, int64_t *n)
-{
-	char *end;
-	long long a = strtoll(s, &end, 10), b;
-	if (end == s || *end != '/')
-		return -1;
-	s = end + 1;
-	b = strtoll(s, &end, 10);
-	if (end == s || *end != '\0' || a < 1 || b < 1 || a > b || b > 1000000)
-		return -1;
-	*k = a - 1;
-	*n = b;
-	return 0;
-}
-
 static void print_summary(const struct writer *w, const char *db, enum format f, bool stopped)
 {
 	double el = now_s() - w->started;
@@ -492,95 +448,6 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 		printf("%zu points were stored already and were skipped\n", w->skipped);
 }
 
-/* What the command line of `dssim sweep` asks for. */
-struct sweep_options {
-	const char *db, *data_dir, *shard_text, *spec;
-	struct sweep_slice slice;  /* shard, shards, analytic; the rest is filled in later */
-	enum format fmt;
-	long jobs;
-	bool quiet, yes;
-};
-
-/* Parse argv into o. Returns the exit status when the command ends here (--help, a bad
- * option), or -1 to go on. */
-static int parse_sweep_options(int argc, char **argv, struct sweep_options *o)
-{
-	static const struct option longopts[] = {
-		{"db", required_argument, NULL, 'D'},   {"jobs", required_argument, NULL, 'j'},
-		{"shard", required_argument, NULL, 'S'}, {"analytic", no_argument, NULL, 'A'},
-		{"data-dir", required_argument, NULL, 'd'}, {"quiet", no_argument, NULL, 'q'},
-		{"format", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'},
-		{"yes", no_argument, NULL, 'Y'},
-		{NULL, 0, NULL, 0},
-	};
-	int c;
-	char *endp;
-
-	memset(o, 0, sizeof *o);
-	o->slice.shards = 1;
-	o->slice.workers = 1;
-	o->fmt = FORMAT_TEXT;
-	o->jobs = sysconf(_SC_NPROCESSORS_ONLN);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":j:d:qf:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'D':
-			o->db = optarg;
-			break;
-		case 'j':
-			o->jobs = strtol(optarg, &endp, 10);
-			if (endp == optarg || *endp != '\0' || o->jobs < 1 || o->jobs > 1024) {
-				fprintf(stderr, "dssim sweep: -j: expected 1 to 1024, got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'S':
-			if (parse_shard(optarg, &o->slice.shard, &o->slice.shards) != 0) {
-				fprintf(stderr, "dssim sweep: --shard: expected K/N with 1 <= K <= N, "
-						"got '%s'\n", optarg);
-				return EXIT_BAD_INPUT;
-			}
-			o->shard_text = optarg;
-			break;
-		case 'A':
-			o->slice.analytic = true;
-			break;
-		case 'd':
-			o->data_dir = optarg;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'Y':
-			o->yes = true;
-			break;
-		case 'f':
-			if (main_parse_format(optarg, &o->fmt) != 0 || o->fmt == FORMAT_CSV) {
-				fprintf(stderr, "dssim sweep: --format: expected text or json, got '%s'\n",
-					optarg);
-				return EXIT_BAD_INPUT;
-			}
-			break;
-		case 'h':
-			sweep_usage(stdout);
-			return EXIT_OK;
-		default:
-			return main_option_error("sweep", c, argv);
-		}
-	}
-	if (optind != argc - 1 || o->db == NULL) {
-		return main_usage_error("sweep", "%s", o->db == NULL ? "--db FILE is required"
-								     : "expected one sweep spec");
-	}
-	if (main_check_db("sweep", o->db) != 0)
-		return EXIT_BAD_INPUT;
-	o->spec = argv[optind];
-	if (o->jobs < 1)
-		o->jobs = 1;
-	return -1;
-}
-
 /* Rank 0: open the database and record the sweep's start in it. 0, or -1 with the message
  * printed. */
 static int open_writer(struct writer *w, const struct sweep_options *o,
@@ -601,9 +468,11 @@ static int open_writer(struct writer *w, const struct sweep_options *o,
 
 /* Resume: the hashes of the points the database holds, which the workers skip; rank 0 reads
  * them and, under MPI, sends them to every rank. */
-static char (*stored_hashes(const struct writer *w, int rank, size_t *nhashes))[17]
+static char (*stored_hashes(const struct writer *w, const struct sweep_slice *slice, int rank,
+			    size_t *nhashes))[17]
 {
-	char (*hashes)[17] = rank == 0 ? store_hashes(w->st, nhashes) : NULL;
+	char (*hashes)[17] = rank == 0 ? store_hashes(w->st, (int64_t)slice->uncertainty,
+						      (int64_t)slice->seed, nhashes) : NULL;
 #ifdef HAVE_MPI
 	uint64_t n = *nhashes;
 	MPI_Bcast(&n, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
@@ -688,10 +557,10 @@ static int close_writer(struct writer *w, const struct sweep_options *o, int sta
  * A sweep of more than 1,000,000 points is refused without --yes, with its size and a rough
  * time: bench/sweep_16gpu.yaml simulates 500 to 1,300 points/s per worker on this project's
  * 2-core machine (README), so the estimate takes 500 per worker; screening alone is about a
- * hundred times faster. Every group is at least one point, so more than a million groups is
- * refused at once; a strategy search multiplies them, so a spec of more than 10,000 groups
- * with one is expanded once to count (small specs never pay for it). 0, or -1 with the message
- * printed.
+ * hundred times faster, and --uncertainty N simulates a point N + 1 times. Every group is at
+ * least one point, so more than a million groups is refused at once; a strategy search
+ * multiplies them, so a spec of more than 10,000 groups with one is expanded once to count
+ * (small specs never pay for it). 0, or -1 with the message printed.
  */
 static int too_big(const struct sweep_spec *sp, const struct sweep_options *o)
 {
@@ -699,7 +568,8 @@ static int too_big(const struct sweep_spec *sp, const struct sweep_options *o)
 	struct sweep_counts n;
 	struct sweep_callbacks none = {NULL, NULL, NULL};
 	struct diag d;
-	double rate = 500.0 * (double)o->jobs * (o->slice.analytic ? 100 : 1);
+	double rate = 500.0 * (double)o->jobs * (o->slice.analytic ? 100 : 1) /
+		      (double)(1 + o->slice.uncertainty);
 	size_t groups = sweep_spec_groups(sp);
 	memset(&n, 0, sizeof n);
 	if (groups > 1000000) {
@@ -729,7 +599,7 @@ int main_sweep(int argc, char **argv)
 	size_t nhashes = 0;
 	int status, rank = 0, size = 1;
 
-	status = parse_sweep_options(argc, argv, &o);
+	status = main_sweep_parse(argc, argv, &o);
 	if (status >= 0)
 		return status;
 	slice = o.slice;
@@ -746,6 +616,16 @@ int main_sweep(int argc, char **argv)
 		if (rank == 0)
 			diag_print(&d, stderr);
 		diag_release(&d);
+#ifdef HAVE_MPI
+		MPI_Finalize();
+#endif
+		return EXIT_BAD_INPUT;
+	}
+	if (o.slice.uncertainty > 0 && sweep_spec_check_uncertainty(sp, &d) != 0) {
+		if (rank == 0)
+			diag_print(&d, stderr);
+		diag_release(&d);
+		sweep_spec_free(sp);
 #ifdef HAVE_MPI
 		MPI_Finalize();
 #endif
@@ -776,7 +656,7 @@ int main_sweep(int argc, char **argv)
 #endif
 		return EXIT_INTERNAL;
 	}
-	hashes = stored_hashes(&w, rank, &nhashes);
+	hashes = stored_hashes(&w, &slice, rank, &nhashes);
 	slice.skip = (const char(*)[17])hashes;
 	slice.nskip = nhashes;
 	status = run_points(sp, slice, o.jobs, rank, size, &w);

@@ -15,7 +15,8 @@
 /* Columns where less is better: top sorts them ascending. */
 static bool lower_is_better(const char *col)
 {
-	static const char *const low[] = {"step_s", "usd_per_hour", "usd_per_million_tokens",
+	static const char *const low[] = {"step_s", "step_s_p10", "step_s_p50", "step_s_p90",
+					  "usd_per_hour", "usd_per_million_tokens",
 					  "peak_per_gpu", "analytic_peak", "ttft_p50", "ttft_p99",
 					  "tpot_p50", "tpot_p99", "latency_p99", "wall_s", "gpus",
 					  "nodes", NULL};
@@ -68,16 +69,27 @@ static void top_usage(FILE *out)
 		"lists every column. --mode picks the columns: train (step time, MFU) or infer\n"
 		"(requests/s, output tokens/s, TTFT and TPOT percentiles, USD per million output\n"
 		"tokens); the default is infer when every point is a serving point, else train.\n"
+		"A database from sweep --uncertainty adds step time and MFU at P10 and P90.\n"
 		"\n");
 	main_print_exit_codes(out);
 }
 
-static const char *const top_columns =
-	"id, model, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch AS mb, recompute, "
-	"schedule, vp, seq_len, round(step_s, 4) AS step_s, round(tokens_per_s) AS tokens_per_s, "
-	"round(mfu, 3) AS mfu, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
-	"round(usd_per_hour, 2) AS usd_per_hour, "
-	"round(usd_per_million_tokens, 3) AS usd_per_mtok";
+#define TOP_TRAIN_KEYS                                                                        \
+	"id, model, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch AS mb, recompute, " \
+	"schedule, vp, seq_len, round(step_s, 4) AS step_s, round(tokens_per_s) AS tokens_per_s, " \
+	"round(mfu, 3) AS mfu, "
+#define TOP_TRAIN_COST                                                                        \
+	"round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "                                  \
+	"round(usd_per_hour, 2) AS usd_per_hour, "                                              \
+	"round(usd_per_million_tokens, 3) AS usd_per_mtok"
+
+static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST;
+
+/* A database with uncertainty bands (sweep --uncertainty): step time and MFU at P10 and
+ * P90 beside the point's own. */
+static const char *const top_band_columns =
+	TOP_TRAIN_KEYS "round(step_s_p10, 4) AS step_p10, round(step_s_p90, 4) AS step_p90, "
+	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST;
 
 /* Serving points: throughput and latency instead of step time and MFU. */
 static const char *const top_infer_columns =
@@ -177,12 +189,12 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 /* The query of the best o->n points by o->by (a checked column name, so it needs no quoting
  * beyond the double quotes), in direction dir; the caller frees it. */
-static char *top_query(const struct top_options *o, int dir, bool infer)
+static char *top_query(const struct top_options *o, int dir, bool infer, bool bands)
 {
 	/* An explicit --mode keeps the points of that mode only. */
 	const char *mode = o->mode == 1 ? "mode = 'train' AND " : o->mode == 2 ? "mode = 'infer' AND "
 									       : "";
-	const char *cols = infer ? top_infer_columns : top_columns;
+	const char *cols = infer ? top_infer_columns : bands ? top_band_columns : top_columns;
 	bool listed = strstr(cols, o->by) != NULL;
 	size_t size = strlen(cols) + strlen(o->where) + 3 * strlen(o->by) + 200;
 	char *sql = xmalloc(size);
@@ -273,7 +285,8 @@ int main_top(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
-	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)));
+	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)),
+			store_has_bands(st));
 	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);

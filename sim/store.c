@@ -1,7 +1,8 @@
 /*
- * store: the sweep database: open (creating the schema, refusing another schema version),
- * record sweeps, write points in transactions, hash and pack points. The column table is in
- * store_schema.c, queries in store_read.c, merging in store_merge.c (shared: store_int.h).
+ * store: the sweep database: open (creating the schema, migrating schema 4, refusing another
+ * schema version), record sweeps, write points in transactions, hash and pack points. The
+ * column table is in store_schema.c, queries in store_read.c, merging in store_merge.c
+ * (shared: store_int.h).
  *
  * Durability: WAL journal with synchronous=NORMAL. A process killed at any moment loses only
  * its open transaction (SQLite "Atomic Commit", sqlite.org/atomiccommit.html; WAL,
@@ -87,10 +88,24 @@ static int init_schema(struct store *st, struct diag *d)
 	}
 	tables = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (tables > 0 && version != STORE_SCHEMA_VERSION) {
+	if (tables > 0 && version != STORE_SCHEMA_VERSION && version != STORE_SCHEMA_OLDEST) {
 		diag_add(d, store_mark(st), NULL, "schema %d, this dssim reads %d: re-run the "
 			 "sweep into a new file", version, STORE_SCHEMA_VERSION);
 		return -1;
+	}
+	st->version = tables > 0 ? version : STORE_SCHEMA_VERSION;
+	if (tables > 0 && version == STORE_SCHEMA_OLDEST && !st->readonly) {
+		/* The columns schema 5 added, in one transaction: a writer that finds the file
+		 * migrated by another between the two reads fails here and is rerun. */
+		char *sql = store_schema_migration();
+		int rc = store_exec(st, "BEGIN IMMEDIATE", d) || store_exec(st, sql, d) ||
+			 store_exec(st, "COMMIT", d);
+		free(sql);
+		if (rc != 0) {
+			sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+			return -1;
+		}
+		st->version = STORE_SCHEMA_VERSION;
 	}
 	if (tables == 0 && !st->readonly) {
 		char *sql = store_schema_sql(), ver[64];
@@ -218,7 +233,9 @@ static struct store *open_store(const char *path, bool readonly, int busy_ms, bo
 				 &st->put_config, d) ||
 			 prepare(st, "SELECT id FROM configs WHERE json = ?", &st->get_config, d) ||
 			 prepare(st, "SELECT p.id FROM points p JOIN results r ON r.point_id = p.id "
-				 "WHERE p.hash = ? AND r.fits = 1 AND r.simulated = 0",
+				 "WHERE p.hash = ?1 AND r.fits = 1 AND (r.simulated = 0 OR (?2 > 0 "
+				 "AND r.simulated = 1 AND (r.uncertainty_draws IS NOT ?2 OR "
+				 "r.uncertainty_seed IS NOT ?3)))",
 				 &st->get_screened, d) ||
 			 prepare(st, "DELETE FROM results WHERE point_id = ?", &st->drop_result, d) ||
 			 prepare(st, "DELETE FROM points WHERE id = ?", &st->drop_point, d);
@@ -352,17 +369,31 @@ bool store_has(struct store *st, const char *hash)
 	return found;
 }
 
-char (*store_hashes(struct store *st, size_t *n))[17]
+/* The mark of each stored point: 1 only screened, 2 simulated without the bands asked for
+ * (?1 draws with seed ?2; ?1 = 0 asks for none), else 0. A schema 4 file read-only has no
+ * bands. */
+static const char *const marks_sql[2] = {
+	"SELECT p.hash, CASE WHEN r.fits = 1 AND r.simulated = 0 THEN 1 ELSE 0 END "
+	"FROM points p LEFT JOIN results r ON r.point_id = p.id WHERE ?1 = ?1 AND ?2 = ?2 "
+	"ORDER BY p.hash",
+	"SELECT p.hash, CASE WHEN r.fits = 1 AND r.simulated = 0 THEN 1 "
+	"  WHEN ?1 > 0 AND r.fits = 1 AND r.simulated = 1 AND p.mode = 'train' AND "
+	"  (r.uncertainty_draws IS NOT ?1 OR r.uncertainty_seed IS NOT ?2) THEN 2 ELSE 0 END "
+	"FROM points p LEFT JOIN results r ON r.point_id = p.id ORDER BY p.hash",
+};
+
+char (*store_hashes(struct store *st, int64_t draws, int64_t seed, size_t *n))[17]
 {
 	sqlite3_stmt *q;
 	char(*out)[17] = NULL;
 	size_t cap = 0;
 	*n = 0;
-	if (sqlite3_prepare_v2(st->db, "SELECT p.hash, coalesce(r.fits = 1 AND r.simulated = 0, 0) "
-			       "FROM points p LEFT JOIN results r ON r.point_id = p.id "
-			       "ORDER BY p.hash", -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(st->db, marks_sql[st->version >= 5], -1, &q, NULL) != SQLITE_OK)
 		return NULL;
+	sqlite3_bind_int64(q, 1, draws);
+	sqlite3_bind_int64(q, 2, seed);
 	while (sqlite3_step(q) == SQLITE_ROW) {
+		int mark = sqlite3_column_int(q, 1);
 		const char *h = (const char *)sqlite3_column_text(q, 0);
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 1024;
@@ -370,7 +401,7 @@ char (*store_hashes(struct store *st, size_t *n))[17]
 		}
 		memset(out[*n], 0, sizeof out[*n]);
 		memcpy(out[*n], h ? h : "", h ? strnlen(h, 16) : 0);
-		out[*n][16] = sqlite3_column_int(q, 1) ? STORE_HASH_SCREENED : '\0';
+		out[*n][16] = mark == 1 ? STORE_HASH_SCREENED : mark == 2 ? STORE_HASH_UNBANDED : 0;
 		(*n)++;
 	}
 	sqlite3_finalize(q);
@@ -513,13 +544,16 @@ static int config_id(struct store *st, const char *json, size_t len, int64_t *id
 }
 
 /* A point stored only screened (fits by the analytic model, never simulated) gives way to
- * what a full sweep made of it: its result and its row go, so the new point is written whole
- * (with the sweep that simulated it). */
-static int drop_screened(struct store *st, const char *hash, struct diag *d)
+ * what a full sweep made of it, and one simulated without the bands of a point that has them
+ * to that point: its result and its row go, so the new point is written whole (with the sweep
+ * that simulated it). */
+static int drop_screened(struct store *st, const struct store_point *p, struct diag *d)
 {
 	int64_t id = 0;
 	int rc;
-	sqlite3_bind_text(st->get_screened, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st->get_screened, 1, p->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st->get_screened, 2, p->u_draws);
+	sqlite3_bind_int64(st->get_screened, 3, p->u_seed);
 	rc = sqlite3_step(st->get_screened);
 	if (rc == SQLITE_ROW)
 		id = sqlite3_column_int64(st->get_screened, 0);
@@ -555,7 +589,7 @@ static int put(struct store *st, const struct store_point *p, struct diag *d)
 	}
 	if (config_id(st, shared, shared_len, &cid, d) != 0)
 		return -1;
-	if (p->status != STORE_SCREENED && drop_screened(st, p->hash, d) != 0)
+	if (p->status != STORE_SCREENED && drop_screened(st, p, d) != 0)
 		return -1;
 	sqlite3_bind_int64(st->put_point, 1, st->sweep_id);
 	sqlite3_bind_text(st->put_point, 2, p->hash, -1, SQLITE_STATIC);
@@ -593,6 +627,12 @@ static int put(struct store *st, const struct store_point *p, struct diag *d)
 	}
 	for (i = 0; i < STORE_PARTS; i++, idx++)
 		sqlite3_bind_double(st->put_result, idx, p->mem[i]);
+	for (i = 0; i < STORE_BAND_COLS; i++, idx++) {
+		if (p->u_draws > 0 && p->status == STORE_SIMULATED)
+			bind_col(st->put_result, idx, &store_band_cols[i], p);
+		else
+			sqlite3_bind_null(st->put_result, idx);
+	}
 	return step_done(st, st->put_result, "cannot write a result", d);
 }
 

@@ -19,8 +19,9 @@
 /* The time breakdown columns: the step categories (step.h), then the pipeline bubble; the
  * memory parts (memory.h). store_schema.c asserts both against their modules. */
 enum { STORE_TIMES = 9, STORE_PARTS = 7 };
-/* The mark after a stored hash (store_hashes) of a point only screened. */
-enum { STORE_HASH_SCREENED = 's' };
+/* The mark after a stored hash (store_hashes) of a point only screened, and of a simulated
+ * training point that fits but lacks the bands an uncertainty sweep asks for. */
+enum { STORE_HASH_SCREENED = 's', STORE_HASH_UNBANDED = 'u' };
 /* Samples of a simulated point's memory timeline kept in the database. */
 enum { STORE_TIMELINE = 64 };
 
@@ -55,6 +56,11 @@ struct store_point {
 	double requests_per_s, output_tokens_per_s;
 	double ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99;
 	double wall_s;            /* the worker's time on this point */
+	/* Train, `sweep --uncertainty`: P10, P50 and P90 of step_s, tokens_per_s and mfu over
+	 * u_draws parameter sets drawn from the calibration's covariance with the sweep's seed
+	 * u_seed (calibrate_uncertainty); u_draws 0 (NULL in the table) without. */
+	int64_t u_draws, u_seed, u_clamped;
+	double u_step_s[3], u_tokens_per_s[3], u_mfu[3];
 	/* Memory of the most loaded GPU over the simulated step, at most STORE_TIMELINE changes
 	 * (the largest allocation of each interval): a report's memory-over-time chart. */
 	int ntimeline;
@@ -76,7 +82,8 @@ const char *store_part_name(size_t i);
 /* Open (creating, with the schema) a database for writing or, when readonly, for queries.
  * busy_ms is how long to wait for another writer's lock. NULL with the reason in d; a database
  * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
- * file". Every diagnostic of the store is placed at its file, without a line. */
+ * file", except schema 4 (before the uncertainty columns): a writer migrates it (adds the
+ * columns, NULL in its rows), a reader reads it as it is. Every diagnostic of the store is placed at its file, without a line. */
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
 /* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
  * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file
@@ -104,13 +111,19 @@ int64_t store_process_start(long pid);
 /* Whether a point with this hash is stored. */
 bool store_has(struct store *st, const char *hash);
 /* The stored hashes, sorted (for workers that skip stored points before they compute them).
- * Each entry is the 16 hex digits, then '\0' for a point that is settled or
+ * Each entry is the 16 hex digits, then '\0' for a point that is settled,
  * STORE_HASH_SCREENED for a point only screened (--analytic), which a full sweep simulates
- * (store_put then replaces it). Caller frees the array with free(); *n gets the count. */
-char (*store_hashes(struct store *st, size_t *n))[17];
+ * (store_put then replaces it), or, when draws > 0, STORE_HASH_UNBANDED for a simulated
+ * training point that fits without bands of draws draws and seed seed, which an uncertainty
+ * sweep redoes (store_put replaces it too). Caller frees the array with free(); *n gets the
+ * count. */
+char (*store_hashes(struct store *st, int64_t draws, int64_t seed, size_t *n))[17];
+/* Whether the database has a point with uncertainty bands (none in a schema 4 file). */
+bool store_has_bands(struct store *st);
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
- * stored is left as it is, unless it was only screened and this one is not: then this one
+ * stored is left as it is, unless it was only screened and this one is not, or it fits
+ * simulated without this one's bands (u_draws, u_seed) and this one has bands: then this one
  * replaces it (under a new id, with the current sweep). 0, or -1 with the reason in d (a full disk, a lock not released,
  * a read-only store); a failure rolls back the open transaction, so a point is never stored
  * without its result: the caller stops, and a rerun redoes the points lost. */

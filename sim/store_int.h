@@ -16,8 +16,11 @@
 #include "store.h"
 
 /* Bump on every change to a table or view; a database of another version is refused with
- * "schema N, this dssim reads M: re-run the sweep into a new file". */
-enum { STORE_SCHEMA_VERSION = 4 };
+ * "schema N, this dssim reads M: re-run the sweep into a new file", unless a migration
+ * (store_schema_migration) takes it to this one. 5 added the uncertainty columns of results
+ * (store_band_cols) to 4: a writer adds them to a schema 4 file, NULL in its rows; a reader
+ * reads one as it is (the columns absent). */
+enum { STORE_SCHEMA_VERSION = 5, STORE_SCHEMA_OLDEST = 4 };
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -42,6 +45,15 @@ extern const size_t store_npoint_cols, store_nresult_cols;
 
 enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
 
+/* The uncertainty columns of results, after the time and memory columns (schema 5): draws,
+ * seed, clamped, then P10, P50 and P90 of step_s, tokens_per_s and mfu. All NULL for a point
+ * without bands. */
+enum { STORE_BAND_COLS = 12 };
+extern const struct column store_band_cols[STORE_BAND_COLS];
+/* The SQL that takes a schema 4 database to this one (ALTER TABLE ... ADD COLUMN, the
+ * version), malloc'd. */
+char *store_schema_migration(void);
+
 struct store {
 	struct sqlite3 *db;
 	struct sqlite3_stmt *put_point, *put_result, *put_error, *has, *put_config, *get_config;
@@ -57,6 +69,7 @@ struct store {
 	int64_t sweep_id;
 	bool in_tx;
 	bool readonly;
+	int version;              /* the file's schema: STORE_SCHEMA_VERSION, or 4 read-only */
 	char *path;               /* the file, for the place of diagnostics */
 };
 

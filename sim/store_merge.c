@@ -29,6 +29,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	size_t size = 0, i;
 	FILE *f;
 	int rc;
+	bool bands = false;
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
@@ -36,11 +37,13 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		diag_add(d, store_mark(st), NULL, "the database is open read-only");
 		return -1;
 	}
-	/* Check the other file is a dssim database of this schema before attaching it. */
+	/* Check the other file is a dssim database of this schema (or schema 4, whose points
+	 * come without bands) before attaching it. */
 	{
 		struct store *other = store_open(from, true, 5000, d);
 		if (other == NULL)
 			return -1;
+		bands = other->version >= 5;
 		store_close(other, d);
 	}
 	diag_init(&e);
@@ -70,6 +73,8 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		store_extra_name(i, name, sizeof name);
 		fprintf(f, ", %s", name);
 	}
+	for (i = 0; bands && i < STORE_BAND_COLS; i++)
+		fprintf(f, ", %s", store_band_cols[i].name);
 	fclose(f);
 	f = open_memstream(&sql, &size);
 	if (f == NULL)

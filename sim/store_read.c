@@ -207,6 +207,19 @@ int64_t store_point_id(struct store *st, const char *hash)
 	return id;
 }
 
+bool store_has_bands(struct store *st)
+{
+	sqlite3_stmt *q;
+	bool found;
+	if (st->version < 5 || sqlite3_prepare_v2(st->db, "SELECT 1 FROM results WHERE "
+						  "uncertainty_draws IS NOT NULL LIMIT 1", -1,
+						  &q, NULL) != SQLITE_OK)
+		return false;
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
 /* ---- where ---- */
 
 struct store_where {

@@ -77,6 +77,25 @@ const struct column store_result_cols[] = {
 	 "train: JSON [[s, bytes], ...], the most loaded GPU's memory over the step"},
 };
 
+/* Schema 5: the bands of `dssim sweep --uncertainty` (calibrate_uncertainty). */
+const struct column store_band_cols[STORE_BAND_COLS] = {
+	{"uncertainty_draws", COL_INT, P(u_draws),
+	 "train, sweep --uncertainty N: parameter sets drawn from the calibration's covariance; "
+	 "NULL (and the columns below) without"},
+	{"uncertainty_seed", COL_INT, P(u_seed),
+	 "the sweep's --seed; a point draws with FNV-1a of its hash and this seed"},
+	{"uncertainty_clamped", COL_INT, P(u_clamped), "draws with a key held at its range's end"},
+	{"step_s_p10", COL_REAL, P(u_step_s[0]), "10th percentile of step_s over the draws"},
+	{"step_s_p50", COL_REAL, P(u_step_s[1]), "median of step_s over the draws"},
+	{"step_s_p90", COL_REAL, P(u_step_s[2]), "90th percentile of step_s over the draws"},
+	{"tokens_per_s_p10", COL_REAL, P(u_tokens_per_s[0]), "10th percentile of tokens_per_s"},
+	{"tokens_per_s_p50", COL_REAL, P(u_tokens_per_s[1]), "median of tokens_per_s"},
+	{"tokens_per_s_p90", COL_REAL, P(u_tokens_per_s[2]), "90th percentile of tokens_per_s"},
+	{"mfu_p10", COL_REAL, P(u_mfu[0]), "10th percentile of mfu"},
+	{"mfu_p50", COL_REAL, P(u_mfu[1]), "median of mfu"},
+	{"mfu_p90", COL_REAL, P(u_mfu[2]), "90th percentile of mfu"},
+};
+
 const size_t store_npoint_cols = COUNT(store_point_cols);
 const size_t store_nresult_cols = COUNT(store_result_cols);
 
@@ -191,7 +210,7 @@ static void write_schema(FILE *f, bool docs)
 	}
 	for (i = 0; i < STORE_EXTRA_COLS; i++) {
 		store_extra_name(i, name, sizeof name);
-		fprintf(f, "  %s REAL%s", name, i + 1 < STORE_EXTRA_COLS ? "," : "");
+		fprintf(f, "  %s REAL,", name);
 		if (i < STEP_CATEGORIES)
 			DOC("train: %s %s", time_docs, step_category_name((int)i));
 		else if (i == STEP_CATEGORIES)
@@ -199,6 +218,11 @@ static void write_schema(FILE *f, bool docs)
 		else
 			DOC("bytes of %s on the most loaded GPU (analytic)",
 			    memory_part_name((enum memory_part)(i - STORE_TIMES)));
+	}
+	for (i = 0; i < STORE_BAND_COLS; i++) {
+		fprintf(f, "  %s %s%s", store_band_cols[i].name, sql_type(store_band_cols[i].type),
+			i + 1 < STORE_BAND_COLS ? "," : "");
+		DOC("%s", store_band_cols[i].doc);
 	}
 	fputs(");\n", f);
 
@@ -265,6 +289,25 @@ char *store_schema_sql(void)
 	return buf;
 }
 
+/* Schema 4 to 5: ALTER TABLE ADD COLUMN appends, so the columns land where CREATE puts them
+ * in a new file, and the views, which name r.*, see them (SQLite expands a view when a
+ * statement uses it: sqlite.org/lang_altertable.html, "ADD COLUMN"). */
+char *store_schema_migration(void)
+{
+	char *buf = NULL;
+	size_t size = 0, i;
+	FILE *f = open_memstream(&buf, &size);
+	if (f == NULL)
+		xalloc_fail(0);
+	for (i = 0; i < STORE_BAND_COLS; i++)
+		fprintf(f, "ALTER TABLE results ADD COLUMN %s %s;\n", store_band_cols[i].name,
+			sql_type(store_band_cols[i].type));
+	fprintf(f, "PRAGMA user_version = %d;\n", STORE_SCHEMA_VERSION);
+	if (fclose(f) != 0)
+		xalloc_fail(size);
+	return buf;
+}
+
 /* The INSERT statements: points (id from SQLite), results, errors. */
 char *store_insert_sql(int which)
 {
@@ -286,7 +329,9 @@ char *store_insert_sql(int which)
 			store_extra_name(i, name, sizeof name);
 			fprintf(f, ", %s", name);
 		}
-		n = 1 + store_nresult_cols + STORE_EXTRA_COLS;
+		for (i = 0; i < STORE_BAND_COLS; i++)
+			fprintf(f, ", %s", store_band_cols[i].name);
+		n = 1 + store_nresult_cols + STORE_EXTRA_COLS + STORE_BAND_COLS;
 	} else {
 		fputs("INSERT INTO errors (point_id, message", f);
 		n = 2;

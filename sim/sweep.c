@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "calibrate.h"
 #include "canonical.h"
 #include "json.h"
 #include "memtrack.h"
@@ -137,9 +138,45 @@ static void take_serving(const struct run_result *r, struct store_point *p)
 	p->peak_per_gpu = p->analytic_peak;
 }
 
+/*
+ * The bands of a simulated training point that fits (calibrate_uncertainty). The draws' seed
+ * is FNV-1a 64 (IETF draft-eastlake-fnv, section 2, as store_hash) of the point's hash and
+ * the sweep's seed in decimal, folded to the 32 bits mt19937 takes (gsl_rng_set uses
+ * seed & 0xffffffff): a point draws the same numbers whichever worker, shard or order runs
+ * it, and two points do not draw the same. A point whose draws fail keeps no bands.
+ */
+static void draw_bands(const struct scenario *s, size_t draws, unsigned long seed,
+		       struct store_point *p)
+{
+	struct calibrate_uncertainty u;
+	struct diag d;
+	char text[32];
+	uint64_t h = store_hash_add(0xcbf29ce484222325ULL, p->hash, strlen(p->hash));
+	int n = snprintf(text, sizeof text, ":%lu", seed);
+	h = store_hash_add(h, text, (size_t)n);
+	diag_init(&d);
+	if (calibrate_uncertainty(s, draws, (unsigned long)((h ^ (h >> 32)) & 0xffffffffULL), &u,
+				  &d) == 0) {
+		p->u_draws = (int64_t)draws;
+		p->u_seed = (int64_t)seed;
+		p->u_clamped = (int64_t)u.clamped;
+		p->u_step_s[0] = u.step_s.p10;
+		p->u_step_s[1] = u.step_s.p50;
+		p->u_step_s[2] = u.step_s.p90;
+		p->u_tokens_per_s[0] = u.tokens_per_s.p10;
+		p->u_tokens_per_s[1] = u.tokens_per_s.p50;
+		p->u_tokens_per_s[2] = u.tokens_per_s.p90;
+		p->u_mfu[0] = u.mfu.p10;
+		p->u_mfu[1] = u.mfu.p50;
+		p->u_mfu[2] = u.mfu.p90;
+	}
+	diag_release(&d);
+}
+
 /* Simulate a screened point through run_scenario. Training skips the analytic breakdown the
  * screen already stands for; a run that fails or is not simulated is an error point. */
-static void simulate(const struct scenario *s, struct store_point *p)
+static void simulate(const struct scenario *s, size_t draws, unsigned long seed,
+		     struct store_point *p)
 {
 	struct run_options o = {0};
 	struct run_result r;
@@ -158,6 +195,8 @@ static void simulate(const struct scenario *s, struct store_point *p)
 		p->status = STORE_ERROR;
 	} else if (train) {
 		take_train(&r, p);
+		if (draws > 0 && p->fits)
+			draw_bands(s, draws, seed, p);
 	} else {
 		take_serving(&r, p);
 	}
@@ -166,9 +205,10 @@ static void simulate(const struct scenario *s, struct store_point *p)
 }
 
 /* Evaluate with the canonical config (owned by p after) and hash already made. */
-static void evaluate(const struct scenario *s, bool analytic, char *config, size_t shared_len,
-		     const char *hash, struct store_point *p)
+static void evaluate(const struct scenario *s, const struct sweep_slice *sl, char *config,
+		     size_t shared_len, const char *hash, struct store_point *p)
 {
+	bool analytic = sl->analytic;
 	struct memory_screen m;
 	memset(p, 0, sizeof *p);
 	fill_keys(s, p);
@@ -193,7 +233,7 @@ static void evaluate(const struct scenario *s, bool analytic, char *config, size
 	} else if (analytic) {
 		p->status = STORE_SCREENED;
 	} else {
-		simulate(s, p);
+		simulate(s, sl->uncertainty, sl->seed, p);
 	}
 	fill_cost(s, p);
 	if (p->status == STORE_ERROR)
@@ -205,10 +245,11 @@ void sweep_evaluate(const struct scenario *s, bool analytic, struct store_point 
 	char *rest = canonical_format_part(s, false), *own = canonical_format_part(s, true);
 	char *config = canonical_join(rest, own), hash[17];
 	size_t shared = strlen(rest);
+	struct sweep_slice sl = {.analytic = analytic};
 	store_hash(config, hash);
 	free(rest);
 	free(own);
-	evaluate(s, analytic, config, shared, hash, out);
+	evaluate(s, &sl, config, shared, hash, out);
 }
 
 /* ---- expansion ---- */
@@ -478,14 +519,18 @@ static int cmp_hash(const void *a, const void *b)
 }
 
 /* Stored already, and settled for this sweep: a point only screened is done for a screening
- * sweep, and still to be simulated by a full one. */
+ * sweep, and still to be simulated by a full one; a point simulated without the bands an
+ * uncertainty sweep asks for (none, or other draws or seed) is redone by that sweep. A sweep
+ * without uncertainty takes a point stored with bands as it is: its own figures are the same
+ * run's. */
 static bool skipped(const struct sweep_slice *sl, const char *hash)
 {
 	const char *e;
 	if (sl->nskip == 0)
 		return false;
 	e = bsearch(hash, sl->skip, sl->nskip, sizeof sl->skip[0], cmp_hash);
-	return e != NULL && (sl->analytic || e[16] != STORE_HASH_SCREENED);
+	return e != NULL && (sl->analytic || e[16] != STORE_HASH_SCREENED) &&
+	       (sl->uncertainty == 0 || e[16] != STORE_HASH_UNBANDED);
 }
 
 static double now_s(void)
@@ -613,7 +658,7 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 			{
 				char hash[17], *config = point_config(&x, i, &c, hash);
 				const char *rest = x.groups[x.points[i].group].rest;
-				evaluate(&c, sl->analytic, config, rest ? strlen(rest) : 0, hash, &p);
+				evaluate(&c, sl, config, rest ? strlen(rest) : 0, hash, &p);
 			}
 			p.wall_s = now_s() - t0;
 			if (cb->point(cb->ctx, &p) != 0)

@@ -33,6 +33,11 @@ size_t sweep_spec_groups(const struct sweep_spec *sp);
 size_t sweep_spec_warnings(const struct sweep_spec *sp, struct diag *w);
 /* Whether the spec searches strategies (strategy: auto), which multiplies its groups. */
 bool sweep_spec_searches_strategy(const struct sweep_spec *sp);
+/* Whether the spec's first group (the base with each axis's first value) has a calibration
+ * with a covariance, which --uncertainty draws from: 0, or -1 with "--uncertainty: needs a
+ * calibration ..." or "... has no covariance" in d, as dssim FILE --uncertainty says it. A
+ * first group that does not load is not checked (it is an error point of the sweep). */
+int sweep_spec_check_uncertainty(const struct sweep_spec *sp, struct diag *d);
 /* Bytes the parsed spec holds (its arenas), for tests that bound memory. */
 size_t sweep_spec_bytes(const struct sweep_spec *sp);
 /* The spec's text as given (stored with the sweep). */
@@ -47,6 +52,11 @@ struct sweep_slice {
 	const char (*skip)[17];
 	size_t nskip;
 	bool analytic;             /* screen only: fitting points are stored unsimulated */
+	/* --uncertainty: draws per simulated training point that fits, 0 for none; the draws
+	 * of a point are seeded from seed and its hash (the same on any worker or shard), and
+	 * points stored without these bands are redone (STORE_HASH_UNBANDED). */
+	size_t uncertainty;
+	unsigned long seed;
 	bool count_only;           /* expand and count (counts, the total callback), evaluate none */
 	volatile sig_atomic_t *stop;  /* set (by a signal handler) to stop after the current point */
 };

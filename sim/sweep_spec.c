@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "calibration.h"
 #include "schema.h"
 #include "xalloc.h"
 #include "yamltree.h"
@@ -659,4 +660,37 @@ size_t sweep_spec_warnings(const struct sweep_spec *sp, struct diag *w)
 	}
 	diag_release(&all);
 	return w->count - before;
+}
+
+int sweep_spec_check_uncertainty(const struct sweep_spec *sp, struct diag *d)
+{
+	struct scenario_options opt;
+	struct scenario_override *o = xcalloc(sp->naxes + 1, sizeof *o);
+	struct mark at = {sp->file, 0, 0};
+	struct scenario *s = NULL;
+	struct diag quiet;
+	size_t k;
+	int status = 0;
+	for (k = 0; k < sp->naxes; k++) {
+		o[k].key = sp->axes[k].key;
+		o[k].value = sp->axes[k].values[0];
+	}
+	memset(&opt, 0, sizeof opt);
+	opt.overrides = o;
+	opt.noverrides = sp->naxes;
+	opt.data_dir = sp->data_dir;
+	opt.defer_strategy = true;
+	diag_init(&quiet);
+	if (sp->base != NULL)
+		s = scenario_load_tree(sp->base, sp->base_file, &opt, &quiet);
+	if (s != NULL && (s->calibration == NULL || s->calibration->cov == NULL)) {
+		diag_add(d, at, "--uncertainty", s->calibration == NULL ? "needs a calibration "
+			 "(calibration: FILE in the base scenario)" : "the calibration %s has no "
+			 "covariance", s->calibration ? s->calibration->file : "");
+		status = -1;
+	}
+	scenario_free(s);
+	diag_release(&quiet);
+	free(o);
+	return status;
 }

@@ -200,6 +200,86 @@ expect 0 screen_report "$dssim" report --db "$out/an.db"
 if grep -q "No configuration fits" "$out/screen_report.out"; then bad "report: no configuration fits"
 else ok "report finds the simulated points"; fi
 
+# sweep --uncertainty: the bands of every simulated training point as columns, shown by top,
+# compare and report; the same with 1 or 2 workers and in MPI; a plain sweep's points are
+# redone (replaced) by an uncertainty sweep, never taken as they are; a base without a
+# covariance, and --analytic, are refused before anything is written. The scenario is the
+# one tests/cli.sh calibrates.
+cat >"$out/u_cal.yaml" <<'YAML'
+keys:
+  cluster.node.links.network.efficiency: 0.85
+covariance:
+  - [0.0004]
+YAML
+cat >"$out/u_base.yaml" <<YAML
+model: megatron-gpt-1.7b
+calibration: $out/u_cal.yaml
+cluster: {node: selene, nodes: 4}
+workload: {seq_len: 2048, global_batch: 64, micro_batch: 1, dtype: fp16, grad_dtype: fp32, flash_attention: false}
+strategy: {tp: 1, pp: 1, recompute: full, overlap_grad_reduce: false}
+YAML
+printf 'base: u_base.yaml\naxes:\n  strategy.tp: [1, 2, 4]\n' >"$out/u_spec.yaml"
+bands() {
+	"$dssim" top --db "$1" --by step_s_p50 --format csv 2>&1 | cut -d, -f2- | tr '\n' ' '
+}
+expect 0 u_sweep "$dssim" sweep -q -j 1 --uncertainty 9 --seed 4 "$out/u_spec.yaml" --db "$out/u1.db"
+has u_sweep out "3 points stored (3 simulated"
+expect 0 u_sweep_j2 "$dssim" sweep -q -j 2 --uncertainty 9 --seed 4 "$out/u_spec.yaml" --db "$out/u2.db"
+same "bands with 1 and 2 workers" "$(bands "$out/u2.db")" "$(bands "$out/u1.db")"
+expect 0 u_top "$dssim" top --db "$out/u1.db"
+has u_top out "step_p10  step_p90  mfu_p10  mfu_p90"
+expect 0 u_top_json "$dssim" top --db "$out/u1.db" --format json -n 1
+has u_top_json out '"step_p90": '
+expect 0 u_compare "$dssim" compare --db "$out/u1.db" 1 2
+has u_compare out "step_s_p50"
+has u_compare out "uncertainty_draws"
+expect 0 u_compare_csv "$dssim" compare --db "$out/u1.db" --format csv 1
+has u_compare_csv out ",mfu_p10,mfu_p50,mfu_p90,"
+expect 0 u_report "$dssim" report --db "$out/u1.db"
+has u_report out "step P10 s  step P90 s"
+expect 0 u_report_json "$dssim" report --db "$out/u1.db" --format json
+has u_report_json out '"step P90 s": '
+# Without bands the outputs keep their columns.
+expect 0 u_plain "$dssim" sweep -q "$out/u_spec.yaml" --db "$out/u3.db"
+expect 0 u_plain_top "$dssim" top --db "$out/u3.db"
+if grep -q step_p10 "$out/u_plain_top.out"; then bad "top of a plain sweep shows bands"
+else ok "top of a plain sweep shows no bands"; fi
+expect 0 u_plain_compare "$dssim" compare --db "$out/u3.db" 1
+if grep -q step_s_p50 "$out/u_plain_compare.out"; then bad "compare of a plain sweep shows bands"
+else ok "compare of a plain sweep shows no bands"; fi
+# Resume: the uncertainty sweep redoes the plain points; a plain rerun then skips them all.
+expect 0 u_redo "$dssim" sweep -q --uncertainty 9 --seed 4 "$out/u_spec.yaml" --db "$out/u3.db"
+has u_redo out "3 points stored"
+same "bands after redoing plain points" "$(bands "$out/u3.db")" "$(bands "$out/u1.db")"
+same "points after redoing" "$(points "$out/u3.db")" 3
+expect 0 u_plain_again "$dssim" sweep -q "$out/u_spec.yaml" --db "$out/u3.db"
+has u_plain_again out "3 points were stored already"
+expect 0 u_other_seed "$dssim" sweep -q --uncertainty 9 --seed 5 "$out/u_spec.yaml" --db "$out/u3.db"
+has u_other_seed out "3 points stored"
+if [ -n "${MPIRUN:-}" ]; then
+	expect 0 u_mpi $MPIRUN -n 2 "$dssim" sweep -q --uncertainty 9 --seed 4 "$out/u_spec.yaml" \
+		--db "$out/u_mpi.db"
+	same "bands over 2 MPI ranks" "$(bands "$out/u_mpi.db")" "$(bands "$out/u1.db")"
+fi
+grep -v '^calibration' "$out/u_base.yaml" >"$out/u_nocal.yaml"
+printf 'base: u_nocal.yaml\naxes:\n  strategy.tp: [1, 2]\n' >"$out/u_nocal_spec.yaml"
+expect 2 u_nocal "$dssim" sweep -q --uncertainty 9 "$out/u_nocal_spec.yaml" --db "$out/u4.db"
+has u_nocal err "--uncertainty: needs a calibration"
+if [ -e "$out/u4.db" ]; then bad "a refused sweep left a database"; else ok "a refused sweep writes nothing"; fi
+expect 2 u_analytic "$dssim" sweep -q --uncertainty 9 --analytic "$out/u_spec.yaml" --db "$out/u4.db"
+expect 2 u_one_draw "$dssim" sweep -q --uncertainty 1 "$out/u_spec.yaml" --db "$out/u4.db"
+# A database of schema 4 (before the bands): read as it is, merged, and migrated by a sweep.
+cp "$top_src/tests/fuzz/db/train.sqlite3" "$out/v4.db"
+expect 0 v4_top "$dssim" top --db "$out/v4.db"
+expect 0 v4_report "$dssim" report --db "$out/v4.db"
+expect 0 v4_merge "$dssim" db merge "$out/u1.db" "$out/v4.db"
+same "points after merging schema 4" "$(points "$out/u1.db")" 7
+expect 0 v4_sweep "$dssim" sweep -q --uncertainty 9 --seed 4 "$out/u_spec.yaml" --db "$out/v4.db"
+expect 0 v4_check "$dssim" db check "$out/v4.db"
+has v4_check out "integrity: ok"
+expect 0 v4_top_after "$dssim" top --db "$out/v4.db"
+has v4_top_after out "step_p10"
+
 # A sweep killed with -9 (after its first commit, so mid-run) stays `running`: db check names
 # it interrupted (its process is gone), and the rerun's writable open marks it so.
 "$dssim" sweep -q -j 1 "$big8" --db "$out/k9.db" >/dev/null 2>&1 &

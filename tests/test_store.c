@@ -158,7 +158,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 5, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'view' AND name IN ('v_points', 'v_fitting', 'v_best', "
 			"'v_cheapest', 'v_misfits')");
-		check_sql(store_db(st), 4, "PRAGMA user_version");
+		check_sql(store_db(st), 5, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, &d), 0);
@@ -295,7 +295,7 @@ static void store_hashes_are_sorted(void **state)
 	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "sweep.db");
 	st = store_new(path, 1000);
-	h = store_hashes(st, &n);
+	h = store_hashes(st, 0, 0, &n);
 	assert_int_equal(n, 0);
 	free(h);
 	for (i = 1; i <= 5; i++) {
@@ -303,7 +303,7 @@ static void store_hashes_are_sorted(void **state)
 		assert_int_equal(store_put(st, &p, &d), 0);
 	}
 	assert_int_equal(store_commit(st, &d), 0);
-	h = store_hashes(st, &n);
+	h = store_hashes(st, 0, 0, &n);
 	assert_int_equal(n, 5);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(strspn(h[i], "0123456789abcdef"), 16);
@@ -338,7 +338,7 @@ static void store_replaces_a_screened_point_with_its_simulation(void **state)
 	for (i = 0; i < 2; i++)
 		assert_int_equal(store_put(st, &p[i], &d), 0);
 	assert_int_equal(store_commit(st, &d), 0);
-	h = store_hashes(st, &n);
+	h = store_hashes(st, 0, 0, &n);
 	assert_int_equal(n, 2);
 	for (i = 0; i < n; i++)
 		assert_int_equal(h[i][16], strncmp(h[i], p[0].hash, 16) == 0 ? STORE_HASH_SCREENED
@@ -357,7 +357,7 @@ static void store_replaces_a_screened_point_with_its_simulation(void **state)
 		  "hash = '%s' AND step_s = %.17g", p[0].hash, 41.7);
 	check_sql(store_db(st), 1, "SELECT count(*) FROM v_points WHERE fits = 0 AND "
 		  "hash = '%s'", p[1].hash);
-	h = store_hashes(st, &n);
+	h = store_hashes(st, 0, 0, &n);
 	assert_int_equal(n, 2);
 	assert_int_equal(h[0][16], '\0');
 	assert_int_equal(h[1][16], '\0');
@@ -725,12 +725,12 @@ static void store_refuses_another_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
+			    "schema 7, this dssim reads 5: re-run the sweep into a new file");
 	diag_release(&d);
 	assert_null(store_open(path, true, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 4: re-run the sweep into a new file");
-	assert_int_equal(store_schema_version(), 4);
+			    "schema 7, this dssim reads 5: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 5);
 	tmp_remove(dir);
 	diag_release(&d);
 }

@@ -57,7 +57,7 @@ static void read_db(const char *path)
 	st = store_open(path, true, 0, &d);
 	if (st != NULL) {
 		size_t n;
-		char(*h)[17] = store_hashes(st, &n);
+		char(*h)[17] = store_hashes(st, 0, 0, &n);
 		free(h);
 		if (store_query(st, top_sql, NULL, 0, &r, &d) == 0)
 			read_rows(r);

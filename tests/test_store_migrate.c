@@ -1,0 +1,207 @@
+/*
+ * test_store_migrate: a sweep database of schema 4 (tests/fuzz/db/train.sqlite3, written by
+ * the dssim before the uncertainty columns) is read as it is by a reader and migrated to
+ * schema 5 by a writer: the band columns are added, NULL in its rows, the views show them,
+ * and an uncertainty sweep's points replace the points stored without their bands.
+ */
+#include "check.h"
+
+#include <dirent.h>
+
+#include "diag.h"
+#include "store.h"
+#include "store_int.h"
+
+static void copy_file(const char *from, const char *to)
+{
+	char buf[4096];
+	size_t n;
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+static void tmp_remove(const char *dir)
+{
+	char path[600];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		if (e->d_name[0] != '.')
+			assert_int_equal(unlink(path), 0);
+	}
+	closedir(d);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The integer the one-cell query sql gives. */
+static int64_t one(struct store *st, const char *sql)
+{
+	struct store_rows *r;
+	struct diag d;
+	int64_t v;
+	diag_init(&d);
+	if (store_query(st, sql, NULL, 0, &r, &d) != 0)
+		diag_print(&d, stderr);
+	assert_int_equal(d.count, 0);
+	assert_int_equal(r->rows, 1);
+	v = store_cell(r, 0, 0)->i;
+	store_rows_free(r);
+	diag_release(&d);
+	return v;
+}
+
+/* How many of the stored hashes carry mark m for a sweep of draws and seed. */
+static size_t marked(struct store *st, int64_t draws, int64_t seed, char m, char first[17])
+{
+	size_t n, i, k = 0;
+	char(*h)[17] = store_hashes(st, draws, seed, &n);
+	assert_int_equal(n, 4);
+	for (i = 0; i < n; i++)
+		if (h[i][16] == m) {
+			if (k++ == 0 && first != NULL)
+				memcpy(first, h[i], 16);
+		}
+	free(h);
+	return k;
+}
+
+/* train.sqlite3 holds 4 points of 32b_zero3 (tests/fuzz/db/README): 3 simulated, 1 that does
+ * not fit, every one with a row in results. */
+static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
+{
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600], from[1200], hash[17] = "";
+	struct store *st;
+	struct store_point p;
+	struct diag d;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/old.db", dir);
+	snprintf(from, sizeof from, "%s/tests/fuzz/db/train.sqlite3", check_srcdir());
+	copy_file(from, path);
+	diag_init(&d);
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 4);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points"), 4);
+	assert_int_equal(one(st, "SELECT count(*) FROM pragma_table_info('v_points') "
+				 "WHERE name = 'step_s_p50'"), 0);
+	assert_false(store_has_bands(st));
+	/* Read-only, schema 4: nothing to redo, since nothing can be written. */
+	assert_int_equal(marked(st, 20, 3, STORE_HASH_UNBANDED, NULL), 0);
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 5);
+	/* Added after the columns schema 4 has, in the order CREATE gives a new file. */
+	assert_int_equal(one(st, "SELECT group_concat(name, ' ') = 'uncertainty_draws "
+				 "uncertainty_seed uncertainty_clamped step_s_p10 step_s_p50 "
+				 "step_s_p90 tokens_per_s_p10 tokens_per_s_p50 tokens_per_s_p90 "
+				 "mfu_p10 mfu_p50 mfu_p90' FROM (SELECT name FROM "
+				 "pragma_table_info('results') WHERE cid >= (SELECT cid FROM "
+				 "pragma_table_info('results') WHERE name = 'uncertainty_draws') "
+				 "ORDER BY cid)"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM pragma_table_info('results') WHERE "
+				 "name = 'm_overhead' AND cid = (SELECT cid FROM "
+				 "pragma_table_info('results') WHERE name = 'uncertainty_draws') - 1"),
+			 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM pragma_table_info('v_points') "
+				 "WHERE name = 'step_s_p50'"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE step_s_p50 IS NULL AND "
+				 "uncertainty_draws IS NULL"), 4);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_fitting"), 3);
+	assert_false(store_has_bands(st));
+	/* The 3 simulated points lack the bands of any uncertainty sweep; none lacks anything a
+	 * sweep without uncertainty asks for. */
+	assert_int_equal(marked(st, 20, 3, STORE_HASH_UNBANDED, hash), 3);
+	assert_int_equal(marked(st, 0, 0, STORE_HASH_UNBANDED, NULL), 0);
+
+	/* An uncertainty sweep's point replaces the stored one. */
+	memset(&p, 0, sizeof p);
+	memcpy(p.hash, hash, 16);
+	p.status = STORE_SIMULATED;
+	snprintf(p.mode, sizeof p.mode, "train");
+	p.fits = true;
+	p.step_s = 10;
+	p.u_draws = 20;
+	p.u_seed = 3;
+	p.u_step_s[0] = 9;
+	p.u_step_s[1] = 10;
+	p.u_step_s[2] = 11;
+	p.config = (char *)"{\"a\":1}";
+	assert_int_equal(store_sweep_begin(st, "", "migrate", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points"), 4);
+	assert_int_equal(one(st, "SELECT step_s_p90 FROM v_points WHERE uncertainty_draws = 20 AND "
+				 "uncertainty_seed = 3 AND step_s_p10 = 9"), 11);
+	assert_true(store_has_bands(st));
+	assert_int_equal(marked(st, 20, 3, STORE_HASH_UNBANDED, NULL), 2);
+	/* Another seed asks for other draws: every simulated point again. */
+	assert_int_equal(marked(st, 20, 4, STORE_HASH_UNBANDED, NULL), 3);
+	/* The same point without bands is stored already: it stays as it is. */
+	p.u_draws = 0;
+	p.step_s = 12;
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE step_s = 10 AND "
+				 "step_s_p50 = 10"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Migrated once: a reader finds schema 5. */
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 5);
+	assert_true(store_has_bands(st));
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+	tmp_remove(dir);
+}
+
+/* Merging a schema 4 file into a schema 5 one: its points come over without bands. */
+static void a_schema_4_file_merges_into_schema_5(void **state)
+{
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", old[600], path[600], from[1200];
+	struct store *st;
+	struct diag d;
+	size_t added = 0;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(old, sizeof old, "%s/old.db", dir);
+	snprintf(path, sizeof path, "%s/new.db", dir);
+	snprintf(from, sizeof from, "%s/tests/fuzz/db/train.sqlite3", check_srcdir());
+	copy_file(from, old);
+	diag_init(&d);
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, old, &added, &d), 0);
+	assert_int_equal(added, 4);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE uncertainty_draws IS NULL"),
+			 4);
+	assert_int_equal(store_close(st, &d), 0);
+	/* The file merged from was only read. */
+	st = store_open(old, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 4);
+	assert_int_equal(store_close(st, &d), 0);
+	diag_release(&d);
+	tmp_remove(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(schema_4_is_read_as_it_is_and_migrated_by_a_writer),
+		cmocka_unit_test(a_schema_4_file_merges_into_schema_5),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
