@@ -346,7 +346,16 @@ static void apply_framework(struct loader *l, struct ynode *top, const struct sc
 	} else if (!trains(top, opt)) {
 		return;
 	} else if (v->kind == YNODE_SCALAR) {
-		profile = preset_load(&l->roots, a, PRESET_FRAMEWORK, "runtime.framework", v, l->d);
+		struct diag quiet;
+		diag_init(&quiet);
+		profile = preset_load(&l->roots, a, PRESET_FRAMEWORK, "runtime.framework", v,
+				      given ? l->d : &quiet);
+		diag_release(&quiet);
+		if (profile == NULL && !given)
+			/* Nobody named it: say where it was looked for, not that a name is wrong. */
+			diag_add(l->d, v->at, "runtime.framework", "the default framework profile '%s' "
+				 "is not in topologies/frameworks/ under the preset roots (set DSSIM_DATA "
+				 "to the data directory, or give runtime.framework as a mapping)", v->value);
 		if (profile != NULL && profile->at.file != NULL)
 			add_input(l->s, profile->at.file);
 	} else {
