@@ -55,8 +55,8 @@ static void usage(FILE *out)
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
-		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
-		"directory, in $DSSIM_DATA and in %s.\n"
+		"Presets (models, GPUs, nodes, framework profiles) are found next to the scenario\n"
+		"file, in the working directory, in $DSSIM_DATA and in %s.\n"
 		"\n",
 		preset_installed_data_dir());
 	main_print_commands(out);
