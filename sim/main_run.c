@@ -55,8 +55,8 @@ static void usage(FILE *out)
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
-		"Presets (models, GPUs, nodes) are found next to the scenario file, in the working\n"
-		"directory, in $DSSIM_DATA and in %s.\n"
+		"Presets (models, GPUs, nodes, framework profiles) are found next to the scenario\n"
+		"file, in the working directory, in $DSSIM_DATA and in %s.\n"
 		"\n",
 		preset_installed_data_dir());
 	main_print_commands(out);
@@ -92,6 +92,36 @@ int main_add_override(struct scenario_override **list, size_t *n, char *arg)
 	(*list)[*n].value = eq + 1;
 	(*n)++;
 	return 0;
+}
+
+/* After the keys: the framework profiles runtime.framework can name, with their one-line
+ * descriptions, found where a scenario in the working directory would find them. */
+static void print_frameworks(FILE *out)
+{
+	struct arena *a = arena_new();
+	struct preset_roots roots;
+	const char **names;
+	size_t n, i;
+	preset_roots_init(&roots, a, "./-", NULL);
+	n = preset_list(&roots, a, PRESET_FRAMEWORK, &names);
+	fprintf(out, "\nFramework profiles (runtime.framework; training only, the scenario's own "
+		     "keys win):\n");
+	for (i = 0; i < n; i++) {
+		struct diag quiet;
+		struct mark at = {"--help-keys", 0, 0};
+		struct ynode *v = yamltree_new_scalar(a, at, names[i]), *p, *desc = NULL;
+		diag_init(&quiet);
+		p = preset_load(&roots, a, PRESET_FRAMEWORK, "runtime.framework", v, &quiet);
+		diag_release(&quiet);
+		if (p != NULL)
+			desc = yamltree_get(p, "description");
+		fprintf(out, "  %-20s %s\n", names[i],
+			desc != NULL && desc->kind == YNODE_SCALAR ? desc->value : "");
+	}
+	if (n == 0)
+		fprintf(out, "  (none found: set DSSIM_DATA to the data directory)\n");
+	free(names);
+	arena_free(a);
 }
 
 /* EXIT_OK to go on, -1 when a help or version was printed, else the exit status. */
@@ -176,6 +206,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		case 'K':
 			schema_print_keys(stdout);
+			print_frameworks(stdout);
 			return -1;
 		case 'h':
 			usage(stdout);

@@ -1,8 +1,8 @@
 /*
  * preset: finding and reading the preset files a scenario names — models in scenarios/models/,
- * nodes and GPUs in topologies/, HuggingFace config.json — under a list of roots, with each
- * parsed file kept for the life of the process. Input stage: it hands back YAML trees and knows
- * nothing of the keys inside them (scenario.c walks those against the schema).
+ * nodes, GPUs and framework profiles in topologies/, HuggingFace config.json — under a list of
+ * roots, with each parsed file kept for the life of the process. Input stage: it hands back YAML
+ * trees and knows nothing of the keys inside them (scenario.c walks those against the schema).
  */
 /* realpath() is XSI: glibc declares it for _XOPEN_SOURCE, not for _POSIX_C_SOURCE alone. */
 #define _XOPEN_SOURCE 700
@@ -26,6 +26,7 @@
 static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
 static const char *const node_dirs[] = {"topologies/nodes", "nodes", NULL};
 static const char *const gpu_dirs[] = {"topologies/gpus", "gpus", NULL};
+static const char *const framework_dirs[] = {"topologies/frameworks", "frameworks", NULL};
 
 static const char *const *preset_dirs(enum preset_kind kind)
 {
@@ -34,6 +35,8 @@ static const char *const *preset_dirs(enum preset_kind kind)
 		return model_dirs;
 	case PRESET_NODE:
 		return node_dirs;
+	case PRESET_FRAMEWORK:
+		return framework_dirs;
 	default:
 		return gpu_dirs;
 	}
@@ -41,7 +44,8 @@ static const char *const *preset_dirs(enum preset_kind kind)
 
 static const char *preset_noun(enum preset_kind kind)
 {
-	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node" : "GPU";
+	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node"
+	       : kind == PRESET_FRAMEWORK ? "framework" : "GPU";
 }
 
 const char *preset_installed_data_dir(void)
@@ -108,8 +112,8 @@ static char *find_preset(const struct preset_roots *roots, struct arena *a, enum
 }
 
 /* Every preset name of a kind in every root, for "did you mean" and the list of choices. */
-static size_t list_presets(const struct preset_roots *roots, struct arena *a, enum preset_kind kind,
-			   const char ***out)
+size_t preset_list(const struct preset_roots *roots, struct arena *a, enum preset_kind kind,
+		   const char ***out)
 {
 	const char *const *dirs = preset_dirs(kind);
 	const char **names = NULL;
@@ -161,7 +165,7 @@ static void unknown_preset(const struct preset_roots *roots, struct arena *a, en
 			   const char *key, const struct ynode *v, struct diag *d)
 {
 	const char **names;
-	size_t n = list_presets(roots, a, kind, &names), i, used = 0;
+	size_t n = preset_list(roots, a, kind, &names), i, used = 0;
 	const char *close = diag_closest(v->value, names, n);
 	char list[1024] = "";
 	for (i = 0; i < n && used < sizeof list - 64; i++) {

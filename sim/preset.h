@@ -12,8 +12,9 @@
 #include "xalloc.h"
 #include "yamltree.h"
 
-/* Sections that may be given as a preset name or file path instead of a mapping. */
-enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU };
+/* Sections that may be given as a preset name or file path instead of a mapping; a framework
+ * profile (topologies/frameworks/) is found the same way but layered by scenario.c. */
+enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU, PRESET_FRAMEWORK };
 
 /* The directories searched for presets by name, first match wins. */
 enum { PRESET_ROOTS_MAX = 6 };
@@ -29,14 +30,19 @@ void preset_roots_init(struct preset_roots *roots, struct arena *a, const char *
 
 /*
  * The mapping a preset value names: a name found under the roots (scenarios/models/NAME.yaml,
- * topologies/nodes/..., topologies/gpus/...), or a path relative to the file that gives it; a
- * HuggingFace config.json becomes a model mapping. The tree is a copy in a, free to rewrite.
+ * topologies/nodes/..., topologies/gpus/..., topologies/frameworks/...), or a path relative to
+ * the file that gives it; a HuggingFace config.json becomes a model mapping. The tree is a copy in a, free to rewrite.
  * key names the value in messages. NULL, with the problem in d, when nothing usable is found.
  * Parsed files are cached until the process exits (a sweep loads the same few many times);
  * not thread-safe.
  */
 struct ynode *preset_load(const struct preset_roots *roots, struct arena *a, enum preset_kind kind,
 			  const char *key, const struct ynode *v, struct diag *d);
+
+/* Every preset name of a kind under the roots, sorted, without repeats: *out is a new array
+ * (the caller frees it) of names allocated in a. The count is returned. */
+size_t preset_list(const struct preset_roots *roots, struct arena *a, enum preset_kind kind,
+		   const char ***out);
 
 /* A deep copy of a tree in a. */
 struct ynode *preset_copy_tree(struct arena *a, const struct ynode *n);

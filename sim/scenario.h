@@ -33,9 +33,10 @@ struct scenario_options {
 };
 
 /*
- * Layers, each over the one before: schema default < GPU and node preset < model preset <
- * calibration file < scenario file < --set. A calibration's key applies unless the scenario
- * file itself gives it; the loaded calibration stays in s->calibration.
+ * Layers, each over the one before: schema default < GPU, node and model presets < framework
+ * profile (runtime.framework, training only) < calibration file < scenario file < --set. A
+ * profile's or a calibration's key applies unless the scenario file itself gives it; the loaded
+ * calibration stays in s->calibration, the profile's name in s->runtime.framework.
  *
  * Load a scenario file with its presets and overrides, validate it, derive defaults (dp, head_dim,
  * gpus). Returns a new scenario, or NULL with every problem found recorded in d.

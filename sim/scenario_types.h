@@ -114,6 +114,7 @@ struct runtime {
 	double cublas_workspace;   /* bytes */
 	double allocator_reserve;  /* fraction of allocated bytes held by the caching allocator */
 	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
+	char *framework;           /* the framework profile's name */
 	double kernel_overhead;    /* s per kernel launched */
 	bool cuda_graphs;
 	int64_t comm_sms;          /* SMs an overlapped collective takes from compute */

@@ -372,6 +372,13 @@ static const struct schema_row rows[] = {
 	 * DGX-class host, 1.4e9 parameters/s (the CPU is not stated; slower hosts: set your own). */
 	NUM("runtime.cpu_adam_rate", UNIT_PER_S, 0, BIG, true, "1.4e9/s",
 	    "parameters per second a node's CPUs update with offloaded Adam", runtime.cpu_adam_rate),
+	/* The training framework's profile (topologies/frameworks/NAME.yaml), layered over the
+	 * presets and under a calibration and the scenario (scenario.c); the canonical form keeps
+	 * its name and the values it set. Megatron-Core is what NeMo and Megatron-Bridge run. */
+	STR("runtime.framework", "megatron-core",
+	    "training framework profile: a name in topologies/frameworks/, a path or a mapping of "
+	    "runtime.* and strategy.* keys (the scenario's own keys win); not applied when "
+	    "workload.mode is infer (serving engines have their own settings)", runtime.framework),
 	/* Training kernel and framework costs (issue 13): a framework profile (runtime.framework)
 	 * sets them; the defaults here count nothing, as before profiles existed. */
 	NUM("runtime.kernel_overhead", UNIT_SECONDS, 0, 1, false, "0",

@@ -16,6 +16,10 @@ has version out "dssim "
 expect 0 help_keys "$dssim" --help-keys
 has help_keys out "strategy.tp"
 has help_keys out "cluster.node.gpu.memory"
+has help_keys out "runtime.framework"
+has help_keys out "megatron-core        Megatron-Core"
+expect 2 framework_unknown "$dssim" --set runtime.framework=megatron scenarios/32b_zero3.yaml
+has framework_unknown err "runtime.framework: unknown framework preset 'megatron' (known: deepspeed, megatron-core, megatron-lm-2021, pytorch-fsdp)"
 expect 2 no_args "$dssim"
 has no_args err "no scenario file given"
 expect 2 two_files "$dssim" scenarios/32b_zero3.yaml scenarios/32b_zero3.yaml

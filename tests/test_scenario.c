@@ -1,6 +1,7 @@
 /*
  * test_scenario: loading a scenario — presets by name and by path, defaults and derived values,
- * --set overrides (also inside presets), the preset search order, and that problems are all
+ * --set overrides (also inside presets), the preset search order, framework profiles and their
+ * place among the layers, and that problems are all
  * collected with their positions (the catalogue of single bad inputs is tests/bad/).
  */
 #include "check.h"
@@ -261,6 +262,169 @@ static void the_canonical_form_ignores_the_name_and_ends_with_the_strategy(void 
 	scenario_free(b);
 }
 
+/* Write text to TOP_BUILDDIR/tests/out/NAME; the path comes back in path. */
+static void write_out(const char *name, const char *text, char *path, size_t size)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	FILE *f;
+	char dir[1024];
+	snprintf(dir, sizeof dir, "%s/tests/out", b && b[0] ? b : ".");
+	mkdir(dir, 0777);
+	snprintf(path, size, "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * One rule: default < presets < framework profile < calibration < scenario file < --set. The
+ * profile sets six keys; the calibration overrides one of them, the scenario another, --set a
+ * third (over the calibration too); the rest keep the profile's values.
+ */
+static void a_framework_profile_sits_under_calibration_scenario_and_set(void **state)
+{
+	char prof[1300], cal[1300], scen[1300];
+	struct scenario_override set[] = {{"runtime.gather_overhead", "70 us"}};
+	struct scenario_options opt = {0};
+	struct diag d;
+	struct scenario *s;
+	char *canon;
+	(void)state;
+	write_out("layers_profile.yaml",
+		  "name: layers\n"
+		  "runtime:\n"
+		  "  kernel_overhead: 4 us\n"
+		  "  comm_sms: 20\n"
+		  "  gather_overhead: 30 us\n"
+		  "  fusion: {rope: false}\n"
+		  "strategy.bucket: 100 MB\n"
+		  "strategy: {zero3_prefetch_layers: 3}\n", prof, sizeof prof);
+	write_out("layers_cal.yaml",
+		  "keys:\n  runtime.kernel_overhead: 6e-6\n  runtime.gather_overhead: 5e-5\n",
+		  cal, sizeof cal);
+	write_out("layers.yaml",
+		  "model: llama-2-7b\n"
+		  "cluster: {node: p5.48xlarge}\n"
+		  "workload: {seq_len: 4096}\n"
+		  "strategy: {zero: 3}\n"
+		  "calibration: layers_cal.yaml\n"
+		  "runtime: {framework: layers_profile.yaml, comm_sms: 24}\n", scen, sizeof scen);
+	opt.overrides = set;
+	opt.noverrides = 1;
+	diag_init(&d);
+	s = scenario_load(scen, &opt, &d);
+	diag_print(&d, stderr);
+	assert_non_null(s);
+	assert_string_equal(s->runtime.framework, "layers");
+	/* The profile over the default (rope fusion defaults to true). */
+	assert_false(s->runtime.fusion.rope);
+	check_rel(s->strategy.bucket, 100e6, 1e-12);
+	assert_int_equal(s->strategy.zero3_prefetch_layers, 3);
+	/* The calibration over the profile: 6 us, not 4 us. */
+	check_rel(s->runtime.kernel_overhead, 6e-6, 1e-12);
+	/* The scenario file over the profile: 24 SMs, not 20. */
+	assert_int_equal(s->runtime.comm_sms, 24);
+	/* --set over the calibration and the profile: 70 us, not 50 or 30. */
+	check_rel(s->runtime.gather_overhead, 70e-6, 1e-12);
+	/* Keys nobody sets keep the schema's defaults. */
+	assert_true(s->runtime.fusion.norm);
+	assert_false(s->runtime.cuda_graphs);
+	canon = canonical_format(s);
+	assert_non_null(strstr(canon, "\"runtime.framework\":\"layers\""));
+	assert_non_null(strstr(canon, "\"runtime.fusion.rope\":false"));
+	assert_non_null(strstr(canon, "\"runtime.comm_sms\":24"));
+	free(canon);
+	scenario_free(s);
+	diag_release(&d);
+}
+
+/* A training scenario that names no profile runs Megatron-Core's; serving takes none. */
+static void training_defaults_to_megatron_core_and_serving_to_no_profile(void **state)
+{
+	struct scenario *t = check_scenario("framework_default",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge}\nworkload: {seq_len: 4096}\n");
+	struct scenario *i = check_scenario("framework_infer",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+		"workload: {mode: infer, seq_len: 4096}\nruntime: {framework: pytorch-fsdp}\n");
+	(void)state;
+	/* topologies/frameworks/megatron-core.yaml: 7 us, 16 SMs, every fusion on. */
+	assert_string_equal(t->runtime.framework, "megatron-core");
+	check_rel(t->runtime.kernel_overhead, 7e-6, 1e-12);
+	assert_int_equal(t->runtime.comm_sms, 16);
+	assert_true(t->runtime.fusion.cross_entropy);
+	assert_true(t->strategy.overlap_grad_reduce);
+	/* Serving keeps the name as given and the schema's defaults. */
+	assert_string_equal(i->runtime.framework, "pytorch-fsdp");
+	check_rel(i->runtime.kernel_overhead, 0, 1e-12);
+	assert_int_equal(i->runtime.comm_sms, 0);
+	assert_true(i->runtime.fusion.norm);
+	scenario_free(t);
+	scenario_free(i);
+}
+
+/* --set runtime.framework swaps the profile; the canonical forms differ in its keys. */
+static void an_override_swaps_the_profile_and_the_canonical_form_shows_it(void **state)
+{
+	const char *yaml = "model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+			   "workload: {seq_len: 4096}\nstrategy: {zero: 3}\n";
+	struct scenario_override set[] = {{"runtime.framework", "deepspeed"}};
+	struct scenario_options opt = {0};
+	struct scenario *a = check_scenario("framework_swap", yaml), *b;
+	char path[1300], *ta, *tb;
+	struct diag d;
+	(void)state;
+	write_out("framework_swap.yaml", yaml, path, sizeof path);
+	opt.overrides = set;
+	opt.noverrides = 1;
+	diag_init(&d);
+	b = scenario_load(path, &opt, &d);
+	diag_print(&d, stderr);
+	assert_non_null(b);
+	/* topologies/frameworks/deepspeed.yaml: reduce_bucket_size 5e8 16-bit elements. */
+	assert_string_equal(b->runtime.framework, "deepspeed");
+	check_rel(b->strategy.bucket, 1e9, 1e-12);
+	assert_false(b->runtime.fusion.norm);
+	ta = canonical_format(a);
+	tb = canonical_format(b);
+	assert_string_not_equal(ta, tb);
+	assert_non_null(strstr(tb, "\"runtime.framework\":\"deepspeed\""));
+	assert_non_null(strstr(tb, "\"runtime.fusion.norm\":false"));
+	assert_non_null(strstr(ta, "\"runtime.fusion.norm\":true"));
+	free(ta);
+	free(tb);
+	scenario_free(a);
+	scenario_free(b);
+	diag_release(&d);
+}
+
+/* An inline profile is a mapping of the same keys; a key outside runtime.* and strategy.* is
+ * refused at its own line. */
+static void an_inline_profile_keeps_to_runtime_and_strategy(void **state)
+{
+	struct scenario *s = check_scenario("framework_inline",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge}\nworkload: {seq_len: 4096}\n"
+		"runtime:\n  framework: {name: mine, runtime.cuda_graphs: true}\n");
+	char path[1300];
+	struct diag d;
+	(void)state;
+	assert_string_equal(s->runtime.framework, "mine");
+	assert_true(s->runtime.cuda_graphs);
+	scenario_free(s);
+	write_out("framework_inline_bad.yaml",
+		  "model: llama-2-7b\ncluster: {node: p5.48xlarge}\nworkload: {seq_len: 4096}\n"
+		  "runtime:\n  framework:\n    name: mine\n    workload.seq_len: 8\n", path,
+		  sizeof path);
+	diag_init(&d);
+	assert_null(scenario_load(path, NULL, &d));
+	assert_int_equal(d.count, 1);
+	assert_int_equal(d.items[0].at.line, 7);
+	assert_int_equal(d.items[0].at.col, 5);
+	assert_string_equal(d.items[0].key, "workload.seq_len");
+	assert_non_null(strstr(d.items[0].message, "runtime.* and strategy.* keys only"));
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +439,10 @@ int main(void)
 		cmocka_unit_test(presets_are_found_through_dssim_data),
 		cmocka_unit_test(help_keys_lists_every_schema_row),
 		cmocka_unit_test(the_canonical_form_ignores_the_name_and_ends_with_the_strategy),
+		cmocka_unit_test(a_framework_profile_sits_under_calibration_scenario_and_set),
+		cmocka_unit_test(training_defaults_to_megatron_core_and_serving_to_no_profile),
+		cmocka_unit_test(an_override_swaps_the_profile_and_the_canonical_form_shows_it),
+		cmocka_unit_test(an_inline_profile_keeps_to_runtime_and_strategy),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
