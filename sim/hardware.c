@@ -5,24 +5,30 @@
  */
 #include "hardware.h"
 
-int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
-		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+/* A curve given as two parallel lists: one y per x, x ascending. */
+static void check_curve(const struct numlist *x, const struct numlist *y, const char *xkey,
+			const char *ykey, const char *what, struct diag *d,
+			struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
 {
-	const struct numlist *x = &gpu->efficiency.gemm_flops;
-	const struct numlist *y = &gpu->efficiency.gemm_fraction;
-	const char *fraction = "cluster.node.gpu.efficiency.gemm_fraction";
-	const char *sizes = "cluster.node.gpu.efficiency.gemm_flops";
-	size_t before = d->count;
 	int i;
 	if (x->n != y->n)
-		diag_add(d, mark_of(ctx, fraction), fraction,
-			 "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
+		diag_add(d, mark_of(ctx, ykey), ykey, "expected one fraction per %s (%d), got %d",
+			 what, x->n, y->n);
 	for (i = 1; i < x->n; i++)
 		if (!(x->v[i] > x->v[i - 1])) {
-			diag_add(d, mark_of(ctx, sizes), sizes, "sizes must ascend: %g after %g",
+			diag_add(d, mark_of(ctx, xkey), xkey, "sizes must ascend: %g after %g",
 				 x->v[i], x->v[i - 1]);
 			break;
 		}
+}
+
+int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
+		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
+{
+	size_t before = d->count;
+	check_curve(&gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction,
+		    "cluster.node.gpu.efficiency.gemm_flops",
+		    "cluster.node.gpu.efficiency.gemm_fraction", "GEMM size", d, mark_of, ctx);
 	return d->count == before ? 0 : -1;
 }
 
@@ -33,6 +39,12 @@ int hardware_check_cluster(struct hardware *hw, struct diag *d,
 	const char *key = "cluster.gpus";
 	int64_t total = hw->nodes * hw->node.gpus_per_node;
 	size_t before = d->count;
+	check_curve(&hw->node.gpu_link.busbw_bytes, &hw->node.gpu_link.busbw_fraction,
+		    "cluster.node.links.gpu.busbw_bytes", "cluster.node.links.gpu.busbw_fraction",
+		    "message size", d, mark_of, ctx);
+	check_curve(&hw->node.network.busbw_bytes, &hw->node.network.busbw_fraction,
+		    "cluster.node.links.network.busbw_bytes",
+		    "cluster.node.links.network.busbw_fraction", "message size", d, mark_of, ctx);
 	if (hw->gpus == 0) {
 		hw->gpus = total;
 	} else if (hw->gpus > total) {
