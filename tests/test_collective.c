@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include "collective.h"
+#include "scenario.h"
 
 /* Azure/AI-benchmarking-guide Azure_Results/ND_A100_v4_results.md
  * @8fd0c6e1bd0f853ef8f0500a3640a7d80a2a92ef, "NCCL Bandwidth": 8x A100 all_reduce busbw in GB/s
@@ -188,6 +189,28 @@ static void a_single_rank_moves_nothing(void **state)
 	check_rel(collective_time(&n, &p), 0, 0);
 }
 
+/* The shipped nd-h100-v5 preset carries the Azure ND H100 v5 table (Azure/AI-benchmarking-guide
+ * Azure_Results/ND_H100_v5_results.md @8fd0c6e1): 8 GPUs at 1 KiB, 0.07 GB/s, take
+ * 1.75 * 1024 / 0.07e9 = 25.6 us, and so does an 8-byte all-reduce (NCCL's launch and step
+ * latency on that node); 16 MiB at 234.45 GB/s takes 1.75 * 16777216 / 234.45e9 = 125.2 us;
+ * 8 GiB reaches 478.87 GB/s with NVLS, above the 0.82 * 450 = 369 GB/s ring cap the preset
+ * sets, so 1.75 * 8 GiB / 369e9 = 40.74 ms. The preset rounds fractions to 4 digits: 1e-3. */
+static void the_h100_preset_takes_the_published_times(void **state)
+{
+	struct scenario *s = check_scenario("collective_h100",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: nd-h100-v5}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8}\n");
+	const struct node_spec *n = &s->cluster.node;
+	(void)state;
+	assert_false(collective_uses_fallback(n, LINK_CLASS_GPU));
+	assert_true(collective_uses_fallback(n, LINK_CLASS_NETWORK));
+	check_rel(allreduce_time(n, 1024, 8), 25.6e-6, 1e-3);
+	check_rel(allreduce_time(n, 8, 8), 25.6e-6, 1e-3);
+	check_rel(allreduce_time(n, 16777216, 8), 125.2e-6, 1e-3);
+	check_rel(allreduce_time(n, 8589934592, 8), 40.74e-3, 1e-3);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +224,7 @@ int main(void)
 		cmocka_unit_test(allreduce_across_nodes_is_hierarchical),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
 		cmocka_unit_test(a_single_rank_moves_nothing),
+		cmocka_unit_test(the_h100_preset_takes_the_published_times),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
