@@ -89,7 +89,8 @@ const char *collective_fallback_source(enum link_class link)
 	if (link == LINK_CLASS_GPU)
 		return "8x A100 NVLink all_reduce_perf on Azure ND A100 v4";
 	if (link == LINK_CLASS_NETWORK)
-		return "2 nodes of 8x H100 all_reduce_perf over GPUDirect-TCPXO on Google Cloud A3 Mega";
+		return "2 nodes of 8x H100 all_reduce_perf over GPUDirect-TCPXO, Google Cloud A3 "
+		       "Mega";
 	return "";
 }
 

@@ -211,6 +211,30 @@ static void the_h100_preset_takes_the_published_times(void **state)
 	scenario_free(s);
 }
 
+/* Across 2 nodes of p5.48xlarge (the preset carries aws-samples/awsome-distributed-training's
+ * 2x p5 all_reduce_perf run, micro-benchmarks/nccl-tests/README.md @0162aacd): 8 bytes take the
+ * reduce-scatter and all-gather inside (half of the 25.6 us NVLink all-reduce each, 12.8 us)
+ * and the network all-reduce of 1 byte per GPU at 400/8 GB/s x busbw fraction 1.875 * 8 /
+ * (72.43 us * 400 GB/s): 72.43 / 1.875 = 38.63 us; 64.23 us in all, below the measured 72.43 us
+ * as the hierarchical split moves 1/1.875 of the ring's bytes on 2 nodes. */
+static void a_tiny_allreduce_across_two_p5_nodes(void **state)
+{
+	struct scenario *s = check_scenario("collective_p5",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8}\n");
+	const struct node_spec *n = &s->cluster.node;
+	struct collective_plan p;
+	(void)state;
+	assert_false(collective_uses_fallback(n, LINK_CLASS_NETWORK));
+	collective_plan(n, COLLECTIVE_ALLREDUCE, 8, 16, 8, &p);
+	assert_int_equal(p.nphases, 3);
+	check_rel(p.phase[1].latency +
+			  p.phase[1].bytes / collective_rank_bandwidth(n, LINK_CLASS_NETWORK),
+		  38.63e-6, 1e-3);
+	check_rel(collective_time(n, &p), 64.23e-6, 1e-3);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -225,6 +249,7 @@ int main(void)
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
 		cmocka_unit_test(a_single_rank_moves_nothing),
 		cmocka_unit_test(the_h100_preset_takes_the_published_times),
+		cmocka_unit_test(a_tiny_allreduce_across_two_p5_nodes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,8 +165,8 @@ static void a_fallback_busbw_curve_is_noted(void **state)
 	(void)state;
 	assert_int_equal(memory_build(s, &r), 0);
 	text = render(s, &r, false);
-	assert_non_null(strstr(text, "note      GPU-link collectives of h800-node use the fallback"));
-	assert_non_null(strstr(text, "note      network collectives of h800-node use the fallback"));
+	assert_non_null(strstr(text, "note      GPU-link collectives of h800-node use the fallb"));
+	assert_non_null(strstr(text, "note      network collectives of h800-node use the fallb"));
 	free(text);
 	text = render(s, &r, true);
 	notes = path(parse(a, text), "notes");
