@@ -17,11 +17,10 @@
  * smallest, where busbw grows as S) and capped: at `efficiency` when that is set (the fraction
  * large messages of every collective reach: an NVLS all-reduce curve passes the ring's), else at
  * the curve's highest fraction up to 1, or on a fallback curve at the 0.77 dssim used before it
- * had curves. For the engine's links
- * the phase is bytes at the capped rate plus the rest of its time as latency, so a small
- * message holds the link no longer than its bytes need. A link without a curve takes the
- * fallback below, and the run's output says so. All-to-all and send/recv keep per-step
- * latency at the capped rate: all_reduce_perf does not measure them.
+ * had curves. For the engine's links the phase is bytes at the capped rate plus the rest of its
+ * time as latency, so a small message holds the link no longer than its bytes need. A link
+ * without a curve takes the fallback below, and the run's output says so. All-to-all and
+ * send/recv keep per-step latency at the capped rate: all_reduce_perf does not measure them.
  * Limits: a GPU link's curve is read for smaller groups by the ring's chunk size (ring() below);
  * a network's curve is measured on a few nodes and used for any number; the hierarchical phases
  * run one after another where NCCL pipelines them.
