@@ -37,36 +37,46 @@
  * #149). */
 static const double fallback_efficiency = 0.77;
 
-/* Fallback curves, for a link whose preset has none.
+/* Fallback curves, for a link whose preset has none, as the bus bandwidth measured (GB/s): on
+ * another link its small messages take the measured time (latency does not scale with the link
+ * rate) and large ones are held to the link's own rate times the fallback efficiency.
  * GPU links: Azure/AI-benchmarking-guide Azure_Results/ND_A100_v4_results.md
  * @8fd0c6e1bd0f853ef8f0500a3640a7d80a2a92ef, "NCCL Bandwidth": all_reduce busbw on 8x A100
- * SXM (NVLink3, NCCL 2.18.5), 1 KiB to 8 GiB, over 300 GB/s. */
+ * SXM (NVLink3, 300 GB/s; NCCL 2.18.5), 1 KiB to 8 GiB. */
 static const double fallback_gpu_bytes[] = {
 	1024, 4096, 16384, 65536, 262144, 1048576, 2097152, 4194304, 8388608, 16777216,
 	33554432, 67108864, 134217728, 268435456, 1073741824, 8589934592,
 };
-static const double fallback_gpu_fraction[] = {
-	0.04 / 300, 0.17 / 300, 0.67 / 300, 2.70 / 300, 10.11 / 300, 36.22 / 300, 53.54 / 300,
-	71.43 / 300, 89.99 / 300, 109.22 / 300, 132.77 / 300, 166.63 / 300, 174.18 / 300,
-	213.87 / 300, 228.10 / 300, 231.58 / 300,
+static const double fallback_gpu_busbw[] = {
+	0.04, 0.17, 0.67, 2.70, 10.11, 36.22, 53.54, 71.43, 89.99, 109.22, 132.77, 166.63, 174.18,
+	213.87, 228.10, 231.58,
 };
 /* Networks: lessizzmore/create-a3mega-ztan-fork ztan-NCCL-test-result
  * @02dd8f455c43ced1cf442ef29334bda97149264b: all_reduce_perf on 2 nodes of 8x H100 (Google Cloud
  * A3 Mega, GPUDirect-TCPXO; 8 x 200 Gbit/s GPU NICs = 200 GB/s per node, Google Cloud docs "GPU
- * network bandwidth"), busbw from the in-place time, 1.875 * S / t, over 200 GB/s. On 2 nodes
- * NCCL's tree moves less than the ring that busbw assumes, so the large sizes pass 1; the cap
- * holds the link to the fallback efficiency. */
+ * network bandwidth"), busbw from the in-place time, 1.875 * S / t. On 2 nodes NCCL's tree
+ * moves less than the ring that busbw assumes, so the large sizes pass the NICs' 200 GB/s. */
 static const double fallback_network_bytes[] = {
 	8, 1024, 8192, 32768, 131072, 524288, 1048576, 2097152, 4194304, 8388608, 16777216,
 	67108864, 268435456, 1073741824, 4294967296, 8589934592,
 };
-static const double fallback_network_fraction[] = {
-	6.073e-07, 7.799e-05, 0.0005881, 0.002007, 0.007271, 0.02874, 0.04744, 0.07774, 0.1103,
-	0.1396, 0.1653, 0.4953, 1.066, 1.494, 1.653, 1.687,
+static const double fallback_network_busbw[] = {
+	1.875 * 8 / 123.5e3, 1.875 * 1024 / 123.1e3, 1.875 * 8192 / 130.6e3,
+	1.875 * 32768 / 153.1e3, 1.875 * 131072 / 169.0e3, 1.875 * 524288 / 171.0e3,
+	1.875 * 1048576 / 207.2e3, 1.875 * 2097152 / 252.9e3, 1.875 * 4194304 / 356.6e3,
+	1.875 * 8388608 / 563.5e3, 1.875 * 16777216 / 951.6e3, 1.875 * 67108864 / 1270.2e3,
+	1.875 * 268435456 / 2359.9e3, 1.875 * 1073741824 / 6737.4e3,
+	1.875 * 4294967296 / 24365e3, 1.875 * 8589934592 / 47743e3,
 };
 
+_Static_assert(sizeof fallback_gpu_bytes / sizeof fallback_gpu_bytes[0] <= NUMLIST_MAX &&
+		       sizeof fallback_network_bytes / sizeof fallback_network_bytes[0] <= NUMLIST_MAX,
+	       "a fallback curve fits a struct curve");
+
+/* A busbw curve as fractions of the link's rate. */
 struct curve {
-	const double *x, *y;
+	const double *x;
+	double y[NUMLIST_MAX];
 	int n;
 };
 
@@ -96,22 +106,28 @@ const char *collective_fallback_source(enum link_class link)
 static struct curve curve_of(const struct node_spec *node, enum link_class link)
 {
 	const struct link_spec *l = link_of(node, link);
-	struct curve c = {NULL, NULL, 0};
+	const double *busbw = fallback_network_busbw;
+	struct curve c;
+	double bw = l->bw > 0 ? l->bw : 15.75e9; /* as collective_rank_bandwidth */
+	int i;
+	memset(&c, 0, sizeof c);
 	if (link == LINK_CLASS_PCIE)
 		return c;
 	if (l->busbw_bytes.n > 0 && l->busbw_bytes.n == l->busbw_fraction.n) {
 		c.x = l->busbw_bytes.v;
-		c.y = l->busbw_fraction.v;
 		c.n = l->busbw_bytes.n;
-	} else if (link == LINK_CLASS_GPU) {
-		c.x = fallback_gpu_bytes;
-		c.y = fallback_gpu_fraction;
-		c.n = (int)(sizeof fallback_gpu_bytes / sizeof fallback_gpu_bytes[0]);
-	} else {
-		c.x = fallback_network_bytes;
-		c.y = fallback_network_fraction;
-		c.n = (int)(sizeof fallback_network_bytes / sizeof fallback_network_bytes[0]);
+		memcpy(c.y, l->busbw_fraction.v, sizeof c.y);
+		return c;
 	}
+	c.x = fallback_network_bytes;
+	c.n = (int)(sizeof fallback_network_bytes / sizeof fallback_network_bytes[0]);
+	if (link == LINK_CLASS_GPU) {
+		c.x = fallback_gpu_bytes;
+		busbw = fallback_gpu_busbw;
+		c.n = (int)(sizeof fallback_gpu_bytes / sizeof fallback_gpu_bytes[0]);
+	}
+	for (i = 0; i < c.n; i++)
+		c.y[i] = busbw[i] * 1e9 / bw;
 	return c;
 }
 

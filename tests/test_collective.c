@@ -149,6 +149,21 @@ static void the_fallback_curve_is_flagged(void **state)
 	check_rel(allreduce_time(&bare, 1024, 8), 44.8e-6, 1e-12);
 }
 
+/* The fallback keeps its measured times on another link: 2 GPUs on a 32 GB/s PCIe link read the
+ * A100 curve at 8 B * 8/2 = 32 B, below its smallest size, so they take (2-1)/(8-1) of its
+ * 44.8 us, 6.4 us; 1 GiB is held to 0.77 * 32 GB/s: 1 * 1 GiB / 24.64e9 = 43.58 ms. */
+static void the_fallback_keeps_its_latency_on_a_slower_link(void **state)
+{
+	struct node_spec n;
+	(void)state;
+	memset(&n, 0, sizeof n);
+	n.gpus_per_node = 2;
+	n.gpu_link.kind = LINK_PCIE;
+	n.gpu_link.bw = 32e9;
+	check_rel(allreduce_time(&n, 8, 2), 44.8e-6 / 7, 1e-12);
+	check_rel(allreduce_time(&n, 1073741824, 2), 1073741824 / 24.64e9, 1e-12);
+}
+
 /* Across 4 nodes of 8: reduce-scatter inside (7/8 GB), all-reduce of 1/8 GB between 4 nodes on
  * each GPU's 25 GB/s x 0.9 of NIC (2*3/4 * 125 MB), all-gather inside (7/8 GB). */
 static void allreduce_across_nodes_is_hierarchical(void **state)
@@ -245,6 +260,7 @@ int main(void)
 		cmocka_unit_test(efficiency_caps_the_curve),
 		cmocka_unit_test(smaller_group_reads_the_curve_at_its_chunk),
 		cmocka_unit_test(the_fallback_curve_is_flagged),
+		cmocka_unit_test(the_fallback_keeps_its_latency_on_a_slower_link),
 		cmocka_unit_test(allreduce_across_nodes_is_hierarchical),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
 		cmocka_unit_test(a_single_rank_moves_nothing),
