@@ -1,34 +1,186 @@
 /*
  * collective: NCCL's bandwidth/latency model. Domain stage.
  * Per-rank traffic (NCCL, nccl-tests doc/PERFORMANCE.md, "bus bandwidth"): ring all-reduce moves
- * 2(n-1)/n of the buffer through each rank, all-gather and reduce-scatter (n-1)/n, in n-1 (x2
- * for all-reduce) steps, each paying the link's latency. Across nodes NCCL splits the ring
- * hierarchically: each GPU carries 1/k of the buffer (k GPUs per node) over its share of the
- * node's NICs.
+ * 2(n-1)/n of the buffer through each rank, all-gather and reduce-scatter (n-1)/n, broadcast
+ * all of it. Across nodes NCCL splits the ring hierarchically: each GPU carries 1/k of the
+ * buffer (k GPUs per node) over its share of the node's NICs.
+ *
+ * Time by message size. nccl-tests defines busbw = algbw * 2(n-1)/n for all-reduce, algbw = S/t
+ * (S the buffer, t the measured time), so t = 2(n-1)/n * S / busbw: the per-rank bytes above
+ * over the bus bandwidth. A node preset gives, per class of link, the all_reduce_perf busbw over
+ * the link's rate at measured sizes (links.<class>.busbw_bytes / busbw_fraction); a phase of a
+ * collective of S bytes then takes its per-rank bytes / (rate * fraction(S)). The measured time
+ * already holds the launch and per-step latency and NCCL's choice of algorithm and protocol
+ * (tree or ring; LL, LL128, Simple), so no latency is added on top, and none of the per-hop
+ * `latency` keys is used for these collectives. The curve is interpolated linearly in
+ * log(fraction) over log(size) (a power law between measured sizes; the time is flat below the
+ * smallest, where busbw grows as S) and capped: at `efficiency` when that is set (the fraction
+ * large messages of every collective reach: an NVLS all-reduce curve passes the ring's), else at
+ * the curve's highest fraction up to 1, or on a fallback curve at the 0.77 dssim used before it
+ * had curves. For the engine's links the phase is bytes at the capped rate plus the rest of its
+ * time as latency, so a small message holds the link no longer than its bytes need. A link
+ * without a curve takes the fallback below, and the run's output says so. All-to-all and
+ * send/recv keep per-step latency at the capped rate: all_reduce_perf does not measure them.
+ * Limits: a GPU link's curve is read for smaller groups by the ring's chunk size (ring() below);
+ * a network's curve is measured on a few nodes and used for any number; the hierarchical phases
+ * run one after another where NCCL pipelines them.
  */
 #include "collective.h"
 
+#include <gsl/gsl_interp.h>
 #include <math.h>
 #include <string.h>
 
-/* NCCL's bus bandwidth is below the link rate; for a link whose preset gives no measurement,
- * the lowest intra-node NVIDIA figure the presets cite: 8x A100 all-reduce, ~230 of 300 GB/s
- * (NVIDIA/nccl-tests issue #149). */
+/* NCCL's bus bandwidth is below the link rate; for the host link, which has no curve, and for a
+ * link on a fallback curve, without a measurement of their own: the lowest intra-node NVIDIA
+ * figure the presets cite, 8x A100 all-reduce, ~230 of 300 GB/s (NVIDIA/nccl-tests issue
+ * #149). */
 static const double fallback_efficiency = 0.77;
+
+/* Fallback curves, for a link whose preset has none, as the bus bandwidth measured (GB/s): on
+ * another link its small messages take the measured time (latency does not scale with the link
+ * rate) and large ones are held to the link's own rate times the fallback efficiency.
+ * GPU links: Azure/AI-benchmarking-guide Azure_Results/ND_A100_v4_results.md
+ * @8fd0c6e1bd0f853ef8f0500a3640a7d80a2a92ef, "NCCL Bandwidth": all_reduce busbw on 8x A100
+ * SXM (NVLink3, 300 GB/s; NCCL 2.18.5), 1 KiB to 8 GiB. */
+static const double fallback_gpu_bytes[] = {
+	1024, 4096, 16384, 65536, 262144, 1048576, 2097152, 4194304, 8388608, 16777216,
+	33554432, 67108864, 134217728, 268435456, 1073741824, 8589934592,
+};
+static const double fallback_gpu_busbw[] = {
+	0.04, 0.17, 0.67, 2.70, 10.11, 36.22, 53.54, 71.43, 89.99, 109.22, 132.77, 166.63, 174.18,
+	213.87, 228.10, 231.58,
+};
+/* Networks: lessizzmore/create-a3mega-ztan-fork ztan-NCCL-test-result
+ * @02dd8f455c43ced1cf442ef29334bda97149264b: all_reduce_perf on 2 nodes of 8x H100 (Google Cloud
+ * A3 Mega, GPUDirect-TCPXO; 8 x 200 Gbit/s GPU NICs = 200 GB/s per node, Google Cloud docs "GPU
+ * network bandwidth"), busbw from the in-place time, 1.875 * S / t. On 2 nodes NCCL's tree
+ * moves less than the ring that busbw assumes, so the large sizes pass the NICs' 200 GB/s. */
+static const double fallback_network_bytes[] = {
+	8, 1024, 8192, 32768, 131072, 524288, 1048576, 2097152, 4194304, 8388608, 16777216,
+	67108864, 268435456, 1073741824, 4294967296, 8589934592,
+};
+static const double fallback_network_busbw[] = {
+	1.875 * 8 / 123.5e3, 1.875 * 1024 / 123.1e3, 1.875 * 8192 / 130.6e3,
+	1.875 * 32768 / 153.1e3, 1.875 * 131072 / 169.0e3, 1.875 * 524288 / 171.0e3,
+	1.875 * 1048576 / 207.2e3, 1.875 * 2097152 / 252.9e3, 1.875 * 4194304 / 356.6e3,
+	1.875 * 8388608 / 563.5e3, 1.875 * 16777216 / 951.6e3, 1.875 * 67108864 / 1270.2e3,
+	1.875 * 268435456 / 2359.9e3, 1.875 * 1073741824 / 6737.4e3,
+	1.875 * 4294967296 / 24365e3, 1.875 * 8589934592 / 47743e3,
+};
+
+_Static_assert(sizeof fallback_gpu_bytes / sizeof fallback_gpu_bytes[0] <= NUMLIST_MAX &&
+		       sizeof fallback_network_bytes / sizeof fallback_network_bytes[0] <= NUMLIST_MAX,
+	       "a fallback curve fits a struct curve");
+
+/* A busbw curve as fractions of the link's rate. */
+struct curve {
+	const double *x;
+	double y[NUMLIST_MAX];
+	int n;
+};
+
+static const struct link_spec *link_of(const struct node_spec *node, enum link_class link)
+{
+	return link == LINK_CLASS_GPU       ? &node->gpu_link
+	       : link == LINK_CLASS_NETWORK ? &node->network
+					    : &node->pcie;
+}
+
+bool collective_uses_fallback(const struct node_spec *node, enum link_class link)
+{
+	const struct link_spec *l = link_of(node, link);
+	return link != LINK_CLASS_PCIE && l->busbw_bytes.n == 0;
+}
+
+const char *collective_fallback_source(enum link_class link)
+{
+	if (link == LINK_CLASS_GPU)
+		return "8x A100 NVLink all_reduce_perf on Azure ND A100 v4";
+	if (link == LINK_CLASS_NETWORK)
+		return "2 nodes of 8x H100 all_reduce_perf over GPUDirect-TCPXO, Google Cloud A3 "
+		       "Mega";
+	return "";
+}
+
+static struct curve curve_of(const struct node_spec *node, enum link_class link)
+{
+	const struct link_spec *l = link_of(node, link);
+	const double *busbw = fallback_network_busbw;
+	struct curve c;
+	double bw = l->bw > 0 ? l->bw : 15.75e9; /* as collective_rank_bandwidth */
+	int i;
+	memset(&c, 0, sizeof c);
+	if (link == LINK_CLASS_PCIE)
+		return c;
+	if (l->busbw_bytes.n > 0 && l->busbw_bytes.n == l->busbw_fraction.n) {
+		c.x = l->busbw_bytes.v;
+		c.n = l->busbw_bytes.n;
+		memcpy(c.y, l->busbw_fraction.v, sizeof c.y);
+		return c;
+	}
+	c.x = fallback_network_bytes;
+	c.n = (int)(sizeof fallback_network_bytes / sizeof fallback_network_bytes[0]);
+	if (link == LINK_CLASS_GPU) {
+		c.x = fallback_gpu_bytes;
+		busbw = fallback_gpu_busbw;
+		c.n = (int)(sizeof fallback_gpu_bytes / sizeof fallback_gpu_bytes[0]);
+	}
+	for (i = 0; i < c.n; i++)
+		c.y[i] = busbw[i] * 1e9 / bw;
+	return c;
+}
+
+/* The fraction large messages reach: `efficiency` when set; else the highest of the link's own
+ * curve, at most 1 (an engine link never runs above its rate; NVLS and 2-node trees report
+ * more); else, on a fallback curve, the fallback efficiency. */
+static double plateau(const struct node_spec *node, enum link_class link)
+{
+	const struct link_spec *l = link_of(node, link);
+	struct curve c = curve_of(node, link);
+	double most = 0;
+	int i;
+	if (l->efficiency > 0)
+		return l->efficiency;
+	if (collective_uses_fallback(node, link) || c.n == 0)
+		return fallback_efficiency;
+	for (i = 0; i < c.n; i++)
+		if (c.y[i] > most)
+			most = c.y[i];
+	return most < 1 ? most : 1;
+}
+
+double collective_busbw_fraction(const struct node_spec *node, enum link_class link,
+				 double bytes)
+{
+	struct curve c = curve_of(node, link);
+	double cap = plateau(node, link), f, t;
+	size_t i;
+	if (c.n == 0)
+		return cap;
+	if (bytes <= c.x[0]) {
+		/* Below the smallest measured size the time is flat: busbw grows as S. */
+		f = c.y[0] * (bytes > 0 ? bytes : 0) / c.x[0];
+	} else if (bytes >= c.x[c.n - 1]) {
+		f = c.y[c.n - 1];
+	} else {
+		i = gsl_interp_bsearch(c.x, bytes, 0, (size_t)c.n - 1);
+		t = log(bytes / c.x[i]) / log(c.x[i + 1] / c.x[i]);
+		f = exp(log(c.y[i]) + t * log(c.y[i + 1] / c.y[i]));
+	}
+	return f < cap ? f : cap;
+}
 
 double collective_rank_bandwidth(const struct node_spec *node, enum link_class link)
 {
-	const struct link_spec *l = link == LINK_CLASS_GPU       ? &node->gpu_link
-				    : link == LINK_CLASS_NETWORK ? &node->network
-								 : &node->pcie;
-	double eff = l->efficiency > 0 ? l->efficiency : fallback_efficiency;
+	const struct link_spec *l = link_of(node, link);
 	/* A node preset without a figure: PCIe Gen3 x16 for the host link (PCI-SIG: 8 GT/s x 16
 	 * lanes x 128/130 = 15.75 GB/s), the same for anything else unknown. */
 	double bw = l->bw > 0 ? l->bw : 15.75e9;
 	/* The network rate is the node's: each GPU drives its share of the NICs. */
 	if (link == LINK_CLASS_NETWORK && node->gpus_per_node > 0)
 		bw /= (double)node->gpus_per_node;
-	return bw * eff;
+	return bw * plateau(node, link);
 }
 
 static double latency_of(const struct node_spec *node, enum link_class link)
@@ -46,31 +198,51 @@ static void add(struct collective_plan *p, const struct node_spec *node, enum li
 	ph->latency = steps * latency_of(node, link);
 }
 
-/* One ring collective over n ranks on one class of link. An all-reduce may instead take NCCL's
- * double binary tree (Sanders et al. 2009; NCCL 2.4): about 2S per rank, like the ring, but
- * 2*log2(n) latency steps instead of 2(n-1) — NCCL's tuner picks the faster, and so does this. */
+/* A phase of a collective of `size` bytes that the busbw curve times: its bytes at the capped
+ * rate, and the rest of bytes / (rate * fraction(size)) as latency. */
+static void add_measured(struct collective_plan *p, const struct node_spec *node,
+			 enum link_class link, double bytes, double size)
+{
+	struct collective_phase *ph = &p->phase[p->nphases++];
+	double f = collective_busbw_fraction(node, link, size), cap = plateau(node, link);
+	ph->link = link;
+	ph->bytes = bytes;
+	ph->latency = f > 0 && f < cap ? bytes / collective_rank_bandwidth(node, link) *
+						 (cap / f - 1)
+				       : 0;
+}
+
+/* The GPUs a GPU link's curve was measured on: the node's, or the fallback's 8. */
+static double measured_ranks(const struct node_spec *node)
+{
+	return collective_uses_fallback(node, LINK_CLASS_GPU) || node->gpus_per_node < 2
+		       ? 8
+		       : (double)node->gpus_per_node;
+}
+
+/*
+ * One ring collective over n ranks on one class of link, part of a collective of `size`. A ring
+ * of n ranks moves S/n per step in 2(n-1) steps (all-reduce); what a step costs depends on its
+ * chunk, so a group of n GPUs of a node whose curve was measured on m reaches the busbw measured
+ * at S*m/n: t_n(S) = 2(n-1)/n * S / busbw_m(S*m/n), exact for n = m and (n-1)/(m-1) of the
+ * measured latency for small S. The network's curve is read at S (its node count unknown).
+ */
 static void ring(struct collective_plan *p, const struct node_spec *node, enum link_class link,
-		 enum collective_kind kind, double bytes, double n)
+		 enum collective_kind kind, double bytes, double n, double size)
 {
 	double frac = (n - 1) / n;
+	if (link == LINK_CLASS_GPU)
+		size *= measured_ranks(node) / n;
 	switch (kind) {
-	case COLLECTIVE_ALLREDUCE: {
-		double bw = collective_rank_bandwidth(node, link), lat = latency_of(node, link);
-		double ring_t = 2 * frac * bytes / bw + 2 * (n - 1) * lat;
-		double tree_steps = 2 * ceil(log2(n));
-		double tree_t = 2 * bytes / bw + tree_steps * lat;
-		if (tree_t < ring_t)
-			add(p, node, link, 2 * bytes, tree_steps);
-		else
-			add(p, node, link, 2 * frac * bytes, 2 * (n - 1));
+	case COLLECTIVE_ALLREDUCE:
+		add_measured(p, node, link, 2 * frac * bytes, size);
 		break;
-	}
 	case COLLECTIVE_BROADCAST:
 		/* Pipelined ring broadcast: each rank forwards the whole buffer once. */
-		add(p, node, link, bytes, n - 1);
+		add_measured(p, node, link, bytes, size);
 		break;
 	default:
-		add(p, node, link, frac * bytes, n - 1);
+		add_measured(p, node, link, frac * bytes, size);
 		break;
 	}
 }
@@ -98,32 +270,32 @@ void collective_plan(const struct node_spec *node, enum collective_kind kind, do
 		return;
 	}
 	if (nodes <= 1) {
-		ring(out, node, LINK_CLASS_GPU, kind, bytes, n);
+		ring(out, node, LINK_CLASS_GPU, kind, bytes, n, bytes);
 		return;
 	}
 	/* Hierarchical: inside the node on the full buffer, across nodes on each GPU's 1/k. */
 	switch (kind) {
 	case COLLECTIVE_ALLREDUCE:
 		if (k > 1)
-			ring(out, node, LINK_CLASS_GPU, COLLECTIVE_REDUCESCATTER, bytes, k);
-		ring(out, node, LINK_CLASS_NETWORK, COLLECTIVE_ALLREDUCE, bytes / k, nodes);
+			ring(out, node, LINK_CLASS_GPU, COLLECTIVE_REDUCESCATTER, bytes, k, bytes);
+		ring(out, node, LINK_CLASS_NETWORK, COLLECTIVE_ALLREDUCE, bytes / k, nodes, bytes);
 		if (k > 1)
-			ring(out, node, LINK_CLASS_GPU, COLLECTIVE_ALLGATHER, bytes, k);
+			ring(out, node, LINK_CLASS_GPU, COLLECTIVE_ALLGATHER, bytes, k, bytes);
 		break;
 	case COLLECTIVE_ALLGATHER:
-		ring(out, node, LINK_CLASS_NETWORK, kind, bytes / k, nodes);
+		ring(out, node, LINK_CLASS_NETWORK, kind, bytes / k, nodes, bytes);
 		if (k > 1)
-			ring(out, node, LINK_CLASS_GPU, kind, bytes, k);
+			ring(out, node, LINK_CLASS_GPU, kind, bytes, k, bytes);
 		break;
 	case COLLECTIVE_REDUCESCATTER:
 		if (k > 1)
-			ring(out, node, LINK_CLASS_GPU, kind, bytes, k);
-		ring(out, node, LINK_CLASS_NETWORK, kind, bytes / k, nodes);
+			ring(out, node, LINK_CLASS_GPU, kind, bytes, k, bytes);
+		ring(out, node, LINK_CLASS_NETWORK, kind, bytes / k, nodes, bytes);
 		break;
 	default:
-		ring(out, node, LINK_CLASS_NETWORK, kind, bytes, nodes);
+		ring(out, node, LINK_CLASS_NETWORK, kind, bytes, nodes, bytes);
 		if (k > 1)
-			ring(out, node, LINK_CLASS_GPU, kind, bytes, k);
+			ring(out, node, LINK_CLASS_GPU, kind, bytes, k, bytes);
 		break;
 	}
 }

@@ -6,6 +6,7 @@
 #ifndef DSSIM_COLLECTIVE_H
 #define DSSIM_COLLECTIVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hardware.h"
@@ -39,15 +40,28 @@ struct collective_plan {
 /*
  * Plan a collective of `bytes` (the full buffer: the all-reduced tensor, the gathered result)
  * over `ranks` ranks, `per_node` of them on each node (a group within one node has
- * per_node == ranks). Ring algorithm inside a node; across nodes hierarchical (reduce-scatter in
- * the node, the inter-node step on each GPU's share of the NICs, all-gather in the node).
+ * per_node == ranks). Ring traffic inside a node; across nodes hierarchical (reduce-scatter in
+ * the node, the inter-node step on each GPU's share of the NICs, all-gather in the node). Each
+ * phase's latency is what the busbw curve at `bytes` adds to its bytes at the capped rate.
  */
 void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
 		     int64_t ranks, int64_t per_node, struct collective_plan *out);
 
-/* Bytes/s one GPU reaches on a class of link: its share of the link times the collective
- * efficiency (NCCL bus bandwidth over the link's rate). */
+/* Bytes/s one GPU reaches on a class of link for large messages: its share of the link times
+ * the capped busbw fraction (the rate the engine gives the link). */
 double collective_rank_bandwidth(const struct node_spec *node, enum link_class link);
+
+/* The fraction of a class of link's rate that NCCL's all-reduce bus bandwidth reaches for a
+ * collective of `bytes` (nccl-tests doc/PERFORMANCE.md): the node's busbw curve, or the fallback
+ * curve, interpolated on log(size) and capped at the link's efficiency (collective.c says how).
+ * The host link has no curve: its efficiency. */
+double collective_busbw_fraction(const struct node_spec *node, enum link_class link,
+				 double bytes);
+
+/* Whether a class of link (GPU or network) of this node has no busbw curve of its own and takes
+ * the fallback curve; collective_fallback_source names the measurement the fallback comes from. */
+bool collective_uses_fallback(const struct node_spec *node, enum link_class link);
+const char *collective_fallback_source(enum link_class link);
 
 /* The time of a plan with nothing else on the links. */
 double collective_time(const struct node_spec *node, const struct collective_plan *p);

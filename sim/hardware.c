@@ -5,18 +5,18 @@
  */
 #include "hardware.h"
 
-/* A curve of fractions over ascending GEMM sizes: one fraction per size. */
-static void check_curve(const struct numlist *x, const struct numlist *y, const char *sizes,
-			const char *fraction, struct diag *d,
+/* A curve given as two parallel lists: one y per x, x ascending. */
+static void check_curve(const struct numlist *x, const struct numlist *y, const char *xkey,
+			const char *ykey, const char *what, struct diag *d,
 			struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx)
 {
 	int i;
 	if (x->n != y->n)
-		diag_add(d, mark_of(ctx, fraction), fraction,
-			 "expected one fraction per GEMM size (%d), got %d", x->n, y->n);
+		diag_add(d, mark_of(ctx, ykey), ykey, "expected one fraction per %s (%d), got %d",
+			 what, x->n, y->n);
 	for (i = 1; i < x->n; i++)
 		if (!(x->v[i] > x->v[i - 1])) {
-			diag_add(d, mark_of(ctx, sizes), sizes, "sizes must ascend: %g after %g",
+			diag_add(d, mark_of(ctx, xkey), xkey, "sizes must ascend: %g after %g",
 				 x->v[i], x->v[i - 1]);
 			break;
 		}
@@ -28,10 +28,10 @@ int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
 	size_t before = d->count;
 	check_curve(&gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction,
 		    "cluster.node.gpu.efficiency.gemm_flops",
-		    "cluster.node.gpu.efficiency.gemm_fraction", d, mark_of, ctx);
+		    "cluster.node.gpu.efficiency.gemm_fraction", "GEMM size", d, mark_of, ctx);
 	check_curve(&gpu->efficiency.fp8_gemm_flops, &gpu->efficiency.fp8_gemm_fraction,
 		    "cluster.node.gpu.efficiency.fp8_gemm_flops",
-		    "cluster.node.gpu.efficiency.fp8_gemm_fraction", d, mark_of, ctx);
+		    "cluster.node.gpu.efficiency.fp8_gemm_fraction", "GEMM size", d, mark_of, ctx);
 	return d->count == before ? 0 : -1;
 }
 
@@ -42,6 +42,12 @@ int hardware_check_cluster(struct hardware *hw, struct diag *d,
 	const char *key = "cluster.gpus";
 	int64_t total = hw->nodes * hw->node.gpus_per_node;
 	size_t before = d->count;
+	check_curve(&hw->node.gpu_link.busbw_bytes, &hw->node.gpu_link.busbw_fraction,
+		    "cluster.node.links.gpu.busbw_bytes", "cluster.node.links.gpu.busbw_fraction",
+		    "message size", d, mark_of, ctx);
+	check_curve(&hw->node.network.busbw_bytes, &hw->node.network.busbw_fraction,
+		    "cluster.node.links.network.busbw_bytes",
+		    "cluster.node.links.network.busbw_fraction", "message size", d, mark_of, ctx);
 	if (hw->gpus == 0) {
 		hw->gpus = total;
 	} else if (hw->gpus > total) {

@@ -47,6 +47,9 @@ struct link_spec {
 	double bw;                 /* bytes/s, per direction */
 	double latency;            /* s */
 	double efficiency;         /* fraction of bw that collectives reach (NCCL bus bandwidth) */
+	/* nccl-tests all_reduce_perf bus bandwidth over bw, by message size (the size column,
+	 * bytes, ascending); empty: the fallback curve in collective.c. */
+	struct numlist busbw_bytes, busbw_fraction;
 };
 
 struct node_spec {
@@ -71,8 +74,10 @@ struct hardware {
 /*
  * The relations between hardware keys that a key's own range cannot express, each problem
  * recorded in d at mark_of(ctx, key) (the loader knows where each dotted key came from).
- * hardware_check_gpu: one efficiency fraction per GEMM size, sizes ascending. hardware_check_cluster: the GPUs used fit the nodes (every GPU when there are
- * several nodes); derives gpus when 0. Both return 0, or -1 with the problems in d.
+ * hardware_check_gpu: one efficiency fraction per GEMM size, sizes ascending.
+ * hardware_check_cluster: the GPUs used fit the nodes (every GPU when there are several
+ * nodes), derives gpus when 0; each link's bus bandwidth curve has one fraction per size,
+ * sizes ascending. Both return 0, or -1 with the problems in d.
  */
 int hardware_check_gpu(const struct gpu_spec *gpu, struct diag *d,
 		       struct mark (*mark_of)(const void *ctx, const char *key), const void *ctx);

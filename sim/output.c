@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collective.h"
 #include "config.h"
 #include "diag.h"
 #include "json.h"
@@ -193,6 +194,32 @@ static const char *vis(const char *text, char *buf, size_t size)
 }
 
 /* The step of a simulated training run, the served stream of a simulated serving run. */
+/* Notes on how a run was modelled, one line each (without the leading "note"): the links whose
+ * collectives take collective.c's fallback busbw curve because the node has none of its own.
+ * Returns how many of at most max were written. */
+enum { NOTES_MAX = 2, NOTE_LEN = 256 };
+static int notes_of(const struct scenario *s, char note[][NOTE_LEN], int max)
+{
+	static const struct {
+		enum link_class link;
+		const char *name;
+	} links[] = {{LINK_CLASS_GPU, "GPU-link"}, {LINK_CLASS_NETWORK, "network"}};
+	const struct node_spec *n = &s->cluster.node;
+	int i, count = 0;
+	for (i = 0; i < 2 && count < max; i++) {
+		bool used = links[i].link == LINK_CLASS_GPU ? s->cluster.gpus > 1
+							     : s->cluster.nodes > 1;
+		if (!used || !collective_uses_fallback(n, links[i].link))
+			continue;
+		snprintf(note[count++], NOTE_LEN,
+			 "%s collectives of %s use the fallback busbw curve (%s): the node "
+			 "gives none",
+			 links[i].name, n->name ? n->name : "the node",
+			 collective_fallback_source(links[i].link));
+	}
+	return count;
+}
+
 static const struct result *step_of(const struct run_result *r)
 {
 	return r->outcome == RUN_SIMULATED && r->mode == MODE_TRAIN ? &r->step : NULL;
@@ -217,7 +244,8 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	const struct strategy *g = &s->strategy;
 	const struct workload *w = &s->workload;
 	size_t i;
-	char label[64];
+	char label[64], note[NOTES_MAX][NOTE_LEN];
+	int k, nnotes;
 
 	fputs("{\n", out);
 	json_str_field(out, 2, "dssim_version", PACKAGE_VERSION);
@@ -332,7 +360,15 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 		json_parts(out, 7, r);
 		fprintf(out, "}%s\n", i + 1 < m->nroles ? "," : "");
 	}
-	fputs("    ]\n  }", out);
+	fputs("    ]\n  },\n", out);
+	json_key(out, 2, "notes");
+	fputs("[", out);
+	nnotes = notes_of(s, note, NOTES_MAX);
+	for (k = 0; k < nnotes; k++) {
+		fputs(k ? ", " : "", out);
+		json_string(out, note[k]);
+	}
+	fputs("]", out);
 	if (member != NULL) {
 		fputs(",\n", out);
 		json_key(out, 2, name);
@@ -463,7 +499,8 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	const struct strategy *g = &s->strategy;
 	size_t i, first = 0, shown;
 	int k;
-	char a[64], b[64], label[64], t1[1024], t2[256];
+	char a[64], b[64], label[64], t1[1024], t2[256], note[NOTES_MAX][NOTE_LEN];
+	int nnotes;
 	bool train = w->mode == MODE_TRAIN;
 
 	fprintf(out, "%s  ", vis(s->name, t1, sizeof t1));
@@ -575,4 +612,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 		text_time(out, s, t, s->cluster.gpus);
 	if (sv != NULL)
 		text_serving(out, s, sv);
+	nnotes = notes_of(s, note, NOTES_MAX);
+	for (k = 0; k < nnotes; k++)
+		fprintf(out, "note      %s\n", vis(note[k], t1, sizeof t1));
 }

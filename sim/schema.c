@@ -191,8 +191,16 @@ static const struct schema_row rows[] = {
 	NUM("cluster.node.links.gpu.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
 	    cluster.node.gpu_link.latency),
 	NUM("cluster.node.links.gpu.efficiency", UNIT_FRACTION, 0, 1, false, "0",
-	    "fraction of bw collectives reach (NCCL bus bandwidth); 0 = unknown",
+	    "highest fraction of bw collectives reach (caps the busbw curve); 0 = the curve's "
+	    "highest, 0.77 on the fallback curve",
 	    cluster.node.gpu_link.efficiency),
+	LIST("cluster.node.links.gpu.busbw_bytes", UNIT_BYTES, 1, BIG, "[]",
+	     "nccl-tests all_reduce_perf message sizes, ascending (curve abscissae); [] = the "
+	     "fallback curve, noted in the output",
+	     cluster.node.gpu_link.busbw_bytes),
+	LIST("cluster.node.links.gpu.busbw_fraction", UNIT_FRACTION, 1e-7, 2, "[]",
+	     "all_reduce bus bandwidth (busbw) over bw at each size; NVLS and 2-node trees pass 1",
+	     cluster.node.gpu_link.busbw_fraction),
 	SECTION("cluster.node.links.pcie", PRESET_NONE, "GPU-to-host link"),
 	NUM("cluster.node.links.pcie.bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
 	    "per GPU, per direction", cluster.node.pcie.bw),
@@ -207,8 +215,16 @@ static const struct schema_row rows[] = {
 	NUM("cluster.node.links.network.latency", UNIT_SECONDS, 0, 1, false, "0", "per hop",
 	    cluster.node.network.latency),
 	NUM("cluster.node.links.network.efficiency", UNIT_FRACTION, 0, 1, false, "0",
-	    "fraction of bw collectives reach (NCCL bus bandwidth); 0 = unknown",
+	    "highest fraction of bw collectives reach (caps the busbw curve); 0 = the curve's "
+	    "highest, 0.77 on the fallback curve",
 	    cluster.node.network.efficiency),
+	LIST("cluster.node.links.network.busbw_bytes", UNIT_BYTES, 1, BIG, "[]",
+	     "nccl-tests all_reduce_perf message sizes, ascending (curve abscissae); [] = the "
+	     "fallback curve, noted in the output",
+	     cluster.node.network.busbw_bytes),
+	LIST("cluster.node.links.network.busbw_fraction", UNIT_FRACTION, 1e-7, 2, "[]",
+	     "all_reduce bus bandwidth (busbw) over bw at each size; NVLS and 2-node trees pass 1",
+	     cluster.node.network.busbw_fraction),
 	NUM("cluster.node.price", UNIT_USD_PER_H, 0, BIG, false, "0",
 	    "on-demand price of one node; 0 = unknown", cluster.node.price),
 	STR("cluster.node.price_date", "", "when the price was read", cluster.node.price_date),
@@ -477,7 +493,12 @@ const char *schema_type_text(const struct schema_row *row, char *buf, size_t siz
 		snprintf(buf, size, "a string");
 		break;
 	case SCHEMA_NUMLIST:
-		snprintf(buf, size, "a list of up to %d numbers", NUMLIST_MAX);
+		if (row->unit == UNIT_NONE)
+			snprintf(buf, size, "a list of up to %d numbers", NUMLIST_MAX);
+		else
+			snprintf(buf, size, "a list of up to %d, each a %s such as '%s'",
+				 NUMLIST_MAX, units_kind_name(row->unit),
+				 units_kind_example(row->unit));
 		break;
 	case SCHEMA_ENUM:
 		used = (size_t)snprintf(buf, size, "one of");

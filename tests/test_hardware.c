@@ -1,6 +1,7 @@
 /*
  * test_hardware: the checks between hardware keys — GPUs derived from the nodes, GPUs that do not
- * fit, several nodes partly used, and an efficiency curve with unequal or unordered points —
+ * fit, several nodes partly used, and an efficiency or bus bandwidth curve with unequal or
+ * unordered points —
  * each problem reported at the position the loader gives for its key.
  */
 #include "check.h"
@@ -116,6 +117,29 @@ static void efficiency_sizes_must_ascend(void **state)
 	diag_release(&d);
 }
 
+/* A link's busbw curve: one fraction per message size, sizes ascending. */
+static void a_busbw_curve_needs_a_fraction_per_size(void **state)
+{
+	struct hardware hw = cluster(1, 0);
+	struct diag d;
+	(void)state;
+	hw.node.gpu_link.busbw_bytes = (struct numlist){3, {1024, 1048576, 8589934592}};
+	hw.node.gpu_link.busbw_fraction = (struct numlist){2, {1e-4, 0.77}};
+	diag_init(&d);
+	assert_int_equal(hardware_check_cluster(&hw, &d, at_line_7, NULL), -1);
+	only_message(&d, "cluster.node.links.gpu.busbw_fraction",
+		     "expected one fraction per message size (3), got 2");
+	diag_release(&d);
+	hw.node.gpu_link.busbw_fraction = (struct numlist){3, {1e-4, 0.1, 0.77}};
+	hw.node.network.busbw_bytes = (struct numlist){2, {1048576, 1024}};
+	hw.node.network.busbw_fraction = (struct numlist){2, {0.05, 1e-4}};
+	diag_init(&d);
+	assert_int_equal(hardware_check_cluster(&hw, &d, at_line_7, NULL), -1);
+	only_message(&d, "cluster.node.links.network.busbw_bytes",
+		     "sizes must ascend: 1024 after 1.04858e+06");
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -125,6 +149,7 @@ int main(void)
 		cmocka_unit_test(several_nodes_use_every_gpu),
 		cmocka_unit_test(an_efficiency_curve_needs_a_fraction_per_size),
 		cmocka_unit_test(efficiency_sizes_must_ascend),
+		cmocka_unit_test(a_busbw_curve_needs_a_fraction_per_size),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

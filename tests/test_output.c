@@ -1,7 +1,7 @@
 /*
  * test_output: the JSON document parses (JSON is YAML, so libyaml reads it back), carries every
  * field the foundation issue names, and its numbers equal the memory report's bit for bit; the
- * text report shows the same totals in GiB.
+ * text report shows the same totals in GiB; a link on the fallback busbw curve is noted in both.
  */
 #include "check.h"
 
@@ -148,12 +148,53 @@ static void text_report_shows_the_totals_in_gib(void **state)
 	scenario_free(s);
 }
 
+/* A node without a busbw curve of its own says so: h800-node has none for its NVLink or its
+ * network, in the text and in the JSON notes; p5.48xlarge's NVLink has one (one node: no note). */
+static void a_fallback_busbw_curve_is_noted(void **state)
+{
+	struct scenario *s = check_scenario("notes",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: h800-node, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8, zero: 3}\n");
+	struct scenario *p5 = check_scenario("no_notes",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p5.48xlarge}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8, zero: 3}\n");
+	struct memory_report r, r5;
+	struct arena *a = arena_new();
+	const struct ynode *notes;
+	char *text;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	text = render(s, &r, false);
+	assert_non_null(strstr(text, "note      GPU-link collectives of h800-node use the fallb"));
+	assert_non_null(strstr(text, "note      network collectives of h800-node use the fallb"));
+	free(text);
+	text = render(s, &r, true);
+	notes = path(parse(a, text), "notes");
+	assert_int_equal(notes->kind, YNODE_SEQ);
+	assert_int_equal(notes->count, 2);
+	assert_non_null(strstr(notes->items[0]->value, "Azure ND A100 v4"));
+	free(text);
+	assert_int_equal(memory_build(p5, &r5), 0);
+	text = render(p5, &r5, true);
+	assert_int_equal(path(parse(a, text), "notes")->count, 0);
+	free(text);
+	text = render(p5, &r5, false);
+	assert_null(strstr(text, "fallback busbw"));
+	free(text);
+	arena_free(a);
+	memory_report_release(&r);
+	memory_report_release(&r5);
+	scenario_free(s);
+	scenario_free(p5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(training_json_has_every_field_with_exact_values),
 		cmocka_unit_test(inference_json_reports_kv_capacity),
 		cmocka_unit_test(text_report_shows_the_totals_in_gib),
+		cmocka_unit_test(a_fallback_busbw_curve_is_noted),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
