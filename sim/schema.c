@@ -398,8 +398,8 @@ static const struct schema_row rows[] = {
 	/* Training kernel and framework costs (issue 13): a framework profile (runtime.framework)
 	 * sets them; the defaults here count nothing, as before profiles existed. */
 	NUM("runtime.kernel_overhead", UNIT_SECONDS, 0, 1, false, "0",
-	    "launch and framework time per kernel the GPU waits for (not hidden by the host "
-	    "running ahead)", runtime.kernel_overhead),
+	    "host time to issue one kernel (framework dispatch and launch): a pass takes at least "
+	    "its kernels times this", runtime.kernel_overhead),
 	BOOL("runtime.cuda_graphs", "false",
 	     "the step's kernels are replayed from CUDA graphs (launch overhead mostly gone)",
 	     runtime.cuda_graphs),

@@ -66,12 +66,21 @@ struct ctx {
 	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
 };
 
-/* What each kernel launch costs the GPU: the framework's per-kernel overhead, none when the
- * step replays CUDA graphs (the GPU launches a graph's kernels itself, without the host: NVIDIA
- * CUDA Programming Guide, "CUDA Graphs"). */
+/* The host's time to issue one kernel (framework dispatch and launch), none when the step
+ * replays CUDA graphs (the GPU launches a graph's kernels itself: NVIDIA CUDA Programming Guide,
+ * "CUDA Graphs"). */
 static double kernel_gap(const struct scenario *s)
 {
 	return s->runtime.cuda_graphs ? 0 : s->runtime.kernel_overhead;
+}
+
+/* CUDA kernels run asynchronously: the host queues them ahead of the GPU, which waits only when
+ * they are shorter than the host's time to issue them (PyTorch docs, "CUDA semantics",
+ * asynchronous execution; the performance tuning guide's CPU-bound case). A pass takes the
+ * longer of its GPU time and its launches' host time. */
+static double host_bound(double gpu, double kernels, double gap)
+{
+	return fmax(gpu, kernels * gap);
 }
 
 /* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
@@ -151,14 +160,14 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	kernels_layer(s, kind, x->tokens, l->tp, sp, &kc);
 	core_elem = compute_stream_time(x->c, kc.core_bytes);
 	collectives = (l->tp > 1 ? (sp ? 4 : 2) : 0) + (kind == LAYER_MOE && l->ep > 1 ? 2 : 0);
-	pc->fwd = x->gemm_fwd + attn_fwd + compute_stream_time(x->c, kc.fwd_bytes) +
-		  gap * (kc.fwd_kernels + collectives);
-	pc->bwd = 2 * x->gemm_fwd + attn_bwd + compute_stream_time(x->c, kc.bwd_bytes) +
-		  gap * (kc.bwd_kernels + collectives);
+	pc->fwd = host_bound(x->gemm_fwd + attn_fwd + compute_stream_time(x->c, kc.fwd_bytes),
+			     kc.fwd_kernels + collectives, gap);
+	pc->bwd = host_bound(2 * x->gemm_fwd + attn_bwd + compute_stream_time(x->c, kc.bwd_bytes),
+			     kc.bwd_kernels + collectives, gap);
 	if (s->strategy.recompute == RECOMPUTE_FULL)
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
-		pc->recompute = attn_fwd + core_elem + gap * 3;
+		pc->recompute = host_bound(attn_fwd + core_elem, 3, gap);
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
@@ -207,13 +216,15 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 	struct kernel_cost kc;
 	memset(pc, 0, sizeof *pc);
 	kernels_outer(x->s, x->tokens, x->l->tp, first, last, &kc);
-	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes) + gap * kc.fwd_kernels;
-	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes) + gap * kc.bwd_kernels;
+	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes);
+	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes);
 	if (last) {
 		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
 		pc->fwd += head;
 		pc->bwd += 2 * head;
 	}
+	pc->fwd = host_bound(pc->fwd, kc.fwd_kernels, gap);
+	pc->bwd = host_bound(pc->bwd, kc.bwd_kernels, gap);
 }
 
 struct builder {
@@ -519,8 +530,8 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 		struct kernel_cost kc;
 		kernels_optimizer(s, shard, 10.0 * (double)b->role[dev].layers + 3, &kc);
 		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
-				       compute_stream_time(c, kc.fwd_bytes) +
-					       kernel_gap(s) * kc.fwd_kernels);
+				       host_bound(compute_stream_time(c, kc.fwd_bytes),
+						  kc.fwd_kernels, kernel_gap(s)));
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
 	}

@@ -54,8 +54,9 @@ static inline void check_chdir_srcdir(void)
 #include "scenario.h"
 
 /*
- * Write yaml to TOP_BUILDDIR/tests/out/NAME.yaml and load it; the test fails, printing every
- * diagnostic, when it does not load. Presets come from $DSSIM_DATA (the source tree).
+ * Write yaml to TOP_BUILDDIR/tests/out/NAME.PID.yaml and load it; the test fails, printing
+ * every diagnostic, when it does not load. Presets come from $DSSIM_DATA (the source tree). The
+ * process id keeps test programs that `make -j` runs at once from sharing a file.
  */
 static inline struct scenario *check_scenario(const char *name, const char *yaml)
 {
@@ -66,7 +67,7 @@ static inline struct scenario *check_scenario(const char *name, const char *yaml
 	struct scenario *s;
 	snprintf(dir, sizeof dir, "%s/tests/out", b && b[0] ? b : ".");
 	mkdir(dir, 0777);
-	snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
+	snprintf(path, sizeof path, "%s/%s.%ld.yaml", dir, name, (long)getpid());
 	f = fopen(path, "wb");
 	if (f == NULL) {
 		print_error("cannot write %s\n", path);
