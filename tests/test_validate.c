@@ -221,6 +221,46 @@ static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 	diag_release(&d);
 }
 
+/*
+ * tokens_per_s_per_gpu is NeMo's "Tokens / sec / GPU": global batch * sequence / step time / GPUs.
+ * One scenario read three ways: 16 sequences of 2048 tokens on 8 GPUs make 32768 tokens a step,
+ * so the cluster figure is 32768 / step_s and the per-GPU one 4096 / step_s.
+ */
+static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	char path[1024];
+	FILE *f;
+	struct validate_report r;
+	struct diag d;
+	double step_s;
+	(void)state;
+	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("cases:\n", f);
+	fprintf(f, "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: s}\n"
+		   "  - {name: cluster, metric: tokens_per_s, published: 1, tolerance: 1, scenario: s}\n"
+		   "  - {name: gpu, metric: tokens_per_s_per_gpu, published: 1, tolerance: 1, "
+		   "scenario: s}\n");
+	fclose(f);
+	snprintf(path, sizeof path, "%s/tests/out/s", b ? b : ".");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
+	      "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
+	diag_init(&d);
+	assert_int_equal(validate_run(path, NULL, &r, &d), 0);
+	assert_int_equal(r.count, 3);
+	step_s = r.rows[0].simulated;
+	check_rel(r.rows[1].simulated, 32768 / step_s, 1e-12);
+	check_rel(r.rows[2].simulated, 4096 / step_s, 1e-12);
+	validate_report_release(&r);
+	diag_release(&d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +268,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(published_runs_are_within_their_tolerance),
 		cmocka_unit_test(published_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
+		cmocka_unit_test(tokens_per_gpu_is_the_cluster_rate_over_its_gpus),
 	};
 	gsl_set_error_handler_off();
 	if (argc == 3 && strcmp(argv[1], "--write-pins") == 0)
