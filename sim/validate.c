@@ -15,7 +15,8 @@
 #include "yamltree.h"
 
 const char *const validate_metric_names[] = {
-	"tflops_eq3", "step_s", "tokens_per_s", "ttft_s", "tpot_s", "output_tokens_per_s", NULL,
+	"tflops_eq3", "step_s", "tokens_per_s", "tokens_per_s_per_gpu", "ttft_s", "tpot_s",
+	"output_tokens_per_s", NULL,
 };
 
 static double eq3_tflops(const struct scenario *s, double step_s)
@@ -87,7 +88,8 @@ static int read_case(struct arena *a, const struct ynode *n, const char *path,
 		;
 	if (validate_metric_names[k] == NULL) {
 		diag_add(d, metric->at, "metric", "expected tflops_eq3, step_s, tokens_per_s, "
-			 "ttft_s, tpot_s or output_tokens_per_s, got '%s'", metric->value);
+			 "tokens_per_s_per_gpu, ttft_s, tpot_s or output_tokens_per_s, got '%s'",
+			 metric->value);
 		return -1;
 	}
 	if (!(c->published > 0)) {
@@ -166,6 +168,10 @@ static double metric_of(const char *metric, const struct scenario *s, const stru
 		return r->step.step_s;
 	if (strcmp(metric, "tokens_per_s") == 0)
 		return r->step.tokens_per_s;
+	/* NeMo and Megatron-Bridge publish "Tokens / sec / GPU": the cluster's tokens per second
+	 * over every GPU of the run (NVIDIA/NeMo docs/source/performance/performance_summary.md). */
+	if (strcmp(metric, "tokens_per_s_per_gpu") == 0)
+		return r->step.tokens_per_s / (double)s->cluster.gpus;
 	if (strcmp(metric, "tflops_eq3") == 0)
 		return eq3_tflops(s, r->step.step_s);
 	if (strcmp(metric, "ttft_s") == 0)
@@ -268,23 +274,49 @@ static const char *unit_of(const char *metric)
 		return "TFLOP/s";
 	if (strcmp(metric, "tokens_per_s") == 0 || strcmp(metric, "output_tokens_per_s") == 0)
 		return "tok/s";
+	if (strcmp(metric, "tokens_per_s_per_gpu") == 0)
+		return "tok/s/GPU";
 	return "s";
 }
 
 void validate_print(FILE *out, const struct validate_report *r)
 {
 	size_t i;
-	fprintf(out, "%-70s %12s %14s %8s %4s\n", "published run", "published", "dssim", "error",
+	fprintf(out, "%-70s %16s %16s %8s %4s\n", "published run", "published", "dssim", "error",
 		"");
 	for (i = 0; i < r->count; i++) {
 		const struct validate_row *w = &r->rows[i];
 		char pub[32], sim[32];
-		snprintf(pub, sizeof pub, "%.4g %s", w->published, unit_of(w->metric));
-		snprintf(sim, sizeof sim, "%.4g %s", w->simulated, unit_of(w->metric));
-		fprintf(out, "%-70s %12s %14s %+7.1f%% %4s\n", w->name, pub, sim, 100 * w->error,
+		snprintf(pub, sizeof pub, "%.5g %s", w->published, unit_of(w->metric));
+		snprintf(sim, sizeof sim, "%.5g %s", w->simulated, unit_of(w->metric));
+		fprintf(out, "%-70s %16s %16s %+7.1f%% %4s\n", w->name, pub, sim, 100 * w->error,
 			w->ok ? "ok" : "OUT");
 	}
 	fprintf(out, "\n%zu of %zu within tolerance\n", r->count - r->failed, r->count);
+	if (r->count > 0) {
+		struct validate_summary m;
+		validate_summarize(r, &m);
+		fprintf(out, "mean |error| %.1f%%, signed mean %+.1f%%, largest |error| %.1f%%\n",
+			100 * m.mean_abs, 100 * m.mean_signed, 100 * m.max_abs);
+	}
+}
+
+void validate_summarize(const struct validate_report *r, struct validate_summary *out)
+{
+	size_t i;
+	memset(out, 0, sizeof *out);
+	for (i = 0; i < r->count; i++) {
+		double e = r->rows[i].error;
+		out->mean_abs += fabs(e);
+		out->mean_signed += e;
+		if (fabs(e) > out->max_abs)
+			out->max_abs = fabs(e);
+	}
+	if (r->count > 0) {
+		out->mean_abs /= (double)r->count;
+		out->mean_signed /= (double)r->count;
+	}
+	out->outside = r->failed;
 }
 
 void validate_json(FILE *out, const struct validate_report *r)

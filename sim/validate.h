@@ -36,8 +36,8 @@ struct validate_cases {
 	size_t count;
 };
 
-/* step_s, tokens_per_s, tflops_eq3 (training); ttft_s, tpot_s (means), output_tokens_per_s
- * (serving). NULL-terminated. */
+/* step_s, tokens_per_s (the whole cluster), tokens_per_s_per_gpu, tflops_eq3 (training);
+ * ttft_s, tpot_s (means), output_tokens_per_s (serving). NULL-terminated. */
 extern const char *const validate_metric_names[];
 
 /* Read every case of a validation file; a malformed case is left out with its diagnostic.
@@ -68,6 +68,14 @@ int validate_run(const char *path, const struct scenario_options *opt, struct va
 		 struct diag *d);
 void validate_report_release(struct validate_report *r);
 void validate_print(FILE *out, const struct validate_report *r);
+
+/* The set's accuracy in one place: mean |error|, signed mean and largest |error| over the
+ * report's rows (fractions, 0 for an empty report), and the count outside tolerance. */
+struct validate_summary {
+	double mean_abs, mean_signed, max_abs;
+	size_t outside;
+};
+void validate_summarize(const struct validate_report *r, struct validate_summary *out);
 void validate_json(FILE *out, const struct validate_report *r);
 
 #endif

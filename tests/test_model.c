@@ -119,7 +119,9 @@ static void every_model_preset_matches_its_published_count(void **state)
 		"deepseek-r1-distill-llama-70b", "deepseek-llm-7b", "deepseek-llm-67b", "deepseek-v2",
 		"deepseek-v2-lite", "deepseek-v3", "llama-2-7b", "llama-2-70b", "llama-3-8b",
 		"llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "gpt3-175b", "gpt2", "opt-13b",
-		"opt-66b", "opt-175b", "megatron-gpt-22b", "megatron-gpt-1t",
+		"opt-66b", "opt-175b", "megatron-gpt-22b", "megatron-gpt-1t", "gpt3-5b", "gpt3-20b",
+		"llama-2-13b", "llama-65b", "nemotron-8b", "nemotron-22b", "nemotron-340b",
+		"deepspeed-gpt-2t", "mingpt-175b", "mingpt-1t",
 	};
 	size_t i;
 	(void)state;

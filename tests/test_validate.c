@@ -22,7 +22,7 @@ static void every_shipped_case_runs(void **state)
 	diag_init(&d);
 	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
 	diag_print(&d, stderr);
-	assert_int_equal(r.count, 18);
+	assert_int_equal(r.count, 47);
 	for (i = 0; i < r.count; i++) {
 		print_message("%-70s %+.1f%%\n", r.rows[i].name, 100 * r.rows[i].error);
 		assert_true(r.rows[i].simulated > 0 && isfinite(r.rows[i].simulated));
@@ -34,11 +34,42 @@ static void every_shipped_case_runs(void **state)
 
 /*
  * Accuracy: every published run within its stated tolerance (15 %, the event-engine issue's), with
- * one set of defaults per GPU. Runs known to fall outside are listed here with the reason, and
- * must still fall outside: when the model improves, this list has to shrink with it.
+ * one set of defaults per GPU. Runs known to fall outside are listed here with the reason; they
+ * are not asserted either way (the pins below catch any move of theirs), and one that comes within
+ * its tolerance is reported so the list shrinks with the model. The set's summary is printed.
  */
 static const char *const known_outside[] = {
-	/* none today; add "name" entries with the reason when a run falls outside */
+	/* H100 FP8 (NeMo 24.07, Megatron-Bridge): dssim is 18 to 80 % fast at the time of
+	 * writing; the FP8 path (casts, amax, the GEMM efficiency of FP8 on H100) and the
+	 * frameworks' overheads are being modelled under issue 13. */
+	"NeMo 24.07, GPT3-5B, 64 H100",
+	"NeMo 24.07, GPT3-20B, 64 H100",
+	"NeMo 24.07, GPT3-175B, 128 H100",
+	"NeMo 24.07, GPT3-175B, 512 H100",
+	"NeMo 24.07, Llama2-7B, 8 H100",
+	"NeMo 24.07, Llama2-13B, 16 H100",
+	"NeMo 24.07, Llama2-70B, 64 H100",
+	"NeMo 24.07, Nemotron-8B, 64 H100",
+	"NeMo 24.07, Nemotron-22B, 64 H100",
+	"NeMo 24.07, Nemotron-340B, 128 H100",
+	"NeMo 24.07, Llama3-8B, 8 H100",
+	"NeMo 24.07, Llama3-70B, 64 H100",
+	"NeMo 24.07, Llama2-7B SFT, 8 H100",
+	"NeMo 24.07, Llama2-13B SFT, 8 H100",
+	"NeMo 24.07, Llama2-70B SFT, 16 H100",
+	"Megatron-Bridge 25.09, Llama3-8B FSDP, 8 H100",
+	"Megatron-Bridge 25.09, Llama3-70B, 64 H100",
+	"Megatron-Bridge 25.09, Llama3.1-405B, 1024 H100",
+	"Megatron-Bridge 25.11, Llama3-8B FSDP, 8 H100",
+	"Megatron-Bridge 25.11, Llama3-70B, 64 H100",
+	"Megatron-Bridge 25.11, Llama3.1-405B, 1024 H100",
+	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 24 to 38 % fast (the host Adam
+	 * and activation offload of the post are not modelled as it ran them). */
+	"DeepSpeed ZeRO-3, 530B, 1024 A100, micro-batch 8, seq 1024",
+	"DeepSpeed ZeRO-3, 1T, 1024 A100, micro-batch 8, seq 1024",
+	"DeepSpeed ZeRO-3, 2T, 1024 A100, micro-batch 8, seq 1024",
+	/* FSDP 1T on 40 GB GPUs with parameter offload: 80 % fast; dssim finds it does not fit. */
+	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
 	NULL,
 };
 
@@ -54,6 +85,7 @@ static bool is_known_outside(const char *name)
 static void published_runs_are_within_their_tolerance(void **state)
 {
 	struct validate_report r;
+	struct validate_summary m;
 	struct diag d;
 	size_t i, bad = 0;
 	(void)state;
@@ -63,13 +95,19 @@ static void published_runs_are_within_their_tolerance(void **state)
 	for (i = 0; i < r.count; i++) {
 		const struct validate_row *w = &r.rows[i];
 		bool known = is_known_outside(w->name);
-		if (w->ok == known) {
-			print_error("%s: %+.1f%% against a tolerance of %.0f%%%s\n", w->name,
-				    100 * w->error, 100 * w->tolerance,
-				    known ? " (listed as outside: update known_outside)" : "");
+		if (known && w->ok)
+			print_message("%s: %+.1f%%, now within %.0f%%: drop it from known_outside\n",
+				      w->name, 100 * w->error, 100 * w->tolerance);
+		if (!known && !w->ok) {
+			print_error("%s: %+.1f%% against a tolerance of %.0f%%\n", w->name,
+				    100 * w->error, 100 * w->tolerance);
 			bad++;
 		}
 	}
+	validate_summarize(&r, &m);
+	print_message("%zu runs, %zu outside tolerance; mean |error| %.1f%%, signed mean %+.1f%%, "
+		      "largest |error| %.1f%%\n", r.count, m.outside, 100 * m.mean_abs,
+		      100 * m.mean_signed, 100 * m.max_abs);
 	assert_int_equal(bad, 0);
 	validate_report_release(&r);
 	diag_release(&d);
@@ -129,12 +167,12 @@ static void published_runs_stay_within_2_points_of_their_pins(void **state)
 {
 	struct validate_report r;
 	struct diag d;
-	struct pin pins[64];
+	struct pin pins[128];
 	size_t i, bad = 0;
 	int n, j;
 	(void)state;
 	check_chdir_srcdir();
-	n = pins_load(PIN_FILE, pins, 64);
+	n = pins_load(PIN_FILE, pins, 128);
 	assert_true(n > 0);
 	diag_init(&d);
 	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
@@ -221,6 +259,46 @@ static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 	diag_release(&d);
 }
 
+/*
+ * tokens_per_s_per_gpu is NeMo's "Tokens / sec / GPU": global batch * sequence / step time / GPUs.
+ * One scenario read three ways: 16 sequences of 2048 tokens on 8 GPUs make 32768 tokens a step,
+ * so the cluster figure is 32768 / step_s and the per-GPU one 4096 / step_s.
+ */
+static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	char path[1024];
+	FILE *f;
+	struct validate_report r;
+	struct diag d;
+	double step_s;
+	(void)state;
+	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("cases:\n", f);
+	fprintf(f, "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: s}\n"
+		   "  - {name: cluster, metric: tokens_per_s, published: 1, tolerance: 1, scenario: s}\n"
+		   "  - {name: gpu, metric: tokens_per_s_per_gpu, published: 1, tolerance: 1, "
+		   "scenario: s}\n");
+	fclose(f);
+	snprintf(path, sizeof path, "%s/tests/out/s", b ? b : ".");
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs("model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
+	      "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n", f);
+	fclose(f);
+	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
+	diag_init(&d);
+	assert_int_equal(validate_run(path, NULL, &r, &d), 0);
+	assert_int_equal(r.count, 3);
+	step_s = r.rows[0].simulated;
+	check_rel(r.rows[1].simulated, 32768 / step_s, 1e-12);
+	check_rel(r.rows[2].simulated, 4096 / step_s, 1e-12);
+	validate_report_release(&r);
+	diag_release(&d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +306,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(published_runs_are_within_their_tolerance),
 		cmocka_unit_test(published_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
+		cmocka_unit_test(tokens_per_gpu_is_the_cluster_rate_over_its_gpus),
 	};
 	gsl_set_error_handler_off();
 	if (argc == 3 && strcmp(argv[1], "--write-pins") == 0)
