@@ -39,31 +39,18 @@ static void every_shipped_case_runs(void **state)
  * its tolerance is reported so the list shrinks with the model. The set's summary is printed.
  */
 static const char *const known_outside[] = {
-	/* H100 FP8 (NeMo 24.07, Megatron-Bridge): dssim is 18 to 80 % fast at the time of
-	 * writing; the FP8 path (casts, amax, the GEMM efficiency of FP8 on H100) and the
-	 * frameworks' overheads are being modelled under issue 13. */
-	"NeMo 24.07, GPT3-5B, 64 H100",
-	"NeMo 24.07, GPT3-20B, 64 H100",
-	"NeMo 24.07, GPT3-175B, 128 H100",
-	"NeMo 24.07, GPT3-175B, 512 H100",
-	"NeMo 24.07, Llama2-7B, 8 H100",
-	"NeMo 24.07, Llama2-13B, 16 H100",
-	"NeMo 24.07, Llama2-70B, 64 H100",
-	"NeMo 24.07, Nemotron-8B, 64 H100",
+	/* Megatron-LM Table 1, 18B (TP 8, micro-batch 1): 19 % slow. Its 25 MB TP all-reduces sit
+	 * where Azure's 8x A100 nccl-tests curve (the only published one the presets hold) reaches
+	 * under half its plateau; Selene's own curve is not published. */
+	"Megatron-LM Table 1, 18B, 256 GPUs",
+	/* H100 FP8 with one FP8 GEMM scale for every row: the short-sequence Nemotron-22B and the
+	 * CP 2 Llama3-8B stay 19-20 % fast, two SFT rows (GBS 32, read from another version of the
+	 * table) 16-20 % slow. */
 	"NeMo 24.07, Nemotron-22B, 64 H100",
-	"NeMo 24.07, Nemotron-340B, 128 H100",
 	"NeMo 24.07, Llama3-8B, 8 H100",
-	"NeMo 24.07, Llama3-70B, 64 H100",
-	"NeMo 24.07, Llama2-7B SFT, 8 H100",
 	"NeMo 24.07, Llama2-13B SFT, 8 H100",
 	"NeMo 24.07, Llama2-70B SFT, 16 H100",
-	"Megatron-Bridge 25.09, Llama3-8B FSDP, 8 H100",
-	"Megatron-Bridge 25.09, Llama3-70B, 64 H100",
-	"Megatron-Bridge 25.09, Llama3.1-405B, 1024 H100",
-	"Megatron-Bridge 25.11, Llama3-8B FSDP, 8 H100",
-	"Megatron-Bridge 25.11, Llama3-70B, 64 H100",
-	"Megatron-Bridge 25.11, Llama3.1-405B, 1024 H100",
-	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 24 to 38 % fast (the host Adam
+	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 20 to 35 % fast (the host Adam
 	 * and activation offload of the post are not modelled as it ran them). */
 	"DeepSpeed ZeRO-3, 530B, 1024 A100, micro-batch 8, seq 1024",
 	"DeepSpeed ZeRO-3, 1T, 1024 A100, micro-batch 8, seq 1024",
