@@ -160,16 +160,21 @@ double compute_stream_time(const struct compute *c, double bytes)
  * a last partial wave leaves SMs idle, and partial tiles compute padding. The fraction of the
  * work that is useful is tiles' real area over waves x SMs x tile area.
  */
-static double waves_of(double m, double n, double tm, double tn, double sms)
+static double waves_of(double m, double n, double k, double tm, double tn, double sms)
 {
 	double tiles = ceil(m / tm) * ceil(n / tn);
-	double waves = ceil(tiles / sms);
-	return (m * n) / (waves * sms * tm * tn);
+	/* Split-K: when the output makes less than a wave of tiles, the K dimension is split
+	 * among the idle SMs, each part at least 256 deep, and the parts summed (CUTLASS "Efficient
+	 * GEMM in CUDA", split-K; stream-K, Osama et al. 2023, does the same for partial waves). */
+	double split = tiles < sms ? fmax(1.0, fmin(floor(sms / tiles), floor(k / 256))) : 1.0;
+	double units = tiles * split;
+	double waves = ceil(units / sms);
+	return (m * n) / (tiles * tm * tn) * units / (waves * sms);
 }
 
 /* cuBLAS picks among its tiles the one that wastes least (the guide shows 256x128 and
  * 128x128): the preset's largest tile, its transpose, and the square half-size one. */
-static double wave_efficiency(const struct compute *c, double m, double n)
+static double wave_efficiency(const struct compute *c, double m, double n, double k)
 {
 	double tm = (double)c->gpu.efficiency.tile_m, tn = (double)c->gpu.efficiency.tile_n;
 	double sms = (double)c->gpu.sms, best, e;
@@ -182,11 +187,11 @@ static double wave_efficiency(const struct compute *c, double m, double n)
 	tm = fmin(tm, 16 * ceil(m / 16));
 	tn = fmin(tn, 16 * ceil(n / 16));
 	half = fmin(half, fmax(tm, tn));
-	best = waves_of(m, n, tm, tn, sms);
-	e = waves_of(m, n, tn, tm, sms);
+	best = waves_of(m, n, k, tm, tn, sms);
+	e = waves_of(m, n, k, tn, tm, sms);
 	if (e > best)
 		best = e;
-	e = waves_of(m, n, half, half, sms);
+	e = waves_of(m, n, k, half, half, sms);
 	if (e > best)
 		best = e;
 	return best;
@@ -197,7 +202,7 @@ double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, doub
 {
 	double flops = 2 * m * n * k;
 	double t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) *
-				  wave_efficiency(c, m, n));
+				  wave_efficiency(c, m, n, k));
 	double act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
 	double t_bytes = compute_stream_time(c, (m * k + m * n) * act + k * n * weight_bytes);
 	return t_flops > t_bytes ? t_flops : t_bytes;

@@ -155,15 +155,16 @@ static void fp8_gemms_follow_their_own_curve(void **state)
 	compute_free(c);
 }
 
-/* A skinny GEMM gets a skinny tile: 64 x 4096 by 8192 x 4096 on 108 SMs with 256 x 128 tiles
- * runs 64 x 128 tiles, 32 of them in one wave: 64*4096 / (108 * 64 * 128) = 0.2963 useful, not
- * the 64/256 share a 256-row tile would leave. Compute-bound at 0.859 x 312 TFLOPS x 0.2963:
- * 4.29e9 FLOPs take 54 us against 37 us for its 68.7 MB. */
+/* A skinny GEMM gets a skinny tile: 64 x 4096 on 108 SMs with 256 x 128 tiles runs 64 x 128
+ * tiles, 32 of them, not 16 tiles of which three quarters pad. A small output splits K among
+ * the idle SMs: 512 x 1024 by 16384 makes 16 tiles of 256 x 128, split 6 ways (108 / 16) into
+ * 96 units, one wave: 96/108 of the GPU busy. Compute-bound at 0.859 x 312 TFLOPS x 0.889:
+ * 1.72e10 FLOPs take 72 us against 28 us for its 51 MB. */
 static void a_skinny_gemm_gets_a_skinny_tile(void **state)
 {
 	struct gpu_spec g = a100();
 	struct compute *c;
-	double useful = 64.0 * 4096 / (108.0 * 64 * 128);
+	double useful = 96.0 / 108.0;
 	(void)state;
 	g.sms = 108;
 	g.efficiency.tile_m = 256;
@@ -172,8 +173,12 @@ static void a_skinny_gemm_gets_a_skinny_tile(void **state)
 	g.efficiency.gemm_fraction.n = 1;
 	g.efficiency.gemm_fraction.v[0] = 0.859;
 	c = new_compute(&g);
+	check_rel(compute_gemm_time(c, DTYPE_BF16, 512, 1024, 16384),
+		  2.0 * 512 * 1024 * 16384 / (312e12 * 0.859 * useful), 1e-12);
+	/* 64 x 4096 by 8192: 32 tiles of 64 x 128, split 3 ways: 96/108 busy too, now
+	 * memory-bound: (64*8192 + 64*4096 + 8192*4096) * 2 bytes at 2039 GB/s x 0.9. */
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 64, 4096, 8192),
-		  2.0 * 64 * 4096 * 8192 / (312e12 * 0.859 * useful), 1e-12);
+		  (64.0 * 8192 + 64.0 * 4096 + 8192.0 * 4096) * 2 / (2039e9 * 0.9), 1e-12);
 	compute_free(c);
 }
 
