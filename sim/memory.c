@@ -90,7 +90,7 @@ static bool is_quantized_linear(const struct model_tensor *t)
 			       t->group == TENSOR_EXPERT || t->group == TENSOR_SHARED);
 }
 
-static bool lora_target(const struct scenario *s, const struct model_tensor *t)
+bool memory_lora_target(const struct scenario *s, const struct model_tensor *t)
 {
 	if (!is_quantized_linear(t))
 		return false;
@@ -124,7 +124,7 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 			p->dense_matrix += n;
 	}
 	/* Hu et al. 2021 (LoRA), sec. 4.1: W + B*A with A r x cols and B rows x r. */
-	if (p->s->workload.lora.rank > 0 && lora_target(p->s, t))
+	if (p->s->workload.lora.rank > 0 && memory_lora_target(p->s, t))
 		p->lora += (double)p->s->workload.lora.rank * ((double)t->rows + (double)t->cols) *
 			   count / split;
 	p->unit += n;
@@ -350,6 +350,7 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 	r->has_embedding = st->first;
 	r->has_head = st->last;
 	r->params = p.dense + p.expert;
+	r->trainable = s->workload.lora.rank > 0 ? p.lora : r->params;
 	r->inflight = st->inflight;
 
 	zdense = (double)l->dense_dp;

@@ -30,6 +30,7 @@ struct memory_role {
 	int64_t layers, moe_layers;
 	bool has_embedding, has_head;
 	double params;                    /* parameters per GPU before ZeRO sharding */
+	double trainable;                 /* of them, those that train: all, or LoRA's adapters */
 	double inflight;                  /* micro-batches of activations held */
 	/* The activations part split by origin (train): the layers' saved tensors, the embedding
 	 * and output layer, and the layer being recomputed in backward. */
@@ -89,5 +90,10 @@ double memory_weight_bytes(enum dtype dtype, double group);
 
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
 double memory_dtype_bytes(enum dtype dtype);
+
+/* Whether LoRA (workload.lora) puts an adapter on this tensor: attention projections, or every
+ * projection with targets: all (routers, norms, embeddings and the head never). */
+struct model_tensor;
+bool memory_lora_target(const struct scenario *s, const struct model_tensor *t);
 
 #endif

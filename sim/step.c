@@ -4,11 +4,8 @@
  * kernels as one compute op, then its blocking TP, EP and CP collectives as transfers on the
  * same stream (Megatron issues them on the compute stream), then the pipeline send to the next
  * stage. Gradient reduction (DDP all-reduce, ZeRO reduce-scatter, ZeRO-3 gathers) runs on a DP
- * stream; the optimizer on the compute stream (or the host, with offload) after it.
- * Kernel costs: forward GEMMs from the layer's tensors, backward twice the forward GEMMs
- * (gradients of inputs and of weights: Narayanan et al. 2021, sec. 5.1), FlashAttention-2's
- * backward 2.5x its forward (Dao 2023, sec. 3.1: five matrix products against two), element-wise
- * kernels reading and writing every saved activation once.
+ * stream; the optimizer on the compute stream (or the host, with offload) after it. What each
+ * pass costs is step_cost.c's.
  */
 #include "step.h"
 
@@ -25,6 +22,7 @@
 #include "memory.h"
 #include "model.h"
 #include "schedule.h"
+#include "step_int.h"
 #include "xalloc.h"
 
 const char *const step_category_names[STEP_CATEGORIES] = {
@@ -34,197 +32,6 @@ const char *const step_category_names[STEP_CATEGORIES] = {
 const char *step_category_name(int category)
 {
 	return category >= 0 && category < STEP_CATEGORIES ? step_category_names[category] : "?";
-}
-
-/* Bytes and latency a collective puts on each class of link, summed over its phases. */
-struct traffic {
-	double bytes[3], latency[3];
-};
-
-static void add_plan(struct traffic *t, const struct collective_plan *p, double times)
-{
-	int i;
-	for (i = 0; i < p->nphases; i++) {
-		t->bytes[p->phase[i].link] += p->phase[i].bytes * times;
-		t->latency[p->phase[i].link] += p->phase[i].latency * times;
-	}
-}
-
-/* The cost of one pass through some layers (or the embedding and head). */
-struct pass_cost {
-	double fwd, bwd, recompute;     /* compute seconds */
-	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
-	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
-};
-
-struct ctx {
-	const struct scenario *s;
-	const struct compute *c;
-	const struct layout *l;
-	double tokens;                  /* per GPU per micro-batch: b * s / cp */
-	double gemm_fwd;
-	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
-};
-
-/* The host's time to issue one kernel (framework dispatch and launch), none when the step
- * replays CUDA graphs (the GPU launches a graph's kernels itself: NVIDIA CUDA Programming Guide,
- * "CUDA Graphs"). */
-static double kernel_gap(const struct scenario *s)
-{
-	return s->runtime.cuda_graphs ? 0 : s->runtime.kernel_overhead;
-}
-
-/* CUDA kernels run asynchronously: the host queues them ahead of the GPU, which waits only when
- * they are shorter than the host's time to issue them (PyTorch docs, "CUDA semantics",
- * asynchronous execution; the performance tuning guide's CPU-bound case). A pass takes the
- * longer of its GPU time and its launches' host time. */
-static double host_bound(double gpu, double kernels, double gap)
-{
-	return fmax(gpu, kernels * gap);
-}
-
-/* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
-static bool is_gemm(const struct model_tensor *t)
-{
-	return t->rows > 1 && t->group != TENSOR_EMBED && t->group != TENSOR_POSITION &&
-	       t->group != TENSOR_NORM;
-}
-
-static void gemm_of(void *vctx, const struct model_tensor *t)
-{
-	struct ctx *x = vctx;
-	const struct model_config *m = &x->s->model;
-	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
-	if (!is_gemm(t))
-		return;
-	/* Tensors sharing an input run as one GEMM of their rows together. */
-	if (t->fuse_next) {
-		x->fused_rows += rows;
-		return;
-	}
-	rows += x->fused_rows;
-	x->fused_rows = 0;
-	/* Column-parallel weights split their output rows over TP, row-parallel ones their
-	 * input columns: the same FLOPs, different GEMM shapes. */
-	if (t->tp_split && t->row_parallel)
-		cols /= tp;
-	else if (t->tp_split)
-		rows /= tp;
-	if (t->group == TENSOR_EXPERT) {
-		/* Balanced routing: this rank's E/ep experts see the tokens of the whole EP group,
-		 * top_k copies each, padded to the capacity factor. */
-		double local = (double)t->count / (double)x->l->ep;
-		double per_expert = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
-				    (double)x->l->ep / (double)t->count;
-		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
-							 cols);
-		return;
-	}
-	x->gemm_fwd += (double)t->count *
-		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
-}
-
-static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
-{
-	const struct scenario *s = x->s;
-	const struct model_config *m = &s->model;
-	const struct node_spec *node = &s->cluster.node;
-	const struct layout *l = x->l;
-	double tp = (double)l->tp, B = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
-	double b = (double)s->workload.micro_batch, seq = (double)s->workload.seq_len;
-	double sq = seq / (double)l->cp, heads = (double)m->heads / tp;
-	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
-				   : (double)m->head_dim;
-	bool sp = s->strategy.sequence_parallel && l->tp > 1, flash = s->workload.flash_attention;
-	double attn_fwd, attn_bwd, core_elem = 0, gap = kernel_gap(s), collectives;
-	struct kernel_cost kc;
-	struct collective_plan plan;
-	int64_t per_node_tp = l->tp < node->gpus_per_node ? l->tp : node->gpus_per_node;
-
-	memset(pc, 0, sizeof *pc);
-	x->gemm_fwd = 0;
-	x->fused_rows = 0;
-	model_layer_tensors(m, kind, gemm_of, x);
-	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
-	if (flash) {
-		/* A causal fused kernel skips the masked half. */
-		double flops = 4 * b * sq * seq * heads * d * 0.5;
-		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops);
-		attn_bwd = 2.5 * attn_fwd;
-	} else {
-		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);
-		attn_bwd = 2 * attn_fwd;
-	}
-	/* The memory-bound kernels around them, and every launch (kernels: the framework's
-	 * fusion), TP and EP collectives included. */
-	kernels_layer(s, kind, x->tokens, l->tp, sp, &kc);
-	core_elem = compute_stream_time(x->c, kc.core_bytes);
-	collectives = (l->tp > 1 ? (sp ? 4 : 2) : 0) + (kind == LAYER_MOE && l->ep > 1 ? 2 : 0);
-	pc->fwd = host_bound(x->gemm_fwd + attn_fwd + compute_stream_time(x->c, kc.fwd_bytes),
-			     kc.fwd_kernels + collectives, gap);
-	pc->bwd = host_bound(2 * x->gemm_fwd + attn_bwd + compute_stream_time(x->c, kc.bwd_bytes),
-			     kc.bwd_kernels + collectives, gap);
-	if (s->strategy.recompute == RECOMPUTE_FULL)
-		pc->recompute = pc->fwd;
-	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
-		pc->recompute = host_bound(attn_fwd + core_elem, 3, gap);
-	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
-	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
-	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
-	if (l->tp > 1) {
-		double bytes = b * sq * (double)m->hidden * B;
-		if (sp) {
-			collective_plan(node, COLLECTIVE_ALLGATHER, bytes, l->tp, per_node_tp, &plan);
-			add_plan(&pc->tp, &plan, 2);
-			collective_plan(node, COLLECTIVE_REDUCESCATTER, bytes, l->tp, per_node_tp, &plan);
-			add_plan(&pc->tp, &plan, 2);
-		} else {
-			collective_plan(node, COLLECTIVE_ALLREDUCE, bytes, l->tp, per_node_tp, &plan);
-			add_plan(&pc->tp, &plan, 2);
-		}
-		if (s->strategy.recompute == RECOMPUTE_FULL)
-			pc->tp_recompute = pc->tp;
-	}
-	/* Expert parallelism: dispatch and combine all-to-alls of the routed tokens. */
-	if (kind == LAYER_MOE && l->ep > 1) {
-		int64_t stride = l->tp * l->cp, pn = node->gpus_per_node / stride;
-		double bytes = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
-			       (double)m->hidden * B;
-		if (pn < 1)
-			pn = 1;
-		collective_plan(node, COLLECTIVE_ALLTOALL, bytes, l->ep, pn < l->ep ? pn : l->ep,
-				&plan);
-		add_plan(&pc->ep, &plan, 2);
-	}
-	/* Context parallelism: ring attention passes each rank's keys and values around the ring
-	 * (Liu et al. 2023), cp - 1 hops of 2 * tokens * kv_heads * d. */
-	if (l->cp > 1) {
-		double kvh = model_is_mla(m) ? heads : fmax(1.0, (double)m->kv_heads / tp);
-		double bytes = 2 * b * sq * kvh * d * B * (double)(l->cp - 1);
-		int64_t pn = node->gpus_per_node / l->tp;
-		collective_plan(node, COLLECTIVE_SENDRECV, bytes, 2, pn >= l->cp ? 2 : 1, &plan);
-		add_plan(&pc->cp, &plan, 1);
-	}
-}
-
-/* The embedding lookup (first stage) and the output head with its loss (last stage). */
-static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *pc)
-{
-	const struct model_config *m = &x->s->model;
-	double tp = (double)x->l->tp, V = (double)m->vocab / tp, h = (double)m->hidden;
-	double gap = kernel_gap(x->s);
-	struct kernel_cost kc;
-	memset(pc, 0, sizeof *pc);
-	kernels_outer(x->s, x->tokens, x->l->tp, first, last, &kc);
-	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes);
-	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes);
-	if (last) {
-		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
-		pc->fwd += head;
-		pc->bwd += 2 * head;
-	}
-	pc->fwd = host_bound(pc->fwd, kc.fwd_kernels, gap);
-	pc->bwd = host_bound(pc->bwd, kc.bwd_kernels, gap);
 }
 
 struct builder {
@@ -323,7 +130,7 @@ static void dp_traffic(const struct builder *b, enum collective_kind kind, doubl
 	if (pn < 1)
 		pn = 1;
 	collective_plan(node, kind, bytes, ranks, pn < ranks ? pn : ranks, &plan);
-	add_plan(t, &plan, 1);
+	step_add_plan(t, &plan, 1);
 }
 
 /* The framework's fixed cost per gather (flattening, copies, the launch), paid before its first
@@ -387,7 +194,7 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	/* The same gradient bytes the memory table counts (an fp8 grad_dtype is 1 byte, not 2). */
 	double gb = memory_dtype_bytes(s->workload.grad_dtype);
-	double params, per_layer_params, per_layer_act;
+	double params, per_layer_params, per_layer_trainable, per_layer_act;
 	uint32_t op = NONE, wait;
 
 	BUG_ON(dev < 0 || dev >= b->p || gc < 0 || gc > last_g);
@@ -399,6 +206,10 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 			 ? b->role[dev].params * (double)count / (double)b->role[dev].layers
 			 : b->role[dev].params / (double)b->v;
 	per_layer_params = count > 0 ? params / (double)count : params;
+	/* What trains (LoRA: the adapters) is what reduces its gradients. */
+	per_layer_trainable = b->role[dev].params > 0
+				      ? per_layer_params * b->role[dev].trainable / b->role[dev].params
+				      : 0;
 	per_layer_act = count > 0 ? act / (double)count : act;
 	BUG_ON(count < 0 || !(params >= 0 && act >= 0));  /* byte counts from the memory module */
 	if (ps->kind == PASS_FORWARD) {
@@ -471,7 +282,7 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 			/* Gradients leave in buckets as the layers produce them (PyTorch DDP,
 			 * DeepSpeed), or all at once after the chunk's last backward. */
 			if (reduce) {
-				acc += per_layer_params * gb;
+				acc += per_layer_trainable * gb;
 				if (i == 0 || (overlap && acc >= s->strategy.bucket)) {
 					struct traffic t;
 					uint32_t r;
@@ -507,7 +318,8 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 {
 	const struct scenario *s = b->s;
 	struct graph *g = b->g;
-	double shard = b->role[dev].params / (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
+	double shard = b->role[dev].trainable /
+		       (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	uint32_t op;
 	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
@@ -530,46 +342,18 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 		struct kernel_cost kc;
 		kernels_optimizer(s, shard, 10.0 * (double)b->role[dev].layers + 3, &kc);
 		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
-				       host_bound(compute_stream_time(c, kc.fwd_bytes),
-						  kc.fwd_kernels, kernel_gap(s)));
+				       step_host_bound(compute_stream_time(c, kc.fwd_bytes),
+						  kc.fwd_kernels, step_kernel_gap(s)));
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
 	}
 	if (s->strategy.zero == 1 || s->strategy.zero == 2) {
 		struct traffic t;
-		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].params * wbytes, &t);
+		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].trainable * wbytes, &t);
 		emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, op);
 	}
 }
 
-
-/* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
- * for GPT), generalised: 3 x (2 x active non-embedding parameters + the head, plus attention)
- * per token; the hardware count adds a forward for full recompute. Attention is counted as the
- * kernel computes it (layer_costs): 4*s*h per token per layer (QK^T and AV) unfused, half of it
- * with a causal fused kernel (FlashAttention-2 skips the blocks above the diagonal: Dao 2023,
- * sec. 3.1.1), so MFU stays below 100 % at long sequences where the full count passed it. */
-static void count_flops(const struct scenario *s, struct step_plan *out)
-{
-	const struct model_config *m = &s->model;
-	struct model_params p;
-	double tokens = (double)s->workload.global_batch * (double)s->workload.seq_len;
-	double head = (double)m->vocab * (double)m->hidden;
-	double emb = 0, attn_width, fwd;
-	model_count_params(m, &p);
-	emb = p.embedding - (m->tie_embeddings ? 0 : head);
-	attn_width = model_is_mla(m) ? (double)m->heads *
-			(double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim + m->mla.v_head_dim) / 2
-				     : (double)m->heads * (double)m->head_dim;
-	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
-	      (s->workload.flash_attention ? 2 : 4) * (double)s->workload.seq_len * attn_width *
-		      (double)m->layers;
-	out->tokens = tokens;
-	out->model_flops = 3 * fwd * tokens;
-	out->hardware_flops = out->model_flops;
-	if (s->strategy.recompute == RECOMPUTE_FULL)
-		out->hardware_flops += fwd * tokens;
-}
 
 static void free_builder(struct builder *b)
 {
@@ -663,7 +447,6 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	struct mark at = {s->file, 0, 0};
 	struct builder b;
 	struct compute *c;
-	struct ctx x;
 	int64_t dev, ch, k;
 	size_t keys;
 
@@ -715,15 +498,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.fwd_send = xcalloc(keys, sizeof(uint32_t));
 	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
 
-	x.s = s;
-	x.c = c;
-	x.l = &b.l;
-	x.tokens = (double)s->workload.micro_batch * (double)s->workload.seq_len / (double)b.l.cp;
-	layer_cost(&x, LAYER_DENSE, &b.layer[LAYER_DENSE]);
-	outer_cost(&x, true, false, &b.embed);
-	outer_cost(&x, false, true, &b.head);
-	if (model_is_moe(&s->model))
-		layer_cost(&x, LAYER_MOE, &b.layer[LAYER_MOE]);
+	step_costs(s, c, &b.l, b.layer, &b.embed, &b.head);
 	for (dev = 0; dev < b.p; dev++) {
 		struct memory_role *r = &b.role[dev];
 		memory_stage(s, dev, r);
@@ -765,7 +540,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		graph_free(b.g);
 		return -1;
 	}
-	count_flops(s, out);
+	step_count_flops(s, out);
 	out->graph = b.g;
 	out->devices = b.p;
 	free_builder(&b);
