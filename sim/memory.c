@@ -539,6 +539,44 @@ static void build_roles(const struct scenario *s, const struct layout *l, struct
 			r->worst = (size_t)i;
 }
 
+/*
+ * Serving fits as the engine starts (vLLM): the KV cache gets what gpu_memory_utilization of
+ * memory leaves after the weights, the runtime and the activation peak of the profiling pass,
+ * and the engine refuses to start unless it holds one sequence of seq_len (vLLM's check of
+ * max_model_len against the KV cache). workload.micro_batch sizes only the printed table. Fills
+ * r's KV fields, fits and headroom (the KV budget beyond one full sequence). 0, or -1 when the
+ * search fails.
+ */
+static int infer_fit(const struct scenario *s, const struct layout *l,
+		     const struct memory_role *w, struct memory_report *r)
+{
+	struct stage st;
+	double fixed = w->total - w->part[MEMORY_KV_CACHE], one, block;
+	/* vLLM sizes the KV cache after a profiling forward pass of max_num_batched_tokens
+	 * tokens over max_num_seqs sequences (v1/worker/gpu_model_runner.py profile_run):
+	 * its activation peak, not the report's static batch, is what the budget leaves
+	 * out. The sequences get the tokens as evenly as whole tokens allow. */
+	double seqs = (double)s->serving.max_num_seqs;
+	double tokens = (double)s->serving.max_batched_tokens;
+	layout_stage(s, l, (int64_t)w->first_stage, &st);
+	if (seqs > tokens)
+		seqs = tokens;
+	r->profile_workspace = workspace(s, seqs, tokens / seqs);
+	fixed += r->profile_workspace - w->part[MEMORY_ACTIVATIONS];
+	r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
+	r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
+	if (memory_max_kv_tokens(fixed, r->kv_bytes_per_token,
+				 r->capacity * s->serving.gpu_memory_utilization,
+				 &r->max_kv_tokens) != 0)
+		return -1;
+	/* One sequence's blocks (serving.block_size tokens each). */
+	block = s->serving.block_size > 0 ? (double)s->serving.block_size : 1;
+	one = ceil((double)s->workload.seq_len / block) * block * r->kv_bytes_per_token;
+	r->fits = r->kv_budget >= one;
+	r->headroom = r->kv_budget - one;
+	return 0;
+}
+
 void memory_screen(const struct scenario *s, struct memory_screen *out)
 {
 	struct layout l;
@@ -557,11 +595,14 @@ void memory_screen(const struct scenario *s, struct memory_screen *out)
 	for (i = 0; i < r.nroles; i++)
 		if (r.roles[i].host > host)
 			host = r.roles[i].host;
-	free(r.roles);
 	on_node = s->cluster.gpus < s->cluster.node.gpus_per_node ? s->cluster.gpus
 								  : s->cluster.node.gpus_per_node;
 	out->capacity = s->cluster.node.gpu.memory;
 	out->fits = out->peak <= out->capacity;
+	r.capacity = out->capacity;
+	if (s->workload.mode == MODE_INFER && infer_fit(s, &l, w, &r) == 0)
+		out->fits = r.fits;
+	free(r.roles);
 	out->host_per_node = host * (double)on_node;
 	out->host_capacity = s->cluster.node.host_memory;
 	out->host_fits = out->host_capacity <= 0 || out->host_per_node <= out->host_capacity;
@@ -607,28 +648,9 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 			snprintf(r->advice, sizeof r->advice, "the micro-batch search did not converge");
 			return -1;
 		}
-	} else {
-		struct stage st;
-		double fixed = w->total - w->part[MEMORY_KV_CACHE];
-		layout_stage(s, &l, (int64_t)w->first_stage, &st);
-		/* vLLM sizes the KV cache after a profiling forward pass of max_num_batched_tokens
-		 * tokens over max_num_seqs sequences (v1/worker/gpu_model_runner.py profile_run):
-		 * its activation peak, not the report's static batch, is what the budget leaves
-		 * out. The sequences get the tokens as evenly as whole tokens allow. */
-		double seqs = (double)s->serving.max_num_seqs;
-		double tokens = (double)s->serving.max_batched_tokens;
-		if (seqs > tokens)
-			seqs = tokens;
-		r->profile_workspace = workspace(s, seqs, tokens / seqs);
-		fixed += r->profile_workspace - w->part[MEMORY_ACTIVATIONS];
-		r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
-		r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
-		if (memory_max_kv_tokens(fixed, r->kv_bytes_per_token,
-					 r->capacity * s->serving.gpu_memory_utilization,
-					 &r->max_kv_tokens) != 0) {
-			snprintf(r->advice, sizeof r->advice, "the KV-capacity search did not converge");
-			return -1;
-		}
+	} else if (infer_fit(s, &l, w, r) != 0) {
+		snprintf(r->advice, sizeof r->advice, "the KV-capacity search did not converge");
+		return -1;
 	}
 	if (!r->fits || !r->host_fits)
 		memory_advise(s, r->capacity, r);

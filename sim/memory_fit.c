@@ -114,6 +114,9 @@ static bool variant_fits(const struct scenario *v, double capacity, double *peak
 	struct memory_screen m;
 	memory_screen(v, &m);
 	*peak = m.peak;
+	/* Serving fits by its KV cache (memory.c infer_fit), not by the static table. */
+	if (v->workload.mode == MODE_INFER)
+		return m.host_fits && m.fits;
 	return m.host_fits && m.peak <= capacity;
 }
 

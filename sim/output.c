@@ -583,7 +583,15 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	if (m->nroles > shown)
 		fprintf(out, "(%zu distinct stages; --format json lists all)\n", m->nroles);
 
-	if (m->fits)
+	if (w->mode == MODE_INFER && m->fits)
+		fprintf(out, "fits      yes: the KV cache holds one sequence of %lld tokens and %s "
+			"more\n", (long long)w->seq_len,
+			units_format(m->headroom, UNIT_BYTES, a, sizeof a));
+	else if (w->mode == MODE_INFER)
+		fprintf(out, "fits      NO: the KV cache needs %s more to hold one sequence of %lld "
+			"tokens (the engine would not start)\n",
+			units_format(-m->headroom, UNIT_BYTES, a, sizeof a), (long long)w->seq_len);
+	else if (m->fits)
 		fprintf(out, "fits      yes, %s headroom on the most loaded GPU\n",
 			units_format(m->headroom, UNIT_BYTES, a, sizeof a));
 	else

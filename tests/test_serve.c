@@ -562,6 +562,48 @@ static void forward_link_transfers_add_up_to_its_collective_time(void **state)
 	}
 }
 
+/*
+ * Serving fits when the engine starts: the KV cache must hold one sequence of seq_len
+ * (vLLM refuses to start otherwise); micro_batch only sizes the printed table. 14B in int8 on
+ * an RTX 4090 (24 GB) serves at micro_batch 8 whose static table does not fit; a 67B in bf16 on
+ * one H200 (141 GB: 134 GB of weights, 126 GB at 0.9) leaves its KV cache no room for 4096
+ * tokens of 389,120 B: it does not fit and run_is_negative says so (exit 3).
+ */
+static void serving_fits_by_its_kv_cache(void **state)
+{
+	struct run_options o = {0};
+	struct run_result r;
+	struct diag d;
+	struct scenario *s;
+	(void)state;
+	diag_init(&d);
+	s = check_scenario("fit4090", "model: deepseek-r1-distill-qwen-14b\n"
+		"cluster: {node: workstation-2x4090, gpus: 1}\n"
+		"workload: {mode: infer, dtype: int8, seq_len: 4096, micro_batch: 8, requests: 5,\n"
+		"           arrival: {process: constant, rate: 1/s}, prompt_tokens: {value: 512},\n"
+		"           output_tokens: {value: 16}}\n");
+	assert_int_equal(run_scenario(s, &o, &r, &d), 0);
+	assert_true(r.memory.roles[r.memory.worst].total > r.memory.capacity);
+	assert_true(r.memory.fits);
+	assert_int_equal(r.outcome, RUN_SIMULATED);
+	assert_int_equal(r.serve.finished, 5);
+	assert_false(run_is_negative(&r));
+	run_result_release(&r);
+	scenario_free(s);
+	s = check_scenario("fith200", "model: deepseek-llm-67b\n"
+		"cluster: {node: p5e.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, dtype: bf16, seq_len: 4096, requests: 5,\n"
+		"           arrival: {process: constant, rate: 1/s}, prompt_tokens: {value: 512},\n"
+		"           output_tokens: {value: 16}}\n");
+	assert_int_equal(run_scenario(s, &o, &r, &d), 0);
+	assert_false(r.memory.fits);
+	assert_true(r.memory.kv_budget < 4096 * r.memory.kv_bytes_per_token);
+	assert_true(run_is_negative(&r));
+	run_result_release(&r);
+	scenario_free(s);
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +622,7 @@ int main(void)
 		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
 		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
+		cmocka_unit_test(serving_fits_by_its_kv_cache),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

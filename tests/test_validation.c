@@ -204,7 +204,8 @@ static void opt_13b_kv_token_is_800_kb(void **state)
  * A100-PCIE-40GB (GB as printed; GiB from the magnitudes), batch x sequence length; 0 = OOM.
  * The README shows inference with HuggingFace transformers, so the scenario uses that
  * framework's behaviour: eager attention (no flash) and logits for every position. Every cell
- * within 10 %, every OOM cell predicted not to fit.
+ * within 10 %, every OOM cell predicted not to fit in the static table (the whole batch at once,
+ * as transformers' generate holds it; `fits` itself is the serving engine's KV rule).
  */
 static void deepseek_7b_inference_memory_within_10_percent(void **state)
 {
@@ -234,14 +235,14 @@ static void deepseek_7b_inference_memory_within_10_percent(void **state)
 			if (gib[i][j] == 0) {
 				print_message("b %2d s %4d: %.2f GiB, published OOM\n", batch[i], seq[j],
 					      total / GIB);
-				assert_false(r.fits);
+				assert_true(total > r.capacity);
 			} else {
 				double err = fabs(total / GIB / gib[i][j] - 1);
 				worst = err > worst ? err : worst;
 				print_message("b %2d s %4d: %.2f GiB, published %.2f (%+.1f%%)\n",
 					      batch[i], seq[j], total / GIB, gib[i][j],
 					      (total / GIB / gib[i][j] - 1) * 100);
-				assert_true(r.fits);
+				assert_true(total <= r.capacity);
 				check_rel(total, gib[i][j] * GIB, 0.10);
 			}
 			memory_report_release(&r);
