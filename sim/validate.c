@@ -16,7 +16,7 @@
 
 const char *const validate_metric_names[] = {
 	"tflops_eq3", "step_s", "tokens_per_s", "tokens_per_s_per_gpu", "ttft_s", "tpot_s",
-	"output_tokens_per_s", NULL,
+	"output_tokens_per_s", "ttft_p50_s", "tpot_p50_s", "latency_p50_s", NULL,
 };
 
 static double eq3_tflops(const struct scenario *s, double step_s)
@@ -40,7 +40,8 @@ static bool number(const struct ynode *n, double *out)
 static bool is_serving_metric(const char *m)
 {
 	return strcmp(m, "ttft_s") == 0 || strcmp(m, "tpot_s") == 0 ||
-	       strcmp(m, "output_tokens_per_s") == 0;
+	       strcmp(m, "output_tokens_per_s") == 0 || strcmp(m, "ttft_p50_s") == 0 ||
+	       strcmp(m, "tpot_p50_s") == 0 || strcmp(m, "latency_p50_s") == 0;
 }
 
 /* Flatten `set` into overrides: nested mappings become dotted keys, anything else is a value. */
@@ -88,8 +89,8 @@ static int read_case(struct arena *a, const struct ynode *n, const char *path,
 		;
 	if (validate_metric_names[k] == NULL) {
 		diag_add(d, metric->at, "metric", "expected tflops_eq3, step_s, tokens_per_s, "
-			 "tokens_per_s_per_gpu, ttft_s, tpot_s or output_tokens_per_s, got '%s'",
-			 metric->value);
+			 "tokens_per_s_per_gpu, ttft_s, tpot_s, output_tokens_per_s, ttft_p50_s, "
+			 "tpot_p50_s or latency_p50_s, got '%s'", metric->value);
 		return -1;
 	}
 	if (!(c->published > 0)) {
@@ -178,6 +179,13 @@ static double metric_of(const char *metric, const struct scenario *s, const stru
 		return r->serve.ttft.mean;
 	if (strcmp(metric, "tpot_s") == 0)
 		return r->serve.tpot.mean;
+	/* Medians, as vLLM's and SGLang's serving benchmarks print them ("Median TTFT (ms)"). */
+	if (strcmp(metric, "ttft_p50_s") == 0)
+		return r->serve.ttft.p50;
+	if (strcmp(metric, "tpot_p50_s") == 0)
+		return r->serve.tpot.p50;
+	if (strcmp(metric, "latency_p50_s") == 0)
+		return r->serve.latency.p50;
 	return r->serve.output_tokens_per_s;
 }
 

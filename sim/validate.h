@@ -37,7 +37,8 @@ struct validate_cases {
 };
 
 /* step_s, tokens_per_s (the whole cluster), tokens_per_s_per_gpu, tflops_eq3 (training);
- * ttft_s, tpot_s (means), output_tokens_per_s (serving). NULL-terminated. */
+ * ttft_s, tpot_s (means), output_tokens_per_s, ttft_p50_s, tpot_p50_s, latency_p50_s (medians;
+ * latency is end to end) (serving). NULL-terminated. */
 extern const char *const validate_metric_names[];
 
 /* Read every case of a validation file; a malformed case is left out with its diagnostic.

@@ -2,8 +2,10 @@
  * test_validate: the validation runner — every case of the shipped file loads and simulates, a
  * malformed case file is reported with its position, and the published runs fall within their
  * tolerance (the accuracy table in the README comes from the same file) and within 2 percentage
- * points of their pinned errors (tests/validation/pinned.tsv). `test_validate --write-pins FILE`
- * (run by `make golden`) rewrites the pins from the build at hand.
+ * points of their pinned errors (tests/validation/pinned.tsv). The published serving runs
+ * (tests/validation/serving.yaml) are held the same way, with their own known-outside list and
+ * pins (tests/validation/pinned-serving.tsv). `test_validate --write-pins CASES FILE` (run by
+ * `make golden` for both sets) rewrites a set's pins from the build at hand.
  */
 #include "check.h"
 
@@ -12,17 +14,20 @@
 #include "validate.h"
 #include "yamltree.h"
 
-static void every_shipped_case_runs(void **state)
+#define TRAINING_CASES "tests/validation/published.yaml"
+#define SERVING_CASES "tests/validation/serving.yaml"
+
+/* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
+static void check_every_case_runs(const char *cases, size_t count)
 {
 	struct validate_report r;
 	struct diag d;
 	size_t i;
-	(void)state;
 	check_chdir_srcdir();
 	diag_init(&d);
-	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
+	assert_int_equal(validate_run(cases, NULL, &r, &d), 0);
 	diag_print(&d, stderr);
-	assert_int_equal(r.count, 50);
+	assert_int_equal(r.count, count);
 	for (i = 0; i < r.count; i++) {
 		print_message("%-70s %+.1f%%\n", r.rows[i].name, 100 * r.rows[i].error);
 		assert_true(r.rows[i].simulated > 0 && isfinite(r.rows[i].simulated));
@@ -30,6 +35,19 @@ static void every_shipped_case_runs(void **state)
 	}
 	validate_report_release(&r);
 	diag_release(&d);
+}
+
+static void every_shipped_case_runs(void **state)
+{
+	(void)state;
+	check_every_case_runs(TRAINING_CASES, 50);
+}
+
+/* 41 serving rows: 20 LMDeploy, 20 SGLang and vLLM, 1 DeepSpeed-FastGen. */
+static void every_serving_case_runs(void **state)
+{
+	(void)state;
+	check_every_case_runs(SERVING_CASES, 41);
 }
 
 /*
@@ -50,9 +68,8 @@ static const char *const known_outside[] = {
 	"NeMo 24.07, Llama3-8B, 8 H100",
 	"NeMo 24.07, Llama2-13B SFT, 8 H100",
 	"NeMo 24.07, Llama2-70B SFT, 16 H100",
-	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 20 to 35 % fast (the host Adam
+	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 20 to 29 % fast (the host Adam
 	 * and activation offload of the post are not modelled as it ran them). */
-	"DeepSpeed ZeRO-3, 530B, 1024 A100, micro-batch 8, seq 1024",
 	"DeepSpeed ZeRO-3, 1T, 1024 A100, micro-batch 8, seq 1024",
 	"DeepSpeed ZeRO-3, 2T, 1024 A100, micro-batch 8, seq 1024",
 	/* FSDP 1T on 40 GB GPUs with parameter offload: 80 % fast; dssim finds it does not fit. */
@@ -60,28 +77,73 @@ static const char *const known_outside[] = {
 	NULL,
 };
 
-static bool is_known_outside(const char *name)
+/*
+ * Serving runs outside their tolerance with the serving model as it stands (no engine profile, no
+ * fixed cost per iteration; issue 14 sections 1 and 2), grouped by what they miss. Like the
+ * training list: not asserted either way, the pins catch any move, and one that comes within its
+ * tolerance is reported.
+ */
+static const char *const known_outside_serving[] = {
+	/* TurboMind static batches 16-36 % fast: few sequences per iteration pay a per-iteration
+	 * cost dssim does not model, more of it with TP 4. */
+	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 1, 128 in 2048 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 16, 128 in 2048 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 32, 2048 in 128 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, batch 1, 128 in 2048 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, batch 16, 2048 in 2048 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, batch 64, 128 in 2048 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 64, 128 in 128 out",
+	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, ShareGPT, 256 clients",
+	/* SGLang's median TTFT on one A100, 31-33 % short: the scheduler's own time per step. */
+	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TTFT",
+	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TTFT",
+	/* Median TPOT 25-42 % short for both engines at 4 and 8 requests/s, and the 70B's median
+	 * TTFT 34-35 % short on SGLang: the same missing per-iteration cost. */
+	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TPOT",
+	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TPOT",
+	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TTFT",
+	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TPOT",
+	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TTFT",
+	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TPOT",
+	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TPOT",
+	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TPOT",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TPOT",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TPOT",
+	/* vLLM 0.6.0 with 10 scheduler steps: a new request waits for the running multi-step batch,
+	 * so its median TTFT is 3-4 times SGLang's; dssim schedules every step (72-82 % short). */
+	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TTFT",
+	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TTFT",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TTFT",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TTFT",
+	/* TP 4 throughput 27-33 % high on H100 and A100 (offline ShareGPT, FastGen). */
+	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
+	"DeepSpeed-FastGen, Llama-2-70B, 4 A100, 2600 in 60 out, 32 clients",
+	NULL,
+};
+
+static bool is_listed(const char *const *list, const char *name)
 {
 	size_t i;
-	for (i = 0; known_outside[i] != NULL; i++)
-		if (strcmp(known_outside[i], name) == 0)
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
 			return true;
 	return false;
 }
 
-static void published_runs_are_within_their_tolerance(void **state)
+/* Every case within its tolerance unless listed; the set's summary is printed. */
+static void check_within_tolerance(const char *cases, const char *const *listed)
 {
 	struct validate_report r;
 	struct validate_summary m;
 	struct diag d;
 	size_t i, bad = 0;
-	(void)state;
 	check_chdir_srcdir();
 	diag_init(&d);
-	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
+	assert_int_equal(validate_run(cases, NULL, &r, &d), 0);
 	for (i = 0; i < r.count; i++) {
 		const struct validate_row *w = &r.rows[i];
-		bool known = is_known_outside(w->name);
+		bool known = is_listed(listed, w->name);
 		if (known && w->ok)
 			print_message("%s: %+.1f%%, now within %.0f%%: drop it from known_outside\n",
 				      w->name, 100 * w->error, 100 * w->tolerance);
@@ -100,6 +162,18 @@ static void published_runs_are_within_their_tolerance(void **state)
 	diag_release(&d);
 }
 
+static void published_runs_are_within_their_tolerance(void **state)
+{
+	(void)state;
+	check_within_tolerance(TRAINING_CASES, known_outside);
+}
+
+static void serving_runs_are_within_their_tolerance(void **state)
+{
+	(void)state;
+	check_within_tolerance(SERVING_CASES, known_outside_serving);
+}
+
 /*
  * Pins: each run's signed error as last accepted, in percent, one "name<TAB>error" line per case.
  * The published tolerance (15 %) leaves room for a row to slide from 9.7 % to 14.9 % unseen; a pin
@@ -107,6 +181,7 @@ static void published_runs_are_within_their_tolerance(void **state)
  * diff of the pin file for review.
  */
 #define PIN_FILE "tests/validation/pinned.tsv"
+#define SERVING_PIN_FILE "tests/validation/pinned-serving.tsv"
 #define PIN_POINTS 2.0
 
 struct pin {
@@ -150,26 +225,26 @@ static int pins_load(const char *path, struct pin *pins, int max)
 	return n;
 }
 
-static void published_runs_stay_within_2_points_of_their_pins(void **state)
+static void check_pins(const char *cases, const char *pin_file)
 {
 	struct validate_report r;
 	struct diag d;
 	struct pin pins[128];
 	size_t i, bad = 0;
 	int n, j;
-	(void)state;
 	check_chdir_srcdir();
-	n = pins_load(PIN_FILE, pins, 128);
+	n = pins_load(pin_file, pins, 128);
 	assert_true(n > 0);
 	diag_init(&d);
-	assert_int_equal(validate_run("tests/validation/published.yaml", NULL, &r, &d), 0);
+	assert_int_equal(validate_run(cases, NULL, &r, &d), 0);
 	for (i = 0; i < r.count; i++) {
 		const struct validate_row *w = &r.rows[i];
 		double got = 100 * w->error;
 		for (j = 0; j < n && strcmp(pins[j].name, w->name) != 0; j++)
 			;
 		if (j == n) {
-			print_error("%s: %+.2f%%, no pin in " PIN_FILE " (make golden)\n", w->name, got);
+			print_error("%s: %+.2f%%, no pin in %s (make golden)\n", w->name, got,
+				    pin_file);
 			bad++;
 			continue;
 		}
@@ -177,8 +252,8 @@ static void published_runs_stay_within_2_points_of_their_pins(void **state)
 		print_message("%-70s %+6.2f%% pinned %+6.2f%%\n", w->name, got, pins[j].error_pct);
 		if (!(fabs(got - pins[j].error_pct) <= PIN_POINTS)) {
 			print_error("%s: %+.2f%% moved %+.2f points from its pin %+.2f%% (allowed %.0f; "
-				    "make golden refreshes " PIN_FILE ")\n", w->name, got,
-				    got - pins[j].error_pct, pins[j].error_pct, PIN_POINTS);
+				    "make golden refreshes %s)\n", w->name, got, got - pins[j].error_pct,
+				    pins[j].error_pct, PIN_POINTS, pin_file);
 			bad++;
 		}
 	}
@@ -193,8 +268,21 @@ static void published_runs_stay_within_2_points_of_their_pins(void **state)
 	diag_release(&d);
 }
 
-/* --write-pins FILE: the pins of this build, for `make golden`. */
-static int pins_write(const char *path)
+static void published_runs_stay_within_2_points_of_their_pins(void **state)
+{
+	(void)state;
+	check_pins(TRAINING_CASES, PIN_FILE);
+}
+
+static void serving_runs_stay_within_2_points_of_their_pins(void **state)
+{
+	(void)state;
+	check_pins(SERVING_CASES, SERVING_PIN_FILE);
+}
+
+/* --write-pins CASES FILE: the pins of this build for one set, for `make golden`. CASES is
+ * relative to the source tree. */
+static int pins_write(const char *cases, const char *path)
 {
 	struct validate_report r;
 	struct diag d;
@@ -202,7 +290,7 @@ static int pins_write(const char *path)
 	FILE *f;
 	check_chdir_srcdir();
 	diag_init(&d);
-	if (validate_run("tests/validation/published.yaml", NULL, &r, &d) != 0) {
+	if (validate_run(cases, NULL, &r, &d) != 0) {
 		diag_print(&d, stderr);
 		diag_release(&d);
 		return 1;
@@ -292,14 +380,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(every_shipped_case_runs),
 		cmocka_unit_test(published_runs_are_within_their_tolerance),
 		cmocka_unit_test(published_runs_stay_within_2_points_of_their_pins),
+		cmocka_unit_test(every_serving_case_runs),
+		cmocka_unit_test(serving_runs_are_within_their_tolerance),
+		cmocka_unit_test(serving_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
 		cmocka_unit_test(tokens_per_gpu_is_the_cluster_rate_over_its_gpus),
 	};
 	gsl_set_error_handler_off();
-	if (argc == 3 && strcmp(argv[1], "--write-pins") == 0)
-		return pins_write(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "--write-pins") == 0)
+		return pins_write(argv[2], argv[3]);
 	if (argc != 1) {
-		fprintf(stderr, "usage: test_validate [--write-pins FILE]\n");
+		fprintf(stderr, "usage: test_validate [--write-pins CASES FILE]\n");
 		return 2;
 	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
