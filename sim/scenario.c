@@ -1,7 +1,7 @@
 /*
  * scenario: scenario file + presets + overrides -> a validated struct scenario. Input stage.
  * Order: load the file; apply overrides that replace a whole preset; expand preset names into
- * their mappings; lay the framework profile and the calibration under the file's own keys;
+ * their mappings; lay the framework or engine profile and the calibration under the file's keys;
  * apply the other overrides; walk the tree against the schema table; derive
  * defaults and check the relations between keys. Every problem is collected, none stops the walk.
  */
@@ -208,7 +208,31 @@ static void apply_calibration(struct loader *l, struct ynode *top, const bool *g
 	}
 }
 
-/* ---- the framework profile layer (runtime.framework) ---- */
+/* ---- the profile layers (runtime.framework, serving.engine) ---- */
+
+/* One kind of profile: the key that names it, where it is found, the sections it may set and
+ * the runs it applies to. */
+struct profile_kind {
+	const char *key;           /* runtime.framework */
+	enum preset_kind preset;
+	const char *noun;          /* "a framework profile" */
+	const char *what;          /* "framework profile" */
+	const char *dir;           /* where the default is looked for */
+	const char *scope[2];      /* sections it sets */
+	const char *scope_text;
+	bool training;             /* applies to training runs, else to serving runs */
+};
+
+static const struct profile_kind framework_kind = {
+	"runtime.framework", PRESET_FRAMEWORK, "a framework profile", "framework profile",
+	"topologies/frameworks/",
+	{"runtime", "strategy"}, "runtime.* and strategy.* keys", true,
+};
+static const struct profile_kind engine_kind = {
+	"serving.engine", PRESET_ENGINE, "an engine profile", "engine profile",
+	"topologies/engines/",
+	{"serving", "serving"}, "serving.* keys", false,
+};
 
 /* One key a profile sets, flattened to its dotted name. */
 struct profile_key {
@@ -216,27 +240,33 @@ struct profile_key {
 	const struct ynode *v;
 };
 
-static bool in_profile_scope(const char *key)
+static bool in_profile_scope(const struct profile_kind *k, const char *key)
 {
-	return strcmp(key, "runtime") == 0 || strcmp(key, "strategy") == 0 ||
-	       strncmp(key, "runtime.", 8) == 0 || strncmp(key, "strategy.", 9) == 0;
+	int i;
+	for (i = 0; i < 2; i++) {
+		size_t n = strlen(k->scope[i]);
+		if (strncmp(key, k->scope[i], n) == 0 && (key[n] == '\0' || key[n] == '.'))
+			return true;
+	}
+	return false;
 }
 
-static void unknown_profile_key(struct loader *l, const struct ymember *m, const char *key)
+static void unknown_profile_key(struct loader *l, const struct profile_kind *k,
+				const struct ymember *m, const char *key)
 {
 	const char *cands[512];
 	size_t n = 0, i;
 	const char *close;
 	for (i = 0; i < l->nrows && n < sizeof cands / sizeof cands[0]; i++)
-		if (l->rows[i].type != SCHEMA_SECTION && in_profile_scope(l->rows[i].key) &&
-		    strcmp(l->rows[i].key, "runtime.framework") != 0)
+		if (l->rows[i].type != SCHEMA_SECTION && in_profile_scope(k, l->rows[i].key) &&
+		    strcmp(l->rows[i].key, k->key) != 0)
 			cands[n++] = l->rows[i].key;
 	close = diag_closest(key, cands, n);
 	if (close != NULL)
-		diag_add(l->d, m->key_at, key, "unknown key in a framework profile (did you mean "
-			 "'%s'?)", close);
+		diag_add(l->d, m->key_at, key, "unknown key in %s (did you mean '%s'?)", k->noun,
+			 close);
 	else
-		diag_add(l->d, m->key_at, key, "unknown key in a framework profile");
+		diag_add(l->d, m->key_at, key, "unknown key in %s", k->noun);
 }
 
 /*
@@ -244,8 +274,8 @@ static void unknown_profile_key(struct loader *l, const struct ymember *m, const
  * (runtime.fusion.rope: true), each checked against its schema row; name and description at
  * the top are the profile's own. Problems go to d at the profile's positions.
  */
-static void profile_keys(struct loader *l, const struct ynode *map, const char *prefix,
-			 void *scratch, struct profile_key **keys, size_t *n)
+static void profile_keys(struct loader *l, const struct profile_kind *k, const struct ynode *map,
+			 const char *prefix, void *scratch, struct profile_key **keys, size_t *n)
 {
 	size_t i;
 	for (i = 0; i < map->count; i++) {
@@ -259,21 +289,20 @@ static void profile_keys(struct loader *l, const struct ynode *map, const char *
 					 yamltree_kind_name(m->value));
 			continue;
 		}
-		if (!in_profile_scope(key)) {
-			diag_add(l->d, m->key_at, key, "a framework profile sets runtime.* and "
-				 "strategy.* keys only");
+		if (!in_profile_scope(k, key)) {
+			diag_add(l->d, m->key_at, key, "%s sets %s only", k->noun, k->scope_text);
 			continue;
 		}
-		if (strcmp(key, "runtime.framework") == 0) {
-			diag_add(l->d, m->key_at, key, "a framework profile cannot name another one");
+		if (strcmp(key, k->key) == 0) {
+			diag_add(l->d, m->key_at, key, "%s cannot name another one", k->noun);
 			continue;
 		}
 		r = schema_find(key, NULL);
 		if (r == NULL) {
-			unknown_profile_key(l, m, key);
+			unknown_profile_key(l, k, m, key);
 		} else if (r->type == SCHEMA_SECTION) {
 			if (m->value->kind == YNODE_MAP)
-				profile_keys(l, m->value, key, scratch, keys, n);
+				profile_keys(l, k, m->value, key, scratch, keys, n);
 			else
 				diag_add(l->d, m->value->at, key, "expected a mapping, got %s",
 					 yamltree_kind_name(m->value));
@@ -317,25 +346,27 @@ static bool trains(struct ynode *top, const struct scenario_options *opt)
 }
 
 /*
- * The profile layer: runtime.framework (--set, else the file, else the schema default) names a
- * profile, or is one; each key it sets applies unless the scenario file gives that key. Runs
- * after the presets and before the calibration and the other overrides, which therefore win.
- * The key itself is left as the profile's name, which the walk stores and the canonical form
- * shows. Serving (workload.mode: infer) takes no profile.
+ * A profile layer: runtime.framework or serving.engine (--set, else the file, else the schema
+ * default) names a profile, or is one; each key it sets applies unless the scenario file gives
+ * that key. Runs after the presets and before the calibration and the other overrides, which
+ * therefore win. The key itself is left as the profile's name, which the walk stores and the
+ * canonical form shows. A framework profile applies to training, an engine profile to serving
+ * (workload.mode: infer).
  */
-static void apply_framework(struct loader *l, struct ynode *top, const struct scenario_options *opt)
+static void apply_profile(struct loader *l, const struct profile_kind *k, struct ynode *top,
+			  const struct scenario_options *opt)
 {
 	struct arena *a = l->s->arena;
-	const struct schema_row *r = schema_find("runtime.framework", NULL);
+	const struct schema_row *r = schema_find(k->key, NULL);
 	struct ynode *parent = NULL, *v, *profile = NULL, *nm;
 	const char *last = NULL, *name;
 	struct profile_key *keys = NULL;
 	size_t n = 0, i;
-	bool given;
+	bool given, applies = trains(top, opt) == k->training;
 	for (i = 0; opt && i < opt->noverrides; i++)
-		if (strcmp(opt->overrides[i].key, "runtime.framework") == 0)
+		if (strcmp(opt->overrides[i].key, k->key) == 0)
 			apply_override(l, top, &opt->overrides[i]);
-	v = lookup(top, "runtime.framework", &parent, &last);
+	v = lookup(top, k->key, &parent, &last);
 	given = v != NULL;
 	if (!given) {
 		struct mark at = {l->s->file, 1, 1};
@@ -343,30 +374,30 @@ static void apply_framework(struct loader *l, struct ynode *top, const struct sc
 	}
 	if (v->kind == YNODE_MAP) {
 		profile = v;
-	} else if (!trains(top, opt)) {
+	} else if (!applies) {
 		return;
 	} else if (v->kind == YNODE_SCALAR) {
 		struct diag quiet;
 		diag_init(&quiet);
-		profile = preset_load(&l->roots, a, PRESET_FRAMEWORK, "runtime.framework", v,
-				      given ? l->d : &quiet);
+		profile = preset_load(&l->roots, a, k->preset, k->key, v, given ? l->d : &quiet);
 		diag_release(&quiet);
 		if (profile == NULL && !given)
 			/* Nobody named it: say where it was looked for, not that a name is wrong. */
-			diag_add(l->d, v->at, "runtime.framework", "the default framework profile '%s' "
-				 "is not in topologies/frameworks/ under the preset roots (set DSSIM_DATA "
-				 "to the data directory, or give runtime.framework as a mapping)", v->value);
+			diag_add(l->d, v->at, k->key, "the default %s '%s' is not in %s under the "
+				 "preset roots (set DSSIM_DATA to the data directory, or give %s as a "
+				 "mapping)", k->what, v->value, k->dir, k->key);
 		if (profile != NULL && profile->at.file != NULL)
 			add_input(l->s, profile->at.file);
 	} else {
-		diag_add(l->d, v->at, "runtime.framework", "expected a framework profile name, a "
-			 "path or a mapping, got %s", yamltree_kind_name(v));
+		diag_add(l->d, v->at, k->key, "expected %s name, a path or a mapping, got %s",
+			 k->noun, yamltree_kind_name(v));
 	}
 	nm = profile != NULL ? yamltree_get(profile, "name") : NULL;
 	name = nm != NULL && nm->kind == YNODE_SCALAR && nm->value[0] ? nm->value
 	       : v->kind == YNODE_SCALAR ? v->value : "inline";
-	if (profile != NULL && trains(top, opt))
-		profile_keys(l, profile, NULL, arena_alloc(a, sizeof(struct scenario)), &keys, &n);
+	if (profile != NULL && applies)
+		profile_keys(l, k, profile, NULL, arena_alloc(a, sizeof(struct scenario)), &keys,
+			     &n);
 	for (i = 0; i < n; i++) {
 		struct ynode *p2;
 		const char *l2;
@@ -614,11 +645,13 @@ static struct scenario *load(const char *path, const struct ynode *given,
 		calibrated[i] = lookup(top, s->calibration->keys[i], &parent, &last) != NULL;
 	}
 	expand_presets(&l, top, opt);
-	apply_framework(&l, top, opt);
+	apply_profile(&l, &framework_kind, top, opt);
+	apply_profile(&l, &engine_kind, top, opt);
 	apply_calibration(&l, top, calibrated);
 	for (i = 0; opt && i < opt->noverrides; i++)
 		if (!is_preset_key(opt->overrides[i].key) &&
-		    strcmp(opt->overrides[i].key, "runtime.framework") != 0)
+		    strcmp(opt->overrides[i].key, framework_kind.key) != 0 &&
+		    strcmp(opt->overrides[i].key, engine_kind.key) != 0)
 			apply_override(&l, top, &opt->overrides[i]);
 
 	set_defaults(&l);

@@ -227,7 +227,7 @@ static void same_seed_same_numbers(void **state)
 static void a_small_cache_preempts_and_still_serves_everyone(void **state)
 {
 	struct scenario *rec = check_scenariof("prerec", PREEMPT_YAML, "recompute");
-	struct scenario *swp = check_scenariof("preswap", PREEMPT_YAML, "swap");
+	struct scenario *swp = check_scenariof("preswap", PREEMPT_YAML, "swap, engine: vllm-v0");
 	struct memory_report m1, m2;
 	struct serve_result r1, r2;
 	(void)state;
