@@ -29,6 +29,7 @@
 #include "bug.h"
 #include "engine.h"
 #include "graph.h"
+#include "overhead.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -64,6 +65,7 @@ struct replica {
 	/* What the iteration in flight computes, recorded when it ends. */
 	double start, dt, in_system;
 	bool moved;           /* some of it moves bytes on links: its time is the engine's */
+	double gpu, end;      /* the last iteration's GPU time and when it ended */
 	struct forward_batch b;
 	int32_t prefills;
 	size_t scheduled;
@@ -177,7 +179,10 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		int64_t n = q->len - q->computed, need;
 		if (n > *budget)
 			n = *budget;
+		/* None when the engine reserved the whole output at admission. */
 		need = blocks_for(e, q->computed + n) - q->blocks;
+		if (need < 0)
+			need = 0;
 		while (need > p->free_blocks && p->nrunning > pos)
 			preempt_newest(e, p);
 		if (pos >= p->nrunning)
@@ -205,6 +210,11 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 			n = *budget;
 		}
 		need = blocks_for(e, q->computed + n) - q->blocks + back;
+		/* TensorRT-LLM's GUARANTEED_NO_EVICT: a request starts only with the blocks its
+		 * prompt and whole output need, so no running sequence ever runs out of them. */
+		if (v->reserve_output)
+			need = blocks_for(e, e->rs->req[i].prompt + e->rs->req[i].output) -
+			       q->blocks + back;
 		if (need > p->free_blocks)
 			break;
 		if (back > 0) {
@@ -324,15 +334,24 @@ static void record(struct serve_state *e, struct replica *p)
 static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
 {
 	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
-	double part[FORWARD_PARTS], compute;
+	double part[FORWARD_PARTS], compute, gpu;
 	struct forward_comm comm;
+	struct overhead_batch ob;
+	struct overhead_split ov;
 	int k;
-	p->dt = forward_time_comm(e->f, &p->b, part, &comm) + extra +
-		e->s->serving.iteration_overhead;
+	gpu = forward_time_comm(e->f, &p->b, part, &comm);
+	/* The engine's host and launch costs around it; the overlap scheduler hides host work
+	 * only under an iteration that ended just now. */
+	ob.sequences = (double)p->scheduled;
+	ob.sampled = p->b.sequences;
+	ob.decode_only = p->prefills == 0;
+	overhead_iteration(e->s, &ob, gpu, p->end == e->now ? p->gpu : 0, &ov);
+	p->gpu = gpu;
+	p->dt = gpu + extra + ov.total;
 	for (k = 0; k < FORWARD_PARTS; k++)
 		e->r->part[k] += part[k];
 	e->r->swap_s += extra;
-	e->r->overhead_s += e->s->serving.iteration_overhead;
+	e->r->overhead_s += ov.total;
 	compute = part[FORWARD_COMPUTE];
 	for (k = 0; k < FORWARD_LINKS; k++)
 		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
@@ -340,8 +359,7 @@ static void issue(struct serve_state *e, struct replica *p, double in_system, do
 	p->in_system = in_system;
 	p->start = e->now;
 	p->moved = false;
-	p->op = graph_add_compute(e->g, p->stream, "iteration", 0,
-				  compute + extra + e->s->serving.iteration_overhead);
+	p->op = graph_add_compute(e->g, p->stream, "iteration", 0, compute + extra + ov.total);
 	for (k = 0; k < FORWARD_LINKS; k++) {
 		uint32_t prev = p->op;
 		if (p->link[k] == NO_LINK || (comm.bytes[k] <= 0 && comm.latency[k] <= 0))
@@ -492,6 +510,7 @@ static void drive(struct serve_state *e)
 			if (done[k] != p->op)
 				continue;
 			p->op = NO_ITERATION;
+			p->end = e->now;
 			if (e->s->serving.batching == BATCHING_STATIC)
 				end_static(e, p);
 			else

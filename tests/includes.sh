@@ -14,6 +14,7 @@ stage_of() {
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	calibration | scenario_check | scenario_int) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
+	overhead) echo 2 ;;
 	schedule | graph | step) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve) echo 4 ;;  # drives the engine: after it
