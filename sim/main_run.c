@@ -209,8 +209,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 				       "Framework profiles (runtime.framework; training only, the "
 				       "scenario's own keys win):");
 			print_profiles(stdout, PRESET_ENGINE, "serving.engine",
-				       "Engine profiles (serving.engine; serving only, the scenario's "
-				       "own keys win):");
+				       "Engine profiles (serving.engine; serving only, the "
+				       "scenario's own keys win):");
 			return -1;
 		case 'h':
 			usage(stdout);

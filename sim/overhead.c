@@ -22,8 +22,8 @@ void overhead_iteration(const struct scenario *s, const struct overhead_batch *b
 {
 	const struct serving *v = &s->serving;
 	double layers = (double)s->model.layers, launches;
-	bool graph = v->cuda_graphs && b->decode_only &&
-		     (v->cuda_graph_max_batch == 0 || b->sequences <= (double)v->cuda_graph_max_batch);
+	double most = (double)v->cuda_graph_max_batch;
+	bool graph = v->cuda_graphs && b->decode_only && (most == 0 || b->sequences <= most);
 	out->host = v->scheduler_overhead + v->scheduler_per_seq * b->sequences +
 		    v->sampling_per_seq * b->sampled;
 	out->exposed_host = out->host;

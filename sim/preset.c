@@ -2,7 +2,8 @@
  * preset: finding and reading the preset files a scenario names — models in scenarios/models/,
  * nodes, GPUs, framework and engine profiles in topologies/, HuggingFace config.json — under a
  * list of roots, with each parsed file kept for the life of the process. Input stage: it hands
- * back YAML trees and knows nothing of the keys inside them (scenario.c walks those against the schema).
+ * back YAML trees and knows nothing of the keys inside them (scenario.c walks those against the
+ * schema).
  */
 /* realpath() is XSI: glibc declares it for _XOPEN_SOURCE, not for _POSIX_C_SOURCE alone. */
 #define _XOPEN_SOURCE 700

@@ -33,7 +33,8 @@ void preset_roots_init(struct preset_roots *roots, struct arena *a, const char *
 /*
  * The mapping a preset value names: a name found under the roots (scenarios/models/NAME.yaml,
  * topologies/nodes/..., topologies/gpus/..., topologies/frameworks/..., topologies/engines/...),
- * or a path relative to the file that gives it; a HuggingFace config.json becomes a model mapping. The tree is a copy in a, free to rewrite.
+ * or a path relative to the file that gives it; a HuggingFace config.json becomes a model
+ * mapping. The tree is a copy in a, free to rewrite.
  * key names the value in messages. NULL, with the problem in d, when nothing usable is found.
  * Parsed files are cached until the process exits (a sweep loads the same few many times);
  * not thread-safe.

@@ -309,9 +309,9 @@ static void check_requests(struct loader *l)
 	 * frees the blocks; no swap space since v0.8) refuses swap rather than run another
 	 * policy than asked. */
 	if (v->preemption == PREEMPT_SWAP && !v->swap_preemption)
-		ERR("serving.preemption", "the '%s' engine profile does not swap preempted sequences "
-		    "(serving.swap_preemption is false): use preemption: recompute, or an engine "
-		    "that swaps (serving.engine: vllm-v0)", v->engine ? v->engine : "inline");
+		ERR("serving.preemption", "the '%s' engine profile does not swap preempted "
+		    "sequences (serving.swap_preemption is false): use preemption: recompute, or an "
+		    "engine that swaps (serving.engine: vllm-v0)", v->engine ? v->engine : "inline");
 	else if (v->preemption == PREEMPT_SWAP && !(s->cluster.node.pcie.bw > 0))
 		ERR("serving.preemption", "swap needs the host link's bandwidth, and %s gives no "
 		    "cluster.node.links.pcie.bw: set it, or use preemption: recompute",

@@ -12,7 +12,7 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration | scenario_check | scenario_int) echo 1 ;;
+	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead) echo 2 ;;
 	schedule | graph | step) echo 3 ;;
@@ -86,7 +86,7 @@ done
 # A prefix family (store_read.c, store_int.h) is one module with its prefix.
 module_of() {
 	case $1 in
-	store_* | sweep_* | memory_* | scenario_check) echo "${1%%_*}" ;;
+	store_* | sweep_* | memory_* | scenario_check | scenario_profile) echo "${1%%_*}" ;;
 	*_int) echo "${1%_int}" ;;
 	*) echo "$1" ;;
 	esac
