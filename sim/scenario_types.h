@@ -96,6 +96,7 @@ struct serving {
 	char *engine;              /* the profile's name */
 	bool swap_preemption;      /* the engine can swap a preempted sequence to host memory */
 	bool reserve_output;       /* KV blocks for the whole output are reserved at admission */
+	double request_overhead;   /* s from a request's arrival to the engine's queue */
 	double scheduler_overhead; /* s of host time per iteration (schedule, prepare inputs) */
 	double scheduler_per_seq;  /* s of host time per scheduled sequence */
 	double sampling_per_seq;   /* s of host time per sampled sequence (sample, detokenize) */

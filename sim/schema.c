@@ -338,6 +338,9 @@ static const struct schema_row rows[] = {
 	BOOL("serving.reserve_output", "false",
 	     "admit a request only with KV blocks for its whole output, so none is preempted",
 	     serving.reserve_output),
+	NUM("serving.request_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
+	    "time from a request's arrival to the engine's queue (API server, tokenization, "
+	    "inter-process hand-off); TTFT and latency include it", serving.request_overhead),
 	NUM("serving.scheduler_overhead", UNIT_SECONDS, 0, 1, false, "0",
 	    "host time per iteration: scheduling, preparing inputs, processing outputs",
 	    serving.scheduler_overhead),

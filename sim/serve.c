@@ -134,10 +134,17 @@ static struct replica *route_to(struct serve_state *e)
 	return &e->rep[best];
 }
 
-/* Hand every request that has arrived by now to a replica, in arrival order. */
+/* When request i reaches the engine: its arrival plus the front end's time (API server,
+ * tokenization, hand-off to the engine process), which TTFT counts from the arrival. */
+static double ready_at(const struct serve_state *e, size_t i)
+{
+	return e->rs->req[i].arrival + e->s->serving.request_overhead;
+}
+
+/* Hand every request that has reached the engine by now to a replica, in arrival order. */
 static void route_arrivals(struct serve_state *e)
 {
-	while (e->next_route < e->rs->n && e->rs->req[e->next_route].arrival <= e->now) {
+	while (e->next_route < e->rs->n && ready_at(e, e->next_route) <= e->now) {
 		struct replica *p = route_to(e);
 		e->seq[e->next_route].state = SEQ_WAITING;
 		p->outstanding++;
@@ -528,7 +535,7 @@ static void drive(struct serve_state *e)
 	}
 	if (!e->waking && e->next_route < e->rs->n) {
 		graph_add_compute(e->g, e->router, "arrival", 0,
-				  gap_to(e->now, e->rs->req[e->next_route].arrival));
+				  gap_to(e->now, ready_at(e, e->next_route)));
 		e->waking = true;
 	}
 	engine_sync(e->eng);

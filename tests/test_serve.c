@@ -646,6 +646,26 @@ static void sglang_overlap_hides_host_time_under_longer_gpu_work(void **state)
 	scenario_free(g);
 }
 
+/* serving.request_overhead delays each request's entry to the engine (API server,
+ * tokenization): the single-request run's TTFT grows by exactly that, its TPOT not at all. */
+static void the_front_end_delay_adds_to_ttft_only(void **state)
+{
+	struct scenario *b = check_scenariof("bare3", DECODE1_YAML, "{name: bare}");
+	struct scenario *f = check_scenariof("front", DECODE1_YAML,
+					     "{name: bare}, request_overhead: 5 ms");
+	struct memory_report mb, mf;
+	struct serve_result rb, rf;
+	(void)state;
+	serve(b, &mb, &rb);
+	serve(f, &mf, &rf);
+	check_rel(rf.ttft.mean - rb.ttft.mean, 5e-3, 1e-6);
+	check_rel(rf.tpot.mean, rb.tpot.mean, 1e-9);
+	memory_report_release(&mb);
+	memory_report_release(&mf);
+	scenario_free(b);
+	scenario_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -667,6 +687,7 @@ int main(void)
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
+		cmocka_unit_test(the_front_end_delay_adds_to_ttft_only),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
