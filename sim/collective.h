@@ -63,6 +63,19 @@ double collective_busbw_fraction(const struct node_spec *node, enum link_class l
 bool collective_uses_fallback(const struct node_spec *node, enum link_class link);
 const char *collective_fallback_source(enum link_class link);
 
+/* Custom all-reduce kernels of serving engines (one-shot for small messages, two-shot above),
+ * in place of NCCL's inside an NVLink node. */
+enum collective_custom { COLLECTIVE_CUSTOM_VLLM, COLLECTIVE_CUSTOM_TRTLLM };
+
+/*
+ * Plan an all-reduce of `bytes` over `ranks` GPUs of one node by a custom kernel: one phase on
+ * the GPU link whose time is the kernel's measured latency at that size (collective.c cites
+ * it), or the link's rate if that is slower. False, *out untouched, when the kernel does not
+ * run there: not NVLink, an odd group or one of more than 8 GPUs, more ranks than the node has.
+ */
+bool collective_custom_allreduce(const struct node_spec *node, enum collective_custom kind,
+				 double bytes, int64_t ranks, struct collective_plan *out);
+
 /* The time of a plan with nothing else on the links. */
 double collective_time(const struct node_spec *node, const struct collective_plan *p);
 

@@ -181,10 +181,19 @@ static double collective(const struct forward_cost *f, enum collective_kind kind
 	struct collective_plan plan;
 	double t;
 	int i;
+	const struct serving *v = &f->s->serving;
 	if (ranks <= 1 || bytes <= 0)
 		return 0;
-	collective_plan(node, kind, bytes, ranks,
-			ranks < node->gpus_per_node ? ranks : node->gpus_per_node, &plan);
+	/* The engine's custom all-reduce takes the messages up to its size limit (vLLM
+	 * custom_all_reduce.py should_custom_ar), NCCL the rest. */
+	if (kind != COLLECTIVE_ALLREDUCE || v->allreduce == ALLREDUCE_NCCL ||
+	    bytes > v->custom_allreduce_max ||
+	    !collective_custom_allreduce(node, v->allreduce == ALLREDUCE_VLLM
+						   ? COLLECTIVE_CUSTOM_VLLM
+						   : COLLECTIVE_CUSTOM_TRTLLM,
+					 bytes, ranks, &plan))
+		collective_plan(node, kind, bytes, ranks,
+				ranks < node->gpus_per_node ? ranks : node->gpus_per_node, &plan);
 	t = collective_time(node, &plan);
 	for (i = 0; comm != NULL && i < plan.nphases; i++) {
 		const struct collective_phase *ph = &plan.phase[i];

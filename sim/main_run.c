@@ -94,24 +94,23 @@ int main_add_override(struct scenario_override **list, size_t *n, char *arg)
 	return 0;
 }
 
-/* After the keys: the framework profiles runtime.framework can name, with their one-line
- * descriptions, found where a scenario in the working directory would find them. */
-static void print_frameworks(FILE *out)
+/* After the keys: the profiles runtime.framework and serving.engine can name, with their
+ * one-line descriptions, found where a scenario in the working directory would find them. */
+static void print_profiles(FILE *out, enum preset_kind kind, const char *key, const char *title)
 {
 	struct arena *a = arena_new();
 	struct preset_roots roots;
 	const char **names;
 	size_t n, i;
 	preset_roots_init(&roots, a, "./-", NULL);
-	n = preset_list(&roots, a, PRESET_FRAMEWORK, &names);
-	fprintf(out, "\nFramework profiles (runtime.framework; training only, the scenario's own "
-		     "keys win):\n");
+	n = preset_list(&roots, a, kind, &names);
+	fprintf(out, "\n%s\n", title);
 	for (i = 0; i < n; i++) {
 		struct diag quiet;
 		struct mark at = {"--help-keys", 0, 0};
 		struct ynode *v = yamltree_new_scalar(a, at, names[i]), *p, *desc = NULL;
 		diag_init(&quiet);
-		p = preset_load(&roots, a, PRESET_FRAMEWORK, "runtime.framework", v, &quiet);
+		p = preset_load(&roots, a, kind, key, v, &quiet);
 		diag_release(&quiet);
 		if (p != NULL)
 			desc = yamltree_get(p, "description");
@@ -206,7 +205,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		case 'K':
 			schema_print_keys(stdout);
-			print_frameworks(stdout);
+			print_profiles(stdout, PRESET_FRAMEWORK, "runtime.framework",
+				       "Framework profiles (runtime.framework; training only, the "
+				       "scenario's own keys win):");
+			print_profiles(stdout, PRESET_ENGINE, "serving.engine",
+				       "Engine profiles (serving.engine; serving only, the "
+				       "scenario's own keys win):");
 			return -1;
 		case 'h':
 			usage(stdout);

@@ -132,6 +132,7 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 {
 	int k;
 	fputs("  \"serving\": {\n", out);
+	json_str_field(out, 4, "engine", s->serving.engine ? s->serving.engine : "");
 	json_str_field(out, 4, "batching", scenario_enum_name("serving.batching",
 							     s->serving.batching));
 	json_int_field(out, 4, "requests", (long long)v->requests);
@@ -432,8 +433,9 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 	else
 		fprintf(out, "requests  %zu, all at time 0 (seed %lld)\n", v->requests,
 			(long long)w->seed);
-	fprintf(out, "serving   %s batching, %lld KV blocks of %lld tokens (%.0f tokens), "
-		     "max %lld sequences, %lld tokens per iteration%s\n",
+	fprintf(out, "serving   %s engine, %s batching, %lld KV blocks of %lld tokens (%.0f "
+		     "tokens), max %lld sequences, %lld tokens per iteration%s\n",
+		vis(s->serving.engine ? s->serving.engine : "", t1, sizeof t1),
 		scenario_enum_name("serving.batching", s->serving.batching),
 		(long long)v->kv_blocks_total, (long long)s->serving.block_size, v->kv_tokens,
 		(long long)s->serving.max_num_seqs, (long long)s->serving.max_batched_tokens,

@@ -1,8 +1,9 @@
 /*
  * preset: finding and reading the preset files a scenario names — models in scenarios/models/,
- * nodes, GPUs and framework profiles in topologies/, HuggingFace config.json — under a list of
- * roots, with each parsed file kept for the life of the process. Input stage: it hands back YAML
- * trees and knows nothing of the keys inside them (scenario.c walks those against the schema).
+ * nodes, GPUs, framework and engine profiles in topologies/, HuggingFace config.json — under a
+ * list of roots, with each parsed file kept for the life of the process. Input stage: it hands
+ * back YAML trees and knows nothing of the keys inside them (scenario.c walks those against the
+ * schema).
  */
 /* realpath() is XSI: glibc declares it for _XOPEN_SOURCE, not for _POSIX_C_SOURCE alone. */
 #define _XOPEN_SOURCE 700
@@ -27,6 +28,7 @@ static const char *const model_dirs[] = {"scenarios/models", "models", NULL};
 static const char *const node_dirs[] = {"topologies/nodes", "nodes", NULL};
 static const char *const gpu_dirs[] = {"topologies/gpus", "gpus", NULL};
 static const char *const framework_dirs[] = {"topologies/frameworks", "frameworks", NULL};
+static const char *const engine_dirs[] = {"topologies/engines", "engines", NULL};
 
 static const char *const *preset_dirs(enum preset_kind kind)
 {
@@ -37,6 +39,8 @@ static const char *const *preset_dirs(enum preset_kind kind)
 		return node_dirs;
 	case PRESET_FRAMEWORK:
 		return framework_dirs;
+	case PRESET_ENGINE:
+		return engine_dirs;
 	default:
 		return gpu_dirs;
 	}
@@ -45,7 +49,7 @@ static const char *const *preset_dirs(enum preset_kind kind)
 static const char *preset_noun(enum preset_kind kind)
 {
 	return kind == PRESET_MODEL ? "model" : kind == PRESET_NODE ? "node"
-	       : kind == PRESET_FRAMEWORK ? "framework" : "GPU";
+	       : kind == PRESET_FRAMEWORK ? "framework" : kind == PRESET_ENGINE ? "engine" : "GPU";
 }
 
 const char *preset_installed_data_dir(void)

@@ -13,8 +13,10 @@
 #include "yamltree.h"
 
 /* Sections that may be given as a preset name or file path instead of a mapping; a framework
- * profile (topologies/frameworks/) is found the same way but layered by scenario.c. */
-enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU, PRESET_FRAMEWORK };
+ * profile (topologies/frameworks/) and a serving engine profile (topologies/engines/) are found
+ * the same way but layered by scenario.c. */
+enum preset_kind { PRESET_NONE, PRESET_MODEL, PRESET_NODE, PRESET_GPU, PRESET_FRAMEWORK,
+		   PRESET_ENGINE };
 
 /* The directories searched for presets by name, first match wins. */
 enum { PRESET_ROOTS_MAX = 6 };
@@ -30,8 +32,9 @@ void preset_roots_init(struct preset_roots *roots, struct arena *a, const char *
 
 /*
  * The mapping a preset value names: a name found under the roots (scenarios/models/NAME.yaml,
- * topologies/nodes/..., topologies/gpus/..., topologies/frameworks/...), or a path relative to
- * the file that gives it; a HuggingFace config.json becomes a model mapping. The tree is a copy in a, free to rewrite.
+ * topologies/nodes/..., topologies/gpus/..., topologies/frameworks/..., topologies/engines/...),
+ * or a path relative to the file that gives it; a HuggingFace config.json becomes a model
+ * mapping. The tree is a copy in a, free to rewrite.
  * key names the value in messages. NULL, with the problem in d, when nothing usable is found.
  * Parsed files are cached until the process exits (a sweep loads the same few many times);
  * not thread-safe.

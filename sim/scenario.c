@@ -1,7 +1,7 @@
 /*
  * scenario: scenario file + presets + overrides -> a validated struct scenario. Input stage.
  * Order: load the file; apply overrides that replace a whole preset; expand preset names into
- * their mappings; lay the framework profile and the calibration under the file's own keys;
+ * their mappings; lay the framework or engine profile and the calibration under the file's keys;
  * apply the other overrides; walk the tree against the schema table; derive
  * defaults and check the relations between keys. Every problem is collected, none stops the walk.
  */
@@ -19,7 +19,7 @@
 #include "yamltree.h"
 
 /* Walk a dotted key down from the top; the parent mapping and last component come back. */
-static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **parent,
+struct ynode *scenario_lookup(struct ynode *top, const char *key, struct ynode **parent,
 			    const char **last)
 {
 	char part[256];
@@ -45,9 +45,6 @@ static struct ynode *lookup(struct ynode *top, const char *key, struct ynode **p
 	return NULL;
 }
 
-static void apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o);
-static void set_path(struct loader *l, struct ynode *top, const char *key, struct mark at,
-		     struct ynode *value);
 
 /*
  * Expand preset names into mappings, outermost first (model, cluster.node, cluster.node.gpu), so
@@ -55,7 +52,7 @@ static void set_path(struct loader *l, struct ynode *top, const char *key, struc
  * already expanded node.
  */
 /* Remember a file the scenario read, for outputs that must not overwrite it. */
-static void add_input(struct scenario *s, const char *path)
+void scenario_add_input(struct scenario *s, const char *path)
 {
 	const char **grown = arena_array(s->arena, s->ninputs + 1, sizeof *grown);
 	if (s->ninputs)
@@ -90,8 +87,8 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 			continue;
 		for (k = 0; opt && k < opt->noverrides; k++)
 			if (strcmp(opt->overrides[k].key, r->key) == 0)
-				apply_override(l, top, &opt->overrides[k]);
-		v = lookup(top, r->key, &parent, &last);
+				scenario_apply_override(l, top, &opt->overrides[k]);
+		v = scenario_lookup(top, r->key, &parent, &last);
 		if (v == NULL || v->kind != YNODE_SCALAR)
 			continue;
 		m = preset_load(&l->roots, l->s->arena, r->preset, r->key, v, l->d);
@@ -103,7 +100,7 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 			m = NULL;
 		}
 		if (m != NULL && m->at.file != NULL)
-			add_input(l->s, m->at.file);
+			scenario_add_input(l->s, m->at.file);
 		if (m == NULL) {
 			/* Drop the section so the walk does not report it a second time, and keep
 			 * quiet about the keys the missing preset would have given. */
@@ -117,7 +114,7 @@ static void expand_presets(struct loader *l, struct ynode *top, const struct sce
 	}
 }
 
-static void apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o)
+void scenario_apply_override(struct loader *l, struct ynode *top, const struct scenario_override *o)
 {
 	struct arena *a = l->s->arena;
 	struct mark at = {"--set", 0, 0};
@@ -132,11 +129,11 @@ static void apply_override(struct loader *l, struct ynode *top, const struct sce
 	if (value == NULL)
 		value = yamltree_new_scalar(a, at, o->value);
 	value->at = at;
-	set_path(l, top, o->key, at, value);
+	scenario_set_path(l, top, o->key, at, value);
 }
 
 /* Put value at the dotted key, making the mappings on the way. */
-static void set_path(struct loader *l, struct ynode *top, const char *key, struct mark at,
+void scenario_set_path(struct loader *l, struct ynode *top, const char *key, struct mark at,
 		     struct ynode *value)
 {
 	struct arena *a = l->s->arena;
@@ -177,7 +174,7 @@ static int take_calibration(struct loader *l, struct ynode *top, const struct sc
 			     opt ? opt->calibration_given : NULL, &c, &read, l->d) != 0)
 		return -1;
 	if (read != NULL)
-		add_input(l->s, read);
+		scenario_add_input(l->s, read);
 	if (c != NULL)
 		l->s->calibration = calibration_copy(l->s->arena, c);
 	return 0;
@@ -196,195 +193,16 @@ static void apply_calibration(struct loader *l, struct ynode *top, const bool *g
 		if (given[i])
 			continue;
 		if (r->type == SCHEMA_NUMLIST) {
-			v = lookup(top, c->keys[i], &parent, &last);
+			v = scenario_lookup(top, c->keys[i], &parent, &last);
 			if (v != NULL && v->kind == YNODE_SEQ)
 				calibration_scale_list(l->s->arena, v, c->values[i], r->min, r->max,
 						       at);
 			continue;
 		}
-		set_path(l, top, c->keys[i], at,
+		scenario_set_path(l, top, c->keys[i], at,
 			 yamltree_new_scalar(l->s->arena, at,
 					     arena_printf(l->s->arena, "%.17g", c->values[i])));
 	}
-}
-
-/* ---- the framework profile layer (runtime.framework) ---- */
-
-/* One key a profile sets, flattened to its dotted name. */
-struct profile_key {
-	const char *key;
-	const struct ynode *v;
-};
-
-static bool in_profile_scope(const char *key)
-{
-	return strcmp(key, "runtime") == 0 || strcmp(key, "strategy") == 0 ||
-	       strncmp(key, "runtime.", 8) == 0 || strncmp(key, "strategy.", 9) == 0;
-}
-
-static void unknown_profile_key(struct loader *l, const struct ymember *m, const char *key)
-{
-	const char *cands[512];
-	size_t n = 0, i;
-	const char *close;
-	for (i = 0; i < l->nrows && n < sizeof cands / sizeof cands[0]; i++)
-		if (l->rows[i].type != SCHEMA_SECTION && in_profile_scope(l->rows[i].key) &&
-		    strcmp(l->rows[i].key, "runtime.framework") != 0)
-			cands[n++] = l->rows[i].key;
-	close = diag_closest(key, cands, n);
-	if (close != NULL)
-		diag_add(l->d, m->key_at, key, "unknown key in a framework profile (did you mean "
-			 "'%s'?)", close);
-	else
-		diag_add(l->d, m->key_at, key, "unknown key in a framework profile");
-}
-
-/*
- * The keys of a profile mapping, nested (runtime: {fusion: {rope: true}}) or dotted
- * (runtime.fusion.rope: true), each checked against its schema row; name and description at
- * the top are the profile's own. Problems go to d at the profile's positions.
- */
-static void profile_keys(struct loader *l, const struct ynode *map, const char *prefix,
-			 void *scratch, struct profile_key **keys, size_t *n)
-{
-	size_t i;
-	for (i = 0; i < map->count; i++) {
-		const struct ymember *m = &map->members[i];
-		char *key = prefix ? arena_printf(l->s->arena, "%s.%s", prefix, m->key)
-				   : arena_strdup(l->s->arena, m->key);
-		const struct schema_row *r;
-		if (prefix == NULL && (strcmp(key, "name") == 0 || strcmp(key, "description") == 0)) {
-			if (m->value->kind != YNODE_SCALAR)
-				diag_add(l->d, m->value->at, key, "expected a string, got %s",
-					 yamltree_kind_name(m->value));
-			continue;
-		}
-		if (!in_profile_scope(key)) {
-			diag_add(l->d, m->key_at, key, "a framework profile sets runtime.* and "
-				 "strategy.* keys only");
-			continue;
-		}
-		if (strcmp(key, "runtime.framework") == 0) {
-			diag_add(l->d, m->key_at, key, "a framework profile cannot name another one");
-			continue;
-		}
-		r = schema_find(key, NULL);
-		if (r == NULL) {
-			unknown_profile_key(l, m, key);
-		} else if (r->type == SCHEMA_SECTION) {
-			if (m->value->kind == YNODE_MAP)
-				profile_keys(l, m->value, key, scratch, keys, n);
-			else
-				diag_add(l->d, m->value->at, key, "expected a mapping, got %s",
-					 yamltree_kind_name(m->value));
-		} else if (!yamltree_is_null(m->value)) {
-			/* Checked here, where the profile is named, even when the scenario's own
-			 * value will win; scratch is a struct scenario nobody reads. */
-			size_t before = l->d->count;
-			schema_parse_value(r, m->value, (char *)scratch + r->offset, l->s->arena, l->d);
-			if (l->d->count > before)
-				continue;
-			*keys = xreallocarray(*keys, *n + 1, sizeof **keys);
-			(*keys)[*n].key = key;
-			(*keys)[*n].v = m->value;
-			(*n)++;
-		}
-	}
-}
-
-/* The value of the last --set of key, or NULL. */
-static const char *override_of(const struct scenario_options *opt, const char *key)
-{
-	const char *v = NULL;
-	size_t i;
-	for (i = 0; opt && i < opt->noverrides; i++)
-		if (strcmp(opt->overrides[i].key, key) == 0)
-			v = opt->overrides[i].value;
-	return v;
-}
-
-/* Whether the run trains: workload.mode from --set, else from the file, else the default. */
-static bool trains(struct ynode *top, const struct scenario_options *opt)
-{
-	const char *mode = override_of(opt, "workload.mode");
-	struct ynode *parent, *v;
-	const char *last;
-	if (mode == NULL) {
-		v = lookup(top, "workload.mode", &parent, &last);
-		mode = v != NULL && v->kind == YNODE_SCALAR ? v->value : "train";
-	}
-	return strcmp(mode, "infer") != 0;
-}
-
-/*
- * The profile layer: runtime.framework (--set, else the file, else the schema default) names a
- * profile, or is one; each key it sets applies unless the scenario file gives that key. Runs
- * after the presets and before the calibration and the other overrides, which therefore win.
- * The key itself is left as the profile's name, which the walk stores and the canonical form
- * shows. Serving (workload.mode: infer) takes no profile.
- */
-static void apply_framework(struct loader *l, struct ynode *top, const struct scenario_options *opt)
-{
-	struct arena *a = l->s->arena;
-	const struct schema_row *r = schema_find("runtime.framework", NULL);
-	struct ynode *parent = NULL, *v, *profile = NULL, *nm;
-	const char *last = NULL, *name;
-	struct profile_key *keys = NULL;
-	size_t n = 0, i;
-	bool given;
-	for (i = 0; opt && i < opt->noverrides; i++)
-		if (strcmp(opt->overrides[i].key, "runtime.framework") == 0)
-			apply_override(l, top, &opt->overrides[i]);
-	v = lookup(top, "runtime.framework", &parent, &last);
-	given = v != NULL;
-	if (!given) {
-		struct mark at = {l->s->file, 1, 1};
-		v = yamltree_new_scalar(a, at, r->def);
-	}
-	if (v->kind == YNODE_MAP) {
-		profile = v;
-	} else if (!trains(top, opt)) {
-		return;
-	} else if (v->kind == YNODE_SCALAR) {
-		struct diag quiet;
-		diag_init(&quiet);
-		profile = preset_load(&l->roots, a, PRESET_FRAMEWORK, "runtime.framework", v,
-				      given ? l->d : &quiet);
-		diag_release(&quiet);
-		if (profile == NULL && !given)
-			/* Nobody named it: say where it was looked for, not that a name is wrong. */
-			diag_add(l->d, v->at, "runtime.framework", "the default framework profile '%s' "
-				 "is not in topologies/frameworks/ under the preset roots (set DSSIM_DATA "
-				 "to the data directory, or give runtime.framework as a mapping)", v->value);
-		if (profile != NULL && profile->at.file != NULL)
-			add_input(l->s, profile->at.file);
-	} else {
-		diag_add(l->d, v->at, "runtime.framework", "expected a framework profile name, a "
-			 "path or a mapping, got %s", yamltree_kind_name(v));
-	}
-	nm = profile != NULL ? yamltree_get(profile, "name") : NULL;
-	name = nm != NULL && nm->kind == YNODE_SCALAR && nm->value[0] ? nm->value
-	       : v->kind == YNODE_SCALAR ? v->value : "inline";
-	if (profile != NULL && trains(top, opt))
-		profile_keys(l, profile, NULL, arena_alloc(a, sizeof(struct scenario)), &keys, &n);
-	for (i = 0; i < n; i++) {
-		struct ynode *p2;
-		const char *l2;
-		struct diag quiet, *saved = l->d;
-		if (lookup(top, keys[i].key, &p2, &l2) != NULL)
-			continue;
-		/* A scenario section that is not a mapping (strategy: [..]) is the walk's to
-		 * report, once. */
-		diag_init(&quiet);
-		l->d = &quiet;
-		set_path(l, top, keys[i].key, keys[i].v->at, preset_copy_tree(a, keys[i].v));
-		l->d = saved;
-		diag_release(&quiet);
-	}
-	free(keys);
-	if (given)
-		yamltree_map_set(a, parent, last, yamltree_member(parent, last)->key_at,
-				 yamltree_new_scalar(a, v->at, name));
 }
 
 static bool is_preset_key(const char *key)
@@ -611,15 +429,16 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	for (i = 0; s->calibration != NULL && i < s->calibration->n; i++) {
 		struct ynode *parent;
 		const char *last;
-		calibrated[i] = lookup(top, s->calibration->keys[i], &parent, &last) != NULL;
+		calibrated[i] =
+			scenario_lookup(top, s->calibration->keys[i], &parent, &last) != NULL;
 	}
 	expand_presets(&l, top, opt);
-	apply_framework(&l, top, opt);
+	scenario_apply_profiles(&l, top, opt);
 	apply_calibration(&l, top, calibrated);
 	for (i = 0; opt && i < opt->noverrides; i++)
 		if (!is_preset_key(opt->overrides[i].key) &&
-		    strcmp(opt->overrides[i].key, "runtime.framework") != 0)
-			apply_override(&l, top, &opt->overrides[i]);
+		    !scenario_is_profile_key(opt->overrides[i].key))
+			scenario_apply_override(&l, top, &opt->overrides[i]);
 
 	set_defaults(&l);
 	walk(&l, top, "");

@@ -305,7 +305,14 @@ static void check_requests(struct loader *l)
 		    (long long)w->seq_len, (long long)v->max_batched_tokens);
 	/* Swapping moves KV blocks over the GPU-host link: without its bandwidth it cannot be
 	 * costed, and falling back to recompute silently would report another policy. */
-	if (v->preemption == PREEMPT_SWAP && !(s->cluster.node.pcie.bw > 0))
+	/* An engine that preempts only by recomputation (vLLM V1: scheduler.py _preempt_request
+	 * frees the blocks; no swap space since v0.8) refuses swap rather than run another
+	 * policy than asked. */
+	if (v->preemption == PREEMPT_SWAP && !v->swap_preemption)
+		ERR("serving.preemption", "the '%s' engine profile does not swap preempted "
+		    "sequences (serving.swap_preemption is false): use preemption: recompute, or an "
+		    "engine that swaps (serving.engine: vllm-v0)", v->engine ? v->engine : "inline");
+	else if (v->preemption == PREEMPT_SWAP && !(s->cluster.node.pcie.bw > 0))
 		ERR("serving.preemption", "swap needs the host link's bandwidth, and %s gives no "
 		    "cluster.node.links.pcie.bw: set it, or use preemption: recompute",
 		    s->cluster.node.name ? s->cluster.node.name : "the node");

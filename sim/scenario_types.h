@@ -29,6 +29,7 @@ enum length_dist { LENGTH_FIXED, LENGTH_UNIFORM, LENGTH_NORMAL, LENGTH_LOGNORMAL
 enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
 enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
+enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
 
 struct model_config {
 	char *name;
@@ -89,8 +90,24 @@ struct serving {
 	enum preemption_kind preemption;
 	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
-	double iteration_overhead; /* s of host work (scheduling, sampling) per iteration */
+	double iteration_overhead; /* s of host work per iteration, on top of the profile's */
 	enum router_kind router;   /* which dp replica gets a request */
+	/* The engine profile (serving.engine, topologies/engines/) and the keys it sets. */
+	char *engine;              /* the profile's name */
+	bool swap_preemption;      /* the engine can swap a preempted sequence to host memory */
+	bool reserve_output;       /* KV blocks for the whole output are reserved at admission */
+	double request_overhead;   /* s from a request's arrival to the engine's queue */
+	double scheduler_overhead; /* s of host time per iteration (schedule, prepare inputs) */
+	double scheduler_per_seq;  /* s of host time per scheduled sequence */
+	double sampling_per_seq;   /* s of host time per sampled sequence (sample, detokenize) */
+	int64_t launches_per_layer;/* kernels launched per layer outside CUDA graphs */
+	double launch_overhead;    /* s of host time per kernel launch */
+	bool cuda_graphs;          /* decode-only batches replay a captured CUDA graph */
+	int64_t cuda_graph_max_batch; /* most sequences a captured graph holds; 0 = any */
+	bool overlap_scheduler;    /* host work hides under the previous iteration's GPU time */
+	enum allreduce_kind allreduce; /* TP all-reduce inside an NVLink node: NCCL or a custom
+					* kernel */
+	double custom_allreduce_max; /* bytes: larger all-reduces go to NCCL */
 };
 
 struct strategy {

@@ -38,6 +38,7 @@ static const char *const length_names[] = {"fixed", "uniform", "normal", "lognor
 static const char *const preemption_names[] = {"recompute", "swap", NULL};
 static const char *const batching_names[] = {"continuous", "static", NULL};
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
+static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -318,12 +319,57 @@ static const struct schema_row rows[] = {
 	NUM("serving.swap_space", UNIT_BYTES, 0, BIG, false, "4 GiB",
 	    "host memory per GPU for swapped-out KV blocks", serving.swap_space),
 	NUM("serving.iteration_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
-	    "host time per iteration (scheduling, sampling) not overlapped with the GPU",
+	    "host time per iteration not overlapped with the GPU, added to the engine profile's",
 	    serving.iteration_overhead),
 	/* Ties go to the lowest replica index, so runs stay deterministic. */
 	ENUM("serving.router", router_names, "round_robin",
 	     "which dp replica gets each request: in turn, or the one with the fewest unfinished",
 	     serving.router),
+	/* The serving engine's profile (topologies/engines/NAME.yaml), layered over the presets
+	 * like runtime.framework for training (issue 14). The keys after it default to an engine
+	 * that costs nothing besides its GPU work; the profiles set them, each from its source. */
+	STR("serving.engine", "vllm",
+	    "serving engine profile: a name in topologies/engines/, a path or a mapping of "
+	    "serving.* keys (the scenario's own keys win); applied when workload.mode is infer",
+	    serving.engine),
+	BOOL("serving.swap_preemption", "true",
+	     "the engine can swap a preempted sequence's KV blocks to host memory "
+	     "(serving.preemption: swap)", serving.swap_preemption),
+	BOOL("serving.reserve_output", "false",
+	     "admit a request only with KV blocks for its whole output, so none is preempted",
+	     serving.reserve_output),
+	NUM("serving.request_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
+	    "time from a request's arrival to the engine's queue (API server, tokenization, "
+	    "inter-process hand-off); TTFT and latency include it", serving.request_overhead),
+	NUM("serving.scheduler_overhead", UNIT_SECONDS, 0, 1, false, "0",
+	    "host time per iteration: scheduling, preparing inputs, processing outputs",
+	    serving.scheduler_overhead),
+	NUM("serving.scheduler_per_seq", UNIT_SECONDS, 0, 1, false, "0",
+	    "host time per sequence scheduled in an iteration", serving.scheduler_per_seq),
+	NUM("serving.sampling_per_seq", UNIT_SECONDS, 0, 1, false, "0",
+	    "host time per sequence that samples a token (sampling, detokenizing, streaming)",
+	    serving.sampling_per_seq),
+	INT("serving.launches_per_layer", 0, 10000, "0",
+	    "kernels a layer launches outside CUDA graphs (two more per layer with tp > 1)",
+	    serving.launches_per_layer),
+	NUM("serving.launch_overhead", UNIT_SECONDS, 0, 1, false, "0",
+	    "host time per kernel launch; launches run ahead of the GPU, so an iteration takes "
+	    "the longer of its GPU time and its launches", serving.launch_overhead),
+	BOOL("serving.cuda_graphs", "false",
+	     "decode-only iterations replay a captured CUDA graph: one launch per pipeline stage",
+	     serving.cuda_graphs),
+	INT("serving.cuda_graph_max_batch", 0, 1 << 24, "0",
+	    "most sequences of a captured graph; larger decode batches launch eagerly (0: any)",
+	    serving.cuda_graph_max_batch),
+	BOOL("serving.overlap_scheduler", "false",
+	     "the host prepares an iteration while the GPU runs the previous one (its host time "
+	     "hides under that GPU time)", serving.overlap_scheduler),
+	ENUM("serving.allreduce", allreduce_names, "nccl",
+	     "TP all-reduce inside an NVLink node: NCCL, or a custom one-shot/two-shot kernel "
+	     "(vLLM's or TensorRT-LLM's) timed from its published latencies", serving.allreduce),
+	NUM("serving.custom_allreduce_max", UNIT_BYTES, 0, BIG, false, "0",
+	    "largest all-reduce the custom kernel takes; larger ones go to NCCL",
+	    serving.custom_allreduce_max),
 
 	SECTION("strategy", PRESET_NONE, "how the work is split"),
 	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),

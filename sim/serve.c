@@ -29,7 +29,7 @@
 #include "bug.h"
 #include "engine.h"
 #include "graph.h"
-#include "units.h"
+#include "overhead.h"
 #include "xalloc.h"
 
 enum seq_state { SEQ_FUTURE, SEQ_WAITING, SEQ_RUNNING, SEQ_SWAPPED, SEQ_DONE };
@@ -64,6 +64,7 @@ struct replica {
 	/* What the iteration in flight computes, recorded when it ends. */
 	double start, dt, in_system;
 	bool moved;           /* some of it moves bytes on links: its time is the engine's */
+	double gpu, end;      /* the last iteration's GPU time and when it ended */
 	struct forward_batch b;
 	int32_t prefills;
 	size_t scheduled;
@@ -133,10 +134,17 @@ static struct replica *route_to(struct serve_state *e)
 	return &e->rep[best];
 }
 
-/* Hand every request that has arrived by now to a replica, in arrival order. */
+/* When request i reaches the engine: its arrival plus the front end's time (API server,
+ * tokenization, hand-off to the engine process), which TTFT counts from the arrival. */
+static double ready_at(const struct serve_state *e, size_t i)
+{
+	return e->rs->req[i].arrival + e->s->serving.request_overhead;
+}
+
+/* Hand every request that has reached the engine by now to a replica, in arrival order. */
 static void route_arrivals(struct serve_state *e)
 {
-	while (e->next_route < e->rs->n && e->rs->req[e->next_route].arrival <= e->now) {
+	while (e->next_route < e->rs->n && ready_at(e, e->next_route) <= e->now) {
 		struct replica *p = route_to(e);
 		e->seq[e->next_route].state = SEQ_WAITING;
 		p->outstanding++;
@@ -177,7 +185,10 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		int64_t n = q->len - q->computed, need;
 		if (n > *budget)
 			n = *budget;
+		/* None when the engine reserved the whole output at admission. */
 		need = blocks_for(e, q->computed + n) - q->blocks;
+		if (need < 0)
+			need = 0;
 		while (need > p->free_blocks && p->nrunning > pos)
 			preempt_newest(e, p);
 		if (pos >= p->nrunning)
@@ -205,6 +216,11 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 			n = *budget;
 		}
 		need = blocks_for(e, q->computed + n) - q->blocks + back;
+		/* TensorRT-LLM's GUARANTEED_NO_EVICT: a request starts only with the blocks its
+		 * prompt and whole output need, so no running sequence ever runs out of them. */
+		if (v->reserve_output)
+			need = blocks_for(e, e->rs->req[i].prompt + e->rs->req[i].output) -
+			       q->blocks + back;
 		if (need > p->free_blocks)
 			break;
 		if (back > 0) {
@@ -324,15 +340,24 @@ static void record(struct serve_state *e, struct replica *p)
 static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
 {
 	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
-	double part[FORWARD_PARTS], compute;
+	double part[FORWARD_PARTS], compute, gpu;
 	struct forward_comm comm;
+	struct overhead_batch ob;
+	struct overhead_split ov;
 	int k;
-	p->dt = forward_time_comm(e->f, &p->b, part, &comm) + extra +
-		e->s->serving.iteration_overhead;
+	gpu = forward_time_comm(e->f, &p->b, part, &comm);
+	/* The engine's host and launch costs around it; the overlap scheduler hides host work
+	 * only under an iteration that ended just now. */
+	ob.sequences = (double)p->scheduled;
+	ob.sampled = p->b.sequences;
+	ob.decode_only = p->prefills == 0;
+	overhead_iteration(e->s, &ob, gpu, p->end == e->now ? p->gpu : 0, &ov);
+	p->gpu = gpu;
+	p->dt = gpu + extra + ov.total;
 	for (k = 0; k < FORWARD_PARTS; k++)
 		e->r->part[k] += part[k];
 	e->r->swap_s += extra;
-	e->r->overhead_s += e->s->serving.iteration_overhead;
+	e->r->overhead_s += ov.total;
 	compute = part[FORWARD_COMPUTE];
 	for (k = 0; k < FORWARD_LINKS; k++)
 		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
@@ -340,8 +365,7 @@ static void issue(struct serve_state *e, struct replica *p, double in_system, do
 	p->in_system = in_system;
 	p->start = e->now;
 	p->moved = false;
-	p->op = graph_add_compute(e->g, p->stream, "iteration", 0,
-				  compute + extra + e->s->serving.iteration_overhead);
+	p->op = graph_add_compute(e->g, p->stream, "iteration", 0, compute + extra + ov.total);
 	for (k = 0; k < FORWARD_LINKS; k++) {
 		uint32_t prev = p->op;
 		if (p->link[k] == NO_LINK || (comm.bytes[k] <= 0 && comm.latency[k] <= 0))
@@ -492,6 +516,7 @@ static void drive(struct serve_state *e)
 			if (done[k] != p->op)
 				continue;
 			p->op = NO_ITERATION;
+			p->end = e->now;
 			if (e->s->serving.batching == BATCHING_STATIC)
 				end_static(e, p);
 			else
@@ -510,7 +535,7 @@ static void drive(struct serve_state *e)
 	}
 	if (!e->waking && e->next_route < e->rs->n) {
 		graph_add_compute(e->g, e->router, "arrival", 0,
-				  gap_to(e->now, e->rs->req[e->next_route].arrival));
+				  gap_to(e->now, ready_at(e, e->next_route)));
 		e->waking = true;
 	}
 	engine_sync(e->eng);
@@ -683,98 +708,4 @@ void serve_result_release(struct serve_result *r)
 	free(r->iters);
 	r->iters = NULL;
 	r->niters = 0;
-}
-
-static const char *const metric_names[] = {"ttft", "tpot", "latency"};
-static const char *const quantile_names[] = {"mean", "p50", "p90", "p99"};
-
-int serve_parse_slo(const char *text, struct mark at, const char *key, struct serve_slo *out,
-		    struct diag *d)
-{
-	char buf[512], *save = NULL, *item;
-	memset(out, 0, sizeof *out);
-	if (strlen(text) >= sizeof buf) {
-		diag_add(d, at, key, "too long");
-		return -1;
-	}
-	strcpy(buf, text);
-	for (item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(item, '='), *us;
-		struct serve_target *t;
-		struct diag ud;
-		int bad;
-		int mi, qi;
-		if (eq == NULL || (us = strchr(item, '_')) == NULL || us > eq) {
-			diag_add(d, at, key, "expected METRIC_QUANTILE=TIME such as ttft_p99=2s, "
-				 "got '%s'", item);
-			return -1;
-		}
-		*eq = '\0';
-		*us = '\0';
-		for (mi = 0; mi < 3 && strcmp(item, metric_names[mi]) != 0; mi++)
-			;
-		for (qi = 0; qi < 4 && strcmp(us + 1, quantile_names[qi]) != 0; qi++)
-			;
-		if (mi == 3 || qi == 4) {
-			diag_add(d, at, key, "unknown target '%s_%s': metrics are ttft, tpot, "
-				 "latency; quantiles mean, p50, p90, p99", item, us + 1);
-			return -1;
-		}
-		if (out->n == SERVE_TARGETS_MAX) {
-			diag_add(d, at, key, "more than %d targets", SERVE_TARGETS_MAX);
-			return -1;
-		}
-		t = &out->t[out->n++];
-		t->metric = mi;
-		t->quantile = qi;
-		/* The message below says more than units_parse's would. */
-		diag_init(&ud);
-		bad = units_parse(eq + 1, UNIT_SECONDS, at, key, &t->limit, &ud) != 0 ||
-		      !(t->limit > 0);
-		diag_release(&ud);
-		if (bad) {
-			diag_add(d, at, key, "%s_%s: expected a time such as 2s or 100ms, got '%s'",
-				 item, us + 1, eq + 1);
-			return -1;
-		}
-	}
-	if (out->n == 0) {
-		diag_add(d, at, key, "no targets given");
-		return -1;
-	}
-	return 0;
-}
-
-const char *serve_target_name(const struct serve_target *t, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s_%s", metric_names[t->metric], quantile_names[t->quantile]);
-	return buf;
-}
-
-double serve_target_value(const struct serve_result *r, const struct serve_target *t)
-{
-	const struct serve_stat *st = t->metric == SERVE_TTFT ? &r->ttft
-				      : t->metric == SERVE_TPOT ? &r->tpot
-								  : &r->latency;
-	switch (t->quantile) {
-	case SERVE_MEAN:
-		return st->mean;
-	case SERVE_P50:
-		return st->p50;
-	case SERVE_P90:
-		return st->p90;
-	default:
-		return st->p99;
-	}
-}
-
-bool serve_meets(const struct serve_result *r, const struct serve_slo *slo)
-{
-	int i;
-	if (r->finished < r->requests)
-		return false;
-	for (i = 0; i < slo->n; i++)
-		if (!(serve_target_value(r, &slo->t[i]) <= slo->t[i].limit))
-			return false;
-	return true;
 }

@@ -20,6 +20,11 @@ has help_keys out "runtime.framework"
 has help_keys out "megatron-core        Megatron-Core"
 expect 2 framework_unknown "$dssim" --set runtime.framework=megatron scenarios/32b_zero3.yaml
 has framework_unknown err "runtime.framework: unknown framework preset 'megatron' (known: deepspeed, megatron-core, megatron-lm-2021, pytorch-fsdp)"
+has help_keys out "serving.engine"
+has help_keys out "tensorrt-llm         TensorRT-LLM"
+expect 2 swap_under_vllm "$dssim" tests/bad/swap_under_vllm_v1.yaml
+has swap_under_vllm err "tests/bad/swap_under_vllm_v1.yaml:13:15: serving.preemption: the 'vllm' engine profile does not swap"
+expect 0 swap_under_vllm_v0 "$dssim" --set serving.engine=vllm-v0 --set workload.requests=5 tests/bad/swap_under_vllm_v1.yaml
 expect 2 no_args "$dssim"
 has no_args err "no scenario file given"
 expect 2 two_files "$dssim" scenarios/32b_zero3.yaml scenarios/32b_zero3.yaml

@@ -12,11 +12,12 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration | scenario_check | scenario_int) echo 1 ;;
+	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
+	overhead) echo 2 ;;
 	schedule | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
-	serve) echo 4 ;;  # drives the engine: after it
+	serve | serve_slo) echo 4 ;;  # drives the engine: after it
 	result | run | output | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;
@@ -85,7 +86,7 @@ done
 # A prefix family (store_read.c, store_int.h) is one module with its prefix.
 module_of() {
 	case $1 in
-	store_* | sweep_* | memory_* | scenario_check) echo "${1%%_*}" ;;
+	store_* | sweep_* | memory_* | scenario_check | scenario_profile | serve_slo) echo "${1%%_*}" ;;
 	*_int) echo "${1%_int}" ;;
 	*) echo "$1" ;;
 	esac

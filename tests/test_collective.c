@@ -250,6 +250,39 @@ static void a_tiny_allreduce_across_two_p5_nodes(void **state)
 	scenario_free(s);
 }
 
+/*
+ * The custom all-reduce kernels of serving engines take their measured latency (sgl-project/
+ * sglang PR #2904, H100 SXM, float32 elements): vLLM's kernel on 4 GPUs at 4096 elements =
+ * 16 KiB took 8.5 us; on 6 GPUs at 32768 elements = 128 KiB halfway between 4 GPUs' 9.2 us and
+ * 8 GPUs' 11.8 us, 10.5 us; TensorRT-LLM's on 2 GPUs at 1M elements = 4 MiB 19.9 us, twice that
+ * at 8 MiB. The 300 GB/s link of node() moves 1.5 * 16 KiB in 0.1 us: the measurement rules.
+ * Not on PCIe, not on an odd group.
+ */
+static void custom_allreduce_takes_the_measured_latency(void **state)
+{
+	struct node_spec n = node();
+	struct collective_plan p;
+	(void)state;
+	n.gpu_link.kind = LINK_NVLINK;
+	assert_true(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_VLLM, 16384, 4, &p));
+	assert_int_equal(p.nphases, 1);
+	check_rel(p.phase[0].bytes, 1.5 * 16384, 1e-12);
+	check_rel(collective_time(&n, &p), 8.5e-6, 1e-9);
+	assert_true(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_VLLM, 131072, 6, &p));
+	check_rel(collective_time(&n, &p), 10.5e-6, 1e-9);
+	assert_true(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_TRTLLM, 4194304, 2, &p));
+	check_rel(collective_time(&n, &p), 19.9e-6, 1e-9);
+	assert_true(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_TRTLLM, 8388608, 2, &p));
+	check_rel(collective_time(&n, &p), 39.8e-6, 1e-9);
+	/* Below NCCL's time for the same message on the A100 curve (tens of us). */
+	n = a100();
+	assert_true(8.5e-6 < allreduce_time(&n, 16384, 4));
+	n.gpu_link.kind = LINK_NVLINK;
+	assert_false(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_VLLM, 16384, 3, &p));
+	n.gpu_link.kind = LINK_PCIE;
+	assert_false(collective_custom_allreduce(&n, COLLECTIVE_CUSTOM_VLLM, 16384, 4, &p));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -266,6 +299,7 @@ int main(void)
 		cmocka_unit_test(a_single_rank_moves_nothing),
 		cmocka_unit_test(the_h100_preset_takes_the_published_times),
 		cmocka_unit_test(a_tiny_allreduce_across_two_p5_nodes),
+		cmocka_unit_test(custom_allreduce_takes_the_measured_latency),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -153,7 +153,7 @@ static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
 
 /* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
  * per token, where the activations are those of the profiling pass: 8192 tokens over 256
- * sequences of 32 (flash attention: the larger of attention and MLP transients, then the
+ * sequences (set: the vllm profile takes 1024 on an H100) of 32 (flash attention: the larger of attention and MLP transients, then the
  * logits of the 256 last positions). Qwen2.5-14B, bf16: attention 8192 * (2*40*128 + 2*5120) * 2
  * = 335,544,320 B; MLP 8192 * 3 * 13824 * 2 = 679,477,248 B; logits 256 * 152064 * (2 + 4) =
  * 233,570,304 B. */
@@ -161,7 +161,7 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
 {
 	struct scenario *s = check_scenariof("kvcap",
 		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
-		"workload: {mode: infer, seq_len: 4096}\n");
+		"workload: {mode: infer, seq_len: 4096}\nserving: {max_num_seqs: 256}\n");
 	struct memory_report r;
 	double non_kv;
 	(void)state;

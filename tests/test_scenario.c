@@ -398,6 +398,86 @@ static void an_override_swaps_the_profile_and_the_canonical_form_shows_it(void *
 	diag_release(&d);
 }
 
+/*
+ * Serving takes an engine profile by the same rule: vllm when none is named
+ * (topologies/engines/vllm.yaml: 0.2 ms and 20 us of host time, vLLM's custom all-reduce up to
+ * 8 MiB, no swap), the scenario's own key over the profile's, --set serving.engine to swap it;
+ * the canonical form holds the expanded keys. Training takes none.
+ */
+static void an_engine_profile_layers_like_a_framework_profile(void **state)
+{
+	const char *yaml = "model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+			   "workload: {mode: infer, seq_len: 4096}\n"
+			   "serving: {scheduler_per_seq: 50 us}\n";
+	struct scenario_override set[] = {{"serving.engine", "sglang"}};
+	struct scenario_options opt = {0};
+	struct scenario *v = check_scenario("engine_default", yaml), *g;
+	struct scenario *t = check_scenario("engine_train", "model: llama-2-7b\ncluster: "
+					    "{node: p5.48xlarge}\nworkload: {seq_len: 4096}\n");
+	char path[1300], *canon;
+	struct diag d;
+	(void)state;
+	assert_string_equal(v->serving.engine, "vllm");
+	check_rel(v->serving.scheduler_overhead, 0.2e-3, 1e-12);
+	check_rel(v->serving.scheduler_per_seq, 50e-6, 1e-12);
+	assert_int_equal(v->serving.allreduce, ALLREDUCE_VLLM);
+	check_rel(v->serving.custom_allreduce_max, 8.0 * 1024 * 1024, 1e-12);
+	assert_false(v->serving.swap_preemption);
+	assert_true(v->serving.cuda_graphs);
+	write_out("engine_swap.yaml", yaml, path, sizeof path);
+	opt.overrides = set;
+	opt.noverrides = 1;
+	diag_init(&d);
+	g = scenario_load(path, &opt, &d);
+	diag_print(&d, stderr);
+	assert_non_null(g);
+	/* topologies/engines/sglang.yaml: 2.7 ms hidden by the overlap scheduler. */
+	assert_string_equal(g->serving.engine, "sglang");
+	assert_true(g->serving.overlap_scheduler);
+	check_rel(g->serving.scheduler_overhead, 2.7e-3, 1e-12);
+	check_rel(g->serving.scheduler_per_seq, 50e-6, 1e-12);
+	canon = canonical_format(g);
+	assert_non_null(strstr(canon, "\"serving.engine\":\"sglang\""));
+	assert_non_null(strstr(canon, "\"serving.overlap_scheduler\":true"));
+	free(canon);
+	/* Training keeps the schema's serving defaults. */
+	check_rel(t->serving.scheduler_overhead, 0, 1e-12);
+	assert_int_equal(t->serving.allreduce, ALLREDUCE_NCCL);
+	scenario_free(v);
+	scenario_free(g);
+	scenario_free(t);
+	diag_release(&d);
+}
+
+/*
+ * vLLM sizes its batch limits by the GPU (vllm/engine/arg_utils.py, as the vllm profile's by_gpu
+ * rule): 1024 sequences and 8192 tokens at 70 GiB and more unless the GPU is an A100, else 256
+ * and 2048; a key the scenario gives wins over the rule.
+ */
+static void the_vllm_profile_sizes_its_batch_by_the_gpu(void **state)
+{
+	static const char *const fmt = "model: llama-2-7b\ncluster: {node: %s, gpus: 1}\n"
+				       "workload: {mode: infer, seq_len: 4096}\n%s";
+	struct scenario *h = check_scenariof("vllm_h100", fmt, "p5.48xlarge", "");
+	struct scenario *a = check_scenariof("vllm_a100", fmt, "p4de.24xlarge", "");
+	struct scenario *r = check_scenariof("vllm_4090", fmt, "workstation-2x4090", "");
+	struct scenario *o = check_scenariof("vllm_own", fmt, "p5.48xlarge",
+					     "serving: {max_num_seqs: 64}\n");
+	(void)state;
+	assert_int_equal(h->serving.max_num_seqs, 1024);
+	assert_int_equal(h->serving.max_batched_tokens, 8192);
+	assert_int_equal(a->serving.max_num_seqs, 256);
+	assert_int_equal(a->serving.max_batched_tokens, 2048);
+	assert_int_equal(r->serving.max_num_seqs, 256);
+	assert_int_equal(r->serving.max_batched_tokens, 2048);
+	assert_int_equal(o->serving.max_num_seqs, 64);
+	assert_int_equal(o->serving.max_batched_tokens, 8192);
+	scenario_free(h);
+	scenario_free(a);
+	scenario_free(r);
+	scenario_free(o);
+}
+
 /* An inline profile is a mapping of the same keys; a key outside runtime.* and strategy.* is
  * refused at its own line. */
 static void an_inline_profile_keeps_to_runtime_and_strategy(void **state)
@@ -440,6 +520,8 @@ int main(void)
 		cmocka_unit_test(help_keys_lists_every_schema_row),
 		cmocka_unit_test(the_canonical_form_ignores_the_name_and_ends_with_the_strategy),
 		cmocka_unit_test(a_framework_profile_sits_under_calibration_scenario_and_set),
+		cmocka_unit_test(an_engine_profile_layers_like_a_framework_profile),
+		cmocka_unit_test(the_vllm_profile_sizes_its_batch_by_the_gpu),
 		cmocka_unit_test(training_defaults_to_megatron_core_and_serving_to_no_profile),
 		cmocka_unit_test(an_override_swaps_the_profile_and_the_canonical_form_shows_it),
 		cmocka_unit_test(an_inline_profile_keeps_to_runtime_and_strategy),
