@@ -46,6 +46,7 @@ struct fit_ctx {
 	const struct scenario_options *opt;
 	struct diag *d;
 	bool failed;               /* a case did not run: its diagnostics are in d */
+	struct validate_cache *cache;   /* cases simulated already (validate.h) */
 	struct calibration cal;    /* the parameters as a calibration every case applies */
 };
 
@@ -98,7 +99,7 @@ static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
 	for (i = 0; i < c->cases->count; i++) {
 		const struct validate_case *k = &c->cases->items[i];
 		double v;
-		if (validate_case_run(k, &opt, &v, c->d) != 0) {
+		if (validate_case_run_cached(k, &opt, c->cache, &v, c->d) != 0) {
 			c->failed = true;
 			return GSL_EDOM;
 		}
@@ -240,8 +241,9 @@ static int fit_solve(struct fit_ctx *c, struct calibrate_fit *fit, struct diag *
 	return 0;
 }
 
-int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
-		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d)
+static int fit_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
+		   const struct scenario_options *opt, struct validate_cache *cache,
+		   struct calibrate_fit *fit, struct diag *d)
 {
 	struct fit_ctx c;
 	const struct mark cli = {NULL, 0, 0};
@@ -265,6 +267,7 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 	c.rows = xcalloc(nkeys, sizeof *c.rows);
 	cal_init(&c, &c.cal, xcalloc(nkeys, sizeof *c.cal.values));
 	c.opt = opt;
+	c.cache = cache;
 	for (i = 0; i < nkeys; i++) {
 		fit->keys[i] = keys[i];
 		c.rows[i] = schema_find(keys[i], NULL);
@@ -282,6 +285,15 @@ int calibrate_run(const struct validate_cases *cases, const char *const *keys, s
 	free(c.rows);
 	free(c.cal.values);
 	cal_release(&c.cal);
+	return status;
+}
+
+int calibrate_run(const struct validate_cases *cases, const char *const *keys, size_t nkeys,
+		  const struct scenario_options *opt, struct calibrate_fit *fit, struct diag *d)
+{
+	struct validate_cache *cache = validate_cache_new();
+	int status = fit_run(cases, keys, nkeys, opt, cache, fit, d);
+	validate_cache_free(cache);
 	return status;
 }
 
@@ -562,8 +574,8 @@ static bool first_of_source(const struct validate_cases *cs, size_t i)
 
 /* Predict the cases of source src with keys fitted to the others. 1 when skipped. */
 static int cross_one(const struct validate_cases *cases, const char *src, const char *const *keys,
-		     size_t nkeys, const struct scenario_options *opt, struct calibrate_cross *x,
-		     struct diag *d)
+		     size_t nkeys, const struct scenario_options *opt, struct validate_cache *cache,
+		     struct calibrate_cross *x, struct diag *d)
 {
 	struct validate_cases others = {NULL, NULL, 0};
 	struct calibrate_fit fit;
@@ -579,7 +591,7 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 		free(others.items);
 		return 1;
 	}
-	status = calibrate_run(&others, keys, nkeys, opt, &fit, d);
+	status = fit_run(&others, keys, nkeys, opt, cache, &fit, d);
 	free(others.items);
 	if (status != 0) {
 		calibrate_fit_release(&fit);
@@ -595,7 +607,7 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 		double v;
 		if (strcmp(cases->items[i].source, src) != 0)
 			continue;
-		if (validate_case_run(&cases->items[i], &o, &v, d) != 0)
+		if (validate_case_run_cached(&cases->items[i], &o, cache, &v, d) != 0)
 			status = -1;
 		else
 			x->cross[i] = v / cases->items[i].published - 1;
@@ -610,6 +622,7 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 			struct diag *d)
 {
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
+	struct validate_cache *cache = validate_cache_new();
 	size_t i;
 	int status = 0;
 	memset(x, 0, sizeof *x);
@@ -620,7 +633,7 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		x->cross[i] = NAN;
 	for (i = 0; i < x->nc && status == 0; i++) {
 		double v;
-		if (validate_case_run(&cases->items[i], &o, &v, d) != 0)
+		if (validate_case_run_cached(&cases->items[i], &o, cache, &v, d) != 0)
 			status = -1;
 		else
 			x->base[i] = v / cases->items[i].published - 1;
@@ -630,12 +643,13 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		if (!first_of_source(cases, i))
 			continue;
 		x->nsources++;
-		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, x, d);
+		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, cache, x, d);
 		if (st == 1)
 			x->skipped++;
 		else
 			status = st;
 	}
+	validate_cache_free(cache);
 	return status;
 }
 

@@ -6,9 +6,12 @@
 #include "validate.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "canonical.h"
 #include "preset.h"
 #include "run.h"
 #include "xalloc.h"
@@ -189,9 +192,105 @@ static double metric_of(const char *metric, const struct scenario *s, const stru
 	return r->serve.output_tokens_per_s;
 }
 
+struct validate_cache {
+	char **keys;               /* open addressing: NULL slots are free */
+	double *values;
+	size_t n, cap;
+};
+
+struct validate_cache *validate_cache_new(void)
+{
+	struct validate_cache *c = xcalloc(1, sizeof *c);
+	c->cap = 64;
+	c->keys = xcalloc(c->cap, sizeof *c->keys);
+	c->values = xcalloc(c->cap, sizeof *c->values);
+	return c;
+}
+
+void validate_cache_free(struct validate_cache *c)
+{
+	size_t i;
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->cap; i++)
+		free(c->keys[i]);
+	free(c->keys);
+	free(c->values);
+	free(c);
+}
+
+size_t validate_cache_size(const struct validate_cache *c)
+{
+	return c->n;
+}
+
+/* FNV-1a over the key's bytes. */
+static size_t cache_hash(const char *k)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *k; k++)
+		h = (h ^ (unsigned char)*k) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+static size_t cache_slot(const struct validate_cache *c, const char *k)
+{
+	size_t i = cache_hash(k) & (c->cap - 1);
+	while (c->keys[i] != NULL && strcmp(c->keys[i], k) != 0)
+		i = (i + 1) & (c->cap - 1);
+	return i;
+}
+
+static void cache_put(struct validate_cache *c, char *k, double v)
+{
+	size_t i;
+	if (2 * (c->n + 1) > c->cap) {
+		struct validate_cache big = {NULL, NULL, 0, 2 * c->cap};
+		big.keys = xcalloc(big.cap, sizeof *big.keys);
+		big.values = xcalloc(big.cap, sizeof *big.values);
+		for (i = 0; i < c->cap; i++)
+			if (c->keys[i] != NULL) {
+				size_t j = cache_slot(&big, c->keys[i]);
+				big.keys[j] = c->keys[i];
+				big.values[j] = c->values[i];
+			}
+		free(c->keys);
+		free(c->values);
+		c->keys = big.keys;
+		c->values = big.values;
+		c->cap = big.cap;
+	}
+	i = cache_slot(c, k);
+	if (c->keys[i] != NULL) {
+		free(k);
+		return;
+	}
+	c->keys[i] = k;
+	c->values[i] = v;
+	c->n++;
+}
+
+/* The case's key: its metric and the canonical form of the scenario it loads. */
+static char *cache_key(const struct validate_case *c, const struct scenario *s)
+{
+	char *canon = canonical_format(s), *k;
+	size_t n = strlen(c->metric) + strlen(canon) + 2;
+	k = xmalloc(n);
+	snprintf(k, n, "%s\n%s", c->metric, canon);
+	free(canon);
+	return k;
+}
+
 int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
 		      double *value, struct diag *d)
 {
+	return validate_case_run_cached(c, opt, NULL, value, d);
+}
+
+int validate_case_run_cached(const struct validate_case *c, const struct scenario_options *opt,
+			     struct validate_cache *cache, double *value, struct diag *d)
+{
+	char *key = NULL;
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
 	struct scenario_override *all;
 	struct scenario *s;
@@ -219,6 +318,17 @@ int validate_case_run(const struct validate_case *c, const struct scenario_optio
 		scenario_free(s);
 		return -1;
 	}
+	if (cache != NULL) {
+		size_t i;
+		key = cache_key(c, s);
+		i = cache_slot(cache, key);
+		if (cache->keys[i] != NULL) {
+			*value = cache->values[i];
+			free(key);
+			scenario_free(s);
+			return 0;
+		}
+	}
 	if (run_scenario(s, &ro, &r, d) != 0 || r.outcome != RUN_SIMULATED) {
 		if (r.outcome != RUN_SIMULATED && r.reason[0])
 			diag_add(d, at, "scenario", "%s", r.reason);
@@ -231,6 +341,10 @@ int validate_case_run(const struct validate_case *c, const struct scenario_optio
 	}
 	run_result_release(&r);
 	scenario_free(s);
+	if (status == 0 && key != NULL)
+		cache_put(cache, key, *value);
+	else
+		free(key);
 	return status;
 }
 

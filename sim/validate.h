@@ -51,6 +51,17 @@ void validate_cases_release(struct validate_cases *c);
 int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
 		      double *value, struct diag *d);
 
+/* Values of cases already simulated, by the case's metric and its scenario's canonical form
+ * (every expanded key: two loads that agree there simulate alike, bit for bit). A fit's steps
+ * change a few keys; cases those keys do not reach are not simulated again. */
+struct validate_cache;
+struct validate_cache *validate_cache_new(void);
+void validate_cache_free(struct validate_cache *c);      /* NULL is a no-op */
+size_t validate_cache_size(const struct validate_cache *c);   /* values held */
+/* validate_case_run through cache (NULL: no cache). */
+int validate_case_run_cached(const struct validate_case *c, const struct scenario_options *opt,
+			     struct validate_cache *cache, double *value, struct diag *d);
+
 struct validate_row {
 	char *name;
 	char *metric;           /* one of validate_metric_names */

@@ -371,9 +371,38 @@ static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
 	diag_release(&d);
 }
 
+/* The fit's cache: a case loaded again with the same expanded keys gives the same value
+ * without a second simulation; a key that changes the scenario is a new entry. */
+static void the_cache_keys_cases_by_their_expanded_scenario(void **state)
+{
+	struct validate_cases cs;
+	struct validate_cache *cache = validate_cache_new();
+	struct scenario_override ov = {"cluster.node.gpu.efficiency.memory", "0.5"};
+	struct scenario_options o = {0};
+	struct diag d;
+	double a, b, c;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_int_equal(validate_cases_load(TRAINING_CASES, &cs, &d), 0);
+	assert_int_equal(validate_case_run_cached(&cs.items[0], NULL, cache, &a, &d), 0);
+	assert_int_equal(validate_case_run_cached(&cs.items[0], NULL, cache, &b, &d), 0);
+	assert_true(a == b);
+	assert_int_equal(validate_cache_size(cache), 1);
+	o.overrides = &ov;
+	o.noverrides = 1;
+	assert_int_equal(validate_case_run_cached(&cs.items[0], &o, cache, &c, &d), 0);
+	assert_int_equal(validate_cache_size(cache), 2);
+	assert_true(c != a);
+	validate_cache_free(cache);
+	validate_cases_release(&cs);
+	diag_release(&d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(the_cache_keys_cases_by_their_expanded_scenario),
 		cmocka_unit_test(every_shipped_case_runs),
 		cmocka_unit_test(published_runs_are_within_their_tolerance),
 		cmocka_unit_test(published_runs_stay_within_2_points_of_their_pins),
