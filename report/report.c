@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost.h"
 #include "report_int.h"
 #include "store.h"
 #include "table.h"
@@ -378,10 +379,12 @@ static char **train_rows(struct store *st, const struct report_options *o, const
 	pk->rows = query_rows(st, sql, p, 3, &pk->n);
 	for (i = 0; i < pk->n; i++) {
 		struct row *r = &pk->rows[i];
+		struct cost c;
 		price(o, r);
-		r->days = r->tps > 0 ? o->tokens / r->tps / 86400.0 : INFINITY;
-		r->usd = r->days * 24.0 * r->usd_h;
-		r->usd_mtok = r->tps > 0 ? r->usd_h / 3600.0 / r->tps * 1e6 : 0;
+		cost_build(r->usd_h, r->tps, o->tokens, &c);
+		r->days = c.days;
+		r->usd = c.usd;
+		r->usd_mtok = c.usd_per_million_tokens;
 	}
 	return nodes;
 }
@@ -590,8 +593,10 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 				table_num(&t, at, 6, 3, r->ttft);
 				table_num(&t, at, 7, 1, r->tpot * 1e3);
 				if (r->priced && r->out_tps > 0) {
+					struct cost c;
+					cost_build(r->usd_h, r->out_tps, 0, &c);
 					amount(&t, at, 8, 2, r->usd_h);
-					amount(&t, at, 9, 3, r->usd_h / 3600.0 / r->out_tps * 1e6);
+					amount(&t, at, 9, 3, c.usd_per_million_tokens);
 				}
 				if (o->target_rate > 0 && r->arrival > 0)
 					amount(&t, at, 10, 0,

@@ -16,8 +16,7 @@
 #include "table.h"
 
 enum { REPORT_PRICES_MAX = 32, REPORT_SLO_MAX = 5 };
-/* The largest --tokens: a million times a frontier run's budget, still printed sanely. */
-#define REPORT_TOKENS_MAX 1e18
+/* The largest --tokens: COST_TOKENS_MAX (cost.h). */
 
 struct report_options {
 	double tokens;              /* training token budget */
@@ -37,7 +36,7 @@ struct report_options {
 };
 
 /* Parse --price NODE=USD/h, --slo ttft_p99=2s,tpot_p99=100ms and a token count such as 2T,
- * 500B or 1e12 (1 to REPORT_TOKENS_MAX) into o. 0, or -1 with a message in d (no file; the
+ * 500B or 1e12 (1 to COST_TOKENS_MAX, cost.h) into o. 0, or -1 with a message in d (no file; the
  * option is the key). */
 int report_parse_price(struct report_options *o, const char *text, struct diag *d);
 int report_parse_slo(struct report_options *o, const char *text, struct diag *d);

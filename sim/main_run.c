@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "calibrate.h"
+#include "cost.h"
 #include "diag.h"
 #include "main_sweep.h"
 #include "outfile.h"
@@ -51,6 +52,9 @@ static void usage(FILE *out)
 		"      --uncertainty N   training: P10/P50/P90 of step time, throughput and MFU over\n"
 		"                        N draws from the calibration's covariance (N simulations)\n"
 		"      --seed S          the draws' seed (default 1)\n"
+		"      --tokens N        price a budget of N tokens (2T, 500B, 1e12): days and USD at\n"
+		"                        the simulated rate (training: tokens trained; serving: output\n"
+		"                        tokens), beside USD/h and USD per million tokens\n"
 		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -77,6 +81,7 @@ struct args {
 	const char *calibration;
 	size_t uncertainty;        /* draws, 0 for none */
 	unsigned long seed;
+	double tokens;             /* --tokens, 0 for none */
 };
 
 int main_add_override(struct scenario_override **list, size_t *n, char *arg)
@@ -139,6 +144,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"calibration", required_argument, NULL, 'c'},
 		{"uncertainty", required_argument, NULL, 'U'},
 		{"seed", required_argument, NULL, 'E'},
+		{"tokens", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -204,6 +210,13 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->seed = (unsigned long)v;
 			break;
 		}
+		case 'N':
+			if (cost_parse_tokens(optarg, &a->tokens) != 0) {
+				fprintf(stderr, "dssim: --tokens: expected a count from 1 to 1e18 "
+						"such as 2T, 500B or 1e12, got '%s'\n", optarg);
+				return EXIT_BAD_INPUT;
+			}
+			break;
 		case 'K':
 			schema_print_keys(stdout);
 			print_frameworks(stdout);
@@ -402,6 +415,7 @@ static int report_run(const struct args *a, const struct scenario *s,
 	ro.keep_iterations = a->trace != NULL;
 	ro.find_max_rate = a->find_max_rate ? slo : NULL;
 	ro.progress = a->find_max_rate ? stderr : NULL;
+	ro.tokens = a->tokens;
 	status = run_scenario(s, &ro, &r, d);
 	if (status != 0) {
 		diag_print(d, stderr);

@@ -18,6 +18,7 @@
 
 #include "calibrate.h"
 #include "canonical.h"
+#include "cost.h"
 #include "json.h"
 #include "memtrack.h"
 #include "memory.h"
@@ -67,9 +68,10 @@ static double gib(double bytes)
 /* Price of the nodes used: instances are rented whole. */
 static void fill_cost(const struct scenario *s, struct store_point *p)
 {
-	p->usd_per_hour = s->cluster.node.price * (double)s->cluster.nodes;
-	if (p->usd_per_hour > 0 && p->tokens_per_s > 0)
-		p->usd_per_million_tokens = p->usd_per_hour / 3600.0 / p->tokens_per_s * 1e6;
+	struct cost c;
+	cost_build(s->cluster.node.price * (double)s->cluster.nodes, p->tokens_per_s, 0, &c);
+	p->usd_per_hour = c.usd_per_hour;
+	p->usd_per_million_tokens = c.usd_per_million_tokens;
 }
 
 /* The most loaded GPU's memory over the step in STORE_TIMELINE intervals: each interval keeps
