@@ -81,6 +81,8 @@ static void row_columns(struct store *st, char *buf, size_t size)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
 	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
 		 store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
+	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
+		 store_has_price_kind(st) ? ", price_kind" : ", NULL");
 }
 
 static void text_col(const struct store_value *v, char *dst, size_t size)
@@ -113,6 +115,29 @@ static void read_row(const struct store_rows *q, size_t at, struct row *r)
 	r->banded = store_cell(q, at, 26 + PARTS + TIMES)->type != STORE_NULL;
 	r->step_p10 = store_cell(q, at, 26 + PARTS + TIMES)->d;
 	r->step_p90 = store_cell(q, at, 27 + PARTS + TIMES)->d;
+	text_col(store_cell(q, at, 28 + PARTS + TIMES), r->price_kind, sizeof r->price_kind);
+}
+
+/* A price kind for people: "capacity block" for capacity_block. */
+static void kind_text(const char *kind, char *buf, size_t size)
+{
+	size_t i;
+	snprintf(buf, size, "%s", kind);
+	for (i = 0; buf[i]; i++)
+		if (buf[i] == '_')
+			buf[i] = ' ';
+}
+
+/* A row's node type, with its price kind when that is not on demand: a Capacity Block or spot
+ * price is not what the same instance costs on demand. */
+static const char *node_label(const struct row *r, char *buf, size_t size)
+{
+	char kind[32];
+	if (r->price_kind[0] == '\0' || strcmp(r->price_kind, "on_demand") == 0)
+		return r->node;
+	kind_text(r->price_kind, kind, sizeof kind);
+	snprintf(buf, size, "%s (%s)", r->node, kind);
+	return buf;
 }
 
 /* The price of a row's nodes: --price for its node type, else the database's. */
@@ -123,6 +148,7 @@ static void price(const struct report_options *o, struct row *r)
 		if (strcmp(o->prices[i].node, r->node) == 0) {
 			r->usd_h = o->prices[i].usd_per_hour * (double)r->nodes;
 			r->priced = true;
+			r->price_kind[0] = '\0';   /* negotiated: the kind is the user's */
 			snprintf(r->price_date, sizeof r->price_date, "--price");
 		}
 }
@@ -223,10 +249,10 @@ enum { TRAIN_COLS = 13 };
 static void train_row(struct table *t, const struct row *r, bool bands)
 {
 	size_t i = t->rows, b = bands ? 2 : 0;
-	char label[128];
+	char label[128], node[112];
 	table_add_row(t);
 	strategy_label(r, label, sizeof label);
-	table_text(t, i, 0, r->node);
+	table_text(t, i, 0, node_label(r, node, sizeof node));
 	table_num(t, i, 1, 0, (double)r->nodes);
 	table_num(t, i, 2, 0, (double)r->gpus);
 	table_text(t, i, 3, label);
@@ -584,7 +610,8 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 				picked[np] = &keep[np];
 				np++;
 				table_add_row(&t);
-				table_text(&t, at, 0, r->node);
+				char node[112];
+				table_text(&t, at, 0, node_label(r, node, sizeof node));
 				table_num(&t, at, 1, 0, (double)r->gpus);
 				table_num(&t, at, 2, 0, (double)r->tp);
 				table_num(&t, at, 3, 0, (double)r->ep);
@@ -636,11 +663,20 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 	size_t r;
 	int i;
 	report_title(out, o->format, 2, "Prices");
-	q = query(st, "SELECT node, max(usd_per_hour / nodes), max(price_date) FROM v_points "
-		      "WHERE node IS NOT NULL GROUP BY node ORDER BY node", NULL, 0);
+	q = query(st, store_has_price_kind(st)
+			      ? "SELECT node, max(usd_per_hour / nodes), max(price_date), "
+				"max(price_kind) FROM v_points WHERE node IS NOT NULL GROUP BY node "
+				"ORDER BY node"
+			      : "SELECT node, max(usd_per_hour / nodes), max(price_date), NULL "
+				"FROM v_points WHERE node IS NOT NULL GROUP BY node ORDER BY node",
+		  NULL, 0);
 	for (r = 0; q != NULL && r < q->rows; r++) {
-		char buf[256], usd[32];
+		char buf[320], usd[32], kind[40] = "";
 		const char *node = store_cell(q, r, 0)->text, *date = store_cell(q, r, 2)->text;
+		if (store_cell(q, r, 3)->text != NULL) {
+			kind_text(store_cell(q, r, 3)->text, kind + 2, sizeof kind - 2);
+			memcpy(kind, ", ", 2);
+		}
 		bool over = false;
 		for (i = 0; i < o->nprices; i++)
 			if (strcmp(o->prices[i].node, node) == 0) {
@@ -650,9 +686,9 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 			}
 		usd_text(store_cell(q, r, 1)->d, usd, sizeof usd);
 		if (!over && store_cell(q, r, 1)->type != STORE_NULL)
-			snprintf(buf, sizeof buf, "%s: %s USD/h per node, read %s (the preset's price "
-						  "and source)",
-				 node, usd, date ? date : "?");
+			snprintf(buf, sizeof buf, "%s: %s USD/h per node%s, read %s (the preset's "
+						  "price and source)",
+				 node, usd, kind, date ? date : "?");
 		else if (!over)
 			snprintf(buf, sizeof buf, "%s: no price (give one with --price %s=USD/h)", node,
 				 node);

@@ -21,6 +21,7 @@ static const double gib = 1024.0 * 1024.0 * 1024.0;
 struct row {
 	long long id, nodes, gpus, tp, pp, dp, cp, ep, zero, mb, vp;
 	char node[64], recompute[16], schedule[16], price_date[16];
+	char price_kind[16];        /* on_demand, capacity_block, spot, reserved; "" unknown */
 	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
 	double mem[PARTS], time[TIMES];
 	double step_p10, step_p90;  /* sweep --uncertainty's bands of step_s, when banded */

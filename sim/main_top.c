@@ -80,7 +80,7 @@ static void top_usage(FILE *out)
 	"round(mfu, 3) AS mfu, "
 #define TOP_TRAIN_COST                                                                        \
 	"round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "                                  \
-	"round(usd_per_hour, 2) AS usd_per_hour, "                                              \
+	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "                        \
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok"
 
 static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST;
@@ -98,7 +98,7 @@ static const char *const top_infer_columns =
 	"round(output_tokens_per_s) AS output_tokens_per_s, round(ttft_p50, 4) AS ttft_p50, "
 	"round(ttft_p99, 4) AS ttft_p99, round(tpot_p50, 4) AS tpot_p50, "
 	"round(tpot_p99, 4) AS tpot_p99, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
-	"round(usd_per_hour, 2) AS usd_per_hour, "
+	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out";
 
 /* What the command line of `dssim top` asks for. */
@@ -189,7 +189,8 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 /* The query of the best o->n points by o->by (a checked column name, so it needs no quoting
  * beyond the double quotes), in direction dir; the caller frees it. */
-static char *top_query(const struct top_options *o, int dir, bool infer, bool bands)
+static char *top_query(const struct top_options *o, int dir, bool infer, bool bands,
+		       bool kinds)
 {
 	/* An explicit --mode keeps the points of that mode only. */
 	const char *mode = o->mode == 1 ? "mode = 'train' AND " : o->mode == 2 ? "mode = 'infer' AND "
@@ -202,6 +203,12 @@ static char *top_query(const struct top_options *o, int dir, bool infer, bool ba
 			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
 		 cols, listed ? "" : ", ", listed ? "" : o->by, mode, o->where, o->by, o->by,
 		 dir > 0 ? "ASC" : "DESC", o->n);
+	if (!kinds) {
+		/* A file before schema 6 has no price_kind: NULL, padded to its length. */
+		char *at = strstr(sql, "price_kind AS price");
+		if (at != NULL)
+			memcpy(at, "NULL      ", 10);
+	}
 	return sql;
 }
 
@@ -286,7 +293,7 @@ int main_top(int argc, char **argv)
 	}
 	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
 	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)),
-			store_has_bands(st));
+			store_has_bands(st), store_has_price_kind(st));
 	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);

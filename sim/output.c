@@ -250,7 +250,9 @@ static void json_cost(FILE *out, const struct scenario *s, const struct cost *c)
 		sep = ", ";
 	}
 	if (c->usd_per_hour > 0) {
-		fprintf(out, "%s\"price_date\": ", sep);
+		fprintf(out, "%s\"price_kind\": ", sep);
+		json_string(out, scenario_enum_name("cluster.node.price_kind", n->price_kind));
+		fputs(", \"price_date\": ", out);
 		json_string(out, n->price_date);
 	}
 	fputs("}", out);
@@ -454,8 +456,11 @@ static void text_cost(FILE *out, const struct scenario *s, const struct cost *c)
 	char t1[256];
 	bool train = s->workload.mode == MODE_TRAIN;
 	if (c->usd_per_hour > 0) {
-		fprintf(out, "cost      %.2f USD/h (%lld x %.2f USD/h, %s)", c->usd_per_hour,
+		const char *kind = scenario_enum_name("cluster.node.price_kind", n->price_kind);
+		fprintf(out, "cost      %.2f USD/h (%lld x %.2f USD/h %s, %s)", c->usd_per_hour,
 			(long long)s->cluster.nodes, n->price,
+			strcmp(kind, "on_demand") == 0 ? "on demand"
+			: strcmp(kind, "capacity_block") == 0 ? "as a capacity block" : kind,
 			vis(n->price_date && n->price_date[0] ? n->price_date : "undated", t1,
 			    sizeof t1));
 		if (c->usd_per_million_tokens > 0)
