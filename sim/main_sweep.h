@@ -45,5 +45,6 @@ int main_top(int argc, char **argv);
 int main_compare(int argc, char **argv);
 int main_db(int argc, char **argv);
 int main_report(int argc, char **argv);
+int main_plan(int argc, char **argv);
 
 #endif
