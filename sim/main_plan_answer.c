@@ -641,7 +641,7 @@ void plan_print_text(const struct plan *pl, FILE *out)
 	counts(pl, &sim, &nofit, &err, &meet);
 	fprintf(out, "plan      %s\n", g);
 	fprintf(out, "searched  %zu node types, %zu configurations in %.1f s: %zu simulated, %zu "
-		     "do not fit, %zu without a valid strategy; %zu meet the goal and constraints\n\n",
+		     "do not fit, %zu could not be built or served; %zu meet the goal and constraints\n\n",
 		pl->ntypes, pl->ncands, pl->wall_s, sim, nofit, err, meet);
 	print_plan(pl, out, "cheapest", pl->cheapest, &pl->checked[0]);
 	if (pl->fastest >= 0 && pl->fastest != pl->cheapest) {
