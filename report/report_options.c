@@ -10,14 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cost.h"
 #include "report_int.h"
 #include "store.h"
-
-int report_parse_tokens(const char *text, double *out)
-{
-	return cost_parse_tokens(text, out);
-}
 
 int report_parse_price(struct report_options *o, const char *text, struct diag *d)
 {

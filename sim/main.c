@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cost.h"
 #include "diag.h"
 #include "main_sweep.h"
 #include "store.h"
@@ -81,6 +82,16 @@ static int usage_line(const char *cmd, bool lists, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, lists ? " (dssim%s%s --help lists them)\n" : " (see dssim%s%s --help)\n",
 		sep, cmd);
+	return EXIT_BAD_INPUT;
+}
+
+int main_parse_tokens(const char *cmd, const char *opt, const char *arg, double *out)
+{
+	if (cost_parse_tokens(arg, out) == 0)
+		return EXIT_OK;
+	/* 1e18 is COST_TOKENS_MAX. */
+	fprintf(stderr, "dssim%s%s: %s: expected a count from 1 to 1e18 such as 2T, 500B or 1e12, "
+			"got '%s'\n", cmd ? " " : "", cmd ? cmd : "", opt, arg);
 	return EXIT_BAD_INPUT;
 }
 

@@ -86,11 +86,8 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 	char *end;
 	switch (c) {
 	case 'T':
-		if (cost_parse_tokens(arg, &a->train_tokens) != 0) {
-			fprintf(stderr, "dssim plan: --train-tokens: expected a count from 1 to 1e18 "
-					"such as 2T, 500B or 1e12, got '%s'\n", arg);
+		if (main_parse_tokens("plan", "--train-tokens", arg, &a->train_tokens) != EXIT_OK)
 			return EXIT_BAD_INPUT;
-		}
 		break;
 	case 'R':
 		if (parse_quantity("--rate", arg, UNIT_PER_S, &a->rate) != 0)
@@ -472,7 +469,11 @@ int main_plan(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = check_base(&pl);
 	if (status == EXIT_OK && node_types(&pl, &d) != 0) {
-		diag_print_prefixed(&d, "dssim plan: ", stderr);
+		size_t i;
+		for (i = 0; i < d.count; i++)
+			fprintf(stderr, "dssim plan: %s: %s\n", d.items[i].key, d.items[i].message);
+		if (d.count == 0)
+			fprintf(stderr, "dssim plan: no node type to search\n");
 		status = EXIT_BAD_INPUT;
 	}
 	if (status == EXIT_OK)

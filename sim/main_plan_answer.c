@@ -77,10 +77,11 @@ void plan_add_type(struct plan *pl, const char *name, bool explicit, struct diag
 	s = load_with(pl, name != NULL ? o : o + 1, name != NULL ? 2 : 1, true, &quiet);
 	if (s == NULL) {
 		if (explicit) {
+			/* The loader's own words ("unknown node preset 'x' (known: ...)"), without
+			 * the --set it came through. */
 			struct mark cli = {NULL, 0, 0};
-			char msg[512] = "does not load";
-			diag_format(&quiet.items[0], msg, sizeof msg);
-			diag_add(d, cli, "--nodes", "%s: %s", name ? name : a->base, msg);
+			diag_add(d, cli, "--nodes", "%s",
+				 quiet.count > 0 ? quiet.items[0].message : "does not load");
 		}
 		diag_release(&quiet);
 		return;

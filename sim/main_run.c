@@ -13,7 +13,6 @@
 
 #include "config.h"
 #include "calibrate.h"
-#include "cost.h"
 #include "diag.h"
 #include "main_sweep.h"
 #include "outfile.h"
@@ -211,11 +210,8 @@ static int parse_args(int argc, char **argv, struct args *a)
 			break;
 		}
 		case 'N':
-			if (cost_parse_tokens(optarg, &a->tokens) != 0) {
-				fprintf(stderr, "dssim: --tokens: expected a count from 1 to 1e18 "
-						"such as 2T, 500B or 1e12, got '%s'\n", optarg);
+			if (main_parse_tokens(NULL, "--tokens", optarg, &a->tokens) != EXIT_OK)
 				return EXIT_BAD_INPUT;
-			}
 			break;
 		case 'K':
 			schema_print_keys(stdout);
