@@ -83,13 +83,29 @@ static void top_usage(FILE *out)
 	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "                        \
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok"
 
-static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST;
+/* The settings that decide a row besides its strategy columns, read from its canonical
+ * configuration (v_points.config): printed only when they differ among the rows shown
+ * (deciding_only), so two rows that read alike do not hide that one offloads its optimizer
+ * or stores its weights in int4 (issue 16). */
+#define TOP_DECIDING                                                                          \
+	", json_extract(config, '$.\"workload.kv_dtype\"') AS kv_dtype, "                      \
+	"json_extract(config, '$.\"strategy.offload.optimizer\"') AS offload_optimizer, "       \
+	"json_extract(config, '$.\"strategy.offload.params\"') AS offload_params, "             \
+	"json_extract(config, '$.\"workload.lora.rank\"') AS lora_rank, "                       \
+	"json_extract(config, '$.\"workload.lora.targets\"') AS lora_targets, "                 \
+	"json_extract(config, '$.\"runtime.framework\"') AS framework"
+static const char *const deciding[] = {"dtype", "kv_dtype", "offload_optimizer",
+				       "offload_params", "lora_rank", "lora_targets",
+				       "framework", NULL};
+
+static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST ", dtype" TOP_DECIDING;
 
 /* A database with uncertainty bands (sweep --uncertainty): step time and MFU at P10 and
  * P90 beside the point's own. */
 static const char *const top_band_columns =
 	TOP_TRAIN_KEYS "round(step_s_p10, 4) AS step_p10, round(step_s_p90, 4) AS step_p90, "
-	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST;
+	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST ", dtype"
+	TOP_DECIDING;
 
 /* Serving points: throughput and latency instead of step time and MFU. */
 static const char *const top_infer_columns =
@@ -99,7 +115,7 @@ static const char *const top_infer_columns =
 	"round(ttft_p99, 4) AS ttft_p99, round(tpot_p50, 4) AS tpot_p50, "
 	"round(tpot_p99, 4) AS tpot_p99, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
 	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "
-	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out";
+	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out" TOP_DECIDING;
 
 /* What the command line of `dssim top` asks for. */
 struct top_options {
@@ -212,6 +228,52 @@ static char *top_query(const struct top_options *o, int dir, bool infer, bool ba
 	return sql;
 }
 
+static bool is_deciding(const char *name)
+{
+	size_t i;
+	for (i = 0; deciding[i]; i++)
+		if (strcmp(name, deciding[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool same_cell(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* t without the deciding columns whose cells are the same in every row (or no row). */
+static void deciding_only(struct table *t)
+{
+	struct table out;
+	size_t c, r, n = 0, k;
+	bool *keep = xcalloc(t->cols + 1, sizeof *keep);
+	const char **heads = xcalloc(t->cols + 1, sizeof *heads);
+	for (c = 0; c < t->cols; c++) {
+		keep[c] = !is_deciding(t->head[c]);
+		for (r = 1; !keep[c] && r < t->rows; r++)
+			keep[c] = !same_cell(t->cell[r * t->cols + c], t->cell[c]);
+		if (keep[c])
+			heads[n++] = t->head[c];
+	}
+	table_init(&out, n);
+	table_heads(&out, heads);
+	for (r = 0; r < t->rows; r++) {
+		table_add_row(&out);
+		for (c = 0, k = 0; c < t->cols; c++) {
+			if (!keep[c])
+				continue;
+			table_text(&out, r, k, t->cell[r * t->cols + c]);
+			out.numeric[r * n + k] = t->numeric[r * t->cols + c];
+			k++;
+		}
+	}
+	free(keep);
+	free(heads);
+	table_free(t);
+	*t = out;
+}
+
 /* Run the checked query sql and print its rows. Returns the exit status. */
 static int top_print(struct store *st, const char *sql, enum format fmt, struct diag *d)
 {
@@ -227,6 +289,7 @@ static int top_print(struct store *st, const char *sql, enum format fmt, struct 
 		return EXIT_INTERNAL;
 	}
 	table_from_rows(&t, rows);
+	deciding_only(&t);
 	table_print(&t, fmt, stdout);
 	table_free(&t);
 	store_rows_free(rows);
