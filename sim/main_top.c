@@ -94,18 +94,19 @@ static void top_usage(FILE *out)
 	"json_extract(config, '$.\"workload.lora.rank\"') AS lora_rank, "                       \
 	"json_extract(config, '$.\"workload.lora.targets\"') AS lora_targets, "                 \
 	"json_extract(config, '$.\"runtime.framework\"') AS framework"
-static const char *const deciding[] = {"dtype", "kv_dtype", "offload_optimizer",
+static const char *const deciding[] = {"weight_dtype", "kv_dtype", "offload_optimizer",
 				       "offload_params", "lora_rank", "lora_targets",
 				       "framework", NULL};
 
-static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST ", dtype" TOP_DECIDING;
+static const char *const top_columns =
+	TOP_TRAIN_KEYS TOP_TRAIN_COST ", dtype AS weight_dtype" TOP_DECIDING;
 
 /* A database with uncertainty bands (sweep --uncertainty): step time and MFU at P10 and
  * P90 beside the point's own. */
 static const char *const top_band_columns =
 	TOP_TRAIN_KEYS "round(step_s_p10, 4) AS step_p10, round(step_s_p90, 4) AS step_p90, "
-	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST ", dtype"
-	TOP_DECIDING;
+	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST
+	", dtype AS weight_dtype" TOP_DECIDING;
 
 /* Serving points: throughput and latency instead of step time and MFU. */
 static const char *const top_infer_columns =
