@@ -307,7 +307,7 @@ static char **train_rows(struct store *st, const struct report_options *o, const
 	size_t i;
 	nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
 			     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, nn);
-	report_row_columns(st, cols, sizeof cols);
+	report_row_columns(st, "train", cols, sizeof cols);
 	snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
 		 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
 	pk->rows = query_rows(st, sql, p, 3, &pk->n);
@@ -484,7 +484,7 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 	char **models = distinct(st, "SELECT DISTINCT model FROM points WHERE mode = 'infer' "
 				     "ORDER BY model", NULL, 0, &nm);
 	char where[512] = "", cols[6144];
-	report_row_columns(st, cols, sizeof cols);
+	report_row_columns(st, "infer", cols, sizeof cols);
 	for (i = 0; i < (size_t)o->nslo; i++)
 		snprintf(where + strlen(where), sizeof where - strlen(where), " AND %s <= %.17g",
 			 o->slo[i].column, o->slo[i].limit);

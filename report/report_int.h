@@ -32,9 +32,10 @@ struct row {
 	double days, usd, usd_mtok;
 };
 
-/* In report_row.c. The columns report_read_row reads, as a SELECT list, into buf (6 KiB
- * holds them); one row of a query of them into r. */
-void report_row_columns(struct store *st, char *buf, size_t size);
+/* In report_row.c. The columns report_read_row reads, as a SELECT list for rows of mode
+ * (train, infer) and the model bound as ?1, into buf (6 KiB holds them); one row of a query
+ * of them into r. */
+void report_row_columns(struct store *st, const char *mode, char *buf, size_t size);
 void report_read_row(const struct store_rows *q, size_t at, struct row *r);
 /* A price kind for people ("capacity block"); a row's node with its kind when not on demand;
  * a row's strategy ("tp2 pp1 dp4 zero1 mb1 selective 1f1b"), with its deciding settings. */

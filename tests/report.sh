@@ -30,6 +30,30 @@ YAML
 	"$dssim" sweep -q -j 2 "$out/serve.yaml" --db "$out/r.db" >/dev/null &&
 	ok "two sweeps into one database" || bad "sweeps into one database"
 
+# A sweep that varies weight precision and optimizer offload: every table names both in each
+# row's strategy, since the four rows otherwise read alike (issue 16's bar). Four points: bf16
+# and fp8 weights, optimizer on the GPU and on the CPU; the cheapest is one of them.
+cat >"$out/vary.yaml" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  workload.dtype: [bf16, fp8]
+  strategy.offload.optimizer: [none, cpu]
+YAML
+"$dssim" sweep -q "$out/vary.yaml" --db "$out/vary.db" >/dev/null && ok "sweep varying dtype and offload" ||
+	bad "sweep varying dtype and offload"
+expect 0 vary "$dssim" report --db "$out/vary.db"
+# Each row of the three strategy tables and the memory table: "<dtype> weights optimizer on
+# <GPU|CPU>"; a row without both fails.
+check=$(awk '/^p4de.24xlarge / { n++; if ($0 ~ /(bf16|fp8) weights optimizer on (GPU|CPU)/) k++ }
+	END { print n + 0, k + 0 }' "$out/vary.out")
+case $check in "4 4") ok "every table row names weights and offload" ;;
+*) bad "rows naming weights and offload (rows, named): $check" ;; esac
+expect 0 vary_top "$dssim" top --db "$out/vary.db" --format csv
+has vary_top out "weight_dtype,offload_optimizer"
+# A database where neither varies names neither.
+expect 0 text_plain "$dssim" report --db "$out/r.db"
+if grep -q "[0-9a-z] weights\|optimizer on" "$out/text_plain.out"; then bad "constant settings named"; else ok "constant settings not named"; fi
+
 expect 0 help "$dssim" report --help
 has help out "--tokens"
 expect 0 text "$dssim" report --db "$out/r.db" --tokens 2T --target-rate 10/s
