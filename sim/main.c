@@ -32,7 +32,7 @@ static const struct command {
 	{"compare", main_compare, "compare SCENARIO|ID...", "scenarios or stored points side by side"},
 	{"db", main_db, "db schema|merge|check", "the database: schema, merge, integrity check"},
 	{"report", main_report, "report --db RESULTS.db", "a capacity-planning report"},
-	{"plan", main_plan, "plan BASE.yaml --train-tokens N|--rate R",
+	{"plan", main_plan, "plan BASE.yaml GOAL [CONSTRAINTS]",
 	 "the cheapest and the fastest plan that meet a goal and constraints"},
 };
 
@@ -45,7 +45,7 @@ static const struct {
 	{EXIT_INTERNAL, "internal, output or database error (corrupt or foreign database too)"},
 	{EXIT_BAD_INPUT, "bad input or usage"},
 	{EXIT_NEGATIVE, "a negative answer, after the report: it does not fit, no rate meets "
-			"the SLO, no plan meets the goal and constraints"},
+			"the SLO, no plan meets the goal"},
 	{EXIT_INTERRUPTED, "interrupted (SIGINT or SIGTERM)"},
 };
 
