@@ -573,8 +573,8 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 	report_title(out, o->format, 2, "Prices");
 	q = query(st, store_has_price_kind(st)
 			      ? "SELECT node, max(usd_per_hour / nodes), max(price_date), "
-				"max(price_kind) FROM v_points WHERE node IS NOT NULL GROUP BY node "
-				"ORDER BY node"
+				"max(price_kind) FROM v_points WHERE node IS NOT NULL "
+				"GROUP BY node ORDER BY node"
 			      : "SELECT node, max(usd_per_hour / nodes), max(price_date), NULL "
 				"FROM v_points WHERE node IS NOT NULL GROUP BY node ORDER BY node",
 		  NULL, 0);

@@ -21,16 +21,18 @@
 static const struct {
 	const char *value, *label;
 } settings[] = {
-	{"dtype", "dtype || ' weights'"},
-	{CFG("workload.kv_dtype"), "'KV ' || " CFG("workload.kv_dtype")},
-	{CFG("strategy.offload.optimizer"), "CASE " CFG("strategy.offload.optimizer")
-	 " WHEN 'cpu' THEN 'optimizer on CPU' ELSE 'optimizer on GPU' END"},
-	{CFG("strategy.offload.params"), "CASE " CFG("strategy.offload.params")
-	 " WHEN 'cpu' THEN 'params on CPU' ELSE 'params on GPU' END"},
-	{CFG("workload.lora.rank"), "CASE WHEN " CFG("workload.lora.rank") " > 0 THEN 'LoRA r' || "
-	 CFG("workload.lora.rank") " ELSE 'no LoRA' END"},
-	{CFG("workload.lora.targets"), "'LoRA on ' || " CFG("workload.lora.targets")},
-	{CFG("runtime.framework"), CFG("runtime.framework")},
+    {"dtype", "dtype || ' weights'"},
+    {CFG("workload.kv_dtype"), "'KV ' || " CFG("workload.kv_dtype")},
+    {CFG("strategy.offload.optimizer"),
+     "CASE " CFG("strategy.offload.optimizer") " WHEN 'cpu' THEN 'optimizer on CPU' ELSE "
+                                               "'optimizer on GPU' END"},
+    {CFG("strategy.offload.params"),
+     "CASE " CFG(
+         "strategy.offload.params") " WHEN 'cpu' THEN 'params on CPU' ELSE 'params on GPU' END"},
+    {CFG("workload.lora.rank"), "CASE WHEN " CFG("workload.lora.rank") " > 0 THEN 'LoRA r' || " CFG(
+                                    "workload.lora.rank") " ELSE 'no LoRA' END"},
+    {CFG("workload.lora.targets"), "'LoRA on ' || " CFG("workload.lora.targets")},
+    {CFG("runtime.framework"), CFG("runtime.framework")},
 };
 #undef CFG
 
@@ -42,10 +44,11 @@ static void settings_column(const char *mode, char *buf, size_t size)
 	if (n < size)
 		n += (size_t)snprintf(buf + n, size - n, ", (''");
 	for (k = 0; k < sizeof settings / sizeof settings[0] && n < size; k++)
-		n += (size_t)snprintf(buf + n, size - n, " || CASE WHEN (SELECT COUNT(DISTINCT %s) "
-				      "FROM v_points WHERE mode = '%s' AND model = ?1) > 1 THEN ' ' "
-				      "|| (%s) ELSE '' END", settings[k].value, mode,
-				      settings[k].label);
+		n +=
+		    (size_t)snprintf(buf + n, size - n,
+		                     " || CASE WHEN (SELECT COUNT(DISTINCT %s) FROM v_points WHERE "
+		                     "mode = '%s' AND model = ?1) > 1 THEN ' ' || (%s) ELSE '' END",
+		                     settings[k].value, mode, settings[k].label);
 	if (n < size)
 		snprintf(buf + n, size - n, ") AS settings");
 }
@@ -57,18 +60,19 @@ static void settings_column(const char *mode, char *buf, size_t size)
 void report_row_columns(struct store *st, const char *mode, char *buf, size_t size)
 {
 	size_t k;
-	snprintf(buf, size, "id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, "
-			    "recompute, schedule, price_date, step_s, tokens_per_s, mfu, peak_per_gpu, "
-			    "capacity, usd_per_hour, arrival_rate, requests_per_s, "
-			    "output_tokens_per_s, ttft_p99, tpot_p99");
+	snprintf(buf, size,
+	         "id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, "
+	         "recompute, schedule, price_date, step_s, tokens_per_s, mfu, "
+	         "peak_per_gpu, capacity, usd_per_hour, arrival_rate, requests_per_s, "
+	         "output_tokens_per_s, ttft_p99, tpot_p99");
 	for (k = 0; k < PARTS; k++)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", m_%s", store_part_name(k));
 	for (k = 0; k < TIMES; k++)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
 	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
-		 store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
+	         store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
 	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
-		 store_has_price_kind(st) ? ", price_kind" : ", NULL");
+	         store_has_price_kind(st) ? ", price_kind" : ", NULL");
 	settings_column(mode, buf, size);
 }
 
@@ -79,10 +83,10 @@ static void text_col(const struct store_value *v, char *dst, size_t size)
 
 void report_read_row(const struct store_rows *q, size_t at, struct row *r)
 {
-	long long *ints[] = {&r->id, NULL, &r->nodes, &r->gpus, &r->tp, &r->pp, &r->dp, &r->cp,
-			     &r->ep, &r->zero, &r->mb, &r->vp};
-	double *reals[] = {&r->step_s, &r->tps, &r->mfu, &r->peak, &r->capacity, &r->usd_h,
-			   &r->arrival, &r->rps, &r->out_tps, &r->ttft, &r->tpot};
+	long long *ints[] = {&r->id, NULL,   &r->nodes, &r->gpus, &r->tp, &r->pp,
+	                     &r->dp, &r->cp, &r->ep,    &r->zero, &r->mb, &r->vp};
+	double *reals[] = {&r->step_s,  &r->tps, &r->mfu,     &r->peak, &r->capacity, &r->usd_h,
+	                   &r->arrival, &r->rps, &r->out_tps, &r->ttft, &r->tpot};
 	size_t k;
 	memset(r, 0, sizeof *r);
 	for (k = 0; k < 12; k++)
@@ -140,7 +144,6 @@ void report_strategy_label(const struct row *r, char *buf, size_t size)
 	if (r->vp > 1)
 		snprintf(vp, sizeof vp, " vp%lld", r->vp);
 	/* The settings start with their own space (settings_column). */
-	snprintf(buf, size, "tp%lld pp%lld dp%lld%s zero%lld mb%lld %s %s%s%s", r->tp, r->pp,
-		 r->dp, cp, r->zero, r->mb, r->recompute, r->schedule, vp, r->settings);
+	snprintf(buf, size, "tp%lld pp%lld dp%lld%s zero%lld mb%lld %s %s%s%s", r->tp, r->pp, r->dp,
+	         cp, r->zero, r->mb, r->recompute, r->schedule, vp, r->settings);
 }
-

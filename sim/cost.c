@@ -31,11 +31,26 @@ int cost_parse_tokens(const char *text, double *out)
 	if (end == text || !(v > 0))
 		return -1;
 	switch (*end) {
-	case 'K': case 'k': scale = 1e3; end++; break;
-	case 'M': scale = 1e6; end++; break;
-	case 'B': case 'G': scale = 1e9; end++; break;
-	case 'T': scale = 1e12; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		scale = 1e3;
+		end++;
+		break;
+	case 'M':
+		scale = 1e6;
+		end++;
+		break;
+	case 'B':
+	case 'G':
+		scale = 1e9;
+		end++;
+		break;
+	case 'T':
+		scale = 1e12;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != '\0' || !(v * scale >= 1) || !(v * scale <= COST_TOKENS_MAX))
 		return -1;

@@ -10,11 +10,11 @@
 /* A price of 0 means unknown; so does a rate of 0. Every field is 0 when it cannot be known,
  * except days and usd, which are INFINITY when tokens > 0 and the rate is 0. */
 struct cost {
-	double usd_per_hour;            /* the cluster: price of one node x nodes */
-	double usd_per_million_tokens;  /* training: tokens processed; serving: output tokens */
-	double tokens;                  /* the budget asked for, 0 for none */
-	double days;                    /* to process tokens at the rate */
-	double usd;                     /* days x 24 x usd_per_hour */
+	double usd_per_hour;           /* the cluster: price of one node x nodes */
+	double usd_per_million_tokens; /* training: tokens processed; serving: output tokens */
+	double tokens;                 /* the budget asked for, 0 for none */
+	double days;                   /* to process tokens at the rate */
+	double usd;                    /* days x 24 x usd_per_hour */
 };
 
 /* The largest token budget: a million times a frontier run's budget, still printed sanely. */

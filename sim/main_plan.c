@@ -31,39 +31,42 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: dssim plan BASE.yaml (--train-tokens N | --rate R --slo TARGETS) [options]\n"
-		"\n"
-		"The cheapest and the fastest way to reach a goal on the node types given, under\n"
-		"constraints. BASE.yaml gives the model, the workload and everything not searched;\n"
-		"plan searches node types, node counts (whole nodes, every GPU used) and the\n"
-		"strategies a sweep's `strategy: auto` enumerates (serving: pp 1, 2, 4 or 8, the\n"
-		"base's micro_batch), simulates each that fits, and prints the two plans with why\n"
-		"each other node type loses and the command that reproduces each plan.\n"
-		"\n"
-		"goal (one):\n"
-		"  --train-tokens N       train N tokens (2T, 500B, 1e12): days = N / (tokens/s),\n"
-		"                         USD = days x 24 x USD/h; BASE must be mode train\n"
-		"  --rate R --slo TARGETS serve R requests/s (Poisson, BASE's request lengths)\n"
-		"                         within targets such as ttft_p99=2s,tpot_p99=100ms (ttft,\n"
-		"                         tpot at p50 or p99; latency at p99); BASE must be mode infer\n"
-		"constraints:\n"
-		"  --deadline DURATION    training: at most this long (90d, 2160h)\n"
-		"  --max-gpus N           at most N GPUs (default 512 training, 32 serving)\n"
-		"  --nodes TYPE,...       these node types (default: every node preset with a\n"
-		"                         price, and BASE's node)\n"
-		"  --min-headroom F       at least this fraction of GPU memory free (0.1 or 10%%)\n"
-		"  --max-usd-per-hour X   the cluster costs at most X USD/h\n"
-		"options:\n"
-		"  -s, --set KEY=VALUE    override a key of BASE (repeatable)\n"
-		"  -d, --data-dir DIR     also look for presets in DIR\n"
-		"      --db FILE          also store every point in a sweep database\n"
-		"  -f, --format FORMAT    text (default) or json\n"
-		"  -h, --help             show this help\n"
-		"\n"
-		"Cheapest: the lowest USD (training: for the N tokens; serving: USD/h at the rate);\n"
-		"fastest: the fewest days (training) or the lowest value of the first target\n"
-		"(serving). Node counts: powers of two for training, 1, 2, 3, ... for serving.\n"
-		"\n");
+	        "usage: dssim plan BASE.yaml (--train-tokens N | --rate R --slo TARGETS)\n"
+	        "                  [options]\n"
+	        "\n"
+	        "The cheapest and the fastest way to reach a goal on the node types given, under\n"
+	        "constraints. BASE.yaml gives the model, the workload and all not searched;\n"
+	        "plan searches node types, node counts (whole nodes, every GPU used) and the\n"
+	        "strategies a sweep's `strategy: auto` enumerates (serving: pp 1, 2, 4 or 8, the\n"
+	        "base's micro_batch), simulates each that fits, and prints the two plans with why\n"
+	        "each other node type loses and the command that reproduces each plan.\n"
+	        "\n"
+	        "goal (one):\n"
+	        "  --train-tokens N       train N tokens (2T, 500B, 1e12): days = N / (tokens/s),\n"
+	        "                         USD = days x 24 x USD/h; BASE must be mode train\n"
+	        "  --rate R --slo TARGETS serve R requests/s (Poisson, BASE's request lengths)\n"
+	        "                         within targets such as ttft_p99=2s,tpot_p99=100ms\n"
+	        "                         (ttft, tpot at p50 or p99; latency at p99); BASE must\n"
+	        "                         be mode infer\n"
+	        "constraints:\n"
+	        "  --deadline DURATION    training: at most this long (90d, 2160h)\n"
+	        "  --max-gpus N           at most N GPUs (default 512 training, 32 serving)\n"
+	        "  --nodes TYPE,...       these node types (default: every node preset with a\n"
+	        "                         price, and BASE's node)\n"
+	        "  --min-headroom F       at least this fraction of GPU memory free (0.1 or 10%%)\n"
+	        "  --max-usd-per-hour X   the cluster costs at most X USD/h\n"
+	        "options:\n"
+	        "  -s, --set KEY=VALUE    override a key of BASE (repeatable)\n"
+	        "  -d, --data-dir DIR     also look for presets in DIR\n"
+	        "      --db FILE          also store every point in a sweep database\n"
+	        "  -f, --format FORMAT    text (default) or json\n"
+	        "  -h, --help             show this help\n"
+	        "\n"
+	        "Cheapest: the lowest USD (training: for the N tokens; serving: USD/h at the\n"
+	        "rate);\n"
+	        "fastest: the fewest days (training) or the lowest value of the first target\n"
+	        "(serving). Node counts: powers of two for training, 1, 2, 3, ... for serving.\n"
+	        "\n");
 	main_print_exit_codes(out);
 }
 
@@ -93,8 +96,10 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 		if (parse_quantity("--rate", arg, UNIT_PER_S, &a->rate) != 0)
 			return EXIT_BAD_INPUT;
 		if (!(a->rate > 0))
-			return main_usage_error("plan", "--rate: expected a rate above 0 such as "
-							"10/s, got '%s'", arg);
+			return main_usage_error("plan",
+			                        "--rate: expected a rate above 0 such as "
+			                        "10/s, got '%s'",
+			                        arg);
 		break;
 	case 'S':
 		a->slo_text = arg;
@@ -103,16 +108,20 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 		if (parse_quantity("--deadline", arg, UNIT_SECONDS, &a->deadline_s) != 0)
 			return EXIT_BAD_INPUT;
 		if (!(a->deadline_s > 0))
-			return main_usage_error("plan", "--deadline: expected a duration above 0 "
-							"such as 90d, got '%s'", arg);
+			return main_usage_error("plan",
+			                        "--deadline: expected a duration above 0 "
+			                        "such as 90d, got '%s'",
+			                        arg);
 		break;
 	case 'G':
 		errno = 0;
 		a->max_gpus = strtol(arg, &end, 10);
 		if (end == arg || *end != '\0' || errno != 0 || a->max_gpus < 1 ||
 		    a->max_gpus > 1000000)
-			return main_usage_error("plan", "--max-gpus: expected 1 to 1000000, got "
-							"'%s'", arg);
+			return main_usage_error("plan",
+			                        "--max-gpus: expected 1 to 1000000, got "
+			                        "'%s'",
+			                        arg);
 		break;
 	case 'N':
 		a->nodes_text = arg;
@@ -121,15 +130,19 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 		if (parse_quantity("--min-headroom", arg, UNIT_FRACTION, &a->min_headroom) != 0)
 			return EXIT_BAD_INPUT;
 		if (!(a->min_headroom >= 0 && a->min_headroom < 1))
-			return main_usage_error("plan", "--min-headroom: expected a fraction from 0 "
-							"to below 1 (0.1 or 10%%), got '%s'", arg);
+			return main_usage_error("plan",
+			                        "--min-headroom: expected a fraction "
+			                        "from 0 to below 1 (0.1 or 10%%), got '%s'",
+			                        arg);
 		break;
 	case 'U':
 		if (parse_quantity("--max-usd-per-hour", arg, UNIT_USD_PER_H, &a->max_usd_h) != 0)
 			return EXIT_BAD_INPUT;
 		if (!(a->max_usd_h > 0))
-			return main_usage_error("plan", "--max-usd-per-hour: expected a price above "
-							"0, got '%s'", arg);
+			return main_usage_error("plan",
+			                        "--max-usd-per-hour: expected a price above "
+			                        "0, got '%s'",
+			                        arg);
 		break;
 	default:
 		return main_usage_error("plan", "unknown option");
@@ -141,20 +154,20 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 static int parse_args(int argc, char **argv, struct plan_args *a)
 {
 	static const struct option longopts[] = {
-		{"train-tokens", required_argument, NULL, 'T'},
-		{"rate", required_argument, NULL, 'R'},
-		{"slo", required_argument, NULL, 'S'},
-		{"deadline", required_argument, NULL, 'D'},
-		{"max-gpus", required_argument, NULL, 'G'},
-		{"nodes", required_argument, NULL, 'N'},
-		{"min-headroom", required_argument, NULL, 'H'},
-		{"max-usd-per-hour", required_argument, NULL, 'U'},
-		{"set", required_argument, NULL, 's'},
-		{"data-dir", required_argument, NULL, 'd'},
-		{"db", required_argument, NULL, 'B'},
-		{"format", required_argument, NULL, 'f'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"train-tokens", required_argument, NULL, 'T'},
+	    {"rate", required_argument, NULL, 'R'},
+	    {"slo", required_argument, NULL, 'S'},
+	    {"deadline", required_argument, NULL, 'D'},
+	    {"max-gpus", required_argument, NULL, 'G'},
+	    {"nodes", required_argument, NULL, 'N'},
+	    {"min-headroom", required_argument, NULL, 'H'},
+	    {"max-usd-per-hour", required_argument, NULL, 'U'},
+	    {"set", required_argument, NULL, 's'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"db", required_argument, NULL, 'B'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c, status;
 	opterr = 0;
@@ -176,14 +189,23 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 			} else if (strcmp(optarg, "json") == 0) {
 				a->fmt = FORMAT_JSON;
 			} else {
-				return main_usage_error("plan", "--format: expected text or json, got "
-								"'%s'", optarg);
+				return main_usage_error("plan",
+				                        "--format: expected text or json, got "
+				                        "'%s'",
+				                        optarg);
 			}
 			break;
 		case 'h':
 			usage(stdout);
 			return -1;
-		case 'T': case 'R': case 'S': case 'D': case 'G': case 'N': case 'H': case 'U':
+		case 'T':
+		case 'R':
+		case 'S':
+		case 'D':
+		case 'G':
+		case 'N':
+		case 'H':
+		case 'U':
 			status = take_option(a, c, optarg);
 			if (status != EXIT_OK)
 				return status;
@@ -193,17 +215,19 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 		}
 	}
 	if (optind != argc - 1)
-		return main_usage_error("plan", "%s", optind >= argc ? "no base scenario given"
-								    : "expected one base scenario");
+		return main_usage_error("plan", "%s",
+		                        optind >= argc ? "no base scenario given"
+		                                       : "expected one base scenario");
 	a->base = argv[optind];
 	a->train = a->train_tokens > 0;
 	if (a->train == (a->rate > 0))
 		return main_usage_error("plan", "give one goal: --train-tokens N, or --rate R with "
-						"--slo TARGETS");
+		                                "--slo TARGETS");
 	if ((a->rate > 0) != (a->slo_text != NULL))
 		return main_usage_error("plan", "--rate and --slo go together");
 	if (a->deadline_s > 0 && !a->train)
-		return main_usage_error("plan", "--deadline is for a training goal (--train-tokens)");
+		return main_usage_error("plan",
+		                        "--deadline is for a training goal (--train-tokens)");
 	if (a->db != NULL && main_check_db("plan", a->db) != 0)
 		return EXIT_BAD_INPUT;
 	if (a->max_gpus == 0)
@@ -252,7 +276,7 @@ static int node_types(struct plan *pl, struct diag *d)
 	}
 	preset_roots_init(&roots, a, pl->args->base, pl->args->data_dir);
 	n = preset_list(&roots, a, PRESET_NODE, &names);
-	plan_add_type(pl, NULL, true, d);   /* the base's own node, priced or not */
+	plan_add_type(pl, NULL, true, d); /* the base's own node, priced or not */
 	for (i = 0; i < n; i++)
 		plan_add_type(pl, names[i], false, d);
 	free(names);
@@ -306,7 +330,7 @@ static char *type_spec(const struct plan *pl, const struct plan_type *t)
 		/* vLLM serves with pp up to a node's worth; micro_batch only sizes the memory
 		 * table in serving, so the base's one is kept. */
 		fprintf(f, "  strategy: {auto: true, pp: [1, 2, 4, 8], micro_batch: [%lld]}\n",
-			(long long)pl->base_micro_batch);
+		        (long long)pl->base_micro_batch);
 	} else {
 		fputs("  strategy: auto\n", f);
 	}
@@ -383,17 +407,22 @@ static int check_base(struct plan *pl)
 		return EXIT_BAD_INPUT;
 	}
 	if (a->train && s->workload.mode != MODE_TRAIN) {
-		fprintf(stderr, "dssim plan: --train-tokens: %s is not a training scenario (workload."
-				"mode: train)\n", a->base);
+		fprintf(stderr,
+		        "dssim plan: --train-tokens: %s is not a training scenario (workload."
+		        "mode: train)\n",
+		        a->base);
 		status = EXIT_BAD_INPUT;
 	} else if (!a->train && s->workload.mode != MODE_INFER) {
-		fprintf(stderr, "dssim plan: --rate: %s is not an inference scenario (workload.mode: "
-				"infer)\n", a->base);
+		fprintf(stderr,
+		        "dssim plan: --rate: %s is not an inference scenario (workload.mode: "
+		        "infer)\n",
+		        a->base);
 		status = EXIT_BAD_INPUT;
 	} else if (!a->train && s->workload.arrival.process == ARRIVAL_TRACE) {
-		fprintf(stderr, "dssim plan: --rate: %s replays a trace, whose arrival times are "
-				"fixed; plan needs workload.arrival.process poisson or gamma\n",
-			a->base);
+		fprintf(stderr,
+		        "dssim plan: --rate: %s replays a trace, whose arrival times are "
+		        "fixed; plan needs workload.arrival.process poisson or gamma\n",
+		        a->base);
 		status = EXIT_BAD_INPUT;
 	}
 	pl->base_micro_batch = s->workload.micro_batch;
@@ -410,8 +439,8 @@ static int open_db(struct plan *pl)
 		return EXIT_OK;
 	diag_init(&d);
 	pl->store = store_open(pl->args->db, false, 10000, &d);
-	if (pl->store == NULL || store_sweep_begin(pl->store, "dssim plan", pl->args->base, NULL,
-						   &d) != 0) {
+	if (pl->store == NULL ||
+	    store_sweep_begin(pl->store, "dssim plan", pl->args->base, NULL, &d) != 0) {
 		diag_print_prefixed(&d, "dssim plan: ", stderr);
 		diag_release(&d);
 		return EXIT_INTERNAL;
@@ -459,9 +488,10 @@ int main_plan(int argc, char **argv)
 	for (k = 0; status == EXIT_OK && k < pl.slo.n; k++)
 		if (target_column(&pl.slo.t[k]) < 0) {
 			char name[32];
-			fprintf(stderr, "dssim plan: --slo: %s is not among the targets plan checks "
-					"(ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99)\n",
-				serve_target_name(&pl.slo.t[k], name, sizeof name));
+			fprintf(stderr,
+			        "dssim plan: --slo: %s is not among the targets plan checks "
+			        "(ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99)\n",
+			        serve_target_name(&pl.slo.t[k], name, sizeof name));
 			status = EXIT_BAD_INPUT;
 		}
 	if (status != EXIT_OK)

@@ -47,7 +47,7 @@ void plan_release(struct plan *pl)
 /* Load the base with extra overrides after the user's (the node, its counts, a candidate's
  * keys). NULL with diagnostics. */
 static struct scenario *load_with(const struct plan *pl, const struct scenario_override *extra,
-				  size_t nextra, bool defer, struct diag *d)
+                                  size_t nextra, bool defer, struct diag *d)
 {
 	const struct plan_args *a = pl->args;
 	struct scenario_options opt;
@@ -81,7 +81,7 @@ void plan_add_type(struct plan *pl, const char *name, bool explicit, struct diag
 			 * the --set it came through. */
 			struct mark cli = {NULL, 0, 0};
 			diag_add(d, cli, "--nodes", "%s",
-				 quiet.count > 0 ? quiet.items[0].message : "does not load");
+			         quiet.count > 0 ? quiet.items[0].message : "does not load");
 		}
 		diag_release(&quiet);
 		return;
@@ -91,7 +91,7 @@ void plan_add_type(struct plan *pl, const char *name, bool explicit, struct diag
 	snprintf(t.name, sizeof t.name, "%s", s->cluster.node.name ? s->cluster.node.name : "");
 	t.price = s->cluster.node.price;
 	snprintf(t.price_kind, sizeof t.price_kind, "%s",
-		 scenario_enum_name("cluster.node.price_kind", s->cluster.node.price_kind));
+	         scenario_enum_name("cluster.node.price_kind", s->cluster.node.price_kind));
 	t.gpus_per_node = s->cluster.node.gpus_per_node;
 	scenario_free(s);
 	for (i = 0; i < pl->ntypes; i++)
@@ -101,17 +101,22 @@ void plan_add_type(struct plan *pl, const char *name, bool explicit, struct diag
 		return;
 	t.max_nodes = a->max_gpus / t.gpus_per_node;
 	if (t.max_nodes < 1)
-		snprintf(t.why_none, sizeof t.why_none, "one node has %lld GPUs, more than "
-			 "--max-gpus %ld", (long long)t.gpus_per_node, a->max_gpus);
+		snprintf(t.why_none, sizeof t.why_none,
+		         "one node has %lld GPUs, more than "
+		         "--max-gpus %ld",
+		         (long long)t.gpus_per_node, a->max_gpus);
 	if (a->max_usd_h > 0 && !(t.price > 0)) {
 		t.max_nodes = 0;
-		snprintf(t.why_none, sizeof t.why_none, "no price, and --max-usd-per-hour needs one");
+		snprintf(t.why_none, sizeof t.why_none,
+		         "no price, and --max-usd-per-hour needs one");
 	} else if (a->max_usd_h > 0 && t.max_nodes > 0 &&
-		   (double)t.max_nodes * t.price > a->max_usd_h) {
+	           (double)t.max_nodes * t.price > a->max_usd_h) {
 		t.max_nodes = (int64_t)floor(a->max_usd_h / t.price);
 		if (t.max_nodes < 1)
-			snprintf(t.why_none, sizeof t.why_none, "one node costs %.2f USD/h, more than "
-				 "--max-usd-per-hour %.2f", t.price, a->max_usd_h);
+			snprintf(t.why_none, sizeof t.why_none,
+			         "one node costs %.2f USD/h, more than "
+			         "--max-usd-per-hour %.2f",
+			         t.price, a->max_usd_h);
 	}
 	pl->types = xreallocarray(pl->types, pl->ntypes + 1, sizeof *pl->types);
 	pl->types[pl->ntypes++] = t;
@@ -155,7 +160,8 @@ void plan_keep(struct plan *pl, const struct store_point *p)
 	c->latency_p99 = p->latency_p99;
 	c->requests_per_s = p->requests_per_s;
 	/* The config is "{shared,own}" (canonical_join): keep the own keys, without the brace. */
-	if (p->status != STORE_ERROR && p->config != NULL && strlen(p->config) > p->shared_len + 2) {
+	if (p->status != STORE_ERROR && p->config != NULL &&
+	    strlen(p->config) > p->shared_len + 2) {
 		const char *own = p->config + p->shared_len + 2;
 		c->own = xstrdup(own);
 		c->own[strlen(c->own) - 1] = '\0';
@@ -180,7 +186,7 @@ static void judge_train(const struct plan *pl, struct plan_cand *c)
 	c->usd_mtok = k.usd_per_million_tokens;
 	if (a->deadline_s > 0 && c->days * 86400 > a->deadline_s) {
 		snprintf(c->why, sizeof c->why, "takes %.4g days, past --deadline %.4g days",
-			 c->days, a->deadline_s / 86400);
+		         c->days, a->deadline_s / 86400);
 		c->score = c->days * 86400 / a->deadline_s;
 	}
 }
@@ -202,8 +208,9 @@ static void judge_serve(const struct plan *pl, struct plan_cand *c)
 		if (x > t->limit) {
 			if (c->why[0] == '\0')
 				snprintf(c->why, sizeof c->why, "%s %s > %s",
-					 serve_target_name(t, name, sizeof name),
-					 seconds_text(x, v, sizeof v), seconds_text(t->limit, l, sizeof l));
+				         serve_target_name(t, name, sizeof name),
+				         seconds_text(x, v, sizeof v),
+				         seconds_text(t->limit, l, sizeof l));
 			if (x / t->limit > c->score)
 				c->score = x / t->limit;
 		}
@@ -223,7 +230,7 @@ static void judge(const struct plan *pl, struct plan_cand *c)
 	}
 	if (!c->fits || c->status != STORE_SIMULATED) {
 		snprintf(c->why, sizeof c->why, "does not fit: %.*s", (int)sizeof c->why - 16,
-			 c->reason);
+		         c->reason);
 		c->score = 1e9 + (c->capacity > 0 ? c->peak / c->capacity : 0);
 		return;
 	}
@@ -233,12 +240,12 @@ static void judge(const struct plan *pl, struct plan_cand *c)
 		judge_serve(pl, c);
 	if (c->why[0] == '\0' && headroom < a->min_headroom) {
 		snprintf(c->why, sizeof c->why, "memory headroom %.1f%% < --min-headroom %.1f%%",
-			 100 * headroom, 100 * a->min_headroom);
+		         100 * headroom, 100 * a->min_headroom);
 		c->score = 1 + a->min_headroom - headroom;
 	}
 	if (c->why[0] == '\0' && a->max_usd_h > 0 && !(c->usd_h <= a->max_usd_h)) {
 		snprintf(c->why, sizeof c->why, "%.2f USD/h, over --max-usd-per-hour %.2f",
-			 c->usd_h, a->max_usd_h);
+		         c->usd_h, a->max_usd_h);
 		c->score = c->usd_h / a->max_usd_h;
 	}
 	c->meets = c->why[0] == '\0';
@@ -262,7 +269,7 @@ static double speed_of(const struct plan *pl, const struct plan_cand *c)
 /* Whether x is a better cheapest (by_cost) or fastest plan than y; ties go to the other
  * measure, then to the earlier point. */
 static bool better(const struct plan *pl, const struct plan_cand *x, const struct plan_cand *y,
-		   bool by_cost)
+                   bool by_cost)
 {
 	double a1 = by_cost ? cost_of(pl, x) : speed_of(pl, x);
 	double b1 = by_cost ? cost_of(pl, y) : speed_of(pl, y);
@@ -296,12 +303,14 @@ void plan_judge(struct plan *pl)
 static bool wanted(const struct plan *pl, const char *key, const char *value)
 {
 	static const char *const serving[] = {"strategy.tp", "strategy.pp", "strategy.dp",
-					      "strategy.cp", "strategy.ep", NULL};
-	static const char *const skip[] = {"workload.global_batch", "strategy.bucket",
-					   "strategy.overlap_grad_reduce",
-					   "strategy.zero3_prefetch_layers",
-					   "strategy.account_for_embedding_in_pipeline_split",
-					   "strategy.account_for_loss_in_pipeline_split", NULL};
+	                                      "strategy.cp", "strategy.ep", NULL};
+	static const char *const skip[] = {"workload.global_batch",
+	                                   "strategy.bucket",
+	                                   "strategy.overlap_grad_reduce",
+	                                   "strategy.zero3_prefetch_layers",
+	                                   "strategy.account_for_embedding_in_pipeline_split",
+	                                   "strategy.account_for_loss_in_pipeline_split",
+	                                   NULL};
 	size_t i;
 	if (!pl->args->train) {
 		for (i = 0; serving[i]; i++)
@@ -313,7 +322,8 @@ static bool wanted(const struct plan *pl, const char *key, const char *value)
 		if (strcmp(key, skip[i]) == 0)
 			return false;
 	if ((strcmp(key, "strategy.first_stage_layers") == 0 ||
-	     strcmp(key, "strategy.last_stage_layers") == 0) && strcmp(value, "0") == 0)
+	     strcmp(key, "strategy.last_stage_layers") == 0) &&
+	    strcmp(value, "0") == 0)
 		return false;
 	return true;
 }
@@ -321,7 +331,7 @@ static bool wanted(const struct plan *pl, const char *key, const char *value)
 /* The overrides of a candidate: node, nodes, GPUs, the rate, then its own keys. The strings
  * live in *arena (free each, then the array). */
 static size_t cand_overrides(const struct plan *pl, const struct plan_cand *c,
-			     struct scenario_override **out, char ***strs, size_t *nstrs)
+                             struct scenario_override **out, char ***strs, size_t *nstrs)
 {
 	struct scenario_override *o = xcalloc(64, sizeof *o);
 	char **s = xcalloc(160, sizeof *s), *p;
@@ -379,7 +389,7 @@ static void shell_word(FILE *f, const char *w)
 {
 	const char *q;
 	if (w[0] != '\0' && strspn(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				      "0123456789_-.,/=+:%@") == strlen(w)) {
+	                              "0123456789_-.,/=+:%@") == strlen(w)) {
 		fputs(w, f);
 		return;
 	}
@@ -506,33 +516,34 @@ static long best_of_type(const struct plan *pl, size_t type)
 			if (c->meets)
 				best = (long)i;
 		} else if (c->meets ? better(pl, c, b, isfinite(cost_of(pl, b)))
-				    : (c->score < b->score ||
-				       (c->score == b->score && cost_of(pl, c) < cost_of(pl, b)))) {
+		                    : (c->score < b->score ||
+		                       (c->score == b->score && cost_of(pl, c) < cost_of(pl, b)))) {
 			best = (long)i;
 		}
 	}
 	return best;
 }
 
-static void strategy_text(const struct plan *pl, const struct plan_cand *c, char *buf,
-			  size_t size)
+static void strategy_text(const struct plan *pl, const struct plan_cand *c, char *buf, size_t size)
 {
-	int n = snprintf(buf, size, "tp %lld, pp %lld, dp %lld", (long long)c->tp,
-			 (long long)c->pp, (long long)c->dp);
+	int n = snprintf(buf, size, "tp %lld, pp %lld, dp %lld", (long long)c->tp, (long long)c->pp,
+	                 (long long)c->dp);
 	if (c->ep > 1 && n > 0 && (size_t)n < size)
 		n += snprintf(buf + n, size - (size_t)n, ", ep %lld", (long long)c->ep);
 	if (c->cp > 1 && n > 0 && (size_t)n < size)
 		n += snprintf(buf + n, size - (size_t)n, ", cp %lld", (long long)c->cp);
 	if (pl->args->train && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - (size_t)n, ", zero %lld, micro-batch %lld, recompute %s%s%s",
-			 (long long)c->zero, (long long)c->micro_batch, c->recompute,
-			 c->pp > 1 ? ", " : "", c->pp > 1 ? c->schedule : "");
+		snprintf(buf + n, size - (size_t)n,
+		         ", zero %lld, micro-batch %lld, recompute %s%s%s", (long long)c->zero,
+		         (long long)c->micro_batch, c->recompute, c->pp > 1 ? ", " : "",
+		         c->pp > 1 ? c->schedule : "");
 }
 
 static const char *kind_words(const char *kind)
 {
-	return strcmp(kind, "on_demand") == 0 ? "on demand"
-	       : strcmp(kind, "capacity_block") == 0 ? "as a capacity block" : kind;
+	return strcmp(kind, "on_demand") == 0        ? "on demand"
+	       : strcmp(kind, "capacity_block") == 0 ? "as a capacity block"
+	                                             : kind;
 }
 
 /* The figures of a plan in one line: price, cost, speed. */
@@ -546,16 +557,16 @@ static void figures(const struct plan *pl, const struct plan_cand *c, char *buf,
 		snprintf(price, sizeof price, "no price");
 	if (pl->args->train)
 		snprintf(buf, size, "%s; %.4g days, %.0f USD for %.4g tokens at %.0f tokens/s",
-			 price, c->days, c->usd, pl->args->train_tokens, c->tokens_per_s);
+		         price, c->days, c->usd, pl->args->train_tokens, c->tokens_per_s);
 	else
 		snprintf(buf, size, "%s, %.3f USD per million output tokens; %s %s (limit %s)",
-			 price, c->usd_mtok, serve_target_name(&pl->slo.t[0], name, sizeof name),
-			 seconds_text(c->metric, v, sizeof v),
-			 seconds_text(pl->slo.t[0].limit, l, sizeof l));
+		         price, c->usd_mtok, serve_target_name(&pl->slo.t[0], name, sizeof name),
+		         seconds_text(c->metric, v, sizeof v),
+		         seconds_text(pl->slo.t[0].limit, l, sizeof l));
 }
 
 static void print_plan(const struct plan *pl, FILE *out, const char *label, long i,
-		       const struct plan_checked *k)
+                       const struct plan_checked *k)
 {
 	const struct plan_cand *c;
 	char s[256], f[512], v[32];
@@ -567,15 +578,15 @@ static void print_plan(const struct plan *pl, FILE *out, const char *label, long
 	strategy_text(pl, c, s, sizeof s);
 	figures(pl, c, f, sizeof f);
 	fprintf(out, "%-9s %s x %lld (%lld GPUs): %s\n", label, pl->types[c->type].name,
-		(long long)c->nodes, (long long)c->gpus, s);
+	        (long long)c->nodes, (long long)c->gpus, s);
 	fprintf(out, "%9s %s\n", "", f);
 	if (k->ran && pl->args->train)
 		fprintf(out, "%9s run on its own: %.0f tokens/s%s\n", "", k->value,
-			k->meets ? "" : ", and it does NOT fit");
+		        k->meets ? "" : ", and it does NOT fit");
 	else if (k->ran)
 		fprintf(out, "%9s run on its own: %s %s, %s the targets\n", "",
-			serve_target_name(&pl->slo.t[0], s, sizeof s),
-			seconds_text(k->value, v, sizeof v), k->meets ? "meets" : "does NOT meet");
+		        serve_target_name(&pl->slo.t[0], s, sizeof s),
+		        seconds_text(k->value, v, sizeof v), k->meets ? "meets" : "does NOT meet");
 	fprintf(out, "%9s %s\n", "", k->command);
 }
 
@@ -588,24 +599,26 @@ static void lose_text(const struct plan *pl, const struct plan_cand *c, char *bu
 	if (!c->meets) {
 		snprintf(buf, size, "%s", c->why);
 	} else if (pl->args->train) {
-		snprintf(buf, size, "meets, but costs %.0f USD more than the cheapest and takes "
-			 "%.3g days more than the fastest",
-			 isfinite(cost_of(pl, c)) && ch ? c->usd - ch->usd : INFINITY,
-			 fa ? c->days - fa->days : 0);
+		snprintf(buf, size,
+		         "meets, but costs %.0f USD more than the cheapest and takes "
+		         "%.3g days more than the fastest",
+		         isfinite(cost_of(pl, c)) && ch ? c->usd - ch->usd : INFINITY,
+		         fa ? c->days - fa->days : 0);
 	} else if (!isfinite(cost_of(pl, c))) {
 		snprintf(buf, size, "meets, but has no price; %s above the fastest's",
-			 seconds_text(fa ? c->metric - fa->metric : 0, v, sizeof v));
+		         seconds_text(fa ? c->metric - fa->metric : 0, v, sizeof v));
 	} else {
 		char name[32];
-		snprintf(buf, size, "meets, but costs %.2f USD/h more than the cheapest; %s %s "
-			 "above the fastest's", ch ? c->usd_h - ch->usd_h : 0,
-			 serve_target_name(&pl->slo.t[0], name, sizeof name),
-			 seconds_text(fa ? c->metric - fa->metric : 0, v, sizeof v));
+		snprintf(buf, size,
+		         "meets, but costs %.2f USD/h more than the cheapest; %s %s "
+		         "above the fastest's",
+		         ch ? c->usd_h - ch->usd_h : 0,
+		         serve_target_name(&pl->slo.t[0], name, sizeof name),
+		         seconds_text(fa ? c->metric - fa->metric : 0, v, sizeof v));
 	}
 }
 
-static void counts(const struct plan *pl, size_t *sim, size_t *nofit, size_t *err,
-		   size_t *meet)
+static void counts(const struct plan *pl, size_t *sim, size_t *nofit, size_t *err, size_t *meet)
 {
 	size_t i;
 	*sim = *nofit = *err = *meet = 0;
@@ -630,8 +643,8 @@ static void goal_text(const struct plan *pl, char *buf, size_t size)
 	n = snprintf(buf, size, "serve %s at %.4g requests/s within", pl->model, a->rate);
 	for (k = 0; k < pl->slo.n && n > 0 && (size_t)n < size; k++)
 		n += snprintf(buf + n, size - (size_t)n, "%s %s <= %s", k ? "," : "",
-			      serve_target_name(&pl->slo.t[k], name, sizeof name),
-			      seconds_text(pl->slo.t[k].limit, l, sizeof l));
+		              serve_target_name(&pl->slo.t[k], name, sizeof name),
+		              seconds_text(pl->slo.t[k].limit, l, sizeof l));
 }
 
 void plan_print_text(const struct plan *pl, FILE *out)
@@ -641,9 +654,11 @@ void plan_print_text(const struct plan *pl, FILE *out)
 	goal_text(pl, g, sizeof g);
 	counts(pl, &sim, &nofit, &err, &meet);
 	fprintf(out, "plan      %s\n", g);
-	fprintf(out, "searched  %zu node types, %zu configurations in %.1f s: %zu simulated, %zu "
-		     "do not fit, %zu could not be built or served; %zu meet the goal and constraints\n\n",
-		pl->ntypes, pl->ncands, pl->wall_s, sim, nofit, err, meet);
+	fprintf(
+	    out,
+	    "searched  %zu node types, %zu configurations in %.1f s: %zu simulated, %zu "
+	    "do not fit, %zu could not be built or served; %zu meet the goal and constraints\n\n",
+	    pl->ntypes, pl->ncands, pl->wall_s, sim, nofit, err, meet);
 	print_plan(pl, out, "cheapest", pl->cheapest, &pl->checked[0]);
 	if (pl->fastest >= 0 && pl->fastest != pl->cheapest) {
 		fputc('\n', out);
@@ -652,21 +667,21 @@ void plan_print_text(const struct plan *pl, FILE *out)
 		fprintf(out, "fastest   the same\n");
 	}
 	fprintf(out, "\nwhy each node type loses (its nearest miss cheaper than the cheapest plan, "
-		     "else its cheapest plan):\n");
+	             "else its cheapest plan):\n");
 	for (k = 0; k < pl->ntypes; k++) {
 		const struct plan_type *t = &pl->types[k];
 		long b = best_of_type(pl, k);
 		if (b >= 0 && (b == pl->cheapest || b == pl->fastest))
 			continue;
 		if (b < 0) {
-			fprintf(out, "  %-16s %s\n", t->name, t->why_none[0] ? t->why_none
-									 : "no configuration");
+			fprintf(out, "  %-16s %s\n", t->name,
+			        t->why_none[0] ? t->why_none : "no configuration");
 			continue;
 		}
 		strategy_text(pl, &pl->cands[b], s, sizeof s);
 		lose_text(pl, &pl->cands[b], why, sizeof why);
 		fprintf(out, "  %-16s x %lld, %s: %s\n", t->name, (long long)pl->cands[b].nodes, s,
-			why);
+		        why);
 	}
 	if (pl->fastest < 0)
 		fprintf(out, "\nnothing meets the goal and constraints\n");
@@ -682,13 +697,14 @@ static void json_plan(const struct plan *pl, FILE *out, long i, const struct pla
 	c = &pl->cands[i];
 	fputs("{\"node\": ", out);
 	json_string(out, pl->types[c->type].name);
-	fprintf(out, ", \"nodes\": %lld, \"gpus\": %lld, \"tp\": %lld, \"pp\": %lld, \"dp\": %lld, "
-		     "\"cp\": %lld, \"ep\": %lld", (long long)c->nodes, (long long)c->gpus,
-		(long long)c->tp, (long long)c->pp, (long long)c->dp, (long long)c->cp,
-		(long long)c->ep);
+	fprintf(out,
+	        ", \"nodes\": %lld, \"gpus\": %lld, \"tp\": %lld, \"pp\": %lld, \"dp\": %lld, "
+	        "\"cp\": %lld, \"ep\": %lld",
+	        (long long)c->nodes, (long long)c->gpus, (long long)c->tp, (long long)c->pp,
+	        (long long)c->dp, (long long)c->cp, (long long)c->ep);
 	if (pl->args->train) {
 		fprintf(out, ", \"zero\": %lld, \"micro_batch\": %lld, \"recompute\": ",
-			(long long)c->zero, (long long)c->micro_batch);
+		        (long long)c->zero, (long long)c->micro_batch);
 		json_string(out, c->recompute);
 		fputs(", \"schedule\": ", out);
 		json_string(out, c->schedule);
@@ -704,7 +720,8 @@ static void json_plan(const struct plan *pl, FILE *out, long i, const struct pla
 		int t;
 		char name[32];
 		for (t = 0; t < pl->slo.n; t++) {
-			fprintf(out, ", \"%s\": ", serve_target_name(&pl->slo.t[t], name, sizeof name));
+			fprintf(out,
+			        ", \"%s\": ", serve_target_name(&pl->slo.t[t], name, sizeof name));
 			json_num(out, plan_target_value(c, &pl->slo.t[t]));
 		}
 	}
@@ -717,7 +734,7 @@ static void json_plan(const struct plan *pl, FILE *out, long i, const struct pla
 	fputs(", \"headroom\": ", out);
 	json_num(out, c->capacity > 0 ? 1 - c->peak / c->capacity : NAN);
 	fprintf(out, ", \"checked\": {\"ran\": %s, \"meets\": %s, \"value\": ",
-		k->ran ? "true" : "false", k->meets ? "true" : "false");
+	        k->ran ? "true" : "false", k->meets ? "true" : "false");
 	json_num(out, k->value);
 	fputs("}, \"command\": ", out);
 	json_string(out, k->command);
@@ -732,9 +749,11 @@ void plan_print_json(const struct plan *pl, FILE *out)
 	counts(pl, &sim, &nofit, &err, &meet);
 	fputs("{\n  \"goal\": ", out);
 	json_string(out, g);
-	fprintf(out, ",\n  \"searched\": {\"node_types\": %zu, \"configurations\": %zu, "
-		     "\"simulated\": %zu, \"do_not_fit\": %zu, \"errors\": %zu, \"meet\": %zu, "
-		     "\"wall_s\": ", pl->ntypes, pl->ncands, sim, nofit, err, meet);
+	fprintf(out,
+	        ",\n  \"searched\": {\"node_types\": %zu, \"configurations\": %zu, "
+	        "\"simulated\": %zu, \"do_not_fit\": %zu, \"errors\": %zu, \"meet\": %zu, "
+	        "\"wall_s\": ",
+	        pl->ntypes, pl->ncands, sim, nofit, err, meet);
 	json_num(out, pl->wall_s);
 	fputs("},\n  \"cheapest\": ", out);
 	json_plan(pl, out, pl->cheapest, &pl->checked[0]);
@@ -746,14 +765,15 @@ void plan_print_json(const struct plan *pl, FILE *out)
 		if (b >= 0 && (b == pl->cheapest || b == pl->fastest))
 			continue;
 		if (b < 0)
-			snprintf(why, sizeof why, "%s", pl->types[k].why_none[0]
-							? pl->types[k].why_none : "no configuration");
+			snprintf(why, sizeof why, "%s",
+			         pl->types[k].why_none[0] ? pl->types[k].why_none
+			                                  : "no configuration");
 		else
 			lose_text(pl, &pl->cands[b], why, sizeof why);
 		fprintf(out, "%s\n    {\"node\": ", n++ ? "," : "");
 		json_string(out, pl->types[k].name);
-		fprintf(out, ", \"nodes\": %lld, \"why\": ", b >= 0 ? (long long)pl->cands[b].nodes
-								    : 0LL);
+		fprintf(out, ", \"nodes\": %lld, \"why\": ",
+		        b >= 0 ? (long long)pl->cands[b].nodes : 0LL);
 		json_string(out, why);
 		fputs("}", out);
 	}

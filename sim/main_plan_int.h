@@ -23,12 +23,12 @@ struct plan_args {
 	const char *base, *db, *data_dir, *slo_text, *nodes_text;
 	struct scenario_override *overrides;
 	size_t noverrides;
-	bool train;                /* --train-tokens, else --rate with --slo */
-	double train_tokens;       /* tokens */
-	double rate;               /* requests/s */
-	double deadline_s;         /* 0: none */
-	double min_headroom;       /* fraction of GPU memory */
-	double max_usd_h;          /* 0: none */
+	bool train;          /* --train-tokens, else --rate with --slo */
+	double train_tokens; /* tokens */
+	double rate;         /* requests/s */
+	double deadline_s;   /* 0: none */
+	double min_headroom; /* fraction of GPU memory */
+	double max_usd_h;    /* 0: none */
 	long max_gpus;
 	enum format fmt;
 };
@@ -37,9 +37,9 @@ struct plan_args {
 struct plan_type {
 	char name[64];
 	char price_kind[16];
-	double price;              /* USD/h per node, 0 unknown */
+	double price; /* USD/h per node, 0 unknown */
 	int64_t gpus_per_node;
-	int64_t max_nodes;         /* 0: none allowed; why_none says why */
+	int64_t max_nodes; /* 0: none allowed; why_none says why */
 	char why_none[160];
 };
 
@@ -53,20 +53,20 @@ struct plan_cand {
 	int64_t nodes, gpus, tp, pp, dp, cp, ep, zero, vp, micro_batch;
 	double step_s, tokens_per_s, peak, capacity, usd_h, usd_mtok;
 	double ttft_p50, ttft_p99, tpot_p50, tpot_p99, latency_p99, requests_per_s;
-	char *own;                 /* its own keys, "key":value pairs (canonical), or NULL */
+	char *own; /* its own keys, "key":value pairs (canonical), or NULL */
 	/* The verdict. */
 	bool meets;
-	char why[200];             /* why not, when it does not meet */
-	double days, usd;          /* training: for the token budget */
-	double metric;             /* serving: the first target's value */
-	double score;              /* how near it comes: lower is nearer (for a runner-up) */
+	char why[200];    /* why not, when it does not meet */
+	double days, usd; /* training: for the token budget */
+	double metric;    /* serving: the first target's value */
+	double score;     /* how near it comes: lower is nearer (for a runner-up) */
 };
 
 /* The run on its own of a chosen configuration: the command and what it gave. */
 struct plan_checked {
-	char *command;             /* dssim BASE --set ... */
+	char *command; /* dssim BASE --set ... */
 	bool ran, meets;
-	double value;              /* serving: the first target; training: tokens/s */
+	double value; /* serving: the first target; training: tokens/s */
 };
 
 struct plan {
@@ -75,14 +75,14 @@ struct plan {
 	char model[96];
 	int64_t base_micro_batch;
 	struct plan_type *types;
-	size_t ntypes, type_at;    /* type_at: the type whose sweep runs */
+	size_t ntypes, type_at; /* type_at: the type whose sweep runs */
 	struct plan_cand *cands;
 	size_t ncands, cap;
-	struct store *store;       /* --db, or NULL */
+	struct store *store; /* --db, or NULL */
 	struct diag store_diag;
 	double wall_s;
-	long cheapest, fastest;    /* indices into cands, -1 for none */
-	struct plan_checked checked[2];   /* cheapest, fastest */
+	long cheapest, fastest;         /* indices into cands, -1 for none */
+	struct plan_checked checked[2]; /* cheapest, fastest */
 };
 
 void plan_init(struct plan *pl, const struct plan_args *a);

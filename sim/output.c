@@ -221,7 +221,8 @@ static int notes_of(const struct scenario *s, char note[][NOTE_LEN], int max)
 }
 
 /* "cost": what the run costs at its rate, each figure only when it is known (a node price,
- * a simulated rate, a --tokens budget): JSON has no infinity, and a missing key reads as unknown. */
+ * a simulated rate, a --tokens budget): JSON has no infinity, and a missing key reads as
+ * unknown. */
 static void json_cost(FILE *out, const struct scenario *s, const struct cost *c)
 {
 	const struct node_spec *n = &s->cluster.node;
@@ -232,7 +233,8 @@ static void json_cost(FILE *out, const struct scenario *s, const struct cost *c)
 		bool known;
 	} f[] = {
 		{"usd_per_hour", c->usd_per_hour, c->usd_per_hour > 0},
-		{"usd_per_million_tokens", c->usd_per_million_tokens, c->usd_per_million_tokens > 0},
+		{"usd_per_million_tokens", c->usd_per_million_tokens,
+		 c->usd_per_million_tokens > 0},
 		{"tokens", c->tokens, c->tokens > 0},
 		{"days", c->days, c->tokens > 0 && isfinite(c->days)},
 		{"usd", c->usd, c->tokens > 0 && c->usd_per_hour > 0 && isfinite(c->usd)},

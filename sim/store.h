@@ -84,7 +84,8 @@ const char *store_part_name(size_t i);
  * busy_ms is how long to wait for another writer's lock. NULL with the reason in d; a database
  * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
  * file", except schemas 4 (before the uncertainty columns) and 5 (before price_kind): a writer
- * migrates it (adds the columns, NULL in its rows), a reader reads it as it is. Every diagnostic of the store is placed at its file, without a line. */
+ * migrates it (adds the columns, NULL in its rows), a reader reads it as it is. Every
+ * diagnostic of the store is placed at its file, without a line. */
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
 /* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
  * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file

@@ -47,7 +47,8 @@ static void fill_keys(const struct scenario *s, struct store_point *p)
 	/* A kind without a price says nothing: NULL beside a NULL price. */
 	if (s->cluster.node.price > 0)
 		copy_text(p->price_kind, sizeof p->price_kind,
-			  scenario_enum_name("cluster.node.price_kind", s->cluster.node.price_kind));
+			  scenario_enum_name("cluster.node.price_kind",
+					     s->cluster.node.price_kind));
 	if (s->workload.mode == MODE_INFER)
 		p->arrival_rate = s->workload.arrival.rate;
 	p->nodes = s->cluster.nodes;

@@ -105,11 +105,11 @@ static void run_prices_the_whole_cluster_at_the_simulated_rate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(cost_of_four_p5_nodes_at_100k_tokens_per_s_matches_the_hand_sum),
-		cmocka_unit_test(cost_without_a_price_keeps_the_days_and_no_usd),
-		cmocka_unit_test(cost_of_a_budget_at_no_rate_is_never_done),
-		cmocka_unit_test(cost_parse_tokens_reads_suffixes_and_refuses_the_rest),
-		cmocka_unit_test(run_prices_the_whole_cluster_at_the_simulated_rate),
+	    cmocka_unit_test(cost_of_four_p5_nodes_at_100k_tokens_per_s_matches_the_hand_sum),
+	    cmocka_unit_test(cost_without_a_price_keeps_the_days_and_no_usd),
+	    cmocka_unit_test(cost_of_a_budget_at_no_rate_is_never_done),
+	    cmocka_unit_test(cost_parse_tokens_reads_suffixes_and_refuses_the_rest),
+	    cmocka_unit_test(run_prices_the_whole_cluster_at_the_simulated_rate),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
