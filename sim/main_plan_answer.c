@@ -744,7 +744,7 @@ static void json_plan(const struct plan *pl, FILE *out, long i, const struct pla
 void plan_print_json(const struct plan *pl, FILE *out)
 {
 	size_t sim, nofit, err, meet, k, n = 0;
-	char g[256], why[320];
+	char g[256], why[320], strategy[256];
 	goal_text(pl, g, sizeof g);
 	counts(pl, &sim, &nofit, &err, &meet);
 	fputs("{\n  \"goal\": ", out);
@@ -772,8 +772,13 @@ void plan_print_json(const struct plan *pl, FILE *out)
 			lose_text(pl, &pl->cands[b], why, sizeof why);
 		fprintf(out, "%s\n    {\"node\": ", n++ ? "," : "");
 		json_string(out, pl->types[k].name);
-		fprintf(out, ", \"nodes\": %lld, \"why\": ",
+		fprintf(out, ", \"nodes\": %lld, \"strategy\": ",
 		        b >= 0 ? (long long)pl->cands[b].nodes : 0LL);
+		strategy[0] = '\0';
+		if (b >= 0)
+			strategy_text(pl, &pl->cands[b], strategy, sizeof strategy);
+		json_string(out, strategy);
+		fputs(", \"why\": ", out);
 		json_string(out, why);
 		fputs("}", out);
 	}

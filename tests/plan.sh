@@ -54,8 +54,9 @@ case $check in ok*) ok "run on its own: $check" ;; *) bad "run on its own: $chec
 check=$(jq -r 'if .fastest.checked.meets and .fastest.ttft_p99 <= .cheapest.ttft_p99 then "ok" else "bad" end' "$out/bar.out")
 [ "$check" = ok ] && ok "fastest meets and is no slower" || bad "fastest: $check"
 # Every other node type has one line, and p4d.24xlarge, cheaper, says why it loses.
-check=$(jq -r '.runners_up[] | select(.node == "p4d.24xlarge") | .why' "$out/bar.out")
-case $check in "ttft_p99 "*" > 2 s") ok "p4d loses on ttft_p99: $check" ;; *) bad "p4d: $check" ;; esac
+# p4d.24xlarge's 40 GB A100s hold 70B only at tp 8: one replica, which misses the target.
+check=$(jq -r '.runners_up[] | select(.node == "p4d.24xlarge") | "\(.strategy): \(.why)"' "$out/bar.out")
+case $check in "tp 8, pp 1, dp 1: ttft_p99 "*" > 2 s") ok "p4d loses on ttft_p99: $check" ;; *) bad "p4d: $check" ;; esac
 
 # Nothing meets 1 ms: exit 3 after the answer.
 expect 3 none "$dssim" plan "$base" --rate 10/s --slo ttft_p99=1ms --nodes p4de.24xlarge --max-gpus 8
