@@ -4,7 +4,8 @@
 set -eu
 cd "$(dirname "$0")"
 
-packages="build-essential autoconf automake libtool pkg-config libgsl-dev libsqlite3-dev libyaml-dev libcmocka-dev"
+# jq: tests/plan.sh reads `dssim plan --format json` with it (the test skips without it).
+packages="build-essential autoconf automake libtool pkg-config libgsl-dev libsqlite3-dev libyaml-dev libcmocka-dev jq"
 missing=""
 for p in $packages; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

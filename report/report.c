@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cost.h"
 #include "report_int.h"
 #include "store.h"
 #include "table.h"
@@ -62,58 +63,6 @@ static void usd_text(double v, char *buf, size_t size)
 	snprintf(buf, size, fabs(v) < 1e9 ? "%.2f" : "%.4g", v);
 }
 
-/* ---- reading ---- */
-
-/* The columns read_row reads: the key and result columns, then m_NAME for each memory part
- * and t_NAME for each time category, as the store names them, then the P10 and P90 of step_s
- * of a database with bands (NULL in one without, such as a schema 4 file). */
-static void row_columns(struct store *st, char *buf, size_t size)
-{
-	size_t k;
-	snprintf(buf, size, "id, node, nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, vp, "
-			    "recompute, schedule, price_date, step_s, tokens_per_s, mfu, peak_per_gpu, "
-			    "capacity, usd_per_hour, arrival_rate, requests_per_s, "
-			    "output_tokens_per_s, ttft_p99, tpot_p99");
-	for (k = 0; k < PARTS; k++)
-		snprintf(buf + strlen(buf), size - strlen(buf), ", m_%s", store_part_name(k));
-	for (k = 0; k < TIMES; k++)
-		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
-	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
-		 store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
-}
-
-static void text_col(const struct store_value *v, char *dst, size_t size)
-{
-	snprintf(dst, size, "%s", v->text ? v->text : "");
-}
-
-static void read_row(const struct store_rows *q, size_t at, struct row *r)
-{
-	long long *ints[] = {&r->id, NULL, &r->nodes, &r->gpus, &r->tp, &r->pp, &r->dp, &r->cp,
-			     &r->ep, &r->zero, &r->mb, &r->vp};
-	double *reals[] = {&r->step_s, &r->tps, &r->mfu, &r->peak, &r->capacity, &r->usd_h,
-			   &r->arrival, &r->rps, &r->out_tps, &r->ttft, &r->tpot};
-	size_t k;
-	memset(r, 0, sizeof *r);
-	for (k = 0; k < 12; k++)
-		if (ints[k])
-			*ints[k] = store_cell(q, at, k)->i;
-	text_col(store_cell(q, at, 1), r->node, sizeof r->node);
-	text_col(store_cell(q, at, 12), r->recompute, sizeof r->recompute);
-	text_col(store_cell(q, at, 13), r->schedule, sizeof r->schedule);
-	text_col(store_cell(q, at, 14), r->price_date, sizeof r->price_date);
-	for (k = 0; k < 11; k++)
-		*reals[k] = store_cell(q, at, 15 + k)->d;
-	r->priced = store_cell(q, at, 20)->type != STORE_NULL;
-	for (k = 0; k < PARTS; k++)
-		r->mem[k] = store_cell(q, at, 26 + k)->d;
-	for (k = 0; k < TIMES; k++)
-		r->time[k] = store_cell(q, at, 26 + PARTS + k)->d;
-	r->banded = store_cell(q, at, 26 + PARTS + TIMES)->type != STORE_NULL;
-	r->step_p10 = store_cell(q, at, 26 + PARTS + TIMES)->d;
-	r->step_p90 = store_cell(q, at, 27 + PARTS + TIMES)->d;
-}
-
 /* The price of a row's nodes: --price for its node type, else the database's. */
 static void price(const struct report_options *o, struct row *r)
 {
@@ -122,6 +71,7 @@ static void price(const struct report_options *o, struct row *r)
 		if (strcmp(o->prices[i].node, r->node) == 0) {
 			r->usd_h = o->prices[i].usd_per_hour * (double)r->nodes;
 			r->priced = true;
+			r->price_kind[0] = '\0';   /* negotiated: the kind is the user's */
 			snprintf(r->price_date, sizeof r->price_date, "--price");
 		}
 }
@@ -158,7 +108,7 @@ static struct row *query_rows(struct store *st, const char *sql, const struct st
 	if (q->rows > 0)
 		rows = xcalloc(q->rows, sizeof *rows);
 	for (i = 0; i < q->rows; i++)
-		read_row(q, i, &rows[i]);
+		report_read_row(q, i, &rows[i]);
 	*n = q->rows;
 	store_rows_free(q);
 	return rows;
@@ -191,21 +141,6 @@ static void free_list(char **l, size_t n)
 	free(l);
 }
 
-static void strategy_label(const struct row *r, char *buf, size_t size)
-{
-	char cp[24] = "", vp[24] = "";
-	if (r->infer) {
-		snprintf(buf, size, "tp%lld ep%lld pp%lld", r->tp, r->ep, r->pp);
-		return;
-	}
-	if (r->cp > 1)
-		snprintf(cp, sizeof cp, " cp%lld", r->cp);
-	if (r->vp > 1)
-		snprintf(vp, sizeof vp, " vp%lld", r->vp);
-	snprintf(buf, size, "tp%lld pp%lld dp%lld%s zero%lld mb%lld %s %s%s", r->tp, r->pp, r->dp,
-		 cp, r->zero, r->mb, r->recompute, r->schedule, vp);
-}
-
 /* ---- training ---- */
 
 /* With bands (sweep --uncertainty), "step P10 s" and "step P90 s" follow "step s". */
@@ -222,10 +157,10 @@ enum { TRAIN_COLS = 13 };
 static void train_row(struct table *t, const struct row *r, bool bands)
 {
 	size_t i = t->rows, b = bands ? 2 : 0;
-	char label[128];
+	char label[128], node[112];
 	table_add_row(t);
-	strategy_label(r, label, sizeof label);
-	table_text(t, i, 0, r->node);
+	report_strategy_label(r, label, sizeof label);
+	table_text(t, i, 0, report_node_label(r, node, sizeof node));
 	table_num(t, i, 1, 0, (double)r->nodes);
 	table_num(t, i, 2, 0, (double)r->gpus);
 	table_text(t, i, 3, label);
@@ -345,7 +280,7 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 	for (i = 0; i < n; i++) {
 		char label[128];
 		double total = 0;
-		strategy_label(rows[i], label, sizeof label);
+		report_strategy_label(rows[i], label, sizeof label);
 		table_add_row(&t);
 		table_text(&t, i, 0, rows[i]->node);
 		table_num(&t, i, 1, 0, (double)rows[i]->nodes);
@@ -368,20 +303,22 @@ static char **train_rows(struct store *st, const struct report_options *o, const
 {
 	/* Parameters: ?1 model, ?3 sequence length. */
 	struct store_value p[3] = {store_text(model), store_text(NULL), seq_param(seq)};
-	char sql[2048], cols[1024], **nodes;
+	char sql[8192], cols[6144], **nodes;
 	size_t i;
 	nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'train' AND "
 			     "model = ?1 AND seq_len = ?3 ORDER BY node", p, 3, nn);
-	row_columns(st, cols, sizeof cols);
+	report_row_columns(st, "train", cols, sizeof cols);
 	snprintf(sql, sizeof sql, "SELECT %s FROM v_fitting WHERE mode = 'train' AND "
 		 "model = ?1 AND seq_len = ?3 ORDER BY id", cols);
 	pk->rows = query_rows(st, sql, p, 3, &pk->n);
 	for (i = 0; i < pk->n; i++) {
 		struct row *r = &pk->rows[i];
+		struct cost c;
 		price(o, r);
-		r->days = r->tps > 0 ? o->tokens / r->tps / 86400.0 : INFINITY;
-		r->usd = r->days * 24.0 * r->usd_h;
-		r->usd_mtok = r->tps > 0 ? r->usd_h / 3600.0 / r->tps * 1e6 : 0;
+		cost_build(r->usd_h, r->tps, o->tokens, &c);
+		r->days = c.days;
+		r->usd = c.usd;
+		r->usd_mtok = c.usd_per_million_tokens;
 	}
 	return nodes;
 }
@@ -546,13 +483,13 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 	size_t nm, m, i;
 	char **models = distinct(st, "SELECT DISTINCT model FROM points WHERE mode = 'infer' "
 				     "ORDER BY model", NULL, 0, &nm);
-	char where[512] = "", cols[1024];
-	row_columns(st, cols, sizeof cols);
+	char where[512] = "", cols[6144];
+	report_row_columns(st, "infer", cols, sizeof cols);
 	for (i = 0; i < (size_t)o->nslo; i++)
 		snprintf(where + strlen(where), sizeof where - strlen(where), " AND %s <= %.17g",
 			 o->slo[i].column, o->slo[i].limit);
 	for (m = 0; m < nm; m++) {
-		char heading[256], sql[2048];
+		char heading[256], sql[8192];
 		size_t nn, k;
 		struct store_value p[2] = {store_text(models[m]), store_text(NULL)};
 		char **nodes = distinct(st, "SELECT DISTINCT node FROM points WHERE mode = 'infer' AND "
@@ -581,7 +518,8 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 				picked[np] = &keep[np];
 				np++;
 				table_add_row(&t);
-				table_text(&t, at, 0, r->node);
+				char node[112];
+				table_text(&t, at, 0, report_node_label(r, node, sizeof node));
 				table_num(&t, at, 1, 0, (double)r->gpus);
 				table_num(&t, at, 2, 0, (double)r->tp);
 				table_num(&t, at, 3, 0, (double)r->ep);
@@ -590,8 +528,10 @@ static void inference(struct store *st, const struct report_options *o, FILE *ou
 				table_num(&t, at, 6, 3, r->ttft);
 				table_num(&t, at, 7, 1, r->tpot * 1e3);
 				if (r->priced && r->out_tps > 0) {
+					struct cost c;
+					cost_build(r->usd_h, r->out_tps, 0, &c);
 					amount(&t, at, 8, 2, r->usd_h);
-					amount(&t, at, 9, 3, r->usd_h / 3600.0 / r->out_tps * 1e6);
+					amount(&t, at, 9, 3, c.usd_per_million_tokens);
 				}
 				if (o->target_rate > 0 && r->arrival > 0)
 					amount(&t, at, 10, 0,
@@ -631,11 +571,20 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 	size_t r;
 	int i;
 	report_title(out, o->format, 2, "Prices");
-	q = query(st, "SELECT node, max(usd_per_hour / nodes), max(price_date) FROM v_points "
-		      "WHERE node IS NOT NULL GROUP BY node ORDER BY node", NULL, 0);
+	q = query(st, store_has_price_kind(st)
+			      ? "SELECT node, max(usd_per_hour / nodes), max(price_date), "
+				"max(price_kind) FROM v_points WHERE node IS NOT NULL "
+				"GROUP BY node ORDER BY node"
+			      : "SELECT node, max(usd_per_hour / nodes), max(price_date), NULL "
+				"FROM v_points WHERE node IS NOT NULL GROUP BY node ORDER BY node",
+		  NULL, 0);
 	for (r = 0; q != NULL && r < q->rows; r++) {
-		char buf[256], usd[32];
+		char buf[320], usd[32], kind[40] = "";
 		const char *node = store_cell(q, r, 0)->text, *date = store_cell(q, r, 2)->text;
+		if (store_cell(q, r, 3)->text != NULL) {
+			report_kind_text(store_cell(q, r, 3)->text, kind + 2, sizeof kind - 2);
+			memcpy(kind, ", ", 2);
+		}
 		bool over = false;
 		for (i = 0; i < o->nprices; i++)
 			if (strcmp(o->prices[i].node, node) == 0) {
@@ -645,9 +594,9 @@ static void prices_note(struct store *st, const struct report_options *o, FILE *
 			}
 		usd_text(store_cell(q, r, 1)->d, usd, sizeof usd);
 		if (!over && store_cell(q, r, 1)->type != STORE_NULL)
-			snprintf(buf, sizeof buf, "%s: %s USD/h per node, read %s (the preset's price "
-						  "and source)",
-				 node, usd, date ? date : "?");
+			snprintf(buf, sizeof buf, "%s: %s USD/h per node%s, read %s (the preset's "
+						  "price and source)",
+				 node, usd, kind, date ? date : "?");
 		else if (!over)
 			snprintf(buf, sizeof buf, "%s: no price (give one with --price %s=USD/h)", node,
 				 node);

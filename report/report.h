@@ -16,8 +16,6 @@
 #include "table.h"
 
 enum { REPORT_PRICES_MAX = 32, REPORT_SLO_MAX = 5 };
-/* The largest --tokens: a million times a frontier run's budget, still printed sanely. */
-#define REPORT_TOKENS_MAX 1e18
 
 struct report_options {
 	double tokens;              /* training token budget */
@@ -36,12 +34,10 @@ struct report_options {
 	enum format format;         /* text, md, csv, html or json */
 };
 
-/* Parse --price NODE=USD/h, --slo ttft_p99=2s,tpot_p99=100ms and a token count such as 2T,
- * 500B or 1e12 (1 to REPORT_TOKENS_MAX) into o. 0, or -1 with a message in d (no file; the
- * option is the key). */
+/* Parse --price NODE=USD/h and --slo ttft_p99=2s,tpot_p99=100ms into o (a token count is
+ * cost_parse_tokens's, cost.h). 0, or -1 with a message in d (no file; the option is the key). */
 int report_parse_price(struct report_options *o, const char *text, struct diag *d);
 int report_parse_slo(struct report_options *o, const char *text, struct diag *d);
-int report_parse_tokens(const char *text, double *out);
 
 /* Write the report of the database at path. 0; -1 with a message in d at the file when an
  * option names what the database does not hold (a --price node, a --point id; bad input,

@@ -21,6 +21,8 @@ static const double gib = 1024.0 * 1024.0 * 1024.0;
 struct row {
 	long long id, nodes, gpus, tp, pp, dp, cp, ep, zero, mb, vp;
 	char node[64], recompute[16], schedule[16], price_date[16];
+	char price_kind[16];        /* on_demand, capacity_block, spot, reserved; "" unknown */
+	char settings[192];         /* the deciding settings that vary in the database, or "" */
 	double step_s, tps, mfu, peak, capacity, usd_h, arrival, rps, out_tps, ttft, tpot;
 	double mem[PARTS], time[TIMES];
 	double step_p10, step_p90;  /* sweep --uncertainty's bands of step_s, when banded */
@@ -29,6 +31,17 @@ struct row {
 	bool infer;                 /* a serving point: its strategy is tp and ep */
 	double days, usd, usd_mtok;
 };
+
+/* In report_row.c. The columns report_read_row reads, as a SELECT list for rows of mode
+ * (train, infer) and the model bound as ?1, into buf (6 KiB holds them); one row of a query
+ * of them into r. */
+void report_row_columns(struct store *st, const char *mode, char *buf, size_t size);
+void report_read_row(const struct store_rows *q, size_t at, struct row *r);
+/* A price kind for people ("capacity block"); a row's node with its kind when not on demand;
+ * a row's strategy ("tp2 pp1 dp4 zero1 mb1 selective 1f1b"), with its deciding settings. */
+void report_kind_text(const char *kind, char *buf, size_t size);
+const char *report_node_label(const struct row *r, char *buf, size_t size);
+void report_strategy_label(const struct row *r, char *buf, size_t size);
 
 /* The options that name something in the database at path (open as st): a --price node it
  * holds, a --point id it holds. 0, or -1 with a diagnostic per option that does not (at path,

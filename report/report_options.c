@@ -13,25 +13,6 @@
 #include "report_int.h"
 #include "store.h"
 
-int report_parse_tokens(const char *text, double *out)
-{
-	char *end;
-	double v = strtod(text, &end), scale = 1;
-	if (end == text || !(v > 0))
-		return -1;
-	switch (*end) {
-	case 'K': case 'k': scale = 1e3; end++; break;
-	case 'M': scale = 1e6; end++; break;
-	case 'B': case 'G': scale = 1e9; end++; break;
-	case 'T': scale = 1e12; end++; break;
-	default: break;
-	}
-	if (*end != '\0' || !(v * scale >= 1) || !(v * scale <= REPORT_TOKENS_MAX))
-		return -1;
-	*out = v * scale;
-	return 0;
-}
-
 int report_parse_price(struct report_options *o, const char *text, struct diag *d)
 {
 	struct mark cli = {NULL, 0, 0};

@@ -52,6 +52,10 @@ struct link_spec {
 	struct numlist busbw_bytes, busbw_fraction;
 };
 
+/* How a node's price is sold (cluster.node.price_kind): on demand, an EC2 Capacity Block (a
+ * reservation for a fixed span), spot (can be taken back) or reserved (a term commitment). */
+enum price_kind { PRICE_ON_DEMAND, PRICE_CAPACITY_BLOCK, PRICE_SPOT, PRICE_RESERVED };
+
 struct node_spec {
 	char *name;
 	char *provider;
@@ -62,6 +66,7 @@ struct node_spec {
 	struct link_spec gpu_link, pcie, network;
 	double price;              /* USD/h for the node, 0 = unknown */
 	char *price_date, *price_source;
+	enum price_kind price_kind;
 };
 
 /* The cluster: `nodes` nodes alike, of which `gpus` GPUs are used. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cost.h"
 #include "diag.h"
 #include "main_sweep.h"
 #include "store.h"
@@ -31,6 +32,8 @@ static const struct command {
 	{"compare", main_compare, "compare SCENARIO|ID...", "scenarios or stored points side by side"},
 	{"db", main_db, "db schema|merge|check", "the database: schema, merge, integrity check"},
 	{"report", main_report, "report --db RESULTS.db", "a capacity-planning report"},
+	{"plan", main_plan, "plan BASE.yaml GOAL [CONSTRAINTS]",
+	 "the cheapest and the fastest plan that meet a goal and constraints"},
 };
 
 /* Exit statuses, the same for every command (README, dssim.1). */
@@ -42,7 +45,7 @@ static const struct {
 	{EXIT_INTERNAL, "internal, output or database error (corrupt or foreign database too)"},
 	{EXIT_BAD_INPUT, "bad input or usage"},
 	{EXIT_NEGATIVE, "a negative answer, after the report: it does not fit, no rate meets "
-			"the SLO"},
+			"the SLO, no plan meets the goal"},
 	{EXIT_INTERRUPTED, "interrupted (SIGINT or SIGTERM)"},
 };
 
@@ -79,6 +82,16 @@ static int usage_line(const char *cmd, bool lists, const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, lists ? " (dssim%s%s --help lists them)\n" : " (see dssim%s%s --help)\n",
 		sep, cmd);
+	return EXIT_BAD_INPUT;
+}
+
+int main_parse_tokens(const char *cmd, const char *opt, const char *arg, double *out)
+{
+	if (cost_parse_tokens(arg, out) == 0)
+		return EXIT_OK;
+	/* 1e18 is COST_TOKENS_MAX. */
+	fprintf(stderr, "dssim%s%s: %s: expected a count from 1 to 1e18 such as 2T, 500B or 1e12, "
+			"got '%s'\n", cmd ? " " : "", cmd ? cmd : "", opt, arg);
 	return EXIT_BAD_INPUT;
 }
 

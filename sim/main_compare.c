@@ -34,7 +34,9 @@ static void compare_usage(FILE *out)
 /* The fields compare shows, in order: the key columns and the results. */
 static const char *const compare_fields[] = {
 	"id", "model", "node", "nodes", "gpus", "tp", "pp", "dp", "cp", "ep", "zero",
-	"micro_batch", "global_batch", "recompute", "schedule", "vp", "seq_len", "dtype", "fits",
+	"micro_batch", "global_batch", "recompute", "schedule", "vp", "seq_len", "dtype",
+	"kv_dtype", "offload_optimizer", "offload_params", "lora_rank", "lora_targets", "framework",
+	"price_kind", "fits",
 	"reason", "step_s", "tokens_per_s", "tflops_per_gpu", "mfu", "uncertainty_draws",
 	"step_s_p10", "step_s_p50", "step_s_p90", "tokens_per_s_p10", "tokens_per_s_p50",
 	"tokens_per_s_p90", "mfu_p10", "mfu_p50", "mfu_p90", "peak_per_gpu",
@@ -78,6 +80,55 @@ static void drop_empty_bands(struct table *t, size_t items, const char **fields)
 	t->rows = n;
 }
 
+/* The settings that decide a point besides its key columns, read from its canonical
+ * configuration (v_points.config, flat "key":value pairs): field, then its key. */
+static const char *const config_fields[][2] = {
+	{"kv_dtype", "workload.kv_dtype"},
+	{"offload_optimizer", "strategy.offload.optimizer"},
+	{"offload_params", "strategy.offload.params"},
+	{"lora_rank", "workload.lora.rank"},
+	{"lora_targets", "workload.lora.targets"},
+	{"framework", "runtime.framework"},
+};
+
+/* The value of key in a canonical configuration into buf (a string without its quotes; the
+ * values of these keys hold no escapes): buf, or NULL when the key is absent. */
+static const char *config_value(const char *config, const char *key, char *buf, size_t size)
+{
+	char pat[96];
+	const char *at, *end;
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	at = config != NULL ? strstr(config, pat) : NULL;
+	if (at == NULL)
+		return NULL;
+	at += strlen(pat);
+	if (*at == '"') {
+		at++;
+		end = strchr(at, '"');
+	} else {
+		end = at + strcspn(at, ",}");
+	}
+	if (end == NULL)
+		return NULL;
+	snprintf(buf, size, "%.*s", (int)(end - at), at);
+	return buf;
+}
+
+/* A field read from the configuration into cell i of t; false when field is not one. */
+static bool config_cell(struct table *t, size_t i, const char *field, const char *config)
+{
+	size_t k;
+	char buf[128];
+	for (k = 0; k < sizeof config_fields / sizeof config_fields[0]; k++)
+		if (strcmp(field, config_fields[k][0]) == 0) {
+			const char *v = config_value(config, config_fields[k][1], buf, sizeof buf);
+			t->cell[i] = v != NULL ? xstrdup(v) : NULL;
+			t->numeric[i] = v != NULL && strcmp(field, "lora_rank") == 0;
+			return true;
+		}
+	return false;
+}
+
 /* One item's row of compare_fields from a store's v_points (the file at path). */
 static int fetch(struct store *st, const char *path, long long id, struct table *t, size_t col,
 		 struct diag *d)
@@ -93,9 +144,12 @@ static int fetch(struct store *st, const char *path, long long id, struct table 
 		return -1;
 	}
 	for (i = 0; compare_fields[i]; i++) {
-		int k = store_rows_column(r, compare_fields[i]);
+		int k = store_rows_column(r, compare_fields[i]), c = store_rows_column(r, "config");
 		if (k >= 0)
 			table_set_cell(t, i * t->cols + col, store_cell(r, 0, (size_t)k));
+		else if (c >= 0)
+			config_cell(t, i * t->cols + col, compare_fields[i],
+				    store_cell(r, 0, (size_t)c)->text);
 	}
 	store_rows_free(r);
 	return 0;

@@ -55,12 +55,8 @@ static int report_option(int c, const char *arg, struct report_args *a, struct d
 		a->db = arg;
 		break;
 	case 'T':
-		if (report_parse_tokens(arg, &o->tokens) != 0) {
-			/* 1e18 is REPORT_TOKENS_MAX. */
-			fprintf(stderr, "dssim report: --tokens: expected a count from 1 to 1e18 such "
-					"as 2T, 500B or 1e12, got '%s'\n", arg);
+		if (main_parse_tokens("report", "--tokens", arg, &o->tokens) != EXIT_OK)
 			return EXIT_BAD_INPUT;
-		}
 		break;
 	case 'P':
 		if (report_parse_price(o, arg, d) != 0) {

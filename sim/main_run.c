@@ -51,6 +51,10 @@ static void usage(FILE *out)
 		"      --uncertainty N   training: P10/P50/P90 of step time, throughput and MFU over\n"
 		"                        N draws from the calibration's covariance (N simulations)\n"
 		"      --seed S          the draws' seed (default 1)\n"
+		"      --tokens N        price a budget of N tokens (2T, 500B, 1e12): days and\n"
+		"                        USD at the simulated rate (training: tokens trained;\n"
+		"                        serving: output tokens), beside USD/h and USD per\n"
+		"                        million tokens\n"
 		"      --help-keys       list every scenario key with type, unit, default and meaning\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
@@ -77,6 +81,7 @@ struct args {
 	const char *calibration;
 	size_t uncertainty;        /* draws, 0 for none */
 	unsigned long seed;
+	double tokens;             /* --tokens, 0 for none */
 };
 
 int main_add_override(struct scenario_override **list, size_t *n, char *arg)
@@ -138,6 +143,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{"calibration", required_argument, NULL, 'c'},
 		{"uncertainty", required_argument, NULL, 'U'},
 		{"seed", required_argument, NULL, 'E'},
+		{"tokens", required_argument, NULL, 'N'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -203,6 +209,10 @@ static int parse_args(int argc, char **argv, struct args *a)
 				a->seed = (unsigned long)v;
 			break;
 		}
+		case 'N':
+			if (main_parse_tokens(NULL, "--tokens", optarg, &a->tokens) != EXIT_OK)
+				return EXIT_BAD_INPUT;
+			break;
 		case 'K':
 			schema_print_keys(stdout);
 			print_profiles(stdout, PRESET_FRAMEWORK, "runtime.framework",
@@ -406,6 +416,7 @@ static int report_run(const struct args *a, const struct scenario *s,
 	ro.keep_iterations = a->trace != NULL;
 	ro.find_max_rate = a->find_max_rate ? slo : NULL;
 	ro.progress = a->find_max_rate ? stderr : NULL;
+	ro.tokens = a->tokens;
 	status = run_scenario(s, &ro, &r, d);
 	if (status != 0) {
 		diag_print(d, stderr);

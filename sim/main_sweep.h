@@ -23,6 +23,9 @@ int main_add_override(struct scenario_override **list, size_t *n, char *arg);
 /* --db's path: a file, not ":memory:", "" or a file: URI (store_path_check). 0, or -1 with
  * the message printed as "dssim CMD: ...". */
 int main_check_db(const char *cmd, const char *db);
+/* A token count (cost_parse_tokens) for option opt of command cmd (NULL: dssim FILE) into
+ * *out: EXIT_OK, or EXIT_BAD_INPUT with one line on stderr saying what was expected. */
+int main_parse_tokens(const char *cmd, const char *opt, const char *arg, double *out);
 
 /* A usage error as one line on stderr, "PROG: MESSAGE (see PROG --help)", where PROG is
  * "dssim" or "dssim CMD" (cmd NULL or a name); returns EXIT_BAD_INPUT. */
@@ -45,5 +48,6 @@ int main_top(int argc, char **argv);
 int main_compare(int argc, char **argv);
 int main_db(int argc, char **argv);
 int main_report(int argc, char **argv);
+int main_plan(int argc, char **argv);
 
 #endif

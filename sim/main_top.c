@@ -80,16 +80,33 @@ static void top_usage(FILE *out)
 	"round(mfu, 3) AS mfu, "
 #define TOP_TRAIN_COST                                                                        \
 	"round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "                                  \
-	"round(usd_per_hour, 2) AS usd_per_hour, "                                              \
+	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "                        \
 	"round(usd_per_million_tokens, 3) AS usd_per_mtok"
 
-static const char *const top_columns = TOP_TRAIN_KEYS TOP_TRAIN_COST;
+/* The settings that decide a row besides its strategy columns, read from its canonical
+ * configuration (v_points.config): printed only when they differ among the rows shown
+ * (deciding_only), so two rows that read alike do not hide that one offloads its optimizer
+ * or stores its weights in int4 (issue 16). */
+#define TOP_DECIDING                                                                          \
+	", json_extract(config, '$.\"workload.kv_dtype\"') AS kv_dtype, "                      \
+	"json_extract(config, '$.\"strategy.offload.optimizer\"') AS offload_optimizer, "       \
+	"json_extract(config, '$.\"strategy.offload.params\"') AS offload_params, "             \
+	"json_extract(config, '$.\"workload.lora.rank\"') AS lora_rank, "                       \
+	"json_extract(config, '$.\"workload.lora.targets\"') AS lora_targets, "                 \
+	"json_extract(config, '$.\"runtime.framework\"') AS framework"
+static const char *const deciding[] = {"weight_dtype", "kv_dtype", "offload_optimizer",
+				       "offload_params", "lora_rank", "lora_targets",
+				       "framework", NULL};
+
+static const char *const top_columns =
+	TOP_TRAIN_KEYS TOP_TRAIN_COST ", dtype AS weight_dtype" TOP_DECIDING;
 
 /* A database with uncertainty bands (sweep --uncertainty): step time and MFU at P10 and
  * P90 beside the point's own. */
 static const char *const top_band_columns =
 	TOP_TRAIN_KEYS "round(step_s_p10, 4) AS step_p10, round(step_s_p90, 4) AS step_p90, "
-	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST;
+	"round(mfu_p10, 3) AS mfu_p10, round(mfu_p90, 3) AS mfu_p90, " TOP_TRAIN_COST
+	", dtype AS weight_dtype" TOP_DECIDING;
 
 /* Serving points: throughput and latency instead of step time and MFU. */
 static const char *const top_infer_columns =
@@ -98,8 +115,8 @@ static const char *const top_infer_columns =
 	"round(output_tokens_per_s) AS output_tokens_per_s, round(ttft_p50, 4) AS ttft_p50, "
 	"round(ttft_p99, 4) AS ttft_p99, round(tpot_p50, 4) AS tpot_p50, "
 	"round(tpot_p99, 4) AS tpot_p99, round(peak_per_gpu / 1073741824.0, 1) AS peak_gib, "
-	"round(usd_per_hour, 2) AS usd_per_hour, "
-	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out";
+	"round(usd_per_hour, 2) AS usd_per_hour, price_kind AS price, "
+	"round(usd_per_million_tokens, 3) AS usd_per_mtok_out" TOP_DECIDING;
 
 /* What the command line of `dssim top` asks for. */
 struct top_options {
@@ -189,7 +206,8 @@ static int parse_top_options(int argc, char **argv, struct top_options *o)
 
 /* The query of the best o->n points by o->by (a checked column name, so it needs no quoting
  * beyond the double quotes), in direction dir; the caller frees it. */
-static char *top_query(const struct top_options *o, int dir, bool infer, bool bands)
+static char *top_query(const struct top_options *o, int dir, bool infer, bool bands,
+		       bool kinds)
 {
 	/* An explicit --mode keeps the points of that mode only. */
 	const char *mode = o->mode == 1 ? "mode = 'train' AND " : o->mode == 2 ? "mode = 'infer' AND "
@@ -202,7 +220,59 @@ static char *top_query(const struct top_options *o, int dir, bool infer, bool ba
 			    "ORDER BY \"%s\" IS NULL, \"%s\" %s, id LIMIT %ld",
 		 cols, listed ? "" : ", ", listed ? "" : o->by, mode, o->where, o->by, o->by,
 		 dir > 0 ? "ASC" : "DESC", o->n);
+	if (!kinds) {
+		/* A file before schema 6 has no price_kind: NULL, padded to its length. */
+		char *at = strstr(sql, "price_kind AS price");
+		if (at != NULL)
+			memcpy(at, "NULL      ", 10);
+	}
 	return sql;
+}
+
+static bool is_deciding(const char *name)
+{
+	size_t i;
+	for (i = 0; deciding[i]; i++)
+		if (strcmp(name, deciding[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool same_cell(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* t without the deciding columns whose cells are the same in every row (or no row). */
+static void deciding_only(struct table *t)
+{
+	struct table out;
+	size_t c, r, n = 0, k;
+	bool *keep = xcalloc(t->cols + 1, sizeof *keep);
+	const char **heads = xcalloc(t->cols + 1, sizeof *heads);
+	for (c = 0; c < t->cols; c++) {
+		keep[c] = !is_deciding(t->head[c]);
+		for (r = 1; !keep[c] && r < t->rows; r++)
+			keep[c] = !same_cell(t->cell[r * t->cols + c], t->cell[c]);
+		if (keep[c])
+			heads[n++] = t->head[c];
+	}
+	table_init(&out, n);
+	table_heads(&out, heads);
+	for (r = 0; r < t->rows; r++) {
+		table_add_row(&out);
+		for (c = 0, k = 0; c < t->cols; c++) {
+			if (!keep[c])
+				continue;
+			table_text(&out, r, k, t->cell[r * t->cols + c]);
+			out.numeric[r * n + k] = t->numeric[r * t->cols + c];
+			k++;
+		}
+	}
+	free(keep);
+	free(heads);
+	table_free(t);
+	*t = out;
 }
 
 /* Run the checked query sql and print its rows. Returns the exit status. */
@@ -220,6 +290,7 @@ static int top_print(struct store *st, const char *sql, enum format fmt, struct 
 		return EXIT_INTERNAL;
 	}
 	table_from_rows(&t, rows);
+	deciding_only(&t);
 	table_print(&t, fmt, stdout);
 	table_free(&t);
 	store_rows_free(rows);
@@ -286,7 +357,7 @@ int main_top(int argc, char **argv)
 	}
 	dir = o.dir != 0 ? o.dir : lower_is_better(o.by) ? 1 : -1;
 	sql = top_query(&o, dir, o.mode == 2 || (o.mode == 0 && only_serving(st)),
-			store_has_bands(st));
+			store_has_bands(st), store_has_price_kind(st));
 	status = top_print(st, sql, o.fmt, &d);
 	free(sql);
 	store_close(st, &d);

@@ -221,6 +221,46 @@ static int notes_of(const struct scenario *s, char note[][NOTE_LEN], int max)
 	return count;
 }
 
+/* "cost": what the run costs at its rate, each figure only when it is known (a node price,
+ * a simulated rate, a --tokens budget): JSON has no infinity, and a missing key reads as
+ * unknown. */
+static void json_cost(FILE *out, const struct scenario *s, const struct cost *c)
+{
+	const struct node_spec *n = &s->cluster.node;
+	const char *sep = "";
+	struct {
+		const char *key;
+		double v;
+		bool known;
+	} f[] = {
+		{"usd_per_hour", c->usd_per_hour, c->usd_per_hour > 0},
+		{"usd_per_million_tokens", c->usd_per_million_tokens,
+		 c->usd_per_million_tokens > 0},
+		{"tokens", c->tokens, c->tokens > 0},
+		{"days", c->days, c->tokens > 0 && isfinite(c->days)},
+		{"usd", c->usd, c->tokens > 0 && c->usd_per_hour > 0 && isfinite(c->usd)},
+	};
+	size_t i;
+	json_key(out, 2, "cost");
+	fputs("{", out);
+	for (i = 0; i < sizeof f / sizeof f[0]; i++) {
+		if (!f[i].known)
+			continue;
+		fprintf(out, "%s", sep);
+		json_string(out, f[i].key);
+		fputs(": ", out);
+		json_num(out, f[i].v);
+		sep = ", ";
+	}
+	if (c->usd_per_hour > 0) {
+		fprintf(out, "%s\"price_kind\": ", sep);
+		json_string(out, scenario_enum_name("cluster.node.price_kind", n->price_kind));
+		fputs(", \"price_date\": ", out);
+		json_string(out, n->price_date);
+	}
+	fputs("}", out);
+}
+
 static const struct result *step_of(const struct run_result *r)
 {
 	return r->outcome == RUN_SIMULATED && r->mode == MODE_TRAIN ? &r->step : NULL;
@@ -369,7 +409,8 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 		fputs(k ? ", " : "", out);
 		json_string(out, note[k]);
 	}
-	fputs("]", out);
+	fputs("],\n", out);
+	json_cost(out, s, &run->cost);
 	if (member != NULL) {
 		fputs(",\n", out);
 		json_key(out, 2, name);
@@ -408,6 +449,42 @@ static void text_time(FILE *out, const struct scenario *s, const struct result *
 		units_format(t->peak_per_gpu, UNIT_BYTES, a, sizeof a), (long long)t->peak_stage,
 		units_format(t->analytic_peak, UNIT_BYTES, a + 32, 32),
 		t->oom ? "; the step runs out of memory" : "");
+}
+
+/* The cost lines: the cluster's price, per million tokens at the simulated rate, and the days
+ * and USD of a --tokens budget. Nothing when the node has no price and no budget was asked. */
+static void text_cost(FILE *out, const struct scenario *s, const struct cost *c)
+{
+	const struct node_spec *n = &s->cluster.node;
+	char t1[256];
+	bool train = s->workload.mode == MODE_TRAIN;
+	if (c->usd_per_hour > 0) {
+		const char *kind = scenario_enum_name("cluster.node.price_kind", n->price_kind);
+		fprintf(out, "cost      %.2f USD/h (%lld x %.2f USD/h %s, %s)", c->usd_per_hour,
+			(long long)s->cluster.nodes, n->price,
+			strcmp(kind, "on_demand") == 0 ? "on demand"
+			: strcmp(kind, "capacity_block") == 0 ? "as a capacity block" : kind,
+			vis(n->price_date && n->price_date[0] ? n->price_date : "undated", t1,
+			    sizeof t1));
+		if (c->usd_per_million_tokens > 0)
+			fprintf(out, "; %.3f USD per million %s tokens", c->usd_per_million_tokens,
+				train ? "trained" : "output");
+		fputc('\n', out);
+	} else if (c->tokens > 0) {
+		fprintf(out, "cost      %s has no price (set cluster.node.price)\n",
+			vis(n->name ? n->name : "the node", t1, sizeof t1));
+	}
+	if (c->tokens > 0 && isfinite(c->days)) {
+		fprintf(out, "%-10s%.4g %s tokens: %.4g days", "budget", c->tokens,
+			train ? "trained" : "output", c->days);
+		if (c->usd_per_hour > 0 && c->usd < 1e12)
+			fprintf(out, ", %.0f USD", c->usd);
+		else if (c->usd_per_hour > 0)
+			fprintf(out, ", %.4g USD", c->usd);
+		fputc('\n', out);
+	} else if (c->tokens > 0) {
+		fprintf(out, "%-10s%.4g tokens: never (nothing simulated)\n", "budget", c->tokens);
+	}
 }
 
 static void text_stat(FILE *out, const char *name, const struct serve_stat *st)
@@ -622,6 +699,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 		text_time(out, s, t, s->cluster.gpus);
 	if (sv != NULL)
 		text_serving(out, s, sv);
+	text_cost(out, s, &r->cost);
 	nnotes = notes_of(s, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++)
 		fprintf(out, "note      %s\n", vis(note[k], t1, sizeof t1));

@@ -227,6 +227,17 @@ static int refuse_not_finite(const struct scenario *s, const char *what, struct 
 static int simulate(const struct scenario *s, const struct run_options *o, struct run_result *out,
 		    struct diag *d);
 
+/* The cost of the run: the whole cluster's nodes are rented (instances are billed whole); the
+ * rate is the tokens trained per second, or the output tokens served per second. */
+static void price_run(const struct scenario *s, const struct run_options *o, struct run_result *out)
+{
+	double rate = 0;
+	if (out->outcome == RUN_SIMULATED)
+		rate = out->mode == MODE_TRAIN ? out->step.tokens_per_s
+					       : out->serve.output_tokens_per_s;
+	cost_build(s->cluster.node.price * (double)s->cluster.nodes, rate, o->tokens, &out->cost);
+}
+
 int run_scenario(const struct scenario *s, const struct run_options *o, struct run_result *out,
 		 struct diag *d)
 {
@@ -238,6 +249,8 @@ int run_scenario(const struct scenario *s, const struct run_options *o, struct r
 	status = simulate(s, o, out, d);
 	if (status == 0 && (bad = not_finite(out)) != NULL)
 		return refuse_not_finite(s, bad, d);
+	if (status == 0)
+		price_run(s, o, out);
 	return status;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cost.h"
 #include "diag.h"
 #include "engine.h"
 #include "memory.h"
@@ -38,6 +39,7 @@ struct run_options {
 				     memory stays zeroed and run_is_negative reads only the step */
 	const struct serve_slo *find_max_rate;   /* serving: search the highest rate meeting it */
 	FILE *progress;           /* where the rate search reports each try, or NULL */
+	double tokens;            /* a token budget to price (days and USD), 0 for none */
 };
 
 struct run_result {
@@ -47,6 +49,8 @@ struct run_result {
 	struct memory_report memory;      /* analytic breakdown, always built */
 	struct result step;               /* train, RUN_SIMULATED */
 	struct serve_result serve;        /* infer, RUN_SIMULATED */
+	struct cost cost;                 /* the cluster's price and what the run costs at its
+					     rate; zeros when the node has no price */
 	/* keep_engine: the simulated step, owned until run_result_release. */
 	bool has_plan;
 	struct step_plan plan;

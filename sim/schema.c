@@ -37,6 +37,8 @@ static const char *const arrival_names[] = {"poisson", "gamma", "constant", "tra
 static const char *const length_names[] = {"fixed", "uniform", "normal", "lognormal", NULL};
 static const char *const preemption_names[] = {"recompute", "swap", NULL};
 static const char *const batching_names[] = {"continuous", "static", NULL};
+static const char *const price_kind_names[] = {"on_demand", "capacity_block", "spot",
+						 "reserved", NULL};
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
 
@@ -227,7 +229,10 @@ static const struct schema_row rows[] = {
 	     "all_reduce bus bandwidth (busbw) over bw at each size; NVLS and 2-node trees pass 1",
 	     cluster.node.network.busbw_fraction),
 	NUM("cluster.node.price", UNIT_USD_PER_H, 0, BIG, false, "0",
-	    "on-demand price of one node; 0 = unknown", cluster.node.price),
+	    "price of one node (of the kind price_kind says); 0 = unknown", cluster.node.price),
+	ENUM("cluster.node.price_kind", price_kind_names, "on_demand",
+	     "how the price is sold: on_demand, capacity_block, spot or reserved",
+	     cluster.node.price_kind),
 	STR("cluster.node.price_date", "", "when the price was read", cluster.node.price_date),
 	STR("cluster.node.price_source", "", "where the price comes from", cluster.node.price_source),
 	INT("cluster.nodes", 1, 1000000, "1", "number of nodes", cluster.nodes),

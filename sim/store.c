@@ -88,16 +88,16 @@ static int init_schema(struct store *st, struct diag *d)
 	}
 	tables = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
-	if (tables > 0 && version != STORE_SCHEMA_VERSION && version != STORE_SCHEMA_OLDEST) {
+	if (tables > 0 && (version > STORE_SCHEMA_VERSION || version < STORE_SCHEMA_OLDEST)) {
 		diag_add(d, store_mark(st), NULL, "schema %d, this dssim reads %d: re-run the "
 			 "sweep into a new file", version, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	st->version = tables > 0 ? version : STORE_SCHEMA_VERSION;
-	if (tables > 0 && version == STORE_SCHEMA_OLDEST && !st->readonly) {
-		/* The columns schema 5 added, in one transaction: a writer that finds the file
-		 * migrated by another between the two reads fails here and is rerun. */
-		char *sql = store_schema_migration();
+	if (tables > 0 && version < STORE_SCHEMA_VERSION && !st->readonly) {
+		/* The columns schemas 5 and 6 added, in one transaction: a writer that finds the
+		 * file migrated by another between the two reads fails here and is rerun. */
+		char *sql = store_schema_migration(version);
 		int rc = store_exec(st, "BEGIN IMMEDIATE", d) || store_exec(st, sql, d) ||
 			 store_exec(st, "COMMIT", d);
 		free(sql);
@@ -700,7 +700,7 @@ int store_unpack(const void *buf, size_t size, struct store_point *p)
 	p->model[sizeof p->model - 1] = p->node[sizeof p->node - 1] = '\0';
 	p->recompute[sizeof p->recompute - 1] = p->schedule[sizeof p->schedule - 1] = '\0';
 	p->dtype[sizeof p->dtype - 1] = p->reason[sizeof p->reason - 1] = '\0';
-	p->price_date[sizeof p->price_date - 1] = '\0';
+	p->price_date[sizeof p->price_date - 1] = p->price_kind[sizeof p->price_kind - 1] = '\0';
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct store_point {
 	/* Key columns, from the loaded scenario. */
 	char mode[8], model[96], node[64], recompute[16], schedule[16], dtype[8];
 	char price_date[16];
+	char price_kind[16];      /* on_demand, capacity_block, spot or reserved */
 	int64_t nodes, gpus, tp, pp, dp, cp, ep, zero, micro_batch, global_batch, vp, seq_len;
 	double arrival_rate;      /* infer: requests/s offered */
 	/* Results. */
@@ -82,8 +83,9 @@ const char *store_part_name(size_t i);
 /* Open (creating, with the schema) a database for writing or, when readonly, for queries.
  * busy_ms is how long to wait for another writer's lock. NULL with the reason in d; a database
  * of another schema version gives "schema N, this dssim reads M: re-run the sweep into a new
- * file", except schema 4 (before the uncertainty columns): a writer migrates it (adds the
- * columns, NULL in its rows), a reader reads it as it is. Every diagnostic of the store is placed at its file, without a line. */
+ * file", except schemas 4 (before the uncertainty columns) and 5 (before price_kind): a writer
+ * migrates it (adds the columns, NULL in its rows), a reader reads it as it is. Every
+ * diagnostic of the store is placed at its file, without a line. */
 struct store *store_open(const char *path, bool readonly, int busy_ms, struct diag *d);
 /* An existing database is checked first (PRAGMA quick_check): a damaged one is refused with
  * "corrupt database (run dssim db check): ...". A path SQLite would not read as a file
@@ -120,6 +122,9 @@ bool store_has(struct store *st, const char *hash);
 char (*store_hashes(struct store *st, int64_t draws, int64_t seed, size_t *n))[17];
 /* Whether the database has a point with uncertainty bands (none in a schema 4 file). */
 bool store_has_bands(struct store *st);
+/* Whether the file has the points.price_kind column (schema 6; a reader of a schema 4 or 5
+ * file selects NULL in its place). */
+bool store_has_price_kind(struct store *st);
 
 /* Write a point (inside the open transaction; one is begun when none is). A point already
  * stored is left as it is, unless it was only screened and this one is not, or it fits

@@ -18,9 +18,9 @@
 /* Bump on every change to a table or view; a database of another version is refused with
  * "schema N, this dssim reads M: re-run the sweep into a new file", unless a migration
  * (store_schema_migration) takes it to this one. 5 added the uncertainty columns of results
- * (store_band_cols) to 4: a writer adds them to a schema 4 file, NULL in its rows; a reader
- * reads one as it is (the columns absent). */
-enum { STORE_SCHEMA_VERSION = 5, STORE_SCHEMA_OLDEST = 4 };
+ * (store_band_cols) to 4, 6 the price_kind column of points to 5: a writer adds them to a
+ * schema 4 or 5 file, NULL in its rows; a reader reads one as it is (the columns absent). */
+enum { STORE_SCHEMA_VERSION = 6, STORE_SCHEMA_OLDEST = 4 };
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -50,9 +50,9 @@ enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
  * without bands. */
 enum { STORE_BAND_COLS = 12 };
 extern const struct column store_band_cols[STORE_BAND_COLS];
-/* The SQL that takes a schema 4 database to this one (ALTER TABLE ... ADD COLUMN, the
- * version), malloc'd. */
-char *store_schema_migration(void);
+/* The SQL that takes a database of schema `from` (STORE_SCHEMA_OLDEST or later) to this one
+ * (ALTER TABLE ... ADD COLUMN, the version), malloc'd. */
+char *store_schema_migration(int from);
 
 struct store {
 	struct sqlite3 *db;
@@ -69,7 +69,7 @@ struct store {
 	int64_t sweep_id;
 	bool in_tx;
 	bool readonly;
-	int version;              /* the file's schema: STORE_SCHEMA_VERSION, or 4 read-only */
+	int version;              /* the file's schema: STORE_SCHEMA_VERSION, or 4 or 5 read-only */
 	char *path;               /* the file, for the place of diagnostics */
 };
 

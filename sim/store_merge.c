@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "xalloc.h"
 
@@ -25,11 +26,11 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 {
 	struct diag e;
 	sqlite3_stmt *q;
-	char *cols = NULL, *rcols = NULL, *sql = NULL, name[64];
+	char *cols = NULL, *pcols = NULL, *rcols = NULL, *sql = NULL, name[64];
 	size_t size = 0, i;
 	FILE *f;
 	int rc;
-	bool bands = false;
+	bool bands = false, kinds = false;
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
@@ -44,6 +45,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		if (other == NULL)
 			return -1;
 		bands = other->version >= 5;
+		kinds = other->version >= 6;
 		store_close(other, d);
 	}
 	diag_init(&e);
@@ -63,6 +65,14 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		xalloc_fail(0);
 	for (i = 0; i < store_npoint_cols; i++)
 		fprintf(f, ", %s", store_point_cols[i].name);
+	fclose(f);
+	/* What the source gives for them: NULL for price_kind before schema 6. */
+	f = open_memstream(&pcols, &size);
+	if (f == NULL)
+		xalloc_fail(0);
+	for (i = 0; i < store_npoint_cols; i++)
+		fprintf(f, ", %s", !kinds && strcmp(store_point_cols[i].name, "price_kind") == 0
+					   ? "NULL" : store_point_cols[i].name);
 	fclose(f);
 	f = open_memstream(&rcols, &size);
 	if (f == NULL)
@@ -105,9 +115,10 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		"  JOIN temp.point_map m ON m.old = r.point_id;\n"
 		"INSERT INTO main.errors (point_id, message) SELECT m.new, e.message "
 		"  FROM src.errors e JOIN temp.point_map m ON m.old = e.point_id;\n",
-		cols, cols, rcols, rcols);
+		cols, pcols, rcols, rcols);
 	fclose(f);
 	free(cols);
+	free(pcols);
 	free(rcols);
 	rc = store_exec(st, sql, &e);
 	free(sql);

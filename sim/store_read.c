@@ -220,6 +220,11 @@ bool store_has_bands(struct store *st)
 	return found;
 }
 
+bool store_has_price_kind(struct store *st)
+{
+	return st->version >= 6;
+}
+
 /* ---- where ---- */
 
 struct store_where {

@@ -42,6 +42,10 @@ const struct column store_point_cols[] = {
 	{"dtype", COL_TEXT, P(dtype), "weight and compute type"},
 	{"arrival_rate", COL_REAL, P(arrival_rate), "infer: requests per second offered"},
 	{"price_date", COL_TEXT, P(price_date), "when the node's price was read (preset)"},
+	/* Schema 6; last, where ALTER TABLE ADD COLUMN puts it in a migrated file. */
+	{"price_kind", COL_TEXT, P(price_kind),
+	 "how the node's price is sold: on_demand, capacity_block, spot or reserved; NULL in a "
+	 "point stored before schema 6"},
 };
 
 /* The columns of results after point_id; the time and memory columns follow (see below). */
@@ -289,19 +293,22 @@ char *store_schema_sql(void)
 	return buf;
 }
 
-/* Schema 4 to 5: ALTER TABLE ADD COLUMN appends, so the columns land where CREATE puts them
- * in a new file, and the views, which name r.*, see them (SQLite expands a view when a
- * statement uses it: sqlite.org/lang_altertable.html, "ADD COLUMN"). */
-char *store_schema_migration(void)
+/* Schema 4 to 5 adds the band columns of results, 5 to 6 price_kind to points. ALTER TABLE
+ * ADD COLUMN appends, so the columns land where CREATE puts them in a new file, and the
+ * views, which name p.* and r.*, see them (SQLite expands a view when a statement uses it:
+ * sqlite.org/lang_altertable.html, "ADD COLUMN"). */
+char *store_schema_migration(int from)
 {
 	char *buf = NULL;
 	size_t size = 0, i;
 	FILE *f = open_memstream(&buf, &size);
 	if (f == NULL)
 		xalloc_fail(0);
-	for (i = 0; i < STORE_BAND_COLS; i++)
+	for (i = 0; from < 5 && i < STORE_BAND_COLS; i++)
 		fprintf(f, "ALTER TABLE results ADD COLUMN %s %s;\n", store_band_cols[i].name,
 			sql_type(store_band_cols[i].type));
+	if (from < 6)
+		fputs("ALTER TABLE points ADD COLUMN price_kind TEXT;\n", f);
 	fprintf(f, "PRAGMA user_version = %d;\n", STORE_SCHEMA_VERSION);
 	if (fclose(f) != 0)
 		xalloc_fail(size);

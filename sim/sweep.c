@@ -18,6 +18,7 @@
 
 #include "calibrate.h"
 #include "canonical.h"
+#include "cost.h"
 #include "json.h"
 #include "memtrack.h"
 #include "memory.h"
@@ -43,6 +44,11 @@ static void fill_keys(const struct scenario *s, struct store_point *p)
 		  scenario_enum_name("strategy.schedule", g->schedule));
 	copy_text(p->dtype, sizeof p->dtype, scenario_dtype_name(s->workload.dtype));
 	copy_text(p->price_date, sizeof p->price_date, s->cluster.node.price_date);
+	/* A kind without a price says nothing: NULL beside a NULL price. */
+	if (s->cluster.node.price > 0)
+		copy_text(p->price_kind, sizeof p->price_kind,
+			  scenario_enum_name("cluster.node.price_kind",
+					     s->cluster.node.price_kind));
 	if (s->workload.mode == MODE_INFER)
 		p->arrival_rate = s->workload.arrival.rate;
 	p->nodes = s->cluster.nodes;
@@ -67,9 +73,10 @@ static double gib(double bytes)
 /* Price of the nodes used: instances are rented whole. */
 static void fill_cost(const struct scenario *s, struct store_point *p)
 {
-	p->usd_per_hour = s->cluster.node.price * (double)s->cluster.nodes;
-	if (p->usd_per_hour > 0 && p->tokens_per_s > 0)
-		p->usd_per_million_tokens = p->usd_per_hour / 3600.0 / p->tokens_per_s * 1e6;
+	struct cost c;
+	cost_build(s->cluster.node.price * (double)s->cluster.nodes, p->tokens_per_s, 0, &c);
+	p->usd_per_hour = c.usd_per_hour;
+	p->usd_per_million_tokens = c.usd_per_million_tokens;
 }
 
 /* The most loaded GPU's memory over the step in STORE_TIMELINE intervals: each interval keeps

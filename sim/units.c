@@ -60,6 +60,8 @@ static const struct suffix suffixes[] = {
 	{"ns", UNIT_SECONDS, 1e-9},
 	{"min", UNIT_SECONDS, 60.0},
 	{"h", UNIT_SECONDS, 3600.0},
+	{"d", UNIT_SECONDS, 86400.0},
+	{"days", UNIT_SECONDS, 86400.0},
 	{"USD/h", UNIT_USD_PER_H, 1.0},
 	{"W", UNIT_WATTS, 1.0},
 	{"kW", UNIT_WATTS, 1e3},

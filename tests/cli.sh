@@ -380,7 +380,7 @@ else
 fi
 # Every long option in the usage lines of a command's --help is completed for that command
 # (bash: its opts line; zsh: anywhere in the file), so completions keep in step with commands.
-for cmd in validate calibrate sweep top compare report; do
+for cmd in validate calibrate sweep top compare report plan; do
 	line=$(grep -E "^	$cmd\) opts=" "$top_src/completions/dssim")
 	missing=
 	for o in $("$dssim" "$cmd" --help | sed "/^$/q" | grep -oE -- '--[a-z][a-z-]+' | sort -u); do

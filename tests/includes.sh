@@ -10,7 +10,7 @@ cd "$top_src/sim" || exit 1
 # A prefix family (store_read.c, sweep_spec.c, store_int.h) is in its module's stage.
 stage_of() {
 	case "$1" in
-	xalloc | diag | units | json | outfile | bug) echo 0 ;;
+	xalloc | diag | units | json | outfile | bug | cost) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
@@ -65,11 +65,11 @@ for c in "$top_src"/sim/*.[ch] "$top_src"/report/*.[ch] "$top_src"/bench/*.[ch];
 done
 
 # (b) report/ reads only the database, through the store (DESIGN.md): besides its own headers,
-# the store, the table formatter and the foundations.
+# the store, the table formatter and the foundations (the cost formulas among them).
 for c in "$top_src"/report/*.c "$top_src"/report/*.h; do
 	for inc in $(includes "$c"); do
 		case $inc in
-		report | report_* | store | table | xalloc | diag) pass=$((pass + 1)) ;;
+		report | report_* | store | table | xalloc | diag | cost) pass=$((pass + 1)) ;;
 		*)
 			echo "FAIL report/$(basename "$c") includes $inc.h:" \
 				"a report reads only the database"

@@ -30,6 +30,30 @@ YAML
 	"$dssim" sweep -q -j 2 "$out/serve.yaml" --db "$out/r.db" >/dev/null &&
 	ok "two sweeps into one database" || bad "sweeps into one database"
 
+# A sweep that varies weight precision and optimizer offload: every table names both in each
+# row's strategy, since the four rows otherwise read alike (issue 16's bar). Four points: bf16
+# and fp8 weights, optimizer on the GPU and on the CPU; the cheapest is one of them.
+cat >"$out/vary.yaml" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  workload.dtype: [bf16, fp8]
+  strategy.offload.optimizer: [none, cpu]
+YAML
+"$dssim" sweep -q "$out/vary.yaml" --db "$out/vary.db" >/dev/null && ok "sweep varying dtype and offload" ||
+	bad "sweep varying dtype and offload"
+expect 0 vary "$dssim" report --db "$out/vary.db"
+# Each row of the three strategy tables and the memory table: "<dtype> weights optimizer on
+# <GPU|CPU>"; a row without both fails.
+check=$(awk '/^p4de.24xlarge / { n++; if ($0 ~ /(bf16|fp8) weights optimizer on (GPU|CPU)/) k++ }
+	END { print n + 0, k + 0 }' "$out/vary.out")
+case $check in "4 4") ok "every table row names weights and offload" ;;
+*) bad "rows naming weights and offload (rows, named): $check" ;; esac
+expect 0 vary_top "$dssim" top --db "$out/vary.db" --format csv
+has vary_top out "weight_dtype,offload_optimizer"
+# A database where neither varies names neither.
+expect 0 text_plain "$dssim" report --db "$out/r.db"
+if grep -q "[0-9a-z] weights\|optimizer on" "$out/text_plain.out"; then bad "constant settings named"; else ok "constant settings not named"; fi
+
 expect 0 help "$dssim" report --help
 has help out "--tokens"
 expect 0 text "$dssim" report --db "$out/r.db" --tokens 2T --target-rate 10/s
@@ -37,7 +61,9 @@ has text out "Best configuration per instance type, by cost"
 has text out "Pareto front of cost against time"
 has text out "Serving deepseek-v3"
 has text out "does not fit: device memory"
-has text out "p4de.24xlarge: 27.45 USD/h per node, read 2025-12-21"
+has text out "p4de.24xlarge: 27.45 USD/h per node, on demand, read 2025-12-21"
+# A Capacity Block price is labelled as one, beside the node and in the prices (issue 16).
+has text out "p5e.48xlarge: 43.26 USD/h per node, capacity block, read 2024-12-31"
 
 # By hand from the CSV's own columns: days = 2e12 / (tokens/s) / 86400 and USD = days x 24 x
 # USD/h, within the rounding of the printed tokens/s (an integer) and USD/h (cents).
@@ -53,7 +79,7 @@ case $check in ok*) ok "planning arithmetic: $check" ;; *) bad "planning arithme
 # Serving, by hand from the same row: GPUs for 10/s = ceil(10 / rate) replicas x GPUs, and USD per
 # million output tokens = USD/h / 3600 / (output tok/s) x 1e6.
 expect 0 serve_csv "$dssim" report --db "$out/r.db" --target-rate 10/s --format csv
-check=$(awk -F, '/^p5e.48xlarge,/ {
+check=$(awk -F, '/^p5e.48xlarge \(capacity block\),/ {
 	n = 10 / $5; reps = (n == int(n)) ? n : int(n) + 1; want_gpus = reps * $2
 	want_usd = $9 / 3600 / $6 * 1e6
 	ok = $11 == want_gpus && ($10 - want_usd) ^ 2 <= (want_usd * 2e-3) ^ 2
@@ -88,7 +114,7 @@ if ls "$out/no" >/dev/null 2>&1; then bad "-o left something"; else ok "-o to a 
 # (sqlite.org/fileformat2.html, "The Database Header"); the sweeps above left no WAL behind.
 cp "$out/r.db" "$out/old.db"
 printf '\000\000\000\002' | dd of="$out/old.db" bs=1 seek=60 count=4 conv=notrunc 2>/dev/null
-refused="$out/old.db: schema 2, this dssim reads 5: re-run the sweep into a new file"
+refused="$out/old.db: schema 2, this dssim reads 6: re-run the sweep into a new file"
 for cmd in report top "db check"; do
 	name=old_$(echo "$cmd" | tr ' ' _)
 	if [ "$cmd" = "db check" ]; then
@@ -167,7 +193,7 @@ has top_mixed out "step_s"
 expect 0 top_serving_db "$dssim" top --db "$out/s.db" --format csv
 has top_serving_db out "id,model,node,nodes,gpus,tp,pp,dp,ep,dtype,seq_len,arrival_rate,\
 requests_per_s,output_tokens_per_s,ttft_p50,ttft_p99,tpot_p50,tpot_p99,peak_gib,usd_per_hour,\
-usd_per_mtok_out"
+price,usd_per_mtok_out"
 expect 2 top_bad_mode "$dssim" top --db "$out/r.db" --mode both
 has top_bad_mode err "dssim top: --mode: expected train or infer, got 'both'"
 

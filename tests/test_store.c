@@ -158,7 +158,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 		check_sql(store_db(st), 5, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'view' AND name IN ('v_points', 'v_fitting', 'v_best', "
 			"'v_cheapest', 'v_misfits')");
-		check_sql(store_db(st), 5, "PRAGMA user_version");
+		check_sql(store_db(st), 6, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, &d), 0);
@@ -725,12 +725,12 @@ static void store_refuses_another_schema(void **state)
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 5: re-run the sweep into a new file");
+			    "schema 7, this dssim reads 6: re-run the sweep into a new file");
 	diag_release(&d);
 	assert_null(store_open(path, true, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 7, this dssim reads 5: re-run the sweep into a new file");
-	assert_int_equal(store_schema_version(), 5);
+			    "schema 7, this dssim reads 6: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 6);
 	tmp_remove(dir);
 	diag_release(&d);
 }

@@ -1,12 +1,14 @@
 /*
  * test_store_migrate: a sweep database of schema 4 (tests/fuzz/db/train.sqlite3, written by
  * the dssim before the uncertainty columns) is read as it is by a reader and migrated to
- * schema 5 by a writer: the band columns are added, NULL in its rows, the views show them,
- * and an uncertainty sweep's points replace the points stored without their bands.
+ * schema 6 by a writer: the band columns (schema 5) and points.price_kind (schema 6) are
+ * added, NULL in its rows, the views show them, and an uncertainty sweep's points replace the
+ * points stored without their bands. A schema 5 file gains price_kind alone.
  */
 #include "check.h"
 
 #include <dirent.h>
+#include <sqlite3.h>
 
 #include "diag.h"
 #include "store.h"
@@ -94,13 +96,19 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 	assert_int_equal(one(st, "SELECT count(*) FROM pragma_table_info('v_points') "
 				 "WHERE name = 'step_s_p50'"), 0);
 	assert_false(store_has_bands(st));
+	assert_false(store_has_price_kind(st));
 	/* Read-only, schema 4: nothing to redo, since nothing can be written. */
 	assert_int_equal(marked(st, 20, 3, STORE_HASH_UNBANDED, NULL), 0);
 	assert_int_equal(store_close(st, &d), 0);
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 5);
+	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_true(store_has_price_kind(st));
+	/* price_kind: the last column of points, as CREATE puts it; NULL in the old rows. */
+	assert_int_equal(one(st, "SELECT name = 'price_kind' FROM pragma_table_info('points') "
+				 "ORDER BY cid DESC LIMIT 1"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE price_kind IS NULL"), 4);
 	/* Added after the columns schema 4 has, in the order CREATE gives a new file. */
 	assert_int_equal(one(st, "SELECT group_concat(name, ' ') = 'uncertainty_draws "
 				 "uncertainty_seed uncertainty_clamped step_s_p10 step_s_p50 "
@@ -156,10 +164,10 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 				 "step_s_p50 = 10"), 1);
 	assert_int_equal(store_close(st, &d), 0);
 
-	/* Migrated once: a reader finds schema 5. */
+	/* Migrated once: a reader finds schema 6. */
 	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 5);
+	assert_int_equal(one(st, "PRAGMA user_version"), 6);
 	assert_true(store_has_bands(st));
 	assert_int_equal(store_close(st, &d), 0);
 	assert_int_equal(d.count, 0);
@@ -167,8 +175,85 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 	tmp_remove(dir);
 }
 
-/* Merging a schema 4 file into a schema 5 one: its points come over without bands. */
-static void a_schema_4_file_merges_into_schema_5(void **state)
+/* A schema 5 file, made here from a new one by dropping price_kind (SQLite 3.35's DROP
+ * COLUMN) and setting the version: a reader reads it without the column, a writer adds it
+ * (NULL in the old rows, the kind in new ones), a merge into schema 6 brings NULL kinds. */
+static void schema_5_gains_price_kind(void **state)
+{
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600], merged[600];
+	struct store *st;
+	struct store_point p;
+	struct diag d;
+	sqlite3 *db;
+	size_t added = 0;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/five.db", dir);
+	snprintf(merged, sizeof merged, "%s/merged.db", dir);
+	diag_init(&d);
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	memset(&p, 0, sizeof p);
+	memcpy(p.hash, "00000000000000a5", 16);
+	p.status = STORE_SIMULATED;
+	snprintf(p.mode, sizeof p.mode, "train");
+	p.fits = true;
+	p.step_s = 10;
+	p.config = (char *)"{\"a\":5}";
+	assert_int_equal(store_sweep_begin(st, "", "five", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	{
+		/* The views go first (DROP COLUMN refuses a column a view may use), and come
+		 * back from the schema's own CREATE ... IF NOT EXISTS. */
+		char *sql = store_schema_sql();
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP VIEW v_cheapest; DROP VIEW v_best; "
+					      "DROP VIEW v_fitting; DROP VIEW v_misfits; "
+					      "DROP VIEW v_points; "
+					      "ALTER TABLE points DROP COLUMN price_kind; ",
+					      NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5;", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+		free(sql);
+	}
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 5);
+	assert_false(store_has_price_kind(st));
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Merged into a new file while still schema 5: its point comes over with a NULL kind. */
+	st = store_open(merged, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, path, &added, &d), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE price_kind IS NULL"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_true(store_has_price_kind(st));
+	memcpy(p.hash, "00000000000000b6", 16);
+	snprintf(p.price_kind, sizeof p.price_kind, "capacity_block");
+	assert_int_equal(store_sweep_begin(st, "", "six", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM points WHERE price_kind IS NULL"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM points WHERE price_kind = "
+				 "'capacity_block'"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+	tmp_remove(dir);
+}
+
+/* Merging a schema 4 file into a schema 6 one: its points come over without bands. */
+static void a_schema_4_file_merges_into_schema_6(void **state)
 {
 	char dir[32] = "/tmp/test_store_migrate.XXXXXX", old[600], path[600], from[1200];
 	struct store *st;
@@ -201,7 +286,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(schema_4_is_read_as_it_is_and_migrated_by_a_writer),
-		cmocka_unit_test(a_schema_4_file_merges_into_schema_5),
+		cmocka_unit_test(schema_5_gains_price_kind),
+		cmocka_unit_test(a_schema_4_file_merges_into_schema_6),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
