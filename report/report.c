@@ -80,6 +80,11 @@ static void row_columns(struct store *st, char *buf, size_t size)
 		snprintf(buf + strlen(buf), size - strlen(buf), ", t_%s", store_time_name(k));
 	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
 		 store_has_bands(st) ? ", step_s_p10, step_s_p90" : ", NULL, NULL");
+	/* The share of memory a serving engine reserves, for the charts' KV reserve: a key of
+	 * the canonical configuration, which the database keeps whole (no column of its own). */
+	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
+		 ", CASE WHEN mode = 'infer' AND json_valid(config) THEN "
+		 "json_extract(config, '$.\"serving.gpu_memory_utilization\"') END");
 }
 
 static void text_col(const struct store_value *v, char *dst, size_t size)
@@ -112,6 +117,7 @@ static void read_row(const struct store_rows *q, size_t at, struct row *r)
 	r->banded = store_cell(q, at, 26 + PARTS + TIMES)->type != STORE_NULL;
 	r->step_p10 = store_cell(q, at, 26 + PARTS + TIMES)->d;
 	r->step_p90 = store_cell(q, at, 27 + PARTS + TIMES)->d;
+	r->gpu_util = store_cell(q, at, 28 + PARTS + TIMES)->d;
 }
 
 /* The price of a row's nodes: --price for its node type, else the database's. */
@@ -191,7 +197,7 @@ static void free_list(char **l, size_t n)
 	free(l);
 }
 
-static void strategy_label(const struct row *r, char *buf, size_t size)
+void report_strategy_label(const struct row *r, char *buf, size_t size)
 {
 	char cp[24] = "", vp[24] = "";
 	if (r->infer) {
@@ -224,7 +230,7 @@ static void train_row(struct table *t, const struct row *r, bool bands)
 	size_t i = t->rows, b = bands ? 2 : 0;
 	char label[128];
 	table_add_row(t);
-	strategy_label(r, label, sizeof label);
+	report_strategy_label(r, label, sizeof label);
 	table_text(t, i, 0, r->node);
 	table_num(t, i, 1, 0, (double)r->nodes);
 	table_num(t, i, 2, 0, (double)r->gpus);
@@ -345,7 +351,7 @@ static void memory_table(FILE *out, enum format f, struct row **rows, size_t n)
 	for (i = 0; i < n; i++) {
 		char label[128];
 		double total = 0;
-		strategy_label(rows[i], label, sizeof label);
+		report_strategy_label(rows[i], label, sizeof label);
 		table_add_row(&t);
 		table_text(&t, i, 0, rows[i]->node);
 		table_num(&t, i, 1, 0, (double)rows[i]->nodes);
@@ -448,8 +454,13 @@ static void print_fitting(FILE *out, const struct report_options *o, const struc
 	if (nfront > 0) {
 		report_title(out, o->format, 2, "Pareto front of cost against time");
 		print_rows(out, o->format, front, nfront);
-		if (o->format == FORMAT_HTML)
-			report_scatter(out, pk->rows, pk->n, front, nfront);
+		if (o->format == FORMAT_HTML) {
+			char tok[32], question[128];
+			tokens_text(o->tokens, tok, sizeof tok);
+			snprintf(question, sizeof question,
+				 "Cost to train %s tokens vs time, by instance type", tok);
+			report_scatter(out, question, pk->rows, pk->n, front, nfront);
+		}
 	}
 	report_title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
 	memory_table(out, o->format, pk->best, pk->nbest);
