@@ -91,6 +91,19 @@ YAML
 "$dssim" sweep -q -j 2 "$out/wide.yaml" --db "$out/w.db" >/dev/null &&
 	"$dssim" report --db "$out/w.db" --tokens 2T --format html -o "$out/wide.html" &&
 	ok "a sweep over 1 to 16 nodes reports" || bad "the 1 to 16 node sweep"
+# Without python3, the same checks' core by grep.
+if grep -o 'class="tick"[^>]*>[^<]*<' "$out/report.html" "$out/wide.html" |
+	grep -q '[0-9]e[-+]\{0,1\}[0-9]'; then
+	bad "a tick label in e-notation"
+else
+	ok "no tick label in e-notation"
+fi
+grep -q '<g class="axis x log">' "$out/wide.html" && ok "wide.html: a log time axis" ||
+	bad "wide.html: no log time axis"
+entries=$(grep -c '<g class="legend-entry"><rect[^>]*/><text class="legend-label"[^>]*>p[45]' \
+	"$out/wide.html")
+[ "$entries" -eq 2 ] && ok "wide.html: 2 instance types in the legend" ||
+	bad "wide.html: $entries instance types in the legend, expected 2"
 if command -v python3 >/dev/null 2>&1; then
 	python3 - "$out/report.html" "$out/wide.html" >"$out/svg.out" 2>&1 <<'PY'
 import math, re, sys
