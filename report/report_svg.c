@@ -53,7 +53,7 @@ static void human(double v, const char *prefix, char *buf, size_t size)
 	if (a >= 1e15)
 		a = 1e15; /* past a thousand T: no axis of a sane budget gets here */
 	dec = a > 0 ? 2 - (int)floor(log10(a)) : 0;
-	dec = dec < 0 ? 0 : dec > 9 ? 9 : dec;
+	dec = dec < 0 ? 0 : dec > 20 ? 20 : dec;
 	snprintf(num, sizeof num, "%.*f", dec, a);
 	/* A decimal fraction's trailing zeros say nothing: 0.500 is 0.5, 2.00 is 2. */
 	len = strlen(num);
