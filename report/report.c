@@ -385,8 +385,13 @@ static void print_fitting(FILE *out, const struct report_options *o, const struc
 	if (nfront > 0) {
 		report_title(out, o->format, 2, "Pareto front of cost against time");
 		print_rows(out, o->format, front, nfront);
-		if (o->format == FORMAT_HTML)
-			report_scatter(out, pk->rows, pk->n, front, nfront);
+		if (o->format == FORMAT_HTML) {
+			char tok[32], question[128];
+			tokens_text(o->tokens, tok, sizeof tok);
+			snprintf(question, sizeof question,
+				 "Cost to train %s tokens vs time, by instance type", tok);
+			report_scatter(out, question, pk->rows, pk->n, front, nfront);
+		}
 	}
 	report_title(out, o->format, 2, "Memory per GPU of the configurations by cost (GiB)");
 	memory_table(out, o->format, pk->best, pk->nbest);

@@ -29,6 +29,7 @@ struct row {
 	bool banded;
 	bool priced;
 	bool infer;                 /* a serving point: its strategy is tp and ep */
+	double gpu_util;            /* serving.gpu_memory_utilization of its config; 0 if none */
 	double days, usd, usd_mtok;
 };
 
@@ -56,11 +57,15 @@ void report_title(FILE *out, enum format f, int level, const char *text);
 void report_note(FILE *out, enum format f, const char *text);
 void report_table(const struct table *t, enum format f, FILE *out);
 
-/* Horizontal stacked bars, one per row: memory parts (memory) or time categories. */
+/* Horizontal stacked bars, one per row: memory parts (memory) or time categories. A serving
+ * row's KV cache is drawn as what the engine reserves for it (gpu_util of capacity less the
+ * other parts). In report_svg.c, like the charts below. */
 void report_stacked_bars(FILE *out, struct row **rows, size_t n, bool memory,
 			 const char *caption);
-/* Cost against time of every priced row, the Pareto front (front[nf]) joined. */
-void report_scatter(FILE *out, struct row *rows, size_t n, struct row **front, size_t nf);
+/* Cost against time of every priced row, coloured by instance type, with the Pareto front
+ * (front[nf], by time) joined and labelled; question titles the chart. */
+void report_scatter(FILE *out, const char *question, struct row *rows, size_t n,
+		    struct row **front, size_t nf);
 /* Memory over the step of point id: json is results.memory_timeline ([[s, bytes], ...]), cap
  * the capacity in bytes, node its label. */
 void report_timeline_chart(FILE *out, long long id, const char *json, double cap,

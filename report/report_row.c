@@ -74,6 +74,11 @@ void report_row_columns(struct store *st, const char *mode, char *buf, size_t si
 	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
 	         store_has_price_kind(st) ? ", price_kind" : ", NULL");
 	settings_column(mode, buf, size);
+	/* The share of memory a serving engine reserves, for the charts' KV reserve: a key of
+	 * the canonical configuration, which the database keeps whole (no column of its own). */
+	snprintf(buf + strlen(buf), size - strlen(buf), "%s",
+		 ", CASE WHEN mode = 'infer' AND json_valid(config) THEN "
+		 "json_extract(config, '$.\"serving.gpu_memory_utilization\"') END");
 }
 
 static void text_col(const struct store_value *v, char *dst, size_t size)
@@ -108,6 +113,7 @@ void report_read_row(const struct store_rows *q, size_t at, struct row *r)
 	r->step_p90 = store_cell(q, at, 27 + PARTS + TIMES)->d;
 	text_col(store_cell(q, at, 28 + PARTS + TIMES), r->price_kind, sizeof r->price_kind);
 	text_col(store_cell(q, at, 29 + PARTS + TIMES), r->settings, sizeof r->settings);
+	r->gpu_util = store_cell(q, at, 30 + PARTS + TIMES)->d;
 }
 
 /* A price kind for people: "capacity block" for capacity_block. */

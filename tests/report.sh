@@ -101,6 +101,133 @@ svgs=$(grep -c "<svg" "$out/report.html")
 [ "$svgs" -ge 4 ] && ok "html has $svgs charts" || bad "html has $svgs charts, expected >= 4"
 if grep -qE '(src|href)="(http|//)' "$out/report.html"; then bad "html loads from the network"; else ok "html is self-contained"; fi
 
+# The charts read as charts: parsed as SVG, every tick label round and humanized (no
+# e-notation), ticks evenly spaced on their scale (log10 of the value on a log axis), one legend
+# entry per instance type in the cost chart with the points in their type's colour, the Pareto
+# front joined and labelled, every chart titled, and the serving KV reserve drawn. A sweep
+# from 1 to 16 nodes spans more than a decade of days: its time axis is a log axis.
+cat >"$out/wide.yaml" <<YAML
+base: $top_src/scenarios/32b_zero3.yaml
+axes:
+  cluster.node: [p4de.24xlarge, p5.48xlarge]
+  cluster.nodes: [1, 4, 16]
+  strategy: {auto: true, tp: [4], pp: [1], zero: [1], micro_batch: [1],
+             recompute: [selective], schedule: [1f1b]}
+YAML
+"$dssim" sweep -q -j 2 "$out/wide.yaml" --db "$out/w.db" >/dev/null &&
+	"$dssim" report --db "$out/w.db" --tokens 2T --format html -o "$out/wide.html" &&
+	ok "a sweep over 1 to 16 nodes reports" || bad "the 1 to 16 node sweep"
+# Without python3, the same checks' core by grep.
+if grep -o 'class="tick"[^>]*>[^<]*<' "$out/report.html" "$out/wide.html" |
+	grep -q '[0-9]e[-+]\{0,1\}[0-9]'; then
+	bad "a tick label in e-notation"
+else
+	ok "no tick label in e-notation"
+fi
+grep -q '<g class="axis x log">' "$out/wide.html" && ok "wide.html: a log time axis" ||
+	bad "wide.html: no log time axis"
+entries=$(grep -c '<g class="legend-entry"><rect[^>]*/><text class="legend-label"[^>]*>p[45]' \
+	"$out/wide.html")
+[ "$entries" -eq 2 ] && ok "wide.html: 2 instance types in the legend" ||
+	bad "wide.html: $entries instance types in the legend, expected 2"
+if command -v python3 >/dev/null 2>&1; then
+	python3 - "$out/report.html" "$out/wide.html" >"$out/svg.out" 2>&1 <<'PY'
+import math, re, sys
+import xml.etree.ElementTree as ET
+
+NS = "{http://www.w3.org/2000/svg}"
+SCALE = {"": 1, "k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+failed = []
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failed.append(what)
+
+def value(label):
+    m = re.fullmatch(r"-?\$?(\d+(?:\.\d+)?)([kMBT]?)", label)
+    return float(m.group(1)) * SCALE[m.group(2)] if m else None
+
+def mantissa(v):
+    return round(v / 10 ** math.floor(math.log10(v) + 1e-9), 6)
+
+def evenly_spaced(pos, keys):
+    if len(pos) < 3:
+        return True
+    slope = (pos[-1] - pos[0]) / (keys[-1] - keys[0])
+    return all(abs(pos[0] + (k - keys[0]) * slope - p) < 0.6 for p, k in zip(pos, keys))
+
+def axes(svg, name):
+    for g in svg.iter(NS + "g"):
+        cls = g.get("class", "").split()
+        if "axis" not in cls:
+            continue
+        ticks = [t for t in g.iter(NS + "text") if t.get("class") == "tick"]
+        labels = [t.text for t in ticks]
+        vals = [value(x) for x in labels]
+        where = "%s %s axis %s" % (name, " ".join(cls[1:]), " ".join(labels))
+        check(len(ticks) >= 3 and None not in vals, where + ": at least 3 humanized labels")
+        if None in vals or len(vals) < 3:
+            continue
+        pos = [float(t.get("x" if "x" in cls else "y")) for t in ticks]
+        if "log" in cls:
+            check(all(v > 0 and mantissa(v) in (1, 2, 5) for v in vals),
+                  where + ": ticks at 1, 2 or 5 times a power of ten")
+            check(evenly_spaced(pos, [math.log10(v) for v in vals]),
+                  where + ": positions follow log10 of the value")
+        else:
+            steps = [b - a for a, b in zip(vals, vals[1:])]
+            step = steps[0]
+            check(step > 0 and mantissa(step) in (1, 2, 5) and
+                  all(abs(s - step) <= 0.02 * step for s in steps),
+                  where + ": one step of 1, 2 or 5 times a power of ten")
+            check(evenly_spaced(pos, vals), where + ": positions follow the value")
+        yield cls
+
+def charts(path):
+    html = open(path, encoding="utf-8").read()
+    ticks = " ".join(re.findall(r'class="tick"[^>]*>([^<]*)<', html))
+    check(not re.search(r"\de[-+]?\d", ticks),
+          path + ": no e-notation in tick labels")
+    return [ET.fromstring(m) for m in re.findall(r"<svg.*?</svg>", html, re.S)]
+
+for path in sys.argv[1:]:
+    svgs = charts(path)
+    name = path.rsplit("/", 1)[-1]
+    for i, svg in enumerate(svgs):
+        title = [t.text for t in svg.iter(NS + "text") if t.get("class") == "title"]
+        check(len(title) == 1 and len(title[0]) > 20, "%s chart %d titled: %s" % (name, i, title))
+        kinds = list(axes(svg, "%s chart %d" % (name, i)))
+        points = [c for c in svg.iter(NS + "circle") if c.get("class") == "point"]
+        if not points:
+            continue
+        entries = [g for g in svg.iter(NS + "g") if g.get("class") == "legend-entry"]
+        legend = {g.find(NS + "text").text: g.find(NS + "rect").get("fill") for g in entries}
+        nodes = {c.find(NS + "title").text.split(" x")[0]: c.get("fill") for c in points}
+        check(len(entries) == len(legend) and sorted(legend) == sorted(nodes),
+              "%s cost chart: one legend entry per instance type %s" % (name, sorted(nodes)))
+        check(all(legend.get(c.find(NS + "title").text.split(" x")[0]) == c.get("fill")
+                  for c in points), "%s cost chart: points in their type's colour" % name)
+        front = [p for p in svg.iter(NS + "polyline") if p.get("class") == "front"]
+        labels = [t for t in svg.iter(NS + "text") if t.get("class") == "front-label"]
+        check(len(front) == 1 and len(front[0].get("points").split()) >= 2 and labels,
+              "%s cost chart: Pareto front joined, %d labels" % (name, len(labels)))
+        if name == "wide.html":
+            check(["axis", "x", "log"] in kinds, "wide.html: days over 1 to 16 nodes on a log axis")
+    if name == "report.html":
+        kv = [r for s in svgs for r in s.iter(NS + "rect") if r.get("class") == "kv-reserve"]
+        check(len(kv) > 0 and all("reserved" in r.find(NS + "title").text for r in kv),
+              "report.html: serving memory bars draw the KV reserve (%d bars)" % len(kv))
+sys.exit(1 if failed else 0)
+PY
+	status=$?
+	grep '^FAIL' "$out/svg.out"
+	[ $status -eq 0 ] && ok "charts parsed as SVG: $(grep -c '^ok' "$out/svg.out") checks" ||
+		bad "charts parsed as SVG: $(grep -c '^FAIL' "$out/svg.out") failed (see $out/svg.out)"
+else
+	echo "SKIP the charts' SVG checks: python3 is not installed"
+fi
+
 expect 2 bad_price "$dssim" report --db "$out/r.db" --price p4de
 expect 2 bad_slo "$dssim" report --db "$out/r.db" --slo ttft=2s
 expect 2 bad_format "$dssim" report --db "$out/r.db" --format pdf
