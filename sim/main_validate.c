@@ -27,7 +27,7 @@ static void usage(FILE *out)
 	      "--cross predicts each source's cases from a fit (dssim calibrate) to the other\n"
 	      "sources' cases and prints that leave-one-source-out error beside the error with the\n"
 	      "defaults; --param names the keys fitted (the default: dssim calibrate --help). It\n"
-	      "runs one fit per source: about 15 minutes for the shipped 47 rows on 2 cores.\n"
+	      "runs one fit per source: about 4 to 6 minutes for the shipped 50 rows on 2 cores.\n"
 	      "\n",
 	      out);
 	main_print_exit_codes(out);
