@@ -37,8 +37,16 @@ static void emit(model_tensor_fn fn, void *ctx, const char *name, int64_t rows, 
 		 int64_t count, int group, bool tp_split)
 {
 	struct model_tensor t = {name, rows, cols, count, group, tp_split, false, false};
-	t.row_parallel = tp_split && (strcmp(name, "o_proj") == 0 ||
-				      strcmp(name, "down_proj") == 0 || strcmp(name, "fc2") == 0);
+	if (rows > 0 && cols > 0 && count > 0)
+		fn(ctx, &t);
+}
+
+/* A row-parallel tensor: the attention output and the MLP's down projection, split along their
+ * input (Megatron's RowParallelLinear). */
+static void emit_row(model_tensor_fn fn, void *ctx, const char *name, int64_t rows, int64_t cols,
+		     int64_t count, int group)
+{
+	struct model_tensor t = {name, rows, cols, count, group, true, true, false};
 	if (rows > 0 && cols > 0 && count > 0)
 		fn(ctx, &t);
 }
@@ -94,7 +102,7 @@ static void attention_tensors(const struct model_config *m, model_tensor_fn fn, 
 		norm_tensors(m, fn, ctx, "kv_a_norm", m->mla.kv_lora_rank);
 		emit(fn, ctx, "kv_b_proj", a * (m->mla.qk_nope_head_dim + m->mla.v_head_dim),
 		     m->mla.kv_lora_rank, 1, TENSOR_ATTN, true);
-		emit(fn, ctx, "o_proj", h, a * m->mla.v_head_dim, 1, TENSOR_ATTN, true);
+		emit_row(fn, ctx, "o_proj", h, a * m->mla.v_head_dim, 1, TENSOR_ATTN);
 		return;
 	}
 	{
@@ -107,7 +115,7 @@ static void attention_tensors(const struct model_config *m, model_tensor_fn fn, 
 			emit(fn, ctx, "k_bias", 1, kv, 1, TENSOR_ATTN, true);
 			emit(fn, ctx, "v_bias", 1, kv, 1, TENSOR_ATTN, true);
 		}
-		emit(fn, ctx, "o_proj", h, q, 1, TENSOR_ATTN, true);
+		emit_row(fn, ctx, "o_proj", h, q, 1, TENSOR_ATTN);
 		if (has_qk_norm(m)) {
 			norm_tensors(m, fn, ctx, "q_norm", m->head_dim);
 			norm_tensors(m, fn, ctx, "k_norm", m->head_dim);
@@ -125,14 +133,14 @@ static void mlp_tensors(const struct model_config *m, model_tensor_fn fn, void *
 	if (m->mlp == MLP_SWIGLU) {
 		emit_fused(fn, ctx, "gate_proj", ffn, h, count, group, true);
 		emit(fn, ctx, "up_proj", ffn, h, count, group, true);
-		emit(fn, ctx, "down_proj", h, ffn, count, group, true);
+		emit_row(fn, ctx, "down_proj", h, ffn, count, group);
 		if (m->bias) {
 			emit(fn, ctx, "gate_bias", 1, ffn, count, group, true);
 			emit(fn, ctx, "up_bias", 1, ffn, count, group, true);
 		}
 	} else {
 		emit(fn, ctx, "fc1", ffn, h, count, group, true);
-		emit(fn, ctx, "fc2", h, ffn, count, group, true);
+		emit_row(fn, ctx, "fc2", h, ffn, count, group);
 		if (m->bias)
 			emit(fn, ctx, "fc1_bias", 1, ffn, count, group, true);
 	}
