@@ -97,6 +97,19 @@ static void attention_runs_at_its_own_efficiency(void **state)
 	compute_free(c);
 }
 
+/* The A100 of a100() with its 108 SMs, 256 x 128 tiles and a constant 0.859 GEMM ceiling. */
+static struct compute *tiled_a100(void)
+{
+	struct gpu_spec g = a100();
+	g.sms = 108;
+	g.efficiency.tile_m = 256;
+	g.efficiency.tile_n = 128;
+	g.efficiency.gemm_flops.n = 1;
+	g.efficiency.gemm_fraction.n = 1;
+	g.efficiency.gemm_fraction.v[0] = 0.859;
+	return new_compute(&g);
+}
+
 /*
  * NVIDIA's tile and wave quantization on 108 SMs: a 2048 x 3072 output makes 192 tiles of
  * 256 x 128 (or 128 x 256), two waves of 108 — or 384 tiles of 128 x 128, four waves; either way
@@ -105,17 +118,9 @@ static void attention_runs_at_its_own_efficiency(void **state)
  */
 static void a_partial_last_wave_costs_time(void **state)
 {
-	struct gpu_spec g = a100();
-	struct compute *c;
+	struct compute *c = tiled_a100();
 	double useful = 2048.0 * 3072 / (216.0 * 32768);
 	(void)state;
-	g.sms = 108;
-	g.efficiency.tile_m = 256;
-	g.efficiency.tile_n = 128;
-	g.efficiency.gemm_flops.n = 1;
-	g.efficiency.gemm_fraction.n = 1;
-	g.efficiency.gemm_fraction.v[0] = 0.859;
-	c = new_compute(&g);
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 2048, 3072, 4096),
 		  2.0 * 2048 * 3072 * 4096 / (312e12 * 0.859 * useful), 1e-12);
 	/* 2048 x 4096: 128 x 128 tiles make 512 = 4.74 waves -> 5; useful 512/540 */
@@ -162,17 +167,9 @@ static void fp8_gemms_follow_their_own_curve(void **state)
  * 1.72e10 FLOPs take 72 us against 28 us for its 51 MB. */
 static void a_skinny_gemm_gets_a_skinny_tile(void **state)
 {
-	struct gpu_spec g = a100();
-	struct compute *c;
+	struct compute *c = tiled_a100();
 	double useful = 96.0 / 108.0;
 	(void)state;
-	g.sms = 108;
-	g.efficiency.tile_m = 256;
-	g.efficiency.tile_n = 128;
-	g.efficiency.gemm_flops.n = 1;
-	g.efficiency.gemm_fraction.n = 1;
-	g.efficiency.gemm_fraction.v[0] = 0.859;
-	c = new_compute(&g);
 	check_rel(compute_gemm_time(c, DTYPE_BF16, 512, 1024, 16384),
 		  2.0 * 512 * 1024 * 16384 / (312e12 * 0.859 * useful), 1e-12);
 	/* 64 x 4096 by 8192: 32 tiles of 64 x 128, split 3 ways: 96/108 busy too, now
