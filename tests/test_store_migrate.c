@@ -254,11 +254,12 @@ static void schema_5_gains_price_kind(void **state)
 }
 
 /* A schema 6 file, made here from a new one by dropping the skips table and setting the
- * version: a reader reads its points without the table; a writer creates it, and the rows
- * a sweep writes into it are read back as written. */
+ * version: a reader reads its points without the table; a writer creates it, the rows a
+ * sweep writes into it are read back as written, and a merge carries them with the sweep. */
 static void schema_6_gains_the_skips_table(void **state)
 {
-	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600];
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600], merged[600];
+	size_t added = 0;
 	const char *has_skips = "SELECT count(*) FROM sqlite_schema WHERE name = 'skips'";
 	struct store *st;
 	struct store_point p;
@@ -267,6 +268,7 @@ static void schema_6_gains_the_skips_table(void **state)
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/six.db", dir);
+	snprintf(merged, sizeof merged, "%s/merged.db", dir);
 	diag_init(&d);
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
@@ -297,12 +299,25 @@ static void schema_6_gains_the_skips_table(void **state)
 	assert_int_equal(one(st, "PRAGMA user_version"), 7);
 	assert_int_equal(one(st, has_skips), 1);
 	assert_int_equal(store_sweep_begin(st, "", "seven", NULL, &d), 0);
+	memcpy(p.hash, "00000000000000c7", 16);
+	assert_int_equal(store_put(st, &p, &d), 0);
 	assert_int_equal(store_write_skip(st, "pp*vp does not divide the layers", 312, &d), 0);
 	assert_int_equal(store_write_skip(st, "tp*pp*cp does not divide the GPUs", 40, &d), 0);
 	assert_int_equal(one(st, "SELECT sum(count) FROM skips"), 352);
 	assert_int_equal(one(st, "SELECT count FROM skips WHERE reason = "
 				 "'pp*vp does not divide the layers' AND sweep_id = "
 				 "(SELECT max(id) FROM sweeps)"), 312);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Merged, the sweep that stored the new point brings its skips; the schema 6 sweep
+	 * before it had none. */
+	st = store_open(merged, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, path, &added, &d), 0);
+	assert_int_equal(added, 2);
+	assert_int_equal(one(st, "SELECT count(*) FROM sweeps"), 2);
+	assert_int_equal(one(st, "SELECT sum(count) FROM skips"), 352);
+	assert_int_equal(one(st, "SELECT count(DISTINCT sweep_id) FROM skips"), 1);
 	assert_int_equal(store_close(st, &d), 0);
 	assert_int_equal(d.count, 0);
 	diag_release(&d);
