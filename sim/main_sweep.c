@@ -74,7 +74,30 @@ struct writer {
 	int reporters, reported;   /* workers, and how many have sent their point counts */
 	bool tty, quiet, failed;
 	struct diag d;             /* why it failed (zeroed is empty, as diag_init leaves it) */
+	struct sweep_counts left;  /* its skips: what strategy: auto left out, by reason */
+	bool have_left;
+	struct sweep_skip misfits[SWEEP_SKIP_REASONS]; /* points that do not fit, by cause */
+	size_t nmisfits;
 };
+
+/* Count a point that does not fit under its cause: the reason's text before the colon
+ * (device memory, host memory, KV cache, out of memory in the simulation), as v_misfits. */
+static void count_misfit(struct writer *w, const char *reason)
+{
+	size_t n = strcspn(reason, ":"), i;
+	char cause[SWEEP_SKIP_TEXT];
+	snprintf(cause, sizeof cause, "%.*s", (int)(n < sizeof cause ? n : sizeof cause - 1),
+		 reason);
+	for (i = 0; i < w->nmisfits; i++)
+		if (strcmp(w->misfits[i].reason, cause) == 0) {
+			w->misfits[i].count++;
+			return;
+		}
+	if (w->nmisfits == SWEEP_SKIP_REASONS)
+		return;
+	snprintf(w->misfits[i].reason, sizeof w->misfits[i].reason, "%s", cause);
+	w->misfits[w->nmisfits++].count = 1;
+}
 
 static void progress(struct writer *w, bool final)
 {
@@ -116,7 +139,7 @@ static int writer_put(struct writer *w, const struct store_point *p)
 	else if (p->status == STORE_SCREENED)
 		w->screened++;
 	else if (p->status == STORE_NO_FIT)
-		w->no_fit++;
+		w->no_fit++, count_misfit(w, p->reason);
 	else
 		w->errors++;
 	if (w->pending >= COMMIT_POINTS || t0 - w->last_commit >= commit_seconds) {
@@ -420,6 +443,22 @@ static void mpi_writer(struct writer *w, int size)
 }
 #endif
 
+/* , "name": {"reason": count, ...} in the order the reasons were first met. */
+static void print_reasons_json(const char *name, const struct sweep_skip *r, size_t n)
+{
+	size_t i;
+	printf(", ");
+	json_string(stdout, name);
+	printf(": {");
+	for (i = 0; i < n; i++) {
+		if (i)
+			printf(", ");
+		json_string(stdout, r[i].reason);
+		printf(": %zu", r[i].count);
+	}
+	printf("}");
+}
+
 static void print_summary(const struct writer *w, const char *db, enum format f, bool stopped)
 {
 	double el = now_s() - w->started;
@@ -436,6 +475,9 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 		json_num(stdout, el > 0 ? (double)w->done / el : 0);
 		printf(", \"store_fraction\": ");
 		json_num(stdout, el > 0 ? w->store_s / el : 0);
+		print_reasons_json("left_out", w->have_left ? w->left.skips : NULL,
+				   w->have_left ? w->left.nskips : 0);
+		print_reasons_json("misfits", w->misfits, w->nmisfits);
 		printf("}\n");
 		return;
 	}
@@ -446,6 +488,20 @@ static void print_summary(const struct writer *w, const char *db, enum format f,
 	       el > 0 ? (double)w->done / el : 0, el > 0 ? 100 * w->store_s / el : 0);
 	if (w->skipped > 0)
 		printf("%zu points were stored already and were skipped\n", w->skipped);
+	if (w->have_left && w->left.nskips > 0) {
+		size_t i, n = 0;
+		for (i = 0; i < w->left.nskips; i++)
+			n += w->left.skips[i].count;
+		printf("left out by strategy: auto, %zu configurations:\n", n);
+		for (i = 0; i < w->left.nskips; i++)
+			printf("  %s: %zu\n", w->left.skips[i].reason, w->left.skips[i].count);
+	}
+	if (w->nmisfits > 0) {
+		size_t i;
+		printf("stored as misfits (not errors), %zu points:\n", w->no_fit);
+		for (i = 0; i < w->nmisfits; i++)
+			printf("  %s: %zu\n", w->misfits[i].reason, w->misfits[i].count);
+	}
 }
 
 /* Rank 0: open the database and record the sweep's start in it. 0, or -1 with the message
@@ -511,6 +567,8 @@ static int run_points(const struct sweep_spec *sp, struct sweep_slice slice, lon
 			status = EXIT_BAD_INPUT;
 		}
 		diag_release(&sd);
+		w->left = counts;
+		w->have_left = counts.groups > 0;
 	} else if (run_forked(sp, slice, (int)jobs, w) != 0) {
 		/* A pipe or a fork failed: the message has no file. */
 		fprintf(stderr, "dssim sweep: %s\n", w->d.count > 0 ? w->d.items[0].message : "");
@@ -524,7 +582,35 @@ static int run_points(const struct sweep_spec *sp, struct sweep_slice slice, lon
 
 /* Rank 0: record how the sweep ended, close the database, print the summary. Returns the exit
  * status, given the one so far. */
-static int close_writer(struct writer *w, const struct sweep_options *o, int status)
+/* What strategy: auto left out, into skips: counted by the run itself with one process, else
+ * by expanding the spec once more here (workers each count the whole spec; expansion costs
+ * little beside evaluation). 0, or -1 with the reason in d. */
+static int write_left(struct writer *w, const struct sweep_spec *sp,
+		      const struct sweep_options *o, struct diag *d)
+{
+	size_t i;
+	if (!sweep_spec_searches_strategy(sp))
+		return 0;
+	if (!w->have_left) {
+		struct sweep_slice count = o->slice;
+		struct sweep_callbacks none = {NULL, NULL, NULL};
+		struct diag cd;
+		count.count_only = true;
+		count.skip = NULL;
+		count.nskip = 0;
+		diag_init(&cd);
+		w->have_left = sweep_run(sp, &count, &none, &w->left, &cd) == 0;
+		diag_release(&cd);
+	}
+	for (i = 0; w->have_left && i < w->left.nskips; i++)
+		if (store_write_skip(w->st, w->left.skips[i].reason,
+				     (int64_t)w->left.skips[i].count, d) != 0)
+			return -1;
+	return 0;
+}
+
+static int close_writer(struct writer *w, const struct sweep_spec *sp,
+			const struct sweep_options *o, int status)
 {
 	const char *end = w->failed ? "failed" : interrupted ? "interrupted" : "done";
 	struct diag ed;
@@ -535,6 +621,11 @@ static int close_writer(struct writer *w, const struct sweep_options *o, int sta
 		status = EXIT_INTERNAL;
 	}
 	diag_init(&ed);
+	if (!w->failed && write_left(w, sp, o, &ed) != 0) {
+		diag_print_prefixed(&ed, "dssim sweep: ", stderr);
+		status = EXIT_INTERNAL;
+	}
+	diag_release(&ed);
 	if (store_sweep_end(w->st, end, &ed) != 0 && !w->failed) {
 		diag_print_prefixed(&ed, "dssim sweep: ", stderr);
 		status = EXIT_INTERNAL;
@@ -661,7 +752,7 @@ int main_sweep(int argc, char **argv)
 	slice.nskip = nhashes;
 	status = run_points(sp, slice, o.jobs, rank, size, &w);
 	if (rank == 0)
-		status = close_writer(&w, &o, status);
+		status = close_writer(&w, sp, &o, status);
 	free(hashes);
 	sweep_spec_free(sp);
 #ifdef HAVE_MPI

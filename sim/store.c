@@ -360,6 +360,24 @@ int store_sweep_end(struct store *st, const char *status, struct diag *d)
 	return 0;
 }
 
+int store_write_skip(struct store *st, const char *reason, int64_t count, struct diag *d)
+{
+	sqlite3_stmt *q;
+	int rc;
+	if (prepare(st, "INSERT INTO skips (sweep_id, reason, count) VALUES (?, ?, ?)", &q, d) != 0)
+		return -1;
+	sqlite3_bind_int64(q, 1, st->sweep_id);
+	sqlite3_bind_text(q, 2, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, count);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE) {
+		store_fail(st, "cannot record what the sweep left out", d);
+		return -1;
+	}
+	return 0;
+}
+
 bool store_has(struct store *st, const char *hash)
 {
 	bool found;

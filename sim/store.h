@@ -106,6 +106,9 @@ int store_sweep_begin(struct store *st, const char *spec, const char *spec_file,
 		      const char *shard, struct diag *d);
 /* Mark the sweep done, interrupted or failed, with its finish time. */
 int store_sweep_end(struct store *st, const char *status, struct diag *d);
+/* Record that the current sweep left out count configurations for reason (a row of skips,
+ * schema 7). 0, or -1 with the reason in d. */
+int store_write_skip(struct store *st, const char *reason, int64_t count, struct diag *d);
 /* The start time of process pid (clock ticks after boot, /proc/PID/stat field 22), or -1
  * where it cannot be read (no such process, no /proc). */
 int64_t store_process_start(long pid);

@@ -18,9 +18,10 @@
 /* Bump on every change to a table or view; a database of another version is refused with
  * "schema N, this dssim reads M: re-run the sweep into a new file", unless a migration
  * (store_schema_migration) takes it to this one. 5 added the uncertainty columns of results
- * (store_band_cols) to 4, 6 the price_kind column of points to 5: a writer adds them to a
- * schema 4 or 5 file, NULL in its rows; a reader reads one as it is (the columns absent). */
-enum { STORE_SCHEMA_VERSION = 6, STORE_SCHEMA_OLDEST = 4 };
+ * (store_band_cols) to 4, 6 the price_kind column of points to 5, 7 the skips table: a
+ * writer adds them to a schema 4 to 6 file, NULL in its rows; a reader reads one as it is
+ * (the columns or the table absent). */
+enum { STORE_SCHEMA_VERSION = 7, STORE_SCHEMA_OLDEST = 4 };
 
 struct sqlite3;
 struct sqlite3_stmt;

@@ -1,6 +1,6 @@
 /*
  * store_merge: copy the points of one sweep database into another (dssim db merge), with their
- * sweeps, results and errors, in one transaction. Part of store (see store_int.h).
+ * sweeps (what they left out too: skips), results and errors, in one transaction. Part of store (see store_int.h).
  */
 #include "store_int.h"
 
@@ -30,7 +30,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	size_t size = 0, i;
 	FILE *f;
 	int rc;
-	bool bands = false, kinds = false;
+	bool bands = false, kinds = false, skips = false;
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
@@ -46,6 +46,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 			return -1;
 		bands = other->version >= 5;
 		kinds = other->version >= 6;
+		skips = other->version >= 7;
 		store_close(other, d);
 	}
 	diag_init(&e);
@@ -114,8 +115,12 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		"INSERT INTO main.results (point_id%s) SELECT m.new%s FROM src.results r "
 		"  JOIN temp.point_map m ON m.old = r.point_id;\n"
 		"INSERT INTO main.errors (point_id, message) SELECT m.new, e.message "
-		"  FROM src.errors e JOIN temp.point_map m ON m.old = e.point_id;\n",
-		cols, pcols, rcols, rcols);
+		"  FROM src.errors e JOIN temp.point_map m ON m.old = e.point_id;\n%s",
+		cols, pcols, rcols, rcols,
+		/* What a merged sweep left out comes with it (schema 7). */
+		skips ? "INSERT INTO main.skips (sweep_id, reason, count) SELECT m.new, k.reason, "
+			"k.count FROM src.skips k JOIN temp.sweep_map m ON m.old = k.sweep_id;\n"
+		      : "");
 	fclose(f);
 	free(cols);
 	free(pcols);

@@ -135,6 +135,29 @@ const char *store_part_name(size_t i)
 }
 
 /* The schema as SQL; with docs, a comment on each column (for people), without, for SQLite. */
+/* Schema 7: what strategy: auto left out of a sweep, by reason (sweep.h, sweep_counts). */
+static void write_skips(FILE *f, bool docs)
+{
+	fputs("CREATE TABLE IF NOT EXISTS skips (", f);
+	if (docs)
+		fputs("  -- configurations strategy: auto left out, counted by reason; none before "
+		      "schema 7", f);
+	fputc('\n', f);
+	fputs("  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),", f);
+	if (docs)
+		fputs("  -- the sweep that left them out", f);
+	fputc('\n', f);
+	fputs("  reason TEXT NOT NULL,", f);
+	if (docs)
+		fputs("  -- the rule they break, e.g. pp*vp does not divide the layers", f);
+	fputc('\n', f);
+	fputs("  count INTEGER NOT NULL", f);
+	if (docs)
+		fputs("  -- configurations left out for it (of the whole spec, on every shard)", f);
+	fputc('\n', f);
+	fputs(");\n", f);
+}
+
 static void write_schema(FILE *f, bool docs)
 {
 	size_t i;
@@ -230,6 +253,8 @@ static void write_schema(FILE *f, bool docs)
 	}
 	fputs(");\n", f);
 
+	write_skips(f, docs);
+
 	fputs("CREATE TABLE IF NOT EXISTS errors (", f);
 	DOC("points that did not load or could not be simulated");
 	fputs("  point_id INTEGER PRIMARY KEY REFERENCES points(id),", f);
@@ -293,7 +318,8 @@ char *store_schema_sql(void)
 	return buf;
 }
 
-/* Schema 4 to 5 adds the band columns of results, 5 to 6 price_kind to points. ALTER TABLE
+/* Schema 4 to 5 adds the band columns of results, 5 to 6 price_kind to points, 6 to 7 the
+ * skips table (CREATE TABLE IF NOT EXISTS, as a new file has it). ALTER TABLE
  * ADD COLUMN appends, so the columns land where CREATE puts them in a new file, and the
  * views, which name p.* and r.*, see them (SQLite expands a view when a statement uses it:
  * sqlite.org/lang_altertable.html, "ADD COLUMN"). */
@@ -309,6 +335,8 @@ char *store_schema_migration(int from)
 			sql_type(store_band_cols[i].type));
 	if (from < 6)
 		fputs("ALTER TABLE points ADD COLUMN price_kind TEXT;\n", f);
+	if (from < 7)
+		write_skips(f, false);
 	fprintf(f, "PRAGMA user_version = %d;\n", STORE_SCHEMA_VERSION);
 	if (fclose(f) != 0)
 		xalloc_fail(size);

@@ -3,9 +3,9 @@
  *
  * A point is a group (the base scenario with one combination of the axes' values, loaded once)
  * and a strategy. With `strategy: auto` the strategies are every valid combination of the
- * candidate lists (tp, pp, cp, ep, zero, micro_batch, recompute, schedule, vp); validity is
- * the loader's own check (scenario_check_strategy), so a sweep never runs what `dssim FILE`
- * would refuse. The spec and its `where` filter are read by sweep_spec.c.
+ * candidate lists (tp, pp, cp, ep, zero, micro_batch, recompute, schedule, vp, offload);
+ * validity is the loader's own check (scenario_check_strategy), so a sweep never runs what
+ * `dssim FILE` would refuse, and what is left out is counted by reason (sweep_counts.skips). The spec and its `where` filter are read by sweep_spec.c.
  */
 #include "sweep_int.h"
 
@@ -230,7 +230,13 @@ static void evaluate(const struct scenario *s, const struct sweep_slice *sl, cha
 	memcpy(p->mem, m.part, sizeof p->mem);
 	p->fits = m.fits && m.host_fits;
 	p->status = STORE_NO_FIT;
-	if (!m.fits) {
+	if (!m.fits && s->workload.mode == MODE_INFER && m.peak <= m.capacity) {
+		/* The weights fit but the KV budget holds no full sequence: the engine would not
+		 * start (memory.c infer_fit, vLLM's max_model_len check). A misfit, not an error. */
+		snprintf(p->reason, sizeof p->reason,
+			 "KV cache cannot hold one sequence: %lld tokens",
+			 (long long)s->workload.seq_len);
+	} else if (!m.fits) {
 		snprintf(p->reason, sizeof p->reason, "device memory: needs %.1f GiB per GPU, has %.1f",
 			 gib(m.peak), gib(m.capacity));
 	} else if (!m.host_fits) {
@@ -282,6 +288,7 @@ struct expansion {
 	size_t ngroups;
 	struct point *points;
 	size_t npoints, cap;
+	struct sweep_counts *counts;  /* where configurations left out are counted */
 };
 
 static void add_point(struct expansion *x, uint32_t g, const struct scenario *s)
@@ -297,9 +304,10 @@ static void add_point(struct expansion *x, uint32_t g, const struct scenario *s)
 	x->npoints++;
 }
 
-/* A candidate strategy on a copy of the group's scenario: checked as loading checks it. */
+/* A candidate strategy on a copy of the group's scenario, checked as loading checks it: true
+ * when it is a point, else the reason is counted. */
 static bool try_candidate(struct scenario *c, const struct scenario *base,
-			  struct store_where *w)
+			  struct store_where *w, struct sweep_counts *n)
 {
 	struct diag d;
 	bool ok;
@@ -307,16 +315,29 @@ static bool try_candidate(struct scenario *c, const struct scenario *base,
 	c->strategy.dp = 0;
 	diag_init(&d);
 	ok = scenario_check_strategy(c, &d) == 0;
+	if (!ok) {
+		char why[SWEEP_SKIP_TEXT];
+		sweep_skip_reason(&d.items[0], why, sizeof why);
+		sweep_skip_add(n, why);
+	}
 	diag_release(&d);
+	if (!ok)
+		return false;
 	/* Megatron-LM runs the interleaved schedule only when the micro-batches per step are a
 	 * multiple of pp (core/pipeline_parallel/schedules.py, "number of microbatches must be
 	 * divisible by pipeline-model-parallel-size when using interleaved schedule"); step_build
 	 * refuses the rest, so they are not strategies to try. */
-	if (ok && c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
+	if (c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
 	    (c->workload.global_batch / (c->strategy.dp * c->workload.micro_batch)) %
-			    c->strategy.pp != 0)
-		ok = false;
-	return ok && sweep_where_passes(w, c);
+			    c->strategy.pp != 0) {
+		sweep_skip_add(n, "interleaved: micro-batches per step not a multiple of pp");
+		return false;
+	}
+	if (!sweep_where_passes(w, c)) {
+		sweep_skip_add(n, "left out by the where filter");
+		return false;
+	}
+	return true;
 }
 
 /* When pp*vp does not divide the layers, the remainder goes to the first and last stages as
@@ -332,60 +353,65 @@ static void uneven(struct scenario *c)
 }
 
 /*
- * Every valid strategy of a group. ZeRO-2 and -3 are left out with pipeline parallelism, as
- * DeepSpeed refuses them (runtime/pipe/engine.py: "ZeRO-2 and ZeRO-3 are incompatible with
- * pipeline parallelism"); sequence parallelism goes with tensor parallelism (Korthikanti et
- * al. 2022, section 4.2.2); interleaving needs pp > 1.
+ * Every valid strategy of a group. Serving varies only what changes a serving run (tp, pp,
+ * cp, ep): ZeRO, micro-batches, recomputation, schedules and optimizer offload are training's,
+ * so a serving point keeps the base's and 1F1B (workload.micro_batch sizes only the printed
+ * memory table, memory.c infer_fit). A dense model tries ep 1 only. Sequence parallelism goes
+ * with tensor parallelism (Korthikanti et al. 2022, section 4.2.2).
  */
 static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t g,
 		      struct store_where *w)
 {
 	const struct scenario *s = x->groups[g].s;
 	struct scenario c = *s;
-	int a, b, e, z, m, r, h, v, k;
+	int a, b, e, z, m, r, h, v, k, o, q;
 	bool moe = model_is_moe(&s->model), train = s->workload.mode == MODE_TRAIN;
 	for (a = 0; a < sp->tp.n; a++)
 	for (b = 0; b < sp->pp.n; b++)
-	for (k = 0; k < sp->cp.n; k++) {
-		int64_t mp = sp->tp.v[a] * sp->pp.v[b] * sp->cp.v[k];
-		if (mp > s->cluster.gpus || s->cluster.gpus % mp != 0 ||
-		    sp->tp.v[a] > s->cluster.node.gpus_per_node)
+	for (k = 0; k < sp->cp.n; k++)
+	for (e = 0; e < sp->ep.n; e++) {
+		if (!moe && sp->ep.v[e] != 1)
 			continue;
-		for (e = 0; e < sp->ep.n; e++) {
-			if (!moe && sp->ep.v[e] != 1)
+		for (z = 0; z < (train ? sp->zero.n : 1); z++)
+		for (m = 0; m < (train ? sp->micro_batch.n : 1); m++)
+		for (r = 0; r < (train ? sp->recompute.n : 1); r++)
+		for (h = 0; h < (train ? sp->schedule.n : 1); h++)
+		for (v = 0; v < (train ? sp->vp.n : 1); v++)
+		for (o = 0; o < (train ? sp->offload_optimizer.n : 1); o++)
+		for (q = 0; q < (train ? sp->offload_params.n : 1); q++) {
+			bool il = train && sp->schedule.v[h] == SCHEDULE_INTERLEAVED;
+			const char *why;
+			/* vp means something only to the interleaved schedule. */
+			if (!il && v > 0)
 				continue;
-			for (z = 0; z < (train ? sp->zero.n : 1); z++) {
-				if (train && sp->pp.v[b] > 1 && sp->zero.v[z] >= 2)
-					continue;
-				for (m = 0; m < sp->micro_batch.n; m++)
-				for (r = 0; r < (train ? sp->recompute.n : 1); r++)
-				for (h = 0; h < sp->schedule.n; h++)
-				for (v = 0; v < sp->vp.n; v++) {
-					bool il = sp->schedule.v[h] == SCHEDULE_INTERLEAVED;
-					if (il && (sp->pp.v[b] == 1 || !train))
-						continue;
-					if (!il && v > 0)
-						continue;
-					c.strategy = s->strategy;
-					c.strategy.tp = sp->tp.v[a];
-					c.strategy.pp = sp->pp.v[b];
-					c.strategy.cp = sp->cp.v[k];
-					c.strategy.ep = sp->ep.v[e];
-					if (train) {
-						c.strategy.zero = sp->zero.v[z];
-						c.strategy.recompute = (int)sp->recompute.v[r];
-					}
-					c.strategy.schedule = (int)sp->schedule.v[h];
-					c.strategy.vp = il ? sp->vp.v[v] : 1;
-					c.strategy.sequence_parallel = c.strategy.tp > 1;
-					c.strategy.first_stage_layers = 0;
-					c.strategy.last_stage_layers = 0;
-					uneven(&c);
-					c.workload.micro_batch = sp->micro_batch.v[m];
-					if (try_candidate(&c, s, w))
-						add_point(x, g, &c);
-				}
+			c.strategy = s->strategy;
+			c.strategy.tp = sp->tp.v[a];
+			c.strategy.pp = sp->pp.v[b];
+			c.strategy.cp = sp->cp.v[k];
+			c.strategy.ep = sp->ep.v[e];
+			if (train) {
+				c.strategy.zero = sp->zero.v[z];
+				c.strategy.recompute = (int)sp->recompute.v[r];
+				c.strategy.schedule = (int)sp->schedule.v[h];
+				c.strategy.offload.optimizer = (int)sp->offload_optimizer.v[o];
+				c.strategy.offload.params = (int)sp->offload_params.v[q];
+				c.workload.micro_batch = sp->micro_batch.v[m];
+			} else {
+				c.strategy.schedule = SCHEDULE_1F1B;
+				c.workload.micro_batch = s->workload.micro_batch;
 			}
+			c.strategy.vp = il ? sp->vp.v[v] : 1;
+			c.strategy.sequence_parallel = c.strategy.tp > 1;
+			c.strategy.first_stage_layers = 0;
+			c.strategy.last_stage_layers = 0;
+			why = sweep_skip_rule(s, &c.strategy, train);
+			if (why != NULL) {
+				sweep_skip_add(x->counts, why);
+				continue;
+			}
+			uneven(&c);
+			if (try_candidate(&c, s, w, x->counts))
+				add_point(x, g, &c);
 		}
 	}
 }
@@ -479,7 +505,8 @@ static void expansion_free(struct expansion *x)
 }
 
 /* Every group (the cartesian product of the axes, the last axis fastest) and its points. */
-static int expand(const struct sweep_spec *sp, struct expansion *x, struct diag *d)
+static int expand(const struct sweep_spec *sp, struct expansion *x, struct sweep_counts *n,
+		  struct diag *d)
 {
 	struct mark at = {sp->file, 0, 0};
 	struct scenario_override *o = xcalloc(sp->naxes + 1, sizeof *o);
@@ -487,6 +514,7 @@ static int expand(const struct sweep_spec *sp, struct expansion *x, struct diag 
 	size_t total = 1, g, k;
 	struct store_where *w;
 	memset(x, 0, sizeof *x);
+	x->counts = n;
 	for (k = 0; k < sp->naxes; k++) {
 		if (total * sp->axes[k].n > ((size_t)1 << 24)) {
 			diag_add(d, at, NULL, "the axes multiply to more than %d groups", 1 << 24);
@@ -595,9 +623,10 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	int status = 0;
 	memset(counts, 0, sizeof *counts);
 	gsl_set_error_handler_off();
-	if (expand(sp, &x, d) != 0)
+	if (expand(sp, &x, counts, d) != 0)
 		return -1;
 	counts->groups = x.ngroups;
+	sweep_skip_sort(counts);
 	/* Points in order: a group that did not load is one (error) point where its strategies
 	 * would be. Mark the slice's points that are not stored yet (a resumed sweep hashes
 	 * each point's canonical form, which costs far less than evaluating it). */

@@ -61,11 +61,25 @@ struct sweep_slice {
 	volatile sig_atomic_t *stop;  /* set (by a signal handler) to stop after the current point */
 };
 
+/* Configurations of strategy: auto left out, by reason: each combination of the candidate
+ * lists that applies to the group (no zero, micro_batch, recompute, schedule, vp or offload for
+ * serving; no ep above 1 for a dense model) and is not a point is counted once, under the
+ * first rule it breaks. */
+enum { SWEEP_SKIP_REASONS = 24, SWEEP_SKIP_TEXT = 96 };
+struct sweep_skip {
+	char reason[SWEEP_SKIP_TEXT];
+	size_t count;
+};
+
 struct sweep_counts {
 	size_t points;             /* in this slice, after where */
 	size_t skipped;            /* stored already */
 	size_t done;               /* evaluated and handed to the callback */
 	size_t groups, group_errors;
+	/* left out of the whole spec (every slice counts the same), in order of first sight;
+	 * reasons beyond SWEEP_SKIP_REASONS add to the last, "other" */
+	struct sweep_skip skips[SWEEP_SKIP_REASONS];
+	size_t nskips;
 };
 
 /* Called once with the slice's point count before any point, then for each point evaluated;

@@ -43,6 +43,7 @@ struct sweep_spec {
 	size_t naxes;
 	bool auto_strategy;
 	struct cands tp, pp, cp, ep, zero, micro_batch, vp, recompute, schedule;
+	struct cands offload_optimizer, offload_params;
 	char *where;                  /* as SQL, NULL without a filter */
 	struct mark where_at;
 };
@@ -52,5 +53,16 @@ struct sweep_spec {
 int sweep_where_open(const struct sweep_spec *sp, struct store_where **out, struct diag *d);
 /* Whether a candidate passes the filter (always, without one). */
 bool sweep_where_passes(struct store_where *w, const struct scenario *s);
+
+/* sweep_skip.c. Count one configuration left out for reason (a phrase shared by every
+ * configuration that breaks the same rule) in n. */
+void sweep_skip_add(struct sweep_counts *n, const char *reason);
+/* The loader's refusal (scenario_check_strategy's first diagnostic) as such a phrase. */
+void sweep_skip_reason(const struct diag_item *it, char *buf, size_t size);
+/* The first rule of the search strategy g on group s breaks before the loader sees it, or
+ * NULL; train: the group trains (offload and ZeRO's rules are training's). */
+const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, bool train);
+/* Order the reasons most configurations first, ties in the order first met. */
+void sweep_skip_sort(struct sweep_counts *n);
 
 #endif

@@ -365,7 +365,8 @@ static void set_cands(struct cands *c, const int64_t *v, int n)
  * keeps tensor parallelism on NVLink, Narayanan et al. SC'21 section 3.3), any pp up to 64, cp 1
  * (context parallelism is for sequences beyond what recompute handles; add it as a bound), ep
  * of powers of two for MoE models, every ZeRO stage, micro-batches 1-8, every recompute mode,
- * 1F1B and interleaved with two virtual stages.
+ * 1F1B and interleaved with two virtual stages, optimizer and parameter offload to host memory
+ * or none (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity, Rajbhandari et al. 2021).
  */
 static void default_cands(struct sweep_spec *sp)
 {
@@ -376,6 +377,7 @@ static void default_cands(struct sweep_spec *sp)
 	static const int64_t rc[] = {RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL};
 	static const int64_t sched[] = {SCHEDULE_1F1B, SCHEDULE_INTERLEAVED};
 	static const int64_t vp[] = {2};
+	static const int64_t off[] = {OFFLOAD_NONE, OFFLOAD_CPU};
 	int64_t i;
 	set_cands(&sp->tp, pow2, 4);
 	sp->pp.n = 0;
@@ -388,6 +390,8 @@ static void default_cands(struct sweep_spec *sp)
 	set_cands(&sp->recompute, rc, 3);
 	set_cands(&sp->schedule, sched, 2);
 	set_cands(&sp->vp, vp, 1);
+	set_cands(&sp->offload_optimizer, off, 2);
+	set_cands(&sp->offload_params, off, 2);
 }
 
 static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struct diag *d)
@@ -408,6 +412,10 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 		{"vp", offsetof(struct sweep_spec, vp), "strategy.vp"},
 		{"recompute", offsetof(struct sweep_spec, recompute), "strategy.recompute"},
 		{"schedule", offsetof(struct sweep_spec, schedule), "strategy.schedule"},
+		{"offload.optimizer", offsetof(struct sweep_spec, offload_optimizer),
+		 "strategy.offload.optimizer"},
+		{"offload.params", offsetof(struct sweep_spec, offload_params),
+		 "strategy.offload.params"},
 	};
 	if (v->kind == YNODE_SCALAR && strcmp(v->value, "auto") == 0) {
 		sp->auto_strategy = true;
@@ -438,7 +446,8 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 		if (!found)
 			diag_add(d, b->key_at, b->key,
 				 "unknown strategy bound (expected auto, tp, pp, cp, ep, zero, "
-				 "micro_batch, vp, recompute, schedule)");
+				 "micro_batch, vp, recompute, schedule, offload.optimizer, "
+				 "offload.params)");
 	}
 }
 

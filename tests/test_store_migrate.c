@@ -1,9 +1,10 @@
 /*
  * test_store_migrate: a sweep database of schema 4 (tests/fuzz/db/train.sqlite3, written by
  * the dssim before the uncertainty columns) is read as it is by a reader and migrated to
- * schema 6 by a writer: the band columns (schema 5) and points.price_kind (schema 6) are
+ * schema 7 by a writer: the band columns (schema 5) and points.price_kind (schema 6) are
  * added, NULL in its rows, the views show them, and an uncertainty sweep's points replace the
- * points stored without their bands. A schema 5 file gains price_kind alone.
+ * points stored without their bands. A schema 5 file gains price_kind alone; a schema 6 file
+ * gains the skips table (schema 7).
  */
 #include "check.h"
 
@@ -103,7 +104,7 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_int_equal(one(st, "PRAGMA user_version"), 7);
 	assert_true(store_has_price_kind(st));
 	/* price_kind: the last column of points, as CREATE puts it; NULL in the old rows. */
 	assert_int_equal(one(st, "SELECT name = 'price_kind' FROM pragma_table_info('points') "
@@ -164,10 +165,10 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 				 "step_s_p50 = 10"), 1);
 	assert_int_equal(store_close(st, &d), 0);
 
-	/* Migrated once: a reader finds schema 6. */
+	/* Migrated once: a reader finds schema 7. */
 	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_int_equal(one(st, "PRAGMA user_version"), 7);
 	assert_true(store_has_bands(st));
 	assert_int_equal(store_close(st, &d), 0);
 	assert_int_equal(d.count, 0);
@@ -236,7 +237,7 @@ static void schema_5_gains_price_kind(void **state)
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_int_equal(one(st, "PRAGMA user_version"), 7);
 	assert_true(store_has_price_kind(st));
 	memcpy(p.hash, "00000000000000b6", 16);
 	snprintf(p.price_kind, sizeof p.price_kind, "capacity_block");
@@ -246,6 +247,77 @@ static void schema_5_gains_price_kind(void **state)
 	assert_int_equal(one(st, "SELECT count(*) FROM points WHERE price_kind IS NULL"), 1);
 	assert_int_equal(one(st, "SELECT count(*) FROM points WHERE price_kind = "
 				 "'capacity_block'"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+	tmp_remove(dir);
+}
+
+/* A schema 6 file, made here from a new one by dropping the skips table and setting the
+ * version: a reader reads its points without the table; a writer creates it, the rows a
+ * sweep writes into it are read back as written, and a merge carries them with the sweep. */
+static void schema_6_gains_the_skips_table(void **state)
+{
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600], merged[600];
+	size_t added = 0;
+	const char *has_skips = "SELECT count(*) FROM sqlite_schema WHERE name = 'skips'";
+	struct store *st;
+	struct store_point p;
+	struct diag d;
+	sqlite3 *db;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/six.db", dir);
+	snprintf(merged, sizeof merged, "%s/merged.db", dir);
+	diag_init(&d);
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, has_skips), 1);
+	memset(&p, 0, sizeof p);
+	memcpy(p.hash, "00000000000000c6", 16);
+	p.status = STORE_SIMULATED;
+	snprintf(p.mode, sizeof p.mode, "train");
+	p.fits = true;
+	p.config = (char *)"{\"a\":6}";
+	assert_int_equal(store_sweep_begin(st, "", "six", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE skips; PRAGMA user_version = 6;", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 6);
+	assert_int_equal(one(st, has_skips), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, has_skips), 1);
+	assert_int_equal(store_sweep_begin(st, "", "seven", NULL, &d), 0);
+	memcpy(p.hash, "00000000000000c7", 16);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_write_skip(st, "pp*vp does not divide the layers", 312, &d), 0);
+	assert_int_equal(store_write_skip(st, "tp*pp*cp does not divide the GPUs", 40, &d), 0);
+	assert_int_equal(one(st, "SELECT sum(count) FROM skips"), 352);
+	assert_int_equal(one(st, "SELECT count FROM skips WHERE reason = "
+				 "'pp*vp does not divide the layers' AND sweep_id = "
+				 "(SELECT max(id) FROM sweeps)"), 312);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Merged, the sweep that stored the new point brings its skips; the schema 6 sweep
+	 * before it had none. */
+	st = store_open(merged, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, path, &added, &d), 0);
+	assert_int_equal(added, 2);
+	assert_int_equal(one(st, "SELECT count(*) FROM sweeps"), 2);
+	assert_int_equal(one(st, "SELECT sum(count) FROM skips"), 352);
+	assert_int_equal(one(st, "SELECT count(DISTINCT sweep_id) FROM skips"), 1);
 	assert_int_equal(store_close(st, &d), 0);
 	assert_int_equal(d.count, 0);
 	diag_release(&d);
@@ -288,6 +360,7 @@ int main(void)
 		cmocka_unit_test(schema_4_is_read_as_it_is_and_migrated_by_a_writer),
 		cmocka_unit_test(schema_5_gains_price_kind),
 		cmocka_unit_test(a_schema_4_file_merges_into_schema_6),
+		cmocka_unit_test(schema_6_gains_the_skips_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,11 +96,12 @@ static void slice_init(struct sweep_slice *sl)
 
 /*
  * DeepSeek-R1-Distill-Qwen-32B (64 layers, 40 heads, 8 KV heads) on one p4de.24xlarge (8 GPUs),
- * global batch 64, optimizer offload (so ZeRO >= 1). Bounds tp {1,2,4,8}, pp {1,2}, zero {1,3},
- * micro_batch {1,2}, recompute full, 1F1B. By hand: (tp, pp) with tp*pp dividing 8 and every
- * tp dividing 40 heads and 8 KV heads: (1,1) (2,1) (4,1) (8,1) (1,2) (2,2) (4,2) = 7. ZeRO-3 is
- * left out with pp = 2: 4 x 2 + 3 x 1 = 11 (tp, pp, zero). Every dp*mb (<= 16) divides 64,
- * so x 2 micro-batches = 22 points.
+ * global batch 64. Bounds tp {1,2,4,8}, pp {1,2}, zero {1,3}, micro_batch {1,2}, recompute
+ * full, 1F1B; offload is searched (none or cpu, optimizer and parameters), but the p4de
+ * preset has no PCIe bandwidth, so only "none" is tried. By hand: (tp, pp) with tp*pp
+ * dividing 8 and every tp dividing 40 heads and 8 KV heads: (1,1) (2,1) (4,1) (8,1) (1,2)
+ * (2,2) (4,2) = 7. ZeRO-3 is left out with pp = 2: 4 x 2 + 3 x 1 = 11 (tp, pp, zero). Every
+ * dp*mb (<= 16) divides 64, so x 2 micro-batches = 22 points.
  */
 static const char *const spec_32b =
 	"base: ../scenarios/32b_zero3.yaml\n"
@@ -119,6 +120,223 @@ static void test_strategy_auto_count(void **state)
 	assert_int_equal(s->total, 22);
 	assert_int_equal(s->n, 22);
 	assert_int_equal(s->errors, 0);
+	free(s);
+}
+
+/* The skips of a run, by reason (0 when the reason is absent). */
+static size_t skip_count(const struct sweep_counts *n, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < n->nskips; i++)
+		if (strcmp(n->skips[i].reason, reason) == 0)
+			return n->skips[i].count;
+	return 0;
+}
+
+/* Points by what their configuration holds. */
+struct kinds {
+	size_t n, fit, opt_cpu, params_cpu, mb_other, zero_other;
+	double best_usd;           /* cheapest fitting point, USD per million tokens */
+	bool best_opt_cpu;
+};
+
+static int count_kinds(void *ctx, const struct store_point *p)
+{
+	struct kinds *k = ctx;
+	bool opt = strstr(p->config, "\"strategy.offload.optimizer\":\"cpu\"") != NULL;
+	k->n++;
+	k->opt_cpu += opt;
+	k->params_cpu += strstr(p->config, "\"strategy.offload.params\":\"cpu\"") != NULL;
+	k->mb_other += p->micro_batch != 1;
+	k->zero_other += p->zero != 0;
+	if (p->fits && p->status == STORE_SIMULATED) {
+		k->fit++;
+		if (k->best_usd == 0 || p->usd_per_million_tokens < k->best_usd) {
+			k->best_usd = p->usd_per_million_tokens;
+			k->best_opt_cpu = opt;
+		}
+	}
+	return 0;
+}
+
+/* Run text (analytic when told) counting point kinds into k and the skips into n. */
+static void run_kinds(const char *text, bool analytic, struct kinds *k, struct sweep_counts *n)
+{
+	struct diag d;
+	struct sweep_spec *sp;
+	struct sweep_slice sl;
+	struct sweep_callbacks cb = {NULL, count_kinds, k};
+	diag_init(&d);
+	sp = parse_spec(text, &d);
+	if (sp == NULL)
+		diag_print(&d, stderr);
+	assert_non_null(sp);
+	slice_init(&sl);
+	sl.analytic = analytic;
+	assert_int_equal(sweep_run(sp, &sl, &cb, n, &d), 0);
+	sweep_spec_free(sp);
+	diag_release(&d);
+}
+
+/*
+ * The skips of spec_32b by hand: 8 (tp, pp) pairs x 2 zero x 2 micro_batch x 4 offload
+ * (optimizer, parameters) = 128 configurations. (8, 2) needs 16 GPUs: 1 x 16 = 16. ZeRO-3 with
+ * pp 2: 3 pairs x 2 mb x 4 = 24. Of ZeRO-1's 4 offloads, (none, cpu) and (cpu, cpu) break
+ * "parameter offload needs ZeRO-3" and (cpu, none) the PCIe figure p4de lacks: 7 pairs x 2
+ * mb = 14 each, 28 and 14; ZeRO-3 on pp 1 loses its three offloads to the figure: 4 x 2 x 3
+ * = 24, 38 in all. 22 points + 16 + 24 + 28 + 38 = 128. Written to a database, the skips
+ * table holds the same counts.
+ */
+static void test_skips_counted_by_reason(void **state)
+{
+	struct kinds k = {0};
+	struct sweep_counts n;
+	struct store *st;
+	struct store_rows *r;
+	struct diag d;
+	size_t i, total = 0;
+	(void)state;
+	run_kinds(spec_32b, true, &k, &n);
+	assert_int_equal(k.n, 22);
+	assert_int_equal(k.opt_cpu + k.params_cpu, 0);
+	assert_int_equal(skip_count(&n, "tp*pp*cp does not divide the GPUs"), 16);
+	assert_int_equal(skip_count(&n, "ZeRO-2/3 with pp > 1 (DeepSpeed refuses it)"), 24);
+	assert_int_equal(skip_count(&n, "parameter offload needs ZeRO-3"), 28);
+	assert_int_equal(skip_count(&n, "no host memory or PCIe figure for offload"), 38);
+	for (i = 0; i < n.nskips; i++)
+		total += n.skips[i].count;
+	assert_int_equal(total, 128 - 22);
+	/* Most first. */
+	assert_string_equal(n.skips[0].reason, "no host memory or PCIe figure for offload");
+
+	diag_init(&d);
+	st = store_open_private(&d);
+	assert_non_null(st);
+	assert_int_equal(store_sweep_begin(st, spec_32b, "spec", NULL, &d), 0);
+	for (i = 0; i < n.nskips; i++)
+		assert_int_equal(store_write_skip(st, n.skips[i].reason,
+						  (int64_t)n.skips[i].count, &d), 0);
+	assert_int_equal(store_query(st, "SELECT sum(count), count(*) FROM skips WHERE sweep_id = "
+				     "(SELECT max(id) FROM sweeps)", NULL, 0, &r, &d), 0);
+	assert_int_equal(store_cell(r, 0, 0)->i, 106);
+	assert_int_equal(store_cell(r, 0, 1)->i, 4);
+	store_rows_free(r);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+}
+
+/*
+ * Offload is a search axis where the node has host memory and a PCIe figure (p5.48xlarge:
+ * 2048 GiB, 64 GB/s per direction). tp 8 on 8 GPUs, zero {0, 1, 3}, 4 offloads each = 12
+ * configurations. ZeRO-0 keeps (none, none) only: (cpu, none) and (cpu, cpu) break
+ * "optimizer offload needs ZeRO >= 1", (none, cpu) "parameter offload needs ZeRO-3"; ZeRO-1
+ * keeps (none, none) and (cpu, none), and loses two to the parameter rule; ZeRO-3 keeps all
+ * four. 1 + 2 + 4 = 7 points, 3 with the optimizer on the CPU, 2 with the parameters.
+ */
+static void test_auto_searches_offload(void **state)
+{
+	struct kinds k = {0};
+	struct sweep_counts n;
+	(void)state;
+	run_kinds("base: ../scenarios/32b_zero3.yaml\n"
+		  "axes:\n"
+		  "  cluster.node: [p5.48xlarge]\n"
+		  "  cluster.nodes: [1]\n"
+		  "  strategy: {auto: true, tp: [8], pp: [1], zero: [0, 1, 3], micro_batch: [1],\n"
+		  "             recompute: [full], schedule: [1f1b]}\n",
+		  true, &k, &n);
+	assert_int_equal(k.n, 7);
+	assert_int_equal(k.opt_cpu, 3);
+	assert_int_equal(k.params_cpu, 2);
+	assert_int_equal(skip_count(&n, "optimizer offload needs ZeRO >= 1"), 2);
+	assert_int_equal(skip_count(&n, "parameter offload needs ZeRO-3"), 3);
+	assert_int_equal(n.nskips, 2);
+}
+
+/*
+ * Offload chosen where it is cheaper: 32B (32.8e9 parameters) on 4 GPUs of a p5.48xlarge
+ * (80 GiB = 85.9 GB each), tp 1, ZeRO-3 over dp 4. Without optimizer offload a GPU holds
+ * (2 + 2 + 12) bytes x 32.8e9 / 4 = 131 GB of weights, gradients and Adam states (Rajbhandari
+ * et al. 2020, section 3.1): it cannot fit, with or without parameter offload (which moves
+ * only the 16 GB of weights). With the optimizer on the host, 32 GB stay: it fits. So of the
+ * 4 points the 2 with the optimizer offloaded are the only ones that fit, and the cheapest
+ * fitting point of the search is one of them; before offload was an axis this group had no
+ * fitting strategy at all.
+ */
+static void test_auto_chooses_offload_where_it_fits(void **state)
+{
+	struct kinds k = {0};
+	struct sweep_counts n;
+	(void)state;
+	run_kinds("base: ../scenarios/32b_zero3.yaml\n"
+		  "axes:\n"
+		  "  cluster.node: [p5.48xlarge]\n"
+		  "  cluster.nodes: [1]\n"
+		  "  cluster.gpus: [4]\n"
+		  "  strategy: {auto: true, tp: [1], pp: [1], zero: [3], micro_batch: [1],\n"
+		  "             recompute: [full], schedule: [1f1b]}\n",
+		  false, &k, &n);
+	assert_int_equal(k.n, 4);
+	assert_int_equal(k.fit, 2);
+	assert_true(k.best_usd > 0);
+	assert_true(k.best_opt_cpu);
+}
+
+/*
+ * Serving is searched over what changes a serving run only. Llama-3-70B (80 layers, 64 heads,
+ * 8 KV heads) on one p5.48xlarge, the default candidates: tp {1, 2, 4, 8} x pp 1..64 = 256
+ * configurations (cp 1, ep 1 for a dense model). tp*pp divides 8 GPUs for (1, 1) (1, 2) (1, 4)
+ * (1, 8) (2, 1) (2, 2) (2, 4) (4, 1) (4, 2) (8, 1) = 10 points; 246 are left out. No point
+ * varies ZeRO or micro_batch (the base's micro-batch of 1 and ZeRO-0 on every point): without
+ * this the 4 micro-batches alone made 40 points of the same 10 serving runs.
+ */
+static void test_serving_auto_has_no_training_axes(void **state)
+{
+	struct kinds k = {0};
+	struct sweep_counts n;
+	(void)state;
+	run_kinds("base: ../scenarios/llama3_70b_serving.yaml\n"
+		  "axes:\n"
+		  "  cluster.nodes: [1]\n"
+		  "  strategy: auto\n",
+		  true, &k, &n);
+	assert_int_equal(k.n, 10);
+	assert_int_equal(k.mb_other, 0);
+	assert_int_equal(k.zero_other, 0);
+	assert_int_equal(k.opt_cpu + k.params_cpu, 0);
+	assert_int_equal(n.nskips, 1);
+	assert_int_equal(skip_count(&n, "tp*pp*cp does not divide the GPUs"), 246);
+}
+
+/*
+ * A serving point whose weights fit but whose KV cache cannot hold one sequence is a misfit
+ * (memory.c infer_fit: the engine would not start), not an error. Llama-3-70B at tp 4 on
+ * A100s cut to 36 GiB: the weights alone are 70.6e9 x 2 bytes / 4 = 32.9 GiB per GPU, the
+ * screen's peak stays under the 36 GiB, and what is left after the engine's reserve holds no
+ * sequence of 8192 tokens.
+ */
+static void test_kv_misfit_is_not_an_error(void **state)
+{
+	struct sweep_slice sl;
+	struct seen *s = calloc(1, sizeof *s);
+	(void)state;
+	slice_init(&sl);
+	run("base: ../scenarios/llama3_70b_serving.yaml\n"
+	    "axes:\n"
+	    "  workload.seq_len: [8192]\n"
+	    "  cluster.node: [p4d.24xlarge]\n"
+	    "  cluster.gpus: [4]\n"
+	    "  strategy.tp: [4]\n"
+	    "  cluster.node.gpu.memory: [36 GiB]\n",
+	    &sl, s);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->no_fit, 1);
+	assert_int_equal(s->errors, 0);
+	assert_false(s->last.fits);
+	assert_true(s->last.analytic_peak <= s->last.capacity);
+	assert_true(s->last.analytic_peak > 32.9 * 1073741824.0);
+	assert_string_equal(s->first_reason, "KV cache cannot hold one sequence: 8192 tokens");
 	free(s);
 }
 
@@ -518,6 +736,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_strategy_auto_count),
+		cmocka_unit_test(test_skips_counted_by_reason),
+		cmocka_unit_test(test_auto_searches_offload),
+		cmocka_unit_test(test_auto_chooses_offload_where_it_fits),
+		cmocka_unit_test(test_serving_auto_has_no_training_axes),
+		cmocka_unit_test(test_kv_misfit_is_not_an_error),
 		cmocka_unit_test(test_auto_splits_layers_unevenly),
 		cmocka_unit_test(test_where_filters),
 		cmocka_unit_test(test_axes_product),

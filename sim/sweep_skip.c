@@ -1,0 +1,106 @@
+/*
+ * sweep_skip: what strategy: auto leaves out and why. The rules of the search itself (GPU
+ * counts, ZeRO with pipelines, offload's ZeRO stage and hardware figures), the loader's
+ * refusals as shared reasons, and the count per reason that sweep_run returns. Part of sweep
+ * (see sweep_int.h).
+ */
+#include "sweep_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Count one configuration left out for reason (a short phrase, the same for every
+ * configuration that breaks the same rule). */
+void sweep_skip_add(struct sweep_counts *n, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < n->nskips; i++)
+		if (strcmp(n->skips[i].reason, reason) == 0) {
+			n->skips[i].count++;
+			return;
+		}
+	if (n->nskips == SWEEP_SKIP_REASONS) {
+		i = SWEEP_SKIP_REASONS - 1;
+		snprintf(n->skips[i].reason, sizeof n->skips[i].reason, "other");
+		n->skips[i].count++;
+		return;
+	}
+	snprintf(n->skips[n->nskips].reason, sizeof n->skips[n->nskips].reason, "%s", reason);
+	n->skips[n->nskips++].count = 1;
+}
+
+/* The loader's refusal as a reason shared by every configuration it refuses alike: the rule,
+ * by the key it names, without the numbers of one configuration. */
+void sweep_skip_reason(const struct diag_item *it, char *buf, size_t size)
+{
+	static const struct {
+		const char *key, *reason;
+	} rules[] = {
+		{"strategy.tp", "tp does not divide the heads or KV heads"},
+		{"strategy.pp", "pp*vp does not divide the layers"},
+		{"strategy.vp", "vp does not divide a stage's layers"},
+		{"strategy.ep", "ep does not divide the experts (or tp, or dp*cp)"},
+		{"strategy.cp", "cp does not divide seq_len"},
+		{"workload.global_batch", "micro_batch*dp does not divide global_batch"},
+	};
+	size_t i, j = 0;
+	const char *m;
+	for (i = 0; it->key && i < sizeof rules / sizeof rules[0]; i++)
+		if (strcmp(it->key, rules[i].key) == 0) {
+			snprintf(buf, size, "%s", rules[i].reason);
+			return;
+		}
+	/* Another rule: its message with each number as N. */
+	j = (size_t)snprintf(buf, size, "%s: ", it->key ? it->key : "strategy");
+	for (m = it->message; *m && j + 2 < size; m++) {
+		if (*m >= '0' && *m <= '9') {
+			if (j == 0 || buf[j - 1] != 'N')
+				buf[j++] = 'N';
+			continue;
+		}
+		buf[j++] = *m;
+	}
+	buf[j < size ? j : size - 1] = '\0';
+}
+
+/* The first rule of the search a configuration breaks before the loader sees it, or NULL.
+ * ZeRO-2 and -3 are left out with pipeline parallelism, as DeepSpeed refuses them
+ * (runtime/pipe/engine.py: "ZeRO-2 and ZeRO-3 are incompatible with pipeline parallelism");
+ * interleaving needs pp > 1; DeepSpeed offloads optimizer states from ZeRO stage 1 up
+ * (ZeRO-Offload, Ren et al. 2021) and parameters only at stage 3 (ZeRO-Infinity, Rajbhandari
+ * et al. 2021; deepspeed.ai/docs/config-json, offload_param), as the loader checks too; and
+ * offload is modelled only on a node whose preset gives host memory and a PCIe bandwidth
+ * (without one the transfers would cost nothing). */
+const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, bool train)
+{
+	int64_t mp = g->tp * g->pp * g->cp;
+	bool offload = g->offload.optimizer == OFFLOAD_CPU || g->offload.params == OFFLOAD_CPU;
+	if (g->tp > s->cluster.node.gpus_per_node)
+		return "tp exceeds the GPUs of a node";
+	if (mp > s->cluster.gpus || s->cluster.gpus % mp != 0)
+		return "tp*pp*cp does not divide the GPUs";
+	if (train && g->pp > 1 && g->zero >= 2)
+		return "ZeRO-2/3 with pp > 1 (DeepSpeed refuses it)";
+	if (g->schedule == SCHEDULE_INTERLEAVED && g->pp == 1)
+		return "interleaved schedule needs pp > 1";
+	if (train && g->offload.optimizer == OFFLOAD_CPU && g->zero == 0)
+		return "optimizer offload needs ZeRO >= 1";
+	if (train && g->offload.params == OFFLOAD_CPU && g->zero != 3)
+		return "parameter offload needs ZeRO-3";
+	if (train && offload && !(s->cluster.node.host_memory > 0 && s->cluster.node.pcie.bw > 0))
+		return "no host memory or PCIe figure for offload";
+	return NULL;
+}
+
+/* The reasons, most configurations first; ties keep the order they were first met in (an
+ * insertion sort: stable, and there are at most SWEEP_SKIP_REASONS). */
+void sweep_skip_sort(struct sweep_counts *n)
+{
+	size_t i, j;
+	for (i = 1; i < n->nskips; i++) {
+		struct sweep_skip t = n->skips[i];
+		for (j = i; j > 0 && n->skips[j - 1].count < t.count; j--)
+			n->skips[j] = n->skips[j - 1];
+		n->skips[j] = t;
+	}
+}
