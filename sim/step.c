@@ -156,6 +156,18 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
 	if (ahead > RECENT - 1)
 		ahead = RECENT - 1;
 	after = b->recent[dev * RECENT + ahead];
+	if (s->strategy.offload.params == OFFLOAD_CPU) {
+		/* ZeRO-Infinity / FSDP CPU offload: the GPU's shard of the layer lives in host
+		 * memory and is copied in over PCIe before the all-gather can start (Rajbhandari
+		 * et al. 2021, sec. 5; FSDP CPUOffload(offload_params=True)). */
+		const struct node_spec *node = &s->cluster.node;
+		uint32_t op = graph_add_transfer(b->g, b->dp[dev], "params_from_host", STEP_OFFLOAD,
+						 bytes / (double)b->l.dense_dp, node->pcie.latency,
+						 &b->link[LINK_CLASS_PCIE][dev], 1);
+		if (after != NONE)
+			graph_add_dep(b->g, op, after);
+		after = op;
+	}
 	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
 	add_gather_overhead(&t, s->runtime.gather_overhead);
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
