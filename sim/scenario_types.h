@@ -83,6 +83,7 @@ struct workload {
 /* A vLLM-style serving engine (inference). */
 struct serving {
 	int64_t max_num_seqs;      /* sequences in one iteration */
+	int64_t scheduler_steps;   /* iterations per scheduling (vLLM multi-step) */
 	int64_t max_batched_tokens;/* tokens in one iteration */
 	int64_t block_size;        /* tokens per KV-cache block */
 	double gpu_memory_utilization; /* fraction of device memory the engine may use */

@@ -307,6 +307,11 @@ static const struct schema_row rows[] = {
 	    serving.max_num_seqs),
 	INT("serving.max_batched_tokens", 1, 1LL << 32, "8192", "most tokens in one iteration",
 	    serving.max_batched_tokens),
+	/* vLLM V0 --num-scheduler-steps (multi-step scheduling, v0.6): the scheduler runs once per
+	 * that many decode steps, so a request that arrives between waits for the batch's steps. */
+	INT("serving.scheduler_steps", 1, 1024, "1",
+	    "decode steps per scheduling: new requests join only every that many iterations",
+	    serving.scheduler_steps),
 	INT("serving.block_size", 1, 1 << 20, "16", "tokens per KV-cache block",
 	    serving.block_size),
 	NUM("serving.gpu_memory_utilization", UNIT_FRACTION, 0.01, 1, false, "0.9",

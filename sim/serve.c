@@ -70,6 +70,7 @@ struct replica {
 	size_t scheduled;
 	/* Static batching: the batch's iteration k of longest. */
 	int64_t k, longest;
+	int64_t steps_left;   /* multi-step: iterations before the scheduler admits again */
 };
 
 struct serve_state {
@@ -388,8 +389,13 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 	p->preempted = false;
 	p->swap_s = 0;
 	schedule_running(e, p, &budget);
-	if (!p->preempted)
+	/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when the
+	 * running batch's steps are done, or when nothing runs. */
+	if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
 		schedule_waiting(e, p, &budget);
+		p->steps_left = e->s->serving.scheduler_steps;
+	}
+	p->steps_left--;
 	/* Within max_num_seqs sequences and max_batched_tokens tokens. */
 	BUG_ON(budget < 0 || (int64_t)p->nrunning > e->s->serving.max_num_seqs);
 	batch_of(e, p);

@@ -708,6 +708,47 @@ static void the_front_end_delay_adds_to_ttft_only(void **state)
 	scenario_free(f);
 }
 
+/*
+ * Multi-step scheduling (vLLM 0.6 --num-scheduler-steps): the scheduler admits only once per
+ * that many iterations. Request B arrives 1 ms after A, during A's prefill. With one step it
+ * joins the next iteration; with 10 it waits for A's 9 decode steps first, so its TTFT grows by
+ * 9 of A's lone decode steps (the TPOT of one request alone: weights and KV over bandwidth);
+ * the mean over the two requests by half that.
+ */
+static void multi_step_scheduling_delays_new_requests(void **state)
+{
+	static const char *const yaml =
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: %d,\n"
+		"  arrival: {process: constant, rate: 1000/s},\n"
+		"  prompt_tokens: {value: 512}, output_tokens: {value: 64}}\n"
+		"serving: {engine: {name: bare}, scheduler_steps: %d}\n";
+	struct scenario *one = check_scenariof("ms1", yaml, 1, 1);
+	struct scenario *s1 = check_scenariof("ms2", yaml, 2, 1);
+	struct scenario *s10 = check_scenariof("ms10", yaml, 2, 10);
+	struct memory_report m;
+	struct serve_result alone, r1, r10;
+	double step, grew;
+	(void)state;
+	serve(one, &m, &alone);
+	memory_report_release(&m);
+	serve(s1, &m, &r1);
+	memory_report_release(&m);
+	serve(s10, &m, &r10);
+	memory_report_release(&m);
+	step = alone.tpot.mean;
+	grew = 2 * (r10.ttft.mean - r1.ttft.mean);
+	print_message("decode step %.3f ms; B's TTFT grew %.3f ms = %.2f steps\n", step * 1e3,
+		      grew * 1e3, grew / step);
+	check_rel(grew, 9 * step, 0.05);
+	serve_result_release(&alone);
+	serve_result_release(&r1);
+	serve_result_release(&r10);
+	scenario_free(one);
+	scenario_free(s1);
+	scenario_free(s10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -727,6 +768,7 @@ int main(void)
 		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 		cmocka_unit_test(serving_fits_by_its_kv_cache),
+		cmocka_unit_test(multi_step_scheduling_delays_new_requests),
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
