@@ -53,8 +53,10 @@ static struct scenario *load_with(const struct plan *pl, const struct scenario_o
 	struct scenario_options opt;
 	struct scenario_override *o = xcalloc(a->noverrides + nextra + 1, sizeof *o);
 	struct scenario *s;
-	memcpy(o, a->overrides, a->noverrides * sizeof *o);
-	memcpy(o + a->noverrides, extra, nextra * sizeof *o);
+	if (a->noverrides > 0)
+		memcpy(o, a->overrides, a->noverrides * sizeof *o);
+	if (nextra > 0)
+		memcpy(o + a->noverrides, extra, nextra * sizeof *o);
 	memset(&opt, 0, sizeof opt);
 	opt.overrides = o;
 	opt.noverrides = a->noverrides + nextra;
