@@ -63,6 +63,10 @@ struct workload {
 		int64_t rank;
 		enum lora_targets targets;
 	} lora;
+	struct {
+		int64_t shared_tokens;     /* a prefix every prompt shares */
+		double hit_rate;           /* fraction of prompt tokens that hit the cache */
+	} prefix_cache;
 	/* Inference serving: the request stream. */
 	int64_t requests;          /* requests to serve (a bound when duration is set) */
 	double duration;           /* s of arrivals; 0 = until `requests` have arrived */

@@ -267,6 +267,15 @@ static const struct schema_row rows[] = {
 	/* Frantar et al. 2023 (GPTQ) and Lin et al. 2024 (AWQ) quantize in groups of 128 weights. */
 	INT("workload.quant_group", 1, 1 << 30, "128", "weights per quantization scale",
 	    workload.quant_group),
+	/* vLLM automatic prefix caching / SGLang RadixAttention: prompt tokens whose KV blocks the
+	 * engine already holds skip prefill (whole blocks only: vLLM hashes full blocks). */
+	SECTION("workload.prefix_cache", PRESET_NONE,
+		"prompt tokens served from the engine's prefix cache (infer)"),
+	INT("workload.prefix_cache.shared_tokens", 0, 1 << 30, "0",
+	    "a prefix every prompt shares (a system prompt), held once per replica",
+	    workload.prefix_cache.shared_tokens),
+	NUM("workload.prefix_cache.hit_rate", UNIT_FRACTION, 0, 1, false, "0",
+	    "fraction of each prompt's tokens found in the cache", workload.prefix_cache.hit_rate),
 	SECTION("workload.lora", PRESET_NONE, "LoRA fine-tuning (Hu et al. 2021)"),
 	INT("workload.lora.rank", 0, 1 << 20, "0", "adapter rank; 0 = full fine-tuning",
 	    workload.lora.rank),

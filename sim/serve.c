@@ -37,6 +37,7 @@ enum seq_state { SEQ_FUTURE, SEQ_WAITING, SEQ_RUNNING, SEQ_SWAPPED, SEQ_DONE };
 struct seq {
 	int64_t len;          /* known tokens: prompt plus generated */
 	int64_t computed;     /* tokens whose keys and values are cached */
+	int64_t cached;       /* prompt tokens the prefix cache holds (whole blocks, shared) */
 	int64_t generated;
 	int64_t blocks;       /* KV blocks held on the GPU (or on the host when swapped) */
 	int64_t sched;        /* tokens scheduled this iteration */
@@ -98,6 +99,31 @@ struct serve_state {
 static int64_t blocks_for(const struct serve_state *e, int64_t tokens)
 {
 	return (tokens + e->block_size - 1) / e->block_size;
+}
+
+/* Blocks a sequence must hold itself for `tokens` known tokens: its prefix-cache blocks are
+ * the cache's, shared with every request that hits them. */
+static int64_t own_blocks(const struct serve_state *e, const struct seq *q, int64_t tokens)
+{
+	return blocks_for(e, tokens) - q->cached / e->block_size;
+}
+
+/* The prompt tokens of a prompt of `prompt` tokens that the prefix cache holds: the shared
+ * prefix, or the hit rate's share, whichever is more, in whole blocks, and never the last
+ * token (the engine computes it to sample the first output: vLLM's prefix caching always
+ * recomputes it). The cache is warm: the engine has seen the prefix before. Static batching
+ * does not use it. */
+static int64_t prefix_hit(const struct scenario *s, int64_t block, int64_t prompt)
+{
+	const struct workload *w = &s->workload;
+	int64_t hit = (int64_t)floor(w->prefix_cache.hit_rate * (double)prompt);
+	if (s->serving.batching == BATCHING_STATIC)
+		return 0;
+	if (w->prefix_cache.shared_tokens > hit)
+		hit = w->prefix_cache.shared_tokens;
+	if (hit > prompt - 1)
+		hit = prompt - 1;
+	return hit > 0 ? hit / block * block : 0;
 }
 
 static void wpush_back(struct replica *p, size_t i)
@@ -187,7 +213,7 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		if (n > *budget)
 			n = *budget;
 		/* None when the engine reserved the whole output at admission. */
-		need = blocks_for(e, q->computed + n) - q->blocks;
+		need = own_blocks(e, q, q->computed + n) - q->blocks;
 		if (need < 0)
 			need = 0;
 		while (need > p->free_blocks && p->nrunning > pos)
@@ -210,17 +236,21 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 		int64_t n, need, back = q->state == SEQ_SWAPPED ? q->blocks : 0;
 		if (back > p->free_blocks)
 			break;
+		/* A hit in the prefix cache: those tokens' keys and values are there already (again
+		 * after a recompute preemption: the cache keeps them). */
+		if (q->computed < q->cached)
+			q->computed = q->cached;
 		n = q->len - q->computed;
 		if (n > *budget) {
 			if (!v->chunked_prefill)
 				break;
 			n = *budget;
 		}
-		need = blocks_for(e, q->computed + n) - q->blocks + back;
+		need = own_blocks(e, q, q->computed + n) - q->blocks + back;
 		/* TensorRT-LLM's GUARANTEED_NO_EVICT: a request starts only with the blocks its
 		 * prompt and whole output need, so no running sequence ever runs out of them. */
 		if (v->reserve_output)
-			need = blocks_for(e, e->rs->req[i].prompt + e->rs->req[i].output) -
+			need = own_blocks(e, q, e->rs->req[i].prompt + e->rs->req[i].output) -
 			       q->blocks + back;
 		if (need > p->free_blocks)
 			break;
@@ -656,7 +686,11 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 		p->wcap = rs->n + 1;
 		p->waiting = xcalloc(p->wcap, sizeof *p->waiting);
 		p->running = xcalloc(rs->n + 1, sizeof *p->running);
+		/* The shared prefix's blocks stay in each replica's cache (under continuous
+		 * batching, where the cache is used). */
 		p->free_blocks = total;
+		if (s->serving.batching != BATCHING_STATIC)
+			p->free_blocks -= s->workload.prefix_cache.shared_tokens / e.block_size;
 		p->host_free_blocks = (int64_t)host_blocks;
 		p->op = NO_ITERATION;
 		p->stream = graph_add_stream(e.g, (uint32_t)(k * (size_t)gpus), "iterations");
@@ -681,6 +715,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 				    : s->workload.arrival.rate;
 	for (size_t i = 0; i < rs->n; i++) {
 		e.seq[i].len = rs->req[i].prompt;
+		e.seq[i].cached = prefix_hit(s, e.block_size, rs->req[i].prompt);
 		e.seq[i].state = SEQ_FUTURE;
 	}
 	drive(&e);

@@ -749,6 +749,61 @@ static void multi_step_scheduling_delays_new_requests(void **state)
 	scenario_free(s10);
 }
 
+/*
+ * Prefix caching: a 1,024-token prompt of which 512 tokens sit in the cache prefills only the
+ * other 512 (attending to all 1,024), so its time to first token is below the uncached
+ * prompt's and above a 512-token prompt's alone (the same GEMMs, less attention). A hit rate
+ * of one half caches the same whole blocks as a shared prefix of 512: the same run, bit for
+ * bit. A prompt no longer than the shared prefix still computes its last token: 512 tokens
+ * with a 512-token prefix cache 496 (31 blocks of 16).
+ */
+static void prefix_cache_hits_skip_prefill(void **state)
+{
+	static const char *const yaml =
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 3,\n"
+		"  arrival: {process: constant, rate: 0.01/s},\n"
+		"  prompt_tokens: {value: %d}, output_tokens: {value: 8},\n"
+		"  prefix_cache: {shared_tokens: %d, hit_rate: %s}}\n"
+		"serving: {engine: {name: bare}}\n";
+	struct scenario *cold = check_scenariof("pc0", yaml, 1024, 0, "0");
+	struct scenario *warm = check_scenariof("pc1", yaml, 1024, 512, "0");
+	struct scenario *rate = check_scenariof("pc2", yaml, 1024, 0, "0.5");
+	struct scenario *half = check_scenariof("pc3", yaml, 512, 0, "0");
+	struct scenario *all = check_scenariof("pc4", yaml, 512, 512, "0");
+	struct memory_report m;
+	struct serve_result rc, rw, rr, rh, ra;
+	(void)state;
+	serve(cold, &m, &rc);
+	memory_report_release(&m);
+	serve(warm, &m, &rw);
+	memory_report_release(&m);
+	serve(rate, &m, &rr);
+	memory_report_release(&m);
+	serve(half, &m, &rh);
+	memory_report_release(&m);
+	serve(all, &m, &ra);
+	memory_report_release(&m);
+	print_message("TTFT: 1024 cold %.3f ms, 512 cached %.3f ms, 512 alone %.3f ms\n",
+		      rc.ttft.mean * 1e3, rw.ttft.mean * 1e3, rh.ttft.mean * 1e3);
+	assert_true(rw.ttft.mean < rc.ttft.mean);
+	assert_true(rw.ttft.mean > rh.ttft.mean);
+	assert_true(rr.ttft.mean == rw.ttft.mean);
+	assert_true(rr.tpot.mean == rw.tpot.mean);
+	/* 16 computed tokens instead of 512: far below the 512-token prompt's prefill. */
+	assert_true(ra.ttft.mean < 0.5 * rh.ttft.mean);
+	serve_result_release(&rc);
+	serve_result_release(&rw);
+	serve_result_release(&rr);
+	serve_result_release(&rh);
+	serve_result_release(&ra);
+	scenario_free(cold);
+	scenario_free(warm);
+	scenario_free(rate);
+	scenario_free(half);
+	scenario_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -769,6 +824,7 @@ int main(void)
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 		cmocka_unit_test(serving_fits_by_its_kv_cache),
 		cmocka_unit_test(multi_step_scheduling_delays_new_requests),
+		cmocka_unit_test(prefix_cache_hits_skip_prefill),
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
