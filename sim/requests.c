@@ -89,6 +89,7 @@ static void push(struct request_stream *out, size_t *cap, double arrival, int64_
 	q->arrival = arrival;
 	q->prompt = prompt;
 	q->output = output;
+	q->cached = 0;
 	out->prompt_tokens += (double)prompt;
 	out->output_tokens += (double)output;
 }
@@ -175,7 +176,7 @@ static int read_trace(const struct scenario *s, struct request_stream *out, stru
 	}
 	while (fgets(line, sizeof line, f) != NULL) {
 		const char *p = line;
-		double v[3];
+		double v[3], cached;
 		int i;
 		struct mark at = {path, ++lineno, 1};
 		if (strchr(line, '\n') == NULL && !feof(f)) {
@@ -204,6 +205,21 @@ static int read_trace(const struct scenario *s, struct request_stream *out, stru
 		}
 		if (i < 3)
 			continue;
+		/* An optional fourth column: the prompt tokens found in the prefix cache. */
+		cached = 0;
+		if (*p != '\0' && *p != '\n' && *p != '\r' && *p != '#') {
+			const char *start = p;
+			at.col = (int)(p - line) + 1;
+			if (field(&p, &cached) != 0 || !is_count(start)) {
+				diag_add(d, at, key, "expected a whole number of tokens for cached_tokens");
+				continue;
+			}
+			if (cached > v[1]) {
+				diag_add(d, at, key, "cached_tokens %.0f is more than the prompt's %.0f",
+					 cached, v[1]);
+				continue;
+			}
+		}
 		at.col = 1;
 		if (v[0] < last || v[0] < 0) {
 			diag_add(d, at, key, "arrival %g s is before the previous one (%g s)", v[0],
@@ -229,6 +245,7 @@ static int read_trace(const struct scenario *s, struct request_stream *out, stru
 		}
 		last = v[0];
 		push(out, &cap, v[0], (int64_t)v[1], (int64_t)v[2], s->workload.seq_len);
+		out->req[out->n - 1].cached = (int64_t)cached;
 	}
 	if (ferror(f))
 		diag_add(d, scenario_mark(s, key), key, "cannot read '%s'", path);

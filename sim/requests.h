@@ -17,6 +17,7 @@ struct request {
 	double arrival;       /* s */
 	int64_t prompt;       /* tokens */
 	int64_t output;       /* tokens to generate, >= 1 */
+	int64_t cached;       /* prompt tokens a trace says the prefix cache holds (0: none) */
 };
 
 struct request_stream {

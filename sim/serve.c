@@ -108,15 +108,18 @@ static int64_t own_blocks(const struct serve_state *e, const struct seq *q, int6
 	return blocks_for(e, tokens) - q->cached / e->block_size;
 }
 
-/* The prompt tokens of a prompt of `prompt` tokens that the prefix cache holds: the shared
- * prefix, or the hit rate's share, whichever is more, in whole blocks, and never the last
- * token (the engine computes it to sample the first output: vLLM's prefix caching always
- * recomputes it). The cache is warm: the engine has seen the prefix before. Static batching
+/* The tokens of a request's prompt that the prefix cache holds: the shared prefix, the hit
+ * rate's share or a trace's cached_tokens, whichever is most, in whole blocks, and never the
+ * prompt's last token (the engine computes it to sample the first output: vLLM's prefix
+ * caching always recomputes it). The cache is warm: the engine has seen the prefix before. Static batching
  * does not use it. */
-static int64_t prefix_hit(const struct scenario *s, int64_t block, int64_t prompt)
+static int64_t prefix_hit(const struct scenario *s, int64_t block, const struct request *rq)
 {
 	const struct workload *w = &s->workload;
+	int64_t prompt = rq->prompt;
 	int64_t hit = (int64_t)floor(w->prefix_cache.hit_rate * (double)prompt);
+	if (rq->cached > hit)     /* a trace's cached_tokens column */
+		hit = rq->cached;
 	if (s->serving.batching == BATCHING_STATIC)
 		return 0;
 	if (w->prefix_cache.shared_tokens > hit)
@@ -715,7 +718,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 				    : s->workload.arrival.rate;
 	for (size_t i = 0; i < rs->n; i++) {
 		e.seq[i].len = rs->req[i].prompt;
-		e.seq[i].cached = prefix_hit(s, e.block_size, rs->req[i].prompt);
+		e.seq[i].cached = prefix_hit(s, e.block_size, &rs->req[i]);
 		e.seq[i].state = SEQ_FUTURE;
 	}
 	drive(&e);

@@ -456,6 +456,7 @@ static void least_outstanding_sends_to_the_replica_with_fewer_requests(void **st
 		req[k].arrival = k;
 		req[k].prompt = 512;
 		req[k].output = k == 0 ? 3000 : 8;
+		req[k].cached = 0;
 	}
 	for (k = 0; k < 2; k++) {
 		struct scenario *s = check_scenariof("router", "model: deepseek-r1-distill-qwen-14b\n"
@@ -804,6 +805,42 @@ static void prefix_cache_hits_skip_prefill(void **state)
 	scenario_free(all);
 }
 
+/* A trace's optional cached_tokens column: read per request (0 where absent); more than the
+ * prompt, or not a whole number, is refused at its line and column. */
+static void trace_cached_tokens_are_read_and_checked(void **state)
+{
+	static const char *const yaml = "model: deepseek-r1-distill-qwen-7b\n"
+		"cluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096,\n"
+		"  arrival: {process: trace, trace: %s/tests/data/%s}}\n";
+	struct scenario *s = check_scenariof("cached", yaml, check_srcdir(), "requests_cached.csv");
+	struct scenario *bad = check_scenariof("cachedbad", yaml, check_srcdir(),
+					       "requests_cached_bad.csv");
+	struct request_stream rs;
+	struct diag d;
+	char buf[1024];
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(requests_build(s, &rs, &d), 0);
+	assert_int_equal(rs.n, 3);
+	assert_int_equal(rs.req[0].cached, 64);
+	assert_int_equal(rs.req[1].cached, 0);
+	assert_int_equal(rs.req[2].cached, 0);
+	requests_release(&rs);
+	assert_int_equal(requests_build(bad, &rs, &d), -1);
+	assert_int_equal(d.count, 2);
+	diag_format(&d.items[0], buf, sizeof buf);
+	assert_non_null(strstr(buf, "requests_cached_bad.csv:2:12: workload.arrival.trace: "
+				    "cached_tokens 101 is more than the prompt's 100"));
+	diag_format(&d.items[1], buf, sizeof buf);
+	assert_non_null(strstr(buf, "requests_cached_bad.csv:3:12: workload.arrival.trace: "
+				    "expected a whole number of tokens for cached_tokens"));
+	requests_release(&rs);
+	diag_release(&d);
+	scenario_free(s);
+	scenario_free(bad);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -825,6 +862,7 @@ int main(void)
 		cmocka_unit_test(serving_fits_by_its_kv_cache),
 		cmocka_unit_test(multi_step_scheduling_delays_new_requests),
 		cmocka_unit_test(prefix_cache_hits_skip_prefill),
+		cmocka_unit_test(trace_cached_tokens_are_read_and_checked),
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
