@@ -59,6 +59,21 @@ static bool is_gemm(const struct model_tensor *t)
 	       t->group != TENSOR_NORM;
 }
 
+/* LoRA (Hu et al. 2021): x A, then (x A) B, beside the frozen W, A cols x r and B r x rows,
+ * each on this GPU's TP share of W's rows or columns, in 16 bits; every target tensor has its
+ * own adapter, fused with its neighbours or not. */
+static void add_adapter(struct ctx *x, const struct model_tensor *t)
+{
+	double tp = (double)x->l->tp, r = (double)x->s->workload.lora.rank;
+	double cols = (double)t->cols / (t->tp_split && t->row_parallel ? tp : 1.0);
+	double rows = (double)t->rows / (t->tp_split && !t->row_parallel ? tp : 1.0);
+	enum dtype ad = x->s->workload.dtype == DTYPE_FP32 ? DTYPE_FP32 : DTYPE_BF16;
+	if (!memory_lora_target(x->s, t))
+		return;
+	x->adapter_fwd += (double)t->count * (compute_gemm_time(x->c, ad, x->tokens, r, cols) +
+					       compute_gemm_time(x->c, ad, x->tokens, rows, r));
+}
+
 static void gemm_of(void *vctx, const struct model_tensor *t)
 {
 	struct ctx *x = vctx;
@@ -66,19 +81,11 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
 	if (!is_gemm(t))
 		return;
+	if (x->s->workload.lora.rank > 0)
+		add_adapter(x, t);
 	/* Tensors sharing an input run as one GEMM of their rows together. */
 	if (t->fuse_next) {
 		x->fused_rows += rows;
-		if (x->s->workload.lora.rank > 0 && memory_lora_target(x->s, t)) {
-			/* Its adapter runs on its own, beside the fused GEMM. */
-			double r = (double)x->s->workload.lora.rank;
-			double c = cols / (t->tp_split && t->row_parallel ? tp : 1.0);
-			double n = rows / (t->tp_split && !t->row_parallel ? tp : 1.0);
-			enum dtype ad = x->s->workload.dtype == DTYPE_FP32 ? DTYPE_FP32 : DTYPE_BF16;
-			x->adapter_fwd += (double)t->count *
-					  (compute_gemm_time(x->c, ad, x->tokens, r, c) +
-					   compute_gemm_time(x->c, ad, x->tokens, n, r));
-		}
 		return;
 	}
 	rows += x->fused_rows;
@@ -101,17 +108,8 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	}
 	x->gemm_fwd += (double)t->count *
 		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
-	if (x->s->workload.lora.rank > 0) {
-		/* Hu et al. 2021 (LoRA): x A then (x A) B beside the frozen W, A cols x r and B
-		 * r x rows; on this GPU, the TP share of W's rows or columns. */
-		double r = (double)x->s->workload.lora.rank;
-		enum dtype ad = x->s->workload.dtype == DTYPE_FP32 ? DTYPE_FP32 : DTYPE_BF16;
-		x->frozen_elems += (double)t->count * rows * cols;
-		if (memory_lora_target(x->s, t))
-			x->adapter_fwd += (double)t->count *
-					  (compute_gemm_time(x->c, ad, x->tokens, r, cols) +
-					   compute_gemm_time(x->c, ad, x->tokens, rows, r));
-	}
+	/* The frozen base's matrices (QLoRA dequantizes them before each use). */
+	x->frozen_elems += (double)t->count * rows * cols;
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
