@@ -54,6 +54,12 @@ expect 3 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.of
 has good_set out '"zero": 2'
 has good_set out '"fits": false'
 expect 3 misfit_text "$dssim" --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
+# Serving fits when the KV cache holds one sequence: a 67B in bf16 on one H200 leaves 126 GB
+# (0.9 of 141 GB) minus 134 GB of weights for it, short by some 10 GB: exit 3, and it says so.
+expect 3 kv_misfit "$dssim" --set model=deepseek-llm-67b --set cluster.node=p5e.48xlarge \
+	--set workload.requests=5 scenarios/14b_bf16_infer_1gpu.yaml
+has kv_misfit out "fits      NO: the KV cache needs "
+has kv_misfit out "more to hold one sequence of 4096 tokens (the engine would not start)"
 has misfit_text out "fits      NO"
 has misfit_text out "step "
 # One exit-status table in every command's help.
