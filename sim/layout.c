@@ -1,7 +1,8 @@
 /*
  * layout: rank groups and pipeline-stage contents. Domain stage.
  * Megatron-Core order of parallel dimensions (tp fastest, then cp, ep within dp, then pp);
- * expert parallelism is carved out of data x context parallelism (ep * expert_dp = dp * cp).
+ * expert parallelism is carved out of the tp*dp*cp ranks of a stage, the experts split etp ways
+ * (etp * ep * expert_dp = tp * dp * cp; Megatron-Core parallel_state.py, expert rank generator).
  */
 #include "layout.h"
 
@@ -17,7 +18,10 @@ void layout_build(const struct scenario *s, struct layout *out)
 	out->ep = st->ep;
 	out->vp = st->vp;
 	out->dense_dp = st->dp * st->cp;
-	out->expert_dp = out->dense_dp / st->ep > 0 ? out->dense_dp / st->ep : 1;
+	out->etp = strategy_etp(st);
+	out->expert_dp = out->dense_dp * (st->tp / out->etp) / st->ep;
+	if (out->expert_dp < 1)
+		out->expert_dp = 1;
 	out->micro_batches = per_step > 0 && s->workload.global_batch > 0
 				     ? s->workload.global_batch / per_step : 1;
 	if (out->micro_batches < 1)

@@ -14,8 +14,9 @@
 
 struct layout {
 	int64_t gpus, tp, pp, dp, cp, ep, vp;
+	int64_t etp;          /* tensor-parallel size of the experts (strategy_etp) */
 	int64_t dense_dp;     /* ranks sharing one copy of non-expert parameters: dp*cp */
-	int64_t expert_dp;    /* ranks sharing one copy of an expert: dp*cp/ep */
+	int64_t expert_dp;    /* ranks sharing one copy of an expert: dp*cp*(tp/etp)/ep */
 	int64_t micro_batches;/* per optimizer step per pipeline: global_batch/(dp*micro_batch) */
 	int64_t communicators;/* process groups with more than one rank (tp, dp, pp, cp, ep) */
 };

@@ -66,7 +66,7 @@ double memory_weight_bytes(enum dtype dtype, double group)
 /* Per-GPU parameter sums for one stage, split by how they are stored and sharded. */
 struct param_sum {
 	const struct scenario *s;
-	double tp, ep;
+	double tp, ep, etp;
 	double dense, expert;           /* elements per GPU */
 	double dense_matrix, expert_matrix; /* of which in quantizable linear layers */
 	double dense_factored, expert_factored; /* Adafactor: rows + cols per matrix */
@@ -80,6 +80,7 @@ static void param_sum_init(struct param_sum *p, const struct scenario *s)
 	p->s = s;
 	p->tp = (double)s->strategy.tp;
 	p->ep = (double)s->strategy.ep;
+	p->etp = (double)strategy_etp(&s->strategy);
 }
 
 /* The weights quantization and LoRA apply to: the projections of attention, MLP and experts
@@ -103,8 +104,11 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	double split = t->tp_split ? p->tp : 1.0;
 	double count = (double)t->count;
 	double n, factored;
-	if (t->group == TENSOR_EXPERT)
+	if (t->group == TENSOR_EXPERT) {
 		count /= p->ep;
+		if (t->tp_split)
+			split = p->etp;
+	}
 	/* Serving keeps experts whole on the EP ranks of the TP group (vLLM FusedMoE). */
 	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
 		split = p->tp / p->ep;

@@ -140,7 +140,8 @@ static bool valid_variant(struct scenario *v)
 	    !divides(m->layers + g->account_embedding + g->account_loss, g->pp * g->vp))
 		return false;
 	g->dp = v->cluster.gpus / mp;
-	if (model_is_moe(m) && !divides(g->dp * g->cp, g->ep))
+	if (model_is_moe(m) && (!divides(g->tp, strategy_etp(g)) ||
+				!divides(g->dp * g->cp * (g->tp / strategy_etp(g)), g->ep)))
 		return false;
 	if (v->workload.mode == MODE_TRAIN) {
 		int64_t per = g->dp * v->workload.micro_batch;

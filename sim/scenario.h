@@ -65,6 +65,9 @@ int scenario_check_strategy(struct scenario *s, struct diag *d);
 bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,
 			   int64_t *last);
 
+/* The experts' tensor-parallel size: strategy.etp, or tp when it is 0 (Megatron-Core's default). */
+int64_t strategy_etp(const struct strategy *st);
+
 /*
  * Hardware values (cluster.*) more than a million times outside the range the shipped presets
  * span in their unit (units_preset_range): most often a bare number read in base units ("989"

@@ -165,9 +165,16 @@ static void check_parallel(struct loader *l)
 			 * tensor-parallel group (each replica serves on its own). */
 			ERR("strategy.ep", "serving spreads experts over the tp = %lld GPUs of a "
 			    "replica; %lld does not divide it", (long long)st->tp, (long long)st->ep);
-		else if (s->workload.mode == MODE_TRAIN && (st->dp * st->cp) % st->ep != 0)
-			ERR("strategy.ep", "expert parallelism is carved out of dp*cp = %lld; %lld does "
-			    "not divide it", (long long)(st->dp * st->cp), (long long)st->ep);
+		else if (s->workload.mode == MODE_TRAIN && st->etp > 0 && st->tp % st->etp != 0)
+			ERR("strategy.etp", "expected a divisor of tp = %lld, got %lld",
+			    (long long)st->tp, (long long)st->etp);
+		else if (s->workload.mode == MODE_TRAIN &&
+			 (st->dp * st->cp * (st->tp / strategy_etp(st))) % st->ep != 0)
+			/* Megatron-Core builds the expert groups over the tp*dp*cp ranks of a
+			 * stage: etp * ep * expert_dp = tp * dp * cp (parallel_state.py). */
+			ERR("strategy.ep", "expert parallelism is carved out of dp*cp*tp/etp = %lld; "
+			    "%lld does not divide it", (long long)(st->dp * st->cp * (st->tp / strategy_etp(st))),
+			    (long long)st->ep);
 	} else if (st->ep > 1) {
 		ERR("strategy.ep", "the model has no experts, so ep must be 1, got %lld",
 		    (long long)st->ep);
@@ -201,6 +208,11 @@ static void check_strategy_workload(struct loader *l)
 	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
 		ERR("strategy.schedule", "interleaved schedules are for training");
 	}
+}
+
+int64_t strategy_etp(const struct strategy *st)
+{
+	return st->etp > 0 ? st->etp : st->tp;
 }
 
 bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,

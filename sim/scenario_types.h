@@ -117,6 +117,7 @@ struct serving {
 
 struct strategy {
 	int64_t tp, pp, dp, cp, ep, zero, vp;
+	int64_t etp;          /* expert tensor parallel size; 0 in a file means tp */
 	int64_t first_stage_layers, last_stage_layers; /* 0: an even split */
 	bool account_embedding, account_loss; /* embedding / loss count as one layer of a stage */
 	bool sequence_parallel;

@@ -397,6 +397,10 @@ static const struct schema_row rows[] = {
 	    strategy.dp),
 	INT("strategy.cp", 1, 1 << 20, "1", "context parallel size", strategy.cp),
 	INT("strategy.ep", 1, 1 << 20, "1", "expert parallel size (MoE)", strategy.ep),
+	/* Megatron-Core --expert-tensor-parallel-size: None means the TP size
+	 * (megatron/core/parallel_state.py, initialize_model_parallel). */
+	INT("strategy.etp", 0, 1 << 20, "0",
+	    "tensor parallel size of the experts (training); 0 = tp", strategy.etp),
 	INT("strategy.zero", 0, 3, "0", "ZeRO stage 0..3", strategy.zero),
 	BOOL("strategy.sequence_parallel", "false", "Megatron sequence parallelism (with tp)",
 	     strategy.sequence_parallel),

@@ -74,6 +74,17 @@ static void add_adapter(struct ctx *x, const struct model_tensor *t)
 					       compute_gemm_time(x->c, ad, x->tokens, rows, r));
 }
 
+/*
+ * Tokens one rank routes per micro-batch. With sequence parallelism each of the tp ranks holds
+ * 1/tp of the tokens and the experts' etp group gathers its members' shares (Megatron-Core
+ * moe/token_dispatcher.py, MoEAlltoAllTokenDispatcher: all-gather over the expert TP group
+ * before the all-to-all); with etp = tp that is the whole micro-batch, as before.
+ */
+static double moe_tokens(const struct ctx *x)
+{
+	return x->tokens * (double)x->l->etp / (double)x->l->tp;
+}
+
 static void gemm_of(void *vctx, const struct model_tensor *t)
 {
 	struct ctx *x = vctx;
@@ -81,6 +92,9 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
 	if (!is_gemm(t))
 		return;
+	/* Experts split over their own tensor-parallel group (strategy.etp). */
+	if (t->group == TENSOR_EXPERT)
+		tp = (double)x->l->etp;
 	if (x->s->workload.lora.rank > 0)
 		add_adapter(x, t);
 	/* Tensors sharing an input run as one GEMM of their rows together. */
@@ -100,7 +114,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		/* Balanced routing: this rank's E/ep experts see the tokens of the whole EP group,
 		 * top_k copies each, padded to the capacity factor. */
 		double local = (double)t->count / (double)x->l->ep;
-		double per_expert = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
+		double per_expert = moe_tokens(x) * (double)m->moe.top_k * m->moe.capacity_factor *
 				    (double)x->l->ep / (double)t->count;
 		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
 							 cols);
@@ -195,10 +209,12 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		if (s->strategy.recompute == RECOMPUTE_FULL)
 			pc->tp_recompute = pc->tp;
 	}
-	/* Expert parallelism: dispatch and combine all-to-alls of the routed tokens. */
+	/* Expert parallelism: dispatch and combine all-to-alls of the routed tokens. Megatron-Core
+	 * numbers the expert groups etp fastest, then ep (parallel_state.py, expert rank
+	 * generator), so an EP group's ranks are etp apart. */
 	if (kind == LAYER_MOE && l->ep > 1) {
-		int64_t stride = l->tp * l->cp, pn = node->gpus_per_node / stride;
-		double bytes = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
+		int64_t stride = l->etp, pn = node->gpus_per_node / stride;
+		double bytes = moe_tokens(x) * (double)m->moe.top_k * m->moe.capacity_factor *
 			       (double)m->hidden * B;
 		if (pn < 1)
 			pn = 1;

@@ -236,6 +236,40 @@ static void llama_405b_stages_follow_their_own_layer_counts(void **state)
 	scenario_free(s);
 }
 
+/*
+ * Experts split over their own tensor-parallel group (Megatron-Core --expert-tensor-parallel-size).
+ * Mixtral 8x7B on 16 GPUs, tp 2, pp 1, ep 4: each GPU holds 8 / 4 = 2 experts per layer of
+ * 3 x 4096 x 14336 weights, halved by etp 2 (the default, = tp), whole with etp 1. The dense part
+ * (attention, router, norms, embedding, head) stays split by tp either way. Optimizer states
+ * (ZeRO-1, 12 bytes) shard the experts over expert_dp = tp*dp/(etp*ep): 16/(2*4) = 2 with etp 2,
+ * 16/(1*4) = 4 with etp 1, which leaves them the same per GPU.
+ */
+static void experts_split_over_their_own_tensor_parallel_group(void **state)
+{
+	struct scenario *tp2 = check_scenariof("etp2",
+		"model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 32}\n"
+		"strategy: {tp: 2, ep: 4, zero: 1, sequence_parallel: true}\n");
+	struct scenario *tp1 = check_scenariof("etp1",
+		"model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 32}\n"
+		"strategy: {tp: 2, ep: 4, etp: 1, zero: 1, sequence_parallel: true}\n");
+	const double expert = 32.0 * 2 * 3 * 4096 * 14336;    /* 32 layers, 2 experts each */
+	struct memory_role a, b;
+	(void)state;
+	memory_stage(tp2, 0, &a);
+	memory_stage(tp1, 0, &b);
+	check_rel(b.params - a.params, expert - expert / 2, 1e-12);
+	/* bf16 weights: 2 bytes for each expert parameter more. */
+	check_rel(b.part[MEMORY_WEIGHTS] - a.part[MEMORY_WEIGHTS], 2 * (expert / 2), 1e-12);
+	/* The experts' optimizer states per GPU do not change: 12 * expert / 4 with etp 1 and
+	 * 12 * (expert / 2) / 2 with etp 2 are both 3 * expert (the dense part is the same). */
+	check_rel(b.part[MEMORY_OPTIMIZER], a.part[MEMORY_OPTIMIZER], 1e-12);
+	assert_true(a.part[MEMORY_OPTIMIZER] > 3 * expert);
+	scenario_free(tp2);
+	scenario_free(tp1);
+}
+
 /* The 405B layout through the account_for options (126 + 2 layers over pp 16 x vp 8) without
  * recompute misfits (the middle stages keep 8 layers' full activations for up to 141/8
  * micro-batches); the advice must still see its own variants as valid splits and name full
@@ -372,6 +406,7 @@ int main(void)
 		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),
 		cmocka_unit_test(host_memory_is_checked_against_the_node),
+		cmocka_unit_test(experts_split_over_their_own_tensor_parallel_group),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
