@@ -40,7 +40,7 @@ static void check_every_case_runs(const char *cases, size_t count)
 static void every_shipped_case_runs(void **state)
 {
 	(void)state;
-	check_every_case_runs(TRAINING_CASES, 50);
+	check_every_case_runs(TRAINING_CASES, 54);
 }
 
 /* 41 serving rows: 20 LMDeploy, 20 SGLang and vLLM, 1 DeepSpeed-FastGen. */
@@ -74,6 +74,14 @@ static const char *const known_outside[] = {
 	"DeepSpeed ZeRO-3, 2T, 1024 A100, micro-batch 8, seq 1024",
 	/* FSDP 1T on 40 GB GPUs with parameter offload: 80 % fast; dssim finds it does not fit. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
+	/* MoE on H100 (issue 15 open): DeepSeek-V3's all-to-alls over 8 nodes are exposed, 35 %
+	 * slow (the run's DeepEP dispatch, node-limited routing and A2A overlap with the other
+	 * micro-batch's compute are not modelled yet); Qwen3-30B-A3B 23 % fast; GPT-OSS-120B 70 %
+	 * fast and does not fit at micro-batch 4 without recomputation, which the page does not
+	 * state. */
+	"Megatron-Bridge 25.09, DeepSeek-V3, 1024 H100",
+	"Megatron-Bridge 25.09, Qwen3-30B-A3B, 16 H100",
+	"Megatron-Bridge 25.11, GPT-OSS-120B, 64 H100",
 	NULL,
 };
 
