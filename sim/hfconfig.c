@@ -6,9 +6,9 @@
  * DeepSeek-V2/V3 repositories' configuration_deepseek.py. Every copied value keeps the mark of
  * its HF key, so an error in an imported value points into config.json. Gemma 3 and Llama 4
  * checkpoints are multimodal: their language model is the `text_config` mapping, imported here;
- * the vision tower is not part of dssim's model. Sliding-window and chunked attention
- * (Gemma's sliding_window, Llama 4's attention_chunk_size) have no model key yet: the layers are
- * imported as full attention.
+ * the vision tower is not part of dssim's model. Sliding windows come in as model.sliding_window
+ * and model.global_every (import_window); Llama 4's chunked attention (attention_chunk_size) and
+ * Qwen2's optional use_sliding_window are imported as full attention.
  */
 #include "hfconfig.h"
 
@@ -197,6 +197,29 @@ static long long int_of(const struct conv *c, const char *key, long long fallbac
 	return t != NULL && sscanf(t, "%lld%c", &n, &end) == 1 ? n : fallback;
 }
 
+/*
+ * Sliding-window attention: MistralConfig/MixtralConfig window every layer (sliding_window, null
+ * for none); Gemma2 alternates, layer i windowed when i is even (modeling_gemma2.py is_sliding),
+ * so every 2nd layer is global; Gemma 3 windows all but every sliding_window_pattern-th layer
+ * (Gemma3TextConfig, default 6).
+ */
+static void import_window(struct conv *c, const char *type)
+{
+	char text[32];
+	bool gemma3 = strncmp(type, "gemma3", 6) == 0;
+	if (strcmp(type, "mistral") != 0 && strcmp(type, "mixtral") != 0 &&
+	    strcmp(type, "gemma2") != 0 && !gemma3)
+		return;
+	if (!copy(c, "sliding_window", "sliding_window"))
+		return;
+	if (strcmp(type, "gemma2") == 0) {
+		put(c, "global_every", "2");
+	} else if (gemma3) {
+		snprintf(text, sizeof text, "%lld", int_of(c, "sliding_window_pattern", 6));
+		put(c, "global_every", text);
+	}
+}
+
 static void refuse(struct conv *c, const char *key, const char *why)
 {
 	const struct ymember *m = yamltree_member(c->hf, key);
@@ -375,5 +398,6 @@ struct ynode *hfconfig_convert(struct arena *a, const struct ynode *hf, const ch
 		convert_llama4(&c, ar);
 	else
 		convert_llama_like(&c, ar);
+	import_window(&c, type);
 	return d->count > before ? NULL : c.out;
 }

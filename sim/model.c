@@ -65,6 +65,23 @@ bool model_is_mla(const struct model_config *m)
 	return m->mla.kv_lora_rank > 0;
 }
 
+int64_t model_windowed_layers(const struct model_config *m)
+{
+	if (m->sliding_window <= 0)
+		return 0;
+	return m->global_every > 0 ? m->layers - m->layers / m->global_every : m->layers;
+}
+
+double model_attention_share(const struct model_config *m, double s)
+{
+	double w = (double)m->sliding_window, full = s * (s + 1) / 2, windowed;
+	int64_t n = model_windowed_layers(m);
+	if (n == 0 || s <= w || full <= 0)
+		return 1.0;
+	windowed = w * (w + 1) / 2 + (s - w) * w;
+	return ((double)(m->layers - n) * full + (double)n * windowed) / ((double)m->layers * full);
+}
+
 bool model_is_moe(const struct model_config *m)
 {
 	return m->moe.experts > 0;

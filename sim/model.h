@@ -101,6 +101,17 @@ double model_layer_act_bytes(const struct model_config *m, enum layer_kind kind,
  * kv_lora_rank + qk_rope_head_dim (MLA, DeepSeek-V2 report Table 1). */
 double model_kv_elems_per_token_layer(const struct model_config *m);
 
+/*
+ * Query-key pairs of causal attention over a sequence of s tokens, averaged over the layers, as a
+ * share of full causal attention (s(s+1)/2 pairs). A layer with a window of W tokens (Beltagy et
+ * al. 2020, Longformer sec. 3.1; Mistral 7B, Jiang et al. 2023 sec. 2) lets query i see
+ * min(i + 1, W) keys: W(W+1)/2 + (s - W)W pairs when s > W. 1 without a window.
+ */
+double model_attention_share(const struct model_config *m, double s);
+
+/* Layers attending through the window (all but every global_every-th). */
+int64_t model_windowed_layers(const struct model_config *m);
+
 /* Whether the model uses multi-head latent attention or mixture of experts. */
 bool model_is_mla(const struct model_config *m);
 bool model_is_moe(const struct model_config *m);

@@ -39,6 +39,9 @@ struct model_config {
 	enum mlp_kind mlp;
 	enum norm_kind norm;
 	bool tie_embeddings, bias, qkv_bias, dropout;
+	int64_t sliding_window;   /* tokens a windowed layer's queries attend back to; 0: none */
+	int64_t global_every;     /* with a window, layers i with (i+1) % global_every == 0 attend
+				     to the whole context; 0: every layer is windowed */
 	struct {
 		int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
 	} mla;

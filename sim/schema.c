@@ -95,6 +95,14 @@ static const struct schema_row rows[] = {
 	     model.qkv_bias),
 	BOOL("model.dropout", "false", "the model trains with dropout (masks are saved)",
 	     model.dropout),
+	/* HF sliding_window (Mistral, Gemma 2/3, gpt-oss); Gemma 3's sliding_window_pattern and
+	 * gpt-oss's alternating layer_types give global_every. */
+	INT("model.sliding_window", 0, 1LL << 30, "0",
+	    "tokens a windowed layer attends back to (sliding-window attention); 0 = none",
+	    model.sliding_window),
+	INT("model.global_every", 0, 100000, "0",
+	    "with a window: every N-th layer attends to the whole context; 0 = all windowed",
+	    model.global_every),
 	SECTION("model.mla", PRESET_NONE, "multi-head latent attention (DeepSeek-V2/V3)"),
 	INT("model.mla.q_lora_rank", 0, 1048576, "0", "query compression rank (0: none)",
 	    model.mla.q_lora_rank),

@@ -151,8 +151,9 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	model_layer_tensors(m, kind, gemm_of, x);
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
 	if (flash) {
-		/* A causal fused kernel skips the masked half. */
-		double flops = 4 * b * sq * seq * heads * d * 0.5;
+		/* A causal fused kernel skips the masked half, and the blocks outside a sliding
+		 * window (FlashAttention-2's window_size; Dao 2023). */
+		double flops = 4 * b * sq * seq * heads * d * 0.5 * model_attention_share(m, seq);
 		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops);
 		attn_bwd = 2.5 * attn_fwd;
 	} else {
@@ -272,8 +273,9 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 			(double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim + m->mla.v_head_dim) / 2
 				     : (double)m->heads * (double)m->head_dim;
 	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
-	      (s->workload.flash_attention ? 2 : 4) * (double)s->workload.seq_len * attn_width *
-		      (double)m->layers;
+	      (s->workload.flash_attention ? 2 * model_attention_share(m, (double)s->workload.seq_len)
+					      : 4) *
+		      (double)s->workload.seq_len * attn_width * (double)m->layers;
 	out->tokens = tokens;
 	/* LoRA computes no weight gradients for the frozen base: forward and input gradients,
 	 * 2 + 2 FLOPs per parameter and token, the count NeMo's LoRA rows report (NeMo

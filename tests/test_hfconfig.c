@@ -375,6 +375,39 @@ static void hfconfig_qwen3_moe_counts_128_experts_and_8_active(void **state)
 }
 
 /*
+ * Sliding windows: Mistral-7B-v0.1 windows every layer at 4096 tokens; Gemma 2 windows the even
+ * layers (4096), Gemma 3 all but every 6th (1024; sliding_window_pattern's default). The share
+ * of causal query-key pairs at s = 8192 by hand, full s(s+1)/2 = 33,558,528 and windowed
+ * W(W+1)/2 + (s - W)W:
+ *   Mistral, W 4096, every layer: (8,390,656 + 16,777,216) / 33,558,528 = 0.749969...
+ *   Gemma 2, W 4096, 21 of 42:     (1 + 0.749969...) / 2
+ *   Gemma 3, W 1024, 40 of 48:     (8 + 40 * (524,800 + 7,340,032) / 33,558,528) / 48
+ * and under the window (s = 1024 for Mistral) attention is whole.
+ */
+static void hfconfig_imports_sliding_windows(void **state)
+{
+	struct scenario *mistral = load_hf("mistral"), *g2 = load_hf("gemma2"),
+			*g3 = load_hf("gemma3");
+	const double full = 8192.0 * 8193 / 2, w4 = (8390656.0 + 16777216.0) / full;
+	(void)state;
+	assert_int_equal(mistral->model.sliding_window, 4096);
+	assert_int_equal(mistral->model.global_every, 0);
+	assert_int_equal(g2->model.sliding_window, 4096);
+	assert_int_equal(g2->model.global_every, 2);
+	assert_int_equal(g3->model.sliding_window, 1024);
+	assert_int_equal(g3->model.global_every, 6);
+	assert_int_equal(model_windowed_layers(&g3->model), 40);
+	check_rel(model_attention_share(&mistral->model, 8192), w4, 1e-12);
+	check_rel(model_attention_share(&mistral->model, 1024), 1.0, 0);
+	check_rel(model_attention_share(&g2->model, 8192), (1 + w4) / 2, 1e-12);
+	check_rel(model_attention_share(&g3->model, 8192),
+		  (8 + 40 * (524800.0 + 7340032.0) / full) / 48, 1e-12);
+	scenario_free(mistral);
+	scenario_free(g2);
+	scenario_free(g3);
+}
+
+/*
  * Gemma-2-9B (model card google/gemma-2-9b and the Gemma 2 report, arXiv:2408.00118, Table 2:
  * 917,504,000 embedding and 8,324,201,984 non-embedding parameters, 9.24B in all):
  *   layer 44,040,192 + 154,140,672 + 4 * 3,584 = 198,195,200; 42 layers 8,324,198,400
@@ -1016,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(hfconfig_qwen3_has_its_model_cards_count),
 		cmocka_unit_test(hfconfig_qwen3_moe_counts_128_experts_and_8_active),
 		cmocka_unit_test(hfconfig_gemma2_has_its_reports_count),
+		cmocka_unit_test(hfconfig_imports_sliding_windows),
 		cmocka_unit_test(hfconfig_gemma3_imports_its_text_model),
 		cmocka_unit_test(hfconfig_llama4_imports_its_text_model),
 		cmocka_unit_test(hfconfig_phi3_counts_fused_projections_as_separate),
