@@ -120,7 +120,7 @@ static const char *const known_outside_serving[] = {
 	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TTFT",
 	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TPOT",
 	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, offline",
-	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
+	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
 	"DeepSpeed-FastGen, Llama-2-70B, 4 A100, 2600 in 60 out, 32 clients",
 	NULL,
 };
