@@ -452,6 +452,8 @@ static struct scenario *load(const char *path, const struct ynode *given,
 			scenario_check_strategy(s, d);
 		if (d->count == before)
 			scenario_check_workload(&l);
+		if (d->count == before)
+			scenario_check_speculative(&l, top);
 	}
 	if (s->name == NULL || s->name[0] == '\0')
 		s->name = arena_strdup(s->arena, path);
