@@ -25,7 +25,7 @@
 static void eager_launches_outlast_a_short_gpu_iteration(void **state)
 {
 	struct scenario *s = check_scenariof("eager", EAGER_YAML, "false", "false", "0");
-	struct overhead_batch b = {32, 32, true};
+	struct overhead_batch b = {32, 32, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 5e-3, &o);
@@ -47,7 +47,7 @@ static void eager_launches_outlast_a_short_gpu_iteration(void **state)
 static void cuda_graphs_launch_once_up_to_their_batch_limit(void **state)
 {
 	struct scenario *s = check_scenariof("graphs", EAGER_YAML, "true", "false", "0.5 ms");
-	struct overhead_batch b = {64, 64, true};
+	struct overhead_batch b = {64, 64, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 0, &o);
@@ -69,7 +69,7 @@ static void cuda_graphs_launch_once_up_to_their_batch_limit(void **state)
 static void the_overlap_scheduler_hides_host_time_under_the_last_gpu_work(void **state)
 {
 	struct scenario *s = check_scenariof("overlap", EAGER_YAML, "true", "true", "0");
-	struct overhead_batch b = {32, 32, true};
+	struct overhead_batch b = {32, 32, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 5e-3, &o);
