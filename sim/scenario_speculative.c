@@ -63,6 +63,9 @@ void scenario_check_speculative(struct loader *l, const struct ynode *top)
 	int i;
 	if (s->serving.speculative.method == SPECULATIVE_NONE || s->workload.mode != MODE_INFER)
 		return;
+	if (s->serving.batching == BATCHING_STATIC)
+		ERR("serving.speculative.method", "static batching runs every sequence of a batch in "
+		    "step, one token each: speculative decoding needs continuous batching");
 	if (k < 1)
 		ERR("serving.speculative.tokens", "speculative decoding drafts at least 1 token, got %lld",
 		    (long long)k);
