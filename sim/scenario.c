@@ -398,6 +398,7 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	s->file = arena_strdup(s->arena, path);
 	l.s = s;
 	l.d = d;
+	l.opt = opt;
 	l.rows = schema_rows(&l.nrows);
 	s->marks = arena_array(s->arena, l.nrows, sizeof *s->marks);
 	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);

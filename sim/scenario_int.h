@@ -12,6 +12,7 @@
 struct loader {
 	struct scenario *s;
 	struct diag *d;
+	const struct scenario_options *opt;   /* may be NULL */
 	struct preset_roots roots;
 	size_t nrows;
 	const struct schema_row *rows;

@@ -37,7 +37,12 @@ static void load_draft(struct loader *l, const struct ynode *top)
 	yamltree_map_set(a, copy, "model", at, m);
 	scenario_set_path(l, copy, "serving.speculative", at, yamltree_new_map(a, at));
 	scenario_set_path(l, copy, "strategy.ep", at, yamltree_new_scalar(a, at, "1"));
+	/* The same preset roots, and a sweep's strategy left to each of its points. */
 	memset(&o, 0, sizeof o);
+	if (l->opt != NULL) {
+		o.data_dir = l->opt->data_dir;
+		o.defer_strategy = l->opt->defer_strategy;
+	}
 	sub = scenario_load_tree(copy, s->file, &o, l->d);
 	if (sub == NULL)
 		return;
