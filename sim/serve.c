@@ -220,8 +220,8 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		int64_t n = q->len - q->computed, need;
 		if (n > *budget)
 			n = *budget;
-		/* A decoding sequence verifies its drafts too, within the budget (vLLM V1 counts
-		 * them in num_new_tokens); their KV slots are held until the verdict. */
+		/* A decoding sequence verifies its drafts too, within the budget (vLLM V1's
+		 * scheduler.py counts them in num_new_tokens); they hold KV slots meanwhile. */
 		q->drafted = speculative_drafts(e->sp, n == 1 && q->generated > 0, *budget - n);
 		/* None when the engine reserved the whole output at admission. */
 		need = own_blocks(e, q, q->computed + n + q->drafted) - q->blocks;

@@ -13,8 +13,9 @@
  * Papers that give conditional rates a_i (EAGLE's n-alpha: accepted given the drafts before
  * were) convert as p_i = a_1 * ... * a_i.
  *
- * The drafter, as vLLM V1 runs it: a first pass over every token the target just ran, then one
- * pass per further draft over the drafting sequences. Its cost per pass by method:
+ * The drafter, as vLLM V1 runs it (vllm/v1/spec_decode/eagle.py, EagleProposer.propose): a
+ * first pass over every token the target just ran, then one pass per further draft over the
+ * drafting sequences. Its cost per pass by method:
  *  - draft: a whole small model (a model preset) at the target's tensor parallelism;
  *  - eagle: one decoder layer of the target's shape on the target's hidden states, behind a
  *    2h -> h projection of [embedding, hidden state], with the target's embedding and LM head
