@@ -128,6 +128,46 @@ static void json_stat(FILE *out, const char *key, const struct serve_stat *st, b
 static const char *const forward_part_names[FORWARD_PARTS] = {"compute", "tp_comm", "pp_comm",
 								"ep_comm"};
 
+/* GPU seconds of a serving run: forward parts, swaps, host overheads and drafting. */
+static double serve_gpu_s(const struct serve_result *v)
+{
+	double gpu = v->swap_s + v->overhead_s + v->draft_s;
+	int k;
+	for (k = 0; k < FORWARD_PARTS; k++)
+		gpu += v->part[k];
+	return gpu;
+}
+
+/* Tokens a speculative step yields by the scenario's rates: 1 + p1 + ... + pK
+ * (speculative_expected, sim/speculative.c). */
+static double expected_tokens(const struct scenario *s)
+{
+	double e = 1;
+	int i;
+	for (i = 0; i < s->serving.speculative.acceptance.n; i++)
+		e += s->serving.speculative.acceptance.v[i];
+	return e;
+}
+
+static void json_speculative(FILE *out, const struct scenario *s, const struct serve_result *v)
+{
+	double gpu = serve_gpu_s(v);
+	json_key(out, 4, "speculative");
+	fputs("{\"method\": ", out);
+	json_string(out, scenario_enum_name("serving.speculative.method",
+					    s->serving.speculative.method));
+	fprintf(out, ", \"tokens\": %lld, \"expected_tokens_per_step\": ",
+		(long long)s->serving.speculative.tokens);
+	json_num(out, expected_tokens(s));
+	fputs(", \"tokens_per_step\": ", out);
+	json_num(out, v->spec_tokens_per_step);
+	fputs(", \"steps\": ", out);
+	json_num(out, v->spec_steps);
+	fputs(", \"draft_fraction\": ", out);
+	json_num(out, gpu > 0 ? v->draft_s / gpu : 0);
+	fputs("}\n", out);
+}
+
 static void json_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
 {
 	int k;
@@ -182,7 +222,15 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	json_num(out, v->swap_s);
 	fputs(", \"host_overhead\": ", out);
 	json_num(out, v->overhead_s);
-	fputs("}\n  },\n", out);
+	if (s->serving.speculative.method != SPECULATIVE_NONE) {
+		fputs(", \"draft\": ", out);
+		json_num(out, v->draft_s);
+		fputs("},\n", out);
+		json_speculative(out, s, v);
+	} else {
+		fputs("}\n", out);
+	}
+	fputs("  },\n", out);
 }
 
 /* Text from an input, with its control bytes escaped (diag_fputs_visible), cut to size. */
@@ -548,16 +596,23 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 	fprintf(out, "\nengine    %lld iterations, %.1f sequences each on average, GPUs busy "
 		     "%.1f%% of the time\n",
 		(long long)v->iterations, v->mean_batch, v->busy * 100);
-	for (k = 0; k < FORWARD_PARTS; k++)
-		gpu += v->part[k];
-	gpu += v->swap_s + v->overhead_s;
+	gpu = serve_gpu_s(v);
 	if (gpu > 0) {
 		fputs("GPU time ", out);
 		for (k = 0; k < FORWARD_PARTS; k++)
 			fprintf(out, " %s %.1f%%,", forward_part_names[k], 100 * v->part[k] / gpu);
+		if (v->draft_s > 0)
+			fprintf(out, " draft %.1f%%,", 100 * v->draft_s / gpu);
 		fprintf(out, " swap %.1f%%, host overhead %.1f%%\n", 100 * v->swap_s / gpu,
 			100 * v->overhead_s / gpu);
 	}
+	if (s->serving.speculative.method != SPECULATIVE_NONE)
+		fprintf(out, "speculative %s, %lld drafted per step: %.2f tokens per step "
+			     "(%.2f by the rates), drafting %.1f%% of GPU time\n",
+			scenario_enum_name("serving.speculative.method",
+					   s->serving.speculative.method),
+			(long long)s->serving.speculative.tokens, v->spec_tokens_per_step,
+			expected_tokens(s), gpu > 0 ? 100 * v->draft_s / gpu : 0);
 	if (s->strategy.pp > 1)
 		fputs("note      pipeline stages run one batch at a time (no virtual engines)\n",
 		      out);

@@ -13,7 +13,8 @@
  * tp > 1 (Megatron-LM, Shoeybi et al. 2019, sec. 3: one after attention, one after the MLP),
  * each costing launch_overhead of host time. They are queued ahead of the GPU, so an iteration
  * takes the longer of its GPU work and its launches. A decode-only batch replayed as a CUDA
- * graph launches once per pipeline stage instead.
+ * graph launches once per pipeline stage instead. A speculative drafter's layers launch the
+ * same kernels (its passes one graph each).
  */
 #include "overhead.h"
 
@@ -30,9 +31,10 @@ void overhead_iteration(const struct scenario *s, const struct overhead_batch *b
 	if (v->overlap_scheduler)
 		out->exposed_host = out->host > prev_gpu ? out->host - prev_gpu : 0;
 	if (graph)
-		launches = (double)s->strategy.pp;
+		launches = (double)s->strategy.pp + b->draft_passes;
 	else
-		launches = layers * (double)(v->launches_per_layer + (s->strategy.tp > 1 ? 2 : 0));
+		launches = (layers + b->draft_layers) *
+			   (double)(v->launches_per_layer + (s->strategy.tp > 1 ? 2 : 0));
 	out->launch = launches * v->launch_overhead;
 	out->launch_excess = out->launch > gpu ? out->launch - gpu : 0;
 	out->total = out->exposed_host + out->launch_excess + v->iteration_overhead;

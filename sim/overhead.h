@@ -15,7 +15,9 @@
 struct overhead_batch {
 	double sequences;       /* sequences scheduled (each has a row in the inputs) */
 	double sampled;         /* sequences that sample a token */
-	bool decode_only;       /* every sequence decodes one token (a CUDA graph can replay) */
+	bool decode_only;       /* every sequence decodes (a CUDA graph can replay) */
+	double draft_layers;    /* layers a speculative drafter runs besides the model's */
+	double draft_passes;    /* its forward passes (each a graph replay of its own) */
 };
 
 /* The iteration's time beyond its GPU work, seconds. */

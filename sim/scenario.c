@@ -398,6 +398,7 @@ static struct scenario *load(const char *path, const struct ynode *given,
 	s->file = arena_strdup(s->arena, path);
 	l.s = s;
 	l.d = d;
+	l.opt = opt;
 	l.rows = schema_rows(&l.nrows);
 	s->marks = arena_array(s->arena, l.nrows, sizeof *s->marks);
 	s->present = arena_array(s->arena, l.nrows, sizeof *s->present);
@@ -452,6 +453,8 @@ static struct scenario *load(const char *path, const struct ynode *given,
 			scenario_check_strategy(s, d);
 		if (d->count == before)
 			scenario_check_workload(&l);
+		if (d->count == before)
+			scenario_check_speculative(&l, top);
 	}
 	if (s->name == NULL || s->name[0] == '\0')
 		s->name = arena_strdup(s->arena, path);

@@ -12,6 +12,7 @@
 struct loader {
 	struct scenario *s;
 	struct diag *d;
+	const struct scenario_options *opt;   /* may be NULL */
 	struct preset_roots roots;
 	size_t nrows;
 	const struct schema_row *rows;
@@ -42,5 +43,8 @@ bool scenario_is_profile_key(const char *key);
 void scenario_derive_model(struct loader *l);
 /* The workload (training or the request stream) against the model. */
 void scenario_check_workload(struct loader *l);
+/* serving.speculative against the model; method draft loads its model (scenario_speculative.c)
+ * from top, the scenario's tree with presets and overrides applied. */
+void scenario_check_speculative(struct loader *l, const struct ynode *top);
 
 #endif

@@ -30,6 +30,7 @@ enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
 enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
+enum speculative_method { SPECULATIVE_NONE, SPECULATIVE_DRAFT, SPECULATIVE_EAGLE, SPECULATIVE_MTP };
 
 struct model_config {
 	char *name;
@@ -49,6 +50,7 @@ struct model_config {
 		int64_t experts, shared_experts, top_k, ffn, dense_layers;
 		double capacity_factor;
 	} moe;
+	int64_t mtp_layers;        /* multi-token prediction modules (DeepSeek-V3's MTP) */
 	double published_params, published_active_params;
 };
 
@@ -116,6 +118,14 @@ struct serving {
 	enum allreduce_kind allreduce; /* TP all-reduce inside an NVLink node: NCCL or a custom
 					* kernel */
 	double custom_allreduce_max; /* bytes: larger all-reduces go to NCCL */
+	/* Speculative decoding (vLLM --speculative-config). */
+	struct {
+		enum speculative_method method;
+		int64_t tokens;            /* K: tokens drafted per decode step */
+		struct numlist acceptance; /* vLLM's per-position acceptance rates, cumulative */
+		char *draft_model;         /* method draft: a model preset */
+		struct model_config *draft;   /* that model, loaded (in the scenario's arena) */
+	} speculative;
 };
 
 struct strategy {

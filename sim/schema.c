@@ -41,6 +41,7 @@ static const char *const price_kind_names[] = {"on_demand", "capacity_block", "s
 						 "reserved", NULL};
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
+static const char *const speculative_names[] = {"none", "draft", "eagle", "mtp", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -125,6 +126,9 @@ static const struct schema_row rows[] = {
 	/* GShard (Lepikhin et al. 2020, sec. 2.2): capacity factor 1.0 = an even split of tokens. */
 	NUM("model.moe.capacity_factor", UNIT_NONE, 1.0, 100.0, false, "1.0",
 	    "tokens an expert holds, relative to an even split", model.moe.capacity_factor),
+	INT("model.mtp_layers", 0, 64, "0",
+	    "multi-token prediction modules (HF num_nextn_predict_layers; DeepSeek-V3: 1)",
+	    model.mtp_layers),
 	NUM("model.published_params", UNIT_NONE, 0, BIG, false, "0",
 	    "published total parameters (self-check)", model.published_params),
 	NUM("model.published_active_params", UNIT_NONE, 0, BIG, false, "0",
@@ -397,6 +401,19 @@ static const struct schema_row rows[] = {
 	NUM("serving.custom_allreduce_max", UNIT_BYTES, 0, BIG, false, "0",
 	    "largest all-reduce the custom kernel takes; larger ones go to NCCL",
 	    serving.custom_allreduce_max),
+	/* vLLM --speculative-config {method, num_speculative_tokens, model}; the rates are what
+	 * vLLM logs as "Per-position acceptance rate" (sim/speculative.c). */
+	SECTION("serving.speculative", PRESET_NONE, "speculative decoding (continuous batching)"),
+	ENUM("serving.speculative.method", speculative_names, "none",
+	     "draft (a small model), eagle (a one-layer head) or mtp (the model's MTP module)",
+	     serving.speculative.method),
+	INT("serving.speculative.tokens", 0, NUMLIST_MAX, "0", "K: tokens drafted per decode step",
+	    serving.speculative.tokens),
+	LIST("serving.speculative.acceptance", UNIT_FRACTION, 0, 1, "[]",
+	     "K rates: the fraction of steps that accept draft i (vLLM's, cumulative)",
+	     serving.speculative.acceptance),
+	STR("serving.speculative.draft_model", "", "method draft: the draft's model preset",
+	    serving.speculative.draft_model),
 
 	SECTION("strategy", PRESET_NONE, "how the work is split"),
 	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),

@@ -30,6 +30,7 @@
 #include "engine.h"
 #include "graph.h"
 #include "overhead.h"
+#include "speculative.h"
 #include "xalloc.h"
 
 enum seq_state { SEQ_FUTURE, SEQ_WAITING, SEQ_RUNNING, SEQ_SWAPPED, SEQ_DONE };
@@ -41,6 +42,8 @@ struct seq {
 	int64_t generated;
 	int64_t blocks;       /* KV blocks held on the GPU (or on the host when swapped) */
 	int64_t sched;        /* tokens scheduled this iteration */
+	int64_t drafted;      /* speculative tokens it verifies this iteration */
+	double carry;         /* the fraction of a token its accepted drafts are ahead by */
 	double first_token, finish;
 	int state;
 };
@@ -67,6 +70,7 @@ struct replica {
 	bool moved;           /* some of it moves bytes on links: its time is the engine's */
 	double gpu, end;      /* the last iteration's GPU time and when it ended */
 	struct forward_batch b;
+	struct speculative_batch sb;
 	int32_t prefills;
 	size_t scheduled;
 	/* Static batching: the batch's iteration k of longest. */
@@ -78,6 +82,7 @@ struct serve_state {
 	const struct scenario *s;
 	const struct request_stream *rs;
 	const struct forward_cost *f;
+	struct speculative *sp;   /* NULL: no speculative decoding */
 	struct seq *seq;
 	struct replica *rep;
 	size_t nrep;
@@ -201,7 +206,7 @@ static void preempt_newest(struct serve_state *e, struct replica *p)
 		q->computed = 0;
 		q->state = SEQ_WAITING;
 	}
-	q->sched = 0;
+	q->sched = q->drafted = 0;
 	wpush_front(p, v);
 	p->preempted = true;
 }
@@ -215,8 +220,11 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		int64_t n = q->len - q->computed, need;
 		if (n > *budget)
 			n = *budget;
+		/* A decoding sequence verifies its drafts too, within the budget (vLLM V1's
+		 * scheduler.py counts them in num_new_tokens); they hold KV slots meanwhile. */
+		q->drafted = speculative_drafts(e->sp, n == 1 && q->generated > 0, *budget - n);
 		/* None when the engine reserved the whole output at admission. */
-		need = own_blocks(e, q, q->computed + n) - q->blocks;
+		need = own_blocks(e, q, q->computed + n + q->drafted) - q->blocks;
 		if (need < 0)
 			need = 0;
 		while (need > p->free_blocks && p->nrunning > pos)
@@ -226,7 +234,7 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 		p->free_blocks -= need;
 		q->blocks += need;
 		q->sched = n;
-		*budget -= n;
+		*budget -= n + q->drafted;
 	}
 }
 
@@ -277,6 +285,7 @@ static void batch_of(const struct serve_state *e, struct replica *p)
 	struct forward_batch *b = &p->b;
 	size_t k;
 	memset(b, 0, sizeof *b);
+	memset(&p->sb, 0, sizeof p->sb);
 	p->prefills = 0;
 	for (k = 0; k < p->nrunning; k++) {
 		const struct seq *q = &e->seq[p->running[k]];
@@ -289,12 +298,14 @@ static void batch_of(const struct serve_state *e, struct replica *p)
 			b->sequences += 1;
 		if (q->sched == 1 && q->computed > 0) {
 			b->decode_pairs += c + 1;
+			speculative_add(&p->sb, c, q->drafted);
 		} else {
 			/* Causal attention of a chunk of n tokens after c cached ones. */
 			b->prefill_pairs += n * c + n * (n + 1) / 2;
 			p->prefills++;
 		}
 	}
+	speculative_widen(&p->sb, b);
 }
 
 static void finish_sequence(struct serve_state *e, struct replica *p, size_t i)
@@ -316,7 +327,20 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 		struct seq *q = &e->seq[i];
 		q->computed += q->sched;
 		if (q->sched > 0 && q->computed == q->len) {
-			q->generated++;
+			/* A speculative step keeps its accepted drafts and a token of the target's;
+			 * the rejected drafts' blocks go back (not with the whole output reserved). */
+			int64_t a = speculative_accept(e->sp, q->drafted,
+						       e->rs->req[i].output - q->generated, &q->carry);
+			e->r->spec_steps += q->drafted > 0;
+			e->r->spec_tokens += q->drafted > 0 ? (double)a : 0;
+			q->generated += a;
+			q->computed += a - 1;
+			q->len += a - 1;
+			if (q->drafted > 0 && !e->s->serving.reserve_output &&
+			    q->blocks > own_blocks(e, q, q->len)) {
+				p->free_blocks += q->blocks - own_blocks(e, q, q->len);
+				q->blocks = own_blocks(e, q, q->len);
+			}
 			BUG_ON(q->generated > e->rs->req[i].output);
 			if (q->generated == 1)
 				q->first_token = e->now;
@@ -326,7 +350,7 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 			}
 			q->len++;
 		}
-		q->sched = 0;
+		q->sched = q->drafted = 0;
 		p->running[kept++] = i;
 	}
 	p->nrunning = kept;
@@ -374,18 +398,22 @@ static void record(struct serve_state *e, struct replica *p)
 static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
 {
 	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
-	double part[FORWARD_PARTS], compute, gpu;
+	double part[FORWARD_PARTS], compute, gpu, draft;
 	struct forward_comm comm;
 	struct overhead_batch ob;
 	struct overhead_split ov;
 	int k;
 	gpu = forward_time_comm(e->f, &p->b, part, &comm);
 	/* The engine's host and launch costs around it; the overlap scheduler hides host work
-	 * only under an iteration that ended just now. */
+	 * only under an iteration that ended just now. A drafter runs on the same GPUs. */
+	memset(&ob, 0, sizeof ob);
+	draft = speculative_draft_time(e->sp, &p->sb, &p->b, &ob.draft_layers, &ob.draft_passes);
 	ob.sequences = (double)p->scheduled;
-	ob.sampled = p->b.sequences;
+	ob.sampled = p->b.sequences - p->sb.drafted;
 	ob.decode_only = p->prefills == 0;
-	overhead_iteration(e->s, &ob, gpu, p->end == e->now ? p->gpu : 0, &ov);
+	overhead_iteration(e->s, &ob, gpu + draft, p->end == e->now ? p->gpu : 0, &ov);
+	gpu += draft;
+	e->r->draft_s += draft;
 	p->gpu = gpu;
 	p->dt = gpu + extra + ov.total;
 	for (k = 0; k < FORWARD_PARTS; k++)
@@ -399,7 +427,8 @@ static void issue(struct serve_state *e, struct replica *p, double in_system, do
 	p->in_system = in_system;
 	p->start = e->now;
 	p->moved = false;
-	p->op = graph_add_compute(e->g, p->stream, "iteration", 0, compute + extra + ov.total);
+	p->op = graph_add_compute(e->g, p->stream, "iteration", 0,
+				  compute + draft + extra + ov.total);
 	for (k = 0; k < FORWARD_LINKS; k++) {
 		uint32_t prev = p->op;
 		if (p->link[k] == NO_LINK || (comm.bytes[k] <= 0 && comm.latency[k] <= 0))
@@ -630,10 +659,12 @@ static void summarize(struct serve_state *e)
 		r->mean_in_system /= r->duration;
 		for (p = 0; p < FORWARD_PARTS; p++)
 			compute += r->part[p];
-		r->busy = (compute + r->swap_s + r->overhead_s) / (r->duration * (double)e->nrep);
+		r->busy = (compute + r->draft_s + r->swap_s + r->overhead_s) /
+			  (r->duration * (double)e->nrep);
 	}
 	if (r->iterations > 0)
 		r->mean_batch /= (double)r->iterations;
+	r->spec_tokens_per_step = r->spec_steps > 0 ? r->spec_tokens / r->spec_steps : 0;
 	r->kv_peak_fraction = r->kv_blocks_total > 0
 				      ? (double)r->kv_blocks_peak / (double)r->kv_blocks_total
 				      : 0;
@@ -647,25 +678,33 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	struct serve_state e;
 	struct forward_cost *f;
 	int64_t total, gpus = s->strategy.tp * s->strategy.pp;
-	double per_token, host_blocks;
+	double per_token, host_blocks, budget;
 	size_t k;
 	int c, status = 0;
 	memset(out, 0, sizeof *out);
 	f = forward_new(s, d);
 	if (f == NULL)
 		return -1;
-	per_token = m->kv_bytes_per_token;
 	memset(&e, 0, sizeof e);
+	if (speculative_new(s, &e.sp, d) != 0) {
+		forward_free(f);
+		return -1;
+	}
+	/* A drafter's weights come out of the KV budget and its cache shares every block
+	 * (vLLM V0 spec_decode_worker.py split_num_cache_blocks_evenly). */
+	per_token = m->kv_bytes_per_token;
+	budget = m->kv_budget;
+	speculative_memory(e.sp, &budget, &per_token);
 	e.block_size = s->serving.block_size;
 	e.block_bytes = per_token * (double)e.block_size;
 	/* vLLM: num_gpu_blocks = the KV budget // bytes per block (cache_engine.py). */
-	total = e.block_bytes > 0 && m->kv_budget > 0 ? (int64_t)floor(m->kv_budget / e.block_bytes)
-						       : 0;
+	total = e.block_bytes > 0 && budget > 0 ? (int64_t)floor(budget / e.block_bytes) : 0;
 	if (total < blocks_for(&e, s->workload.seq_len)) {
 		diag_add(d, at, NULL,
 			 "the KV cache holds %lld blocks of %lld tokens, fewer than one sequence of "
 			 "seq_len %lld needs (vLLM refuses to start)",
 			 (long long)total, (long long)e.block_size, (long long)s->workload.seq_len);
+		speculative_free(e.sp);
 		forward_free(f);
 		return -1;
 	}
@@ -741,6 +780,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	}
 	free(e.rep);
 	free(e.seq);
+	speculative_free(e.sp);
 	forward_free(f);
 	if (status != 0)
 		serve_result_release(out);

@@ -60,6 +60,9 @@ struct serve_result {
 	double busy;              /* fraction of the duration the replicas compute, averaged */
 	double part[FORWARD_PARTS];  /* seconds summed over iterations */
 	double swap_s, overhead_s;
+	double draft_s;           /* GPU seconds of speculative drafting, summed over iterations */
+	double spec_steps, spec_tokens;   /* speculative decode steps and the tokens they kept */
+	double spec_tokens_per_step;      /* mean tokens a step kept, the bonus token included */
 	double offered_rate;      /* requests/s of the arrival process (0: all at once) */
 	struct serve_iteration *iters;   /* owned when kept */
 	size_t niters;

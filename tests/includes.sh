@@ -12,9 +12,9 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug | cost) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
+	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
-	overhead) echo 2 ;;
+	overhead | speculative) echo 2 ;;
 	schedule | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve | serve_slo) echo 4 ;;  # drives the engine: after it

@@ -25,7 +25,7 @@
 static void eager_launches_outlast_a_short_gpu_iteration(void **state)
 {
 	struct scenario *s = check_scenariof("eager", EAGER_YAML, "false", "false", "0");
-	struct overhead_batch b = {32, 32, true};
+	struct overhead_batch b = {32, 32, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 5e-3, &o);
@@ -47,7 +47,7 @@ static void eager_launches_outlast_a_short_gpu_iteration(void **state)
 static void cuda_graphs_launch_once_up_to_their_batch_limit(void **state)
 {
 	struct scenario *s = check_scenariof("graphs", EAGER_YAML, "true", "false", "0.5 ms");
-	struct overhead_batch b = {64, 64, true};
+	struct overhead_batch b = {64, 64, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 0, &o);
@@ -69,7 +69,7 @@ static void cuda_graphs_launch_once_up_to_their_batch_limit(void **state)
 static void the_overlap_scheduler_hides_host_time_under_the_last_gpu_work(void **state)
 {
 	struct scenario *s = check_scenariof("overlap", EAGER_YAML, "true", "true", "0");
-	struct overhead_batch b = {32, 32, true};
+	struct overhead_batch b = {32, 32, true, 0, 0};
 	struct overhead_split o;
 	(void)state;
 	overhead_iteration(s, &b, 1e-3, 5e-3, &o);
@@ -82,12 +82,29 @@ static void the_overlap_scheduler_hides_host_time_under_the_last_gpu_work(void *
 	scenario_free(s);
 }
 
+/* A speculative drafter's layers launch the same kernels: an EAGLE head's 3 passes of one layer
+ * add 3 x (10 + 2) x 7 us to the 2.688 ms; replayed as graphs, 1 + 3 launches of 7 us. */
+static void a_drafters_layers_and_passes_launch_too(void **state)
+{
+	struct scenario *s = check_scenariof("draft", EAGER_YAML, "true", "false", "0");
+	struct overhead_batch b = {32, 32, false, 3, 3};
+	struct overhead_split o;
+	(void)state;
+	overhead_iteration(s, &b, 1e-3, 0, &o);
+	check_rel(o.launch, 2.688e-3 + 3 * 12 * 7e-6, 1e-12);
+	b.decode_only = true;
+	overhead_iteration(s, &b, 1e-3, 0, &o);
+	check_rel(o.launch, 4 * 7e-6, 1e-12);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(eager_launches_outlast_a_short_gpu_iteration),
 		cmocka_unit_test(cuda_graphs_launch_once_up_to_their_batch_limit),
 		cmocka_unit_test(the_overlap_scheduler_hides_host_time_under_the_last_gpu_work),
+		cmocka_unit_test(a_drafters_layers_and_passes_launch_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
