@@ -82,6 +82,13 @@ double model_attention_share(const struct model_config *m, double s)
 	return ((double)(m->layers - n) * full + (double)n * windowed) / ((double)m->layers * full);
 }
 
+double model_attention_share_packed(const struct model_config *m, double s, double doc)
+{
+	if (doc <= 0 || doc >= s)
+		return model_attention_share(m, s);
+	return model_attention_share(m, doc) * (doc + 1) / (s + 1);
+}
+
 bool model_is_moe(const struct model_config *m)
 {
 	return m->moe.experts > 0;

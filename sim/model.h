@@ -109,6 +109,13 @@ double model_kv_elems_per_token_layer(const struct model_config *m);
  */
 double model_attention_share(const struct model_config *m, double s);
 
+/*
+ * The same share when each sequence of s tokens packs documents of doc tokens that attend only
+ * within themselves (0: one document): s/doc documents of doc(doc+1)/2 pairs each, so the share
+ * is model_attention_share(doc) x (doc + 1)/(s + 1).
+ */
+double model_attention_share_packed(const struct model_config *m, double s, double doc);
+
 /* Layers attending through the window (all but every global_every-th). */
 int64_t model_windowed_layers(const struct model_config *m);
 

@@ -213,6 +213,9 @@ static void check_strategy_workload(struct loader *l)
 	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
 		ERR("strategy.schedule", "interleaved schedules are for training");
 	}
+	if (w->mode != MODE_TRAIN && w->document_len > 0)
+		ERR("workload.document_len", "packs training sequences; serving requests are "
+		    "their own documents (workload.prompt_tokens)");
 }
 
 int64_t strategy_etp(const struct strategy *st)

@@ -62,6 +62,7 @@ struct workload {
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;
 	bool flash_attention;
+	int64_t document_len;      /* packed training sequences: mean document length; 0: one */
 	enum logits_kind logits;  /* positions a prefill projects to logits */
 	int64_t quant_group;       /* weights per quantization scale (int8/int4/fp8 weights) */
 	struct {

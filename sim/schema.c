@@ -270,6 +270,11 @@ static const struct schema_row rows[] = {
 	ENUM("workload.optimizer", optimizer_names, "adamw", "optimizer", workload.optimizer),
 	BOOL("workload.flash_attention", "true",
 	     "fused attention: no s*s score matrices are stored", workload.flash_attention),
+	/* Sequence packing for SFT (NeMo docs, features/optimizations/sequence_packing): documents
+	 * concatenated into one sequence attend only within themselves (cu_seqlens). */
+	INT("workload.document_len", 0, 1LL << 32, "0",
+	    "training on packed sequences: mean tokens per document; 0 = one per sequence",
+	    workload.document_len),
 	/* vLLM's LogitsProcessor projects only the sampled (last) positions; HuggingFace
 	 * LlamaForCausalLM.forward (transformers 4.33) projects every position and upcasts with
 	 * logits.float(). */

@@ -153,7 +153,8 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	if (flash) {
 		/* A causal fused kernel skips the masked half, and the blocks outside a sliding
 		 * window (FlashAttention-2's window_size; Dao 2023). */
-		double flops = 4 * b * sq * seq * heads * d * 0.5 * model_attention_share(m, seq);
+		double flops = 4 * b * sq * seq * heads * d * 0.5 *
+			       model_attention_share_packed(m, seq, (double)s->workload.document_len);
 		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops);
 		attn_bwd = 2.5 * attn_fwd;
 	} else {
@@ -273,8 +274,10 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 			(double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim + m->mla.v_head_dim) / 2
 				     : (double)m->heads * (double)m->head_dim;
 	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
-	      (s->workload.flash_attention ? 2 * model_attention_share(m, (double)s->workload.seq_len)
-					      : 4) *
+	      (s->workload.flash_attention
+		       ? 2 * model_attention_share_packed(m, (double)s->workload.seq_len,
+							  (double)s->workload.document_len)
+		       : 4) *
 		      (double)s->workload.seq_len * attn_width * (double)m->layers;
 	out->tokens = tokens;
 	/* LoRA computes no weight gradients for the frozen base: forward and input gradients,

@@ -383,6 +383,7 @@ static void hfconfig_qwen3_moe_counts_128_experts_and_8_active(void **state)
  *   Gemma 2, W 4096, 21 of 42:     (1 + 0.749969...) / 2
  *   Gemma 3, W 1024, 40 of 48:     (8 + 40 * (524,800 + 7,340,032) / 33,558,528) / 48
  * and under the window (s = 1024 for Mistral) attention is whole.
+ * Sequence packing (workload.document_len) keeps attention inside each document.
  */
 static void hfconfig_imports_sliding_windows(void **state)
 {
@@ -402,6 +403,10 @@ static void hfconfig_imports_sliding_windows(void **state)
 	check_rel(model_attention_share(&g2->model, 8192), (1 + w4) / 2, 1e-12);
 	check_rel(model_attention_share(&g3->model, 8192),
 		  (8 + 40 * (524800.0 + 7340032.0) / full) / 48, 1e-12);
+	/* Packed documents of 256 tokens in a sequence of 8192 (32 of them), Mistral's 4096 window
+	 * beyond reach: 32 * 256 * 257 / 2 = 1,052,672 pairs of 33,558,528. */
+	check_rel(model_attention_share_packed(&mistral->model, 8192, 256), 1052672.0 / full, 1e-12);
+	check_rel(model_attention_share_packed(&mistral->model, 8192, 0), w4, 1e-12);
 	scenario_free(mistral);
 	scenario_free(g2);
 	scenario_free(g3);

@@ -62,12 +62,9 @@ static const char *const known_outside[] = {
 	 * under half its plateau; Selene's own curve is not published. */
 	"Megatron-LM Table 1, 18B, 256 GPUs",
 	/* H100 FP8 with one FP8 GEMM scale for every row: the short-sequence Nemotron-22B and the
-	 * CP 2 Llama3-8B stay 19-20 % fast, two SFT rows (GBS 32, read from another version of the
-	 * table) 16-20 % slow. */
+	 * CP 2 Llama3-8B stay 19-20 % fast. */
 	"NeMo 24.07, Nemotron-22B, 64 H100",
 	"NeMo 24.07, Llama3-8B, 8 H100",
-	"NeMo 24.07, Llama2-13B SFT, 8 H100",
-	"NeMo 24.07, Llama2-70B SFT, 16 H100",
 	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 20 to 29 % fast (the host Adam
 	 * and activation offload of the post are not modelled as it ran them). */
 	"DeepSpeed ZeRO-3, 1T, 1024 A100, micro-batch 8, seq 1024",
