@@ -84,6 +84,12 @@ struct workload {
 	} prompt_tokens, output_tokens;
 };
 
+/* One pool of disaggregated serving (serving.pools.prefill / .decode): gpus 0 = no pools. */
+struct serving_pool {
+	int64_t gpus, tp, ep;
+	int64_t max_batched_tokens, max_num_seqs;   /* 0: serving's own */
+};
+
 /* A vLLM-style serving engine (inference). */
 struct serving {
 	int64_t max_num_seqs;      /* sequences in one iteration */
@@ -113,6 +119,9 @@ struct serving {
 	enum allreduce_kind allreduce; /* TP all-reduce inside an NVLink node: NCCL or a custom
 					* kernel */
 	double custom_allreduce_max; /* bytes: larger all-reduces go to NCCL */
+	struct {
+		struct serving_pool prefill, decode;
+	} pools;                   /* disaggregated prefill and decode (serve_pools) */
 };
 
 struct strategy {

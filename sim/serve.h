@@ -44,6 +44,15 @@ struct serve_iteration {
 	int32_t replica;          /* the dp replica that ran it */
 };
 
+/* One pool of disaggregated serving (serving.pools): prefill, then decode. */
+enum { SERVE_PREFILL, SERVE_DECODE, SERVE_POOLS };
+struct serve_pool_result {
+	int64_t gpus, tp, ep, replicas;
+	int64_t kv_blocks_total;  /* per replica */
+	int64_t iterations;
+	double busy;              /* fraction of the duration its replicas compute, averaged */
+};
+
 struct serve_result {
 	size_t requests, finished;
 	double duration;          /* s from time 0 to the last finish */
@@ -61,6 +70,12 @@ struct serve_result {
 	double part[FORWARD_PARTS];  /* seconds summed over iterations */
 	double swap_s, overhead_s;
 	double offered_rate;      /* requests/s of the arrival process (0: all at once) */
+	/* Disaggregated pools: each pool's figures, and the time of each request's KV cache
+	 * transfer from its prefill replica to its decode replica (engine time on the links). */
+	bool disaggregated;
+	struct serve_pool_result pool[SERVE_POOLS];
+	struct serve_stat kv_transfer;
+	double kv_transfer_bytes;  /* mean per request, per GPU of the sending replica */
 	struct serve_iteration *iters;   /* owned when kept */
 	size_t niters;
 	/* --find-max-rate: the run above is at found_rate (0: no rate meets the targets). */
