@@ -98,6 +98,9 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	      const struct request_stream *rs, const struct serve_options *o,
 	      struct serve_result *out, struct diag *d);
 void serve_result_release(struct serve_result *r);
+/* Whether the scenario serves with disaggregated pools (serving.pools): then serve_run sizes
+ * each pool from its own parallelism, and the scenario's strategy is not what serves. */
+bool serve_has_pools(const struct scenario *s);
 
 /* Parse latency targets "ttft_p99=2s,tpot_p99=100ms" into *out. 0, or -1 with a message in d
  * at the place and key given (where the text came from, e.g. no file and key "--slo"). */

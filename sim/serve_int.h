@@ -15,8 +15,6 @@ int64_t serve_prefix_hit(const struct scenario *s, int64_t block, const struct r
 /* The gap after now that lands exactly on t when added to now. */
 double serve_gap_to(double now, double t);
 
-/* Whether the scenario serves with disaggregated pools (serving.pools). */
-bool serve_has_pools(const struct scenario *s);
 /* serve_run for disaggregated pools (serve_pools.c): m is unused, each pool sizes its own KV
  * cache from its own parallelism. 0, or -1 with a message in d. */
 int serve_pools_run(const struct scenario *s, const struct request_stream *rs,

@@ -455,6 +455,13 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 		memory_report_release(&m);
 		return -1;
 	}
+	if (!m.fits) {
+		diag_add(d, at, NULL, "the %s pool does not fit: %.2f GiB per GPU at tp %lld, ep "
+			 "%lld, of %.2f GiB", names[role], m.roles[m.worst].total / 1073741824.0,
+			 (long long)sp->tp, (long long)sp->ep, m.capacity / 1073741824.0);
+		memory_report_release(&m);
+		return -1;
+	}
 	pl->kv_per_token = m.kv_bytes_per_token;
 	block_bytes = m.kv_bytes_per_token * (double)e->block_size;
 	pl->total_blocks = block_bytes > 0 && m.kv_budget > 0
