@@ -140,9 +140,11 @@ static void json_pools(FILE *out, const struct serve_result *v)
 		const struct serve_pool_result *p = &v->pool[k];
 		json_key(out, 6, pool_names[k]);
 		fprintf(out, "{\"gpus\": %lld, \"tp\": %lld, \"ep\": %lld, \"replicas\": %lld, "
-			     "\"kv_blocks_total\": %lld, \"iterations\": %lld, \"busy_fraction\": ",
+			     "\"kv_blocks_total\": %lld, \"max_num_seqs\": %lld, "
+			     "\"max_batched_tokens\": %lld, \"iterations\": %lld, \"busy_fraction\": ",
 			(long long)p->gpus, (long long)p->tp, (long long)p->ep,
 			(long long)p->replicas, (long long)p->kv_blocks_total,
+			(long long)p->max_num_seqs, (long long)p->max_batched_tokens,
 			(long long)p->iterations);
 		json_num(out, p->busy);
 		fputs("},\n", out);
@@ -536,9 +538,11 @@ static void text_pools(FILE *out, const struct serve_result *v)
 	for (k = 0; k < SERVE_POOLS; k++) {
 		const struct serve_pool_result *p = &v->pool[k];
 		fprintf(out, "%-9s %lld GPUs (%lld x tp %lld, ep %lld), %lld KV blocks per replica, "
-			     "%lld iterations, busy %.1f%%\n", pool_names[k],
+			     "max %lld sequences, %lld tokens per iteration; %lld iterations, busy "
+			     "%.1f%%\n", pool_names[k],
 			(long long)p->gpus, (long long)p->replicas, (long long)p->tp, (long long)p->ep,
-			(long long)p->kv_blocks_total, (long long)p->iterations, p->busy * 100);
+			(long long)p->kv_blocks_total, (long long)p->max_num_seqs,
+			(long long)p->max_batched_tokens, (long long)p->iterations, p->busy * 100);
 	}
 	fprintf(out, "KV moves  %.3f ms mean, %.3f ms p99 per request (%.1f MB per GPU on "
 		     "average), prefill to decode over the links\n", v->kv_transfer.mean * 1e3,

@@ -49,6 +49,7 @@ enum { SERVE_PREFILL, SERVE_DECODE, SERVE_POOLS };
 struct serve_pool_result {
 	int64_t gpus, tp, ep, replicas;
 	int64_t kv_blocks_total;  /* per replica */
+	int64_t max_batched_tokens, max_num_seqs;   /* a replica's limits per iteration */
 	int64_t iterations;
 	double busy;              /* fraction of the duration its replicas compute, averaged */
 };

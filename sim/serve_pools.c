@@ -72,7 +72,7 @@ struct prep {
 	int64_t free_blocks;
 	uint32_t gpu, stream, kv_stream, link[LINKS];
 	uint32_t op;
-	double start, gpu_t, end;
+	double gpu_t, end;    /* the last iteration's GPU time and when it ended */
 	struct forward_batch b;
 };
 
@@ -159,7 +159,6 @@ static void issue(struct pstate *e, struct prep *p, double sequences, bool decod
 	for (k = 0; k < LINKS; k++)
 		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
 			compute += comm.latency[k] + comm.bytes[k] / forward_link_bandwidth(pl->f, k);
-	p->start = e->now;
 	p->op = graph_add_compute(e->g, p->stream, "iteration", 0, compute + ov.total);
 	for (k = 0; k < LINKS; k++) {
 		uint32_t prev = p->op;
@@ -564,6 +563,8 @@ static void summarize(struct pstate *e)
 		o->ep = pl->s.strategy.ep;
 		o->replicas = (int64_t)pl->n;
 		o->kv_blocks_total = pl->total_blocks;
+		o->max_batched_tokens = pl->s.serving.max_batched_tokens;
+		o->max_num_seqs = pl->s.serving.max_num_seqs;
 		o->iterations = pl->iterations;
 		o->busy = r->duration > 0 ? pl->gpu_s / (r->duration * (double)pl->n) : 0;
 		gpu_busy += o->busy * (double)o->gpus;
