@@ -1,6 +1,7 @@
 /*
  * test_serve_pools: disaggregated prefill and decode (serving.pools) — a KV cache's move from
- * the prefill pool to the decode pool timed by hand over the network and over NVLink, each
+ * the prefill pool to the decode pool timed by hand over the network and over NVLink, two
+ * moves sharing the sender's port, each
  * pool's GPUs, replicas and iterations, TTFT ending at the prefill, and the rate search run
  * over the pools.
  */
@@ -113,6 +114,33 @@ static void the_larger_share_per_gpu_sets_the_bytes(void **state)
 	scenario_free(s);
 }
 
+/*
+ * Two prompts prefilled in one iteration on one TP8 replica, pulled at once by two decode
+ * replicas on two other nodes: both moves leave by the same port of the prefill GPU, which
+ * shares its 50 GB/s between them (the engine's max-min fair links), so each takes
+ * 2 x 41,943,040 / 50e9 + 2.7e-6 = 1.680422 ms, twice the time of a move alone plus latency.
+ */
+static void moves_from_one_replica_share_its_port(void **state)
+{
+	struct scenario *s = check_scenario(
+		"pools_share", "model: llama-3-70b\n"
+			       "cluster: {node: p5.48xlarge, nodes: 3}\n"
+			       "workload: {mode: infer, seq_len: 4096, dtype: bf16, requests: 2,\n"
+			       "  prompt_tokens: {value: 1024}, output_tokens: {value: 2}}\n"
+			       "strategy: {tp: 8}\n"
+			       "serving: {pools: {prefill: {gpus: 8, tp: 8},\n"
+			       "  decode: {gpus: 16, tp: 8}}}\n");
+	struct run_result r;
+	(void)state;
+	run(s, NULL, &r);
+	assert_int_equal(r.serve.pool[SERVE_PREFILL].iterations, 1);
+	assert_int_equal(r.serve.pool[SERVE_DECODE].replicas, 2);
+	check_rel(r.serve.kv_transfer.mean, 2 * 41943040.0 / 50e9 + 2.7e-6, 1e-9);
+	check_rel(r.serve.kv_transfer.p99, 2 * 41943040.0 / 50e9 + 2.7e-6, 1e-9);
+	run_result_release(&r);
+	scenario_free(s);
+}
+
 /* --find-max-rate searches over the pools as given: every run it makes is disaggregated. */
 static void the_rate_search_runs_the_pools(void **state)
 {
@@ -173,6 +201,7 @@ int main(void)
 		cmocka_unit_test(kv_cache_crosses_the_network_in_bytes_over_bandwidth_plus_latency),
 		cmocka_unit_test(kv_cache_inside_a_node_moves_over_nvlink),
 		cmocka_unit_test(the_larger_share_per_gpu_sets_the_bytes),
+		cmocka_unit_test(moves_from_one_replica_share_its_port),
 		cmocka_unit_test(the_rate_search_runs_the_pools),
 		cmocka_unit_test(a_full_decode_pool_leaves_caches_on_the_prefill_side),
 	};
