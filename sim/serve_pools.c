@@ -72,7 +72,9 @@ struct prep {
 	int64_t free_blocks;
 	uint32_t gpu, stream, kv_stream, link[LINKS];
 	uint32_t op;
+	double start;         /* of the iteration in flight */
 	double gpu_t, end;    /* the last iteration's GPU time and when it ended */
+	int32_t seqs, prefills;   /* what it runs, for a trace */
 	struct forward_batch b;
 };
 
@@ -93,6 +95,8 @@ struct pstate {
 	double *xfer;         /* per request: its KV transfer's time */
 	size_t nxfer;
 	struct serve_result *r;
+	size_t iters_cap;
+	bool keep;            /* every iteration, for --trace */
 };
 
 static int64_t blocks_for(const struct pstate *e, int64_t tokens)
@@ -155,6 +159,8 @@ static void issue(struct pstate *e, struct prep *p, double sequences, bool decod
 	e->r->overhead_s += ov.total;
 	e->r->iterations++;
 	e->r->mean_batch += sequences;
+	p->start = e->now;
+	p->seqs = (int32_t)sequences;
 	compute = part[FORWARD_COMPUTE];
 	for (k = 0; k < LINKS; k++)
 		if (p->link[k] == NO_LINK && (comm.bytes[k] > 0 || comm.latency[k] > 0))
@@ -216,6 +222,7 @@ static bool begin_prefill(struct pstate *e, struct prep *p)
 	}
 	if (p->b.tokens <= 0)
 		return false;
+	p->prefills = (int32_t)p->nrun;
 	issue(e, p, (double)p->nrun, false);
 	return true;
 }
@@ -341,6 +348,7 @@ static bool begin_decode(struct pstate *e, struct prep *d)
 		d->b.decode_pairs += ctx;
 		d->b.kv_tokens += ctx;
 	}
+	d->prefills = 0;
 	issue(e, d, (double)d->nrun, true);
 	return true;
 }
@@ -361,6 +369,27 @@ static void end_decode(struct pstate *e, struct prep *d)
 		finish(e, i);
 	}
 	d->nrun = kept;
+}
+
+/* Keep the iteration p just ended, for --trace (its KV blocks in use as it ended). */
+static void record(struct pstate *e, struct prep *p)
+{
+	struct serve_result *r = e->r;
+	struct serve_iteration *it;
+	if (!e->keep)
+		return;
+	if (r->niters == e->iters_cap) {
+		e->iters_cap = e->iters_cap ? 2 * e->iters_cap : 4096;
+		r->iters = xreallocarray(r->iters, e->iters_cap, sizeof *r->iters);
+	}
+	it = &r->iters[r->niters++];
+	it->start = p->start;
+	it->duration = e->now - p->start;
+	it->tokens = (int32_t)fmin(p->b.tokens, 2e9);
+	it->sequences = p->seqs;
+	it->prefills = p->prefills;
+	it->kv_blocks = p->pool->total_blocks - p->free_blocks;
+	it->replica = (int32_t)(p - e->rep);
 }
 
 static void drive(struct pstate *e)
@@ -385,6 +414,7 @@ static void drive(struct pstate *e)
 				continue;
 			p->op = NO_OP;
 			p->end = e->now;
+			record(e, p);
 			if (p->role == SERVE_PREFILL)
 				end_prefill(e, p);
 			else
@@ -593,13 +623,13 @@ int serve_pools_run(const struct scenario *s, const struct request_stream *rs,
 	struct pstate e;
 	size_t i, k;
 	int status = 0;
-	(void)o;   /* iterations are not kept for pools: a trace shows the colocated run only */
 	memset(out, 0, sizeof *out);
 	memset(&e, 0, sizeof e);
 	e.s = s;
 	e.rs = rs;
 	e.r = out;
 	e.block_size = s->serving.block_size;
+	e.keep = o && o->keep_iterations;
 	if (pool_init(&e, SERVE_PREFILL, d) != 0 || pool_init(&e, SERVE_DECODE, d) != 0) {
 		forward_free(e.pool[0].f);
 		forward_free(e.pool[1].f);
@@ -632,6 +662,8 @@ int serve_pools_run(const struct scenario *s, const struct request_stream *rs,
 	}
 	if (status == 0)
 		summarize(&e);
+	else
+		serve_result_release(out);
 	engine_free(e.eng);
 	graph_free(e.g);
 	for (k = 0; k < e.nrep; k++) {

@@ -195,6 +195,31 @@ static void a_full_decode_pool_leaves_caches_on_the_prefill_side(void **state)
 	scenario_free(s);
 }
 
+/* Kept for --trace, every iteration of both pools with its replica: the prefill pool's first
+ * (the prompt, one prefill), then the decode replica's (one decode step, no prefill). */
+static void a_trace_keeps_both_pools_iterations(void **state)
+{
+	struct scenario *s = check_scenariof("pools_trace", ONE_REQUEST, 2, 8, 8, 8, 8);
+	struct run_options o;
+	struct run_result r;
+	(void)state;
+	memset(&o, 0, sizeof o);
+	o.keep_iterations = true;
+	run(s, &o, &r);
+	assert_int_equal(r.serve.niters, 2);
+	assert_int_equal(r.serve.iters[0].replica, 0);
+	assert_int_equal(r.serve.iters[0].prefills, 1);
+	assert_int_equal(r.serve.iters[0].tokens, 1024);
+	assert_int_equal(r.serve.iters[1].replica, 1);
+	assert_int_equal(r.serve.iters[1].prefills, 0);
+	assert_int_equal(r.serve.iters[1].tokens, 1);
+	/* The decode step starts once the cache has arrived. */
+	assert_true(r.serve.iters[1].start >= r.serve.iters[0].start + r.serve.iters[0].duration +
+						    r.serve.kv_transfer.mean);
+	run_result_release(&r);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -204,6 +229,7 @@ int main(void)
 		cmocka_unit_test(moves_from_one_replica_share_its_port),
 		cmocka_unit_test(the_rate_search_runs_the_pools),
 		cmocka_unit_test(a_full_decode_pool_leaves_caches_on_the_prefill_side),
+		cmocka_unit_test(a_trace_keeps_both_pools_iterations),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
