@@ -7,20 +7,23 @@
  * the first token there, and the sequence is handed to a decode replica (the router's policy
  * over the decode pool). The decode replica pulls its KV cache when it has room for it: the
  * prefill replica's GPU memory holds it meanwhile (DistServe, Zhong et al. OSDI 2024,
- * arXiv:2401.09670, sec. 4.3: "the decoding instance fetches KV caches from the prefill
- * instance as needed, using the prefill's GPU memory as a queuing buffer"). The pull is a
- * transfer on the engine's links, from the prefill replica's port to the decode replica's:
- * the network between nodes, NVLink inside one, the same ports its replicas' TP and EP
- * collectives use, so the KV caches and the collectives share them (Mooncake, Qin et al. 2024,
- * arXiv:2407.00079, sec. 4: KV caches move over the RDMA network the GPUs' NICs give;
- * DeepSeek, "Inference System Overview", 2025-03-01: prefill and decode on separate nodes).
- * Then the sequence joins the decode replica's continuous batch, one token per iteration.
+ * arXiv:2401.09670, sec. 4, online scheduling: the decoding instance fetches a KV cache from
+ * the prefill instance when it needs it, the prefill's GPU memory serving as the queue). The
+ * pull is a transfer on the engine's links, from the prefill replica's port to the decode
+ * replica's: the network between nodes, NVLink inside one, the same ports the replicas' TP and
+ * EP collectives use, so KV caches and collectives share them (Mooncake, Qin et al. 2024,
+ * arXiv:2407.00079, sec. 4: KV caches move over the GPUs' RDMA NICs; DeepSeek, "Inference
+ * System Overview", 2025-03-01: prefill and decode on separate nodes; vLLM's disaggregated
+ * prefilling docs: two instances joined by a KV connector). Then the sequence joins the decode
+ * replica's continuous batch, one token per iteration.
  *
- * TTFT ends when the prefill replica samples the first token, as DistServe counts it (sec. 2.1:
- * TTFT is the prefill phase's latency); the transfer and any wait for a decode slot fall into
- * the second token's time, hence into TPOT. A decode replica admits a sequence only with KV
- * blocks for its whole output, so it never preempts (a simplification: vLLM's decode instance
- * would preempt and recompute); the prefill pool reserves a prompt's blocks when it starts it.
+ * TTFT ends when the prefill replica samples the first token, as DistServe counts it (sec. 2:
+ * TTFT is the latency of the prefill phase); the move and any wait for a decode slot fall into
+ * the second token's time, hence into TPOT. (vLLM's example proxy returns the first token from
+ * the decode instance, which would put the move into TTFT instead.) A decode replica admits a
+ * sequence only with KV blocks for its whole output, so it never preempts (a simplification:
+ * vLLM's decode instance would preempt and recompute); the prefill pool reserves a prompt's
+ * blocks when it starts it.
  */
 #include <math.h>
 #include <stdio.h>
