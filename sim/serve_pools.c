@@ -34,6 +34,7 @@
 #include "collective.h"
 #include "engine.h"
 #include "graph.h"
+#include "model.h"
 #include "overhead.h"
 #include "serve_int.h"
 #include "xalloc.h"
@@ -48,7 +49,7 @@ struct pseq {
 	int64_t pblocks, dblocks;   /* KV blocks held on the prefill / decode replica */
 	int64_t sched;        /* tokens this iteration */
 	uint32_t prep, drep;  /* its replicas */
-	uint32_t move;        /* the KV transfer op */
+	uint32_t move_first, move;   /* the KV move's first and last ops */
 	double first_token, finish;
 	int state;
 };
@@ -269,25 +270,66 @@ static void end_prefill(struct pstate *e, struct prep *p)
 	p->nrun = kept;
 }
 
-/* The decode replica pulls the KV caches of the sequences handed to it, in order, while it has
- * blocks for a sequence's whole output and a place in its batch. One transfer per sequence on
- * its pull stream (one after another: its port receives them all) over the sender's port and
- * its own: bytes per GPU are the larger of what one sending GPU holds and what one receiving
- * GPU keeps (the pools' tp may differ). */
-static void pull(struct pstate *e, struct prep *d)
+/* One hop of a KV cache on d's pull stream over links (the sender's port, d's port), or at the
+ * class's fallback rate off the engine's links when the node has no such link (as serve.c
+ * costs a collective then). Returns the op. */
+static uint32_t hop(struct pstate *e, const struct prep *d, int c, double bytes,
+		    const uint32_t *links, size_t nlinks)
 {
 	static const char *const names[LINKS] = {"kv gpu link", "kv network", "kv pcie"};
+	const struct node_spec *node = &e->s->cluster.node;
+	size_t k;
+	for (k = 0; k < nlinks; k++)
+		if (links[k] == NO_LINK)
+			return graph_add_compute(e->g, d->kv_stream, names[c], 1,
+						 bytes / forward_link_bandwidth(d->pool->f, c));
+	return graph_add_transfer(e->g, d->kv_stream, names[c], 1, bytes,
+				  c == LINK_CLASS_GPU ? node->gpu_link.latency : node->network.latency,
+				  links, nlinks);
+}
+
+/*
+ * Move sequence i's prompt cache from its prefill replica to d. The cache is striped over the
+ * replicas' GPUs: each GPU sends its share of the distinct cache (the model's KV bytes per
+ * token over tp) to its peer, so the pool with the smaller tp sets the bytes per GPU; over the
+ * network between nodes, over NVLink inside one. A cache every GPU of a replica holds whole
+ * (MLA's latent, or fewer KV heads than tp: memory.c's kv_bytes_per_token) crosses once and is
+ * then all-gathered over d's NVLink: each GPU receives what it holds beyond its share.
+ */
+static void move(struct pstate *e, struct prep *d, size_t i)
+{
+	const struct scenario *s = e->s;
+	const struct prep *src = &e->rep[e->seq[i].prep];
+	struct pseq *q = &e->seq[i];
+	double prompt = (double)e->rs->req[i].prompt;
+	double distinct = model_kv_elems_per_token_layer(&s->model) * (double)s->model.layers *
+			  memory_dtype_bytes(s->workload.kv_dtype) * prompt;
+	int64_t tp = src->pool->gpus_per_rep < d->pool->gpus_per_rep ? src->pool->gpus_per_rep
+								      : d->pool->gpus_per_rep;
+	double bytes = distinct / (double)tp;
+	double gather = d->pool->kv_per_token * prompt - distinct / (double)d->pool->gpus_per_rep;
+	int c = src->gpu / s->cluster.node.gpus_per_node == d->gpu / s->cluster.node.gpus_per_node
+			? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
+	uint32_t links[2] = {src->link[c], d->link[c]};
+	e->moved_bytes += bytes;
+	q->move_first = q->move = hop(e, d, c, bytes, links, 2);
+	/* Ring all-gather: each rank receives (n - 1)/n of the whole (NCCL's model). */
+	if (gather > 0)
+		q->move = hop(e, d, LINK_CLASS_GPU, gather, &d->link[LINK_CLASS_GPU], 1);
+}
+
+/* The decode replica pulls the KV caches of the sequences handed to it, in order, while it has
+ * blocks for a sequence's whole output and a place in its batch, one after another on its pull
+ * stream (its ports receive them all). */
+static void pull(struct pstate *e, struct prep *d)
+{
 	const struct pool *dp = d->pool;
 	size_t cap = e->rs->n + 1;
 	while (d->qlen > 0 && (int64_t)(d->nrun + d->moving) < dp->s.serving.max_num_seqs) {
 		size_t i = d->queue[d->qhead];
 		struct pseq *q = &e->seq[i];
 		const struct request *rq = &e->rs->req[i];
-		const struct prep *src = &e->rep[q->prep];
 		int64_t need = blocks_for(e, rq->prompt + rq->output);
-		uint32_t links[2];
-		double bytes;
-		int c;
 		if (need > d->free_blocks)
 			break;
 		qpop(d, cap);
@@ -295,45 +337,31 @@ static void pull(struct pstate *e, struct prep *d)
 		q->dblocks = need;
 		q->state = PS_MOVING;
 		d->mv[(d->mhead + d->moving++) % cap] = i;
-		bytes = (double)rq->prompt * fmax(src->pool->kv_per_token, dp->kv_per_token);
-		c = src->gpu / e->s->cluster.node.gpus_per_node ==
-				    d->gpu / e->s->cluster.node.gpus_per_node
-			    ? LINK_CLASS_GPU
-			    : LINK_CLASS_NETWORK;
-		links[0] = src->link[c];
-		links[1] = d->link[c];
-		e->moved_bytes += bytes;
-		if (links[0] == NO_LINK || links[1] == NO_LINK) {
-			/* No such link on the node preset: at the fallback rate, off the engine's
-			 * links (as serve.c does for a collective). */
-			q->move = graph_add_compute(e->g, d->kv_stream, names[c], 1,
-						    bytes / forward_link_bandwidth(dp->f, c));
-			continue;
-		}
-		q->move = graph_add_transfer(e->g, d->kv_stream, names[c], 1, bytes,
-					     c == LINK_CLASS_GPU ? e->s->cluster.node.gpu_link.latency
-								 : e->s->cluster.node.network.latency,
-					     links, 2);
+		move(e, d, i);
 	}
 	if (dp->total_blocks - d->free_blocks > e->r->kv_blocks_peak)
 		e->r->kv_blocks_peak = dp->total_blocks - d->free_blocks;
 }
 
-/* The oldest KV cache in flight to d arrived (its pull stream runs them in order): the
- * prefill replica frees it, the sequence joins the batch. */
-static void arrived(struct pstate *e, struct prep *d)
+/* An op of d's pull stream ended: when it is the last hop of the oldest cache in flight (the
+ * stream runs them in order), the prefill replica frees the cache and the sequence joins the
+ * batch. */
+static void arrived(struct pstate *e, struct prep *d, uint32_t op)
 {
 	size_t i = d->mv[d->mhead];
 	struct pseq *q = &e->seq[i];
 	struct prep *src = &e->rep[q->prep];
 	BUG_ON(d->moving == 0 || q->state != PS_MOVING);
+	if (op != q->move)
+		return;
 	d->mhead = (d->mhead + 1) % (e->rs->n + 1);
 	src->free_blocks += q->pblocks;
 	q->pblocks = 0;
 	q->state = PS_DECODE;
 	d->moving--;
 	d->run[d->nrun++] = i;
-	e->xfer[e->nxfer++] = engine_op_end(e->eng, q->move) - engine_op_start(e->eng, q->move);
+	e->xfer[e->nxfer++] = engine_op_end(e->eng, q->move) -
+			      engine_op_start(e->eng, q->move_first);
 }
 
 static bool begin_decode(struct pstate *e, struct prep *d)
@@ -410,7 +438,7 @@ static void drive(struct pstate *e)
 			}
 			p = &e->rep[e->owner[st]];
 			if (p->role == SERVE_DECODE && st == p->kv_stream) {
-				arrived(e, p);
+				arrived(e, p, done[k]);
 				continue;
 			}
 			if (done[k] != p->op)

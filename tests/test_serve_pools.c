@@ -1,7 +1,7 @@
 /*
  * test_serve_pools: disaggregated prefill and decode (serving.pools) — a KV cache's move from
  * the prefill pool to the decode pool timed by hand over the network and over NVLink, two
- * moves sharing the sender's port, each
+ * moves sharing the sender's port, MLA's replicated cache gathered on arrival, each
  * pool's GPUs, replicas and iterations, TTFT ending at the prefill, and the rate search run
  * over the pools.
  */
@@ -141,6 +141,35 @@ static void moves_from_one_replica_share_its_port(void **state)
 	scenario_free(s);
 }
 
+/*
+ * MLA's latent cache is whole on every GPU of a TP replica: it crosses the network once,
+ * striped, and is all-gathered over the decode node's NVLink. DeepSeek-V3 caches
+ * (kv_lora_rank 512 + qk_rope_head_dim 64) x 61 layers x 2 B (bf16) = 70,272 B per token;
+ * 1024 tokens: 71,958,528 B. Each of 8 GPUs sends 8,994,816 B over its 50 GB/s of EFA
+ * (p5e.48xlarge: 3200 Gbit/s per node, 2.7 us): 179.896 us + 2.7 us; then each decode GPU
+ * receives the other 7/8, 62,963,712 B, over NVLink at 450 GB/s x 0.82 (0.6 us): 170.633 us +
+ * 0.6 us. In all 353.830 us.
+ */
+static void a_replicated_latent_cache_crosses_once_then_gathers(void **state)
+{
+	struct scenario *s = check_scenario(
+		"pools_mla", "model: deepseek-v3\n"
+			     "cluster: {node: p5e.48xlarge, nodes: 2}\n"
+			     "workload: {mode: infer, seq_len: 4096, dtype: fp8, kv_dtype: bf16,\n"
+			     "  requests: 1, prompt_tokens: {value: 1024}, output_tokens: {value: 2}}\n"
+			     "strategy: {tp: 8, ep: 8}\n"
+			     "serving: {pools: {prefill: {gpus: 8, tp: 8, ep: 8},\n"
+			     "  decode: {gpus: 8, tp: 8, ep: 8}}}\n");
+	struct run_result r;
+	(void)state;
+	run(s, NULL, &r);
+	check_rel(r.serve.kv_transfer_bytes, 8994816.0, 1e-12);
+	check_rel(r.serve.kv_transfer.mean,
+		  8994816.0 / 50e9 + 2.7e-6 + 62963712.0 / (450e9 * 0.82) + 0.6e-6, 1e-9);
+	run_result_release(&r);
+	scenario_free(s);
+}
+
 /* --find-max-rate searches over the pools as given: every run it makes is disaggregated. */
 static void the_rate_search_runs_the_pools(void **state)
 {
@@ -227,6 +256,7 @@ int main(void)
 		cmocka_unit_test(kv_cache_inside_a_node_moves_over_nvlink),
 		cmocka_unit_test(the_larger_share_per_gpu_sets_the_bytes),
 		cmocka_unit_test(moves_from_one_replica_share_its_port),
+		cmocka_unit_test(a_replicated_latent_cache_crosses_once_then_gathers),
 		cmocka_unit_test(the_rate_search_runs_the_pools),
 		cmocka_unit_test(a_full_decode_pool_leaves_caches_on_the_prefill_side),
 		cmocka_unit_test(a_trace_keeps_both_pools_iterations),
