@@ -294,10 +294,20 @@ static void check_pools(struct loader *l)
 		else if (s->model.heads % p->tp != 0)
 			ERR(keys[k][1], "expected a divisor of the %lld attention heads, got %lld",
 			    (long long)s->model.heads, (long long)p->tp);
-		if (p->tp % p->ep != 0)
+		if (p->ep > 1 && s->model.moe.experts == 0)
+			ERR(keys[k][2], "the model has no experts, so ep must be 1, got %lld",
+			    (long long)p->ep);
+		else if (p->tp % p->ep != 0)
 			ERR(keys[k][2], "expected a divisor of the pool's tp %lld (experts split within "
 			    "the tensor-parallel group), got %lld", (long long)p->tp, (long long)p->ep);
 	}
+	/* As for serving.max_batched_tokens: without chunked prefill an iteration holds whole
+	 * prompts (vLLM SchedulerConfig._verify_args). */
+	if (!s->serving.chunked_prefill && pool[0]->max_batched_tokens > 0 &&
+	    pool[0]->max_batched_tokens < s->workload.seq_len)
+		ERR("serving.pools.prefill.max_batched_tokens", "without chunked prefill it must hold "
+		    "a whole sequence (seq_len %lld), got %lld", (long long)s->workload.seq_len,
+		    (long long)pool[0]->max_batched_tokens);
 	if (pool[0]->gpus > 0 && pool[1]->gpus > 0 &&
 	    pool[0]->gpus + pool[1]->gpus != s->cluster.gpus)
 		ERR("serving.pools.decode.gpus", "prefill.gpus + decode.gpus = %lld + %lld = %lld, "
