@@ -1,6 +1,6 @@
 /*
  * serve_pools: disaggregated prefill and decode (serving.pools) on the event engine. Simulate
- * stage, part of serve (serve_int.h); knows nothing of the engine's queue or link sharing.
+ * stage, part of serve (serve_pools_int.h); knows nothing of the engine's queue or link sharing.
  *
  * Requests go to the prefill pool's replicas behind serving.router, which run prompts only,
  * in chunks of the pool's max_batched_tokens; the iteration that completes a prompt samples
@@ -20,106 +20,20 @@
  * TTFT ends when the prefill replica samples the first token, as DistServe counts it (sec. 2:
  * TTFT is the latency of the prefill phase); the move and any wait for a decode slot fall into
  * the second token's time, hence into TPOT. (vLLM's example proxy returns the first token from
- * the decode instance, which would put the move into TTFT instead.) A decode replica admits a
- * sequence only with KV blocks for its whole output, so it never preempts (a simplification:
- * vLLM's decode instance would preempt and recompute); the prefill pool reserves a prompt's
- * blocks when it starts it.
+ * the decode instance, which would put the move into TTFT instead.) A decode replica schedules
+ * as vLLM's V1 scheduler does (serve.c): blocks grow with each token, and when they run out the
+ * newest sequence is preempted and recomputed there; with serving.reserve_output (TensorRT-LLM)
+ * it pulls a cache only with blocks for the whole output and never preempts. The prefill pool
+ * reserves a prompt's blocks when it starts it.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bug.h"
-#include "collective.h"
-#include "engine.h"
-#include "graph.h"
-#include "model.h"
 #include "overhead.h"
-#include "serve_int.h"
+#include "serve_pools_int.h"
 #include "xalloc.h"
-
-enum pseq_state { PS_FUTURE, PS_QUEUED, PS_PREFILL, PS_HANDOFF, PS_MOVING, PS_DECODE, PS_DONE };
-enum { NO_OP = UINT32_MAX, NO_LINK = UINT32_MAX, LINKS = FORWARD_LINKS };
-
-struct pseq {
-	int64_t computed;     /* prompt tokens whose KV is cached on the prefill replica */
-	int64_t cached;       /* of them, the prefix cache's */
-	int64_t generated;
-	int64_t pblocks, dblocks;   /* KV blocks held on the prefill / decode replica */
-	int64_t sched;        /* tokens this iteration */
-	uint32_t prep, drep;  /* its replicas */
-	uint32_t move_first, move;   /* the KV move's first and last ops */
-	double first_token, finish;
-	int state;
-};
-
-struct pool {
-	struct scenario s;    /* the scenario with the pool's parallelism and batch limits */
-	struct forward_cost *f;
-	int64_t total_blocks, gpus_per_rep;
-	double kv_per_token;  /* bytes per GPU */
-	size_t first, n;      /* its replicas in the state's array */
-	double gpu_s;         /* iteration time summed over its replicas */
-	int64_t iterations;
-};
-
-struct prep {
-	struct pool *pool;
-	int role;
-	size_t *queue;        /* a ring of sequence indices */
-	size_t qhead, qlen;
-	size_t *run;          /* admission order */
-	size_t nrun, outstanding;
-	size_t *mv;           /* a ring: the sequences whose KV caches are in flight to it */
-	size_t mhead, moving;
-	int64_t free_blocks;
-	uint32_t gpu, stream, kv_stream, link[LINKS];
-	uint32_t op;
-	double start;         /* of the iteration in flight */
-	double gpu_t, end;    /* the last iteration's GPU time and when it ended */
-	int32_t seqs, prefills;   /* what it runs, for a trace */
-	struct forward_batch b;
-};
-
-struct pstate {
-	const struct scenario *s;
-	const struct request_stream *rs;
-	struct pseq *seq;
-	struct pool pool[SERVE_POOLS];
-	struct prep *rep;
-	size_t nrep, next_route, turn[SERVE_POOLS];
-	int64_t block_size;
-	struct graph *g;
-	struct engine *eng;
-	int32_t *owner;       /* per stream: its replica, or -1 for the router */
-	uint32_t router;
-	bool waking;
-	double now, moved_bytes;
-	double *xfer;         /* per request: its KV transfer's time */
-	size_t nxfer;
-	struct serve_result *r;
-	size_t iters_cap;
-	bool keep;            /* every iteration, for --trace */
-};
-
-static int64_t blocks_for(const struct pstate *e, int64_t tokens)
-{
-	return (tokens + e->block_size - 1) / e->block_size;
-}
-
-static void qpush(struct prep *p, size_t i, size_t cap)
-{
-	p->queue[(p->qhead + p->qlen++) % cap] = i;
-}
-
-static size_t qpop(struct prep *p, size_t cap)
-{
-	size_t i = p->queue[p->qhead];
-	p->qhead = (p->qhead + 1) % cap;
-	p->qlen--;
-	return i;
-}
 
 /* serving.router over one pool's replicas; ties to the lowest index. */
 static struct prep *route(struct pstate *e, int role)
@@ -144,7 +58,7 @@ static double ready_at(const struct pstate *e, size_t i)
 
 /* The iteration of p->b as ops on the replica's GPUs, as serve.c issues one: compute (kernels
  * and host overhead) on its compute stream, then its collectives over its ports. */
-static void issue(struct pstate *e, struct prep *p, double sequences, bool decode_only)
+void serve_pools_issue(struct pstate *e, struct prep *p, double sequences, bool decode_only)
 {
 	static const char *const names[LINKS] = {"gpu link", "network", "pcie"};
 	struct pool *pl = p->pool;
@@ -227,11 +141,11 @@ static bool begin_prefill(struct pstate *e, struct prep *p)
 	if (p->b.tokens <= 0)
 		return false;
 	p->prefills = (int32_t)p->nrun;
-	issue(e, p, (double)p->nrun, false);
+	serve_pools_issue(e, p, (double)p->nrun, false);
 	return true;
 }
 
-static void finish(struct pstate *e, size_t i)
+void serve_pools_finish(struct pstate *e, size_t i)
 {
 	e->seq[i].finish = e->now;
 	e->seq[i].state = PS_DONE;
@@ -256,7 +170,7 @@ static void end_prefill(struct pstate *e, struct prep *p)
 		if (e->rs->req[i].output <= 1) {
 			p->free_blocks += q->pblocks;
 			q->pblocks = 0;
-			finish(e, i);
+			serve_pools_finish(e, i);
 			continue;
 		}
 		{
@@ -268,138 +182,6 @@ static void end_prefill(struct pstate *e, struct prep *p)
 		}
 	}
 	p->nrun = kept;
-}
-
-/* One hop of a KV cache on d's pull stream over links (the sender's port, d's port), or at the
- * class's fallback rate off the engine's links when the node has no such link (as serve.c
- * costs a collective then). Returns the op. */
-static uint32_t hop(struct pstate *e, const struct prep *d, int c, double bytes,
-		    const uint32_t *links, size_t nlinks)
-{
-	static const char *const names[LINKS] = {"kv gpu link", "kv network", "kv pcie"};
-	const struct node_spec *node = &e->s->cluster.node;
-	size_t k;
-	for (k = 0; k < nlinks; k++)
-		if (links[k] == NO_LINK)
-			return graph_add_compute(e->g, d->kv_stream, names[c], 1,
-						 bytes / forward_link_bandwidth(d->pool->f, c));
-	return graph_add_transfer(e->g, d->kv_stream, names[c], 1, bytes,
-				  c == LINK_CLASS_GPU ? node->gpu_link.latency : node->network.latency,
-				  links, nlinks);
-}
-
-/*
- * Move sequence i's prompt cache from its prefill replica to d. The cache is striped over the
- * replicas' GPUs: each GPU sends its share of the distinct cache (the model's KV bytes per
- * token over tp) to its peer, so the pool with the smaller tp sets the bytes per GPU; over the
- * network between nodes, over NVLink inside one. A cache every GPU of a replica holds whole
- * (MLA's latent, or fewer KV heads than tp: memory.c's kv_bytes_per_token) crosses once and is
- * then all-gathered over d's NVLink: each GPU receives what it holds beyond its share.
- */
-static void move(struct pstate *e, struct prep *d, size_t i)
-{
-	const struct scenario *s = e->s;
-	const struct prep *src = &e->rep[e->seq[i].prep];
-	struct pseq *q = &e->seq[i];
-	double prompt = (double)e->rs->req[i].prompt;
-	double distinct = model_kv_elems_per_token_layer(&s->model) * (double)s->model.layers *
-			  memory_dtype_bytes(s->workload.kv_dtype) * prompt;
-	int64_t tp = src->pool->gpus_per_rep < d->pool->gpus_per_rep ? src->pool->gpus_per_rep
-								      : d->pool->gpus_per_rep;
-	double bytes = distinct / (double)tp;
-	double gather = d->pool->kv_per_token * prompt - distinct / (double)d->pool->gpus_per_rep;
-	int c = src->gpu / s->cluster.node.gpus_per_node == d->gpu / s->cluster.node.gpus_per_node
-			? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
-	uint32_t links[2] = {src->link[c], d->link[c]};
-	e->moved_bytes += bytes;
-	q->move_first = q->move = hop(e, d, c, bytes, links, 2);
-	/* Ring all-gather: each rank receives (n - 1)/n of the whole (NCCL's model). */
-	if (gather > 0)
-		q->move = hop(e, d, LINK_CLASS_GPU, gather, &d->link[LINK_CLASS_GPU], 1);
-}
-
-/* The decode replica pulls the KV caches of the sequences handed to it, in order, while it has
- * blocks for a sequence's whole output and a place in its batch, one after another on its pull
- * stream (its ports receive them all). */
-static void pull(struct pstate *e, struct prep *d)
-{
-	const struct pool *dp = d->pool;
-	size_t cap = e->rs->n + 1;
-	while (d->qlen > 0 && (int64_t)(d->nrun + d->moving) < dp->s.serving.max_num_seqs) {
-		size_t i = d->queue[d->qhead];
-		struct pseq *q = &e->seq[i];
-		const struct request *rq = &e->rs->req[i];
-		int64_t need = blocks_for(e, rq->prompt + rq->output);
-		if (need > d->free_blocks)
-			break;
-		qpop(d, cap);
-		d->free_blocks -= need;
-		q->dblocks = need;
-		q->state = PS_MOVING;
-		d->mv[(d->mhead + d->moving++) % cap] = i;
-		move(e, d, i);
-	}
-	if (dp->total_blocks - d->free_blocks > e->r->kv_blocks_peak)
-		e->r->kv_blocks_peak = dp->total_blocks - d->free_blocks;
-}
-
-/* An op of d's pull stream ended: when it is the last hop of the oldest cache in flight (the
- * stream runs them in order), the prefill replica frees the cache and the sequence joins the
- * batch. */
-static void arrived(struct pstate *e, struct prep *d, uint32_t op)
-{
-	size_t i = d->mv[d->mhead];
-	struct pseq *q = &e->seq[i];
-	struct prep *src = &e->rep[q->prep];
-	BUG_ON(d->moving == 0 || q->state != PS_MOVING);
-	if (op != q->move)
-		return;
-	d->mhead = (d->mhead + 1) % (e->rs->n + 1);
-	src->free_blocks += q->pblocks;
-	q->pblocks = 0;
-	q->state = PS_DECODE;
-	d->moving--;
-	d->run[d->nrun++] = i;
-	e->xfer[e->nxfer++] = engine_op_end(e->eng, q->move) -
-			      engine_op_start(e->eng, q->move_first);
-}
-
-static bool begin_decode(struct pstate *e, struct prep *d)
-{
-	size_t k;
-	if (d->nrun == 0)
-		return false;
-	memset(&d->b, 0, sizeof d->b);
-	for (k = 0; k < d->nrun; k++) {
-		size_t i = d->run[k];
-		/* The last sampled token's keys and values are computed with it: context c + 1. */
-		double ctx = (double)(e->rs->req[i].prompt + e->seq[i].generated);
-		d->b.tokens += 1;
-		d->b.sequences += 1;
-		d->b.decode_pairs += ctx;
-		d->b.kv_tokens += ctx;
-	}
-	d->prefills = 0;
-	issue(e, d, (double)d->nrun, true);
-	return true;
-}
-
-static void end_decode(struct pstate *e, struct prep *d)
-{
-	size_t k, kept = 0;
-	for (k = 0; k < d->nrun; k++) {
-		size_t i = d->run[k];
-		struct pseq *q = &e->seq[i];
-		if (++q->generated < e->rs->req[i].output) {
-			d->run[kept++] = i;
-			continue;
-		}
-		d->free_blocks += q->dblocks;
-		q->dblocks = 0;
-		d->outstanding--;
-		finish(e, i);
-	}
-	d->nrun = kept;
 }
 
 /* Keep the iteration p just ended, for --trace (its KV blocks in use as it ended). */
@@ -438,7 +220,7 @@ static void drive(struct pstate *e)
 			}
 			p = &e->rep[e->owner[st]];
 			if (p->role == SERVE_DECODE && st == p->kv_stream) {
-				arrived(e, p, done[k]);
+				serve_pools_arrived(e, p, done[k]);
 				continue;
 			}
 			if (done[k] != p->op)
@@ -449,7 +231,7 @@ static void drive(struct pstate *e)
 			if (p->role == SERVE_PREFILL)
 				end_prefill(e, p);
 			else
-				end_decode(e, p);
+				serve_pools_end_decode(e, p);
 		}
 	}
 	while (e->next_route < e->rs->n && ready_at(e, e->next_route) <= e->now) {
@@ -460,7 +242,7 @@ static void drive(struct pstate *e)
 		qpush(p, e->next_route++, e->rs->n + 1);
 	}
 	for (k = e->pool[SERVE_DECODE].first; k < e->nrep; k++)
-		pull(e, &e->rep[k]);
+		serve_pools_pull(e, &e->rep[k]);
 	for (k = 0; k < e->nrep; k++) {
 		struct prep *p = &e->rep[k];
 		if (p->op != NO_OP)
@@ -468,7 +250,7 @@ static void drive(struct pstate *e)
 		if (p->role == SERVE_PREFILL)
 			begin_prefill(e, p);
 		else
-			begin_decode(e, p);
+			serve_pools_begin_decode(e, p);
 	}
 	if (!e->waking && e->next_route < e->rs->n) {
 		graph_add_compute(e->g, e->router, "arrival", 0,
@@ -566,6 +348,7 @@ static void build(struct pstate *e)
 		}
 		if (role == SERVE_DECODE) {
 			p->mv = xcalloc(cap, sizeof *p->mv);
+			p->pre = xcalloc(cap, sizeof *p->pre);
 			p->kv_stream = graph_add_stream(e->g, gpu, "kv pulls");
 		} else {
 			/* The shared prefix's blocks stay in each prefill replica's cache. */
@@ -701,6 +484,7 @@ int serve_pools_run(const struct scenario *s, const struct request_stream *rs,
 		free(e.rep[k].queue);
 		free(e.rep[k].run);
 		free(e.rep[k].mv);
+		free(e.rep[k].pre);
 	}
 	free(e.rep);
 	free(e.owner);

@@ -1,9 +1,9 @@
 /*
  * test_serve_pools: disaggregated prefill and decode (serving.pools) — a KV cache's move from
  * the prefill pool to the decode pool timed by hand over the network and over NVLink, two
- * moves sharing the sender's port, MLA's replicated cache gathered on arrival, each
- * pool's GPUs, replicas and iterations, TTFT ending at the prefill, and the rate search run
- * over the pools.
+ * moves sharing the sender's port, MLA's replicated cache gathered on arrival, preemption in
+ * a decode pool short of KV blocks, each pool's GPUs, replicas and iterations, TTFT ending at
+ * the prefill, a trace of both pools, and the rate search run over the pools.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -200,6 +200,42 @@ static void the_rate_search_runs_the_pools(void **state)
 	scenario_free(s);
 }
 
+/*
+ * A decode replica short of KV blocks: 64 prompts of 1024 tokens generating 512 each need
+ * 64 x 96 = 6144 blocks of 16 tokens at the end, and at 25 % of the H100's memory a TP8
+ * replica of Llama 3 70B has some 3500. Under vLLM's scheduler (the default profile) blocks
+ * grow on demand and the newest sequence is preempted and recomputed on the decode replica;
+ * with reserve_output (TensorRT-LLM) a cache is pulled only with its whole output's blocks, and
+ * nothing is preempted. Every request is served either way.
+ */
+static void a_short_decode_cache_preempts_unless_it_reserves(void **state)
+{
+	static const char *const yaml =
+		"model: llama-3-70b\n"
+		"cluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {mode: infer, seq_len: 4096, dtype: bf16, requests: 64,\n"
+		"  prompt_tokens: {value: 1024}, output_tokens: {value: 512}}\n"
+		"strategy: {tp: 8}\n"
+		"serving: {gpu_memory_utilization: 0.25, reserve_output: %s,\n"
+		"  pools: {prefill: {gpus: 8, tp: 8}, decode: {gpus: 8, tp: 8}}}\n";
+	struct scenario *s = check_scenariof("pools_short", yaml, "false");
+	struct scenario *t = check_scenariof("pools_reserve", yaml, "true");
+	struct run_result r;
+	(void)state;
+	run(s, NULL, &r);
+	assert_true(r.serve.pool[SERVE_DECODE].kv_blocks_total < 64 * 96);
+	assert_int_equal(r.serve.finished, 64);
+	assert_true(r.serve.preemptions > 0);
+	assert_int_equal(r.serve.kv_blocks_peak, r.serve.pool[SERVE_DECODE].kv_blocks_total);
+	run_result_release(&r);
+	run(t, NULL, &r);
+	assert_int_equal(r.serve.finished, 64);
+	assert_int_equal(r.serve.preemptions, 0);
+	run_result_release(&r);
+	scenario_free(s);
+	scenario_free(t);
+}
+
 /* A decode pool of one sequence at a time pulls the next cache only when the last finished:
  * three requests at once still all finish, and each after the one before. */
 static void a_full_decode_pool_leaves_caches_on_the_prefill_side(void **state)
@@ -259,6 +295,7 @@ int main(void)
 		cmocka_unit_test(a_replicated_latent_cache_crosses_once_then_gathers),
 		cmocka_unit_test(the_rate_search_runs_the_pools),
 		cmocka_unit_test(a_full_decode_pool_leaves_caches_on_the_prefill_side),
+		cmocka_unit_test(a_short_decode_cache_preempts_unless_it_reserves),
 		cmocka_unit_test(a_trace_keeps_both_pools_iterations),
 	};
 	gsl_set_error_handler_off();
