@@ -18,11 +18,12 @@ enum pseq_state { PS_FUTURE, PS_QUEUED, PS_PREFILL, PS_HANDOFF, PS_MOVING, PS_DE
 		  PS_PREEMPTED, PS_DONE };
 enum { NO_OP = UINT32_MAX, NO_LINK = UINT32_MAX, LINKS = FORWARD_LINKS };
 
+/* A request on its way through the pools. */
 struct pseq {
 	int64_t computed;     /* prompt tokens whose KV is cached on the prefill replica */
-	int64_t dcomputed;    /* tokens whose KV is cached on the decode replica */
 	int64_t cached;       /* of them, the prefix cache's */
-	int64_t generated;
+	int64_t dcomputed;    /* tokens whose KV is cached on the decode replica */
+	int64_t generated;    /* output tokens sampled; known tokens are prompt + generated */
 	int64_t pblocks, dblocks;   /* KV blocks held on the prefill / decode replica */
 	int64_t sched;        /* tokens this iteration */
 	uint32_t prep, drep;  /* its replicas */
@@ -31,6 +32,7 @@ struct pseq {
 	int state;
 };
 
+/* One pool: its replicas are rep[first .. first + n) of the run. */
 struct pool {
 	struct scenario s;    /* the scenario with the pool's parallelism and batch limits */
 	struct forward_cost *f;
@@ -41,6 +43,8 @@ struct pool {
 	int64_t iterations;
 };
 
+/* One replica of a pool: its queue (prompts routed to it, or caches handed to it), its batch,
+ * its KV blocks, its streams and ports on the graph, and the iteration in flight. */
 struct prep {
 	struct pool *pool;
 	int role;
@@ -62,6 +66,7 @@ struct prep {
 	struct forward_batch b;
 };
 
+/* One disaggregated run. */
 struct pstate {
 	const struct scenario *s;
 	const struct request_stream *rs;
