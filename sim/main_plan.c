@@ -424,6 +424,15 @@ static int check_base(struct plan *pl)
 		        "fixed; plan needs workload.arrival.process poisson or gamma\n",
 		        a->base);
 		status = EXIT_BAD_INPUT;
+	} else if (!a->train && serve_has_pools(s)) {
+		/* Its candidates vary the nodes and the strategy; the pools fix both. */
+		fprintf(stderr,
+		        "dssim plan: --rate: %s serves with disaggregated pools (serving.pools), "
+		        "which fix the GPUs and parallelism plan searches; plan searches colocated "
+		        "serving: --set serving.pools.prefill.gpus=0 --set "
+		        "serving.pools.decode.gpus=0, or use --find-max-rate for the pools\n",
+		        a->base);
+		status = EXIT_BAD_INPUT;
 	}
 	pl->base_micro_batch = s->workload.micro_batch;
 	snprintf(pl->model, sizeof pl->model, "%s", s->model.name);

@@ -168,6 +168,42 @@ static void json_speculative(FILE *out, const struct scenario *s, const struct s
 	fputs("}\n", out);
 }
 
+static const char *const pool_names[SERVE_POOLS] = {"prefill", "decode"};
+
+/* Disaggregated serving: each pool, and the KV caches' moves between them. */
+static void json_pools(FILE *out, const struct serve_result *v)
+{
+	int k;
+	json_key(out, 4, "pools");
+	fputs("{\n", out);
+	for (k = 0; k < SERVE_POOLS; k++) {
+		const struct serve_pool_result *p = &v->pool[k];
+		json_key(out, 6, pool_names[k]);
+		fprintf(out, "{\"gpus\": %lld, \"tp\": %lld, \"ep\": %lld, \"replicas\": %lld, "
+			     "\"kv_blocks_total\": %lld, \"max_num_seqs\": %lld, "
+			     "\"max_batched_tokens\": %lld, \"iterations\": %lld, \"busy_fraction\": ",
+			(long long)p->gpus, (long long)p->tp, (long long)p->ep,
+			(long long)p->replicas, (long long)p->kv_blocks_total,
+			(long long)p->max_num_seqs, (long long)p->max_batched_tokens,
+			(long long)p->iterations);
+		json_num(out, p->busy);
+		fputs("},\n", out);
+	}
+	json_key(out, 6, "kv_transfer_s");
+	fputs("{\"mean\": ", out);
+	json_num(out, v->kv_transfer.mean);
+	fputs(", \"p50\": ", out);
+	json_num(out, v->kv_transfer.p50);
+	fputs(", \"p90\": ", out);
+	json_num(out, v->kv_transfer.p90);
+	fputs(", \"p99\": ", out);
+	json_num(out, v->kv_transfer.p99);
+	fputs("},\n", out);
+	json_key(out, 6, "kv_transfer_bytes");
+	json_num(out, v->kv_transfer_bytes);
+	fputs("\n    },\n", out);
+}
+
 static void json_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
 {
 	int k;
@@ -196,6 +232,8 @@ static void json_serving(FILE *out, const struct scenario *s, const struct serve
 	json_num_field(out, 4, "mean_batch", v->mean_batch);
 	json_num_field(out, 4, "mean_in_system", v->mean_in_system);
 	json_num_field(out, 4, "busy_fraction", v->busy);
+	if (v->disaggregated)
+		json_pools(out, v);
 	if (v->searched) {
 		int i;
 		char name[32];
@@ -541,6 +579,24 @@ static void text_stat(FILE *out, const char *name, const struct serve_stat *st)
 		st->p90 * 1e3, st->p99 * 1e3);
 }
 
+/* Disaggregated serving: each pool's GPUs and how busy they were; the KV caches' moves. */
+static void text_pools(FILE *out, const struct serve_result *v)
+{
+	int k;
+	for (k = 0; k < SERVE_POOLS; k++) {
+		const struct serve_pool_result *p = &v->pool[k];
+		fprintf(out, "%-9s %lld GPUs (%lld x tp %lld, ep %lld), %lld KV blocks per replica, "
+			     "max %lld sequences, %lld tokens per iteration; %lld iterations, busy "
+			     "%.1f%%\n", pool_names[k],
+			(long long)p->gpus, (long long)p->replicas, (long long)p->tp, (long long)p->ep,
+			(long long)p->kv_blocks_total, (long long)p->max_num_seqs,
+			(long long)p->max_batched_tokens, (long long)p->iterations, p->busy * 100);
+	}
+	fprintf(out, "KV moves  %.3f ms mean, %.3f ms p99 per request (%.1f MB per GPU on "
+		     "average), prefill to decode over the links\n", v->kv_transfer.mean * 1e3,
+		v->kv_transfer.p99 * 1e3, v->kv_transfer_bytes / 1e6);
+}
+
 static void text_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
 {
 	const struct workload *w = &s->workload;
@@ -565,6 +621,8 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 		(long long)v->kv_blocks_total, (long long)s->serving.block_size, v->kv_tokens,
 		(long long)s->serving.max_num_seqs, (long long)s->serving.max_batched_tokens,
 		s->serving.chunked_prefill ? ", chunked prefill" : "");
+	if (v->disaggregated)
+		text_pools(out, v);
 	if (v->searched) {
 		int i;
 		char name[32];
@@ -616,7 +674,7 @@ static void text_serving(FILE *out, const struct scenario *s, const struct serve
 	if (s->strategy.pp > 1)
 		fputs("note      pipeline stages run one batch at a time (no virtual engines)\n",
 		      out);
-	if (s->strategy.dp > 1)
+	if (s->strategy.dp > 1 && !v->disaggregated)
 		fprintf(out, "note      %lld replicas share the requests (router %s); KV figures "
 			     "are per replica\n", (long long)s->strategy.dp,
 			scenario_enum_name("serving.router", s->serving.router));

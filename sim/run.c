@@ -278,7 +278,8 @@ static int simulate(const struct scenario *s, const struct run_options *o, struc
 		run_step(s, o, out);
 		return 0;
 	}
-	if (!out->memory.fits) {
+	/* Disaggregated pools fit by their own parallelism (serve_pools checks each). */
+	if (!out->memory.fits && !serve_has_pools(s)) {
 		not_simulated(out, "requests not served: the model does not fit");
 		return 0;
 	}

@@ -289,6 +289,59 @@ static bool given(const struct loader *l, const char *key)
 }
 
 /* The request stream and serving engine of an inference scenario. */
+/* Disaggregated serving (serving.pools): the two pools split the cluster's GPUs between them
+ * (what the run costs is the cluster's), each into whole replicas of tp GPUs. */
+static void check_pools(struct loader *l)
+{
+	static const char *const keys[2][4] = {
+		{"serving.pools.prefill.gpus", "serving.pools.prefill.tp", "serving.pools.prefill.ep",
+		 "prefill"},
+		{"serving.pools.decode.gpus", "serving.pools.decode.tp", "serving.pools.decode.ep",
+		 "decode"}};
+	struct scenario *s = l->s;
+	const struct serving_pool *pool[2] = {&s->serving.pools.prefill, &s->serving.pools.decode};
+	int k;
+	if (pool[0]->gpus == 0 && pool[1]->gpus == 0)
+		return;
+	for (k = 0; k < 2; k++) {
+		const struct serving_pool *p = pool[k];
+		if (p->gpus == 0)
+			ERR(keys[k][0], "disaggregated serving needs GPUs in both pools, got none for "
+			    "%s", keys[k][3]);
+		else if (p->gpus % p->tp != 0)
+			ERR(keys[k][1], "expected a divisor of the %s pool's %lld GPUs, got %lld",
+			    keys[k][3], (long long)p->gpus, (long long)p->tp);
+		else if (s->model.heads % p->tp != 0)
+			ERR(keys[k][1], "expected a divisor of the %lld attention heads, got %lld",
+			    (long long)s->model.heads, (long long)p->tp);
+		if (p->ep > 1 && s->model.moe.experts == 0)
+			ERR(keys[k][2], "the model has no experts, so ep must be 1, got %lld",
+			    (long long)p->ep);
+		else if (p->tp % p->ep != 0)
+			ERR(keys[k][2], "expected a divisor of the pool's tp %lld (experts split within "
+			    "the tensor-parallel group), got %lld", (long long)p->tp, (long long)p->ep);
+	}
+	/* As for serving.max_batched_tokens: without chunked prefill an iteration holds whole
+	 * prompts (vLLM SchedulerConfig._verify_args). */
+	if (!s->serving.chunked_prefill && pool[0]->max_batched_tokens > 0 &&
+	    pool[0]->max_batched_tokens < s->workload.seq_len)
+		ERR("serving.pools.prefill.max_batched_tokens", "without chunked prefill it must hold "
+		    "a whole sequence (seq_len %lld), got %lld", (long long)s->workload.seq_len,
+		    (long long)pool[0]->max_batched_tokens);
+	if (pool[0]->gpus > 0 && pool[1]->gpus > 0 &&
+	    pool[0]->gpus + pool[1]->gpus != s->cluster.gpus)
+		ERR("serving.pools.decode.gpus", "prefill.gpus + decode.gpus = %lld + %lld = %lld, "
+		    "but the cluster has %lld GPUs (nodes x GPUs per node): the pools share them out",
+		    (long long)pool[0]->gpus, (long long)pool[1]->gpus,
+		    (long long)(pool[0]->gpus + pool[1]->gpus), (long long)s->cluster.gpus);
+	if (s->serving.batching == BATCHING_STATIC)
+		ERR("serving.batching", "disaggregated pools batch continuously: use continuous, or "
+		    "remove serving.pools");
+	if (s->serving.speculative.method != SPECULATIVE_NONE)
+		ERR("serving.speculative.method", "speculative decoding is not modelled in a "
+		    "disaggregated decode pool yet: remove it or serving.pools");
+}
+
 static void check_requests(struct loader *l)
 {
 	static const char *const trace_gives[] = {"workload.requests", "workload.arrival.rate",
@@ -339,6 +392,7 @@ static void check_requests(struct loader *l)
 	if (v->max_batched_tokens < v->max_num_seqs)
 		ERR("serving.max_batched_tokens", "must be at least max_num_seqs (%lld), got %lld",
 		    (long long)v->max_num_seqs, (long long)v->max_batched_tokens);
+	check_pools(l);
 }
 
 void scenario_check_workload(struct loader *l)

@@ -90,6 +90,12 @@ struct workload {
 	} prompt_tokens, output_tokens;
 };
 
+/* One pool of disaggregated serving (serving.pools.prefill / .decode): gpus 0 = no pools. */
+struct serving_pool {
+	int64_t gpus, tp, ep;
+	int64_t max_batched_tokens, max_num_seqs;   /* 0: serving's own */
+};
+
 /* A vLLM-style serving engine (inference). */
 struct serving {
 	int64_t max_num_seqs;      /* sequences in one iteration */
@@ -127,6 +133,9 @@ struct serving {
 		char *draft_model;         /* method draft: a model preset */
 		struct model_config *draft;   /* that model, loaded (in the scenario's arena) */
 	} speculative;
+	struct {
+		struct serving_pool prefill, decode;
+	} pools;                   /* disaggregated prefill and decode (serve_pools) */
 };
 
 struct strategy {

@@ -65,6 +65,13 @@ static const char *const speculative_names[] = {"none", "draft", "eagle", "mtp",
 	INT(k ".min", 1, 1LL << 32, "1", "fewest tokens", f.min), \
 	INT(k ".max", 0, 1LL << 32, "0", "most tokens; 0 = seq_len", f.max)
 
+/* The GPUs and parallelism of one serving pool (struct serving_pool). */
+#define POOL_ROWS(k, d, f) \
+	SECTION(k, PRESET_NONE, d), \
+	INT(k ".gpus", 0, 1 << 24, "0", "GPUs of the pool", f.gpus), \
+	INT(k ".tp", 1, 1 << 20, "1", "tensor parallel size of a replica", f.tp), \
+	INT(k ".ep", 1, 1 << 20, "1", "expert parallel size (divides tp)", f.ep)
+
 static const struct schema_row rows[] = {
 	STR("name", "", "a name for the run, shown in reports", name),
 
@@ -419,6 +426,19 @@ static const struct schema_row rows[] = {
 	     serving.speculative.acceptance),
 	STR("serving.speculative.draft_model", "", "method draft: the draft's model preset",
 	    serving.speculative.draft_model),
+	/* Disaggregated prefill and decode (DistServe, Zhong et al. OSDI 2024; Mooncake; vLLM's
+	 * disaggregated prefilling): a pool's replicas are tp GPUs each (ep divides tp). */
+	SECTION("serving.pools", PRESET_NONE, "disaggregated prefill and decode pools (infer)"),
+	POOL_ROWS("serving.pools.prefill", "the pool that runs prompts; gpus 0 = no pools",
+		  serving.pools.prefill),
+	INT("serving.pools.prefill.max_batched_tokens", 0, 1LL << 32, "0",
+	    "most prompt tokens in one prefill iteration; 0 = serving.max_batched_tokens",
+	    serving.pools.prefill.max_batched_tokens),
+	POOL_ROWS("serving.pools.decode", "the pool that generates, fed KV caches over the links",
+		  serving.pools.decode),
+	INT("serving.pools.decode.max_num_seqs", 0, 1 << 24, "0",
+	    "most sequences in one decode iteration; 0 = serving.max_num_seqs",
+	    serving.pools.decode.max_num_seqs),
 
 	SECTION("strategy", PRESET_NONE, "how the work is split"),
 	INT("strategy.tp", 1, 1 << 20, "1", "tensor parallel size", strategy.tp),

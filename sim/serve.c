@@ -17,7 +17,7 @@
  * tokens (prompt plus generated) drive everything: an iteration computes the difference (or a
  * chunk of it), and when they meet a token is sampled (Kwon et al. 2023, sec. 4).
  */
-#include "serve.h"
+#include "serve_int.h"
 
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -118,7 +118,7 @@ static int64_t own_blocks(const struct serve_state *e, const struct seq *q, int6
  * prompt's last token (the engine computes it to sample the first output: vLLM's prefix
  * caching always recomputes it). The cache is warm: the engine has seen the prefix before. Static batching
  * does not use it. */
-static int64_t prefix_hit(const struct scenario *s, int64_t block, const struct request *rq)
+int64_t serve_prefix_hit(const struct scenario *s, int64_t block, const struct request *rq)
 {
 	const struct workload *w = &s->workload;
 	int64_t prompt = rq->prompt;
@@ -553,7 +553,7 @@ static void end_static(struct serve_state *e, struct replica *p)
 
 /* The gap after now that lands exactly on t when the engine adds it to now, so an arrival's
  * event time is its arrival time to the bit (t - now alone can round either way). */
-static double gap_to(double now, double t)
+double serve_gap_to(double now, double t)
 {
 	double d = t - now;
 	int k;
@@ -603,13 +603,13 @@ static void drive(struct serve_state *e)
 	}
 	if (!e->waking && e->next_route < e->rs->n) {
 		graph_add_compute(e->g, e->router, "arrival", 0,
-				  gap_to(e->now, ready_at(e, e->next_route)));
+				  serve_gap_to(e->now, ready_at(e, e->next_route)));
 		e->waking = true;
 	}
 	engine_sync(e->eng);
 }
 
-static void stat_of(double *x, size_t n, struct serve_stat *out)
+void serve_stat_of(double *x, size_t n, struct serve_stat *out)
 {
 	memset(out, 0, sizeof *out);
 	if (n == 0)
@@ -646,9 +646,9 @@ static void summarize(struct serve_state *e)
 		in_tokens += (double)rq->prompt;
 		out_tokens += (double)rq->output;
 	}
-	stat_of(ttft, nt, &r->ttft);
-	stat_of(tpot, np, &r->tpot);
-	stat_of(lat, nt, &r->latency);
+	serve_stat_of(ttft, nt, &r->ttft);
+	serve_stat_of(tpot, np, &r->tpot);
+	serve_stat_of(lat, nt, &r->latency);
 	free(ttft);
 	free(tpot);
 	free(lat);
@@ -682,6 +682,8 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	size_t k;
 	int c, status = 0;
 	memset(out, 0, sizeof *out);
+	if (serve_has_pools(s))
+		return serve_pools_run(s, rs, o, out, d);
 	f = forward_new(s, d);
 	if (f == NULL)
 		return -1;
@@ -757,7 +759,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 				    : s->workload.arrival.rate;
 	for (size_t i = 0; i < rs->n; i++) {
 		e.seq[i].len = rs->req[i].prompt;
-		e.seq[i].cached = prefix_hit(s, e.block_size, &rs->req[i]);
+		e.seq[i].cached = serve_prefix_hit(s, e.block_size, &rs->req[i]);
 		e.seq[i].state = SEQ_FUTURE;
 	}
 	drive(&e);

@@ -44,6 +44,16 @@ struct serve_iteration {
 	int32_t replica;          /* the dp replica that ran it */
 };
 
+/* One pool of disaggregated serving (serving.pools): prefill, then decode. */
+enum { SERVE_PREFILL, SERVE_DECODE, SERVE_POOLS };
+struct serve_pool_result {
+	int64_t gpus, tp, ep, replicas;
+	int64_t kv_blocks_total;  /* per replica */
+	int64_t max_batched_tokens, max_num_seqs;   /* a replica's limits per iteration */
+	int64_t iterations;
+	double busy;              /* fraction of the duration its replicas compute, averaged */
+};
+
 struct serve_result {
 	size_t requests, finished;
 	double duration;          /* s from time 0 to the last finish */
@@ -64,6 +74,12 @@ struct serve_result {
 	double spec_steps, spec_tokens;   /* speculative decode steps and the tokens they kept */
 	double spec_tokens_per_step;      /* mean tokens a step kept, the bonus token included */
 	double offered_rate;      /* requests/s of the arrival process (0: all at once) */
+	/* Disaggregated pools: each pool's figures, and the time of each request's KV cache
+	 * transfer from its prefill replica to its decode replica (engine time on the links). */
+	bool disaggregated;
+	struct serve_pool_result pool[SERVE_POOLS];
+	struct serve_stat kv_transfer;
+	double kv_transfer_bytes;  /* mean per request, per GPU of the sending replica */
 	struct serve_iteration *iters;   /* owned when kept */
 	size_t niters;
 	/* --find-max-rate: the run above is at found_rate (0: no rate meets the targets). */
@@ -86,6 +102,9 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	      const struct request_stream *rs, const struct serve_options *o,
 	      struct serve_result *out, struct diag *d);
 void serve_result_release(struct serve_result *r);
+/* Whether the scenario serves with disaggregated pools (serving.pools): then serve_run sizes
+ * each pool from its own parallelism, and the scenario's strategy is not what serves. */
+bool serve_has_pools(const struct scenario *s);
 
 /* Parse latency targets "ttft_p99=2s,tpot_p99=100ms" into *out. 0, or -1 with a message in d
  * at the place and key given (where the text came from, e.g. no file and key "--slo"). */

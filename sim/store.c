@@ -651,6 +651,12 @@ static int put(struct store *st, const struct store_point *p, struct diag *d)
 		else
 			sqlite3_bind_null(st->put_result, idx);
 	}
+	for (i = 0; i < STORE_POOL_COLS; i++, idx++) {
+		if (p->prefill_gpus > 0 && p->status == STORE_SIMULATED)
+			bind_col(st->put_result, idx, &store_pool_cols[i], p);
+		else
+			sqlite3_bind_null(st->put_result, idx);
+	}
 	return step_done(st, st->put_result, "cannot write a result", d);
 }
 

@@ -62,6 +62,10 @@ struct store_point {
 	 * u_seed (calibrate_uncertainty); u_draws 0 (NULL in the table) without. */
 	int64_t u_draws, u_seed, u_clamped;
 	double u_step_s[3], u_tokens_per_s[3], u_mfu[3];
+	/* Infer with serving.pools (schema 8): each pool's GPUs and busy fraction, the KV cache
+	 * transfer's mean and p99 seconds; prefill_gpus 0 (NULL in the table) without pools. */
+	int64_t prefill_gpus, decode_gpus;
+	double prefill_busy, decode_busy, kv_transfer_mean, kv_transfer_p99;
 	/* Memory of the most loaded GPU over the simulated step, at most STORE_TIMELINE changes
 	 * (the largest allocation of each interval): a report's memory-over-time chart. */
 	int ntimeline;

@@ -18,10 +18,11 @@
 /* Bump on every change to a table or view; a database of another version is refused with
  * "schema N, this dssim reads M: re-run the sweep into a new file", unless a migration
  * (store_schema_migration) takes it to this one. 5 added the uncertainty columns of results
- * (store_band_cols) to 4, 6 the price_kind column of points to 5, 7 the skips table: a
- * writer adds them to a schema 4 to 6 file, NULL in its rows; a reader reads one as it is
+ * (store_band_cols) to 4, 6 the price_kind column of points to 5, 7 the skips table, 8 the pool columns of
+ * results (store_pool_cols): a
+ * writer adds them to a schema 4 to 7 file, NULL in its rows; a reader reads one as it is
  * (the columns or the table absent). */
-enum { STORE_SCHEMA_VERSION = 7, STORE_SCHEMA_OLDEST = 4 };
+enum { STORE_SCHEMA_VERSION = 8, STORE_SCHEMA_OLDEST = 4 };
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -51,6 +52,10 @@ enum { STORE_EXTRA_COLS = STORE_TIMES + STORE_PARTS };
  * without bands. */
 enum { STORE_BAND_COLS = 12 };
 extern const struct column store_band_cols[STORE_BAND_COLS];
+/* The disaggregated serving columns of results, after the band columns (schema 8): each pool's
+ * GPUs and busy fraction, the KV transfer's mean and p99. All NULL without serving.pools. */
+enum { STORE_POOL_COLS = 6 };
+extern const struct column store_pool_cols[STORE_POOL_COLS];
 /* The SQL that takes a database of schema `from` (STORE_SCHEMA_OLDEST or later) to this one
  * (ALTER TABLE ... ADD COLUMN, the version), malloc'd. */
 char *store_schema_migration(int from);

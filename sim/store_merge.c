@@ -30,7 +30,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	size_t size = 0, i;
 	FILE *f;
 	int rc;
-	bool bands = false, kinds = false, skips = false;
+	bool bands = false, kinds = false, skips = false, pools = false;
 	*added = 0;
 	if (st->in_tx && store_commit(st, d) != 0)
 		return -1;
@@ -47,6 +47,7 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 		bands = other->version >= 5;
 		kinds = other->version >= 6;
 		skips = other->version >= 7;
+		pools = other->version >= 8;
 		store_close(other, d);
 	}
 	diag_init(&e);
@@ -86,6 +87,9 @@ int store_merge(struct store *st, const char *from, size_t *added, struct diag *
 	}
 	for (i = 0; bands && i < STORE_BAND_COLS; i++)
 		fprintf(f, ", %s", store_band_cols[i].name);
+	/* The pool columns of a schema 8 source (before it, NULL as the migration leaves them). */
+	for (i = 0; pools && i < STORE_POOL_COLS; i++)
+		fprintf(f, ", %s", store_pool_cols[i].name);
 	fclose(f);
 	f = open_memstream(&sql, &size);
 	if (f == NULL)

@@ -100,6 +100,21 @@ const struct column store_band_cols[STORE_BAND_COLS] = {
 	{"mfu_p90", COL_REAL, P(u_mfu[2]), "90th percentile of mfu"},
 };
 
+/* Schema 8: disaggregated serving (serving.pools, serve_pools.c). */
+const struct column store_pool_cols[STORE_POOL_COLS] = {
+	{"prefill_gpus", COL_INT, P(prefill_gpus),
+	 "infer with serving.pools: GPUs of the prefill pool; NULL (and the columns below) "
+	 "without pools or in a point stored before schema 8"},
+	{"decode_gpus", COL_INT, P(decode_gpus), "GPUs of the decode pool"},
+	{"prefill_busy", COL_REAL, P(prefill_busy),
+	 "fraction of the run the prefill replicas compute, averaged"},
+	{"decode_busy", COL_REAL, P(decode_busy),
+	 "fraction of the run the decode replicas compute, averaged"},
+	{"kv_transfer_mean", COL_REAL, P(kv_transfer_mean),
+	 "mean seconds a request's KV cache takes from its prefill to its decode replica"},
+	{"kv_transfer_p99", COL_REAL, P(kv_transfer_p99), "99th percentile of that, s"},
+};
+
 const size_t store_npoint_cols = COUNT(store_point_cols);
 const size_t store_nresult_cols = COUNT(store_result_cols);
 
@@ -247,9 +262,13 @@ static void write_schema(FILE *f, bool docs)
 			    memory_part_name((enum memory_part)(i - STORE_TIMES)));
 	}
 	for (i = 0; i < STORE_BAND_COLS; i++) {
-		fprintf(f, "  %s %s%s", store_band_cols[i].name, sql_type(store_band_cols[i].type),
-			i + 1 < STORE_BAND_COLS ? "," : "");
+		fprintf(f, "  %s %s,", store_band_cols[i].name, sql_type(store_band_cols[i].type));
 		DOC("%s", store_band_cols[i].doc);
+	}
+	for (i = 0; i < STORE_POOL_COLS; i++) {
+		fprintf(f, "  %s %s%s", store_pool_cols[i].name, sql_type(store_pool_cols[i].type),
+			i + 1 < STORE_POOL_COLS ? "," : "");
+		DOC("%s", store_pool_cols[i].doc);
 	}
 	fputs(");\n", f);
 
@@ -319,7 +338,8 @@ char *store_schema_sql(void)
 }
 
 /* Schema 4 to 5 adds the band columns of results, 5 to 6 price_kind to points, 6 to 7 the
- * skips table (CREATE TABLE IF NOT EXISTS, as a new file has it). ALTER TABLE
+ * skips table (CREATE TABLE IF NOT EXISTS, as a new file has it), 7 to 8 the pool columns of
+ * results. ALTER TABLE
  * ADD COLUMN appends, so the columns land where CREATE puts them in a new file, and the
  * views, which name p.* and r.*, see them (SQLite expands a view when a statement uses it:
  * sqlite.org/lang_altertable.html, "ADD COLUMN"). */
@@ -337,6 +357,9 @@ char *store_schema_migration(int from)
 		fputs("ALTER TABLE points ADD COLUMN price_kind TEXT;\n", f);
 	if (from < 7)
 		write_skips(f, false);
+	for (i = 0; from < 8 && i < STORE_POOL_COLS; i++)
+		fprintf(f, "ALTER TABLE results ADD COLUMN %s %s;\n", store_pool_cols[i].name,
+			sql_type(store_pool_cols[i].type));
 	fprintf(f, "PRAGMA user_version = %d;\n", STORE_SCHEMA_VERSION);
 	if (fclose(f) != 0)
 		xalloc_fail(size);
@@ -366,7 +389,9 @@ char *store_insert_sql(int which)
 		}
 		for (i = 0; i < STORE_BAND_COLS; i++)
 			fprintf(f, ", %s", store_band_cols[i].name);
-		n = 1 + store_nresult_cols + STORE_EXTRA_COLS + STORE_BAND_COLS;
+		for (i = 0; i < STORE_POOL_COLS; i++)
+			fprintf(f, ", %s", store_pool_cols[i].name);
+		n = 1 + store_nresult_cols + STORE_EXTRA_COLS + STORE_BAND_COLS + STORE_POOL_COLS;
 	} else {
 		fputs("INSERT INTO errors (point_id, message", f);
 		n = 2;

@@ -142,6 +142,14 @@ static void take_serving(const struct run_result *r, struct store_point *p)
 	p->tpot_p50 = v->tpot.p50;
 	p->tpot_p99 = v->tpot.p99;
 	p->latency_p99 = v->latency.p99;
+	if (v->disaggregated) {
+		p->prefill_gpus = v->pool[SERVE_PREFILL].gpus;
+		p->decode_gpus = v->pool[SERVE_DECODE].gpus;
+		p->prefill_busy = v->pool[SERVE_PREFILL].busy;
+		p->decode_busy = v->pool[SERVE_DECODE].busy;
+		p->kv_transfer_mean = v->kv_transfer.mean;
+		p->kv_transfer_p99 = v->kv_transfer.p99;
+	}
 	p->peak_per_gpu = p->analytic_peak;
 }
 

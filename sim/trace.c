@@ -53,28 +53,58 @@ int trace_write(FILE *out, const struct graph *g, const struct engine *e,
 	return ferror(out) ? -1 : 0;
 }
 
+/* Replica k's first GPU, its GPUs and the KV blocks it has: dp replicas alike, or with
+ * disaggregated pools the prefill pool's replicas then the decode pool's. */
+static int64_t replica_gpus(const struct scenario *s, const struct serve_result *r, int64_t k,
+			    int64_t *gpus, int64_t *blocks)
+{
+	const struct serve_pool_result *p = &r->pool[SERVE_PREFILL], *d = &r->pool[SERVE_DECODE];
+	if (!r->disaggregated) {
+		*gpus = s->strategy.tp * s->strategy.pp;
+		*blocks = r->kv_blocks_total;
+		return k * *gpus;
+	}
+	if (k < p->replicas) {
+		*gpus = p->tp;
+		*blocks = p->kv_blocks_total;
+		return k * p->tp;
+	}
+	*gpus = d->tp;
+	*blocks = d->kv_blocks_total;
+	return p->gpus + (k - p->replicas) * d->tp;
+}
+
 int trace_write_serving(FILE *out, const struct scenario *s, const struct serve_result *r)
 {
-	int64_t gpus = s->strategy.tp * s->strategy.pp, replicas = r->replicas > 0 ? r->replicas : 1;
-	int64_t g, k, drawn;
+	int64_t gpus, blocks, replicas = r->replicas > 0 ? r->replicas : 1;
+	int64_t g, k, drawn, base;
 	bool first = true;
 	size_t i;
 	char buf[128];
 	/* Each replica's GPUs are one process each, replica after replica; every GPU of a replica
 	 * runs each of its iterations. Past 64 processes only the first are drawn. */
 	fputs("{\"displayTimeUnit\": \"ms\", \"traceEvents\": [", out);
-	for (k = 0; k < replicas; k++)
-		for (g = 0; g < gpus && k * gpus + g < 64; g++) {
-			unsigned pid = (unsigned)(k * gpus + g);
-			snprintf(buf, sizeof buf, "replica %lld GPU %lld (tp rank %lld, pipeline stage %lld)",
-				 (long long)k, (long long)g, (long long)(g % s->strategy.tp),
-				 (long long)(g / s->strategy.tp));
+	for (k = 0; k < replicas; k++) {
+		base = replica_gpus(s, r, k, &gpus, &blocks);
+		for (g = 0; g < gpus && base + g < 64; g++) {
+			unsigned pid = (unsigned)(base + g);
+			if (r->disaggregated)
+				snprintf(buf, sizeof buf, "%s replica %lld GPU %lld (tp rank %lld)",
+					 k < r->pool[SERVE_PREFILL].replicas ? "prefill" : "decode",
+					 (long long)(k < r->pool[SERVE_PREFILL].replicas
+							     ? k : k - r->pool[SERVE_PREFILL].replicas),
+					 (long long)g, (long long)g);
+			else
+				snprintf(buf, sizeof buf, "replica %lld GPU %lld (tp rank %lld, "
+					 "pipeline stage %lld)", (long long)k, (long long)g,
+					 (long long)(g % s->strategy.tp), (long long)(g / s->strategy.tp));
 			name_event(out, "process_name", pid, 0, buf, &first);
 			name_event(out, "thread_name", pid, 1, "iterations", &first);
 		}
+	}
 	for (i = 0; i < r->niters; i++) {
 		const struct serve_iteration *it = &r->iters[i];
-		int64_t base = (int64_t)it->replica * gpus;
+		base = replica_gpus(s, r, it->replica, &gpus, &blocks);
 		if (base >= 64)
 			continue;
 		drawn = base + gpus < 64 ? gpus : 64 - base;
@@ -82,14 +112,15 @@ int trace_write_serving(FILE *out, const struct scenario *s, const struct serve_
 			fprintf(out, ",\n{\"ph\": \"X\", \"name\": \"%s\", \"cat\": \"iteration\", "
 				     "\"pid\": %lld, \"tid\": 1, \"ts\": %.3f, \"dur\": %.3f, "
 				     "\"args\": {\"tokens\": %d, \"sequences\": %d, \"prefills\": %d}}",
-				it->prefills > 0 ? "prefill+decode" : "decode", (long long)(base + g),
+				it->prefills == 0 ? "decode"
+				: r->disaggregated ? "prefill" : "prefill+decode", (long long)(base + g),
 				it->start * 1e6, it->duration * 1e6, (int)it->tokens,
 				(int)it->sequences, (int)it->prefills);
 		/* Counters on the replica's first GPU: its own KV cache and batch. */
 		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"KV blocks\", \"pid\": %lld, "
 			     "\"ts\": %.3f, \"args\": {\"in use\": %lld, \"total\": %lld}}",
 			(long long)base, (it->start + it->duration) * 1e6, (long long)it->kv_blocks,
-			(long long)r->kv_blocks_total);
+			(long long)blocks);
 		fprintf(out, ",\n{\"ph\": \"C\", \"name\": \"sequences\", \"pid\": %lld, "
 			     "\"ts\": %.3f, \"args\": {\"running\": %d}}",
 			(long long)base, it->start * 1e6, (int)it->sequences);

@@ -181,6 +181,25 @@ else
 	bad "serving trace lacks replica 1"
 fi
 
+# Disaggregated pools: each pool and the KV moves in JSON and text, each pool's replicas in the
+# trace.
+pools=scenarios/llama3_70b_disaggregated.yaml
+expect 0 pools_json "$dssim" --format json --set workload.requests=100 "$pools"
+for key in '"pools": {' '"prefill": {"gpus": 8, "tp": 4, "ep": 1, "replicas": 2' \
+	'"decode": {"gpus": 8, "tp": 8, "ep": 1, "replicas": 1' '"kv_transfer_s": {"mean": ' \
+	'"kv_transfer_bytes": ' '"busy_fraction": '; do
+	has pools_json out "$key"
+done
+expect 0 pools_text "$dssim" --set workload.requests=100 -t "$out/pools.trace.json" "$pools"
+has pools_text out "prefill   8 GPUs (2 x tp 4, ep 1)"
+has pools_text out "KV moves  "
+if grep -q '"prefill replica 1 GPU 3' "$out/pools.trace.json" &&
+	grep -q '"decode replica 0 GPU 7' "$out/pools.trace.json"; then
+	ok "serving trace draws both pools' replicas"
+else
+	bad "serving trace lacks a pool's replicas"
+fi
+
 # Control bytes from inputs are printed escaped, in text and in tables (no raw ESC to a terminal).
 esc=$(printf '\033')
 printf 'name: "red\\e[31mname\\nline"\nmodel: gpt2\ncluster: {node: p4de.24xlarge}\nworkload: {seq_len: 1024, global_batch: 8}\n' >"$out/ansi.yaml"

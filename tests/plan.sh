@@ -104,7 +104,11 @@ has wrong_mode err "is not a training scenario"
 expect 2 mean_target "$dssim" plan "$base" --rate 10/s --slo ttft_mean=2s
 has mean_target err "ttft_mean is not among the targets plan checks"
 expect 2 unknown_node "$dssim" plan "$base" --rate 10/s --slo ttft_p99=2s --nodes nosuch.large
-for name in no_goal no_slo deadline_serving wrong_mode mean_target; do
+# Disaggregated pools fix the GPUs and parallelism plan would search.
+expect 2 pools "$dssim" plan "$top_src/scenarios/llama3_70b_disaggregated.yaml" --rate 10/s \
+	--slo ttft_p99=2s
+has pools err "serves with disaggregated pools (serving.pools)"
+for name in no_goal no_slo deadline_serving wrong_mode mean_target pools; do
 	[ "$(wc -l <"$out/$name.err")" -eq 1 ] && ok "$name: one line" || bad "$name: $(wc -l <"$out/$name.err") lines"
 done
 finish

@@ -246,7 +246,7 @@ if ls "$out/no" >/dev/null 2>&1; then bad "-o left something"; else ok "-o to a 
 # (sqlite.org/fileformat2.html, "The Database Header"); the sweeps above left no WAL behind.
 cp "$out/r.db" "$out/old.db"
 printf '\000\000\000\002' | dd of="$out/old.db" bs=1 seek=60 count=4 conv=notrunc 2>/dev/null
-refused="$out/old.db: schema 2, this dssim reads 7: re-run the sweep into a new file"
+refused="$out/old.db: schema 2, this dssim reads 8: re-run the sweep into a new file"
 for cmd in report top "db check"; do
 	name=old_$(echo "$cmd" | tr ' ' _)
 	if [ "$cmd" = "db check" ]; then

@@ -321,4 +321,24 @@ has k9_after out "sweep 1 interrupted"
 if grep -q "sweep 2 interrupted" "$out/k9_after.out"; then bad "the rerun is called interrupted"
 else ok "the rerun is not interrupted"; fi
 
+# Disaggregated serving stores each pool's GPUs and busy fraction and the KV moves (schema 8):
+# NULL for the colocated point, set for the pools, and carried by a merge (the two points with
+# one pool empty are errors).
+pspec="$out/pools.yaml"
+cat >"$pspec" <<YAML
+base: $top_src/scenarios/llama3_70b_disaggregated.yaml
+axes:
+  workload.requests: [100]
+  serving.pools.prefill.gpus: [0, 8]
+  serving.pools.decode.gpus: [0, 8]
+YAML
+expect 0 sweep_pools "$dssim" sweep -q -j 1 "$pspec" --db "$out/pools.db"
+has sweep_pools out "4 points stored (2 simulated, 0 fit unsimulated, 0 do not fit, 2 errors)"
+if command -v sqlite3 >/dev/null 2>&1; then
+	same "pools in pools.db" "$(sqlite3 "$out/pools.db" 'SELECT count(*) FROM v_points WHERE prefill_gpus = 8 AND decode_gpus = 8 AND decode_busy > 0 AND kv_transfer_p99 >= kv_transfer_mean AND kv_transfer_mean > 0')" 1
+	same "no pools in pools.db" "$(sqlite3 "$out/pools.db" 'SELECT count(*) FROM v_points WHERE simulated = 1 AND prefill_gpus IS NULL AND kv_transfer_mean IS NULL')" 1
+	expect 0 merge_pools "$dssim" db merge "$out/pools2.db" "$out/pools.db"
+	same "pools merged" "$(sqlite3 "$out/pools2.db" 'SELECT count(*) FROM v_points WHERE prefill_gpus = 8 AND kv_transfer_mean > 0')" 1
+fi
+
 finish

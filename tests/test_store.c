@@ -160,7 +160,7 @@ static void store_creates_the_schema_in_wal_mode(void **state)
 			"'v_cheapest', 'v_misfits')");
 		check_sql(store_db(st), 1, "SELECT count(*) FROM sqlite_schema WHERE "
 			"type = 'table' AND name = 'skips'");
-		check_sql(store_db(st), 7, "PRAGMA user_version");
+		check_sql(store_db(st), 8, "PRAGMA user_version");
 		sql(store_db(st), mode, sizeof mode, "PRAGMA journal_mode");
 		assert_string_equal(mode, "wal");
 		assert_int_equal(store_close(st, &d), 0);
@@ -441,6 +441,8 @@ static void store_pack_round_trips_every_field(void **state)
 	strcpy(p.reason, "fits with 11.8 GB to spare");
 	p.requests_per_s = 3.5, p.output_tokens_per_s = 1792, p.ttft_p50 = 0.21, p.ttft_p99 = 0.93;
 	p.tpot_p50 = 0.031, p.tpot_p99 = 0.047, p.latency_p99 = 12.6, p.host_per_node = 1.5e11;
+	p.prefill_gpus = 8, p.decode_gpus = 8, p.prefill_busy = 0.39, p.decode_busy = 0.99;
+	p.kv_transfer_mean = 8.6e-4, p.kv_transfer_p99 = 2.4e-3;
 	buf = store_pack(&p, &size);
 	assert_int_equal(size, sizeof p + strlen(cfg));
 	assert_int_equal(store_unpack(buf, size, &q), 0);
@@ -454,6 +456,8 @@ static void store_pack_round_trips_every_field(void **state)
 	SAME(host_per_node), SAME(host_capacity), SAME(usd_per_hour), SAME(usd_per_million_tokens);
 	SAME(requests_per_s), SAME(output_tokens_per_s), SAME(ttft_p50), SAME(ttft_p99);
 	SAME(tpot_p50), SAME(tpot_p99), SAME(latency_p99), SAME(wall_s);
+	SAME(prefill_gpus), SAME(decode_gpus), SAME(prefill_busy), SAME(decode_busy);
+	SAME(kv_transfer_mean), SAME(kv_transfer_p99);
 	for (i = 0; i < STORE_TIMES; i++)
 		SAME(time[i]);
 	for (i = 0; i < MEMORY_PARTS; i++)
@@ -722,17 +726,17 @@ static void store_refuses_another_schema(void **state)
 	diag_init(&d);
 	tmp_make(dir, path, sizeof path, "other.db");
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE points (x); PRAGMA user_version = 8",
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE points (x); PRAGMA user_version = 9",
 				      NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 	assert_null(store_open(path, false, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 8, this dssim reads 7: re-run the sweep into a new file");
+			    "schema 9, this dssim reads 8: re-run the sweep into a new file");
 	diag_release(&d);
 	assert_null(store_open(path, true, 1000, &d));
 	assert_string_equal(last_message(&d),
-			    "schema 8, this dssim reads 7: re-run the sweep into a new file");
-	assert_int_equal(store_schema_version(), 7);
+			    "schema 9, this dssim reads 8: re-run the sweep into a new file");
+	assert_int_equal(store_schema_version(), 8);
 	tmp_remove(dir);
 	diag_release(&d);
 }

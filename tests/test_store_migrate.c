@@ -1,10 +1,10 @@
 /*
  * test_store_migrate: a sweep database of schema 4 (tests/fuzz/db/train.sqlite3, written by
  * the dssim before the uncertainty columns) is read as it is by a reader and migrated to
- * schema 7 by a writer: the band columns (schema 5) and points.price_kind (schema 6) are
+ * schema 8 by a writer: the band columns (schema 5) and points.price_kind (schema 6) are
  * added, NULL in its rows, the views show them, and an uncertainty sweep's points replace the
  * points stored without their bands. A schema 5 file gains price_kind alone; a schema 6 file
- * gains the skips table (schema 7).
+ * gains the skips table (schema 7); a schema 7 file the disaggregated pools' columns (8).
  */
 #include "check.h"
 
@@ -104,7 +104,7 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, "PRAGMA user_version"), 8);
 	assert_true(store_has_price_kind(st));
 	/* price_kind: the last column of points, as CREATE puts it; NULL in the old rows. */
 	assert_int_equal(one(st, "SELECT name = 'price_kind' FROM pragma_table_info('points') "
@@ -114,7 +114,8 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 	assert_int_equal(one(st, "SELECT group_concat(name, ' ') = 'uncertainty_draws "
 				 "uncertainty_seed uncertainty_clamped step_s_p10 step_s_p50 "
 				 "step_s_p90 tokens_per_s_p10 tokens_per_s_p50 tokens_per_s_p90 "
-				 "mfu_p10 mfu_p50 mfu_p90' FROM (SELECT name FROM "
+				 "mfu_p10 mfu_p50 mfu_p90 prefill_gpus decode_gpus prefill_busy "
+				 "decode_busy kv_transfer_mean kv_transfer_p99' FROM (SELECT name FROM "
 				 "pragma_table_info('results') WHERE cid >= (SELECT cid FROM "
 				 "pragma_table_info('results') WHERE name = 'uncertainty_draws') "
 				 "ORDER BY cid)"), 1);
@@ -165,15 +166,42 @@ static void schema_4_is_read_as_it_is_and_migrated_by_a_writer(void **state)
 				 "step_s_p50 = 10"), 1);
 	assert_int_equal(store_close(st, &d), 0);
 
-	/* Migrated once: a reader finds schema 7. */
+	/* Migrated once: a reader finds schema 8. */
 	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, "PRAGMA user_version"), 8);
 	assert_true(store_has_bands(st));
 	assert_int_equal(store_close(st, &d), 0);
 	assert_int_equal(d.count, 0);
 	diag_release(&d);
 	tmp_remove(dir);
+}
+
+/* Take a new file back to an older schema: the views go (DROP COLUMN refuses a column a view
+ * may use), then `before` and the pool columns of schema 8, then the views come back from the
+ * schema's own CREATE ... IF NOT EXISTS, then `after` runs and the version is set. */
+static void make_older(const char *path, const char *before, const char *after, int version)
+{
+	static const char *const pool_cols[] = {"prefill_gpus", "decode_gpus", "prefill_busy",
+						"decode_busy", "kv_transfer_mean", "kv_transfer_p99"};
+	char *sql = store_schema_sql(), buf[128];
+	sqlite3 *db;
+	size_t i;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP VIEW v_cheapest; DROP VIEW v_best; "
+				      "DROP VIEW v_fitting; DROP VIEW v_misfits; DROP VIEW v_points;",
+				      NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, before, NULL, NULL, NULL), SQLITE_OK);
+	for (i = 0; i < 6; i++) {
+		snprintf(buf, sizeof buf, "ALTER TABLE results DROP COLUMN %s", pool_cols[i]);
+		assert_int_equal(sqlite3_exec(db, buf, NULL, NULL, NULL), SQLITE_OK);
+	}
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, after, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(buf, sizeof buf, "PRAGMA user_version = %d", version);
+	assert_int_equal(sqlite3_exec(db, buf, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
 }
 
 /* A schema 5 file, made here from a new one by dropping price_kind (SQLite 3.35's DROP
@@ -185,7 +213,6 @@ static void schema_5_gains_price_kind(void **state)
 	struct store *st;
 	struct store_point p;
 	struct diag d;
-	sqlite3 *db;
 	size_t added = 0;
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -204,22 +231,7 @@ static void schema_5_gains_price_kind(void **state)
 	assert_int_equal(store_sweep_begin(st, "", "five", NULL, &d), 0);
 	assert_int_equal(store_put(st, &p, &d), 0);
 	assert_int_equal(store_close(st, &d), 0);
-	{
-		/* The views go first (DROP COLUMN refuses a column a view may use), and come
-		 * back from the schema's own CREATE ... IF NOT EXISTS. */
-		char *sql = store_schema_sql();
-		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "DROP VIEW v_cheapest; DROP VIEW v_best; "
-					      "DROP VIEW v_fitting; DROP VIEW v_misfits; "
-					      "DROP VIEW v_points; "
-					      "ALTER TABLE points DROP COLUMN price_kind; ",
-					      NULL, NULL, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5;", NULL, NULL, NULL),
-				 SQLITE_OK);
-		sqlite3_close(db);
-		free(sql);
-	}
+	make_older(path, "ALTER TABLE points DROP COLUMN price_kind;", "", 5);
 
 	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
@@ -237,7 +249,7 @@ static void schema_5_gains_price_kind(void **state)
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, "PRAGMA user_version"), 8);
 	assert_true(store_has_price_kind(st));
 	memcpy(p.hash, "00000000000000b6", 16);
 	snprintf(p.price_kind, sizeof p.price_kind, "capacity_block");
@@ -264,7 +276,6 @@ static void schema_6_gains_the_skips_table(void **state)
 	struct store *st;
 	struct store_point p;
 	struct diag d;
-	sqlite3 *db;
 	(void)state;
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof path, "%s/six.db", dir);
@@ -282,10 +293,7 @@ static void schema_6_gains_the_skips_table(void **state)
 	assert_int_equal(store_sweep_begin(st, "", "six", NULL, &d), 0);
 	assert_int_equal(store_put(st, &p, &d), 0);
 	assert_int_equal(store_close(st, &d), 0);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE skips; PRAGMA user_version = 6;", NULL, NULL,
-				      NULL), SQLITE_OK);
-	sqlite3_close(db);
+	make_older(path, "", "DROP TABLE skips;", 6);
 
 	st = store_open(path, true, 1000, &d);
 	assert_non_null(st);
@@ -296,7 +304,7 @@ static void schema_6_gains_the_skips_table(void **state)
 
 	st = store_open(path, false, 1000, &d);
 	assert_non_null(st);
-	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, "PRAGMA user_version"), 8);
 	assert_int_equal(one(st, has_skips), 1);
 	assert_int_equal(store_sweep_begin(st, "", "seven", NULL, &d), 0);
 	memcpy(p.hash, "00000000000000c7", 16);
@@ -354,6 +362,96 @@ static void a_schema_4_file_merges_into_schema_6(void **state)
 	tmp_remove(dir);
 }
 
+/* A point of disaggregated serving: 8 + 8 GPUs, busy 39 % and 99 %, KV moves of 0.86 ms mean
+ * and 2.4 ms p99. */
+static void pools_point(struct store_point *p, const char *hash)
+{
+	memset(p, 0, sizeof *p);
+	memcpy(p->hash, hash, 16);
+	p->status = STORE_SIMULATED;
+	snprintf(p->mode, sizeof p->mode, "infer");
+	p->fits = true;
+	p->prefill_gpus = 8;
+	p->decode_gpus = 8;
+	p->prefill_busy = 0.39;
+	p->decode_busy = 0.99;
+	p->kv_transfer_mean = 8.6e-4;
+	p->kv_transfer_p99 = 2.4e-3;
+	p->config = (char *)"{\"a\":8}";
+}
+
+/* A schema 7 file, made here from a new one by dropping the pool columns of results (and the
+ * views that name them) and setting the version: a reader reads it without them; a merge into
+ * schema 8 brings its points with NULL pools; a writer adds the columns, NULL in the old rows,
+ * and its pool figures are read back as written and carried by a merge. */
+static void schema_7_gains_the_pool_columns(void **state)
+{
+	char dir[32] = "/tmp/test_store_migrate.XXXXXX", path[600], merged[600], again[600];
+	const char *has_col = "SELECT count(*) FROM pragma_table_info('results') WHERE name = "
+			      "'kv_transfer_p99'";
+	struct store *st;
+	struct store_point p;
+	struct diag d;
+	size_t added = 0;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/seven.db", dir);
+	snprintf(merged, sizeof merged, "%s/merged.db", dir);
+	snprintf(again, sizeof again, "%s/again.db", dir);
+	diag_init(&d);
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	pools_point(&p, "00000000000000d7");
+	p.prefill_gpus = 0;   /* stored by schema 7: no pools */
+	assert_int_equal(store_sweep_begin(st, "", "seven", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_close(st, &d), 0);
+	make_older(path, "", "", 7);
+
+	st = store_open(path, true, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 7);
+	assert_int_equal(one(st, has_col), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Merged while still schema 7: its point comes over without pools. */
+	st = store_open(merged, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, path, &added, &d), 0);
+	assert_int_equal(added, 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE prefill_gpus IS NULL"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* A writer migrates it and stores a disaggregated point beside the old one. */
+	st = store_open(path, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(one(st, "PRAGMA user_version"), 8);
+	assert_int_equal(one(st, has_col), 1);
+	pools_point(&p, "00000000000000d8");
+	assert_int_equal(store_sweep_begin(st, "", "eight", NULL, &d), 0);
+	assert_int_equal(store_put(st, &p, &d), 0);
+	assert_int_equal(store_commit(st, &d), 0);
+	assert_int_equal(one(st, "SELECT count(*) FROM results WHERE prefill_gpus IS NULL"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE prefill_gpus = 8 AND "
+				 "decode_gpus = 8 AND prefill_busy = 0.39 AND decode_busy = 0.99 "
+				 "AND kv_transfer_mean = 8.6e-4 AND kv_transfer_p99 = 2.4e-3"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+
+	/* Merged from schema 8, the pool columns come with the point. */
+	st = store_open(again, false, 1000, &d);
+	assert_non_null(st);
+	assert_int_equal(store_merge(st, path, &added, &d), 0);
+	assert_int_equal(added, 2);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE kv_transfer_p99 = 2.4e-3 "
+				 "AND decode_busy = 0.99"), 1);
+	assert_int_equal(one(st, "SELECT count(*) FROM v_points WHERE prefill_gpus IS NULL"), 1);
+	assert_int_equal(store_close(st, &d), 0);
+	assert_int_equal(d.count, 0);
+	diag_release(&d);
+	tmp_remove(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +459,7 @@ int main(void)
 		cmocka_unit_test(schema_5_gains_price_kind),
 		cmocka_unit_test(a_schema_4_file_merges_into_schema_6),
 		cmocka_unit_test(schema_6_gains_the_skips_table),
+		cmocka_unit_test(schema_7_gains_the_pool_columns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,23 @@
+/*
+ * serve_int: what the files of the serve module share (serve.c plays colocated replicas,
+ * serve_pools.c disaggregated prefill and decode pools). Private to sim/serve*.c and the serve
+ * tests.
+ */
+#ifndef DSSIM_SERVE_INT_H
+#define DSSIM_SERVE_INT_H
+
+#include "serve.h"
+
+/* Mean and quantiles of x[0..n) (sorted in place) into *out; all 0 when n is 0. */
+void serve_stat_of(double *x, size_t n, struct serve_stat *out);
+/* The prompt tokens of rq that the prefix cache holds, in whole blocks of `block` tokens. */
+int64_t serve_prefix_hit(const struct scenario *s, int64_t block, const struct request *rq);
+/* The gap after now that lands exactly on t when added to now. */
+double serve_gap_to(double now, double t);
+
+/* serve_run for disaggregated pools (serve_pools.c): m is unused, each pool sizes its own KV
+ * cache from its own parallelism. 0, or -1 with a message in d. */
+int serve_pools_run(const struct scenario *s, const struct request_stream *rs,
+		    const struct serve_options *o, struct serve_result *out, struct diag *d);
+
+#endif
