@@ -12,7 +12,7 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug | cost) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
+	calibration | scenario_check | scenario_profile | scenario_int | schema_parse) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead) echo 2 ;;
 	schedule | graph | step | step_*) echo 3 ;;
