@@ -88,6 +88,9 @@ const char *memory_part_name(enum memory_part p);
  * (int8/int4 group-wise, fp8 128x128 blocks). */
 double memory_weight_bytes(enum dtype dtype, double group);
 
+/* The MODEL_ACT_* bits of the saved tensors strategy.recompute_modules rebuilds in backward. */
+unsigned memory_recomputed_acts(const struct scenario *s);
+
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
 double memory_dtype_bytes(enum dtype dtype);
 

@@ -30,6 +30,7 @@ enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
 enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
+enum ema_kind { EMA_NONE, EMA_DEVICE, EMA_HOST };
 
 struct model_config {
 	char *name;
@@ -44,8 +45,10 @@ struct model_config {
 	} mla;
 	struct {
 		int64_t experts, shared_experts, top_k, ffn, dense_layers;
+		int64_t n_group, topk_group; /* expert groups; groups a token may reach (0: all) */
 		double capacity_factor;
 	} moe;
+	int64_t mtp_layers;        /* multi-token prediction modules (DeepSeek-V3 sec. 2.2) */
 	double published_params, published_active_params;
 };
 
@@ -56,6 +59,8 @@ struct workload {
 	enum dtype kv_dtype;
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;
+	enum dtype optimizer_state_dtype; /* Adam's moments (and SGD's momentum) */
+	enum ema_kind ema;         /* an fp32 moving average of the weights, and where it lives */
 	bool flash_attention;
 	enum logits_kind logits;  /* positions a prefill projects to logits */
 	int64_t quant_group;       /* weights per quantization scale (int8/int4/fp8 weights) */
@@ -121,6 +126,9 @@ struct strategy {
 	bool account_embedding, account_loss; /* embedding / loss count as one layer of a stage */
 	bool sequence_parallel;
 	enum recompute_kind recompute;
+	struct {
+		bool norm, mla_up; /* outputs rebuilt in backward (DeepSeek-V3 sec. 3.2.3) */
+	} recompute_modules;
 	enum schedule_kind schedule;
 	struct {
 		enum offload_kind optimizer, params;

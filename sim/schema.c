@@ -40,6 +40,7 @@ static const char *const price_kind_names[] = {"on_demand", "capacity_block", "s
 						 "reserved", NULL};
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
+static const char *const ema_names[] = {"none", "device", "host", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -113,9 +114,20 @@ static const struct schema_row rows[] = {
 	INT("model.moe.ffn", 0, 4194304, "0", "expert intermediate size", model.moe.ffn),
 	INT("model.moe.dense_layers", 0, 100000, "0", "first layers with a dense MLP",
 	    model.moe.dense_layers),
+	/* DeepSeek-V2 report sec. 2.1.3 (device-limited routing, M = 3) and V3 report sec. 3.2.2
+	 * (node-limited, M = 4): top_k experts are chosen within topk_group of n_group groups. */
+	INT("model.moe.n_group", 0, 1048576, "0",
+	    "expert groups (HF n_group); 0 = routing is not group-limited", model.moe.n_group),
+	INT("model.moe.topk_group", 0, 1048576, "0",
+	    "groups one token's experts may span (HF topk_group); 0 = n_group",
+	    model.moe.topk_group),
 	/* GShard (Lepikhin et al. 2020, sec. 2.2): capacity factor 1.0 = an even split of tokens. */
 	NUM("model.moe.capacity_factor", UNIT_NONE, 1.0, 100.0, false, "1.0",
 	    "tokens an expert holds, relative to an even split", model.moe.capacity_factor),
+	/* DeepSeek-V3 report sec. 2.2: D sequential modules, each one transformer layer and a
+	 * 2h x h projection, sharing the embedding and the output head; HF num_nextn_predict_layers. */
+	INT("model.mtp_layers", 0, 64, "0",
+	    "multi-token prediction modules trained beside the last stage", model.mtp_layers),
 	NUM("model.published_params", UNIT_NONE, 0, BIG, false, "0",
 	    "published total parameters (self-check)", model.published_params),
 	NUM("model.published_active_params", UNIT_NONE, 0, BIG, false, "0",
@@ -255,6 +267,15 @@ static const struct schema_row rows[] = {
 	     "gradient type; not given: fp32 for fp32 training, fp16 for fp16, else bf16 "
 	     "(Megatron keeps fp32 main grads: 'fp32')", workload.grad_dtype),
 	ENUM("workload.optimizer", optimizer_names, "adamw", "optimizer", workload.optimizer),
+	/* DeepSeek-V3 report sec. 3.3.3: AdamW's first and second moments in BF16. */
+	ENUM("workload.optimizer_state_dtype", dtype_names, "fp32",
+	     "Adam moments / SGD momentum: fp32, or bf16 as DeepSeek-V3 keeps them",
+	     workload.optimizer_state_dtype),
+	/* DeepSeek-V3 report sec. 3.2.3: the EMA of the weights is kept in CPU memory and updated
+	 * asynchronously after each step. */
+	ENUM("workload.ema", ema_names, "none",
+	     "an fp32 EMA of the weights: none, on the GPU (device), or in host memory (host)",
+	     workload.ema),
 	BOOL("workload.flash_attention", "true",
 	     "fused attention: no s*s score matrices are stored", workload.flash_attention),
 	/* vLLM's LogitsProcessor projects only the sampled (last) positions; HuggingFace
@@ -401,6 +422,15 @@ static const struct schema_row rows[] = {
 	     strategy.sequence_parallel),
 	ENUM("strategy.recompute", recompute_names, "none", "activation recomputation",
 	     strategy.recompute),
+	/* DeepSeek-V3 report sec. 3.2.3: "we recompute all RMSNorm operations and MLA
+	 * up-projections during back-propagation". */
+	SECTION("strategy.recompute_modules", PRESET_NONE,
+		"modules whose outputs are rebuilt in backward, besides strategy.recompute"),
+	BOOL("strategy.recompute_modules.norm", "false",
+	     "norm outputs (the norm inputs are kept)", strategy.recompute_modules.norm),
+	BOOL("strategy.recompute_modules.mla_up", "false",
+	     "MLA up-projection outputs: queries, keys, values (the latents are kept)",
+	     strategy.recompute_modules.mla_up),
 	ENUM("strategy.schedule", schedule_names, "1f1b", "pipeline schedule", strategy.schedule),
 	INT("strategy.vp", 1, 1024, "1", "virtual stages per rank (interleaved)", strategy.vp),
 	/* Megatron-LM --decoder-first-pipeline-num-layers / --decoder-last-pipeline-num-layers. */

@@ -32,6 +32,7 @@ struct ctx {
 	double gemm_fwd;
 	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
 	double adapter_fwd;             /* LoRA: the adapters' GEMMs, forward */
+	double mla_up_fwd;              /* the MLA up-projections' GEMMs, forward */
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
 };
 
@@ -108,8 +109,41 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	}
 	x->gemm_fwd += (double)t->count *
 		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
+	if (model_tensor_is_mla_up(t))
+		x->mla_up_fwd += (double)t->count *
+				 compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
 	/* The frozen base's matrices (QLoRA dequantizes them before each use). */
 	x->frozen_elems += (double)t->count * rows * cols;
+}
+
+/*
+ * The forward work strategy.recompute_modules repeats before a layer's backward (DeepSeek-V3
+ * report sec. 3.2.3): every norm again, each reading its kept input and writing its output (an
+ * FP8 copy and its transpose for the GEMM that follows, as the fused FP8 norm does: kernels.c),
+ * one launch each fused or five unfused (kernels.c); and the MLA up-projections' GEMMs.
+ * Call after model_layer_tensors has filled x->mla_up_fwd.
+ */
+static double module_recompute(const struct ctx *x, bool sp)
+{
+	const struct scenario *s = x->s;
+	const struct model_config *m = &s->model;
+	double E = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	double out = s->workload.dtype == DTYPE_FP8 ? 2.0 : E;
+	double Tn = sp ? x->tokens / (double)x->l->tp : x->tokens;
+	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0;
+	if (s->strategy.recompute_modules.norm) {
+		if (model_is_mla(m)) {
+			widths += (double)(m->mla.q_lora_rank + m->mla.kv_lora_rank);
+			norms += (m->mla.q_lora_rank > 0) + 1;
+		}
+		gpu += compute_stream_time(x->c, widths * Tn * (E + out));
+		kernels += norms * (s->runtime.fusion.norm ? 1 : 5);
+	}
+	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
+		gpu += x->mla_up_fwd;
+		kernels += 2;
+	}
+	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -133,6 +167,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->gemm_fwd = 0;
 	x->fused_rows = 0;
 	x->adapter_fwd = 0;
+	x->mla_up_fwd = 0;
 	x->frozen_elems = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
@@ -178,6 +213,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
 		pc->recompute = step_host_bound(attn_fwd + core_elem, 3, gap);
+	pc->recompute += module_recompute(x, sp);
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
@@ -217,6 +253,33 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	}
 }
 
+/*
+ * The multi-token prediction modules after the head (DeepSeek-V3 report sec. 2.2, eq. 21-23):
+ * each embeds the next tokens, norms and concatenates them with the previous depth's hidden
+ * states, projects 2h to h, runs one transformer layer and the shared head with its loss. Its
+ * TP and EP traffic joins the head pass's. pc holds the head pass on entry.
+ */
+static void mtp_cost(struct ctx *x, struct pass_cost *pc)
+{
+	const struct model_config *m = &x->s->model;
+	double d = (double)m->mtp_layers, h = (double)m->hidden, tp = (double)x->l->tp;
+	double proj = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, h / tp, 2 * h);
+	struct pass_cost lc;
+	struct kernel_cost emb;
+	int i;
+	kernels_outer(x->s, x->tokens, x->l->tp, true, false, &emb);
+	layer_cost(x, model_layer_kind(m, m->layers), &lc);
+	pc->fwd += d * (lc.fwd + proj + compute_stream_time(x->c, emb.fwd_bytes) + pc->fwd);
+	pc->bwd += d * (lc.bwd + lc.recompute + 2 * proj +
+			compute_stream_time(x->c, emb.bwd_bytes) + pc->bwd);
+	for (i = 0; i < 3; i++) {
+		pc->tp.bytes[i] += d * lc.tp.bytes[i];
+		pc->tp.latency[i] += d * lc.tp.latency[i];
+		pc->ep.bytes[i] += d * lc.ep.bytes[i];
+		pc->ep.latency[i] += d * lc.ep.latency[i];
+	}
+}
+
 /* The embedding lookup (first stage) and the output head with its loss (last stage). */
 static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *pc)
 {
@@ -235,6 +298,21 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 	}
 	pc->fwd = step_host_bound(pc->fwd, kc.fwd_kernels, gap);
 	pc->bwd = step_host_bound(pc->bwd, kc.bwd_kernels, gap);
+	if (last && m->mtp_layers > 0)
+		mtp_cost(x, pc);
+}
+
+static void sum_mla_up(void *ctx, const struct model_tensor *t)
+{
+	if (model_tensor_is_mla_up(t))
+		*(double *)ctx += (double)t->rows * (double)t->cols * (double)t->count;
+}
+
+static double mla_up_params(const struct model_config *m)
+{
+	double n = 0;
+	model_layer_tensors(m, LAYER_DENSE, sum_mla_up, &n);
+	return n;
 }
 
 /* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
@@ -258,6 +336,17 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
 	      (s->workload.flash_attention ? 2 : 4) * (double)s->workload.seq_len * attn_width *
 		      (double)m->layers;
+	/* DeepSeek-V3 report sec. 2.2: each MTP module adds a layer of the last kind (its active
+	 * parameters), its 2h x h projection and the head again, with the same attention term. */
+	if (m->mtp_layers > 0) {
+		double layer = p.per_layer[model_layer_kind(m, m->layers)];
+		if (model_layer_kind(m, m->layers) == LAYER_MOE)
+			layer -= (p.total - p.active) / (double)(m->layers - m->moe.dense_layers);
+		fwd += (double)m->mtp_layers *
+		       (2 * (layer + 2 * (double)m->hidden * (double)m->hidden) + 2 * head +
+			(s->workload.flash_attention ? 2 : 4) * (double)s->workload.seq_len *
+				attn_width);
+	}
 	out->tokens = tokens;
 	/* LoRA computes no weight gradients for the frozen base: forward and input gradients,
 	 * 2 + 2 FLOPs per parameter and token, the count NeMo's LoRA rows report (NeMo
@@ -266,6 +355,10 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 	out->hardware_flops = out->model_flops;
 	if (s->strategy.recompute == RECOMPUTE_FULL)
 		out->hardware_flops += fwd * tokens;
+	else if (s->strategy.recompute_modules.mla_up && model_is_mla(m))
+		/* The up-projections' forward again: 2 FLOPs per weight and token, every layer. */
+		out->hardware_flops += 2 * mla_up_params(m) * (double)(m->layers + m->mtp_layers) *
+				       tokens;
 }
 
 void step_costs(const struct scenario *s, const struct compute *c, const struct layout *l,

@@ -66,6 +66,49 @@ static void fp32_training_keeps_fp32_gradients_unless_told(void **state)
 	scenario_free(fp8);
 }
 
+/* DeepSeek-V3 report sec. 3.3.3: AdamW's moments in BF16 beside FP32 master weights and FP32
+ * gradients: Llama-2-7B under ZeRO-3 on 16 GPUs keeps (4 + 2 + 2)*P/16 of optimizer state and
+ * 4*P/16 of gradients. */
+static void bf16_moments_keep_eight_bytes_of_state_per_parameter(void **state)
+{
+	struct scenario *s = check_scenariof("bf16m",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 16, grad_dtype: fp32, "
+		"optimizer_state_dtype: bf16}\nstrategy: {zero: 3}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_OPTIMIZER], 8 * LLAMA2_7B / 16, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_GRADIENTS], 4 * LLAMA2_7B / 16, 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* An fp32 EMA of each rank's ZeRO-1 shard, 4*P/16 per GPU: on the GPU it joins the optimizer
+ * states (12*P/16 + 4*P/16); in host memory (DeepSeek-V3 sec. 3.2.3) it is 8 GPUs x 4*P/16 =
+ * 2*P bytes per node. */
+static void ema_lives_on_the_gpu_or_in_host_memory(void **state)
+{
+#define EMA_SCENARIO(where)                                                                 \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"                       \
+	"workload: {seq_len: 4096, global_batch: 16, ema: " where "}\nstrategy: {zero: 1}\n"
+	struct scenario *dev = check_scenariof("dev", EMA_SCENARIO("device"));
+	struct scenario *host = check_scenariof("host", EMA_SCENARIO("host"));
+#undef EMA_SCENARIO
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(dev, &a), 0);
+	assert_int_equal(memory_build(host, &b), 0);
+	check_rel(a.roles[0].part[MEMORY_OPTIMIZER], 16 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_OPTIMIZER], 12 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.roles[0].host, 4 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.host_per_node, 2 * LLAMA2_7B, 1e-12);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(dev);
+	scenario_free(host);
+}
+
 /* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
  * go to the host; per node that is 8 GPUs x shard x 16. */
 static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
@@ -360,6 +403,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero3_shards_weights_gradients_and_states_across_dp),
 		cmocka_unit_test(fp32_training_keeps_fp32_gradients_unless_told),
+		cmocka_unit_test(bf16_moments_keep_eight_bytes_of_state_per_parameter),
+		cmocka_unit_test(ema_lives_on_the_gpu_or_in_host_memory),
 		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),

@@ -341,6 +341,23 @@ static void reruns_are_bit_identical(void **state)
 	scenario_free(s);
 }
 
+/* DeepSeek-V3 report sec. 3.2.3: recomputing the MLA up-projections repeats their forward, 2
+ * FLOPs per weight and token in every layer and the MTP module's: q_b_proj 128*192*1536 plus
+ * kv_b_proj 128*256*512 = 54,525,952 weights, 62 layers, 64 sequences of 4096. */
+static void mla_up_recompute_adds_its_forward_to_hardware_flops(void **state)
+{
+	struct scenario *s = check_scenariof("mlaup",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 8}\n"
+		"workload: {seq_len: 4096, global_batch: 64, dtype: fp8}\n"
+		"strategy: {ep: 64, recompute_modules: {mla_up: true}}\n");
+	struct step_plan p;
+	(void)state;
+	build_step(s, &p);
+	check_rel(p.hardware_flops - p.model_flops, 2 * 54525952.0 * 62 * 64 * 4096, 1e-9);
+	step_plan_release(&p);
+	scenario_free(s);
+}
+
 /* MFU counts model FLOPs by Korthikanti et al. 2022 (sec. 6): 72*B*s*l*h^2*(1 + s/(6h) +
  * V/(12hl)) per step for a GPT; dssim also counts bias and norm FLOPs (78*l*h per token, 0.01 %
  * here). Full recomputation adds a forward (a third more) to the hardware count. */
@@ -529,6 +546,7 @@ int main(void)
 		cmocka_unit_test(reruns_are_bit_identical),
 		cmocka_unit_test(the_trace_is_well_formed),
 		cmocka_unit_test(model_flops_follow_korthikanti),
+		cmocka_unit_test(mla_up_recompute_adds_its_forward_to_hardware_flops),
 		cmocka_unit_test(mfu_counts_causal_attention_with_a_fused_kernel),
 		cmocka_unit_test(qlora_mfu_is_over_the_16_bit_peak),
 		cmocka_unit_test(lora_steps_train_only_the_adapters),
