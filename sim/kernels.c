@@ -40,6 +40,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "memory.h"
+
 /* Bytes per activation element: FP8 training keeps activations in 16 bits (Transformer
  * Engine casts only GEMM inputs). */
 static double act_bytes(const struct scenario *s)
@@ -65,6 +67,11 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	double kv = fmax(1.0, (double)m->kv_heads / t) * d;        /* key (= value) width */
 	double f, gemm_in, gemm_out, gemms;
 	bool gated = m->mlp == MLP_SWIGLU, fp8 = s->workload.dtype == DTYPE_FP8;
+	/* An FP8 copy and its transpose, each element with its scale's share: with block scaling
+	 * (DeepSeek-V3 sec. 3.3.1-3.3.2) the row-wise 1x128 tiles of the forward and the column-wise
+	 * 128x1 tiles of the weight-gradient GEMM each carry an fp32 scale per 128 elements, found
+	 * online in the same pass (no amax history). */
+	double fp8_out = 2 * memory_fp8_act_bytes(s);
 	struct kernel_cost k;
 	memset(&k, 0, sizeof k);
 	if (model_is_mla(m)) {
@@ -131,8 +138,10 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	k.fwd_kernels += gemms;
 	if (fp8) {
 		/* Inputs of the four GEMMs: the QKV and fc1 inputs come out of the norm (cast
-		 * inside a fused norm: only the FP8 copy and its transpose are written). */
-		gemm_in = (a + f) * T * (E + 2) + 2 * h * Tn * (r->fusion.norm ? 2 : E + 2);
+		 * inside a fused norm: only the FP8 copy and its transpose are written, each with
+		 * its scales: fp8_out bytes). */
+		gemm_in = (a + f) * T * (E + fp8_out) + 2 * h * Tn * (r->fusion.norm ? fp8_out
+										      : E + fp8_out);
 		add(&k, r->fusion.norm ? 2 : 4, gemm_in);
 	}
 	out->fwd_bytes = k.fwd_bytes;
@@ -142,7 +151,7 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	out->bwd_kernels = 2 * k.fwd_kernels;
 	if (fp8) {
 		/* Gradient outputs of the four GEMMs, cast and transposed. */
-		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + 2);
+		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + fp8_out);
 		out->bwd_bytes += gemm_out;
 		out->bwd_kernels += 4;
 	}

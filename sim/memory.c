@@ -165,6 +165,11 @@ struct stage_calc {
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
 };
 
+double memory_fp8_act_bytes(const struct scenario *s)
+{
+	return s->workload.fp8_recipe == FP8_BLOCK ? 1.0 + 4.0 / 128.0 : 1.0;
+}
+
 unsigned memory_recomputed_acts(const struct scenario *s)
 {
 	return (s->strategy.recompute_modules.norm ? MODEL_ACT_NORM_OUT : 0u) |
@@ -224,7 +229,7 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	bool sp = g->sequence_parallel && g->tp > 1;
 	double seq_div = sp ? tp : 1.0;
 	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention,
-				s->workload.dtype == DTYPE_FP8 ? 1.0 : B, 0};
+				s->workload.dtype == DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, 0};
 	double per_mb = 0, work = 0, kept_of[2] = {0, 0};
 	int64_t mtp = st->last ? m->mtp_layers : 0;
 	enum layer_kind mtp_kind = model_layer_kind(m, m->layers);

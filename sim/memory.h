@@ -88,6 +88,11 @@ const char *memory_part_name(enum memory_part p);
  * (int8/int4 group-wise, fp8 128x128 blocks). */
 double memory_weight_bytes(enum dtype dtype, double group);
 
+/* Bytes of one FP8 activation element with its share of the scales: 1 with one scale per tensor
+ * (delayed scaling), 1 + 4/128 with an fp32 scale per 1x128 tile (DeepSeek-V3 report sec.
+ * 3.3.1, workload.fp8_recipe: block). */
+double memory_fp8_act_bytes(const struct scenario *s);
+
 /* The MODEL_ACT_* bits of the saved tensors strategy.recompute_modules rebuilds in backward. */
 unsigned memory_recomputed_acts(const struct scenario *s);
 

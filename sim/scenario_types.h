@@ -31,6 +31,7 @@ enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
 enum ema_kind { EMA_NONE, EMA_DEVICE, EMA_HOST };
+enum fp8_recipe { FP8_DELAYED, FP8_BLOCK };
 
 struct model_config {
 	char *name;
@@ -56,6 +57,7 @@ struct workload {
 	enum mode mode;
 	int64_t seq_len, global_batch, micro_batch;
 	enum dtype dtype;          /* compute/weight type */
+	enum fp8_recipe fp8_recipe; /* how FP8 GEMM inputs are scaled */
 	enum dtype kv_dtype;
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;

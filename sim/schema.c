@@ -41,6 +41,7 @@ static const char *const price_kind_names[] = {"on_demand", "capacity_block", "s
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
 static const char *const ema_names[] = {"none", "device", "host", NULL};
+static const char *const fp8_recipe_names[] = {"delayed", "block", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -259,6 +260,11 @@ static const struct schema_row rows[] = {
 	    "sequences per micro-batch (train); concurrent sequences (infer)", workload.micro_batch),
 	ENUM("workload.dtype", dtype_names, "bf16",
 	     "compute and weight type; int8/int4 weights for inference", workload.dtype),
+	/* Transformer Engine's DelayedScaling (one scale per tensor) or Float8BlockScaling, the
+	 * DeepSeek-V3 recipe (report sec. 3.3.1): 1x128 activation tiles, 128x128 weight blocks. */
+	ENUM("workload.fp8_recipe", fp8_recipe_names, "delayed",
+	     "FP8 scaling: one scale per tensor (delayed) or per 1x128 tile / 128x128 block (block)",
+	     workload.fp8_recipe),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
 	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients;

@@ -53,6 +53,15 @@ double step_host_bound(double gpu, double kernels, double gap)
 	return fmax(gpu, kernels * gap);
 }
 
+/* FP8 training keeps the output head and the MoE gate in BF16 (DeepSeek-V3 report sec. 3.3:
+ * "the embedding module, the output head, MoE gating modules, normalization operators, and
+ * attention operators"; Megatron-Core's output_layer and router are not Transformer Engine
+ * FP8 modules): the type their GEMMs run in. */
+static enum dtype gemm_dtype(const struct scenario *s, bool bf16_in_fp8)
+{
+	return bf16_in_fp8 && s->workload.dtype == DTYPE_FP8 ? DTYPE_BF16 : s->workload.dtype;
+}
+
 /* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
 static bool is_gemm(const struct model_tensor *t)
 {
@@ -108,7 +117,8 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		return;
 	}
 	x->gemm_fwd += (double)t->count *
-		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
+		       compute_gemm_time(x->c, gemm_dtype(x->s, t->group == TENSOR_ROUTER), x->tokens,
+					 rows, cols);
 	if (model_tensor_is_mla_up(t))
 		x->mla_up_fwd += (double)t->count *
 				 compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
@@ -292,7 +302,7 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes);
 	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes);
 	if (last) {
-		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
+		double head = compute_gemm_time(x->c, gemm_dtype(x->s, true), x->tokens, V, h);
 		pc->fwd += head;
 		pc->bwd += 2 * head;
 	}

@@ -109,6 +109,30 @@ static void ema_lives_on_the_gpu_or_in_host_memory(void **state)
 	scenario_free(host);
 }
 
+/* FP8 block scaling caches each linear input with an fp32 scale per 1x128 tile (DeepSeek-V3 sec.
+ * 3.3.1): Llama-2-7B's inputs per token and layer, QKV, projection and fc1 (4096 each) and fc2
+ * (11008), 23296 elements, cost 4/128 byte more: 32 layers x 4096 tokens x 23296 x 0.03125 =
+ * 95,420,416 bytes on one GPU. */
+static void fp8_block_scaling_adds_a_scale_per_tile_to_cached_inputs(void **state)
+{
+#define FP8_SCENARIO(recipe)                                                               \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
+	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, fp8_recipe: " recipe "}\n" \
+	"strategy: {zero: 1}\n"
+	struct scenario *d = check_scenariof("delayed", FP8_SCENARIO("delayed"));
+	struct scenario *b = check_scenariof("block", FP8_SCENARIO("block"));
+#undef FP8_SCENARIO
+	struct memory_report a, c;
+	(void)state;
+	assert_int_equal(memory_build(d, &a), 0);
+	assert_int_equal(memory_build(b, &c), 0);
+	check_rel(c.roles[0].act_layers - a.roles[0].act_layers, 95420416.0, 1e-9);
+	memory_report_release(&a);
+	memory_report_release(&c);
+	scenario_free(d);
+	scenario_free(b);
+}
+
 /* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
  * go to the host; per node that is 8 GPUs x shard x 16. */
 static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
@@ -405,6 +429,7 @@ int main(void)
 		cmocka_unit_test(fp32_training_keeps_fp32_gradients_unless_told),
 		cmocka_unit_test(bf16_moments_keep_eight_bytes_of_state_per_parameter),
 		cmocka_unit_test(ema_lives_on_the_gpu_or_in_host_memory),
+		cmocka_unit_test(fp8_block_scaling_adds_a_scale_per_tile_to_cached_inputs),
 		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
