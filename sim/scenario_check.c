@@ -360,6 +360,12 @@ void scenario_check_workload(struct loader *l)
 		    scenario_dtype_name(w->kv_dtype));
 	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+	/* The busiest expert can receive every token once: experts/top_k times the mean. */
+	if (s->model.moe.experts > 0 && s->model.moe.top_k > 0 &&
+	    w->moe_imbalance > (double)s->model.moe.experts / (double)s->model.moe.top_k)
+		ERR("workload.moe_imbalance", "exceeds experts/top_k = %g (every token at one expert), "
+		    "got %g", (double)s->model.moe.experts / (double)s->model.moe.top_k,
+		    w->moe_imbalance);
 	if (w->optimizer_state_dtype != DTYPE_FP32 && w->optimizer_state_dtype != DTYPE_BF16)
 		ERR("workload.optimizer_state_dtype", "expected fp32 or bf16, got %s",
 		    scenario_dtype_name(w->optimizer_state_dtype));

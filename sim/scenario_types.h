@@ -63,6 +63,7 @@ struct workload {
 	enum optimizer_kind optimizer;
 	enum dtype optimizer_state_dtype; /* Adam's moments (and SGD's momentum) */
 	enum ema_kind ema;         /* an fp32 moving average of the weights, and where it lives */
+	double moe_imbalance;      /* the busiest expert's routed tokens over the mean */
 	bool flash_attention;
 	enum logits_kind logits;  /* positions a prefill projects to logits */
 	int64_t quant_group;       /* weights per quantization scale (int8/int4/fp8 weights) */

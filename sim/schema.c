@@ -279,6 +279,11 @@ static const struct schema_row rows[] = {
 	     workload.optimizer_state_dtype),
 	/* DeepSeek-V3 report sec. 3.2.3: the EMA of the weights is kept in CPU memory and updated
 	 * asynchronously after each step. */
+	/* The slowest expert sets an MoE layer's time (DeepSeek-V3 report sec. 2.1.2 balances the
+	 * load for this reason); 1.0 is a perfectly balanced router. */
+	NUM("workload.moe_imbalance", UNIT_NONE, 1.0, 1e6, false, "1.0",
+	    "the busiest expert's routed tokens over the mean (1 = balanced); at most experts/top_k",
+	    workload.moe_imbalance),
 	ENUM("workload.ema", ema_names, "none",
 	     "an fp32 EMA of the weights: none, on the GPU (device), or in host memory (host)",
 	     workload.ema),

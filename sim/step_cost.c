@@ -112,8 +112,12 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		double local = (double)t->count / (double)x->l->ep;
 		double per_expert = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
 				    (double)x->l->ep / (double)t->count;
-		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
-							 cols);
+		/* The busiest rank, which the others wait for at the combine, runs the busiest
+		 * expert at workload.moe_imbalance times the mean beside local - 1 at the mean. */
+		double busiest = per_expert * x->s->workload.moe_imbalance;
+		x->gemm_fwd += (local - 1) * compute_gemm_time(x->c, x->s->workload.dtype, per_expert,
+							       rows, cols) +
+			       compute_gemm_time(x->c, x->s->workload.dtype, busiest, rows, cols);
 		return;
 	}
 	x->gemm_fwd += (double)t->count *
@@ -154,6 +158,47 @@ static double module_recompute(const struct ctx *x, bool sp)
 		kernels += 2;
 	}
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
+}
+
+/* The busiest EP rank's routed tokens over the mean: it holds the busiest expert
+ * (workload.moe_imbalance times the mean) beside local - 1 experts at the mean. */
+static double busiest_rank(const struct ctx *x)
+{
+	const struct model_config *m = &x->s->model;
+	double local = (double)m->moe.experts / (double)x->l->ep;
+	return 1.0 + (x->s->workload.moe_imbalance - 1.0) / local;
+}
+
+/*
+ * One all-to-all of the routed tokens at `bytes` per element (a dispatch or a combine), added to
+ * pc->ep. The busiest rank receives busiest_rank() times the mean and sets the time. Routing
+ * limited to topk_group of n_group groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2), with the
+ * groups laid over the EP group's nodes, reaches at most topk_group * max(1, nodes / n_group)
+ * nodes (and no more than top_k or the nodes there are): once over InfiniBand per node, then
+ * NVLink (collective_plan_node_limited). Otherwise each copy travels on its own (NCCL).
+ */
+static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
+{
+	const struct model_config *m = &x->s->model;
+	const struct node_spec *node = &x->s->cluster.node;
+	const struct layout *l = x->l;
+	int64_t stride = l->tp * l->cp, pn = node->gpus_per_node / stride;
+	double copy = x->tokens * (double)m->hidden * bytes * busiest_rank(x);
+	double copies = (double)m->moe.top_k * m->moe.capacity_factor, nodes;
+	struct collective_plan plan;
+	if (pn < 1)
+		pn = 1;
+	if (pn > l->ep)
+		pn = l->ep;
+	nodes = (double)l->ep / (double)pn;
+	if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group && nodes > 1) {
+		double reach = (double)m->moe.topk_group * fmax(1.0, nodes / (double)m->moe.n_group);
+		reach = fmin(reach, fmin((double)m->moe.top_k, nodes));
+		collective_plan_node_limited(node, copy, copies, reach, l->ep, pn, &plan);
+	} else {
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy * copies, l->ep, pn, &plan);
+	}
+	step_add_plan(&pc->ep, &plan, 1);
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -243,14 +288,9 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	}
 	/* Expert parallelism: dispatch and combine all-to-alls of the routed tokens. */
 	if (kind == LAYER_MOE && l->ep > 1) {
-		int64_t stride = l->tp * l->cp, pn = node->gpus_per_node / stride;
-		double bytes = x->tokens * (double)m->moe.top_k * m->moe.capacity_factor *
-			       (double)m->hidden * B;
-		if (pn < 1)
-			pn = 1;
-		collective_plan(node, COLLECTIVE_ALLTOALL, bytes, l->ep, pn < l->ep ? pn : l->ep,
-				&plan);
-		step_add_plan(&pc->ep, &plan, 2);
+		ep_traffic(x, x->s->workload.fp8_recipe == FP8_BLOCK && x->s->workload.dtype ==
+				      DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, pc);
+		ep_traffic(x, B, pc);
 	}
 	/* Context parallelism: ring attention passes each rank's keys and values around the ring
 	 * (Liu et al. 2023), cp - 1 hops of 2 * tokens * kv_heads * d. */
