@@ -139,7 +139,7 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 			      (double)m->head_dim;
 		f->head_dim = (double)m->head_dim;
 	}
-	f->kv_layer *= memory_dtype_bytes(s->workload.kv_dtype);
+	f->kv_layer *= memory_kv_elem_bytes(s);
 	f->heads = (double)m->heads / (double)f->tp;
 	f->head_bytes = (double)m->vocab * (double)m->hidden / (double)f->tp * f->wbytes;
 	layout_build(s, &l);

@@ -165,6 +165,12 @@ struct stage_calc {
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
 };
 
+double memory_kv_elem_bytes(const struct scenario *s)
+{
+	return s->workload.kv_bits > 0 ? (double)s->workload.kv_bits / 8.0
+				       : memory_dtype_bytes(s->workload.kv_dtype);
+}
+
 double memory_fp8_act_bytes(const struct scenario *s)
 {
 	return s->workload.fp8_recipe == FP8_BLOCK ? 1.0 + 4.0 / 128.0 : 1.0;
@@ -350,7 +356,7 @@ static double kv_bytes_per_token(const struct scenario *s, const struct stage *s
 	 * latent on every TP rank. */
 	if (!model_is_mla(m))
 		elems = 2.0 * fmax(1.0, (double)m->kv_heads / tp) * (double)m->head_dim;
-	return elems * (double)st->layers * memory_dtype_bytes(s->workload.kv_dtype) /
+	return elems * (double)st->layers * memory_kv_elem_bytes(s) /
 	       (double)s->strategy.cp;
 }
 

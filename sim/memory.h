@@ -96,6 +96,9 @@ double memory_fp8_act_bytes(const struct scenario *s);
 /* The MODEL_ACT_* bits of the saved tensors strategy.recompute_modules rebuilds in backward. */
 unsigned memory_recomputed_acts(const struct scenario *s);
 
+/* Bytes of one KV-cache element: workload.kv_bits / 8 when given, else kv_dtype's. */
+double memory_kv_elem_bytes(const struct scenario *s);
+
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
 double memory_dtype_bytes(enum dtype dtype);
 

@@ -603,6 +603,11 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			(long long)w->seq_len, (long long)w->global_batch, (long long)w->micro_batch,
 			scenario_dtype_name(w->dtype),
 			scenario_enum_name("workload.optimizer", w->optimizer));
+	else if (w->kv_bits > 0)
+		fprintf(out, "workload  infer, sized for %lld sequences of %lld tokens, weights %s, "
+			     "KV %lld-bit\n",
+			(long long)w->micro_batch, (long long)w->seq_len, scenario_dtype_name(w->dtype),
+			(long long)w->kv_bits);
 	else
 		fprintf(out, "workload  infer, sized for %lld sequences of %lld tokens, weights %s, "
 			     "KV %s\n",

@@ -59,6 +59,7 @@ struct workload {
 	enum dtype dtype;          /* compute/weight type */
 	enum fp8_recipe fp8_recipe; /* how FP8 GEMM inputs are scaled */
 	enum dtype kv_dtype;
+	int64_t kv_bits;           /* bits per KV-cache element with its scales; 0: kv_dtype's */
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;
 	enum dtype optimizer_state_dtype; /* Adam's moments (and SGD's momentum) */

@@ -267,6 +267,11 @@ static const struct schema_row rows[] = {
 	     workload.fp8_recipe),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
+	/* DeepSeek-V2 report sec. 3.2.3: serving quantizes each KV-cache element to 6 bits on
+	 * average. */
+	INT("workload.kv_bits", 0, 32, "0",
+	    "bits per KV-cache element, scales included (6 for DeepSeek-V2); 0 = kv_dtype's",
+	    workload.kv_bits),
 	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients;
 	 * the default follows workload.dtype (scenario_check_workload). */
 	ENUM("workload.grad_dtype", dtype_names, "bf16",

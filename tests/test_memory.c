@@ -218,6 +218,24 @@ static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
 	scenario_free(f8);
 }
 
+/* DeepSeek-V2 served with ~6-bit KV elements (report sec. 3.2.3): its MLA latent, 512 + 64
+ * elements per token and layer over 60 layers, at 6/8 byte: 25,920 bytes per token on every GPU
+ * of the TP group (the latent is not split), against 69,120 in bf16. */
+static void kv_bits_size_the_cache_below_a_byte(void **state)
+{
+	struct scenario *s = check_scenariof("kv6",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, micro_batch: 1, dtype: fp8, kv_bits: 6}\n"
+		"strategy: {tp: 8}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.kv_bytes_per_token, 576.0 * 60 * 6 / 8, 1e-12);
+	check_rel(r.kv_bytes_per_token, 25920.0, 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
 /* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
  * per token, where the activations are those of the profiling pass: 8192 tokens over 256
  * sequences (set: the vllm profile takes 1024 on an H100) of 32 (flash attention: the larger of attention and MLP transients, then the
@@ -435,6 +453,7 @@ int main(void)
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
+		cmocka_unit_test(kv_bits_size_the_cache_below_a_byte),
 		cmocka_unit_test(pipeline_stages_group_into_roles),
 		cmocka_unit_test(llama_405b_stages_follow_their_own_layer_counts),
 		cmocka_unit_test(advice_keeps_the_account_for_split),
