@@ -104,7 +104,7 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	double count = (double)t->count;
 	double n, factored;
 	if (t->group == TENSOR_EXPERT)
-		count /= p->ep;
+		count = memory_local_experts(p->s);
 	/* Serving keeps experts whole on the EP ranks of the TP group (vLLM FusedMoE). */
 	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
 		split = p->tp / p->ep;
@@ -164,6 +164,22 @@ struct stage_calc {
 	double layer_units[2];          /* per-GPU elements of one dense / MoE layer (unsharded) */
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
 };
+
+double memory_busiest_expert(const struct scenario *s)
+{
+	if (s->workload.mode == MODE_INFER)
+		return fmax(1.0, s->workload.moe_imbalance /
+					 (1.0 + (double)s->serving.redundant_experts));
+	return s->workload.moe_imbalance;
+}
+
+double memory_local_experts(const struct scenario *s)
+{
+	double e = (double)s->model.moe.experts;
+	if (s->workload.mode == MODE_INFER)
+		e += (double)s->serving.redundant_experts;
+	return e / (double)s->strategy.ep;
+}
 
 double memory_kv_elem_bytes(const struct scenario *s)
 {

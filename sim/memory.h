@@ -96,6 +96,16 @@ double memory_fp8_act_bytes(const struct scenario *s);
 /* The MODEL_ACT_* bits of the saved tensors strategy.recompute_modules rebuilds in backward. */
 unsigned memory_recomputed_acts(const struct scenario *s);
 
+/* The busiest routed-expert instance's tokens over the mean: workload.moe_imbalance, or in
+ * serving with serving.redundant_experts R its share once EPLB's greedy replication (each
+ * redundant slot to the expert with the most load per copy) has split a hot expert among up
+ * to 1 + R copies, never below the mean: max(1, imbalance / (1 + R)). */
+double memory_busiest_expert(const struct scenario *s);
+
+/* Routed experts held per EP rank: (experts + serving.redundant_experts) / ep in serving,
+ * experts / ep in training. */
+double memory_local_experts(const struct scenario *s);
+
 /* Bytes of one KV-cache element: workload.kv_bits / 8 when given, else kv_dtype's. */
 double memory_kv_elem_bytes(const struct scenario *s);
 

@@ -360,6 +360,12 @@ void scenario_check_workload(struct loader *l)
 		    scenario_dtype_name(w->kv_dtype));
 	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+	if (s->serving.redundant_experts > 0 &&
+	    (s->model.moe.experts == 0 ||
+	     (s->model.moe.experts + s->serving.redundant_experts) % s->strategy.ep != 0))
+		ERR("serving.redundant_experts", "expected a number that makes experts + redundant "
+		    "a multiple of ep = %lld (%lld experts), got %lld", (long long)s->strategy.ep,
+		    (long long)s->model.moe.experts, (long long)s->serving.redundant_experts);
 	/* The busiest expert can receive every token once: experts/top_k times the mean. */
 	if (s->model.moe.experts > 0 && s->model.moe.top_k > 0 &&
 	    w->moe_imbalance > (double)s->model.moe.experts / (double)s->model.moe.top_k)

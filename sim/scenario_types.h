@@ -104,6 +104,7 @@ struct serving {
 	enum preemption_kind preemption;
 	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
+	int64_t redundant_experts; /* extra copies of hot experts spread over the EP ranks */
 	double iteration_overhead; /* s of host work per iteration, on top of the profile's */
 	enum router_kind router;   /* which dp replica gets a request */
 	/* The engine profile (serving.engine, topologies/engines/) and the keys it sets. */

@@ -365,6 +365,11 @@ static const struct schema_row rows[] = {
 	BOOL("serving.chunked_prefill", "true",
 	     "split long prompts over iterations and mix them with decodes",
 	     serving.chunked_prefill),
+	/* DeepSeek-V3 report sec. 3.4.1: the prefill deployment adds 32 redundant experts, copies of
+	 * high-load experts, to balance the EP ranks. */
+	INT("serving.redundant_experts", 0, 1048576, "0",
+	    "extra copies of the busiest routed experts over the EP ranks (MoE)",
+	    serving.redundant_experts),
 	ENUM("serving.preemption", preemption_names, "recompute",
 	     "when KV blocks run out: drop the newest sequence's cache (recompute) or swap it to host",
 	     serving.preemption),

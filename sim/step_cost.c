@@ -114,7 +114,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 				    (double)x->l->ep / (double)t->count;
 		/* The busiest rank, which the others wait for at the combine, runs the busiest
 		 * expert at workload.moe_imbalance times the mean beside local - 1 at the mean. */
-		double busiest = per_expert * x->s->workload.moe_imbalance;
+		double busiest = per_expert * memory_busiest_expert(x->s);
 		x->gemm_fwd += (local - 1) * compute_gemm_time(x->c, x->s->workload.dtype, per_expert,
 							       rows, cols) +
 			       compute_gemm_time(x->c, x->s->workload.dtype, busiest, rows, cols);
@@ -164,9 +164,7 @@ static double module_recompute(const struct ctx *x, bool sp)
  * (workload.moe_imbalance times the mean) beside local - 1 experts at the mean. */
 static double busiest_rank(const struct ctx *x)
 {
-	const struct model_config *m = &x->s->model;
-	double local = (double)m->moe.experts / (double)x->l->ep;
-	return 1.0 + (x->s->workload.moe_imbalance - 1.0) / local;
+	return 1.0 + (memory_busiest_expert(x->s) - 1.0) / memory_local_experts(x->s);
 }
 
 /*

@@ -236,6 +236,41 @@ static void kv_bits_size_the_cache_below_a_byte(void **state)
 	scenario_free(s);
 }
 
+/*
+ * DeepSeek-V3 served on one H800 node, TP 8 = EP 8, FP8 weights, with 32 redundant experts
+ * (report sec. 3.4.1): each GPU holds (256 + 32)/8 = 36 experts of a MoE layer instead of 32,
+ * 4 more of 3 x 7168 x 2048 weights in each of the 58 MoE layers, at 1 + 4/128^2 bytes. A hot
+ * expert at 3 times the mean is split over up to 33 copies (EPLB's greedy replication): the
+ * busiest instance carries the mean; one at 27 times the mean over 1 + 8 copies carries 3 times
+ * it; training keeps the imbalance as given.
+ */
+static void redundant_experts_cost_weights_and_split_the_hot_expert(void **state)
+{
+#define V3_SERVE(imb, extra)                                                                 \
+	"model: deepseek-v3\ncluster: {node: h800-node, nodes: 1}\n"                          \
+	"workload: {mode: infer, seq_len: 4096, dtype: fp8, moe_imbalance: " imb "}\n"        \
+	"strategy: {tp: 8, ep: 8}\nserving: {redundant_experts: " extra "}\n"
+	struct scenario *plain = check_scenariof("plain", V3_SERVE("3", "0"));
+	struct scenario *red = check_scenariof("red", V3_SERVE("3", "32"));
+	struct scenario *hot = check_scenariof("hot", V3_SERVE("27", "8"));
+#undef V3_SERVE
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(plain, &a), 0);
+	assert_int_equal(memory_build(red, &b), 0);
+	check_rel(b.roles[0].part[MEMORY_WEIGHTS] - a.roles[0].part[MEMORY_WEIGHTS],
+		  4.0 * 3 * 7168 * 2048 * 58 * (1 + 4.0 / (128 * 128)), 1e-9);
+	check_rel(memory_local_experts(red), 36, 0);
+	check_rel(memory_busiest_expert(red), 1, 0);
+	check_rel(memory_busiest_expert(hot), 3, 1e-15);
+	check_rel(memory_busiest_expert(plain), 3, 0);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(plain);
+	scenario_free(red);
+	scenario_free(hot);
+}
+
 /* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
  * per token, where the activations are those of the profiling pass: 8192 tokens over 256
  * sequences (set: the vllm profile takes 1024 on an H100) of 32 (flash attention: the larger of attention and MLP transients, then the
@@ -454,6 +489,7 @@ int main(void)
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
 		cmocka_unit_test(kv_bits_size_the_cache_below_a_byte),
+		cmocka_unit_test(redundant_experts_cost_weights_and_split_the_hot_expert),
 		cmocka_unit_test(pipeline_stages_group_into_roles),
 		cmocka_unit_test(llama_405b_stages_follow_their_own_layer_counts),
 		cmocka_unit_test(advice_keeps_the_account_for_split),
