@@ -173,7 +173,9 @@ static double busiest_rank(const struct ctx *x)
  * limited to topk_group of n_group groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2), with the
  * groups laid over the EP group's nodes, reaches at most topk_group * max(1, nodes / n_group)
  * nodes (and no more than top_k or the nodes there are): once over InfiniBand per node, then
- * NVLink (collective_plan_node_limited). Otherwise each copy travels on its own (NCCL).
+ * NVLink (collective_plan_node_limited). Inside one node the groups lie over the GPUs and a
+ * token goes once to each of the at most topk_group * max(1, ep / n_group) GPUs it reaches
+ * (V2's device-limited routing, M = 3). Otherwise each copy travels on its own (NCCL).
  */
 static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 {
@@ -193,6 +195,11 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 		double reach = (double)m->moe.topk_group * fmax(1.0, nodes / (double)m->moe.n_group);
 		reach = fmin(reach, fmin((double)m->moe.top_k, nodes));
 		collective_plan_node_limited(node, copy, copies, reach, l->ep, pn, &plan);
+	} else if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group) {
+		double ep = (double)l->ep;
+		double reach = (double)m->moe.topk_group * fmax(1.0, ep / (double)m->moe.n_group);
+		reach = fmin(reach, fmin(copies, ep));
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy * reach, l->ep, pn, &plan);
 	} else {
 		collective_plan(node, COLLECTIVE_ALLTOALL, copy * copies, l->ep, pn, &plan);
 	}

@@ -423,6 +423,25 @@ static void deepseek_dispatch_is_node_limited_and_fp8(void **state)
 	scenario_free(s);
 }
 
+/*
+ * DeepSeek-V2 with EP 8 inside one H800 node: device-limited routing (topk_group 3 of n_group 8,
+ * one group per GPU; V2 report sec. 2.1.3, M = 3) sends each token once to each of at most 3
+ * GPUs instead of 6 copies: a dispatch and a combine of 4096 tokens of h = 5120 in BF16, 3 x 7/8
+ * copies leaving the GPU: 2 x 4096 x 5120 x 2 x 3 x 7/8 = 220,200,960 bytes.
+ */
+static void deepseek_v2_dispatch_is_device_limited(void **state)
+{
+	struct scenario *s = check_scenariof("v2",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 1}\n"
+		"workload: {seq_len: 4096, global_batch: 8}\nstrategy: {ep: 8}\n");
+	struct pass_cost moe;
+	(void)state;
+	moe_cost(s, &moe);
+	check_rel(moe.ep.bytes[LINK_CLASS_GPU], 220200960.0, 1e-12);
+	check_rel(moe.ep.bytes[LINK_CLASS_NETWORK], 0, 0);
+	scenario_free(s);
+}
+
 /* MFU counts model FLOPs by Korthikanti et al. 2022 (sec. 6): 72*B*s*l*h^2*(1 + s/(6h) +
  * V/(12hl)) per step for a GPT; dssim also counts bias and norm FLOPs (78*l*h per token, 0.01 %
  * here). Full recomputation adds a forward (a third more) to the hardware count. */
@@ -614,6 +633,7 @@ int main(void)
 		cmocka_unit_test(mla_up_recompute_adds_its_forward_to_hardware_flops),
 		cmocka_unit_test(moe_imbalance_loads_the_busiest_rank),
 		cmocka_unit_test(deepseek_dispatch_is_node_limited_and_fp8),
+		cmocka_unit_test(deepseek_v2_dispatch_is_device_limited),
 		cmocka_unit_test(mfu_counts_causal_attention_with_a_fused_kernel),
 		cmocka_unit_test(qlora_mfu_is_over_the_16_bit_peak),
 		cmocka_unit_test(lora_steps_train_only_the_adapters),
