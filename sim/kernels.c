@@ -27,6 +27,9 @@
  * - optimizer: multi-tensor Adam (apex FusedAdam / torch foreach) reads and writes each state
  *   once in a few launches per thousands of tensors; per-tensor Adam launches about ten kernels
  *   a tensor, each a pass over it (torch/optim/adam.py _single_tensor_adam).
+ * FP8 block scaling (DeepSeek-V3 sec. 3.3.2) also promotes the tensor cores' partial sums to
+ * FP32 on the CUDA cores every 128 K-elements; the report overlaps it with the other
+ * warpgroup's MMA ("maintaining high utilization of Tensor Cores"), so it costs no GEMM time here.
  * FP8 (Transformer Engine, delayed scaling): every FP8 GEMM input is cast to FP8 and, for the
  * weight-gradient GEMM, transposed (cast_transpose: read E bytes, write 1 + 1); with a fused
  * norm the cast of the norm's output happens inside it; each gradient output is cast-transposed
@@ -200,8 +203,13 @@ void kernels_optimizer(const struct scenario *s, double params, double tensors,
 	 * each), write master and moments, write the 16-bit weights: 30 bytes, rounded to 32. */
 	double per = 32;
 	memset(out, 0, sizeof *out);
+	/* BF16 moments (workload.optimizer_state_dtype) read and write 2 bytes less each. */
+	per -= 4 * (4 - memory_dtype_bytes(s->workload.optimizer_state_dtype));
 	if (s->workload.dtype == DTYPE_FP8)
 		per += 3;   /* the FP8 weight copies cast from the new weights */
+	/* An EMA on the GPU, e = b*e + (1 - b)*w on the fp32 weights: read w and e, write e. */
+	if (s->workload.ema == EMA_DEVICE)
+		per += 12;
 	if (s->runtime.fusion.optimizer) {
 		/* apex multi_tensor_apply: 110 tensors or 320 chunks of 65,536 per launch
 		 * (csrc/multi_tensor_apply.cuh depth_to_max_tensors / max_blocks). */

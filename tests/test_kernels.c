@@ -103,6 +103,15 @@ static void the_optimizer_by_hand(void **state)
 	kernels_optimizer(s, 1e9, 1000, &k);
 	check_rel(k.fwd_bytes, 80e9, 1e-12);
 	check_rel(k.fwd_kernels, 10000, 0);
+	/* BF16 moments: each read and written in 2 bytes, 8 bytes less (24); an EMA on the GPU
+	 * reads the fp32 weights and the average and writes the average, 12 more (36). */
+	s->runtime.fusion.optimizer = true;
+	s->workload.optimizer_state_dtype = DTYPE_BF16;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 24e9, 1e-12);
+	s->workload.ema = EMA_DEVICE;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 36e9, 1e-12);
 	scenario_free(s);
 }
 
