@@ -247,6 +247,26 @@ static void ring(struct collective_plan *p, const struct node_spec *node, enum l
 	}
 }
 
+void collective_plan_node_limited(const struct node_spec *node, double copy_bytes, double copies,
+				  double nodes_reached, int64_t ranks, int64_t per_node,
+				  struct collective_plan *out)
+{
+	double n = (double)ranks, k = (double)(per_node < ranks ? per_node : ranks);
+	double nodes = n / k;
+	memset(out, 0, sizeof *out);
+	if (ranks <= 1 || copy_bytes <= 0)
+		return;
+	out->concurrent = true;
+	/* Every expert copy ends on its expert's GPU over NVLink, from the sender or from the
+	 * GPU that received the token over InfiniBand, unless it is that GPU (1/k). */
+	if (k > 1)
+		add(out, node, LINK_CLASS_GPU, copy_bytes * copies * (k - 1) / k, k - 1);
+	/* Of the nodes a token reaches, uniformly placed, (N - 1)/N are another node's. */
+	if (nodes > 1)
+		add(out, node, LINK_CLASS_NETWORK, copy_bytes * nodes_reached * (nodes - 1) / nodes,
+		    nodes - 1);
+}
+
 void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
 		     int64_t ranks, int64_t per_node, struct collective_plan *out)
 {

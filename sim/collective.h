@@ -47,6 +47,18 @@ struct collective_plan {
 void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
 		     int64_t ranks, int64_t per_node, struct collective_plan *out);
 
+/*
+ * Plan a node-limited MoE dispatch (or combine) the way DeepSeek-V3 runs it (report sec.
+ * 3.2.2): each token goes once over InfiniBand to each other node holding any of its experts
+ * (`nodes_reached` nodes of the group's, the sender's own among them as often as chance has it),
+ * to the GPU of the same in-node index there, which forwards it over NVLink to the GPUs of its
+ * experts. `copy_bytes` is one copy of the rank's tokens, `copies` the expert copies of each
+ * token (top_k). Both phases run at once.
+ */
+void collective_plan_node_limited(const struct node_spec *node, double copy_bytes, double copies,
+				  double nodes_reached, int64_t ranks, int64_t per_node,
+				  struct collective_plan *out);
+
 /* Bytes/s one GPU reaches on a class of link for large messages: its share of the link times
  * the capped busbw fraction (the rate the engine gives the link). */
 double collective_rank_bandwidth(const struct node_spec *node, enum link_class link);

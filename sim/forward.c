@@ -94,7 +94,7 @@ static void add_gemm(void *vctx, const struct model_tensor *t)
 	g->k = (double)t->cols / (t->row_parallel ? split : 1.0);
 	g->n = ((double)t->rows + x->fused_rows) / (t->row_parallel ? 1.0 : split);
 	x->fused_rows = 0;
-	g->count = t->group == TENSOR_EXPERT ? (double)t->count / (double)f->ep : (double)t->count;
+	g->count = t->group == TENSOR_EXPERT ? memory_local_experts(f->s) : (double)t->count;
 	g->expert = t->group == TENSOR_EXPERT;
 	lc->weight_bytes += g->k * g->n * g->count * f->wbytes;
 }
@@ -139,7 +139,7 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 			      (double)m->head_dim;
 		f->head_dim = (double)m->head_dim;
 	}
-	f->kv_layer *= memory_dtype_bytes(s->workload.kv_dtype);
+	f->kv_layer *= memory_kv_elem_bytes(s);
 	f->heads = (double)m->heads / (double)f->tp;
 	f->head_bytes = (double)m->vocab * (double)m->hidden / (double)f->tp * f->wbytes;
 	layout_build(s, &l);
@@ -261,9 +261,13 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 			double per = active > 0 ? b->tokens * (double)m->moe.top_k /
 							  (double)f->ep / active
 						: 0;
+			/* The busiest rank holds the busiest expert instance (memory.h). */
 			if (active > 0)
-				t += active * compute_gemm_time_weights(f->c, dtype, f->wbytes, per,
-									g->n, g->k);
+				t += (active - 1) * compute_gemm_time_weights(f->c, dtype, f->wbytes,
+									      per, g->n, g->k) +
+				     compute_gemm_time_weights(f->c, dtype, f->wbytes,
+							       per * memory_busiest_expert(s),
+							       g->n, g->k);
 			continue;
 		}
 		t += g->count * compute_gemm_time_weights(f->c, dtype, f->wbytes, b->tokens, g->n,
@@ -279,9 +283,13 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	part[FORWARD_COMPUTE] += t;
 	tp_bytes = b->tokens * h * f->act;
 	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);
+	/* The busiest rank receives 1 + (busiest - 1)/local times the mean. */
 	if (kind == LAYER_MOE)
 		part[FORWARD_EP] += collective(f, COLLECTIVE_ALLTOALL,
-					       tp_bytes * (double)m->moe.top_k, f->ep, 2, comm);
+					       tp_bytes * (double)m->moe.top_k *
+						       (1.0 + (memory_busiest_expert(s) - 1.0) /
+								      memory_local_experts(s)),
+					       f->ep, 2, comm);
 }
 
 double forward_time(const struct forward_cost *f, const struct forward_batch *b,

@@ -185,7 +185,10 @@ static void convert_deepseek(struct conv *c, const struct arch *ar)
 		require(c, "num_experts_per_tok", "moe.top_k");
 		require(c, "moe_intermediate_size", "moe.ffn");
 		copy(c, "first_k_dense_replace", "moe.dense_layers");
+		copy(c, "n_group", "moe.n_group");
+		copy(c, "topk_group", "moe.topk_group");
 	}
+	copy(c, "num_nextn_predict_layers", "mtp_layers");
 }
 
 /* An integer field's value, or fallback when absent or not an integer. */

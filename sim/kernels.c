@@ -27,6 +27,9 @@
  * - optimizer: multi-tensor Adam (apex FusedAdam / torch foreach) reads and writes each state
  *   once in a few launches per thousands of tensors; per-tensor Adam launches about ten kernels
  *   a tensor, each a pass over it (torch/optim/adam.py _single_tensor_adam).
+ * FP8 block scaling (DeepSeek-V3 sec. 3.3.2) also promotes the tensor cores' partial sums to
+ * FP32 on the CUDA cores every 128 K-elements; the report overlaps it with the other
+ * warpgroup's MMA ("maintaining high utilization of Tensor Cores"), so it costs no GEMM time here.
  * FP8 (Transformer Engine, delayed scaling): every FP8 GEMM input is cast to FP8 and, for the
  * weight-gradient GEMM, transposed (cast_transpose: read E bytes, write 1 + 1); with a fused
  * norm the cast of the norm's output happens inside it; each gradient output is cast-transposed
@@ -39,6 +42,8 @@
 
 #include <math.h>
 #include <string.h>
+
+#include "memory.h"
 
 /* Bytes per activation element: FP8 training keeps activations in 16 bits (Transformer
  * Engine casts only GEMM inputs). */
@@ -65,6 +70,11 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	double kv = fmax(1.0, (double)m->kv_heads / t) * d;        /* key (= value) width */
 	double f, gemm_in, gemm_out, gemms;
 	bool gated = m->mlp == MLP_SWIGLU, fp8 = s->workload.dtype == DTYPE_FP8;
+	/* An FP8 copy and its transpose, each element with its scale's share: with block scaling
+	 * (DeepSeek-V3 sec. 3.3.1-3.3.2) the row-wise 1x128 tiles of the forward and the column-wise
+	 * 128x1 tiles of the weight-gradient GEMM each carry an fp32 scale per 128 elements, found
+	 * online in the same pass (no amax history). */
+	double fp8_out = 2 * memory_fp8_act_bytes(s);
 	struct kernel_cost k;
 	memset(&k, 0, sizeof k);
 	if (model_is_mla(m)) {
@@ -131,8 +141,10 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	k.fwd_kernels += gemms;
 	if (fp8) {
 		/* Inputs of the four GEMMs: the QKV and fc1 inputs come out of the norm (cast
-		 * inside a fused norm: only the FP8 copy and its transpose are written). */
-		gemm_in = (a + f) * T * (E + 2) + 2 * h * Tn * (r->fusion.norm ? 2 : E + 2);
+		 * inside a fused norm: only the FP8 copy and its transpose are written, each with
+		 * its scales: fp8_out bytes). */
+		gemm_in = (a + f) * T * (E + fp8_out) + 2 * h * Tn * (r->fusion.norm ? fp8_out
+										      : E + fp8_out);
 		add(&k, r->fusion.norm ? 2 : 4, gemm_in);
 	}
 	out->fwd_bytes = k.fwd_bytes;
@@ -142,7 +154,7 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	out->bwd_kernels = 2 * k.fwd_kernels;
 	if (fp8) {
 		/* Gradient outputs of the four GEMMs, cast and transposed. */
-		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + 2);
+		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + fp8_out);
 		out->bwd_bytes += gemm_out;
 		out->bwd_kernels += 4;
 	}
@@ -191,8 +203,13 @@ void kernels_optimizer(const struct scenario *s, double params, double tensors,
 	 * each), write master and moments, write the 16-bit weights: 30 bytes, rounded to 32. */
 	double per = 32;
 	memset(out, 0, sizeof *out);
+	/* BF16 moments (workload.optimizer_state_dtype) read and write 2 bytes less each. */
+	per -= 4 * (4 - memory_dtype_bytes(s->workload.optimizer_state_dtype));
 	if (s->workload.dtype == DTYPE_FP8)
 		per += 3;   /* the FP8 weight copies cast from the new weights */
+	/* An EMA on the GPU, e = b*e + (1 - b)*w on the fp32 weights: read w and e, write e. */
+	if (s->workload.ema == EMA_DEVICE)
+		per += 12;
 	if (s->runtime.fusion.optimizer) {
 		/* apex multi_tensor_apply: 110 tensors or 320 chunks of 65,536 per launch
 		 * (csrc/multi_tensor_apply.cuh depth_to_max_tensors / max_blocks). */

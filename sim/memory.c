@@ -105,7 +105,7 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	double count = (double)t->count;
 	double n, factored;
 	if (t->group == TENSOR_EXPERT) {
-		count /= p->ep;
+		count = memory_local_experts(p->s);
 		if (t->tp_split)
 			split = p->etp;
 	}
@@ -138,6 +138,7 @@ struct outer_filter {
 	struct param_sum *sum;
 	bool first, last;
 	bool tied_copy;                 /* last stage of a pipeline with tied embeddings */
+	bool mtp_copy;                  /* last stage of a pipeline with MTP modules */
 };
 
 static void add_outer(void *ctx, const struct model_tensor *t)
@@ -152,6 +153,11 @@ static void add_outer(void *ctx, const struct model_tensor *t)
 		head.group = TENSOR_HEAD;
 		add_tensor(f->sum, &head);
 	}
+	/* The MTP modules embed the next tokens with the main model's embedding (DeepSeek-V3
+	 * report sec. 2.2); a pipeline whose first stage holds it keeps a copy on the last, as
+	 * Megatron-Core's GPTModel builds its embedding where mtp_process is set. */
+	if (t->group == TENSOR_EMBED && f->mtp_copy)
+		add_tensor(f->sum, t);
 }
 
 /* Everything a stage computes from, for one micro-batch size. */
@@ -162,6 +168,39 @@ struct stage_calc {
 	double layer_units[2];          /* per-GPU elements of one dense / MoE layer (unsharded) */
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
 };
+
+double memory_busiest_expert(const struct scenario *s)
+{
+	if (s->workload.mode == MODE_INFER)
+		return fmax(1.0, s->workload.moe_imbalance /
+					 (1.0 + (double)s->serving.redundant_experts));
+	return s->workload.moe_imbalance;
+}
+
+double memory_local_experts(const struct scenario *s)
+{
+	double e = (double)s->model.moe.experts;
+	if (s->workload.mode == MODE_INFER)
+		e += (double)s->serving.redundant_experts;
+	return e / (double)s->strategy.ep;
+}
+
+double memory_kv_elem_bytes(const struct scenario *s)
+{
+	return s->workload.kv_bits > 0 ? (double)s->workload.kv_bits / 8.0
+				       : memory_dtype_bytes(s->workload.kv_dtype);
+}
+
+double memory_fp8_act_bytes(const struct scenario *s)
+{
+	return s->workload.fp8_recipe == FP8_BLOCK ? 1.0 + 4.0 / 128.0 : 1.0;
+}
+
+unsigned memory_recomputed_acts(const struct scenario *s)
+{
+	return (s->strategy.recompute_modules.norm ? MODEL_ACT_NORM_OUT : 0u) |
+	       (s->strategy.recompute_modules.mla_up ? MODEL_ACT_MLA_UP : 0u);
+}
 
 static double act_bytes_of(const struct scenario *s)
 {
@@ -175,17 +214,20 @@ static double train_weight_bytes(const struct scenario *s)
 	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 }
 
-/* Optimizer bytes per trainable element (master copy included) and per factored element. */
+/* Optimizer bytes per trainable element (master copy included) and per factored element. The
+ * moments take workload.optimizer_state_dtype's bytes each: fp32 (ZeRO's K = 12 with the master
+ * copy) or bf16 (DeepSeek-V3 report sec. 3.3.3: K = 8). */
 static void optimizer_bytes(const struct scenario *s, double *per_elem, double *per_factored)
 {
 	double master = s->workload.dtype == DTYPE_FP32 ? 0.0 : 4.0;
+	double moment = memory_dtype_bytes(s->workload.optimizer_state_dtype);
 	*per_factored = 0.0;
 	switch (s->workload.optimizer) {
 	case OPTIMIZER_SGD:
 		*per_elem = master;
 		break;
 	case OPTIMIZER_SGD_MOMENTUM:
-		*per_elem = master + 4.0;        /* one fp32 momentum buffer */
+		*per_elem = master + moment;     /* one momentum buffer */
 		break;
 	case OPTIMIZER_ADAM_8BIT:
 		/* Dettmers et al. 2022: two 8-bit states, one fp32 absmax per 2048-element block. */
@@ -197,7 +239,7 @@ static void optimizer_bytes(const struct scenario *s, double *per_elem, double *
 		*per_factored = 4.0;
 		break;
 	default:
-		*per_elem = master + 8.0;        /* fp32 momentum and variance, K = 12 with master */
+		*per_elem = master + 2.0 * moment; /* momentum and variance */
 		break;
 	}
 }
@@ -213,16 +255,20 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	bool sp = g->sequence_parallel && g->tp > 1;
 	double seq_div = sp ? tp : 1.0;
 	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention,
-				s->workload.dtype == DTYPE_FP8 ? 1.0 : B};
-	double per_mb = 0, work = 0;
+				s->workload.dtype == DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, 0};
+	double per_mb = 0, work = 0, kept_of[2] = {0, 0};
+	int64_t mtp = st->last ? m->mtp_layers : 0;
+	enum layer_kind mtp_kind = model_layer_kind(m, m->layers);
 	int k;
 
 	for (k = 0; k < 2; k++) {
 		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers;
 		double full, kept;
-		if (n == 0)
+		if (n == 0 && (mtp == 0 || k != (int)mtp_kind))
 			continue;
+		o.recomputed = 0;
 		full = model_layer_act_bytes(m, (enum layer_kind)k, &o, g->tp, sp, true) * tokens;
+		o.recomputed = memory_recomputed_acts(s);
 		switch (g->recompute) {
 		case RECOMPUTE_FULL:
 			/* Korthikanti et al. 2022, Table 2: only the layer input (2sbh) is kept; in
@@ -239,10 +285,16 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 				work = full - kept;
 			break;
 		default:
-			kept = full;
+			/* DeepSeek-V3 report sec. 3.2.3: the recomputed modules' outputs are rebuilt
+			 * one layer at a time in backward. */
+			kept = model_layer_act_bytes(m, (enum layer_kind)k, &o, g->tp, sp, true) *
+			       tokens;
+			if (full - kept > work)
+				work = full - kept;
 			break;
 		}
 		per_mb += kept * (double)n;
+		kept_of[k] = kept;
 	}
 	r->act_layers = per_mb * st->inflight;
 	r->act_recompute = work;
@@ -261,6 +313,12 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 		 * vocabulary: Megatron's 4sbh(1 + v/h) for the output layer and loss. */
 		double head = 2.0 * (double)m->hidden * B * tokens / seq_div +
 			      4.0 * (double)m->vocab * tokens / tp;
+		/* DeepSeek-V3 report sec. 2.2: each MTP module keeps its layer's activations, the
+		 * inputs of its two norms and of its projection (2h each) and its own pass through
+		 * the shared head, from its forward after the head's to its backward. */
+		head += (double)mtp * (kept_of[mtp_kind] +
+				       2.0 * (double)m->hidden * (B + o.gemm_input_bytes) * tokens /
+					       seq_div + head);
 		r->act_outer += head * (s->strategy.schedule == SCHEDULE_GPIPE ? st->inflight : 1.0);
 		r->act_head_per_mb = head;
 	}
@@ -318,7 +376,7 @@ static double kv_bytes_per_token(const struct scenario *s, const struct stage *s
 	 * latent on every TP rank. */
 	if (!model_is_mla(m))
 		elems = 2.0 * fmax(1.0, (double)m->kv_heads / tp) * (double)m->head_dim;
-	return elems * (double)st->layers * memory_dtype_bytes(s->workload.kv_dtype) /
+	return elems * (double)st->layers * memory_kv_elem_bytes(s) /
 	       (double)s->strategy.cp;
 }
 
@@ -346,7 +404,10 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 	of.first = st->first;
 	of.last = st->last;
 	of.tied_copy = s->model.tie_embeddings && st->last && l->pp > 1;
+	of.mtp_copy = s->model.mtp_layers > 0 && st->last && !st->first && train;
 	model_outer_tensors(&s->model, add_outer, &of);
+	if (st->last && train)
+		model_mtp_tensors(&s->model, add_tensor, &p);
 
 	r->first_stage = r->last_stage = st->index;
 	r->layers = st->layers;
@@ -388,6 +449,17 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 					       : t_dense + t_expert) +
 		      per_factored * (g->zero >= 1 ? f_dense / zdense + f_expert / zexpert
 						   : f_dense + f_expert);
+		if (s->workload.ema != EMA_NONE) {
+			/* An EMA of the weights each rank updates (its ZeRO shard), in fp32 like the
+			 * master copy it follows (the report gives no precision); DeepSeek-V3 (sec.
+			 * 3.2.3) keeps it in CPU memory. */
+			double ema = 4.0 * (g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
+							 : t_dense + t_expert);
+			if (s->workload.ema == EMA_HOST)
+				r->host += ema;
+			else
+				opt += ema;
+		}
 		if (g->offload.optimizer == OFFLOAD_CPU) {
 			/* ZeRO-Offload (Ren et al. 2021, sec. 4.1): optimizer states, fp32 master
 			 * weights and fp32 gradient partitions live in host memory. */
@@ -477,6 +549,7 @@ static void prepare(struct stage_calc *c, const struct scenario *s, const struct
 		of.first = true;
 		of.last = false;
 		of.tied_copy = false;
+		of.mtp_copy = false;
 		model_outer_tensors(&s->model, add_outer, &of);
 		c->embed_unit = p.unit;
 		param_sum_init(&p, s);

@@ -88,6 +88,27 @@ const char *memory_part_name(enum memory_part p);
  * (int8/int4 group-wise, fp8 128x128 blocks). */
 double memory_weight_bytes(enum dtype dtype, double group);
 
+/* Bytes of one FP8 activation element with its share of the scales: 1 with one scale per tensor
+ * (delayed scaling), 1 + 4/128 with an fp32 scale per 1x128 tile (DeepSeek-V3 report sec.
+ * 3.3.1, workload.fp8_recipe: block). */
+double memory_fp8_act_bytes(const struct scenario *s);
+
+/* The MODEL_ACT_* bits of the saved tensors strategy.recompute_modules rebuilds in backward. */
+unsigned memory_recomputed_acts(const struct scenario *s);
+
+/* The busiest routed-expert instance's tokens over the mean: workload.moe_imbalance, or in
+ * serving with serving.redundant_experts R its share once EPLB's greedy replication (each
+ * redundant slot to the expert with the most load per copy) has split a hot expert among up
+ * to 1 + R copies, never below the mean: max(1, imbalance / (1 + R)). */
+double memory_busiest_expert(const struct scenario *s);
+
+/* Routed experts held per EP rank: (experts + serving.redundant_experts) / ep in serving,
+ * experts / ep in training. */
+double memory_local_experts(const struct scenario *s);
+
+/* Bytes of one KV-cache element: workload.kv_bits / 8 when given, else kv_dtype's. */
+double memory_kv_elem_bytes(const struct scenario *s);
+
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
 double memory_dtype_bytes(enum dtype dtype);
 

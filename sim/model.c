@@ -204,6 +204,25 @@ void model_outer_tensors(const struct model_config *m, model_tensor_fn fn, void 
 		emit(fn, ctx, "lm_head", m->vocab, m->hidden, 1, TENSOR_HEAD, true);
 }
 
+void model_mtp_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx)
+{
+	int64_t i;
+	for (i = 0; i < m->mtp_layers; i++) {
+		/* DeepSeek-V3 report eq. 21: h' = M [RMSNorm(h); RMSNorm(Emb(t))], M in R^{d x 2d};
+		 * HF checkpoint names enorm, hnorm, eh_proj, shared_head.norm. */
+		norm_tensors(m, fn, ctx, "mtp_enorm", m->hidden);
+		norm_tensors(m, fn, ctx, "mtp_hnorm", m->hidden);
+		emit(fn, ctx, "mtp_eh_proj", m->hidden, 2 * m->hidden, 1, TENSOR_MLP, true);
+		model_layer_tensors(m, model_layer_kind(m, m->layers), fn, ctx);
+		norm_tensors(m, fn, ctx, "mtp_head_norm", m->hidden);
+	}
+}
+
+bool model_tensor_is_mla_up(const struct model_tensor *t)
+{
+	return strcmp(t->name, "q_b_proj") == 0 || strcmp(t->name, "kv_b_proj") == 0;
+}
+
 struct counter {
 	double total;
 	double experts;       /* routed expert parameters */
@@ -220,7 +239,7 @@ static void count_tensor(void *ctx, const struct model_tensor *t)
 
 void model_count_params(const struct model_config *m, struct model_params *out)
 {
-	struct counter outer = {0, 0}, layer[2] = {{0, 0}, {0, 0}};
+	struct counter outer = {0, 0}, layer[2] = {{0, 0}, {0, 0}}, mtp = {0, 0};
 	int64_t moe_layers = 0, i;
 	model_outer_tensors(m, count_tensor, &outer);
 	model_layer_tensors(m, LAYER_DENSE, count_tensor, &layer[LAYER_DENSE]);
@@ -228,6 +247,8 @@ void model_count_params(const struct model_config *m, struct model_params *out)
 		model_layer_tensors(m, LAYER_MOE, count_tensor, &layer[LAYER_MOE]);
 	for (i = 0; i < m->layers; i++)
 		moe_layers += model_layer_kind(m, i) == LAYER_MOE;
+	model_mtp_tensors(m, count_tensor, &mtp);
+	out->mtp = mtp.total;
 	out->embedding = outer.total;
 	out->per_layer[LAYER_DENSE] = layer[LAYER_DENSE].total;
 	out->per_layer[LAYER_MOE] = layer[LAYER_MOE].total;
@@ -242,20 +263,35 @@ void model_count_params(const struct model_config *m, struct model_params *out)
 static void act(model_act_fn fn, void *ctx, const char *name, double elems, double bytes,
 		int shard)
 {
-	struct model_act x = {name, elems, bytes, shard, false};
+	struct model_act x = {name, elems, bytes, shard, false, 0};
+	if (elems > 0)
+		fn(ctx, &x);
+}
+
+/* A saved tensor that recomputing a module can drop (MODEL_ACT_*). */
+static void act_of(model_act_fn fn, void *ctx, const char *name, double elems, double bytes,
+		   int shard, unsigned module)
+{
+	struct model_act x = {name, elems, bytes, shard, false, module};
 	if (elems > 0)
 		fn(ctx, &x);
 }
 
 /* A linear layer's saved input: FP8 training caches it in FP8 for the weight-gradient GEMM
  * (Transformer Engine; DeepSeek-V3 report sec. 3.3.3, "low-precision storage"). */
+static void gemm_in_of(model_act_fn fn, void *ctx, const struct act_options *o,
+		       const char *name, double elems, int shard, unsigned module)
+{
+	struct model_act x = {name, elems, o->gemm_input_bytes > 0 ? o->gemm_input_bytes
+								   : o->act_bytes, shard, true, module};
+	if (elems > 0)
+		fn(ctx, &x);
+}
+
 static void gemm_in(model_act_fn fn, void *ctx, const struct act_options *o, const char *name,
 		    double elems, int shard)
 {
-	struct model_act x = {name, elems, o->gemm_input_bytes > 0 ? o->gemm_input_bytes
-								   : o->act_bytes, shard, true};
-	if (elems > 0)
-		fn(ctx, &x);
+	gemm_in_of(fn, ctx, o, name, elems, shard, 0);
 }
 
 /*
@@ -271,21 +307,23 @@ static void attention_acts(const struct model_config *m, const struct act_option
 	act(fn, ctx, "attn_norm_in", h, B, ACT_SEQUENCE);
 	if (model_is_mla(m)) {
 		double qk = (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim);
-		gemm_in(fn, ctx, o, "mla_down_in", h, ACT_SEQUENCE);
+		gemm_in_of(fn, ctx, o, "mla_down_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		if (m->mla.q_lora_rank > 0) {
 			act(fn, ctx, "q_latent", (double)m->mla.q_lora_rank, B, ACT_SEQUENCE);
-			gemm_in(fn, ctx, o, "q_latent_normed", (double)m->mla.q_lora_rank, ACT_SEQUENCE);
+			gemm_in_of(fn, ctx, o, "q_latent_normed", (double)m->mla.q_lora_rank,
+				   ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		}
 		act(fn, ctx, "kv_latent", (double)(m->mla.kv_lora_rank + m->mla.qk_rope_head_dim), B,
 		    ACT_SEQUENCE);
-		gemm_in(fn, ctx, o, "kv_latent_normed", (double)m->mla.kv_lora_rank, ACT_SEQUENCE);
-		act(fn, ctx, "q", a * qk, B, ACT_TENSOR);
-		act(fn, ctx, "k", a * qk, B, ACT_TENSOR);
-		act(fn, ctx, "v", a * (double)m->mla.v_head_dim, B, ACT_TENSOR);
+		gemm_in_of(fn, ctx, o, "kv_latent_normed", (double)m->mla.kv_lora_rank,
+			   ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
+		act_of(fn, ctx, "q", a * qk, B, ACT_TENSOR, MODEL_ACT_MLA_UP);
+		act_of(fn, ctx, "k", a * qk, B, ACT_TENSOR, MODEL_ACT_MLA_UP);
+		act_of(fn, ctx, "v", a * (double)m->mla.v_head_dim, B, ACT_TENSOR, MODEL_ACT_MLA_UP);
 		v_width = a * (double)m->mla.v_head_dim;
 	} else {
 		double d = (double)m->head_dim, kv = (double)m->kv_heads;
-		gemm_in(fn, ctx, o, "qkv_in", h, ACT_SEQUENCE);
+		gemm_in_of(fn, ctx, o, "qkv_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		act(fn, ctx, "q", a * d, B, ACT_TENSOR);
 		act(fn, ctx, "k", kv * d, B, ACT_TENSOR);
 		act(fn, ctx, "v", kv * d, B, ACT_TENSOR);
@@ -325,12 +363,12 @@ void model_layer_acts(const struct model_config *m, enum layer_kind kind,
 	attention_acts(m, o, fn, ctx);
 	act(fn, ctx, "mlp_norm_in", h, B, ACT_SEQUENCE);
 	if (kind == LAYER_DENSE) {
-		gemm_in(fn, ctx, o, "fc1_in", h, ACT_SEQUENCE);
+		gemm_in_of(fn, ctx, o, "fc1_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in");
 	} else {
 		/* Tokens routed per token: top_k copies, padded to the capacity factor (GShard). */
 		double routed = (double)m->moe.top_k * m->moe.capacity_factor;
-		gemm_in(fn, ctx, o, "moe_in", h, ACT_SEQUENCE);
+		gemm_in_of(fn, ctx, o, "moe_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		act(fn, ctx, "router_probs", (double)m->moe.experts, 4, ACT_SEQUENCE);
 		gemm_in(fn, ctx, o, "expert_in", routed * h, ACT_SEQUENCE);
 		mlp_acts(m, o, fn, ctx, (double)m->moe.ffn, routed, "expert_fc1_out",
@@ -348,12 +386,15 @@ struct act_sum {
 	double bytes;
 	double tp;
 	bool sp, keep_scores;
+	unsigned recomputed;
 };
 
 static void sum_act(void *ctx, const struct model_act *a)
 {
 	struct act_sum *s = ctx;
 	double b = a->elems * a->bytes;
+	if (a->module & s->recomputed)
+		return;
 	switch (a->shard) {
 	case ACT_SEQUENCE:
 		s->bytes += s->sp ? b / s->tp : b;
@@ -372,7 +413,7 @@ double model_layer_act_bytes(const struct model_config *m, enum layer_kind kind,
 			     const struct act_options *o, int64_t tp, bool sequence_parallel,
 			     bool keep_scores)
 {
-	struct act_sum s = {0, (double)tp, sequence_parallel, keep_scores};
+	struct act_sum s = {0, (double)tp, sequence_parallel, keep_scores, o->recomputed};
 	model_layer_acts(m, kind, o, sum_act, &s);
 	return s.bytes;
 }

@@ -51,8 +51,19 @@ void model_outer_tensors(const struct model_config *m, model_tensor_fn fn, void 
 /* The kind of layer i (0-based). */
 enum layer_kind model_layer_kind(const struct model_config *m, int64_t i);
 
+/* Call fn for the tensors of the model's multi-token prediction modules (DeepSeek-V3 report
+ * sec. 2.2): per module one transformer layer of the last layer's kind, the projection M of the
+ * concatenated [h; emb] (h x 2h) and the norms of its two inputs and of the shared head's input.
+ * The embedding and the output head are the main model's (shared), so not emitted. */
+void model_mtp_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx);
+
+/* Whether t is an MLA up-projection (q_b_proj, kv_b_proj: latents to per-head queries, keys and
+ * values), the GEMMs DeepSeek-V3 recomputes in backward. */
+bool model_tensor_is_mla_up(const struct model_tensor *t);
+
 /* Parameter counts (elements). */
 struct model_params {
+	double mtp;           /* the multi-token prediction modules (not in total or active) */
 	double total;         /* every parameter */
 	double active;        /* used per token: shared + top_k routed experts (MoE) */
 	double embedding;     /* token + position embeddings and the untied head */
@@ -77,6 +88,14 @@ struct model_act {
 	double bytes;         /* per element */
 	enum act_shard shard;
 	bool gemm_input;      /* the input of a linear layer (cached in fp8 by fp8 training) */
+	unsigned module;      /* MODEL_ACT_* bits: what recomputing can drop it */
+};
+
+/* Saved tensors a recompute module rebuilds in backward instead of keeping
+ * (strategy.recompute_modules). */
+enum {
+	MODEL_ACT_NORM_OUT = 1,  /* an RMSNorm/LayerNorm output (its input is kept) */
+	MODEL_ACT_MLA_UP = 2,    /* an MLA up-projection output: q, k, v from the latents */
 };
 
 typedef void (*model_act_fn)(void *ctx, const struct model_act *a);
@@ -86,13 +105,15 @@ struct act_options {
 	double act_bytes;     /* bytes of a 16-bit activation: 2 (4 in fp32) */
 	bool flash;           /* fused attention: keeps only softmax statistics */
 	double gemm_input_bytes; /* bytes of a saved linear-layer input; 0 means act_bytes */
+	unsigned recomputed;  /* MODEL_ACT_* bits left out of the sums (rebuilt in backward) */
 };
 
 /* Call fn for every activation a layer of this kind saves for backward. */
 void model_layer_acts(const struct model_config *m, enum layer_kind kind,
 		      const struct act_options *o, model_act_fn fn, void *ctx);
 
-/* Saved activations of one layer in bytes per token, summed with the given TP split. */
+/* Saved activations of one layer in bytes per token, summed with the given TP split, without the
+ * tensors o->recomputed drops. */
 double model_layer_act_bytes(const struct model_config *m, enum layer_kind kind,
 			     const struct act_options *o, int64_t tp, bool sequence_parallel,
 			     bool keep_scores);

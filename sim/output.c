@@ -3,6 +3,7 @@
  * and as exact byte counts in JSON.
  */
 #include "output.h"
+#include "output_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +19,7 @@
 #define PACKAGE_VERSION "0"
 #endif
 
-static void json_key(FILE *out, int indent, const char *key)
+void output_json_key(FILE *out, int indent, const char *key)
 {
 	fprintf(out, "%*s", indent, "");
 	json_string(out, key);
@@ -26,22 +27,22 @@ static void json_key(FILE *out, int indent, const char *key)
 }
 
 /* "key": value, and the comma and newline that follow every field but a mapping's last. */
-static void json_num_field(FILE *out, int indent, const char *key, double v)
+void output_json_num_field(FILE *out, int indent, const char *key, double v)
 {
-	json_key(out, indent, key);
+	output_json_key(out, indent, key);
 	json_num(out, v);
 	fputs(",\n", out);
 }
 
-static void json_int_field(FILE *out, int indent, const char *key, long long v)
+void output_json_int_field(FILE *out, int indent, const char *key, long long v)
 {
-	json_key(out, indent, key);
+	output_json_key(out, indent, key);
 	fprintf(out, "%lld,\n", v);
 }
 
-static void json_str_field(FILE *out, int indent, const char *key, const char *v)
+void output_json_str_field(FILE *out, int indent, const char *key, const char *v)
 {
-	json_key(out, indent, key);
+	output_json_key(out, indent, key);
 	json_string(out, v);
 	fputs(",\n", out);
 }
@@ -51,11 +52,11 @@ static void json_parts(FILE *out, int indent, const struct memory_role *r)
 	int k;
 	fputs("{\n", out);
 	for (k = 0; k < MEMORY_PARTS; k++) {
-		json_key(out, indent + 2, memory_part_name((enum memory_part)k));
+		output_json_key(out, indent + 2, memory_part_name((enum memory_part)k));
 		json_num(out, r->part[k]);
 		fputs(",\n", out);
 	}
-	json_key(out, indent + 2, "total");
+	output_json_key(out, indent + 2, "total");
 	json_num(out, r->total);
 	fprintf(out, "\n%*s}", indent, "");
 }
@@ -82,8 +83,8 @@ static void json_time(FILE *out, const struct scenario *s, const struct result *
 {
 	int k;
 	fputs("  \"time\": {\n", out);
-	json_num_field(out, 4, "step_s", t->step_s);
-	json_key(out, 4, "breakdown");
+	output_json_num_field(out, 4, "step_s", t->step_s);
+	output_json_key(out, 4, "breakdown");
 	fputs("{", out);
 	for (k = 0; k < STEP_CATEGORIES; k++) {
 		fprintf(out, "%s", k ? ", " : "");
@@ -94,9 +95,9 @@ static void json_time(FILE *out, const struct scenario *s, const struct result *
 	fputs(", \"bubble\": ", out);
 	json_num(out, t->bubble);
 	fputs("},\n", out);
-	json_key(out, 4, "simulated_gpus");
+	output_json_key(out, 4, "simulated_gpus");
 	fprintf(out, "%lld,\n", (long long)t->simulated_gpus);
-	json_key(out, 4, "events");
+	output_json_key(out, 4, "events");
 	fprintf(out, "%zu\n  },\n", t->events);
 	fputs("  \"throughput\": {\"tokens_per_s\": ", out);
 	json_num(out, t->tokens_per_s);
@@ -111,168 +112,9 @@ static void json_time(FILE *out, const struct scenario *s, const struct result *
 	fputs("},\n", out);
 }
 
-static void json_stat(FILE *out, const char *key, const struct serve_stat *st, bool last)
-{
-	json_key(out, 4, key);
-	fputs("{\"mean\": ", out);
-	json_num(out, st->mean);
-	fputs(", \"p50\": ", out);
-	json_num(out, st->p50);
-	fputs(", \"p90\": ", out);
-	json_num(out, st->p90);
-	fputs(", \"p99\": ", out);
-	json_num(out, st->p99);
-	fputs(last ? "}\n" : "},\n", out);
-}
-
-static const char *const forward_part_names[FORWARD_PARTS] = {"compute", "tp_comm", "pp_comm",
-								"ep_comm"};
-
-/* GPU seconds of a serving run: forward parts, swaps, host overheads and drafting. */
-static double serve_gpu_s(const struct serve_result *v)
-{
-	double gpu = v->swap_s + v->overhead_s + v->draft_s;
-	int k;
-	for (k = 0; k < FORWARD_PARTS; k++)
-		gpu += v->part[k];
-	return gpu;
-}
-
-/* Tokens a speculative step yields by the scenario's rates: 1 + p1 + ... + pK
- * (speculative_expected, sim/speculative.c). */
-static double expected_tokens(const struct scenario *s)
-{
-	double e = 1;
-	int i;
-	for (i = 0; i < s->serving.speculative.acceptance.n; i++)
-		e += s->serving.speculative.acceptance.v[i];
-	return e;
-}
-
-static void json_speculative(FILE *out, const struct scenario *s, const struct serve_result *v)
-{
-	double gpu = serve_gpu_s(v);
-	json_key(out, 4, "speculative");
-	fputs("{\"method\": ", out);
-	json_string(out, scenario_enum_name("serving.speculative.method",
-					    s->serving.speculative.method));
-	fprintf(out, ", \"tokens\": %lld, \"expected_tokens_per_step\": ",
-		(long long)s->serving.speculative.tokens);
-	json_num(out, expected_tokens(s));
-	fputs(", \"tokens_per_step\": ", out);
-	json_num(out, v->spec_tokens_per_step);
-	fputs(", \"steps\": ", out);
-	json_num(out, v->spec_steps);
-	fputs(", \"draft_fraction\": ", out);
-	json_num(out, gpu > 0 ? v->draft_s / gpu : 0);
-	fputs("}\n", out);
-}
-
-static const char *const pool_names[SERVE_POOLS] = {"prefill", "decode"};
-
-/* Disaggregated serving: each pool, and the KV caches' moves between them. */
-static void json_pools(FILE *out, const struct serve_result *v)
-{
-	int k;
-	json_key(out, 4, "pools");
-	fputs("{\n", out);
-	for (k = 0; k < SERVE_POOLS; k++) {
-		const struct serve_pool_result *p = &v->pool[k];
-		json_key(out, 6, pool_names[k]);
-		fprintf(out, "{\"gpus\": %lld, \"tp\": %lld, \"ep\": %lld, \"replicas\": %lld, "
-			     "\"kv_blocks_total\": %lld, \"max_num_seqs\": %lld, "
-			     "\"max_batched_tokens\": %lld, \"iterations\": %lld, \"busy_fraction\": ",
-			(long long)p->gpus, (long long)p->tp, (long long)p->ep,
-			(long long)p->replicas, (long long)p->kv_blocks_total,
-			(long long)p->max_num_seqs, (long long)p->max_batched_tokens,
-			(long long)p->iterations);
-		json_num(out, p->busy);
-		fputs("},\n", out);
-	}
-	json_key(out, 6, "kv_transfer_s");
-	fputs("{\"mean\": ", out);
-	json_num(out, v->kv_transfer.mean);
-	fputs(", \"p50\": ", out);
-	json_num(out, v->kv_transfer.p50);
-	fputs(", \"p90\": ", out);
-	json_num(out, v->kv_transfer.p90);
-	fputs(", \"p99\": ", out);
-	json_num(out, v->kv_transfer.p99);
-	fputs("},\n", out);
-	json_key(out, 6, "kv_transfer_bytes");
-	json_num(out, v->kv_transfer_bytes);
-	fputs("\n    },\n", out);
-}
-
-static void json_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
-{
-	int k;
-	fputs("  \"serving\": {\n", out);
-	json_str_field(out, 4, "engine", s->serving.engine ? s->serving.engine : "");
-	json_str_field(out, 4, "batching", scenario_enum_name("serving.batching",
-							     s->serving.batching));
-	json_int_field(out, 4, "requests", (long long)v->requests);
-	json_int_field(out, 4, "finished", (long long)v->finished);
-	json_int_field(out, 4, "seed", (long long)s->workload.seed);
-	json_num_field(out, 4, "offered_rate", v->offered_rate);
-	json_num_field(out, 4, "duration_s", v->duration);
-	json_num_field(out, 4, "requests_per_s", v->requests_per_s);
-	json_num_field(out, 4, "input_tokens_per_s", v->input_tokens_per_s);
-	json_num_field(out, 4, "output_tokens_per_s", v->output_tokens_per_s);
-	json_stat(out, "ttft_s", &v->ttft, false);
-	json_stat(out, "tpot_s", &v->tpot, false);
-	json_stat(out, "latency_s", &v->latency, false);
-	json_int_field(out, 4, "kv_blocks_total", (long long)v->kv_blocks_total);
-	json_int_field(out, 4, "kv_blocks_peak", (long long)v->kv_blocks_peak);
-	json_num_field(out, 4, "kv_peak_fraction", v->kv_peak_fraction);
-	json_int_field(out, 4, "block_size", (long long)s->serving.block_size);
-	json_int_field(out, 4, "preemptions", (long long)v->preemptions);
-	json_int_field(out, 4, "swaps", (long long)v->swaps);
-	json_int_field(out, 4, "iterations", (long long)v->iterations);
-	json_num_field(out, 4, "mean_batch", v->mean_batch);
-	json_num_field(out, 4, "mean_in_system", v->mean_in_system);
-	json_num_field(out, 4, "busy_fraction", v->busy);
-	if (v->disaggregated)
-		json_pools(out, v);
-	if (v->searched) {
-		int i;
-		char name[32];
-		json_key(out, 4, "find_max_rate");
-		fputs("{\"rate\": ", out);
-		json_num(out, v->found_rate);
-		fputs(", \"capacity_rate\": ", out);
-		json_num(out, v->capacity_rate);
-		fprintf(out, ", \"runs\": %d, \"targets\": {", v->search_runs);
-		for (i = 0; i < v->slo.n; i++) {
-			fprintf(out, "%s\"%s\": ", i ? ", " : "",
-				serve_target_name(&v->slo.t[i], name, sizeof name));
-			json_num(out, v->slo.t[i].limit);
-		}
-		fputs("}},\n", out);
-	}
-	json_key(out, 4, "gpu_time_s");
-	fputs("{", out);
-	for (k = 0; k < FORWARD_PARTS; k++) {
-		fprintf(out, "%s\"%s\": ", k ? ", " : "", forward_part_names[k]);
-		json_num(out, v->part[k]);
-	}
-	fputs(", \"swap\": ", out);
-	json_num(out, v->swap_s);
-	fputs(", \"host_overhead\": ", out);
-	json_num(out, v->overhead_s);
-	if (s->serving.speculative.method != SPECULATIVE_NONE) {
-		fputs(", \"draft\": ", out);
-		json_num(out, v->draft_s);
-		fputs("},\n", out);
-		json_speculative(out, s, v);
-	} else {
-		fputs("}\n", out);
-	}
-	fputs("  },\n", out);
-}
 
 /* Text from an input, with its control bytes escaped (diag_fputs_visible), cut to size. */
-static const char *vis(const char *text, char *buf, size_t size)
+const char *output_vis(const char *text, char *buf, size_t size)
 {
 	char *v = diag_visible_dup(text ? text : "");
 	snprintf(buf, size, "%s", v);
@@ -327,7 +169,7 @@ static void json_cost(FILE *out, const struct scenario *s, const struct cost *c)
 		{"usd", c->usd, c->tokens > 0 && c->usd_per_hour > 0 && isfinite(c->usd)},
 	};
 	size_t i;
-	json_key(out, 2, "cost");
+	output_json_key(out, 2, "cost");
 	fputs("{", out);
 	for (i = 0; i < sizeof f / sizeof f[0]; i++) {
 		if (!f[i].known)
@@ -375,27 +217,27 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	int k, nnotes;
 
 	fputs("{\n", out);
-	json_str_field(out, 2, "dssim_version", PACKAGE_VERSION);
-	json_key(out, 2, "scenario");
+	output_json_str_field(out, 2, "dssim_version", PACKAGE_VERSION);
+	output_json_key(out, 2, "scenario");
 	fputs("{\n", out);
-	json_str_field(out, 4, "name", s->name);
-	json_str_field(out, 4, "file", s->file);
-	json_str_field(out, 4, "mode", scenario_enum_name("workload.mode", w->mode));
-	json_str_field(out, 4, "model", s->model.name);
-	json_str_field(out, 4, "node", s->cluster.node.name);
-	json_str_field(out, 4, "gpu", s->cluster.node.gpu.name);
-	json_key(out, 4, "nodes");
+	output_json_str_field(out, 4, "name", s->name);
+	output_json_str_field(out, 4, "file", s->file);
+	output_json_str_field(out, 4, "mode", scenario_enum_name("workload.mode", w->mode));
+	output_json_str_field(out, 4, "model", s->model.name);
+	output_json_str_field(out, 4, "node", s->cluster.node.name);
+	output_json_str_field(out, 4, "gpu", s->cluster.node.gpu.name);
+	output_json_key(out, 4, "nodes");
 	fprintf(out, "%lld,\n", (long long)s->cluster.nodes);
-	json_key(out, 4, "gpus");
+	output_json_key(out, 4, "gpus");
 	fprintf(out, "%lld,\n", (long long)s->cluster.gpus);
-	json_key(out, 4, "seq_len");
+	output_json_key(out, 4, "seq_len");
 	fprintf(out, "%lld,\n", (long long)w->seq_len);
-	json_key(out, 4, "micro_batch");
+	output_json_key(out, 4, "micro_batch");
 	fprintf(out, "%lld,\n", (long long)w->micro_batch);
-	json_key(out, 4, "global_batch");
+	output_json_key(out, 4, "global_batch");
 	fprintf(out, "%lld,\n", (long long)w->global_batch);
-	json_str_field(out, 4, "dtype", scenario_dtype_name(w->dtype));
-	json_key(out, 4, "strategy");
+	output_json_str_field(out, 4, "dtype", scenario_dtype_name(w->dtype));
+	output_json_key(out, 4, "strategy");
 	fprintf(out, "{\"tp\": %lld, \"pp\": %lld, \"dp\": %lld, \"cp\": %lld, \"ep\": %lld, "
 		     "\"vp\": %lld, \"zero\": %lld, \"sequence_parallel\": %s, \"recompute\": ",
 		(long long)g->tp, (long long)g->pp, (long long)g->dp, (long long)g->cp,
@@ -410,56 +252,56 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	json_string(out, scenario_enum_name("strategy.offload.params", g->offload.params));
 	fputs("}\n  },\n", out);
 
-	json_key(out, 2, "model");
+	output_json_key(out, 2, "model");
 	fputs("{\n", out);
-	json_num_field(out, 4, "params", m->params.total);
-	json_num_field(out, 4, "active_params", m->params.active);
-	json_key(out, 4, "published_params");
+	output_json_num_field(out, 4, "params", m->params.total);
+	output_json_num_field(out, 4, "active_params", m->params.active);
+	output_json_key(out, 4, "published_params");
 	json_num(out, s->model.published_params);
 	fputs("\n  },\n", out);
 
 	if (t != NULL)
 		json_time(out, s, t);
 	if (sv != NULL)
-		json_serving(out, s, sv);
-	json_key(out, 2, "memory");
+		output_json_serving(out, s, sv);
+	output_json_key(out, 2, "memory");
 	fputs("{\n", out);
 	if (t != NULL) {
-		json_key(out, 4, "peak_per_gpu");
+		output_json_key(out, 4, "peak_per_gpu");
 		json_num(out, t->peak_per_gpu);
 		fputs(",\n", out);
 	}
-	json_key(out, 4, "per_gpu");
+	output_json_key(out, 4, "per_gpu");
 	json_parts(out, 4, &m->roles[m->worst]);
 	fputs(",\n", out);
-	json_num_field(out, 4, "capacity", m->capacity);
-	json_key(out, 4, "fits");
+	output_json_num_field(out, 4, "capacity", m->capacity);
+	output_json_key(out, 4, "fits");
 	fputs(m->fits && m->host_fits ? "true" : "false", out);
 	fputs(",\n", out);
-	json_num_field(out, 4, "headroom", m->headroom);
-	json_num_field(out, 4, "host_per_node", m->host_per_node);
-	json_num_field(out, 4, "host_capacity", m->host_capacity);
-	json_key(out, 4, "host_fits");
+	output_json_num_field(out, 4, "headroom", m->headroom);
+	output_json_num_field(out, 4, "host_per_node", m->host_per_node);
+	output_json_num_field(out, 4, "host_capacity", m->host_capacity);
+	output_json_key(out, 4, "host_fits");
 	fputs(m->host_fits ? "true" : "false", out);
 	fputs(",\n", out);
 	if (w->mode == MODE_TRAIN) {
-		json_key(out, 4, "max_micro_batch");
+		output_json_key(out, 4, "max_micro_batch");
 		fprintf(out, "%lld,\n", (long long)m->max_micro_batch);
 	} else {
-		json_key(out, 4, "max_kv_tokens");
+		output_json_key(out, 4, "max_kv_tokens");
 		json_num(out, m->max_kv_tokens);
 		fputs(",\n", out);
-		json_key(out, 4, "kv_bytes_per_token");
+		output_json_key(out, 4, "kv_bytes_per_token");
 		json_num(out, m->kv_bytes_per_token);
 		fputs(",\n", out);
 	}
-	json_key(out, 4, "advice");
+	output_json_key(out, 4, "advice");
 	if (m->advice[0])
 		json_string(out, m->advice);
 	else
 		fputs("null", out);
 	fputs(",\n", out);
-	json_key(out, 4, "roles");
+	output_json_key(out, 4, "roles");
 	fputs("[\n", out);
 	for (i = 0; i < m->nroles; i++) {
 		const struct memory_role *r = &m->roles[i];
@@ -488,7 +330,7 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 		fprintf(out, "}%s\n", i + 1 < m->nroles ? "," : "");
 	}
 	fputs("    ]\n  },\n", out);
-	json_key(out, 2, "notes");
+	output_json_key(out, 2, "notes");
 	fputs("[", out);
 	nnotes = notes_of(s, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++) {
@@ -499,7 +341,7 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	json_cost(out, s, &run->cost);
 	if (member != NULL) {
 		fputs(",\n", out);
-		json_key(out, 2, name);
+		output_json_key(out, 2, name);
 		member(out, arg);
 	}
 	fputs("\n}\n", out);
@@ -550,7 +392,7 @@ static void text_cost(FILE *out, const struct scenario *s, const struct cost *c)
 			(long long)s->cluster.nodes, n->price,
 			strcmp(kind, "on_demand") == 0 ? "on demand"
 			: strcmp(kind, "capacity_block") == 0 ? "as a capacity block" : kind,
-			vis(n->price_date && n->price_date[0] ? n->price_date : "undated", t1,
+			output_vis(n->price_date && n->price_date[0] ? n->price_date : "undated", t1,
 			    sizeof t1));
 		if (c->usd_per_million_tokens > 0)
 			fprintf(out, "; %.3f USD per million %s tokens", c->usd_per_million_tokens,
@@ -558,7 +400,7 @@ static void text_cost(FILE *out, const struct scenario *s, const struct cost *c)
 		fputc('\n', out);
 	} else if (c->tokens > 0) {
 		fprintf(out, "cost      %s has no price (set cluster.node.price)\n",
-			vis(n->name ? n->name : "the node", t1, sizeof t1));
+			output_vis(n->name ? n->name : "the node", t1, sizeof t1));
 	}
 	if (c->tokens > 0 && isfinite(c->days)) {
 		fprintf(out, "%-10s%.4g %s tokens: %.4g days", "budget", c->tokens,
@@ -573,112 +415,6 @@ static void text_cost(FILE *out, const struct scenario *s, const struct cost *c)
 	}
 }
 
-static void text_stat(FILE *out, const char *name, const struct serve_stat *st)
-{
-	fprintf(out, "  %-14s %9.1f %9.1f %9.1f %9.1f\n", name, st->mean * 1e3, st->p50 * 1e3,
-		st->p90 * 1e3, st->p99 * 1e3);
-}
-
-/* Disaggregated serving: each pool's GPUs and how busy they were; the KV caches' moves. */
-static void text_pools(FILE *out, const struct serve_result *v)
-{
-	int k;
-	for (k = 0; k < SERVE_POOLS; k++) {
-		const struct serve_pool_result *p = &v->pool[k];
-		fprintf(out, "%-9s %lld GPUs (%lld x tp %lld, ep %lld), %lld KV blocks per replica, "
-			     "max %lld sequences, %lld tokens per iteration; %lld iterations, busy "
-			     "%.1f%%\n", pool_names[k],
-			(long long)p->gpus, (long long)p->replicas, (long long)p->tp, (long long)p->ep,
-			(long long)p->kv_blocks_total, (long long)p->max_num_seqs,
-			(long long)p->max_batched_tokens, (long long)p->iterations, p->busy * 100);
-	}
-	fprintf(out, "KV moves  %.3f ms mean, %.3f ms p99 per request (%.1f MB per GPU on "
-		     "average), prefill to decode over the links\n", v->kv_transfer.mean * 1e3,
-		v->kv_transfer.p99 * 1e3, v->kv_transfer_bytes / 1e6);
-}
-
-static void text_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
-{
-	const struct workload *w = &s->workload;
-	double gpu = 0;
-	int k;
-	char t1[1024];
-	fputc('\n', out);
-	if (w->arrival.process == ARRIVAL_TRACE)
-		fprintf(out, "requests  %zu from %s\n", v->requests,
-			vis(w->arrival.trace, t1, sizeof t1));
-	else if (v->offered_rate > 0)
-		fprintf(out, "requests  %zu, %s arrivals at %.3g/s (seed %lld)\n", v->requests,
-			scenario_enum_name("workload.arrival.process", w->arrival.process),
-			v->offered_rate, (long long)w->seed);
-	else
-		fprintf(out, "requests  %zu, all at time 0 (seed %lld)\n", v->requests,
-			(long long)w->seed);
-	fprintf(out, "serving   %s engine, %s batching, %lld KV blocks of %lld tokens (%.0f "
-		     "tokens), max %lld sequences, %lld tokens per iteration%s\n",
-		vis(s->serving.engine ? s->serving.engine : "", t1, sizeof t1),
-		scenario_enum_name("serving.batching", s->serving.batching),
-		(long long)v->kv_blocks_total, (long long)s->serving.block_size, v->kv_tokens,
-		(long long)s->serving.max_num_seqs, (long long)s->serving.max_batched_tokens,
-		s->serving.chunked_prefill ? ", chunked prefill" : "");
-	if (v->disaggregated)
-		text_pools(out, v);
-	if (v->searched) {
-		int i;
-		char name[32];
-		fputs("\nhighest rate meeting", out);
-		for (i = 0; i < v->slo.n; i++)
-			fprintf(out, "%s %s <= %g ms", i ? "," : "",
-				serve_target_name(&v->slo.t[i], name, sizeof name),
-				v->slo.t[i].limit * 1e3);
-		if (v->found_rate > 0)
-			fprintf(out, ": %.3g requests/s\n(bisection over %d simulated runs; the engine "
-				     "serves at most %.3g/s with every request queued at once)\n",
-				v->found_rate, v->search_runs, v->capacity_rate);
-		else
-			fprintf(out, ": none, even %.3g requests/s misses (the figures below are at "
-				     "that rate)\n", v->capacity_rate / 100);
-	}
-	fprintf(out, "\nthroughput  %.2f requests/s, %.0f output tokens/s, %.0f input tokens/s "
-		     "over %.2f s\n",
-		v->requests_per_s, v->output_tokens_per_s, v->input_tokens_per_s, v->duration);
-	fprintf(out, "\n%-16s %9s %9s %9s %9s\n", "latency (ms)", "mean", "p50", "p90", "p99");
-	text_stat(out, "TTFT", &v->ttft);
-	text_stat(out, "TPOT", &v->tpot);
-	text_stat(out, "end-to-end", &v->latency);
-	fprintf(out, "\nKV cache  peak %lld of %lld blocks (%.1f%%); %lld preemptions",
-		(long long)v->kv_blocks_peak, (long long)v->kv_blocks_total,
-		v->kv_peak_fraction * 100, (long long)v->preemptions);
-	if (v->swaps > 0)
-		fprintf(out, " (%lld swapped to host)", (long long)v->swaps);
-	fprintf(out, "\nengine    %lld iterations, %.1f sequences each on average, GPUs busy "
-		     "%.1f%% of the time\n",
-		(long long)v->iterations, v->mean_batch, v->busy * 100);
-	gpu = serve_gpu_s(v);
-	if (gpu > 0) {
-		fputs("GPU time ", out);
-		for (k = 0; k < FORWARD_PARTS; k++)
-			fprintf(out, " %s %.1f%%,", forward_part_names[k], 100 * v->part[k] / gpu);
-		if (v->draft_s > 0)
-			fprintf(out, " draft %.1f%%,", 100 * v->draft_s / gpu);
-		fprintf(out, " swap %.1f%%, host overhead %.1f%%\n", 100 * v->swap_s / gpu,
-			100 * v->overhead_s / gpu);
-	}
-	if (s->serving.speculative.method != SPECULATIVE_NONE)
-		fprintf(out, "speculative %s, %lld drafted per step: %.2f tokens per step "
-			     "(%.2f by the rates), drafting %.1f%% of GPU time\n",
-			scenario_enum_name("serving.speculative.method",
-					   s->serving.speculative.method),
-			(long long)s->serving.speculative.tokens, v->spec_tokens_per_step,
-			expected_tokens(s), gpu > 0 ? 100 * v->draft_s / gpu : 0);
-	if (s->strategy.pp > 1)
-		fputs("note      pipeline stages run one batch at a time (no virtual engines)\n",
-		      out);
-	if (s->strategy.dp > 1 && !v->disaggregated)
-		fprintf(out, "note      %lld replicas share the requests (router %s); KV figures "
-			     "are per replica\n", (long long)s->strategy.dp,
-			scenario_enum_name("serving.router", s->serving.router));
-}
 
 void output_text(FILE *out, const struct scenario *s, const struct run_result *r)
 {
@@ -695,17 +431,17 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	int nnotes;
 	bool train = w->mode == MODE_TRAIN;
 
-	fprintf(out, "%s  ", vis(s->name, t1, sizeof t1));
-	fprintf(out, "(%s)\n\n", vis(s->file, t1, sizeof t1));
-	fprintf(out, "model     %s: %.2f B parameters", vis(md->name, t1, sizeof t1),
+	fprintf(out, "%s  ", output_vis(s->name, t1, sizeof t1));
+	fprintf(out, "(%s)\n\n", output_vis(s->file, t1, sizeof t1));
+	fprintf(out, "model     %s: %.2f B parameters", output_vis(md->name, t1, sizeof t1),
 		m->params.total / 1e9);
 	if (m->params.active < m->params.total)
 		fprintf(out, " (%.2f B active)", m->params.active / 1e9);
 	fprintf(out, ", %lld layers, hidden %lld, %lld heads / %lld KV\n", (long long)md->layers,
 		(long long)md->hidden, (long long)md->heads, (long long)md->kv_heads);
 	fprintf(out, "cluster   %lld x %s: %lld GPUs %s, %s each", (long long)s->cluster.nodes,
-		vis(n->name ? n->name : "node", t1, sizeof t1), (long long)s->cluster.gpus,
-		vis(n->gpu.name ? n->gpu.name : "", t2, sizeof t2),
+		output_vis(n->name ? n->name : "node", t1, sizeof t1), (long long)s->cluster.gpus,
+		output_vis(n->gpu.name ? n->gpu.name : "", t2, sizeof t2),
 		units_format(n->gpu.memory, UNIT_BYTES, a, sizeof a));
 	if (n->host_memory > 0)
 		fprintf(out, "; host %s per node",
@@ -716,6 +452,11 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			(long long)w->seq_len, (long long)w->global_batch, (long long)w->micro_batch,
 			scenario_dtype_name(w->dtype),
 			scenario_enum_name("workload.optimizer", w->optimizer));
+	else if (w->kv_bits > 0)
+		fprintf(out, "workload  infer, sized for %lld sequences of %lld tokens, weights %s, "
+			     "KV %lld-bit\n",
+			(long long)w->micro_batch, (long long)w->seq_len, scenario_dtype_name(w->dtype),
+			(long long)w->kv_bits);
 	else
 		fprintf(out, "workload  infer, sized for %lld sequences of %lld tokens, weights %s, "
 			     "KV %s\n",
@@ -807,13 +548,13 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			units_format(m->kv_bytes_per_token, UNIT_BYTES, a, sizeof a), m->max_kv_tokens,
 			s->serving.gpu_memory_utilization * 100);
 	if (m->advice[0])
-		fprintf(out, "to fit: %s\n", vis(m->advice, t1, sizeof t1));
+		fprintf(out, "to fit: %s\n", output_vis(m->advice, t1, sizeof t1));
 	if (t != NULL)
 		text_time(out, s, t, s->cluster.gpus);
 	if (sv != NULL)
-		text_serving(out, s, sv);
+		output_text_serving(out, s, sv);
 	text_cost(out, s, &r->cost);
 	nnotes = notes_of(s, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++)
-		fprintf(out, "note      %s\n", vis(note[k], t1, sizeof t1));
+		fprintf(out, "note      %s\n", output_vis(note[k], t1, sizeof t1));
 }

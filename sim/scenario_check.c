@@ -49,6 +49,14 @@ void scenario_derive_model(struct loader *l)
 			    (long long)m->moe.experts, (long long)m->moe.top_k);
 		if (m->moe.ffn == 0)
 			ERR("model.moe.ffn", "an MoE model needs the expert intermediate size");
+		if (m->moe.n_group > 0 && m->moe.experts % m->moe.n_group != 0)
+			ERR("model.moe.n_group", "expected a divisor of the %lld experts, got %lld",
+			    (long long)m->moe.experts, (long long)m->moe.n_group);
+		if (m->moe.topk_group == 0)
+			m->moe.topk_group = m->moe.n_group;
+		if (m->moe.topk_group > m->moe.n_group)
+			ERR("model.moe.topk_group", "exceeds n_group %lld, got %lld",
+			    (long long)m->moe.n_group, (long long)m->moe.topk_group);
 		if (m->moe.dense_layers > m->layers)
 			ERR("model.moe.dense_layers", "exceeds the %lld layers", (long long)m->layers);
 	}
@@ -426,6 +434,24 @@ void scenario_check_workload(struct loader *l)
 		    scenario_dtype_name(w->kv_dtype));
 	if (w->lora.rank > 0 && w->mode != MODE_TRAIN)
 		ERR("workload.lora.rank", "LoRA adapters are for training (mode: train)");
+	if (s->serving.redundant_experts > 0 &&
+	    (s->model.moe.experts == 0 ||
+	     (s->model.moe.experts + s->serving.redundant_experts) % s->strategy.ep != 0))
+		ERR("serving.redundant_experts", "expected a number that makes experts + redundant "
+		    "a multiple of ep = %lld (%lld experts), got %lld", (long long)s->strategy.ep,
+		    (long long)s->model.moe.experts, (long long)s->serving.redundant_experts);
+	/* The busiest expert can receive every token once: experts/top_k times the mean. */
+	if (s->model.moe.experts > 0 && s->model.moe.top_k > 0 &&
+	    w->moe_imbalance > (double)s->model.moe.experts / (double)s->model.moe.top_k)
+		ERR("workload.moe_imbalance", "exceeds experts/top_k = %g (every token at one expert), "
+		    "got %g", (double)s->model.moe.experts / (double)s->model.moe.top_k,
+		    w->moe_imbalance);
+	if (w->optimizer_state_dtype != DTYPE_FP32 && w->optimizer_state_dtype != DTYPE_BF16)
+		ERR("workload.optimizer_state_dtype", "expected fp32 or bf16, got %s",
+		    scenario_dtype_name(w->optimizer_state_dtype));
+	if (s->strategy.recompute_modules.mla_up && s->model.mla.kv_lora_rank == 0)
+		ERR("strategy.recompute_modules.mla_up", "the model has no multi-head latent "
+		    "attention (model.mla.kv_lora_rank is 0)");
 	/* Hu et al. 2021, sec. 4.1: the update B*A of a d x k matrix has rank r << min(d, k); a
 	 * rank above the hidden size adds parameters and no expressiveness, and is a typo. */
 	if (w->lora.rank > s->model.hidden && s->model.hidden > 0)

@@ -31,6 +31,8 @@ enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
 enum speculative_method { SPECULATIVE_NONE, SPECULATIVE_DRAFT, SPECULATIVE_EAGLE, SPECULATIVE_MTP };
+enum ema_kind { EMA_NONE, EMA_DEVICE, EMA_HOST };
+enum fp8_recipe { FP8_DELAYED, FP8_BLOCK };
 
 struct model_config {
 	char *name;
@@ -48,9 +50,10 @@ struct model_config {
 	} mla;
 	struct {
 		int64_t experts, shared_experts, top_k, ffn, dense_layers;
+		int64_t n_group, topk_group; /* expert groups; groups a token may reach (0: all) */
 		double capacity_factor;
 	} moe;
-	int64_t mtp_layers;        /* multi-token prediction modules (DeepSeek-V3's MTP) */
+	int64_t mtp_layers;        /* multi-token prediction modules (DeepSeek-V3 sec. 2.2) */
 	double published_params, published_active_params;
 };
 
@@ -58,9 +61,14 @@ struct workload {
 	enum mode mode;
 	int64_t seq_len, global_batch, micro_batch;
 	enum dtype dtype;          /* compute/weight type */
+	enum fp8_recipe fp8_recipe; /* how FP8 GEMM inputs are scaled */
 	enum dtype kv_dtype;
+	int64_t kv_bits;           /* bits per KV-cache element with its scales; 0: kv_dtype's */
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;
+	enum dtype optimizer_state_dtype; /* Adam's moments (and SGD's momentum) */
+	enum ema_kind ema;         /* an fp32 moving average of the weights, and where it lives */
+	double moe_imbalance;      /* the busiest expert's routed tokens over the mean */
 	bool flash_attention;
 	int64_t document_len;      /* packed training sequences: mean document length; 0: one */
 	enum logits_kind logits;  /* positions a prefill projects to logits */
@@ -107,6 +115,7 @@ struct serving {
 	enum preemption_kind preemption;
 	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */
+	int64_t redundant_experts; /* extra copies of hot experts spread over the EP ranks */
 	double iteration_overhead; /* s of host work per iteration, on top of the profile's */
 	enum router_kind router;   /* which dp replica gets a request */
 	/* The engine profile (serving.engine, topologies/engines/) and the keys it sets. */
@@ -145,6 +154,9 @@ struct strategy {
 	bool account_embedding, account_loss; /* embedding / loss count as one layer of a stage */
 	bool sequence_parallel;
 	enum recompute_kind recompute;
+	struct {
+		bool norm, mla_up; /* outputs rebuilt in backward (DeepSeek-V3 sec. 3.2.3) */
+	} recompute_modules;
 	enum schedule_kind schedule;
 	struct {
 		enum offload_kind optimizer, params;

@@ -2,11 +2,10 @@
  * schema: the table of scenario keys. Input stage. Add a key here and it is validated, defaulted,
  * documented in --help-keys and reported with its position in errors; nothing else changes.
  * Defaults that come from public sources cite them in the doc text or the comment beside the row.
- * Below the table: a value checked against its row (type, unit, range) and stored in place.
+ * The values themselves are checked and stored by schema_parse.c.
  */
 #include "schema.h"
 
-#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
@@ -42,6 +41,8 @@ static const char *const price_kind_names[] = {"on_demand", "capacity_block", "s
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
 static const char *const speculative_names[] = {"none", "draft", "eagle", "mtp", NULL};
+static const char *const ema_names[] = {"none", "device", "host", NULL};
+static const char *const fp8_recipe_names[] = {"delayed", "block", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
 #define INT(k, lo, hi, def, d, f) {k, SCHEMA_INT, UNIT_NONE, lo, hi, false, def, d, OFF(f), NULL, 0}
@@ -130,12 +131,20 @@ static const struct schema_row rows[] = {
 	INT("model.moe.ffn", 0, 4194304, "0", "expert intermediate size", model.moe.ffn),
 	INT("model.moe.dense_layers", 0, 100000, "0", "first layers with a dense MLP",
 	    model.moe.dense_layers),
+	/* DeepSeek-V2 report sec. 2.1.3 (device-limited routing, M = 3) and V3 report sec. 3.2.2
+	 * (node-limited, M = 4): top_k experts are chosen within topk_group of n_group groups. */
+	INT("model.moe.n_group", 0, 1048576, "0",
+	    "expert groups (HF n_group); 0 = routing is not group-limited", model.moe.n_group),
+	INT("model.moe.topk_group", 0, 1048576, "0",
+	    "groups one token's experts may span (HF topk_group); 0 = n_group",
+	    model.moe.topk_group),
 	/* GShard (Lepikhin et al. 2020, sec. 2.2): capacity factor 1.0 = an even split of tokens. */
 	NUM("model.moe.capacity_factor", UNIT_NONE, 1.0, 100.0, false, "1.0",
 	    "tokens an expert holds, relative to an even split", model.moe.capacity_factor),
+	/* DeepSeek-V3 report sec. 2.2: D sequential modules, each one transformer layer and a
+	 * 2h x h projection, sharing the embedding and the output head; HF num_nextn_predict_layers. */
 	INT("model.mtp_layers", 0, 64, "0",
-	    "multi-token prediction modules (HF num_nextn_predict_layers; DeepSeek-V3: 1)",
-	    model.mtp_layers),
+	    "multi-token prediction modules trained beside the last stage", model.mtp_layers),
 	NUM("model.published_params", UNIT_NONE, 0, BIG, false, "0",
 	    "published total parameters (self-check)", model.published_params),
 	NUM("model.published_active_params", UNIT_NONE, 0, BIG, false, "0",
@@ -267,14 +276,38 @@ static const struct schema_row rows[] = {
 	    "sequences per micro-batch (train); concurrent sequences (infer)", workload.micro_batch),
 	ENUM("workload.dtype", dtype_names, "bf16",
 	     "compute and weight type; int8/int4 weights for inference", workload.dtype),
+	/* Transformer Engine's DelayedScaling (one scale per tensor) or Float8BlockScaling, the
+	 * DeepSeek-V3 recipe (report sec. 3.3.1): 1x128 activation tiles, 128x128 weight blocks. */
+	ENUM("workload.fp8_recipe", fp8_recipe_names, "delayed",
+	     "FP8 scaling: one scale per tensor (delayed) or per 1x128 tile / 128x128 block (block)",
+	     workload.fp8_recipe),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
+	/* DeepSeek-V2 report sec. 3.2.3: serving quantizes each KV-cache element to 6 bits on
+	 * average. */
+	INT("workload.kv_bits", 0, 32, "0",
+	    "bits per KV-cache element, scales included (6 for DeepSeek-V2); 0 = kv_dtype's",
+	    workload.kv_bits),
 	/* Rajbhandari et al. 2020 (ZeRO), sec. 3.1: mixed-precision training keeps fp16 gradients;
 	 * the default follows workload.dtype (scenario_check_workload). */
 	ENUM("workload.grad_dtype", dtype_names, "bf16",
 	     "gradient type; not given: fp32 for fp32 training, fp16 for fp16, else bf16 "
 	     "(Megatron keeps fp32 main grads: 'fp32')", workload.grad_dtype),
 	ENUM("workload.optimizer", optimizer_names, "adamw", "optimizer", workload.optimizer),
+	/* DeepSeek-V3 report sec. 3.3.3: AdamW's first and second moments in BF16. */
+	ENUM("workload.optimizer_state_dtype", dtype_names, "fp32",
+	     "Adam moments / SGD momentum: fp32, or bf16 as DeepSeek-V3 keeps them",
+	     workload.optimizer_state_dtype),
+	/* DeepSeek-V3 report sec. 3.2.3: the EMA of the weights is kept in CPU memory and updated
+	 * asynchronously after each step. */
+	/* The slowest expert sets an MoE layer's time (DeepSeek-V3 report sec. 2.1.2 balances the
+	 * load for this reason); 1.0 is a perfectly balanced router. */
+	NUM("workload.moe_imbalance", UNIT_NONE, 1.0, 1e6, false, "1.0",
+	    "the busiest expert's routed tokens over the mean (1 = balanced); at most experts/top_k",
+	    workload.moe_imbalance),
+	ENUM("workload.ema", ema_names, "none",
+	     "an fp32 EMA of the weights: none, on the GPU (device), or in host memory (host)",
+	     workload.ema),
 	BOOL("workload.flash_attention", "true",
 	     "fused attention: no s*s score matrices are stored", workload.flash_attention),
 	/* Sequence packing for SFT (NeMo docs, features/optimizations/sequence_packing): documents
@@ -353,6 +386,11 @@ static const struct schema_row rows[] = {
 	BOOL("serving.chunked_prefill", "true",
 	     "split long prompts over iterations and mix them with decodes",
 	     serving.chunked_prefill),
+	/* DeepSeek-V3 report sec. 3.4.1: the prefill deployment adds 32 redundant experts, copies of
+	 * high-load experts, to balance the EP ranks. */
+	INT("serving.redundant_experts", 0, 1048576, "0",
+	    "extra copies of the busiest routed experts over the EP ranks (MoE)",
+	    serving.redundant_experts),
 	ENUM("serving.preemption", preemption_names, "recompute",
 	     "when KV blocks run out: drop the newest sequence's cache (recompute) or swap it to host",
 	     serving.preemption),
@@ -456,6 +494,15 @@ static const struct schema_row rows[] = {
 	     strategy.sequence_parallel),
 	ENUM("strategy.recompute", recompute_names, "none", "activation recomputation",
 	     strategy.recompute),
+	/* DeepSeek-V3 report sec. 3.2.3: "we recompute all RMSNorm operations and MLA
+	 * up-projections during back-propagation". */
+	SECTION("strategy.recompute_modules", PRESET_NONE,
+		"modules whose outputs are rebuilt in backward, besides strategy.recompute"),
+	BOOL("strategy.recompute_modules.norm", "false",
+	     "norm outputs (the norm inputs are kept)", strategy.recompute_modules.norm),
+	BOOL("strategy.recompute_modules.mla_up", "false",
+	     "MLA up-projection outputs: queries, keys, values (the latents are kept)",
+	     strategy.recompute_modules.mla_up),
 	ENUM("strategy.schedule", schedule_names, "1f1b", "pipeline schedule", strategy.schedule),
 	INT("strategy.vp", 1, 1024, "1", "virtual stages per rank (interleaved)", strategy.vp),
 	/* Megatron-LM --decoder-first-pipeline-num-layers / --decoder-last-pipeline-num-layers. */
@@ -645,167 +692,5 @@ void schema_print_keys(FILE *out)
 		schema_type_text(r, type, sizeof type);
 		fprintf(out, "  %-38s %s; default %s\n  %-38s %s\n", r->key, type,
 			r->def == NULL ? "(required)" : (r->def[0] ? r->def : "(none)"), "", r->doc);
-	}
-}
-
-/* ---- values: a YAML scalar or list checked against its row ---- */
-
-static void store_int(const struct schema_row *r, const struct ynode *v,
-		      void *field, struct diag *d)
-{
-	char *end;
-	long long x;
-	char type[256];
-	errno = 0;
-	if (v->quoted) {
-		diag_add(d, v->at, r->key, "expected an integer, got the string \"%s\"", v->value);
-		return;
-	}
-	x = strtoll(v->value, &end, 10);
-	if (end == v->value || *end != '\0') {
-		/* 1e9 or 4096.0 from JSON: accept an integral value written as a float. */
-		double f = strtod(v->value, &end);
-		if (end != v->value && *end == '\0' && isfinite(f) && (f < r->min || f > r->max)) {
-			diag_add(d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s",
-				 r->min, r->max, v->value);
-			return;
-		} else if (end != v->value && *end == '\0' && isfinite(f) && f == floor(f)) {
-			/* Finite and within the row's range (above), so it converts exactly. */
-			x = (long long)f;
-		} else {
-			diag_add(d, v->at, r->key, "expected %s, got '%s'",
-				 schema_type_text(r, type, sizeof type), v->value);
-			return;
-		}
-	}
-	if (errno == ERANGE || (double)x < r->min || (double)x > r->max) {
-		diag_add(d, v->at, r->key, "expected an integer from %.0f to %.0f, got %s", r->min,
-			 r->max, v->value);
-		return;
-	}
-	*(int64_t *)field = x;
-}
-
-static void store_num(const struct schema_row *r, const struct ynode *v,
-		      void *field, struct diag *d)
-{
-	double x;
-	if (units_parse(v->value, r->unit, v->at, r->key, &x, d) != 0)
-		return;
-	if (r->positive && !(x > 0)) {
-		diag_add(d, v->at, r->key, "must be greater than 0, got %s", v->value);
-		return;
-	}
-	if (x < r->min || x > r->max) {
-		char lo[64], hi[64];
-		diag_add(d, v->at, r->key, "expected a value from %s to %s, got %s",
-			 units_format(r->min, r->unit, lo, sizeof lo),
-			 units_format(r->max, r->unit, hi, sizeof hi), v->value);
-		return;
-	}
-	*(double *)field = x;
-}
-
-static void store_enum(const struct schema_row *r, const struct ynode *v,
-		       void *field, struct diag *d)
-{
-	size_t i, n = 0;
-	const char *close;
-	char type[256];
-	for (i = 0; r->names[i] != NULL; i++) {
-		if (strcmp(r->names[i], v->value) == 0) {
-			*(int *)field = (int)i;
-			return;
-		}
-		n++;
-	}
-	close = diag_closest(v->value, r->names, n);
-	if (close != NULL)
-		diag_add(d, v->at, r->key, "expected %s, got '%s' (did you mean '%s'?)",
-			 schema_type_text(r, type, sizeof type), v->value, close);
-	else
-		diag_add(d, v->at, r->key, "expected %s, got '%s'",
-			 schema_type_text(r, type, sizeof type), v->value);
-}
-
-static void store_bool(const struct schema_row *r, const struct ynode *v,
-		       void *field, struct diag *d)
-{
-	if (!v->quoted && (strcmp(v->value, "true") == 0 || strcmp(v->value, "yes") == 0))
-		*(bool *)field = true;
-	else if (!v->quoted && (strcmp(v->value, "false") == 0 || strcmp(v->value, "no") == 0))
-		*(bool *)field = false;
-	else if (v->quoted)
-		diag_add(d, v->at, r->key, "expected true or false, got the string \"%s\"",
-			 v->value);
-	else
-		diag_add(d, v->at, r->key, "expected true or false, got '%s'", v->value);
-}
-
-static void store_list(const struct schema_row *r, const struct ynode *v,
-		       struct numlist *out, struct diag *d)
-{
-	size_t i;
-	if (v->kind != YNODE_SEQ) {
-		diag_add(d, v->at, r->key, "expected a list of numbers such as [1e9, 1e10], got %s",
-			 yamltree_kind_name(v));
-		return;
-	}
-	if (v->count > NUMLIST_MAX) {
-		diag_add(d, v->at, r->key, "expected at most %d numbers, got %zu", NUMLIST_MAX,
-			 v->count);
-		return;
-	}
-	out->n = 0;
-	for (i = 0; i < v->count; i++) {
-		const struct ynode *it = v->items[i];
-		double x;
-		if (it->kind != YNODE_SCALAR) {
-			diag_add(d, it->at, r->key, "expected a number, got a nested value");
-			return;
-		}
-		if (units_parse(it->value, r->unit, it->at, r->key, &x, d) != 0)
-			return;
-		if (x < r->min || x > r->max) {
-			diag_add(d, it->at, r->key, "expected values from %g to %g, got %s", r->min,
-				 r->max, it->value);
-			return;
-		}
-		out->v[out->n++] = x;
-	}
-}
-
-void schema_parse_value(const struct schema_row *r, const struct ynode *v, void *field,
-			struct arena *a, struct diag *d)
-{
-	char type[256];
-	if (r->type == SCHEMA_NUMLIST) {
-		store_list(r, v, field, d);
-		return;
-	}
-	if (v->kind != YNODE_SCALAR) {
-		diag_add(d, v->at, r->key, "expected %s, got %s",
-			 schema_type_text(r, type, sizeof type), yamltree_kind_name(v));
-		return;
-	}
-	switch (r->type) {
-	case SCHEMA_INT:
-		store_int(r, v, field, d);
-		break;
-	case SCHEMA_NUM:
-		store_num(r, v, field, d);
-		break;
-	case SCHEMA_BOOL:
-		store_bool(r, v, field, d);
-		break;
-	case SCHEMA_ENUM:
-		store_enum(r, v, field, d);
-		break;
-	case SCHEMA_STRING:
-		*(char **)field = arena_strdup(a, v->value);
-		break;
-	case SCHEMA_SECTION:
-	case SCHEMA_NUMLIST:
-		break;
 	}
 }

@@ -245,6 +245,9 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 		if (gc == last_g) {
 			op = layer_ops(b, dev, "head_forward", b->head.fwd, wait, NONE);
 			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
+			/* The MTP modules' layers (step_cost.c), none without them. */
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &b->head.tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &b->head.ep, 1, op);
 		}
 		if (op == NONE)     /* a chunk of no layers (layout_chunk) passes its input on */
 			op = layer_ops(b, dev, "empty_chunk_forward", 0, wait, NONE);
@@ -265,6 +268,8 @@ static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, ui
 			op = layer_ops(b, dev, "head_backward", b->head.bwd, wait, NONE);
 			graph_add_mem(g, op, (uint32_t)dev, work, false);
 			graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &b->head.tp, 1, op);
+			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &b->head.ep, 1, op);
 			started = true;
 		}
 		for (i = count - 1; i >= 0; i--) {

@@ -32,6 +32,7 @@ struct ctx {
 	double gemm_fwd;
 	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
 	double adapter_fwd;             /* LoRA: the adapters' GEMMs, forward */
+	double mla_up_fwd;              /* the MLA up-projections' GEMMs, forward */
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
 };
 
@@ -50,6 +51,15 @@ double step_kernel_gap(const struct scenario *s)
 double step_host_bound(double gpu, double kernels, double gap)
 {
 	return fmax(gpu, kernels * gap);
+}
+
+/* FP8 training keeps the output head and the MoE gate in BF16 (DeepSeek-V3 report sec. 3.3:
+ * "the embedding module, the output head, MoE gating modules, normalization operators, and
+ * attention operators"; Megatron-Core's output_layer and router are not Transformer Engine
+ * FP8 modules): the type their GEMMs run in. */
+static enum dtype gemm_dtype(const struct scenario *s, bool bf16_in_fp8)
+{
+	return bf16_in_fp8 && s->workload.dtype == DTYPE_FP8 ? DTYPE_BF16 : s->workload.dtype;
 }
 
 /* Every matrix a layer multiplies by (routers included); vectors and embeddings are not GEMMs. */
@@ -116,14 +126,98 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		double local = (double)t->count / (double)x->l->ep;
 		double per_expert = moe_tokens(x) * (double)m->moe.top_k * m->moe.capacity_factor *
 				    (double)x->l->ep / (double)t->count;
-		x->gemm_fwd += local * compute_gemm_time(x->c, x->s->workload.dtype, per_expert, rows,
-							 cols);
+		/* The busiest rank, which the others wait for at the combine, runs the busiest
+		 * expert at workload.moe_imbalance times the mean beside local - 1 at the mean. */
+		double busiest = per_expert * memory_busiest_expert(x->s);
+		x->gemm_fwd += (local - 1) * compute_gemm_time(x->c, x->s->workload.dtype, per_expert,
+							       rows, cols) +
+			       compute_gemm_time(x->c, x->s->workload.dtype, busiest, rows, cols);
 		return;
 	}
 	x->gemm_fwd += (double)t->count *
-		       compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
+		       compute_gemm_time(x->c, gemm_dtype(x->s, t->group == TENSOR_ROUTER), x->tokens,
+					 rows, cols);
+	if (model_tensor_is_mla_up(t))
+		x->mla_up_fwd += (double)t->count *
+				 compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
 	/* The frozen base's matrices (QLoRA dequantizes them before each use). */
 	x->frozen_elems += (double)t->count * rows * cols;
+}
+
+/*
+ * The forward work strategy.recompute_modules repeats before a layer's backward (DeepSeek-V3
+ * report sec. 3.2.3): every norm again, each reading its kept input and writing its output (an
+ * FP8 copy and its transpose for the GEMM that follows, as the fused FP8 norm does: kernels.c),
+ * one launch each fused or five unfused (kernels.c); and the MLA up-projections' GEMMs.
+ * Call after model_layer_tensors has filled x->mla_up_fwd.
+ */
+static double module_recompute(const struct ctx *x, bool sp)
+{
+	const struct scenario *s = x->s;
+	const struct model_config *m = &s->model;
+	double E = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	double out = s->workload.dtype == DTYPE_FP8 ? 2.0 : E;
+	double Tn = sp ? x->tokens / (double)x->l->tp : x->tokens;
+	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0;
+	if (s->strategy.recompute_modules.norm) {
+		if (model_is_mla(m)) {
+			widths += (double)(m->mla.q_lora_rank + m->mla.kv_lora_rank);
+			norms += (m->mla.q_lora_rank > 0) + 1;
+		}
+		gpu += compute_stream_time(x->c, widths * Tn * (E + out));
+		kernels += norms * (s->runtime.fusion.norm ? 1 : 5);
+	}
+	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
+		gpu += x->mla_up_fwd;
+		kernels += 2;
+	}
+	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
+}
+
+/* The busiest EP rank's routed tokens over the mean: it holds the busiest expert
+ * (workload.moe_imbalance times the mean) beside local - 1 experts at the mean. */
+static double busiest_rank(const struct ctx *x)
+{
+	return 1.0 + (memory_busiest_expert(x->s) - 1.0) / memory_local_experts(x->s);
+}
+
+/*
+ * One all-to-all of the routed tokens at `bytes` per element (a dispatch or a combine), added to
+ * pc->ep. The busiest rank receives busiest_rank() times the mean and sets the time. Routing
+ * limited to topk_group of n_group groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2), with the
+ * groups laid over the EP group's nodes, reaches at most topk_group * max(1, nodes / n_group)
+ * nodes (and no more than top_k or the nodes there are): once over InfiniBand per node, then
+ * NVLink (collective_plan_node_limited). Inside one node the groups lie over the GPUs and a
+ * token goes once to each of the at most topk_group * max(1, ep / n_group) GPUs it reaches
+ * (V2's device-limited routing, M = 3). Otherwise each copy travels on its own (NCCL).
+ */
+static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
+{
+	const struct model_config *m = &x->s->model;
+	const struct node_spec *node = &x->s->cluster.node;
+	const struct layout *l = x->l;
+	int64_t stride = l->etp, pn = node->gpus_per_node / stride;
+	double copy = moe_tokens(x) * (double)m->hidden * bytes * busiest_rank(x);
+	double copies = (double)m->moe.top_k * m->moe.capacity_factor, nodes;
+	struct collective_plan plan;
+	if (pn < 1)
+		pn = 1;
+	if (pn > l->ep)
+		pn = l->ep;
+	nodes = (double)l->ep / (double)pn;
+	if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group && nodes > 1) {
+		double reach = (double)m->moe.topk_group * fmax(1.0, nodes / (double)m->moe.n_group);
+		reach = fmin(reach, fmin((double)m->moe.top_k, nodes));
+		collective_plan_node_limited(node, copy, copies, reach, l->ep, pn, &plan);
+	} else if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group) {
+		double ep = (double)l->ep;
+		double reach = (double)m->moe.topk_group * fmax(1.0, ep / (double)m->moe.n_group);
+		reach = fmin(reach, fmin(copies, ep));
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy * reach, l->ep, pn, &plan);
+	} else {
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy * copies, l->ep, pn, &plan);
+	}
+	step_add_plan(&pc->ep, &plan, 1);
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -147,6 +241,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->gemm_fwd = 0;
 	x->fused_rows = 0;
 	x->adapter_fwd = 0;
+	x->mla_up_fwd = 0;
 	x->frozen_elems = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
@@ -194,6 +289,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
 		pc->recompute = step_host_bound(attn_fwd + core_elem, 3, gap);
+	pc->recompute += module_recompute(x, sp);
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
@@ -215,14 +311,9 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	 * numbers the expert groups etp fastest, then ep (parallel_state.py, expert rank
 	 * generator), so an EP group's ranks are etp apart. */
 	if (kind == LAYER_MOE && l->ep > 1) {
-		int64_t stride = l->etp, pn = node->gpus_per_node / stride;
-		double bytes = moe_tokens(x) * (double)m->moe.top_k * m->moe.capacity_factor *
-			       (double)m->hidden * B;
-		if (pn < 1)
-			pn = 1;
-		collective_plan(node, COLLECTIVE_ALLTOALL, bytes, l->ep, pn < l->ep ? pn : l->ep,
-				&plan);
-		step_add_plan(&pc->ep, &plan, 2);
+		ep_traffic(x, x->s->workload.fp8_recipe == FP8_BLOCK && x->s->workload.dtype ==
+				      DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, pc);
+		ep_traffic(x, B, pc);
 	}
 	/* Context parallelism: ring attention passes each rank's keys and values around the ring
 	 * (Liu et al. 2023), cp - 1 hops of 2 * tokens * kv_heads * d. */
@@ -232,6 +323,33 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		int64_t pn = node->gpus_per_node / l->tp;
 		collective_plan(node, COLLECTIVE_SENDRECV, bytes, 2, pn >= l->cp ? 2 : 1, &plan);
 		step_add_plan(&pc->cp, &plan, 1);
+	}
+}
+
+/*
+ * The multi-token prediction modules after the head (DeepSeek-V3 report sec. 2.2, eq. 21-23):
+ * each embeds the next tokens, norms and concatenates them with the previous depth's hidden
+ * states, projects 2h to h, runs one transformer layer and the shared head with its loss. Its
+ * TP and EP traffic joins the head pass's. pc holds the head pass on entry.
+ */
+static void mtp_cost(struct ctx *x, struct pass_cost *pc)
+{
+	const struct model_config *m = &x->s->model;
+	double d = (double)m->mtp_layers, h = (double)m->hidden, tp = (double)x->l->tp;
+	double proj = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, h / tp, 2 * h);
+	struct pass_cost lc;
+	struct kernel_cost emb;
+	int i;
+	kernels_outer(x->s, x->tokens, x->l->tp, true, false, &emb);
+	layer_cost(x, model_layer_kind(m, m->layers), &lc);
+	pc->fwd += d * (lc.fwd + proj + compute_stream_time(x->c, emb.fwd_bytes) + pc->fwd);
+	pc->bwd += d * (lc.bwd + lc.recompute + 2 * proj +
+			compute_stream_time(x->c, emb.bwd_bytes) + pc->bwd);
+	for (i = 0; i < 3; i++) {
+		pc->tp.bytes[i] += d * lc.tp.bytes[i];
+		pc->tp.latency[i] += d * lc.tp.latency[i];
+		pc->ep.bytes[i] += d * lc.ep.bytes[i];
+		pc->ep.latency[i] += d * lc.ep.latency[i];
 	}
 }
 
@@ -247,12 +365,27 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes);
 	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes);
 	if (last) {
-		double head = compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, V, h);
+		double head = compute_gemm_time(x->c, gemm_dtype(x->s, true), x->tokens, V, h);
 		pc->fwd += head;
 		pc->bwd += 2 * head;
 	}
 	pc->fwd = step_host_bound(pc->fwd, kc.fwd_kernels, gap);
 	pc->bwd = step_host_bound(pc->bwd, kc.bwd_kernels, gap);
+	if (last && m->mtp_layers > 0)
+		mtp_cost(x, pc);
+}
+
+static void sum_mla_up(void *ctx, const struct model_tensor *t)
+{
+	if (model_tensor_is_mla_up(t))
+		*(double *)ctx += (double)t->rows * (double)t->cols * (double)t->count;
+}
+
+static double mla_up_params(const struct model_config *m)
+{
+	double n = 0;
+	model_layer_tensors(m, LAYER_DENSE, sum_mla_up, &n);
+	return n;
 }
 
 /* Model FLOPs per step (Korthikanti et al. 2022, sec. 6: 72*B*s*l*h^2*(1 + s/(6h) + V/(12hl))
@@ -268,17 +401,27 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 	double tokens = (double)s->workload.global_batch * (double)s->workload.seq_len;
 	double head = (double)m->vocab * (double)m->hidden;
 	double emb = 0, attn_width, fwd;
+	double attn_factor = s->workload.flash_attention
+				     ? 2 * model_attention_share_packed(m, (double)s->workload.seq_len,
+									(double)s->workload.document_len)
+				     : 4;
 	model_count_params(m, &p);
 	emb = p.embedding - (m->tie_embeddings ? 0 : head);
 	attn_width = model_is_mla(m) ? (double)m->heads *
 			(double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim + m->mla.v_head_dim) / 2
 				     : (double)m->heads * (double)m->head_dim;
 	fwd = 2 * (p.active - emb - (m->tie_embeddings ? 0 : head)) + 2 * head +
-	      (s->workload.flash_attention
-		       ? 2 * model_attention_share_packed(m, (double)s->workload.seq_len,
-							  (double)s->workload.document_len)
-		       : 4) *
-		      (double)s->workload.seq_len * attn_width * (double)m->layers;
+	      attn_factor * (double)s->workload.seq_len * attn_width * (double)m->layers;
+	/* DeepSeek-V3 report sec. 2.2: each MTP module adds a layer of the last kind (its active
+	 * parameters), its 2h x h projection and the head again, with the same attention term. */
+	if (m->mtp_layers > 0) {
+		double layer = p.per_layer[model_layer_kind(m, m->layers)];
+		if (model_layer_kind(m, m->layers) == LAYER_MOE)
+			layer -= (p.total - p.active) / (double)(m->layers - m->moe.dense_layers);
+		fwd += (double)m->mtp_layers *
+		       (2 * (layer + 2 * (double)m->hidden * (double)m->hidden) + 2 * head +
+			attn_factor * (double)s->workload.seq_len * attn_width);
+	}
 	out->tokens = tokens;
 	/* LoRA computes no weight gradients for the frozen base: forward and input gradients,
 	 * 2 + 2 FLOPs per parameter and token, the count NeMo's LoRA rows report (NeMo
@@ -287,6 +430,10 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 	out->hardware_flops = out->model_flops;
 	if (s->strategy.recompute == RECOMPUTE_FULL)
 		out->hardware_flops += fwd * tokens;
+	else if (s->strategy.recompute_modules.mla_up && model_is_mla(m))
+		/* The up-projections' forward again: 2 FLOPs per weight and token, every layer. */
+		out->hardware_flops += 2 * mla_up_params(m) * (double)(m->layers + m->mtp_layers) *
+				       tokens;
 }
 
 void step_costs(const struct scenario *s, const struct compute *c, const struct layout *l,

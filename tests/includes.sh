@@ -12,13 +12,13 @@ stage_of() {
 	case "$1" in
 	xalloc | diag | units | json | outfile | bug | cost) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
-	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative) echo 1 ;;
+	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative | schema_parse) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead | speculative) echo 2 ;;
 	schedule | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve | serve_slo | serve_pools | serve_int | serve_pools_*) echo 4 ;;  # drives the engine: after it
-	result | run | output | trace | validate | table | calibrate) echo 5 ;;
+	result | run | output | output_* | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;
 	esac

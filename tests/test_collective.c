@@ -194,6 +194,31 @@ static void alltoall_sends_inside_and_outside_at_once(void **state)
 	check_rel(collective_time(&n, &p), 0.8e9 / 22.5e9 + 5e-6, 1e-12);
 }
 
+/*
+ * DeepSeek-V3's dispatch (report sec. 3.2.2) of 4096 tokens of h = 7168 in BF16, one copy
+ * 58,720,256 bytes, top 8 experts on at most 4 of the 8 nodes of EP 64: over InfiniBand each
+ * token goes once to each reached node but the sender's, 4 x 7/8 = 3.5 copies, 205,520,896
+ * bytes (NCCL's all-to-all sends each of the 8 copies, 7 of 8 to other nodes: twice that);
+ * over NVLink 8 x 7/8 copies, 411,041,792 bytes. The network phase is the longer: at 22.5 GB/s
+ * per GPU, 9.134 ms and 7 steps of 5 us.
+ */
+static void node_limited_dispatch_crosses_infiniband_once_per_node(void **state)
+{
+	struct node_spec n = node();
+	struct collective_plan p, flat;
+	(void)state;
+	collective_plan_node_limited(&n, 58720256.0, 8, 4, 64, 8, &p);
+	assert_true(p.concurrent);
+	assert_int_equal(p.nphases, 2);
+	assert_int_equal(p.phase[0].link, LINK_CLASS_GPU);
+	check_rel(p.phase[0].bytes, 411041792.0, 1e-15);
+	assert_int_equal(p.phase[1].link, LINK_CLASS_NETWORK);
+	check_rel(p.phase[1].bytes, 205520896.0, 1e-15);
+	check_rel(collective_time(&n, &p), 205520896.0 / 22.5e9 + 7 * 5e-6, 1e-12);
+	collective_plan(&n, COLLECTIVE_ALLTOALL, 8 * 58720256.0, 64, 8, &flat);
+	check_rel(flat.phase[1].bytes, 2 * 205520896.0, 1e-15);
+}
+
 static void a_single_rank_moves_nothing(void **state)
 {
 	struct node_spec n = node();
@@ -296,6 +321,7 @@ int main(void)
 		cmocka_unit_test(the_fallback_keeps_its_latency_on_a_slower_link),
 		cmocka_unit_test(allreduce_across_nodes_is_hierarchical),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
+		cmocka_unit_test(node_limited_dispatch_crosses_infiniband_once_per_node),
 		cmocka_unit_test(a_single_rank_moves_nothing),
 		cmocka_unit_test(the_h100_preset_takes_the_published_times),
 		cmocka_unit_test(a_tiny_allreduce_across_two_p5_nodes),

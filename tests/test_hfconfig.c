@@ -151,6 +151,23 @@ static void check_import(const struct expect *e)
 	scenario_free(s);
 }
 
+/* DeepSeek-V3 config.json: num_nextn_predict_layers 1 (the MTP module, report sec. 2.2),
+ * n_group 8 and topk_group 4 (node-limited routing, M = 4: report sec. 3.2.2); V2-Lite's
+ * n_group 1, topk_group 1 (no limit across one group). */
+static void hfconfig_reads_mtp_and_expert_group_limits(void **state)
+{
+	struct scenario *v3 = load_hf("deepseek_v3"), *v2 = load_hf("deepseek_v2");
+	(void)state;
+	assert_int_equal(v3->model.mtp_layers, 1);
+	assert_int_equal(v3->model.moe.n_group, 8);
+	assert_int_equal(v3->model.moe.topk_group, 4);
+	assert_int_equal(v2->model.mtp_layers, 0);
+	assert_int_equal(v2->model.moe.n_group, 1);
+	assert_int_equal(v2->model.moe.topk_group, 1);
+	scenario_free(v3);
+	scenario_free(v2);
+}
+
 #define IMPORT_TEST(fx, i) \
 	static void hfconfig_imports_##fx##_as_published(void **state) \
 	{ \
@@ -1038,6 +1055,7 @@ int main(void)
 		cmocka_unit_test(hfconfig_imports_mixtral_as_published),
 		cmocka_unit_test(hfconfig_imports_deepseek_v2_as_published),
 		cmocka_unit_test(hfconfig_imports_deepseek_v3_as_published),
+		cmocka_unit_test(hfconfig_reads_mtp_and_expert_group_limits),
 		cmocka_unit_test(hfconfig_imports_gpt2_as_published),
 		cmocka_unit_test(hfconfig_imports_opt_as_published),
 		cmocka_unit_test(hfconfig_gpt2_has_hugging_faces_parameter_count),

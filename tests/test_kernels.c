@@ -57,6 +57,36 @@ static void an_eager_layer_by_hand(void **state)
 	scenario_free(s);
 }
 
+/*
+ * Block scaling (DeepSeek-V3 sec. 3.3.1) writes an fp32 scale per 128 elements beside each FP8
+ * copy and its transpose: 2 x 4/128 bytes more per cast element. Forward casts, fused norms:
+ * QKV and fc1 inputs (h each), the projection's input (a = 4096) and fc2's (f = 11008):
+ * 23296 x 4096 x 0.0625 = 5,963,776 bytes more. Backward: the gradient outputs of the four
+ * GEMMs, (a + 2kv) + h + 2f + h = 42496 elements, 10,878,976 bytes, plus twice the forward's.
+ */
+static void block_scaling_writes_a_scale_per_128_elements(void **state)
+{
+#define FP8_LAYER(recipe)                                                                     \
+	"model: {layers: 1, hidden: 4096, heads: 32, kv_heads: 32, ffn: 11008,\n"          \
+	"        vocab: 32000, mlp: swiglu, position: rope, norm: rmsnorm}\n"                \
+	"cluster: {gpus: 1, node: {gpus_per_node: 1, gpu: {memory: 80 GiB,\n"              \
+	"          memory_bw: 2 TB/s, flops: {bf16: 989 TFLOPS, fp8: 1979 TFLOPS}}}}\n"       \
+	"workload: {seq_len: 4096, micro_batch: 1, global_batch: 1, dtype: fp8,\n"         \
+	"           fp8_recipe: " recipe "}\n"
+	struct scenario *d = check_scenariof("delayed", FP8_LAYER("delayed"));
+	struct scenario *b = check_scenariof("block", FP8_LAYER("block"));
+#undef FP8_LAYER
+	struct kernel_cost kd, kb;
+	(void)state;
+	kernels_layer(d, LAYER_DENSE, 4096, 1, false, &kd);
+	kernels_layer(b, LAYER_DENSE, 4096, 1, false, &kb);
+	check_rel(kb.fwd_bytes - kd.fwd_bytes, 5963776.0, 1e-9);
+	check_rel(kb.bwd_bytes - kd.bwd_bytes, 2 * 5963776.0 + 10878976.0, 1e-9);
+	check_rel(kb.fwd_kernels, kd.fwd_kernels, 0);
+	scenario_free(d);
+	scenario_free(b);
+}
+
 /* Adam over 1e9 parameters: 32 bytes each (fp32 master, two moments and the gradient read,
  * master and moments written, the 16-bit copy written); multi-tensor apply launches one kernel
  * per 320 x 65536 elements (48) plus one per 110 tensors (10 for 1000). Per-tensor Adam: ten
@@ -73,6 +103,15 @@ static void the_optimizer_by_hand(void **state)
 	kernels_optimizer(s, 1e9, 1000, &k);
 	check_rel(k.fwd_bytes, 80e9, 1e-12);
 	check_rel(k.fwd_kernels, 10000, 0);
+	/* BF16 moments: each read and written in 2 bytes, 8 bytes less (24); an EMA on the GPU
+	 * reads the fp32 weights and the average and writes the average, 12 more (36). */
+	s->runtime.fusion.optimizer = true;
+	s->workload.optimizer_state_dtype = DTYPE_BF16;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 24e9, 1e-12);
+	s->workload.ema = EMA_DEVICE;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 36e9, 1e-12);
 	scenario_free(s);
 }
 
@@ -81,6 +120,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_fused_layer_by_hand),
 		cmocka_unit_test(an_eager_layer_by_hand),
+		cmocka_unit_test(block_scaling_writes_a_scale_per_128_elements),
 		cmocka_unit_test(the_optimizer_by_hand),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,73 @@ static void fp32_training_keeps_fp32_gradients_unless_told(void **state)
 	scenario_free(fp8);
 }
 
+/* DeepSeek-V3 report sec. 3.3.3: AdamW's moments in BF16 beside FP32 master weights and FP32
+ * gradients: Llama-2-7B under ZeRO-3 on 16 GPUs keeps (4 + 2 + 2)*P/16 of optimizer state and
+ * 4*P/16 of gradients. */
+static void bf16_moments_keep_eight_bytes_of_state_per_parameter(void **state)
+{
+	struct scenario *s = check_scenariof("bf16m",
+		"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 16, grad_dtype: fp32, "
+		"optimizer_state_dtype: bf16}\nstrategy: {zero: 3}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.roles[0].part[MEMORY_OPTIMIZER], 8 * LLAMA2_7B / 16, 1e-12);
+	check_rel(r.roles[0].part[MEMORY_GRADIENTS], 4 * LLAMA2_7B / 16, 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/* An fp32 EMA of each rank's ZeRO-1 shard, 4*P/16 per GPU: on the GPU it joins the optimizer
+ * states (12*P/16 + 4*P/16); in host memory (DeepSeek-V3 sec. 3.2.3) it is 8 GPUs x 4*P/16 =
+ * 2*P bytes per node. */
+static void ema_lives_on_the_gpu_or_in_host_memory(void **state)
+{
+#define EMA_SCENARIO(where)                                                                 \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 2}\n"                       \
+	"workload: {seq_len: 4096, global_batch: 16, ema: " where "}\nstrategy: {zero: 1}\n"
+	struct scenario *dev = check_scenariof("dev", EMA_SCENARIO("device"));
+	struct scenario *host = check_scenariof("host", EMA_SCENARIO("host"));
+#undef EMA_SCENARIO
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(dev, &a), 0);
+	assert_int_equal(memory_build(host, &b), 0);
+	check_rel(a.roles[0].part[MEMORY_OPTIMIZER], 16 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_OPTIMIZER], 12 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.roles[0].host, 4 * LLAMA2_7B / 16, 1e-12);
+	check_rel(b.host_per_node, 2 * LLAMA2_7B, 1e-12);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(dev);
+	scenario_free(host);
+}
+
+/* FP8 block scaling caches each linear input with an fp32 scale per 1x128 tile (DeepSeek-V3 sec.
+ * 3.3.1): Llama-2-7B's inputs per token and layer, QKV, projection and fc1 (4096 each) and fc2
+ * (11008), 23296 elements, cost 4/128 byte more: 32 layers x 4096 tokens x 23296 x 0.03125 =
+ * 95,420,416 bytes on one GPU. */
+static void fp8_block_scaling_adds_a_scale_per_tile_to_cached_inputs(void **state)
+{
+#define FP8_SCENARIO(recipe)                                                               \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
+	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, fp8_recipe: " recipe "}\n" \
+	"strategy: {zero: 1}\n"
+	struct scenario *d = check_scenariof("delayed", FP8_SCENARIO("delayed"));
+	struct scenario *b = check_scenariof("block", FP8_SCENARIO("block"));
+#undef FP8_SCENARIO
+	struct memory_report a, c;
+	(void)state;
+	assert_int_equal(memory_build(d, &a), 0);
+	assert_int_equal(memory_build(b, &c), 0);
+	check_rel(c.roles[0].act_layers - a.roles[0].act_layers, 95420416.0, 1e-9);
+	memory_report_release(&a);
+	memory_report_release(&c);
+	scenario_free(d);
+	scenario_free(b);
+}
+
 /* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
  * go to the host; per node that is 8 GPUs x shard x 16. */
 static void optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host(void **state)
@@ -149,6 +216,59 @@ static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
 	memory_report_release(&b);
 	scenario_free(bf);
 	scenario_free(f8);
+}
+
+/* DeepSeek-V2 served with ~6-bit KV elements (report sec. 3.2.3): its MLA latent, 512 + 64
+ * elements per token and layer over 60 layers, at 6/8 byte: 25,920 bytes per token on every GPU
+ * of the TP group (the latent is not split), against 69,120 in bf16. */
+static void kv_bits_size_the_cache_below_a_byte(void **state)
+{
+	struct scenario *s = check_scenariof("kv6",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, micro_batch: 1, dtype: fp8, kv_bits: 6}\n"
+		"strategy: {tp: 8}\n");
+	struct memory_report r;
+	(void)state;
+	assert_int_equal(memory_build(s, &r), 0);
+	check_rel(r.kv_bytes_per_token, 576.0 * 60 * 6 / 8, 1e-12);
+	check_rel(r.kv_bytes_per_token, 25920.0, 1e-12);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+/*
+ * DeepSeek-V3 served on one H800 node, TP 8 = EP 8, FP8 weights, with 32 redundant experts
+ * (report sec. 3.4.1): each GPU holds (256 + 32)/8 = 36 experts of a MoE layer instead of 32,
+ * 4 more of 3 x 7168 x 2048 weights in each of the 58 MoE layers, at 1 + 4/128^2 bytes. A hot
+ * expert at 3 times the mean is split over up to 33 copies (EPLB's greedy replication): the
+ * busiest instance carries the mean; one at 27 times the mean over 1 + 8 copies carries 3 times
+ * it; training keeps the imbalance as given.
+ */
+static void redundant_experts_cost_weights_and_split_the_hot_expert(void **state)
+{
+#define V3_SERVE(imb, extra)                                                                 \
+	"model: deepseek-v3\ncluster: {node: h800-node, nodes: 1}\n"                          \
+	"workload: {mode: infer, seq_len: 4096, dtype: fp8, moe_imbalance: " imb "}\n"        \
+	"strategy: {tp: 8, ep: 8}\nserving: {redundant_experts: " extra "}\n"
+	struct scenario *plain = check_scenariof("plain", V3_SERVE("3", "0"));
+	struct scenario *red = check_scenariof("red", V3_SERVE("3", "32"));
+	struct scenario *hot = check_scenariof("hot", V3_SERVE("27", "8"));
+#undef V3_SERVE
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(plain, &a), 0);
+	assert_int_equal(memory_build(red, &b), 0);
+	check_rel(b.roles[0].part[MEMORY_WEIGHTS] - a.roles[0].part[MEMORY_WEIGHTS],
+		  4.0 * 3 * 7168 * 2048 * 58 * (1 + 4.0 / (128 * 128)), 1e-9);
+	check_rel(memory_local_experts(red), 36, 0);
+	check_rel(memory_busiest_expert(red), 1, 0);
+	check_rel(memory_busiest_expert(hot), 3, 1e-15);
+	check_rel(memory_busiest_expert(plain), 3, 0);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(plain);
+	scenario_free(red);
+	scenario_free(hot);
 }
 
 /* vLLM's capacity rule: tokens = (capacity * utilization - everything but the KV cache) / bytes
@@ -394,11 +514,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero3_shards_weights_gradients_and_states_across_dp),
 		cmocka_unit_test(fp32_training_keeps_fp32_gradients_unless_told),
+		cmocka_unit_test(bf16_moments_keep_eight_bytes_of_state_per_parameter),
+		cmocka_unit_test(ema_lives_on_the_gpu_or_in_host_memory),
+		cmocka_unit_test(fp8_block_scaling_adds_a_scale_per_tile_to_cached_inputs),
 		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
+		cmocka_unit_test(kv_bits_size_the_cache_below_a_byte),
+		cmocka_unit_test(redundant_experts_cost_weights_and_split_the_hot_expert),
 		cmocka_unit_test(pipeline_stages_group_into_roles),
 		cmocka_unit_test(llama_405b_stages_follow_their_own_layer_counts),
 		cmocka_unit_test(advice_keeps_the_account_for_split),

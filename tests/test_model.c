@@ -147,7 +147,7 @@ static void activation_tensors_reproduce_korthikanti_table_2(void **state)
 	const struct model_config *m = &sc->model;
 	double s = 2048, b = 1, h = 12288, a = 96, t = 8;
 	double sbh = s * b * h, tokens = s * b;
-	struct act_options o = {2048, 2.0, false, 2.0};
+	struct act_options o = {2048, 2.0, false, 2.0, 0};
 	(void)state;
 	assert_true(m->dropout);
 	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 1, false, true) * tokens,
@@ -168,7 +168,7 @@ static void activation_tensors_reproduce_korthikanti_table_2(void **state)
 static void flash_attention_removes_the_score_term(void **state)
 {
 	struct scenario *sc = load_model("gpt3-175b");
-	struct act_options o = {2048, 2.0, true, 2.0};
+	struct act_options o = {2048, 2.0, true, 2.0, 0};
 	double h = 12288, a = 96;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true),
@@ -182,7 +182,7 @@ static void flash_attention_removes_the_score_term(void **state)
 static void fp8_training_caches_linear_inputs_in_one_byte(void **state)
 {
 	struct scenario *sc = load_model("gpt3-175b");
-	struct act_options bf = {2048, 2.0, true, 2.0}, f8 = {2048, 2.0, true, 1.0};
+	struct act_options bf = {2048, 2.0, true, 2.0, 0}, f8 = {2048, 2.0, true, 1.0, 0};
 	double h = 12288;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &bf, 1, false, true) -
@@ -197,12 +197,52 @@ static void fp8_training_caches_linear_inputs_in_one_byte(void **state)
 static void swiglu_gqa_layer_saves_the_hand_counted_tensors(void **state)
 {
 	struct scenario *sc = load_model("llama-2-70b");
-	struct act_options o = {4096, 2.0, true, 2.0};
+	struct act_options o = {4096, 2.0, true, 2.0, 0};
 	double h = 8192, a = 64, kv = 8, d = 128, ffn = 28672;
 	double expect = 2 * h + 2 * h + 2 * h + 2 * a * d + 2 * 2 * kv * d + 2 * a * d + 2 * h +
 			2 * 2 * ffn + 2 * ffn + 4 * a;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true), expect, 1e-12);
+	scenario_free(sc);
+}
+
+/* DeepSeek-V3 report sec. 3.2.3: recomputing RMSNorm drops the norms' outputs, per token with
+ * bf16 activations 2*(h + q_lora_rank + kv_lora_rank + h) = 2*(7168 + 1536 + 512 + 7168) =
+ * 32,768 bytes; recomputing the MLA up-projections drops q and k (2*a*(128 + 64) each) and v
+ * (2*a*128): 2*128*(192 + 192 + 128) = 131,072 bytes. */
+static void recompute_modules_drop_norm_and_mla_up_outputs(void **state)
+{
+	struct scenario *sc = load_model("deepseek-v3");
+	const struct model_config *m = &sc->model;
+	struct act_options o = {4096, 2.0, true, 2.0, 0};
+	double full = model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true);
+	(void)state;
+	o.recomputed = MODEL_ACT_NORM_OUT;
+	check_rel(full - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 32768, 1e-12);
+	o.recomputed = MODEL_ACT_MLA_UP;
+	check_rel(full - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 131072, 1e-12);
+	o.recomputed = MODEL_ACT_NORM_OUT | MODEL_ACT_MLA_UP;
+	check_rel(full - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 163840, 1e-12);
+	scenario_free(sc);
+}
+
+/* DeepSeek-V3's MTP module (report sec. 2.2; config num_nextn_predict_layers 1): one MoE layer,
+ * counted by hand from config.json — attention q_a 1536*7168, q_b 128*192*1536, kv_a
+ * 576*7168, kv_b 128*256*512, o 7168*16384, norms 1536 + 512 + 2*7168; router 256*7168;
+ * experts 256*3*7168*2048; shared expert 3*7168*2048 — plus eh_proj 7168*14336 and three norms
+ * of 7168: 11,610,067,968 in all, near the 11.5B the weights README gives its unique part. */
+static void deepseek_v3_mtp_module_counts_one_layer_and_its_projection(void **state)
+{
+	struct scenario *sc = load_model("deepseek-v3");
+	struct model_params p;
+	double attn = 1536.0 * 7168 + 128.0 * 192 * 1536 + 576.0 * 7168 + 128.0 * 256 * 512 +
+		      7168.0 * 16384 + 1536 + 512 + 2 * 7168.0;
+	double moe = 256.0 * 7168 + 256.0 * 3 * 7168 * 2048 + 3.0 * 7168 * 2048;
+	(void)state;
+	assert_int_equal(sc->model.mtp_layers, 1);
+	model_count_params(&sc->model, &p);
+	check_rel(p.mtp, attn + moe + 7168.0 * 14336 + 3 * 7168.0, 1e-12);
+	check_rel(p.mtp, 11610067968.0, 1e-12);
 	scenario_free(sc);
 }
 
@@ -256,6 +296,8 @@ int main(void)
 		cmocka_unit_test(activation_tensors_reproduce_korthikanti_table_2),
 		cmocka_unit_test(flash_attention_removes_the_score_term),
 		cmocka_unit_test(fp8_training_caches_linear_inputs_in_one_byte),
+		cmocka_unit_test(recompute_modules_drop_norm_and_mla_up_outputs),
+		cmocka_unit_test(deepseek_v3_mtp_module_counts_one_layer_and_its_projection),
 		cmocka_unit_test(swiglu_gqa_layer_saves_the_hand_counted_tensors),
 		cmocka_unit_test(kv_bytes_per_token_follow_the_architecture),
 		cmocka_unit_test(mla_shrinks_the_kv_cache_as_deepseek_v2_reports),

@@ -15,6 +15,7 @@
 #include <gsl/gsl_errno.h>
 
 #include "check.h"
+#include "collective.h"
 #include "forward.h"
 #include "memory.h"
 #include "model.h"
@@ -384,6 +385,39 @@ static void one_token_reads_only_its_experts(void **state)
 	assert_true(isfinite(t1) && t1 > 0);
 	forward_free(f);
 	scenario_free(s);
+}
+
+/*
+ * DeepSeek-V3 in fp8 on 8 H800, EP 8, 256 decode tokens: with the busiest expert at twice the
+ * mean, its rank (32 experts) receives 1 + 1/32 times the mean all-to-all bytes. The mean: 256
+ * tokens x 7168 x 2 bytes x 8 copies x 58 MoE layers x 2 (dispatch, combine) x 7/8 leaving the
+ * GPU = 2,980,052,992 bytes on NVLink; 1/32 of it more, 93,126,656. The busiest expert's
+ * GEMMs add time too.
+ */
+static void moe_imbalance_loads_the_busiest_serving_rank(void **state)
+{
+#define V3(imb)                                                                              \
+	"model: deepseek-v3\ncluster: {node: h800-node}\n"                                     \
+	"workload: {mode: infer, dtype: fp8, seq_len: 4096, moe_imbalance: " imb "}\n"        \
+	"strategy: {tp: 8, ep: 8}\n"
+	struct scenario *even = check_scenario("even", V3("1"));
+	struct scenario *skew = check_scenario("skew", V3("2"));
+#undef V3
+	struct forward_cost *fe = new_forward(even), *fs = new_forward(skew);
+	struct forward_batch many = {256, 256, 0, 256000, 256000};
+	struct forward_comm ce, cs;
+	double pe[FORWARD_PARTS] = {0}, ps[FORWARD_PARTS] = {0};
+	(void)state;
+	memset(&ce, 0, sizeof ce);
+	memset(&cs, 0, sizeof cs);
+	forward_time_comm(fe, &many, pe, &ce);
+	forward_time_comm(fs, &many, ps, &cs);
+	check_rel(cs.bytes[LINK_CLASS_GPU] - ce.bytes[LINK_CLASS_GPU], 93126656.0, 1e-9);
+	assert_true(ps[FORWARD_COMPUTE] > pe[FORWARD_COMPUTE]);
+	forward_free(fe);
+	forward_free(fs);
+	scenario_free(even);
+	scenario_free(skew);
 }
 
 /*
@@ -857,6 +891,7 @@ int main(void)
 		cmocka_unit_test(one_token_reads_only_its_experts),
 		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
 		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
+		cmocka_unit_test(moe_imbalance_loads_the_busiest_serving_rank),
 		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 		cmocka_unit_test(serving_fits_by_its_kv_cache),

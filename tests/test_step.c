@@ -15,6 +15,7 @@
 #include "run.h"
 #include "scenario.h"
 #include "step.h"
+#include "step_int.h"
 #include "trace.h"
 #include "yamltree.h"
 
@@ -341,6 +342,106 @@ static void reruns_are_bit_identical(void **state)
 	scenario_free(s);
 }
 
+/* DeepSeek-V3 report sec. 3.2.3: recomputing the MLA up-projections repeats their forward, 2
+ * FLOPs per weight and token in every layer and the MTP module's: q_b_proj 128*192*1536 plus
+ * kv_b_proj 128*256*512 = 54,525,952 weights, 62 layers, 64 sequences of 4096. */
+static void mla_up_recompute_adds_its_forward_to_hardware_flops(void **state)
+{
+	struct scenario *s = check_scenariof("mlaup",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 8}\n"
+		"workload: {seq_len: 4096, global_batch: 64, dtype: fp8}\n"
+		"strategy: {ep: 64, recompute_modules: {mla_up: true}}\n");
+	struct step_plan p;
+	(void)state;
+	build_step(s, &p);
+	check_rel(p.hardware_flops - p.model_flops, 2 * 54525952.0 * 62 * 64 * 4096, 1e-9);
+	step_plan_release(&p);
+	scenario_free(s);
+}
+
+/* The MoE layer's pass cost on stage 0 (step_int.h). */
+static void moe_cost(const struct scenario *s, struct pass_cost *moe)
+{
+	struct pass_cost layer[2], embed, head;
+	struct layout l;
+	struct diag d;
+	struct mark at = {0};
+	struct compute *c;
+	diag_init(&d);
+	c = compute_new(&s->cluster.node.gpu, at, &d);
+	assert_non_null(c);
+	layout_build(s, &l);
+	step_costs(s, c, &l, layer, &embed, &head);
+	*moe = layer[LAYER_MOE];
+	compute_free(c);
+	diag_release(&d);
+}
+
+/*
+ * Mixtral-8x7B, EP 8 inside a p5 node, 4096 tokens: a dispatch and a combine each move the
+ * tokens' 2 copies of h = 4096 in BF16, 7/8 of them to other GPUs: 2 x 4096 x 4096 x 2 x 2 x
+ * 7/8 = 117,440,512 bytes. With the busiest expert at twice the mean (one expert per rank) its
+ * rank receives twice that, and its expert GEMMs take longer.
+ */
+static void moe_imbalance_loads_the_busiest_rank(void **state)
+{
+#define MIXTRAL(imb)                                                                         \
+	"model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                      \
+	"workload: {seq_len: 4096, global_batch: 8, moe_imbalance: " imb "}\n"              \
+	"strategy: {ep: 8, zero: 1}\n"
+	struct scenario *even = check_scenariof("even", MIXTRAL("1"));
+	struct scenario *skew = check_scenariof("skew", MIXTRAL("2"));
+#undef MIXTRAL
+	struct pass_cost a, b;
+	(void)state;
+	moe_cost(even, &a);
+	moe_cost(skew, &b);
+	check_rel(a.ep.bytes[LINK_CLASS_GPU], 117440512.0, 1e-12);
+	check_rel(b.ep.bytes[LINK_CLASS_GPU], 2 * 117440512.0, 1e-12);
+	assert_true(b.fwd > a.fwd);
+	scenario_free(even);
+	scenario_free(skew);
+}
+
+/*
+ * DeepSeek-V3 on 8 H800 nodes, EP 64: node-limited routing (topk_group 4 of n_group 8, one
+ * group per node) sends each token over InfiniBand to 4 x 7/8 = 3.5 other nodes on average; the
+ * FP8 block recipe dispatches in FP8 with its 1x128 scales (1 + 4/128 bytes) and combines in
+ * BF16 (report sec. 3.3.3): 4096 x 7168 x (1.03125 + 2) x 3.5 = 311,492,608 bytes per pass.
+ */
+static void deepseek_dispatch_is_node_limited_and_fp8(void **state)
+{
+	struct scenario *s = check_scenariof("v3",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 8}\n"
+		"workload: {seq_len: 4096, global_batch: 64, dtype: fp8, fp8_recipe: block}\n"
+		"strategy: {ep: 64}\n");
+	struct pass_cost moe;
+	(void)state;
+	moe_cost(s, &moe);
+	check_rel(moe.ep.bytes[LINK_CLASS_NETWORK], 311492608.0, 1e-12);
+	check_rel(moe.ep.bytes[LINK_CLASS_GPU], 4096 * 7168 * 3.03125 * 8 * 7 / 8, 1e-12);
+	scenario_free(s);
+}
+
+/*
+ * DeepSeek-V2 with EP 8 inside one H800 node: device-limited routing (topk_group 3 of n_group 8,
+ * one group per GPU; V2 report sec. 2.1.3, M = 3) sends each token once to each of at most 3
+ * GPUs instead of 6 copies: a dispatch and a combine of 4096 tokens of h = 5120 in BF16, 3 x 7/8
+ * copies leaving the GPU: 2 x 4096 x 5120 x 2 x 3 x 7/8 = 220,200,960 bytes.
+ */
+static void deepseek_v2_dispatch_is_device_limited(void **state)
+{
+	struct scenario *s = check_scenariof("v2",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 1}\n"
+		"workload: {seq_len: 4096, global_batch: 8}\nstrategy: {ep: 8}\n");
+	struct pass_cost moe;
+	(void)state;
+	moe_cost(s, &moe);
+	check_rel(moe.ep.bytes[LINK_CLASS_GPU], 220200960.0, 1e-12);
+	check_rel(moe.ep.bytes[LINK_CLASS_NETWORK], 0, 0);
+	scenario_free(s);
+}
+
 /* MFU counts model FLOPs by Korthikanti et al. 2022 (sec. 6): 72*B*s*l*h^2*(1 + s/(6h) +
  * V/(12hl)) per step for a GPT; dssim also counts bias and norm FLOPs (78*l*h per token, 0.01 %
  * here). Full recomputation adds a forward (a third more) to the hardware count. */
@@ -529,6 +630,10 @@ int main(void)
 		cmocka_unit_test(reruns_are_bit_identical),
 		cmocka_unit_test(the_trace_is_well_formed),
 		cmocka_unit_test(model_flops_follow_korthikanti),
+		cmocka_unit_test(mla_up_recompute_adds_its_forward_to_hardware_flops),
+		cmocka_unit_test(moe_imbalance_loads_the_busiest_rank),
+		cmocka_unit_test(deepseek_dispatch_is_node_limited_and_fp8),
+		cmocka_unit_test(deepseek_v2_dispatch_is_device_limited),
 		cmocka_unit_test(mfu_counts_causal_attention_with_a_fused_kernel),
 		cmocka_unit_test(qlora_mfu_is_over_the_16_bit_peak),
 		cmocka_unit_test(lora_steps_train_only_the_adapters),
