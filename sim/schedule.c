@@ -9,17 +9,24 @@
 
 #include "scenario.h"
 
-static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
+void schedule_put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk, bool paired)
 {
 	out[*n].kind = kind;
 	out[*n].micro_batch = mb;
 	out[*n].chunk = chunk;
+	out[*n].paired = paired;
 	(*n)++;
 }
 
-/* All forwards, then all backwards. */
-static size_t gpipe(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
 {
+	schedule_put(out, n, kind, mb, chunk, false);
+}
+
+/* All forwards, then all backwards. */
+static size_t gpipe(const struct layout *l, int64_t stage, struct pass *out)
+{
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t j;
 	(void)p;
@@ -35,8 +42,9 @@ static size_t gpipe(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass 
 
 /* p - stage - 1 warm-up forwards, then one forward and one backward in turn, then the rest of
  * the backwards. */
-static size_t one_f_one_b(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+static size_t one_f_one_b(const struct layout *l, int64_t stage, struct pass *out)
 {
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t warm = p - stage - 1, f = 0, b = 0;
 	if (v != 1)
@@ -65,8 +73,9 @@ static void virtual_mb(int64_t k, int64_t p, int64_t v, bool forward, int64_t *m
 	*mb = (k / (p * v)) * p + k % p;
 }
 
-static size_t interleaved(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+static size_t interleaved(const struct layout *l, int64_t stage, struct pass *out)
 {
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t total = m * v, warm, f = 0, b = 0, mb, chunk;
 	if (m % p != 0)
@@ -103,6 +112,12 @@ const struct schedule_type *schedule_for(int kind)
 		return &schedule_gpipe;
 	case SCHEDULE_INTERLEAVED:
 		return &schedule_interleaved;
+	case SCHEDULE_ZB_H1:
+		return &schedule_zb_h1;
+	case SCHEDULE_ZB_V:
+		return &schedule_zb_v;
+	case SCHEDULE_DUALPIPE:
+		return &schedule_dualpipe;
 	default:
 		return &schedule_1f1b;
 	}

@@ -39,10 +39,12 @@ struct builder {
 	struct layout l;
 	struct graph *g;
 	const struct schedule_type *sched;
-	int64_t m, p, v;
-	uint32_t *compute, *pp, *dp, *host;          /* streams per device */
+	int64_t m, p, v;                             /* v: local chunks per device */
+	int64_t hops;                                /* model chunks a micro-batch visits */
+	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
 	uint32_t *link[3];                           /* per device: gpu, network, pcie */
-	uint32_t *fwd_send, *bwd_send;               /* per (mb, global chunk): transfer op */
+	uint32_t *fwd_send, *bwd_send;               /* per (mb, model chunk): transfer op */
+	int64_t *weights_left;                       /* per (device, chunk): weight passes to go */
 	uint32_t *last_op;                           /* per device: last op on its compute stream */
 	struct pass_cost layer[2];                   /* one dense / MoE layer, one micro-batch */
 	struct pass_cost embed, head;                /* embedding lookup; output head and loss */
@@ -83,17 +85,6 @@ static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, in
 	return emit_traffic2(b, dev, stream, category, t, times, after, NONE);
 }
 
-static int64_t global_chunk(const struct builder *b, int64_t dev, int64_t chunk)
-{
-	return chunk * b->p + dev;
-}
-
-/* Which device holds global chunk g. */
-static int64_t device_of(const struct builder *b, int64_t g)
-{
-	return g % b->p;
-}
-
 static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after, bool grad)
 {
 	const struct scenario *s = b->s;
@@ -110,6 +101,8 @@ static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after
 					 : s->cluster.node.network.latency;
 	uint32_t links[2], op;
 	BUG_ON(from < 0 || from >= b->p || to < 0 || to >= b->p || !(bytes >= 0));
+	if (from == to && b->p > 1)  /* the V's turn: the next chunk is on the same rank */
+		return after;
 	links[0] = b->link[k][from];
 	links[1] = b->link[k][to];
 	op = graph_add_transfer(b->g, b->pp[from], grad ? "pp_grad" : "pp_act", STEP_PP,
@@ -194,134 +187,260 @@ static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, doub
 	return op;
 }
 
-static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after)
+/* One pass under construction: emitted layer by layer, so that DualPipe's pair of a forward and
+ * a backward can interleave their layers on the compute stream. */
+struct pass_state {
+	const struct pass *ps;
+	int64_t dev, gc, begin, count, i;   /* i: layers emitted */
+	size_t key;
+	double params, per_layer_params, per_layer_trainable, per_layer_act, work, acc;
+	bool reduce, started;
+	uint32_t op, wait, comm;            /* comm: the stream of the layers' collectives */
+	uint32_t *dp_after;
+};
+
+static bool is_input(const struct pass *ps)
+{
+	return ps->kind == PASS_BACKWARD || ps->kind == PASS_INPUT;
+}
+
+static bool is_weight(const struct pass *ps)
+{
+	return ps->kind == PASS_BACKWARD || ps->kind == PASS_WEIGHT;
+}
+
+/* A backward layer's compute: the whole backward, its input gradients (with the recompute that
+ * precedes them) or its weight gradients. */
+static double backward_seconds(const struct pass *ps, const struct pass_cost *c)
+{
+	if (ps->kind == PASS_WEIGHT)
+		return c->wgrad;
+	return ps->kind == PASS_INPUT ? c->recompute + c->bwd - c->wgrad : c->recompute + c->bwd;
+}
+
+static void pass_open(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after,
+		      uint32_t comm, struct pass_state *st)
 {
 	const struct scenario *s = b->s;
-	const struct model_config *m = &s->model;
 	struct graph *g = b->g;
-	int64_t last_g = b->p * b->v - 1, zero = s->strategy.zero;
-	int64_t gc = global_chunk(b, dev, ps->chunk), begin, count, i;
-	size_t key = (size_t)(ps->micro_batch * (b->p * b->v) + gc);
+	int64_t last_g = b->hops - 1;
 	double act = b->chunk_act[dev * b->v + ps->chunk];
+	memset(st, 0, sizeof *st);
+	st->ps = ps;
+	st->dev = dev;
+	st->gc = layout_model_chunk(&b->l, dev, ps->chunk);
+	st->key = (size_t)(ps->micro_batch * b->hops + st->gc);
+	st->op = NONE;
+	st->comm = comm;
+	st->dp_after = dp_after;
+	BUG_ON(dev < 0 || dev >= b->p || st->gc < 0 || st->gc > last_g);
+	BUG_ON(ps->micro_batch < 0 || ps->micro_batch >= b->m);
+	layout_chunk(s, &b->l, st->gc, &st->begin, &st->count);
+	/* A chunk's share of the stage's parameters: 1/v, or its share of the layers when chunks
+	 * differ (layout_chunk). */
+	st->params = (layout_is_uneven(s) || b->l.placement == LAYOUT_BIDIRECTIONAL) &&
+			     b->v > 1 && b->role[dev].layers > 0
+		? b->role[dev].params * (double)st->count / (double)b->role[dev].layers
+		: b->role[dev].params / (double)b->v;
+	st->per_layer_params = st->count > 0 ? st->params / (double)st->count : st->params;
+	/* What trains (LoRA: the adapters) is what reduces its gradients. */
+	st->per_layer_trainable = b->role[dev].params > 0 ? st->per_layer_params *
+					b->role[dev].trainable / b->role[dev].params : 0;
+	st->per_layer_act = st->count > 0 ? act / (double)st->count : act;
+	BUG_ON(st->count < 0 || !(st->params >= 0 && act >= 0));  /* from the memory module */
+	if (ps->kind == PASS_FORWARD) {
+		st->wait = st->gc > 0 ? b->fwd_send[st->key - 1] : NONE;
+		if (st->gc == 0) {
+			st->op = layer_ops(b, dev, "embedding_forward", b->embed.fwd, st->wait, NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, b->role[dev].act_embed_per_mb, false);
+			st->wait = NONE;
+		}
+		return;
+	}
+	st->work = b->role[dev].act_recompute;
+	BUG_ON(!(st->work >= 0));
+	/* Gradients are reduced after the chunk's last weight gradients, or after every
+	 * micro-batch's with ZeRO-3. */
+	st->reduce = is_weight(ps) &&
+		     (s->strategy.zero >= 3 || b->weights_left[dev * b->v + ps->chunk] == 1);
+	if (is_weight(ps))
+		b->weights_left[dev * b->v + ps->chunk]--;
+	st->wait = st->gc < last_g && is_input(ps) ? b->bwd_send[st->key + 1] : NONE;
+	/* The head's backward first (the loss starts the backward), then the layers last to
+	 * first; the recompute working set lives for the whole pass, allocated by its first op. */
+	if (st->gc == last_g && is_input(ps)) {
+		double sec = ps->kind == PASS_INPUT ? b->head.bwd - b->head.wgrad : b->head.bwd;
+		st->op = layer_ops(b, dev, "head_backward", sec, st->wait, NONE);
+		graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+		graph_add_mem(g, st->op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+		st->started = true;
+	} else if (st->gc == last_g) {
+		st->op = layer_ops(b, dev, "head_weight", b->head.wgrad, NONE, NONE);
+	}
+}
+
+static void free_work(struct builder *b, const struct pass_state *st)
+{
+	graph_add_mem(b->g, st->op, (uint32_t)st->dev, -st->work, true);
+	if (st->gc == 0)
+		graph_add_mem(b->g, st->op, (uint32_t)st->dev, -b->role[st->dev].act_embed_per_mb,
+			      true);
+}
+
+/* The next layer of the pass; false when none is left. */
+static bool pass_layer(struct builder *b, struct pass_state *st)
+{
+	const struct scenario *s = b->s;
+	const struct pass *ps = st->ps;
+	struct graph *g = b->g;
+	int64_t dev = st->dev, zero = s->strategy.zero;
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	/* The same gradient bytes the memory table counts (an fp8 grad_dtype is 1 byte, not 2). */
 	double gb = memory_dtype_bytes(s->workload.grad_dtype);
-	double params, per_layer_params, per_layer_trainable, per_layer_act;
-	uint32_t op = NONE, wait;
-
-	BUG_ON(dev < 0 || dev >= b->p || gc < 0 || gc > last_g);
-	BUG_ON(ps->micro_batch < 0 || ps->micro_batch >= b->m);
-	layout_chunk(s, &b->l, gc, &begin, &count);
-	/* A chunk's share of the stage's parameters: 1/v, or its share of the layers when chunks
-	 * differ (layout_chunk). */
-	params = layout_is_uneven(s) && b->v > 1 && b->role[dev].layers > 0
-			 ? b->role[dev].params * (double)count / (double)b->role[dev].layers
-			 : b->role[dev].params / (double)b->v;
-	per_layer_params = count > 0 ? params / (double)count : params;
-	/* What trains (LoRA: the adapters) is what reduces its gradients. */
-	per_layer_trainable = b->role[dev].params > 0
-				      ? per_layer_params * b->role[dev].trainable / b->role[dev].params
-				      : 0;
-	per_layer_act = count > 0 ? act / (double)count : act;
-	BUG_ON(count < 0 || !(params >= 0 && act >= 0));  /* byte counts from the memory module */
+	int64_t i = ps->kind == PASS_FORWARD ? st->i : st->count - 1 - st->i;
+	const struct pass_cost *lc;
+	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
+	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
+	if (st->i >= st->count)
+		return false;
+	lc = &b->layer[model_layer_kind(&s->model, st->begin + i)];
+	st->i++;
 	if (ps->kind == PASS_FORWARD) {
-		wait = gc > 0 ? b->fwd_send[key - 1] : NONE;
-		if (gc == 0) {
-			op = layer_ops(b, dev, "embedding_forward", b->embed.fwd, wait, NONE);
-			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_embed_per_mb, false);
-			wait = NONE;
-		}
-		for (i = 0; i < count; i++) {
-			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
-			uint32_t gather = zero >= 3 ? gather_layer(b, dev, per_layer_params * wbytes)
-						    : NONE;
-			op = layer_ops(b, dev, "layer_forward", lc->fwd, wait, gather);
-			graph_add_mem(g, op, (uint32_t)dev, per_layer_act, false);
-			wait = NONE;
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &lc->ep, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &lc->cp, 1, op);
-		}
-		if (gc == last_g) {
-			op = layer_ops(b, dev, "head_forward", b->head.fwd, wait, NONE);
-			graph_add_mem(g, op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
-		}
-		if (op == NONE)     /* a chunk of no layers (layout_chunk) passes its input on */
-			op = layer_ops(b, dev, "empty_chunk_forward", 0, wait, NONE);
-		if (gc < last_g)
-			b->fwd_send[key] = send(b, dev, device_of(b, gc + 1), op, false);
+		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes)
+					    : NONE;
+		st->op = layer_ops(b, dev, "layer_forward", lc->fwd,
+				   st->wait != NONE ? st->wait : chain, gather);
+		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
+		st->wait = NONE;
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 1, st->op);
+		return true;
+	}
+	if (is_input(ps)) {
+		/* Without resharding after forward (FSDP SHARD_GRAD_OP) the weights gathered for
+		 * the forward stay for the backward. */
+		uint32_t gather = zero >= 3 && s->runtime.reshard_after_forward
+					  ? gather_layer(b, dev, st->per_layer_params * wbytes)
+					  : NONE;
+		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
+								   : "layer_backward",
+				   backward_seconds(ps, lc), st->started ? chain : st->wait, gather);
+		if (!st->started)
+			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+		st->started = true;
 	} else {
-		double work = b->role[dev].act_recompute, acc = 0;
-		bool reduce = zero >= 3 || ps->micro_batch == b->m - 1;
-		bool overlap = s->strategy.overlap_grad_reduce;
-		enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER : COLLECTIVE_ALLREDUCE;
-		bool started = false;
-		BUG_ON(!(work >= 0));
-		wait = gc < last_g ? b->bwd_send[key + 1] : NONE;
-		/* The head's backward first (the loss starts the backward), then the layers last to
-		 * first; the recompute working set lives for the whole pass, allocated by its first
-		 * op. */
-		if (gc == last_g) {
-			op = layer_ops(b, dev, "head_backward", b->head.bwd, wait, NONE);
-			graph_add_mem(g, op, (uint32_t)dev, work, false);
-			graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
-			started = true;
+		st->op = layer_ops(b, dev, "layer_weight_grad", backward_seconds(ps, lc), NONE,
+				   NONE);
+	}
+	/* A weight-gradient pass frees what its dW needed: the layer's saved activations stay
+	 * until then (Qi et al. 2024, sec. 3.1). */
+	if (is_weight(ps))
+		graph_add_mem(g, st->op, (uint32_t)dev, -st->per_layer_act, true);
+	if (is_input(ps)) {
+		/* The pass's compute ends with its last layer: its working set and the embedding's
+		 * inputs go then, or after the collectives that follow on the compute stream. */
+		bool aside = st->comm != b->compute[dev];
+		if (i == 0 && aside)
+			free_work(b, st);
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 2, st->op);
+		if (i == 0 && !aside)
+			free_work(b, st);
+	}
+	/* Gradients leave in buckets as the layers produce them (PyTorch DDP, DeepSpeed), or all
+	 * at once after the chunk's last backward. */
+	if (st->reduce) {
+		st->acc += st->per_layer_trainable * gb;
+		if (i == 0 || (s->strategy.overlap_grad_reduce && st->acc >= s->strategy.bucket)) {
+			enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER
+							      : COLLECTIVE_ALLREDUCE;
+			struct traffic t;
+			uint32_t r;
+			dp_traffic(b, kind, st->acc, &t);
+			r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, st->op, *st->dp_after);
+			if (r != st->op)
+				*st->dp_after = r;
+			st->acc = 0;
 		}
-		for (i = count - 1; i >= 0; i--) {
-			const struct pass_cost *lc = &b->layer[model_layer_kind(m, begin + i)];
-			/* Without resharding after forward (FSDP SHARD_GRAD_OP) the weights
-			 * gathered for the forward stay for the backward. */
-			uint32_t gather = zero >= 3 && s->runtime.reshard_after_forward
-						  ? gather_layer(b, dev, per_layer_params * wbytes)
-						  : NONE;
-			op = layer_ops(b, dev, "layer_backward", lc->recompute + lc->bwd,
-				       started ? NONE : wait, gather);
-			if (!started)
-				graph_add_mem(g, op, (uint32_t)dev, work, false);
-			started = true;
-			graph_add_mem(g, op, (uint32_t)dev, -per_layer_act, true);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp_recompute, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &lc->tp, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &lc->ep, 1, op);
-			op = emit_traffic(b, dev, b->compute[dev], STEP_CP, &lc->cp, 2, op);
-			if (i == 0) {
-				/* The pass ends here: its working set and the embedding's inputs go. */
-				graph_add_mem(g, op, (uint32_t)dev, -work, true);
-				if (gc == 0)
-					graph_add_mem(g, op, (uint32_t)dev,
-						      -b->role[dev].act_embed_per_mb, true);
-			}
-			/* Gradients leave in buckets as the layers produce them (PyTorch DDP,
-			 * DeepSpeed), or all at once after the chunk's last backward. */
-			if (reduce) {
-				acc += per_layer_trainable * gb;
-				if (i == 0 || (overlap && acc >= s->strategy.bucket)) {
-					struct traffic t;
-					uint32_t r;
-					dp_traffic(b, kind, acc, &t);
-					r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, op, *dp_after);
-					if (r != op)
-						*dp_after = r;
-					acc = 0;
-				}
-			}
+	}
+	return true;
+}
+
+/* The pass's end: the head (forward), chunks of no layers, the send to the next rank. */
+static void pass_close(struct builder *b, struct pass_state *st)
+{
+	const struct pass *ps = st->ps;
+	struct graph *g = b->g;
+	int64_t dev = st->dev, last_g = b->hops - 1, next_local;
+	uint32_t wait = st->wait;
+	if (ps->kind == PASS_FORWARD) {
+		if (st->gc == last_g) {
+			st->op = layer_ops(b, dev, "head_forward", b->head.fwd,
+					   st->count == 0 ? wait : NONE, NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, b->role[dev].act_head_per_mb, false);
+			wait = NONE;
 		}
-		if (count == 0 && !started) {
+		if (st->op == NONE)  /* a chunk of no layers (layout_chunk) passes its input on */
+			st->op = layer_ops(b, dev, "empty_chunk_forward", 0, wait, NONE);
+		if (st->gc < last_g)
+			b->fwd_send[st->key] = send(b, dev, layout_chunk_rank(&b->l, ps->micro_batch,
+							st->gc + 1, &next_local), st->op, false);
+	} else if (is_input(ps)) {
+		if (st->count == 0 && !st->started) {
 			/* A chunk of no layers: only the embedding (the account_for option), whose
 			 * backward outer_cost leaves at no time, or nothing at all. */
-			op = layer_ops(b, dev, gc == 0 ? "embedding_backward" : "empty_chunk_backward",
-				       b->embed.bwd, wait, NONE);
-			graph_add_mem(g, op, (uint32_t)dev, work, false);
-			if (gc == 0)
-				graph_add_mem(g, op, (uint32_t)dev, -b->role[dev].act_embed_per_mb,
-					      true);
+			st->op = layer_ops(b, dev, st->gc == 0 ? "embedding_backward"
+								: "empty_chunk_backward",
+					   b->embed.bwd, wait, NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+			if (st->gc == 0)
+				graph_add_mem(g, st->op, (uint32_t)dev,
+					      -b->role[dev].act_embed_per_mb, true);
 		}
-		if (count == 0)     /* a chunk of only the head (or none): the working set goes */
-			graph_add_mem(g, op, (uint32_t)dev, -work, true);
-		if (gc > 0)
-			b->bwd_send[key] = send(b, dev, device_of(b, gc - 1), op, true);
+		if (st->count == 0)  /* a chunk of only the head (or none): the working set goes */
+			graph_add_mem(g, st->op, (uint32_t)dev, -st->work, true);
+		if (st->gc > 0)
+			b->bwd_send[st->key] = send(b, dev, layout_chunk_rank(&b->l, ps->micro_batch,
+							st->gc - 1, &next_local), st->op, true);
+	} else if (st->op == NONE) {
+		st->op = layer_ops(b, dev, "empty_chunk_weight", 0, NONE, NONE);
 	}
-	b->last_op[dev] = op;
+	b->last_op[dev] = st->op;
+}
+
+static void build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after)
+{
+	struct pass_state st;
+	pass_open(b, dev, ps, dp_after, b->compute[dev], &st);
+	while (pass_layer(b, &st))
+		;
+	pass_close(b, &st);
+}
+
+/*
+ * DualPipe's overlapped pair (DeepSeek-V3 report, sec. 3.2.1, fig. 4): a forward of one
+ * micro-batch and a backward of another, their layers in turn on the compute stream and their
+ * collectives on a separate stream, so each one's all-to-all runs under the other's computation
+ * — which loses the SMs the communication keeps (runtime.comm_sms, the stream contends).
+ */
+static void build_pair(struct builder *b, int64_t dev, const struct pass *f,
+		       const struct pass *bw, uint32_t *dp_after)
+{
+	struct pass_state a, c;
+	bool more_a = true, more_c = true;
+	pass_open(b, dev, f, dp_after, b->pair[dev], &a);
+	pass_open(b, dev, bw, dp_after, b->pair[dev], &c);
+	while (more_a || more_c) {
+		if (more_a)
+			more_a = pass_layer(b, &a);
+		if (more_c)
+			more_c = pass_layer(b, &c);
+	}
+	pass_close(b, &a);
+	pass_close(b, &c);
 }
 
 /* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
@@ -382,16 +501,78 @@ static void free_builder(struct builder *b)
 	free(b->chunk_act);
 	free(b->fwd_send);
 	free(b->bwd_send);
+	free(b->weights_left);
+	free(b->pair);
 }
 
-/* Whether a pass's input from another stage has been emitted already. */
-static bool ready(const struct builder *b, int64_t dev, const struct pass *ps, const bool *emitted)
+/* What emit_all records per (micro-batch, model chunk): its forward, its input gradients (a
+ * whole backward or B) and its weight gradients (a whole backward or W) emitted. */
+enum { DONE_F = 1, DONE_B = 2, DONE_W = 4 };
+
+static size_t pass_key(const struct builder *b, int64_t dev, const struct pass *ps)
 {
-	int64_t gc = global_chunk(b, dev, ps->chunk), last_g = b->p * b->v - 1;
-	size_t base = (size_t)(ps->micro_batch * (b->p * b->v));
+	return (size_t)(ps->micro_batch * b->hops + layout_model_chunk(&b->l, dev, ps->chunk));
+}
+
+/* Whether a pass's input from another stage has been emitted already (a weight pass follows
+ * its input-gradient pass on the same device's order). */
+static bool ready(const struct builder *b, int64_t dev, const struct pass *ps,
+		  const unsigned char *done)
+{
+	int64_t gc = layout_model_chunk(&b->l, dev, ps->chunk);
+	size_t key = pass_key(b, dev, ps);
 	if (ps->kind == PASS_FORWARD)
-		return gc == 0 || emitted[2 * (base + (size_t)gc - 1)];
-	return gc == last_g || emitted[2 * (base + (size_t)gc + 1) + 1];
+		return gc == 0 || (done[key - 1] & DONE_F);
+	if (ps->kind == PASS_WEIGHT)
+		return true;
+	return gc == b->hops - 1 || (done[key + 1] & DONE_B);
+}
+
+static void mark_done(const struct builder *b, int64_t dev, const struct pass *ps,
+		      unsigned char *done)
+{
+	size_t key = pass_key(b, dev, ps);
+	/* A micro-batch's backward on a stage comes after its forward, W after B. */
+	BUG_ON(ps->kind != PASS_FORWARD && !(done[key] & DONE_F));
+	BUG_ON(ps->kind == PASS_WEIGHT && !(done[key] & DONE_B));
+	done[key] |= ps->kind == PASS_FORWARD ? DONE_F
+		     : ps->kind == PASS_INPUT ? DONE_B
+		     : ps->kind == PASS_WEIGHT ? DONE_W : DONE_B | DONE_W;
+}
+
+/* Whether the orders hold, for every micro-batch and model chunk, one forward and one backward
+ * (whole, or B and W), each on the rank the layout places it; counts the weight passes of
+ * each (device, chunk). */
+static bool orders_complete(struct builder *b, const struct pass *order, const size_t *n,
+			    size_t room)
+{
+	size_t keys = (size_t)(b->m * b->hops), i;
+	unsigned char *seen = xcalloc(keys * 3, 1);
+	bool ok = true;
+	int64_t dev, local;
+	for (dev = 0; dev < b->p && ok; dev++)
+		for (i = 0; i < n[dev] && ok; i++) {
+			const struct pass *ps = &order[(size_t)dev * room + i];
+			size_t key;
+			if (ps->micro_batch < 0 || ps->micro_batch >= b->m || ps->chunk < 0 ||
+			    ps->chunk >= b->v) {
+				ok = false;
+				break;
+			}
+			key = pass_key(b, dev, ps);
+			ok = layout_chunk_rank(&b->l, ps->micro_batch, (int64_t)(key % (size_t)b->hops),
+					       &local) == dev && local == ps->chunk;
+			if (ps->kind != PASS_INPUT)
+				seen[key * 3 + (ps->kind == PASS_FORWARD ? 0 : 2)]++;
+			if (ps->kind != PASS_FORWARD && ps->kind != PASS_WEIGHT)
+				seen[key * 3 + 1]++;
+			if (ps->kind != PASS_FORWARD && ps->kind != PASS_INPUT)
+				b->weights_left[dev * b->v + ps->chunk]++;
+		}
+	for (i = 0; i < keys * 3 && ok; i++)
+		ok = seen[i] == 1;
+	free(seen);
+	return ok;
 }
 
 /*
@@ -402,56 +583,59 @@ static bool ready(const struct builder *b, int64_t dev, const struct pass *ps, c
 static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 {
 	struct mark at = {b->s->file, 0, 0};
-	size_t per = (size_t)(2 * b->m * b->v), keys = (size_t)(b->m * b->p * b->v), total = 0;
-	struct pass *order = xcalloc(per * (size_t)b->p, sizeof *order);
-	size_t *next = xcalloc((size_t)b->p, sizeof *next);
+	size_t room = (size_t)(3 * b->m * b->v), keys = (size_t)(b->m * b->hops), total = 0, all = 0;
+	struct pass *order = xcalloc(room * (size_t)b->p, sizeof *order);
+	size_t *next = xcalloc((size_t)b->p, sizeof *next), *n = xcalloc((size_t)b->p, sizeof *n);
 	uint32_t *dp_done = xcalloc((size_t)b->p, sizeof *dp_done);
-	bool *emitted = xcalloc(2 * keys, sizeof *emitted);
+	unsigned char *done = xcalloc(keys, 1);
 	bool progress = true;
 	int64_t dev;
+	int rc = 0;
 	for (dev = 0; dev < b->p; dev++) {
-		size_t n = b->sched->order(b->p, b->m, b->v, dev, order + (size_t)dev * per);
+		n[dev] = b->sched->order(&b->l, dev, order + (size_t)dev * room);
 		dp_done[dev] = NONE;
-		if (n != per) {
-			diag_add(d, at, NULL, "the %s schedule cannot run %lld micro-batches on "
-				 "%lld stages", b->sched->name, (long long)b->m, (long long)b->p);
-			free(order);
-			free(next);
-			free(dp_done);
-			free(emitted);
-			return -1;
-		}
+		all += n[dev];
+		if (n[dev] == 0)
+			break;
 	}
-	while (progress && total < per * (size_t)b->p) {
+	if (dev < b->p || !orders_complete(b, order, n, room)) {
+		diag_add(d, at, NULL, "the %s schedule cannot run %lld micro-batches on %lld stages",
+			 b->sched->name, (long long)b->m, (long long)b->p);
+		rc = -1;
+	}
+	while (rc == 0 && progress && total < all) {
 		progress = false;
 		for (dev = 0; dev < b->p; dev++) {
-			while (next[dev] < per) {
-				const struct pass *ps = &order[(size_t)dev * per + next[dev]];
-				size_t key = (size_t)(ps->micro_batch * (b->p * b->v) +
-						      global_chunk(b, dev, ps->chunk));
-				if (!ready(b, dev, ps, emitted))
+			while (next[dev] < n[dev]) {
+				const struct pass *ps = &order[(size_t)dev * room + next[dev]];
+				bool paired = ps->paired && next[dev] + 1 < n[dev];
+				if (!ready(b, dev, ps, done) || (paired && !ready(b, dev, ps + 1, done)))
 					break;
-				/* A micro-batch's backward on a stage comes after its forward. */
-				BUG_ON(ps->kind == PASS_BACKWARD && !emitted[2 * key]);
-				build_pass(b, dev, ps, &dp_done[dev]);
-				emitted[2 * key + (ps->kind == PASS_BACKWARD)] = true;
-				next[dev]++;
-				total++;
+				if (paired)
+					build_pair(b, dev, ps, ps + 1, &dp_done[dev]);
+				else
+					build_pass(b, dev, ps, &dp_done[dev]);
+				mark_done(b, dev, ps, done);
+				if (paired)
+					mark_done(b, dev, ps + 1, done);
+				next[dev] += paired ? 2 : 1;
+				total += paired ? 2 : 1;
 				progress = true;
-				if (next[dev] == per)
+				if (next[dev] == n[dev])
 					optimizer(b, dev, dp_done[dev], c);
 			}
 		}
 	}
+	if (rc == 0 && total < all) {
+		diag_add(d, at, NULL, "the %s schedule deadlocks on this shape", b->sched->name);
+		rc = -1;
+	}
 	free(order);
 	free(next);
+	free(n);
 	free(dp_done);
-	free(emitted);
-	if (total < per * (size_t)b->p) {
-		diag_add(d, at, NULL, "the %s schedule deadlocks on this shape", b->sched->name);
-		return -1;
-	}
-	return 0;
+	free(done);
+	return rc;
 }
 
 int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
@@ -474,7 +658,8 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.s = s;
 	layout_build(s, &b.l);
 	b.p = b.l.pp;
-	b.v = b.l.vp;
+	b.v = b.l.chunks;
+	b.hops = b.l.pp * b.l.vp;
 	b.m = b.l.micro_batches;
 	b.sched = schedule_for(s->strategy.schedule);
 	if (s->strategy.schedule == SCHEDULE_INTERLEAVED && b.m % b.p != 0) {
@@ -506,7 +691,9 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.role = xcalloc((size_t)b.p, sizeof *b.role);
 	b.recent = xcalloc((size_t)(b.p * RECENT), sizeof *b.recent);
 	b.chunk_act = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk_act);
-	keys = (size_t)(b.m * b.p * b.v);
+	b.weights_left = xcalloc((size_t)(b.p * b.v), sizeof *b.weights_left);
+	b.pair = xcalloc((size_t)b.p, sizeof(uint32_t));
+	keys = (size_t)(b.m * b.hops);
 	b.fwd_send = xcalloc(keys, sizeof(uint32_t));
 	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
 
@@ -531,6 +718,12 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 							     (double)s->cluster.node.gpu.sms));
 		}
 		b.host[dev] = graph_add_stream(b.g, (uint32_t)dev, "host");
+		if (b.l.placement == LAYOUT_BIDIRECTIONAL) {
+			/* DualPipe's pairs run their collectives beside the computation. */
+			b.pair[dev] = graph_add_stream(b.g, (uint32_t)dev, "pair_comm");
+			if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0)
+				graph_stream_contends(b.g, b.pair[dev]);
+		}
 		for (k = 0; k < 3; k++)
 			b.link[k][dev] = graph_add_port(b.g, (uint32_t)dev,
 							k == 0 ? "gpu_link" : k == 1 ? "nic" : "pcie",
@@ -540,7 +733,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 			b.recent[dev * RECENT + k] = NONE;
 		for (ch = 0; ch < b.v; ch++) {
 			int64_t begin, count;
-			layout_chunk(s, &b.l, global_chunk(&b, dev, ch), &begin, &count);
+			layout_chunk(s, &b.l, layout_model_chunk(&b.l, dev, ch), &begin, &count);
 			b.chunk_act[dev * b.v + ch] = r->inflight > 0 && r->layers > 0
 				? r->act_layers / r->inflight * (double)count / (double)r->layers
 				: 0;

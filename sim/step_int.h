@@ -21,6 +21,8 @@ void step_add_plan(struct traffic *t, const struct collective_plan *p, double ti
 /* The cost of one pass through some layers (or the embedding and head). */
 struct pass_cost {
 	double fwd, bwd, recompute;     /* compute seconds */
+	double wgrad;                   /* of bwd, the weight gradients' GEMMs (W, Qi et al. 2024):
+					   one GEMM of forward size per forward GEMM */
 	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
 	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
 };

@@ -15,7 +15,7 @@ stage_of() {
 	calibration | scenario_check | scenario_profile | scenario_int) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead) echo 2 ;;
-	schedule | graph | step | step_*) echo 3 ;;
+	schedule | schedule_* | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve | serve_slo) echo 4 ;;  # drives the engine: after it
 	result | run | output | trace | validate | table | calibrate) echo 5 ;;
