@@ -152,6 +152,45 @@ static void new_schedules_peak_as_the_memory_model_says(void **state)
 	}
 }
 
+/* DeepSeek-V2-Lite (27 layers, 64 experts) on 4 H800 nodes: pp 2 (13 + 14 layers), ep 16, dp 16,
+ * 8 micro-batches of 4096 tokens per pipeline; `sms` SMs kept by communication. */
+static struct scenario *moe_pipeline(const char *schedule, int sms)
+{
+	return check_scenariof("moe",
+		"model: deepseek-v2-lite\n"
+		"cluster: {node: h800-node, nodes: 4}\n"
+		"workload: {seq_len: 4096, global_batch: 128, micro_batch: 1, dtype: bf16}\n"
+		"strategy: {pp: 2, ep: 16, zero: 1, recompute: full, schedule: %s,\n"
+		"           first_stage_layers: 13, last_stage_layers: 14}\n"
+		"runtime: {comm_sms: %d}\n", schedule, sms);
+}
+
+/* DeepSeek-V3 report, sec. 3.2.1: DualPipe pairs a forward with a backward so that each one's
+ * all-to-all runs under the other's computation, and Table 2 gives it no bubble on 2 ranks
+ * ((p/2 - 1) = 0). The communication keeps runtime.comm_sms of the 132 SMs from that
+ * computation (sec. 3.2.2), so the step grows with them, where 1F1B, whose all-to-alls block
+ * the compute stream, barely moves (only its gradient reduction overlaps). */
+static void dualpipe_hides_the_all_to_all_and_pays_its_sms(void **state)
+{
+	struct scenario *one = moe_pipeline("1f1b", 0), *dual = moe_pipeline("dualpipe", 0);
+	struct scenario *dual66 = moe_pipeline("dualpipe", 66);
+	struct result a, b, c;
+	(void)state;
+	simulate(one, &a);
+	simulate(dual, &b);
+	simulate(dual66, &c);
+	print_message("exposed all-to-all: 1f1b %.4f s, dualpipe %.4f s; dualpipe step %.4f s, "
+		      "%.4f s with 66 SMs for communication; bubble %.4f s\n", a.exposed[STEP_EP],
+		      b.exposed[STEP_EP], b.step_s, c.step_s, b.bubble);
+	assert_true(b.exposed[STEP_EP] < 0.7 * a.exposed[STEP_EP]);
+	assert_true(b.step_s < a.step_s);
+	assert_true(c.step_s > 1.05 * b.step_s);
+	check_rel(b.bubble, 0, 1e-9);
+	scenario_free(one);
+	scenario_free(dual);
+	scenario_free(dual66);
+}
+
 /* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8
  * and unbounded memory bandwidth: every layer costs the same tau forward and backward, the rest
  * nothing). */
@@ -588,6 +627,7 @@ int main(void)
 		cmocka_unit_test(interleaving_divides_the_bubble_by_v),
 		cmocka_unit_test(zero_bubble_and_dualpipe_bubbles_follow_table_2),
 		cmocka_unit_test(new_schedules_peak_as_the_memory_model_says),
+		cmocka_unit_test(dualpipe_hides_the_all_to_all_and_pays_its_sms),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
 		cmocka_unit_test(llama_405b_pipeline_bubble_by_hand),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
