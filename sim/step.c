@@ -85,13 +85,11 @@ static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, in
 	return emit_traffic2(b, dev, stream, category, t, times, after, NONE);
 }
 
-static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after, bool grad)
+/* A point-to-point transfer between pipeline ranks on `stream`. */
+static uint32_t p2p(struct builder *b, uint32_t stream, int64_t from, int64_t to, double bytes,
+		    const char *name, int category, uint32_t after)
 {
 	const struct scenario *s = b->s;
-	bool sp = s->strategy.sequence_parallel && b->l.tp > 1;
-	double bytes = (double)s->workload.micro_batch * (double)s->workload.seq_len /
-		       (double)b->l.cp * (double)s->model.hidden *
-		       (s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0) / (sp ? (double)b->l.tp : 1.0);
 	/* Megatron order tp, cp, dp, pp: neighbouring stages are tp*cp*dp ranks apart. */
 	bool same_node = b->l.tp * b->l.cp * b->l.dp < s->cluster.node.gpus_per_node &&
 			 from / (s->cluster.node.gpus_per_node / (b->l.tp * b->l.cp * b->l.dp)) ==
@@ -101,14 +99,24 @@ static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after
 					 : s->cluster.node.network.latency;
 	uint32_t links[2], op;
 	BUG_ON(from < 0 || from >= b->p || to < 0 || to >= b->p || !(bytes >= 0));
-	if (from == to && b->p > 1)  /* the V's turn: the next chunk is on the same rank */
-		return after;
 	links[0] = b->link[k][from];
 	links[1] = b->link[k][to];
-	op = graph_add_transfer(b->g, b->pp[from], grad ? "pp_grad" : "pp_act", STEP_PP,
-				bytes, lat, links, from == to ? 1 : 2);
-	graph_add_dep(b->g, op, after);
+	op = graph_add_transfer(b->g, stream, name, category, bytes, lat, links, from == to ? 1 : 2);
+	if (after != NONE)
+		graph_add_dep(b->g, op, after);
 	return op;
+}
+
+static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after, bool grad)
+{
+	const struct scenario *s = b->s;
+	bool sp = s->strategy.sequence_parallel && b->l.tp > 1;
+	double bytes = (double)s->workload.micro_batch * (double)s->workload.seq_len /
+		       (double)b->l.cp * (double)s->model.hidden *
+		       (s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0) / (sp ? (double)b->l.tp : 1.0);
+	if (from == to && b->p > 1)  /* the V's turn: the next chunk is on the same rank */
+		return after;
+	return p2p(b, b->pp[from], from, to, bytes, grad ? "pp_grad" : "pp_act", STEP_PP, after);
 }
 
 /* Data-parallel traffic of `params` parameters of `bytes_each` with collective `kind`. */
@@ -453,6 +461,17 @@ static void optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const st
 		       (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	uint32_t op;
+	if (b->l.placement == LAYOUT_BIDIRECTIONAL && b->p > 1) {
+		/* DualPipe's two copies of each stage (ranks i and p-1-i) add up their gradients
+		 * before the step (deepseek-ai/DualPipe, examples/example_dualpipe.py): each rank
+		 * swaps its reduced shard with its mirror. */
+		op = p2p(b, b->dp[dev], dev, b->p - 1 - dev,
+			 shard * memory_dtype_bytes(s->workload.grad_dtype), "mirror_grads", STEP_DP,
+			 dp_done != NONE ? dp_done : b->last_op[dev]);
+		if (dp_done != NONE)
+			graph_add_dep(g, op, b->last_op[dev]);
+		dp_done = op;
+	}
 	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
 		const struct node_spec *node = &s->cluster.node;
 		/* The node's CPUs update every GPU's shard: each GPU gets its share of the rate. */
