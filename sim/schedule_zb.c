@@ -10,7 +10,6 @@
 
 #include <stdlib.h>
 
-#include "bug.h"
 #include "xalloc.h"
 
 /*

@@ -441,14 +441,13 @@ static void build_pair(struct builder *b, int64_t dev, const struct pass *f,
 	bool more_a = true, more_c = true;
 	pass_open(b, dev, f, dp_after, b->pair[dev], &a);
 	pass_open(b, dev, bw, dp_after, b->pair[dev], &c);
+	/* Each pass closes (its head, its send) as soon as its own layers are out. */
 	while (more_a || more_c) {
-		if (more_a)
-			more_a = pass_layer(b, &a);
-		if (more_c)
-			more_c = pass_layer(b, &c);
+		if (more_a && !(more_a = pass_layer(b, &a)))
+			pass_close(b, &a);
+		if (more_c && !(more_c = pass_layer(b, &c)))
+			pass_close(b, &c);
 	}
-	pass_close(b, &a);
-	pass_close(b, &c);
 }
 
 /* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
