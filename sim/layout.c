@@ -90,10 +90,11 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 		return min_d(p - (double)i, m);
 	case SCHEDULE_ZB_H1:
 	case SCHEDULE_ZB_V:
-		/* A micro-batch counts as in flight until its weight-gradient pass (W) has used its
-		 * saved inputs. ZB-H1 (Qi et al. 2024, sec. 3.1): rank i keeps 1F1B's p - i from the
-		 * forward to B and i more waiting for W, p on every rank, 1F1B's first-stage peak.
-		 * ZB-V (sec. 6): pp micro-batches on every rank (2*pp chunk passes of half a stage). */
+		/* A micro-batch counts as in flight until its weight-gradient pass (W) has used
+		 * its saved inputs. ZB-H1 (Qi et al. 2024, sec. 3.1): rank i keeps 1F1B's p - i
+		 * from the forward to B and i more waiting for W, p on every rank, 1F1B's
+		 * first-stage peak. ZB-V (sec. 6): pp micro-batches on every rank (2*pp chunk
+		 * passes of half a stage each). */
 		return min_d(p, m);
 	case SCHEDULE_DUALPIPE:
 		/* DeepSeek-V3 report, Table 2: pp + 1 micro-batches of one stage's activations per

@@ -74,6 +74,12 @@ static void place(struct zb *z, int64_t r, int kind, int64_t mb, int64_t c)
 	}
 }
 
+/* Whether local chunk a of rank r holds a later model chunk than local chunk b. */
+static bool later(const struct zb *z, int64_t r, int64_t a, int64_t b)
+{
+	return layout_model_chunk(z->l, r, a) > layout_model_chunk(z->l, r, b);
+}
+
 /* Run one pass on rank r if one can start at its free time; true if it did. Otherwise *wake is
  * lowered to the earliest time a known input arrives. */
 static bool try_rank(struct zb *z, int64_t r, double *wake)
@@ -82,8 +88,7 @@ static bool try_rank(struct zb *z, int64_t r, double *wake)
 	int64_t c, best = -1;
 	for (c = 0; c < z->chunks; c++) {    /* 1. B, the later model chunk first */
 		double at = ready_b(z, r, c);
-		if (at >= 0 && at <= t &&
-		    (best < 0 || layout_model_chunk(z->l, r, c) > layout_model_chunk(z->l, r, best)))
+		if (at >= 0 && at <= t && (best < 0 || later(z, r, c, best)))
 			best = c;
 		else if (at > t && at < *wake)
 			*wake = at;
@@ -94,8 +99,7 @@ static bool try_rank(struct zb *z, int64_t r, double *wake)
 	}
 	for (c = 0; c < z->chunks && z->inflight[r] < z->limit[r]; c++) {  /* 2. F */
 		double at = ready_f(z, r, c);
-		if (at >= 0 && at <= t &&
-		    (best < 0 || layout_model_chunk(z->l, r, c) > layout_model_chunk(z->l, r, best)))
+		if (at >= 0 && at <= t && (best < 0 || later(z, r, c, best)))
 			best = c;
 		else if (at > t && at < *wake)
 			*wake = at;
