@@ -18,6 +18,24 @@ void schedule_put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chu
 	(*n)++;
 }
 
+size_t schedule_room(const struct layout *l)
+{
+	return 3 * (size_t)l->micro_batches * (size_t)l->chunks;
+}
+
+int schedule_each_rank(const struct layout *l, struct pass *out, size_t *n,
+		       size_t (*one)(const struct layout *l, int64_t rank, struct pass *out))
+{
+	size_t room = schedule_room(l);
+	int64_t r;
+	for (r = 0; r < l->pp; r++) {
+		n[r] = one(l, r, out + (size_t)r * room);
+		if (n[r] == 0)
+			return -1;
+	}
+	return 0;
+}
+
 static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
 {
 	schedule_put(out, n, kind, mb, chunk, false);
@@ -101,9 +119,24 @@ static size_t interleaved(const struct layout *l, int64_t stage, struct pass *ou
 	return n;
 }
 
-const struct schedule_type schedule_gpipe = {"gpipe", gpipe};
-const struct schedule_type schedule_1f1b = {"1f1b", one_f_one_b};
-const struct schedule_type schedule_interleaved = {"interleaved", interleaved};
+static int gpipe_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, gpipe);
+}
+
+static int one_f_one_b_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, one_f_one_b);
+}
+
+static int interleaved_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, interleaved);
+}
+
+const struct schedule_type schedule_gpipe = {"gpipe", gpipe_all};
+const struct schedule_type schedule_1f1b = {"1f1b", one_f_one_b_all};
+const struct schedule_type schedule_interleaved = {"interleaved", interleaved_all};
 
 const struct schedule_type *schedule_for(int kind)
 {

@@ -29,12 +29,15 @@ struct pass {
 
 struct schedule_type {
 	const char *name;
-	/* Write the passes of pipeline rank `stage` in execution order into out, which has room
-	 * for 3 * micro_batches * chunks. Returns the count, or 0 when the schedule cannot run this
-	 * shape (interleaving needs m % p == 0). Each micro-batch visiting a local chunk has a
-	 * forward and either a PASS_BACKWARD or a PASS_INPUT and a PASS_WEIGHT there. */
-	size_t (*order)(const struct layout *l, int64_t stage, struct pass *out);
+	/* Write every pipeline rank's passes in execution order, rank r's from out + r * room
+	 * (room = schedule_room(l)), their count into n[r]. Returns 0, or -1 when the schedule
+	 * cannot run this shape (interleaving needs m % p == 0). Each micro-batch visiting a local
+	 * chunk has a forward and either a PASS_BACKWARD or a PASS_INPUT and a PASS_WEIGHT there. */
+	int (*order)(const struct layout *l, struct pass *out, size_t *n);
 };
+
+/* Passes a rank's order may hold: 3 * micro_batches * chunks. */
+size_t schedule_room(const struct layout *l);
 
 extern const struct schedule_type schedule_gpipe;
 extern const struct schedule_type schedule_1f1b;
@@ -46,7 +49,10 @@ extern const struct schedule_type schedule_dualpipe;
 /* The schedule for enum schedule_kind (scenario.h). */
 const struct schedule_type *schedule_for(int kind);
 
-/* Append one pass to out[*n] (for the schedule modules). */
+/* For the schedule modules: append one pass to out[*n]; run a per-rank order generator (which
+ * returns 0 when it cannot run the shape) for every rank. */
 void schedule_put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk, bool paired);
+int schedule_each_rank(const struct layout *l, struct pass *out, size_t *n,
+		       size_t (*one)(const struct layout *l, int64_t rank, struct pass *out));
 
 #endif

@@ -135,4 +135,9 @@ static size_t dualpipe(const struct layout *l, int64_t stage, struct pass *out)
 	return d.n;
 }
 
-const struct schedule_type schedule_dualpipe = {"dualpipe", dualpipe};
+static int dualpipe_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, dualpipe);
+}
+
+const struct schedule_type schedule_dualpipe = {"dualpipe", dualpipe_all};

@@ -32,8 +32,8 @@ struct zb {
 	int64_t *next_f, *next_b;       /* per (rank, local chunk): next micro-batch */
 	int64_t *inflight, *limit;      /* per rank, chunk passes */
 	int64_t *wq, *wq_head, *wq_len; /* per rank: FIFO of deferred W (key mb*chunks + chunk) */
-	size_t *count;                  /* per rank: passes placed */
-	struct pass *out;               /* per rank: room for 3 * m * chunks */
+	size_t *count;                  /* per rank: passes placed (the caller's n) */
+	struct pass *out;               /* per rank: room for 3 * m * chunks (the caller's) */
 	size_t room;
 };
 
@@ -151,24 +151,25 @@ static bool play(struct zb *z)
 	return true;
 }
 
-static size_t zb_v(const struct layout *l, int64_t stage, struct pass *out)
+/* Every rank's order from one play of the pipeline. */
+static int zb_v(const struct layout *l, struct pass *out, size_t *n)
 {
 	struct zb z = {0};
-	int64_t r, keys, n;
-	size_t count = 0;
+	int64_t r, keys, k;
+	int rc = -1;
 	z.l = l;
 	z.p = l->pp;
 	z.m = l->micro_batches;
 	z.chunks = l->chunks;
 	z.hops = l->pp * l->vp;
 	if (z.chunks != 2 || z.hops != 2 * z.p || l->placement != LAYOUT_V)
-		return 0;
+		return -1;
 	keys = z.m * z.hops;
-	z.room = 3 * (size_t)(z.m * z.chunks);
+	z.room = schedule_room(l);
 	z.f_end = xcalloc((size_t)keys, sizeof *z.f_end);
 	z.b_end = xcalloc((size_t)keys, sizeof *z.b_end);
-	for (n = 0; n < keys; n++)
-		z.f_end[n] = z.b_end[n] = -1;
+	for (k = 0; k < keys; k++)
+		z.f_end[k] = z.b_end[k] = -1;
 	z.free_at = xcalloc((size_t)z.p, sizeof *z.free_at);
 	z.next_f = xcalloc((size_t)(z.p * z.chunks), sizeof *z.next_f);
 	z.next_b = xcalloc((size_t)(z.p * z.chunks), sizeof *z.next_b);
@@ -177,15 +178,14 @@ static size_t zb_v(const struct layout *l, int64_t stage, struct pass *out)
 	z.wq = xcalloc((size_t)(z.p * z.m * z.chunks), sizeof *z.wq);
 	z.wq_head = xcalloc((size_t)z.p, sizeof *z.wq_head);
 	z.wq_len = xcalloc((size_t)z.p, sizeof *z.wq_len);
-	z.count = xcalloc((size_t)z.p, sizeof *z.count);
-	z.out = xcalloc(z.room * (size_t)z.p, sizeof *z.out);
-	for (r = 0; r < z.p; r++)
+	z.count = n;
+	z.out = out;
+	for (r = 0; r < z.p; r++) {
 		z.limit[r] = 2 * z.p;
-	if (play(&z)) {
-		count = z.count[stage];
-		for (n = 0; n < (int64_t)count; n++)
-			out[n] = z.out[(size_t)stage * z.room + (size_t)n];
+		n[r] = 0;
 	}
+	if (play(&z))
+		rc = 0;
 	free(z.f_end);
 	free(z.b_end);
 	free(z.free_at);
@@ -196,9 +196,7 @@ static size_t zb_v(const struct layout *l, int64_t stage, struct pass *out)
 	free(z.wq);
 	free(z.wq_head);
 	free(z.wq_len);
-	free(z.count);
-	free(z.out);
-	return count;
+	return rc;
 }
 
 /*
@@ -232,5 +230,10 @@ static size_t zb_h1(const struct layout *l, int64_t stage, struct pass *out)
 	return n;
 }
 
-const struct schedule_type schedule_zb_h1 = {"zb-h1", zb_h1};
+static int zb_h1_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, zb_h1);
+}
+
+const struct schedule_type schedule_zb_h1 = {"zb-h1", zb_h1_all};
 const struct schedule_type schedule_zb_v = {"zb-v", zb_v};

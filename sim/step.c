@@ -129,7 +129,7 @@ static bool orders_complete(struct builder *b, const struct pass *order, const s
 static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 {
 	struct mark at = {b->s->file, 0, 0};
-	size_t room = (size_t)(3 * b->m * b->v), keys = (size_t)(b->m * b->hops);
+	size_t room = schedule_room(&b->l), keys = (size_t)(b->m * b->hops);
 	size_t total = 0, all = 0;
 	struct pass *order = xcalloc(room * (size_t)b->p, sizeof *order);
 	size_t *next = xcalloc((size_t)b->p, sizeof *next), *n = xcalloc((size_t)b->p, sizeof *n);
@@ -138,14 +138,12 @@ static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 	bool progress = true;
 	int64_t dev;
 	int rc = 0;
-	for (dev = 0; dev < b->p; dev++) {
-		n[dev] = b->sched->order(&b->l, dev, order + (size_t)dev * room);
+	for (dev = 0; dev < b->p; dev++)
 		dp_done[dev] = NONE;
-		all += n[dev];
-		if (n[dev] == 0)
-			break;
-	}
-	if (dev < b->p || !orders_complete(b, order, n, room)) {
+	if (b->sched->order(&b->l, order, n) == 0)
+		for (dev = 0; dev < b->p; dev++)
+			all += n[dev];
+	if (all == 0 || !orders_complete(b, order, n, room)) {
 		diag_add(d, at, NULL, "the %s schedule cannot run %lld micro-batches on %lld "
 			 "stages", b->sched->name, (long long)b->m, (long long)b->p);
 		rc = -1;
