@@ -1,7 +1,8 @@
 /*
  * bench_step: wall time to load a training scenario, build its step graph, simulate it and
  * summarise the result — what `dssim FILE` does for training. Targets (event-engine issue):
- * the Megatron 1T row under 1 s, scenarios/32b_zero3.yaml under 20 ms.
+ * the Megatron 1T row under 1 s, scenarios/32b_zero3.yaml under 20 ms; issue 15: DeepSeek-V3
+ * on 2048 GPUs with DualPipe (scenarios/deepseek_v3_pp16_ep64_h800.yaml) under 0.5 s.
  */
 #include <gsl/gsl_errno.h>
 #include <stdio.h>

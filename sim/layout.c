@@ -17,6 +17,15 @@ void layout_build(const struct scenario *s, struct layout *out)
 	out->cp = st->cp;
 	out->ep = st->ep;
 	out->vp = st->vp;
+	out->chunks = st->vp;
+	out->placement = LAYOUT_LOOP;
+	if (s->workload.mode == MODE_TRAIN && st->schedule == SCHEDULE_ZB_V) {
+		out->vp = out->chunks = 2;
+		out->placement = LAYOUT_V;
+	} else if (s->workload.mode == MODE_TRAIN && st->schedule == SCHEDULE_DUALPIPE) {
+		out->chunks = 2;
+		out->placement = LAYOUT_BIDIRECTIONAL;
+	}
 	out->dense_dp = st->dp * st->cp;
 	out->etp = strategy_etp(st);
 	out->expert_dp = out->dense_dp * (st->tp / out->etp) / st->ep;
@@ -28,6 +37,34 @@ void layout_build(const struct scenario *s, struct layout *out)
 		out->micro_batches = 1;
 	out->communicators = (st->tp > 1) + (st->pp > 1) + (out->dense_dp > 1) + (st->cp > 1) +
 			     (st->ep > 1);
+}
+
+int64_t layout_model_chunk(const struct layout *l, int64_t rank, int64_t local)
+{
+	switch (l->placement) {
+	case LAYOUT_V:
+		return local == 0 ? rank : 2 * l->pp - 1 - rank;
+	case LAYOUT_BIDIRECTIONAL:
+		return local == 0 ? rank : l->pp - 1 - rank;
+	default:
+		return local * l->pp + rank;
+	}
+}
+
+int64_t layout_chunk_rank(const struct layout *l, int64_t mb, int64_t k, int64_t *local)
+{
+	switch (l->placement) {
+	case LAYOUT_V:
+		*local = k >= l->pp;
+		return k < l->pp ? k : 2 * l->pp - 1 - k;
+	case LAYOUT_BIDIRECTIONAL:
+		/* DualPipe.step scatters half the micro-batches to each end. */
+		*local = mb >= l->micro_batches / 2;
+		return *local == 0 ? k : l->pp - 1 - k;
+	default:
+		*local = k / l->pp;
+		return k % l->pp;
+	}
 }
 
 static double min_d(double a, double b)
@@ -55,6 +92,18 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 		if (l->vp > 1)
 			return min_d((p - (double)i - 1) * 2 + (v - 1) * p + 1, m * v) / v;
 		return min_d(p - (double)i, m);
+	case SCHEDULE_ZB_H1:
+	case SCHEDULE_ZB_V:
+		/* A micro-batch counts as in flight until its weight-gradient pass (W) has used
+		 * its saved inputs. ZB-H1 (Qi et al. 2024, sec. 3.1): rank i keeps 1F1B's p - i
+		 * from the forward to B and i more waiting for W, p on every rank, 1F1B's
+		 * first-stage peak. ZB-V (sec. 6): pp micro-batches on every rank (2*pp chunk
+		 * passes of half a stage each). */
+		return min_d(p, m);
+	case SCHEDULE_DUALPIPE:
+		/* DeepSeek-V3 report, Table 2: pp + 1 micro-batches of one stage's activations per
+		 * rank; a rank holds two stages, each micro-batch passing through one of them. */
+		return min_d(p + 1, m) / 2;
 	default:
 		return min_d(p - (double)i, m);
 	}
@@ -76,7 +125,7 @@ static int64_t chunk_layers(const struct scenario *s, const struct layout *l, in
 {
 	const struct strategy *st = &s->strategy;
 	int64_t n = s->model.layers, f = st->first_stage_layers, la = st->last_stage_layers;
-	int64_t rank = g % l->pp, j = g / l->pp, total, q, rem;
+	int64_t j, rank = layout_chunk_rank(l, 0, g, &j), total, q, rem;
 	if (f > 0 || la > 0) {
 		int64_t stages = l->pp - (f > 0) - (la > 0);
 		if (f > 0 && rank == 0)
@@ -128,14 +177,14 @@ void layout_stage(const struct scenario *s, const struct layout *l, int64_t inde
 	const struct model_config *m = &s->model;
 	int64_t c;
 	st->index = index;
-	st->first = index == 0;
-	st->last = index == l->pp - 1;
+	st->first = st->last = false;
 	st->layers = 0;
 	st->moe_layers = 0;
-	/* Chunk c of pp*vp lives on rank c % pp (Megatron interleaved assignment). */
-	for (c = index; c < l->pp * l->vp; c += l->pp) {
-		int64_t begin, count, k;
-		layout_chunk(s, l, c, &begin, &count);
+	for (c = 0; c < l->chunks; c++) {
+		int64_t begin, count, k, mc = layout_model_chunk(l, index, c);
+		st->first |= mc == 0;
+		st->last |= mc == l->pp * l->vp - 1;
+		layout_chunk(s, l, mc, &begin, &count);
 		st->layers += count;
 		for (k = begin; k < begin + count; k++)
 			st->moe_layers += model_layer_kind(m, k) == LAYER_MOE;

@@ -197,6 +197,27 @@ static void check_parallel(struct loader *l)
 		    (long long)s->workload.seq_len, (long long)st->cp);
 }
 
+/* The shapes the zero-bubble and DualPipe schedules run. DualPipe (deepseek-ai/DualPipe,
+ * dualpipe.py, DualPipe.step) asserts an even number of ranks and an even number of
+ * micro-batches, at least twice the ranks: half enter at each end, and each half must fill its
+ * direction's pipeline. ZB-V (Qi et al. 2024, sec. 6) cuts the model into 2*pp chunks of equal
+ * size, two per rank in a V; dssim does not shift layers between its chunks. */
+static void check_schedule_shape(struct loader *l, int64_t micro_batches)
+{
+	struct scenario *s = l->s;
+	struct strategy *st = &s->strategy;
+	if (st->schedule == SCHEDULE_DUALPIPE &&
+	    (st->pp % 2 != 0 || micro_batches % 2 != 0 || micro_batches < 2 * st->pp))
+		ERR("strategy.schedule", "dualpipe needs an even pp and an even number of "
+		    "micro-batches of at least 2*pp, got pp %lld and %lld micro-batches",
+		    (long long)st->pp, (long long)micro_batches);
+	if (st->schedule == SCHEDULE_ZB_V &&
+	    (st->first_stage_layers > 0 || st->last_stage_layers > 0 || st->account_embedding ||
+	     st->account_loss || s->model.layers % (2 * st->pp) != 0))
+		ERR("strategy.schedule", "zb-v needs the %lld layers split evenly into 2*pp = %lld "
+		    "chunks", (long long)s->model.layers, (long long)(2 * st->pp));
+}
+
 /* What the strategy asks of the workload: the batch split, offload's ZeRO stage, schedules.
  * Derives global_batch when 0. */
 static void check_strategy_workload(struct loader *l)
@@ -213,6 +234,7 @@ static void check_strategy_workload(struct loader *l)
 			    "expected a multiple of micro_batch*dp = %lld*%lld = %lld, got %lld",
 			    (long long)w->micro_batch, (long long)st->dp, (long long)per_step,
 			    (long long)w->global_batch);
+		check_schedule_shape(l, w->global_batch / per_step);
 		if (st->offload.params == OFFLOAD_CPU && st->zero != 3)
 			ERR("strategy.offload.params", "parameter offload needs zero: 3, got zero: %lld",
 			    (long long)st->zero);

@@ -9,17 +9,42 @@
 
 #include "scenario.h"
 
-static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
+void schedule_put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk, bool paired)
 {
 	out[*n].kind = kind;
 	out[*n].micro_batch = mb;
 	out[*n].chunk = chunk;
+	out[*n].paired = paired;
 	(*n)++;
 }
 
-/* All forwards, then all backwards. */
-static size_t gpipe(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+size_t schedule_room(const struct layout *l)
 {
+	return 3 * (size_t)l->micro_batches * (size_t)l->chunks;
+}
+
+int schedule_each_rank(const struct layout *l, struct pass *out, size_t *n,
+		       size_t (*one)(const struct layout *l, int64_t rank, struct pass *out))
+{
+	size_t room = schedule_room(l);
+	int64_t r;
+	for (r = 0; r < l->pp; r++) {
+		n[r] = one(l, r, out + (size_t)r * room);
+		if (n[r] == 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void put(struct pass *out, size_t *n, int kind, int64_t mb, int64_t chunk)
+{
+	schedule_put(out, n, kind, mb, chunk, false);
+}
+
+/* All forwards, then all backwards. */
+static size_t gpipe(const struct layout *l, int64_t stage, struct pass *out)
+{
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t j;
 	(void)p;
@@ -35,8 +60,9 @@ static size_t gpipe(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass 
 
 /* p - stage - 1 warm-up forwards, then one forward and one backward in turn, then the rest of
  * the backwards. */
-static size_t one_f_one_b(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+static size_t one_f_one_b(const struct layout *l, int64_t stage, struct pass *out)
 {
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t warm = p - stage - 1, f = 0, b = 0;
 	if (v != 1)
@@ -65,8 +91,9 @@ static void virtual_mb(int64_t k, int64_t p, int64_t v, bool forward, int64_t *m
 	*mb = (k / (p * v)) * p + k % p;
 }
 
-static size_t interleaved(int64_t p, int64_t m, int64_t v, int64_t stage, struct pass *out)
+static size_t interleaved(const struct layout *l, int64_t stage, struct pass *out)
 {
+	int64_t p = l->pp, m = l->micro_batches, v = l->vp;
 	size_t n = 0;
 	int64_t total = m * v, warm, f = 0, b = 0, mb, chunk;
 	if (m % p != 0)
@@ -92,9 +119,24 @@ static size_t interleaved(int64_t p, int64_t m, int64_t v, int64_t stage, struct
 	return n;
 }
 
-const struct schedule_type schedule_gpipe = {"gpipe", gpipe};
-const struct schedule_type schedule_1f1b = {"1f1b", one_f_one_b};
-const struct schedule_type schedule_interleaved = {"interleaved", interleaved};
+static int gpipe_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, gpipe);
+}
+
+static int one_f_one_b_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, one_f_one_b);
+}
+
+static int interleaved_all(const struct layout *l, struct pass *out, size_t *n)
+{
+	return schedule_each_rank(l, out, n, interleaved);
+}
+
+const struct schedule_type schedule_gpipe = {"gpipe", gpipe_all};
+const struct schedule_type schedule_1f1b = {"1f1b", one_f_one_b_all};
+const struct schedule_type schedule_interleaved = {"interleaved", interleaved_all};
 
 const struct schedule_type *schedule_for(int kind)
 {
@@ -103,6 +145,12 @@ const struct schedule_type *schedule_for(int kind)
 		return &schedule_gpipe;
 	case SCHEDULE_INTERLEAVED:
 		return &schedule_interleaved;
+	case SCHEDULE_ZB_H1:
+		return &schedule_zb_h1;
+	case SCHEDULE_ZB_V:
+		return &schedule_zb_v;
+	case SCHEDULE_DUALPIPE:
+		return &schedule_dualpipe;
 	default:
 		return &schedule_1f1b;
 	}

@@ -24,7 +24,8 @@ static const char *const dtype_names[] = {"fp32", "tf32", "bf16", "fp16", "fp8",
 static const char *const optimizer_names[] = {"adamw", "adam", "sgd", "sgd_momentum",
 					      "adam_8bit", "adafactor", NULL};
 static const char *const recompute_names[] = {"none", "selective", "full", NULL};
-static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", NULL};
+static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", "zb-h1", "zb-v",
+					     "dualpipe", NULL};
 static const char *const offload_names[] = {"none", "cpu", NULL};
 static const char *const mlp_names[] = {"swiglu", "gelu", "relu", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
@@ -503,7 +504,9 @@ static const struct schema_row rows[] = {
 	BOOL("strategy.recompute_modules.mla_up", "false",
 	     "MLA up-projection outputs: queries, keys, values (the latents are kept)",
 	     strategy.recompute_modules.mla_up),
-	ENUM("strategy.schedule", schedule_names, "1f1b", "pipeline schedule", strategy.schedule),
+	ENUM("strategy.schedule", schedule_names, "1f1b",
+	     "pipeline schedule (zb-h1, zb-v: zero-bubble, Qi et al. 2024; dualpipe: DeepSeek-V3)",
+	     strategy.schedule),
 	INT("strategy.vp", 1, 1024, "1", "virtual stages per rank (interleaved)", strategy.vp),
 	/* Megatron-LM --decoder-first-pipeline-num-layers / --decoder-last-pipeline-num-layers. */
 	INT("strategy.first_stage_layers", 0, 100000, "0",

@@ -277,6 +277,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->bwd = step_host_bound(x->gemm_fwd + 2 * x->adapter_fwd + attn_bwd +
 					     compute_stream_time(x->c, kc.bwd_bytes + deq),
 				     kc.bwd_kernels - 4 + collectives + 4 * adapters, gap);
+		pc->wgrad = x->adapter_fwd;     /* only the adapters' weights get gradients */
 	} else {
 		pc->fwd = step_host_bound(x->gemm_fwd + attn_fwd +
 					     compute_stream_time(x->c, kc.fwd_bytes),
@@ -284,6 +285,10 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->bwd = step_host_bound(2 * x->gemm_fwd + attn_bwd +
 					     compute_stream_time(x->c, kc.bwd_bytes),
 				     kc.bwd_kernels + collectives, gap);
+		/* Of the two backward GEMMs per forward GEMM, dW = X^T dY is the weight pass's;
+		 * dX, attention's backward, the memory-bound kernels and the collectives are the
+		 * input-gradient pass's (Qi et al. 2024, sec. 2). */
+		pc->wgrad = x->gemm_fwd;
 	}
 	if (s->strategy.recompute == RECOMPUTE_FULL)
 		pc->recompute = pc->fwd;
@@ -368,9 +373,12 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 		double head = compute_gemm_time(x->c, gemm_dtype(x->s, true), x->tokens, V, h);
 		pc->fwd += head;
 		pc->bwd += 2 * head;
+		pc->wgrad = x->s->workload.lora.rank > 0 ? 0 : head;  /* LoRA: a frozen head */
 	}
 	pc->fwd = step_host_bound(pc->fwd, kc.fwd_kernels, gap);
 	pc->bwd = step_host_bound(pc->bwd, kc.bwd_kernels, gap);
+	if (pc->wgrad > pc->bwd)
+		pc->wgrad = pc->bwd;
 	if (last && m->mtp_layers > 0)
 		mtp_cost(x, pc);
 }

@@ -8,7 +8,9 @@
 #include "collective.h"
 #include "compute.h"
 #include "layout.h"
+#include "memory.h"
 #include "scenario.h"
+#include "schedule.h"
 #include "step.h"
 
 /* Bytes and latency a collective puts on each class of link, summed over its phases. */
@@ -21,6 +23,8 @@ void step_add_plan(struct traffic *t, const struct collective_plan *p, double ti
 /* The cost of one pass through some layers (or the embedding and head). */
 struct pass_cost {
 	double fwd, bwd, recompute;     /* compute seconds */
+	double wgrad;                   /* of bwd, the weight gradients' GEMMs (W, Qi et al. 2024):
+					   one GEMM of forward size per forward GEMM */
 	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
 	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
 };
@@ -34,5 +38,39 @@ double step_kernel_gap(const struct scenario *s);
 double step_host_bound(double gpu, double kernels, double gap);
 /* Model and hardware FLOPs of the step. */
 void step_count_flops(const struct scenario *s, struct step_plan *out);
+
+/* The graph under construction (step.c sets it up and drives the schedule's orders;
+ * step_pass.c adds each pass's ops). */
+struct builder {
+	const struct scenario *s;
+	struct layout l;
+	struct graph *g;
+	const struct schedule_type *sched;
+	int64_t m, p, v;                             /* v: local chunks per device */
+	int64_t hops;                                /* model chunks a micro-batch visits */
+	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
+	uint32_t *link[3];                           /* per device: gpu, network, pcie */
+	uint32_t *fwd_send, *bwd_send;               /* per (mb, model chunk): transfer op */
+	int64_t *weights_left;                       /* per (device, chunk): weight passes to go */
+	uint32_t *last_op;                           /* per device: last op on its compute stream */
+	struct pass_cost layer[2];                   /* one dense / MoE layer, one micro-batch */
+	struct pass_cost embed, head;                /* embedding lookup; output head and loss */
+	uint32_t *recent;                            /* per device: last layer computes (ZeRO-3) */
+	struct memory_role *role;                    /* per device */
+	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
+};
+
+
+#define NONE UINT32_MAX
+enum { RECENT = 9 };     /* layer computes remembered per device for ZeRO-3 prefetch */
+
+/* The ops of one pass of device dev; dp_after is the device's last gradient reduction, which
+ * the next one follows. */
+void step_build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after);
+/* A forward f and a whole backward bw run as DualPipe's overlapped pair. */
+void step_build_pair(struct builder *b, int64_t dev, const struct pass *f,
+		     const struct pass *bw, uint32_t *dp_after);
+/* The optimizer step after the device's last pass and its reductions (dp_done). */
+void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const struct compute *c);
 
 #endif

@@ -365,7 +365,8 @@ static void set_cands(struct cands *c, const int64_t *v, int n)
  * keeps tensor parallelism on NVLink, Narayanan et al. SC'21 section 3.3), any pp up to 64, cp 1
  * (context parallelism is for sequences beyond what recompute handles; add it as a bound), ep
  * of powers of two for MoE models, every ZeRO stage, micro-batches 1-8, every recompute mode,
- * 1F1B and interleaved with two virtual stages, optimizer and parameter offload to host memory
+ * 1F1B, interleaved with two virtual stages, ZB-H1, ZB-V and DualPipe (where pp > 1 and the
+ * shape allows), optimizer and parameter offload to host memory
  * or none (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity, Rajbhandari et al. 2021).
  */
 static void default_cands(struct sweep_spec *sp)
@@ -375,7 +376,8 @@ static void default_cands(struct sweep_spec *sp)
 	static const int64_t zero[] = {0, 1, 2, 3};
 	static const int64_t mb[] = {1, 2, 4, 8};
 	static const int64_t rc[] = {RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL};
-	static const int64_t sched[] = {SCHEDULE_1F1B, SCHEDULE_INTERLEAVED};
+	static const int64_t sched[] = {SCHEDULE_1F1B, SCHEDULE_INTERLEAVED, SCHEDULE_ZB_H1,
+					SCHEDULE_ZB_V, SCHEDULE_DUALPIPE};
 	static const int64_t vp[] = {2};
 	static const int64_t off[] = {OFFLOAD_NONE, OFFLOAD_CPU};
 	int64_t i;
@@ -388,7 +390,7 @@ static void default_cands(struct sweep_spec *sp)
 	set_cands(&sp->zero, zero, 4);
 	set_cands(&sp->micro_batch, mb, 4);
 	set_cands(&sp->recompute, rc, 3);
-	set_cands(&sp->schedule, sched, 2);
+	set_cands(&sp->schedule, sched, 5);
 	set_cands(&sp->vp, vp, 1);
 	set_cands(&sp->offload_optimizer, off, 2);
 	set_cands(&sp->offload_params, off, 2);

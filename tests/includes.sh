@@ -15,7 +15,7 @@ stage_of() {
 	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative | schema_parse) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead | speculative) echo 2 ;;
-	schedule | graph | step | step_*) echo 3 ;;
+	schedule | schedule_* | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
 	serve | serve_slo | serve_pools | serve_int | serve_pools_*) echo 4 ;;  # drives the engine: after it
 	result | run | output | output_* | trace | validate | table | calibrate) echo 5 ;;

@@ -322,6 +322,59 @@ static void pipeline_stages_group_into_roles(void **state)
 	scenario_free(s);
 }
 
+#define PP4_70B "model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 2}\n" \
+		"workload: {seq_len: 4096, global_batch: 64}\n" \
+		"strategy: {tp: 4, pp: 4, zero: 1, recompute: selective, " \
+		"sequence_parallel: true, schedule: %s}\n"
+
+/* DeepSeek-V3 report, Table 2: DualPipe keeps 2x the parameters and pp + 1 micro-batches of a
+ * stage's activations per rank, 1F1B 1x and pp on its first stage. Llama-2-70B (80 layers) on
+ * tp 4, pp 4, 64 micro-batches: rank 1 holds stages 1 and 2 (40 layers), rank 0 stages 0 and 3
+ * with the embedding and the head; a stage's activations are 20 layers' worth per micro-batch,
+ * so DualPipe's 5 of them are 5/4 of 1F1B's 4 on stage 0. */
+static void dualpipe_keeps_two_stages_and_p_plus_one_micro_batches(void **state)
+{
+	struct scenario *one = check_scenariof("1f1b", PP4_70B, "1f1b");
+	struct scenario *dual = check_scenariof("dualpipe", PP4_70B, "dualpipe");
+	struct memory_role a0, a1, d0, d1;
+	(void)state;
+	memory_stage(one, 0, &a0);
+	memory_stage(one, 1, &a1);
+	memory_stage(dual, 0, &d0);
+	memory_stage(dual, 1, &d1);
+	assert_int_equal(d1.layers, 40);
+	assert_true(d0.has_embedding && d0.has_head);
+	check_rel(d1.params, 2 * a1.params, 1e-12);
+	check_rel(d1.part[MEMORY_WEIGHTS], 2 * a1.part[MEMORY_WEIGHTS], 1e-12);
+	check_rel(d1.act_layers, 5.0 / 4.0 * a0.act_layers, 1e-12);
+	check_rel(d0.act_layers, d1.act_layers, 1e-12);
+	scenario_free(one);
+	scenario_free(dual);
+}
+
+/* ZB-H1 and ZB-V keep p micro-batches on every rank (layout.c), 1F1B's first-stage peak: the
+ * last rank as much as 1F1B's first. */
+static void zero_bubble_keeps_one_f_one_b_first_stage_peak(void **state)
+{
+	struct scenario *one = check_scenariof("1f1b", PP4_70B, "1f1b");
+	struct scenario *h1 = check_scenariof("zb-h1", PP4_70B, "zb-h1");
+	struct scenario *v = check_scenariof("zb-v", PP4_70B, "zb-v");
+	struct memory_role a0, a1, h3, v2;
+	(void)state;
+	memory_stage(one, 0, &a0);
+	memory_stage(one, 1, &a1);
+	memory_stage(h1, 3, &h3);
+	memory_stage(v, 2, &v2);
+	check_rel(h3.act_layers, a0.act_layers, 1e-12);
+	check_rel(v2.act_layers, a0.act_layers, 1e-12);
+	/* ZB-V's rank 2 holds chunks 2 and 5 of 8, 20 layers: a middle stage's parameters. */
+	assert_int_equal(v2.layers, 20);
+	check_rel(v2.params, a1.params, 1e-12);
+	scenario_free(one);
+	scenario_free(h1);
+	scenario_free(v);
+}
+
 /* Llama 3.1 405B on tp 8, pp 16 x vp 8 with the first and last stage one layer short (7, 8 x 14,
  * 7), full recompute with sequence parallelism, ZeRO-1 over dp 64. By hand, per GPU: a layer's
  * matrices 2*16384^2 + 2*16384*1024 + 3*16384*53248 = 3,187,671,040 / 8 = 398,458,880 plus its
@@ -532,6 +585,8 @@ int main(void)
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),
 		cmocka_unit_test(host_memory_is_checked_against_the_node),
 		cmocka_unit_test(experts_split_over_their_own_tensor_parallel_group),
+		cmocka_unit_test(dualpipe_keeps_two_stages_and_p_plus_one_micro_batches),
+		cmocka_unit_test(zero_bubble_keeps_one_f_one_b_first_stage_peak),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -88,6 +88,109 @@ static void interleaving_divides_the_bubble_by_v(void **state)
 	check_bubble("interleaved", 4, 4, 16);
 }
 
+/* One stage's F, whole backward B and weight gradients W in the pipeline() scenario (8 layers
+ * of 32 on pp 4; the embedding and head cost nothing there), from the pass costs the graph uses. */
+static void stage_times(const struct scenario *s, double *f, double *b, double *w)
+{
+	struct pass_cost layer[2], embed, head;
+	struct layout l;
+	struct diag d;
+	struct mark at = {"pipe", 0, 0};
+	struct compute *c;
+	diag_init(&d);
+	c = compute_new(&s->cluster.node.gpu, at, &d);
+	assert_non_null(c);
+	layout_build(s, &l);
+	step_costs(s, c, &l, layer, &embed, &head);
+	*f = 8 * layer[0].fwd;
+	*b = 8 * layer[0].bwd;
+	*w = 8 * layer[0].wgrad;
+	compute_free(c);
+	diag_release(&d);
+}
+
+/* The DeepSeek-V3 report's Table 2 on the engine, with the costs of the pass model: ZB-H1's
+ * bubble (p - 1)(F + B - 2W) on the first rank (the head and embedding, not in F, B and W, leave
+ * it within 1 %, as for the other schedules in check_bubble). DualPipe's (p/2 - 1)(F&B + B - 3W),
+ * an overlapped pair F&B taking F + B with free communication, bounds it: the engine starts each
+ * layer of a pair when its own input is there, where test_schedule's pairs wait for both. */
+static void zero_bubble_and_dualpipe_bubbles_follow_table_2(void **state)
+{
+	struct scenario *h1 = pipeline("zb-h1", 4, 1, 16), *dual = pipeline("dualpipe", 4, 1, 16);
+	struct result r;
+	double f, b, w;
+	(void)state;
+	stage_times(h1, &f, &b, &w);
+	print_message("F %.6f B %.6f W %.6f s per stage\n", f, b, w);
+	simulate(h1, &r);
+	print_message("zb-h1 bubble %.6f s, (p-1)(F+B-2W) %.6f s\n", r.bubble, 3 * (f + b - 2 * w));
+	check_rel(r.bubble, 3 * (f + b - 2 * w), 0.01);
+	simulate(dual, &r);
+	print_message("dualpipe bubble %.6f s, (p/2-1)(F&B+B-3W) %.6f s\n", r.bubble,
+		      1 * (f + b + b - 3 * w));
+	assert_true(r.bubble <= 1.01 * (f + b + b - 3 * w));
+	assert_true(r.bubble < 3 * (f + b - 2 * w));
+	scenario_free(h1);
+	scenario_free(dual);
+}
+
+/* A rank's simulated memory peak follows the analytic in-flight counts of the new schedules:
+ * p micro-batches for ZB-H1 and ZB-V on every rank, pp + 1 stage-units for DualPipe. */
+static void new_schedules_peak_as_the_memory_model_says(void **state)
+{
+	static const char *const names[] = {"zb-h1", "zb-v", "dualpipe"};
+	int i;
+	(void)state;
+	for (i = 0; i < 3; i++) {
+		struct scenario *s = pipeline(names[i], 4, 1, 16);
+		struct result r;
+		simulate(s, &r);
+		print_message("%s: simulated %.4f GiB, analytic %.4f GiB\n", names[i],
+			      r.peak_per_gpu / 1073741824.0, r.analytic_peak / 1073741824.0);
+		check_rel(r.peak_per_gpu, r.analytic_peak, 0.01);
+		scenario_free(s);
+	}
+}
+
+/* DeepSeek-V2-Lite (27 layers, 64 experts) on 4 H800 nodes: pp 2 (13 + 14 layers), ep 16, dp 16,
+ * 8 micro-batches of 4096 tokens per pipeline; `sms` SMs kept by communication. */
+static struct scenario *moe_pipeline(const char *schedule, int sms)
+{
+	return check_scenariof("moe",
+		"model: deepseek-v2-lite\n"
+		"cluster: {node: h800-node, nodes: 4}\n"
+		"workload: {seq_len: 4096, global_batch: 128, micro_batch: 1, dtype: bf16}\n"
+		"strategy: {pp: 2, ep: 16, zero: 1, recompute: full, schedule: %s,\n"
+		"           first_stage_layers: 13, last_stage_layers: 14}\n"
+		"runtime: {comm_sms: %d}\n", schedule, sms);
+}
+
+/* DeepSeek-V3 report, sec. 3.2.1: DualPipe pairs a forward with a backward so that each one's
+ * all-to-all runs under the other's computation, and Table 2 gives it no bubble on 2 ranks
+ * ((p/2 - 1) = 0). The communication keeps runtime.comm_sms of the 132 SMs from that
+ * computation (sec. 3.2.2), so the step grows with them, where 1F1B, whose all-to-alls block
+ * the compute stream, barely moves (only its gradient reduction overlaps). */
+static void dualpipe_hides_the_all_to_all_and_pays_its_sms(void **state)
+{
+	struct scenario *one = moe_pipeline("1f1b", 0), *dual = moe_pipeline("dualpipe", 0);
+	struct scenario *dual66 = moe_pipeline("dualpipe", 66);
+	struct result a, b, c;
+	(void)state;
+	simulate(one, &a);
+	simulate(dual, &b);
+	simulate(dual66, &c);
+	print_message("exposed all-to-all: 1f1b %.4f s, dualpipe %.4f s; dualpipe step %.4f s, "
+		      "%.4f s with 66 SMs for communication; bubble %.4f s\n", a.exposed[STEP_EP],
+		      b.exposed[STEP_EP], b.step_s, c.step_s, b.bubble);
+	assert_true(b.exposed[STEP_EP] < 0.7 * a.exposed[STEP_EP]);
+	assert_true(b.step_s < a.step_s);
+	assert_true(c.step_s > 1.05 * b.step_s);
+	check_rel(b.bubble, 0, 1e-9);
+	scenario_free(one);
+	scenario_free(dual);
+	scenario_free(dual66);
+}
+
 /* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8
  * and unbounded memory bandwidth: every layer costs the same tau forward and backward, the rest
  * nothing). */
@@ -622,6 +725,9 @@ int main(void)
 		cmocka_unit_test(one_f_one_b_bubble_is_p_minus_1_over_m),
 		cmocka_unit_test(gpipe_has_the_same_bubble),
 		cmocka_unit_test(interleaving_divides_the_bubble_by_v),
+		cmocka_unit_test(zero_bubble_and_dualpipe_bubbles_follow_table_2),
+		cmocka_unit_test(new_schedules_peak_as_the_memory_model_says),
+		cmocka_unit_test(dualpipe_hides_the_all_to_all_and_pays_its_sms),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
 		cmocka_unit_test(llama_405b_pipeline_bubble_by_hand),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),

@@ -291,6 +291,31 @@ static void test_auto_chooses_offload_where_it_fits(void **state)
  * varies ZeRO or micro_batch (the base's micro-batch of 1 and ZeRO-0 on every point): without
  * this the 4 micro-batches alone made 40 points of the same 10 serving runs.
  */
+/*
+ * The default schedules of strategy: auto on 16 GPUs, tp 8, pp {1, 2}, ZeRO-1, micro-batch 1,
+ * offload none: pp 1 (dp 2) runs 1F1B only, the interleaved, ZB-H1, ZB-V and DualPipe schedules
+ * needing pp > 1; pp 2 (dp 1, 64 micro-batches, 64 layers) runs all five (interleaving's
+ * 64 % 2 = 0 micro-batches and 64 % 4 layers; ZB-V's 64 % 4; DualPipe's even pp and 64 >= 4
+ * micro-batches). 6 points, 3 skipped for the zero-bubble and DualPipe rule.
+ */
+static void test_auto_tries_zero_bubble_and_dualpipe(void **state)
+{
+	struct kinds k;
+	struct sweep_counts n;
+	(void)state;
+	memset(&k, 0, sizeof k);
+	run_kinds("base: ../scenarios/32b_zero3.yaml\n"
+		  "axes:\n"
+		  "  cluster.nodes: [2]\n"
+		  "  strategy: {auto: true, tp: [8], pp: [1, 2], zero: [1], micro_batch: [1],\n"
+		  "             recompute: [full], offload.optimizer: [none],\n"
+		  "             offload.params: [none]}\n",
+		  true, &k, &n);
+	assert_int_equal(k.n, 6);
+	assert_int_equal(skip_count(&n, "zero-bubble and DualPipe schedules need pp > 1"), 3);
+	assert_int_equal(skip_count(&n, "interleaved schedule needs pp > 1"), 1);
+}
+
 static void test_serving_auto_has_no_training_axes(void **state)
 {
 	struct kinds k = {0};
@@ -739,6 +764,7 @@ int main(void)
 		cmocka_unit_test(test_skips_counted_by_reason),
 		cmocka_unit_test(test_auto_searches_offload),
 		cmocka_unit_test(test_auto_chooses_offload_where_it_fits),
+		cmocka_unit_test(test_auto_tries_zero_bubble_and_dualpipe),
 		cmocka_unit_test(test_serving_auto_has_no_training_axes),
 		cmocka_unit_test(test_kv_misfit_is_not_an_error),
 		cmocka_unit_test(test_auto_splits_layers_unevenly),

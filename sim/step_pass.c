@@ -1,0 +1,484 @@
+/*
+ * step_pass: the ops of one pass of a training step. Plan stage, part of step (step_int.h).
+ * Per pass (forward, whole backward, input or weight gradients of one micro-batch through one
+ * chunk of layers): each layer's kernels as one compute op, then its blocking TP, EP and CP
+ * collectives as transfers on the same stream (Megatron issues them on the compute stream), then
+ * the pipeline send to the rank of the next model chunk. Gradient reduction (DDP all-reduce,
+ * ZeRO reduce-scatter, ZeRO-3 gathers) runs on a DP stream; the optimizer on the compute stream
+ * (or the host, with offload) after it. What each pass costs is step_cost.c's.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bug.h"
+#include "collective.h"
+#include "compute.h"
+#include "kernels.h"
+#include "layout.h"
+#include "memory.h"
+#include "model.h"
+#include "schedule.h"
+#include "step_int.h"
+
+/* Transfers for a traffic on a device's stream, one per class of link, in sequence. Returns the
+ * last op added (or `after` when there is no traffic). */
+static uint32_t emit_traffic2(struct builder *b, int64_t dev, uint32_t stream, int category,
+			      const struct traffic *t, double times, uint32_t after, uint32_t also)
+{
+	int k;
+	for (k = 0; k < 3; k++) {
+		uint32_t op;
+		if (t->bytes[k] * times <= 0 && t->latency[k] * times <= 0)
+			continue;
+		op = graph_add_transfer(b->g, stream, step_category_names[category], category,
+					t->bytes[k] * times, t->latency[k] * times,
+					&b->link[k][dev], 1);
+		if (after != NONE)
+			graph_add_dep(b->g, op, after);
+		if (also != NONE && also != after)
+			graph_add_dep(b->g, op, also);
+		after = op;
+		also = NONE;
+	}
+	return after;
+}
+
+static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, int category,
+			     const struct traffic *t, double times, uint32_t after)
+{
+	return emit_traffic2(b, dev, stream, category, t, times, after, NONE);
+}
+
+/* A point-to-point transfer between pipeline ranks on `stream`. */
+static uint32_t p2p(struct builder *b, uint32_t stream, int64_t from, int64_t to, double bytes,
+		    const char *name, int category, uint32_t after)
+{
+	const struct scenario *s = b->s;
+	/* Megatron order tp, cp, dp, pp: neighbouring stages are tp*cp*dp ranks apart. */
+	bool same_node = b->l.tp * b->l.cp * b->l.dp < s->cluster.node.gpus_per_node &&
+			 from / (s->cluster.node.gpus_per_node / (b->l.tp * b->l.cp * b->l.dp)) ==
+				 to / (s->cluster.node.gpus_per_node / (b->l.tp * b->l.cp * b->l.dp));
+	int k = same_node ? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
+	double lat = k == LINK_CLASS_GPU ? s->cluster.node.gpu_link.latency
+					 : s->cluster.node.network.latency;
+	uint32_t links[2], op;
+	BUG_ON(from < 0 || from >= b->p || to < 0 || to >= b->p || !(bytes >= 0));
+	links[0] = b->link[k][from];
+	links[1] = b->link[k][to];
+	op = graph_add_transfer(b->g, stream, name, category, bytes, lat, links,
+				from == to ? 1 : 2);
+	if (after != NONE)
+		graph_add_dep(b->g, op, after);
+	return op;
+}
+
+static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after, bool grad)
+{
+	const struct scenario *s = b->s;
+	bool sp = s->strategy.sequence_parallel && b->l.tp > 1;
+	double bytes = (double)s->workload.micro_batch * (double)s->workload.seq_len /
+		       (double)b->l.cp * (double)s->model.hidden *
+		       (s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0) / (sp ? (double)b->l.tp : 1.0);
+	if (from == to && b->p > 1)  /* the V's turn: the next chunk is on the same rank */
+		return after;
+	return p2p(b, b->pp[from], from, to, bytes, grad ? "pp_grad" : "pp_act", STEP_PP, after);
+}
+
+/* Data-parallel traffic of `params` parameters of `bytes_each` with collective `kind`. */
+static void dp_traffic(const struct builder *b, enum collective_kind kind, double bytes,
+		       struct traffic *t)
+{
+	const struct node_spec *node = &b->s->cluster.node;
+	int64_t ranks = b->l.dense_dp;
+	int64_t pn = node->gpus_per_node / b->l.tp;
+	struct collective_plan plan;
+	memset(t, 0, sizeof *t);
+	if (pn < 1)
+		pn = 1;
+	collective_plan(node, kind, bytes, ranks, pn < ranks ? pn : ranks, &plan);
+	step_add_plan(t, &plan, 1);
+}
+
+/* The framework's fixed cost per gather (flattening, copies, the launch), paid before its first
+ * bytes move: added to the latency of the first link the gather uses. */
+static void add_gather_overhead(struct traffic *t, double seconds)
+{
+	int k;
+	for (k = 0; k < 3; k++)
+		if (t->bytes[k] > 0 || t->latency[k] > 0) {
+			t->latency[k] += seconds;
+			return;
+		}
+}
+
+/* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
+ * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers). */
+static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
+{
+	const struct scenario *s = b->s;
+	int64_t ahead = s->strategy.zero3_prefetch_layers;
+	struct traffic t;
+	uint32_t after;
+	if (ahead > RECENT - 1)
+		ahead = RECENT - 1;
+	after = b->recent[dev * RECENT + ahead];
+	if (s->strategy.offload.params == OFFLOAD_CPU) {
+		/* ZeRO-Infinity / FSDP CPU offload: the GPU's shard of the layer lives in host
+		 * memory and is copied in over PCIe before the all-gather can start (Rajbhandari
+		 * et al. 2021, sec. 5; FSDP CPUOffload(offload_params=True)). */
+		const struct node_spec *node = &s->cluster.node;
+		uint32_t op = graph_add_transfer(b->g, b->dp[dev], "params_from_host", STEP_OFFLOAD,
+						 bytes / (double)b->l.dense_dp, node->pcie.latency,
+						 &b->link[LINK_CLASS_PCIE][dev], 1);
+		if (after != NONE)
+			graph_add_dep(b->g, op, after);
+		after = op;
+	}
+	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	add_gather_overhead(&t, s->runtime.gather_overhead);
+	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
+}
+
+static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
+{
+	uint32_t *r = &b->recent[dev * RECENT];
+	memmove(r + 1, r, (RECENT - 1) * sizeof *r);
+	r[0] = op;
+}
+
+/* A layer's kernels and then its blocking collectives on the compute stream; the first op of a
+ * pass waits for its input from the neighbouring stage and, with ZeRO-3, for its weights. */
+static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, double seconds,
+			  uint32_t wait, uint32_t gather)
+{
+	uint32_t op = graph_add_compute(b->g, b->compute[dev], name, STEP_COMPUTE, seconds);
+	if (wait != NONE)
+		graph_add_dep(b->g, op, wait);
+	if (gather != NONE && gather != wait)
+		graph_add_dep(b->g, op, gather);
+	remember_compute(b, dev, op);
+	return op;
+}
+
+/* One pass under construction: emitted layer by layer, so that DualPipe's pair of a forward and
+ * a backward can interleave their layers on the compute stream. */
+struct pass_state {
+	const struct pass *ps;
+	int64_t dev, gc, begin, count, i;   /* i: layers emitted */
+	size_t key;
+	double params, per_layer_params, per_layer_trainable, per_layer_act, work, acc;
+	bool reduce, started;
+	uint32_t op, wait, comm;            /* comm: the stream of the layers' collectives */
+	uint32_t *dp_after;
+};
+
+static bool is_input(const struct pass *ps)
+{
+	return ps->kind == PASS_BACKWARD || ps->kind == PASS_INPUT;
+}
+
+static bool is_weight(const struct pass *ps)
+{
+	return ps->kind == PASS_BACKWARD || ps->kind == PASS_WEIGHT;
+}
+
+/* A backward layer's compute: the whole backward, its input gradients (with the recompute that
+ * precedes them) or its weight gradients. */
+static double backward_seconds(const struct pass *ps, const struct pass_cost *c)
+{
+	if (ps->kind == PASS_WEIGHT)
+		return c->wgrad;
+	return ps->kind == PASS_INPUT ? c->recompute + c->bwd - c->wgrad : c->recompute + c->bwd;
+}
+
+static void pass_open(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after,
+		      uint32_t comm, struct pass_state *st)
+{
+	const struct scenario *s = b->s;
+	struct graph *g = b->g;
+	int64_t last_g = b->hops - 1;
+	double act = b->chunk_act[dev * b->v + ps->chunk];
+	memset(st, 0, sizeof *st);
+	st->ps = ps;
+	st->dev = dev;
+	st->gc = layout_model_chunk(&b->l, dev, ps->chunk);
+	st->key = (size_t)(ps->micro_batch * b->hops + st->gc);
+	st->op = NONE;
+	st->comm = comm;
+	st->dp_after = dp_after;
+	BUG_ON(dev < 0 || dev >= b->p || st->gc < 0 || st->gc > last_g);
+	BUG_ON(ps->micro_batch < 0 || ps->micro_batch >= b->m);
+	layout_chunk(s, &b->l, st->gc, &st->begin, &st->count);
+	/* A chunk's share of the stage's parameters: 1/v, or its share of the layers when chunks
+	 * differ (layout_chunk). */
+	st->params = (layout_is_uneven(s) || b->l.placement == LAYOUT_BIDIRECTIONAL) &&
+			     b->v > 1 && b->role[dev].layers > 0
+		? b->role[dev].params * (double)st->count / (double)b->role[dev].layers
+		: b->role[dev].params / (double)b->v;
+	st->per_layer_params = st->count > 0 ? st->params / (double)st->count : st->params;
+	/* What trains (LoRA: the adapters) is what reduces its gradients. */
+	st->per_layer_trainable = b->role[dev].params > 0 ? st->per_layer_params *
+					b->role[dev].trainable / b->role[dev].params : 0;
+	st->per_layer_act = st->count > 0 ? act / (double)st->count : act;
+	BUG_ON(st->count < 0 || !(st->params >= 0 && act >= 0));  /* from the memory module */
+	if (ps->kind == PASS_FORWARD) {
+		st->wait = st->gc > 0 ? b->fwd_send[st->key - 1] : NONE;
+		if (st->gc == 0) {
+			st->op = layer_ops(b, dev, "embedding_forward", b->embed.fwd, st->wait,
+					   NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, b->role[dev].act_embed_per_mb,
+				      false);
+			st->wait = NONE;
+		}
+		return;
+	}
+	st->work = b->role[dev].act_recompute;
+	BUG_ON(!(st->work >= 0));
+	/* Gradients are reduced after the chunk's last weight gradients, or after every
+	 * micro-batch's with ZeRO-3. */
+	st->reduce = is_weight(ps) &&
+		     (s->strategy.zero >= 3 || b->weights_left[dev * b->v + ps->chunk] == 1);
+	if (is_weight(ps))
+		b->weights_left[dev * b->v + ps->chunk]--;
+	st->wait = st->gc < last_g && is_input(ps) ? b->bwd_send[st->key + 1] : NONE;
+	/* The head's backward first (the loss starts the backward), then the layers last to
+	 * first; the recompute working set lives for the whole pass, allocated by its first op. */
+	if (st->gc == last_g && is_input(ps)) {
+		double sec = ps->kind == PASS_INPUT ? b->head.bwd - b->head.wgrad : b->head.bwd;
+		st->op = layer_ops(b, dev, "head_backward", sec, st->wait, NONE);
+		graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+		graph_add_mem(g, st->op, (uint32_t)dev, -b->role[dev].act_head_per_mb, true);
+		st->op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &b->head.tp, 1, st->op);
+		st->op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &b->head.ep, 1, st->op);
+		st->started = true;
+	} else if (st->gc == last_g) {
+		st->op = layer_ops(b, dev, "head_weight", b->head.wgrad, NONE, NONE);
+	}
+}
+
+static void free_work(struct builder *b, const struct pass_state *st)
+{
+	graph_add_mem(b->g, st->op, (uint32_t)st->dev, -st->work, true);
+	if (st->gc == 0)
+		graph_add_mem(b->g, st->op, (uint32_t)st->dev, -b->role[st->dev].act_embed_per_mb,
+			      true);
+}
+
+/* The next layer of the pass; false when none is left. */
+static bool pass_layer(struct builder *b, struct pass_state *st)
+{
+	const struct scenario *s = b->s;
+	const struct pass *ps = st->ps;
+	struct graph *g = b->g;
+	int64_t dev = st->dev, zero = s->strategy.zero;
+	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	/* The same gradient bytes the memory table counts (an fp8 grad_dtype is 1 byte, not 2). */
+	double gb = memory_dtype_bytes(s->workload.grad_dtype);
+	int64_t i = ps->kind == PASS_FORWARD ? st->i : st->count - 1 - st->i;
+	const struct pass_cost *lc;
+	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
+	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
+	if (st->i >= st->count)
+		return false;
+	lc = &b->layer[model_layer_kind(&s->model, st->begin + i)];
+	st->i++;
+	if (ps->kind == PASS_FORWARD) {
+		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes)
+					    : NONE;
+		st->op = layer_ops(b, dev, "layer_forward", lc->fwd,
+				   st->wait != NONE ? st->wait : chain, gather);
+		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
+		st->wait = NONE;
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 1, st->op);
+		return true;
+	}
+	if (is_input(ps)) {
+		/* Without resharding after forward (FSDP SHARD_GRAD_OP) the weights gathered for
+		 * the forward stay for the backward. */
+		uint32_t gather = zero >= 3 && s->runtime.reshard_after_forward
+					  ? gather_layer(b, dev, st->per_layer_params * wbytes)
+					  : NONE;
+		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
+								   : "layer_backward",
+				   backward_seconds(ps, lc), st->started ? chain : st->wait,
+				   gather);
+		if (!st->started)
+			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+		st->started = true;
+	} else {
+		st->op = layer_ops(b, dev, "layer_weight_grad", backward_seconds(ps, lc), NONE,
+				   NONE);
+	}
+	/* A weight-gradient pass frees what its dW needed: the layer's saved activations stay
+	 * until then (Qi et al. 2024, sec. 3.1). */
+	if (is_weight(ps))
+		graph_add_mem(g, st->op, (uint32_t)dev, -st->per_layer_act, true);
+	if (is_input(ps)) {
+		/* The pass's compute ends with its last layer: its working set and the embedding's
+		 * inputs go then, or after the collectives that follow on the compute stream. */
+		bool aside = st->comm != b->compute[dev];
+		if (i == 0 && aside)
+			free_work(b, st);
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
+		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 2, st->op);
+		if (i == 0 && !aside)
+			free_work(b, st);
+	}
+	/* Gradients leave in buckets as the layers produce them (PyTorch DDP, DeepSpeed), or all
+	 * at once after the chunk's last backward. */
+	if (st->reduce) {
+		st->acc += st->per_layer_trainable * gb;
+		if (i == 0 || (s->strategy.overlap_grad_reduce && st->acc >= s->strategy.bucket)) {
+			enum collective_kind kind = zero >= 1 ? COLLECTIVE_REDUCESCATTER
+							      : COLLECTIVE_ALLREDUCE;
+			struct traffic t;
+			uint32_t r;
+			dp_traffic(b, kind, st->acc, &t);
+			r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, st->op,
+					  *st->dp_after);
+			if (r != st->op)
+				*st->dp_after = r;
+			st->acc = 0;
+		}
+	}
+	return true;
+}
+
+/* The pass's end: the head (forward), chunks of no layers, the send to the next rank. */
+static void pass_close(struct builder *b, struct pass_state *st)
+{
+	const struct pass *ps = st->ps;
+	struct graph *g = b->g;
+	int64_t dev = st->dev, last_g = b->hops - 1, next_local;
+	uint32_t wait = st->wait;
+	if (ps->kind == PASS_FORWARD) {
+		if (st->gc == last_g) {
+			st->op = layer_ops(b, dev, "head_forward", b->head.fwd,
+					   st->count == 0 ? wait : NONE, NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, b->role[dev].act_head_per_mb,
+				      false);
+			/* The MTP modules' layers (step_cost.c), none without them. */
+			st->op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &b->head.tp, 1, st->op);
+			st->op = emit_traffic(b, dev, b->compute[dev], STEP_EP, &b->head.ep, 1, st->op);
+			wait = NONE;
+		}
+		if (st->op == NONE)  /* a chunk of no layers (layout_chunk) passes its input on */
+			st->op = layer_ops(b, dev, "empty_chunk_forward", 0, wait, NONE);
+		if (st->gc < last_g) {
+			int64_t to = layout_chunk_rank(&b->l, ps->micro_batch, st->gc + 1,
+						       &next_local);
+			b->fwd_send[st->key] = send(b, dev, to, st->op, false);
+		}
+	} else if (is_input(ps)) {
+		if (st->count == 0 && !st->started) {
+			/* A chunk of no layers: only the embedding (the account_for option), whose
+			 * backward outer_cost leaves at no time, or nothing at all. */
+			st->op = layer_ops(b, dev, st->gc == 0 ? "embedding_backward"
+								: "empty_chunk_backward",
+					   b->embed.bwd, wait, NONE);
+			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
+			if (st->gc == 0)
+				graph_add_mem(g, st->op, (uint32_t)dev,
+					      -b->role[dev].act_embed_per_mb, true);
+		}
+		if (st->count == 0)  /* a chunk of only the head (or none): the working set goes */
+			graph_add_mem(g, st->op, (uint32_t)dev, -st->work, true);
+		if (st->gc > 0) {
+			int64_t to = layout_chunk_rank(&b->l, ps->micro_batch, st->gc - 1,
+						       &next_local);
+			b->bwd_send[st->key] = send(b, dev, to, st->op, true);
+		}
+	} else if (st->op == NONE) {
+		st->op = layer_ops(b, dev, "empty_chunk_weight", 0, NONE, NONE);
+	}
+	b->last_op[dev] = st->op;
+}
+
+void step_build_pass(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after)
+{
+	struct pass_state st;
+	pass_open(b, dev, ps, dp_after, b->compute[dev], &st);
+	while (pass_layer(b, &st))
+		;
+	pass_close(b, &st);
+}
+
+/*
+ * DualPipe's overlapped pair (DeepSeek-V3 report, sec. 3.2.1, fig. 4): a forward of one
+ * micro-batch and a backward of another, their layers in turn on the compute stream and their
+ * collectives on a separate stream, so each one's all-to-all runs under the other's computation
+ * — which loses the SMs the communication keeps (runtime.comm_sms, the stream contends).
+ */
+void step_build_pair(struct builder *b, int64_t dev, const struct pass *f,
+		     const struct pass *bw, uint32_t *dp_after)
+{
+	struct pass_state a, c;
+	bool more_a = true, more_c = true;
+	pass_open(b, dev, f, dp_after, b->pair[dev], &a);
+	pass_open(b, dev, bw, dp_after, b->pair[dev], &c);
+	/* Each pass closes (its head, its send) as soon as its own layers are out. */
+	while (more_a || more_c) {
+		if (more_a && !(more_a = pass_layer(b, &a)))
+			pass_close(b, &a);
+		if (more_c && !(more_c = pass_layer(b, &c)))
+			pass_close(b, &c);
+	}
+}
+
+/* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
+ * weights read and written once (Adam), on the GPU, or on the host after PCIe copies. */
+void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const struct compute *c)
+{
+	const struct scenario *s = b->s;
+	struct graph *g = b->g;
+	double shard = b->role[dev].trainable /
+		       (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
+	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+	uint32_t op;
+	if (b->l.placement == LAYOUT_BIDIRECTIONAL && b->p > 1) {
+		/* DualPipe's two copies of each stage (ranks i and p-1-i) add up their gradients
+		 * before the step (deepseek-ai/DualPipe, examples/example_dualpipe.py): each rank
+		 * swaps its reduced shard with its mirror. */
+		double bytes = shard * memory_dtype_bytes(s->workload.grad_dtype);
+		op = p2p(b, b->dp[dev], dev, b->p - 1 - dev, bytes, "mirror_grads", STEP_DP,
+			 dp_done != NONE ? dp_done : b->last_op[dev]);
+		if (dp_done != NONE)
+			graph_add_dep(g, op, b->last_op[dev]);
+		dp_done = op;
+	}
+	if (s->strategy.offload.optimizer == OFFLOAD_CPU) {
+		const struct node_spec *node = &s->cluster.node;
+		/* The node's CPUs update every GPU's shard: each GPU gets its share of the rate. */
+		double rate = s->runtime.cpu_adam_rate / (double)node->gpus_per_node;
+		uint32_t down = graph_add_transfer(g, b->host[dev], "grads_to_host", STEP_OFFLOAD,
+						   shard * 4.0, node->pcie.latency,
+						   &b->link[LINK_CLASS_PCIE][dev], 1);
+		if (dp_done != NONE)
+			graph_add_dep(g, down, dp_done);
+		graph_add_dep(g, down, b->last_op[dev]);
+		op = graph_add_compute(g, b->host[dev], "cpu_adam", STEP_OPTIMIZER, shard / rate);
+		op = graph_add_transfer(g, b->host[dev], "params_to_gpu", STEP_OFFLOAD,
+					shard * wbytes, node->pcie.latency,
+					&b->link[LINK_CLASS_PCIE][dev], 1);
+		graph_add_dep(g, op, down);
+	} else {
+		/* Tensors of the stage: about ten per layer (norms, projections, biases). */
+		struct kernel_cost kc;
+		kernels_optimizer(s, shard, 10.0 * (double)b->role[dev].layers + 3, &kc);
+		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
+				       step_host_bound(compute_stream_time(c, kc.fwd_bytes),
+						  kc.fwd_kernels, step_kernel_gap(s)));
+		if (dp_done != NONE)
+			graph_add_dep(g, op, dp_done);
+	}
+	if (s->strategy.zero == 1 || s->strategy.zero == 2) {
+		struct traffic t;
+		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].trainable * wbytes, &t);
+		emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, op);
+	}
+}
+
