@@ -7,6 +7,7 @@
  */
 #include "model.h"
 
+#include <math.h>
 #include <string.h>
 
 static bool arch_is(const struct model_config *m, const char *const *names)
@@ -87,6 +88,36 @@ double model_attention_share_packed(const struct model_config *m, double s, doub
 	if (doc <= 0 || doc >= s)
 		return model_attention_share(m, s);
 	return model_attention_share(m, doc) * (doc + 1) / (s + 1);
+}
+
+/* Sum of min(k, w) for k = a .. a + n - 1 (a >= 1). */
+static double capped_sum(double a, double n, double w)
+{
+	double last = a + n - 1;
+	if (last <= w)
+		return n * (a + last) / 2;
+	if (a >= w)
+		return n * w;
+	return w * (w + 1) / 2 - (a - 1) * a / 2 + (last - w) * w;
+}
+
+double model_chunk_pairs(const struct model_config *m, double c, double n)
+{
+	double full = n * c + n * (n + 1) / 2;
+	int64_t k = model_windowed_layers(m);
+	if (k == 0 || n <= 0)
+		return full;
+	return ((double)(m->layers - k) * full +
+		(double)k * capped_sum(c + 1, n, (double)m->sliding_window)) / (double)m->layers;
+}
+
+double model_context_tokens(const struct model_config *m, double ctx)
+{
+	int64_t k = model_windowed_layers(m);
+	if (k == 0)
+		return ctx;
+	return ((double)(m->layers - k) * ctx + (double)k * fmin(ctx, (double)m->sliding_window)) /
+	       (double)m->layers;
 }
 
 bool model_is_moe(const struct model_config *m)

@@ -137,6 +137,16 @@ double model_attention_share(const struct model_config *m, double s);
  */
 double model_attention_share_packed(const struct model_config *m, double s, double doc);
 
+/*
+ * Serving's attention, averaged over the layers: the query-key pairs of n new tokens after c
+ * cached ones (a windowed layer's query at position j sees min(j + 1, W) keys), and the cached
+ * tokens a layer keeps and reads for a context of ctx tokens (min(ctx, W) on a windowed layer:
+ * vLLM's hybrid KV cache manager frees the blocks that slide out of the window). Without a window
+ * n*c + n(n+1)/2 and ctx.
+ */
+double model_chunk_pairs(const struct model_config *m, double c, double n);
+double model_context_tokens(const struct model_config *m, double ctx);
+
 /* Layers attending through the window (all but every global_every-th). */
 int64_t model_windowed_layers(const struct model_config *m);
 

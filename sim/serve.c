@@ -103,7 +103,8 @@ struct serve_state {
 
 static int64_t blocks_for(const struct serve_state *e, int64_t tokens)
 {
-	return (tokens + e->block_size - 1) / e->block_size;
+	return (int64_t)ceil(model_context_tokens(&e->s->model, (double)tokens) /
+			     (double)e->block_size);
 }
 
 /* Blocks a sequence must hold itself for `tokens` known tokens: its prefix-cache blocks are
@@ -293,15 +294,15 @@ static void batch_of(const struct serve_state *e, struct replica *p)
 		if (q->sched == 0)
 			continue;
 		b->tokens += n;
-		b->kv_tokens += c + n;
+		b->kv_tokens += model_context_tokens(&e->s->model, c + n);
 		if (q->computed + q->sched == q->len)
 			b->sequences += 1;
 		if (q->sched == 1 && q->computed > 0) {
-			b->decode_pairs += c + 1;
+			b->decode_pairs += model_chunk_pairs(&e->s->model, c, 1);
 			speculative_add(&p->sb, c, q->drafted);
 		} else {
 			/* Causal attention of a chunk of n tokens after c cached ones. */
-			b->prefill_pairs += n * c + n * (n + 1) / 2;
+			b->prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
 			p->prefills++;
 		}
 	}
@@ -519,13 +520,13 @@ static bool begin_static(struct serve_state *e, struct replica *p)
 		double ctx = (double)(q->prompt + p->k);
 		if (p->k == 0) {
 			b->tokens += (double)q->prompt;
-			b->prefill_pairs += (double)q->prompt * ((double)q->prompt + 1) / 2;
-			b->kv_tokens += (double)q->prompt;
+			b->prefill_pairs += model_chunk_pairs(&e->s->model, 0, (double)q->prompt);
+			b->kv_tokens += model_context_tokens(&e->s->model, (double)q->prompt);
 			p->prefills++;
 		} else {
 			b->tokens += 1;
-			b->decode_pairs += ctx + 1;
-			b->kv_tokens += ctx + 1;
+			b->decode_pairs += model_chunk_pairs(&e->s->model, ctx, 1);
+			b->kv_tokens += model_context_tokens(&e->s->model, ctx + 1);
 		}
 		b->sequences += 1;
 	}
@@ -688,6 +689,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	if (f == NULL)
 		return -1;
 	memset(&e, 0, sizeof e);
+	e.s = s;
 	if (speculative_new(s, &e.sp, d) != 0) {
 		forward_free(f);
 		return -1;
@@ -710,7 +712,6 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 		forward_free(f);
 		return -1;
 	}
-	e.s = s;
 	e.rs = rs;
 	e.f = f;
 	e.r = out;

@@ -132,9 +132,9 @@ static bool begin_prefill(struct pstate *e, struct prep *p)
 		if (q->sched == 0)
 			continue;
 		p->b.tokens += n;
-		p->b.kv_tokens += c + n;
+		p->b.kv_tokens += model_context_tokens(&e->s->model, c + n);
 		/* Causal attention of a chunk of n tokens after c cached ones. */
-		p->b.prefill_pairs += n * c + n * (n + 1) / 2;
+		p->b.prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
 		if (q->computed + q->sched == e->rs->req[p->run[k]].prompt)
 			p->b.sequences += 1;
 	}

@@ -186,13 +186,13 @@ bool serve_pools_begin_decode(struct pstate *e, struct prep *d)
 		if (q->sched == 0)
 			continue;
 		d->b.tokens += n;
-		d->b.kv_tokens += c + n;
+		d->b.kv_tokens += model_context_tokens(&e->s->model, c + n);
 		if (q->sched == 1 && q->dcomputed > 0) {
 			/* The last sampled token's keys and values, computed with it: context c + 1. */
-			d->b.decode_pairs += c + 1;
+			d->b.decode_pairs += model_chunk_pairs(&e->s->model, c, 1);
 		} else {
 			/* A recompute chunk of n tokens after c cached ones, causal. */
-			d->b.prefill_pairs += n * c + n * (n + 1) / 2;
+			d->b.prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
 			d->prefills++;
 		}
 		if (q->dcomputed + q->sched == e->rs->req[d->run[k]].prompt + q->generated)

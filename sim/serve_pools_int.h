@@ -6,6 +6,7 @@
 #ifndef DSSIM_SERVE_POOLS_INT_H
 #define DSSIM_SERVE_POOLS_INT_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +91,8 @@ struct pstate {
 
 static inline int64_t blocks_for(const struct pstate *e, int64_t tokens)
 {
-	return (tokens + e->block_size - 1) / e->block_size;
+	return (int64_t)ceil(model_context_tokens(&e->s->model, (double)tokens) /
+			     (double)e->block_size);
 }
 
 static inline void qpush(struct prep *p, size_t i, size_t cap)

@@ -424,6 +424,15 @@ static void hfconfig_imports_sliding_windows(void **state)
 	 * beyond reach: 32 * 256 * 257 / 2 = 1,052,672 pairs of 33,558,528. */
 	check_rel(model_attention_share_packed(&mistral->model, 8192, 256), 1052672.0 / full, 1e-12);
 	check_rel(model_attention_share_packed(&mistral->model, 8192, 0), w4, 1e-12);
+	/* Serving: 200 new tokens after 4,000 cached on Mistral's 4096 window. Queries 4,001 to
+	 * 4,096 see all before them, (4001 + 4096) * 96 / 2 = 388,656 pairs; the other 104 see
+	 * 4,096 each, 425,984: 814,640 against 820,100 without the window. A context of 10,000
+	 * keeps 4,096 tokens on Mistral's layers, (21 * 10,000 + 21 * 4,096) / 42 = 7,048 on
+	 * Gemma 2's on average. */
+	check_rel(model_chunk_pairs(&mistral->model, 4000, 200), 814640.0, 1e-12);
+	check_rel(model_chunk_pairs(&mistral->model, 100, 200), 200.0 * 100 + 200.0 * 201 / 2, 1e-12);
+	check_rel(model_context_tokens(&mistral->model, 10000), 4096, 1e-12);
+	check_rel(model_context_tokens(&g2->model, 10000), 7048, 1e-12);
 	scenario_free(mistral);
 	scenario_free(g2);
 	scenario_free(g3);
