@@ -106,7 +106,6 @@ static const char *const known_outside_serving[] = {
 	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, batch 64, 128 in 2048 out",
 	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, ShareGPT, 256 clients",
 	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TTFT",
-	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TPOT",
 	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, 4 req/s, median TPOT",
 	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TTFT",
 	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TPOT",
