@@ -27,6 +27,7 @@ struct compute {
 	struct gpu_spec gpu;
 	struct curve gemm, fp8;    /* fp8.n == 0: FP8 GEMMs use the 16-bit curve */
 	double memory_eff, attention_eff;
+	double kernel_latency;     /* s per kernel (serving) */
 };
 
 /* For a GPU preset without measured fractions, the lowest of the NVIDIA measurements the
@@ -36,6 +37,19 @@ struct compute {
 static const double fallback_gemm = 0.80;
 static const double fallback_memory = 0.83;
 static const double fallback_attention = 0.65;
+
+/*
+ * A kernel takes a fixed time beyond its roofline (launch inside a CUDA graph, ramp to full
+ * bandwidth, the tail wave). pytorch-labs/gpt-fast README, Benchmarks (A100-80GB at 330 W, batch
+ * 1, torch.compile with CUDA graphs, intra-node all-reduce): Llama-2-7B on 1, 2, 4 and 8 GPUs at
+ * 104.9, 168.84, 254.02 and 328.43 tokens/s, Llama-2-70B on 2, 4 and 8 at 21.32, 38.01 and
+ * 62.5. At one bandwidth fraction the weights per GPU cannot explain them (the 7B would take
+ * 1.8 ms a token on 8 GPUs, not 3.04); with the A100's STREAM fraction and dssim's ten kernels a
+ * Llama layer (forward.c), a fixed 4.6 us per kernel fits all seven within 4 % (least squares on
+ * relative error; 4.56-4.77 us leaving out any one). A GPU preset without its own kernel_latency
+ * takes that figure (assumption: the fixed part of a kernel depends little on the generation).
+ */
+static const double fallback_kernel_latency = 4.6e-6;
 
 static int curve_init(struct curve *cv, const struct numlist *x, const struct numlist *y)
 {
@@ -86,6 +100,8 @@ struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct d
 	c->memory_eff = gpu->efficiency.memory > 0 ? gpu->efficiency.memory : fallback_memory;
 	c->attention_eff = gpu->efficiency.attention > 0 ? gpu->efficiency.attention
 							 : fallback_attention;
+	c->kernel_latency = gpu->efficiency.kernel_latency > 0 ? gpu->efficiency.kernel_latency
+							       : fallback_kernel_latency;
 	if (curve_init(&c->gemm, &gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction) ||
 	    curve_init(&c->fp8, &gpu->efficiency.fp8_gemm_flops,
 		       &gpu->efficiency.fp8_gemm_fraction)) {
@@ -136,6 +152,11 @@ double compute_gpu_peak(const struct gpu_spec *gpu, enum dtype dtype)
 	if (gpu->flops[DTYPE_FP16] > 0)
 		return gpu->flops[DTYPE_FP16];
 	return gpu->flops[DTYPE_FP32] > 0 ? gpu->flops[DTYPE_FP32] : 1e12;
+}
+
+double compute_kernel_latency(const struct compute *c)
+{
+	return c->kernel_latency;
 }
 
 double compute_peak(const struct compute *c, enum dtype dtype)

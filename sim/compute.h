@@ -26,6 +26,9 @@ double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, doub
 				 double m, double n, double k);
 /* Fused attention doing `flops` FLOPs. */
 double compute_attention_time(const struct compute *c, enum dtype dtype, double flops);
+/* The fixed GPU time of one serving kernel beyond its roofline (the preset's kernel_latency or
+ * compute.c's fallback, fitted to gpt-fast's batch-1 decode). */
+double compute_kernel_latency(const struct compute *c);
 /* A memory-bound kernel moving `bytes` to and from device memory. */
 double compute_stream_time(const struct compute *c, double bytes);
 /* The dense peak used for dtype (int4/int8 weights run as the activation type). */

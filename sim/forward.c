@@ -6,7 +6,8 @@
  * per query-key pair per head dimension (QK^T and PV, FlashAttention's count, Dao 2023 sec. 3);
  * fused elementwise kernels stream the hidden states; TP all-reduces the attention and MLP
  * outputs (Megatron-LM, Shoeybi et al. 2019 sec. 3); MoE layers dispatch and combine tokens over
- * the EP group with all-to-all and run the experts that receive tokens.
+ * the EP group with all-to-all and run the experts that receive tokens. Every kernel also pays
+ * the GPU's fixed kernel latency (compute.c), which decode at small batches feels most.
  */
 #include "forward.h"
 
@@ -242,6 +243,20 @@ static double active_experts(const struct model_config *m, double local, double 
 	return local * -expm1(tokens * log1p(-k / e));
 }
 
+/* Kernels a layer launches, each paying the GPU's fixed kernel latency: its GEMMs (a grouped
+ * kernel for each expert GEMM, vLLM's fused_moe), the attention kernel, and the five fused
+ * elementwise kernels of vLLM's LlamaDecoderLayer (vllm/model_executor/models/llama.py: two
+ * fused_add_rms_norm, rotary_emb, reshape_and_cache, SiluAndMul) — ten for a Llama layer, the
+ * count the vllm engine profile launches. */
+static double layer_kernels(const struct layer_costs *lc)
+{
+	double n = 1 + 5;
+	int i;
+	for (i = 0; i < lc->ngemm; i++)
+		n += lc->gemm[i].expert ? 1 : lc->gemm[i].count;
+	return n;
+}
+
 static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 			 const struct forward_batch *b, double part[FORWARD_PARTS],
 			 struct forward_comm *comm)
@@ -280,6 +295,7 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	if (kind == LAYER_MOE)
 		ffn = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn;
 	t += compute_stream_time(f->c, b->tokens * (8 * h + 3 * ffn / (double)f->tp) * f->act);
+	t += layer_kernels(lc) * compute_kernel_latency(f->c);
 	part[FORWARD_COMPUTE] += t;
 	tp_bytes = b->tokens * h * f->act;
 	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);

@@ -37,6 +37,7 @@ struct gpu_spec {
 		struct numlist fp8_gemm_fraction; /* fraction of the FP8 peak */
 		double memory;                /* fraction of memory_bw reached by streaming kernels */
 		double attention;             /* fraction of peak reached by fused attention */
+		double kernel_latency;        /* s of GPU time per kernel beyond its roofline */
 		int64_t tile_m, tile_n;       /* GEMM output tile (wave quantization) */
 	} efficiency;
 	int64_t sms;                      /* streaming multiprocessors (compute units) */

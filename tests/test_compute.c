@@ -85,6 +85,21 @@ static void a_gemv_is_memory_bound(void **state)
 	compute_free(c);
 }
 
+/* A serving kernel's fixed GPU time: the preset's, or 4.6 us (compute.c's fit of gpt-fast's
+ * seven batch-1 decode figures) for a GPU without one. */
+static void a_kernel_costs_the_gpus_fixed_latency(void **state)
+{
+	struct gpu_spec g = a100();
+	struct compute *c = new_compute(&g);
+	(void)state;
+	check_rel(compute_kernel_latency(c), 4.6e-6, 1e-12);
+	compute_free(c);
+	g.efficiency.kernel_latency = 3e-6;
+	c = new_compute(&g);
+	check_rel(compute_kernel_latency(c), 3e-6, 0);
+	compute_free(c);
+}
+
 static void attention_runs_at_its_own_efficiency(void **state)
 {
 	struct gpu_spec g = a100();
@@ -185,6 +200,7 @@ int main(void)
 		cmocka_unit_test(gemm_efficiency_interpolates_in_log_size),
 		cmocka_unit_test(a_large_gemm_is_compute_bound),
 		cmocka_unit_test(a_gemv_is_memory_bound),
+		cmocka_unit_test(a_kernel_costs_the_gpus_fixed_latency),
 		cmocka_unit_test(attention_runs_at_its_own_efficiency),
 		cmocka_unit_test(a_partial_last_wave_costs_time),
 		cmocka_unit_test(fp8_gemms_follow_their_own_curve),
