@@ -157,6 +157,7 @@ struct strategy {
 	enum recompute_kind recompute;
 	struct {
 		bool norm, mla_up; /* outputs rebuilt in backward (DeepSeek-V3 sec. 3.2.3) */
+		bool moe_act;      /* MoE SwiGLU outputs rebuilt (DeepSeek-V3 sec. 3.3.3) */
 	} recompute_modules;
 	enum schedule_kind schedule;
 	struct {

@@ -504,6 +504,11 @@ static const struct schema_row rows[] = {
 	BOOL("strategy.recompute_modules.mla_up", "false",
 	     "MLA up-projection outputs: queries, keys, values (the latents are kept)",
 	     strategy.recompute_modules.mla_up),
+	/* DeepSeek-V3 report sec. 3.3.3: "we cache the inputs of the SwiGLU operator and recompute
+	 * its output in the backward pass"; Megatron-Core's recompute module "moe_act". */
+	BOOL("strategy.recompute_modules.moe_act", "false",
+	     "MoE experts' SwiGLU outputs, routing weights applied (the SwiGLU inputs are kept)",
+	     strategy.recompute_modules.moe_act),
 	ENUM("strategy.schedule", schedule_names, "1f1b",
 	     "pipeline schedule (zb-h1, zb-v: zero-bubble, Qi et al. 2024; dualpipe: DeepSeek-V3)",
 	     strategy.schedule),

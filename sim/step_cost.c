@@ -151,7 +151,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
  * one launch each fused or five unfused (kernels.c); and the MLA up-projections' GEMMs.
  * Call after model_layer_tensors has filled x->mla_up_fwd.
  */
-static double module_recompute(const struct ctx *x, bool sp)
+static double module_recompute(const struct ctx *x, enum layer_kind kind, bool sp)
 {
 	const struct scenario *s = x->s;
 	const struct model_config *m = &s->model;
@@ -170,6 +170,18 @@ static double module_recompute(const struct ctx *x, bool sp)
 	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
 		gpu += x->mla_up_fwd;
 		kernels += 2;
+	}
+	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
+		/* The SwiGLU of the routed and shared experts again (DeepSeek-V3 report sec.
+		 * 3.3.3): reading its kept gate and up halves (FP8 under the block recipe:
+		 * memory.c) and writing its output, as kernels.c counts the fused activation. */
+		double f = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn /
+			   (double)x->l->etp;
+		double in = s->workload.dtype == DTYPE_FP8 && s->workload.fp8_recipe == FP8_BLOCK
+				    ? memory_fp8_act_bytes(s) : E;
+		int fused = s->runtime.fusion.bias_activation;
+		gpu += compute_stream_time(x->c, moe_tokens(x) * f * (2 * in + E));
+		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
 	}
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
 }
@@ -294,7 +306,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
 		pc->recompute = step_host_bound(attn_fwd + core_elem, 3, gap);
-	pc->recompute += module_recompute(x, sp);
+	pc->recompute += module_recompute(x, kind, sp);
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
