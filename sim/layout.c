@@ -6,6 +6,8 @@
  */
 #include "layout.h"
 
+#include <math.h>
+
 void layout_build(const struct scenario *s, struct layout *out)
 {
 	const struct strategy *st = &s->strategy;
@@ -199,6 +201,22 @@ void layout_stage(const struct scenario *s, const struct layout *l, int64_t inde
 		double held = 0;
 		for (k = 0; k < w; k++)
 			held += (double)chunk_layers(s, l, ((k / l->pp) % l->vp) * l->pp + index);
+		st->inflight = held / (double)st->layers;
+	}
+	if (l->placement == LAYOUT_BIDIRECTIONAL && st->layers > 0) {
+		/* DualPipe (schedule_dualpipe.c) on rank i, h = min(i, p-1-i), holding a (stage h)
+		 * and d (stage p-1-h) layers: phases 1-3 leave p-h-1 micro-batches in the one and
+		 * h+1 in the other, and the first main-part pair adds a forward of the first while
+		 * its backward frees one of the second, a layer of each in turn: the peak is one
+		 * layer into the pair, or its end. The middle ranks run that pair apart, forward
+		 * first: (p-h) a + (h+1) d, Table 2's pp + 1 stage-loads when a = d. */
+		int64_t p = l->pp, h = index < p - 1 - index ? index : p - 1 - index;
+		double a = (double)chunk_layers(s, l, h), d = (double)chunk_layers(s, l, p - 1 - h);
+		double before = (double)(p - h - 1) * a + (double)(h + 1) * d, held;
+		if (h == p / 2 - 1)
+			held = before + a;
+		else
+			held = fmax(before + fmin(a, 1.0), before + a - d);
 		st->inflight = held / (double)st->layers;
 	}
 }
