@@ -28,6 +28,8 @@ void layout_build(const struct scenario *s, struct layout *out)
 		out->chunks = 2;
 		out->placement = LAYOUT_BIDIRECTIONAL;
 	}
+	out->paired = s->workload.mode == MODE_TRAIN && st->schedule == SCHEDULE_INTERLEAVED &&
+		      st->overlap_moe_a2a;
 	out->dense_dp = st->dp * st->cp;
 	out->etp = strategy_etp(st);
 	out->expert_dp = out->dense_dp * (st->tp / out->etp) / st->ep;
@@ -81,6 +83,7 @@ static double min_d(double a, double b)
  * Interleaved 1F1B with v chunks: (p-i-1)*2 + (v-1)*p warm-up chunk-forwards plus the one in
  * progress (Megatron-LM schedules.py, get_num_warmup_microbatches), each chunk 1/v of the stage;
  * for stage 0 this is p*(1 + (p-1)/(p*v)) micro-batches' worth, Korthikanti et al. 2022 sec. 4.2.
+ * Paired (strategy.overlap_moe_a2a) one warm-up forward more (schedules.py, same function).
  */
 static double inflight(const struct scenario *s, const struct layout *l, int64_t i)
 {
@@ -92,7 +95,8 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 		return m;
 	case SCHEDULE_INTERLEAVED:
 		if (l->vp > 1)
-			return min_d((p - (double)i - 1) * 2 + (v - 1) * p + 1, m * v) / v;
+			return min_d((p - (double)i - 1) * 2 + (v - 1) * p + 1 + (l->paired ? 1 : 0),
+				     m * v) / v;
 		return min_d(p - (double)i, m);
 	case SCHEDULE_ZB_H1:
 	case SCHEDULE_ZB_V:

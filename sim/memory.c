@@ -200,7 +200,8 @@ unsigned memory_recomputed_acts(const struct scenario *s)
 {
 	return (s->strategy.recompute_modules.norm ? MODEL_ACT_NORM_OUT : 0u) |
 	       (s->strategy.recompute_modules.mla_up ? MODEL_ACT_MLA_UP : 0u) |
-	       (s->strategy.recompute_modules.moe_act ? MODEL_ACT_MOE_ACT | MODEL_ACT_COMBINE : 0u);
+	       (s->strategy.recompute_modules.moe_act ? MODEL_ACT_MOE_ACT | MODEL_ACT_COMBINE : 0u) |
+	       (s->strategy.recompute_modules.mlp ? MODEL_ACT_MLP : 0u);
 }
 
 static double act_bytes_of(const struct scenario *s)

@@ -354,13 +354,14 @@ static void attention_acts(const struct model_config *m, const struct act_option
 }
 
 static void mlp_acts(const struct model_config *m, const struct act_options *o, model_act_fn fn,
-		     void *ctx, double ffn, double tokens, const char *fc1, const char *fc2)
+		     void *ctx, double ffn, double tokens, const char *fc1, const char *fc2,
+		     unsigned module)
 {
 	/* fc1's output is the activation function's input; SwiGLU's is gate and up together. fc2's
 	 * input is the activation's output (Megatron recomputes SiLU in backward). */
 	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
-	act(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR);
-	gemm_in(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR);
+	act_of(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR, module);
+	gemm_in_of(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR, module);
 }
 
 /*
@@ -388,7 +389,7 @@ void model_layer_acts(const struct model_config *m, enum layer_kind kind,
 	act(fn, ctx, "mlp_norm_in", h, B, ACT_SEQUENCE);
 	if (kind == LAYER_DENSE) {
 		gemm_in_of(fn, ctx, o, "fc1_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
-		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in");
+		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in", MODEL_ACT_MLP);
 	} else {
 		/* Tokens routed per token: top_k copies, padded to the capacity factor (GShard). */
 		double routed = (double)m->moe.top_k * m->moe.capacity_factor;

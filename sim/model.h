@@ -97,6 +97,7 @@ enum {
 	MODEL_ACT_NORM_OUT = 1,  /* an RMSNorm/LayerNorm output (its input is kept) */
 	MODEL_ACT_MLA_UP = 2,    /* an MLA up-projection output: q, k, v from the latents */
 	MODEL_ACT_MOE_ACT = 4,   /* an MoE expert's SwiGLU output (its input is kept) */
+	MODEL_ACT_MLP = 16,      /* a dense MLP's hidden states (its input is kept) */
 	MODEL_ACT_COMBINE = 8,   /* the experts' outputs kept for the combine's backward: not needed
 				    once the SwiGLU outputs are rebuilt, and never rebuilt */
 };
