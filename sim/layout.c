@@ -6,6 +6,8 @@
  */
 #include "layout.h"
 
+#include <math.h>
+
 void layout_build(const struct scenario *s, struct layout *out)
 {
 	const struct strategy *st = &s->strategy;
@@ -26,6 +28,8 @@ void layout_build(const struct scenario *s, struct layout *out)
 		out->chunks = 2;
 		out->placement = LAYOUT_BIDIRECTIONAL;
 	}
+	out->paired = s->workload.mode == MODE_TRAIN && st->schedule == SCHEDULE_INTERLEAVED &&
+		      st->overlap_moe_a2a;
 	out->dense_dp = st->dp * st->cp;
 	out->etp = strategy_etp(st);
 	out->expert_dp = out->dense_dp * (st->tp / out->etp) / st->ep;
@@ -79,6 +83,7 @@ static double min_d(double a, double b)
  * Interleaved 1F1B with v chunks: (p-i-1)*2 + (v-1)*p warm-up chunk-forwards plus the one in
  * progress (Megatron-LM schedules.py, get_num_warmup_microbatches), each chunk 1/v of the stage;
  * for stage 0 this is p*(1 + (p-1)/(p*v)) micro-batches' worth, Korthikanti et al. 2022 sec. 4.2.
+ * Paired (strategy.overlap_moe_a2a) one warm-up forward more (schedules.py, same function).
  */
 static double inflight(const struct scenario *s, const struct layout *l, int64_t i)
 {
@@ -90,7 +95,8 @@ static double inflight(const struct scenario *s, const struct layout *l, int64_t
 		return m;
 	case SCHEDULE_INTERLEAVED:
 		if (l->vp > 1)
-			return min_d((p - (double)i - 1) * 2 + (v - 1) * p + 1, m * v) / v;
+			return min_d((p - (double)i - 1) * 2 + (v - 1) * p + 1 + (l->paired ? 1 : 0),
+				     m * v) / v;
 		return min_d(p - (double)i, m);
 	case SCHEDULE_ZB_H1:
 	case SCHEDULE_ZB_V:
@@ -199,6 +205,22 @@ void layout_stage(const struct scenario *s, const struct layout *l, int64_t inde
 		double held = 0;
 		for (k = 0; k < w; k++)
 			held += (double)chunk_layers(s, l, ((k / l->pp) % l->vp) * l->pp + index);
+		st->inflight = held / (double)st->layers;
+	}
+	if (l->placement == LAYOUT_BIDIRECTIONAL && st->layers > 0) {
+		/* DualPipe (schedule_dualpipe.c) on rank i, h = min(i, p-1-i), holding a (stage h)
+		 * and d (stage p-1-h) layers: phases 1-3 leave p-h-1 micro-batches in the one and
+		 * h+1 in the other, and the first main-part pair adds a forward of the first while
+		 * its backward frees one of the second, a layer of each in turn: the peak is one
+		 * layer into the pair, or its end. The middle ranks run that pair apart, forward
+		 * first: (p-h) a + (h+1) d, Table 2's pp + 1 stage-loads when a = d. */
+		int64_t p = l->pp, h = index < p - 1 - index ? index : p - 1 - index;
+		double a = (double)chunk_layers(s, l, h), d = (double)chunk_layers(s, l, p - 1 - h);
+		double before = (double)(p - h - 1) * a + (double)(h + 1) * d, held;
+		if (h == p / 2 - 1)
+			held = before + a;
+		else
+			held = fmax(before + fmin(a, 1.0), before + a - d);
 		st->inflight = held / (double)st->layers;
 	}
 }

@@ -28,6 +28,8 @@ struct layout {
 	int64_t expert_dp;    /* ranks sharing one copy of an expert: dp*cp*(tp/etp)/ep */
 	int64_t micro_batches;/* per optimizer step per pipeline: global_batch/(dp*micro_batch) */
 	int64_t communicators;/* process groups with more than one rank (tp, dp, pp, cp, ep) */
+	bool paired;          /* interleaved 1F1B runs its steady forwards and backwards as pairs
+				 (strategy.overlap_moe_a2a) */
 };
 
 struct stage {

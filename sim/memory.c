@@ -199,7 +199,9 @@ double memory_fp8_act_bytes(const struct scenario *s)
 unsigned memory_recomputed_acts(const struct scenario *s)
 {
 	return (s->strategy.recompute_modules.norm ? MODEL_ACT_NORM_OUT : 0u) |
-	       (s->strategy.recompute_modules.mla_up ? MODEL_ACT_MLA_UP : 0u);
+	       (s->strategy.recompute_modules.mla_up ? MODEL_ACT_MLA_UP : 0u) |
+	       (s->strategy.recompute_modules.moe_act ? MODEL_ACT_MOE_ACT | MODEL_ACT_COMBINE : 0u) |
+	       (s->strategy.recompute_modules.mlp ? MODEL_ACT_MLP : 0u);
 }
 
 static double act_bytes_of(const struct scenario *s)
@@ -255,18 +257,26 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	bool sp = g->sequence_parallel && g->tp > 1;
 	double seq_div = sp ? tp : 1.0;
 	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention,
-				s->workload.dtype == DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, 0};
+				s->workload.dtype == DTYPE_FP8 ? memory_fp8_act_bytes(s) : B, 0, 0, 0};
 	double per_mb = 0, work = 0, kept_of[2] = {0, 0};
 	int64_t mtp = st->last ? m->mtp_layers : 0;
 	enum layer_kind mtp_kind = model_layer_kind(m, m->layers);
 	int k;
 
+	if (s->workload.dtype == DTYPE_FP8 && s->workload.fp8_recipe == FP8_BLOCK) {
+		/* DeepSeek-V3 report sec. 3.3.3, "Low-Precision Activation": the attention output
+		 * (the input of the Linear after attention) cached in E5M6, 12 bits, and the MoE
+		 * SwiGLU inputs in FP8, each with its 1x128 tile's scale. */
+		o.attn_out_bytes = 12.0 / 8.0 + 4.0 / 128.0;
+		o.moe_act_in_bytes = memory_fp8_act_bytes(s);
+	}
 	for (k = 0; k < 2; k++) {
 		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers;
 		double full, kept;
 		if (n == 0 && (mtp == 0 || k != (int)mtp_kind))
 			continue;
-		o.recomputed = 0;
+		/* What is dropped but never rebuilt is no part of the layer recomputed. */
+		o.recomputed = memory_recomputed_acts(s) & MODEL_ACT_COMBINE;
 		full = model_layer_act_bytes(m, (enum layer_kind)k, &o, g->tp, sp, true) * tokens;
 		o.recomputed = memory_recomputed_acts(s);
 		switch (g->recompute) {

@@ -372,19 +372,44 @@ static void attention_acts(const struct model_config *m, const struct act_option
 			act(fn, ctx, "attn_dropout_out", a * kvl, B, ACT_SCORE);
 		}
 	}
-	gemm_in(fn, ctx, o, "o_proj_in", v_width, ACT_TENSOR);
+	/* The attention output, which flash attention's backward also reads: DeepSeek-V3 keeps it
+	 * in E5M6 (report sec. 3.3.3, "Low-Precision Activation" (1)): o->attn_out_bytes. */
+	if (o->attn_out_bytes > 0) {
+		struct model_act x = {"o_proj_in", v_width, o->attn_out_bytes, ACT_TENSOR, true, 0};
+		fn(ctx, &x);
+	} else {
+		gemm_in(fn, ctx, o, "o_proj_in", v_width, ACT_TENSOR);
+	}
 	if (m->dropout)
 		act(fn, ctx, "attn_out_dropout_mask", h, 1, ACT_SEQUENCE);
 }
 
 static void mlp_acts(const struct model_config *m, const struct act_options *o, model_act_fn fn,
-		     void *ctx, double ffn, double tokens, const char *fc1, const char *fc2)
+		     void *ctx, double ffn, double tokens, const char *fc1, const char *fc2,
+		     unsigned module)
 {
 	/* fc1's output is the activation function's input; SwiGLU's is gate and up together. fc2's
 	 * input is the activation's output (Megatron recomputes SiLU in backward). */
 	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
-	act(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR);
-	gemm_in(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR);
+	act_of(fn, ctx, fc1, tokens * g * ffn, o->act_bytes, ACT_TENSOR, module);
+	gemm_in_of(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR, module);
+}
+
+/*
+ * An MoE expert's MLP (routed or shared). DeepSeek-V3 report sec. 3.3.3, "Low-Precision
+ * Activation" (2): "we cache the inputs of the SwiGLU operator and recompute its output in the
+ * backward pass", the inputs in FP8 with the 1x128 tiles (o->moe_act_in_bytes; Megatron-Core's
+ * activation_func_fp8_input_store does the same). The output, fc2's input, is then
+ * MODEL_ACT_MOE_ACT (Megatron-Core's recompute module "moe_act", transformer_config.py).
+ */
+static void expert_acts(const struct model_config *m, const struct act_options *o,
+			model_act_fn fn, void *ctx, double ffn, double tokens, const char *fc1,
+			const char *fc2)
+{
+	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
+	double in = o->moe_act_in_bytes > 0 ? o->moe_act_in_bytes : o->act_bytes;
+	act(fn, ctx, fc1, tokens * g * ffn, in, ACT_TENSOR);
+	gemm_in_of(fn, ctx, o, fc2, tokens * ffn, ACT_TENSOR, MODEL_ACT_MOE_ACT);
 }
 
 void model_layer_acts(const struct model_config *m, enum layer_kind kind,
@@ -395,19 +420,24 @@ void model_layer_acts(const struct model_config *m, enum layer_kind kind,
 	act(fn, ctx, "mlp_norm_in", h, B, ACT_SEQUENCE);
 	if (kind == LAYER_DENSE) {
 		gemm_in_of(fn, ctx, o, "fc1_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
-		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in");
+		mlp_acts(m, o, fn, ctx, (double)m->ffn, 1.0, "fc1_out", "fc2_in", MODEL_ACT_MLP);
 	} else {
 		/* Tokens routed per token: top_k copies, padded to the capacity factor (GShard). */
 		double routed = (double)m->moe.top_k * m->moe.capacity_factor;
 		gemm_in_of(fn, ctx, o, "moe_in", h, ACT_SEQUENCE, MODEL_ACT_NORM_OUT);
 		act(fn, ctx, "router_probs", (double)m->moe.experts, 4, ACT_SEQUENCE);
 		gemm_in(fn, ctx, o, "expert_in", routed * h, ACT_SEQUENCE);
-		mlp_acts(m, o, fn, ctx, (double)m->moe.ffn, routed, "expert_fc1_out",
-			 "expert_fc2_in");
-		act(fn, ctx, "expert_out", routed * h, B, ACT_SEQUENCE);
+		expert_acts(m, o, fn, ctx, (double)m->moe.ffn, routed, "expert_fc1_out",
+			    "expert_fc2_in");
+		/* The combine y = sum_i g_i e_i keeps the experts' outputs e_i for the gate's
+		 * gradient dot(e_i, dy). With the activation's output z_i rebuilt in backward,
+		 * dot(e_i, dy) = dot(z_i, W2^T dy) comes from fc2's input gradient instead, as
+		 * Megatron-Core does by weighting z_i inside the recomputed activation
+		 * (experts.py, TEGroupedMLP: weighted_bias_swiglu_impl), so nothing is kept. */
+		act_of(fn, ctx, "expert_out", routed * h, B, ACT_SEQUENCE, MODEL_ACT_COMBINE);
 		if (m->moe.shared_experts > 0)
-			mlp_acts(m, o, fn, ctx, (double)(m->moe.shared_experts * m->moe.ffn), 1.0,
-				 "shared_fc1_out", "shared_fc2_in");
+			expert_acts(m, o, fn, ctx, (double)(m->moe.shared_experts * m->moe.ffn), 1.0,
+				    "shared_fc1_out", "shared_fc2_in");
 	}
 	if (m->dropout)
 		act(fn, ctx, "mlp_dropout_mask", h, 1, ACT_SEQUENCE);

@@ -96,6 +96,10 @@ struct model_act {
 enum {
 	MODEL_ACT_NORM_OUT = 1,  /* an RMSNorm/LayerNorm output (its input is kept) */
 	MODEL_ACT_MLA_UP = 2,    /* an MLA up-projection output: q, k, v from the latents */
+	MODEL_ACT_MOE_ACT = 4,   /* an MoE expert's SwiGLU output (its input is kept) */
+	MODEL_ACT_MLP = 16,      /* a dense MLP's hidden states (its input is kept) */
+	MODEL_ACT_COMBINE = 8,   /* the experts' outputs kept for the combine's backward: not needed
+				    once the SwiGLU outputs are rebuilt, and never rebuilt */
 };
 
 typedef void (*model_act_fn)(void *ctx, const struct model_act *a);
@@ -106,6 +110,9 @@ struct act_options {
 	bool flash;           /* fused attention: keeps only softmax statistics */
 	double gemm_input_bytes; /* bytes of a saved linear-layer input; 0 means act_bytes */
 	unsigned recomputed;  /* MODEL_ACT_* bits left out of the sums (rebuilt in backward) */
+	double attn_out_bytes; /* bytes of the saved attention output (o_proj input); 0 means
+				  gemm_input_bytes */
+	double moe_act_in_bytes; /* bytes of a saved MoE SwiGLU input; 0 means act_bytes */
 };
 
 /* Call fn for every activation a layer of this kind saves for backward. */

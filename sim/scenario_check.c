@@ -471,6 +471,12 @@ void scenario_check_workload(struct loader *l)
 	if (w->optimizer_state_dtype != DTYPE_FP32 && w->optimizer_state_dtype != DTYPE_BF16)
 		ERR("workload.optimizer_state_dtype", "expected fp32 or bf16, got %s",
 		    scenario_dtype_name(w->optimizer_state_dtype));
+	/* Megatron-Core 0.14 pairs passes only in its interleaved schedule (schedules.py,
+	 * forward_backward_pipelining_with_interleaving; without pipelining too, where dssim's
+	 * schedules have nothing to pair). */
+	if (s->strategy.overlap_moe_a2a && s->strategy.schedule != SCHEDULE_INTERLEAVED)
+		ERR("strategy.overlap_moe_a2a", "needs strategy.schedule interleaved, got %s",
+		    scenario_enum_name("strategy.schedule", (int)s->strategy.schedule));
 	if (s->strategy.recompute_modules.mla_up && s->model.mla.kv_lora_rank == 0)
 		ERR("strategy.recompute_modules.mla_up", "the model has no multi-head latent "
 		    "attention (model.mla.kv_lora_rank is 0)");

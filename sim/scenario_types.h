@@ -157,6 +157,8 @@ struct strategy {
 	enum recompute_kind recompute;
 	struct {
 		bool norm, mla_up; /* outputs rebuilt in backward (DeepSeek-V3 sec. 3.2.3) */
+		bool moe_act;      /* MoE SwiGLU outputs rebuilt (DeepSeek-V3 sec. 3.3.3) */
+		bool mlp;          /* dense MLPs rebuilt from their inputs (Megatron "mlp") */
 	} recompute_modules;
 	enum schedule_kind schedule;
 	struct {
@@ -164,6 +166,7 @@ struct strategy {
 	} offload;
 	double bucket;             /* bytes of a gradient communication bucket */
 	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
+	bool overlap_moe_a2a;      /* pair interleaved 1F1B's forwards and backwards (Megatron) */
 	int64_t zero3_prefetch_layers;
 };
 

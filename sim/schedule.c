@@ -98,8 +98,11 @@ static size_t interleaved(const struct layout *l, int64_t stage, struct pass *ou
 	int64_t total = m * v, warm, f = 0, b = 0, mb, chunk;
 	if (m % p != 0)
 		return 0;
-	/* schedules.py: (p - rank - 1) * 2 + (v - 1) * p warm-up forwards, capped at all of them */
-	warm = (p - stage - 1) * 2 + (v - 1) * p;
+	/* schedules.py: (p - rank - 1) * 2 + (v - 1) * p warm-up forwards, capped at all of them;
+	 * one more when paired (get_num_warmup_microbatches with overlap_moe_expert_parallel_comm:
+	 * "to ensure the forward and backward computations are independent in all 1f1b steps" —
+	 * the last rank's forward would otherwise be paired with its own backward). */
+	warm = (p - stage - 1) * 2 + (v - 1) * p + (l->paired ? 1 : 0);
 	if (warm > total)
 		warm = total;
 	while (f < warm) {
@@ -107,8 +110,10 @@ static size_t interleaved(const struct layout *l, int64_t stage, struct pass *ou
 		put(out, &n, PASS_FORWARD, mb, chunk);
 	}
 	while (f < total) {
+		/* Megatron-Core combined_1f1b.py: the forward and the backward of one steady step
+		 * run as one overlapped pair (step_build_pair). */
 		virtual_mb(f++, p, v, true, &mb, &chunk);
-		put(out, &n, PASS_FORWARD, mb, chunk);
+		schedule_put(out, &n, PASS_FORWARD, mb, chunk, l->paired);
 		virtual_mb(b++, p, v, false, &mb, &chunk);
 		put(out, &n, PASS_BACKWARD, mb, chunk);
 	}

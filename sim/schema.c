@@ -283,7 +283,8 @@ static const struct schema_row rows[] = {
 	/* Transformer Engine's DelayedScaling (one scale per tensor) or Float8BlockScaling, the
 	 * DeepSeek-V3 recipe (report sec. 3.3.1): 1x128 activation tiles, 128x128 weight blocks. */
 	ENUM("workload.fp8_recipe", fp8_recipe_names, "delayed",
-	     "FP8 scaling: one scale per tensor (delayed) or per 1x128 tile / 128x128 block (block)",
+	     "FP8 scaling: one scale per tensor (delayed) or per 1x128 tile / 128x128 block (block, "
+	     "with DeepSeek-V3's E5M6 attention output and FP8 MoE SwiGLU inputs)",
 	     workload.fp8_recipe),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
@@ -507,6 +508,17 @@ static const struct schema_row rows[] = {
 	BOOL("strategy.recompute_modules.mla_up", "false",
 	     "MLA up-projection outputs: queries, keys, values (the latents are kept)",
 	     strategy.recompute_modules.mla_up),
+	/* DeepSeek-V3 report sec. 3.3.3: "we cache the inputs of the SwiGLU operator and recompute
+	 * its output in the backward pass"; Megatron-Core's recompute module "moe_act". */
+	BOOL("strategy.recompute_modules.moe_act", "false",
+	     "MoE experts' SwiGLU outputs, routing weights applied (the SwiGLU inputs are kept)",
+	     strategy.recompute_modules.moe_act),
+	/* Megatron-Core transformer_config.py, recompute_modules: '"mlp": recompute the dense MLP
+	 * submodule' (normal checkpointing: its input kept; MoE layers are left alone,
+	 * transformer_layer.py). */
+	BOOL("strategy.recompute_modules.mlp", "false",
+	     "dense MLPs' hidden states, rebuilt from the MLP's input (Megatron's mlp)",
+	     strategy.recompute_modules.mlp),
 	ENUM("strategy.schedule", schedule_names, "1f1b",
 	     "pipeline schedule (zb-h1, zb-v: zero-bubble, Qi et al. 2024; dualpipe: DeepSeek-V3)",
 	     strategy.schedule),
@@ -535,6 +547,12 @@ static const struct schema_row rows[] = {
 	    "gradient communication bucket (two are in flight)", strategy.bucket),
 	/* PyTorch DDP and DeepSpeed reduce buckets as backward produces them; Megatron-LM (2021)
 	 * all-reduced after forward_backward_func (megatron/training.py), as with false. */
+	/* Megatron-Core 0.14 --overlap-moe-expert-parallel-comm (pipeline_parallel/combined_1f1b.py):
+	 * each steady-state forward of interleaved 1F1B runs with the backward after it, one's
+	 * all-to-all under the other's computation, after one more warm-up forward. */
+	BOOL("strategy.overlap_moe_a2a", "false",
+	     "run interleaved 1F1B's forwards and backwards as pairs hiding the MoE all-to-alls",
+	     strategy.overlap_moe_a2a),
 	BOOL("strategy.overlap_grad_reduce", "true",
 	     "reduce gradient buckets while the last backward runs", strategy.overlap_grad_reduce),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",

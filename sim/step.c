@@ -264,8 +264,9 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 							     (double)s->cluster.node.gpu.sms));
 		}
 		b.host[dev] = graph_add_stream(b.g, (uint32_t)dev, "host");
-		if (b.l.placement == LAYOUT_BIDIRECTIONAL) {
-			/* DualPipe's pairs run their collectives beside the computation. */
+		if (b.l.placement == LAYOUT_BIDIRECTIONAL || b.l.paired) {
+			/* Overlapped pairs (DualPipe, Megatron's combined 1F1B) run their
+			 * collectives beside the computation. */
 			b.pair[dev] = graph_add_stream(b.g, (uint32_t)dev, "pair_comm");
 			if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0)
 				graph_stream_contends(b.g, b.pair[dev]);

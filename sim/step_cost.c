@@ -33,6 +33,7 @@ struct ctx {
 	double fused_rows;              /* rows of tensors waiting to join the next GEMM */
 	double adapter_fwd;             /* LoRA: the adapters' GEMMs, forward */
 	double mla_up_fwd;              /* the MLA up-projections' GEMMs, forward */
+	double mlp_fwd;                 /* the dense MLP's GEMMs, forward */
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
 };
 
@@ -137,6 +138,9 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	x->gemm_fwd += (double)t->count *
 		       compute_gemm_time(x->c, gemm_dtype(x->s, t->group == TENSOR_ROUTER), x->tokens,
 					 rows, cols);
+	if (t->group == TENSOR_MLP)
+		x->mlp_fwd += (double)t->count *
+			      compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
 	if (model_tensor_is_mla_up(t))
 		x->mla_up_fwd += (double)t->count *
 				 compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
@@ -151,7 +155,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
  * one launch each fused or five unfused (kernels.c); and the MLA up-projections' GEMMs.
  * Call after model_layer_tensors has filled x->mla_up_fwd.
  */
-static double module_recompute(const struct ctx *x, bool sp)
+static double module_recompute(const struct ctx *x, enum layer_kind kind, bool sp)
 {
 	const struct scenario *s = x->s;
 	const struct model_config *m = &s->model;
@@ -170,6 +174,26 @@ static double module_recompute(const struct ctx *x, bool sp)
 	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
 		gpu += x->mla_up_fwd;
 		kernels += 2;
+	}
+	if (s->strategy.recompute_modules.mlp && kind == LAYER_DENSE) {
+		/* The dense MLP's forward again, its GEMMs and its activation (kernels.c's fused
+		 * count, 3 f T E bytes); with TP its collectives are not repeated here. */
+		double f = (double)m->ffn / (double)x->l->tp;
+		gpu += x->mlp_fwd + compute_stream_time(x->c, (m->mlp == MLP_SWIGLU ? 3 : 2) * f *
+								    x->tokens * E);
+		kernels += 3;
+	}
+	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
+		/* The SwiGLU of the routed and shared experts again (DeepSeek-V3 report sec.
+		 * 3.3.3): reading its kept gate and up halves (FP8 under the block recipe:
+		 * memory.c) and writing its output, as kernels.c counts the fused activation. */
+		double f = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn /
+			   (double)x->l->etp;
+		double in = s->workload.dtype == DTYPE_FP8 && s->workload.fp8_recipe == FP8_BLOCK
+				    ? memory_fp8_act_bytes(s) : E;
+		int fused = s->runtime.fusion.bias_activation;
+		gpu += compute_stream_time(x->c, moe_tokens(x) * f * (2 * in + E));
+		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
 	}
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
 }
@@ -242,6 +266,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->fused_rows = 0;
 	x->adapter_fwd = 0;
 	x->mla_up_fwd = 0;
+	x->mlp_fwd = 0;
 	x->frozen_elems = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
@@ -294,7 +319,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		pc->recompute = pc->fwd;
 	else if (s->strategy.recompute == RECOMPUTE_SELECTIVE && !flash)
 		pc->recompute = step_host_bound(attn_fwd + core_elem, 3, gap);
-	pc->recompute += module_recompute(x, sp);
+	pc->recompute += module_recompute(x, kind, sp);
 	/* Tensor parallelism: per layer two all-reduces of the activations (Shoeybi et al. 2019,
 	 * fig. 4), or with sequence parallelism two all-gathers and two reduce-scatters of the same
 	 * size (Korthikanti et al. 2022, sec. 4.2.2). */
@@ -442,6 +467,15 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 		/* The up-projections' forward again: 2 FLOPs per weight and token, every layer. */
 		out->hardware_flops += 2 * mla_up_params(m) * (double)(m->layers + m->mtp_layers) *
 				       tokens;
+	if (s->strategy.recompute != RECOMPUTE_FULL && s->strategy.recompute_modules.mlp) {
+		/* The dense MLPs' forward again: 2 FLOPs per weight and token. */
+		double dense = 0, w = (m->mlp == MLP_SWIGLU ? 3.0 : 2.0) * (double)m->hidden *
+				      (double)m->ffn;
+		int64_t i;
+		for (i = 0; i < m->layers; i++)
+			dense += model_layer_kind(m, i) == LAYER_DENSE;
+		out->hardware_flops += 2 * w * dense * tokens;
+	}
 }
 
 void step_costs(const struct scenario *s, const struct compute *c, const struct layout *l,

@@ -147,7 +147,7 @@ static void activation_tensors_reproduce_korthikanti_table_2(void **state)
 	const struct model_config *m = &sc->model;
 	double s = 2048, b = 1, h = 12288, a = 96, t = 8;
 	double sbh = s * b * h, tokens = s * b;
-	struct act_options o = {2048, 2.0, false, 2.0, 0};
+	struct act_options o = {2048, 2.0, false, 2.0, 0, 0, 0};
 	(void)state;
 	assert_true(m->dropout);
 	check_rel(model_layer_act_bytes(m, LAYER_DENSE, &o, 1, false, true) * tokens,
@@ -168,7 +168,7 @@ static void activation_tensors_reproduce_korthikanti_table_2(void **state)
 static void flash_attention_removes_the_score_term(void **state)
 {
 	struct scenario *sc = load_model("gpt3-175b");
-	struct act_options o = {2048, 2.0, true, 2.0, 0};
+	struct act_options o = {2048, 2.0, true, 2.0, 0, 0, 0};
 	double h = 12288, a = 96;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true),
@@ -182,7 +182,8 @@ static void flash_attention_removes_the_score_term(void **state)
 static void fp8_training_caches_linear_inputs_in_one_byte(void **state)
 {
 	struct scenario *sc = load_model("gpt3-175b");
-	struct act_options bf = {2048, 2.0, true, 2.0, 0}, f8 = {2048, 2.0, true, 1.0, 0};
+	struct act_options bf = {2048, 2.0, true, 2.0, 0, 0, 0};
+	struct act_options f8 = {2048, 2.0, true, 1.0, 0, 0, 0};
 	double h = 12288;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &bf, 1, false, true) -
@@ -197,12 +198,16 @@ static void fp8_training_caches_linear_inputs_in_one_byte(void **state)
 static void swiglu_gqa_layer_saves_the_hand_counted_tensors(void **state)
 {
 	struct scenario *sc = load_model("llama-2-70b");
-	struct act_options o = {4096, 2.0, true, 2.0, 0};
+	struct act_options o = {4096, 2.0, true, 2.0, 0, 0, 0};
 	double h = 8192, a = 64, kv = 8, d = 128, ffn = 28672;
 	double expect = 2 * h + 2 * h + 2 * h + 2 * a * d + 2 * 2 * kv * d + 2 * a * d + 2 * h +
 			2 * 2 * ffn + 2 * ffn + 4 * a;
 	(void)state;
 	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true), expect, 1e-12);
+	/* Megatron's "mlp" recompute module drops gate+up and down's input: 6*ffn. */
+	o.recomputed = MODEL_ACT_MLP;
+	check_rel(model_layer_act_bytes(&sc->model, LAYER_DENSE, &o, 1, false, true),
+		  expect - 6 * ffn, 1e-12);
 	scenario_free(sc);
 }
 
@@ -214,7 +219,7 @@ static void recompute_modules_drop_norm_and_mla_up_outputs(void **state)
 {
 	struct scenario *sc = load_model("deepseek-v3");
 	const struct model_config *m = &sc->model;
-	struct act_options o = {4096, 2.0, true, 2.0, 0};
+	struct act_options o = {4096, 2.0, true, 2.0, 0, 0, 0};
 	double full = model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true);
 	(void)state;
 	o.recomputed = MODEL_ACT_NORM_OUT;
@@ -223,6 +228,27 @@ static void recompute_modules_drop_norm_and_mla_up_outputs(void **state)
 	check_rel(full - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 131072, 1e-12);
 	o.recomputed = MODEL_ACT_NORM_OUT | MODEL_ACT_MLA_UP;
 	check_rel(full - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 163840, 1e-12);
+	scenario_free(sc);
+}
+
+/* DeepSeek-V3 report sec. 3.3.3, "Low-Precision Activation", an MoE layer per token with the
+ * norms and MLA up-projections recomputed: the norm inputs 2*7168 twice, the q and kv latents
+ * 2*1536 and 2*576, the softmax statistics 4*128, the attention output in E5M6 (1.5 bytes plus a
+ * 4-byte scale per 128) 128*128*1.53125, the router's fp32 probabilities 4*256, the dispatched
+ * tokens in FP8 8*7168*1.03125, the SwiGLU inputs in FP8 8*2*2048*1.03125 (routed) and
+ * 2*2048*1.03125 (shared): 156,672 bytes. Keeping the SwiGLU outputs and the experts' outputs
+ * adds 8*2048*1.03125 + 2048*1.03125 + 8*7168*2 = 133,696. */
+static void deepseek_v3_caches_swiglu_inputs_and_recomputes_outputs(void **state)
+{
+	struct scenario *sc = load_model("deepseek-v3");
+	const struct model_config *m = &sc->model;
+	unsigned base = MODEL_ACT_NORM_OUT | MODEL_ACT_MLA_UP;
+	struct act_options o = {4096, 2.0, true, 1.03125, base, 1.53125, 1.03125};
+	double kept = model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true);
+	(void)state;
+	o.recomputed = base | MODEL_ACT_MOE_ACT | MODEL_ACT_COMBINE;
+	check_rel(model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 156672, 1e-12);
+	check_rel(kept - model_layer_act_bytes(m, LAYER_MOE, &o, 1, false, true), 133696, 1e-12);
 	scenario_free(sc);
 }
 
@@ -297,6 +323,7 @@ int main(void)
 		cmocka_unit_test(flash_attention_removes_the_score_term),
 		cmocka_unit_test(fp8_training_caches_linear_inputs_in_one_byte),
 		cmocka_unit_test(recompute_modules_drop_norm_and_mla_up_outputs),
+		cmocka_unit_test(deepseek_v3_caches_swiglu_inputs_and_recomputes_outputs),
 		cmocka_unit_test(deepseek_v3_mtp_module_counts_one_layer_and_its_projection),
 		cmocka_unit_test(swiglu_gqa_layer_saves_the_hand_counted_tensors),
 		cmocka_unit_test(kv_bytes_per_token_follow_the_architecture),

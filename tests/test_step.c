@@ -191,6 +191,83 @@ static void dualpipe_hides_the_all_to_all_and_pays_its_sms(void **state)
 	scenario_free(dual66);
 }
 
+/* The pipeline() scenario on interleaved 1F1B, its steady forwards and backwards paired or not
+ * (strategy.overlap_moe_a2a). */
+static struct scenario *paired_pipeline(int pp, int vp, int m, bool paired)
+{
+	return check_scenariof("paired",
+		"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n"
+		"  gpus: %d\n"
+		"  node:\n"
+		"    gpus_per_node: 8\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
+		"    links:\n"
+		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %d}\n"
+		"strategy: {pp: %d, vp: %d, schedule: interleaved, overlap_moe_a2a: %s}\n",
+		pp, m, pp, vp, paired ? "true" : "false");
+}
+
+/* Megatron-Core's combined 1F1B (pipeline_parallel/combined_1f1b.py) pairs step k's forward with
+ * its backward after one more warm-up forward, so neither waits for the other: rank r's pair k
+ * needs the forward rank r - 1 ran two steps before and the backward rank r + 1 ran in step k,
+ * which keeps the interleaved pace. With free communication the paired step is the unpaired one
+ * and its bubble stays (p - 1)/(v m) of the compute: 3/32 on p 4, v 2, m 16. */
+static void paired_interleaving_keeps_the_interleaved_bubble(void **state)
+{
+	struct scenario *one = paired_pipeline(4, 2, 16, false), *two = paired_pipeline(4, 2, 16, true);
+	struct result a, b;
+	(void)state;
+	simulate(one, &a);
+	simulate(two, &b);
+	print_message("interleaved %.6f s, paired %.6f s; bubble %.5f of compute, 3/32 = %.5f\n",
+		      a.step_s, b.step_s, b.bubble / b.exposed[STEP_COMPUTE], 3.0 / 32);
+	check_rel(b.step_s, a.step_s, 1e-9);
+	check_rel(b.bubble / b.exposed[STEP_COMPUTE], 3.0 / 32, 0.01);
+	scenario_free(one);
+	scenario_free(two);
+}
+
+/* DeepSeek-V2-Lite on 4 H800 nodes, pp 2, vp 2, ep 16, interleaved; paired or not, `sms` SMs
+ * kept by communication. */
+static struct scenario *moe_interleaved(bool paired, int sms)
+{
+	return check_scenariof("moe",
+		"model: deepseek-v2-lite\n"
+		"cluster: {node: h800-node, nodes: 4}\n"
+		"workload: {seq_len: 4096, global_batch: 128, micro_batch: 1, dtype: bf16}\n"
+		"strategy: {pp: 2, vp: 2, ep: 16, zero: 1, recompute: full, schedule: interleaved,\n"
+		"           first_stage_layers: 14, last_stage_layers: 13, overlap_moe_a2a: %s}\n"
+		"runtime: {comm_sms: %d}\n", paired ? "true" : "false", sms);
+}
+
+/* Paired, each pass's all-to-alls run on their own stream under the other pass's layers
+ * (model_chunk_schedule_plan.py: combine_bwd under attn_fwd, dispatch under mlp_bwd, ...), so
+ * less of them is exposed and the step is shorter; the SMs they keep slow the computation. */
+static void megatron_pairs_hide_the_all_to_all(void **state)
+{
+	struct scenario *one = moe_interleaved(false, 0), *two = moe_interleaved(true, 0);
+	struct scenario *two66 = moe_interleaved(true, 66);
+	struct result a, b, c;
+	(void)state;
+	simulate(one, &a);
+	simulate(two, &b);
+	simulate(two66, &c);
+	print_message("exposed all-to-all: interleaved %.4f s, paired %.4f s; steps %.4f s, "
+		      "%.4f s, %.4f s with 66 SMs for communication\n", a.exposed[STEP_EP],
+		      b.exposed[STEP_EP], a.step_s, b.step_s, c.step_s);
+	assert_true(b.exposed[STEP_EP] < 0.7 * a.exposed[STEP_EP]);
+	assert_true(b.step_s < a.step_s);
+	assert_true(c.step_s > 1.05 * b.step_s);
+	check_rel(b.peak_per_gpu, b.analytic_peak, 0.01);
+	scenario_free(one);
+	scenario_free(two);
+	scenario_free(two66);
+}
+
 /* The pipeline() scenario with `layers` layers and an uneven split (free links, a vocabulary of 8
  * and unbounded memory bandwidth: every layer costs the same tau forward and backward, the rest
  * nothing). */
@@ -728,6 +805,8 @@ int main(void)
 		cmocka_unit_test(zero_bubble_and_dualpipe_bubbles_follow_table_2),
 		cmocka_unit_test(new_schedules_peak_as_the_memory_model_says),
 		cmocka_unit_test(dualpipe_hides_the_all_to_all_and_pays_its_sms),
+		cmocka_unit_test(paired_interleaving_keeps_the_interleaved_bubble),
+		cmocka_unit_test(megatron_pairs_hide_the_all_to_all),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
 		cmocka_unit_test(llama_405b_pipeline_bubble_by_hand),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
