@@ -347,9 +347,19 @@ static void check_pools(struct loader *l)
 		if (p->ep > 1 && s->model.moe.experts == 0)
 			ERR(keys[k][2], "the model has no experts, so ep must be 1, got %lld",
 			    (long long)p->ep);
-		else if (p->tp % p->ep != 0)
+		else if (p->tp % p->ep != 0 && p->ep % p->tp != 0)
 			ERR(keys[k][2], "expected a divisor of the pool's tp %lld (experts split within "
-			    "the tensor-parallel group), got %lld", (long long)p->tp, (long long)p->ep);
+			    "the tensor-parallel group) or a multiple of it (data-parallel attention), "
+			    "got %lld", (long long)p->tp, (long long)p->ep);
+		else if (p->ep > p->tp && p->gpus % p->ep != 0)
+			ERR(keys[k][2], "with data-parallel attention (ep > tp) a replica is ep GPUs: "
+			    "expected a divisor of the %s pool's %lld GPUs, got %lld", keys[k][3],
+			    (long long)p->gpus, (long long)p->ep);
+		else if (p->ep > 1 && (s->model.moe.experts + s->serving.redundant_experts) %
+					      p->ep != 0)
+			ERR(keys[k][2], "expected a divisor of the %lld experts plus %lld redundant, "
+			    "got %lld", (long long)s->model.moe.experts,
+			    (long long)s->serving.redundant_experts, (long long)p->ep);
 	}
 	/* As for serving.max_batched_tokens: without chunked prefill an iteration holds whole
 	 * prompts (vLLM SchedulerConfig._verify_args). */
