@@ -173,11 +173,21 @@ static void check_parallel(struct loader *l)
 		if (m->moe.experts % st->ep != 0)
 			ERR("strategy.ep", "expected a divisor of the %lld experts, got %lld",
 			    (long long)m->moe.experts, (long long)st->ep);
-		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0)
+		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0 &&
+			 st->ep % st->tp != 0)
 			/* vLLM --enable-expert-parallel: the experts spread over the GPUs of the
-			 * tensor-parallel group (each replica serves on its own). */
+			 * tensor-parallel group (each replica serves on its own), or with
+			 * data-parallel attention over ep GPUs, ep / tp attention ranks (SGLang
+			 * --enable-dp-attention; forward.h). */
 			ERR("strategy.ep", "serving spreads experts over the tp = %lld GPUs of a "
-			    "replica; %lld does not divide it", (long long)st->tp, (long long)st->ep);
+			    "replica, or over a multiple of them with data-parallel attention; %lld is "
+			    "neither", (long long)st->tp, (long long)st->ep);
+		else if (s->workload.mode == MODE_INFER && st->ep > st->tp &&
+			 s->serving.pools.prefill.gpus == 0 && st->dp % (st->ep / st->tp) != 0)
+			ERR("strategy.ep", "with data-parallel attention a replica is ep = %lld GPUs "
+			    "(%lld attention ranks of tp %lld); the dp = %lld ranks do not make whole "
+			    "replicas", (long long)st->ep, (long long)(st->ep / st->tp),
+			    (long long)st->tp, (long long)st->dp);
 		else if (s->workload.mode == MODE_TRAIN && st->etp > 0 && st->tp % st->etp != 0)
 			ERR("strategy.etp", "expected a divisor of tp = %lld, got %lld",
 			    (long long)st->tp, (long long)st->etp);

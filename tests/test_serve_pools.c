@@ -355,6 +355,28 @@ static void dp_attention_pools_hold_every_ranks_cache(void **state)
 	scenario_free(s);
 }
 
+/* Colocated, the same layout: DeepSeek-V2 on 16 H800 at tp 1, ep 8 is dp 16 attention ranks in
+ * 2 replicas of 8 GPUs; each replica's cache is its 8 ranks' own: 8 times one GPU's KV budget
+ * over the bytes of a 16-token block (vLLM's num_gpu_blocks), and both serve. */
+static void dp_attention_colocated_replica_is_the_ep_group(void **state)
+{
+	struct scenario *s = check_scenario("dpa_colocated",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 2}\n"
+		"workload: {mode: infer, dtype: fp8, seq_len: 4096, requests: 32,\n"
+		"  arrival: {process: poisson, rate: 20/s},\n"
+		"  prompt_tokens: {value: 512}, output_tokens: {value: 8}}\n"
+		"strategy: {tp: 1, ep: 8}\n");
+	struct run_result r;
+	(void)state;
+	run(s, NULL, &r);
+	assert_int_equal(r.serve.finished, 32);
+	assert_int_equal(r.serve.replicas, 2);
+	assert_int_equal(r.serve.kv_blocks_total,
+			 (int64_t)floor(8 * r.memory.kv_budget / (r.memory.kv_bytes_per_token * 16)));
+	run_result_release(&r);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +391,7 @@ int main(void)
 		cmocka_unit_test(a_trace_keeps_both_pools_iterations),
 		cmocka_unit_test(dp_attention_dispatches_each_ranks_tokens_over_the_ep_group),
 		cmocka_unit_test(dp_attention_pools_hold_every_ranks_cache),
+		cmocka_unit_test(dp_attention_colocated_replica_is_the_ep_group),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
