@@ -249,8 +249,8 @@ static double active_experts(const struct model_config *m, double local, double 
 static const struct forward_batch *rank_batch(const struct forward_cost *f,
 					      const struct forward_batch *b,
 					      struct forward_batch *out);
-static double dp_dispatch(const struct forward_cost *f, const struct forward_batch *b,
-			  struct forward_comm *comm);
+static double dp_exposed(const struct forward_cost *f, const struct forward_batch *b,
+			 double compute, struct forward_comm *comm);
 
 static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 			 const struct forward_batch *b, double part[FORWARD_PARTS],
@@ -296,7 +296,7 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);
 	/* The busiest rank receives 1 + (busiest - 1)/local times the mean. */
 	if (kind == LAYER_MOE && f->adp > 1)
-		part[FORWARD_EP] += dp_dispatch(f, b, comm);
+		part[FORWARD_EP] += dp_exposed(f, b, t, comm);
 	else if (kind == LAYER_MOE)
 		part[FORWARD_EP] += collective(f, COLLECTIVE_ALLTOALL,
 					       tp_bytes * (double)m->moe.top_k *
@@ -464,4 +464,29 @@ static double dp_dispatch(const struct forward_cost *f, const struct forward_bat
 	collective_plan_routed(node, copy * f->act, (double)m->moe.top_k, m->moe.n_group,
 			       m->moe.topk_group, f->ep, node->gpus_per_node, &plan);
 	return t + plan_comm(f, &plan, 1, comm);
+}
+
+/*
+ * The part of dp_dispatch's time the layer waits for, beside `compute` seconds of the layer's
+ * kernels. With serving.two_batch_overlap the batch runs as two micro-batches that alternate,
+ * one's dispatch and combine under the other's attention and experts (DeepSeek, "Inference
+ * System Overview": dual-batch overlap in prefill, a 5-stage pipeline of the attention in
+ * decode; SGLang --enable-two-batch-overlap), so only what they outlast the compute by shows:
+ * max(0, all-to-all - compute). The pass's first micro-batch, which has nothing to hide under,
+ * and the halves' smaller GEMMs are left out. The links carry that share of the bytes.
+ */
+static double dp_exposed(const struct forward_cost *f, const struct forward_batch *b,
+			 double compute, struct forward_comm *comm)
+{
+	struct forward_comm ep;
+	double t, keep;
+	int k;
+	memset(&ep, 0, sizeof ep);
+	t = dp_dispatch(f, b, &ep);
+	keep = !f->s->serving.two_batch_overlap ? 1.0 : t > compute ? (t - compute) / t : 0.0;
+	for (k = 0; comm != NULL && k < FORWARD_LINKS; k++) {
+		comm->bytes[k] += keep * ep.bytes[k];
+		comm->latency[k] += keep * ep.latency[k];
+	}
+	return keep * t;
 }
