@@ -387,9 +387,10 @@ double forward_kv_bytes_per_token(const struct forward_cost *f)
 
 /*
  * Data-parallel attention with expert parallelism (ep > tp): SGLang's --enable-dp-attention
- * (docs, "DP Attention": each data-parallel rank runs attention, and the dense layers, on its own
- * sequences, and the MoE layers gather the ranks' tokens to the experts spread over all of
- * them) and DeepSeek's serving system ("Inference System Overview", 2025-03-01: prefill
+ * (docs.sglang.io, advanced_features/dp_dpa_smg_guide, "Data Parallelism Attention": MLA's one
+ * latent KV head would be copied on every TP rank, so each data-parallel rank runs attention
+ * on its own sequences and the MoE layers take the ranks' tokens to the experts spread over all
+ * of them) and DeepSeek's serving system ("Inference System Overview", 2025-03-01: prefill
  * "routed expert EP32, MLA/shared expert DP32", decode "EP144, DP144"). A replica is the EP
  * group of ep GPUs, ep / tp attention ranks of tp GPUs each, stepping together because every
  * MoE layer waits for all of them; the scheduler shares its sequences among the ranks evenly.
