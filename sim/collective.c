@@ -267,6 +267,29 @@ void collective_plan_node_limited(const struct node_spec *node, double copy_byte
 		    nodes - 1);
 }
 
+void collective_plan_routed(const struct node_spec *node, double copy_bytes, double copies,
+			    int64_t n_group, int64_t topk_group, int64_t ranks, int64_t per_node,
+			    struct collective_plan *out)
+{
+	double nodes, reach;
+	if (per_node < 1)
+		per_node = 1;
+	if (per_node > ranks)
+		per_node = ranks;
+	nodes = (double)ranks / (double)per_node;
+	if (n_group > 0 && topk_group < n_group && nodes > 1) {
+		reach = (double)topk_group * fmax(1.0, nodes / (double)n_group);
+		reach = fmin(reach, fmin(copies, nodes));
+		collective_plan_node_limited(node, copy_bytes, copies, reach, ranks, per_node, out);
+	} else if (n_group > 0 && topk_group < n_group) {
+		reach = (double)topk_group * fmax(1.0, (double)ranks / (double)n_group);
+		reach = fmin(reach, fmin(copies, (double)ranks));
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy_bytes * reach, ranks, per_node, out);
+	} else {
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy_bytes * copies, ranks, per_node, out);
+	}
+}
+
 void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
 		     int64_t ranks, int64_t per_node, struct collective_plan *out)
 {

@@ -59,6 +59,21 @@ void collective_plan_node_limited(const struct node_spec *node, double copy_byte
 				  double nodes_reached, int64_t ranks, int64_t per_node,
 				  struct collective_plan *out);
 
+/*
+ * Plan one MoE all-to-all (a dispatch or a combine) of `copy_bytes` per copy and `copies` copies
+ * of each token over an EP group of `ranks`, `per_node` on each node, with routing limited to
+ * topk_group of n_group expert groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2; n_group 0: not
+ * limited). The groups lie over the EP group's nodes: a token reaches at most
+ * topk_group * max(1, nodes / n_group) nodes (and no more than `copies` or the nodes there are),
+ * once over InfiniBand per node, then NVLink (collective_plan_node_limited). Inside one node
+ * the groups lie over the GPUs and a token goes once to each of the at most
+ * topk_group * max(1, ranks / n_group) GPUs it reaches (V2's device-limited routing). Otherwise
+ * each copy travels on its own (NCCL's all-to-all).
+ */
+void collective_plan_routed(const struct node_spec *node, double copy_bytes, double copies,
+			    int64_t n_group, int64_t topk_group, int64_t ranks, int64_t per_node,
+			    struct collective_plan *out);
+
 /* Bytes/s one GPU reaches on a class of link for large messages: its share of the link times
  * the capped busbw fraction (the rate the engine gives the link). */
 double collective_rank_bandwidth(const struct node_spec *node, enum link_class link);

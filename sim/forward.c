@@ -50,6 +50,7 @@ struct forward_cost {
 	struct layer_costs layer[2];  /* enum layer_kind */
 	struct stage_counts *stage;
 	int64_t pp, tp, ep;
+	double adp;                 /* attention data-parallel ranks per replica (ep / tp, or 1) */
 	double wbytes;              /* bytes per linear weight (quantized) */
 	double act;                 /* bytes per activation element */
 	double kv_layer;            /* KV bytes per token per layer per GPU */
@@ -80,7 +81,7 @@ static void add_gemm(void *vctx, const struct model_tensor *t)
 	/* Experts are whole on each EP rank and split over what remains of the TP group (vLLM's
 	 * FusedMoE: ep = tp with expert parallelism, else every expert TP-split). */
 	if (t->group == TENSOR_EXPERT)
-		split = (double)(f->tp / f->ep);
+		split = f->ep >= f->tp ? 1.0 : (double)(f->tp / f->ep);
 	else if (t->tp_split)
 		split = (double)f->tp;
 	if (lc->ngemm == GEMMS_MAX)
@@ -108,9 +109,11 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 	struct layout l;
 	int64_t i;
 	int k;
-	if (s->strategy.ep > 1 && s->strategy.tp % s->strategy.ep != 0) {
+	if (s->strategy.ep > 1 && s->strategy.tp % s->strategy.ep != 0 &&
+	    s->strategy.ep % s->strategy.tp != 0) {
 		diag_add(d, at, NULL, "serving needs ep to divide tp (experts split within the "
-				       "tensor-parallel group), got tp %lld, ep %lld",
+				       "tensor-parallel group) or tp to divide ep (data-parallel "
+				       "attention), got tp %lld, ep %lld",
 			 (long long)s->strategy.tp, (long long)s->strategy.ep);
 		return NULL;
 	}
@@ -124,6 +127,7 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 	f->tp = s->strategy.tp;
 	f->ep = s->strategy.ep;
 	f->pp = s->strategy.pp;
+	f->adp = (double)forward_attention_dp(s);
 	f->act = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	f->wbytes = memory_weight_bytes(s->workload.dtype, (double)s->workload.quant_group);
 	for (k = 0; k < 2; k++) {
@@ -256,6 +260,11 @@ static double layer_kernels(const struct layer_costs *lc)
 		n += lc->gemm[i].expert ? 1 : lc->gemm[i].count;
 	return n;
 }
+static const struct forward_batch *rank_batch(const struct forward_cost *f,
+					      const struct forward_batch *b,
+					      struct forward_batch *out);
+static double dp_exposed(const struct forward_cost *f, const struct forward_batch *b,
+			 double compute, struct forward_comm *comm);
 
 static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 			 const struct forward_batch *b, double part[FORWARD_PARTS],
@@ -272,8 +281,9 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 		if (g->expert) {
 			/* Each GPU's experts receive tokens*top_k/ep assignments, spread over the
 			 * experts that any token chose. */
-			double active = active_experts(m, g->count, b->tokens);
-			double per = active > 0 ? b->tokens * (double)m->moe.top_k /
+			double tokens = b->tokens * f->adp;
+			double active = active_experts(m, g->count, tokens);
+			double per = active > 0 ? tokens * (double)m->moe.top_k /
 							  (double)f->ep / active
 						: 0;
 			/* The busiest rank holds the busiest expert instance (memory.h). */
@@ -300,7 +310,9 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	tp_bytes = b->tokens * h * f->act;
 	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);
 	/* The busiest rank receives 1 + (busiest - 1)/local times the mean. */
-	if (kind == LAYER_MOE)
+	if (kind == LAYER_MOE && f->adp > 1)
+		part[FORWARD_EP] += dp_exposed(f, b, t, comm);
+	else if (kind == LAYER_MOE)
 		part[FORWARD_EP] += collective(f, COLLECTIVE_ALLTOALL,
 					       tp_bytes * (double)m->moe.top_k *
 						       (1.0 + (memory_busiest_expert(s) - 1.0) /
@@ -322,6 +334,7 @@ double forward_time_comm(const struct forward_cost *f, const struct forward_batc
 	double layer[2][FORWARD_PARTS] = {{0}}, own[FORWARD_PARTS] = {0}, total = 0;
 	double *out = part ? part : own;
 	struct forward_comm lcomm[2] = {{{0}, {0}}, {{0}, {0}}};
+	struct forward_batch rank;
 	int64_t i;
 	int k, p;
 	for (p = 0; p < FORWARD_PARTS; p++)
@@ -330,6 +343,8 @@ double forward_time_comm(const struct forward_cost *f, const struct forward_batc
 		memset(comm, 0, sizeof *comm);
 	if (b->tokens <= 0)
 		return 0;
+	if (f->adp > 1)
+		b = rank_batch(f, b, &rank);
 	for (k = 0; k < 2; k++)
 		layer_time(f, (enum layer_kind)k, b, layer[k], comm ? &lcomm[k] : NULL);
 	for (i = 0; i < f->pp; i++) {
@@ -383,4 +398,111 @@ double forward_kv_bytes_per_token(const struct forward_cost *f)
 		if (f->stage[i].dense + f->stage[i].moe > layers)
 			layers = f->stage[i].dense + f->stage[i].moe;
 	return f->kv_layer * layers;
+}
+
+/*
+ * Data-parallel attention with expert parallelism (ep > tp): SGLang's --enable-dp-attention
+ * (docs.sglang.io, advanced_features/dp_dpa_smg_guide, "Data Parallelism Attention": MLA's one
+ * latent KV head would be copied on every TP rank, so each data-parallel rank runs attention
+ * on its own sequences and the MoE layers take the ranks' tokens to the experts spread over all
+ * of them) and DeepSeek's serving system ("Inference System Overview", 2025-03-01: prefill
+ * "routed expert EP32, MLA/shared expert DP32", decode "EP144, DP144"). A replica is the EP
+ * group of ep GPUs, ep / tp attention ranks of tp GPUs each, stepping together because every
+ * MoE layer waits for all of them; the scheduler shares its sequences among the ranks evenly.
+ */
+int64_t forward_attention_dp(const struct scenario *s)
+{
+	return s->strategy.ep > s->strategy.tp ? s->strategy.ep / s->strategy.tp : 1;
+}
+
+int64_t forward_replica_gpus(const struct scenario *s)
+{
+	return s->strategy.tp * forward_attention_dp(s) * s->strategy.pp;
+}
+
+/* One attention rank's share of the replica's batch. */
+static const struct forward_batch *rank_batch(const struct forward_cost *f,
+					      const struct forward_batch *b,
+					      struct forward_batch *out)
+{
+	out->tokens = b->tokens / f->adp;
+	out->sequences = b->sequences / f->adp;
+	out->prefill_pairs = b->prefill_pairs / f->adp;
+	out->decode_pairs = b->decode_pairs / f->adp;
+	out->kv_tokens = b->kv_tokens / f->adp;
+	return out;
+}
+
+/* Adds what count runs of plan send per GPU to comm (when not NULL), as collective() does;
+ * returns their time with nothing else on the links. */
+static double plan_comm(const struct forward_cost *f, const struct collective_plan *plan,
+			double count, struct forward_comm *comm)
+{
+	const struct node_spec *node = &f->s->cluster.node;
+	double t = collective_time(node, plan);
+	int i;
+	for (i = 0; comm != NULL && i < plan->nphases; i++) {
+		const struct collective_phase *ph = &plan->phase[i];
+		if (plan->concurrent && ph->latency + ph->bytes / collective_rank_bandwidth(
+								      node, ph->link) < t)
+			continue;
+		comm->bytes[ph->link] += count * ph->bytes;
+		comm->latency[ph->link] += count * ph->latency;
+		if (plan->concurrent)
+			break;
+	}
+	return count * t;
+}
+
+/*
+ * The dispatch and combine of one MoE layer under data-parallel attention, b being one attention
+ * rank's batch: each GPU sends its share of the rank's tokens (1/tp of them) to the GPUs of
+ * their top_k experts over the EP group, node-limited as training routes them
+ * (collective_plan_routed), and gets the expert outputs back. With FP8 weights the dispatch
+ * carries FP8 activations with a scale per 1x128 tile and the combine BF16 (DeepSeek-V3 report
+ * sec. 3.3.1 and 3.5.1; DeepEP's dispatch and combine). The busiest rank, holding the busiest
+ * expert instance, receives 1 + (busiest - 1)/local times the mean and sets the time.
+ */
+static double dp_dispatch(const struct forward_cost *f, const struct forward_batch *b,
+			  struct forward_comm *comm)
+{
+	const struct scenario *s = f->s;
+	const struct model_config *m = &s->model;
+	const struct node_spec *node = &s->cluster.node;
+	double copy = b->tokens / (double)f->tp * (double)m->hidden *
+		      (1.0 + (memory_busiest_expert(s) - 1.0) / memory_local_experts(s));
+	double dispatch = s->workload.dtype == DTYPE_FP8 ? 1.0 + 4.0 / 128.0 : f->act;
+	struct collective_plan plan;
+	double t;
+	collective_plan_routed(node, copy * dispatch, (double)m->moe.top_k, m->moe.n_group,
+			       m->moe.topk_group, f->ep, node->gpus_per_node, &plan);
+	t = plan_comm(f, &plan, 1, comm);
+	collective_plan_routed(node, copy * f->act, (double)m->moe.top_k, m->moe.n_group,
+			       m->moe.topk_group, f->ep, node->gpus_per_node, &plan);
+	return t + plan_comm(f, &plan, 1, comm);
+}
+
+/*
+ * The part of dp_dispatch's time the layer waits for, beside `compute` seconds of the layer's
+ * kernels. With serving.two_batch_overlap the batch runs as two micro-batches that alternate,
+ * one's dispatch and combine under the other's attention and experts (DeepSeek, "Inference
+ * System Overview": dual-batch overlap in prefill, a 5-stage pipeline of the attention in
+ * decode; SGLang --enable-two-batch-overlap), so only what they outlast the compute by shows:
+ * max(0, all-to-all - compute). The pass's first micro-batch, which has nothing to hide under,
+ * and the halves' smaller GEMMs are left out. The links carry that share of the bytes.
+ */
+static double dp_exposed(const struct forward_cost *f, const struct forward_batch *b,
+			 double compute, struct forward_comm *comm)
+{
+	struct forward_comm ep;
+	double t, keep;
+	int k;
+	memset(&ep, 0, sizeof ep);
+	t = dp_dispatch(f, b, &ep);
+	keep = !f->s->serving.two_batch_overlap ? 1.0 : t > compute ? (t - compute) / t : 0.0;
+	for (k = 0; comm != NULL && k < FORWARD_LINKS; k++) {
+		comm->bytes[k] += keep * ep.bytes[k];
+		comm->latency[k] += keep * ep.latency[k];
+	}
+	return keep * t;
 }

@@ -1,6 +1,7 @@
 /*
  * forward: the time of one inference forward pass over a mixed batch — prompt chunks being
- * prefilled and sequences decoding one token — on one model replica (tp x pp GPUs). Domain
+ * prefilled and sequences decoding one token — on one model replica (tp x pp GPUs, or with
+ * ep > tp the ep / tp data-parallel attention ranks of an EP group, forward_attention_dp). Domain
  * stage: roofline kernel times from compute, collectives from collective, tensors from model;
  * knows nothing of requests, queues or time beyond one pass.
  */
@@ -35,8 +36,14 @@ struct forward_comm {
 
 struct forward_cost;
 
+/* Attention data-parallel ranks in one replica: ep / tp when ep > tp (data-parallel attention,
+ * a replica is the EP group of ep GPUs and shares its batch among the ranks), else 1 (experts
+ * split within the TP group). forward_replica_gpus: the GPUs of one replica, tp * that * pp. */
+int64_t forward_attention_dp(const struct scenario *s);
+int64_t forward_replica_gpus(const struct scenario *s);
+
 /* Prepare the costs of a scenario's model on its GPUs. NULL with a message in d (at the
- * scenario's file) when the layout cannot serve (ep must divide tp) or the GPU's curve cannot
+ * scenario's file) when the layout cannot serve (ep must divide tp, or tp divide ep) or the GPU's curve cannot
  * be used. */
 struct forward_cost *forward_new(const struct scenario *s, struct diag *d);
 void forward_free(struct forward_cost *f);   /* NULL is a no-op */

@@ -109,9 +109,10 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 		if (t->tp_split)
 			split = p->etp;
 	}
-	/* Serving keeps experts whole on the EP ranks of the TP group (vLLM FusedMoE). */
+	/* Serving keeps experts whole on the EP ranks of the TP group (vLLM FusedMoE), or of the
+	 * EP group beyond it with data-parallel attention (ep > tp: forward.h). */
 	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
-		split = p->tp / p->ep;
+		split = fmax(1.0, p->tp / p->ep);
 	n = (double)t->rows * (double)t->cols * count / split;
 	/* Shazeer and Stern 2018, sec. 3: a factored second moment keeps rows + cols values per
 	 * matrix; vectors keep one value per element. */

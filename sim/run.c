@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "forward.h"
 #include "requests.h"
 
 static void not_simulated(struct run_result *r, const char *why)
@@ -65,6 +66,27 @@ static void run_step(const struct scenario *s, const struct run_options *o, stru
 	step_plan_release(&plan);
 }
 
+/* serve_run, with data-parallel attention (forward.h: ep > tp) as ep/tp ranks per replica, each
+ * with its own KV cache, swap space and batch limits (SGLang runs a scheduler per DP rank):
+ * the replica holds ep/tp of each. Disaggregated pools do this per pool (serve_pools.c). */
+static int serve_replicas(const struct scenario *s, const struct memory_report *m,
+			  const struct request_stream *rs, const struct serve_options *o,
+			  struct serve_result *out, struct diag *d)
+{
+	int64_t adp = forward_attention_dp(s);
+	struct scenario c;
+	struct memory_report cm;
+	if (adp == 1 || serve_has_pools(s))
+		return serve_run(s, m, rs, o, out, d);
+	c = *s;
+	cm = *m;
+	c.serving.max_num_seqs *= adp;
+	c.serving.max_batched_tokens *= adp;
+	c.serving.swap_space *= (double)adp;
+	cm.kv_budget *= (double)adp;
+	return serve_run(&c, &cm, rs, o, out, d);
+}
+
 /* Serve the scenario's own requests. -1 when they cannot be drawn (bad input, in d). */
 static int run_serving(const struct scenario *s, const struct run_options *o,
 		       struct run_result *r, struct diag *d)
@@ -76,7 +98,7 @@ static int run_serving(const struct scenario *s, const struct run_options *o,
 	if (requests_build(s, &rs, d) != 0)
 		return -1;
 	diag_init(&sd);
-	if (serve_run(s, &r->memory, &rs, &so, &r->serve, &sd) != 0) {
+	if (serve_replicas(s, &r->memory, &rs, &so, &r->serve, &sd) != 0) {
 		r->outcome = RUN_NOT_SIMULATED;
 		snprintf(r->reason, sizeof r->reason, "requests not served: %s",
 			 first_reason(&sd, why, sizeof why));
@@ -104,7 +126,7 @@ static int serve_at(const struct scenario *s, const struct memory_report *m, dou
 		return -1;
 	serve_result_release(r);
 	memset(r, 0, sizeof *r);
-	status = serve_run(&c, m, &rs, NULL, r, d);
+	status = serve_replicas(&c, m, &rs, NULL, r, d);
 	requests_release(&rs);
 	return status;
 }

@@ -173,11 +173,21 @@ static void check_parallel(struct loader *l)
 		if (m->moe.experts % st->ep != 0)
 			ERR("strategy.ep", "expected a divisor of the %lld experts, got %lld",
 			    (long long)m->moe.experts, (long long)st->ep);
-		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0)
+		else if (s->workload.mode == MODE_INFER && st->tp % st->ep != 0 &&
+			 st->ep % st->tp != 0)
 			/* vLLM --enable-expert-parallel: the experts spread over the GPUs of the
-			 * tensor-parallel group (each replica serves on its own). */
+			 * tensor-parallel group (each replica serves on its own), or with
+			 * data-parallel attention over ep GPUs, ep / tp attention ranks (SGLang
+			 * --enable-dp-attention; forward.h). */
 			ERR("strategy.ep", "serving spreads experts over the tp = %lld GPUs of a "
-			    "replica; %lld does not divide it", (long long)st->tp, (long long)st->ep);
+			    "replica, or over a multiple of them with data-parallel attention; %lld is "
+			    "neither", (long long)st->tp, (long long)st->ep);
+		else if (s->workload.mode == MODE_INFER && st->ep > st->tp &&
+			 s->serving.pools.prefill.gpus == 0 && st->dp % (st->ep / st->tp) != 0)
+			ERR("strategy.ep", "with data-parallel attention a replica is ep = %lld GPUs "
+			    "(%lld attention ranks of tp %lld); the dp = %lld ranks do not make whole "
+			    "replicas", (long long)st->ep, (long long)(st->ep / st->tp),
+			    (long long)st->tp, (long long)st->dp);
 		else if (s->workload.mode == MODE_TRAIN && st->etp > 0 && st->tp % st->etp != 0)
 			ERR("strategy.etp", "expected a divisor of tp = %lld, got %lld",
 			    (long long)st->tp, (long long)st->etp);
@@ -347,9 +357,19 @@ static void check_pools(struct loader *l)
 		if (p->ep > 1 && s->model.moe.experts == 0)
 			ERR(keys[k][2], "the model has no experts, so ep must be 1, got %lld",
 			    (long long)p->ep);
-		else if (p->tp % p->ep != 0)
+		else if (p->tp % p->ep != 0 && p->ep % p->tp != 0)
 			ERR(keys[k][2], "expected a divisor of the pool's tp %lld (experts split within "
-			    "the tensor-parallel group), got %lld", (long long)p->tp, (long long)p->ep);
+			    "the tensor-parallel group) or a multiple of it (data-parallel attention), "
+			    "got %lld", (long long)p->tp, (long long)p->ep);
+		else if (p->ep > p->tp && p->gpus % p->ep != 0)
+			ERR(keys[k][2], "with data-parallel attention (ep > tp) a replica is ep GPUs: "
+			    "expected a divisor of the %s pool's %lld GPUs, got %lld", keys[k][3],
+			    (long long)p->gpus, (long long)p->ep);
+		else if (p->ep > 1 && (s->model.moe.experts + s->serving.redundant_experts) %
+					      p->ep != 0)
+			ERR(keys[k][2], "expected a divisor of the %lld experts plus %lld redundant, "
+			    "got %lld", (long long)s->model.moe.experts,
+			    (long long)s->serving.redundant_experts, (long long)p->ep);
 	}
 	/* As for serving.max_batched_tokens: without chunked prefill an iteration holds whole
 	 * prompts (vLLM SchedulerConfig._verify_args). */

@@ -450,6 +450,11 @@ static const struct schema_row rows[] = {
 	BOOL("serving.overlap_scheduler", "false",
 	     "the host prepares an iteration while the GPU runs the previous one (its host time "
 	     "hides under that GPU time)", serving.overlap_scheduler),
+	/* DeepSeek, "Inference System Overview" (2025-03-01), dual-batch overlap; SGLang
+	 * --enable-two-batch-overlap. */
+	BOOL("serving.two_batch_overlap", "false",
+	     "with data-parallel attention (ep > tp), two micro-batches alternate so each MoE "
+	     "layer's dispatch and combine hide under the other's compute", serving.two_batch_overlap),
 	ENUM("serving.allreduce", allreduce_names, "nccl",
 	     "TP all-reduce inside an NVLink node: NCCL, or a custom one-shot/two-shot kernel "
 	     "(vLLM's or TensorRT-LLM's) timed from its published latencies", serving.allreduce),

@@ -405,12 +405,12 @@ static void issue(struct serve_state *e, struct replica *p, double in_system, do
 	struct overhead_split ov;
 	int k;
 	gpu = forward_time_comm(e->f, &p->b, part, &comm);
-	/* The engine's host and launch costs around it; the overlap scheduler hides host work
-	 * only under an iteration that ended just now. A drafter runs on the same GPUs. */
+	/* Host and launch costs around it, per attention rank (they schedule at once); overlap
+	 * hides host work only under an iteration that ended just now. A drafter runs alongside. */
 	memset(&ob, 0, sizeof ob);
 	draft = speculative_draft_time(e->sp, &p->sb, &p->b, &ob.draft_layers, &ob.draft_passes);
-	ob.sequences = (double)p->scheduled;
-	ob.sampled = p->b.sequences - p->sb.drafted;
+	ob.sequences = (double)p->scheduled / (double)forward_attention_dp(e->s);
+	ob.sampled = (p->b.sequences - p->sb.drafted) / (double)forward_attention_dp(e->s);
 	ob.decode_only = p->prefills == 0;
 	overhead_iteration(e->s, &ob, gpu + draft, p->end == e->now ? p->gpu : 0, &ov);
 	gpu += draft;
@@ -678,7 +678,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	struct mark at = {s->file, 0, 0};
 	struct serve_state e;
 	struct forward_cost *f;
-	int64_t total, gpus = s->strategy.tp * s->strategy.pp;
+	int64_t total, gpus = forward_replica_gpus(s);
 	double per_token, host_blocks, budget;
 	size_t k;
 	int c, status = 0;
@@ -722,7 +722,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	host_blocks = e.block_bytes > 0 ? floor(s->serving.swap_space / e.block_bytes) : 0;
 	e.seq = xcalloc(rs->n + 1, sizeof *e.seq);
 	/* Every dp replica is a whole engine with its own KV cache (vLLM data parallelism). */
-	e.nrep = s->strategy.dp > 0 ? (size_t)s->strategy.dp : 1;
+	e.nrep = s->strategy.dp > 0 ? (size_t)(s->strategy.dp / forward_attention_dp(s)) : 1;
 	e.rep = xcalloc(e.nrep, sizeof *e.rep);
 	/* The replicas' GPUs, then the host the router runs on. */
 	e.g = graph_new(e.nrep * (size_t)gpus + 1);

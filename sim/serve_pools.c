@@ -64,7 +64,9 @@ void serve_pools_issue(struct pstate *e, struct prep *p, double sequences, bool 
 	struct pool *pl = p->pool;
 	double part[FORWARD_PARTS], compute, gpu;
 	struct forward_comm comm;
-	struct overhead_batch ob = {sequences, p->b.sequences, decode_only, 0, 0};
+	/* Data-parallel attention ranks schedule their shares at once. */
+	double adp = (double)forward_attention_dp(&pl->s);
+	struct overhead_batch ob = {sequences / adp, p->b.sequences / adp, decode_only, 0, 0};
 	struct overhead_split ov;
 	int k;
 	gpu = forward_time_comm(pl->f, &p->b, part, &comm);
@@ -276,6 +278,7 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 	struct memory_report m;
 	struct mark at = {e->s->file, 0, 0};
 	double block_bytes;
+	int64_t adp;
 	pl->s = *e->s;
 	pl->s.strategy.tp = sp->tp;
 	pl->s.strategy.ep = sp->ep;
@@ -286,8 +289,8 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 		pl->s.serving.max_batched_tokens = sp->max_batched_tokens;
 	if (role == SERVE_DECODE && sp->max_num_seqs > 0)
 		pl->s.serving.max_num_seqs = sp->max_num_seqs;
-	pl->gpus_per_rep = sp->tp;
-	pl->n = (size_t)(sp->gpus / sp->tp);
+	pl->gpus_per_rep = forward_replica_gpus(&pl->s);
+	pl->n = (size_t)(sp->gpus / pl->gpus_per_rep);
 	pl->f = forward_new(&pl->s, d);
 	if (pl->f == NULL)
 		return -1;
@@ -309,6 +312,12 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 	pl->total_blocks = block_bytes > 0 && m.kv_budget > 0
 				   ? (int64_t)floor(m.kv_budget / block_bytes) : 0;
 	memory_report_release(&m);
+	/* With data-parallel attention each rank has its own cache and scheduler, limits and all
+	 * (SGLang runs a scheduler per DP rank): the replica holds ep / tp of each. */
+	adp = forward_attention_dp(&pl->s);
+	pl->total_blocks *= adp;
+	pl->s.serving.max_batched_tokens *= adp;
+	pl->s.serving.max_num_seqs *= adp;
 	if (pl->total_blocks < blocks_for(e, e->s->workload.seq_len)) {
 		diag_add(d, at, NULL, "the %s pool's KV cache holds %lld blocks of %lld tokens per "
 			 "replica (tp %lld), fewer than one sequence of seq_len %lld needs",

@@ -32,11 +32,15 @@ static uint32_t hop(struct pstate *e, const struct prep *d, int c, double bytes,
 
 /*
  * Move sequence i's prompt cache from its prefill replica to d. The cache is striped over the
- * replicas' GPUs: each GPU sends its share of the distinct cache (the model's KV bytes per
+ * tp GPUs of the attention rank that holds it (the replica's, or with data-parallel attention
+ * one of its ranks'): each GPU sends its share of the distinct cache (the model's KV bytes per
  * token over tp) to its peer, so the pool with the smaller tp sets the bytes per GPU; over the
  * network between nodes, over NVLink inside one. A cache every GPU of a replica holds whole
  * (MLA's latent, or fewer KV heads than tp: memory.c's kv_bytes_per_token) crosses once and is
- * then all-gathered over d's NVLink: each GPU receives what it holds beyond its share.
+ * then all-gathered over d's NVLink: each GPU receives what it holds beyond its share. With
+ * data-parallel attention on both sides the ranks move their caches at once, each over its own
+ * GPUs' links: the pull stream takes them in order at the rate of the smaller side's ranks
+ * together, a cache's bytes over that many ranks on the replica's port.
  */
 static void move(struct pstate *e, struct prep *d, size_t i)
 {
@@ -46,10 +50,12 @@ static void move(struct pstate *e, struct prep *d, size_t i)
 	double prompt = (double)e->rs->req[i].prompt;
 	double distinct = model_kv_elems_per_token_layer(&s->model) * (double)s->model.layers *
 			  memory_dtype_bytes(s->workload.kv_dtype) * prompt;
-	int64_t tp = src->pool->gpus_per_rep < d->pool->gpus_per_rep ? src->pool->gpus_per_rep
-								      : d->pool->gpus_per_rep;
-	double bytes = distinct / (double)tp;
-	double gather = d->pool->kv_per_token * prompt - distinct / (double)d->pool->gpus_per_rep;
+	int64_t tp = src->pool->s.strategy.tp < d->pool->s.strategy.tp ? src->pool->s.strategy.tp
+									: d->pool->s.strategy.tp;
+	int64_t adp = forward_attention_dp(&src->pool->s) < forward_attention_dp(&d->pool->s)
+			      ? forward_attention_dp(&src->pool->s) : forward_attention_dp(&d->pool->s);
+	double bytes = distinct / (double)(tp * adp);
+	double gather = d->pool->kv_per_token * prompt - distinct / (double)d->pool->s.strategy.tp;
 	int c = src->gpu / s->cluster.node.gpus_per_node == d->gpu / s->cluster.node.gpus_per_node
 			? LINK_CLASS_GPU : LINK_CLASS_NETWORK;
 	uint32_t links[2] = {src->link[c], d->link[c]};

@@ -205,42 +205,19 @@ static double busiest_rank(const struct ctx *x)
 	return 1.0 + (memory_busiest_expert(x->s) - 1.0) / memory_local_experts(x->s);
 }
 
-/*
- * One all-to-all of the routed tokens at `bytes` per element (a dispatch or a combine), added to
- * pc->ep. The busiest rank receives busiest_rank() times the mean and sets the time. Routing
- * limited to topk_group of n_group groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2), with the
- * groups laid over the EP group's nodes, reaches at most topk_group * max(1, nodes / n_group)
- * nodes (and no more than top_k or the nodes there are): once over InfiniBand per node, then
- * NVLink (collective_plan_node_limited). Inside one node the groups lie over the GPUs and a
- * token goes once to each of the at most topk_group * max(1, ep / n_group) GPUs it reaches
- * (V2's device-limited routing, M = 3). Otherwise each copy travels on its own (NCCL).
- */
+/* One all-to-all of the routed tokens at `bytes` per element (a dispatch or a combine), added to
+ * pc->ep, routed as collective_plan_routed says (node- or device-limited). The busiest rank
+ * receives busiest_rank() times the mean and sets the time. */
 static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 {
 	const struct model_config *m = &x->s->model;
 	const struct node_spec *node = &x->s->cluster.node;
 	const struct layout *l = x->l;
-	int64_t stride = l->etp, pn = node->gpus_per_node / stride;
 	double copy = moe_tokens(x) * (double)m->hidden * bytes * busiest_rank(x);
-	double copies = (double)m->moe.top_k * m->moe.capacity_factor, nodes;
 	struct collective_plan plan;
-	if (pn < 1)
-		pn = 1;
-	if (pn > l->ep)
-		pn = l->ep;
-	nodes = (double)l->ep / (double)pn;
-	if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group && nodes > 1) {
-		double reach = (double)m->moe.topk_group * fmax(1.0, nodes / (double)m->moe.n_group);
-		reach = fmin(reach, fmin((double)m->moe.top_k, nodes));
-		collective_plan_node_limited(node, copy, copies, reach, l->ep, pn, &plan);
-	} else if (m->moe.n_group > 0 && m->moe.topk_group < m->moe.n_group) {
-		double ep = (double)l->ep;
-		double reach = (double)m->moe.topk_group * fmax(1.0, ep / (double)m->moe.n_group);
-		reach = fmin(reach, fmin(copies, ep));
-		collective_plan(node, COLLECTIVE_ALLTOALL, copy * reach, l->ep, pn, &plan);
-	} else {
-		collective_plan(node, COLLECTIVE_ALLTOALL, copy * copies, l->ep, pn, &plan);
-	}
+	collective_plan_routed(node, copy, (double)m->moe.top_k * m->moe.capacity_factor,
+			       m->moe.n_group, m->moe.topk_group, l->ep,
+			       node->gpus_per_node / l->etp, &plan);
 	step_add_plan(&pc->ep, &plan, 1);
 }
 

@@ -3,7 +3,8 @@
  * the prefill pool to the decode pool timed by hand over the network and over NVLink, two
  * moves sharing the sender's port, MLA's replicated cache gathered on arrival, preemption in
  * a decode pool short of KV blocks, each pool's GPUs, replicas and iterations, TTFT ending at
- * the prefill, a trace of both pools, and the rate search run over the pools.
+ * the prefill, a trace of both pools, the rate search run over the pools, and data-parallel
+ * attention with EP beyond tp: one MoE layer's dispatch and combine by hand, and its pools.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,8 @@
 #include <gsl/gsl_errno.h>
 
 #include "check.h"
+#include "collective.h"
+#include "forward.h"
 #include "run.h"
 #include "serve.h"
 
@@ -285,6 +288,156 @@ static void a_trace_keeps_both_pools_iterations(void **state)
 	scenario_free(s);
 }
 
+/*
+ * Data-parallel attention (DeepSeek-V3 on 2 H800 nodes, tp 1, ep 16: 16 attention ranks, 16 of
+ * the 256 routed experts per GPU), 1024 decode tokens in the replica, 64 per rank. One MoE
+ * layer by hand: each GPU dispatches its 64 tokens of 7168 elements in FP8 with a 4-byte scale
+ * per 128 (1.03125 B per element): 64 x 7168 x 1.03125 = 473,088 B per copy; the combine in
+ * BF16, 64 x 7168 x 2 = 917,504 B. Routing to topk_group 4 of n_group 8 over 2 nodes reaches
+ * min(4 x max(1, 2/8), 8, 2) = 2 nodes: InfiniBand carries a copy x 2 x 1/2 = 1 copy, NVLink
+ * the 8 expert copies but for the 1/8 landing on the receiving GPU, 7 copies (DeepSeek-V3
+ * sec. 3.2.2). NVLink's 7 copies at 160 GB/s take longer than InfiniBand's one at 50 GB/s, so
+ * they set the time and are the bytes moved: 7 x (473,088 + 917,504) = 9,734,144 B per layer,
+ * x 58 MoE layers = 564,580,352 B on NVLink, none on the network.
+ */
+static void dp_attention_dispatches_each_ranks_tokens_over_the_ep_group(void **state)
+{
+	struct scenario *s = check_scenario("dpa",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 2}\n"
+		"workload: {mode: infer, dtype: fp8, seq_len: 8192}\nstrategy: {tp: 1}\n");
+	struct forward_batch b = {1024, 1024, 0, 1024 * 4096.0, 1024 * 4096.0};
+	struct forward_comm comm;
+	double part[FORWARD_PARTS];
+	struct forward_cost *f;
+	struct diag d;
+	(void)state;
+	/* As a pool sets its layout (serve_pools.c pool_init). */
+	s->strategy.ep = 16;
+	s->strategy.dp = 16;
+	assert_int_equal(forward_attention_dp(s), 16);
+	assert_int_equal(forward_replica_gpus(s), 16);
+	diag_init(&d);
+	f = forward_new(s, &d);
+	diag_release(&d);
+	assert_non_null(f);
+	forward_time_comm(f, &b, part, &comm);
+	check_rel(comm.bytes[LINK_CLASS_GPU], 564580352.0, 1e-12);
+	assert_true(comm.bytes[LINK_CLASS_NETWORK] == 0);
+	assert_true(part[FORWARD_TP] == 0 && part[FORWARD_EP] > 0);
+	forward_free(f);
+	scenario_free(s);
+}
+
+/* Pools with data-parallel attention: a replica is the EP group of 16 GPUs holding 16 ranks'
+ * KV blocks and batch limits (128 sequences each), and serves every request. */
+static void dp_attention_pools_hold_every_ranks_cache(void **state)
+{
+	struct scenario *s = check_scenario("dpa_pools",
+		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 4}\n"
+		"workload: {mode: infer, dtype: fp8, seq_len: 4096, requests: 64,\n"
+		"  arrival: {process: poisson, rate: 50/s},\n"
+		"  prompt_tokens: {value: 1024}, output_tokens: {value: 16}}\n"
+		"strategy: {tp: 1}\n"
+		"serving:\n  max_num_seqs: 128\n  pools:\n    prefill: {gpus: 16, tp: 1, ep: 16}\n"
+		"    decode: {gpus: 16, tp: 1, ep: 16}\n");
+	struct run_result r;
+	int k;
+	(void)state;
+	run(s, NULL, &r);
+	assert_int_equal(r.serve.finished, 64);
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(r.serve.pool[k].replicas, 1);
+		assert_int_equal(r.serve.pool[k].gpus, 16);
+		assert_int_equal(r.serve.pool[k].kv_blocks_total % 16, 0);
+	}
+	assert_int_equal(r.serve.pool[1].max_num_seqs, 16 * 128);
+	run_result_release(&r);
+	scenario_free(s);
+}
+
+/* Colocated, the same layout: DeepSeek-V2 on 16 H800 at tp 1, ep 8 is dp 16 attention ranks in
+ * 2 replicas of 8 GPUs; each replica's cache is its 8 ranks' own: 8 times one GPU's KV budget
+ * over the bytes of a 16-token block (vLLM's num_gpu_blocks), and both serve. */
+static void dp_attention_colocated_replica_is_the_ep_group(void **state)
+{
+	struct scenario *s = check_scenario("dpa_colocated",
+		"model: deepseek-v2\ncluster: {node: h800-node, nodes: 2}\n"
+		"workload: {mode: infer, dtype: fp8, seq_len: 4096, requests: 32,\n"
+		"  arrival: {process: poisson, rate: 20/s},\n"
+		"  prompt_tokens: {value: 512}, output_tokens: {value: 8}}\n"
+		"strategy: {tp: 1, ep: 8}\n");
+	struct run_result r;
+	(void)state;
+	run(s, NULL, &r);
+	assert_int_equal(r.serve.finished, 32);
+	assert_int_equal(r.serve.replicas, 2);
+	assert_int_equal(r.serve.kv_blocks_total,
+			 (int64_t)floor(8 * r.memory.kv_budget / (r.memory.kv_bytes_per_token * 16)));
+	run_result_release(&r);
+	scenario_free(s);
+}
+
+/* A model on 2 H800 nodes at tp 1, ep 16, as a pool sets its layout, with
+ * serving.two_batch_overlap set or not. */
+static struct forward_cost *dpa_forward(struct scenario **s, const char *model, bool tbo)
+{
+	struct forward_cost *f;
+	struct diag d;
+	*s = check_scenariof("dpa_tbo",
+		"model: %s\ncluster: {node: h800-node, nodes: 2}\n"
+		"workload: {mode: infer, seq_len: 8192}\nstrategy: {tp: 1}\n"
+		"serving: {two_batch_overlap: %s}\n", model, tbo ? "true" : "false");
+	(*s)->strategy.ep = 16;
+	(*s)->strategy.dp = 16;
+	diag_init(&d);
+	f = forward_new(*s, &d);
+	diag_release(&d);
+	assert_non_null(f);
+	return f;
+}
+
+/* Two micro-batches hide each MoE layer's all-to-all under the other's compute: DeepSeek-V3
+ * (37 B active) prefilling 4096 tokens per rank computes far longer than it dispatches, so
+ * nothing shows. Qwen3-30B-A3B (3 B active, hidden 2048) decoding 1024 short sequences per rank
+ * dispatches longer than it computes and shows only what the all-to-all outlasts the compute by
+ * (some, not all, of it; the compute unchanged), and its link transfers add up to that time. */
+static void two_batch_overlap_hides_the_all_to_all_under_compute(void **state)
+{
+	struct scenario *s0, *s1;
+	struct forward_cost *plain = dpa_forward(&s0, "deepseek-v3", false);
+	struct forward_cost *tbo = dpa_forward(&s1, "deepseek-v3", true);
+	struct forward_batch prefill = {65536, 16, 16 * 4096.0 * 4097.0 / 2, 0, 65536};
+	struct forward_batch decode = {16384, 16384, 0, 16384 * 16.0, 16384 * 16.0};
+	double p0[FORWARD_PARTS], p1[FORWARD_PARTS], moved = 0;
+	struct forward_comm comm;
+	int c;
+	(void)state;
+	forward_time(plain, &prefill, p0);
+	forward_time_comm(tbo, &prefill, p1, &comm);
+	assert_true(p0[FORWARD_EP] > 0);
+	assert_true(p1[FORWARD_EP] == 0 && comm.bytes[LINK_CLASS_GPU] == 0);
+	forward_free(plain);
+	forward_free(tbo);
+	scenario_free(s0);
+	scenario_free(s1);
+	plain = dpa_forward(&s0, "qwen3-30b-a3b", false);
+	tbo = dpa_forward(&s1, "qwen3-30b-a3b", true);
+	forward_time(plain, &decode, p0);
+	forward_time_comm(tbo, &decode, p1, &comm);
+	print_message("decode EP %.3f ms exposed of %.3f ms, compute %.3f ms\n", p1[FORWARD_EP] * 1e3,
+		      p0[FORWARD_EP] * 1e3, p0[FORWARD_COMPUTE] * 1e3);
+	assert_true(p1[FORWARD_EP] > 0 && p1[FORWARD_EP] < p0[FORWARD_EP]);
+	check_rel(p1[FORWARD_COMPUTE], p0[FORWARD_COMPUTE], 1e-12);
+	for (c = 0; c < FORWARD_LINKS; c++)
+		if (comm.bytes[c] > 0 || comm.latency[c] > 0)
+			moved += comm.latency[c] + comm.bytes[c] / forward_link_bandwidth(tbo, c);
+	check_rel(moved, p1[FORWARD_EP], 1e-12);
+	forward_free(plain);
+	forward_free(tbo);
+	scenario_free(s0);
+	scenario_free(s1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +450,10 @@ int main(void)
 		cmocka_unit_test(a_full_decode_pool_leaves_caches_on_the_prefill_side),
 		cmocka_unit_test(a_short_decode_cache_preempts_unless_it_reserves),
 		cmocka_unit_test(a_trace_keeps_both_pools_iterations),
+		cmocka_unit_test(dp_attention_dispatches_each_ranks_tokens_over_the_ep_group),
+		cmocka_unit_test(dp_attention_pools_hold_every_ranks_cache),
+		cmocka_unit_test(dp_attention_colocated_replica_is_the_ep_group),
+		cmocka_unit_test(two_batch_overlap_hides_the_all_to_all_under_compute),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
