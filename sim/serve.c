@@ -144,13 +144,17 @@ static void preempt_newest(struct serve_state *e, struct replica *p)
 	p->preempted = true;
 }
 
-/* Give running sequences their tokens, preempting the newest when blocks run out. */
-static void schedule_running(struct serve_state *e, struct replica *p, int64_t *budget)
+/* Give running sequences their tokens, preempting the newest when blocks run out; with
+ * prompts_only, only those still prefilling (a prompt's next chunk). */
+static void schedule_running(struct serve_state *e, struct replica *p, int64_t *budget,
+			     bool prompts_only)
 {
 	size_t pos;
 	for (pos = 0; pos < p->nrunning && *budget > 0; pos++) {
 		struct seq *q = &e->seq[p->running[pos]];
 		int64_t n = q->len - q->computed, need;
+		if (prompts_only && q->generated > 0)
+			continue;
 		if (n > *budget)
 			n = *budget;
 		/* A decoding sequence verifies its drafts too, within the budget (vLLM V1's
@@ -367,6 +371,37 @@ void serve_issue(struct serve_state *e, struct replica *p, double in_system, dou
 	}
 }
 
+/* Whether an iteration that prefills runs no decodes (serving.mixed_prefill). */
+static bool prefill_alone(const struct serving *v)
+{
+	return v->mixed_prefill == MIXED_NEVER ||
+	       (v->mixed_prefill == MIXED_CHUNKED && !v->chunked_prefill);
+}
+
+/*
+ * A prefill-only iteration, when the engine runs prompts alone: prompts still being chunked,
+ * then waiting ones as the budget allows; p->scheduled is left at SIZE_MAX when there are none,
+ * and the iteration decodes instead. vLLM V0 (vllm/core/scheduler.py, _schedule_default: "Don't
+ * schedule decodes if prefills are scheduled"; prefills run one step under multi-step, as
+ * _get_num_lookahead_slots(is_prefill=True) is 0) and SGLang (python/sglang/srt/managers/
+ * tp_worker.py of the 0.3 series, forward_step: a new prefill batch runs, else the decode batch).
+ */
+static void schedule_prompts(struct serve_state *e, struct replica *p, int64_t *budget)
+{
+	int64_t before = *budget;
+	size_t k, n = 0;
+	schedule_running(e, p, budget, true);
+	if (!p->preempted)
+		schedule_waiting(e, p, budget);
+	if (*budget == before)
+		return;
+	for (k = 0; k < p->nrunning; k++)
+		n += e->seq[p->running[k]].sched > 0;
+	p->scheduled = n;
+	/* The scheduler runs again after this step. */
+	p->steps_left = 0;
+}
+
 /* Continuous batching: schedule and issue one iteration; false when the replica has nothing
  * to do. */
 static bool begin_continuous(struct serve_state *e, struct replica *p)
@@ -377,18 +412,23 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 		return false;
 	p->preempted = false;
 	p->swap_s = 0;
-	schedule_running(e, p, &budget);
-	/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when the
-	 * running batch's steps are done, or when nothing runs. */
-	if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
-		schedule_waiting(e, p, &budget);
-		p->steps_left = e->s->serving.scheduler_steps;
+	p->scheduled = SIZE_MAX;
+	if (prefill_alone(&e->s->serving) && (p->steps_left <= 0 || p->nrunning == 0))
+		schedule_prompts(e, p, &budget);
+	if (p->scheduled == SIZE_MAX) {
+		schedule_running(e, p, &budget, false);
+		/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when
+		 * the running batch's steps are done, or when nothing runs. */
+		if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
+			schedule_waiting(e, p, &budget);
+			p->steps_left = e->s->serving.scheduler_steps;
+		}
+		p->scheduled = p->nrunning;
 	}
 	p->steps_left--;
 	/* Within max_num_seqs sequences and max_batched_tokens tokens. */
 	BUG_ON(budget < 0 || (int64_t)p->nrunning > e->s->serving.max_num_seqs);
 	batch_of(e, p);
-	p->scheduled = p->nrunning;
 	serve_issue(e, p, in_system, p->swap_s);
 	return true;
 }
