@@ -31,6 +31,7 @@ enum preemption_kind { PREEMPT_RECOMPUTE, PREEMPT_SWAP };
 enum batching_kind { BATCHING_CONTINUOUS, BATCHING_STATIC };
 enum router_kind { ROUTER_ROUND_ROBIN, ROUTER_LEAST_OUTSTANDING };
 enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
+enum mixed_prefill { MIXED_ALWAYS, MIXED_NEVER, MIXED_CHUNKED };
 enum speculative_method { SPECULATIVE_NONE, SPECULATIVE_DRAFT, SPECULATIVE_EAGLE, SPECULATIVE_MTP };
 enum ema_kind { EMA_NONE, EMA_DEVICE, EMA_HOST };
 enum fp8_recipe { FP8_DELAYED, FP8_BLOCK };
@@ -113,6 +114,7 @@ struct serving {
 	int64_t block_size;        /* tokens per KV-cache block */
 	double gpu_memory_utilization; /* fraction of device memory the engine may use */
 	bool chunked_prefill;
+	enum mixed_prefill mixed_prefill; /* decodes in an iteration that prefills */
 	enum preemption_kind preemption;
 	enum batching_kind batching;
 	double swap_space;         /* bytes of host memory per GPU for swapped KV blocks */

@@ -41,6 +41,7 @@ static const char *const price_kind_names[] = {"on_demand", "capacity_block", "s
 						 "reserved", NULL};
 static const char *const router_names[] = {"round_robin", "least_outstanding", NULL};
 static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
+static const char *const mixed_prefill_names[] = {"always", "never", "chunked", NULL};
 static const char *const speculative_names[] = {"none", "draft", "eagle", "mtp", NULL};
 static const char *const ema_names[] = {"none", "device", "host", NULL};
 static const char *const fp8_recipe_names[] = {"delayed", "block", NULL};
@@ -391,6 +392,11 @@ static const struct schema_row rows[] = {
 	BOOL("serving.chunked_prefill", "true",
 	     "split long prompts over iterations and mix them with decodes",
 	     serving.chunked_prefill),
+	/* vLLM V0's _schedule_default runs no decodes in a step that prefills; its chunked-prefill
+	 * scheduler and V1 mix them; SGLang mixes only with --enable-mixed-chunk (engine profiles). */
+	ENUM("serving.mixed_prefill", mixed_prefill_names, "always",
+	     "decodes run in an iteration that prefills: always, never (prompts run alone), or "
+	     "only under chunked prefill", serving.mixed_prefill),
 	/* DeepSeek-V3 report sec. 3.4.1: the prefill deployment adds 32 redundant experts, copies of
 	 * high-load experts, to balance the EP ranks. */
 	INT("serving.redundant_experts", 0, 1048576, "0",

@@ -17,7 +17,7 @@
  * tokens (prompt plus generated) drive everything: an iteration computes the difference (or a
  * chunk of it), and when they meet a token is sampled (Kwon et al. 2023, sec. 4).
  */
-#include "serve_int.h"
+#include "serve_state.h"
 
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
@@ -33,75 +33,7 @@
 #include "speculative.h"
 #include "xalloc.h"
 
-enum seq_state { SEQ_FUTURE, SEQ_WAITING, SEQ_RUNNING, SEQ_SWAPPED, SEQ_DONE };
-
-struct seq {
-	int64_t len;          /* known tokens: prompt plus generated */
-	int64_t computed;     /* tokens whose keys and values are cached */
-	int64_t cached;       /* prompt tokens the prefix cache holds (whole blocks, shared) */
-	int64_t generated;
-	int64_t blocks;       /* KV blocks held on the GPU (or on the host when swapped) */
-	int64_t sched;        /* tokens scheduled this iteration */
-	int64_t drafted;      /* speculative tokens it verifies this iteration */
-	double carry;         /* the fraction of a token its accepted drafts are ahead by */
-	double first_token, finish;
-	int state;
-};
-
-enum { NO_ITERATION = UINT32_MAX, NO_LINK = UINT32_MAX };
-/* Streams of a replica: compute, then one per class of link. */
-enum { STREAMS_PER_REPLICA = 1 + FORWARD_LINKS };
-
-/* One dp replica: its scheduler's queues and KV blocks, and the iteration it has in flight. */
-struct replica {
-	size_t *waiting;      /* a ring: indices of queued sequences, head first */
-	size_t wcap, whead, wlen;
-	size_t *running;      /* admission order */
-	size_t nrunning;
-	size_t outstanding;   /* routed to it and not finished */
-	int64_t free_blocks, host_free_blocks;
-	bool preempted;       /* this iteration */
-	double swap_s;        /* this iteration */
-	uint32_t stream;      /* its first GPU's compute stream; its link streams follow */
-	uint32_t link[FORWARD_LINKS];   /* that GPU's port on each class of link, or NO_LINK */
-	uint32_t op;          /* the iteration's last op in flight, or NO_ITERATION */
-	/* What the iteration in flight computes, recorded when it ends. */
-	double start, dt, in_system;
-	bool moved;           /* some of it moves bytes on links: its time is the engine's */
-	double gpu, end;      /* the last iteration's GPU time and when it ended */
-	struct forward_batch b;
-	struct speculative_batch sb;
-	int32_t prefills;
-	size_t scheduled;
-	/* Static batching: the batch's iteration k of longest. */
-	int64_t k, longest;
-	int64_t steps_left;   /* multi-step: iterations before the scheduler admits again */
-};
-
-struct serve_state {
-	const struct scenario *s;
-	const struct request_stream *rs;
-	const struct forward_cost *f;
-	struct speculative *sp;   /* NULL: no speculative decoding */
-	struct seq *seq;
-	struct replica *rep;
-	size_t nrep;
-	size_t next_route;    /* the first request not yet handed to a replica */
-	size_t turn;          /* round robin: the replica that gets the next request */
-	int64_t total_blocks, block_size;   /* per replica */
-	double block_bytes;   /* per GPU */
-	double pcie_bw;
-	double now;
-	struct graph *g;
-	struct engine *eng;
-	uint32_t router;      /* the router's stream: a chain of waits, one per arrival time */
-	bool waking;          /* a wait is in flight */
-	struct serve_result *r;
-	size_t iters_cap;
-	bool keep;
-};
-
-static int64_t blocks_for(const struct serve_state *e, int64_t tokens)
+int64_t serve_blocks_for(const struct serve_state *e, int64_t tokens)
 {
 	return (int64_t)ceil(model_context_tokens(&e->s->model, (double)tokens) /
 			     (double)e->block_size);
@@ -111,7 +43,7 @@ static int64_t blocks_for(const struct serve_state *e, int64_t tokens)
  * the cache's, shared with every request that hits them. */
 static int64_t own_blocks(const struct serve_state *e, const struct seq *q, int64_t tokens)
 {
-	return blocks_for(e, tokens) - q->cached / e->block_size;
+	return serve_blocks_for(e, tokens) - q->cached / e->block_size;
 }
 
 /* The tokens of a request's prompt that the prefix cache holds: the shared prefix, the hit
@@ -147,7 +79,7 @@ static void wpush_front(struct replica *p, size_t i)
 	p->wlen++;
 }
 
-static size_t wpop_front(struct replica *p)
+size_t serve_wpop_front(struct replica *p)
 {
 	size_t i = p->waiting[p->whead];
 	p->whead = (p->whead + 1) % p->wcap;
@@ -212,13 +144,17 @@ static void preempt_newest(struct serve_state *e, struct replica *p)
 	p->preempted = true;
 }
 
-/* Give running sequences their tokens, preempting the newest when blocks run out. */
-static void schedule_running(struct serve_state *e, struct replica *p, int64_t *budget)
+/* Give running sequences their tokens, preempting the newest when blocks run out; with
+ * prompts_only, only those still prefilling (a prompt's next chunk). */
+static void schedule_running(struct serve_state *e, struct replica *p, int64_t *budget,
+			     bool prompts_only)
 {
 	size_t pos;
 	for (pos = 0; pos < p->nrunning && *budget > 0; pos++) {
 		struct seq *q = &e->seq[p->running[pos]];
 		int64_t n = q->len - q->computed, need;
+		if (prompts_only && q->generated > 0)
+			continue;
 		if (n > *budget)
 			n = *budget;
 		/* A decoding sequence verifies its drafts too, within the budget (vLLM V1's
@@ -275,7 +211,7 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 		q->sched = n;
 		q->state = SEQ_RUNNING;
 		*budget -= n;
-		wpop_front(p);
+		serve_wpop_front(p);
 		p->running[p->nrunning++] = i;
 	}
 }
@@ -309,7 +245,7 @@ static void batch_of(const struct serve_state *e, struct replica *p)
 	speculative_widen(&p->sb, b);
 }
 
-static void finish_sequence(struct serve_state *e, struct replica *p, size_t i)
+void serve_finish_sequence(struct serve_state *e, struct replica *p, size_t i)
 {
 	struct seq *q = &e->seq[i];
 	q->finish = e->now;
@@ -346,7 +282,7 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 			if (q->generated == 1)
 				q->first_token = e->now;
 			if (q->generated >= e->rs->req[i].output) {
-				finish_sequence(e, p, i);
+				serve_finish_sequence(e, p, i);
 				continue;
 			}
 			q->len++;
@@ -357,7 +293,7 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 	p->nrunning = kept;
 }
 
-static void record(struct serve_state *e, struct replica *p)
+void serve_record(struct serve_state *e, struct replica *p)
 {
 	struct serve_result *r = e->r;
 	struct serve_iteration *it;
@@ -389,14 +325,8 @@ static void record(struct serve_state *e, struct replica *p)
 	it->replica = (int32_t)(p - e->rep);
 }
 
-/*
- * Put the iteration of p->b on the replica's GPUs: its compute (kernels, swaps, host overhead)
- * as one op on the compute stream, then its collectives as one transfer per class of link, in
- * class order, over its first GPU's port (its TP peers do the same on theirs: one stands for
- * all). With nothing else on the links the chain takes forward's time. in_system: requests at
- * the replica when it starts.
- */
-static void issue(struct serve_state *e, struct replica *p, double in_system, double extra)
+/* The GPU time, host overhead and transfers of an iteration (serve_state.h). */
+void serve_issue(struct serve_state *e, struct replica *p, double in_system, double extra)
 {
 	static const char *const names[FORWARD_LINKS] = {"gpu link", "network", "pcie"};
 	double part[FORWARD_PARTS], compute, gpu, draft;
@@ -441,6 +371,37 @@ static void issue(struct serve_state *e, struct replica *p, double in_system, do
 	}
 }
 
+/* Whether an iteration that prefills runs no decodes (serving.mixed_prefill). */
+static bool prefill_alone(const struct serving *v)
+{
+	return v->mixed_prefill == MIXED_NEVER ||
+	       (v->mixed_prefill == MIXED_CHUNKED && !v->chunked_prefill);
+}
+
+/*
+ * A prefill-only iteration, when the engine runs prompts alone: prompts still being chunked,
+ * then waiting ones as the budget allows; p->scheduled is left at SIZE_MAX when there are none,
+ * and the iteration decodes instead. vLLM V0 (vllm/core/scheduler.py, _schedule_default: "Don't
+ * schedule decodes if prefills are scheduled"; prefills run one step under multi-step, as
+ * _get_num_lookahead_slots(is_prefill=True) is 0) and SGLang (python/sglang/srt/managers/
+ * tp_worker.py of the 0.3 series, forward_step: a new prefill batch runs, else the decode batch).
+ */
+static void schedule_prompts(struct serve_state *e, struct replica *p, int64_t *budget)
+{
+	int64_t before = *budget;
+	size_t k, n = 0;
+	schedule_running(e, p, budget, true);
+	if (!p->preempted)
+		schedule_waiting(e, p, budget);
+	if (*budget == before)
+		return;
+	for (k = 0; k < p->nrunning; k++)
+		n += e->seq[p->running[k]].sched > 0;
+	p->scheduled = n;
+	/* The scheduler runs again after this step. */
+	p->steps_left = 0;
+}
+
 /* Continuous batching: schedule and issue one iteration; false when the replica has nothing
  * to do. */
 static bool begin_continuous(struct serve_state *e, struct replica *p)
@@ -451,19 +412,24 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 		return false;
 	p->preempted = false;
 	p->swap_s = 0;
-	schedule_running(e, p, &budget);
-	/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when the
-	 * running batch's steps are done, or when nothing runs. */
-	if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
-		schedule_waiting(e, p, &budget);
-		p->steps_left = e->s->serving.scheduler_steps;
+	p->scheduled = SIZE_MAX;
+	if (prefill_alone(&e->s->serving) && (p->steps_left <= 0 || p->nrunning == 0))
+		schedule_prompts(e, p, &budget);
+	if (p->scheduled == SIZE_MAX) {
+		schedule_running(e, p, &budget, false);
+		/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when
+		 * the running batch's steps are done, or when nothing runs. */
+		if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
+			schedule_waiting(e, p, &budget);
+			p->steps_left = e->s->serving.scheduler_steps;
+		}
+		p->scheduled = p->nrunning;
 	}
 	p->steps_left--;
 	/* Within max_num_seqs sequences and max_batched_tokens tokens. */
 	BUG_ON(budget < 0 || (int64_t)p->nrunning > e->s->serving.max_num_seqs);
 	batch_of(e, p);
-	p->scheduled = p->nrunning;
-	issue(e, p, in_system, p->swap_s);
+	serve_issue(e, p, in_system, p->swap_s);
 	return true;
 }
 
@@ -476,80 +442,7 @@ static void end_continuous(struct serve_state *e, struct replica *p)
 	finish_iteration(e, p);
 	if (held > e->r->kv_blocks_peak)
 		e->r->kv_blocks_peak = held;
-	record(e, p);
-}
-
-/* Static batching: a batch is admitted only when the last one has finished, with KV blocks
- * reserved for every sequence's whole length; finished sequences stay in the batch as padding
- * and every response returns when the batch ends (FasterTransformer-style serving, the baseline
- * of Yu et al. 2022, Orca, sec. 2). The batch's prefill, then longest - 1 decode passes over the
- * whole padded batch, one iteration each. */
-static bool begin_static(struct serve_state *e, struct replica *p)
-{
-	const struct serving *v = &e->s->serving;
-	struct forward_batch *b = &p->b;
-	size_t j;
-	if (p->nrunning == 0) {
-		int64_t tokens = 0;
-		p->longest = 0;
-		while (p->wlen > 0 && (int64_t)p->nrunning < v->max_num_seqs) {
-			size_t i = p->waiting[p->whead];
-			const struct request *q = &e->rs->req[i];
-			int64_t need = blocks_for(e, q->prompt + q->output);
-			if (need > p->free_blocks ||
-			    (p->nrunning > 0 && tokens + q->prompt > v->max_batched_tokens))
-				break;
-			p->free_blocks -= need;
-			e->seq[i].blocks = need;
-			e->seq[i].state = SEQ_RUNNING;
-			tokens += q->prompt;
-			if (q->output > p->longest)
-				p->longest = q->output;
-			wpop_front(p);
-			p->running[p->nrunning++] = i;
-		}
-		if (p->nrunning == 0)
-			return false;
-		BUG_ON((int64_t)p->nrunning > v->max_num_seqs);
-		p->k = 0;
-	}
-	memset(b, 0, sizeof *b);
-	p->prefills = 0;
-	for (j = 0; j < p->nrunning; j++) {
-		const struct request *q = &e->rs->req[p->running[j]];
-		double ctx = (double)(q->prompt + p->k);
-		if (p->k == 0) {
-			b->tokens += (double)q->prompt;
-			b->prefill_pairs += model_chunk_pairs(&e->s->model, 0, (double)q->prompt);
-			b->kv_tokens += model_context_tokens(&e->s->model, (double)q->prompt);
-			p->prefills++;
-		} else {
-			b->tokens += 1;
-			b->decode_pairs += model_chunk_pairs(&e->s->model, ctx, 1);
-			b->kv_tokens += model_context_tokens(&e->s->model, ctx + 1);
-		}
-		b->sequences += 1;
-	}
-	p->scheduled = p->nrunning;
-	issue(e, p, (double)(p->nrunning + p->wlen), 0);
-	return true;
-}
-
-static void end_static(struct serve_state *e, struct replica *p)
-{
-	size_t j;
-	if (p->k == 0)
-		for (j = 0; j < p->nrunning; j++)
-			e->seq[p->running[j]].first_token = e->now;
-	record(e, p);
-	if (++p->k < p->longest)
-		return;
-	for (j = 0; j < p->nrunning; j++) {
-		size_t i = p->running[j];
-		e->seq[i].generated = e->rs->req[i].output;
-		finish_sequence(e, p, i);
-	}
-	p->nrunning = 0;
+	serve_record(e, p);
 }
 
 /* The gap after now that lands exactly on t when the engine adds it to now, so an arrival's
@@ -587,7 +480,7 @@ static void drive(struct serve_state *e)
 			p->op = NO_ITERATION;
 			p->end = e->now;
 			if (e->s->serving.batching == BATCHING_STATIC)
-				end_static(e, p);
+				serve_end_static(e, p);
 			else
 				end_continuous(e, p);
 		}
@@ -598,7 +491,7 @@ static void drive(struct serve_state *e)
 		if (p->op != NO_ITERATION)
 			continue;
 		if (e->s->serving.batching == BATCHING_STATIC)
-			begin_static(e, p);
+			serve_begin_static(e, p);
 		else
 			begin_continuous(e, p);
 	}
@@ -703,7 +596,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	e.block_bytes = per_token * (double)e.block_size;
 	/* vLLM: num_gpu_blocks = the KV budget // bytes per block (cache_engine.py). */
 	total = e.block_bytes > 0 && budget > 0 ? (int64_t)floor(budget / e.block_bytes) : 0;
-	if (total < blocks_for(&e, s->workload.seq_len)) {
+	if (total < serve_blocks_for(&e, s->workload.seq_len)) {
 		diag_add(d, at, NULL,
 			 "the KV cache holds %lld blocks of %lld tokens, fewer than one sequence of "
 			 "seq_len %lld needs (vLLM refuses to start)",

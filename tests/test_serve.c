@@ -787,6 +787,51 @@ static void multi_step_scheduling_delays_new_requests(void **state)
 }
 
 /*
+ * serving.mixed_prefill: request A (512 in, 64 out) decodes when B arrives a millisecond later.
+ * Mixed, one iteration prefills B and decodes A (two sequences, one prefill); alone, the two
+ * prompts run in iterations of their own (vLLM V0's _schedule_default, SGLang's forward_step)
+ * and every other iteration only decodes. "chunked" runs them alone without chunked prefill
+ * and mixed with it, the same runs to the bit.
+ */
+static void prefill_alone_runs_prompts_without_decodes(void **state)
+{
+	static const char *const yaml =
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 2,\n"
+		"  arrival: {process: constant, rate: 1000/s},\n"
+		"  prompt_tokens: {value: 512}, output_tokens: {value: 64}}\n"
+		"serving: {engine: {name: bare}, mixed_prefill: %s, chunked_prefill: %s}\n";
+	const char *const how[4][2] = {{"always", "false"}, {"never", "true"},
+				       {"chunked", "false"}, {"chunked", "true"}};
+	struct run_options o = {.keep_iterations = true};
+	struct serve_result r[4];
+	struct memory_report m;
+	size_t k, i, mixed[4] = {0}, prompts[4] = {0};
+	(void)state;
+	for (k = 0; k < 4; k++) {
+		struct scenario *s = check_scenariof("mix", yaml, how[k][0], how[k][1]);
+		serve_with(s, &o, &m, &r[k]);
+		memory_report_release(&m);
+		scenario_free(s);
+		for (i = 0; i < r[k].niters; i++) {
+			mixed[k] += r[k].iters[i].prefills > 0 &&
+				    r[k].iters[i].sequences > r[k].iters[i].prefills;
+			prompts[k] += r[k].iters[i].prefills > 0;
+		}
+	}
+	assert_int_equal(mixed[0], 1);
+	assert_int_equal(mixed[1], 0);
+	assert_int_equal(prompts[1], 2);
+	assert_true(r[2].ttft.mean == r[1].ttft.mean && r[2].tpot.mean == r[1].tpot.mean);
+	assert_true(r[3].ttft.mean == r[0].ttft.mean && r[3].tpot.mean == r[0].tpot.mean);
+	/* Alone, B's prompt does not carry A's decode, and A's decode waits for it. */
+	assert_true(r[1].ttft.mean < r[0].ttft.mean);
+	assert_true(r[1].tpot.mean > r[0].tpot.mean);
+	for (k = 0; k < 4; k++)
+		serve_result_release(&r[k]);
+}
+
+/*
  * Prefix caching: a 1,024-token prompt of which 512 tokens sit in the cache prefills only the
  * other 512 (attending to all 1,024), so its time to first token is below the uncached
  * prompt's and above a 512-token prompt's alone (the same GEMMs, less attention). A hit rate
@@ -898,6 +943,7 @@ int main(void)
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 		cmocka_unit_test(serving_fits_by_its_kv_cache),
 		cmocka_unit_test(multi_step_scheduling_delays_new_requests),
+		cmocka_unit_test(prefill_alone_runs_prompts_without_decodes),
 		cmocka_unit_test(prefix_cache_hits_skip_prefill),
 		cmocka_unit_test(trace_cached_tokens_are_read_and_checked),
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
