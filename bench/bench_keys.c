@@ -25,6 +25,7 @@ int main(void)
 	struct scenario *s;
 	struct diag d;
 	double t0, t;
+	size_t found;
 	xalloc_init();
 	gsl_set_error_handler_off();
 	len += (size_t)snprintf(text + len, cap - len, "model: gpt2\n");
@@ -36,11 +37,13 @@ int main(void)
 	top = yamltree_parse(a, "keys.yaml", text, len, &d);
 	s = top ? scenario_load_tree(top, "keys.yaml", NULL, &d) : NULL;
 	t = bench_now() - t0;
+	found = d.count;
 	printf("load a mapping of %d unknown keys: %.3f s, %zu diagnostics (target < 2 s; it was "
 	       "175 s before keys and diagnostics were hash-indexed)\n", KEYS, t, d.count);
 	scenario_free(s);
 	diag_release(&d);
 	arena_free(a);
 	free(text);
-	return d.count >= KEYS ? 0 : 1;
+	/* diag_release empties d: judge by the count taken before it. */
+	return found >= KEYS ? 0 : 1;
 }
