@@ -134,6 +134,7 @@ struct serving {
 	bool cuda_graphs;          /* decode-only batches replay a captured CUDA graph */
 	int64_t cuda_graph_max_batch; /* most sequences a captured graph holds; 0 = any */
 	bool overlap_scheduler;    /* host work hides under the previous iteration's GPU time */
+	bool async_output;         /* an iteration's tokens reach the client as the next one ends */
 	bool two_batch_overlap;    /* DP attention: MoE all-to-alls hide under compute */
 	enum allreduce_kind allreduce; /* TP all-reduce inside an NVLink node: NCCL or a custom
 					* kernel */

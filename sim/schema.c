@@ -456,6 +456,10 @@ static const struct schema_row rows[] = {
 	BOOL("serving.overlap_scheduler", "false",
 	     "the host prepares an iteration while the GPU runs the previous one (its host time "
 	     "hides under that GPU time)", serving.overlap_scheduler),
+	/* vLLM PR #7049 (v0.6.0), asynchronous output processor. */
+	BOOL("serving.async_output", "false",
+	     "an iteration's tokens are processed while the next iteration runs and reach the "
+	     "client when it ends (TTFT and latency one iteration later)", serving.async_output),
 	/* DeepSeek, "Inference System Overview" (2025-03-01), dual-batch overlap; SGLang
 	 * --enable-two-batch-overlap. */
 	BOOL("serving.two_batch_overlap", "false",

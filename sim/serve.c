@@ -256,9 +256,41 @@ void serve_finish_sequence(struct serve_state *e, struct replica *p, size_t i)
 	e->r->finished++;
 }
 
+/*
+ * serving.async_output: vLLM V0's asynchronous output processor (PR #7049, v0.6.0) turns an
+ * iteration's sampled tokens into request outputs in a callback while the next iteration's
+ * forward runs, and AsyncLLMEngine.engine_step hands the outputs to the clients' streams after
+ * that step_async returns: a token reaches the client when the next iteration ends. When no
+ * iteration follows at once, the engine drains its queue then (delivered at its own end).
+ */
+static void hold(struct serve_state *e, struct replica *p, size_t i, unsigned what)
+{
+	if (!e->s->serving.async_output)
+		return;
+	if (e->seq[i].held == 0)
+		p->held[p->nheld++] = i;
+	e->seq[i].held |= what;
+}
+
+/* The held tokens reach the client now (deliver) or at the times they were made. */
+static void release_held(struct serve_state *e, struct replica *p, bool deliver)
+{
+	size_t k;
+	for (k = 0; k < p->nheld; k++) {
+		struct seq *q = &e->seq[p->held[k]];
+		if (deliver && (q->held & HELD_FIRST))
+			q->first_token = e->now;
+		if (deliver && (q->held & HELD_LAST))
+			q->finish = e->now;
+		q->held = 0;
+	}
+	p->nheld = 0;
+}
+
 static void finish_iteration(struct serve_state *e, struct replica *p)
 {
 	size_t k, kept = 0;
+	release_held(e, p, true);
 	for (k = 0; k < p->nrunning; k++) {
 		size_t i = p->running[k];
 		struct seq *q = &e->seq[i];
@@ -279,10 +311,13 @@ static void finish_iteration(struct serve_state *e, struct replica *p)
 				q->blocks = own_blocks(e, q, q->len);
 			}
 			BUG_ON(q->generated > e->rs->req[i].output);
-			if (q->generated == 1)
+			if (q->generated == 1) {
 				q->first_token = e->now;
+				hold(e, p, i, HELD_FIRST);
+			}
 			if (q->generated >= e->rs->req[i].output) {
 				serve_finish_sequence(e, p, i);
+				hold(e, p, i, HELD_LAST);
 				continue;
 			}
 			q->len++;
@@ -408,6 +443,9 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 {
 	int64_t budget = e->s->serving.max_batched_tokens;
 	double in_system = (double)(p->nrunning + p->wlen);
+	/* Held tokens wait for an iteration that begins as the last one ended. */
+	if (p->end != e->now || (p->nrunning == 0 && p->wlen == 0))
+		release_held(e, p, false);
 	if (p->nrunning == 0 && p->wlen == 0)
 		return false;
 	p->preempted = false;
@@ -624,6 +662,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 		p->wcap = rs->n + 1;
 		p->waiting = xcalloc(p->wcap, sizeof *p->waiting);
 		p->running = xcalloc(rs->n + 1, sizeof *p->running);
+		p->held = xcalloc(rs->n + 1, sizeof *p->held);
 		/* The shared prefix's blocks stay in each replica's cache (under continuous
 		 * batching, where the cache is used). */
 		p->free_blocks = total;
@@ -673,6 +712,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	for (k = 0; k < e.nrep; k++) {
 		free(e.rep[k].waiting);
 		free(e.rep[k].running);
+		free(e.rep[k].held);
 	}
 	free(e.rep);
 	free(e.seq);

@@ -30,7 +30,10 @@ struct seq {
 	double carry;         /* the fraction of a token its accepted drafts are ahead by */
 	double first_token, finish;
 	int state;
+	unsigned held;        /* async output: HELD_FIRST, HELD_LAST, the times not yet final */
 };
+
+enum { HELD_FIRST = 1, HELD_LAST = 2 };
 
 enum { NO_ITERATION = UINT32_MAX, NO_LINK = UINT32_MAX };
 /* Streams of a replica: compute, then one per class of link. */
@@ -60,6 +63,10 @@ struct replica {
 	/* Static batching: the batch's iteration k of longest. */
 	int64_t k, longest;
 	int64_t steps_left;   /* multi-step: iterations before the scheduler admits again */
+	/* serving.async_output: the sequences whose first or last token the last iteration made;
+	 * they reach the client when the next iteration, begun at once, ends. */
+	size_t *held;
+	size_t nheld;
 };
 
 struct serve_state {

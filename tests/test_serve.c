@@ -787,6 +787,47 @@ static void multi_step_scheduling_delays_new_requests(void **state)
 }
 
 /*
+ * serving.async_output (vLLM V0's asynchronous output processor, PR #7049): a token reaches
+ * the client when the iteration after the one that made it ends. Requests A and B (512 in, 64
+ * out) arrive 1 ms apart; iteration 0 prefills A, iteration 1 prefills B and decodes A, and so
+ * on to iteration 64, B's last. A's first token is handed out at the end of iteration 1, B's at
+ * the end of 2; A's last token (iteration 63) at the end of 64, when B's last, with nothing
+ * after it, goes out at once. The iterations themselves take the same time.
+ */
+static void async_output_hands_tokens_out_an_iteration_later(void **state)
+{
+	static const char *const yaml =
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096, requests: 2,\n"
+		"  arrival: {process: constant, rate: 1000/s},\n"
+		"  prompt_tokens: {value: 512}, output_tokens: {value: 64}}\n"
+		"serving: {engine: {name: bare}, async_output: %s}\n";
+	struct run_options o = {.keep_iterations = true};
+	struct scenario *sync = check_scenariof("sync", yaml, "false");
+	struct scenario *lag = check_scenariof("lag", yaml, "true");
+	struct memory_report m;
+	struct serve_result a, b;
+	const struct serve_iteration *it;
+	size_t k;
+	(void)state;
+	serve_with(sync, &o, &m, &a);
+	memory_report_release(&m);
+	serve_with(lag, &o, &m, &b);
+	memory_report_release(&m);
+	assert_int_equal(a.niters, 65);
+	assert_int_equal(b.niters, 65);
+	for (k = 0; k < a.niters; k++)
+		assert_true(a.iters[k].duration == b.iters[k].duration);
+	it = a.iters;
+	check_rel(b.ttft.mean - a.ttft.mean, (it[1].duration + it[2].duration) / 2, 1e-9);
+	check_rel(b.latency.mean - a.latency.mean, it[64].duration / 2, 1e-9);
+	serve_result_release(&a);
+	serve_result_release(&b);
+	scenario_free(sync);
+	scenario_free(lag);
+}
+
+/*
  * serving.mixed_prefill: request A (512 in, 64 out) decodes when B arrives a millisecond later.
  * Mixed, one iteration prefills B and decodes A (two sequences, one prefill); alone, the two
  * prompts run in iterations of their own (vLLM V0's _schedule_default, SGLang's forward_step)
@@ -943,6 +984,7 @@ int main(void)
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),
 		cmocka_unit_test(serving_fits_by_its_kv_cache),
 		cmocka_unit_test(multi_step_scheduling_delays_new_requests),
+		cmocka_unit_test(async_output_hands_tokens_out_an_iteration_later),
 		cmocka_unit_test(prefill_alone_runs_prompts_without_decodes),
 		cmocka_unit_test(prefix_cache_hits_skip_prefill),
 		cmocka_unit_test(trace_cached_tokens_are_read_and_checked),
