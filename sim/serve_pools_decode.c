@@ -47,9 +47,10 @@ static void move(struct pstate *e, struct prep *d, size_t i)
 	const struct scenario *s = e->s;
 	const struct prep *src = &e->rep[e->seq[i].prep];
 	struct pseq *q = &e->seq[i];
-	double prompt = (double)e->rs->req[i].prompt;
+	/* The tokens each layer holds (a windowed layer only its window), at the cache's bits. */
+	double prompt = model_context_tokens(&s->model, (double)e->rs->req[i].prompt);
 	double distinct = model_kv_elems_per_token_layer(&s->model) * (double)s->model.layers *
-			  memory_dtype_bytes(s->workload.kv_dtype) * prompt;
+			  memory_kv_elem_bytes(s) * prompt;
 	int64_t tp = src->pool->s.strategy.tp < d->pool->s.strategy.tp ? src->pool->s.strategy.tp
 									: d->pool->s.strategy.tp;
 	int64_t adp = forward_attention_dp(&src->pool->s) < forward_attention_dp(&d->pool->s)
