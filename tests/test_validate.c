@@ -57,14 +57,6 @@ static void every_serving_case_runs(void **state)
  * its tolerance is reported so the list shrinks with the model. The set's summary is printed.
  */
 static const char *const known_outside[] = {
-	/* Megatron-LM Table 1, 18B (TP 8, micro-batch 1): 19 % slow. Its 25 MB TP all-reduces sit
-	 * where Azure's 8x A100 nccl-tests curve (the only published one the presets hold) reaches
-	 * under half its plateau; Selene's own curve is not published. */
-	"Megatron-LM Table 1, 18B, 256 GPUs",
-	/* H100 FP8 with one FP8 GEMM scale for every row: the short-sequence Nemotron-22B and the
-	 * CP 2 Llama3-8B stay 19-20 % fast. */
-	"NeMo 24.07, Nemotron-22B, 64 H100",
-	"NeMo 24.07, Llama3-8B, 8 H100",
 	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 20 to 29 % fast (the host Adam
 	 * and activation offload of the post are not modelled as it ran them). */
 	"DeepSpeed ZeRO-3, 1T, 1024 A100, micro-batch 8, seq 1024",
