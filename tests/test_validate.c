@@ -69,12 +69,10 @@ static const char *const known_outside[] = {
 	 * its checkpointed layer inputs alone (4 x 2048 x 25600 x 2 bytes x 128 layers, 54 GB)
 	 * exceed 40 GB: the run differed from the post's description in a way it does not state. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* MoE on H100 (issue 15 open): DeepSeek-V3's all-to-alls over 8 nodes are exposed, 35 %
-	 * slow (the run's DeepEP dispatch, node-limited routing and A2A overlap with the other
-	 * micro-batch's compute are not modelled yet); Qwen3-30B-A3B 23 % fast; GPT-OSS-120B 70 %
-	 * fast and does not fit at micro-batch 4 without recomputation, which the page does not
-	 * state. */
-	"Megatron-Bridge 25.09, DeepSeek-V3, 1024 H100",
+	/* MoE on H100: Qwen3-30B-A3B 18 % fast; GPT-OSS-120B 42 % fast and does not fit at
+	 * micro-batch 4 without recomputation, which the page does not state (stored recipes show
+	 * micro-batch 8, no pipeline and full-iteration CUDA graphs: the 25.11 row may not be that
+	 * configuration). */
 	"Megatron-Bridge 25.09, Qwen3-30B-A3B, 16 H100",
 	"Megatron-Bridge 25.11, GPT-OSS-120B, 64 H100",
 	NULL,
