@@ -338,11 +338,11 @@ static bool try_candidate(struct scenario *c, const struct scenario *base,
 	if (c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
 	    (c->workload.global_batch / (c->strategy.dp * c->workload.micro_batch)) %
 			    c->strategy.pp != 0) {
-		sweep_skip_add(n, "interleaved: micro-batches per step not a multiple of pp");
+		sweep_skip_add_rule(n, "interleaved: micro-batches per step not a multiple of pp");
 		return false;
 	}
 	if (!sweep_where_passes(w, c)) {
-		sweep_skip_add(n, "left out by the where filter");
+		sweep_skip_add_rule(n, "left out by the where filter");
 		return false;
 	}
 	return true;
@@ -414,7 +414,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			c.strategy.last_stage_layers = 0;
 			why = sweep_skip_rule(s, &c.strategy, train);
 			if (why != NULL) {
-				sweep_skip_add(x->counts, why);
+				sweep_skip_add_rule(x->counts, why);
 				continue;
 			}
 			uneven(&c);

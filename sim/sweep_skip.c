@@ -10,23 +10,47 @@
 #include <string.h>
 
 /* Count one configuration left out for reason (a short phrase, the same for every
- * configuration that breaks the same rule). */
-void sweep_skip_add(struct sweep_counts *n, const char *reason)
+ * configuration that breaks the same rule); its slot. */
+static size_t skip_add(struct sweep_counts *n, const char *reason)
 {
 	size_t i;
 	for (i = 0; i < n->nskips; i++)
 		if (strcmp(n->skips[i].reason, reason) == 0) {
 			n->skips[i].count++;
-			return;
+			return i;
 		}
 	if (n->nskips == SWEEP_SKIP_REASONS) {
 		i = SWEEP_SKIP_REASONS - 1;
 		snprintf(n->skips[i].reason, sizeof n->skips[i].reason, "other");
+		n->skips[i].rule = NULL;
 		n->skips[i].count++;
-		return;
+		return i;
 	}
 	snprintf(n->skips[n->nskips].reason, sizeof n->skips[n->nskips].reason, "%s", reason);
-	n->skips[n->nskips++].count = 1;
+	n->skips[n->nskips].rule = NULL;
+	n->skips[n->nskips].count = 1;
+	return n->nskips++;
+}
+
+void sweep_skip_add(struct sweep_counts *n, const char *reason)
+{
+	skip_add(n, reason);
+}
+
+/* The same for a string literal (sweep_skip_rule's, a caller's constant): the slot it was last
+ * counted in is found by its address, without comparing text, for every configuration after
+ * the first. A slot that became "other" forgets its literal. */
+void sweep_skip_add_rule(struct sweep_counts *n, const char *rule)
+{
+	size_t i;
+	for (i = 0; i < n->nskips; i++)
+		if (n->skips[i].rule == rule) {
+			n->skips[i].count++;
+			return;
+		}
+	i = skip_add(n, rule);
+	if (strcmp(n->skips[i].reason, rule) == 0)
+		n->skips[i].rule = rule;
 }
 
 /* The loader's refusal as a reason shared by every configuration it refuses alike: the rule,
