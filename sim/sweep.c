@@ -377,6 +377,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 	struct scenario c = *s;
 	int a, b, e, z, m, r, h, v, k, o, q;
 	bool moe = model_is_moe(&s->model), train = s->workload.mode == MODE_TRAIN;
+	bool dirty = false;             /* c.strategy changed beyond the fields set below */
 	for (a = 0; a < sp->tp.n; a++)
 	for (b = 0; b < sp->pp.n; b++)
 	for (k = 0; k < sp->cp.n; k++)
@@ -395,7 +396,11 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			/* vp means something only to the interleaved schedule. */
 			if (!il && v > 0)
 				continue;
-			c.strategy = s->strategy;
+			/* Every field the rules read is set below: the base's strategy is copied
+			 * back only after a candidate went through the loader's check. */
+			if (dirty)
+				c.strategy = s->strategy;
+			dirty = false;
 			c.strategy.tp = sp->tp.v[a];
 			c.strategy.pp = sp->pp.v[b];
 			c.strategy.cp = sp->cp.v[k];
@@ -420,6 +425,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 				sweep_skip_add_rule(x->counts, why);
 				continue;
 			}
+			dirty = true;
 			uneven(&c);
 			if (try_candidate(&c, s, w, x->counts))
 				add_point(x, g, &c);
