@@ -341,11 +341,11 @@ static bool try_candidate(struct scenario *c, const struct scenario *base,
 	if (c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
 	    (c->workload.global_batch / (c->strategy.dp * c->workload.micro_batch)) %
 			    c->strategy.pp != 0) {
-		sweep_skip_add_rule(n, "interleaved: micro-batches per step not a multiple of pp");
+		sweep_skip_add_rule(n, "interleaved: micro-batches per step not a multiple of pp", 1);
 		return false;
 	}
 	if (!sweep_where_passes(w, c)) {
-		sweep_skip_add_rule(n, "left out by the where filter");
+		sweep_skip_add_rule(n, "left out by the where filter", 1);
 		return false;
 	}
 	return true;
@@ -378,9 +378,26 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 	int a, b, e, z, m, r, h, v, k, o, q;
 	bool moe = model_is_moe(&s->model), train = s->workload.mode == MODE_TRAIN;
 	bool dirty = false;             /* c.strategy changed beyond the fields set below */
+	size_t inner = 0, per_ep = 1;   /* configurations under one (tp, pp, cp) */
+	if (train) {
+		for (h = 0, per_ep = 0; h < sp->schedule.n; h++)
+			per_ep += sp->schedule.v[h] == SCHEDULE_INTERLEAVED ? (size_t)sp->vp.n
+									: (size_t)(sp->vp.n > 0);
+		per_ep *= (size_t)sp->zero.n * (size_t)sp->micro_batch.n * (size_t)sp->recompute.n *
+			  (size_t)sp->offload_optimizer.n * (size_t)sp->offload_params.n;
+	}
+	for (e = 0; e < sp->ep.n; e++)
+		inner += moe || sp->ep.v[e] == 1 ? per_ep : 0;
 	for (a = 0; a < sp->tp.n; a++)
 	for (b = 0; b < sp->pp.n; b++)
-	for (k = 0; k < sp->cp.n; k++)
+	for (k = 0; k < sp->cp.n; k++) {
+		/* A (tp, pp, cp) the GPUs refuse: every configuration under it breaks the same
+		 * rule first (sweep_skip_rule), counted at once. */
+		const char *gpus = sweep_skip_gpus(s, sp->tp.v[a], sp->pp.v[b], sp->cp.v[k]);
+		if (gpus != NULL) {
+			sweep_skip_add_rule(x->counts, gpus, inner);
+			continue;
+		}
 	for (e = 0; e < sp->ep.n; e++) {
 		if (!moe && sp->ep.v[e] != 1)
 			continue;
@@ -422,7 +439,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			c.strategy.last_stage_layers = 0;
 			why = sweep_skip_rule(s, &c.strategy, train);
 			if (why != NULL) {
-				sweep_skip_add_rule(x->counts, why);
+				sweep_skip_add_rule(x->counts, why, 1);
 				continue;
 			}
 			dirty = true;
@@ -430,6 +447,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			if (try_candidate(&c, s, w, x->counts))
 				add_point(x, g, &c);
 		}
+	}
 	}
 }
 
