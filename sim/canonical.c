@@ -62,10 +62,51 @@ bool canonical_is_strategy_key(const char *key)
 static size_t part_rows[2][512], part_count[2];
 static bool parts_ready;
 
+/* Per schema row: its key as JSON with the colon, and the last value formatted with its text.
+ * A sweep's points differ in a few keys, so most rows reuse their text; a value is compared
+ * by content (a string's characters, a list's numbers), never by address. */
+struct row_text {
+	char *key;
+	size_t key_len;
+	bool ready;
+	union {
+		int64_t i;
+		double x;
+		bool b;
+		int e;
+		struct numlist list;
+	} value;
+	char *str;                      /* a string value's copy (NULL for none) */
+	char *text;
+	size_t len;
+};
+static struct row_text *row_texts;
+
+static char *format_with(void (*fn)(FILE *, const struct scenario *, const struct schema_row *),
+			 const struct scenario *s, const struct schema_row *r, size_t *len)
+{
+	char *buf = NULL;
+	FILE *f = open_memstream(&buf, len);
+	if (f == NULL)
+		xalloc_fail(0);
+	fn(f, s, r);
+	if (fclose(f) != 0)
+		xalloc_fail(*len);
+	return buf;
+}
+
+static void key_colon(FILE *f, const struct scenario *s, const struct schema_row *r)
+{
+	(void)s;
+	json_string(f, r->key);
+	fputc(':', f);
+}
+
 static void find_part_rows(void)
 {
 	size_t n, i;
 	const struct schema_row *rows = schema_rows(&n);
+	row_texts = xcalloc(n, sizeof *row_texts);
 	for (i = 0; i < n; i++) {
 		int k = canonical_is_strategy_key(rows[i].key);
 		if (rows[i].type == SCHEMA_SECTION || strcmp(rows[i].key, "name") == 0)
@@ -73,30 +114,88 @@ static void find_part_rows(void)
 		if (part_count[k] == sizeof part_rows[k] / sizeof part_rows[k][0])
 			abort(); /* the schema outgrew the table: a programming error */
 		part_rows[k][part_count[k]++] = i;
+		row_texts[i].key = format_with(key_colon, NULL, &rows[i], &row_texts[i].key_len);
 	}
 	parts_ready = true;
 }
 
+/* Whether row r of s holds the value t was formatted from; if not, t keeps s's value. */
+static bool same_value(struct row_text *t, const struct scenario *s, const struct schema_row *r)
+{
+	const void *field = (const char *)s + r->offset;
+	bool same = t->ready;
+	int i;
+	switch (r->type) {
+	case SCHEMA_INT:
+		same = same && t->value.i == *(const int64_t *)field;
+		t->value.i = *(const int64_t *)field;
+		break;
+	case SCHEMA_NUM:
+		/* bit for bit: 0 and -0 print apart */
+		same = same && memcmp(&t->value.x, field, sizeof t->value.x) == 0;
+		memcpy(&t->value.x, field, sizeof t->value.x);
+		break;
+	case SCHEMA_BOOL:
+		same = same && t->value.b == *(const bool *)field;
+		t->value.b = *(const bool *)field;
+		break;
+	case SCHEMA_ENUM:
+		same = same && t->value.e == *(const int *)field;
+		t->value.e = *(const int *)field;
+		break;
+	case SCHEMA_STRING: {
+		const char *v = *(char *const *)field;
+		same = same && (v == NULL ? t->str == NULL : t->str != NULL && strcmp(v, t->str) == 0);
+		if (!same) {
+			free(t->str);
+			t->str = v ? xstrdup(v) : NULL;
+		}
+		break;
+	}
+	case SCHEMA_NUMLIST: {
+		const struct numlist *l = field;
+		same = same && t->value.list.n == l->n;
+		for (i = 0; same && i < l->n; i++)
+			same = memcmp(&t->value.list.v[i], &l->v[i], sizeof l->v[i]) == 0;
+		t->value.list.n = l->n;
+		for (i = 0; i < l->n; i++)
+			t->value.list.v[i] = l->v[i];
+		break;
+	}
+	case SCHEMA_SECTION:
+		break;
+	}
+	return same;
+}
+
 char *canonical_format_part(const struct scenario *s, bool strategy)
 {
-	size_t n, i, size = 0;
+	size_t n, i, size = 0, at = 0;
 	const struct schema_row *rows = schema_rows(&n);
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, &size);
-	if (f == NULL)
-		xalloc_fail(0);
+	char *buf;
 	if (!parts_ready)
 		find_part_rows();
 	for (i = 0; i < part_count[strategy]; i++) {
-		const struct schema_row *r = &rows[part_rows[strategy][i]];
-		if (i > 0)
-			fputc(',', f);
-		json_string(f, r->key);
-		fputc(':', f);
-		canonical_value(f, s, r);
+		size_t row = part_rows[strategy][i];
+		struct row_text *t = &row_texts[row];
+		if (!same_value(t, s, &rows[row])) {
+			free(t->text);
+			t->text = format_with(canonical_value, s, &rows[row], &t->len);
+			t->ready = true;
+		}
+		size += (i > 0) + t->key_len + t->len;
 	}
-	if (fclose(f) != 0)
-		xalloc_fail(size);
+	buf = xmalloc(size + 1);
+	for (i = 0; i < part_count[strategy]; i++) {
+		const struct row_text *t = &row_texts[part_rows[strategy][i]];
+		if (i > 0)
+			buf[at++] = ',';
+		memcpy(buf + at, t->key, t->key_len);
+		at += t->key_len;
+		memcpy(buf + at, t->text, t->len);
+		at += t->len;
+	}
+	buf[at] = '\0';
 	return buf;
 }
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bug.h"
 #include "layout.h"
 #include "memory_int.h"
 #include "units.h"
@@ -98,12 +99,18 @@ bool memory_lora_target(const struct scenario *s, const struct model_tensor *t)
 	return t->group == TENSOR_ATTN || s->workload.lora.targets == LORA_ALL;
 }
 
-static void add_tensor(void *ctx, const struct model_tensor *t)
+/* One tensor's part of a param_sum. A layer's parts are kept (struct stage_calc) and added
+ * again for each layer of its kind: the same values in the same order as add_tensor's. */
+struct tensor_part {
+	double n, factored, lora;
+	bool expert, matrix, adapted;
+};
+
+static void tensor_part(const struct param_sum *p, const struct model_tensor *t,
+			struct tensor_part *a)
 {
-	struct param_sum *p = ctx;
 	double split = t->tp_split ? p->tp : 1.0;
 	double count = (double)t->count;
-	double n, factored;
 	if (t->group == TENSOR_EXPERT) {
 		count = memory_local_experts(p->s);
 		if (t->tp_split)
@@ -113,26 +120,57 @@ static void add_tensor(void *ctx, const struct model_tensor *t)
 	 * EP group beyond it with data-parallel attention (ep > tp: forward.h). */
 	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
 		split = fmax(1.0, p->tp / p->ep);
-	n = (double)t->rows * (double)t->cols * count / split;
+	a->n = (double)t->rows * (double)t->cols * count / split;
 	/* Shazeer and Stern 2018, sec. 3: a factored second moment keeps rows + cols values per
 	 * matrix; vectors keep one value per element. */
-	factored = t->rows > 1 ? ((double)t->rows + (double)t->cols) * count / split : n;
-	if (t->group == TENSOR_EXPERT) {
-		p->expert += n;
-		p->expert_factored += factored;
-		if (is_quantized_linear(t))
-			p->expert_matrix += n;
-	} else {
-		p->dense += n;
-		p->dense_factored += factored;
-		if (is_quantized_linear(t))
-			p->dense_matrix += n;
-	}
+	a->factored = t->rows > 1 ? ((double)t->rows + (double)t->cols) * count / split : a->n;
+	a->expert = t->group == TENSOR_EXPERT;
+	a->matrix = is_quantized_linear(t);
 	/* Hu et al. 2021 (LoRA), sec. 4.1: W + B*A with A r x cols and B rows x r. */
-	if (p->s->workload.lora.rank > 0 && memory_lora_target(p->s, t))
-		p->lora += (double)p->s->workload.lora.rank * ((double)t->rows + (double)t->cols) *
-			   count / split;
-	p->unit += n;
+	a->adapted = p->s->workload.lora.rank > 0 && memory_lora_target(p->s, t);
+	a->lora = a->adapted ? (double)p->s->workload.lora.rank * ((double)t->rows +
+				(double)t->cols) * count / split : 0;
+}
+
+static void add_part(struct param_sum *p, const struct tensor_part *a)
+{
+	if (a->expert) {
+		p->expert += a->n;
+		p->expert_factored += a->factored;
+		if (a->matrix)
+			p->expert_matrix += a->n;
+	} else {
+		p->dense += a->n;
+		p->dense_factored += a->factored;
+		if (a->matrix)
+			p->dense_matrix += a->n;
+	}
+	if (a->adapted)
+		p->lora += a->lora;
+	p->unit += a->n;
+}
+static void add_tensor(void *ctx, const struct model_tensor *t)
+{
+	struct tensor_part a;
+	tensor_part(ctx, t, &a);
+	add_part(ctx, &a);
+}
+
+enum { LAYER_PARTS = 64 };
+struct layer_parts {              /* one layer's, in model_layer_tensors' order */
+	struct tensor_part part[LAYER_PARTS];
+	int n;
+};
+struct part_recorder {
+	struct param_sum p;
+	struct layer_parts *out;
+};
+
+static void record_tensor(void *ctx, const struct model_tensor *t)
+{
+	struct part_recorder *r = ctx;
+	BUG_ON(r->out->n >= LAYER_PARTS);
+	tensor_part(&r->p, t, &r->out->part[r->out->n++]);
 }
 
 struct outer_filter {
@@ -168,6 +206,10 @@ struct stage_calc {
 	int64_t micro_batch;
 	double layer_units[2];          /* per-GPU elements of one dense / MoE layer (unsharded) */
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
+	struct layer_parts layer[2];    /* one dense / MoE layer's tensor parts */
+	struct param_sum sum;           /* the last stage's, shared by stages with its layers and */
+	int64_t sum_layers, sum_moe;    /* ends (sum_layers < 0: none yet) */
+	bool sum_first, sum_last;
 };
 
 double memory_busiest_expert(const struct scenario *s)
@@ -391,35 +433,53 @@ static double kv_bytes_per_token(const struct scenario *s, const struct stage *s
 	       (double)s->strategy.cp;
 }
 
-static void stage_memory(const struct stage_calc *c, const struct stage *st,
-			 struct memory_role *r)
+/* A stage's parameter sums: per layer its kind's parts, then the outer tensors and MTP. */
+static void stage_params(struct stage_calc *c, const struct stage *st, struct param_sum *p)
+{
+	const struct scenario *s = c->s;
+	bool train = s->workload.mode == MODE_TRAIN;
+	struct outer_filter of;
+	int k, j;
+	if (c->sum_layers == st->layers && c->sum_moe == st->moe_layers &&
+	    c->sum_first == st->first && c->sum_last == st->last) {
+		*p = c->sum;
+		return;
+	}
+	param_sum_init(p, s);
+	for (k = 0; k < 2; k++) {
+		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers, i;
+		for (i = 0; i < n; i++)
+			for (j = 0; j < c->layer[k].n; j++)
+				add_part(p, &c->layer[k].part[j]);
+	}
+	of.sum = p;
+	of.first = st->first;
+	of.last = st->last;
+	of.tied_copy = s->model.tie_embeddings && st->last && c->l->pp > 1;
+	of.mtp_copy = s->model.mtp_layers > 0 && st->last && !st->first && train;
+	model_outer_tensors(&s->model, add_outer, &of);
+	if (st->last && train)
+		model_mtp_tensors(&s->model, add_tensor, p);
+	c->sum = *p;
+	c->sum_layers = st->layers;
+	c->sum_moe = st->moe_layers;
+	c->sum_first = st->first;
+	c->sum_last = st->last;
+}
+
+static void stage_memory(struct stage_calc *c, const struct stage *st, struct memory_role *r)
 {
 	const struct scenario *s = c->s;
 	const struct layout *l = c->l;
 	const struct strategy *g = &s->strategy;
 	struct param_sum p;
-	struct outer_filter of;
 	bool train = s->workload.mode == MODE_TRAIN;
 	double zdense, zexpert;
 	double p2p = 0, allocated;
 	int k;
 
-	param_sum_init(&p, s);
 	memset(r, 0, sizeof *r);
-	for (k = 0; k < 2; k++) {
-		int64_t n = k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers, i;
-		for (i = 0; i < n; i++)
-			model_layer_tensors(&s->model, (enum layer_kind)k, add_tensor, &p);
-	}
-	of.sum = &p;
-	of.first = st->first;
-	of.last = st->last;
-	of.tied_copy = s->model.tie_embeddings && st->last && l->pp > 1;
-	of.mtp_copy = s->model.mtp_layers > 0 && st->last && !st->first && train;
-	model_outer_tensors(&s->model, add_outer, &of);
-	if (st->last && train)
-		model_mtp_tensors(&s->model, add_tensor, &p);
-
+	stage_params(c, st, &p);
 	r->first_stage = r->last_stage = st->index;
 	r->layers = st->layers;
 	r->moe_layers = st->moe_layers;
@@ -529,28 +589,23 @@ static void stage_memory(const struct stage_calc *c, const struct stage *st,
 	r->total = allocated + r->part[MEMORY_OVERHEAD];
 }
 
-static void unit_sum(void *ctx, const struct model_tensor *t)
-{
-	struct param_sum *p = ctx;
-	add_tensor(p, t);
-}
-
 static void prepare(struct stage_calc *c, const struct scenario *s, const struct layout *l,
 		    int64_t micro_batch)
 {
-	int k;
+	int k, j;
 	c->s = s;
 	c->l = l;
 	c->micro_batch = micro_batch;
+	c->sum_layers = -1;
 	for (k = 0; k < 2; k++) {
-		struct param_sum p;
-		param_sum_init(&p, s);
-		if (k == LAYER_MOE && !model_is_moe(&s->model)) {
-			c->layer_units[k] = 0;
-			continue;
-		}
-		model_layer_tensors(&s->model, (enum layer_kind)k, unit_sum, &p);
-		c->layer_units[k] = p.unit;
+		struct part_recorder rec;
+		param_sum_init(&rec.p, s);
+		rec.out = &c->layer[k];
+		c->layer[k].n = 0;
+		model_layer_tensors(&s->model, (enum layer_kind)k, record_tensor, &rec);
+		for (j = 0; j < c->layer[k].n; j++)
+			add_part(&rec.p, &c->layer[k].part[j]);
+		c->layer_units[k] = k == LAYER_MOE && !model_is_moe(&s->model) ? 0 : rec.p.unit;
 	}
 	{
 		struct param_sum p;
@@ -579,28 +634,22 @@ static bool same_breakdown(const struct memory_role *a, const struct memory_role
 	       a->host == b->host;
 }
 
-double memory_worst_total(const struct scenario *s, const struct layout *l, double micro_batch)
+void memory_stage_totals(const struct scenario *s, const struct layout *l, double *t1, double *t2)
 {
 	struct stage_calc c;
-	double worst = 0;
 	int64_t i;
 	prepare(&c, s, l, 1);
-	/* Memory is affine in the micro-batch: evaluate at b and scale the batch-proportional
-	 * parts, so the search sees a continuous function. */
 	for (i = 0; i < l->pp; i++) {
 		struct stage st;
 		struct memory_role r1, r2;
-		double t;
 		layout_stage(s, l, i, &st);
 		c.micro_batch = 1;
 		stage_memory(&c, &st, &r1);
 		c.micro_batch = 2;
 		stage_memory(&c, &st, &r2);
-		t = r1.total + (r2.total - r1.total) * (micro_batch - 1.0);
-		if (t > worst)
-			worst = t;
+		t1[i] = r1.total;
+		t2[i] = r2.total;
 	}
-	return worst;
 }
 
 static void build_roles(const struct scenario *s, const struct layout *l, struct memory_report *r)
@@ -665,14 +714,26 @@ static int infer_fit(const struct scenario *s, const struct layout *l,
 	return 0;
 }
 
+/* The host memory a node needs: its busiest role's host part on each of its GPUs. */
+static void host_need(const struct scenario *s, struct memory_report *r)
+{
+	double host = 0;
+	size_t i;
+	int64_t on_node = s->cluster.gpus < s->cluster.node.gpus_per_node
+				  ? s->cluster.gpus : s->cluster.node.gpus_per_node;
+	for (i = 0; i < r->nroles; i++)
+		if (r->roles[i].host > host)
+			host = r->roles[i].host;
+	r->host_per_node = host * (double)on_node;
+	r->host_capacity = s->cluster.node.host_memory;
+	r->host_fits = r->host_capacity <= 0 || r->host_per_node <= r->host_capacity;
+}
+
 void memory_screen(const struct scenario *s, struct memory_screen *out)
 {
 	struct layout l;
 	struct memory_report r;
 	const struct memory_role *w;
-	double host = 0;
-	size_t i;
-	int64_t on_node;
 	memset(&r, 0, sizeof r);
 	memset(out, 0, sizeof *out);
 	layout_build(s, &l);
@@ -680,20 +741,16 @@ void memory_screen(const struct scenario *s, struct memory_screen *out)
 	w = &r.roles[r.worst];
 	out->peak = w->total;
 	memcpy(out->part, w->part, sizeof out->part);
-	for (i = 0; i < r.nroles; i++)
-		if (r.roles[i].host > host)
-			host = r.roles[i].host;
-	on_node = s->cluster.gpus < s->cluster.node.gpus_per_node ? s->cluster.gpus
-								  : s->cluster.node.gpus_per_node;
 	out->capacity = s->cluster.node.gpu.memory;
 	out->fits = out->peak <= out->capacity;
 	r.capacity = out->capacity;
 	if (s->workload.mode == MODE_INFER && infer_fit(s, &l, w, &r) == 0)
 		out->fits = r.fits;
+	host_need(s, &r);
 	free(r.roles);
-	out->host_per_node = host * (double)on_node;
-	out->host_capacity = s->cluster.node.host_memory;
-	out->host_fits = out->host_capacity <= 0 || out->host_per_node <= out->host_capacity;
+	out->host_per_node = r.host_per_node;
+	out->host_capacity = r.host_capacity;
+	out->host_fits = r.host_fits;
 }
 
 void memory_stage(const struct scenario *s, int64_t stage, struct memory_role *out)
@@ -711,9 +768,6 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 {
 	struct layout l;
 	const struct memory_role *w;
-	double host = 0;
-	size_t i;
-	int64_t on_node;
 
 	memset(r, 0, sizeof *r);
 	model_count_params(&s->model, &r->params);
@@ -723,14 +777,7 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 	r->capacity = s->cluster.node.gpu.memory;
 	r->fits = w->total <= r->capacity;
 	r->headroom = r->capacity - w->total;
-	for (i = 0; i < r->nroles; i++)
-		if (r->roles[i].host > host)
-			host = r->roles[i].host;
-	on_node = s->cluster.gpus < s->cluster.node.gpus_per_node ? s->cluster.gpus
-								  : s->cluster.node.gpus_per_node;
-	r->host_per_node = host * (double)on_node;
-	r->host_capacity = s->cluster.node.host_memory;
-	r->host_fits = r->host_capacity <= 0 || r->host_per_node <= r->host_capacity;
+	host_need(s, r);
 	if (s->workload.mode == MODE_TRAIN) {
 		if (memory_max_micro_batch(s, &l, r->capacity, &r->max_micro_batch) != 0) {
 			snprintf(r->advice, sizeof r->advice, "the micro-batch search did not converge");

@@ -7,11 +7,13 @@
 #include <gsl/gsl_roots.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "layout.h"
 #include "memory.h"
 #include "memory_int.h"
 #include "units.h"
+#include "xalloc.h"
 
 /* Brent's method (GSL) on [lo, hi], which must bracket a root; 0, or -1 when GSL fails. */
 static int brent(gsl_function *f, double lo, double hi, double epsabs, double epsrel,
@@ -41,29 +43,35 @@ static int brent(gsl_function *f, double lo, double hi, double epsabs, double ep
 }
 
 struct search {
-	const struct scenario *s;
-	const struct layout *l;
+	const double *t1, *t2;          /* each stage's total at micro-batch 1 and 2 */
+	int64_t pp;
 	double capacity;
 };
 
+/* The most loaded GPU's total for a continuous micro-batch b, less the capacity. */
 static double excess(double b, void *params)
 {
 	struct search *x = params;
-	return memory_worst_total(x->s, x->l, b) - x->capacity;
+	double worst = 0;
+	int64_t i;
+	for (i = 0; i < x->pp; i++) {
+		double t = x->t1[i] + (x->t2[i] - x->t1[i]) * (b - 1.0);
+		if (t > worst)
+			worst = t;
+	}
+	return worst - x->capacity;
 }
 
 /* Brent's method (GSL) on the continuous extension, then the integer below the root. */
-int memory_max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
-			   int64_t *out)
+static int max_micro_batch(struct search *x, int64_t *out)
 {
-	struct search x = {s, l, capacity};
-	gsl_function f = {excess, &x};
+	gsl_function f = {excess, x};
 	double lo = 1.0, hi = 2.0, root = 1.0;
-	if (excess(1.0, &x) > 0) {
+	if (excess(1.0, x) > 0) {
 		*out = 0;
 		return 0;
 	}
-	while (excess(hi, &x) <= 0) {
+	while (excess(hi, x) <= 0) {
 		if (hi >= (double)(1 << 24)) {
 			*out = 1 << 24;
 			return 0;
@@ -74,9 +82,21 @@ int memory_max_micro_batch(const struct scenario *s, const struct layout *l, dou
 	if (brent(&f, lo, hi, 0, 1e-9, &root) != 0)
 		return -1;
 	*out = (int64_t)floor(root + 1e-9);
-	if (*out > 1 && excess((double)*out, &x) > 0)
+	if (*out > 1 && excess((double)*out, x) > 0)
 		(*out)--;
 	return 0;
+}
+
+int memory_max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
+			   int64_t *out)
+{
+	double *t = xcalloc(2 * (size_t)l->pp, sizeof *t);
+	struct search x = {t, t + l->pp, l->pp, capacity};
+	int status;
+	memory_stage_totals(s, l, t, t + l->pp);
+	status = max_micro_batch(&x, out);
+	free(t);
+	return status;
 }
 
 struct kv_search {

@@ -11,9 +11,9 @@
 #include "layout.h"
 #include "memory.h"
 
-/* The most loaded GPU's total for a micro-batch size, continuous in the micro-batch: memory is
- * affine in it, so the breakdown at 1 and 2 is extended linearly. The function GSL searches. */
-double memory_worst_total(const struct scenario *s, const struct layout *l, double micro_batch);
+/* Each stage's total at micro-batch 1 (t1) and 2 (t2), l->pp of each: memory is affine in the
+ * micro-batch, so memory_fit extends them linearly into the function GSL searches. */
+void memory_stage_totals(const struct scenario *s, const struct layout *l, double *t1, double *t2);
 
 /* The largest micro-batch whose most loaded GPU fits in capacity (0 when none does, capped at
  * 2^24). Returns 0, or -1 when the GSL search fails. */

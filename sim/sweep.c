@@ -10,6 +10,9 @@
 #include "sweep_int.h"
 
 #include <gsl/gsl_errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,11 +341,11 @@ static bool try_candidate(struct scenario *c, const struct scenario *base,
 	if (c->workload.mode == MODE_TRAIN && c->strategy.schedule == SCHEDULE_INTERLEAVED &&
 	    (c->workload.global_batch / (c->strategy.dp * c->workload.micro_batch)) %
 			    c->strategy.pp != 0) {
-		sweep_skip_add(n, "interleaved: micro-batches per step not a multiple of pp");
+		sweep_skip_add_rule(n, "interleaved: micro-batches per step not a multiple of pp", 1);
 		return false;
 	}
 	if (!sweep_where_passes(w, c)) {
-		sweep_skip_add(n, "left out by the where filter");
+		sweep_skip_add_rule(n, "left out by the where filter", 1);
 		return false;
 	}
 	return true;
@@ -374,9 +377,27 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 	struct scenario c = *s;
 	int a, b, e, z, m, r, h, v, k, o, q;
 	bool moe = model_is_moe(&s->model), train = s->workload.mode == MODE_TRAIN;
+	bool dirty = false;             /* c.strategy changed beyond the fields set below */
+	size_t inner = 0, per_ep = 1;   /* configurations under one (tp, pp, cp) */
+	if (train) {
+		for (h = 0, per_ep = 0; h < sp->schedule.n; h++)
+			per_ep += sp->schedule.v[h] == SCHEDULE_INTERLEAVED ? (size_t)sp->vp.n
+									: (size_t)(sp->vp.n > 0);
+		per_ep *= (size_t)sp->zero.n * (size_t)sp->micro_batch.n * (size_t)sp->recompute.n *
+			  (size_t)sp->offload_optimizer.n * (size_t)sp->offload_params.n;
+	}
+	for (e = 0; e < sp->ep.n; e++)
+		inner += moe || sp->ep.v[e] == 1 ? per_ep : 0;
 	for (a = 0; a < sp->tp.n; a++)
 	for (b = 0; b < sp->pp.n; b++)
-	for (k = 0; k < sp->cp.n; k++)
+	for (k = 0; k < sp->cp.n; k++) {
+		/* A (tp, pp, cp) the GPUs refuse: every configuration under it breaks the same
+		 * rule first (sweep_skip_rule), counted at once. */
+		const char *gpus = sweep_skip_gpus(s, sp->tp.v[a], sp->pp.v[b], sp->cp.v[k]);
+		if (gpus != NULL) {
+			sweep_skip_add_rule(x->counts, gpus, inner);
+			continue;
+		}
 	for (e = 0; e < sp->ep.n; e++) {
 		if (!moe && sp->ep.v[e] != 1)
 			continue;
@@ -392,7 +413,11 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			/* vp means something only to the interleaved schedule. */
 			if (!il && v > 0)
 				continue;
-			c.strategy = s->strategy;
+			/* Every field the rules read is set below: the base's strategy is copied
+			 * back only after a candidate went through the loader's check. */
+			if (dirty)
+				c.strategy = s->strategy;
+			dirty = false;
 			c.strategy.tp = sp->tp.v[a];
 			c.strategy.pp = sp->pp.v[b];
 			c.strategy.cp = sp->cp.v[k];
@@ -414,13 +439,15 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			c.strategy.last_stage_layers = 0;
 			why = sweep_skip_rule(s, &c.strategy, train);
 			if (why != NULL) {
-				sweep_skip_add(x->counts, why);
+				sweep_skip_add_rule(x->counts, why, 1);
 				continue;
 			}
+			dirty = true;
 			uneven(&c);
 			if (try_candidate(&c, s, w, x->counts))
 				add_point(x, g, &c);
 		}
+	}
 	}
 }
 
@@ -621,6 +648,18 @@ static char *point_config(const struct expansion *x, size_t i, const struct scen
 	return config;
 }
 
+/* Each point builds and frees a step graph and an engine of some MB. glibc gives the freed top
+ * of the heap back to the kernel (trim threshold 128 KiB, or twice the last freed mmap), and the
+ * next point faults every page in again: a sixth of a simulating sweep's time. Keep up to
+ * 256 MiB of freed heap, and serve blocks up to 32 MiB (glibc's largest threshold) from it. */
+static void keep_heap(void)
+{
+#if defined(__GLIBC__)
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+#endif
+}
+
 int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	      const struct sweep_callbacks *cb, struct sweep_counts *counts, struct diag *d)
 {
@@ -631,6 +670,7 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 	int status = 0;
 	memset(counts, 0, sizeof *counts);
 	gsl_set_error_handler_off();
+	keep_heap();
 	if (expand(sp, &x, counts, d) != 0)
 		return -1;
 	counts->groups = x.ngroups;

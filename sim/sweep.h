@@ -69,6 +69,7 @@ enum { SWEEP_SKIP_REASONS = 24, SWEEP_SKIP_TEXT = 96 };
 struct sweep_skip {
 	char reason[SWEEP_SKIP_TEXT];
 	size_t count;
+	const char *rule;          /* the literal sweep_skip_rule gave it, or NULL */
 };
 
 struct sweep_counts {

@@ -57,11 +57,15 @@ bool sweep_where_passes(struct store_where *w, const struct scenario *s);
 /* sweep_skip.c. Count one configuration left out for reason (a phrase shared by every
  * configuration that breaks the same rule) in n. */
 void sweep_skip_add(struct sweep_counts *n, const char *reason);
+/* The same count times for a reason that is a string literal: found again by its address. */
+void sweep_skip_add_rule(struct sweep_counts *n, const char *rule, size_t count);
 /* The loader's refusal (scenario_check_strategy's first diagnostic) as such a phrase. */
 void sweep_skip_reason(const struct diag_item *it, char *buf, size_t size);
 /* The first rule of the search strategy g on group s breaks before the loader sees it, or
  * NULL; train: the group trains (offload and ZeRO's rules are training's). */
 const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, bool train);
+/* Its rules that read only tp, pp and cp (the first it checks), or NULL. */
+const char *sweep_skip_gpus(const struct scenario *s, int64_t tp, int64_t pp, int64_t cp);
 /* Order the reasons most configurations first, ties in the order first met. */
 void sweep_skip_sort(struct sweep_counts *n);
 

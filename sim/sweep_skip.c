@@ -9,24 +9,50 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Count one configuration left out for reason (a short phrase, the same for every
- * configuration that breaks the same rule). */
-void sweep_skip_add(struct sweep_counts *n, const char *reason)
+/* Count count configurations left out for reason (a short phrase, the same for every
+ * configuration that breaks the same rule); its slot. */
+static size_t skip_add(struct sweep_counts *n, const char *reason, size_t count)
 {
 	size_t i;
 	for (i = 0; i < n->nskips; i++)
 		if (strcmp(n->skips[i].reason, reason) == 0) {
-			n->skips[i].count++;
-			return;
+			n->skips[i].count += count;
+			return i;
 		}
 	if (n->nskips == SWEEP_SKIP_REASONS) {
 		i = SWEEP_SKIP_REASONS - 1;
 		snprintf(n->skips[i].reason, sizeof n->skips[i].reason, "other");
-		n->skips[i].count++;
-		return;
+		n->skips[i].rule = NULL;
+		n->skips[i].count += count;
+		return i;
 	}
 	snprintf(n->skips[n->nskips].reason, sizeof n->skips[n->nskips].reason, "%s", reason);
-	n->skips[n->nskips++].count = 1;
+	n->skips[n->nskips].rule = NULL;
+	n->skips[n->nskips].count = count;
+	return n->nskips++;
+}
+
+void sweep_skip_add(struct sweep_counts *n, const char *reason)
+{
+	skip_add(n, reason, 1);
+}
+
+/* The same for a string literal (sweep_skip_rule's, a caller's constant), count times at
+ * once: the slot it was last counted in is found by its address, without comparing text, for
+ * every configuration after the first. A slot that became "other" forgets its literal. */
+void sweep_skip_add_rule(struct sweep_counts *n, const char *rule, size_t count)
+{
+	size_t i;
+	if (count == 0)
+		return;
+	for (i = 0; i < n->nskips; i++)
+		if (n->skips[i].rule == rule) {
+			n->skips[i].count += count;
+			return;
+		}
+	i = skip_add(n, rule, count);
+	if (strcmp(n->skips[i].reason, rule) == 0)
+		n->skips[i].rule = rule;
 }
 
 /* The loader's refusal as a reason shared by every configuration it refuses alike: the rule,
@@ -63,6 +89,17 @@ void sweep_skip_reason(const struct diag_item *it, char *buf, size_t size)
 	buf[j < size ? j : size - 1] = '\0';
 }
 
+/* The rules of sweep_skip_rule that read only tp, pp and cp. */
+const char *sweep_skip_gpus(const struct scenario *s, int64_t tp, int64_t pp, int64_t cp)
+{
+	int64_t mp = tp * pp * cp;
+	if (tp > s->cluster.node.gpus_per_node)
+		return "tp exceeds the GPUs of a node";
+	if (mp > s->cluster.gpus || s->cluster.gpus % mp != 0)
+		return "tp*pp*cp does not divide the GPUs";
+	return NULL;
+}
+
 /* The first rule of the search a configuration breaks before the loader sees it, or NULL.
  * ZeRO-2 and -3 are left out with pipeline parallelism, as DeepSpeed refuses them
  * (runtime/pipe/engine.py: "ZeRO-2 and ZeRO-3 are incompatible with pipeline parallelism");
@@ -73,12 +110,10 @@ void sweep_skip_reason(const struct diag_item *it, char *buf, size_t size)
  * (without one the transfers would cost nothing). */
 const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, bool train)
 {
-	int64_t mp = g->tp * g->pp * g->cp;
 	bool offload = g->offload.optimizer == OFFLOAD_CPU || g->offload.params == OFFLOAD_CPU;
-	if (g->tp > s->cluster.node.gpus_per_node)
-		return "tp exceeds the GPUs of a node";
-	if (mp > s->cluster.gpus || s->cluster.gpus % mp != 0)
-		return "tp*pp*cp does not divide the GPUs";
+	const char *why = sweep_skip_gpus(s, g->tp, g->pp, g->cp);
+	if (why != NULL)
+		return why;
 	if (train && g->pp > 1 && g->zero >= 2)
 		return "ZeRO-2/3 with pp > 1 (DeepSpeed refuses it)";
 	if (g->schedule == SCHEDULE_INTERLEAVED && g->pp == 1)
