@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "speculative.h"
 #include "units.h"
 
 static void json_stat(FILE *out, const char *key, const struct serve_stat *st, bool last)
@@ -38,15 +39,11 @@ static double serve_gpu_s(const struct serve_result *v)
 	return gpu;
 }
 
-/* Tokens a speculative step yields by the scenario's rates: 1 + p1 + ... + pK
- * (speculative_expected, sim/speculative.c). */
+/* Tokens a speculative step yields by the scenario's rates: 1 + p1 + ... + pK. */
 static double expected_tokens(const struct scenario *s)
 {
-	double e = 1;
-	int i;
-	for (i = 0; i < s->serving.speculative.acceptance.n; i++)
-		e += s->serving.speculative.acceptance.v[i];
-	return e;
+	return speculative_yield(s->serving.speculative.acceptance.v,
+				 s->serving.speculative.acceptance.n);
 }
 
 static void json_speculative(FILE *out, const struct scenario *s, const struct serve_result *v)

@@ -114,13 +114,18 @@ int64_t speculative_tokens(const struct speculative *sp)
 	return sp->k;
 }
 
-double speculative_expected(const struct speculative *sp, int64_t k)
+double speculative_yield(const double *p, int64_t n)
 {
 	double e = 1;
 	int64_t i;
-	for (i = 0; i < k && i < sp->k; i++)
-		e += sp->p[i];
+	for (i = 0; i < n; i++)
+		e += p[i];
 	return e;
+}
+
+double speculative_expected(const struct speculative *sp, int64_t k)
+{
+	return speculative_yield(sp->p, k < sp->k ? k : sp->k);
 }
 
 int64_t speculative_drafts(const struct speculative *sp, bool decoding, int64_t room)

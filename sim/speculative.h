@@ -40,6 +40,8 @@ int64_t speculative_drafts(const struct speculative *sp, bool decoding, int64_t 
 /* Tokens a step that drafted k yields on average, the bonus token included:
  * 1 + p1 + ... + pk with vLLM's cumulative per-position rates. */
 double speculative_expected(const struct speculative *sp, int64_t k);
+/* The same sum over n rates p (the scenario's acceptance list, before any drafter exists). */
+double speculative_yield(const double *p, int64_t n);
 /* The tokens one step that drafted k yields, in [1, k + 1] and at most `left` (the tokens the
  * request still wants): the expected count accumulated in *carry (the sequence's fractional
  * token, 0 at its start), so its tokens over its steps follow the expectation without a random
