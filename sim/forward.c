@@ -54,6 +54,7 @@ struct forward_cost {
 	double wbytes;              /* bytes per linear weight (quantized) */
 	double act;                 /* bytes per activation element */
 	double kv_layer;            /* KV bytes per token per layer per GPU */
+	double decode_kv_reads;     /* times decode attention reads each cached KV head */
 	double heads, head_dim;     /* per GPU */
 	double head_bytes, embed_bytes;
 	double most_weight_bytes;
@@ -146,6 +147,15 @@ struct forward_cost *forward_new(const struct scenario *s, struct diag *d)
 	}
 	f->kv_layer *= memory_kv_elem_bytes(s);
 	f->heads = (double)m->heads / (double)f->tp;
+	/* A decode kernel whose thread block computes decode_heads_per_cta query heads reads a
+	 * KV head once per block of its GQA group (LMDeploy v0.1.0 turbomind
+	 * decoder_multihead_attention.cu: grid num_heads / HeadPerCta, HeadPerCta 4 for a
+	 * group of 8, so Llama-2-70B's KV is read twice); 0 is a kernel sharing the whole group. */
+	f->decode_kv_reads = 1.0;
+	if (!model_is_mla(m) && s->serving.decode_heads_per_cta > 0) {
+		double group = f->heads / fmax(1.0, (double)m->kv_heads / (double)f->tp);
+		f->decode_kv_reads = fmax(1.0, ceil(group / (double)s->serving.decode_heads_per_cta));
+	}
 	f->head_bytes = (double)m->vocab * (double)m->hidden / (double)f->tp * f->wbytes;
 	layout_build(s, &l);
 	f->stage = xcalloc((size_t)f->pp, sizeof *f->stage);
@@ -232,8 +242,10 @@ static double attention(const struct forward_cost *f, const struct forward_batch
 		prefill_flops = 4 * f->heads * f->head_dim * b->prefill_pairs;
 		decode_flops = 4 * f->heads * f->head_dim * b->decode_pairs;
 	}
-	/* Keys and values of every context are read once; queries read and outputs written. */
-	bytes = b->kv_tokens * f->kv_layer + 2 * b->tokens * f->heads *
+	/* Keys and values of every context are read once (decode: decode_kv_reads times);
+	 * queries read and outputs written. */
+	bytes = (b->kv_tokens + (f->decode_kv_reads - 1) * b->decode_pairs) * f->kv_layer +
+		2 * b->tokens * f->heads *
 		(f->head_dim > 0 ? f->head_dim : (double)m->mla.kv_lora_rank) * f->act;
 	return fmax(compute_attention_time(f->c, dtype, prefill_flops + decode_flops),
 		    compute_stream_time(f->c, bytes));

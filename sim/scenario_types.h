@@ -129,6 +129,7 @@ struct serving {
 	double scheduler_overhead; /* s of host time per iteration (schedule, prepare inputs) */
 	double scheduler_per_seq;  /* s of host time per scheduled sequence */
 	double sampling_per_seq;   /* s of host time per sampled sequence (sample, detokenize) */
+	int64_t decode_heads_per_cta; /* query heads sharing one KV read in decode attention */
 	int64_t launches_per_layer;/* kernels launched per layer outside CUDA graphs */
 	double launch_overhead;    /* s of host time per kernel launch */
 	bool cuda_graphs;          /* decode-only batches replay a captured CUDA graph */

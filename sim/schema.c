@@ -441,6 +441,10 @@ static const struct schema_row rows[] = {
 	NUM("serving.sampling_per_seq", UNIT_SECONDS, 0, 1, false, "0",
 	    "host time per sequence that samples a token (sampling, detokenizing, streaming)",
 	    serving.sampling_per_seq),
+	INT("serving.decode_heads_per_cta", 0, 1024, "0",
+	    "query heads one decode-attention thread block computes from one read of their KV "
+	    "head; a GQA group of more heads reads it again per block (0: the whole group)",
+	    serving.decode_heads_per_cta),
 	INT("serving.launches_per_layer", 0, 10000, "0",
 	    "kernels a layer launches outside CUDA graphs (two more per layer with tp > 1)",
 	    serving.launches_per_layer),

@@ -390,6 +390,44 @@ static void one_token_reads_only_its_experts(void **state)
 }
 
 /*
+ * LMDeploy TurboMind v0.1.0's decode attention (decoder_multihead_attention.cu) runs
+ * num_heads / 4 thread blocks per sequence when the GQA group is a multiple of 4, each block
+ * reading its KV head once: Llama-2-70B (64 query heads, 8 KV heads) on TP 4 has 16 query and
+ * 2 KV heads per GPU, a group of 8, so each KV head is read twice. 64 decode tokens with 1,000
+ * cached tokens each: the second read is 64,000 tokens x 2 KV heads x 128 x 2 (K and V) x 2
+ * bytes = 65,536,000 bytes per layer, x 80 layers = 5.24288 GB, at the A100-80GB's 2,039 GB/s
+ * x 0.83 (its preset) = 3.0979 ms more per step. A group of 2 (heads_per_cta 8) reads it once.
+ */
+static void turbomind_decode_reads_a_group_of_eight_twice(void **state)
+{
+	static const char yaml[] =
+		"model: llama-2-70b\ncluster: {node: dgx-a100, gpus: 4}\n"
+		"workload: {mode: infer, dtype: fp16, seq_len: 4096}\nstrategy: {tp: 4}\n";
+	struct scenario *once = check_scenario("tm0", yaml);
+	struct scenario *twice = check_scenario("tm4", yaml);
+	struct forward_cost *f0, *f4, *f8;
+	struct forward_batch b = {64, 64, 0, 64000, 64000};
+	double t0, t4, t8;
+	(void)state;
+	twice->serving.decode_heads_per_cta = 4;
+	f0 = new_forward(once);
+	f4 = new_forward(twice);
+	twice->serving.decode_heads_per_cta = 8;
+	f8 = new_forward(twice);
+	t0 = forward_time(f0, &b, NULL);
+	t4 = forward_time(f4, &b, NULL);
+	t8 = forward_time(f8, &b, NULL);
+	print_message("step %.4f ms, read twice %.4f ms\n", t0 * 1e3, t4 * 1e3);
+	check_rel(t4 - t0, 65536000.0 * 80 / (2039e9 * 0.83), 1e-6);
+	check_rel(t8, t0, 1e-12);
+	forward_free(f0);
+	forward_free(f4);
+	forward_free(f8);
+	scenario_free(once);
+	scenario_free(twice);
+}
+
+/*
  * DeepSeek-V3 in fp8 on 8 H800, EP 8, 256 decode tokens: with the busiest expert at twice the
  * mean, its rank (32 experts) receives 1 + 1/32 times the mean all-to-all bytes. The mean: 256
  * tokens x 7168 x 2 bytes x 8 copies x 58 MoE layers x 2 (dispatch, combine) x 7/8 leaving the
@@ -977,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(lognormal_lengths_have_the_requested_moments),
 		cmocka_unit_test(latency_targets_parse_and_judge),
 		cmocka_unit_test(one_token_reads_only_its_experts),
+		cmocka_unit_test(turbomind_decode_reads_a_group_of_eight_twice),
 		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
 		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
 		cmocka_unit_test(moe_imbalance_loads_the_busiest_serving_rank),
