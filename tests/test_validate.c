@@ -11,11 +11,14 @@
 
 #include <gsl/gsl_errno.h>
 
+#include "memory.h"
+#include "scenario.h"
 #include "validate.h"
 #include "yamltree.h"
 
 #define TRAINING_CASES "tests/validation/published.yaml"
 #define SERVING_CASES "tests/validation/serving.yaml"
+#define DEEPSEEK_CASES "tests/validation/deepseek.yaml"
 
 /* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
 static void check_every_case_runs(const char *cases, size_t count)
@@ -158,6 +161,35 @@ static void serving_runs_are_within_their_tolerance(void **state)
 {
 	(void)state;
 	check_within_tolerance(SERVING_CASES, known_outside_serving);
+}
+
+/*
+ * DeepSeek's own training costs (issue 15, section 4): V3 within its 10 % bar, and in 80 GB as
+ * DeepSeek's run was. Listed outside, issue 15 still open: V2 (zero-bubble PP 16, EP 8) and
+ * the 67B dense model each about 29 % fast (their goldens pin the figures).
+ */
+static const char *const known_outside_deepseek[] = {
+	"DeepSeek-V2 pre-training, 1024 H800",
+	"DeepSeek 67B pre-training, 1024 H800",
+	NULL,
+};
+
+static void deepseek_runs_are_within_their_bars(void **state)
+{
+	struct memory_screen m;
+	struct diag d;
+	struct scenario *s;
+	(void)state;
+	check_within_tolerance(DEEPSEEK_CASES, known_outside_deepseek);
+	diag_init(&d);
+	s = scenario_load("scenarios/deepseek_v3_pp16_ep64_h800.yaml", NULL, &d);
+	assert_non_null(s);
+	memory_screen(s, &m);
+	print_message("DeepSeek-V3: %.2f GiB of %.0f GiB\n", m.peak / 1073741824.0,
+		      m.capacity / 1073741824.0);
+	assert_true(m.fits);
+	scenario_free(s);
+	diag_release(&d);
 }
 
 /*
@@ -398,6 +430,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(every_serving_case_runs),
 		cmocka_unit_test(serving_runs_are_within_their_tolerance),
 		cmocka_unit_test(serving_runs_stay_within_2_points_of_their_pins),
+		cmocka_unit_test(deepseek_runs_are_within_their_bars),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
 		cmocka_unit_test(tokens_per_gpu_is_the_cluster_rate_over_its_gpus),
 	};
