@@ -346,7 +346,9 @@ double forward_time_comm(const struct forward_cost *f, const struct forward_batc
 	double layer[2][FORWARD_PARTS] = {{0}}, own[FORWARD_PARTS] = {0}, total = 0;
 	double *out = part ? part : own;
 	struct forward_comm lcomm[2] = {{{0}, {0}}, {{0}, {0}}};
-	struct forward_batch rank;
+	struct forward_batch rank, half;
+	const struct forward_batch *lb;
+	double reps = 1;
 	int64_t i;
 	int k, p;
 	for (p = 0; p < FORWARD_PARTS; p++)
@@ -357,8 +359,24 @@ double forward_time_comm(const struct forward_cost *f, const struct forward_batc
 		return 0;
 	if (f->adp > 1)
 		b = rank_batch(f, b, &rank);
-	for (k = 0; k < 2; k++)
-		layer_time(f, (enum layer_kind)k, b, layer[k], comm ? &lcomm[k] : NULL);
+	/* serving.two_batch_overlap runs the layers on two half batches, one after the other:
+	 * each half reads the weights and launches the kernels again (dp_exposed). */
+	lb = b;
+	if (s->serving.two_batch_overlap && b->tokens >= 2) {
+		half = (struct forward_batch){b->tokens / 2, b->sequences / 2, b->prefill_pairs / 2,
+					      b->decode_pairs / 2, b->kv_tokens / 2};
+		lb = &half;
+		reps = 2;
+	}
+	for (k = 0; k < 2; k++) {
+		layer_time(f, (enum layer_kind)k, lb, layer[k], comm ? &lcomm[k] : NULL);
+		for (p = 0; p < FORWARD_PARTS; p++)
+			layer[k][p] *= reps;
+		for (p = 0; p < FORWARD_LINKS; p++) {
+			lcomm[k].bytes[p] *= reps;
+			lcomm[k].latency[p] *= reps;
+		}
+	}
 	for (i = 0; i < f->pp; i++) {
 		const struct stage_counts *st = &f->stage[i];
 		for (p = 0; p < FORWARD_PARTS; p++)
@@ -500,8 +518,10 @@ static double dp_dispatch(const struct forward_cost *f, const struct forward_bat
  * one's dispatch and combine under the other's attention and experts (DeepSeek, "Inference
  * System Overview": dual-batch overlap in prefill, a 5-stage pipeline of the attention in
  * decode; SGLang --enable-two-batch-overlap), so only what they outlast the compute by shows:
- * max(0, all-to-all - compute). The pass's first micro-batch, which has nothing to hide under,
- * and the halves' smaller GEMMs are left out. The links carry that share of the bytes.
+ * max(0, all-to-all - compute), per half (forward_time_comm runs the layers on half batches
+ * twice: their smaller GEMMs read the weights twice and every kernel launches twice). The
+ * pass's first micro-batch, which has nothing to hide under, is left out. The links carry that
+ * share of the bytes.
  */
 static double dp_exposed(const struct forward_cost *f, const struct forward_batch *b,
 			 double compute, struct forward_comm *comm)

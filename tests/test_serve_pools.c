@@ -400,7 +400,9 @@ static struct forward_cost *dpa_forward(struct scenario **s, const char *model, 
  * (37 B active) prefilling 4096 tokens per rank computes far longer than it dispatches, so
  * nothing shows. Qwen3-30B-A3B (3 B active, hidden 2048) decoding 1024 short sequences per rank
  * dispatches longer than it computes and shows only what the all-to-all outlasts the compute by
- * (some, not all, of it; the compute unchanged), and its link transfers add up to that time. */
+ * (some, not all, of it), and its link transfers add up to that time. Each half runs every
+ * layer's kernels on its own, reading the weights again: more compute than the whole batch's
+ * in one pass, and less than twice it. */
 static void two_batch_overlap_hides_the_all_to_all_under_compute(void **state)
 {
 	struct scenario *s0, *s1;
@@ -427,7 +429,10 @@ static void two_batch_overlap_hides_the_all_to_all_under_compute(void **state)
 	print_message("decode EP %.3f ms exposed of %.3f ms, compute %.3f ms\n", p1[FORWARD_EP] * 1e3,
 		      p0[FORWARD_EP] * 1e3, p0[FORWARD_COMPUTE] * 1e3);
 	assert_true(p1[FORWARD_EP] > 0 && p1[FORWARD_EP] < p0[FORWARD_EP]);
-	check_rel(p1[FORWARD_COMPUTE], p0[FORWARD_COMPUTE], 1e-12);
+	print_message("decode compute %.3f ms, two halves %.3f ms\n", p0[FORWARD_COMPUTE] * 1e3,
+		      p1[FORWARD_COMPUTE] * 1e3);
+	assert_true(p1[FORWARD_COMPUTE] > p0[FORWARD_COMPUTE] &&
+		    p1[FORWARD_COMPUTE] < 2 * p0[FORWARD_COMPUTE]);
 	for (c = 0; c < FORWARD_LINKS; c++)
 		if (comm.bytes[c] > 0 || comm.latency[c] > 0)
 			moved += comm.latency[c] + comm.bytes[c] / forward_link_bandwidth(tbo, c);
