@@ -101,6 +101,24 @@ static void json_pools(FILE *out, const struct serve_result *v)
 	fputs("\n    },\n", out);
 }
 
+/* The steady state (serve.h), null when the run never settles. */
+static void json_steady(FILE *out, const struct serve_steady *st)
+{
+	fputs("    \"steady\": ", out);
+	if (!st->valid) {
+		fputs("null,\n", out);
+		return;
+	}
+	fputs("{\n", out);
+	output_json_num_field(out, 6, "from_s", st->from);
+	output_json_num_field(out, 6, "to_s", st->to);
+	output_json_num_field(out, 6, "input_tokens_per_s", st->input_tokens_per_s);
+	output_json_num_field(out, 6, "output_tokens_per_s", st->output_tokens_per_s);
+	fputs("      \"tpot_mean_s\": ", out);
+	json_num(out, st->tpot_mean);
+	fputs("\n    },\n", out);
+}
+
 void output_json_serving(FILE *out, const struct scenario *s, const struct serve_result *v)
 {
 	int k;
@@ -116,6 +134,7 @@ void output_json_serving(FILE *out, const struct scenario *s, const struct serve
 	output_json_num_field(out, 4, "requests_per_s", v->requests_per_s);
 	output_json_num_field(out, 4, "input_tokens_per_s", v->input_tokens_per_s);
 	output_json_num_field(out, 4, "output_tokens_per_s", v->output_tokens_per_s);
+	json_steady(out, &v->steady);
 	json_stat(out, "ttft_s", &v->ttft, false);
 	json_stat(out, "tpot_s", &v->tpot, false);
 	json_stat(out, "latency_s", &v->latency, false);
@@ -237,6 +256,16 @@ void output_text_serving(FILE *out, const struct scenario *s, const struct serve
 	fprintf(out, "\nthroughput  %.2f requests/s, %.0f output tokens/s, %.0f input tokens/s "
 		     "over %.2f s\n",
 		v->requests_per_s, v->output_tokens_per_s, v->input_tokens_per_s, v->duration);
+	if (v->steady.valid)
+		fprintf(out, "steady      %.0f output tokens/s, %.0f input tokens/s, TPOT mean %.1f ms "
+			     "(from %.2f s,\n            a median latency after the first arrival, to "
+			     "the last arrival at %.2f s)\n",
+			v->steady.output_tokens_per_s,
+			v->steady.input_tokens_per_s, v->steady.tpot_mean * 1e3, v->steady.from,
+			v->steady.to);
+	else if (v->offered_rate > 0)
+		fprintf(out, "steady      none: the arrivals end within a median latency of the first "
+			     "(more requests give the load time to settle)\n");
 	fprintf(out, "\n%-16s %9s %9s %9s %9s\n", "latency (ms)", "mean", "p50", "p90", "p99");
 	text_stat(out, "TTFT", &v->ttft);
 	text_stat(out, "TPOT", &v->tpot);

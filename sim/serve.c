@@ -19,8 +19,6 @@
  */
 #include "serve_state.h"
 
-#include <gsl/gsl_sort.h>
-#include <gsl/gsl_statistics_double.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,53 +539,25 @@ static void drive(struct serve_state *e)
 	engine_sync(e->eng);
 }
 
-void serve_stat_of(double *x, size_t n, struct serve_stat *out)
-{
-	memset(out, 0, sizeof *out);
-	if (n == 0)
-		return;
-	gsl_sort(x, 1, n);
-	out->mean = gsl_stats_mean(x, 1, n);
-	out->p50 = gsl_stats_quantile_from_sorted_data(x, 1, n, 0.50);
-	out->p90 = gsl_stats_quantile_from_sorted_data(x, 1, n, 0.90);
-	out->p99 = gsl_stats_quantile_from_sorted_data(x, 1, n, 0.99);
-}
-
 static void summarize(struct serve_state *e)
 {
 	struct serve_result *r = e->r;
 	const struct request_stream *rs = e->rs;
-	double *ttft = xcalloc(rs->n + 1, sizeof *ttft);
-	double *tpot = xcalloc(rs->n + 1, sizeof *tpot);
-	double *lat = xcalloc(rs->n + 1, sizeof *lat);
-	double compute = 0, in_tokens = 0, out_tokens = 0;
-	size_t i, nt = 0, np = 0;
+	struct serve_done *done = xcalloc(rs->n + 1, sizeof *done);
+	double compute = 0;
+	size_t i, n = 0;
 	int p;
 	for (i = 0; i < rs->n; i++) {
 		const struct seq *q = &e->seq[i];
 		const struct request *rq = &rs->req[i];
 		if (q->state != SEQ_DONE)
 			continue;
-		ttft[nt] = q->first_token - rq->arrival;
-		lat[nt++] = q->finish - rq->arrival;
-		/* TPOT as vLLM's benchmark defines it: (latency - TTFT) / (output - 1). */
-		if (rq->output > 1)
-			tpot[np++] = (q->finish - q->first_token) / (double)(rq->output - 1);
-		if (q->finish > r->duration)
-			r->duration = q->finish;
-		in_tokens += (double)rq->prompt;
-		out_tokens += (double)rq->output;
+		done[n++] = (struct serve_done){rq->arrival, q->first_token, q->finish, rq->prompt,
+						rq->output};
 	}
-	serve_stat_of(ttft, nt, &r->ttft);
-	serve_stat_of(tpot, np, &r->tpot);
-	serve_stat_of(lat, nt, &r->latency);
-	free(ttft);
-	free(tpot);
-	free(lat);
+	serve_summarize_done(done, n, r);
+	free(done);
 	if (r->duration > 0) {
-		r->requests_per_s = (double)r->finished / r->duration;
-		r->input_tokens_per_s = in_tokens / r->duration;
-		r->output_tokens_per_s = out_tokens / r->duration;
 		r->mean_in_system /= r->duration;
 		for (p = 0; p < FORWARD_PARTS; p++)
 			compute += r->part[p];

@@ -54,11 +54,22 @@ struct serve_pool_result {
 	double busy;              /* fraction of the duration its replicas compute, averaged */
 };
 
+/* The rate a run holds once its load has settled (serve_summary.c): over the window from one
+ * median latency after the first arrival to the last arrival; valid false when the arrivals end
+ * before it opens (the run never settles, or every request arrives at once). */
+struct serve_steady {
+	bool valid;
+	double from, to;          /* s */
+	double input_tokens_per_s, output_tokens_per_s;
+	double tpot_mean;         /* s, over the requests that arrive in the window */
+};
+
 struct serve_result {
 	size_t requests, finished;
 	double duration;          /* s from time 0 to the last finish */
 	double requests_per_s, input_tokens_per_s, output_tokens_per_s;
 	struct serve_stat ttft, tpot, latency;
+	struct serve_steady steady;
 	int64_t replicas;         /* dp: engines sharing the request stream */
 	int64_t kv_blocks_total, kv_blocks_peak;   /* per replica (the peak: the fullest) */
 	double kv_peak_fraction;

@@ -10,6 +10,16 @@
 
 /* Mean and quantiles of x[0..n) (sorted in place) into *out; all 0 when n is 0. */
 void serve_stat_of(double *x, size_t n, struct serve_stat *out);
+
+/* A finished request's times (s) and lengths. */
+struct serve_done {
+	double arrival, first_token, finish;
+	int64_t prompt, output;
+};
+/* From the n finished requests d: r's TTFT, TPOT and latency statistics, its duration (the last
+ * finish) and throughput over it, and its steady state (serve_summary.c). Returns the summed
+ * latency. */
+double serve_summarize_done(const struct serve_done *d, size_t n, struct serve_result *r);
 /* The prompt tokens of rq that the prefix cache holds, in whole blocks of `block` tokens. */
 int64_t serve_prefix_hit(const struct scenario *s, int64_t block, const struct request *rq);
 /* The gap after now that lands exactly on t when added to now. */

@@ -380,34 +380,18 @@ static void summarize(struct pstate *e)
 {
 	struct serve_result *r = e->r;
 	const struct request_stream *rs = e->rs;
-	double *ttft = xcalloc(rs->n + 1, sizeof *ttft);
-	double *tpot = xcalloc(rs->n + 1, sizeof *tpot);
-	double *lat = xcalloc(rs->n + 1, sizeof *lat);
-	double in_tokens = 0, out_tokens = 0, lat_sum = 0, gpu_busy = 0, gpus = 0;
-	size_t i, nt = 0, np = 0;
+	struct serve_done *done = xcalloc(rs->n + 1, sizeof *done);
+	double lat_sum, gpu_busy = 0, gpus = 0;
+	size_t i;
 	int k;
-	for (i = 0; i < rs->n; i++) {
-		const struct pseq *q = &e->seq[i];
-		const struct request *rq = &rs->req[i];
-		ttft[nt] = q->first_token - rq->arrival;
-		lat[nt] = q->finish - rq->arrival;
-		lat_sum += lat[nt++];
-		/* TPOT as vLLM's benchmark defines it: (latency - TTFT) / (output - 1). */
-		if (rq->output > 1)
-			tpot[np++] = (q->finish - q->first_token) / (double)(rq->output - 1);
-		if (q->finish > r->duration)
-			r->duration = q->finish;
-		in_tokens += (double)rq->prompt;
-		out_tokens += (double)rq->output;
-	}
-	serve_stat_of(ttft, nt, &r->ttft);
-	serve_stat_of(tpot, np, &r->tpot);
-	serve_stat_of(lat, nt, &r->latency);
+	for (i = 0; i < rs->n; i++)
+		done[i] = (struct serve_done){rs->req[i].arrival, e->seq[i].first_token,
+					      e->seq[i].finish, rs->req[i].prompt,
+					      rs->req[i].output};
+	lat_sum = serve_summarize_done(done, rs->n, r);
+	free(done);
 	serve_stat_of(e->xfer, e->nxfer, &r->kv_transfer);
 	r->kv_transfer_bytes = e->nxfer > 0 ? e->moved_bytes / (double)e->nxfer : 0;
-	free(ttft);
-	free(tpot);
-	free(lat);
 	for (k = 0; k < SERVE_POOLS; k++) {
 		const struct pool *pl = &e->pool[k];
 		struct serve_pool_result *o = &r->pool[k];
@@ -425,9 +409,6 @@ static void summarize(struct pstate *e)
 	}
 	r->busy = gpus > 0 ? gpu_busy / gpus : 0;
 	if (r->duration > 0) {
-		r->requests_per_s = (double)r->finished / r->duration;
-		r->input_tokens_per_s = in_tokens / r->duration;
-		r->output_tokens_per_s = out_tokens / r->duration;
 		/* Little's law over the run: the time-average in system is the summed latency over
 		 * the duration (every request arrives and leaves within it). */
 		r->mean_in_system = lat_sum / r->duration;

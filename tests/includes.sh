@@ -17,7 +17,7 @@ stage_of() {
 	overhead | speculative) echo 2 ;;
 	schedule | schedule_* | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine) echo 4 ;;
-	serve | serve_slo | serve_pools | serve_int | serve_pools_* | serve_static | serve_state) echo 4 ;;  # drives the engine: after it
+	serve | serve_slo | serve_pools | serve_int | serve_pools_* | serve_static | serve_state | serve_summary) echo 4 ;;  # drives the engine: after it
 	result | run | output | output_* | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;

@@ -22,6 +22,7 @@
 #include "requests.h"
 #include "run.h"
 #include "serve.h"
+#include "serve_int.h"
 
 /* Build memory and serve the scenario's requests through the run module, as dssim does, with
  * options o (may be NULL); the test fails when the run does not simulate. *m and *r are the
@@ -387,6 +388,37 @@ static void one_token_reads_only_its_experts(void **state)
 	assert_true(isfinite(t1) && t1 > 0);
 	forward_free(f);
 	scenario_free(s);
+}
+
+/*
+ * The steady state by hand. Three requests arrive at 0, 10 and 20 s, each prefilling 100 tokens
+ * and making its first of 5 output tokens 1 s after arriving; they finish at 9, 15 and 25 s
+ * (latencies 9, 5, 5: median 5 s). The window runs from 0 + 5 = 5 s to the last arrival, 20 s
+ * (15 s). In it: the first request's last 4 s of its 8 s decode (4 tokens x 4/8 = 2), the whole
+ * second request (its first token at 11 s and 4 more, 5 tokens; its 100 prompt tokens), nothing
+ * of the third (first token at 21 s): 7 output and 100 input tokens over 15 s. TPOT, over the
+ * requests arriving in the window (10 and 20 s): (15 - 11) / 4 = (25 - 21) / 4 = 1 s. The run:
+ * 15 output tokens over 25 s. Arriving all at once, no window opens.
+ */
+static void the_steady_state_counts_tokens_inside_its_window(void **state)
+{
+	struct serve_done d[3] = {{0, 1, 9, 100, 5}, {10, 11, 15, 100, 5}, {20, 21, 25, 100, 5}};
+	struct serve_result r;
+	(void)state;
+	memset(&r, 0, sizeof r);
+	serve_summarize_done(d, 3, &r);
+	assert_true(r.steady.valid);
+	check_rel(r.latency.p50, 5, 1e-12);
+	check_rel(r.steady.from, 5, 1e-12);
+	check_rel(r.steady.to, 20, 1e-12);
+	check_rel(r.steady.output_tokens_per_s, 7.0 / 15, 1e-12);
+	check_rel(r.steady.input_tokens_per_s, 100.0 / 15, 1e-12);
+	check_rel(r.steady.tpot_mean, 1, 1e-12);
+	check_rel(r.output_tokens_per_s, 15.0 / 25, 1e-12);
+	d[1].arrival = d[2].arrival = 0;
+	memset(&r, 0, sizeof r);
+	serve_summarize_done(d, 3, &r);
+	assert_false(r.steady.valid);
 }
 
 /*
@@ -1016,6 +1048,7 @@ int main(void)
 		cmocka_unit_test(latency_targets_parse_and_judge),
 		cmocka_unit_test(one_token_reads_only_its_experts),
 		cmocka_unit_test(turbomind_decode_reads_a_group_of_eight_twice),
+		cmocka_unit_test(the_steady_state_counts_tokens_inside_its_window),
 		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
 		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
 		cmocka_unit_test(moe_imbalance_loads_the_busiest_serving_rank),
