@@ -246,8 +246,8 @@ void output_text_serving(FILE *out, const struct scenario *s, const struct serve
 				serve_target_name(&v->slo.t[i], name, sizeof name),
 				v->slo.t[i].limit * 1e3);
 		if (v->found_rate > 0)
-			fprintf(out, ": %.3g requests/s\n(bisection over %d simulated runs; the engine "
-				     "serves at most %.3g/s with every request queued at once)\n",
+			fprintf(out, ": %.3g requests/s\n(%d simulated runs; with every request queued "
+				     "at once the run averages %.3g/s, its drain included)\n",
 				v->found_rate, v->search_runs, v->capacity_rate);
 		else
 			fprintf(out, ": none, even %.3g requests/s misses (the figures below are at "

@@ -141,12 +141,57 @@ static void search_failed(struct run_result *r, struct serve_result *t, struct d
 }
 
 /*
- * The highest arrival rate that meets the targets, by bisection over simulated runs. The
- * engine's capacity (every request at time 0) bounds the search; above it queues grow without
- * end. Arrival streams at different rates share their lengths and scale their gaps
- * (requests.h), so meeting the targets is monotone in the rate up to simulation noise. The
- * result kept is the run at the rate found, or at the lowest rate tried when none meets them.
+ * Whether a run at `rate` requests/s keeps up with its arrivals: once the load has settled
+ * (the steady window, serve.h) it makes at least 90 % of the output tokens that arrive. Above
+ * the engine's capacity the queue grows and the steady output falls short of the offered one
+ * while the latency targets of a short run may still pass. A run without a steady window gives
+ * no evidence either way.
  */
+static bool keeps_up(const struct serve_result *t, double rate)
+{
+	double mean_output;
+	if (!t->steady.valid || t->finished == 0)
+		return true;
+	mean_output = t->output_tokens_per_s * t->duration / (double)t->finished;
+	return t->steady.output_tokens_per_s >= 0.9 * rate * mean_output;
+}
+
+/*
+ * The highest arrival rate that meets the targets, by bisection over simulated runs. The
+ * engine's throughput with every request at time 0 opens the bracket; that run's average
+ * counts its drain (a long-output load with few waves of requests drains for a large part of
+ * it), so while the rate at the bracket's top still meets the targets and keeps up, the top
+ * grows by half (at most 8 times). Above the capacity queues grow without end: a run that
+ * does not keep up misses. Arrival streams at different rates share their lengths and scale
+ * their gaps (requests.h), so meeting the targets is monotone in the rate up to simulation
+ * noise. The result kept is the run at the rate found, or at the lowest rate tried when none
+ * meets them.
+ */
+/* One run of the search at `rate`: whether it meets the targets and keeps up; a run that
+ * meets them (or the first, `keep`) becomes the result. -1 when the run fails. */
+static int try_rate(const struct scenario *s, const struct run_options *o, struct run_result *r,
+		    const struct serve_slo *slo, double rate, bool keep, bool *ok,
+		    struct diag *d)
+{
+	struct serve_result t;
+	memset(&t, 0, sizeof t);
+	if (serve_at(s, &r->memory, rate, &t, d) != 0) {
+		search_failed(r, &t, d);
+		return -1;
+	}
+	*ok = serve_meets(&t, slo) && keeps_up(&t, rate);
+	if (o->progress != NULL)
+		fprintf(o->progress, "rate %.4g/s: %s", rate, *ok ? "meets the targets\n"
+								  : "misses\n");
+	if (*ok || keep) {
+		serve_result_release(&r->serve);
+		r->serve = t;
+	} else {
+		serve_result_release(&t);
+	}
+	return 0;
+}
+
 static void find_max_rate(const struct scenario *s, const struct run_options *o,
 			  struct run_result *r)
 {
@@ -155,7 +200,7 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 	struct diag d;
 	double lo, hi, capacity, rate = 0;
 	int runs = 0, i;
-	bool have = false;
+	bool ok;
 	memset(&t, 0, sizeof t);
 	diag_init(&d);
 	if (serve_at(s, &r->memory, 0, &t, &d) != 0) {
@@ -163,39 +208,36 @@ static void find_max_rate(const struct scenario *s, const struct run_options *o,
 		return;
 	}
 	capacity = t.requests_per_s;
+	serve_result_release(&t);
 	runs++;
 	hi = capacity;
 	lo = capacity / 100;
-	for (i = -1; i < 14; i++) {
-		double x = i < 0 ? lo : (lo + hi) / 2;
-		bool ok;
-		if (serve_at(s, &r->memory, x, &t, &d) != 0) {
-			search_failed(r, &t, &d);
-			return;
+	if (try_rate(s, o, r, &slo, lo, true, &ok, &d) != 0)
+		return;
+	runs++;
+	if (ok) {
+		rate = lo;
+		/* Grow the bracket's top while it meets the targets and keeps up. */
+		for (i = 0; i < 8; i++, runs++) {
+			if (try_rate(s, o, r, &slo, hi, false, &ok, &d) != 0)
+				return;
+			if (!ok)
+				break;
+			lo = rate = hi;
+			hi *= 1.5;
 		}
-		runs++;
-		ok = serve_meets(&t, &slo);
-		if (o->progress != NULL)
-			fprintf(o->progress, "rate %.4g/s: %s", x, ok ? "meets the targets\n"
-								    : "misses\n");
-		if (ok || (i < 0 && !ok)) {
-			serve_result_release(&r->serve);
-			r->serve = t;
-			memset(&t, 0, sizeof t);
-			have = true;
-		}
-		if (i < 0 && !ok)
-			break;
-		if (ok) {
-			lo = x;
-			rate = x;
-		} else {
-			hi = x;
+		for (i = 0; i < 14; i++, runs++) {
+			double x = (lo + hi) / 2;
+			if (try_rate(s, o, r, &slo, x, false, &ok, &d) != 0)
+				return;
+			if (ok)
+				lo = rate = x;
+			else
+				hi = x;
 		}
 	}
-	serve_result_release(&t);
 	diag_release(&d);
-	r->outcome = have ? RUN_SIMULATED : RUN_NOT_SIMULATED;
+	r->outcome = RUN_SIMULATED;
 	r->serve.searched = true;
 	r->serve.found_rate = rate;
 	r->serve.capacity_rate = capacity;
