@@ -7,7 +7,7 @@
  * fill_component): a flow held back by a narrow link elsewhere leaves the rest of a wide link to
  * the flows beside it, as in flow-level network simulators such as SimGrid.
  */
-#include "engine.h"
+#include "engine_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,103 +17,29 @@
 #include "queue.h"
 #include "xalloc.h"
 
-enum { EV_COMPUTE_DONE, EV_LATENCY_DONE, EV_FLOW_DONE, EV_WORK_DONE };
-
-struct flow {
-	double remaining;      /* bytes */
-	double rate;           /* bytes/s */
-	double since;          /* when remaining was last brought up to date */
-	double fill;           /* its rate from the last progressive filling of its component */
-	uint64_t mark;         /* epoch: in the component being solved; epoch + 1: frozen */
-	uint32_t version;
-	bool active;
-};
-
-struct link_state {
-	uint32_t *flows;       /* ops whose flow crosses the link, in start order */
-	size_t count, cap;
-	uint64_t mark;         /* epoch: in the component being solved */
-	double left;           /* progressive filling: bandwidth not yet given out, bytes/s */
-	uint32_t unfrozen;     /* progressive filling: flows on it still rising */
-};
-
-/* What the event loop reads of an op, packed: the graph's records are larger and their memory
- * events live in another array, so reading them per event costs cache misses. */
-struct hot_op {
-	double duration;
-	double mem_start, mem_end;   /* on the op's own device, summed */
-	uint32_t stream;             /* the device is the stream's */
-	uint32_t waiting;            /* unfinished dependencies: read with stream when one ends */
-	uint32_t dep_begin;          /* its dependents: dependents[dep_begin ..] */
-	uint16_t dep_count;          /* how many; DEP_MANY: read dep_first instead */
-	uint8_t kind;
-	bool other_devices;          /* some memory event is on another device: walk the list */
-};
-enum { DEP_MANY = UINT16_MAX };
-
-/* When an op ran: written together, so one cache line per op. */
-struct op_time {
-	double start, end;           /* -1 until the op starts / ends */
-};
-
-/* A stream's ops are a slice of one array, in issue order. */
-struct stream_state {
-	uint32_t first, len, next;
-	bool busy;
-	/* Its running compute op, whose speed contention may change: work left (seconds at full
-	 * speed) as of `since`, the speed since then, and a version that retires old completions. */
-	uint32_t running;
-	double remaining, rate, since;
-	uint32_t version;
-};
-
-struct engine {
-	const struct graph *g;
-	struct hot_op *hot;
-	struct queue *q;
-	struct memtrack *mem;
-	double now;
-	size_t events;
-	uint32_t *dependents;  /* CSR: ops that depend on op i */
-	uint32_t *dep_first;
-	uint32_t *stream_ops;  /* every stream's ops, stream after stream */
-	struct stream_state *streams;
-	struct op_time *times;
-	struct flow *flows;    /* one per transfer op */
-	uint32_t *flow_of;     /* op -> index into flows (transfers only) */
-	struct link_state *links;
-	/* The component of flows being solved again (see fill_component); scratch. */
-	uint32_t *comp_links, *comp_flows;
-	size_t ncomp_links, ncomp_flows, comp_link_cap, comp_flow_cap;
-	uint64_t epoch;        /* goes up by 2 per component: marks never need clearing */
-	size_t finished;
-	/* Driving (engine_sync): ops appended after engine_new. Their dependents and their place
-	 * on a stream live beside the static CSR and slices, which stay as built. */
-	bool begun;
-	size_t nops, opcap;    /* ops the per-op arrays describe, and their room */
-	size_t ntransfers, flowcap;
-	uint32_t *later_head, *later_tail;  /* per op: its appended dependents, a list in op order */
-	struct later {
-		uint32_t op, next;
-	} *later;
-	size_t nlater, latercap;
-	struct appended {
-		uint32_t *ops;
-		size_t len, cap, next;
-	} *appended;           /* per stream: appended ops in issue order */
-	/* Contention (graph_set_slowdown): per device, contending transfers in flight, and its
-	 * streams (CSR: dev_streams[dev_first[d] .. dev_first[d + 1])). */
-	uint32_t *contending, *dev_first, *dev_streams;
-	bool report_done;
-	uint32_t *done;        /* completed ops not yet taken, done[done_head .. ndone) */
-	size_t ndone, done_head, donecap;
-};
-
-enum { NO_OP = UINT32_MAX };
-
+/* With the timeline on, each device's timeline is sized before the run from the graph: at most
+ * one change per op start and end on its own device, and one per memory entry on another. */
 void engine_record_timeline(struct engine *e, bool on)
 {
+	const struct graph *g = e->g;
+	size_t i, *count;
+	uint32_t k;
 	memtrack_set_timeline(e->mem, on);
+	if (!on || e->begun)
+		return;
+	count = xcalloc(g->ndevices ? g->ndevices : 1, sizeof *count);
+	for (i = 0; i < g->nops; i++) {
+		const struct hot_op *h = &e->hot[i];
+		if (!h->other_devices) {
+			count[g->streams[h->stream].device] += (h->mem_start != 0) + (h->mem_end != 0);
+			continue;
+		}
+		for (k = 0; k < g->ops[i].nmem; k++)
+			count[g->mem[g->ops[i].first_mem + k].device]++;
+	}
+	for (i = 0; i < g->ndevices; i++)
+		memtrack_reserve(e->mem, i, count[i]);
+	free(count);
 }
 
 static void release_mem(struct engine *e, uint32_t op, bool at_end)
@@ -135,8 +61,7 @@ static void release_mem(struct engine *e, uint32_t op, bool at_end)
 	}
 }
 
-/* The packed record of op i (its dependents are filled in by the caller). */
-static void fill_hot(const struct graph *g, struct hot_op *h, size_t i)
+void engine_fill_hot(const struct graph *g, struct hot_op *h, size_t i)
 {
 	const struct graph_op *o = &g->ops[i];
 	uint32_t k;
@@ -174,7 +99,7 @@ struct engine *engine_new(const struct graph *g)
 		e->times[i].start = e->times[i].end = -1.0;
 	e->hot = xcalloc(n ? n : 1, sizeof *e->hot);
 	for (i = 0; i < n; i++)
-		fill_hot(g, &e->hot[i], i);
+		engine_fill_hot(g, &e->hot[i], i);
 	e->flow_of = xcalloc(n ? n : 1, sizeof *e->flow_of);
 	{
 		size_t transfers = 0;
@@ -212,8 +137,10 @@ struct engine *engine_new(const struct graph *g)
 	/* Streams: their ops in issue order, as slices of one array. */
 	e->streams = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->streams);
 	e->stream_ops = xcalloc(n ? n : 1, sizeof *e->stream_ops);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		e->streams[g->ops[i].stream].len++;
+		e->streams[g->ops[i].stream].transfers |= g->ops[i].kind == GRAPH_TRANSFER;
+	}
 	for (i = 1; i < g->nstreams; i++)
 		e->streams[i].first = e->streams[i - 1].first + e->streams[i - 1].len;
 	for (i = 0; i < n; i++) {
@@ -528,8 +455,12 @@ static void start_op(struct engine *e, uint32_t op)
 	 * (GCC and Clang builtin; a hint, no effect on results). */
 	if (h->dep_count > 0)
 		__builtin_prefetch(&e->dependents[h->dep_begin]);
-	if (st->next < st->len)
-		__builtin_prefetch(&e->hot[e->stream_ops[st->first + st->next]]);
+	if (st->next < st->len) {
+		uint32_t next = e->stream_ops[st->first + st->next];
+		__builtin_prefetch(&e->hot[next]);
+		if (st->transfers)
+			__builtin_prefetch(&e->g->ops[next]);
+	}
 	release_mem(e, op, false);
 	if (h->kind == GRAPH_COMPUTE) {
 		struct stream_state *ss = &e->streams[h->stream];
@@ -554,8 +485,7 @@ static void start_op(struct engine *e, uint32_t op)
 	}
 }
 
-/* Start the next op of a stream if the stream is idle and the op's dependencies are done. */
-static void try_stream(struct engine *e, uint32_t s)
+void engine_try_stream(struct engine *e, uint32_t s)
 {
 	struct stream_state *st = &e->streams[s];
 	uint32_t op;
@@ -594,13 +524,13 @@ static void finish_op(struct engine *e, uint32_t op)
 		struct hot_op *d = &e->hot[e->dependents[k]];
 		BUG_ON(d->waiting == 0);
 		if (--d->waiting == 0)
-			try_stream(e, d->stream);
+			engine_try_stream(e, d->stream);
 	}
 	if (e->later_head != NULL)
 		for (k = e->later_head[op]; k != NO_OP; k = e->later[k].next) {
 			struct hot_op *d = &e->hot[e->later[k].op];
 			if (--d->waiting == 0)
-				try_stream(e, d->stream);
+				engine_try_stream(e, d->stream);
 		}
 	if (e->report_done) {
 		if (e->ndone == e->donecap) {
@@ -609,7 +539,7 @@ static void finish_op(struct engine *e, uint32_t op)
 		}
 		e->done[e->ndone++] = op;
 	}
-	try_stream(e, stream);
+	engine_try_stream(e, stream);
 }
 
 static void begin(struct engine *e)
@@ -617,7 +547,7 @@ static void begin(struct engine *e)
 	size_t s;
 	e->begun = true;
 	for (s = 0; s < e->g->nstreams; s++)
-		try_stream(e, (uint32_t)s);
+		engine_try_stream(e, (uint32_t)s);
 }
 
 bool engine_step(struct engine *e)
@@ -661,136 +591,4 @@ int engine_run(struct engine *e)
 	while (engine_step(e))
 		;
 	return e->finished == e->g->nops ? 0 : -1;
-}
-
-void engine_report_done(struct engine *e, bool on)
-{
-	e->report_done = on;
-}
-
-size_t engine_take_done(struct engine *e, uint32_t *ops, size_t max)
-{
-	size_t n = e->ndone - e->done_head;
-	if (n > max)
-		n = max;
-	if (n > 0)
-		memcpy(ops, &e->done[e->done_head], n * sizeof *ops);
-	e->done_head += n;
-	if (e->done_head == e->ndone)
-		e->done_head = e->ndone = 0;
-	return n;
-}
-
-/* Make room for n ops in every per-op array, doubling; the lists of appended dependents start
- * empty, also for the ops of the graph engine_new saw. */
-static void reserve_ops(struct engine *e, size_t n)
-{
-	size_t i, had = e->later_head == NULL ? 0 : e->opcap;
-	if (n > e->opcap) {
-		e->opcap = n > 2 * e->opcap ? n : 2 * e->opcap;
-		e->hot = xreallocarray(e->hot, e->opcap, sizeof *e->hot);
-		e->times = xreallocarray(e->times, e->opcap, sizeof *e->times);
-		e->flow_of = xreallocarray(e->flow_of, e->opcap, sizeof *e->flow_of);
-	}
-	if (had == e->opcap && e->later_head != NULL)
-		return;
-	e->later_head = xreallocarray(e->later_head, e->opcap ? e->opcap : 1,
-				      sizeof *e->later_head);
-	e->later_tail = xreallocarray(e->later_tail, e->opcap ? e->opcap : 1,
-				      sizeof *e->later_tail);
-	for (i = had; i < e->opcap; i++)
-		e->later_head[i] = e->later_tail[i] = NO_OP;
-}
-
-/* Op i, appended to the graph, becomes a dependent of its unfinished dependencies. */
-static void link_appended(struct engine *e, size_t i)
-{
-	const struct graph_op *o = &e->g->ops[i];
-	uint32_t k;
-	for (k = 0; k < o->ndeps; k++) {
-		uint32_t d = e->g->deps[o->first_dep + k], node;
-		if (e->times[d].end >= 0)
-			continue;
-		e->hot[i].waiting++;
-		if (e->nlater == e->latercap) {
-			e->latercap = e->latercap ? 2 * e->latercap : 64;
-			e->later = xreallocarray(e->later, e->latercap, sizeof *e->later);
-		}
-		node = (uint32_t)e->nlater++;
-		e->later[node].op = (uint32_t)i;
-		e->later[node].next = NO_OP;
-		if (e->later_tail[d] == NO_OP)
-			e->later_head[d] = node;
-		else
-			e->later[e->later_tail[d]].next = node;
-		e->later_tail[d] = node;
-	}
-}
-
-void engine_sync(struct engine *e)
-{
-	const struct graph *g = e->g;
-	size_t i, old = e->nops, n = g->nops;
-	if (n == old)
-		return;
-	if (e->appended == NULL)
-		e->appended = xcalloc(g->nstreams ? g->nstreams : 1, sizeof *e->appended);
-	reserve_ops(e, n);
-	for (i = old; i < n; i++) {
-		const struct graph_op *o = &g->ops[i];
-		struct appended *a = &e->appended[o->stream];
-		BUG_ON(o->stream >= g->nstreams);
-		fill_hot(g, &e->hot[i], i);
-		e->times[i].start = e->times[i].end = -1.0;
-		e->later_head[i] = e->later_tail[i] = NO_OP;
-		if (o->kind == GRAPH_TRANSFER) {
-			if (e->ntransfers == e->flowcap) {
-				e->flowcap = e->flowcap ? 2 * e->flowcap : 64;
-				e->flows = xreallocarray(e->flows, e->flowcap, sizeof *e->flows);
-			}
-			memset(&e->flows[e->ntransfers], 0, sizeof *e->flows);
-			e->flow_of[i] = (uint32_t)e->ntransfers++;
-		}
-		link_appended(e, i);
-		if (a->len == a->cap) {
-			a->cap = a->cap ? 2 * a->cap : 64;
-			a->ops = xreallocarray(a->ops, a->cap, sizeof *a->ops);
-		}
-		a->ops[a->len++] = (uint32_t)i;
-	}
-	e->nops = n;
-	if (!e->begun)
-		return;
-	for (i = old; i < n; i++)
-		try_stream(e, g->ops[i].stream);
-}
-
-double engine_now(const struct engine *e)
-{
-	return e->now;
-}
-
-size_t engine_events(const struct engine *e)
-{
-	return e->events;
-}
-
-double engine_op_start(const struct engine *e, size_t op)
-{
-	return e->times[op].start;
-}
-
-double engine_op_end(const struct engine *e, size_t op)
-{
-	return e->times[op].end;
-}
-
-bool engine_op_done(const struct engine *e, size_t op)
-{
-	return e->times[op].end >= 0;
-}
-
-const struct memtrack *engine_memory(const struct engine *e)
-{
-	return e->mem;
 }

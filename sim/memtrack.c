@@ -50,6 +50,16 @@ void memtrack_set_timeline(struct memtrack *m, bool on)
 	m->timeline = on;
 }
 
+void memtrack_reserve(struct memtrack *m, size_t device, size_t n)
+{
+	struct device *d = &m->dev[device];
+	if (n == 0 || d->count + n <= d->cap)
+		return;
+	d->samples = xreallocarray(d->samples, d->count + n, sizeof *d->samples);
+	memset(d->samples + d->count, 0, n * sizeof *d->samples);
+	d->cap = d->count + n;
+}
+
 void memtrack_change(struct memtrack *m, size_t device, double time, double bytes)
 {
 	struct device *d = &m->dev[device];

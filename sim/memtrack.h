@@ -22,6 +22,9 @@ void memtrack_free(struct memtrack *m);     /* NULL is a no-op */
 /* Keep every change in a timeline (the default) or only current, peak and OOM: the timeline
  * costs memory proportional to the number of changes. */
 void memtrack_set_timeline(struct memtrack *m, bool on);
+/* Room for n more timeline samples on a device, its pages written now (a run that knows its
+ * changes ahead pays neither the doublings' copies nor the page faults while it runs). */
+void memtrack_reserve(struct memtrack *m, size_t device, size_t n);
 /* Add (bytes > 0) or release (bytes < 0) memory on a device at a time. */
 void memtrack_change(struct memtrack *m, size_t device, double time, double bytes);
 double memtrack_current(const struct memtrack *m, size_t device);

@@ -16,7 +16,7 @@ stage_of() {
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead | speculative) echo 2 ;;
 	schedule | schedule_* | graph | step | step_*) echo 3 ;;
-	queue | memtrack | engine) echo 4 ;;
+	queue | memtrack | engine | engine_int | engine_append) echo 4 ;;
 	serve | serve_slo | serve_pools | serve_int | serve_pools_* | serve_static | serve_state | serve_summary) echo 4 ;;  # drives the engine: after it
 	result | run | output | output_* | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
@@ -25,6 +25,7 @@ stage_of() {
 }
 
 includes() {
+	[ -f "$1" ] || return 0
 	sed -n 's/^#include "\([a-z_]*\)\.h".*/\1/p' "$1"
 }
 
@@ -135,7 +136,7 @@ pass=$((pass + 1))
 # (d) The engine's modules know nothing of transformers: engine, graph, queue and memtrack
 # include none of the model, scenario, step, serve or forward headers, directly or through
 # the headers they include.
-for m in engine graph queue memtrack; do
+for m in engine engine_append graph queue memtrack; do
 	seen=" "
 	todo=$(includes "$m.c"; includes "$m.h")
 	while :; do
