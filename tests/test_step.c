@@ -195,20 +195,9 @@ static void dualpipe_hides_the_all_to_all_and_pays_its_sms(void **state)
  * (strategy.overlap_moe_a2a). */
 static struct scenario *paired_pipeline(int pp, int vp, int m, bool paired)
 {
-	return check_scenariof("paired",
-		"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"
-		"cluster:\n"
-		"  gpus: %d\n"
-		"  node:\n"
-		"    gpus_per_node: 8\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
-		"    links:\n"
-		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %d}\n"
-		"strategy: {pp: %d, vp: %d, schedule: interleaved, overlap_moe_a2a: %s}\n",
-		pp, m, pp, vp, paired ? "true" : "false");
+	struct scenario *s = pipeline("interleaved", pp, vp, m);
+	s->strategy.overlap_moe_a2a = paired;
+	return s;
 }
 
 /* Megatron-Core's combined 1F1B (pipeline_parallel/combined_1f1b.py) pairs step k's forward with
