@@ -434,7 +434,7 @@ static const char *unit_of(const char *metric)
 void validate_print(FILE *out, const struct validate_report *r)
 {
 	size_t i;
-	fprintf(out, "%-70s %16s %16s %8s %4s\n", "published run", "published", "dssim", "error",
+	fprintf(out, "%-70s %17s %17s %8s %4s\n", "published run", "published", "dssim", "error",
 		"");
 	for (i = 0; i < r->count; i++) {
 		const struct validate_row *w = &r->rows[i];
@@ -444,7 +444,7 @@ void validate_print(FILE *out, const struct validate_report *r)
 			 unit_of(w->metric));
 		snprintf(sim, sizeof sim, w->simulated >= 1e4 ? "%.0f %s" : "%.5g %s", w->simulated,
 			 unit_of(w->metric));
-		fprintf(out, "%-70s %16s %16s %+7.1f%% %4s\n", w->name, pub, sim, 100 * w->error,
+		fprintf(out, "%-70s %17s %17s %+7.1f%% %4s\n", w->name, pub, sim, 100 * w->error,
 			w->ok ? "ok" : "OUT");
 	}
 	fprintf(out, "\n%zu of %zu within tolerance\n", r->count - r->failed, r->count);
