@@ -73,10 +73,11 @@ static const char *const known_outside[] = {
 	 * its checkpointed layer inputs alone (4 x 2048 x 25600 x 2 bytes x 128 layers, 54 GB)
 	 * exceed 40 GB: the run differed from the post's description in a way it does not state. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* MoE on H100: Qwen3-30B-A3B 18 % fast; GPT-OSS-120B 42 % fast and does not fit at
-	 * micro-batch 4 without recomputation, which the page does not state (stored recipes show
-	 * micro-batch 8, no pipeline and full-iteration CUDA graphs: the 25.11 row may not be that
-	 * configuration). */
+	/* MoE on H100: Qwen3-30B-A3B 18 % fast; GPT-OSS-120B 44 % fast at the recipe's
+	 * micro-batch 1. Its learnable attention sinks rule FlashAttention out (Transformer Engine
+	 * 2.9 dot_product_attention/utils.py), and cuDNN runs them fused only from 9.13.1
+	 * (common/fused_attn/fused_attn.cpp), else TE falls back to unfused attention, with which
+	 * dssim gives -12 %; the run's cuDNN is not published, so the fused kernel stands. */
 	"Megatron-Bridge 25.09, Qwen3-30B-A3B, 16 H100",
 	"Megatron-Bridge 25.11, GPT-OSS-120B, 64 H100",
 	NULL,
