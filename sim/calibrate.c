@@ -572,6 +572,14 @@ static bool first_of_source(const struct validate_cases *cs, size_t i)
 	return true;
 }
 
+size_t calibrate_sources(const struct validate_cases *cases)
+{
+	size_t i, n = 0;
+	for (i = 0; i < cases->count; i++)
+		n += first_of_source(cases, i);
+	return n;
+}
+
 /* Predict the cases of source src with keys fitted to the others. 1 when skipped. */
 static int cross_one(const struct validate_cases *cases, const char *src, const char *const *keys,
 		     size_t nkeys, const struct scenario_options *opt, struct validate_cache *cache,
@@ -618,8 +626,8 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 }
 
 int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
-			size_t nkeys, const struct scenario_options *opt, struct calibrate_cross *x,
-			struct diag *d)
+			size_t nkeys, const struct scenario_options *opt, int worker, int workers,
+			struct calibrate_cross *x, struct diag *d)
 {
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
 	struct validate_cache *cache = validate_cache_new();
@@ -642,7 +650,9 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		int st;
 		if (!first_of_source(cases, i))
 			continue;
-		x->nsources++;
+		/* Worker k of n fits the sources k, k + n, ... in order of first appearance. */
+		if ((int)(x->nsources++ % (size_t)workers) != worker)
+			continue;
 		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, cache, x, d);
 		if (st == 1)
 			x->skipped++;

@@ -2,10 +2,14 @@
  * main_validate: `dssim validate [CASES.yaml]`, the published runs dssim is checked against,
  * each simulated through run_scenario (validate.h) and printed published beside simulated.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "calibrate.h"
 #include "diag.h"
@@ -18,7 +22,7 @@
 static void usage(FILE *out)
 {
 	fputs("usage: dssim validate [--format text|json] [--set KEY=VALUE]... [--data-dir DIR]\n"
-	      "                      [--cross [--param KEY]...] [CASES.yaml]\n"
+	      "                      [--cross [--param KEY]... [--jobs N]] [CASES.yaml]\n"
 	      "\n"
 	      "Run the published training runs dssim is checked against (by default\n"
 	      "tests/validation/published.yaml from the data directories) and print each one's\n"
@@ -27,7 +31,8 @@ static void usage(FILE *out)
 	      "--cross predicts each source's cases from a fit (dssim calibrate) to the other\n"
 	      "sources' cases and prints that leave-one-source-out error beside the error with the\n"
 	      "defaults; --param names the keys fitted (the default: dssim calibrate --help). It\n"
-	      "runs one fit per source: about 4 to 6 minutes for the shipped 50 rows on 2 cores.\n"
+	      "runs one fit per source, the sources shared among --jobs processes (default: the\n"
+	      "number of cores; the figures do not depend on it).\n"
 	      "\n",
 	      out);
 	main_print_exit_codes(out);
@@ -60,9 +65,120 @@ static const char *validation_file(const char *given, const char *data_dir, char
 	return buf;
 }
 
+static bool write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+static bool read_all(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+/* What a forked --cross worker sends back: its status, the sources it skipped, then one cross
+ * error per case (NaN for the cases of other workers' sources). */
+struct cross_report {
+	int status;
+	size_t skipped;
+};
+
+/* Worker k's share of the sources, in a child; it prints its own diagnostics. */
+static void cross_child(const struct validate_cases *cs, const char *const *keys, size_t nkeys,
+			const struct scenario_options *opt, int k, int jobs, int fd)
+{
+	struct calibrate_cross x;
+	struct cross_report rep;
+	struct diag d;
+	diag_init(&d);
+	rep.status = calibrate_cross_run(cs, keys, nkeys, opt, k, jobs, &x, &d);
+	rep.skipped = x.skipped;
+	diag_print(&d, stderr);
+	if (!write_all(fd, &rep, sizeof rep) ||
+	    (rep.status == 0 && !write_all(fd, x.cross, cs->count * sizeof *x.cross)))
+		_exit(EXIT_INTERNAL);
+	_exit(EXIT_OK);
+}
+
+/*
+ * The sources over jobs processes: this one fits share 0 while forked children fit the others
+ * and send their figures back over pipes (each fit depends only on its cases and keys, so the
+ * result is the same for any job count). 0, -1 or -2 as calibrate_cross_run.
+ */
+static int cross_forked(const struct validate_cases *cs, const char *const *keys, size_t nkeys,
+			const struct scenario_options *opt, int jobs, struct calibrate_cross *x,
+			struct diag *d)
+{
+	pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
+	int *fd = xcalloc((size_t)jobs, sizeof *fd);
+	int k, status = 0;
+	fflush(NULL);
+	for (k = 1; k < jobs; k++) {
+		int p[2];
+		if (pipe(p) != 0 || (pid[k] = fork()) < 0) {
+			jobs = k;   /* fewer workers; the rest of the sources go unfitted */
+			status = -2;
+			break;
+		}
+		if (pid[k] == 0) {
+			close(p[0]);
+			cross_child(cs, keys, nkeys, opt, k, jobs, p[1]);
+		}
+		close(p[1]);
+		fd[k] = p[0];
+	}
+	if (status == 0)
+		status = calibrate_cross_run(cs, keys, nkeys, opt, 0, jobs, x, d);
+	for (k = 1; k < jobs; k++) {
+		struct cross_report rep;
+		double *cross = xcalloc(cs->count ? cs->count : 1, sizeof *cross);
+		int w = 0;
+		size_t i;
+		if (!read_all(fd[k], &rep, sizeof rep) ||
+		    (rep.status == 0 && !read_all(fd[k], cross, cs->count * sizeof *cross)))
+			rep.status = -2;
+		close(fd[k]);
+		while (waitpid(pid[k], &w, 0) < 0 && errno == EINTR)
+			;
+		if (rep.status == 0 && (!WIFEXITED(w) || WEXITSTATUS(w) != 0))
+			rep.status = -2;
+		if (status == 0 && rep.status != 0)
+			status = rep.status;
+		if (status == 0) {
+			x->skipped += rep.skipped;
+			for (i = 0; i < cs->count; i++)
+				if (!isnan(cross[i]))
+					x->cross[i] = cross[i];
+		}
+		free(cross);
+	}
+	free(pid);
+	free(fd);
+	return status;
+}
+
 /* --cross: the leave-one-source-out error (calibrate_cross_run). The exit status. */
 static int run_cross(const char *path, const struct scenario_options *opt, const char **keys,
-		     size_t nkeys)
+		     size_t nkeys, long jobs)
 {
 	struct validate_cases cs;
 	struct calibrate_cross x;
@@ -76,7 +192,11 @@ static int run_cross(const char *path, const struct scenario_options *opt, const
 		status = EXIT_BAD_INPUT;
 	} else {
 		const char *const *k = keys ? (const char *const *)keys : calibrate_default_keys;
-		status = calibrate_cross_run(&cs, k, nkeys, opt, &x, &d);
+		size_t sources = calibrate_sources(&cs);
+		if (jobs > (long)sources)
+			jobs = sources > 0 ? (long)sources : 1;
+		status = jobs > 1 ? cross_forked(&cs, k, nkeys, opt, (int)jobs, &x, &d)
+				  : calibrate_cross_run(&cs, k, nkeys, opt, 0, 1, &x, &d);
 		if (status == 0)
 			calibrate_cross_print(stdout, &cs, &x);
 		calibrate_cross_release(&x);
@@ -96,6 +216,7 @@ int main_validate(int argc, char **argv)
 		{"data-dir", required_argument, NULL, 'd'},
 		{"cross", no_argument, NULL, 'x'},
 		{"param", required_argument, NULL, 'p'},
+		{"jobs", required_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -109,11 +230,14 @@ int main_validate(int argc, char **argv)
 	const char *path;
 	const char **keys = NULL;
 	size_t nkeys = 0;
-	bool cross = false;
+	bool cross = false, jobs_given = false;
+	long jobs = sysconf(_SC_NPROCESSORS_ONLN);
 	int c, status;
 	memset(&opt, 0, sizeof opt);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":f:s:d:h", longopts, NULL)) != -1) {
+	if (jobs < 1)
+		jobs = 1;
+	while ((c = getopt_long(argc, argv, ":f:s:d:j:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (main_parse_format(optarg, &format) != 0 || format == FORMAT_CSV) {
@@ -135,6 +259,20 @@ int main_validate(int argc, char **argv)
 		case 'x':
 			cross = true;
 			break;
+		case 'j': {
+			char *end;
+			errno = 0;
+			jobs = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || jobs < 1 || jobs > 1024) {
+				fprintf(stderr, "dssim validate: --jobs: expected a whole number from 1 "
+						"to 1024, got '%s'\n", optarg);
+				free(keys);
+				free(ov);
+				return EXIT_BAD_INPUT;
+			}
+			jobs_given = true;
+			break;
+		}
 		case 'p':
 			if (nkeys == CALIBRATION_MAX) {
 				fprintf(stderr, "dssim validate: at most %d parameters\n",
@@ -157,19 +295,20 @@ int main_validate(int argc, char **argv)
 			return main_option_error("validate", c, argv);
 		}
 	}
-	if (optind < argc - 1 || (nkeys && !cross) || (cross && format != FORMAT_TEXT)) {
+	if (optind < argc - 1 || ((nkeys || jobs_given) && !cross) ||
+	    (cross && format != FORMAT_TEXT)) {
 		free(keys);
 		free(ov);
 		return main_usage_error("validate", "%s", optind < argc - 1
 			? "expected at most one cases file" : nkeys ? "--param goes with --cross"
-			: "--cross prints text only");
+			: jobs_given ? "--jobs goes with --cross" : "--cross prints text only");
 	}
 	opt.overrides = ov;
 	opt.noverrides = nov;
 	path = validation_file(optind == argc - 1 ? argv[optind] : NULL, opt.data_dir, buf,
 			       sizeof buf);
 	if (cross) {
-		status = run_cross(path, &opt, keys, nkeys);
+		status = run_cross(path, &opt, keys, nkeys, jobs);
 		free(keys);
 		free(ov);
 		return status;

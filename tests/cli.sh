@@ -320,6 +320,17 @@ sed '2s/source: cli test/source: A/; 3,4s/source: cli test/source: B/' "$out/cal
 expect 0 validate_cross "$dssim" validate --cross --param cluster.node.gpu.efficiency.memory "$out/cross_cases.yaml"
 has validate_cross out "2 sources, 1 predicted from a fit to the others"
 expect 2 validate_cross_json "$dssim" validate --cross --format json "$out/cross_cases.yaml"
+# Two sources of two cases each, each predicted from the other: the same figures whether one
+# process fits both or two processes share them (--jobs), and --jobs needs --cross.
+{ cat "$out/cal_cases.yaml"; echo '  - {name: one node, source: cli test, metric: step_s, published: 1.9, scenario: cal_scenario.yaml, set: {cluster.nodes: 1}}'; } |
+	sed '2,3s/source: cli test/source: A/; 4,5s/source: cli test/source: B/' >"$out/cross2_cases.yaml"
+expect 0 validate_cross_one_job "$dssim" validate --cross --jobs 1 --param cluster.node.gpu.efficiency.memory "$out/cross2_cases.yaml"
+has validate_cross_one_job out "2 sources, 2 predicted from a fit to the others"
+expect 0 validate_cross_two_jobs "$dssim" validate --cross --jobs 2 --param cluster.node.gpu.efficiency.memory "$out/cross2_cases.yaml"
+if cmp -s "$out/validate_cross_one_job.out" "$out/validate_cross_two_jobs.out"; then ok "cross: one job = two jobs"; else bad "cross: one job = two jobs"; fi
+expect 2 validate_jobs_without_cross "$dssim" validate --jobs 2 "$out/cross2_cases.yaml"
+has validate_jobs_without_cross err "--jobs goes with --cross"
+expect 2 validate_cross_bad_jobs "$dssim" validate --cross --jobs 0 "$out/cross2_cases.yaml"
 
 
 # The serving metrics of a case: mean TTFT and TPOT, output tokens per second.
