@@ -539,6 +539,11 @@ static void drive(struct serve_state *e)
 	engine_sync(e->eng);
 }
 
+static void drive_any(void *e)
+{
+	drive(e);
+}
+
 static void summarize(struct serve_state *e)
 {
 	struct serve_result *r = e->r;
@@ -657,24 +662,14 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	out->replicas = (int64_t)e.nrep;
 	out->kv_blocks_total = total;
 	out->kv_tokens = (double)total * (double)e.block_size;
-	out->offered_rate = s->workload.arrival.process == ARRIVAL_TRACE || rs->n < 2
-				    ? 0
-				    : s->workload.arrival.rate;
+	out->offered_rate = serve_offered_rate(s, rs);
 	for (size_t i = 0; i < rs->n; i++) {
 		e.seq[i].len = rs->req[i].prompt;
 		e.seq[i].cached = serve_prefix_hit(s, e.block_size, &rs->req[i]);
 		e.seq[i].state = SEQ_FUTURE;
 	}
-	drive(&e);
-	while (out->finished < rs->n) {
-		if (!engine_step(e.eng)) {
-			diag_add(d, at, NULL, "%zu requests could not be scheduled (a request "
-				 "needs more KV blocks than a replica has)", rs->n - out->finished);
-			status = -1;
-			break;
-		}
-		drive(&e);
-	}
+	status = serve_drive_to_end(e.eng, drive_any, &e, &out->finished, rs->n, "a replica", at,
+				    d);
 	if (status == 0)
 		summarize(&e);
 	engine_free(e.eng);

@@ -20,6 +20,16 @@ struct serve_done {
  * finish) and throughput over it, and its steady state (serve_summary.c). Returns the summed
  * latency. */
 double serve_summarize_done(const struct serve_done *d, size_t n, struct serve_result *r);
+struct engine;
+/* Step eng until *finished reaches n, calling drive(ctx) first and after each step (it takes
+ * the engine's finished ops and schedules what follows). 0, or -1 with a message in d at `at`
+ * when the engine runs out of work first: a request needs more KV blocks than `where` has. */
+int serve_drive_to_end(struct engine *eng, void (*drive)(void *), void *ctx,
+		       const size_t *finished, size_t n, const char *where, struct mark at,
+		       struct diag *d);
+/* The arrival rate the run offers (requests/s), 0 when every request arrives at once: a trace,
+ * a single request, or rate 0. */
+double serve_offered_rate(const struct scenario *s, const struct request_stream *rs);
 /* The prompt tokens of rq that the prefix cache holds, in whole blocks of `block` tokens. */
 int64_t serve_prefix_hit(const struct scenario *s, int64_t block, const struct request *rq);
 /* The gap after now that lands exactly on t when added to now. */

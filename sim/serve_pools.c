@@ -376,6 +376,11 @@ static void build(struct pstate *e)
 	}
 }
 
+static void drive_any(void *e)
+{
+	drive(e);
+}
+
 static void summarize(struct pstate *e)
 {
 	struct serve_result *r = e->r;
@@ -452,18 +457,9 @@ int serve_pools_run(const struct scenario *s, const struct request_stream *rs,
 	out->replicas = (int64_t)e.nrep;
 	out->kv_blocks_total = e.pool[SERVE_DECODE].total_blocks;
 	out->kv_tokens = (double)out->kv_blocks_total * (double)e.block_size;
-	out->offered_rate = s->workload.arrival.process == ARRIVAL_TRACE || rs->n < 2
-				    ? 0 : s->workload.arrival.rate;
-	drive(&e);
-	while (out->finished < rs->n) {
-		if (!engine_step(e.eng)) {
-			diag_add(d, at, NULL, "%zu requests could not be scheduled (a request needs "
-				 "more KV blocks than a replica of its pool has)", rs->n - out->finished);
-			status = -1;
-			break;
-		}
-		drive(&e);
-	}
+	out->offered_rate = serve_offered_rate(s, rs);
+	status = serve_drive_to_end(e.eng, drive_any, &e, &out->finished, rs->n,
+				    "a replica of its pool", at, d);
 	if (status == 0)
 		summarize(&e);
 	else

@@ -18,6 +18,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <string.h>
 
+#include "engine.h"
 #include "serve_int.h"
 #include "xalloc.h"
 
@@ -109,4 +110,27 @@ double serve_summarize_done(const struct serve_done *d, size_t n, struct serve_r
 	if (n > 0)
 		steady_state(d, n, r->latency.p50, &r->steady);
 	return lat_sum;
+}
+
+int serve_drive_to_end(struct engine *eng, void (*drive)(void *), void *ctx,
+		       const size_t *finished, size_t n, const char *where, struct mark at,
+		       struct diag *d)
+{
+	drive(ctx);
+	while (*finished < n) {
+		if (!engine_step(eng)) {
+			diag_add(d, at, NULL, "%zu requests could not be scheduled (a request needs "
+				 "more KV blocks than %s has)", n - *finished, where);
+			return -1;
+		}
+		drive(ctx);
+	}
+	return 0;
+}
+
+double serve_offered_rate(const struct scenario *s, const struct request_stream *rs)
+{
+	return s->workload.arrival.process == ARRIVAL_TRACE || rs->n < 2
+		       ? 0
+		       : s->workload.arrival.rate;
 }
