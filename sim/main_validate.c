@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,7 @@ static void cross_child(const struct validate_cases *cs, const char *const *keys
 	struct calibrate_cross x;
 	struct cross_report rep;
 	struct diag d;
+	memset(&rep, 0, sizeof rep);   /* its padding goes down the pipe too */
 	diag_init(&d);
 	rep.status = calibrate_cross_run(cs, keys, nkeys, opt, k, jobs, &x, &d);
 	rep.skipped = x.skipped;
@@ -130,13 +132,21 @@ static int cross_forked(const struct validate_cases *cs, const char *const *keys
 {
 	pid_t *pid = xcalloc((size_t)jobs, sizeof *pid);
 	int *fd = xcalloc((size_t)jobs, sizeof *fd);
-	int k, status = 0;
+	int k, started = jobs, status = 0, err = 0;
+	memset(x, 0, sizeof *x);
 	fflush(NULL);
 	for (k = 1; k < jobs; k++) {
 		int p[2];
-		if (pipe(p) != 0 || (pid[k] = fork()) < 0) {
-			jobs = k;   /* fewer workers; the rest of the sources go unfitted */
-			status = -2;
+		if (pipe(p) != 0) {
+			err = errno;
+			started = k;
+			break;
+		}
+		if ((pid[k] = fork()) < 0) {
+			err = errno;
+			close(p[0]);
+			close(p[1]);
+			started = k;
 			break;
 		}
 		if (pid[k] == 0) {
@@ -146,9 +156,17 @@ static int cross_forked(const struct validate_cases *cs, const char *const *keys
 		close(p[1]);
 		fd[k] = p[0];
 	}
-	if (status == 0)
+	if (started < jobs) {
+		/* The workers started cannot cover every source: stop them. */
+		fprintf(stderr, "dssim validate: --jobs %d: cannot start worker %d: %s\n", jobs,
+			started, strerror(err));
+		for (k = 1; k < started; k++)
+			kill(pid[k], SIGKILL);
+		status = -2;
+	} else {
 		status = calibrate_cross_run(cs, keys, nkeys, opt, 0, jobs, x, d);
-	for (k = 1; k < jobs; k++) {
+	}
+	for (k = 1; k < started; k++) {
 		struct cross_report rep;
 		double *cross = xcalloc(cs->count ? cs->count : 1, sizeof *cross);
 		int w = 0;
@@ -161,6 +179,8 @@ static int cross_forked(const struct validate_cases *cs, const char *const *keys
 			;
 		if (rep.status == 0 && (!WIFEXITED(w) || WEXITSTATUS(w) != 0))
 			rep.status = -2;
+		if (rep.status == -2 && started == jobs)
+			fprintf(stderr, "dssim validate: --cross worker %d of %d failed\n", k, jobs);
 		if (status == 0 && rep.status != 0)
 			status = rep.status;
 		if (status == 0) {
