@@ -21,7 +21,8 @@
  * time as latency, so a small message holds the link no longer than its bytes need. A link
  * without a curve takes the fallback below, and the run's output says so. All-to-all and
  * send/recv keep per-step latency at the capped rate: all_reduce_perf does not measure them.
- * Limits: a GPU link's curve is read for smaller groups by the ring's chunk size (ring() below);
+ * Limits: a GPU link's curve is read for smaller groups by the ring's chunk size, keeping the
+ * fixed part of the measured latency (ring() below);
  * a network's curve is measured on a few nodes and used for any number; the hierarchical phases
  * run one after another where NCCL pipelines them.
  */
@@ -227,12 +228,33 @@ static double measured_ranks(const struct node_spec *node)
  * at S*m/n: t_n(S) = 2(n-1)/n * S / busbw_m(S*m/n), exact for n = m and (n-1)/(m-1) of the
  * measured latency for small S. The network's curve is read at S (its node count unknown).
  */
+/*
+ * The latency a ring of n GPUs keeps below the curve's m. Read at S*m/n, a small message's
+ * measured time L_m shrinks to (n-1)/(m-1) L_m, as if it were all per-step latency; NCCL's own
+ * model (src/graph/tuning.cc: baseLat + nsteps x hwLat) keeps a fixed base and drops only the
+ * 2(m-n) steps' hwLat (the link's `latency`): L_n = L_m - 2(m-n) hwLat. The difference, for an
+ * all-reduce; L_m is the measured all-reduce at the curve's smallest size.
+ */
+static double fewer_ranks_latency(const struct node_spec *node, double n)
+{
+	struct curve c = curve_of(node, LINK_CLASS_GPU);
+	double m = measured_ranks(node), bw = node->gpu_link.bw > 0 ? node->gpu_link.bw : 15.75e9;
+	double lm, extra;
+	if (c.n == 0 || n >= m || !(c.y[0] > 0))
+		return 0;
+	lm = 2 * (m - 1) / m * c.x[0] / (bw * c.y[0]);
+	extra = (m - n) / (m - 1) * lm - 2 * (m - n) * node->gpu_link.latency;
+	return extra > 0 ? extra : 0;
+}
+
 static void ring(struct collective_plan *p, const struct node_spec *node, enum link_class link,
 		 enum collective_kind kind, double bytes, double n, double size)
 {
-	double frac = (n - 1) / n;
-	if (link == LINK_CLASS_GPU)
+	double frac = (n - 1) / n, extra = 0;
+	if (link == LINK_CLASS_GPU) {
+		extra = fewer_ranks_latency(node, n);
 		size *= measured_ranks(node) / n;
+	}
 	switch (kind) {
 	case COLLECTIVE_ALLREDUCE:
 		add_measured(p, node, link, 2 * frac * bytes, size);
@@ -240,11 +262,15 @@ static void ring(struct collective_plan *p, const struct node_spec *node, enum l
 	case COLLECTIVE_BROADCAST:
 		/* Pipelined ring broadcast: each rank forwards the whole buffer once. */
 		add_measured(p, node, link, bytes, size);
+		extra /= 2;
 		break;
 	default:
+		/* All-gather and reduce-scatter: half an all-reduce's steps. */
 		add_measured(p, node, link, frac * bytes, size);
+		extra /= 2;
 		break;
 	}
+	p->phase[p->nphases - 1].latency += extra;
 }
 
 void collective_plan_node_limited(const struct node_spec *node, double copy_bytes, double copies,

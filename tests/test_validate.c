@@ -92,20 +92,18 @@ static const char *const known_outside[] = {
 static const char *const known_outside_serving[] = {
 	/* With the engine profiles (serving.engine) as shipped, a fixed GPU time per kernel,
 	 * prefill-only steps for SGLang and vLLM V0 (serving.mixed_prefill) and vLLM V0's
-	 * asynchronous output (serving.async_output) and the turbomind profile's decode
-	 * attention (a GQA group of eight reading its KV twice), issue 14 still open: static
-	 * TurboMind batches of 32-64 throughput 18-26 % high (the clients' staggered prompts,
-	 * which stall the decoding batch, are not modelled); SGLang's median TTFT 14-23 % short
-	 * (longer on the 70B), vLLM 0.6.0's 70B at 4 req/s 16 %; vLLM 0.6.0's offline throughput
-	 * 21-23 % low (its host time per sequence, not overlapped here); TurboMind W4A16 on an
-	 * RTX 4090 16 % slow (the A100's kernel latency, the 4090 having no measurement of its
-	 * own). */
+	 * asynchronous output (serving.async_output), the turbomind profile's decode attention
+	 * (a GQA group of eight reading its KV twice) and NCCL's fixed latency kept by groups
+	 * smaller than the node (collective.c), issue 14 still open: static TurboMind batches of
+	 * 32-64 on one GPU 18-26 % high (the clients' staggered prompts, which stall the decoding
+	 * batch, are not modelled); SGLang's median TTFT 17-23 % short (longer on the 70B);
+	 * vLLM 0.6.0's offline throughput 21-23 % low (its host time per sequence, not overlapped
+	 * here); TurboMind W4A16 on an RTX 4090 16 % slow (the A100's kernel latency, the 4090
+	 * having no measurement of its own). */
 	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 32, 2048 in 128 out",
 	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 64, 128 in 128 out",
-	"LMDeploy 0.1.0 TurboMind, Llama-2-70B, 4 A100, batch 64, 128 in 2048 out",
 	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TTFT",
 	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TTFT",
-	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TTFT",
 	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TTFT",
 	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, offline",
 	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
