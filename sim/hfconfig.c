@@ -7,8 +7,9 @@
  * its HF key, so an error in an imported value points into config.json. Gemma 3 and Llama 4
  * checkpoints are multimodal: their language model is the `text_config` mapping, imported here;
  * the vision tower is not part of dssim's model. Sliding windows come in as model.sliding_window
- * and model.global_every (import_window); Llama 4's chunked attention (attention_chunk_size) and
- * Qwen2's optional use_sliding_window are imported as full attention.
+ * and model.global_every (import_window), Llama 4's chunked attention (attention_chunk_size) as
+ * model.attention_chunk and global_every; Qwen2's optional use_sliding_window is imported as full
+ * attention.
  */
 #include "hfconfig.h"
 
@@ -210,6 +211,16 @@ static void import_window(struct conv *c, const char *type)
 {
 	char text[32];
 	bool gemma3 = strncmp(type, "gemma3", 6) == 0;
+	/* Llama4TextConfig: chunked attention of attention_chunk_size tokens on the RoPE layers,
+	 * every no_rope_layer_interval-th layer (default 4) global without RoPE (no_rope_layers
+	 * 0 there; modeling_llama4.py). */
+	if (strncmp(type, "llama4", 6) == 0) {
+		if (copy(c, "attention_chunk_size", "attention_chunk")) {
+			snprintf(text, sizeof text, "%lld", int_of(c, "no_rope_layer_interval", 4));
+			put(c, "global_every", text);
+		}
+		return;
+	}
 	if (strcmp(type, "mistral") != 0 && strcmp(type, "mixtral") != 0 &&
 	    strcmp(type, "gemma2") != 0 && !gemma3)
 		return;

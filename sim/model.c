@@ -68,19 +68,37 @@ bool model_is_mla(const struct model_config *m)
 
 int64_t model_windowed_layers(const struct model_config *m)
 {
-	if (m->sliding_window <= 0)
+	if (m->sliding_window <= 0 && m->attention_chunk <= 0)
 		return 0;
 	return m->global_every > 0 ? m->layers - m->layers / m->global_every : m->layers;
 }
 
+/*
+ * Chunked attention (Llama 4: modeling_llama4.py's chunked causal mask; vLLM's
+ * ChunkedLocalAttention): the query at position j (from 1) sees the ((j - 1) mod C) + 1 keys of
+ * its own chunk of C tokens up to itself. The pairs of positions 1 .. x: floor(x/C) whole chunks
+ * of C(C+1)/2 and r(r+1)/2 for the r = x mod C left over.
+ */
+static double chunk_pairs_upto(double x, double chunk)
+{
+	double q = floor(x / chunk), r = x - q * chunk;
+	return q * chunk * (chunk + 1) / 2 + r * (r + 1) / 2;
+}
+
 double model_attention_share(const struct model_config *m, double s)
 {
-	double w = (double)m->sliding_window, full = s * (s + 1) / 2, windowed;
+	double w = (double)m->sliding_window, full = s * (s + 1) / 2, local;
 	int64_t n = model_windowed_layers(m);
-	if (n == 0 || s <= w || full <= 0)
-		return 1.0;
-	windowed = w * (w + 1) / 2 + (s - w) * w;
-	return ((double)(m->layers - n) * full + (double)n * windowed) / ((double)m->layers * full);
+	if (m->attention_chunk > 0) {
+		if (n == 0 || s <= (double)m->attention_chunk || full <= 0)
+			return 1.0;
+		local = chunk_pairs_upto(s, (double)m->attention_chunk);
+	} else {
+		if (n == 0 || s <= w || full <= 0)
+			return 1.0;
+		local = w * (w + 1) / 2 + (s - w) * w;
+	}
+	return ((double)(m->layers - n) * full + (double)n * local) / ((double)m->layers * full);
 }
 
 double model_attention_share_packed(const struct model_config *m, double s, double doc)
@@ -103,20 +121,39 @@ static double capped_sum(double a, double n, double w)
 
 double model_chunk_pairs(const struct model_config *m, double c, double n)
 {
-	double full = n * c + n * (n + 1) / 2;
+	double full = n * c + n * (n + 1) / 2, local;
 	int64_t k = model_windowed_layers(m);
 	if (k == 0 || n <= 0)
 		return full;
-	return ((double)(m->layers - k) * full +
-		(double)k * capped_sum(c + 1, n, (double)m->sliding_window)) / (double)m->layers;
+	if (m->attention_chunk > 0)
+		local = chunk_pairs_upto(c + n, (double)m->attention_chunk) -
+			chunk_pairs_upto(c, (double)m->attention_chunk);
+	else
+		local = capped_sum(c + 1, n, (double)m->sliding_window);
+	return ((double)(m->layers - k) * full + (double)k * local) / (double)m->layers;
 }
 
 double model_context_tokens(const struct model_config *m, double ctx)
 {
 	int64_t k = model_windowed_layers(m);
+	double local;
 	if (k == 0)
 		return ctx;
-	return ((double)(m->layers - k) * ctx + (double)k * fmin(ctx, (double)m->sliding_window)) /
+	/* A chunked layer keeps the tokens of the current chunk only (vLLM's chunked local
+	 * attention frees the blocks before the chunk's start). */
+	if (m->attention_chunk > 0)
+		local = ctx - floor(ctx / (double)m->attention_chunk) * (double)m->attention_chunk;
+	else
+		local = fmin(ctx, (double)m->sliding_window);
+	return ((double)(m->layers - k) * ctx + (double)k * local) / (double)m->layers;
+}
+
+double model_held_tokens(const struct model_config *m, double ctx)
+{
+	int64_t k = model_windowed_layers(m);
+	if (k == 0 || m->attention_chunk <= 0)
+		return model_context_tokens(m, ctx);
+	return ((double)(m->layers - k) * ctx + (double)k * fmin(ctx, (double)m->attention_chunk)) /
 	       (double)m->layers;
 }
 

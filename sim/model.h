@@ -133,7 +133,9 @@ double model_kv_elems_per_token_layer(const struct model_config *m);
  * Query-key pairs of causal attention over a sequence of s tokens, averaged over the layers, as a
  * share of full causal attention (s(s+1)/2 pairs). A layer with a window of W tokens (Beltagy et
  * al. 2020, Longformer sec. 3.1; Mistral 7B, Jiang et al. 2023 sec. 2) lets query i see
- * min(i + 1, W) keys: W(W+1)/2 + (s - W)W pairs when s > W. 1 without a window.
+ * min(i + 1, W) keys: W(W+1)/2 + (s - W)W pairs when s > W. A chunked layer of C-token chunks
+ * (Llama 4) lets it see its own chunk up to itself: floor(s/C) C(C+1)/2 + r(r+1)/2, r = s mod C.
+ * 1 without either.
  */
 double model_attention_share(const struct model_config *m, double s);
 
@@ -146,15 +148,23 @@ double model_attention_share_packed(const struct model_config *m, double s, doub
 
 /*
  * Serving's attention, averaged over the layers: the query-key pairs of n new tokens after c
- * cached ones (a windowed layer's query at position j sees min(j + 1, W) keys), and the cached
- * tokens a layer keeps and reads for a context of ctx tokens (min(ctx, W) on a windowed layer:
- * vLLM's hybrid KV cache manager frees the blocks that slide out of the window). Without a window
- * n*c + n(n+1)/2 and ctx.
+ * cached ones (a windowed layer's query at position j sees min(j + 1, W) keys, a chunked
+ * layer's the ((j - 1) mod C) + 1 of its own chunk), and the cached tokens a layer keeps and
+ * reads for a context of ctx tokens (min(ctx, W) on a windowed layer: vLLM's hybrid KV cache
+ * manager frees the blocks that slide out of the window; ctx mod C on a chunked one, whose
+ * earlier chunks it frees). Without either n*c + n(n+1)/2 and ctx.
  */
 double model_chunk_pairs(const struct model_config *m, double c, double n);
 double model_context_tokens(const struct model_config *m, double ctx);
+/*
+ * The cached tokens a layer holds blocks for, growing with ctx: a windowed layer's window, and a
+ * chunked layer (model.attention_chunk, Llama 4) up to one chunk, which model_context_tokens
+ * counts exactly as the current chunk's ctx mod C; a block manager that grows a sequence's
+ * blocks and frees them at its end holds the largest.
+ */
+double model_held_tokens(const struct model_config *m, double ctx);
 
-/* Layers attending through the window (all but every global_every-th). */
+/* Layers attending through the window or within chunks (all but every global_every-th). */
 int64_t model_windowed_layers(const struct model_config *m);
 
 /* Whether the model uses multi-head latent attention or mixture of experts. */

@@ -65,9 +65,12 @@ void scenario_derive_model(struct loader *l)
 		ERR("model.mla", "MLA needs qk_nope_head_dim, qk_rope_head_dim and v_head_dim");
 	if (m->position == POSITION_LEARNED && m->max_position == 0)
 		ERR("model.max_position", "learned position embeddings need max_position");
-	if (m->global_every > 0 && m->sliding_window == 0)
-		ERR("model.global_every", "names the full-attention layers among windowed ones; set "
-		    "model.sliding_window too");
+	if (m->sliding_window > 0 && m->attention_chunk > 0)
+		ERR("model.attention_chunk", "a layer attends either through a sliding window or "
+		    "within chunks; set one of model.sliding_window and model.attention_chunk");
+	if (m->global_every > 0 && m->sliding_window == 0 && m->attention_chunk == 0)
+		ERR("model.global_every", "names the full-attention layers among windowed or chunked "
+		    "ones; set model.sliding_window or model.attention_chunk too");
 	else if (m->global_every > m->layers)
 		ERR("model.global_every", "exceeds the %lld layers", (long long)m->layers);
 	if (m->name == NULL || m->name[0] == '\0')

@@ -47,6 +47,8 @@ struct model_config {
 	int64_t sliding_window;   /* tokens a windowed layer's queries attend back to; 0: none */
 	int64_t global_every;     /* with a window, layers i with (i+1) % global_every == 0 attend
 				     to the whole context; 0: every layer is windowed */
+	int64_t attention_chunk;  /* tokens of the chunks a chunked layer's queries attend within
+				     (Llama 4); 0: none. global_every names the global layers too */
 	struct {
 		int64_t q_lora_rank, kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim;
 	} mla;

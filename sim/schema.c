@@ -112,8 +112,13 @@ static const struct schema_row rows[] = {
 	    "tokens a windowed layer attends back to (sliding-window attention); 0 = none",
 	    model.sliding_window),
 	INT("model.global_every", 0, 100000, "0",
-	    "with a window: every N-th layer attends to the whole context; 0 = all windowed",
+	    "with a window or chunks: every N-th layer attends to the whole context; 0 = none does",
 	    model.global_every),
+	/* HF attention_chunk_size (Llama4TextConfig); its no_rope_layers, every
+	 * no_rope_layer_interval-th layer attending globally without RoPE, give global_every. */
+	INT("model.attention_chunk", 0, 1LL << 30, "0",
+	    "tokens per chunk of chunked attention: a query sees only its own chunk (Llama 4); "
+	    "0 = none", model.attention_chunk),
 	SECTION("model.mla", PRESET_NONE, "multi-head latent attention (DeepSeek-V2/V3)"),
 	INT("model.mla.q_lora_rank", 0, 1048576, "0", "query compression rank (0: none)",
 	    model.mla.q_lora_rank),

@@ -33,7 +33,7 @@
 
 int64_t serve_blocks_for(const struct serve_state *e, int64_t tokens)
 {
-	return (int64_t)ceil(model_context_tokens(&e->s->model, (double)tokens) /
+	return (int64_t)ceil(model_held_tokens(&e->s->model, (double)tokens) /
 			     (double)e->block_size);
 }
 

@@ -91,7 +91,7 @@ struct pstate {
 
 static inline int64_t blocks_for(const struct pstate *e, int64_t tokens)
 {
-	return (int64_t)ceil(model_context_tokens(&e->s->model, (double)tokens) /
+	return (int64_t)ceil(model_held_tokens(&e->s->model, (double)tokens) /
 			     (double)e->block_size);
 }
 

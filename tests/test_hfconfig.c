@@ -439,6 +439,38 @@ static void hfconfig_imports_sliding_windows(void **state)
 }
 
 /*
+ * Llama 4's chunked attention: Scout's text config has attention_chunk_size 8192 and
+ * no_rope_layers 0 on every 4th layer (global, without RoPE): 36 of 48 layers chunked. By hand:
+ *   training, s = 20,000: full s(s+1)/2 = 200,010,000; a chunked layer 2 chunks of
+ *     8192 * 8193 / 2 = 33,558,528 and the 3,616 left, 3616 * 3617 / 2 = 6,539,536: 73,656,592;
+ *     the share (12 * full + 36 * 73,656,592) / (48 * full); at s = 8192 attention is whole.
+ *   serving, 400 new tokens after 8,000: queries 8,001 to 8,192 see all before them,
+ *     (8001 + 8192) * 192 / 2 = 1,554,528 pairs; 8,193 to 8,400 open a new chunk, 208 * 209 / 2
+ *     = 21,736: 1,576,264 chunked against 400 * 8000 + 400 * 401 / 2 = 3,280,200 full.
+ *   a context of 10,000 reads the current chunk's 1,808 tokens on a chunked layer,
+ *     (12 * 10,000 + 36 * 1,808) / 48 = 3,856 on average, and holds blocks for up to a chunk,
+ *     (12 * 10,000 + 36 * 8,192) / 48 = 8,644.
+ */
+static void hfconfig_imports_llama4_chunked_attention(void **state)
+{
+	struct scenario *l4 = load_hf("llama4");
+	const double full = 20000.0 * 20001 / 2;
+	(void)state;
+	assert_int_equal(l4->model.attention_chunk, 8192);
+	assert_int_equal(l4->model.global_every, 4);
+	assert_int_equal(l4->model.sliding_window, 0);
+	assert_int_equal(model_windowed_layers(&l4->model), 36);
+	check_rel(model_attention_share(&l4->model, 20000), (12 * full + 36 * 73656592.0) / (48 * full),
+		  1e-12);
+	check_rel(model_attention_share(&l4->model, 8192), 1.0, 0);
+	check_rel(model_chunk_pairs(&l4->model, 8000, 400),
+		  (12 * 3280200.0 + 36 * 1576264.0) / 48, 1e-12);
+	check_rel(model_context_tokens(&l4->model, 10000), 3856, 1e-12);
+	check_rel(model_held_tokens(&l4->model, 10000), 8644, 1e-12);
+	scenario_free(l4);
+}
+
+/*
  * Gemma-2-9B (model card google/gemma-2-9b and the Gemma 2 report, arXiv:2408.00118, Table 2:
  * 917,504,000 embedding and 8,324,201,984 non-embedding parameters, 9.24B in all):
  *   layer 44,040,192 + 154,140,672 + 4 * 3,584 = 198,195,200; 42 layers 8,324,198,400
@@ -1082,6 +1114,7 @@ int main(void)
 		cmocka_unit_test(hfconfig_qwen3_moe_counts_128_experts_and_8_active),
 		cmocka_unit_test(hfconfig_gemma2_has_its_reports_count),
 		cmocka_unit_test(hfconfig_imports_sliding_windows),
+		cmocka_unit_test(hfconfig_imports_llama4_chunked_attention),
 		cmocka_unit_test(hfconfig_gemma3_imports_its_text_model),
 		cmocka_unit_test(hfconfig_llama4_imports_its_text_model),
 		cmocka_unit_test(hfconfig_phi3_counts_fused_projections_as_separate),
