@@ -7,8 +7,10 @@
 #include <gsl/gsl_errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cost.h"
 #include "diag.h"
@@ -130,6 +132,21 @@ int main_option_error(const char *cmd, int c, char **argv)
 	if (is_long && arg[len] == '=')
 		return option_line(cmd, "option '%.*s' takes no argument", len, arg);
 	return option_line(cmd, "unknown option '-%c'", optopt);
+}
+
+int main_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		ssize_t k = write(fd, p, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }
 
 void main_print_exit_codes(FILE *out)

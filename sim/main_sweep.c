@@ -177,21 +177,6 @@ struct frame_head {
 	uint32_t size;
 };
 
-static int write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t k = write(fd, p, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		p += k;
-		n -= (size_t)k;
-	}
-	return 0;
-}
-
 struct pipe_ctx {
 	int fd;
 };
@@ -199,7 +184,7 @@ struct pipe_ctx {
 static int send_frame(int fd, uint32_t kind, const void *buf, size_t size)
 {
 	struct frame_head h = {kind, (uint32_t)size};
-	return write_all(fd, &h, sizeof h) != 0 || write_all(fd, buf, size) != 0 ? -1 : 0;
+	return main_write_all(fd, &h, sizeof h) != 0 || main_write_all(fd, buf, size) != 0 ? -1 : 0;
 }
 
 static void pipe_total(void *ctx, size_t points, size_t skipped)

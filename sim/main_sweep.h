@@ -35,6 +35,8 @@ int main_usage_error(const char *cmd, const char *fmt, ...)
  * "PROG: unknown option '--x' (PROG --help lists them)". Callers set opterr = 0 and start
  * their optstring with ':' so that getopt itself prints nothing. */
 int main_option_error(const char *cmd, int c, char **argv);
+/* All n bytes to fd, through short writes and EINTR (the forked workers' pipes): 0 or -1. */
+int main_write_all(int fd, const void *buf, size_t n);
 
 int main_run(int argc, char **argv);
 int main_validate(int argc, char **argv);

@@ -66,21 +66,6 @@ static const char *validation_file(const char *given, const char *data_dir, char
 	return buf;
 }
 
-static bool write_all(int fd, const void *buf, size_t n)
-{
-	const char *p = buf;
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 static bool read_all(int fd, void *buf, size_t n)
 {
 	char *p = buf;
@@ -115,8 +100,8 @@ static void cross_child(const struct validate_cases *cs, const char *const *keys
 	rep.status = calibrate_cross_run(cs, keys, nkeys, opt, k, jobs, &x, &d);
 	rep.skipped = x.skipped;
 	diag_print(&d, stderr);
-	if (!write_all(fd, &rep, sizeof rep) ||
-	    (rep.status == 0 && !write_all(fd, x.cross, cs->count * sizeof *x.cross)))
+	if (main_write_all(fd, &rep, sizeof rep) != 0 ||
+	    (rep.status == 0 && main_write_all(fd, x.cross, cs->count * sizeof *x.cross) != 0))
 		_exit(EXIT_INTERNAL);
 	_exit(EXIT_OK);
 }
