@@ -53,6 +53,26 @@ static inline void check_chdir_srcdir(void)
 #include "diag.h"
 #include "scenario.h"
 
+/* Write text to TOP_BUILDDIR/tests/out/NAME, its path into path; the test fails when it
+ * cannot. */
+static inline void check_write(const char *name, const char *text, char *path, size_t size)
+{
+	const char *b = getenv("TOP_BUILDDIR");
+	char dir[1024];
+	FILE *f;
+	snprintf(dir, sizeof dir, "%s/tests/out", b && b[0] ? b : ".");
+	mkdir(dir, 0777);
+	if (snprintf(path, size, "%s/%s", dir, name) >= (int)size) {
+		print_error("path too long for %s\n", name);
+		_fail(__FILE__, __LINE__);
+	}
+	f = fopen(path, "wb");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0) {
+		print_error("cannot write %s\n", path);
+		_fail(__FILE__, __LINE__);
+	}
+}
+
 /*
  * Write yaml to TOP_BUILDDIR/tests/out/NAME.PID.yaml and load it; the test fails, printing
  * every diagnostic, when it does not load. Presets come from $DSSIM_DATA (the source tree). The
@@ -60,21 +80,11 @@ static inline void check_chdir_srcdir(void)
  */
 static inline struct scenario *check_scenario(const char *name, const char *yaml)
 {
-	const char *b = getenv("TOP_BUILDDIR");
-	char dir[1024], path[1200];
-	FILE *f;
+	char file[512], path[1200];
 	struct diag d;
 	struct scenario *s;
-	snprintf(dir, sizeof dir, "%s/tests/out", b && b[0] ? b : ".");
-	mkdir(dir, 0777);
-	snprintf(path, sizeof path, "%s/%s.%ld.yaml", dir, name, (long)getpid());
-	f = fopen(path, "wb");
-	if (f == NULL) {
-		print_error("cannot write %s\n", path);
-		_fail(__FILE__, __LINE__);
-	}
-	fputs(yaml, f);
-	fclose(f);
+	snprintf(file, sizeof file, "%s.%ld.yaml", name, (long)getpid());
+	check_write(file, yaml, path, sizeof path);
 	diag_init(&d);
 	s = scenario_load(path, NULL, &d);
 	if (s == NULL) {

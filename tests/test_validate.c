@@ -377,18 +377,12 @@ static int pins_write(const char *cases, const char *path)
 
 static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 {
-	const char *b = getenv("TOP_BUILDDIR");
-	char path[1024], buf[512];
-	FILE *f;
+	char path[1200], buf[512];
 	struct validate_report r;
 	struct diag d;
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/out/cases.yaml", b ? b : ".");
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("cases:\n  - name: no metric\n    published: 1\n    tolerance: 0.1\n"
-	      "    scenario: {model: gpt2}\n", f);
-	fclose(f);
+	check_write("cases.yaml", "cases:\n  - name: no metric\n    published: 1\n    tolerance: 0.1\n"
+				  "    scenario: {model: gpt2}\n", path, sizeof path);
 	diag_init(&d);
 	assert_int_equal(validate_run(path, NULL, &r, &d), -1);
 	assert_int_equal(d.count, 1);
@@ -404,29 +398,21 @@ static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
  */
 static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
 {
-	const char *b = getenv("TOP_BUILDDIR");
-	char path[1024];
-	FILE *f;
+	char path[1200];
 	struct validate_report r;
 	struct diag d;
 	double step_s;
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("cases:\n", f);
-	fprintf(f, "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: s}\n"
-		   "  - {name: cluster, metric: tokens_per_s, published: 1, tolerance: 1, scenario: s}\n"
-		   "  - {name: gpu, metric: tokens_per_s_per_gpu, published: 1, tolerance: 1, "
-		   "scenario: s}\n");
-	fclose(f);
-	snprintf(path, sizeof path, "%s/tests/out/s", b ? b : ".");
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
-	      "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n", f);
-	fclose(f);
-	snprintf(path, sizeof path, "%s/tests/out/per_gpu.yaml", b ? b : ".");
+	check_write("s", "model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
+			 "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n",
+		    path, sizeof path);
+	check_write("per_gpu.yaml",
+		    "cases:\n"
+		    "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: s}\n"
+		    "  - {name: cluster, metric: tokens_per_s, published: 1, tolerance: 1, scenario: s}\n"
+		    "  - {name: gpu, metric: tokens_per_s_per_gpu, published: 1, tolerance: 1, "
+		    "scenario: s}\n",
+		    path, sizeof path);
 	diag_init(&d);
 	assert_int_equal(validate_run(path, NULL, &r, &d), 0);
 	assert_int_equal(r.count, 3);
@@ -442,38 +428,35 @@ static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
  * has no steady state (every request at once). */
 static void per_node_rates_are_the_steady_rates_over_the_pool_nodes(void **state)
 {
-	const char *b = getenv("TOP_BUILDDIR");
-	char path[1024], *cases;
-	FILE *f;
+	static const char per_node_case[] =
+		"  - {name: in, metric: input_tokens_per_s_per_node, published: 1, tolerance: 1, "
+		"scenario: per_node}\n";
+	char path[1200];
 	struct validate_report r;
 	struct run_result run;
 	struct run_options ro = {.step_only = true};
+	struct scenario_override ov = {"workload.arrival.rate", "0"};
+	struct scenario_options at_once = {.overrides = &ov, .noverrides = 1};
 	struct scenario *s;
 	struct diag d;
+	char cases[512];
 	(void)state;
-	snprintf(path, sizeof path, "%s/tests/out/per_node", b ? b : ".");
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("model: llama-3-8b\ncluster: {node: p5.48xlarge, nodes: 3}\n"
-	      "workload: {mode: infer, seq_len: 4096, requests: 3000, arrival: {rate: 30/s},\n"
-	      "  prompt_tokens: {dist: fixed, value: 1000}, output_tokens: {dist: fixed, value: 200}}\n"
-	      "strategy: {tp: 8}\n"
-	      "serving: {pools: {prefill: {gpus: 8, tp: 4}, decode: {gpus: 16, tp: 8}}}\n", f);
-	fclose(f);
+	check_write("per_node",
+		    "model: llama-3-8b\ncluster: {node: p5.48xlarge, nodes: 3}\n"
+		    "workload: {mode: infer, seq_len: 4096, requests: 3000, arrival: {rate: 30/s},\n"
+		    "  prompt_tokens: {dist: fixed, value: 1000}, output_tokens: {dist: fixed, value: 200}}\n"
+		    "strategy: {tp: 8}\n"
+		    "serving: {pools: {prefill: {gpus: 8, tp: 4}, decode: {gpus: 16, tp: 8}}}\n",
+		    path, sizeof path);
 	diag_init(&d);
 	s = scenario_load(path, NULL, &d);
 	assert_non_null(s);
 	assert_int_equal(run_scenario(s, &ro, &run, &d), 0);
 	assert_true(run.serve.steady.valid);
-	snprintf(path, sizeof path, "%s/tests/out/per_node.yaml", b ? b : ".");
-	f = fopen(path, "wb");
-	assert_non_null(f);
-	fputs("cases:\n"
-	      "  - {name: in, metric: input_tokens_per_s_per_node, published: 1, tolerance: 1, "
-	      "scenario: per_node}\n"
-	      "  - {name: out, metric: output_tokens_per_s_per_node, published: 1, tolerance: 1, "
-	      "scenario: per_node}\n", f);
-	fclose(f);
+	snprintf(cases, sizeof cases, "cases:\n%s"
+		 "  - {name: out, metric: output_tokens_per_s_per_node, published: 1, tolerance: 1, "
+		 "scenario: per_node}\n", per_node_case);
+	check_write("per_node.yaml", cases, path, sizeof path);
 	assert_int_equal(validate_run(path, NULL, &r, &d), 0);
 	assert_int_equal(r.count, 2);
 	check_rel(r.rows[0].simulated, run.serve.steady.input_tokens_per_s / 1, 1e-12);
@@ -482,18 +465,9 @@ static void per_node_rates_are_the_steady_rates_over_the_pool_nodes(void **state
 	run_result_release(&run);
 	scenario_free(s);
 	/* Every request at once: no window in which the load has settled. */
-	cases = path;
-	f = fopen(cases, "wb");
-	assert_non_null(f);
-	fputs("cases:\n"
-	      "  - {name: in, metric: input_tokens_per_s_per_node, published: 1, tolerance: 1, "
-	      "scenario: per_node}\n", f);
-	fclose(f);
-	{
-		struct scenario_override ov = {"workload.arrival.rate", "0"};
-		struct scenario_options o = {.overrides = &ov, .noverrides = 1};
-		assert_int_equal(validate_run(cases, &o, &r, &d), -1);
-	}
+	snprintf(cases, sizeof cases, "cases:\n%s", per_node_case);
+	check_write("per_node.yaml", cases, path, sizeof path);
+	assert_int_equal(validate_run(path, &at_once, &r, &d), -1);
 	assert_int_equal(r.count, 0);
 	assert_non_null(strstr(d.items[d.count - 1].message, "never settles"));
 	validate_report_release(&r);
