@@ -247,7 +247,7 @@ unsigned memory_recomputed_acts(const struct scenario *s)
 	       (s->strategy.recompute_modules.mlp ? MODEL_ACT_MLP : 0u);
 }
 
-static double act_bytes_of(const struct scenario *s)
+double memory_act_bytes(const struct scenario *s)
 {
 	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 }
@@ -296,7 +296,7 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	const struct model_config *m = &s->model;
 	const struct strategy *g = &s->strategy;
 	double tokens = (double)s->workload.seq_len / (double)g->cp * (double)c->micro_batch;
-	double B = act_bytes_of(s), tp = (double)g->tp;
+	double B = memory_act_bytes(s), tp = (double)g->tp;
 	bool sp = g->sequence_parallel && g->tp > 1;
 	double seq_div = sp ? tp : 1.0;
 	struct act_options o = {s->workload.seq_len, B, s->workload.flash_attention,
@@ -350,6 +350,21 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 		kept_of[k] = kept;
 	}
 	r->act_layers = per_mb * st->inflight;
+	r->act_saved_per_mb = per_mb;
+	if (g->offload.activations == OFFLOAD_CPU && st->layers > 0) {
+		/* Offloaded (DeepSpeed cpu_checkpointing, Megatron-Core cpu_offloading): each layer's
+		 * saved tensors go to the host after its forward and come back before its backward,
+		 * every micro-batch in flight waiting there. The GPU holds the layer being copied:
+		 * one when the copies run in order on the compute stream, two when they run on their
+		 * own stream (one copying while the next computes: Transformer Engine's
+		 * double-buffered offload, transformer_engine/pytorch/cpu_offload.py). Counted
+		 * beside the backward's working set and the head's activations, which the step
+		 * never holds all at once: an upper bound by up to one layer's share. */
+		double largest = kept_of[0] > kept_of[1] ? kept_of[0] : kept_of[1];
+		double window = s->runtime.activation_offload_overlap ? 2.0 : 1.0;
+		r->host += r->act_layers;
+		r->act_layers = largest * fmin(window, (double)st->layers);
+	}
 	r->act_recompute = work;
 	r->act_outer = 0;
 	r->act_embed_per_mb = 0;
@@ -377,60 +392,6 @@ static void activations(const struct stage_calc *c, const struct stage *st,
 	}
 	/* Pipeline send and receive buffers of one micro-batch's hidden states. */
 	*p2p = g->pp > 1 ? 2.0 * (double)m->hidden * B * tokens / seq_div : 0.0;
-}
-
-/*
- * Inference workspace for a prefill of `batch` sequences of seq_len tokens. Per layer the
- * largest transient is the attention block or the MLP; the logits come after all layers. The
- * PyTorch caching allocator keeps the layers' freed blocks reserved, and blocks of other sizes do
- * not merge across segments (c10/cuda/CUDACachingAllocator.cpp), so the two phases add up.
- * Eager attention (HF LlamaAttention, transformers 4.33): bf16 masked scores + fp32 softmax + bf16
- * probabilities = 8 bytes per score element, plus the bf16 4-D causal mask.
- */
-static double workspace(const struct scenario *s, double batch, double seq_len)
-{
-	const struct model_config *m = &s->model;
-	double tp = (double)s->strategy.tp, B = act_bytes_of(s);
-	double seq = seq_len / (double)s->strategy.cp;
-	double tokens = batch * seq;
-	double d = model_is_mla(m) ? (double)(m->mla.qk_nope_head_dim + m->mla.qk_rope_head_dim)
-				   : (double)m->head_dim;
-	double heads = (double)m->heads / tp;
-	/* Alive in a layer besides the scores: the residual stream, its normed copy and the queries;
-	 * a fused kernel also writes its output while they live, eager attention only after the
-	 * softmax temporaries are freed. Keys and values are this layer's KV-cache entries, counted
-	 * there; eager attention expands grouped KV heads to every query head (repeat_kv). */
-	double attn = tokens * ((s->workload.flash_attention ? 2 : 1) * heads * d +
-				2 * (double)m->hidden) * B;
-	double g = m->mlp == MLP_SWIGLU ? 2.0 : 1.0;
-	double ffn = (double)m->ffn;
-	double mlp, logits_tokens, logits;
-	if (!s->workload.flash_attention && !model_is_mla(m) && m->kv_heads < m->heads)
-		attn += 2 * tokens * heads * d * B;
-	if (!s->workload.flash_attention)
-		attn += batch * heads * seq * seq_len * (B + 4.0 + B) + batch * seq * seq_len * B;
-	if (model_is_moe(m)) {
-		double routed = (double)m->moe.top_k * m->moe.capacity_factor * (double)m->moe.ffn;
-		if (routed > ffn)
-			ffn = routed;
-	}
-	mlp = tokens * (g + 1.0) * ffn / tp * B;
-	logits_tokens = s->workload.logits == LOGITS_ALL ? tokens : batch;
-	logits = logits_tokens * (double)m->vocab / tp * (B + 4.0);
-	return fmax(attn, mlp) + logits;
-}
-
-static double kv_bytes_per_token(const struct scenario *s, const struct stage *st)
-{
-	const struct model_config *m = &s->model;
-	double tp = (double)s->strategy.tp;
-	double elems = model_kv_elems_per_token_layer(m);
-	/* vLLM keeps max(1, kv_heads // tp) heads per GPU (cache_engine.py) and the whole MLA
-	 * latent on every TP rank. */
-	if (!model_is_mla(m))
-		elems = 2.0 * fmax(1.0, (double)m->kv_heads / tp) * (double)m->head_dim;
-	return elems * (double)st->layers * memory_kv_elem_bytes(s) /
-	       (double)s->strategy.cp;
 }
 
 /* A stage's parameter sums: per layer its kind's parts, then the outer tensors and MTP. */
@@ -575,9 +536,9 @@ static void stage_memory(struct stage_calc *c, const struct stage *st, struct me
 		double other = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 		double matrix = p.dense_matrix + p.expert_matrix;
 		r->part[MEMORY_WEIGHTS] = matrix * qb + (p.dense + p.expert - matrix) * other;
-		r->part[MEMORY_ACTIVATIONS] = workspace(s, (double)c->micro_batch,
+		r->part[MEMORY_ACTIVATIONS] = memory_workspace(s, (double)c->micro_batch,
 						       (double)s->workload.seq_len);
-		r->part[MEMORY_KV_CACHE] = kv_bytes_per_token(s, st) * (double)c->micro_batch *
+		r->part[MEMORY_KV_CACHE] = memory_kv_bytes_per_token(s, st) * (double)c->micro_batch *
 					   (double)s->workload.seq_len;
 	}
 	allocated = 0;
@@ -698,9 +659,9 @@ static int infer_fit(const struct scenario *s, const struct layout *l,
 	layout_stage(s, l, (int64_t)w->first_stage, &st);
 	if (seqs > tokens)
 		seqs = tokens;
-	r->profile_workspace = workspace(s, seqs, tokens / seqs);
+	r->profile_workspace = memory_workspace(s, seqs, tokens / seqs);
 	fixed += r->profile_workspace - w->part[MEMORY_ACTIVATIONS];
-	r->kv_bytes_per_token = kv_bytes_per_token(s, &st);
+	r->kv_bytes_per_token = memory_kv_bytes_per_token(s, &st);
 	r->kv_budget = r->capacity * s->serving.gpu_memory_utilization - fixed;
 	if (memory_max_kv_tokens(fixed, r->kv_bytes_per_token,
 				 r->capacity * s->serving.gpu_memory_utilization,

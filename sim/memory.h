@@ -35,6 +35,8 @@ struct memory_role {
 	/* The activations part split by origin (train): the layers' saved tensors, the embedding
 	 * and output layer, and the layer being recomputed in backward. */
 	double act_layers, act_outer, act_recompute;
+	double act_saved_per_mb;          /* the layers' saved tensors of one micro-batch, all the
+					     stage's layers, wherever they wait (host or GPU) */
 	double act_embed_per_mb, act_head_per_mb; /* the embedding's and the head's share, one
 						     micro-batch each */
 	double part[MEMORY_PARTS];        /* bytes per GPU */

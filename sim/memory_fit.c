@@ -214,6 +214,16 @@ void memory_advise(const struct scenario *s, double capacity, struct memory_repo
 			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
 				pick = "strategy.offload={optimizer: cpu, params: cpu}";
 		}
+		/* The layers' saved activations to the host, with a one-pass backward only
+		 * (scenario_check.c). */
+		if (pick == NULL && s->strategy.offload.activations == OFFLOAD_NONE &&
+		    s->strategy.schedule != SCHEDULE_ZB_H1 && s->strategy.schedule != SCHEDULE_ZB_V &&
+		    s->strategy.schedule != SCHEDULE_DUALPIPE) {
+			v = *s;
+			v.strategy.offload.activations = OFFLOAD_CPU;
+			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))
+				pick = "strategy.offload.activations=cpu";
+		}
 	} else {
 		if (s->workload.dtype != DTYPE_INT8 && s->workload.dtype != DTYPE_INT4) {
 			v = *s;

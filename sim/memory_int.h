@@ -1,5 +1,5 @@
 /*
- * memory_int: what memory.c and memory_fit.c share, private to the memory module (the searches
+ * memory_int: what memory.c, memory_fit.c and memory_serve.c share, private to the memory module (the searches
  * and the advice live apart from the breakdown). Domain stage; nothing outside sim/memory*.c
  * includes it.
  */
@@ -10,6 +10,16 @@
 
 #include "layout.h"
 #include "memory.h"
+
+/* Bytes of one activation element: 4 in fp32 training or serving, else 2. */
+double memory_act_bytes(const struct scenario *s);
+
+/* Serving's transient workspace for a prefill of `batch` sequences of seq_len tokens
+ * (memory_serve.c). */
+double memory_workspace(const struct scenario *s, double batch, double seq_len);
+
+/* KV-cache bytes per token on one GPU of stage st, all its layers (memory_serve.c). */
+double memory_kv_bytes_per_token(const struct scenario *s, const struct stage *st);
 
 /* Each stage's total at micro-batch 1 (t1) and 2 (t2), l->pp of each: memory is affine in the
  * micro-batch, so memory_fit extends them linearly into the function GSL searches. */

@@ -250,6 +250,8 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	json_string(out, scenario_enum_name("strategy.offload.optimizer", g->offload.optimizer));
 	fputs(", \"offload_params\": ", out);
 	json_string(out, scenario_enum_name("strategy.offload.params", g->offload.params));
+	fputs(", \"offload_activations\": ", out);
+	json_string(out, scenario_enum_name("strategy.offload.activations", g->offload.activations));
 	fputs("}\n  },\n", out);
 
 	output_json_key(out, 2, "model");
@@ -473,6 +475,8 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			fputs(", optimizer on CPU", out);
 		if (g->offload.params == OFFLOAD_CPU)
 			fputs(", params on CPU", out);
+		if (g->offload.activations == OFFLOAD_CPU)
+			fputs(", activations on CPU", out);
 	}
 	fputs("\n\n", out);
 

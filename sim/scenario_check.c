@@ -253,6 +253,19 @@ static void check_strategy_workload(struct loader *l)
 			    (long long)st->zero);
 		if (st->offload.optimizer == OFFLOAD_CPU && st->zero == 0)
 			ERR("strategy.offload.optimizer", "optimizer offload needs zero: 1, 2 or 3");
+		/* The split backward keeps a layer's activations from its input gradients to its
+		 * weight gradients (Qi et al. 2024): an offload would have to hold them on the GPU
+		 * across passes, which the memory model does not count. */
+		if (st->offload.activations == OFFLOAD_CPU &&
+		    (st->schedule == SCHEDULE_ZB_H1 || st->schedule == SCHEDULE_ZB_V ||
+		     st->schedule == SCHEDULE_DUALPIPE))
+			ERR("strategy.offload.activations",
+			    "activation offload is modelled for schedules whose backward is one pass "
+			    "(gpipe, 1f1b, interleaved), got %s",
+			    scenario_enum_name("strategy.schedule", st->schedule));
+	} else if (st->offload.activations == OFFLOAD_CPU) {
+		ERR("strategy.offload.activations", "activation offload is for training (serving "
+		    "keeps no activations for a backward)");
 	} else if (st->pp * st->vp > 1 && st->schedule == SCHEDULE_INTERLEAVED) {
 		ERR("strategy.schedule", "interleaved schedules are for training");
 	}

@@ -170,6 +170,7 @@ struct strategy {
 	enum schedule_kind schedule;
 	struct {
 		enum offload_kind optimizer, params;
+		enum offload_kind activations;  /* the layers' saved activations */
 	} offload;
 	double bucket;             /* bytes of a gradient communication bucket */
 	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
@@ -189,6 +190,7 @@ struct runtime {
 	int64_t comm_sms;          /* SMs an overlapped collective takes from compute */
 	double gather_overhead;    /* s per ZeRO-3/FSDP gather */
 	bool reshard_after_forward;
+	bool activation_offload_overlap; /* offloaded activations copied on their own stream */
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;
 	} fusion;

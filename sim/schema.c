@@ -566,6 +566,12 @@ static const struct schema_row rows[] = {
 	     "where optimizer states (and fp32 master weights) live", strategy.offload.optimizer),
 	ENUM("strategy.offload.params", offload_names, "none",
 	     "where ZeRO-3 parameter shards live", strategy.offload.params),
+	/* DeepSpeed activation_checkpointing.cpu_checkpointing, Megatron-DeepSpeed
+	 * --checkpoint-in-cpu, Megatron-Core --cpu-offloading-activations: each layer's saved
+	 * activations are copied to the host after its forward and back before its backward. */
+	ENUM("strategy.offload.activations", offload_names, "none",
+	     "where the layers' saved activations (checkpoints under full recompute) wait for "
+	     "their backward", strategy.offload.activations),
 	/* PyTorch DistributedDataParallel bucket_cap_mb = 25 (torch/nn/parallel/distributed.py). */
 	NUM("strategy.bucket", UNIT_BYTES, 0, BIG, false, "25 MB",
 	    "gradient communication bucket (two are in flight)", strategy.bucket),
@@ -627,6 +633,10 @@ static const struct schema_row rows[] = {
 	     "ZeRO-3/FSDP frees gathered weights after forward and gathers them again for "
 	     "backward (FSDP FULL_SHARD); false keeps them (SHARD_GRAD_OP)",
 	     runtime.reshard_after_forward),
+	BOOL("runtime.activation_offload_overlap", "false",
+	     "offloaded activations are copied on a stream of their own, two layers in flight "
+	     "(Transformer Engine); false: in order on the compute stream, which waits for them",
+	     runtime.activation_offload_overlap),
 	SECTION("runtime.fusion", PRESET_NONE, "which memory-bound kernels the framework fuses"),
 	BOOL("runtime.fusion.norm", "true", "residual add fused into the norm (and the norm "
 	     "into the next GEMM's input)", runtime.fusion.norm),

@@ -48,6 +48,8 @@ static void free_builder(struct builder *b)
 	free(b->bwd_send);
 	free(b->weights_left);
 	free(b->pair);
+	free(b->act_copy);
+	free(b->act_release);
 }
 
 /* What emit_all records per (micro-batch, model chunk): its forward, its input gradients (a
@@ -239,6 +241,8 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.chunk_act = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk_act);
 	b.weights_left = xcalloc((size_t)(b.p * b.v), sizeof *b.weights_left);
 	b.pair = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.act_copy = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.act_release = xcalloc((size_t)b.p * 2, sizeof(uint32_t));
 	keys = (size_t)(b.m * b.hops);
 	b.fwd_send = xcalloc(keys, sizeof(uint32_t));
 	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
@@ -264,6 +268,13 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 							     (double)s->cluster.node.gpu.sms));
 		}
 		b.host[dev] = graph_add_stream(b.g, (uint32_t)dev, "host");
+		/* Offloaded activations copied beside the computation (Transformer Engine's
+		 * CPU offload runs its copies on streams of their own): a copy engine's work,
+		 * no SMs taken. In order (DeepSpeed, PyTorch) they stay on the compute stream. */
+		b.act_copy[dev] = s->strategy.offload.activations == OFFLOAD_CPU &&
+					  s->runtime.activation_offload_overlap
+				  ? graph_add_stream(b.g, (uint32_t)dev, "act_offload")
+				  : b.compute[dev];
 		if (b.l.placement == LAYOUT_BIDIRECTIONAL || b.l.paired) {
 			/* Overlapped pairs (DualPipe, Megatron's combined 1F1B) run their
 			 * collectives beside the computation. */
@@ -278,11 +289,12 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 										  (int)k));
 		for (k = 0; k < RECENT; k++)
 			b.recent[dev * RECENT + k] = NONE;
+		b.act_release[dev * 2] = b.act_release[dev * 2 + 1] = NONE;
 		for (ch = 0; ch < b.v; ch++) {
 			int64_t begin, count;
 			layout_chunk(s, &b.l, layout_model_chunk(&b.l, dev, ch), &begin, &count);
 			b.chunk_act[dev * b.v + ch] = r->inflight > 0 && r->layers > 0
-				? r->act_layers / r->inflight * (double)count / (double)r->layers
+				? r->act_saved_per_mb * (double)count / (double)r->layers
 				: 0;
 		}
 	}

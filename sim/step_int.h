@@ -49,6 +49,10 @@ struct builder {
 	int64_t m, p, v;                             /* v: local chunks per device */
 	int64_t hops;                                /* model chunks a micro-batch visits */
 	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
+	uint32_t *act_copy;                          /* per device: offloaded activations'
+							copies (runtime.activation_offload_overlap) */
+	uint32_t *act_release;                       /* per device, 2: the ops after which the
+							last two layers' activations left */
 	uint32_t *link[3];                           /* per device: gpu, network, pcie */
 	uint32_t *fwd_send, *bwd_send;               /* per (mb, model chunk): transfer op */
 	int64_t *weights_left;                       /* per (device, chunk): weight passes to go */

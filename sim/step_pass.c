@@ -160,6 +160,52 @@ static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, doub
 	return op;
 }
 
+/*
+ * strategy.offload.activations: a layer's saved activations cross PCIe to the host after its
+ * forward and back before its backward. In order on the compute stream, the computation waits
+ * for each copy (DeepSpeed checkpointing.py with cpu_checkpointing: .cpu() after the forward,
+ * .to(device) before the recompute); on a stream of their own (runtime.activation_offload_
+ * overlap) a forward copy runs under the next layer and a layer's copy back under the
+ * backward before it (Transformer Engine's double buffering).
+ */
+static uint32_t copy_activations(struct builder *b, int64_t dev, const char *name, double bytes,
+				 uint32_t after)
+{
+	const struct node_spec *node = &b->s->cluster.node;
+	uint32_t op = graph_add_transfer(b->g, b->act_copy[dev], name, STEP_OFFLOAD, bytes,
+					 node->pcie.latency, &b->link[LINK_CLASS_PCIE][dev], 1);
+	if (after != NONE)
+		graph_add_dep(b->g, op, after);
+	return op;
+}
+
+/* A copy in order blocks the host until it is done (a pageable copy: CUDA Runtime API,
+ * "API synchronization behavior"), so what the host issues next — the next ZeRO-3 gather among
+ * it — starts after it: the copy stands for the layer's compute it follows in the gathers'
+ * reckoning (gather_layer). */
+static void host_waits(struct builder *b, int64_t dev, uint32_t copy)
+{
+	if (b->act_copy[dev] == b->compute[dev] && b->recent[dev * RECENT] != NONE)
+		b->recent[dev * RECENT] = copy;
+}
+
+/* Beside the computation, a layer's activations come onto the GPU (its forward, or its copy
+ * back) only once those of the layer two before have left (their copy out, or their backward):
+ * two layers' at most, Transformer Engine's double buffer (memory.c counts two). In order on the
+ * compute stream, the stream keeps one. */
+static void act_arrives(struct builder *b, int64_t dev, uint32_t op)
+{
+	uint32_t before = b->act_release[dev * 2 + 1];
+	if (b->act_copy[dev] != b->compute[dev] && before != NONE)
+		graph_add_dep(b->g, op, before);
+}
+
+static void act_leaves(struct builder *b, int64_t dev, uint32_t op)
+{
+	b->act_release[dev * 2 + 1] = b->act_release[dev * 2];
+	b->act_release[dev * 2] = op;
+}
+
 /* One pass under construction: emitted layer by layer, so that DualPipe's pair of a forward and
  * a backward can interleave their layers on the compute stream. */
 struct pass_state {
@@ -278,6 +324,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	const struct pass_cost *lc;
 	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
 	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
+	bool offload = s->strategy.offload.activations == OFFLOAD_CPU;
 	if (st->i >= st->count)
 		return false;
 	lc = &b->layer[model_layer_kind(&s->model, st->begin + i)];
@@ -285,25 +332,48 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	if (ps->kind == PASS_FORWARD) {
 		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes)
 					    : NONE;
+		uint32_t fwd;
 		st->op = layer_ops(b, dev, "layer_forward", lc->fwd,
 				   st->wait != NONE ? st->wait : chain, gather);
+		fwd = st->op;
 		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
+		if (offload)
+			act_arrives(b, dev, st->op);
 		st->wait = NONE;
 		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 1, st->op);
+		if (offload) {
+			uint32_t out = copy_activations(b, dev, "activations_to_host",
+							st->per_layer_act, fwd);
+			graph_add_mem(g, out, (uint32_t)dev, -st->per_layer_act, true);
+			act_leaves(b, dev, out);
+			host_waits(b, dev, out);
+			if (b->act_copy[dev] == b->compute[dev])
+				st->op = out;
+		}
 		return true;
 	}
 	if (is_input(ps)) {
 		/* Without resharding after forward (FSDP SHARD_GRAD_OP) the weights gathered for
 		 * the forward stay for the backward. */
-		uint32_t gather = zero >= 3 && s->runtime.reshard_after_forward
-					  ? gather_layer(b, dev, st->per_layer_params * wbytes)
-					  : NONE;
+		uint32_t gather, back = NONE;
+		if (offload) {
+			back = copy_activations(b, dev, "activations_from_host", st->per_layer_act,
+						NONE);
+			act_arrives(b, dev, back);
+			graph_add_mem(g, back, (uint32_t)dev, st->per_layer_act, false);
+			host_waits(b, dev, back);
+		}
+		gather = zero >= 3 && s->runtime.reshard_after_forward
+				 ? gather_layer(b, dev, st->per_layer_params * wbytes)
+				 : NONE;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
 				   backward_seconds(ps, lc), st->started ? chain : st->wait,
 				   gather);
+		if (back != NONE)
+			graph_add_dep(g, st->op, back);
 		if (!st->started)
 			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
 		st->started = true;
@@ -313,8 +383,11 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	}
 	/* A weight-gradient pass frees what its dW needed: the layer's saved activations stay
 	 * until then (Qi et al. 2024, sec. 3.1). */
-	if (is_weight(ps))
+	if (is_weight(ps)) {
 		graph_add_mem(g, st->op, (uint32_t)dev, -st->per_layer_act, true);
+		if (offload)
+			act_leaves(b, dev, st->op);
+	}
 	if (is_input(ps)) {
 		/* The pass's compute ends with its last layer: its working set and the embedding's
 		 * inputs go then, or after the collectives that follow on the compute stream. */

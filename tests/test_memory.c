@@ -547,6 +547,39 @@ static void a_misfit_gets_advice_that_fits(void **state)
 	scenario_free(fixed);
 }
 
+/*
+ * DeepSpeed's 1T run on Azure (128 layers, h = 25600, micro-batch 8 of 1024 tokens, ZeRO-3, full
+ * recompute, CPU optimizer): each layer keeps its input, 2sbh = 2 x 1024 x 8 x 25600 =
+ * 419,430,400 B, and the 128 checkpoints (53,687,091,200 B = 50 GiB) pass 80 GB, so the advice
+ * is to offload them. Offloaded in order (the deepspeed profile), one stays on the GPU and all
+ * 128 wait on the host, for each of the node's 8 GPUs: 8 x 53,687,091,200 B more per node.
+ */
+static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
+{
+	static const char *const fmt =
+		"runtime: {framework: deepspeed}\nmodel: megatron-gpt-1t\n"
+		"cluster: {node: ndm-a100-v4, nodes: 128}\n"
+		"workload: {seq_len: 1024, global_batch: 8192, micro_batch: 8, dtype: fp16,"
+		" flash_attention: false}\n"
+		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu%s}}\n";
+	struct scenario *kept = check_scenariof("kept", fmt, "");
+	struct scenario *off = check_scenariof("off", fmt, ", activations: cpu");
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(kept, &a), 0);
+	assert_int_equal(memory_build(off, &b), 0);
+	check_rel(a.roles[0].act_layers, 128 * 419430400.0, 1e-12);
+	assert_false(a.fits);
+	assert_non_null(strstr(a.advice, "strategy.offload.activations=cpu"));
+	check_rel(b.roles[0].act_layers, 419430400.0, 1e-12);
+	check_rel(b.host_per_node - a.host_per_node, 8 * 128 * 419430400.0, 1e-12);
+	assert_true(b.fits);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(kept);
+	scenario_free(off);
+}
+
 /* Host memory is checked against the node: ZeRO-3 with parameters and optimizer offloaded for
  * Llama-3.1-405B puts 18 bytes per parameter on the hosts of 2 nodes (405.9e9 * 18 / 2 = 3.65 TB
  * per node), more than a p5.48xlarge's 2 TiB. */
@@ -586,6 +619,7 @@ int main(void)
 		cmocka_unit_test(overhead_is_context_workspace_and_nccl_per_group),
 		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),
+		cmocka_unit_test(offloaded_checkpoints_leave_one_layer_on_the_gpu),
 		cmocka_unit_test(host_memory_is_checked_against_the_node),
 		cmocka_unit_test(experts_split_over_their_own_tensor_parallel_group),
 		cmocka_unit_test(dualpipe_keeps_two_stages_and_p_plus_one_micro_batches),
