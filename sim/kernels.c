@@ -135,6 +135,14 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	 * (Megatron-Core megatron/core/transformer/moe/moe_utils.py permute / unpermute). */
 	if (kind == LAYER_MOE)
 		add(&k, 4, (2 * (double)m->moe.experts + 2 * 2 * (double)m->moe.top_k * h) * T * E);
+	/* With more than one expert per GPU the all-to-all delivers the tokens grouped by the rank
+	 * that sent them, and they are sorted again by local expert before the experts and back
+	 * after them (Megatron-Core moe/token_dispatcher.py, MoEAlltoAllTokenDispatcher: "Permutation
+	 * 2: Sort tokens by local expert" and "Unpermutation 2", sort_chunks_by_idxs): two more
+	 * copies of the top_k copies of every token this GPU routes, on balance as many as it
+	 * receives. */
+	if (kind == LAYER_MOE && s->strategy.ep > 1 && memory_local_experts(s) > 1)
+		add(&k, 2, 2 * 2 * (double)m->moe.top_k * h * T * E);
 	/* GEMM launches: QKV (one fused weight), output projection, fc1, fc2, plus the attention
 	 * kernel, or its two batched GEMMs. */
 	gemms = 4 + (s->workload.flash_attention ? 1 : 2);

@@ -115,6 +115,35 @@ static void the_optimizer_by_hand(void **state)
 	scenario_free(s);
 }
 
+/*
+ * Qwen3-30B-A3B's MoE layer (hidden 2048, top-8 of 128 experts) over 8192 tokens in bf16: with
+ * EP 8 each GPU holds 16 experts and Megatron-Core sorts the received tokens by local expert and
+ * back (token_dispatcher.py, "Permutation 2" / "Unpermutation 2"): two more kernels, each reading
+ * and writing the 8 copies of every token, 2 x 2 x 8 x 2048 x 8192 x 2 = 1,073,741,824 bytes more
+ * forward than with EP 128, one expert per GPU, where no sort is needed.
+ */
+static struct scenario *moe_layer(int ep)
+{
+	return check_scenariof("moe",
+		"model: qwen3-30b-a3b\ncluster: {node: dgx-h100, nodes: 16}\n"
+		"workload: {seq_len: 4096, micro_batch: 2, global_batch: 256, dtype: bf16}\n"
+		"strategy: {ep: %d}\n", ep);
+}
+
+static void many_local_experts_sort_their_tokens_twice(void **state)
+{
+	struct scenario *sixteen = moe_layer(8), *one = moe_layer(128);
+	struct kernel_cost a, b;
+	(void)state;
+	kernels_layer(sixteen, LAYER_MOE, 8192, 1, false, &a);
+	kernels_layer(one, LAYER_MOE, 8192, 1, false, &b);
+	check_rel(a.fwd_bytes - b.fwd_bytes, 1073741824.0, 1e-12);
+	check_rel(a.fwd_kernels - b.fwd_kernels, 2, 0);
+	check_rel(a.bwd_bytes - b.bwd_bytes, 2 * 1073741824.0, 1e-12);
+	scenario_free(sixteen);
+	scenario_free(one);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -122,6 +151,7 @@ int main(void)
 		cmocka_unit_test(an_eager_layer_by_hand),
 		cmocka_unit_test(block_scaling_writes_a_scale_per_128_elements),
 		cmocka_unit_test(the_optimizer_by_hand),
+		cmocka_unit_test(many_local_experts_sort_their_tokens_twice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
