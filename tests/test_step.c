@@ -38,22 +38,26 @@ static void simulate(const struct scenario *s, struct result *r)
 /* Equal stages and free communication: 32 identical layers over p stages, a vocabulary of 8 and
  * memory of unbounded bandwidth so the embedding, final norm and head cost nothing, links of 1e18 B/s without latency, one data-parallel
  * rank (no gradient traffic). */
+/* The model and a node of free links but PCIe (its bandwidth the format's first argument), for
+ * %d GPUs (the second). */
+#define FREE_NODE_PCIE_GPUS                                                                        \
+	"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"                                 \
+	"cluster:\n"                                                                               \
+	"  gpus: %2$d\n"                                                                           \
+	"  node:\n"                                                                                \
+	"    gpus_per_node: 8\n"                                                                   \
+	"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"                  \
+	"    links:\n"                                                                             \
+	"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"                                       \
+	"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"                                   \
+	"      pcie: {bw: %1$s, latency: 0, efficiency: 1}\n"
+
 static struct scenario *pipeline(const char *schedule, int pp, int vp, int m)
 {
-	return check_scenariof("pipe",
-		"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"
-		"cluster:\n"
-		"  gpus: %d\n"
-		"  node:\n"
-		"    gpus_per_node: 8\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
-		"    links:\n"
-		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %d}\n"
-		"strategy: {pp: %d, vp: %d, schedule: %s}\n",
-		pp, m, pp, vp, schedule);
+	return check_scenariof("pipe", FREE_NODE_PCIE_GPUS
+		"workload: {seq_len: 2048, micro_batch: 1, global_batch: %3$d}\n"
+		"strategy: {pp: %4$d, vp: %5$d, schedule: %6$s}\n",
+		"1e18", pp, m, pp, vp, schedule);
 }
 
 static void check_bubble(const char *schedule, int p, int v, int m)
@@ -341,21 +345,11 @@ static void llama_405b_pipeline_bubble_by_hand(void **state)
  */
 static struct scenario *offloading(bool overlap)
 {
-	return check_scenariof("offl",
-		"model: {layers: 32, hidden: 4096, heads: 32, vocab: 8}\n"
-		"cluster:\n"
-		"  gpus: 1\n"
-		"  node:\n"
-		"    gpus_per_node: 8\n"
-		"    gpu: {memory: 80 GiB, memory_bw: 1e18, flops: {bf16: 312 TFLOPS}}\n"
-		"    links:\n"
-		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      network: {bw: 1e18, latency: 0, efficiency: 1}\n"
-		"      pcie: {bw: 16 GB/s, latency: 0, efficiency: 1}\n"
+	return check_scenariof("offl", FREE_NODE_PCIE_GPUS
 		"workload: {seq_len: 2048, micro_batch: 1, global_batch: 2}\n"
 		"strategy: {recompute: full, offload: {activations: cpu}}\n"
-		"runtime: {activation_offload_overlap: %s}\n",
-		overlap ? "true" : "false");
+		"runtime: {activation_offload_overlap: %3$s}\n",
+		"16 GB/s", 1, overlap ? "true" : "false");
 }
 
 static void offloaded_activations_cross_pcie_in_order_or_beside(void **state)
