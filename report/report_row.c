@@ -15,7 +15,7 @@
  * (v_points.config): each a value and its label, as SQL on the row. A row names a setting
  * only when it differs among the points of its mode and model (?1 in every report query), so
  * two rows that read alike differ in nothing that decides them (issue 16): weight and KV
- * precision, optimizer and parameter offload, LoRA rank and targets, the framework.
+ * precision, optimizer, parameter and activation offload, LoRA rank and targets, the framework.
  */
 #define CFG(key) "json_extract(config, '$.\"" key "\"')"
 static const struct {
@@ -29,6 +29,9 @@ static const struct {
     {CFG("strategy.offload.params"),
      "CASE " CFG(
          "strategy.offload.params") " WHEN 'cpu' THEN 'params on CPU' ELSE 'params on GPU' END"},
+    {CFG("strategy.offload.activations"),
+     "CASE " CFG("strategy.offload.activations") " WHEN 'cpu' THEN 'activations on CPU' ELSE "
+                                                 "'activations on GPU' END"},
     {CFG("workload.lora.rank"), "CASE WHEN " CFG("workload.lora.rank") " > 0 THEN 'LoRA r' || " CFG(
                                     "workload.lora.rank") " ELSE 'no LoRA' END"},
     {CFG("workload.lora.targets"), "'LoRA on ' || " CFG("workload.lora.targets")},

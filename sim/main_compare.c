@@ -35,7 +35,8 @@ static void compare_usage(FILE *out)
 static const char *const compare_fields[] = {
 	"id", "model", "node", "nodes", "gpus", "tp", "pp", "dp", "cp", "ep", "zero",
 	"micro_batch", "global_batch", "recompute", "schedule", "vp", "seq_len", "dtype",
-	"kv_dtype", "offload_optimizer", "offload_params", "lora_rank", "lora_targets", "framework",
+	"kv_dtype", "offload_optimizer", "offload_params", "offload_activations", "lora_rank",
+	"lora_targets", "framework",
 	"price_kind", "fits",
 	"reason", "step_s", "tokens_per_s", "tflops_per_gpu", "mfu", "uncertainty_draws",
 	"step_s_p10", "step_s_p50", "step_s_p90", "tokens_per_s_p10", "tokens_per_s_p50",
@@ -86,6 +87,7 @@ static const char *const config_fields[][2] = {
 	{"kv_dtype", "workload.kv_dtype"},
 	{"offload_optimizer", "strategy.offload.optimizer"},
 	{"offload_params", "strategy.offload.params"},
+	{"offload_activations", "strategy.offload.activations"},
 	{"lora_rank", "workload.lora.rank"},
 	{"lora_targets", "workload.lora.targets"},
 	{"framework", "runtime.framework"},

@@ -91,12 +91,13 @@ static void top_usage(FILE *out)
 	", json_extract(config, '$.\"workload.kv_dtype\"') AS kv_dtype, "                      \
 	"json_extract(config, '$.\"strategy.offload.optimizer\"') AS offload_optimizer, "       \
 	"json_extract(config, '$.\"strategy.offload.params\"') AS offload_params, "             \
+	"json_extract(config, '$.\"strategy.offload.activations\"') AS offload_activations, "   \
 	"json_extract(config, '$.\"workload.lora.rank\"') AS lora_rank, "                       \
 	"json_extract(config, '$.\"workload.lora.targets\"') AS lora_targets, "                 \
 	"json_extract(config, '$.\"runtime.framework\"') AS framework"
 static const char *const deciding[] = {"weight_dtype", "kv_dtype", "offload_optimizer",
-				       "offload_params", "lora_rank", "lora_targets",
-				       "framework", NULL};
+				       "offload_params", "offload_activations", "lora_rank",
+				       "lora_targets", "framework", NULL};
 
 static const char *const top_columns =
 	TOP_TRAIN_KEYS TOP_TRAIN_COST ", dtype AS weight_dtype" TOP_DECIDING;

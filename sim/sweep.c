@@ -375,7 +375,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 {
 	const struct scenario *s = x->groups[g].s;
 	struct scenario c = *s;
-	int a, b, e, z, m, r, h, v, k, o, q;
+	int a, b, e, z, m, r, h, v, k, o, q, y;
 	bool moe = model_is_moe(&s->model), train = s->workload.mode == MODE_TRAIN;
 	bool dirty = false;             /* c.strategy changed beyond the fields set below */
 	size_t inner = 0, per_ep = 1;   /* configurations under one (tp, pp, cp) */
@@ -384,7 +384,8 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 			per_ep += sp->schedule.v[h] == SCHEDULE_INTERLEAVED ? (size_t)sp->vp.n
 									: (size_t)(sp->vp.n > 0);
 		per_ep *= (size_t)sp->zero.n * (size_t)sp->micro_batch.n * (size_t)sp->recompute.n *
-			  (size_t)sp->offload_optimizer.n * (size_t)sp->offload_params.n;
+			  (size_t)sp->offload_optimizer.n * (size_t)sp->offload_params.n *
+			  (size_t)sp->offload_activations.n;
 	}
 	for (e = 0; e < sp->ep.n; e++)
 		inner += moe || sp->ep.v[e] == 1 ? per_ep : 0;
@@ -407,7 +408,8 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 		for (h = 0; h < (train ? sp->schedule.n : 1); h++)
 		for (v = 0; v < (train ? sp->vp.n : 1); v++)
 		for (o = 0; o < (train ? sp->offload_optimizer.n : 1); o++)
-		for (q = 0; q < (train ? sp->offload_params.n : 1); q++) {
+		for (q = 0; q < (train ? sp->offload_params.n : 1); q++)
+		for (y = 0; y < (train ? sp->offload_activations.n : 1); y++) {
 			bool il = train && sp->schedule.v[h] == SCHEDULE_INTERLEAVED;
 			const char *why;
 			/* vp means something only to the interleaved schedule. */
@@ -428,6 +430,7 @@ static void enumerate(const struct sweep_spec *sp, struct expansion *x, uint32_t
 				c.strategy.schedule = (int)sp->schedule.v[h];
 				c.strategy.offload.optimizer = (int)sp->offload_optimizer.v[o];
 				c.strategy.offload.params = (int)sp->offload_params.v[q];
+				c.strategy.offload.activations = (int)sp->offload_activations.v[y];
 				c.workload.micro_batch = sp->micro_batch.v[m];
 			} else {
 				c.strategy.schedule = SCHEDULE_1F1B;

@@ -43,7 +43,7 @@ struct sweep_spec {
 	size_t naxes;
 	bool auto_strategy;
 	struct cands tp, pp, cp, ep, zero, micro_batch, vp, recompute, schedule;
-	struct cands offload_optimizer, offload_params;
+	struct cands offload_optimizer, offload_params, offload_activations;
 	char *where;                  /* as SQL, NULL without a filter */
 	struct mark where_at;
 };

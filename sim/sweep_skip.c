@@ -107,10 +107,12 @@ const char *sweep_skip_gpus(const struct scenario *s, int64_t tp, int64_t pp, in
  * (ZeRO-Offload, Ren et al. 2021) and parameters only at stage 3 (ZeRO-Infinity, Rajbhandari
  * et al. 2021; deepspeed.ai/docs/config-json, offload_param), as the loader checks too; and
  * offload is modelled only on a node whose preset gives host memory and a PCIe bandwidth
- * (without one the transfers would cost nothing). */
+ * (without one the transfers would cost nothing); activation offload needs a backward of one
+ * pass (scenario_check.c). */
 const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, bool train)
 {
-	bool offload = g->offload.optimizer == OFFLOAD_CPU || g->offload.params == OFFLOAD_CPU;
+	bool offload = g->offload.optimizer == OFFLOAD_CPU || g->offload.params == OFFLOAD_CPU ||
+		       g->offload.activations == OFFLOAD_CPU;
 	const char *why = sweep_skip_gpus(s, g->tp, g->pp, g->cp);
 	if (why != NULL)
 		return why;
@@ -125,6 +127,10 @@ const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, 
 		return "optimizer offload needs ZeRO >= 1";
 	if (train && g->offload.params == OFFLOAD_CPU && g->zero != 3)
 		return "parameter offload needs ZeRO-3";
+	if (train && g->offload.activations == OFFLOAD_CPU &&
+	    (g->schedule == SCHEDULE_ZB_H1 || g->schedule == SCHEDULE_ZB_V ||
+	     g->schedule == SCHEDULE_DUALPIPE))
+		return "activation offload needs a one-pass backward (not zero-bubble or DualPipe)";
 	if (train && offload && !(s->cluster.node.host_memory > 0 && s->cluster.node.pcie.bw > 0))
 		return "no host memory or PCIe figure for offload";
 	return NULL;

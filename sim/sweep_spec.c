@@ -367,7 +367,8 @@ static void set_cands(struct cands *c, const int64_t *v, int n)
  * of powers of two for MoE models, every ZeRO stage, micro-batches 1-8, every recompute mode,
  * 1F1B, interleaved with two virtual stages, ZB-H1, ZB-V and DualPipe (where pp > 1 and the
  * shape allows), optimizer and parameter offload to host memory
- * or none (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity, Rajbhandari et al. 2021).
+ * or none (ZeRO-Offload, Ren et al. 2021; ZeRO-Infinity, Rajbhandari et al. 2021). Activation
+ * offload only when asked (offload.activations: [none, cpu]): not every framework has it.
  */
 static void default_cands(struct sweep_spec *sp)
 {
@@ -394,6 +395,7 @@ static void default_cands(struct sweep_spec *sp)
 	set_cands(&sp->vp, vp, 1);
 	set_cands(&sp->offload_optimizer, off, 2);
 	set_cands(&sp->offload_params, off, 2);
+	set_cands(&sp->offload_activations, off, 1);
 }
 
 static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struct diag *d)
@@ -418,6 +420,8 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 		 "strategy.offload.optimizer"},
 		{"offload.params", offsetof(struct sweep_spec, offload_params),
 		 "strategy.offload.params"},
+		{"offload.activations", offsetof(struct sweep_spec, offload_activations),
+		 "strategy.offload.activations"},
 	};
 	if (v->kind == YNODE_SCALAR && strcmp(v->value, "auto") == 0) {
 		sp->auto_strategy = true;
@@ -449,7 +453,7 @@ static void parse_strategy(struct sweep_spec *sp, const struct ymember *m, struc
 			diag_add(d, b->key_at, b->key,
 				 "unknown strategy bound (expected auto, tp, pp, cp, ep, zero, "
 				 "micro_batch, vp, recompute, schedule, offload.optimizer, "
-				 "offload.params)");
+				 "offload.params, offload.activations)");
 	}
 }
 

@@ -135,7 +135,7 @@ static size_t skip_count(const struct sweep_counts *n, const char *reason)
 
 /* Points by what their configuration holds. */
 struct kinds {
-	size_t n, fit, opt_cpu, params_cpu, mb_other, zero_other;
+	size_t n, fit, opt_cpu, params_cpu, acts_cpu, mb_other, zero_other;
 	double best_usd;           /* cheapest fitting point, USD per million tokens */
 	bool best_opt_cpu;
 };
@@ -147,6 +147,7 @@ static int count_kinds(void *ctx, const struct store_point *p)
 	k->n++;
 	k->opt_cpu += opt;
 	k->params_cpu += strstr(p->config, "\"strategy.offload.params\":\"cpu\"") != NULL;
+	k->acts_cpu += strstr(p->config, "\"strategy.offload.activations\":\"cpu\"") != NULL;
 	k->mb_other += p->micro_batch != 1;
 	k->zero_other += p->zero != 0;
 	if (p->fits && p->status == STORE_SIMULATED) {
@@ -252,6 +253,39 @@ static void test_auto_searches_offload(void **state)
 	assert_int_equal(skip_count(&n, "optimizer offload needs ZeRO >= 1"), 2);
 	assert_int_equal(skip_count(&n, "parameter offload needs ZeRO-3"), 3);
 	assert_int_equal(n.nskips, 2);
+}
+
+/*
+ * Activation offload is searched only when the bounds ask for it (not every framework has it).
+ * The 32B on one p5.48xlarge (host memory and PCIe given), tp 4, pp 2, ZeRO-1, micro-batch 1,
+ * full recompute, schedules 1F1B and ZB-H1, no optimizer or parameter offload, activations
+ * [none, cpu]: 2 x 2 = 4 configurations, of which ZB-H1 with the activations on the host breaks
+ * the one-pass-backward rule: 3 points, 1 offloading. With the default bound: 2 points, none.
+ */
+static void test_auto_searches_activation_offload_when_asked(void **state)
+{
+	static const char *const fmt =
+		"base: ../scenarios/32b_zero3.yaml\n"
+		"axes:\n"
+		"  cluster.node: [p5.48xlarge]\n"
+		"  cluster.nodes: [1]\n"
+		"  strategy: {auto: true, tp: [4], pp: [2], zero: [1], micro_batch: [1],\n"
+		"             recompute: [full], schedule: [1f1b, zb-h1], offload.optimizer: [none],\n"
+		"             offload.params: [none]%s}\n";
+	char text[1024];
+	struct kinds k = {0}, plain = {0};
+	struct sweep_counts n, m;
+	(void)state;
+	snprintf(text, sizeof text, fmt, ", offload.activations: [none, cpu]");
+	run_kinds(text, true, &k, &n);
+	assert_int_equal(k.n, 3);
+	assert_int_equal(k.acts_cpu, 1);
+	assert_int_equal(skip_count(&n, "activation offload needs a one-pass backward (not "
+				       "zero-bubble or DualPipe)"), 1);
+	snprintf(text, sizeof text, fmt, "");
+	run_kinds(text, true, &plain, &m);
+	assert_int_equal(plain.n, 2);
+	assert_int_equal(plain.acts_cpu, 0);
 }
 
 /*
@@ -763,6 +797,7 @@ int main(void)
 		cmocka_unit_test(test_strategy_auto_count),
 		cmocka_unit_test(test_skips_counted_by_reason),
 		cmocka_unit_test(test_auto_searches_offload),
+		cmocka_unit_test(test_auto_searches_activation_offload_when_asked),
 		cmocka_unit_test(test_auto_chooses_offload_where_it_fits),
 		cmocka_unit_test(test_auto_tries_zero_bubble_and_dualpipe),
 		cmocka_unit_test(test_serving_auto_has_no_training_axes),
