@@ -103,6 +103,7 @@ bool memory_lora_target(const struct scenario *s, const struct model_tensor *t)
  * again for each layer of its kind: the same values in the same order as add_tensor's. */
 struct tensor_part {
 	double n, factored, lora;
+	double one;                 /* one module's share: n over the tensor's copies */
 	bool expert, matrix, adapted;
 };
 
@@ -121,6 +122,7 @@ static void tensor_part(const struct param_sum *p, const struct model_tensor *t,
 	if (t->group == TENSOR_EXPERT && p->s->workload.mode == MODE_INFER && p->ep > 1)
 		split = fmax(1.0, p->tp / p->ep);
 	a->n = (double)t->rows * (double)t->cols * count / split;
+	a->one = (double)t->rows * (double)t->cols / split;
 	/* Shazeer and Stern 2018, sec. 3: a factored second moment keeps rows + cols values per
 	 * matrix; vectors keep one value per element. */
 	a->factored = t->rows > 1 ? ((double)t->rows + (double)t->cols) * count / split : a->n;
@@ -205,6 +207,7 @@ struct stage_calc {
 	const struct layout *l;
 	int64_t micro_batch;
 	double layer_units[2];          /* per-GPU elements of one dense / MoE layer (unsharded) */
+	double module_units[2];         /* of its largest module (one tensor, one expert's) */
 	double embed_unit, head_unit;   /* per-GPU elements of the embedding and of the head */
 	struct layer_parts layer[2];    /* one dense / MoE layer's tensor parts */
 	struct param_sum sum;           /* the last stage's, shared by stages with its layers and */
@@ -512,13 +515,19 @@ static void stage_memory(struct stage_calc *c, const struct stage *st, struct me
 		activations(c, st, r, &p2p);
 		r->part[MEMORY_ACTIVATIONS] = r->act_layers + r->act_outer + r->act_recompute;
 		/* Communication buffers: two gradient buckets in flight (PyTorch DDP, DeepSpeed),
-		 * or for ZeRO-3 the gathered weights of the computing layer and the prefetched ones
-		 * plus one layer's full gradients before its reduce-scatter. */
+		 * or for ZeRO-3 the gathered weights of the computing unit and the prefetched ones
+		 * plus one unit's full gradients before its reduce-scatter: a layer, or with
+		 * runtime.zero3_unit: module the largest module's own weights (DeepSpeed's
+		 * PartitionedParameterCoordinator.fetch_sub_module gathers the parameters of the
+		 * submodule about to run, not recursing into its children). */
 		unit_w = 0;
-		for (k = 0; k < 2; k++)
+		for (k = 0; k < 2; k++) {
+			double u = s->runtime.zero3_unit == ZERO3_UNIT_MODULE ? c->module_units[k]
+									       : c->layer_units[k];
 			if ((k == LAYER_DENSE ? st->layers - st->moe_layers : st->moe_layers) > 0 &&
-			    c->layer_units[k] > unit_w)
-				unit_w = c->layer_units[k];
+			    u > unit_w)
+				unit_w = u;
+		}
 		/* ZeRO-3 gathers the embedding and the head like any other module. */
 		if (st->first && c->embed_unit > unit_w)
 			unit_w = c->embed_unit;
@@ -564,9 +573,14 @@ static void prepare(struct stage_calc *c, const struct scenario *s, const struct
 		rec.out = &c->layer[k];
 		c->layer[k].n = 0;
 		model_layer_tensors(&s->model, (enum layer_kind)k, record_tensor, &rec);
-		for (j = 0; j < c->layer[k].n; j++)
+		c->module_units[k] = 0;
+		for (j = 0; j < c->layer[k].n; j++) {
 			add_part(&rec.p, &c->layer[k].part[j]);
+			c->module_units[k] = fmax(c->module_units[k], c->layer[k].part[j].one);
+		}
 		c->layer_units[k] = k == LAYER_MOE && !model_is_moe(&s->model) ? 0 : rec.p.unit;
+		if (k == LAYER_MOE && !model_is_moe(&s->model))
+			c->module_units[k] = 0;
 	}
 	{
 		struct param_sum p;

@@ -20,6 +20,7 @@ enum recompute_kind { RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
 enum schedule_kind { SCHEDULE_GPIPE, SCHEDULE_1F1B, SCHEDULE_INTERLEAVED, SCHEDULE_ZB_H1,
 		     SCHEDULE_ZB_V, SCHEDULE_DUALPIPE };
 enum offload_kind { OFFLOAD_NONE, OFFLOAD_CPU };
+enum zero3_unit_kind { ZERO3_UNIT_LAYER, ZERO3_UNIT_MODULE };
 enum mlp_kind { MLP_SWIGLU, MLP_GELU, MLP_RELU };
 enum norm_kind { NORM_RMSNORM, NORM_LAYERNORM };
 enum position_kind { POSITION_ROPE, POSITION_LEARNED };
@@ -190,6 +191,7 @@ struct runtime {
 	int64_t comm_sms;          /* SMs an overlapped collective takes from compute */
 	double gather_overhead;    /* s per ZeRO-3/FSDP gather */
 	bool reshard_after_forward;
+	enum zero3_unit_kind zero3_unit; /* what ZeRO-3/FSDP gathers at once */
 	bool activation_offload_overlap; /* offloaded activations copied on their own stream */
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;

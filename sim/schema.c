@@ -27,6 +27,7 @@ static const char *const recompute_names[] = {"none", "selective", "full", NULL}
 static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", "zb-h1", "zb-v",
 					     "dualpipe", NULL};
 static const char *const offload_names[] = {"none", "cpu", NULL};
+static const char *const zero3_unit_names[] = {"layer", "module", NULL};
 static const char *const mlp_names[] = {"swiglu", "gelu", "relu", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
 static const char *const position_names[] = {"rope", "learned", NULL};
@@ -633,6 +634,10 @@ static const struct schema_row rows[] = {
 	     "ZeRO-3/FSDP frees gathered weights after forward and gathers them again for "
 	     "backward (FSDP FULL_SHARD); false keeps them (SHARD_GRAD_OP)",
 	     runtime.reshard_after_forward),
+	ENUM("runtime.zero3_unit", zero3_unit_names, "layer",
+	     "what ZeRO-3/FSDP gathers at once: a whole layer (FSDP wrapping each block) or each "
+	     "module's own weights (DeepSpeed's per-submodule fetch, FSDP wrapping each Linear)",
+	     runtime.zero3_unit),
 	BOOL("runtime.activation_offload_overlap", "false",
 	     "offloaded activations are copied on a stream of their own, two layers in flight "
 	     "(Transformer Engine); false: in order on the compute stream, which waits for them",

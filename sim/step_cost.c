@@ -35,6 +35,7 @@ struct ctx {
 	double mla_up_fwd;              /* the MLA up-projections' GEMMs, forward */
 	double mlp_fwd;                 /* the dense MLP's GEMMs, forward */
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
+	double modules;                 /* weight matrices on this GPU (an expert's each) */
 };
 
 /* The host's time to issue one kernel (framework dispatch and launch), none when the step
@@ -103,6 +104,8 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
 	if (!is_gemm(t))
 		return;
+	x->modules += t->group == TENSOR_EXPERT ? (double)t->count / (double)x->l->ep
+					       : (double)t->count;
 	/* Experts split over their own tensor-parallel group (strategy.etp). */
 	if (t->group == TENSOR_EXPERT)
 		tp = (double)x->l->etp;
@@ -245,7 +248,9 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->mla_up_fwd = 0;
 	x->mlp_fwd = 0;
 	x->frozen_elems = 0;
+	x->modules = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
+	pc->modules = x->modules;
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
 	if (flash) {
 		/* A causal fused kernel skips the masked half, and the blocks outside a sliding

@@ -27,6 +27,8 @@ struct pass_cost {
 					   one GEMM of forward size per forward GEMM */
 	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
 	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
+	double modules;                 /* weight matrices, each its own ZeRO-3 gather with
+					   runtime.zero3_unit: module */
 };
 
 /* One dense and one MoE layer (zero without MoE), the embedding and the head with its loss, for

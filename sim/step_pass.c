@@ -112,8 +112,10 @@ static void add_gather_overhead(struct traffic *t, double seconds)
 }
 
 /* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
- * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers). */
-static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
+ * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers).
+ * Gathered module by module (runtime.zero3_unit: module), the layer's bytes go in as many
+ * collectives, each paying its own latency and the framework's fixed cost. */
+static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, double modules)
 {
 	const struct scenario *s = b->s;
 	int64_t ahead = s->strategy.zero3_prefetch_layers;
@@ -134,8 +136,14 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes)
 			graph_add_dep(b->g, op, after);
 		after = op;
 	}
-	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	double calls = s->runtime.zero3_unit == ZERO3_UNIT_MODULE && modules > 1 ? modules : 1;
+	int k;
+	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes / calls, &t);
 	add_gather_overhead(&t, s->runtime.gather_overhead);
+	for (k = 0; k < 3; k++) {
+		t.bytes[k] *= calls;
+		t.latency[k] *= calls;
+	}
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
 }
 
@@ -330,7 +338,8 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	lc = &b->layer[model_layer_kind(&s->model, st->begin + i)];
 	st->i++;
 	if (ps->kind == PASS_FORWARD) {
-		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes)
+		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes,
+							   lc->modules)
 					    : NONE;
 		uint32_t fwd;
 		st->op = layer_ops(b, dev, "layer_forward", lc->fwd,
@@ -366,7 +375,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			host_waits(b, dev, back);
 		}
 		gather = zero >= 3 && s->runtime.reshard_after_forward
-				 ? gather_layer(b, dev, st->per_layer_params * wbytes)
+				 ? gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules)
 				 : NONE;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",

@@ -548,16 +548,16 @@ static void a_misfit_gets_advice_that_fits(void **state)
 }
 
 /*
- * DeepSpeed's 1T run on Azure (128 layers, h = 25600, micro-batch 8 of 1024 tokens, ZeRO-3, full
- * recompute, CPU optimizer): each layer keeps its input, 2sbh = 2 x 1024 x 8 x 25600 =
- * 419,430,400 B, and the 128 checkpoints (53,687,091,200 B = 50 GiB) pass 80 GB, so the advice
+ * DeepSpeed's 2T run on Azure (160 layers, h = 32768, micro-batch 8 of 1024 tokens, ZeRO-3, full
+ * recompute, CPU optimizer): each layer keeps its input, 2sbh = 2 x 1024 x 8 x 32768 =
+ * 536,870,912 B, and with the 160 checkpoints on the GPU it does not fit in 80 GB, so the advice
  * is to offload them. Offloaded in order (the deepspeed profile), one stays on the GPU and all
- * 128 wait on the host, for each of the node's 8 GPUs: 8 x 53,687,091,200 B more per node.
+ * 160 wait on the host, for each of the node's 8 GPUs: 8 x 160 x 536,870,912 B more per node.
  */
 static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
 {
 	static const char *const fmt =
-		"runtime: {framework: deepspeed}\nmodel: megatron-gpt-1t\n"
+		"runtime: {framework: deepspeed}\nmodel: deepspeed-gpt-2t\n"
 		"cluster: {node: ndm-a100-v4, nodes: 128}\n"
 		"workload: {seq_len: 1024, global_batch: 8192, micro_batch: 8, dtype: fp16,"
 		" flash_attention: false}\n"
@@ -568,16 +568,45 @@ static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
 	(void)state;
 	assert_int_equal(memory_build(kept, &a), 0);
 	assert_int_equal(memory_build(off, &b), 0);
-	check_rel(a.roles[0].act_layers, 128 * 419430400.0, 1e-12);
+	check_rel(a.roles[0].act_layers, 160 * 536870912.0, 1e-12);
 	assert_false(a.fits);
 	assert_non_null(strstr(a.advice, "strategy.offload.activations=cpu"));
-	check_rel(b.roles[0].act_layers, 419430400.0, 1e-12);
-	check_rel(b.host_per_node - a.host_per_node, 8 * 128 * 419430400.0, 1e-12);
+	check_rel(b.roles[0].act_layers, 536870912.0, 1e-12);
+	check_rel(b.host_per_node - a.host_per_node, 8 * 160 * 536870912.0, 1e-12);
 	assert_true(b.fits);
 	memory_report_release(&a);
 	memory_report_release(&b);
 	scenario_free(kept);
 	scenario_free(off);
+}
+
+/*
+ * What ZeRO-3 gathers at once (runtime.zero3_unit), on Megatron's 1T GPT (h = 25600) under
+ * DeepSpeed (no prefetch, fp16 weights and gradients: 2 + 2 bytes per gathered parameter, the
+ * gathered unit and its gradients before the reduce-scatter). A whole layer, 12h^2 + 13h =
+ * 7,864,652,800 parameters: 31,458,611,200 B. Module by module, as DeepSpeed fetches
+ * submodules, only the largest, the 4h x h MLP matrix, 2,621,440,000: 10,485,760,000 B.
+ */
+static void zero3_gathers_a_layer_or_its_largest_module(void **state)
+{
+	static const char *const fmt =
+		"runtime: {framework: deepspeed, zero3_unit: %s}\nmodel: megatron-gpt-1t\n"
+		"cluster: {node: ndm-a100-v4, nodes: 128}\n"
+		"workload: {seq_len: 1024, global_batch: 8192, micro_batch: 8, dtype: fp16,"
+		" flash_attention: false}\n"
+		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu}}\n";
+	struct scenario *layer = check_scenariof("layer", fmt, "layer");
+	struct scenario *module = check_scenariof("module", fmt, "module");
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(layer, &a), 0);
+	assert_int_equal(memory_build(module, &b), 0);
+	check_rel(a.roles[0].part[MEMORY_BUFFERS], 4 * 7864652800.0, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_BUFFERS], 4 * 2621440000.0, 1e-12);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(layer);
+	scenario_free(module);
 }
 
 /* Host memory is checked against the node: ZeRO-3 with parameters and optimizer offloaded for
@@ -620,6 +649,7 @@ int main(void)
 		cmocka_unit_test(largest_micro_batch_fits_and_one_more_does_not),
 		cmocka_unit_test(a_misfit_gets_advice_that_fits),
 		cmocka_unit_test(offloaded_checkpoints_leave_one_layer_on_the_gpu),
+		cmocka_unit_test(zero3_gathers_a_layer_or_its_largest_module),
 		cmocka_unit_test(host_memory_is_checked_against_the_node),
 		cmocka_unit_test(experts_split_over_their_own_tensor_parallel_group),
 		cmocka_unit_test(dualpipe_keeps_two_stages_and_p_plus_one_micro_batches),
