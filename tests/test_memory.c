@@ -554,16 +554,24 @@ static void a_misfit_gets_advice_that_fits(void **state)
  * is to offload them. Offloaded in order (the deepspeed profile), one stays on the GPU and all
  * 160 wait on the host, for each of the node's 8 GPUs: 8 x 160 x 536,870,912 B more per node.
  */
-static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
+/* A DeepSpeed run of the Azure post: 1,024 A100-80GB, ZeRO-3 with the optimizer on the host,
+ * micro-batch 8 of 1,024 tokens, full recompute; the model, what ZeRO-3 gathers at once and
+ * where the checkpoints wait as given. */
+static struct scenario *deepspeed_azure(const char *model, const char *unit, const char *acts)
 {
-	static const char *const fmt =
-		"runtime: {framework: deepspeed}\nmodel: deepspeed-gpt-2t\n"
+	return check_scenariof(model,
+		"runtime: {framework: deepspeed, zero3_unit: %s}\nmodel: %s\n"
 		"cluster: {node: ndm-a100-v4, nodes: 128}\n"
 		"workload: {seq_len: 1024, global_batch: 8192, micro_batch: 8, dtype: fp16,"
 		" flash_attention: false}\n"
-		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu%s}}\n";
-	struct scenario *kept = check_scenariof("kept", fmt, "");
-	struct scenario *off = check_scenariof("off", fmt, ", activations: cpu");
+		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu, activations: %s}}\n",
+		unit, model, acts);
+}
+
+static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
+{
+	struct scenario *kept = deepspeed_azure("deepspeed-gpt-2t", "module", "none");
+	struct scenario *off = deepspeed_azure("deepspeed-gpt-2t", "module", "cpu");
 	struct memory_report a, b;
 	(void)state;
 	assert_int_equal(memory_build(kept, &a), 0);
@@ -589,14 +597,8 @@ static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
  */
 static void zero3_gathers_a_layer_or_its_largest_module(void **state)
 {
-	static const char *const fmt =
-		"runtime: {framework: deepspeed, zero3_unit: %s}\nmodel: megatron-gpt-1t\n"
-		"cluster: {node: ndm-a100-v4, nodes: 128}\n"
-		"workload: {seq_len: 1024, global_batch: 8192, micro_batch: 8, dtype: fp16,"
-		" flash_attention: false}\n"
-		"strategy: {zero: 3, recompute: full, offload: {optimizer: cpu}}\n";
-	struct scenario *layer = check_scenariof("layer", fmt, "layer");
-	struct scenario *module = check_scenariof("module", fmt, "module");
+	struct scenario *layer = deepspeed_azure("megatron-gpt-1t", "layer", "none");
+	struct scenario *module = deepspeed_azure("megatron-gpt-1t", "module", "none");
 	struct memory_report a, b;
 	(void)state;
 	assert_int_equal(memory_build(layer, &a), 0);
