@@ -119,8 +119,10 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, doubl
 {
 	const struct scenario *s = b->s;
 	int64_t ahead = s->strategy.zero3_prefetch_layers;
+	double calls = s->runtime.zero3_unit == ZERO3_UNIT_MODULE && modules > 1 ? modules : 1;
 	struct traffic t;
 	uint32_t after;
+	int k;
 	if (ahead > RECENT - 1)
 		ahead = RECENT - 1;
 	after = b->recent[dev * RECENT + ahead];
@@ -136,8 +138,6 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, doubl
 			graph_add_dep(b->g, op, after);
 		after = op;
 	}
-	double calls = s->runtime.zero3_unit == ZERO3_UNIT_MODULE && modules > 1 ? modules : 1;
-	int k;
 	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes / calls, &t);
 	add_gather_overhead(&t, s->runtime.gather_overhead);
 	for (k = 0; k < 3; k++) {
