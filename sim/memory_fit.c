@@ -217,8 +217,7 @@ void memory_advise(const struct scenario *s, double capacity, struct memory_repo
 		/* The layers' saved activations to the host, with a one-pass backward only
 		 * (scenario_check.c). */
 		if (pick == NULL && s->strategy.offload.activations == OFFLOAD_NONE &&
-		    s->strategy.schedule != SCHEDULE_ZB_H1 && s->strategy.schedule != SCHEDULE_ZB_V &&
-		    s->strategy.schedule != SCHEDULE_DUALPIPE) {
+		    !strategy_splits_backward(&s->strategy)) {
 			v = *s;
 			v.strategy.offload.activations = OFFLOAD_CPU;
 			if (valid_variant(&v) && variant_fits(&v, capacity, &peak))

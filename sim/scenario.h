@@ -68,6 +68,10 @@ bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *firs
 /* The experts' tensor-parallel size: strategy.etp, or tp when it is 0 (Megatron-Core's default). */
 int64_t strategy_etp(const struct strategy *st);
 
+/* Whether the schedule splits the backward into input- and weight-gradient passes (ZB-H1, ZB-V,
+ * DualPipe: Qi et al. 2024, sec. 2; DeepSeek-V3 report sec. 3.2.1). */
+bool strategy_splits_backward(const struct strategy *st);
+
 /*
  * Hardware values (cluster.*) more than a million times outside the range the shipped presets
  * span in their unit (units_preset_range): most often a bare number read in base units ("989"

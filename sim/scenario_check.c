@@ -256,9 +256,7 @@ static void check_strategy_workload(struct loader *l)
 		/* The split backward keeps a layer's activations from its input gradients to its
 		 * weight gradients (Qi et al. 2024): an offload would have to hold them on the GPU
 		 * across passes, which the memory model does not count. */
-		if (st->offload.activations == OFFLOAD_CPU &&
-		    (st->schedule == SCHEDULE_ZB_H1 || st->schedule == SCHEDULE_ZB_V ||
-		     st->schedule == SCHEDULE_DUALPIPE))
+		if (st->offload.activations == OFFLOAD_CPU && strategy_splits_backward(st))
 			ERR("strategy.offload.activations",
 			    "activation offload is modelled for schedules whose backward is one pass "
 			    "(gpipe, 1f1b, interleaved), got %s",
@@ -277,6 +275,12 @@ static void check_strategy_workload(struct loader *l)
 int64_t strategy_etp(const struct strategy *st)
 {
 	return st->etp > 0 ? st->etp : st->tp;
+}
+
+bool strategy_splits_backward(const struct strategy *st)
+{
+	return st->schedule == SCHEDULE_ZB_H1 || st->schedule == SCHEDULE_ZB_V ||
+	       st->schedule == SCHEDULE_DUALPIPE;
 }
 
 bool scenario_uneven_split(int64_t layers, int64_t pp, int64_t vp, int64_t *first,

@@ -104,8 +104,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
 	if (!is_gemm(t))
 		return;
-	x->modules += t->group == TENSOR_EXPERT ? (double)t->count / (double)x->l->ep
-					       : (double)t->count;
+	x->modules += t->group == TENSOR_EXPERT ? memory_local_experts(x->s) : (double)t->count;
 	/* Experts split over their own tensor-parallel group (strategy.etp). */
 	if (t->group == TENSOR_EXPERT)
 		tp = (double)x->l->etp;

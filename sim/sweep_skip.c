@@ -120,16 +120,13 @@ const char *sweep_skip_rule(const struct scenario *s, const struct strategy *g, 
 		return "ZeRO-2/3 with pp > 1 (DeepSpeed refuses it)";
 	if (g->schedule == SCHEDULE_INTERLEAVED && g->pp == 1)
 		return "interleaved schedule needs pp > 1";
-	if ((g->schedule == SCHEDULE_ZB_H1 || g->schedule == SCHEDULE_ZB_V ||
-	     g->schedule == SCHEDULE_DUALPIPE) && g->pp == 1)
+	if (strategy_splits_backward(g) && g->pp == 1)
 		return "zero-bubble and DualPipe schedules need pp > 1";
 	if (train && g->offload.optimizer == OFFLOAD_CPU && g->zero == 0)
 		return "optimizer offload needs ZeRO >= 1";
 	if (train && g->offload.params == OFFLOAD_CPU && g->zero != 3)
 		return "parameter offload needs ZeRO-3";
-	if (train && g->offload.activations == OFFLOAD_CPU &&
-	    (g->schedule == SCHEDULE_ZB_H1 || g->schedule == SCHEDULE_ZB_V ||
-	     g->schedule == SCHEDULE_DUALPIPE))
+	if (train && g->offload.activations == OFFLOAD_CPU && strategy_splits_backward(g))
 		return "activation offload needs a one-pass backward (not zero-bubble or DualPipe)";
 	if (train && offload && !(s->cluster.node.host_memory > 0 && s->cluster.node.pcie.bw > 0))
 		return "no host memory or PCIe figure for offload";
