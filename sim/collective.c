@@ -23,8 +23,9 @@
  * send/recv keep per-step latency at the capped rate: all_reduce_perf does not measure them.
  * Limits: a GPU link's curve is read for smaller groups by the ring's chunk size, keeping the
  * fixed part of the measured latency (ring() below);
- * a network's curve is measured on a few nodes and used for any number; the hierarchical phases
- * run one after another where NCCL pipelines them.
+ * a network's curve is measured on a few nodes (links.network.busbw_nodes) and, over more, pays
+ * the extra ring or tree steps at NCCL's modelled per-step latency (scale_out_latency below), not
+ * a measurement; the hierarchical phases run one after another where NCCL pipelines them.
  */
 #include "collective.h"
 
@@ -316,6 +317,61 @@ void collective_plan_routed(const struct node_spec *node, double copy_bytes, dou
 	}
 }
 
+/*
+ * NCCL's latency model (NVIDIA/nccl src/graph/tuning.cc @5067397c2676d5aed50042fc39e5c8ee96eb0027,
+ * ncclTopoTuneModel): baseLat + steps x hwLat. A ring of k GPUs on each of N nodes takes N(k-1)
+ * steps inside the nodes at the intra-node hwLat, but no less than the network's per-step
+ * overhead (getNetOverhead: 1 us, 2 on AMD hosts, x3 for Simple; 1 us here), and N-1 steps over
+ * the network at NET's hwLat (its Tree figure when k = 1); an all-reduce twice as many, or
+ * 2 log2(N) network steps on a tree. Per-step hwLat, us, [NVLink, PCI, NET][tree, ring][LL,
+ * LL128, Simple], and the share of the bus bandwidth each protocol reaches (ring: LL 1/2,
+ * LL128 0.92; tree all-reduce: 0.92, then LL 1/3.8, LL128 120/128), from the same file.
+ */
+static const double nccl_hwlat[3][2][3] = {
+	{{0.6, 1.25, 4.0}, {0.6, 1.9, 3.4}},
+	{{1.0, 1.9, 4.0}, {1.0, 2.5, 5.7}},
+	{{5.0, 8.5, 14.0}, {2.7, 4.0, 14.0}},
+};
+static const double nccl_ring_share[3] = {0.5, 0.92, 1.0};
+static const double nccl_tree_share[3] = {0.92 / 3.8, 0.92 * 120.0 / 128.0, 0.92};
+enum { HW_NVLINK, HW_PCI, HW_NET };
+enum { ALGO_TREE, ALGO_RING };
+enum { PROTO_SIMPLE = 2 };
+
+/*
+ * The latency a collective over `nodes` nodes adds to a network curve measured on fewer
+ * (links.network.busbw_nodes, 2 for every shipped curve and the fallback): each protocol pays
+ * its extra steps' hwLat and moves the phase's `bytes` at its share of the rate, and NCCL takes
+ * the fastest, Simple for large messages. Less the bytes' time at the full rate: what the phase
+ * adds as latency. Ring latency grows with the node count (NCCL 2.23 added the PAT algorithm
+ * for that reason); an all-reduce can fall back to a tree, whose latency grows as log2(N).
+ */
+static double scale_out_latency(const struct node_spec *node, enum collective_kind kind,
+				double bytes, double nodes, double k)
+{
+	double m = node->network.busbw_nodes > 0 ? (double)node->network.busbw_nodes : 2;
+	double rate = collective_rank_bandwidth(node, LINK_CLASS_NETWORK), best = INFINITY;
+	double rounds = kind == COLLECTIVE_ALLREDUCE ? 2 : 1;
+	int intra = node->gpu_link.kind == LINK_PCIE ? HW_PCI : HW_NVLINK, p;
+	if (nodes <= m || rate <= 0)
+		return 0;
+	for (p = 0; p < 3; p++) {
+		double overhead = 1e-6 * (p == PROTO_SIMPLE ? 3 : 1);
+		double lat_in = fmax(1e-6 * nccl_hwlat[intra][ALGO_RING][p], overhead);
+		double lat_net = 1e-6 * nccl_hwlat[HW_NET][k > 1 ? ALGO_RING : ALGO_TREE][p];
+		double t = rounds * (nodes - m) * ((k - 1) * lat_in + lat_net) +
+			   bytes / (rate * nccl_ring_share[p]);
+		best = fmin(best, t);
+		if (kind == COLLECTIVE_ALLREDUCE) {
+			t = 2 * (floor(log2(nodes)) - floor(log2(m))) * 1e-6 *
+				    nccl_hwlat[HW_NET][ALGO_TREE][p] +
+			    bytes / (rate * nccl_tree_share[p]);
+			best = fmin(best, t);
+		}
+	}
+	return best > bytes / rate ? best - bytes / rate : 0;
+}
+
 void collective_plan(const struct node_spec *node, enum collective_kind kind, double bytes,
 		     int64_t ranks, int64_t per_node, struct collective_plan *out)
 {
@@ -366,6 +422,13 @@ void collective_plan(const struct node_spec *node, enum collective_kind kind, do
 		if (k > 1)
 			ring(out, node, LINK_CLASS_GPU, kind, bytes, k, bytes);
 		break;
+	}
+	if (kind != COLLECTIVE_BROADCAST) {
+		int i;
+		for (i = 0; i < out->nphases; i++)
+			if (out->phase[i].link == LINK_CLASS_NETWORK)
+				out->phase[i].latency += scale_out_latency(
+					node, kind, out->phase[i].bytes, nodes, k);
 	}
 }
 

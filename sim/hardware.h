@@ -51,6 +51,9 @@ struct link_spec {
 	/* nccl-tests all_reduce_perf bus bandwidth over bw, by message size (the size column,
 	 * bytes, ascending); empty: the fallback curve in collective.c. */
 	struct numlist busbw_bytes, busbw_fraction;
+	/* Nodes the network's curve was measured on (network only): a ring over more pays
+	 * NCCL's latency for the extra steps (collective.c). */
+	int64_t busbw_nodes;
 };
 
 /* How a node's price is sold (cluster.node.price_kind): on demand, an EC2 Capacity Block (a

@@ -267,6 +267,10 @@ static const struct schema_row rows[] = {
 	LIST("cluster.node.links.network.busbw_fraction", UNIT_FRACTION, 1e-7, 2, "[]",
 	     "all_reduce bus bandwidth (busbw) over bw at each size; NVLS and 2-node trees pass 1",
 	     cluster.node.network.busbw_fraction),
+	INT("cluster.node.links.network.busbw_nodes", 1, 1 << 20, "2",
+	    "nodes the network's busbw curve was measured on (the fallback's 2); a collective over "
+	    "more nodes adds NCCL's ring latency for the extra steps",
+	    cluster.node.network.busbw_nodes),
 	NUM("cluster.node.price", UNIT_USD_PER_H, 0, BIG, false, "0",
 	    "price of one node (of the kind price_kind says); 0 = unknown", cluster.node.price),
 	ENUM("cluster.node.price_kind", price_kind_names, "on_demand",

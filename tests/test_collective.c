@@ -195,8 +195,56 @@ static void allreduce_across_nodes_is_hierarchical(void **state)
 	assert_int_equal(p.nphases, 3);
 	assert_int_equal(p.phase[1].link, LINK_CLASS_NETWORK);
 	check_rel(p.phase[1].bytes, 2.0 * 3 / 4 * 1e9 / 8, 1e-15);
-	expect = 0.875e9 / 240e9 + 0.1875e9 / 22.5e9 + 0.875e9 / 240e9;
+	/* Its 4 nodes are 2 more than the network curve's: NCCL's Simple ring pays 2 x 2 x (7 x
+	 * 3.4 + 14) us more (see ring_latency_grows_with_the_nodes). */
+	expect = 0.875e9 / 240e9 + 0.1875e9 / 22.5e9 + 151.2e-6 + 0.875e9 / 240e9;
 	check_rel(collective_time(&n, &p), expect, 1e-12);
+}
+
+/*
+ * NCCL's latency model (src/graph/tuning.cc): a ring of k GPUs on each of N nodes takes N(k-1)
+ * steps inside the nodes and N-1 over the network (twice as many for an all-reduce), at hwLat
+ * per step: NVLink ring LL 0.6, LL128 1.9, Simple 3.4 us, raised to the network's overhead of
+ * 1 us (x3 for Simple) when the ring leaves the node; NET ring 2.7, 4.0, 14 us (the tree's 5.0,
+ * 8.5, 14 with one GPU per node). A network curve measured on 2 nodes already holds 2 nodes'
+ * steps; each protocol pays its extra steps and moves the bytes at its share of the rate (LL
+ * 1/2, LL128 0.92, Simple 1), and NCCL takes the fastest. node(): 22.5 GB/s per GPU outside.
+ */
+static double network_latency(const struct node_spec *n, enum collective_kind kind, double bytes,
+			      int64_t ranks, int64_t per_node)
+{
+	struct collective_plan p;
+	int i;
+	collective_plan(n, kind, bytes, ranks, per_node, &p);
+	for (i = 0; i < p.nphases; i++)
+		if (p.phase[i].link == LINK_CLASS_NETWORK)
+			return p.phase[i].latency;
+	fail();
+	return 0;
+}
+
+static void ring_latency_grows_with_the_nodes(void **state)
+{
+	struct node_spec n = node();
+	double small = 127.0 / 128 * 8192 / 8;
+	(void)state;
+	/* All-gather of 8 KiB over 128 nodes of 8: LL, 126 x (7 x 1 + 2.7) us, and its 1,016
+	 * bytes per GPU at half the rate, 1016 / 22.5e9 s more than at the full rate. */
+	check_rel(network_latency(&n, COLLECTIVE_ALLGATHER, 8192, 1024, 8),
+		  126 * 9.7e-6 + small / 22.5e9, 1e-12);
+	/* 10 GB: Simple, 126 x (7 x 3.4 + 14) us = 4.7628 ms; LL128 would pay 126 x (7 x 1.9 +
+	 * 4) us = 2.18 ms but 8 % more of the 55.1 ms its 1.24 GB per GPU take, 4.8 ms. */
+	check_rel(network_latency(&n, COLLECTIVE_REDUCESCATTER, 1e10, 1024, 8), 4.7628e-3, 1e-12);
+	/* One GPU per node: every step crosses the network at the tree's hwLat, 126 x 5 us. */
+	check_rel(network_latency(&n, COLLECTIVE_ALLGATHER, 8192, 128, 1),
+		  126 * 5e-6 + 127.0 / 128 * 8192 / 22.5e9, 1e-12);
+	/* An all-reduce takes the tree: 2 (log2 128 - log2 2) x 5 us of LL, and its 2 x 127/128 x
+	 * 1 KiB per GPU at 0.92 / 3.8 of the rate; the ring's LL would pay 2 x 126 x 9.7 us. */
+	check_rel(network_latency(&n, COLLECTIVE_ALLREDUCE, 8192, 1024, 8),
+		  60e-6 + 2 * small / 22.5e9 * (3.8 / 0.92 - 1), 1e-12);
+	/* A curve measured on 128 nodes holds their latency already. */
+	n.network.busbw_nodes = 128;
+	assert_true(network_latency(&n, COLLECTIVE_ALLGATHER, 8192, 1024, 8) == 0);
 }
 
 /* All-to-all across 2 nodes of 8 (16 ranks): 7/16 of the buffer inside, 8/16 outside, at once,
@@ -340,6 +388,7 @@ int main(void)
 		cmocka_unit_test(the_fallback_curve_is_flagged),
 		cmocka_unit_test(the_fallback_keeps_its_latency_on_a_slower_link),
 		cmocka_unit_test(allreduce_across_nodes_is_hierarchical),
+		cmocka_unit_test(ring_latency_grows_with_the_nodes),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
 		cmocka_unit_test(node_limited_dispatch_crosses_infiniband_once_per_node),
 		cmocka_unit_test(a_single_rank_moves_nothing),

@@ -61,7 +61,7 @@ static void every_serving_case_runs(void **state)
  * its tolerance is reported so the list shrinks with the model. The set's summary is printed.
  */
 static const char *const known_outside[] = {
-	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 19 and 28 % fast. The missing
+	/* DeepSpeed ZeRO-3 at 1024 GPUs with optimizer offload: 17 and 26 % fast. The missing
 	 * time grows faster than the model (per layer about 0.25, 0.5 and 1.2 s for 530B, 1T and
 	 * 2T, as h^3.3), not with the CPU Adam's shard or the gathers' bytes, which grow as the
 	 * compute does. Both keep their checkpoints in host memory as the post says
@@ -73,6 +73,12 @@ static const char *const known_outside[] = {
 	 * its checkpointed layer inputs alone (4 x 2048 x 25600 x 2 bytes x 128 layers, 54 GB)
 	 * exceed 40 GB: the run differed from the post's description in a way it does not state. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
+	/* LLaMA-65B: 17 % slow on a layout the paper does not give (TP 8 with sequence parallel,
+	 * ZeRO-1 over 256 data-parallel ranks, assumed in published.yaml). Its data-parallel
+	 * rings hold one GPU per node, so each of their 255 steps crosses the network at NCCL's
+	 * per-step latency (3.6 ms a collective with Simple); it was 14 % slow before dssim
+	 * counted ring steps past the curve's 2 nodes. */
+	"LLaMA-65B, 2048 A100",
 	/* MoE on H100: GPT-OSS-120B 40 % fast at the recipe's micro-batch 1. Its learnable attention sinks rule FlashAttention out (Transformer Engine
 	 * 2.9 dot_product_attention/utils.py), and cuDNN runs them fused only from 9.13.1
 	 * (common/fused_attn/fused_attn.cpp), else TE falls back to unfused attention, with which
