@@ -578,9 +578,11 @@ static void prepare(struct stage_calc *c, const struct scenario *s, const struct
 			add_part(&rec.p, &c->layer[k].part[j]);
 			c->module_units[k] = fmax(c->module_units[k], c->layer[k].part[j].one);
 		}
-		c->layer_units[k] = k == LAYER_MOE && !model_is_moe(&s->model) ? 0 : rec.p.unit;
+		/* A dense model's MoE slot gathers nothing. */
 		if (k == LAYER_MOE && !model_is_moe(&s->model))
-			c->module_units[k] = 0;
+			c->layer_units[k] = c->module_units[k] = 0;
+		else
+			c->layer_units[k] = rec.p.unit;
 	}
 	{
 		struct param_sum p;

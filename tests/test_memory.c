@@ -568,24 +568,37 @@ static struct scenario *deepspeed_azure(const char *model, const char *unit, con
 		unit, model, acts);
 }
 
+/* The memory reports of two scenarios, each of which must build; free_pair releases all four. */
+static void build_pair(struct scenario *x, struct scenario *y, struct memory_report *a,
+		       struct memory_report *b)
+{
+	assert_int_equal(memory_build(x, a), 0);
+	assert_int_equal(memory_build(y, b), 0);
+}
+
+static void free_pair(struct scenario *x, struct scenario *y, struct memory_report *a,
+		      struct memory_report *b)
+{
+	memory_report_release(a);
+	memory_report_release(b);
+	scenario_free(x);
+	scenario_free(y);
+}
+
 static void offloaded_checkpoints_leave_one_layer_on_the_gpu(void **state)
 {
 	struct scenario *kept = deepspeed_azure("deepspeed-gpt-2t", "module", "none");
 	struct scenario *off = deepspeed_azure("deepspeed-gpt-2t", "module", "cpu");
 	struct memory_report a, b;
 	(void)state;
-	assert_int_equal(memory_build(kept, &a), 0);
-	assert_int_equal(memory_build(off, &b), 0);
+	build_pair(kept, off, &a, &b);
 	check_rel(a.roles[0].act_layers, 160 * 536870912.0, 1e-12);
 	assert_false(a.fits);
 	assert_non_null(strstr(a.advice, "strategy.offload.activations=cpu"));
 	check_rel(b.roles[0].act_layers, 536870912.0, 1e-12);
 	check_rel(b.host_per_node - a.host_per_node, 8 * 160 * 536870912.0, 1e-12);
 	assert_true(b.fits);
-	memory_report_release(&a);
-	memory_report_release(&b);
-	scenario_free(kept);
-	scenario_free(off);
+	free_pair(kept, off, &a, &b);
 }
 
 /*
@@ -601,14 +614,10 @@ static void zero3_gathers_a_layer_or_its_largest_module(void **state)
 	struct scenario *module = deepspeed_azure("megatron-gpt-1t", "module", "none");
 	struct memory_report a, b;
 	(void)state;
-	assert_int_equal(memory_build(layer, &a), 0);
-	assert_int_equal(memory_build(module, &b), 0);
+	build_pair(layer, module, &a, &b);
 	check_rel(a.roles[0].part[MEMORY_BUFFERS], 4 * 7864652800.0, 1e-12);
 	check_rel(b.roles[0].part[MEMORY_BUFFERS], 4 * 2621440000.0, 1e-12);
-	memory_report_release(&a);
-	memory_report_release(&b);
-	scenario_free(layer);
-	scenario_free(module);
+	free_pair(layer, module, &a, &b);
 }
 
 /* Host memory is checked against the node: ZeRO-3 with parameters and optimizer offloaded for
