@@ -24,8 +24,9 @@ double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, do
  * weights are read at their size and dequantized into 16-bit math (AWQ/GPTQ kernels). */
 double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
 				 double m, double n, double k);
-/* Fused attention doing `flops` FLOPs. */
-double compute_attention_time(const struct compute *c, enum dtype dtype, double flops);
+/* Fused attention doing `flops` FLOPs with the kernel family given. */
+double compute_attention_time(const struct compute *c, enum dtype dtype, double flops,
+			      enum attention_kernel kernel);
 /* The fixed GPU time of one serving kernel beyond its roofline (the preset's kernel_latency or
  * compute.c's fallback, fitted to gpt-fast's batch-1 decode). */
 double compute_kernel_latency(const struct compute *c);

@@ -247,7 +247,8 @@ static double attention(const struct forward_cost *f, const struct forward_batch
 	bytes = (b->kv_tokens + (f->decode_kv_reads - 1) * b->decode_pairs) * f->kv_layer +
 		2 * b->tokens * f->heads *
 		(f->head_dim > 0 ? f->head_dim : (double)m->mla.kv_lora_rank) * f->act;
-	return fmax(compute_attention_time(f->c, dtype, prefill_flops + decode_flops),
+	return fmax(compute_attention_time(f->c, dtype, prefill_flops + decode_flops,
+					   f->s->runtime.attention_kernel),
 		    compute_stream_time(f->c, bytes));
 }
 

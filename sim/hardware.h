@@ -11,6 +11,12 @@
 
 #include "diag.h"
 
+/* Which fused attention kernel a framework runs: the GPU generation's own (cuDNN's fused
+ * attention, FlashAttention-3 on Hopper; efficiency.attention), FlashAttention-2, written for
+ * Ampere (efficiency.attention_flash2), or FlashAttention-1 and its Triton port (half
+ * FlashAttention-2's rate; compute.c). */
+enum attention_kernel { ATTENTION_FUSED, ATTENTION_FLASH2, ATTENTION_FLASH1 };
+
 /* Number formats: of the GPU's peaks, and of a workload's weights, activations and caches. */
 enum dtype { DTYPE_FP32, DTYPE_TF32, DTYPE_BF16, DTYPE_FP16, DTYPE_FP8, DTYPE_INT8, DTYPE_INT4,
 	     DTYPE_COUNT };
@@ -37,6 +43,7 @@ struct gpu_spec {
 		struct numlist fp8_gemm_fraction; /* fraction of the FP8 peak */
 		double memory;                /* fraction of memory_bw reached by streaming kernels */
 		double attention;             /* fraction of peak reached by fused attention */
+		double attention_flash2;      /* the same for FlashAttention-2 kernels (0: as fused) */
 		double kernel_latency;        /* s of GPU time per kernel beyond its roofline */
 		int64_t tile_m, tile_n;       /* GEMM output tile (wave quantization) */
 	} efficiency;

@@ -193,6 +193,7 @@ struct runtime {
 	bool reshard_after_forward;
 	enum zero3_unit_kind zero3_unit; /* what ZeRO-3/FSDP gathers at once */
 	bool activation_offload_overlap; /* offloaded activations copied on their own stream */
+	enum attention_kernel attention_kernel; /* fused attention's kernel family */
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;
 	} fusion;

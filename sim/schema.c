@@ -28,6 +28,7 @@ static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", "zb
 					     "dualpipe", NULL};
 static const char *const offload_names[] = {"none", "cpu", NULL};
 static const char *const zero3_unit_names[] = {"layer", "module", NULL};
+static const char *const attention_kernel_names[] = {"fused", "flash2", "flash1", NULL};
 static const char *const mlp_names[] = {"swiglu", "gelu", "relu", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
 static const char *const position_names[] = {"rope", "learned", NULL};
@@ -214,6 +215,9 @@ static const struct schema_row rows[] = {
 	NUM("cluster.node.gpu.efficiency.attention", UNIT_FRACTION, 0, 1, false, "0",
 	    "fraction of the dense peak fused attention reaches; 0 = unknown",
 	    cluster.node.gpu.efficiency.attention),
+	NUM("cluster.node.gpu.efficiency.attention_flash2", UNIT_FRACTION, 0, 1, false, "0",
+	    "the same for FlashAttention-2 (runtime.attention_kernel flash2); 0 = as attention",
+	    cluster.node.gpu.efficiency.attention_flash2),
 	NUM("cluster.node.gpu.efficiency.kernel_latency", UNIT_SECONDS, 0, 1e-3, false, "0",
 	    "GPU time a serving kernel takes beyond its bytes and FLOPs; 0 = unknown (4.6 us)",
 	    cluster.node.gpu.efficiency.kernel_latency),
@@ -646,6 +650,11 @@ static const struct schema_row rows[] = {
 	     "offloaded activations are copied on a stream of their own, two layers in flight "
 	     "(Transformer Engine); false: in order on the compute stream, which waits for them",
 	     runtime.activation_offload_overlap),
+	ENUM("runtime.attention_kernel", attention_kernel_names, "fused",
+	     "fused attention kernel (workload.flash_attention): the GPU's own (cuDNN, "
+	     "FlashAttention-3; efficiency.attention), FlashAttention-2 "
+	     "(efficiency.attention_flash2) or FlashAttention-1 and its Triton port (half "
+	     "FlashAttention-2's rate)", runtime.attention_kernel),
 	SECTION("runtime.fusion", PRESET_NONE, "which memory-bound kernels the framework fuses"),
 	BOOL("runtime.fusion.norm", "true", "residual add fused into the norm (and the norm "
 	     "into the next GEMM's input)", runtime.fusion.norm),

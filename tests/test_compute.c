@@ -105,10 +105,39 @@ static void attention_runs_at_its_own_efficiency(void **state)
 	struct gpu_spec g = a100();
 	struct compute *c = new_compute(&g);
 	(void)state;
-	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12), 1e12 / (312e12 * 0.7), 1e-12);
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FUSED), 1e12 / (312e12 * 0.7), 1e-12);
+	/* no FlashAttention-2 figure of its own: FlashAttention-2 is the fused kernel's rate,
+	 * FlashAttention-1 half of it */
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FLASH2),
+		  1e12 / (312e12 * 0.7), 1e-12);
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FLASH1),
+		  1e12 / (312e12 * 0.35), 1e-12);
 	/* int4 weights run 16-bit GEMMs; fp8 on a GPU without fp8 falls back to bf16 */
 	check_rel(compute_peak(c, DTYPE_INT4), 312e12, 0);
 	check_rel(compute_peak(c, DTYPE_FP8), 312e12, 0);
+	compute_free(c);
+}
+
+/* An H100-like GPU: FlashAttention-2 reaches "up to 335 TFLOPs/s" forward and backward on H100
+ * (Dao 2023, sec. 4.1), 0.339 of 989.4 TFLOPS; cuDNN's fused kernel keeps its own fraction. A
+ * 1e12-FLOP attention takes 1e12 / (989.4e12 * 0.339) = 2.98146 ms with FlashAttention-2 and
+ * 1e12 / (989.4e12 * 0.65) = 1.55494 ms fused; FP8 training runs it in BF16 either way. */
+static void flash_attention_2_runs_at_its_own_rate(void **state)
+{
+	struct gpu_spec g = a100();
+	struct compute *c;
+	(void)state;
+	g.flops[DTYPE_BF16] = 989.4e12;
+	g.flops[DTYPE_FP8] = 1978.9e12;
+	g.efficiency.attention = 0.65;
+	g.efficiency.attention_flash2 = 0.339;
+	c = new_compute(&g);
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FLASH2), 2.98146e-3, 1e-5);
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FUSED), 1.55494e-3, 1e-5);
+	check_rel(compute_attention_time(c, DTYPE_FP8, 1e12, ATTENTION_FLASH2), 2.98146e-3, 1e-5);
+	/* FlashAttention-1 (and its Triton port) at half FlashAttention-2's rate (Dao 2023,
+	 * abstract: "around 2x speedup compared to FlashAttention"): 2 x 2.98146 ms. */
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FLASH1), 5.96291e-3, 1e-5);
 	compute_free(c);
 }
 
@@ -163,7 +192,7 @@ static void fp8_gemms_follow_their_own_curve(void **state)
 	frac = 0.5 + 0.3 * (log10(flops / 2) - 9) / 3;
 	check_rel(compute_gemm_time(c, DTYPE_FP8, 8192, 8192, 8192), flops / (1979e12 * frac),
 		  1e-9);
-	check_rel(compute_attention_time(c, DTYPE_FP8, 1e12), 1e12 / (989e12 * 0.7), 1e-12);
+	check_rel(compute_attention_time(c, DTYPE_FP8, 1e12, ATTENTION_FUSED), 1e12 / (989e12 * 0.7), 1e-12);
 	compute_free(c);
 	g.efficiency.fp8_gemm_flops.n = 1;
 	g.efficiency.fp8_gemm_flops.v[0] = 1e12;
@@ -202,6 +231,7 @@ int main(void)
 		cmocka_unit_test(a_gemv_is_memory_bound),
 		cmocka_unit_test(a_kernel_costs_the_gpus_fixed_latency),
 		cmocka_unit_test(attention_runs_at_its_own_efficiency),
+		cmocka_unit_test(flash_attention_2_runs_at_its_own_rate),
 		cmocka_unit_test(a_partial_last_wave_costs_time),
 		cmocka_unit_test(fp8_gemms_follow_their_own_curve),
 		cmocka_unit_test(a_skinny_gemm_gets_a_skinny_tile),

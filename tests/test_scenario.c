@@ -354,6 +354,10 @@ static void training_defaults_to_megatron_core_and_serving_to_no_profile(void **
 	assert_int_equal(t->runtime.comm_sms, 16);
 	assert_true(t->runtime.fusion.cross_entropy);
 	assert_true(t->strategy.overlap_grad_reduce);
+	/* Transformer Engine's cuDNN attention on Hopper; the H100 preset's FlashAttention-2
+	 * figure, 335 of 989.4 TFLOPS (Dao 2023, sec. 4.1), waits for a profile that runs it. */
+	assert_int_equal(t->runtime.attention_kernel, ATTENTION_FUSED);
+	check_rel(t->cluster.node.gpu.efficiency.attention_flash2, 0.339, 1e-12);
 	/* Serving keeps the name as given and the schema's defaults. */
 	assert_string_equal(i->runtime.framework, "pytorch-fsdp");
 	check_rel(i->runtime.kernel_overhead, 0, 1e-12);
@@ -385,11 +389,15 @@ static void an_override_swaps_the_profile_and_the_canonical_form_shows_it(void *
 	assert_string_equal(b->runtime.framework, "deepspeed");
 	check_rel(b->strategy.bucket, 1e9, 1e-12);
 	assert_false(b->runtime.fusion.norm);
+	/* deepspeed.yaml: Megatron-DeepSpeed's flash_attn package, FlashAttention-2. */
+	assert_int_equal(a->runtime.attention_kernel, ATTENTION_FUSED);
+	assert_int_equal(b->runtime.attention_kernel, ATTENTION_FLASH2);
 	ta = canonical_format(a);
 	tb = canonical_format(b);
 	assert_string_not_equal(ta, tb);
 	assert_non_null(strstr(tb, "\"runtime.framework\":\"deepspeed\""));
 	assert_non_null(strstr(tb, "\"runtime.fusion.norm\":false"));
+	assert_non_null(strstr(tb, "\"runtime.attention_kernel\":\"flash2\""));
 	assert_non_null(strstr(ta, "\"runtime.fusion.norm\":true"));
 	free(ta);
 	free(tb);
