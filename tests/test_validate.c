@@ -4,8 +4,10 @@
  * tolerance (the accuracy table in the README comes from the same file) and within 2 percentage
  * points of their pinned errors (tests/validation/pinned.tsv). The published serving runs
  * (tests/validation/serving.yaml) are held the same way, with their own known-outside list and
- * pins (tests/validation/pinned-serving.tsv). `test_validate --write-pins CASES FILE` (run by
- * `make golden` for both sets) rewrites a set's pins from the build at hand.
+ * pins (tests/validation/pinned-serving.tsv), and llm-foundry's MPT benchmarks
+ * (tests/validation/llm-foundry.yaml), runs no constant was fitted to, by their mean and their
+ * pins (pinned-llm-foundry.tsv). `test_validate --write-pins CASES FILE` (run by `make golden`
+ * for each set) rewrites a set's pins from the build at hand.
  */
 #include "check.h"
 
@@ -20,6 +22,7 @@
 #define TRAINING_CASES "tests/validation/published.yaml"
 #define SERVING_CASES "tests/validation/serving.yaml"
 #define DEEPSEEK_CASES "tests/validation/deepseek.yaml"
+#define LLM_FOUNDRY_CASES "tests/validation/llm-foundry.yaml"
 
 /* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
 static void check_every_case_runs(const char *cases, size_t count)
@@ -45,6 +48,37 @@ static void every_shipped_case_runs(void **state)
 {
 	(void)state;
 	check_every_case_runs(TRAINING_CASES, 54);
+}
+
+/* 216 llm-foundry rows: every row of its benchmark README's five tables. */
+static void every_llm_foundry_case_runs(void **state)
+{
+	(void)state;
+	check_every_case_runs(LLM_FOUNDRY_CASES, 216);
+}
+
+/*
+ * llm-foundry's MPT benchmarks, 216 runs no dssim constant was fitted to: their mean |error|
+ * within the 10 % issue 13 sets as the goal for runs dssim never saw. Its other goals are
+ * printed, not asserted, as not met yet: the signed mean (-6.9 %, the goal +-5 %) and the
+ * largest error (27.7 %, the goal 25 %); the rows' pins catch any move.
+ */
+static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
+{
+	struct validate_report r;
+	struct validate_summary m;
+	struct diag d;
+	(void)state;
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_int_equal(validate_run(LLM_FOUNDRY_CASES, NULL, &r, &d), 0);
+	validate_summarize(&r, &m);
+	print_message("%zu runs, %zu outside 15%%; mean |error| %.1f%%, signed mean %+.1f%%, "
+		      "largest |error| %.1f%%\n", r.count, m.outside, 100 * m.mean_abs,
+		      100 * m.mean_signed, 100 * m.max_abs);
+	assert_true(m.mean_abs <= 0.10);
+	validate_report_release(&r);
+	diag_release(&d);
 }
 
 /* 41 serving rows: 20 LMDeploy, 20 SGLang and vLLM, 1 DeepSpeed-FastGen. */
@@ -252,6 +286,7 @@ static void deepseek_v2_generates_5_76_times_the_67b(void **state)
  */
 #define PIN_FILE "tests/validation/pinned.tsv"
 #define SERVING_PIN_FILE "tests/validation/pinned-serving.tsv"
+#define LLM_FOUNDRY_PIN_FILE "tests/validation/pinned-llm-foundry.tsv"
 #define PIN_POINTS 2.0
 
 struct pin {
@@ -299,11 +334,11 @@ static void check_pins(const char *cases, const char *pin_file)
 {
 	struct validate_report r;
 	struct diag d;
-	struct pin pins[128];
+	struct pin pins[256];
 	size_t i, bad = 0;
 	int n, j;
 	check_chdir_srcdir();
-	n = pins_load(pin_file, pins, 128);
+	n = pins_load(pin_file, pins, 256);
 	assert_true(n > 0);
 	diag_init(&d);
 	assert_int_equal(validate_run(cases, NULL, &r, &d), 0);
@@ -348,6 +383,12 @@ static void serving_runs_stay_within_2_points_of_their_pins(void **state)
 {
 	(void)state;
 	check_pins(SERVING_CASES, SERVING_PIN_FILE);
+}
+
+static void llm_foundry_runs_stay_within_2_points_of_their_pins(void **state)
+{
+	(void)state;
+	check_pins(LLM_FOUNDRY_CASES, LLM_FOUNDRY_PIN_FILE);
 }
 
 /* --write-pins CASES FILE: the pins of this build for one set, for `make golden`. CASES is
@@ -519,6 +560,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(every_serving_case_runs),
 		cmocka_unit_test(serving_runs_are_within_their_tolerance),
 		cmocka_unit_test(serving_runs_stay_within_2_points_of_their_pins),
+		cmocka_unit_test(every_llm_foundry_case_runs),
+		cmocka_unit_test(llm_foundry_runs_meet_the_unseen_runs_mean),
+		cmocka_unit_test(llm_foundry_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(deepseek_runs_are_within_their_bars),
 		cmocka_unit_test(deepseek_v2_generates_5_76_times_the_67b),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
