@@ -105,10 +105,13 @@ static const char *const known_outside[] = {
 	"DeepSpeed ZeRO-3, 2T, 1024 A100, micro-batch 8, seq 1024",
 	/* FSDP 1T on 40 GB GPUs with parameter offload: 79 % fast. Run as the post's benchmark
 	 * harness allows (module-sized FSDP units, checkpoints on the host), it fits in 32.9 GiB;
-	 * dssim's step is 445 s where the measured rate means 797. FSDP of that time had no rate
-	 * limiter on the all-gathers the CPU issues ahead (limit_all_gathers came later; its
-	 * docstring in torch/distributed/fsdp: it "can help lower the number of CUDA malloc
-	 * retries"), whose cost on a 40 GB GPU holding 5.2 GB units is not published. */
+	 * dssim's step is 445 s where the measured rate means 797. The post names the cause
+	 * itself: "the largest bottleneck in the 1T model training is not from communication but
+	 * from the slow CUDA cache allocator when peak GPU memory is reaching the limit". FSDP of
+	 * that time had no rate limiter on the all-gathers the CPU issues ahead (limit_all_gathers
+	 * came later; its docstring in torch/distributed/fsdp: it "can help lower the number of
+	 * CUDA malloc retries"); the allocator's retries are not modelled and their cost is not
+	 * published. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
 	/* LLaMA-65B: 17 % slow on a layout the paper does not give (TP 8 with sequence parallel,
 	 * ZeRO-1 over 256 data-parallel ranks, assumed in published.yaml). Its data-parallel
