@@ -68,7 +68,7 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	double h = (double)m->hidden, d = (double)m->head_dim;
 	double a = (double)m->heads * d / t;                       /* query width per GPU */
 	double kv = fmax(1.0, (double)m->kv_heads / t) * d;        /* key (= value) width */
-	double f, gemm_in, gemm_out, gemms;
+	double f, gemm_in, gemm_out, gemms, bias_bwd_bytes = 0, bias_bwd_kernels = 0;
 	bool gated = m->mlp == MLP_SWIGLU, fp8 = s->workload.dtype == DTYPE_FP8;
 	/* An FP8 copy and its transpose, each element with its scale's share: with block scaling
 	 * (DeepSeek-V3 sec. 3.3.1-3.3.2) the row-wise 1x128 tiles of the forward and the column-wise
@@ -98,8 +98,22 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 		else
 			add(&k, 2, 2 * 2.5 * h * Tn * E);
 	}
-	if (m->bias && !r->fusion.bias_activation)
-		add(&k, 4, (2 * h * Tn + 2 * (a + 2 * kv) * T + 2 * f * T) * E);
+	/* The Linears' own biases, where no fused bias-activation or bias-dropout-add takes them:
+	 * a kernel each, reading and writing the output; or, in the GEMM's cuBLASLt epilogue
+	 * (eager PyTorch from 1.12: torch.nn.functional.linear flattens a contiguous 3-D input
+	 * to addmm, which runs a 1-D bias in the epilogue, aten/src/ATen/native/cuda/Blas.cpp,
+	 * pytorch/pytorch PR #74490; the first attempt, PR #72148 of February 2022, was disabled
+	 * by PR #73525 weeks later), nothing forward and, backward, one reduction of each
+	 * output's gradient (half the bytes: the gradient read once). */
+	if (m->bias && !r->fusion.bias_activation) {
+		double out_bytes = (2 * h * Tn + 2 * (a + 2 * kv) * T + 2 * f * T) * E;
+		if (r->fusion.linear_bias) {
+			bias_bwd_kernels = 4;
+			bias_bwd_bytes = out_bytes / 2;
+		} else {
+			add(&k, 4, out_bytes);
+		}
+	}
 	/* Rotary embedding on queries and keys. */
 	if (m->position == POSITION_ROPE) {
 		if (r->fusion.rope)
@@ -158,8 +172,8 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	out->fwd_bytes = k.fwd_bytes;
 	out->fwd_kernels = k.fwd_kernels;
 	out->core_bytes = k.core_bytes;
-	out->bwd_bytes = 2 * k.fwd_bytes;
-	out->bwd_kernels = 2 * k.fwd_kernels;
+	out->bwd_bytes = 2 * k.fwd_bytes + bias_bwd_bytes;
+	out->bwd_kernels = 2 * k.fwd_kernels + bias_bwd_kernels;
 	if (fp8) {
 		/* Gradient outputs of the four GEMMs, cast and transposed. */
 		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + fp8_out);

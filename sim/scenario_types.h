@@ -196,6 +196,7 @@ struct runtime {
 	enum attention_kernel attention_kernel; /* fused attention's kernel family */
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;
+		bool linear_bias;  /* a Linear's bias in its GEMM's epilogue */
 	} fusion;
 };
 

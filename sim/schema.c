@@ -666,6 +666,9 @@ static const struct schema_row rows[] = {
 	     "flash attention)", runtime.fusion.softmax),
 	BOOL("runtime.fusion.cross_entropy", "true", "vocabulary-parallel cross-entropy fused",
 	     runtime.fusion.cross_entropy),
+	BOOL("runtime.fusion.linear_bias", "true", "a Linear's bias added in its GEMM's epilogue "
+	     "(cuBLASLt) and its gradient one reduction, where bias_activation does not take it; "
+	     "false: a kernel of its own each way", runtime.fusion.linear_bias),
 	BOOL("runtime.fusion.optimizer", "true", "multi-tensor Adam (one kernel over many "
 	     "tensors)", runtime.fusion.optimizer),
 };

@@ -57,6 +57,44 @@ static void an_eager_layer_by_hand(void **state)
 	scenario_free(s);
 }
 
+/* A GPT layer with biases (hidden 4096, 32 heads, GELU MLP of 16384) in eager PyTorch. */
+static struct scenario *biased_layer(const char *linear_bias)
+{
+	return check_scenariof("kernels_bias",
+		"model: {layers: 1, hidden: 4096, heads: 32, kv_heads: 32, ffn: 16384, vocab: 32000,\n"
+		"        mlp: gelu, position: learned, max_position: 4096, norm: layernorm,\n"
+		"        bias: true}\n"
+		"cluster: {gpus: 1, node: {gpus_per_node: 1, gpu: {memory: 80 GiB,\n"
+		"          memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}}}\n"
+		"workload: {seq_len: 4096, micro_batch: 1, global_batch: 1, dtype: bf16,\n"
+		"           flash_attention: true}\n"
+		"runtime: {fusion: {norm: false, bias_activation: false, rope: false,\n"
+		"          linear_bias: %s}}\n", linear_bias);
+}
+
+/*
+ * The Linears' biases. As kernels of their own they read and write the QKV output (h + 2 kv =
+ * 12288), one h-wide output (4096) and fc1's (16384) a token: 2 x 32768 x 4096 tokens x 2 bytes
+ * = 536,870,912 bytes in 4 launches forward, twice that in 8 backward. In cuBLASLt's epilogue
+ * (eager PyTorch from 1.12) they cost nothing forward and, backward, 4 reductions reading each
+ * gradient once: 268,435,456 bytes. The two differ by 536,870,912 bytes and 4 launches forward,
+ * 2 x 536,870,912 - 268,435,456 = 805,306,368 bytes and 8 - 4 launches backward.
+ */
+static void a_bias_in_the_gemm_epilogue_costs_only_its_gradient(void **state)
+{
+	struct scenario *own = biased_layer("false"), *epilogue = biased_layer("true");
+	struct kernel_cost a, b;
+	(void)state;
+	kernels_layer(own, LAYER_DENSE, 4096, 1, false, &a);
+	kernels_layer(epilogue, LAYER_DENSE, 4096, 1, false, &b);
+	check_rel(a.fwd_bytes - b.fwd_bytes, 536870912.0, 1e-12);
+	check_rel(a.fwd_kernels - b.fwd_kernels, 4, 0);
+	check_rel(a.bwd_bytes - b.bwd_bytes, 805306368.0, 1e-12);
+	check_rel(a.bwd_kernels - b.bwd_kernels, 4, 0);
+	scenario_free(own);
+	scenario_free(epilogue);
+}
+
 /*
  * Block scaling (DeepSeek-V3 sec. 3.3.1) writes an fp32 scale per 128 elements beside each FP8
  * copy and its transpose: 2 x 4/128 bytes more per cast element. Forward casts, fused norms:
@@ -149,6 +187,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_fused_layer_by_hand),
 		cmocka_unit_test(an_eager_layer_by_hand),
+		cmocka_unit_test(a_bias_in_the_gemm_epilogue_costs_only_its_gradient),
 		cmocka_unit_test(block_scaling_writes_a_scale_per_128_elements),
 		cmocka_unit_test(the_optimizer_by_hand),
 		cmocka_unit_test(many_local_experts_sort_their_tokens_twice),

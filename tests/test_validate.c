@@ -59,9 +59,9 @@ static void every_llm_foundry_case_runs(void **state)
 
 /*
  * llm-foundry's MPT benchmarks, 216 runs no dssim constant was fitted to: their mean |error|
- * within the 10 % issue 13 sets as the goal for runs dssim never saw. Its other goals are
- * printed, not asserted, as not met yet: the signed mean (-6.9 %, the goal +-5 %) and the
- * largest error (27.7 %, the goal 25 %); the rows' pins catch any move.
+ * within 10 % and their signed mean within +-5 %, the goals issue 13 sets for runs dssim never
+ * saw. Its third goal, the largest error within 25 %, is printed, not asserted, as not met yet
+ * (28.3 %); the rows' pins catch any move.
  */
 static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
 {
@@ -77,6 +77,7 @@ static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
 		      "largest |error| %.1f%%\n", r.count, m.outside, 100 * m.mean_abs,
 		      100 * m.mean_signed, 100 * m.max_abs);
 	assert_true(m.mean_abs <= 0.10);
+	assert_true(fabs(m.mean_signed) <= 0.05);
 	validate_report_release(&r);
 	diag_release(&d);
 }
