@@ -80,19 +80,27 @@ static struct scenario *biased_layer(const char *linear_bias)
  * gradient once: 268,435,456 bytes. The two differ by 536,870,912 bytes and 4 launches forward,
  * 2 x 536,870,912 - 268,435,456 = 805,306,368 bytes and 8 - 4 launches backward.
  */
+/* Layer x costs this many more bytes and launches than layer y, forward ({bytes, launches})
+ * and backward; both scenarios are freed. */
+static void check_extra(struct scenario *x, struct scenario *y, enum layer_kind kind,
+			double tokens, const double fwd[2], const double bwd[2])
+{
+	struct kernel_cost a, b;
+	kernels_layer(x, kind, tokens, 1, false, &a);
+	kernels_layer(y, kind, tokens, 1, false, &b);
+	check_rel(a.fwd_bytes - b.fwd_bytes, fwd[0], 1e-12);
+	check_rel(a.fwd_kernels - b.fwd_kernels, fwd[1], 0);
+	check_rel(a.bwd_bytes - b.bwd_bytes, bwd[0], 1e-12);
+	check_rel(a.bwd_kernels - b.bwd_kernels, bwd[1], 0);
+	scenario_free(x);
+	scenario_free(y);
+}
+
 static void a_bias_in_the_gemm_epilogue_costs_only_its_gradient(void **state)
 {
-	struct scenario *own = biased_layer("false"), *epilogue = biased_layer("true");
-	struct kernel_cost a, b;
+	const double fwd[2] = {536870912.0, 4}, bwd[2] = {805306368.0, 4};
 	(void)state;
-	kernels_layer(own, LAYER_DENSE, 4096, 1, false, &a);
-	kernels_layer(epilogue, LAYER_DENSE, 4096, 1, false, &b);
-	check_rel(a.fwd_bytes - b.fwd_bytes, 536870912.0, 1e-12);
-	check_rel(a.fwd_kernels - b.fwd_kernels, 4, 0);
-	check_rel(a.bwd_bytes - b.bwd_bytes, 805306368.0, 1e-12);
-	check_rel(a.bwd_kernels - b.bwd_kernels, 4, 0);
-	scenario_free(own);
-	scenario_free(epilogue);
+	check_extra(biased_layer("false"), biased_layer("true"), LAYER_DENSE, 4096, fwd, bwd);
 }
 
 /*
@@ -170,16 +178,10 @@ static struct scenario *moe_layer(int ep)
 
 static void many_local_experts_sort_their_tokens_twice(void **state)
 {
-	struct scenario *sixteen = moe_layer(8), *one = moe_layer(128);
-	struct kernel_cost a, b;
+	/* the backward moves twice the forward's bytes in twice its launches */
+	const double fwd[2] = {1073741824.0, 2}, bwd[2] = {2 * 1073741824.0, 4};
 	(void)state;
-	kernels_layer(sixteen, LAYER_MOE, 8192, 1, false, &a);
-	kernels_layer(one, LAYER_MOE, 8192, 1, false, &b);
-	check_rel(a.fwd_bytes - b.fwd_bytes, 1073741824.0, 1e-12);
-	check_rel(a.fwd_kernels - b.fwd_kernels, 2, 0);
-	check_rel(a.bwd_bytes - b.bwd_bytes, 2 * 1073741824.0, 1e-12);
-	scenario_free(sixteen);
-	scenario_free(one);
+	check_extra(moe_layer(8), moe_layer(128), LAYER_MOE, 8192, fwd, bwd);
 }
 
 int main(void)
