@@ -26,7 +26,7 @@ struct curve {
 struct compute {
 	struct gpu_spec gpu;
 	struct curve gemm, fp8;    /* fp8.n == 0: FP8 GEMMs use the 16-bit curve */
-	double memory_eff, attention_eff, flash2_eff, flash1_eff;
+	double memory_eff, attention_eff, flash2_eff;
 	double kernel_latency;     /* s per kernel (serving) */
 };
 
@@ -104,12 +104,6 @@ struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct d
 	 * fused kernel (Ampere, the fallback's source) or where none is published. */
 	c->flash2_eff = gpu->efficiency.attention_flash2 > 0 ? gpu->efficiency.attention_flash2
 							     : c->attention_eff;
-	/* FlashAttention-1 at half FlashAttention-2's rate: Dao 2023 (arXiv:2307.08691), abstract,
-	 * FlashAttention-2 yields "around 2x speedup compared to FlashAttention"; sec. 1, the first
-	 * reaches "only 25-40%" of the A100's peak (0.65 / 2 = 0.325). Its Triton port
-	 * (flash_attn/flash_attn_triton.py @eff9fe6b, the kernel of llm-foundry's attn_impl triton):
-	 * "Overall Triton forward + backward is slightly slower than CUDA forward + backward". */
-	c->flash1_eff = c->flash2_eff / 2;
 	c->kernel_latency = gpu->efficiency.kernel_latency > 0 ? gpu->efficiency.kernel_latency
 							       : fallback_kernel_latency;
 	if (curve_init(&c->gemm, &gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction) ||
@@ -246,12 +240,17 @@ double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, do
 
 /* FP8 training and serving run attention in 16 bits: Transformer Engine's FP8 recipes leave
  * dot-product attention in BF16 unless fp8_dpa is set (transformer_engine/common/recipe), and
- * vLLM's FP8 weights do not change the attention kernel's precision. */
+ * vLLM's FP8 weights do not change the attention kernel's precision.
+ * FlashAttention-1 runs at half FlashAttention-2's rate: Dao 2023 (arXiv:2307.08691), abstract,
+ * FlashAttention-2 yields "around 2x speedup compared to FlashAttention"; sec. 1, the first
+ * reaches "only 25-40%" of the A100's peak (0.65 / 2 = 0.325). Its Triton port
+ * (flash_attn/flash_attn_triton.py @eff9fe6b, the kernel of llm-foundry's attn_impl triton):
+ * "Overall Triton forward + backward is slightly slower than CUDA forward + backward". */
 double compute_attention_time(const struct compute *c, enum dtype dtype, double flops,
 			      enum attention_kernel kernel)
 {
 	double eff = kernel == ATTENTION_FLASH2 ? c->flash2_eff
-		     : kernel == ATTENTION_FLASH1 ? c->flash1_eff : c->attention_eff;
+		     : kernel == ATTENTION_FLASH1 ? c->flash2_eff / 2 : c->attention_eff;
 	if (dtype == DTYPE_FP8)
 		dtype = DTYPE_BF16;
 	return flops / (compute_peak(c, dtype) * eff);
