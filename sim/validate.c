@@ -14,11 +14,13 @@
 #include "canonical.h"
 #include "preset.h"
 #include "run.h"
+#include "units.h"
 #include "xalloc.h"
 #include "yamltree.h"
 
 const char *const validate_metric_names[] = {
-	"tflops_eq3", "step_s", "tokens_per_s", "tokens_per_s_per_gpu", "ttft_s", "tpot_s",
+	"tflops_eq3", "tflops_model", "step_s", "tokens_per_s", "tokens_per_s_per_gpu", "ttft_s",
+	"tpot_s",
 	"output_tokens_per_s", "ttft_p50_s", "tpot_p50_s", "latency_p50_s",
 	"output_tokens_per_s_per_node", "input_tokens_per_s_per_node", NULL,
 };
@@ -110,8 +112,9 @@ static int read_case(struct arena *a, const struct ynode *n, const char *path,
 	for (k = 0; validate_metric_names[k] && strcmp(validate_metric_names[k], metric->value); k++)
 		;
 	if (validate_metric_names[k] == NULL) {
-		diag_add(d, metric->at, "metric", "expected tflops_eq3, step_s, tokens_per_s, "
-			 "tokens_per_s_per_gpu, ttft_s, tpot_s, output_tokens_per_s, ttft_p50_s, "
+		diag_add(d, metric->at, "metric", "expected tflops_eq3, tflops_model, step_s, "
+			 "tokens_per_s, tokens_per_s_per_gpu, ttft_s, tpot_s, output_tokens_per_s, "
+			 "ttft_p50_s, "
 			 "tpot_p50_s, latency_p50_s, output_tokens_per_s_per_node or "
 			 "input_tokens_per_s_per_node, got '%s'", metric->value);
 		return -1;
@@ -198,6 +201,11 @@ static double metric_of(const char *metric, const struct scenario *s, const stru
 		return r->step.tokens_per_s / (double)s->cluster.gpus;
 	if (strcmp(metric, "tflops_eq3") == 0)
 		return eq3_tflops(s, r->step.step_s);
+	/* dssim's own model FLOPs per second per GPU (step_count_flops: 6 FLOPs per active
+	 * parameter and token, attention as the kernel computes it, no recompute), the numerator
+	 * of its MFU: for sources that publish model TFLOP/s or MFU without their formula. */
+	if (strcmp(metric, "tflops_model") == 0)
+		return r->step.tflops_per_gpu;
 	if (strcmp(metric, "ttft_s") == 0)
 		return r->serve.ttft.mean;
 	if (strcmp(metric, "tpot_s") == 0)
@@ -305,21 +313,41 @@ static char *cache_key(const struct validate_case *c, const struct scenario *s)
 	return k;
 }
 
+static int case_run(const struct validate_case *c, const struct scenario_options *opt,
+		    struct validate_cache *cache, double *value, struct validate_memory *mem,
+		    struct diag *d);
+
 int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
 		      double *value, struct diag *d)
 {
-	return validate_case_run_cached(c, opt, NULL, value, d);
+	return case_run(c, opt, NULL, value, NULL, d);
+}
+
+int validate_case_run_memory(const struct validate_case *c, const struct scenario_options *opt,
+			     double *value, struct validate_memory *mem, struct diag *d)
+{
+	return case_run(c, opt, NULL, value, mem, d);
 }
 
 int validate_case_run_cached(const struct validate_case *c, const struct scenario_options *opt,
 			     struct validate_cache *cache, double *value, struct diag *d)
+{
+	return case_run(c, opt, cache, value, NULL, d);
+}
+
+/* The cache keeps values only: mem is filled when the case is simulated, so a caller asking
+ * for it runs without a cache. */
+static int case_run(const struct validate_case *c, const struct scenario_options *opt,
+		    struct validate_cache *cache, double *value, struct validate_memory *mem,
+		    struct diag *d)
 {
 	char *key = NULL;
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
 	struct scenario_override *all;
 	struct scenario *s;
 	struct run_result r;
-	struct run_options ro = {.step_only = true};
+	/* Only the time unless the memory is asked for (the analytic breakdown judges the fit). */
+	struct run_options ro = {.step_only = mem == NULL};
 	struct mark at = c->scenario ? c->scenario->at : c->at;
 	size_t n = c->nset + (opt ? opt->noverrides : 0);
 	bool serving = is_serving_metric(c->metric);
@@ -358,6 +386,12 @@ int validate_case_run_cached(const struct validate_case *c, const struct scenari
 			diag_add(d, at, "scenario", "%s", r.reason);
 	} else {
 		*value = metric_of(c->metric, s, &r);
+		/* A serving run that was simulated fit (disaggregated pools by their own
+		 * parallelism, whatever the whole scenario's breakdown says). */
+		if (mem != NULL)
+			*mem = (struct validate_memory){r.memory.fits || serving,
+							r.memory.capacity - r.memory.headroom,
+							r.memory.capacity};
 		status = isfinite(*value) && *value > 0 ? 0 : -1;
 		if (status != 0 && strstr(c->metric, "_per_node") != NULL && !r.serve.steady.valid)
 			diag_add(d, at, "scenario", "%s is a steady rate, and the run never settles: "
@@ -392,7 +426,7 @@ int validate_run(const char *path, const struct scenario_options *opt, struct va
 						    "and scenario");
 			continue;
 		}
-		if (validate_case_run(c, opt, &w->simulated, d) != 0)
+		if (validate_case_run_memory(c, opt, &w->simulated, &w->memory, d) != 0)
 			continue;   /* a case that did not run keeps no row */
 		w->name = xstrdup(c->name);
 		w->metric = xstrdup(c->metric);
@@ -420,7 +454,7 @@ void validate_report_release(struct validate_report *r)
 
 static const char *unit_of(const char *metric)
 {
-	if (strcmp(metric, "tflops_eq3") == 0)
+	if (strcmp(metric, "tflops_eq3") == 0 || strcmp(metric, "tflops_model") == 0)
 		return "TFLOP/s";
 	if (strcmp(metric, "tokens_per_s") == 0 || strcmp(metric, "output_tokens_per_s") == 0)
 		return "tok/s";
@@ -444,8 +478,12 @@ void validate_print(FILE *out, const struct validate_report *r)
 			 unit_of(w->metric));
 		snprintf(sim, sizeof sim, w->simulated >= 1e4 ? "%.0f %s" : "%.5g %s", w->simulated,
 			 unit_of(w->metric));
-		fprintf(out, "%-70s %17s %17s %+7.1f%% %4s\n", w->name, pub, sim, 100 * w->error,
+		fprintf(out, "%-70s %17s %17s %+7.1f%% %4s", w->name, pub, sim, 100 * w->error,
 			w->ok ? "ok" : "OUT");
+		if (!w->memory.fits)
+			fprintf(out, "  does not fit: %.2f of %.2f GiB", w->memory.need / UNITS_GIB,
+				w->memory.capacity / UNITS_GIB);
+		fputc('\n', out);
 	}
 	fprintf(out, "\n%zu of %zu within tolerance\n", r->count - r->failed, r->count);
 	if (r->count > 0) {
@@ -453,6 +491,10 @@ void validate_print(FILE *out, const struct validate_report *r)
 		validate_summarize(r, &m);
 		fprintf(out, "mean |error| %.1f%%, signed mean %+.1f%%, largest |error| %.1f%%\n",
 			100 * m.mean_abs, 100 * m.mean_signed, 100 * m.max_abs);
+		/* The published runs ran: one that dssim's memory model refuses is its error too. */
+		if (m.misfits > 0)
+			fprintf(out, "%zu of %zu do not fit in device memory as dssim counts it, "
+				"though the published runs ran\n", m.misfits, r->count);
 	}
 }
 
@@ -466,6 +508,7 @@ void validate_summarize(const struct validate_report *r, struct validate_summary
 		out->mean_signed += e;
 		if (fabs(e) > out->max_abs)
 			out->max_abs = fabs(e);
+		out->misfits += !r->rows[i].memory.fits;
 	}
 	if (r->count > 0) {
 		out->mean_abs /= (double)r->count;
@@ -481,9 +524,11 @@ void validate_json(FILE *out, const struct validate_report *r)
 	for (i = 0; i < r->count; i++) {
 		const struct validate_row *w = &r->rows[i];
 		fprintf(out, "  {\"name\": \"%s\", \"metric\": \"%s\", \"published\": %.17g, "
-			     "\"dssim\": %.17g, \"error\": %.17g, \"tolerance\": %.17g, \"ok\": %s}%s\n",
+			     "\"dssim\": %.17g, \"error\": %.17g, \"tolerance\": %.17g, \"ok\": %s, "
+			     "\"fits\": %s, \"memory_bytes\": %.17g, \"capacity_bytes\": %.17g}%s\n",
 			w->name, w->metric, w->published, w->simulated, w->error, w->tolerance,
-			w->ok ? "true" : "false", i + 1 < r->count ? "," : "");
+			w->ok ? "true" : "false", w->memory.fits ? "true" : "false", w->memory.need,
+			w->memory.capacity, i + 1 < r->count ? "," : "");
 	}
 	fprintf(out, "], \"within_tolerance\": %zu, \"total\": %zu}\n", r->count - r->failed,
 		r->count);

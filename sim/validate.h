@@ -36,9 +36,9 @@ struct validate_cases {
 	size_t count;
 };
 
-/* step_s, tokens_per_s (the whole cluster), tokens_per_s_per_gpu, tflops_eq3 (training);
- * ttft_s, tpot_s (means), output_tokens_per_s, ttft_p50_s, tpot_p50_s, latency_p50_s (medians;
- * latency is end to end) (serving). NULL-terminated. */
+/* step_s, tokens_per_s (the whole cluster), tokens_per_s_per_gpu, tflops_eq3, tflops_model
+ * (training); ttft_s, tpot_s (means), output_tokens_per_s, ttft_p50_s, tpot_p50_s,
+ * latency_p50_s (medians; latency is end to end) (serving). NULL-terminated. */
 extern const char *const validate_metric_names[];
 
 /* Read every case of a validation file; a malformed case is left out with its diagnostic.
@@ -50,6 +50,17 @@ void validate_cases_release(struct validate_cases *c);
  * parameters). 0 with the metric's value in *value, or -1 with diagnostics. */
 int validate_case_run(const struct validate_case *c, const struct scenario_options *opt,
 		      double *value, struct diag *d);
+
+/* What a case's memory comes to beside its metric: a published run ran, so dssim saying it
+ * does not fit in device memory is an error of its own. */
+struct validate_memory {
+	bool fits;              /* the memory model's verdict on the most loaded GPU */
+	double need, capacity;  /* bytes per GPU: the most loaded GPU's total, the device's */
+};
+
+/* validate_case_run, with the case's memory in *mem. */
+int validate_case_run_memory(const struct validate_case *c, const struct scenario_options *opt,
+			     double *value, struct validate_memory *mem, struct diag *d);
 
 /* Values of cases already simulated, by the case's metric and its scenario's canonical form
  * (every expanded key: two loads that agree there simulate alike, bit for bit). A fit's steps
@@ -67,6 +78,7 @@ struct validate_row {
 	char *metric;           /* one of validate_metric_names */
 	double published, simulated, error, tolerance;
 	bool ok;                /* |error| <= tolerance */
+	struct validate_memory memory;
 };
 
 struct validate_report {
@@ -82,10 +94,11 @@ void validate_report_release(struct validate_report *r);
 void validate_print(FILE *out, const struct validate_report *r);
 
 /* The set's accuracy in one place: mean |error|, signed mean and largest |error| over the
- * report's rows (fractions, 0 for an empty report), and the count outside tolerance. */
+ * report's rows (fractions, 0 for an empty report), the count outside tolerance and the count
+ * dssim says do not fit in device memory. */
 struct validate_summary {
 	double mean_abs, mean_signed, max_abs;
-	size_t outside;
+	size_t outside, misfits;
 };
 void validate_summarize(const struct validate_report *r, struct validate_summary *out);
 void validate_json(FILE *out, const struct validate_report *r);
