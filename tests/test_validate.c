@@ -80,6 +80,7 @@ static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
 		      100 * m.mean_signed, 100 * m.max_abs);
 	assert_true(m.mean_abs <= 0.10);
 	assert_true(fabs(m.mean_signed) <= 0.05);
+	assert_int_equal(m.misfits, 0);   /* each run fits, as it ran */
 	validate_report_release(&r);
 	diag_release(&d);
 }
@@ -167,7 +168,18 @@ static bool is_listed(const char *const *list, const char *name)
 	return false;
 }
 
-/* Every case within its tolerance unless listed; the set's summary is printed. */
+/*
+ * Every published run ran, so each should fit in device memory as dssim counts it (the
+ * report marks one that does not, validate_print). Listed: NeMo 24.07's Llama 2 70B SFT on 16
+ * H100 (TP 4, PP 4, so no data parallelism to shard the optimizer over): 16 bytes a parameter
+ * on 4.4B parameters a GPU and the first stage's four micro-batches of activations come to
+ * 83.4 GiB; how NeMo fit it (an optimizer or precision setting of that release) is not in the
+ * published table.
+ */
+static const char *const known_misfit[] = {"NeMo 24.07, Llama2-70B SFT, 16 H100", NULL};
+
+/* Every case within its tolerance unless listed, and in memory unless known_misfit lists it;
+ * the set's summary is printed. */
 static void check_within_tolerance(const char *cases, const char *const *listed)
 {
 	struct validate_report r;
@@ -186,6 +198,12 @@ static void check_within_tolerance(const char *cases, const char *const *listed)
 		if (!known && !w->ok) {
 			print_error("%s: %+.1f%% against a tolerance of %.0f%%\n", w->name,
 				    100 * w->error, 100 * w->tolerance);
+			bad++;
+		}
+		assert_true(w->memory.capacity > 0);
+		if (!w->memory.fits && !is_listed(known_misfit, w->name)) {
+			print_error("%s: does not fit, %.2f of %.2f GiB\n", w->name,
+				    w->memory.need / 1073741824.0, w->memory.capacity / 1073741824.0);
 			bad++;
 		}
 	}
@@ -219,56 +237,9 @@ static void serving_runs_are_within_their_tolerance(void **state)
  */
 static void unseen_runs_are_within_15_percent_and_fit(void **state)
 {
-	const char *const sets[] = {LLAMA3_CASES, TORCHTITAN_CASES};
-	struct validate_report r;
-	struct diag d;
-	size_t i, k;
 	(void)state;
-	for (k = 0; k < sizeof sets / sizeof sets[0]; k++) {
-		check_within_tolerance(sets[k], (const char *const[]){NULL});
-		diag_init(&d);
-		assert_int_equal(validate_run(sets[k], NULL, &r, &d), 0);
-		assert_int_equal(r.count, 3);
-		for (i = 0; i < r.count; i++)
-			assert_true(r.rows[i].memory.fits);
-		validate_report_release(&r);
-		diag_release(&d);
-	}
-}
-
-/*
- * Every published training run ran, so each should fit in device memory as dssim counts it.
- * Listed: NeMo 24.07's Llama 2 70B SFT on 16 H100 (TP 4, PP 4, so no data parallelism to
- * shard the optimizer over): 16 bytes a parameter on 4.4B parameters a GPU and the first
- * stage's four micro-batches of activations come to 83.4 GiB; how NeMo fit it (an optimizer
- * or precision setting of that release) is not in the published table. The report says so for
- * each row (validate_print).
- */
-static void published_runs_fit_as_they_ran(void **state)
-{
-	static const char *const known_misfit[] = {"NeMo 24.07, Llama2-70B SFT, 16 H100", NULL};
-	const char *const sets[] = {TRAINING_CASES, LLM_FOUNDRY_CASES, DEEPSEEK_CASES};
-	struct validate_report r;
-	struct diag d;
-	size_t i, k;
-	(void)state;
-	check_chdir_srcdir();
-	for (k = 0; k < sizeof sets / sizeof sets[0]; k++) {
-		diag_init(&d);
-		assert_int_equal(validate_run(sets[k], NULL, &r, &d), 0);
-		for (i = 0; i < r.count; i++) {
-			const struct validate_row *w = &r.rows[i];
-			bool listed = is_listed(known_misfit, w->name);
-			if (!w->memory.fits && !listed)
-				print_error("%s: needs %.2f of %.2f GiB\n", w->name,
-					    w->memory.need / 1073741824.0,
-					    w->memory.capacity / 1073741824.0);
-			assert_true(w->memory.fits || listed);
-			assert_true(w->memory.capacity > 0);
-		}
-		validate_report_release(&r);
-		diag_release(&d);
-	}
+	check_within_tolerance(LLAMA3_CASES, (const char *const[]){NULL});
+	check_within_tolerance(TORCHTITAN_CASES, (const char *const[]){NULL});
 }
 
 /*
@@ -668,7 +639,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(llm_foundry_runs_meet_the_unseen_runs_mean),
 		cmocka_unit_test(llm_foundry_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(unseen_runs_are_within_15_percent_and_fit),
-		cmocka_unit_test(published_runs_fit_as_they_ran),
 		cmocka_unit_test(deepseek_runs_are_within_their_bars),
 		cmocka_unit_test(deepseek_v2_generates_5_76_times_the_67b),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
