@@ -20,8 +20,7 @@
 
 const char *const validate_metric_names[] = {
 	"tflops_eq3", "tflops_model", "step_s", "tokens_per_s", "tokens_per_s_per_gpu", "ttft_s",
-	"tpot_s",
-	"output_tokens_per_s", "ttft_p50_s", "tpot_p50_s", "latency_p50_s",
+	"tpot_s", "output_tokens_per_s", "ttft_p50_s", "tpot_p50_s", "latency_p50_s",
 	"output_tokens_per_s_per_node", "input_tokens_per_s_per_node", NULL,
 };
 
@@ -114,8 +113,7 @@ static int read_case(struct arena *a, const struct ynode *n, const char *path,
 	if (validate_metric_names[k] == NULL) {
 		diag_add(d, metric->at, "metric", "expected tflops_eq3, tflops_model, step_s, "
 			 "tokens_per_s, tokens_per_s_per_gpu, ttft_s, tpot_s, output_tokens_per_s, "
-			 "ttft_p50_s, "
-			 "tpot_p50_s, latency_p50_s, output_tokens_per_s_per_node or "
+			 "ttft_p50_s, tpot_p50_s, latency_p50_s, output_tokens_per_s_per_node or "
 			 "input_tokens_per_s_per_node, got '%s'", metric->value);
 		return -1;
 	}
