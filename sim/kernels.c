@@ -114,7 +114,11 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 			add(&k, 4, out_bytes);
 		}
 	}
-	/* Rotary embedding on queries and keys. */
+	/* Rotary embedding on queries and keys. ALiBi (Press et al. 2022) has no kernel of its
+	 * own: Megatron-DeepSpeed hands the bias tensor to the scores GEMM as its output buffer
+	 * (bigscience-workshop/Megatron-DeepSpeed 06dc2d7f megatron/model/transformer.py,
+	 * torch.baddbmm over the alibi slice) and FlashAttention-2 adds the slopes inside its
+	 * kernel (flash_attn_func alibi_slopes), so it costs what the scores already cost. */
 	if (m->position == POSITION_ROPE) {
 		if (r->fusion.rope)
 			add(&k, 1, 2 * (a + kv) * T * E);

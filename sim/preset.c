@@ -172,9 +172,15 @@ static void unknown_preset(const struct preset_roots *roots, struct arena *a, en
 	size_t n = preset_list(roots, a, kind, &names), i, used = 0;
 	const char *close = diag_closest(v->value, names, n);
 	char list[1024] = "";
+	size_t near = 3;
+	/* With a close name, list it and the others as close (within 3 edits, or as many as it,
+	 * or one name inside the other); without one, list them all. */
+	if (close != NULL && diag_edit_distance(close, v->value) > near)
+		near = diag_edit_distance(close, v->value);
 	for (i = 0; i < n && used < sizeof list - 64; i++) {
-		if (close != NULL && diag_edit_distance(names[i], v->value) > 3 &&
-		    strstr(names[i], v->value) == NULL)
+		if (close != NULL && names[i] != close &&
+		    diag_edit_distance(names[i], v->value) > near &&
+		    strstr(names[i], v->value) == NULL && strstr(v->value, names[i]) == NULL)
 			continue;
 		used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "",
 					 names[i]);

@@ -23,7 +23,7 @@ enum offload_kind { OFFLOAD_NONE, OFFLOAD_CPU };
 enum zero3_unit_kind { ZERO3_UNIT_LAYER, ZERO3_UNIT_MODULE };
 enum mlp_kind { MLP_SWIGLU, MLP_GELU, MLP_RELU };
 enum norm_kind { NORM_RMSNORM, NORM_LAYERNORM };
-enum position_kind { POSITION_ROPE, POSITION_LEARNED };
+enum position_kind { POSITION_ROPE, POSITION_LEARNED, POSITION_ALIBI };
 enum lora_targets { LORA_ATTENTION, LORA_ALL };
 enum logits_kind { LOGITS_LAST, LOGITS_ALL };
 enum arrival_kind { ARRIVAL_POISSON, ARRIVAL_GAMMA, ARRIVAL_CONSTANT, ARRIVAL_TRACE };

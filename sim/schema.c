@@ -31,7 +31,7 @@ static const char *const zero3_unit_names[] = {"layer", "module", NULL};
 static const char *const attention_kernel_names[] = {"fused", "flash2", "flash1", NULL};
 static const char *const mlp_names[] = {"swiglu", "gelu", "relu", NULL};
 static const char *const norm_names[] = {"rmsnorm", "layernorm", NULL};
-static const char *const position_names[] = {"rope", "learned", NULL};
+static const char *const position_names[] = {"rope", "learned", "alibi", NULL};
 static const char *const link_names[] = {"nvlink", "xgmi", "pcie", NULL};
 static const char *const lora_target_names[] = {"attention", "all", NULL};
 static const char *const logits_names[] = {"last", "all", NULL};
@@ -96,7 +96,10 @@ static const struct schema_row rows[] = {
 	INT("model.vocab", 1, 16777216, NULL, "vocabulary size", model.vocab),
 	INT("model.max_position", 0, 1LL << 30, "0",
 	    "maximum positions (rows of learned position embeddings)", model.max_position),
-	ENUM("model.position", position_names, "rope", "position encoding", model.position),
+	ENUM("model.position", position_names, "rope",
+	     "position encoding: rotary, a learned table, or ALiBi's biases on the scores (no "
+	     "parameters, no kernel of its own)",
+	     model.position),
 	BOOL("model.tie_embeddings", "false", "input embedding and output head share weights",
 	     model.tie_embeddings),
 	ENUM("model.mlp", mlp_names, "swiglu", "MLP activation (swiglu has three matrices)",

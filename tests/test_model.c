@@ -110,6 +110,19 @@ static void megatron_gpt_params_follow_equation_2(void **state)
 	}
 }
 
+/*
+ * ALiBi has no position table: BLOOM 176B is BigScience's own sum (bigscience tr11-176B-ml
+ * README, "Sizes of each layer"), 70 (12h^2 + 13h) + v h with h = 14336 and v = 250880, plus
+ * the final LayerNorm's 2h (the embedding LayerNorm's 2h is not modelled), exactly. A learned
+ * table of 2048 positions would add 2048 h = 29.4M.
+ */
+static void alibi_adds_no_position_parameters(void **state)
+{
+	double h = 14336, v = 250880;
+	(void)state;
+	check_rel(params_of("bloom-176b"), 70 * (12 * h * h + 13 * h) + v * h + 2 * h, 1e-12);
+}
+
 /* Every preset states its published count; dssim's per-tensor count must agree within 0.1 %. */
 static void every_model_preset_matches_its_published_count(void **state)
 {
@@ -121,7 +134,7 @@ static void every_model_preset_matches_its_published_count(void **state)
 		"llama-3-70b", "llama-3.1-405b", "mixtral-8x7b", "gpt3-175b", "gpt2", "opt-13b",
 		"opt-66b", "opt-175b", "megatron-gpt-22b", "megatron-gpt-1t", "gpt3-5b", "gpt3-20b",
 		"llama-2-13b", "llama-65b", "nemotron-8b", "nemotron-22b", "nemotron-340b",
-		"deepspeed-gpt-2t", "mingpt-175b", "mingpt-1t",
+		"deepspeed-gpt-2t", "mingpt-175b", "mingpt-1t", "bloom-176b",
 	};
 	size_t i;
 	(void)state;
@@ -318,6 +331,7 @@ int main(void)
 		cmocka_unit_test(model_params_match_the_official_configs),
 		cmocka_unit_test(moe_active_params_match_the_derived_counts),
 		cmocka_unit_test(megatron_gpt_params_follow_equation_2),
+		cmocka_unit_test(alibi_adds_no_position_parameters),
 		cmocka_unit_test(every_model_preset_matches_its_published_count),
 		cmocka_unit_test(activation_tensors_reproduce_korthikanti_table_2),
 		cmocka_unit_test(flash_attention_removes_the_score_term),

@@ -25,6 +25,7 @@
 #define LLM_FOUNDRY_CASES "tests/validation/llm-foundry.yaml"
 #define LLAMA3_CASES "tests/validation/llama3-405b.yaml"
 #define TORCHTITAN_CASES "tests/validation/torchtitan.yaml"
+#define BIGSCIENCE_CASES "tests/validation/bigscience.yaml"
 
 /* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
 static void check_every_case_runs(const char *cases, size_t count)
@@ -233,13 +234,15 @@ static void serving_runs_are_within_their_tolerance(void **state)
  * Llama 3 405B on 8,192 and 16,384 H100 (the Llama 3 paper's Table 4; the 8,192-GPU row fits
  * only with FSDP's sharded gradients, zero 2, holding 32 micro-batches of the depth-first
  * interleaved schedule's warm-up without recomputation, as the paper says it ran), and
- * torchtitan's FSDP2 runs on 64 A100 (its first docs/performance.md).
+ * torchtitan's FSDP2 runs on 64 A100 (its first docs/performance.md), and BLOOM 176B on 384 A100
+ * of Jean Zay (BigScience's training log, Megatron-DeepSpeed over Omni-Path).
  */
 static void unseen_runs_are_within_15_percent_and_fit(void **state)
 {
 	(void)state;
 	check_within_tolerance(LLAMA3_CASES, (const char *const[]){NULL});
 	check_within_tolerance(TORCHTITAN_CASES, (const char *const[]){NULL});
+	check_within_tolerance(BIGSCIENCE_CASES, (const char *const[]){NULL});
 }
 
 /*
