@@ -309,6 +309,8 @@ static bool wanted(const struct plan *pl, const char *key, const char *value)
 	static const char *const skip[] = {"workload.global_batch",
 	                                   "strategy.bucket",
 	                                   "strategy.overlap_grad_reduce",
+	                                   "strategy.overlap_param_gather",
+	                                   "strategy.tp_comm_overlap",
 	                                   "strategy.zero3_prefetch_layers",
 	                                   "strategy.account_for_embedding_in_pipeline_split",
 	                                   "strategy.account_for_loss_in_pipeline_split",

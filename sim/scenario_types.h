@@ -175,6 +175,8 @@ struct strategy {
 	} offload;
 	double bucket;             /* bytes of a gradient communication bucket */
 	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
+	bool overlap_param_gather; /* ZeRO-1/2: all-gather the weights under the next forward */
+	bool tp_comm_overlap;      /* TP collectives beside the GEMMs (TE userbuffers) */
 	bool overlap_moe_a2a;      /* pair interleaved 1F1B's forwards and backwards (Megatron) */
 	int64_t zero3_prefetch_layers;
 };

@@ -597,6 +597,21 @@ static const struct schema_row rows[] = {
 	     strategy.overlap_moe_a2a),
 	BOOL("strategy.overlap_grad_reduce", "true",
 	     "reduce gradient buckets while the last backward runs", strategy.overlap_grad_reduce),
+	/* Megatron-Core --overlap-param-gather (megatron/core/optimizer/distrib_optimizer.py at
+	 * core_r0.8.0, step_with_ready_grads and _finish_param_sync_helper): after the optimizer
+	 * step the updated weights are not gathered at once; the next forward's pre-hook waits
+	 * for its bucket and dispatches the next one, a bucket ahead of the computation. */
+	BOOL("strategy.overlap_param_gather", "false",
+	     "ZeRO-1/2: all-gather the updated weights bucket by bucket under the next forward "
+	     "instead of after the optimizer step", strategy.overlap_param_gather),
+	/* Megatron-Core --tp-comm-overlap with sequence parallelism: Transformer Engine's
+	 * userbuffers split each GEMM into tp chunks and move one chunk over NVLink while the next
+	 * computes (transformer_engine/common/comm_gemm_overlap/comm_gemm_overlap.cpp,
+	 * CommOverlapP2PBase::split_overlap_ag / split_overlap_rs). */
+	BOOL("strategy.tp_comm_overlap", "false",
+	     "with sequence parallelism, run each layer's TP all-gathers and reduce-scatters "
+	     "beside its GEMMs, all but one tp-th (Transformer Engine userbuffers)",
+	     strategy.tp_comm_overlap),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
 	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),
 

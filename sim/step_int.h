@@ -51,6 +51,8 @@ struct builder {
 	int64_t m, p, v;                             /* v: local chunks per device */
 	int64_t hops;                                /* model chunks a micro-batch visits */
 	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
+	uint32_t *tpc;                               /* per device: TP collectives beside the
+							GEMMs (strategy.tp_comm_overlap), or NONE */
 	uint32_t *act_copy;                          /* per device: offloaded activations'
 							copies (runtime.activation_offload_overlap) */
 	uint32_t *act_release;                       /* per device, 2: the ops after which the

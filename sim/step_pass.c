@@ -49,6 +49,33 @@ static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, in
 	return emit_traffic2(b, dev, stream, category, t, times, after, NONE);
 }
 
+/* strategy.tp_comm_overlap: Transformer Engine splits each GEMM into tp chunks and sends one
+ * chunk's result (reduce-scatter) or receives the next chunk's input (all-gather) while the
+ * next chunk computes (comm_gemm_overlap.cpp, CommOverlapP2PBase::split_overlap_rs and
+ * split_overlap_ag). A layer's TP traffic therefore runs beside its computation, starting with
+ * it (after `pred`, the computation before it, and `wait`, its input), all but its last tp-th,
+ * which follows the computation (`compute`): the layer takes max(compute, (tp-1)/tp of the
+ * traffic) + traffic/tp. Returns the op after which both are done. The chunked GEMMs' own
+ * efficiency is not modelled apart. */
+static uint32_t tp_beside(struct builder *b, int64_t dev, const struct traffic *t, uint32_t pred,
+			  uint32_t wait, uint32_t compute)
+{
+	double tail = 1.0 / (double)b->l.tp;
+	struct traffic side, last;
+	uint32_t op;
+	int k;
+	for (k = 0; k < 3; k++) {
+		side.bytes[k] = t->bytes[k] * (1 - tail);
+		side.latency[k] = t->latency[k] * (1 - tail);
+		last.bytes[k] = t->bytes[k] * tail;
+		last.latency[k] = t->latency[k] * tail;
+	}
+	op = emit_traffic2(b, dev, b->tpc[dev], STEP_TP, &side, 1, pred, wait);
+	if (op == pred)
+		op = NONE;
+	return emit_traffic2(b, dev, b->tpc[dev], STEP_TP, &last, 1, compute, op);
+}
+
 /* A point-to-point transfer between pipeline ranks on `stream`. */
 static uint32_t p2p(struct builder *b, uint32_t stream, int64_t from, int64_t to, double bytes,
 		    const char *name, int category, uint32_t after)
@@ -145,6 +172,27 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, doubl
 		t.latency[k] *= calls;
 	}
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, after);
+}
+
+/* strategy.overlap_param_gather with ZeRO-1/2 (Megatron's distributed optimizer): the weights
+ * the optimizer step updated are all-gathered under the next forward, a bucket ahead of it
+ * (distrib_optimizer.py at core_r0.8.0: the first bucket is dispatched before the forward, and
+ * each forward pre-hook that waits for its bucket dispatches the next). The step being
+ * periodic, its own first forward waits for them: each layer's first forward for its layer,
+ * dispatched once the layer before it starts. */
+static bool param_gather(const struct scenario *s)
+{
+	return s->strategy.overlap_param_gather &&
+	       (s->strategy.zero == 1 || s->strategy.zero == 2);
+}
+
+static uint32_t gather_updated(struct builder *b, int64_t dev, double bytes)
+{
+	struct traffic t;
+	if (bytes <= 0)
+		return NONE;
+	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, b->recent[dev * RECENT + 1]);
 }
 
 static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
@@ -330,8 +378,12 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	double gb = memory_dtype_bytes(s->workload.grad_dtype);
 	int64_t i = ps->kind == PASS_FORWARD ? st->i : st->count - 1 - st->i;
 	const struct pass_cost *lc;
+	/* TP collectives beside the GEMMs (strategy.tp_comm_overlap), unless DualPipe's pairs
+	 * already run every collective off the compute stream. */
+	bool beside = b->tpc[dev] != NONE && st->comm == b->compute[dev];
 	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
-	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
+	uint32_t chain = st->comm != b->compute[dev] || beside ? st->op : NONE;
+	uint32_t pred = b->recent[dev * RECENT], before = NONE;
 	bool offload = s->strategy.offload.activations == OFFLOAD_CPU;
 	if (st->i >= st->count)
 		return false;
@@ -340,16 +392,21 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	if (ps->kind == PASS_FORWARD) {
 		uint32_t gather = zero >= 3 ? gather_layer(b, dev, st->per_layer_params * wbytes,
 							   lc->modules)
-					    : NONE;
+				  : param_gather(s) && ps->micro_batch == 0
+					? gather_updated(b, dev, st->per_layer_trainable * wbytes)
+					: NONE;
 		uint32_t fwd;
-		st->op = layer_ops(b, dev, "layer_forward", lc->fwd,
-				   st->wait != NONE ? st->wait : chain, gather);
+		before = st->wait != NONE ? st->wait : chain;
+		st->op = layer_ops(b, dev, "layer_forward", lc->fwd, before, gather);
 		fwd = st->op;
 		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
 		if (offload)
 			act_arrives(b, dev, st->op);
 		st->wait = NONE;
-		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		if (beside)
+			st->op = tp_beside(b, dev, &lc->tp, pred, before, st->op);
+		else
+			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 1, st->op);
 		if (offload) {
@@ -377,10 +434,10 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		gather = zero >= 3 && s->runtime.reshard_after_forward
 				 ? gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules)
 				 : NONE;
+		before = st->started ? chain : st->wait;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
-				   backward_seconds(ps, lc), st->started ? chain : st->wait,
-				   gather);
+				   backward_seconds(ps, lc), before, gather);
 		if (back != NONE)
 			graph_add_dep(g, st->op, back);
 		if (!st->started)
@@ -403,8 +460,19 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		bool aside = st->comm != b->compute[dev];
 		if (i == 0 && aside)
 			free_work(b, st);
-		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1, st->op);
-		st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		if (beside) {
+			struct traffic both = lc->tp;
+			int k;
+			for (k = 0; k < 3; k++) {
+				both.bytes[k] += lc->tp_recompute.bytes[k];
+				both.latency[k] += lc->tp_recompute.latency[k];
+			}
+			st->op = tp_beside(b, dev, &both, pred, before, st->op);
+		} else {
+			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1,
+					      st->op);
+			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
+		}
 		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 2, st->op);
 		if (i == 0 && !aside)
@@ -557,7 +625,7 @@ void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const stru
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
 	}
-	if (s->strategy.zero == 1 || s->strategy.zero == 2) {
+	if ((s->strategy.zero == 1 || s->strategy.zero == 2) && !param_gather(s)) {
 		struct traffic t;
 		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].trainable * wbytes, &t);
 		emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, op);
