@@ -148,17 +148,22 @@ static void text_report_shows_the_totals_in_gib(void **state)
 	scenario_free(s);
 }
 
-/* A node without a busbw curve of its own says so: h800-node has none for its NVLink or its
- * network, in the text and in the JSON notes; p5.48xlarge's NVLink has one (one node: no note). */
+/* A node without a busbw curve of its own says so: h800-node has none for its NVLink (its
+ * network takes the NDR curve of nccl-tests #309), jean-zay-a100 none for its Omni-Path
+ * network, in the text and in the JSON notes; p5.48xlarge's NVLink has one (one node: no
+ * note). */
 static void a_fallback_busbw_curve_is_noted(void **state)
 {
 	struct scenario *s = check_scenario("notes",
 		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: h800-node, nodes: 2}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8, zero: 3}\n");
+	struct scenario *jz = check_scenario("notes_network",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: jean-zay-a100, nodes: 2}\n"
+		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8, zero: 3}\n");
 	struct scenario *p5 = check_scenario("no_notes",
 		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p5.48xlarge}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\nstrategy: {tp: 8, zero: 3}\n");
-	struct memory_report r, r5;
+	struct memory_report r, rj, r5;
 	struct arena *a = arena_new();
 	const struct ynode *notes;
 	char *text;
@@ -166,13 +171,23 @@ static void a_fallback_busbw_curve_is_noted(void **state)
 	assert_int_equal(memory_build(s, &r), 0);
 	text = render(s, &r, false);
 	assert_non_null(strstr(text, "note      GPU-link collectives of h800-node use the fallb"));
-	assert_non_null(strstr(text, "note      network collectives of h800-node use the fallb"));
+	assert_null(strstr(text, "note      network collectives of h800-node"));
 	free(text);
 	text = render(s, &r, true);
 	notes = path(parse(a, text), "notes");
 	assert_int_equal(notes->kind, YNODE_SEQ);
-	assert_int_equal(notes->count, 2);
+	assert_int_equal(notes->count, 1);
 	assert_non_null(strstr(notes->items[0]->value, "Azure ND A100 v4"));
+	free(text);
+	assert_int_equal(memory_build(jz, &rj), 0);
+	text = render(jz, &rj, false);
+	assert_non_null(strstr(text, "note      network collectives of jean-zay-a100 use the fallb"));
+	assert_null(strstr(text, "GPU-link collectives"));
+	free(text);
+	text = render(jz, &rj, true);
+	notes = path(parse(a, text), "notes");
+	assert_int_equal(notes->count, 1);
+	assert_non_null(strstr(notes->items[0]->value, "GPUDirect-TCPXO"));
 	free(text);
 	assert_int_equal(memory_build(p5, &r5), 0);
 	text = render(p5, &r5, true);
@@ -183,8 +198,10 @@ static void a_fallback_busbw_curve_is_noted(void **state)
 	free(text);
 	arena_free(a);
 	memory_report_release(&r);
+	memory_report_release(&rj);
 	memory_report_release(&r5);
 	scenario_free(s);
+	scenario_free(jz);
 	scenario_free(p5);
 }
 
