@@ -26,6 +26,7 @@
 #define LLAMA3_CASES "tests/validation/llama3-405b.yaml"
 #define TORCHTITAN_CASES "tests/validation/torchtitan.yaml"
 #define BIGSCIENCE_CASES "tests/validation/bigscience.yaml"
+#define MEGATRON_CORE_CASES "tests/validation/megatron-core.yaml"
 
 /* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
 static void check_every_case_runs(const char *cases, size_t count)
@@ -243,6 +244,41 @@ static void unseen_runs_are_within_15_percent_and_fit(void **state)
 	check_within_tolerance(LLAMA3_CASES, (const char *const[]){NULL});
 	check_within_tolerance(TORCHTITAN_CASES, (const char *const[]){NULL});
 	check_within_tolerance(BIGSCIENCE_CASES, (const char *const[]){NULL});
+}
+
+/*
+ * Megatron-Core r0.8.0's weak scaling on 48 to 6,144 H100 (its README's model table), none
+ * fitted to, as tests/validation/megatron-core.yaml states the runs. The issue's goal for runs
+ * dssim was not tuned to is a signed mean within 5 %; the rows outside 15 % are listed with
+ * what dssim gets wrong there.
+ */
+static const char *const known_outside_megatron_core[] = {
+	/* +31 %: the smallest GEMMs (h 2048, TP 1) run near the H100 curve's plateau, which
+	 * reaches it from 1.4e11 FLOPs on; the table's MFU rises with the model's size. */
+	"Megatron-Core r0.8.0, GPT 1.7B, 48 H100, TP1 PP1 DP48",
+	/* -16 %, -19 %, -18 %: the largest GEMMs sit on the same plateau (0.585 of peak, the
+	 * FP8-fitted sustained factor), below what these runs' 46-48 % MFU needs. */
+	"Megatron-Core r0.8.0, GPT 32B, 384 H100, TP8 PP1 DP48",
+	"Megatron-Core r0.8.0, GPT 314B, 3072 H100, TP8 PP8 DP48",
+	"Megatron-Core r0.8.0, GPT 462B, 6144 H100, TP8 PP16 DP48",
+	NULL,
+};
+
+static void megatron_core_scaling_runs_hold_their_sign(void **state)
+{
+	struct validate_report r;
+	struct validate_summary m;
+	struct diag d;
+	(void)state;
+	check_within_tolerance(MEGATRON_CORE_CASES, known_outside_megatron_core);
+	check_chdir_srcdir();
+	diag_init(&d);
+	assert_int_equal(validate_run(MEGATRON_CORE_CASES, NULL, &r, &d), 0);
+	validate_summarize(&r, &m);
+	assert_int_equal(r.count, 9);
+	assert_true(fabs(m.mean_signed) <= 0.05);
+	validate_report_release(&r);
+	diag_release(&d);
 }
 
 /*
@@ -642,6 +678,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(llm_foundry_runs_meet_the_unseen_runs_mean),
 		cmocka_unit_test(llm_foundry_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(unseen_runs_are_within_15_percent_and_fit),
+		cmocka_unit_test(megatron_core_scaling_runs_hold_their_sign),
 		cmocka_unit_test(deepseek_runs_are_within_their_bars),
 		cmocka_unit_test(deepseek_v2_generates_5_76_times_the_67b),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
