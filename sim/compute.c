@@ -26,6 +26,7 @@ struct curve {
 struct compute {
 	struct gpu_spec gpu;
 	struct curve gemm, fp8;    /* fp8.n == 0: FP8 GEMMs use the 16-bit curve */
+	double fp8_scale;          /* the framework's share of the FP8 curve */
 	double memory_eff, attention_eff, flash2_eff;
 	double kernel_latency;     /* s per kernel (serving) */
 };
@@ -97,6 +98,7 @@ struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct d
 {
 	struct compute *c = xcalloc(1, sizeof *c);
 	c->gpu = *gpu;
+	c->fp8_scale = 1;
 	c->memory_eff = gpu->efficiency.memory > 0 ? gpu->efficiency.memory : fallback_memory;
 	c->attention_eff = gpu->efficiency.attention > 0 ? gpu->efficiency.attention
 							 : fallback_attention;
@@ -115,6 +117,11 @@ struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct d
 		return NULL;
 	}
 	return c;
+}
+
+void compute_scale_fp8(struct compute *c, double scale)
+{
+	c->fp8_scale = scale;
 }
 
 void compute_free(struct compute *c)
@@ -139,8 +146,8 @@ static double gemm_efficiency_of(const struct compute *c, enum dtype dtype, doub
 	if (dtype != DTYPE_FP8)
 		return curve_eval(&c->gemm, flops);
 	if (c->fp8.n > 0)
-		return curve_eval(&c->fp8, flops);
-	return curve_eval(&c->gemm, flops / 2);
+		return c->fp8_scale * curve_eval(&c->fp8, flops);
+	return c->fp8_scale * curve_eval(&c->gemm, flops / 2);
 }
 
 double compute_gpu_peak(const struct gpu_spec *gpu, enum dtype dtype)

@@ -15,6 +15,9 @@ struct compute;
  * the GPU's curve cannot be used. */
 struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct diag *d);
 void compute_free(struct compute *c);          /* NULL is a no-op */
+/* FP8 GEMMs run at this share of the GPU's FP8 curve (a framework's FP8 recipe: training's
+ * runtime.fp8_gemm_scale); 1 unless set. */
+void compute_scale_fp8(struct compute *c, double scale);
 
 /* The fraction of the dense peak a GEMM of this many FLOPs reaches (clamped to the curve). */
 double compute_gemm_efficiency(const struct compute *c, double flops);

@@ -189,6 +189,7 @@ struct runtime {
 	double cpu_adam_rate;      /* parameters per second a node's CPUs update (offloaded Adam) */
 	char *framework;           /* the framework profile's name */
 	double kernel_overhead;    /* s per kernel launched */
+	double fp8_gemm_scale;     /* share of the GPU's FP8 GEMM rate the FP8 recipe keeps */
 	bool cuda_graphs;
 	int64_t comm_sms;          /* SMs an overlapped collective takes from compute */
 	double gather_overhead;    /* s per ZeRO-3/FSDP gather */

@@ -647,6 +647,12 @@ static const struct schema_row rows[] = {
 	NUM("runtime.kernel_overhead", UNIT_SECONDS, 0, 1, false, "0",
 	    "host time to issue one kernel (framework dispatch and launch): a pass takes at least "
 	    "its kernels times this", runtime.kernel_overhead),
+	/* A framework's FP8 recipe around the GEMMs (Transformer Engine's delayed scaling: amax
+	 * histories, scale updates, FP8 weight copies) keeps less of the GPU's FP8 rate than the
+	 * isolated GEMMs of its curve; the profile that knows it sets it. Training only. */
+	NUM("runtime.fp8_gemm_scale", UNIT_FRACTION, 0.05, 1, false, "1",
+	    "share of the GPU's FP8 GEMM curve the framework's FP8 training recipe keeps",
+	    runtime.fp8_gemm_scale),
 	BOOL("runtime.cuda_graphs", "false",
 	     "the step's kernels are replayed from CUDA graphs (launch overhead mostly gone)",
 	     runtime.cuda_graphs),

@@ -204,6 +204,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	c = compute_new(&s->cluster.node.gpu, at, d);
 	if (c == NULL)
 		return -1;
+	compute_scale_fp8(c, s->runtime.fp8_gemm_scale);
 	b.s = s;
 	layout_build(s, &b.l);
 	b.p = b.l.pp;
