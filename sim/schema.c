@@ -610,7 +610,7 @@ static const struct schema_row rows[] = {
 	 * CommOverlapP2PBase::split_overlap_ag / split_overlap_rs). */
 	BOOL("strategy.tp_comm_overlap", "false",
 	     "with sequence parallelism, run each layer's TP all-gathers and reduce-scatters "
-	     "beside its GEMMs, all but one tp-th (Transformer Engine userbuffers)",
+	     "beside its GEMMs: a layer takes the longer of the two (Transformer Engine userbuffers)",
 	     strategy.tp_comm_overlap),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
 	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),

@@ -49,6 +49,7 @@ static void free_builder(struct builder *b)
 	free(b->weights_left);
 	free(b->pair);
 	free(b->tpc);
+	free(b->side);
 	free(b->act_copy);
 	free(b->act_release);
 }
@@ -244,6 +245,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.weights_left = xcalloc((size_t)(b.p * b.v), sizeof *b.weights_left);
 	b.pair = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.tpc = xcalloc((size_t)b.p, sizeof(uint32_t));
+	b.side = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.act_copy = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.act_release = xcalloc((size_t)b.p * 2, sizeof(uint32_t));
 	keys = (size_t)(b.m * b.hops);
@@ -289,6 +291,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		 * parallelism: Megatron-Bridge comm_overlap.py turns it off without) move TP chunks
 		 * beside the GEMMs, on SMs of their own (initialize_ub's num_sm: comm_sms). */
 		b.tpc[dev] = NONE;
+		b.side[dev] = NONE;
 		if (s->strategy.tp_comm_overlap && s->strategy.sequence_parallel && b.l.tp > 1) {
 			b.tpc[dev] = graph_add_stream(b.g, (uint32_t)dev, "tp_comm");
 			if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0)

@@ -53,6 +53,9 @@ struct builder {
 	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
 	uint32_t *tpc;                               /* per device: TP collectives beside the
 							GEMMs (strategy.tp_comm_overlap), or NONE */
+	uint32_t *side;                              /* per device: the last such collective,
+							which the next op of the device's
+							computation or sends waits for, or NONE */
 	uint32_t *act_copy;                          /* per device: offloaded activations'
 							copies (runtime.activation_offload_overlap) */
 	uint32_t *act_release;                       /* per device, 2: the ops after which the

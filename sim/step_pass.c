@@ -20,6 +20,16 @@
 #include "schedule.h"
 #include "step_int.h"
 
+/* The device's TP collective running beside its computation, if one is pending: the next op
+ * that uses the layer's output (the next layer, a collective or send after it, the head, the
+ * optimizer) waits for it as well as for the computation before it on its stream. */
+static void join_side(struct builder *b, int64_t dev, uint32_t op)
+{
+	if (b->side[dev] != NONE && op != NONE && op != b->side[dev])
+		graph_add_dep(b->g, op, b->side[dev]);
+	b->side[dev] = NONE;
+}
+
 /* Transfers for a traffic on a device's stream, one per class of link, in sequence. Returns the
  * last op added (or `after` when there is no traffic). */
 static uint32_t emit_traffic2(struct builder *b, int64_t dev, uint32_t stream, int category,
@@ -33,6 +43,8 @@ static uint32_t emit_traffic2(struct builder *b, int64_t dev, uint32_t stream, i
 		op = graph_add_transfer(b->g, stream, step_category_names[category], category,
 					t->bytes[k] * times, t->latency[k] * times,
 					&b->link[k][dev], 1);
+		if (stream == b->compute[dev])
+			join_side(b, dev, op);
 		if (after != NONE)
 			graph_add_dep(b->g, op, after);
 		if (also != NONE && also != after)
@@ -52,28 +64,24 @@ static uint32_t emit_traffic(struct builder *b, int64_t dev, uint32_t stream, in
 /* strategy.tp_comm_overlap: Transformer Engine splits each GEMM into tp chunks and sends one
  * chunk's result (reduce-scatter) or receives the next chunk's input (all-gather) while the
  * next chunk computes (comm_gemm_overlap.cpp, CommOverlapP2PBase::split_overlap_rs and
- * split_overlap_ag). A layer's TP traffic therefore runs beside its computation, starting with
- * it (after `pred`, the computation before it, and `wait`, its input), all but its last tp-th,
- * which follows the computation (`compute`): the layer takes max(compute, (tp-1)/tp of the
- * traffic) + traffic/tp. Returns the op after which both are done. The chunked GEMMs' own
- * efficiency is not modelled apart. */
-static uint32_t tp_beside(struct builder *b, int64_t dev, const struct traffic *t, uint32_t pred,
-			  uint32_t wait, uint32_t compute)
+ * split_overlap_ag): the first chunk computes before any transfer, then each transfer runs
+ * under the next chunk's GEMM. A layer computing for `seconds` with TP traffic T takes
+ * max(seconds, seconds/tp + T): the traffic runs beside the computation, starting with it
+ * (after `pred`, the computation before it, and `wait`, its input) and a tp-th of it later,
+ * and what follows waits for both. The chunked GEMMs' own efficiency is not counted apart. */
+static void tp_beside(struct builder *b, int64_t dev, const struct traffic *t, uint32_t pred,
+		      uint32_t wait, double seconds)
 {
-	double tail = 1.0 / (double)b->l.tp;
-	struct traffic side, last;
+	struct traffic late = *t;
 	uint32_t op;
 	int k;
-	for (k = 0; k < 3; k++) {
-		side.bytes[k] = t->bytes[k] * (1 - tail);
-		side.latency[k] = t->latency[k] * (1 - tail);
-		last.bytes[k] = t->bytes[k] * tail;
-		last.latency[k] = t->latency[k] * tail;
-	}
-	op = emit_traffic2(b, dev, b->tpc[dev], STEP_TP, &side, 1, pred, wait);
-	if (op == pred)
-		op = NONE;
-	return emit_traffic2(b, dev, b->tpc[dev], STEP_TP, &last, 1, compute, op);
+	for (k = 0; k < 3; k++)
+		if (late.bytes[k] > 0 || late.latency[k] > 0) {
+			late.latency[k] += seconds / (double)b->l.tp;
+			break;
+		}
+	op = emit_traffic2(b, dev, b->tpc[dev], STEP_TP, &late, 1, pred, wait);
+	b->side[dev] = op != pred ? op : NONE;
 }
 
 /* A point-to-point transfer between pipeline ranks on `stream`. */
@@ -106,9 +114,12 @@ static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after
 	double bytes = (double)s->workload.micro_batch * (double)s->workload.seq_len /
 		       (double)b->l.cp * (double)s->model.hidden *
 		       (s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0) / (sp ? (double)b->l.tp : 1.0);
+	uint32_t op;
 	if (from == to && b->p > 1)  /* the V's turn: the next chunk is on the same rank */
 		return after;
-	return p2p(b, b->pp[from], from, to, bytes, grad ? "pp_grad" : "pp_act", STEP_PP, after);
+	op = p2p(b, b->pp[from], from, to, bytes, grad ? "pp_grad" : "pp_act", STEP_PP, after);
+	join_side(b, from, op);
+	return op;
 }
 
 /* Data-parallel traffic of `params` parameters of `bytes_each` with collective `kind`. */
@@ -208,6 +219,7 @@ static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, doub
 			  uint32_t wait, uint32_t gather)
 {
 	uint32_t op = graph_add_compute(b->g, b->compute[dev], name, STEP_COMPUTE, seconds);
+	join_side(b, dev, op);
 	if (wait != NONE)
 		graph_add_dep(b->g, op, wait);
 	if (gather != NONE && gather != wait)
@@ -382,7 +394,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	 * already run every collective off the compute stream. */
 	bool beside = b->tpc[dev] != NONE && st->comm == b->compute[dev];
 	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
-	uint32_t chain = st->comm != b->compute[dev] || beside ? st->op : NONE;
+	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
 	uint32_t pred = b->recent[dev * RECENT], before = NONE;
 	bool offload = s->strategy.offload.activations == OFFLOAD_CPU;
 	if (st->i >= st->count)
@@ -404,7 +416,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			act_arrives(b, dev, st->op);
 		st->wait = NONE;
 		if (beside)
-			st->op = tp_beside(b, dev, &lc->tp, pred, before, st->op);
+			tp_beside(b, dev, &lc->tp, pred, before, lc->fwd);
 		else
 			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
@@ -457,7 +469,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	if (is_input(ps)) {
 		/* The pass's compute ends with its last layer: its working set and the embedding's
 		 * inputs go then, or after the collectives that follow on the compute stream. */
-		bool aside = st->comm != b->compute[dev];
+		bool aside = st->comm != b->compute[dev] || beside;
 		if (i == 0 && aside)
 			free_work(b, st);
 		if (beside) {
@@ -467,7 +479,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 				both.bytes[k] += lc->tp_recompute.bytes[k];
 				both.latency[k] += lc->tp_recompute.latency[k];
 			}
-			st->op = tp_beside(b, dev, &both, pred, before, st->op);
+			tp_beside(b, dev, &both, pred, before, backward_seconds(ps, lc));
 		} else {
 			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1,
 					      st->op);
@@ -622,6 +634,7 @@ void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const stru
 		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
 				       step_host_bound(compute_stream_time(c, kc.fwd_bytes),
 						  kc.fwd_kernels, step_kernel_gap(s)));
+		join_side(b, dev, op);
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
 	}
