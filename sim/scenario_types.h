@@ -179,6 +179,7 @@ struct strategy {
 	bool tp_comm_overlap;      /* TP collectives beside the GEMMs (TE userbuffers) */
 	bool overlap_moe_a2a;      /* pair interleaved 1F1B's forwards and backwards (Megatron) */
 	int64_t zero3_prefetch_layers;
+	bool zero3_backward_prefetch; /* backward gathers issued a layer ahead too */
 };
 
 struct runtime {

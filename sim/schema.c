@@ -614,6 +614,15 @@ static const struct schema_row rows[] = {
 	     strategy.tp_comm_overlap),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
 	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),
+	/* PyTorch FSDP backward_prefetch: BACKWARD_PRE issues the next unit's all-gather before
+	 * the current unit's gradient computation, None from the unit's own pre-backward hook,
+	 * after the reduce-scatter of the unit before it (torch/distributed/fsdp/api.py,
+	 * BackwardPrefetch); FSDP2 prefetches in the reverse post-forward order (pytorch/pytorch
+	 * PR #128884). */
+	BOOL("strategy.zero3_backward_prefetch", "true",
+	     "ZeRO-3: issue each backward gather zero3_prefetch_layers ahead, before the "
+	     "reduce-scatter of the layer computing (FSDP BACKWARD_PRE); false: after it "
+	     "(FSDP backward_prefetch None)", strategy.zero3_backward_prefetch),
 
 	SECTION("runtime", PRESET_NONE, "memory the framework takes besides the model"),
 	/* PyTorch issue #109888 (maintainer): about 400 MB with CUDA >= 11.7 and lazy module

@@ -283,6 +283,7 @@ struct pass_state {
 	double params, per_layer_params, per_layer_trainable, per_layer_act, work, acc;
 	bool reduce, started;
 	uint32_t op, wait, comm;            /* comm: the stream of the layers' collectives */
+	uint32_t prefetched;                /* ZeRO-3: the next backward layer's gather, or NONE */
 	uint32_t *dp_after;
 };
 
@@ -318,6 +319,7 @@ static void pass_open(struct builder *b, int64_t dev, const struct pass *ps, uin
 	st->gc = layout_model_chunk(&b->l, dev, ps->chunk);
 	st->key = (size_t)(ps->micro_batch * b->hops + st->gc);
 	st->op = NONE;
+	st->prefetched = NONE;
 	st->comm = comm;
 	st->dp_after = dp_after;
 	BUG_ON(dev < 0 || dev >= b->p || st->gc < 0 || st->gc > last_g);
@@ -443,9 +445,10 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			graph_add_mem(g, back, (uint32_t)dev, st->per_layer_act, false);
 			host_waits(b, dev, back);
 		}
-		gather = zero >= 3 && s->runtime.reshard_after_forward
-				 ? gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules)
-				 : NONE;
+		gather = st->prefetched;
+		if (zero >= 3 && s->runtime.reshard_after_forward && gather == NONE)
+			gather = gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules);
+		st->prefetched = NONE;
 		before = st->started ? chain : st->wait;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
@@ -489,6 +492,17 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 2, st->op);
 		if (i == 0 && !aside)
 			free_work(b, st);
+	}
+	/* Backward prefetch (strategy.zero3_backward_prefetch): the next layer's gather is issued
+	 * as this layer's gradients start, so on the data-parallel stream it goes ahead of this
+	 * layer's reduce-scatter. One communicator runs its collectives in the order they are
+	 * issued, so a gather issued after that reduce-scatter waits for it. */
+	if (is_input(ps) && zero >= 3 && s->runtime.reshard_after_forward &&
+	    s->strategy.zero3_backward_prefetch && s->strategy.zero3_prefetch_layers > 0 &&
+	    st->i < st->count) {
+		const struct pass_cost *nc =
+			&b->layer[model_layer_kind(&s->model, st->begin + st->count - 1 - st->i)];
+		st->prefetched = gather_layer(b, dev, st->per_layer_params * wbytes, nc->modules);
 	}
 	/* Gradients leave in buckets as the layers produce them (PyTorch DDP, DeepSpeed), or all
 	 * at once after the chunk's last backward. */

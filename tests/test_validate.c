@@ -135,12 +135,6 @@ static const char *const known_outside[] = {
 	 * TP 1, PP 4 on 8 GPUs: 16 micro-batches a replica, so 1F1B idles 3/16 of the step; the
 	 * table states no virtual pipeline, and an interleaved schedule would idle less. */
 	"NeMo 24.07, Llama2-13B SFT, 8 H100",
-	/* Megatron-Bridge 25.11 Llama 3 8B with Megatron FSDP: 16 % slow (13 % before cuDNN's
-	 * attention took its measured Hopper rate). 11 % of dssim's step is the backward's
-	 * gathers waiting: dssim issues each layer's gather after the reduce-scatter of the layer
-	 * before it on the one data-parallel stream, where a prefetching framework issues it
-	 * first (FSDP BACKWARD_PRE; NCCL runs one communicator's collectives in issue order). */
-	"Megatron-Bridge 25.11, Llama3-8B FSDP, 8 H100",
 	NULL,
 };
 
