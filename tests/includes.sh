@@ -13,6 +13,7 @@ stage_of() {
 	xalloc | diag | units | json | outfile | bug | cost) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative | schema_parse) echo 1 ;;
+	schema_serving_rows) echo 1 ;;
 	model | layout | compute | kernels | collective | memory | memory_* | requests | forward) echo 2 ;;
 	overhead | speculative) echo 2 ;;
 	schedule | schedule_* | graph | step | step_*) echo 3 ;;
