@@ -246,71 +246,63 @@ static void tp_overlap_hides_the_collectives_under_the_gemms(void **state)
 		scenario_free(s[i]);
 }
 
-static struct scenario *param_gather(bool overlap)
+/* Two ranks of one GPU each on a flat 1e11 B/s network, 4 layers of 16 h^2 parameters at
+ * h 4096: a gather of a layer's 16-bit weights moves half its buffer through a rank,
+ * 16 x 4096^2 x 2 / 2 / 1e11 = 2.68 ms. `strategy` completes the strategy mapping. */
+#define LAYER_GATHER_S (16.0 * 4096 * 4096 * 2 / 2 / 1e11)
+
+static struct scenario *two_ranks(const char *name, const char *grad, const char *strategy,
+				  bool on)
 {
-	return check_scenariof("param_gather",
+	return check_scenariof(name,
 		"model: {layers: 4, hidden: 4096, heads: 32, vocab: 8}\n"
 		"cluster:\n  nodes: 2\n  node:\n    gpus_per_node: 1\n" FLAT_LINKS("1e18", "1e11")
-		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 4, dtype: bf16}\n"
-		"strategy: {tp: 1, pp: 1, zero: 1, overlap_param_gather: %s}\n"
-		"runtime: {comm_sms: 0}\n", overlap ? "true" : "false");
+		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 4, dtype: bf16,\n"
+		"           grad_dtype: %s}\n"
+		"strategy: {tp: 1, pp: 1, %s: %s}\n"
+		"runtime: {comm_sms: 0, gather_overhead: 0}\n", grad, strategy, on ? "true" : "false");
 }
 
-/* strategy.overlap_param_gather with ZeRO-1 (Megatron's distributed optimizer): the updated
- * weights are gathered under the next forward, a layer ahead, instead of after the optimizer
- * step. On 2 ranks a gather moves half its buffer through a rank: the 4 layers of 16 h^2
- * parameters in 16 bits take 4 x 16 x 4096^2 x 2 / 2 / 1e11 = 10.74 ms after the optimizer;
- * under the forward only the first layer's gather, 2.68 ms, stays exposed (the others run
- * under the forwards before them, each longer than a gather), so the step is 3 x 2.68 =
- * 8.05 ms shorter. */
-static void param_gather_hides_all_but_the_first_layer(void **state)
+/* The step without the mechanism (`strategy` false) is `saved` seconds longer than with it. */
+static void check_saving(const char *name, const char *grad, const char *strategy, double saved)
 {
-	struct scenario *off = param_gather(false), *on = param_gather(true);
+	struct scenario *off = two_ranks(name, grad, strategy, false);
+	struct scenario *on = two_ranks(name, grad, strategy, true);
 	struct result a, b;
-	double g = 16.0 * 4096 * 4096 * 2 / 2 / 1e11;
-	(void)state;
 	simulate(off, &a);
 	simulate(on, &b);
-	print_message("after the optimizer %.6f s, under the forward %.6f s: %.6f s shorter, "
-		      "3 gathers of %.6f s\n", a.step_s, b.step_s, a.step_s - b.step_s, g);
-	check_rel(a.step_s - b.step_s, 3 * g, 2e-3);
+	print_message("%s: without %.6f s, with %.6f s: %.6f s shorter, expected %.6f s\n", name,
+		      a.step_s, b.step_s, a.step_s - b.step_s, saved);
+	check_rel(a.step_s - b.step_s, saved, 2e-3);
 	scenario_free(off);
 	scenario_free(on);
 }
 
-static struct scenario *zero3_backward(bool prefetch)
+/* strategy.overlap_param_gather with ZeRO-1 (Megatron's distributed optimizer): the updated
+ * weights are gathered under the next forward, a layer ahead, instead of after the optimizer
+ * step. The 4 layers' gathers take 4 x 2.68 = 10.74 ms after the optimizer; under the forward
+ * only the first layer's gather, 2.68 ms, stays exposed (the others run under the forwards
+ * before them, each longer than a gather), so the step is 3 x 2.68 = 8.05 ms shorter. */
+static void param_gather_hides_all_but_the_first_layer(void **state)
 {
-	return check_scenariof("zero3_backward",
-		"model: {layers: 4, hidden: 4096, heads: 32, vocab: 8}\n"
-		"cluster:\n  nodes: 2\n  node:\n    gpus_per_node: 1\n" FLAT_LINKS("1e18", "1e11")
-		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 4, dtype: bf16,\n"
-		"           grad_dtype: fp32}\n"
-		"strategy: {tp: 1, pp: 1, zero: 3, zero3_prefetch_layers: 1,\n"
-		"           zero3_backward_prefetch: %s}\n"
-		"runtime: {comm_sms: 0, gather_overhead: 0}\n", prefetch ? "true" : "false");
+	(void)state;
+	check_saving("param_gather", "bf16", "zero: 1, overlap_param_gather", 3 * LAYER_GATHER_S);
 }
 
 /* ZeRO-3's backward on one data-parallel stream, whose collectives run in the order they are
  * issued (one NCCL communicator). Without backward prefetch (FSDP backward_prefetch None) a
  * layer's gather is issued once the layer after it is done, behind that layer's reduce-scatter,
  * and the layer waits for both; with it (BACKWARD_PRE) the gather goes out ahead of the
- * reduce-scatter, under the backward before. On 2 ranks a layer of 16 h^2 parameters gathers
- * 16 x 4096^2 x 2 / 2 / 1e11 = 2.68 ms and reduce-scatters its fp32 gradients in 5.37 ms, both
- * far shorter than a layer's backward; the last three layers of the backward wait 8.05 ms each
- * without the prefetch, 24.16 ms in all, and none with it. */
+ * reduce-scatter, under the backward before. A layer gathers in 2.68 ms and reduce-scatters its
+ * fp32 gradients in twice that, 5.37 ms, both far shorter than a layer's backward; the last
+ * three layers of the backward wait 8.05 ms each without the prefetch, 24.16 ms in all, and
+ * none with it. */
 static void zero3_backward_prefetch_hides_the_gathers(void **state)
 {
-	struct scenario *off = zero3_backward(false), *on = zero3_backward(true);
-	struct result a, b;
-	double g = 16.0 * 4096 * 4096 * 2 / 2 / 1e11, r = 2 * g;
 	(void)state;
-	simulate(off, &a);
-	simulate(on, &b);
-	print_message("without backward prefetch %.6f s, with %.6f s: %.6f s shorter, 3 x (%.6f + "
-		      "%.6f) s\n", a.step_s, b.step_s, a.step_s - b.step_s, g, r);
-	check_rel(a.step_s - b.step_s, 3 * (g + r), 2e-3);
-	scenario_free(off);
-	scenario_free(on);
+	check_saving("zero3_backward", "fp32",
+		     "zero: 3, zero3_prefetch_layers: 1, zero3_backward_prefetch",
+		     3 * (LAYER_GATHER_S + 2 * LAYER_GATHER_S));
 }
 
 /* The pipeline() scenario on interleaved 1F1B, its steady forwards and backwards paired or not
