@@ -262,6 +262,13 @@ static double train_weight_bytes(const struct scenario *s)
 	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 }
 
+/* Bytes of a GEMM weight matrix's element in training: one with workload.fp8_params (the
+ * FP8 copy is the only one; the fp32 master stays in the optimizer), else the other weights'. */
+static double train_matrix_bytes(const struct scenario *s)
+{
+	return s->workload.fp8_params ? 1.0 : train_weight_bytes(s);
+}
+
 /* Optimizer bytes per trainable element (master copy included) and per factored element. The
  * moments take workload.optimizer_state_dtype's bytes each: fp32 (ZeRO's K = 12 with the master
  * copy) or bf16 (DeepSeek-V3 report sec. 3.3.3: K = 8). */
@@ -460,7 +467,9 @@ static void stage_memory(struct stage_calc *c, const struct stage *st, struct me
 		double per_elem, per_factored;
 		double t_dense = p.dense, t_expert = p.expert, f_dense = p.dense_factored,
 		       f_expert = p.expert_factored;
-		double w_dense = p.dense * wb, w_expert = p.expert * wb;
+		double mb = train_matrix_bytes(s);
+		double w_dense = (p.dense - p.dense_matrix) * wb + p.dense_matrix * mb;
+		double w_expert = (p.expert - p.expert_matrix) * wb + p.expert_matrix * mb;
 		double grads, opt, unit_w;
 		optimizer_bytes(s, &per_elem, &per_factored);
 		if (s->workload.lora.rank > 0) {

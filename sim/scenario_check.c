@@ -483,6 +483,9 @@ void scenario_check_workload(struct loader *l)
 			    "or LoRA (workload.lora.rank) on a quantized base", scenario_dtype_name(w->dtype));
 		if (w->dtype == DTYPE_TF32)
 			ERR("workload.dtype", "tf32 is a compute mode of fp32 weights: use fp32");
+		if (w->fp8_params && w->dtype != DTYPE_FP8)
+			ERR("workload.fp8_params", "keeps FP8 weights of fp8 training: needs "
+			    "workload.dtype fp8, got %s", scenario_dtype_name(w->dtype));
 		if (s->model.position == POSITION_LEARNED && w->seq_len > s->model.max_position)
 			ERR("workload.seq_len", "exceeds the model's %lld learned positions",
 			    (long long)s->model.max_position);

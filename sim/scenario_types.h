@@ -67,6 +67,7 @@ struct workload {
 	int64_t seq_len, global_batch, micro_batch;
 	enum dtype dtype;          /* compute/weight type */
 	enum fp8_recipe fp8_recipe; /* how FP8 GEMM inputs are scaled */
+	bool fp8_params;           /* GEMM weights stored in FP8 only (training) */
 	enum dtype kv_dtype;
 	int64_t kv_bits;           /* bits per KV-cache element with its scales; 0: kv_dtype's */
 	enum dtype grad_dtype;

@@ -304,6 +304,13 @@ static const struct schema_row rows[] = {
 	     "FP8 scaling: one scale per tensor (delayed) or per 1x128 tile / 128x128 block (block, "
 	     "with DeepSeek-V3's E5M6 attention output and FP8 MoE SwiGLU inputs)",
 	     workload.fp8_recipe),
+	/* Transformer Engine's fp8_model_init (NeMo and Megatron-Core --fp8-param-gather,
+	 * NeMo's fp8_params): the Linear weights live only as FP8 tensors, without the 16-bit
+	 * copy (transformer_engine/pytorch/fp8.py, fp8_model_init: "the weights are stored only
+	 * in FP8"); norms, embeddings and the output layer keep 16 bits. */
+	BOOL("workload.fp8_params", "false",
+	     "fp8 training: keep the GEMM weights in FP8 only (1 byte each; Transformer Engine "
+	     "fp8_model_init)", workload.fp8_params),
 	ENUM("workload.kv_dtype", dtype_names, "bf16", "KV-cache element type (inference)",
 	     workload.kv_dtype),
 	/* DeepSeek-V2 report sec. 3.2.3: serving quantizes each KV-cache element to 6 bits on

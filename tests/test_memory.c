@@ -195,6 +195,32 @@ static void int4_weights_pay_for_their_group_scales(void **state)
 	scenario_free(s);
 }
 
+/* workload.fp8_params (Transformer Engine's fp8_model_init, NeMo's fp8_params): FP8 training of
+ * Llama-2-7B on 8 GPUs under ZeRO-1 keeps its Linear weights, 32 x (4 x 4096^2 + 3 x 4096 x
+ * 11008) = 6,476,005,376 parameters, in one byte; the embedding, output layer and norms,
+ * 262,410,240, stay in two. Without it every weight takes two. */
+static void fp8_params_keep_the_linear_weights_in_one_byte(void **state)
+{
+#define FP8_SCENARIO(params)                                                               \
+	"model: llama-2-7b\ncluster: {node: dgx-h100, nodes: 1}\n"                          \
+	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, fp8_params: " params "}\n"   \
+	"strategy: {zero: 1}\n"
+	struct scenario *off = check_scenariof("fp8", FP8_SCENARIO("false"));
+	struct scenario *on = check_scenariof("fp8_params", FP8_SCENARIO("true"));
+#undef FP8_SCENARIO
+	struct memory_report a, b;
+	(void)state;
+	assert_int_equal(memory_build(off, &a), 0);
+	assert_int_equal(memory_build(on, &b), 0);
+	check_rel(a.roles[0].part[MEMORY_WEIGHTS], 2 * LLAMA2_7B, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_WEIGHTS], 6476005376.0 * 1 + 262410240.0 * 2, 1e-12);
+	check_rel(b.roles[0].part[MEMORY_OPTIMIZER], a.roles[0].part[MEMORY_OPTIMIZER], 0);
+	memory_report_release(&a);
+	memory_report_release(&b);
+	scenario_free(off);
+	scenario_free(on);
+}
+
 /* KV cache: 4 sequences of 4096 tokens of Llama-2-70B (327,680 B/token in bf16) over TP 4;
  * fp8 halves it. */
 static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
@@ -649,6 +675,7 @@ int main(void)
 		cmocka_unit_test(optimizer_offload_moves_sixteen_bytes_per_parameter_to_the_host),
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
+		cmocka_unit_test(fp8_params_keep_the_linear_weights_in_one_byte),
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
 		cmocka_unit_test(kv_bits_size_the_cache_below_a_byte),
