@@ -206,6 +206,13 @@ static uint32_t gather_updated(struct builder *b, int64_t dev, double bytes)
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, b->recent[dev * RECENT + 1]);
 }
 
+/* ZeRO-3 gathers a layer's weights again for its backward unless they stayed from the forward
+ * (FSDP SHARD_GRAD_OP: runtime.reshard_after_forward false). */
+static bool regathers(const struct scenario *s)
+{
+	return s->strategy.zero >= 3 && s->runtime.reshard_after_forward;
+}
+
 static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
 {
 	uint32_t *r = &b->recent[dev * RECENT];
@@ -446,7 +453,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			host_waits(b, dev, back);
 		}
 		gather = st->prefetched;
-		if (zero >= 3 && s->runtime.reshard_after_forward && gather == NONE)
+		if (regathers(s) && gather == NONE)
 			gather = gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules);
 		st->prefetched = NONE;
 		before = st->started ? chain : st->wait;
@@ -497,9 +504,8 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	 * as this layer's gradients start, so on the data-parallel stream it goes ahead of this
 	 * layer's reduce-scatter. One communicator runs its collectives in the order they are
 	 * issued, so a gather issued after that reduce-scatter waits for it. */
-	if (is_input(ps) && zero >= 3 && s->runtime.reshard_after_forward &&
-	    s->strategy.zero3_backward_prefetch && s->strategy.zero3_prefetch_layers > 0 &&
-	    st->i < st->count) {
+	if (is_input(ps) && regathers(s) && s->strategy.zero3_backward_prefetch &&
+	    s->strategy.zero3_prefetch_layers > 0 && st->i < st->count) {
 		const struct pass_cost *nc =
 			&b->layer[model_layer_kind(&s->model, st->begin + st->count - 1 - st->i)];
 		st->prefetched = gather_layer(b, dev, st->per_layer_params * wbytes, nc->modules);
