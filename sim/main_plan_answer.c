@@ -312,6 +312,7 @@ static bool wanted(const struct plan *pl, const char *key, const char *value)
 	                                   "strategy.overlap_param_gather",
 	                                   "strategy.tp_comm_overlap",
 	                                   "strategy.zero3_prefetch_layers",
+	                                   "strategy.zero3_backward_prefetch",
 	                                   "strategy.account_for_embedding_in_pipeline_split",
 	                                   "strategy.account_for_loss_in_pipeline_split",
 	                                   NULL};
