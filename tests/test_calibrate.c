@@ -182,6 +182,40 @@ static void fit_recovers_a_gemm_curve_scale(void **state)
 	diag_release(&d);
 }
 
+/* The shipped defaults whose source is a fit (issue 13, sec. 5): `dssim calibrate` on the cases
+ * they were fitted to reproduces them, to the third decimal they ship with (their standard
+ * errors are about 0.016). The GA100 presets' 16-bit
+ * GEMM curve (tests/validation/a100.yaml: a scale of 1 is the shipped curve) and the
+ * megatron-core profile's FP8 share, 0.946 (tests/validation/h100-fp8.yaml). */
+static void shipped_fits_reproduce_their_values(void **state)
+{
+	static const char *const cases[] = {"tests/validation/a100.yaml",
+					    "tests/validation/h100-fp8.yaml"};
+	static const char *const keys[] = {"cluster.node.gpu.efficiency.gemm_fraction",
+					   "runtime.fp8_gemm_scale"};
+	static const double shipped[] = {1, 0.946};
+	size_t i;
+	(void)state;
+	check_chdir_srcdir();
+	for (i = 0; i < 2; i++) {
+		struct validate_cases cs;
+		struct calibrate_fit fit;
+		struct diag d;
+		diag_init(&d);
+		assert_int_equal(validate_cases_load(cases[i], &cs, &d), 0);
+		if (calibrate_run(&cs, &keys[i], 1, NULL, &fit, &d) != 0)
+			diag_print(&d, stderr);
+		assert_int_equal(d.count, 0);
+		print_message("%s: %s = %.4f +- %.4f (shipped %.3f)\n", cases[i], keys[i],
+			      fit.value[0], fit.stderr_[0], shipped[i]);
+		check_rel(fit.start[0], shipped[i], 0);
+		assert_true(fabs(fit.value[0] - shipped[i]) < 2e-3);
+		calibrate_fit_release(&fit);
+		validate_cases_release(&cs);
+		diag_release(&d);
+	}
+}
+
 /* Two keys need three cases: with two the fit would be exact and its covariance undefined. */
 static void a_fit_with_as_many_cases_as_keys_is_refused(void **state)
 {
@@ -464,6 +498,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fit_recovers_the_efficiencies_the_cases_were_made_with),
 		cmocka_unit_test(fit_recovers_a_gemm_curve_scale),
+		cmocka_unit_test(shipped_fits_reproduce_their_values),
 		cmocka_unit_test(a_fit_with_as_many_cases_as_keys_is_refused),
 		cmocka_unit_test(calibration_file_applies_as_the_same_keys_set_by_hand),
 		cmocka_unit_test(scenario_file_keys_win_over_the_calibration),

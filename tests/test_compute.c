@@ -141,6 +141,24 @@ static void flash_attention_2_runs_at_its_own_rate(void **state)
 	compute_free(c);
 }
 
+/* The shipped H100 preset's fused (cuDNN) attention at the FlashAttention-3 paper's measurement
+ * (Shah et al. 2024, H100 SXM5 BF16, head dim 128, sequence 4k: 518 TFLOP/s forward with the
+ * causal mask, Fig. 4; 499 backward, Fig. 5): a step's attention is a forward and a backward of
+ * 2.5 times its FLOPs, so 1e12 FLOPs take 1e12 (1/518 + 2.5/499) / 3.5 / 1e12 s = 1.98290 ms;
+ * the preset rounds the fraction to 0.51 (0.06 %). */
+static void h100_fused_attention_runs_at_cudnns_measured_rate(void **state)
+{
+	struct scenario *s = check_scenariof("h100",
+		"model: llama-2-7b\ncluster: {node: dgx-h100, nodes: 1}\n"
+		"workload: {seq_len: 4096, global_batch: 8}\n");
+	struct compute *c = new_compute(&s->cluster.node.gpu);
+	double want = 1e12 * (1 / 518e12 + 2.5 / 499e12) / 3.5;
+	(void)state;
+	check_rel(compute_attention_time(c, DTYPE_BF16, 1e12, ATTENTION_FUSED), want, 1e-3);
+	compute_free(c);
+	scenario_free(s);
+}
+
 /* The A100 of a100() with its 108 SMs, 256 x 128 tiles and a constant 0.859 GEMM ceiling. */
 static struct compute *tiled_a100(void)
 {
@@ -239,6 +257,7 @@ int main(void)
 		cmocka_unit_test(a_kernel_costs_the_gpus_fixed_latency),
 		cmocka_unit_test(attention_runs_at_its_own_efficiency),
 		cmocka_unit_test(flash_attention_2_runs_at_its_own_rate),
+		cmocka_unit_test(h100_fused_attention_runs_at_cudnns_measured_rate),
 		cmocka_unit_test(a_partial_last_wave_costs_time),
 		cmocka_unit_test(fp8_gemms_follow_their_own_curve),
 		cmocka_unit_test(a_skinny_gemm_gets_a_skinny_tile),
