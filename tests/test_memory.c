@@ -109,6 +109,23 @@ static void ema_lives_on_the_gpu_or_in_host_memory(void **state)
 	scenario_free(host);
 }
 
+/* The memory of Llama-2-7B in fp8 training on one 8-GPU H100 node under ZeRO-1, with `key` (a
+ * workload key) at `off` and at `on`. */
+static void fp8_pair(const char *key, const char *off, const char *on, struct memory_report *a,
+		     struct memory_report *b)
+{
+#define FP8_SCENARIO                                                                       \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
+	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, %s: %s}\nstrategy: {zero: 1}\n"
+	struct scenario *s = check_scenariof("fp8_off", FP8_SCENARIO, key, off);
+	struct scenario *t = check_scenariof("fp8_on", FP8_SCENARIO, key, on);
+#undef FP8_SCENARIO
+	assert_int_equal(memory_build(s, a), 0);
+	assert_int_equal(memory_build(t, b), 0);
+	scenario_free(s);
+	scenario_free(t);
+}
+
 /* FP8 block scaling caches each linear input with an fp32 scale per 1x128 tile (DeepSeek-V3 sec.
  * 3.3.1), and the attention output, the projection's input, in E5M6 (sec. 3.3.3): of Llama-2-7B's
  * inputs per token and layer, QKV and fc1 (4096 each) and fc2 (11008), 19200 elements, cost 4/128
@@ -116,22 +133,12 @@ static void ema_lives_on_the_gpu_or_in_host_memory(void **state)
  * 0.03125 + 4096 x 0.53125) = 363,855,872 bytes on one GPU. */
 static void fp8_block_scaling_adds_a_scale_per_tile_to_cached_inputs(void **state)
 {
-#define FP8_SCENARIO(recipe)                                                               \
-	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
-	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, fp8_recipe: " recipe "}\n" \
-	"strategy: {zero: 1}\n"
-	struct scenario *d = check_scenariof("delayed", FP8_SCENARIO("delayed"));
-	struct scenario *b = check_scenariof("block", FP8_SCENARIO("block"));
-#undef FP8_SCENARIO
 	struct memory_report a, c;
 	(void)state;
-	assert_int_equal(memory_build(d, &a), 0);
-	assert_int_equal(memory_build(b, &c), 0);
+	fp8_pair("fp8_recipe", "delayed", "block", &a, &c);
 	check_rel(c.roles[0].act_layers - a.roles[0].act_layers, 363855872.0, 1e-9);
 	memory_report_release(&a);
 	memory_report_release(&c);
-	scenario_free(d);
-	scenario_free(b);
 }
 
 /* ZeRO-Offload: fp32 master, m, v and the fp32 gradient shard (16 bytes per sharded parameter)
@@ -196,29 +203,19 @@ static void int4_weights_pay_for_their_group_scales(void **state)
 }
 
 /* workload.fp8_params (Transformer Engine's fp8_model_init, NeMo's fp8_params): FP8 training of
- * Llama-2-7B on 8 GPUs under ZeRO-1 keeps its Linear weights, 32 x (4 x 4096^2 + 3 x 4096 x
+ * Llama-2-7B (fp8_pair) keeps its Linear weights, 32 x (4 x 4096^2 + 3 x 4096 x
  * 11008) = 6,476,005,376 parameters, in one byte; the embedding, output layer and norms,
  * 262,410,240, stay in two. Without it every weight takes two. */
 static void fp8_params_keep_the_linear_weights_in_one_byte(void **state)
 {
-#define FP8_SCENARIO(params)                                                               \
-	"model: llama-2-7b\ncluster: {node: dgx-h100, nodes: 1}\n"                          \
-	"workload: {seq_len: 4096, global_batch: 8, dtype: fp8, fp8_params: " params "}\n"   \
-	"strategy: {zero: 1}\n"
-	struct scenario *off = check_scenariof("fp8", FP8_SCENARIO("false"));
-	struct scenario *on = check_scenariof("fp8_params", FP8_SCENARIO("true"));
-#undef FP8_SCENARIO
 	struct memory_report a, b;
 	(void)state;
-	assert_int_equal(memory_build(off, &a), 0);
-	assert_int_equal(memory_build(on, &b), 0);
+	fp8_pair("fp8_params", "false", "true", &a, &b);
 	check_rel(a.roles[0].part[MEMORY_WEIGHTS], 2 * LLAMA2_7B, 1e-12);
 	check_rel(b.roles[0].part[MEMORY_WEIGHTS], 6476005376.0 * 1 + 262410240.0 * 2, 1e-12);
 	check_rel(b.roles[0].part[MEMORY_OPTIMIZER], a.roles[0].part[MEMORY_OPTIMIZER], 0);
 	memory_report_release(&a);
 	memory_report_release(&b);
-	scenario_free(off);
-	scenario_free(on);
 }
 
 /* KV cache: 4 sequences of 4096 tokens of Llama-2-70B (327,680 B/token in bf16) over TP 4;
