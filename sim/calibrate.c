@@ -103,7 +103,7 @@ static int residuals(const gsl_vector *x, void *params, gsl_vector *f)
 			c->failed = true;
 			return GSL_EDOM;
 		}
-		gsl_vector_set(f, i, v / k->published - 1);
+		gsl_vector_set(f, i, validate_miss(k->lower_bound, v, k->published));
 	}
 	return GSL_SUCCESS;
 }
@@ -375,6 +375,8 @@ void calibrate_write(FILE *out, const char *cases_path, const struct validate_ca
 		json_string(out, c->source);
 		fprintf(out, "\n    metric: %s\n    published: ", c->metric);
 		json_num(out, c->published);
+		if (c->lower_bound)
+			fputs("\n    bound: lower", out);
 		fputs("\n    error_before: ", out);
 		json_num(out, fit->before[i]);
 		fputs("\n    error_after: ", out);
@@ -621,7 +623,8 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 		if (validate_case_run_cached(&cases->items[i], &o, cache, &v, d) != 0)
 			status = -1;
 		else
-			x->cross[i] = v / cases->items[i].published - 1;
+			x->cross[i] = validate_miss(cases->items[i].lower_bound, v,
+						   cases->items[i].published);
 	}
 	cal_release(&c.cal);
 	calibrate_fit_release(&fit);
@@ -647,7 +650,8 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		if (validate_case_run_cached(&cases->items[i], &o, cache, &v, d) != 0)
 			status = -1;
 		else
-			x->base[i] = v / cases->items[i].published - 1;
+			x->base[i] = validate_miss(cases->items[i].lower_bound, v,
+						  cases->items[i].published);
 	}
 	for (i = 0; i < x->nc && status == 0; i++) {
 		int st;

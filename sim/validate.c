@@ -108,6 +108,15 @@ static int read_case(struct arena *a, const struct ynode *n, const char *path,
 		diag_add(d, yamltree_get(n, "tolerance")->at, "tolerance", "expected a number");
 		return -1;
 	}
+	if (yamltree_get(n, "bound") != NULL) {
+		const struct ynode *b = yamltree_get(n, "bound");
+		if (b->kind != YNODE_SCALAR || strcmp(b->value, "lower") != 0) {
+			diag_add(d, b->at, "bound", "expected lower (the published figure is a "
+				 "floor: \"more than\", \"exceeding\")");
+			return -1;
+		}
+		c->lower_bound = true;
+	}
 	for (k = 0; validate_metric_names[k] && strcmp(validate_metric_names[k], metric->value); k++)
 		;
 	if (validate_metric_names[k] == NULL) {
@@ -431,7 +440,9 @@ int validate_run(const char *path, const struct scenario_options *opt, struct va
 		w->published = c->published;
 		w->tolerance = c->tolerance;
 		w->error = w->simulated / w->published - 1;
-		w->ok = fabs(w->error) <= w->tolerance;
+		w->lower_bound = c->lower_bound;
+		w->ok = fabs(validate_miss(w->lower_bound, w->simulated, w->published)) <=
+			w->tolerance;
 		r->failed += !w->ok;
 		r->count++;
 	}
@@ -466,17 +477,17 @@ static const char *unit_of(const char *metric)
 void validate_print(FILE *out, const struct validate_report *r)
 {
 	size_t i;
-	fprintf(out, "%-70s %17s %17s %8s %4s\n", "published run", "published", "dssim", "error",
+	fprintf(out, "%-70s %19s %17s %8s %4s\n", "published run", "published", "dssim", "error",
 		"");
 	for (i = 0; i < r->count; i++) {
 		const struct validate_row *w = &r->rows[i];
 		char pub[32], sim[32];
 		/* Five digits, and every digit of a whole number up to a million (no 1e+05). */
-		snprintf(pub, sizeof pub, w->published >= 1e4 ? "%.0f %s" : "%.5g %s", w->published,
-			 unit_of(w->metric));
+		snprintf(pub, sizeof pub, w->published >= 1e4 ? "%s%.0f %s" : "%s%.5g %s",
+			 w->lower_bound ? "> " : "", w->published, unit_of(w->metric));
 		snprintf(sim, sizeof sim, w->simulated >= 1e4 ? "%.0f %s" : "%.5g %s", w->simulated,
 			 unit_of(w->metric));
-		fprintf(out, "%-70s %17s %17s %+7.1f%% %4s", w->name, pub, sim, 100 * w->error,
+		fprintf(out, "%-70s %19s %17s %+7.1f%% %4s", w->name, pub, sim, 100 * w->error,
 			w->ok ? "ok" : "OUT");
 		if (!w->memory.fits)
 			fprintf(out, "  does not fit: %.2f of %.2f GiB", w->memory.need / UNITS_GIB,
@@ -496,12 +507,19 @@ void validate_print(FILE *out, const struct validate_report *r)
 	}
 }
 
+double validate_miss(bool lower_bound, double simulated, double published)
+{
+	double e = simulated / published - 1;
+	return lower_bound && e > 0 ? 0 : e;
+}
+
 void validate_summarize(const struct validate_report *r, struct validate_summary *out)
 {
 	size_t i;
 	memset(out, 0, sizeof *out);
 	for (i = 0; i < r->count; i++) {
-		double e = r->rows[i].error;
+		double e = validate_miss(r->rows[i].lower_bound, r->rows[i].simulated,
+					 r->rows[i].published);
 		out->mean_abs += fabs(e);
 		out->mean_signed += e;
 		if (fabs(e) > out->max_abs)
@@ -522,9 +540,11 @@ void validate_json(FILE *out, const struct validate_report *r)
 	for (i = 0; i < r->count; i++) {
 		const struct validate_row *w = &r->rows[i];
 		fprintf(out, "  {\"name\": \"%s\", \"metric\": \"%s\", \"published\": %.17g, "
-			     "\"dssim\": %.17g, \"error\": %.17g, \"tolerance\": %.17g, \"ok\": %s, "
-			     "\"fits\": %s, \"memory_bytes\": %.17g, \"capacity_bytes\": %.17g}%s\n",
+			     "\"dssim\": %.17g, \"error\": %.17g, \"tolerance\": %.17g, \"bound\": %s, "
+			     "\"ok\": %s, \"fits\": %s, \"memory_bytes\": %.17g, "
+			     "\"capacity_bytes\": %.17g}%s\n",
 			w->name, w->metric, w->published, w->simulated, w->error, w->tolerance,
+			w->lower_bound ? "\"lower\"" : "null",
 			w->ok ? "true" : "false", w->memory.fits ? "true" : "false", w->memory.need,
 			w->memory.capacity, i + 1 < r->count ? "," : "");
 	}

@@ -14,7 +14,7 @@
 #include "scenario.h"
 
 /*
- * One case of a validation file: `{name, source, metric, published, tolerance, scenario, set}`.
+ * One case of a validation file: `{name, source, metric, published, tolerance, bound, scenario, set}`.
  * `scenario` is a mapping or a path relative to the file; `set` holds typed overrides
  * (key: value, nested mappings flattened to dotted keys), applied like --set.
  */
@@ -23,6 +23,7 @@ struct validate_case {
 	const char *metric;             /* one of validate_metric_names */
 	double published, tolerance;    /* tolerance 0 when not given */
 	bool has_tolerance;
+	bool lower_bound;               /* `bound: lower`: published is a floor ("more than") */
 	const struct ynode *scenario;   /* the mapping, or NULL: then `file` is the scenario */
 	const char *file;               /* the scenario file, or the cases file of a mapping */
 	struct scenario_override *set;
@@ -73,11 +74,16 @@ size_t validate_cache_size(const struct validate_cache *c);   /* values held */
 int validate_case_run_cached(const struct validate_case *c, const struct scenario_options *opt,
 			     struct validate_cache *cache, double *value, struct diag *d);
 
+/* A case's error for statistics and fits: simulated / published - 1, or for a floor only what
+ * falls short of it (0 at or above). */
+double validate_miss(bool lower_bound, double simulated, double published);
+
 struct validate_row {
 	char *name;
 	char *metric;           /* one of validate_metric_names */
 	double published, simulated, error, tolerance;
-	bool ok;                /* |error| <= tolerance */
+	bool lower_bound;       /* published is a floor: error above it is no error */
+	bool ok;                /* |error| <= tolerance; a floor's error >= -tolerance */
 	struct validate_memory memory;
 };
 
