@@ -240,6 +240,47 @@ double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, doub
 	return t_flops > t_bytes ? t_flops : t_bytes;
 }
 
+/*
+ * A grouped GEMM: one kernel over the problems of a layer's experts (vLLM's fused_moe Triton
+ * kernel launches one grid over the tokens of every expert, padded per expert to its block of
+ * rows: vllm/model_executor/layers/fused_moe/fused_moe.py; CUTLASS's grouped GEMM schedules the
+ * tiles of all its problems on the SMs together: cutlass examples/24_gemm_grouped). Its tiles
+ * fill the waves together, so the kernel's rate is the curve's at its total FLOPs and its wave
+ * quantization that of all problems' tiles; the busiest expert's extra rows are more tiles, not
+ * a kernel of their own. No split-K: neither kernel splits K.
+ */
+static double grouped_waves(double groups, double m, double m_last, double n, double tm,
+			    double tn, double sms)
+{
+	double tiles = ((groups - 1) * ceil(m / tm) + ceil(m_last / tm)) * ceil(n / tn);
+	return ((groups - 1) * m + m_last) * n / (ceil(tiles / sms) * sms * tm * tn);
+}
+
+double compute_grouped_gemm_time(const struct compute *c, enum dtype dtype, double weight_bytes,
+				 double groups, double m, double m_last, double n, double k)
+{
+	double tm = (double)c->gpu.efficiency.tile_m, tn = (double)c->gpu.efficiency.tile_n;
+	double sms = (double)c->gpu.sms, rows = (groups - 1) * m + m_last, waves = 1.0, e;
+	double flops = 2 * rows * n * k, half, act, t_flops, t_bytes;
+	if (groups <= 0 || rows <= 0)
+		return 0;
+	if (sms > 0 && tm > 0 && tn > 0) {
+		half = fmin(tm, tn);
+		tm = fmin(tm, 16 * ceil(m_last / 16));
+		tn = fmin(tn, 16 * ceil(n / 16));
+		half = fmin(half, fmax(tm, tn));
+		waves = grouped_waves(groups, m, m_last, n, tm, tn, sms);
+		e = grouped_waves(groups, m, m_last, n, tn, tm, sms);
+		waves = fmax(waves, e);
+		e = grouped_waves(groups, m, m_last, n, half, half, sms);
+		waves = fmax(waves, e);
+	}
+	t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) * waves);
+	act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
+	t_bytes = compute_stream_time(c, rows * (k + n) * act + groups * k * n * weight_bytes);
+	return fmax(t_flops, t_bytes);
+}
+
 double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, double n, double k)
 {
 	return compute_gemm_time_weights(c, dtype, element_bytes(dtype), m, n, k);

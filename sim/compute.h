@@ -27,6 +27,10 @@ double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, do
  * weights are read at their size and dequantized into 16-bit math (AWQ/GPTQ kernels). */
 double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
 				 double m, double n, double k);
+/* One grouped kernel over `groups` GEMMs of k x n weights (a layer's experts on one GPU):
+ * groups - 1 of m rows and one of m_last (the busiest expert). */
+double compute_grouped_gemm_time(const struct compute *c, enum dtype dtype, double weight_bytes,
+				 double groups, double m, double m_last, double n, double k);
 /* Fused attention doing `flops` FLOPs with the kernel family given. */
 double compute_attention_time(const struct compute *c, enum dtype dtype, double flops,
 			      enum attention_kernel kernel);

@@ -299,13 +299,10 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 			double per = active > 0 ? tokens * (double)m->moe.top_k /
 							  (double)f->ep / active
 						: 0;
-			/* The busiest rank holds the busiest expert instance (memory.h). */
-			if (active > 0)
-				t += (active - 1) * compute_gemm_time_weights(f->c, dtype, f->wbytes,
-									      per, g->n, g->k) +
-				     compute_gemm_time_weights(f->c, dtype, f->wbytes,
-							       per * memory_busiest_expert(s),
-							       g->n, g->k);
+			/* The busiest rank holds the busiest expert instance (memory.h); its
+			 * experts run as one grouped kernel (compute.c). */
+			t += compute_grouped_gemm_time(f->c, dtype, f->wbytes, active, per,
+						       per * memory_busiest_expert(s), g->n, g->k);
 			continue;
 		}
 		t += g->count * compute_gemm_time_weights(f->c, dtype, f->wbytes, b->tokens, g->n,

@@ -130,7 +130,11 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		double per_expert = moe_tokens(x) * (double)m->moe.top_k * m->moe.capacity_factor *
 				    (double)x->l->ep / (double)t->count;
 		/* The busiest rank, which the others wait for at the combine, runs the busiest
-		 * expert at workload.moe_imbalance times the mean beside local - 1 at the mean. */
+		 * expert at workload.moe_imbalance times the mean beside local - 1 at the mean.
+		 * Each expert is a GEMM of its own: Transformer Engine's GroupedLinear (Megatron-
+		 * Core's TEGroupedMLP) issues one cuBLASLt GEMM per expert over its compute streams
+		 * (transformer_engine/common/gemm/cublaslt_gemm.cu multi_stream_cublas_gemm,
+		 * num_streams 4), not one grouped kernel as serving's fused_moe (forward.c). */
 		double busiest = per_expert * memory_busiest_expert(x->s);
 		x->gemm_fwd += (local - 1) * compute_gemm_time(x->c, x->s->workload.dtype, per_expert,
 							       rows, cols) +
