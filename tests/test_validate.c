@@ -119,12 +119,6 @@ static const char *const known_outside[] = {
 	 * CUDA malloc retries"); the allocator's retries are not modelled and their cost is not
 	 * published. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* LLaMA-65B: 20 % slow on a layout the paper does not give (TP 8 with sequence parallel,
-	 * ZeRO-1 over 256 data-parallel ranks, assumed in published.yaml). Its data-parallel
-	 * rings hold one GPU per node, so each of their 255 steps crosses the network at NCCL's
-	 * per-step latency (3.6 ms a collective with Simple); it was 14 % slow before dssim
-	 * counted ring steps past the curve's 2 nodes, 17 % before the A100 GEMM fit. */
-	"LLaMA-65B, 2048 A100",
 	/* MoE on H100: GPT-OSS-120B 39 % fast at the recipe's micro-batch 1. Its learnable attention sinks rule FlashAttention out (Transformer Engine
 	 * 2.9 dot_product_attention/utils.py), and cuDNN runs them fused only from 9.13.1
 	 * (common/fused_attn/fused_attn.cpp), else TE falls back to unfused attention, with which
