@@ -514,6 +514,17 @@ static void a_case_without_a_metric_is_reported_where_it_stands(void **state)
 	diag_release(&d);
 }
 
+/* The Megatron-LM 1.7B model on one Selene node, 16 sequences of 2048 a step: a run that takes
+ * a few milliseconds, written as the scenario file `name` (workload keys in `extra`). */
+static void write_small_run(const char *name, const char *extra, char *path, size_t n)
+{
+	char text[512];
+	snprintf(text, sizeof text,
+		 "model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
+		 "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1%s}\n", extra);
+	check_write(name, text, path, n);
+}
+
 /*
  * tokens_per_s_per_gpu is NeMo's "Tokens / sec / GPU": global batch * sequence / step time / GPUs.
  * One scenario read three ways: 16 sequences of 2048 tokens on 8 GPUs make 32768 tokens a step,
@@ -526,9 +537,7 @@ static void tokens_per_gpu_is_the_cluster_rate_over_its_gpus(void **state)
 	struct diag d;
 	double step_s;
 	(void)state;
-	check_write("s", "model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
-			 "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n",
-		    path, sizeof path);
+	write_small_run("s", "", path, sizeof path);
 	check_write("per_gpu.yaml",
 		    "cases:\n"
 		    "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: s}\n"
@@ -559,9 +568,7 @@ static void a_lower_bound_is_met_by_any_figure_above_it(void **state)
 	struct diag d;
 	double tps;
 	(void)state;
-	check_write("floor", "model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
-			     "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1}\n",
-		    path, sizeof path);
+	write_small_run("floor", "", path, sizeof path);
 	check_write("floor.yaml",
 		    "cases:\n"
 		    "  - {name: plain, metric: tokens_per_s, published: 1, tolerance: 1, "
@@ -615,10 +622,7 @@ static void tflops_model_is_the_model_flops_per_gpu(void **state)
 	struct diag d;
 	double B = 16, s = 2048, l = 24, h = 2304, V = 51200, flops, step_s;
 	(void)state;
-	check_write("flops", "model: megatron-gpt-1.7b\ncluster: {node: selene, nodes: 1}\n"
-			     "workload: {seq_len: 2048, global_batch: 16, micro_batch: 1, "
-			     "flash_attention: false}\n",
-		    path, sizeof path);
+	write_small_run("flops", ", flash_attention: false", path, sizeof path);
 	check_write("flops.yaml",
 		    "cases:\n"
 		    "  - {name: step, metric: step_s, published: 1, tolerance: 1, scenario: flops}\n"
