@@ -119,10 +119,12 @@ static const char *const known_outside[] = {
 	 * CUDA malloc retries"); the allocator's retries are not modelled and their cost is not
 	 * published. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* MoE on H100: GPT-OSS-120B 39 % fast at the recipe's micro-batch 1. Its learnable attention sinks rule FlashAttention out (Transformer Engine
-	 * 2.9 dot_product_attention/utils.py), and cuDNN runs them fused only from 9.13.1
-	 * (common/fused_attn/fused_attn.cpp), else TE falls back to unfused attention, with which
-	 * dssim gives -12 %; the run's cuDNN is not published, so the fused kernel stands. */
+	/* MoE on H100: GPT-OSS-120B 34 % fast at the recipe's micro-batch 1, with its unfused
+	 * YaRN rotary embedding and clamped activation (published.yaml). Its learnable attention
+	 * sinks rule FlashAttention out (Transformer Engine 2.9 dot_product_attention/utils.py);
+	 * cuDNN runs them fused from 9.13.1 (common/fused_attn/fused_attn.cpp), the version NeMo
+	 * 25.11 ships (Megatron-Bridge v0.2.0 docs/releases/software-versions.md: cuDNN
+	 * 9.13.1.26), so the fused kernel stands. */
 	"Megatron-Bridge 25.11, GPT-OSS-120B, 64 H100",
 	NULL,
 };
