@@ -231,6 +231,13 @@ void kernels_optimizer(const struct scenario *s, double params, double tensors,
 	memset(out, 0, sizeof *out);
 	/* BF16 moments (workload.optimizer_state_dtype) read and write 2 bytes less each. */
 	per -= 4 * (4 - memory_dtype_bytes(s->workload.optimizer_state_dtype));
+	/* The master copy (workload.master_weights): a bf16 copy reads and writes 2 bytes less
+	 * each; remainders are read and written beside the bf16 weights, the fp32 value's 4
+	 * bytes; without one the 16-bit weights, written anyway, are read instead. */
+	if (s->workload.master_weights == MASTER_BF16)
+		per -= 4;
+	else if (s->workload.master_weights == MASTER_NONE)
+		per -= 6;
 	if (s->workload.dtype == DTYPE_FP8)
 		per += 3;   /* the FP8 weight copies cast from the new weights */
 	/* An EMA on the GPU, e = b*e + (1 - b)*w on the fp32 weights: read w and e, write e. */

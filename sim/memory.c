@@ -269,12 +269,19 @@ static double train_matrix_bytes(const struct scenario *s)
 	return s->workload.fp8_params ? 1.0 : train_weight_bytes(s);
 }
 
+double memory_master_bytes(const struct scenario *s)
+{
+	static const double bytes[] = {[MASTER_FP32] = 4, [MASTER_REMAINDER] = 2, [MASTER_BF16] = 2,
+				       [MASTER_NONE] = 0};
+	return bytes[s->workload.master_weights];
+}
+
 /* Optimizer bytes per trainable element (master copy included) and per factored element. The
  * moments take workload.optimizer_state_dtype's bytes each: fp32 (ZeRO's K = 12 with the master
  * copy) or bf16 (DeepSeek-V3 report sec. 3.3.3: K = 8). */
 static void optimizer_bytes(const struct scenario *s, double *per_elem, double *per_factored)
 {
-	double master = s->workload.dtype == DTYPE_FP32 ? 0.0 : 4.0;
+	double master = s->workload.dtype == DTYPE_FP32 ? 0.0 : memory_master_bytes(s);
 	double moment = memory_dtype_bytes(s->workload.optimizer_state_dtype);
 	*per_factored = 0.0;
 	switch (s->workload.optimizer) {

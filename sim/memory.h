@@ -112,6 +112,8 @@ double memory_local_experts(const struct scenario *s);
 double memory_kv_elem_bytes(const struct scenario *s);
 
 /* Bytes of one stored element of a dtype (int4 = 0.5), without quantization scales. */
+/* Bytes of the optimizer's copy of one weight (workload.master_weights). */
+double memory_master_bytes(const struct scenario *s);
 double memory_dtype_bytes(enum dtype dtype);
 
 /* Whether LoRA (workload.lora) puts an adapter on this tensor: attention projections, or every

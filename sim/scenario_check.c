@@ -486,6 +486,12 @@ void scenario_check_workload(struct loader *l)
 		if (w->fp8_params && w->dtype != DTYPE_FP8)
 			ERR("workload.fp8_params", "keeps FP8 weights of fp8 training: needs "
 			    "workload.dtype fp8, got %s", scenario_dtype_name(w->dtype));
+		/* The remainders complete bf16 weights to fp32 (Apex DistributedFusedAdam
+		 * store_param_remainders): bf16 training, or fp8 with its bf16 weights. */
+		if (w->master_weights == MASTER_REMAINDER &&
+		    (w->fp8_params || (w->dtype != DTYPE_BF16 && w->dtype != DTYPE_FP8)))
+			ERR("workload.master_weights", "remainder completes bf16 weights: needs "
+			    "workload.dtype bf16, or fp8 without workload.fp8_params");
 		if (s->model.position == POSITION_LEARNED && w->seq_len > s->model.max_position)
 			ERR("workload.seq_len", "exceeds the model's %lld learned positions",
 			    (long long)s->model.max_position);

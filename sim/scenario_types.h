@@ -35,6 +35,9 @@ enum allreduce_kind { ALLREDUCE_NCCL, ALLREDUCE_VLLM, ALLREDUCE_TRTLLM };
 enum mixed_prefill { MIXED_ALWAYS, MIXED_NEVER, MIXED_CHUNKED };
 enum speculative_method { SPECULATIVE_NONE, SPECULATIVE_DRAFT, SPECULATIVE_EAGLE, SPECULATIVE_MTP };
 enum ema_kind { EMA_NONE, EMA_DEVICE, EMA_HOST };
+/* The optimizer's copy of the weights: fp32, the low 16 bits of an fp32 value whose high half
+ * is the bf16 weight itself, a bf16 copy, or none (the 16-bit weights are updated in place). */
+enum master_weights { MASTER_FP32, MASTER_REMAINDER, MASTER_BF16, MASTER_NONE };
 enum fp8_recipe { FP8_DELAYED, FP8_BLOCK };
 
 struct model_config {
@@ -73,6 +76,7 @@ struct workload {
 	enum dtype grad_dtype;
 	enum optimizer_kind optimizer;
 	enum dtype optimizer_state_dtype; /* Adam's moments (and SGD's momentum) */
+	enum master_weights master_weights; /* the optimizer's copy of the weights */
 	enum ema_kind ema;         /* an fp32 moving average of the weights, and where it lives */
 	double moe_imbalance;      /* the busiest expert's routed tokens over the mean */
 	bool flash_attention;

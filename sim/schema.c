@@ -46,6 +46,7 @@ static const char *const allreduce_names[] = {"nccl", "vllm", "trtllm", NULL};
 static const char *const mixed_prefill_names[] = {"always", "never", "chunked", NULL};
 static const char *const speculative_names[] = {"none", "draft", "eagle", "mtp", NULL};
 static const char *const ema_names[] = {"none", "device", "host", NULL};
+static const char *const master_names[] = {"fp32", "remainder", "bf16", "none", NULL};
 static const char *const fp8_recipe_names[] = {"delayed", "block", NULL};
 
 #define SECTION(k, p, d) {k, SCHEMA_SECTION, UNIT_NONE, 0, 0, false, "", d, 0, NULL, p}
@@ -328,6 +329,15 @@ static const struct schema_row rows[] = {
 	ENUM("workload.optimizer_state_dtype", dtype_names, "fp32",
 	     "Adam moments / SGD momentum: fp32, or bf16 as DeepSeek-V3 keeps them",
 	     workload.optimizer_state_dtype),
+	/* Apex DistributedFusedAdam (NeMo's distributed_fused_adam), its StateBucket: the
+	 * parameter shard in the optimizer's dtype (store_params), or as int16 remainders of fp32
+	 * values whose high half is the bf16 weight (store_param_remainders), or none; NeMo's
+	 * megatron_base_model.py setup_optimization picks among them by the optimizer's and the
+	 * model's dtypes and fp8_params. */
+	ENUM("workload.master_weights", master_names, "fp32",
+	     "the optimizer's copy of the weights (16-bit and FP8 training): fp32 (4 bytes), "
+	     "remainder (the low 16 bits beside the bf16 weight, 2), bf16 (2) or none",
+	     workload.master_weights),
 	/* DeepSeek-V3 report sec. 3.2.3: the EMA of the weights is kept in CPU memory and updated
 	 * asynchronously after each step. */
 	/* The slowest expert sets an MoE layer's time (DeepSeek-V3 report sec. 2.1.2 balances the

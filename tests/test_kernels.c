@@ -158,6 +158,18 @@ static void the_optimizer_by_hand(void **state)
 	s->workload.ema = EMA_DEVICE;
 	kernels_optimizer(s, 1e9, 1000, &k);
 	check_rel(k.fwd_bytes, 36e9, 1e-12);
+	/* The master copy (36 with an fp32 one): remainders read and write their 2 bytes beside
+	 * the bf16 weight, the same 4 (36); a bf16 copy 2 less each way (32); none reads the
+	 * bf16 weight for its 4 (30). */
+	s->workload.master_weights = MASTER_REMAINDER;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 36e9, 1e-12);
+	s->workload.master_weights = MASTER_BF16;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 32e9, 1e-12);
+	s->workload.master_weights = MASTER_NONE;
+	kernels_optimizer(s, 1e9, 1000, &k);
+	check_rel(k.fwd_bytes, 30e9, 1e-12);
 	scenario_free(s);
 }
 

@@ -218,6 +218,28 @@ static void fp8_params_keep_the_linear_weights_in_one_byte(void **state)
 	memory_report_release(&b);
 }
 
+/* workload.master_weights (Apex DistributedFusedAdam, NeMo's distributed_fused_adam): Llama-2-7B
+ * in fp8 training under ZeRO-1 on 8 GPUs (fp8_pair) keeps (4 + 4 + 4) * P / 8 of optimizer
+ * state with an fp32 master copy, (2 + 4 + 4) * P / 8 with bf16 remainders or a bf16 copy, and
+ * (4 + 4) * P / 8 with none; the weights and gradients stay as they were. */
+static void master_weights_take_four_two_or_no_bytes(void **state)
+{
+	static const char *const kinds[] = {"remainder", "bf16", "none"};
+	static const double master[] = {2, 2, 0};
+	struct memory_report a, b;
+	int k;
+	(void)state;
+	for (k = 0; k < 3; k++) {
+		fp8_pair("master_weights", "fp32", kinds[k], &a, &b);
+		check_rel(a.roles[0].part[MEMORY_OPTIMIZER], 12 * LLAMA2_7B / 8, 1e-12);
+		check_rel(b.roles[0].part[MEMORY_OPTIMIZER], (master[k] + 8) * LLAMA2_7B / 8, 1e-12);
+		check_rel(b.roles[0].part[MEMORY_WEIGHTS], a.roles[0].part[MEMORY_WEIGHTS], 0);
+		check_rel(b.roles[0].part[MEMORY_GRADIENTS], a.roles[0].part[MEMORY_GRADIENTS], 0);
+		memory_report_release(&a);
+		memory_report_release(&b);
+	}
+}
+
 /* KV cache: 4 sequences of 4096 tokens of Llama-2-70B (327,680 B/token in bf16) over TP 4;
  * fp8 halves it. */
 static void kv_cache_splits_over_tp_and_shrinks_with_fp8(void **state)
@@ -673,6 +695,7 @@ int main(void)
 		cmocka_unit_test(lora_trains_only_the_adapters),
 		cmocka_unit_test(int4_weights_pay_for_their_group_scales),
 		cmocka_unit_test(fp8_params_keep_the_linear_weights_in_one_byte),
+		cmocka_unit_test(master_weights_take_four_two_or_no_bytes),
 		cmocka_unit_test(kv_cache_splits_over_tp_and_shrinks_with_fp8),
 		cmocka_unit_test(kv_token_capacity_is_the_budget_over_bytes_per_token),
 		cmocka_unit_test(kv_bits_size_the_cache_below_a_byte),
