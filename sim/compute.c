@@ -191,94 +191,87 @@ double compute_stream_time(const struct compute *c, double bytes)
  * m x n output is cut into tiles, one per SM at a time; a GEMM takes ceil(tiles / SMs) waves, so
  * a last partial wave leaves SMs idle, and partial tiles compute padding. The fraction of the
  * work that is useful is tiles' real area over waves x SMs x tile area.
+ *
+ * A grouped GEMM is one kernel over the problems of a layer's experts: groups - 1 of m rows and
+ * one of m_last (the busiest expert; m_last = m and groups 1 for a plain GEMM). vLLM's
+ * fused_moe Triton kernel launches one grid over the tokens of every expert, padded per expert
+ * to its block of rows (vllm/model_executor/layers/fused_moe/fused_moe.py); CUTLASS's grouped
+ * GEMM schedules the tiles of all its problems on the SMs together (cutlass
+ * examples/24_gemm_grouped). Their tiles fill the waves together, the busiest expert's extra
+ * rows being more tiles, not a kernel of their own; neither splits K.
  */
-static double waves_of(double m, double n, double k, double tm, double tn, double sms)
+struct gemm_shape {
+	double groups, m, m_last, n, k;
+	bool split_k;
+};
+
+static double waves_of(const struct gemm_shape *g, double tm, double tn, double sms)
 {
-	double tiles = ceil(m / tm) * ceil(n / tn);
+	double tiles = ((g->groups - 1) * ceil(g->m / tm) + ceil(g->m_last / tm)) * ceil(g->n / tn);
+	double rows = (g->groups - 1) * g->m + g->m_last;
 	/* Split-K: when the output makes less than a wave of tiles, the K dimension is split
 	 * among the idle SMs, each part at least 256 deep, and the parts summed (CUTLASS "Efficient
 	 * GEMM in CUDA", split-K; stream-K, Osama et al. 2023, does the same for partial waves). */
-	double split = tiles < sms ? fmax(1.0, fmin(floor(sms / tiles), floor(k / 256))) : 1.0;
-	double units = tiles * split;
-	double waves = ceil(units / sms);
-	return (m * n) / (tiles * tm * tn) * units / (waves * sms);
+	double split = g->split_k && tiles < sms ? fmax(1.0, fmin(floor(sms / tiles),
+								  floor(g->k / 256)))
+						 : 1.0;
+	return rows * g->n * split / (ceil(tiles * split / sms) * sms * tm * tn);
 }
 
 /* cuBLAS picks among its tiles the one that wastes least (the guide shows 256x128 and
  * 128x128): the preset's largest tile, its transpose, and the square half-size one. */
-static double wave_efficiency(const struct compute *c, double m, double n, double k)
+static double wave_efficiency(const struct compute *c, const struct gemm_shape *g)
 {
 	double tm = (double)c->gpu.efficiency.tile_m, tn = (double)c->gpu.efficiency.tile_n;
 	double sms = (double)c->gpu.sms, best, e;
 	double half = (tm < tn ? tm : tn);
-	if (sms <= 0 || tm <= 0 || tn <= 0 || m < 1 || n < 1)
+	if (sms <= 0 || tm <= 0 || tn <= 0 || g->m_last < 1 || g->n < 1)
 		return 1.0;
 	/* Skinny GEMMs get skinny tiles: CUTLASS and cuBLAS carry tiles down to 16 rows or
 	 * columns (cutlass/include/cutlass/gemm/device/default_gemm_configuration.h, warp shapes of
 	 * 16), so a tile is never taller or wider than the problem padded to 16. */
-	tm = fmin(tm, 16 * ceil(m / 16));
-	tn = fmin(tn, 16 * ceil(n / 16));
+	tm = fmin(tm, 16 * ceil(g->m_last / 16));
+	tn = fmin(tn, 16 * ceil(g->n / 16));
 	half = fmin(half, fmax(tm, tn));
-	best = waves_of(m, n, k, tm, tn, sms);
-	e = waves_of(m, n, k, tn, tm, sms);
+	best = waves_of(g, tm, tn, sms);
+	e = waves_of(g, tn, tm, sms);
 	if (e > best)
 		best = e;
-	e = waves_of(m, n, k, half, half, sms);
+	e = waves_of(g, half, half, sms);
 	if (e > best)
 		best = e;
 	return best;
 }
 
-double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
-				 double m, double n, double k)
+/* A GEMM's time: the larger of its FLOPs at the curve's rate for its total FLOPs and its wave
+ * efficiency, and the bytes it streams (the k x n weights of every group at weight_bytes). */
+static double gemm_time(const struct compute *c, enum dtype dtype, double weight_bytes,
+			const struct gemm_shape *g)
 {
-	double flops = 2 * m * n * k;
+	double rows = (g->groups - 1) * g->m + g->m_last;
+	double flops = 2 * rows * g->n * g->k;
 	double t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) *
-				  wave_efficiency(c, m, n, k));
+				  wave_efficiency(c, g));
 	double act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
-	double t_bytes = compute_stream_time(c, (m * k + m * n) * act + k * n * weight_bytes);
+	double t_bytes = compute_stream_time(c, rows * (g->k + g->n) * act +
+						g->groups * g->k * g->n * weight_bytes);
 	return t_flops > t_bytes ? t_flops : t_bytes;
 }
 
-/*
- * A grouped GEMM: one kernel over the problems of a layer's experts (vLLM's fused_moe Triton
- * kernel launches one grid over the tokens of every expert, padded per expert to its block of
- * rows: vllm/model_executor/layers/fused_moe/fused_moe.py; CUTLASS's grouped GEMM schedules the
- * tiles of all its problems on the SMs together: cutlass examples/24_gemm_grouped). Its tiles
- * fill the waves together, so the kernel's rate is the curve's at its total FLOPs and its wave
- * quantization that of all problems' tiles; the busiest expert's extra rows are more tiles, not
- * a kernel of their own. No split-K: neither kernel splits K.
- */
-static double grouped_waves(double groups, double m, double m_last, double n, double tm,
-			    double tn, double sms)
+double compute_gemm_time_weights(const struct compute *c, enum dtype dtype, double weight_bytes,
+				 double m, double n, double k)
 {
-	double tiles = ((groups - 1) * ceil(m / tm) + ceil(m_last / tm)) * ceil(n / tn);
-	return ((groups - 1) * m + m_last) * n / (ceil(tiles / sms) * sms * tm * tn);
+	struct gemm_shape g = {1, m, m, n, k, true};
+	return gemm_time(c, dtype, weight_bytes, &g);
 }
 
 double compute_grouped_gemm_time(const struct compute *c, enum dtype dtype, double weight_bytes,
 				 double groups, double m, double m_last, double n, double k)
 {
-	double tm = (double)c->gpu.efficiency.tile_m, tn = (double)c->gpu.efficiency.tile_n;
-	double sms = (double)c->gpu.sms, rows = (groups - 1) * m + m_last, waves = 1.0, e;
-	double flops = 2 * rows * n * k, half, act, t_flops, t_bytes;
-	if (groups <= 0 || rows <= 0)
+	struct gemm_shape g = {groups, m, m_last, n, k, false};
+	if (groups <= 0 || (groups - 1) * m + m_last <= 0)
 		return 0;
-	if (sms > 0 && tm > 0 && tn > 0) {
-		half = fmin(tm, tn);
-		tm = fmin(tm, 16 * ceil(m_last / 16));
-		tn = fmin(tn, 16 * ceil(n / 16));
-		half = fmin(half, fmax(tm, tn));
-		waves = grouped_waves(groups, m, m_last, n, tm, tn, sms);
-		e = grouped_waves(groups, m, m_last, n, tn, tm, sms);
-		waves = fmax(waves, e);
-		e = grouped_waves(groups, m, m_last, n, half, half, sms);
-		waves = fmax(waves, e);
-	}
-	t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) * waves);
-	act = dtype == DTYPE_INT8 || dtype == DTYPE_INT4 ? 2 : element_bytes(dtype);
-	t_bytes = compute_stream_time(c, rows * (k + n) * act + groups * k * n * weight_bytes);
-	return fmax(t_flops, t_bytes);
+	return gemm_time(c, dtype, weight_bytes, &g);
 }
 
 double compute_gemm_time(const struct compute *c, enum dtype dtype, double m, double n, double k)
