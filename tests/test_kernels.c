@@ -139,8 +139,11 @@ static void block_scaling_writes_a_scale_per_128_elements(void **state)
  * launches a tensor, 2.5 times the traffic. */
 static void the_optimizer_by_hand(void **state)
 {
+	static const enum master_weights masters[] = {MASTER_REMAINDER, MASTER_BF16, MASTER_NONE};
+	static const double bytes[] = {36e9, 32e9, 30e9};
 	struct scenario *s = layer("{optimizer: true}");
 	struct kernel_cost k;
+	int i;
 	(void)state;
 	kernels_optimizer(s, 1e9, 1000, &k);
 	check_rel(k.fwd_bytes, 32e9, 1e-12);
@@ -161,15 +164,11 @@ static void the_optimizer_by_hand(void **state)
 	/* The master copy (36 with an fp32 one): remainders read and write their 2 bytes beside
 	 * the bf16 weight, the same 4 (36); a bf16 copy 2 less each way (32); none reads the
 	 * bf16 weight for its 4 (30). */
-	s->workload.master_weights = MASTER_REMAINDER;
-	kernels_optimizer(s, 1e9, 1000, &k);
-	check_rel(k.fwd_bytes, 36e9, 1e-12);
-	s->workload.master_weights = MASTER_BF16;
-	kernels_optimizer(s, 1e9, 1000, &k);
-	check_rel(k.fwd_bytes, 32e9, 1e-12);
-	s->workload.master_weights = MASTER_NONE;
-	kernels_optimizer(s, 1e9, 1000, &k);
-	check_rel(k.fwd_bytes, 30e9, 1e-12);
+	for (i = 0; i < 3; i++) {
+		s->workload.master_weights = masters[i];
+		kernels_optimizer(s, 1e9, 1000, &k);
+		check_rel(k.fwd_bytes, bytes[i], 1e-12);
+	}
 	scenario_free(s);
 }
 
