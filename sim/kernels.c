@@ -69,6 +69,11 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	double a = (double)m->heads * d / t;                       /* query width per GPU */
 	double kv = fmax(1.0, (double)m->kv_heads / t) * d;        /* key (= value) width */
 	double f, gemm_in, gemm_out, gemms, bias_bwd_bytes = 0, bias_bwd_kernels = 0;
+	/* Routed experts' output-bias elements that Megatron-Core's per-expert loop adds
+	 * (runtime.fusion.expert_bias false): every routed copy of a token, h wide. */
+	double looped = kind == LAYER_MOE && m->bias && !r->fusion.expert_bias
+				? (double)m->moe.top_k * tokens * (double)m->hidden : 0;
+	double loop_experts = looped > 0 ? memory_local_experts(s) : 0;
 	bool gated = m->mlp == MLP_SWIGLU, fp8 = s->workload.dtype == DTYPE_FP8;
 	/* An FP8 copy and its transpose, each element with its scale's share: with block scaling
 	 * (DeepSeek-V3 sec. 3.3.1-3.3.2) the row-wise 1x128 tiles of the forward and the column-wise
@@ -106,7 +111,13 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	 * by PR #73525 weeks later), nothing forward and, backward, one reduction of each
 	 * output's gradient (half the bytes: the gradient read once). */
 	if (m->bias && !r->fusion.bias_activation) {
-		double out_bytes = (2 * h * Tn + 2 * (a + 2 * kv) * T + 2 * f * T) * E;
+		/* The output projection's and fc2's outputs, h wide: a dense fc2's on the norm
+		 * region's tokens, an MoE layer's on every routed and shared copy of a token (less
+		 * those the experts' loop below adds). */
+		double fc2_rows = kind == LAYER_MOE
+					  ? (double)(m->moe.top_k + m->moe.shared_experts) * T : Tn;
+		double out_bytes = (2 * h * Tn + 2 * h * fc2_rows + 2 * (a + 2 * kv) * T + 2 * f * T
+				    - 2 * looped) * E;
 		if (r->fusion.linear_bias) {
 			bias_bwd_kernels = 4;
 			bias_bwd_bytes = out_bytes / 2;
@@ -178,6 +189,21 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	out->core_bytes = k.core_bytes;
 	out->bwd_bytes = 2 * k.fwd_bytes + bias_bwd_bytes;
 	out->bwd_kernels = 2 * k.fwd_kernels + bias_bwd_kernels;
+	/* Megatron-Core's TEGroupedMLP adds the experts' fc2 bias itself (megatron/core/transformer/
+	 * moe/experts.py _apply_bias at 0d8e0714, the Megatron-Bridge v0.2.0 submodule): for each
+	 * local expert its rows t become t + b * p, the bias times each row's routing probability
+	 * (in the activations' type: the router's probabilities are cast back to its logits'), a
+	 * product written and a sum that reads two and writes one, then one torch.cat of the
+	 * pieces: 6 E bytes per element, two kernels per expert and one. Backward, per expert, the
+	 * bias's and the probabilities' gradients: grad * p and its sum over the rows, grad * b and
+	 * its sum over h (the add and the cat pass the gradient through as views): 6 E bytes, four
+	 * kernels. */
+	if (looped > 0) {
+		out->fwd_bytes += 6 * looped * E;
+		out->fwd_kernels += 2 * loop_experts + 1;
+		out->bwd_bytes += 6 * looped * E;
+		out->bwd_kernels += 4 * loop_experts;
+	}
 	if (fp8) {
 		/* Gradient outputs of the four GEMMs, cast and transposed. */
 		gemm_out = ((a + 2 * kv) + h + (gated ? 2 : 1) * f + h) * T * (E + fp8_out);

@@ -206,6 +206,8 @@ struct runtime {
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;
 		bool linear_bias;  /* a Linear's bias in its GEMM's epilogue */
+		bool expert_bias;  /* routed experts' output bias as linear_bias says (false:
+				      a kernel per expert, Megatron-Core's loop) */
 	} fusion;
 };
 

@@ -588,6 +588,10 @@ static const struct schema_row rows[] = {
 	BOOL("runtime.fusion.linear_bias", "true", "a Linear's bias added in its GEMM's epilogue "
 	     "(cuBLASLt) and its gradient one reduction, where bias_activation does not take it; "
 	     "false: a kernel of its own each way", runtime.fusion.linear_bias),
+	BOOL("runtime.fusion.expert_bias", "true", "the routed experts' output bias counted with "
+	     "the other Linears' biases (bias_activation, linear_bias); false: per local expert, "
+	     "the bias scaled by the routing probabilities and added in kernels of its own, then "
+	     "concatenated (Megatron-Core's TEGroupedMLP)", runtime.fusion.expert_bias),
 	BOOL("runtime.fusion.optimizer", "true", "multi-tensor Adam (one kernel over many "
 	     "tensors)", runtime.fusion.optimizer),
 };

@@ -74,11 +74,12 @@ static struct scenario *biased_layer(const char *linear_bias)
 
 /*
  * The Linears' biases. As kernels of their own they read and write the QKV output (h + 2 kv =
- * 12288), one h-wide output (4096) and fc1's (16384) a token: 2 x 32768 x 4096 tokens x 2 bytes
- * = 536,870,912 bytes in 4 launches forward, twice that in 8 backward. In cuBLASLt's epilogue
- * (eager PyTorch from 1.12) they cost nothing forward and, backward, 4 reductions reading each
- * gradient once: 268,435,456 bytes. The two differ by 536,870,912 bytes and 4 launches forward,
- * 2 x 536,870,912 - 268,435,456 = 805,306,368 bytes and 8 - 4 launches backward.
+ * 12288), the two h-wide outputs of the projection and fc2 (4096 each) and fc1's (16384) a
+ * token: 2 x 36864 x 4096 tokens x 2 bytes = 603,979,776 bytes in 4 launches forward, twice
+ * that in 8 backward. In cuBLASLt's epilogue (eager PyTorch from 1.12) they cost nothing
+ * forward and, backward, 4 reductions reading each gradient once: 301,989,888 bytes. The two
+ * differ by 603,979,776 bytes and 4 launches forward, 2 x 603,979,776 - 301,989,888 =
+ * 905,969,664 bytes and 8 - 4 launches backward.
  */
 /* Layer x costs this many more bytes and launches than layer y, forward ({bytes, launches})
  * and backward; both scenarios are freed. */
@@ -98,9 +99,43 @@ static void check_extra(struct scenario *x, struct scenario *y, enum layer_kind 
 
 static void a_bias_in_the_gemm_epilogue_costs_only_its_gradient(void **state)
 {
-	const double fwd[2] = {536870912.0, 4}, bwd[2] = {805306368.0, 4};
+	const double fwd[2] = {603979776.0, 4}, bwd[2] = {905969664.0, 4};
 	(void)state;
 	check_extra(biased_layer("false"), biased_layer("true"), LAYER_DENSE, 4096, fwd, bwd);
+}
+
+/* An MoE layer whose experts have biases (8 experts of 1024, top 2, hidden 1024, one GPU: all
+ * 8 local), the linear biases in the GEMM epilogue, the experts' fc2 bias as they are or in
+ * Megatron-Core's per-expert loop. */
+static struct scenario *biased_experts(const char *expert_bias)
+{
+	return check_scenariof("kernels_experts",
+		"model: {layers: 1, hidden: 1024, heads: 8, kv_heads: 8, ffn: 1024, vocab: 32000,\n"
+		"        mlp: swiglu, position: rope, norm: rmsnorm, bias: true,\n"
+		"        moe: {experts: 8, top_k: 2, ffn: 1024, shared_experts: 0, dense_layers: 0}}\n"
+		"cluster: {gpus: 1, node: {gpus_per_node: 1, gpu: {memory: 80 GiB,\n"
+		"          memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS}}}}\n"
+		"workload: {seq_len: 4096, micro_batch: 1, global_batch: 1, dtype: bf16,\n"
+		"           flash_attention: true}\n"
+		"runtime: {fusion: {bias_activation: false, linear_bias: true,\n"
+		"          expert_bias: %s}}\n", expert_bias);
+}
+
+/*
+ * The loop (megatron/core/transformer/moe/experts.py _apply_bias): the fc2 outputs of the routed
+ * copies, top 2 x 4096 tokens x h 1024 = 8,388,608 elements of 2 bytes. Per expert t + b * p
+ * writes the product (2 bytes an element) and reads two and writes one for the sum (6), then
+ * one cat reads and writes them all (4): 12 x 8,388,608 = 100,663,296 bytes in 2 x 8 + 1 = 17
+ * launches. Backward grad * p and its sum over the rows, grad * b and its sum over h: 6 bytes
+ * an element, 100,663,296 bytes in 4 x 8 = 32 launches, less the epilogue's reduction of the
+ * same gradient, which the loop replaces: 8,388,608 x 2 = 16,777,216 bytes. So the loop costs
+ * 100,663,296 bytes and 17 launches more forward, 83,886,080 bytes and 32 launches backward.
+ */
+static void an_expert_bias_loop_adds_kernels_per_expert(void **state)
+{
+	const double fwd[2] = {100663296.0, 17}, bwd[2] = {83886080.0, 32};
+	(void)state;
+	check_extra(biased_experts("false"), biased_experts("true"), LAYER_MOE, 4096, fwd, bwd);
 }
 
 /*
@@ -201,6 +236,7 @@ int main(void)
 		cmocka_unit_test(a_fused_layer_by_hand),
 		cmocka_unit_test(an_eager_layer_by_hand),
 		cmocka_unit_test(a_bias_in_the_gemm_epilogue_costs_only_its_gradient),
+		cmocka_unit_test(an_expert_bias_loop_adds_kernels_per_expert),
 		cmocka_unit_test(block_scaling_writes_a_scale_per_128_elements),
 		cmocka_unit_test(the_optimizer_by_hand),
 		cmocka_unit_test(many_local_experts_sort_their_tokens_twice),
