@@ -205,10 +205,16 @@ struct gemm_shape {
 	bool split_k;
 };
 
+/* Rows over all groups. */
+static double gemm_rows(const struct gemm_shape *g)
+{
+	return (g->groups - 1) * g->m + g->m_last;
+}
+
 static double waves_of(const struct gemm_shape *g, double tm, double tn, double sms)
 {
 	double tiles = ((g->groups - 1) * ceil(g->m / tm) + ceil(g->m_last / tm)) * ceil(g->n / tn);
-	double rows = (g->groups - 1) * g->m + g->m_last;
+	double rows = gemm_rows(g);
 	/* Split-K: when the output makes less than a wave of tiles, the K dimension is split
 	 * among the idle SMs, each part at least 256 deep, and the parts summed (CUTLASS "Efficient
 	 * GEMM in CUDA", split-K; stream-K, Osama et al. 2023, does the same for partial waves). */
@@ -248,7 +254,7 @@ static double wave_efficiency(const struct compute *c, const struct gemm_shape *
 static double gemm_time(const struct compute *c, enum dtype dtype, double weight_bytes,
 			const struct gemm_shape *g)
 {
-	double rows = (g->groups - 1) * g->m + g->m_last;
+	double rows = gemm_rows(g);
 	double flops = 2 * rows * g->n * g->k;
 	double t_flops = flops / (compute_peak(c, dtype) * gemm_efficiency_of(c, dtype, flops) *
 				  wave_efficiency(c, g));
@@ -269,7 +275,7 @@ double compute_grouped_gemm_time(const struct compute *c, enum dtype dtype, doub
 				 double groups, double m, double m_last, double n, double k)
 {
 	struct gemm_shape g = {groups, m, m_last, n, k, false};
-	if (groups <= 0 || (groups - 1) * m + m_last <= 0)
+	if (groups <= 0 || gemm_rows(&g) <= 0)
 		return 0;
 	return gemm_time(c, dtype, weight_bytes, &g);
 }

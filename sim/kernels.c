@@ -72,7 +72,7 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	/* Routed experts' output-bias elements that Megatron-Core's per-expert loop adds
 	 * (runtime.fusion.expert_bias false): every routed copy of a token, h wide. */
 	double looped = kind == LAYER_MOE && m->bias && !r->fusion.expert_bias
-				? (double)m->moe.top_k * tokens * (double)m->hidden : 0;
+				? (double)m->moe.top_k * T * h : 0;
 	double loop_experts = looped > 0 ? memory_local_experts(s) : 0;
 	bool gated = m->mlp == MLP_SWIGLU, fp8 = s->workload.dtype == DTYPE_FP8;
 	/* An FP8 copy and its transpose, each element with its scale's share: with block scaling
