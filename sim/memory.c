@@ -496,16 +496,17 @@ static void stage_memory(struct stage_calc *c, const struct stage *st, struct me
 						       : w_dense + w_expert;
 		grads = g->zero >= 2 ? gb * (t_dense / zdense + t_expert / zexpert)
 				     : gb * (t_dense + t_expert);
-		opt = per_elem * (g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
-					       : t_dense + t_expert) +
+		r->updated = g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
+					  : t_dense + t_expert;
+		r->expert_share = t_dense + t_expert > 0 ? t_expert / (t_dense + t_expert) : 0;
+		opt = per_elem * r->updated +
 		      per_factored * (g->zero >= 1 ? f_dense / zdense + f_expert / zexpert
 						   : f_dense + f_expert);
 		if (s->workload.ema != EMA_NONE) {
 			/* An EMA of the weights each rank updates (its ZeRO shard), in fp32 like the
 			 * master copy it follows (the report gives no precision); DeepSeek-V3 (sec.
 			 * 3.2.3) keeps it in CPU memory. */
-			double ema = 4.0 * (g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
-							 : t_dense + t_expert);
+			double ema = 4.0 * r->updated;
 			if (s->workload.ema == EMA_HOST)
 				r->host += ema;
 			else
@@ -514,9 +515,7 @@ static void stage_memory(struct stage_calc *c, const struct stage *st, struct me
 		if (g->offload.optimizer == OFFLOAD_CPU) {
 			/* ZeRO-Offload (Ren et al. 2021, sec. 4.1): optimizer states, fp32 master
 			 * weights and fp32 gradient partitions live in host memory. */
-			double shard = g->zero >= 1 ? t_dense / zdense + t_expert / zexpert
-						    : t_dense + t_expert;
-			r->host += opt + 4.0 * shard;
+			r->host += opt + 4.0 * r->updated;
 			opt = 0;
 			if (g->zero >= 2)
 				grads = 0;

@@ -31,6 +31,10 @@ struct memory_role {
 	bool has_embedding, has_head;
 	double params;                    /* parameters per GPU before ZeRO sharding */
 	double trainable;                 /* of them, those that train: all, or LoRA's adapters */
+	double updated;                   /* trainable elements this GPU's optimizer steps: its
+					     ZeRO shard, experts' over the expert-data-parallel
+					     ranks and the rest over the data-parallel ones */
+	double expert_share;              /* of the trainable elements, the experts' share */
 	double inflight;                  /* micro-batches of activations held */
 	/* The activations part split by origin (train): the layers' saved tensors, the embedding
 	 * and output layer, and the layer being recomputed in backward. */

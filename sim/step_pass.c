@@ -122,19 +122,33 @@ static uint32_t send(struct builder *b, int64_t from, int64_t to, uint32_t after
 	return op;
 }
 
-/* Data-parallel traffic of `params` parameters of `bytes_each` with collective `kind`. */
-static void dp_traffic(const struct builder *b, enum collective_kind kind, double bytes,
-		       struct traffic *t)
+/* Data-parallel traffic of `bytes` of device dev's parameters (or their gradients) with
+ * collective `kind`. The experts' share goes over the expert-data-parallel ranks, the rest over
+ * the data-parallel ones (Megatron-Core 0d8e0714 distributed_data_parallel.py: expert
+ * parameters have buffers of their own, expert_parallel_buffers, over the expert-data-parallel
+ * group). Ranks per node: the data-parallel group steps over tp ranks; the expert one over
+ * etp x ep (Megatron-Core parallel_state.py, the expert rank generator's tp-ep-dp order). */
+static void group_traffic(const struct node_spec *node, enum collective_kind kind, double bytes,
+			  int64_t ranks, int64_t stride, struct traffic *t)
 {
-	const struct node_spec *node = &b->s->cluster.node;
-	int64_t ranks = b->l.dense_dp;
-	int64_t pn = node->gpus_per_node / b->l.tp;
+	int64_t pn = node->gpus_per_node / stride;
 	struct collective_plan plan;
-	memset(t, 0, sizeof *t);
+	if (bytes <= 0 || ranks < 1)
+		return;
 	if (pn < 1)
 		pn = 1;
 	collective_plan(node, kind, bytes, ranks, pn < ranks ? pn : ranks, &plan);
 	step_add_plan(t, &plan, 1);
+}
+
+static void dp_traffic(const struct builder *b, int64_t dev, enum collective_kind kind,
+		       double bytes, struct traffic *t)
+{
+	const struct node_spec *node = &b->s->cluster.node;
+	double expert = bytes * b->role[dev].expert_share;
+	memset(t, 0, sizeof *t);
+	group_traffic(node, kind, bytes - expert, b->l.dense_dp, b->l.tp, t);
+	group_traffic(node, kind, expert, b->l.expert_dp, b->l.etp * b->l.ep, t);
 }
 
 /* The framework's fixed cost per gather (flattening, copies, the launch), paid before its first
@@ -170,13 +184,17 @@ static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, doubl
 		 * et al. 2021, sec. 5; FSDP CPUOffload(offload_params=True)). */
 		const struct node_spec *node = &s->cluster.node;
 		uint32_t op = graph_add_transfer(b->g, b->dp[dev], "params_from_host", STEP_OFFLOAD,
-						 bytes / (double)b->l.dense_dp, node->pcie.latency,
+						 bytes * (1.0 - b->role[dev].expert_share) /
+							 (double)b->l.dense_dp +
+						 bytes * b->role[dev].expert_share /
+							 (double)b->l.expert_dp,
+						 node->pcie.latency,
 						 &b->link[LINK_CLASS_PCIE][dev], 1);
 		if (after != NONE)
 			graph_add_dep(b->g, op, after);
 		after = op;
 	}
-	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes / calls, &t);
+	dp_traffic(b, dev, COLLECTIVE_ALLGATHER, bytes / calls, &t);
 	add_gather_overhead(&t, s->runtime.gather_overhead);
 	for (k = 0; k < 3; k++) {
 		t.bytes[k] *= calls;
@@ -202,7 +220,7 @@ static uint32_t gather_updated(struct builder *b, int64_t dev, double bytes)
 	struct traffic t;
 	if (bytes <= 0)
 		return NONE;
-	dp_traffic(b, COLLECTIVE_ALLGATHER, bytes, &t);
+	dp_traffic(b, dev, COLLECTIVE_ALLGATHER, bytes, &t);
 	return emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, b->recent[dev * RECENT + 1]);
 }
 
@@ -519,7 +537,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 							      : COLLECTIVE_ALLREDUCE;
 			struct traffic t;
 			uint32_t r;
-			dp_traffic(b, kind, st->acc, &t);
+			dp_traffic(b, dev, kind, st->acc, &t);
 			r = emit_traffic2(b, dev, b->dp[dev], STEP_DP, &t, 1, st->op,
 					  *st->dp_after);
 			if (r != st->op)
@@ -612,13 +630,16 @@ void step_build_pair(struct builder *b, int64_t dev, const struct pass *f,
 }
 
 /* The optimizer step after the device's gradients are reduced: fp32 master, moments and 16-bit
- * weights read and written once (Adam), on the GPU, or on the host after PCIe copies. */
+ * weights read and written once (Adam), on the GPU, or on the host after PCIe copies. It steps
+ * the shard the memory model gives the GPU: with ZeRO, experts' elements split over the
+ * expert-data-parallel ranks (Megatron-Core 0d8e0714 distributed_data_parallel.py: the expert
+ * parameters get buffers of their own, expert_parallel_buffers, over the expert-data-parallel
+ * group), not over all data-parallel ones. */
 void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const struct compute *c)
 {
 	const struct scenario *s = b->s;
 	struct graph *g = b->g;
-	double shard = b->role[dev].trainable /
-		       (s->strategy.zero >= 1 ? (double)b->l.dense_dp : 1.0);
+	double shard = b->role[dev].updated;
 	double wbytes = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	uint32_t op;
 	if (b->l.placement == LAYOUT_BIDIRECTIONAL && b->p > 1) {
@@ -660,7 +681,7 @@ void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const stru
 	}
 	if ((s->strategy.zero == 1 || s->strategy.zero == 2) && !param_gather(s)) {
 		struct traffic t;
-		dp_traffic(b, COLLECTIVE_ALLGATHER, b->role[dev].trainable * wbytes, &t);
+		dp_traffic(b, dev, COLLECTIVE_ALLGATHER, b->role[dev].trainable * wbytes, &t);
 		emit_traffic(b, dev, b->dp[dev], STEP_DP, &t, 1, op);
 	}
 }

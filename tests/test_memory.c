@@ -487,6 +487,13 @@ static void experts_split_over_their_own_tensor_parallel_group(void **state)
 	 * 12 * (expert / 2) / 2 with etp 2 are both 3 * expert (the dense part is the same). */
 	check_rel(b.part[MEMORY_OPTIMIZER], a.part[MEMORY_OPTIMIZER], 1e-12);
 	assert_true(a.part[MEMORY_OPTIMIZER] > 3 * expert);
+	/* The elements each GPU's optimizer steps (the step reads them): the dense ones over
+	 * dp = 16 / 2 = 8 ranks, the experts' over expert_dp, expert / 2 / 2 = expert / 4 either
+	 * way; the experts' share of the GPU's parameters is what the experts' group reduces. */
+	check_rel(a.updated, (a.params - expert / 2) / 8 + expert / 4, 1e-12);
+	check_rel(b.updated, (b.params - expert) / 8 + expert / 4, 1e-12);
+	check_rel(a.expert_share, expert / 2 / a.params, 1e-12);
+	check_rel(b.expert_share, expert / b.params, 1e-12);
 	scenario_free(tp2);
 	scenario_free(tp1);
 }
