@@ -119,9 +119,10 @@ static const char *const known_outside[] = {
 	 * CUDA malloc retries"); the allocator's retries are not modelled and their cost is not
 	 * published. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* MoE on H100: GPT-OSS-120B 31 % fast at the recipe's micro-batch 1, with its unfused
-	 * YaRN rotary embedding and clamped activation (published.yaml) and the experts' fc2
-	 * bias added per expert (the megatron-core profile's fusion.expert_bias). Its learnable
+	/* MoE on H100: GPT-OSS-120B 26 % fast at the recipe's micro-batch 1, with its unfused
+	 * YaRN rotary embedding and clamped activation (published.yaml), the experts' fc2 bias
+	 * added per expert (the megatron-core profile's fusion.expert_bias) and the experts'
+	 * gradients and gathers between the two nodes of their expert-data-parallel group. Its learnable
 	 * attention sinks rule FlashAttention out (Transformer Engine 2.9 dot_product_attention/utils.py);
 	 * cuDNN runs them fused from 9.13.1 (common/fused_attn/fused_attn.cpp), the version NeMo
 	 * 25.11 ships (Megatron-Bridge v0.2.0 docs/releases/software-versions.md: cuDNN
@@ -281,10 +282,10 @@ static void megatron_core_scaling_runs_hold_their_sign(void **state)
  * measured Hopper rate). Listed outside, issue 15 still open: the 67B dense model.
  */
 static const char *const known_outside_deepseek[] = {
-	/* +19 %: with the sequence-parallel collectives under the GEMMs, as the DeepSeek LLM paper
-	 * says HAI-LLM runs them and as Transformer Engine's chunked overlap does it, dssim's
-	 * search takes TP 4 PP 2 (TP 2 PP 4, +7.7 %, without the overlap); the published figure
-	 * is a whole run's average. */
+	/* +17 %: with the sequence-parallel collectives under the GEMMs and the gradients in FP32,
+	 * as the DeepSeek LLM paper says HAI-LLM runs them (sec. 2.4), dssim's search takes TP 4
+	 * PP 4 (TP 2 PP 8, +5.8 %, without the overlap); the published figure is a whole run's
+	 * average. */
 	"DeepSeek 67B pre-training, 1024 H800",
 	NULL,
 };
