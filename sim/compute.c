@@ -302,3 +302,30 @@ double compute_attention_time(const struct compute *c, enum dtype dtype, double 
 		dtype = DTYPE_BF16;
 	return flops / (compute_peak(c, dtype) * eff);
 }
+
+/*
+ * Shah et al. 2024 (FlashAttention-3, arXiv:2407.08608) measure each kernel on H100 SXM5 in BF16
+ * at head dimensions 64 and 128; at sequence 4k, cuDNN's causal forward runs 363 and 518
+ * TFLOP/s (Fig. 4), its backward 417 and 499 (Fig. 5); FlashAttention-2's 284 and 319, 279 and
+ * 310. A step's attention is a forward and a backward of 2.5 times its FLOPs (the paper's
+ * count), so it runs at 3.5 / (1/fwd + 2.5/bwd): cuDNN 400 against 504 TFLOP/s, 0.79 of its
+ * head-dim-128 rate at 64; FlashAttention-2 280 against 312, 0.90. Between the two dimensions
+ * the fraction goes linearly; below 64 it stays at 64's, above 128 at 1 (the backward figure
+ * stops at 128). The same kernel keeps its fraction on other GPUs, an assumption (no published
+ * pair for them). FlashAttention-1 and its Triton port: no published pair, no change.
+ */
+static double step_rate(double fwd, double bwd)
+{
+	return 3.5 / (1.0 / fwd + 2.5 / bwd);
+}
+
+double compute_attention_head_dim_scale(enum attention_kernel kernel, double head_dim)
+{
+	double at64, t;
+	if (kernel == ATTENTION_FLASH1 || head_dim >= 128)
+		return 1.0;
+	at64 = kernel == ATTENTION_FLASH2 ? step_rate(284, 279) / step_rate(319, 310)
+					  : step_rate(363, 417) / step_rate(518, 499);
+	t = head_dim <= 64 ? 0.0 : (head_dim - 64) / 64.0;
+	return at64 + (1.0 - at64) * t;
+}

@@ -34,6 +34,9 @@ double compute_grouped_gemm_time(const struct compute *c, enum dtype dtype, doub
 /* Fused attention doing `flops` FLOPs with the kernel family given. */
 double compute_attention_time(const struct compute *c, enum dtype dtype, double flops,
 			      enum attention_kernel kernel);
+/* A training step's fused attention (one forward, one backward) at head dimension head_dim:
+ * its rate as a fraction of the rate at head dimension 128, the one the GPU presets give. */
+double compute_attention_head_dim_scale(enum attention_kernel kernel, double head_dim);
 /* The fixed GPU time of one serving kernel beyond its roofline (the preset's kernel_latency or
  * compute.c's fallback, fitted to gpt-fast's batch-1 decode). */
 double compute_kernel_latency(const struct compute *c);

@@ -261,7 +261,8 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		double flops = 4 * b * sq * seq * heads * d * 0.5 *
 			       model_attention_share_packed(m, seq, (double)s->workload.document_len);
 		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops,
-						  s->runtime.attention_kernel);
+						  s->runtime.attention_kernel) /
+			   compute_attention_head_dim_scale(s->runtime.attention_kernel, d);
 		attn_bwd = 2.5 * attn_fwd;
 	} else {
 		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);

@@ -141,6 +141,25 @@ static void flash_attention_2_runs_at_its_own_rate(void **state)
 	compute_free(c);
 }
 
+/* Head dimension (Shah et al. 2024, FlashAttention-3, H100 SXM5 BF16, sequence 4k). cuDNN: causal
+ * forward 363 TFLOP/s at head dim 64, 518 at 128 (Fig. 4); backward 417 and 499 (Fig. 5). A
+ * step (forward plus a backward of 2.5 times its FLOPs) runs at 3.5 / (1/363 + 2.5/417) =
+ * 400.00 against 3.5 / (1/518 + 2.5/499) = 504.29 TFLOP/s: 0.79319 at 64. FlashAttention-2:
+ * 284 / 319 forward, 279 / 310 backward: 280.41 against 312.52, 0.89725. Head dim 96 is half
+ * way; 32 keeps 64's figure; 192 (MLA) and FlashAttention-1 are not scaled. */
+static void attention_slows_at_small_head_dims(void **state)
+{
+	(void)state;
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FUSED, 64), 400.00 / 504.29, 1e-4);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FLASH2, 64), 280.41 / 312.52, 1e-4);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FUSED, 96),
+		  (1 + 400.00 / 504.29) / 2, 1e-4);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FUSED, 32), 400.00 / 504.29, 1e-4);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FUSED, 128), 1, 0);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FUSED, 192), 1, 0);
+	check_rel(compute_attention_head_dim_scale(ATTENTION_FLASH1, 64), 1, 0);
+}
+
 /* The shipped H100 preset's fused (cuDNN) attention at the FlashAttention-3 paper's measurement
  * (Shah et al. 2024, H100 SXM5 BF16, head dim 128, sequence 4k: 518 TFLOP/s forward with the
  * causal mask, Fig. 4; 499 backward, Fig. 5): a step's attention is a forward and a backward of
@@ -300,6 +319,7 @@ int main(void)
 		cmocka_unit_test(a_skinny_gemm_gets_a_skinny_tile),
 		cmocka_unit_test(a_grouped_gemm_fills_waves_with_every_experts_tiles),
 		cmocka_unit_test(a_grouped_gemm_runs_at_the_rate_of_its_total_flops),
+		cmocka_unit_test(attention_slows_at_small_head_dims),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

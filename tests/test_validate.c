@@ -119,10 +119,11 @@ static const char *const known_outside[] = {
 	 * CUDA malloc retries"); the allocator's retries are not modelled and their cost is not
 	 * published. */
 	"PyTorch FSDP, minGPT 1T, 128 A100-40GB, batch 4, seq 2048",
-	/* MoE on H100: GPT-OSS-120B 26 % fast at the recipe's micro-batch 1, with its unfused
+	/* MoE on H100: GPT-OSS-120B 25 % fast at the recipe's micro-batch 1, with its unfused
 	 * YaRN rotary embedding and clamped activation (published.yaml), the experts' fc2 bias
 	 * added per expert (the megatron-core profile's fusion.expert_bias) and the experts'
-	 * gradients and gathers between the two nodes of their expert-data-parallel group. Its learnable
+	 * gradients and gathers between the two nodes of their expert-data-parallel group, and
+	 * its head dimension of 64 at cuDNN's measured rate for it (compute.c). Its learnable
 	 * attention sinks rule FlashAttention out (Transformer Engine 2.9 dot_product_attention/utils.py);
 	 * cuDNN runs them fused from 9.13.1 (common/fused_attn/fused_attn.cpp), the version NeMo
 	 * 25.11 ships (Megatron-Bridge v0.2.0 docs/releases/software-versions.md: cuDNN
