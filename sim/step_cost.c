@@ -190,15 +190,18 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 		kernels += 3;
 	}
 	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
-		/* The SwiGLU of the routed and shared experts again (DeepSeek-V3 report sec.
-		 * 3.3.3): reading its kept gate and up halves (FP8 under the block recipe:
-		 * memory.c) and writing its output, as kernels.c counts the fused activation. */
+		/* The activation of the routed and shared experts again (DeepSeek-V3 report sec.
+		 * 3.3.3), as kernels.c counts its forward: reading its kept input (gate and up
+		 * halves when gated; FP8 under the block recipe: memory.c) and writing its output,
+		 * and unfused (runtime.fusion.bias_activation false) an intermediate written and
+		 * read back between its two kernels. */
 		double f = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn /
 			   (double)x->l->etp;
 		double in = s->workload.dtype == DTYPE_FP8 && s->workload.fp8_recipe == FP8_BLOCK
 				    ? memory_fp8_act_bytes(s) : E;
 		int fused = s->runtime.fusion.bias_activation;
-		gpu += compute_stream_time(x->c, moe_tokens(x) * f * (2 * in + E));
+		double bytes = (m->mlp == MLP_SWIGLU ? 2 : 1) * in + E + (fused ? 0 : 2 * E);
+		gpu += compute_stream_time(x->c, moe_tokens(x) * f * bytes);
 		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
 	}
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
