@@ -174,7 +174,10 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 			widths += (double)(m->mla.q_lora_rank + m->mla.kv_lora_rank);
 			norms += (m->mla.q_lora_rank > 0) + 1;
 		}
-		gpu += compute_stream_time(x->c, widths * Tn * (E + out));
+		/* Fused, one pass in and one out; eager, the five kernels' 8 passes kernels.c
+		 * counts for the forward. */
+		gpu += compute_stream_time(x->c, widths * Tn *
+							 (s->runtime.fusion.norm ? E + out : 8 * E));
 		kernels += norms * (s->runtime.fusion.norm ? 1 : 5);
 	}
 	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {

@@ -1,8 +1,8 @@
 /*
- * test_step_moe: the MoE layer's cost for one micro-batch (step_int.h's step_costs) against
- * counts by hand: the all-to-all's bytes under balanced, skewed, node- and device-limited
- * routing, the recomputed expert activation, and DeepSeek-V3's layers against DeepSeek's own
- * profile. The step played on the engine is test_step's.
+ * test_step_moe: a layer's cost for one micro-batch (step_int.h's step_costs) against counts by
+ * hand, MoE layers mostly: the all-to-all's bytes under balanced, skewed, node- and
+ * device-limited routing, the recomputed expert activation and norms, and DeepSeek-V3's layers
+ * against DeepSeek's own profile. The step played on the engine is test_step's.
  */
 #include "check.h"
 
@@ -15,8 +15,8 @@
 #include "scenario.h"
 #include "step_int.h"
 
-/* The MoE layer's pass cost on stage 0 (step_int.h). */
-static void moe_cost(const struct scenario *s, struct pass_cost *moe)
+/* A layer's pass cost on stage 0 (step_int.h): kind LAYER_DENSE or LAYER_MOE. */
+static void layer_cost_of(const struct scenario *s, enum layer_kind kind, struct pass_cost *out)
 {
 	struct pass_cost layer[2], embed, head;
 	struct layout l;
@@ -28,9 +28,15 @@ static void moe_cost(const struct scenario *s, struct pass_cost *moe)
 	assert_non_null(c);
 	layout_build(s, &l);
 	step_costs(s, c, &l, layer, &embed, &head);
-	*moe = layer[LAYER_MOE];
+	*out = layer[kind];
 	compute_free(c);
 	diag_release(&d);
+}
+
+/* The MoE layer's. */
+static void moe_cost(const struct scenario *s, struct pass_cost *moe)
+{
+	layer_cost_of(s, LAYER_MOE, moe);
 }
 
 /*
@@ -88,6 +94,37 @@ static void recomputed_moe_activation_costs_its_forward(void **state)
 		moe_cost(s[i], &c[i]);
 	check_rel(c[1].recompute - c[0].recompute, 704643072.0 / (3.35e12 * 0.89), 1e-9);
 	check_rel(c[3].recompute - c[2].recompute, 1174405120.0 / (3.35e12 * 0.89), 1e-9);
+	for (i = 0; i < 4; i++)
+		scenario_free(s[i]);
+}
+
+/*
+ * strategy.recompute_modules.norm repeats both norms of a layer as the forward ran them. Llama 2
+ * 7B on a p5 node (H100: 3.35 TB/s at 0.89), 4096 tokens, h = 4096: fused, each reads its input
+ * and writes its output, 2 x 2 x 4096 x 4096 x 2 = 134,217,728 bytes; eager, the five kernels'
+ * 8 passes kernels.c counts, 2 x 8 x 4096 x 4096 x 2 = 536,870,912 bytes.
+ */
+static void recomputed_norms_cost_their_forward(void **state)
+{
+#define LLAMA(norm, fused)                                                                   \
+	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
+	"workload: {seq_len: 4096, global_batch: 8}\n"                                       \
+	"strategy: {zero: 1, recompute_modules: {norm: " norm "}}\n"                        \
+	"runtime: {fusion: {norm: " fused "}}\n"
+	struct scenario *s[4] = {
+		check_scenariof("f0", LLAMA("false", "true")),
+		check_scenariof("f1", LLAMA("true", "true")),
+		check_scenariof("u0", LLAMA("false", "false")),
+		check_scenariof("u1", LLAMA("true", "false")),
+	};
+#undef LLAMA
+	struct pass_cost c[4];
+	int i;
+	(void)state;
+	for (i = 0; i < 4; i++)
+		layer_cost_of(s[i], LAYER_DENSE, &c[i]);
+	check_rel(c[1].recompute - c[0].recompute, 134217728.0 / (3.35e12 * 0.89), 1e-9);
+	check_rel(c[3].recompute - c[2].recompute, 536870912.0 / (3.35e12 * 0.89), 1e-9);
 	for (i = 0; i < 4; i++)
 		scenario_free(s[i]);
 }
@@ -187,6 +224,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(moe_imbalance_loads_the_busiest_rank),
 		cmocka_unit_test(recomputed_moe_activation_costs_its_forward),
+		cmocka_unit_test(recomputed_norms_cost_their_forward),
 		cmocka_unit_test(deepseek_dispatch_is_node_limited_and_fp8),
 		cmocka_unit_test(deepseek_v2_dispatch_is_device_limited),
 		cmocka_unit_test(deepseek_v3_layers_take_deepseeks_profiled_time),
