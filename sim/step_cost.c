@@ -185,12 +185,15 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 		kernels += 2;
 	}
 	if (s->strategy.recompute_modules.mlp && kind == LAYER_DENSE) {
-		/* The dense MLP's forward again, its GEMMs and its activation (kernels.c's fused
-		 * count, 3 f T E bytes); with TP its collectives are not repeated here. */
+		/* The dense MLP's forward again, its GEMMs and its activation as kernels.c counts
+		 * it (fused 3 f T E bytes gated, 2 f T E not; unfused 2 f T E more and a second
+		 * kernel); with TP its collectives are not repeated here. */
 		double f = (double)m->ffn / (double)x->l->tp;
-		gpu += x->mlp_fwd + compute_stream_time(x->c, (m->mlp == MLP_SWIGLU ? 3 : 2) * f *
-								    x->tokens * E);
-		kernels += 3;
+		int fused = s->runtime.fusion.bias_activation;
+		gpu += x->mlp_fwd + compute_stream_time(x->c, ((m->mlp == MLP_SWIGLU ? 3 : 2) +
+								     (fused ? 0 : 2)) *
+								    f * x->tokens * E);
+		kernels += fused ? 3 : 4;
 	}
 	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
 		/* The activation of the routed and shared experts again (DeepSeek-V3 report sec.
