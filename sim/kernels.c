@@ -189,6 +189,8 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 	out->core_bytes = k.core_bytes;
 	out->bwd_bytes = 2 * k.fwd_bytes + bias_bwd_bytes;
 	out->bwd_kernels = 2 * k.fwd_kernels + bias_bwd_kernels;
+	out->fwd_gemms = gemms;
+	out->bwd_gemms = 2 * gemms;
 	/* Megatron-Core's TEGroupedMLP adds the experts' fc2 bias itself (megatron/core/transformer/
 	 * moe/experts.py _apply_bias at 0d8e0714, the Megatron-Bridge v0.2.0 submodule): for each
 	 * local expert its rows t become t + b * p, the bias times each row's routing probability
@@ -229,8 +231,10 @@ void kernels_outer(const struct scenario *s, double tokens, int64_t tp, bool fir
 	if (last) {
 		/* The head GEMM, then the loss over the logits; the final norm before it. */
 		out->fwd_kernels += 1 + 1;
+		out->fwd_gemms += 1;
 		out->fwd_bytes += 2 * tokens * h * E;
 		out->bwd_kernels += 2 + 1;
+		out->bwd_gemms += 2;
 		out->bwd_bytes += 4 * tokens * h * E;
 		if (s->runtime.fusion.cross_entropy) {
 			out->fwd_kernels += 1;

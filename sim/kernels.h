@@ -20,6 +20,8 @@
 struct kernel_cost {
 	double fwd_bytes, bwd_bytes;
 	double fwd_kernels, bwd_kernels;
+	double fwd_gemms, bwd_gemms;    /* of the kernels, GEMM and attention launches: they run
+					   at rates measured on whole kernels */
 	double core_bytes;      /* of fwd_bytes: softmax and dropout over the attention scores,
 				   which selective recomputation repeats */
 };

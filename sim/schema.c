@@ -223,7 +223,8 @@ static const struct schema_row rows[] = {
 	    "the same for FlashAttention-2 (runtime.attention_kernel flash2); 0 = as attention",
 	    cluster.node.gpu.efficiency.attention_flash2),
 	NUM("cluster.node.gpu.efficiency.kernel_latency", UNIT_SECONDS, 0, 1e-3, false, "0",
-	    "GPU time a serving kernel takes beyond its bytes and FLOPs; 0 = unknown (4.6 us)",
+	    "GPU time a memory-bound kernel (serving's every kernel) takes beyond its bytes and "
+	    "FLOPs; 0 = unknown (4.6 us)",
 	    cluster.node.gpu.efficiency.kernel_latency),
 	INT("cluster.node.gpus_per_node", 1, 1024, NULL, "GPUs in one node",
 	    cluster.node.gpus_per_node),

@@ -55,6 +55,17 @@ double step_host_bound(double gpu, double kernels, double gap)
 	return fmax(gpu, kernels * gap);
 }
 
+/*
+ * The GPU's own fixed time per memory-bound kernel beyond its bytes at the STREAM rate
+ * (compute.c's kernel latency: the launch, the ramp to full bandwidth, the tail wave), as
+ * serving charges every kernel it runs (forward.c). GEMMs and attention run at rates measured
+ * on whole kernels, which already hold theirs.
+ */
+double step_kernel_fixed(const struct compute *c, double kernels)
+{
+	return kernels > 0 ? kernels * compute_kernel_latency(c) : 0;
+}
+
 /* FP8 training keeps the output head and the MoE gate in BF16 (DeepSeek-V3 report sec. 3.3:
  * "the embedding module, the output head, MoE gating modules, normalization operators, and
  * attention operators"; Megatron-Core's output_layer and router are not Transformer Engine
@@ -168,7 +179,7 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 	double E = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	double out = s->workload.dtype == DTYPE_FP8 ? 2.0 : E;
 	double Tn = sp ? x->tokens / (double)x->l->tp : x->tokens;
-	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0;
+	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0, bound = 0;
 	if (s->strategy.recompute_modules.norm) {
 		if (model_is_mla(m)) {
 			widths += (double)(m->mla.q_lora_rank + m->mla.kv_lora_rank);
@@ -179,6 +190,7 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 		gpu += compute_stream_time(x->c, widths * Tn *
 							 (s->runtime.fusion.norm ? E + out : 8 * E));
 		kernels += norms * (s->runtime.fusion.norm ? 1 : 5);
+		bound += norms * (s->runtime.fusion.norm ? 1 : 5);
 	}
 	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
 		gpu += x->mla_up_fwd;
@@ -194,6 +206,7 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 								     (fused ? 0 : 2)) *
 								    f * x->tokens * E);
 		kernels += fused ? 3 : 4;
+		bound += fused ? 1 : 2;
 	}
 	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
 		/* The activation of the routed and shared experts again (DeepSeek-V3 report sec.
@@ -209,7 +222,9 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 		double bytes = (m->mlp == MLP_SWIGLU ? 2 : 1) * in + E + (fused ? 0 : 2 * E);
 		gpu += compute_stream_time(x->c, moe_tokens(x) * f * bytes);
 		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
+		bound += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
 	}
+	gpu += step_kernel_fixed(x->c, bound);
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
 }
 
@@ -249,6 +264,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 				   : (double)m->head_dim;
 	bool sp = s->strategy.sequence_parallel && l->tp > 1, flash = s->workload.flash_attention;
 	double attn_fwd, attn_bwd, core_elem = 0, gap = step_kernel_gap(s), collectives;
+	double fixed_fwd, fixed_bwd;
 	struct kernel_cost kc;
 	struct collective_plan plan;
 	int64_t per_node_tp = l->tp < node->gpus_per_node ? l->tp : node->gpus_per_node;
@@ -281,6 +297,8 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	 * fusion), TP and EP collectives included. */
 	kernels_layer(s, kind, x->tokens, l->tp, sp, &kc);
 	core_elem = compute_stream_time(x->c, kc.core_bytes);
+	fixed_fwd = step_kernel_fixed(x->c, kc.fwd_kernels - kc.fwd_gemms);
+	fixed_bwd = step_kernel_fixed(x->c, kc.bwd_kernels - kc.bwd_gemms);
 	collectives = (l->tp > 1 ? (sp ? 4 : 2) : 0) + (kind == LAYER_MOE && l->ep > 1 ? 2 : 0);
 	if (s->workload.lora.rank > 0) {
 		/* LoRA trains only the adapters: the frozen base needs the gradient of its input
@@ -293,18 +311,18 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		double deq = quantized ? x->frozen_elems * (wq + 2) : 0;
 		double adapters = s->workload.lora.targets == LORA_ALL ? 7 : 4;
 		pc->fwd = step_host_bound(x->gemm_fwd + x->adapter_fwd + attn_fwd +
-					     compute_stream_time(x->c, kc.fwd_bytes + deq),
+					     compute_stream_time(x->c, kc.fwd_bytes + deq) + fixed_fwd,
 				     kc.fwd_kernels + collectives + 2 * adapters, gap);
 		pc->bwd = step_host_bound(x->gemm_fwd + 2 * x->adapter_fwd + attn_bwd +
-					     compute_stream_time(x->c, kc.bwd_bytes + deq),
+					     compute_stream_time(x->c, kc.bwd_bytes + deq) + fixed_bwd,
 				     kc.bwd_kernels - 4 + collectives + 4 * adapters, gap);
 		pc->wgrad = x->adapter_fwd;     /* only the adapters' weights get gradients */
 	} else {
 		pc->fwd = step_host_bound(x->gemm_fwd + attn_fwd +
-					     compute_stream_time(x->c, kc.fwd_bytes),
+					     compute_stream_time(x->c, kc.fwd_bytes) + fixed_fwd,
 				     kc.fwd_kernels + collectives, gap);
 		pc->bwd = step_host_bound(2 * x->gemm_fwd + attn_bwd +
-					     compute_stream_time(x->c, kc.bwd_bytes),
+					     compute_stream_time(x->c, kc.bwd_bytes) + fixed_bwd,
 				     kc.bwd_kernels + collectives, gap);
 		/* Of the two backward GEMMs per forward GEMM, dW = X^T dY is the weight pass's;
 		 * dX, attention's backward, the memory-bound kernels and the collectives are the
@@ -368,9 +386,11 @@ static void mtp_cost(struct ctx *x, struct pass_cost *pc)
 	int i;
 	kernels_outer(x->s, x->tokens, x->l->tp, true, false, &emb);
 	layer_cost(x, model_layer_kind(m, m->layers), &lc);
-	pc->fwd += d * (lc.fwd + proj + compute_stream_time(x->c, emb.fwd_bytes) + pc->fwd);
+	pc->fwd += d * (lc.fwd + proj + compute_stream_time(x->c, emb.fwd_bytes) +
+			step_kernel_fixed(x->c, emb.fwd_kernels) + pc->fwd);
 	pc->bwd += d * (lc.bwd + lc.recompute + 2 * proj +
-			compute_stream_time(x->c, emb.bwd_bytes) + pc->bwd);
+			compute_stream_time(x->c, emb.bwd_bytes) +
+			step_kernel_fixed(x->c, emb.bwd_kernels) + pc->bwd);
 	for (i = 0; i < 3; i++) {
 		pc->tp.bytes[i] += d * lc.tp.bytes[i];
 		pc->tp.latency[i] += d * lc.tp.latency[i];
@@ -388,8 +408,10 @@ static void outer_cost(struct ctx *x, bool first, bool last, struct pass_cost *p
 	struct kernel_cost kc;
 	memset(pc, 0, sizeof *pc);
 	kernels_outer(x->s, x->tokens, x->l->tp, first, last, &kc);
-	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes);
-	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes);
+	pc->fwd = compute_stream_time(x->c, kc.fwd_bytes) +
+		  step_kernel_fixed(x->c, kc.fwd_kernels - kc.fwd_gemms);
+	pc->bwd = compute_stream_time(x->c, kc.bwd_bytes) +
+		  step_kernel_fixed(x->c, kc.bwd_kernels - kc.bwd_gemms);
 	if (last) {
 		double head = compute_gemm_time(x->c, gemm_dtype(x->s, true), x->tokens, V, h);
 		pc->fwd += head;

@@ -38,6 +38,8 @@ void step_costs(const struct scenario *s, const struct compute *c, const struct 
 /* The host's time to issue one kernel, and a pass's time bounded below by its launches. */
 double step_kernel_gap(const struct scenario *s);
 double step_host_bound(double gpu, double kernels, double gap);
+/* The GPU's fixed time for `kernels` memory-bound kernels beyond their bytes. */
+double step_kernel_fixed(const struct compute *c, double kernels);
 /* Model and hardware FLOPs of the step. */
 void step_count_flops(const struct scenario *s, struct step_plan *out);
 

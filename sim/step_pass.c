@@ -673,8 +673,9 @@ void step_optimizer(struct builder *b, int64_t dev, uint32_t dp_done, const stru
 		struct kernel_cost kc;
 		kernels_optimizer(s, shard, 10.0 * (double)b->role[dev].layers + 3, &kc);
 		op = graph_add_compute(g, b->compute[dev], "optimizer", STEP_OPTIMIZER,
-				       step_host_bound(compute_stream_time(c, kc.fwd_bytes),
-						  kc.fwd_kernels, step_kernel_gap(s)));
+				       step_host_bound(compute_stream_time(c, kc.fwd_bytes) +
+							       step_kernel_fixed(c, kc.fwd_kernels),
+						       kc.fwd_kernels, step_kernel_gap(s)));
 		join_side(b, dev, op);
 		if (dp_done != NONE)
 			graph_add_dep(g, op, dp_done);
