@@ -52,6 +52,14 @@ static double act_bytes(const struct scenario *s)
 	return s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 }
 
+double kernels_activation(const struct scenario *s, double in_bytes, double *launches)
+{
+	double E = act_bytes(s);
+	bool fused = s->runtime.fusion.bias_activation;
+	*launches = fused ? 1 : 2;
+	return (s->model.mlp == MLP_SWIGLU ? 2 : 1) * in_bytes + E + (fused ? 0 : 2 * E);
+}
+
 static void add(struct kernel_cost *k, double kernels, double bytes)
 {
 	k->fwd_kernels += kernels;
@@ -137,16 +145,9 @@ void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens
 			add(&k, 10, 8 * (a + kv) * T * E);
 	}
 	/* Activation (and gating) on the MLP's hidden states. */
-	if (gated) {
-		if (r->fusion.bias_activation)
-			add(&k, 1, 3 * f * T * E);
-		else
-			add(&k, 2, 5 * f * T * E);
-	} else {
-		if (r->fusion.bias_activation)
-			add(&k, 1, 2 * f * T * E);
-		else
-			add(&k, 2, 4 * f * T * E);
+	{
+		double launches, per = kernels_activation(s, E, &launches);
+		add(&k, launches, per * f * T);
 	}
 	/* Without a fused attention kernel: scale, mask and softmax over the scores. */
 	if (!s->workload.flash_attention) {

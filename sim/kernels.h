@@ -30,6 +30,11 @@ struct kernel_cost {
  * sequence-parallel flag set what each GPU holds. */
 void kernels_layer(const struct scenario *s, enum layer_kind kind, double tokens, int64_t tp,
 		   bool sequence_parallel, struct kernel_cost *out);
+/* The MLP's activation (and gating), per element of its output: the bytes it moves reading
+ * its input at in_bytes an element (gate and up when gated) and writing its output, and unfused
+ * (runtime.fusion.bias_activation false) an intermediate written and read back between its two
+ * kernels; *launches gets its kernel count. The forward and every recompute of it use this. */
+double kernels_activation(const struct scenario *s, double in_bytes, double *launches);
 /* The embedding lookup (first) and the output head's loss (last) for the same tokens. */
 void kernels_outer(const struct scenario *s, double tokens, int64_t tp, bool first, bool last,
 		   struct kernel_cost *out);

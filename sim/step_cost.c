@@ -179,7 +179,8 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 	double E = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
 	double out = s->workload.dtype == DTYPE_FP8 ? 2.0 : E;
 	double Tn = sp ? x->tokens / (double)x->l->tp : x->tokens;
-	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0, bound = 0;
+	double widths = 2.0 * (double)m->hidden, norms = 2, gpu = 0, kernels = 0, gemms = 0;
+	double launches;
 	if (s->strategy.recompute_modules.norm) {
 		if (model_is_mla(m)) {
 			widths += (double)(m->mla.q_lora_rank + m->mla.kv_lora_rank);
@@ -190,41 +191,35 @@ static double module_recompute(const struct ctx *x, enum layer_kind kind, bool s
 		gpu += compute_stream_time(x->c, widths * Tn *
 							 (s->runtime.fusion.norm ? E + out : 8 * E));
 		kernels += norms * (s->runtime.fusion.norm ? 1 : 5);
-		bound += norms * (s->runtime.fusion.norm ? 1 : 5);
 	}
 	if (s->strategy.recompute_modules.mla_up && model_is_mla(m)) {
 		gpu += x->mla_up_fwd;
-		kernels += 2;
+		gemms += 2;
 	}
 	if (s->strategy.recompute_modules.mlp && kind == LAYER_DENSE) {
 		/* The dense MLP's forward again, its GEMMs and its activation as kernels.c counts
-		 * it (fused 3 f T E bytes gated, 2 f T E not; unfused 2 f T E more and a second
-		 * kernel); with TP its collectives are not repeated here. */
+		 * it; with TP its collectives are not repeated here. */
 		double f = (double)m->ffn / (double)x->l->tp;
-		int fused = s->runtime.fusion.bias_activation;
-		gpu += x->mlp_fwd + compute_stream_time(x->c, ((m->mlp == MLP_SWIGLU ? 3 : 2) +
-								     (fused ? 0 : 2)) *
-								    f * x->tokens * E);
-		kernels += fused ? 3 : 4;
-		bound += fused ? 1 : 2;
+		gpu += x->mlp_fwd + compute_stream_time(x->c, kernels_activation(s, E, &launches) *
+								    f * x->tokens);
+		gemms += 2;
+		kernels += launches;
 	}
 	if (s->strategy.recompute_modules.moe_act && kind == LAYER_MOE) {
 		/* The activation of the routed and shared experts again (DeepSeek-V3 report sec.
-		 * 3.3.3), as kernels.c counts its forward: reading its kept input (gate and up
-		 * halves when gated; FP8 under the block recipe: memory.c) and writing its output,
-		 * and unfused (runtime.fusion.bias_activation false) an intermediate written and
-		 * read back between its two kernels. */
+		 * 3.3.3), as kernels.c counts its forward, reading its kept input (FP8 under the
+		 * block recipe: memory.c). */
 		double f = (double)(m->moe.top_k + m->moe.shared_experts) * (double)m->moe.ffn /
 			   (double)x->l->etp;
 		double in = s->workload.dtype == DTYPE_FP8 && s->workload.fp8_recipe == FP8_BLOCK
 				    ? memory_fp8_act_bytes(s) : E;
-		int fused = s->runtime.fusion.bias_activation;
-		double bytes = (m->mlp == MLP_SWIGLU ? 2 : 1) * in + E + (fused ? 0 : 2 * E);
-		gpu += compute_stream_time(x->c, moe_tokens(x) * f * bytes);
-		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
-		bound += (m->moe.shared_experts > 0 ? 2 : 1) * (fused ? 1 : 2);
+		gpu += compute_stream_time(x->c, moe_tokens(x) * f * kernels_activation(s, in,
+											 &launches));
+		kernels += (m->moe.shared_experts > 0 ? 2 : 1) * launches;
 	}
-	gpu += step_kernel_fixed(x->c, bound);
+	/* The GEMMs run at their measured rates; the memory-bound kernels pay their fixed time. */
+	gpu += step_kernel_fixed(x->c, kernels);
+	kernels += gemms;
 	return kernels > 0 ? step_host_bound(gpu, kernels, step_kernel_gap(s)) : 0;
 }
 
