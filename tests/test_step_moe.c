@@ -39,6 +39,30 @@ static void moe_cost(const struct scenario *s, struct pass_cost *moe)
 	layer_cost_of(s, LAYER_MOE, moe);
 }
 
+/* What strategy.recompute_modules.<module> adds to the recompute of a layer of `kind`, with
+ * runtime.fusion.<fusion> on (added[0]) and off (added[1]). `base` gives the model, cluster and
+ * workload, and opens the strategy mapping the module key goes into. */
+static void recompute_added(const char *base, const char *module, const char *fusion,
+			    enum layer_kind kind, double added[2])
+{
+	static const char *const flag[2] = {"false", "true"};
+	int off, on;
+	for (off = 0; off < 2; off++) {
+		double t[2];
+		for (on = 0; on < 2; on++) {
+			struct scenario *s = check_scenariof("rc", "%s recompute_modules: {%s: %s}}\n"
+							     "runtime: {fusion: {%s: %s}}\n",
+							     base, module, flag[on], fusion,
+							     flag[!off]);
+			struct pass_cost c;
+			layer_cost_of(s, kind, &c);
+			t[on] = c.recompute;
+			scenario_free(s);
+		}
+		added[off] = t[1] - t[0];
+	}
+}
+
 /*
  * Mixtral-8x7B, EP 8 inside a p5 node, 4096 tokens: a dispatch and a combine each move the
  * tokens' 2 copies of h = 4096 in BF16, 7/8 of them to other GPUs: 2 x 4096 x 4096 x 2 x 2 x
@@ -77,28 +101,13 @@ static void moe_imbalance_loads_the_busiest_rank(void **state)
  */
 static void recomputed_moe_activation_costs_its_forward(void **state)
 {
-#define MIXTRAL(act, fused)                                                                  \
-	"model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                      \
-	"workload: {seq_len: 4096, global_batch: 8}\n"                                       \
-	"strategy: {ep: 8, zero: 1, recompute_modules: {moe_act: " act "}}\n"               \
-	"runtime: {fusion: {bias_activation: " fused "}}\n"
-	struct scenario *s[4] = {
-		check_scenariof("f0", MIXTRAL("false", "true")),
-		check_scenariof("f1", MIXTRAL("true", "true")),
-		check_scenariof("u0", MIXTRAL("false", "false")),
-		check_scenariof("u1", MIXTRAL("true", "false")),
-	};
-#undef MIXTRAL
-	struct pass_cost c[4];
-	int i;
+	double added[2];
 	(void)state;
-	for (i = 0; i < 4; i++)
-		moe_cost(s[i], &c[i]);
-	check_rel(c[1].recompute - c[0].recompute, 704643072.0 / (3.35e12 * 0.89) + 4.6e-6, 1e-9);
-	check_rel(c[3].recompute - c[2].recompute, 1174405120.0 / (3.35e12 * 0.89) + 2 * 4.6e-6,
-		  1e-9);
-	for (i = 0; i < 4; i++)
-		scenario_free(s[i]);
+	recompute_added("model: mixtral-8x7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"
+			"workload: {seq_len: 4096, global_batch: 8}\nstrategy: {ep: 8, zero: 1,",
+			"moe_act", "bias_activation", LAYER_MOE, added);
+	check_rel(added[0], 704643072.0 / (3.35e12 * 0.89) + 4.6e-6, 1e-9);
+	check_rel(added[1], 1174405120.0 / (3.35e12 * 0.89) + 2 * 4.6e-6, 1e-9);
 }
 
 /*
@@ -110,29 +119,13 @@ static void recomputed_moe_activation_costs_its_forward(void **state)
  */
 static void recomputed_norms_cost_their_forward(void **state)
 {
-#define LLAMA(norm, fused)                                                                   \
-	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
-	"workload: {seq_len: 4096, global_batch: 8}\n"                                       \
-	"strategy: {zero: 1, recompute_modules: {norm: " norm "}}\n"                        \
-	"runtime: {fusion: {norm: " fused "}}\n"
-	struct scenario *s[4] = {
-		check_scenariof("f0", LLAMA("false", "true")),
-		check_scenariof("f1", LLAMA("true", "true")),
-		check_scenariof("u0", LLAMA("false", "false")),
-		check_scenariof("u1", LLAMA("true", "false")),
-	};
-#undef LLAMA
-	struct pass_cost c[4];
-	int i;
+	double added[2];
 	(void)state;
-	for (i = 0; i < 4; i++)
-		layer_cost_of(s[i], LAYER_DENSE, &c[i]);
-	check_rel(c[1].recompute - c[0].recompute, 134217728.0 / (3.35e12 * 0.89) + 2 * 4.6e-6,
-		  1e-9);
-	check_rel(c[3].recompute - c[2].recompute, 536870912.0 / (3.35e12 * 0.89) + 10 * 4.6e-6,
-		  1e-9);
-	for (i = 0; i < 4; i++)
-		scenario_free(s[i]);
+	recompute_added("model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"
+			"workload: {seq_len: 4096, global_batch: 8}\nstrategy: {zero: 1,", "norm", "norm",
+			LAYER_DENSE, added);
+	check_rel(added[0], 134217728.0 / (3.35e12 * 0.89) + 2 * 4.6e-6, 1e-9);
+	check_rel(added[1], 536870912.0 / (3.35e12 * 0.89) + 10 * 4.6e-6, 1e-9);
 }
 
 /*
@@ -143,27 +136,12 @@ static void recomputed_norms_cost_their_forward(void **state)
  */
 static void recomputed_mlp_activation_costs_its_forward(void **state)
 {
-#define LLAMA(mlp, fused)                                                                    \
-	"model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"                        \
-	"workload: {seq_len: 4096, global_batch: 8}\n"                                       \
-	"strategy: {zero: 1, recompute_modules: {mlp: " mlp "}}\n"                          \
-	"runtime: {fusion: {bias_activation: " fused "}}\n"
-	struct scenario *s[4] = {
-		check_scenariof("f0", LLAMA("false", "true")),
-		check_scenariof("f1", LLAMA("true", "true")),
-		check_scenariof("u0", LLAMA("false", "false")),
-		check_scenariof("u1", LLAMA("true", "false")),
-	};
-#undef LLAMA
-	struct pass_cost c[4];
-	int i;
+	double added[2];
 	(void)state;
-	for (i = 0; i < 4; i++)
-		layer_cost_of(s[i], LAYER_DENSE, &c[i]);
-	check_rel((c[3].recompute - c[2].recompute) - (c[1].recompute - c[0].recompute),
-		  180355072.0 / (3.35e12 * 0.89) + 4.6e-6, 1e-9);
-	for (i = 0; i < 4; i++)
-		scenario_free(s[i]);
+	recompute_added("model: llama-2-7b\ncluster: {node: p5.48xlarge, nodes: 1}\n"
+			"workload: {seq_len: 4096, global_batch: 8}\nstrategy: {zero: 1,", "mlp", "bias_activation",
+			LAYER_DENSE, added);
+	check_rel(added[1] - added[0], 180355072.0 / (3.35e12 * 0.89) + 4.6e-6, 1e-9);
 }
 
 /*
