@@ -26,6 +26,7 @@ struct curve {
 struct compute {
 	struct gpu_spec gpu;
 	struct curve gemm, fp8;    /* fp8.n == 0: FP8 GEMMs use the 16-bit curve */
+	struct curve seq_fused, seq_flash2;  /* attention's rate by sequence length, of its plateau */
 	double fp8_scale;          /* the framework's share of the FP8 curve */
 	double memory_eff, attention_eff, flash2_eff;
 	double kernel_latency;     /* s per kernel (serving) */
@@ -51,6 +52,45 @@ static const double fallback_attention = 0.65;
  * takes that figure (assumption: the fixed part of a kernel depends little on the generation).
  */
 static const double fallback_kernel_latency = 4.6e-6;
+
+static int curve_init(struct curve *cv, const struct numlist *x, const struct numlist *y);
+
+/*
+ * Attention's rate by sequence length. Shah et al. 2024 (FlashAttention-3, arXiv:2407.08608)
+ * measure each kernel on H100 SXM5 in BF16 at head dimension 128 and sequence 512, 1k, 2k, 4k,
+ * 8k and 16k (batch x sequence = 16k tokens): cuDNN's causal forward at 315, 410, 484, 518, 529,
+ * 539 TFLOP/s (Fig. 4), its backward at 305, 408, 465, 499, 518, 516 (Fig. 5);
+ * FlashAttention-2's at 191, 260, 298, 319, 333, 335 and 214, 260, 291, 310, 318, 322. A step
+ * runs a forward and a backward of 2.5 times its FLOPs (the paper's count), at
+ * 3.5 / (1/fwd + 2.5/bwd): cuDNN 307.8, 408.6, 470.3, 504.3, 521.1, 522.4; FlashAttention-2 206.9, 260.0, 293.0, 312.5,
+ * 322.1, 325.6. The fractions of each kernel's 16k rate, its plateau, are the curves; the GPU
+ * presets' attention figures are the plateau rates. Fewer query tiles per head at short
+ * sequences leave SMs idle and the causal diagonal's masked tiles weigh more.
+ */
+static const double attn_seq[] = {512, 1024, 2048, 4096, 8192, 16384};
+static const double cudnn_fwd[] = {315, 410, 484, 518, 529, 539};
+static const double cudnn_bwd[] = {305, 408, 465, 499, 518, 516};
+static const double flash2_fwd[] = {191, 260, 298, 319, 333, 335};
+static const double flash2_bwd[] = {214, 260, 291, 310, 318, 322};
+enum { ATTN_SEQ_POINTS = (int)(sizeof attn_seq / sizeof attn_seq[0]) };
+
+/* A step's attention: one forward and one backward of 2.5 times its FLOPs. */
+static double step_rate(double fwd, double bwd)
+{
+	return 3.5 / (1.0 / fwd + 2.5 / bwd);
+}
+
+static int attention_seq_init(struct curve *cv, const double *fwd, const double *bwd)
+{
+	struct numlist xs = {0}, ys = {0};
+	int i, last = ATTN_SEQ_POINTS - 1;
+	for (i = 0; i < ATTN_SEQ_POINTS; i++) {
+		xs.v[i] = attn_seq[i];
+		ys.v[i] = step_rate(fwd[i], bwd[i]) / step_rate(fwd[last], bwd[last]);
+	}
+	xs.n = ys.n = ATTN_SEQ_POINTS;
+	return curve_init(cv, &xs, &ys);
+}
 
 static int curve_init(struct curve *cv, const struct numlist *x, const struct numlist *y)
 {
@@ -110,7 +150,9 @@ struct compute *compute_new(const struct gpu_spec *gpu, struct mark at, struct d
 							       : fallback_kernel_latency;
 	if (curve_init(&c->gemm, &gpu->efficiency.gemm_flops, &gpu->efficiency.gemm_fraction) ||
 	    curve_init(&c->fp8, &gpu->efficiency.fp8_gemm_flops,
-		       &gpu->efficiency.fp8_gemm_fraction)) {
+		       &gpu->efficiency.fp8_gemm_fraction) ||
+	    attention_seq_init(&c->seq_fused, cudnn_fwd, cudnn_bwd) ||
+	    attention_seq_init(&c->seq_flash2, flash2_fwd, flash2_bwd)) {
 		diag_add(d, at, NULL, "cannot build the GEMM efficiency curve of %s",
 			 gpu->name ? gpu->name : "the GPU");
 		compute_free(c);
@@ -130,6 +172,8 @@ void compute_free(struct compute *c)
 		return;
 	curve_free(&c->gemm);
 	curve_free(&c->fp8);
+	curve_free(&c->seq_fused);
+	curve_free(&c->seq_flash2);
 	free(c);
 }
 
@@ -314,9 +358,15 @@ double compute_attention_time(const struct compute *c, enum dtype dtype, double 
  * stops at 128). The same kernel keeps its fraction on other GPUs, an assumption (no published
  * pair for them). FlashAttention-1 and its Triton port: no published pair, no change.
  */
-static double step_rate(double fwd, double bwd)
+/* The kernel's fraction of its plateau rate at this sequence length, on the curves above
+ * (linear in log sequence, 512's below 512, 1 above 16k). FlashAttention-1 and its Triton port:
+ * no published curve, no change. */
+double compute_attention_seq_scale(const struct compute *c, enum attention_kernel kernel,
+				   double seq)
 {
-	return 3.5 / (1.0 / fwd + 2.5 / bwd);
+	if (kernel == ATTENTION_FLASH1)
+		return 1.0;
+	return curve_eval(kernel == ATTENTION_FLASH2 ? &c->seq_flash2 : &c->seq_fused, seq);
 }
 
 double compute_attention_head_dim_scale(enum attention_kernel kernel, double head_dim)

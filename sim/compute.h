@@ -37,6 +37,10 @@ double compute_attention_time(const struct compute *c, enum dtype dtype, double 
 /* A training step's fused attention (one forward, one backward) at head dimension head_dim:
  * its rate as a fraction of the rate at head dimension 128, the one the GPU presets give. */
 double compute_attention_head_dim_scale(enum attention_kernel kernel, double head_dim);
+/* The kernel's training rate at sequence length seq over its rate at 16k, the plateau the GPU
+ * presets give (FlashAttention-3 paper, Figs. 4 and 5; compute.c); 1 for FlashAttention-1. */
+double compute_attention_seq_scale(const struct compute *c, enum attention_kernel kernel,
+				   double seq);
 /* The fixed GPU time of one serving kernel beyond its roofline (the preset's kernel_latency or
  * compute.c's fallback, fitted to gpt-fast's batch-1 decode). */
 double compute_kernel_latency(const struct compute *c);

@@ -280,9 +280,16 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		 * window (FlashAttention-2's window_size; Dao 2023). */
 		double flops = 4 * b * sq * seq * heads * d * 0.5 *
 			       model_attention_share_packed(m, seq, (double)s->workload.document_len);
+		/* The kernel's rate by head dimension and by the sequence it runs over: a rank's
+		 * share of it under context parallelism, one document when packed ones are
+		 * masked apart (compute.c). */
+		double kseq = s->workload.document_len > 0 && (double)s->workload.document_len < sq
+				      ? (double)s->workload.document_len
+				      : sq;
 		attn_fwd = compute_attention_time(x->c, s->workload.dtype, flops,
 						  s->runtime.attention_kernel) /
-			   compute_attention_head_dim_scale(s->runtime.attention_kernel, d);
+			   (compute_attention_head_dim_scale(s->runtime.attention_kernel, d) *
+			    compute_attention_seq_scale(x->c, s->runtime.attention_kernel, kseq));
 		attn_bwd = 2.5 * attn_fwd;
 	} else {
 		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);
