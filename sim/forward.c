@@ -247,6 +247,11 @@ static double attention(const struct forward_cost *f, const struct forward_batch
 	bytes = (b->kv_tokens + (f->decode_kv_reads - 1) * b->decode_pairs) * f->kv_layer +
 		2 * b->tokens * f->heads *
 		(f->head_dim > 0 ? f->head_dim : (double)m->mla.kv_lora_rank) * f->act;
+	/* Prompts run at the kernel's rate for their length (compute.c: the GPU presets give the
+	 * rate at 16k), over the pairs' mean context; decode's single queries at the preset's. */
+	if (b->prefill_pairs > 0 && b->prefill_len > 0)
+		prefill_flops /= compute_attention_seq_scale(f->c, f->s->runtime.attention_kernel,
+							     b->prefill_len / b->prefill_pairs);
 	return fmax(compute_attention_time(f->c, dtype, prefill_flops + decode_flops,
 					   f->s->runtime.attention_kernel),
 		    compute_stream_time(f->c, bytes));
@@ -362,7 +367,8 @@ double forward_time_comm(const struct forward_cost *f, const struct forward_batc
 	lb = b;
 	if (s->serving.two_batch_overlap && b->tokens >= 2) {
 		half = (struct forward_batch){b->tokens / 2, b->sequences / 2, b->prefill_pairs / 2,
-					      b->decode_pairs / 2, b->kv_tokens / 2};
+					      b->decode_pairs / 2, b->kv_tokens / 2,
+					      b->prefill_len / 2};
 		lb = &half;
 		reps = 2;
 	}
@@ -456,6 +462,7 @@ static const struct forward_batch *rank_batch(const struct forward_cost *f,
 	out->tokens = b->tokens / f->adp;
 	out->sequences = b->sequences / f->adp;
 	out->prefill_pairs = b->prefill_pairs / f->adp;
+	out->prefill_len = b->prefill_len / f->adp;
 	out->decode_pairs = b->decode_pairs / f->adp;
 	out->kv_tokens = b->kv_tokens / f->adp;
 	return out;

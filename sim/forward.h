@@ -19,6 +19,9 @@ struct forward_batch {
 	double prefill_pairs;   /* query-key pairs of prompt tokens (causal, prefix included) */
 	double decode_pairs;    /* query-key pairs of decode tokens: their context lengths */
 	double kv_tokens;       /* cached tokens attention reads (every sequence's context) */
+	double prefill_len;     /* prefill_pairs times their chunk's context (cached + new): over
+				   prefill_pairs, the sequence prompt attention runs over; 0: the
+				   GPU preset's rate */
 };
 
 /* Where the pass's time goes, seconds summed over pipeline stages. */

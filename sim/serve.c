@@ -236,7 +236,9 @@ static void batch_of(const struct serve_state *e, struct replica *p)
 			speculative_add(&p->sb, c, q->drafted);
 		} else {
 			/* Causal attention of a chunk of n tokens after c cached ones. */
-			b->prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
+			double pairs = model_chunk_pairs(&e->s->model, c, n);
+			b->prefill_pairs += pairs;
+			b->prefill_len += pairs * (c + n);
 			p->prefills++;
 		}
 	}

@@ -137,6 +137,7 @@ static bool begin_prefill(struct pstate *e, struct prep *p)
 		p->b.kv_tokens += model_context_tokens(&e->s->model, c + n);
 		/* Causal attention of a chunk of n tokens after c cached ones. */
 		p->b.prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
+		p->b.prefill_len += model_chunk_pairs(&e->s->model, c, n) * (c + n);
 		if (q->computed + q->sched == e->rs->req[p->run[k]].prompt)
 			p->b.sequences += 1;
 	}

@@ -200,6 +200,7 @@ bool serve_pools_begin_decode(struct pstate *e, struct prep *d)
 		} else {
 			/* A recompute chunk of n tokens after c cached ones, causal. */
 			d->b.prefill_pairs += model_chunk_pairs(&e->s->model, c, n);
+			d->b.prefill_len += model_chunk_pairs(&e->s->model, c, n) * (c + n);
 			d->prefills++;
 		}
 		if (q->dcomputed + q->sched == e->rs->req[d->run[k]].prompt + q->generated)

@@ -50,6 +50,8 @@ bool serve_begin_static(struct serve_state *e, struct replica *p)
 		if (p->k == 0) {
 			b->tokens += (double)q->prompt;
 			b->prefill_pairs += model_chunk_pairs(&e->s->model, 0, (double)q->prompt);
+			b->prefill_len += model_chunk_pairs(&e->s->model, 0, (double)q->prompt) *
+					  (double)q->prompt;
 			b->kv_tokens += model_context_tokens(&e->s->model, (double)q->prompt);
 			p->prefills++;
 		} else {

@@ -164,8 +164,8 @@ static void attention_slows_at_small_head_dims(void **state)
  * (Shah et al. 2024, H100 SXM5 BF16, head dim 128): at sequence 16k, the plateau the preset
  * gives, 539 TFLOP/s forward with the causal mask (Fig. 4) and 516 backward (Fig. 5); a step's
  * attention is a forward and a backward of 2.5 times its FLOPs, so 1e12 FLOPs take
- * 1e12 (1/539 + 2.5/516) / 3.5 / 1e12 s = 1.91424 ms; the preset rounds the fraction to 0.528
- * (0.06 %). At sequence 4k the same figures are 518 and 499: 1.98290 ms, the time the preset's
+ * 1e12 (1/539 + 2.5/516) / 3.5 / 1e12 s = 1.91436 ms; the preset rounds the fraction,
+ * 522.37 / 989.4 = 0.52797, to 0.528 (0.01 %). At sequence 4k the same figures are 518 and 499: 1.98290 ms, the time the preset's
  * rate divided by the sequence scale gives. */
 static void h100_fused_attention_runs_at_cudnns_measured_rate(void **state)
 {
@@ -185,10 +185,10 @@ static void h100_fused_attention_runs_at_cudnns_measured_rate(void **state)
 }
 
 /* The same paper's figures by sequence length (512 ... 16k), each kernel's step rate over its
- * 16k rate. cuDNN at 2k: forward 484, backward 465, 3.5 / (1/484 + 2.5/465) = 470.28 against
- * 522.40 at 16k. FlashAttention-2 at 4k: 319 and 310, 312.52 against 325.61 (335 and 322).
- * Half way between 4k and 8k in log sequence (5793) cuDNN is half way between 504.29 and
- * 521.10. Below 512 the figure stays at 512's (315 and 305: 307.84), above 16k at 1;
+ * 16k rate. cuDNN at 2k: forward 484, backward 465, 3.5 / (1/484 + 2.5/465) = 470.27 against
+ * 522.37 at 16k. FlashAttention-2 at 4k: 319 and 310, 312.52 against 325.61 (335 and 322).
+ * Half way between 4k and 8k in log sequence (5793) cuDNN is half way between 504.28 and
+ * 521.10. Below 512 the figure stays at 512's (315 and 305: 307.79), above 16k at 1;
  * FlashAttention-1 has no published curve and keeps its rate. */
 static void attention_slows_at_short_sequences(void **state)
 {
@@ -197,11 +197,11 @@ static void attention_slows_at_short_sequences(void **state)
 		"workload: {seq_len: 4096, global_batch: 8}\n");
 	struct compute *c = new_compute(&s->cluster.node.gpu);
 	(void)state;
-	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, 2048), 470.28 / 522.40, 1e-4);
+	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, 2048), 470.27 / 522.37, 1e-4);
 	check_rel(compute_attention_seq_scale(c, ATTENTION_FLASH2, 4096), 312.52 / 325.61, 1e-4);
 	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, sqrt(4096.0 * 8192.0)),
-		  (504.29 + 521.10) / 2 / 522.40, 1e-4);
-	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, 256), 307.84 / 522.40, 1e-4);
+		  (504.28 + 521.10) / 2 / 522.37, 1e-4);
+	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, 256), 307.79 / 522.37, 1e-4);
 	check_rel(compute_attention_seq_scale(c, ATTENTION_FUSED, 32768), 1, 0);
 	check_rel(compute_attention_seq_scale(c, ATTENTION_FLASH1, 2048), 1, 0);
 	compute_free(c);

@@ -377,7 +377,7 @@ static void one_token_reads_only_its_experts(void **state)
 		"model: deepseek-v3\ncluster: {node: p5e.48xlarge}\n"
 		"workload: {mode: infer, dtype: fp8, seq_len: 4096}\nstrategy: {tp: 8, ep: 8}\n");
 	struct forward_cost *f = new_forward(s);
-	struct forward_batch one = {1, 1, 0, 1000, 1000}, many = {256, 256, 0, 256000, 256000};
+	struct forward_batch one = {1, 1, 0, 1000, 1000, 0}, many = {256, 256, 0, 256000, 256000, 0};
 	double t1, t256;
 	(void)state;
 	assert_non_null(f);
@@ -473,7 +473,7 @@ static void turbomind_decode_reads_a_group_of_eight_twice(void **state)
 	struct scenario *once = check_scenario("tm0", yaml);
 	struct scenario *twice = check_scenario("tm4", yaml);
 	struct forward_cost *f0, *f4, *f8;
-	struct forward_batch b = {64, 64, 0, 64000, 64000};
+	struct forward_batch b = {64, 64, 0, 64000, 64000, 0};
 	double t0, t4, t8;
 	(void)state;
 	twice->serving.decode_heads_per_cta = 4;
@@ -511,7 +511,7 @@ static void moe_imbalance_loads_the_busiest_serving_rank(void **state)
 	struct scenario *skew = check_scenario("skew", V3("2"));
 #undef V3
 	struct forward_cost *fe = new_forward(even), *fs = new_forward(skew);
-	struct forward_batch many = {256, 256, 0, 256000, 256000};
+	struct forward_batch many = {256, 256, 0, 256000, 256000, 0};
 	struct forward_comm ce, cs;
 	double pe[FORWARD_PARTS] = {0}, ps[FORWARD_PARTS] = {0};
 	(void)state;
@@ -650,8 +650,9 @@ static void an_iteration_on_links_takes_forward_time(void **state)
 		"cluster: {node: p5.48xlarge, gpus: 4}\nstrategy: {tp: 4}\n"
 		"workload: {mode: infer, seq_len: 4096, requests: 1,\n"
 		"  prompt_tokens: {value: 1024}, output_tokens: {value: 2}}\n");
-	struct forward_batch prefill = {1024, 1, 1024.0 * 1025.0 / 2, 0, 1024};
-	struct forward_batch decode = {1, 1, 0, 1025, 1025};
+	struct forward_batch prefill = {1024, 1, 1024.0 * 1025.0 / 2, 0, 1024,
+					1024.0 * 1025.0 / 2 * 1024};
+	struct forward_batch decode = {1, 1, 0, 1025, 1025, 0};
 	double part[FORWARD_PARTS], tp_prefill;
 	struct memory_report m;
 	struct serve_result r;
@@ -675,6 +676,33 @@ static void an_iteration_on_links_takes_forward_time(void **state)
 	scenario_free(s);
 }
 
+/*
+ * A prompt's attention runs at the kernel's rate for its length (compute.c: the FlashAttention-3
+ * paper's figures; the H100 preset gives cuDNN's rate at 16k, 0.528 of 989.4 TFLOP/s). One
+ * prompt of 1024 tokens on tp 4 of the Qwen 14B distill: per layer and GPU 10 of its 40 heads of
+ * 128, 4 * 10 * 128 * (1024 * 1025 / 2) = 2,686,976,000 FLOPs, 5.14350 us at the plateau,
+ * 246.888 us over 48 layers. At 1k cuDNN's step rate is 3.5 / (1/410 + 2.5/408) = 408.569
+ * against 3.5 / (1/539 + 2.5/516) = 522.369 at 16k: the pass takes 246.888 * (522.369 / 408.569
+ * - 1) = 68.766 us more than the same batch without its prompt length (prefill_len 0: the
+ * preset's rate). The attention is compute-bound here (6.2 MB a layer at 2.98 TB/s, 2.1 us).
+ */
+static void prompt_attention_runs_at_its_lengths_rate(void **state)
+{
+	struct scenario *s = check_scenario("seqrate", "model: deepseek-r1-distill-qwen-14b\n"
+		"cluster: {node: p5.48xlarge, gpus: 4}\nstrategy: {tp: 4}\n"
+		"workload: {mode: infer, seq_len: 4096}\n");
+	struct forward_batch plateau = {1024, 1, 1024.0 * 1025.0 / 2, 0, 1024, 0};
+	struct forward_batch at1k = plateau;
+	struct forward_cost *f = new_forward(s);
+	double part[FORWARD_PARTS];
+	(void)state;
+	assert_non_null(f);
+	at1k.prefill_len = plateau.prefill_pairs * 1024;
+	check_rel(forward_time(f, &at1k, part) - forward_time(f, &plateau, part), 68.766e-6, 2e-4);
+	forward_free(f);
+	scenario_free(s);
+}
+
 /* The bytes and latencies forward gives per class of link add up, at each link's bandwidth, to
  * the TP, EP and PP time of the pass: DeepSeek-V3 on tp 8, ep 8 (all-reduces, all-to-alls and
  * the logits all-gather) and on tp 8, pp 2 (plus the send between stages). */
@@ -687,7 +715,8 @@ static void forward_link_transfers_add_up_to_its_collective_time(void **state)
 		"strategy: {tp: 8, pp: 2}\nworkload: {mode: infer, seq_len: 4096}\n",
 	};
 	struct forward_batch b = {2048 + 200, 201, 2048.0 * 2049.0 / 2, 200 * 1500.0,
-				  2048 + 200 * 1500.0};
+				  2048 + 200 * 1500.0,
+				  2048.0 * 2049.0 / 2 * 2048};
 	int k, c;
 	(void)state;
 	for (k = 0; k < 2; k++) {
@@ -1087,6 +1116,7 @@ int main(void)
 		cmocka_unit_test(the_rate_search_grows_past_the_all_at_once_average),
 		cmocka_unit_test(dp_replicas_split_the_stream_round_robin),
 		cmocka_unit_test(an_iteration_on_links_takes_forward_time),
+		cmocka_unit_test(prompt_attention_runs_at_its_lengths_rate),
 		cmocka_unit_test(moe_imbalance_loads_the_busiest_serving_rank),
 		cmocka_unit_test(forward_link_transfers_add_up_to_its_collective_time),
 		cmocka_unit_test(least_outstanding_sends_to_the_replica_with_fewer_requests),

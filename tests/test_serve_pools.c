@@ -305,7 +305,7 @@ static void dp_attention_dispatches_each_ranks_tokens_over_the_ep_group(void **s
 	struct scenario *s = check_scenario("dpa",
 		"model: deepseek-v3\ncluster: {node: h800-node, nodes: 2}\n"
 		"workload: {mode: infer, dtype: fp8, seq_len: 8192}\nstrategy: {tp: 1}\n");
-	struct forward_batch b = {1024, 1024, 0, 1024 * 4096.0, 1024 * 4096.0};
+	struct forward_batch b = {1024, 1024, 0, 1024 * 4096.0, 1024 * 4096.0, 0};
 	struct forward_comm comm;
 	double part[FORWARD_PARTS];
 	struct forward_cost *f;
@@ -408,8 +408,9 @@ static void two_batch_overlap_hides_the_all_to_all_under_compute(void **state)
 	struct scenario *s0, *s1;
 	struct forward_cost *plain = dpa_forward(&s0, "deepseek-v3", false);
 	struct forward_cost *tbo = dpa_forward(&s1, "deepseek-v3", true);
-	struct forward_batch prefill = {65536, 16, 16 * 4096.0 * 4097.0 / 2, 0, 65536};
-	struct forward_batch decode = {16384, 16384, 0, 16384 * 16.0, 16384 * 16.0};
+	struct forward_batch prefill = {65536, 16, 16 * 4096.0 * 4097.0 / 2, 0, 65536,
+					16 * 4096.0 * 4097.0 / 2 * 4096};
+	struct forward_batch decode = {16384, 16384, 0, 16384 * 16.0, 16384 * 16.0, 0};
 	double p0[FORWARD_PARTS], p1[FORWARD_PARTS], moved = 0;
 	struct forward_comm comm;
 	int c;

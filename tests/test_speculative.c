@@ -98,7 +98,7 @@ static void accepted_tokens_carry_the_fraction_between_steps(void **state)
  * cached, 8 rows of logits; their queries attend 101..104 and 201..204 keys, 410 + 810 pairs. */
 static void verification_widens_the_decode_batch(void **state)
 {
-	struct forward_batch b = {2, 2, 0, 101 + 201, 101 + 201};
+	struct forward_batch b = {2, 2, 0, 101 + 201, 101 + 201, 0};
 	struct speculative_batch sb;
 	(void)state;
 	memset(&sb, 0, sizeof sb);
@@ -147,18 +147,18 @@ static void an_eagle_step_costs_its_drafts_plus_a_wider_verify(void **state)
 	assert_non_null(c);
 	for (i = 0; i < 2; i++) {
 		double ctx = 512 + 4 * i;
-		struct forward_batch verify = {4, 4, 0, 4 * (ctx + 1) + 6, ctx + 4};
+		struct forward_batch verify = {4, 4, 0, 4 * (ctx + 1) + 6, ctx + 4, 0};
 		double draft = forward_time(head, &verify, NULL) +
 			       compute_gemm_time(c, DTYPE_BF16, 4, 4096, 8192);
 		for (j = 2; j <= 3; j++) {
-			struct forward_batch one_token = {1, 1, 0, ctx + j, ctx + j};
+			struct forward_batch one_token = {1, 1, 0, ctx + j, ctx + j, 0};
 			draft += forward_time(head, &one_token, NULL) +
 				 compute_gemm_time(c, DTYPE_BF16, 1, 4096, 8192);
 		}
 		step[i] = forward_time(target, &verify, NULL) + draft + 220e-6;
 	}
 	{
-		struct forward_batch decode = {1, 1, 0, 513, 513};
+		struct forward_batch decode = {1, 1, 0, 513, 513, 0};
 		plain = forward_time(target, &decode, NULL) + 220e-6;
 	}
 	serve_it(s, &rr);
