@@ -562,6 +562,11 @@ static const struct schema_row rows[] = {
 	     "ZeRO-3/FSDP frees gathered weights after forward and gathers them again for "
 	     "backward (FSDP FULL_SHARD); false keeps them (SHARD_GRAD_OP)",
 	     runtime.reshard_after_forward),
+	BOOL("runtime.zero3_copy_out", "false",
+	     "FSDP2's per-parameter sharding: after each ZeRO-3 all-gather the compute stream "
+	     "copies the unit out of the gathered buffer into its parameters, reading and "
+	     "writing its bytes in one kernel (split_with_sizes_copy); false: FSDP1 and DeepSpeed "
+	     "use the gathered buffer in place", runtime.zero3_copy_out),
 	ENUM("runtime.zero3_unit", zero3_unit_names, "layer",
 	     "what ZeRO-3/FSDP gathers at once: a whole layer (FSDP wrapping each block) or each "
 	     "module's own weights (DeepSpeed's per-submodule fetch, FSDP wrapping each Linear)",

@@ -207,6 +207,14 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		return -1;
 	compute_scale_fp8(c, s->runtime.fp8_gemm_scale);
 	b.s = s;
+	/* FSDP2 (runtime.zero3_copy_out): torch.distributed's foreach_all_gather_copy_out runs on
+	 * the compute stream as the unit is waited for, one split_with_sizes_copy kernel reading
+	 * and writing the gathered bytes (pytorch/pytorch PRs #117203, #119451), at the GPU's
+	 * memory-bound rate and fixed time per kernel. */
+	if (s->runtime.zero3_copy_out && s->strategy.zero >= 3) {
+		b.copy_out_fixed = step_kernel_fixed(c, 1);
+		b.copy_out_per_byte = compute_stream_time(c, 2.0);
+	}
 	layout_build(s, &b.l);
 	b.p = b.l.pp;
 	b.v = b.l.chunks;

@@ -71,6 +71,8 @@ struct builder {
 	uint32_t *recent;                            /* per device: last layer computes (ZeRO-3) */
 	struct memory_role *role;                    /* per device */
 	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
+	double copy_out_fixed, copy_out_per_byte;    /* runtime.zero3_copy_out: seconds per gather
+							and per gathered byte (0: none) */
 };
 
 

@@ -167,6 +167,14 @@ static void add_gather_overhead(struct traffic *t, double seconds)
  * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers).
  * Gathered module by module (runtime.zero3_unit: module), the layer's bytes go in as many
  * collectives, each paying its own latency and the framework's fixed cost. */
+/* The copy-out after a gather of `bytes` (runtime.zero3_copy_out), none without a gather. */
+static double copy_out(const struct builder *b, uint32_t gather, double bytes)
+{
+	return gather == NONE || b->copy_out_per_byte <= 0
+		       ? 0
+		       : b->copy_out_fixed + b->copy_out_per_byte * bytes;
+}
+
 static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, double modules)
 {
 	const struct scenario *s = b->s;
@@ -436,7 +444,9 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 					: NONE;
 		uint32_t fwd;
 		before = st->wait != NONE ? st->wait : chain;
-		st->op = layer_ops(b, dev, "layer_forward", lc->fwd, before, gather);
+		st->op = layer_ops(b, dev, "layer_forward",
+				   lc->fwd + copy_out(b, gather, st->per_layer_params * wbytes),
+				   before, gather);
 		fwd = st->op;
 		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
 		if (offload)
@@ -477,7 +487,9 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		before = st->started ? chain : st->wait;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
-				   backward_seconds(ps, lc), before, gather);
+				   backward_seconds(ps, lc) +
+					   copy_out(b, gather, st->per_layer_params * wbytes),
+				   before, gather);
 		if (back != NONE)
 			graph_add_dep(g, st->op, back);
 		if (!st->started)

@@ -305,6 +305,40 @@ static void zero3_backward_prefetch_hides_the_gathers(void **state)
 		     3 * (LAYER_GATHER_S + 2 * LAYER_GATHER_S));
 }
 
+/* FSDP2 (runtime.zero3_copy_out) copies each gathered layer out of the all-gather buffer on the
+ * compute stream: one kernel reading and writing the layer's 16-bit weights. The model of
+ * two_ranks() on a GPU of 1e12 B/s (efficiency 1) and 10 us per memory-bound kernel: a layer of
+ * 16 h^2 + 2 h = 268,443,648 parameters (LAYER_GATHER_S's 16 h^2: attention's 4 h^2 and the
+ * gated MLP's 12 h^2; two RMSNorms) takes 10 us + 2 x 2 x 268,443,648 / 1e12 s = 1.08377 ms
+ * to copy out. Four layers gather before their forward and again before their backward
+ * (FULL_SHARD): the step is 8 x 1.08377 = 8.670 ms longer, the copies lying on the compute
+ * stream's path (the embedding's 8 x 4096 parameters and the final norm, spread over the
+ * layers, are 5e-5 of it). */
+static void fsdp2_copy_out_lies_on_the_compute_stream(void **state)
+{
+	static const char *const yaml =
+		"model: {layers: 4, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n  nodes: 2\n  node:\n    gpus_per_node: 1\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e12, flops: {bf16: 312 TFLOPS},\n"
+		"          efficiency: {memory: 1, kernel_latency: 10 us}}\n"
+		"    links:\n"
+		"      gpu: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"      network: {bw: 1e11, latency: 0, efficiency: 1}\n"
+		"      pcie: {bw: 1e18, latency: 0, efficiency: 1}\n"
+		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 4, dtype: bf16}\n"
+		"strategy: {tp: 1, pp: 1, zero: 3}\n"
+		"runtime: {comm_sms: 0, gather_overhead: 0, zero3_copy_out: %s}\n";
+	struct scenario *off = check_scenariof("copy_out", yaml, "false");
+	struct scenario *on = check_scenariof("copy_out", yaml, "true");
+	struct result a, b;
+	(void)state;
+	simulate(off, &a);
+	simulate(on, &b);
+	check_rel(b.step_s - a.step_s, 8 * (10e-6 + 2.0 * 2 * 268443648 / 1e12), 1e-3);
+	scenario_free(off);
+	scenario_free(on);
+}
+
 /* The pipeline() scenario on interleaved 1F1B, its steady forwards and backwards paired or not
  * (strategy.overlap_moe_a2a). */
 static struct scenario *paired_pipeline(int pp, int vp, int m, bool paired)
@@ -874,6 +908,7 @@ int main(void)
 		cmocka_unit_test(tp_overlap_hides_the_collectives_under_the_gemms),
 		cmocka_unit_test(param_gather_hides_all_but_the_first_layer),
 		cmocka_unit_test(zero3_backward_prefetch_hides_the_gathers),
+		cmocka_unit_test(fsdp2_copy_out_lies_on_the_compute_stream),
 		cmocka_unit_test(paired_interleaving_keeps_the_interleaved_bubble),
 		cmocka_unit_test(megatron_pairs_hide_the_all_to_all),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
