@@ -163,10 +163,6 @@ static void add_gather_overhead(struct traffic *t, double seconds)
 		}
 }
 
-/* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
- * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers).
- * Gathered module by module (runtime.zero3_unit: module), the layer's bytes go in as many
- * collectives, each paying its own latency and the framework's fixed cost. */
 /* The copy-out after a gather of `bytes` (runtime.zero3_copy_out), none without a gather. */
 static double copy_out(const struct builder *b, uint32_t gather, double bytes)
 {
@@ -175,6 +171,10 @@ static double copy_out(const struct builder *b, uint32_t gather, double bytes)
 		       : b->copy_out_fixed + b->copy_out_per_byte * bytes;
 }
 
+/* ZeRO-3: gather one layer's weights on the DP stream, prefetched: it may start once the layer
+ * zero3_prefetch_layers + 1 computes back is done (DeepSpeed's prefetch of the next layers).
+ * Gathered module by module (runtime.zero3_unit: module), the layer's bytes go in as many
+ * collectives, each paying its own latency and the framework's fixed cost. */
 static uint32_t gather_layer(struct builder *b, int64_t dev, double bytes, double modules)
 {
 	const struct scenario *s = b->s;
