@@ -6,6 +6,7 @@
  * up to the step, and bit-identical reruns.
  */
 #include "check.h"
+#include "check_step.h"
 
 #include <dirent.h>
 #include <gsl/gsl_errno.h>
@@ -97,20 +98,10 @@ static void interleaving_divides_the_bubble_by_v(void **state)
 static void stage_times(const struct scenario *s, double *f, double *b, double *w)
 {
 	struct pass_cost layer[2], embed, head;
-	struct layout l;
-	struct diag d;
-	struct mark at = {"pipe", 0, 0};
-	struct compute *c;
-	diag_init(&d);
-	c = compute_new(&s->cluster.node.gpu, at, &d);
-	assert_non_null(c);
-	layout_build(s, &l);
-	step_costs(s, c, &l, layer, &embed, &head);
+	check_step_costs(s, layer, &embed, &head);
 	*f = 8 * layer[0].fwd;
 	*b = 8 * layer[0].bwd;
 	*w = 8 * layer[0].wgrad;
-	compute_free(c);
-	diag_release(&d);
 }
 
 /* The DeepSeek-V3 report's Table 2 on the engine, with the costs of the pass model: ZB-H1's

@@ -5,6 +5,7 @@
  * against DeepSeek's own profile. The step played on the engine is test_step's.
  */
 #include "check.h"
+#include "check_step.h"
 
 #include <gsl/gsl_errno.h>
 #include <math.h>
@@ -19,18 +20,8 @@
 static void layer_cost_of(const struct scenario *s, enum layer_kind kind, struct pass_cost *out)
 {
 	struct pass_cost layer[2], embed, head;
-	struct layout l;
-	struct diag d;
-	struct mark at = {0};
-	struct compute *c;
-	diag_init(&d);
-	c = compute_new(&s->cluster.node.gpu, at, &d);
-	assert_non_null(c);
-	layout_build(s, &l);
-	step_costs(s, c, &l, layer, &embed, &head);
+	check_step_costs(s, layer, &embed, &head);
 	*out = layer[kind];
-	compute_free(c);
-	diag_release(&d);
 }
 
 /* The MoE layer's. */
