@@ -1,9 +1,10 @@
 /*
  * calibrate: the fit of scenario keys to published runs, and draws from its covariance. Output
  * stage. The fit minimises sum_i (simulated_i / published_i - 1)^2 with GSL's trust-region
- * nonlinear least squares (gsl_multifit_nlinear, Levenberg-Marquardt steps, Jacobian by forward
- * differences); its covariance is (J^T J)^-1 scaled by the residual variance chisq / (n - p)
- * (GSL manual, "Nonlinear Least-Squares Fitting", Covariance matrix of best fit parameters).
+ * nonlinear least squares (gsl_multifit_nlinear, Levenberg-Marquardt steps, Jacobian by central
+ * differences: fd_step below); its covariance is (J^T J)^-1 scaled by the residual variance
+ * chisq / (n - p) (GSL manual, "Nonlinear Least-Squares Fitting", Covariance matrix of best fit
+ * parameters).
  */
 #include "calibrate.h"
 
