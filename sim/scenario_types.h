@@ -209,6 +209,8 @@ struct runtime {
 		bool linear_bias;  /* a Linear's bias in its GEMM's epilogue */
 		bool expert_bias;  /* routed experts' output bias as linear_bias says (false:
 				      a kernel per expert, Megatron-Core's loop) */
+		bool grad_accumulation; /* dW GEMMs accumulate into the gradient buffer (false:
+					   an add kernel per micro-batch) */
 	} fusion;
 };
 

@@ -602,6 +602,12 @@ static const struct schema_row rows[] = {
 	     "concatenated (Megatron-Core's TEGroupedMLP)", runtime.fusion.expert_bias),
 	BOOL("runtime.fusion.optimizer", "true", "multi-tensor Adam (one kernel over many "
 	     "tensors)", runtime.fusion.optimizer),
+	BOOL("runtime.fusion.grad_accumulation", "true", "the weight-gradient GEMMs accumulate "
+	     "into the gradient buffer (Megatron's --gradient-accumulation-fusion, Transformer "
+	     "Engine's fuse_wgrad_accumulation); false: each micro-batch's gradients are added to "
+	     "it by kernels of their own, reading the new gradient and reading and writing the "
+	     "buffer (the first micro-batch's skipped when the buffer has the gradients' own type: "
+	     "autograd keeps it)", runtime.fusion.grad_accumulation),
 };
 
 const struct schema_row *schema_rows(size_t *count)

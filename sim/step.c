@@ -52,6 +52,7 @@ static void free_builder(struct builder *b)
 	free(b->side);
 	free(b->act_copy);
 	free(b->act_release);
+	free(b->accum_started);
 }
 
 /* What emit_all records per (micro-batch, model chunk): its forward, its input gradients (a
@@ -215,6 +216,23 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		b.copy_out_fixed = step_kernel_fixed(c, 1);
 		b.copy_out_per_byte = compute_stream_time(c, 2.0);
 	}
+	/* runtime.fusion.grad_accumulation false: each parameter's gradient of a micro-batch is
+	 * added to its gradient buffer by a kernel of its own, reading the new gradient and
+	 * reading and writing the buffer, at the memory-bound rate. Megatron-LM of 2021 adds it
+	 * to the fp32 main_grad every micro-batch (megatron/model/distributed.py @d6380fda,
+	 * _make_param_hook: param.main_grad.add_(param.grad.data)); a buffer of the gradients'
+	 * own type is autograd's .grad, which keeps the first micro-batch's gradient as it comes
+	 * and adds the later ones (PyTorch torch/csrc/autograd/functions/accumulate_grad.h). The
+	 * fused path writes dW into the buffer from the GEMM (Megatron 83b1e42f, Feb 2022:
+	 * wgrad_gemm_accum_fp32; Transformer Engine's fuse_wgrad_accumulation). ZeRO-3 reduces
+	 * and shards every micro-batch's gradients as they come: nothing accumulates unsharded. */
+	if (!s->runtime.fusion.grad_accumulation && s->strategy.zero < 3) {
+		double E = s->workload.dtype == DTYPE_FP32 ? 4.0 : 2.0;
+		double G = memory_dtype_bytes(s->workload.grad_dtype);
+		b.accum_kernel = step_kernel_fixed(c, 1);
+		b.accum_per_param = compute_stream_time(c, E + 2 * G);
+		b.accum_skip_first = G <= E;
+	}
 	layout_build(s, &b.l);
 	b.p = b.l.pp;
 	b.v = b.l.chunks;
@@ -251,6 +269,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.recent = xcalloc((size_t)(b.p * RECENT), sizeof *b.recent);
 	b.chunk_act = xcalloc((size_t)(b.p * b.v), sizeof *b.chunk_act);
 	b.weights_left = xcalloc((size_t)(b.p * b.v), sizeof *b.weights_left);
+	b.accum_started = xcalloc((size_t)(b.p * b.v), sizeof *b.accum_started);
 	b.pair = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.tpc = xcalloc((size_t)b.p, sizeof(uint32_t));
 	b.side = xcalloc((size_t)b.p, sizeof(uint32_t));

@@ -36,6 +36,7 @@ struct ctx {
 	double mlp_fwd;                 /* the dense MLP's GEMMs, forward */
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
 	double modules;                 /* weight matrices on this GPU (an expert's each) */
+	double tensors;                 /* parameter tensors on this GPU, vectors included */
 };
 
 /* The host's time to issue one kernel (framework dispatch and launch), none when the step
@@ -113,6 +114,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 	struct ctx *x = vctx;
 	const struct model_config *m = &x->s->model;
 	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
+	x->tensors += t->group == TENSOR_EXPERT ? memory_local_experts(x->s) : (double)t->count;
 	if (!is_gemm(t))
 		return;
 	x->modules += t->group == TENSOR_EXPERT ? memory_local_experts(x->s) : (double)t->count;
@@ -272,8 +274,10 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->mlp_fwd = 0;
 	x->frozen_elems = 0;
 	x->modules = 0;
+	x->tensors = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	pc->modules = x->modules;
+	pc->tensors = x->tensors;
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */
 	if (flash) {
 		/* A causal fused kernel skips the masked half, and the blocks outside a sliding

@@ -29,6 +29,8 @@ struct pass_cost {
 	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
 	double modules;                 /* weight matrices, each its own ZeRO-3 gather with
 					   runtime.zero3_unit: module */
+	double tensors;                 /* parameter tensors (vectors too): each its own gradient
+					   accumulation kernel without runtime.fusion.grad_accumulation */
 };
 
 /* One dense and one MoE layer (zero without MoE), the embedding and the head with its loss, for
@@ -73,6 +75,12 @@ struct builder {
 	double *chunk_act;                           /* per (device, chunk): bytes per micro-batch */
 	double copy_out_fixed, copy_out_per_byte;    /* runtime.zero3_copy_out: seconds per gather
 							and per gathered byte (0: none) */
+	double accum_kernel, accum_per_param;        /* without runtime.fusion.grad_accumulation:
+							seconds per accumulation kernel and per
+							trainable element, each weight pass (0:
+							fused) */
+	bool accum_skip_first;                       /* the chunk's first weight pass adds none */
+	unsigned char *accum_started;                /* per (device, chunk): a weight pass ran */
 };
 
 

@@ -315,6 +315,8 @@ struct pass_state {
 	size_t key;
 	double params, per_layer_params, per_layer_trainable, per_layer_act, work, acc;
 	bool reduce, started;
+	bool accumulate;                    /* its weight gradients are added to the buffer by
+					       kernels of their own (builder's accum_*) */
 	uint32_t op, wait, comm;            /* comm: the stream of the layers' collectives */
 	uint32_t prefetched;                /* ZeRO-3: the next backward layer's gather, or NONE */
 	uint32_t *dp_after;
@@ -337,6 +339,17 @@ static double backward_seconds(const struct pass *ps, const struct pass_cost *c)
 	if (ps->kind == PASS_WEIGHT)
 		return c->wgrad;
 	return ps->kind == PASS_INPUT ? c->recompute + c->bwd - c->wgrad : c->recompute + c->bwd;
+}
+
+/* A weight pass's gradient accumulation kernels for one layer (runtime.fusion.grad_accumulation
+ * false, set up in step.c): its trainable elements at the builder's rate, one kernel per
+ * parameter tensor. */
+static double accumulation(const struct builder *b, const struct pass_state *st,
+			   const struct pass_cost *lc)
+{
+	return st->accumulate ? b->accum_per_param * st->per_layer_trainable +
+					b->accum_kernel * lc->tensors
+			      : 0;
 }
 
 static void pass_open(struct builder *b, int64_t dev, const struct pass *ps, uint32_t *dp_after,
@@ -387,8 +400,12 @@ static void pass_open(struct builder *b, int64_t dev, const struct pass *ps, uin
 	 * micro-batch's with ZeRO-3. */
 	st->reduce = is_weight(ps) &&
 		     (s->strategy.zero >= 3 || b->weights_left[dev * b->v + ps->chunk] == 1);
-	if (is_weight(ps))
+	if (is_weight(ps)) {
+		unsigned char *started = &b->accum_started[dev * b->v + ps->chunk];
 		b->weights_left[dev * b->v + ps->chunk]--;
+		st->accumulate = b->accum_per_param > 0 && (*started || !b->accum_skip_first);
+		*started = 1;
+	}
 	st->wait = st->gc < last_g && is_input(ps) ? b->bwd_send[st->key + 1] : NONE;
 	/* The head's backward first (the loss starts the backward), then the layers last to
 	 * first; the recompute working set lives for the whole pass, allocated by its first op. */
@@ -487,7 +504,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		before = st->started ? chain : st->wait;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
-				   backward_seconds(ps, lc) +
+				   backward_seconds(ps, lc) + accumulation(b, st, lc) +
 					   copy_out(b, gather, st->per_layer_params * wbytes),
 				   before, gather);
 		if (back != NONE)
@@ -496,8 +513,8 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
 		st->started = true;
 	} else {
-		st->op = layer_ops(b, dev, "layer_weight_grad", backward_seconds(ps, lc), NONE,
-				   NONE);
+		st->op = layer_ops(b, dev, "layer_weight_grad",
+				   backward_seconds(ps, lc) + accumulation(b, st, lc), NONE, NONE);
 	}
 	/* A weight-gradient pass frees what its dW needed: the layer's saved activations stay
 	 * until then (Qi et al. 2024, sec. 3.1). */

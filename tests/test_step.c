@@ -331,6 +331,36 @@ static void fsdp2_copy_out_lies_on_the_compute_stream(void **state)
 		  8 * (10e-6 + 2.0 * 2 * 268443648 / 1e12), 1e-3);
 }
 
+/* Without runtime.fusion.grad_accumulation each micro-batch's weight gradients are added to the
+ * gradient buffer by kernels of their own (Megatron-LM of 2021: main_grad.add_(grad) per
+ * parameter), reading the 16-bit gradient and reading and writing the buffer. One GPU of 1e12
+ * B/s (efficiency 1) and 10 us per memory-bound kernel, the model of the copy-out test: its
+ * 1,073,844,224 parameters (4 layers of 268,443,648; an embedding and a head of 8 x 4096; the
+ * final norm's 4096) and 4 x 9 tensors (q, k, v, o, gate, up, down, two norms) per micro-batch.
+ * An fp32 buffer (Megatron's main_grad) takes every one of the 4 micro-batches at 2 + 4 + 4
+ * bytes: 4 x (10 x 1,073,844,224 / 1e12 + 36 x 10 us) = 44.394 ms. A bf16 buffer is autograd's
+ * .grad, which keeps the first micro-batch's gradient: 3 x (6 x 1,073,844,224 / 1e12 + 36 x
+ * 10 us) = 20.409 ms. */
+static void unfused_grad_accumulation_adds_each_micro_batch(void **state)
+{
+	static const char *const yaml =
+		"model: {layers: 4, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n  nodes: 1\n  node:\n    gpus_per_node: 1\n"
+		"    gpu: {memory: 80 GiB, memory_bw: 1e12, flops: {bf16: 312 TFLOPS},\n"
+		"          efficiency: {memory: 1, kernel_latency: 10 us}}\n"
+		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 2, dtype: bf16, "
+		"grad_dtype: %s}\n"
+		"strategy: {tp: 1, pp: 1, zero: 0}\n"
+		"runtime: {fusion: {grad_accumulation: %s}}\n";
+	(void)state;
+	check_rel(on_minus_off(check_scenariof("accum", yaml, "fp32", "true"),
+			       check_scenariof("accum", yaml, "fp32", "false")),
+		  4 * (10.0 * 1073844224 / 1e12 + 36 * 10e-6), 1e-3);
+	check_rel(on_minus_off(check_scenariof("accum", yaml, "bf16", "true"),
+			       check_scenariof("accum", yaml, "bf16", "false")),
+		  3 * (6.0 * 1073844224 / 1e12 + 36 * 10e-6), 1e-3);
+}
+
 /* The pipeline() scenario on interleaved 1F1B, its steady forwards and backwards paired or not
  * (strategy.overlap_moe_a2a). */
 static struct scenario *paired_pipeline(int pp, int vp, int m, bool paired)
@@ -901,6 +931,7 @@ int main(void)
 		cmocka_unit_test(param_gather_hides_all_but_the_first_layer),
 		cmocka_unit_test(zero3_backward_prefetch_hides_the_gathers),
 		cmocka_unit_test(fsdp2_copy_out_lies_on_the_compute_stream),
+		cmocka_unit_test(unfused_grad_accumulation_adds_each_micro_batch),
 		cmocka_unit_test(paired_interleaving_keeps_the_interleaved_bubble),
 		cmocka_unit_test(megatron_pairs_hide_the_all_to_all),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
