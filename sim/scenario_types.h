@@ -182,6 +182,8 @@ struct strategy {
 	bool overlap_grad_reduce;  /* reduce gradient buckets during the last backward */
 	bool overlap_param_gather; /* ZeRO-1/2: all-gather the weights under the next forward */
 	bool tp_comm_overlap;      /* TP collectives beside the GEMMs (TE userbuffers) */
+	bool tp_async_backward;    /* the backward's TP all-reduce (SP: reduce-scatter) of the
+				      input gradients beside the weight-gradient GEMMs */
 	bool overlap_moe_a2a;      /* pair interleaved 1F1B's forwards and backwards (Megatron) */
 	int64_t zero3_prefetch_layers;
 	bool zero3_backward_prefetch; /* backward gathers issued a layer ahead too */

@@ -499,6 +499,17 @@ static const struct schema_row rows[] = {
 	     "with sequence parallelism, run each layer's TP all-gathers and reduce-scatters "
 	     "beside its GEMMs: a layer takes the longer of the two (Transformer Engine userbuffers)",
 	     strategy.tp_comm_overlap),
+	/* Megatron-LM's asynchronous tensor-parallel all-reduce (NVIDIA/Megatron-LM 3f652469,
+	 * 2021-09-02, on unless --no-async-tensor-model-parallel-allreduce): a column-parallel
+	 * Linear's backward starts the all-reduce of its input gradient and computes its weight
+	 * gradient while it runs (mpu/layers.py ColumnParallelLinearWithAsyncAllreduce); with
+	 * sequence parallelism the reduce-scatter of that gradient (LinearWithGradAccumulation-
+	 * AndAsyncCommunication, cfd2e216, 2022-04-28). */
+	BOOL("strategy.tp_async_backward", "false",
+	     "the backward's TP all-reduces of the input gradients (with sequence parallelism their "
+	     "reduce-scatters) run beside the layer's weight-gradient GEMMs, as Megatron-LM does "
+	     "since September 2021: a layer's backward takes its compute plus what of that traffic "
+	     "outlasts them", strategy.tp_async_backward),
 	INT("strategy.zero3_prefetch_layers", 0, 1024, "1",
 	    "ZeRO-3 layers gathered ahead of the one computing", strategy.zero3_prefetch_layers),
 	/* PyTorch FSDP backward_prefetch: BACKWARD_PRE issues the next unit's all-gather before

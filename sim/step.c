@@ -319,7 +319,11 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		 * beside the GEMMs, on SMs of their own (initialize_ub's num_sm: comm_sms). */
 		b.tpc[dev] = NONE;
 		b.side[dev] = NONE;
-		if (s->strategy.tp_comm_overlap && s->strategy.sequence_parallel && b.l.tp > 1) {
+		/* The same stream carries Megatron's asynchronous backward collectives
+		 * (strategy.tp_async_backward) when the userbuffers do not take them all. */
+		b.tp_chunked = s->strategy.tp_comm_overlap && s->strategy.sequence_parallel &&
+			       b.l.tp > 1;
+		if (b.tp_chunked || (s->strategy.tp_async_backward && b.l.tp > 1)) {
 			b.tpc[dev] = graph_add_stream(b.g, (uint32_t)dev, "tp_comm");
 			if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0)
 				graph_stream_contends(b.g, b.tpc[dev]);

@@ -27,6 +27,8 @@ struct pass_cost {
 					   one GEMM of forward size per forward GEMM */
 	struct traffic tp, ep, cp;      /* per forward; the backward moves the same */
 	struct traffic tp_recompute;    /* a full recompute repeats the forward's TP traffic */
+	struct traffic tp_async;        /* of tp, what strategy.tp_async_backward moves beside the
+					   backward's weight-gradient GEMMs */
 	double modules;                 /* weight matrices, each its own ZeRO-3 gather with
 					   runtime.zero3_unit: module */
 	double tensors;                 /* parameter tensors (vectors too): each its own gradient
@@ -55,6 +57,9 @@ struct builder {
 	int64_t m, p, v;                             /* v: local chunks per device */
 	int64_t hops;                                /* model chunks a micro-batch visits */
 	uint32_t *compute, *pp, *dp, *host, *pair;   /* streams per device */
+	bool tp_chunked;                             /* tpc carries every TP collective
+							(strategy.tp_comm_overlap), not only the
+							backward's asynchronous ones */
 	uint32_t *tpc;                               /* per device: TP collectives beside the
 							GEMMs (strategy.tp_comm_overlap), or NONE */
 	uint32_t *side;                              /* per device: the last such collective,

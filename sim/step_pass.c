@@ -84,6 +84,27 @@ static void tp_beside(struct builder *b, int64_t dev, const struct traffic *t, u
 	b->side[dev] = op != pred ? op : NONE;
 }
 
+/* strategy.tp_async_backward: a whole backward's layer runs as its input-gradient work, `dgrad`,
+ * then its weight-gradient GEMMs, `op`; the input gradients' all-reduces (reduce-scatters with
+ * sequence parallelism) start after the first and run beside the second, and the rest of the
+ * layer's TP traffic blocks after it on the compute stream. The next computation waits for
+ * both. */
+static uint32_t tp_async(struct builder *b, int64_t dev, const struct pass_cost *lc,
+			 uint32_t dgrad, uint32_t op)
+{
+	struct traffic rest = lc->tp;
+	uint32_t side;
+	int k;
+	for (k = 0; k < 3; k++) {
+		rest.bytes[k] -= lc->tp_async.bytes[k];
+		rest.latency[k] -= lc->tp_async.latency[k];
+	}
+	op = emit_traffic(b, dev, b->compute[dev], STEP_TP, &rest, 1, op);
+	side = emit_traffic(b, dev, b->tpc[dev], STEP_TP, &lc->tp_async, 1, dgrad);
+	b->side[dev] = side != dgrad ? side : NONE;
+	return op;
+}
+
 /* A point-to-point transfer between pipeline ranks on `stream`. */
 static uint32_t p2p(struct builder *b, uint32_t stream, int64_t from, int64_t to, double bytes,
 		    const char *name, int category, uint32_t after)
@@ -319,6 +340,8 @@ struct pass_state {
 					       kernels of their own (builder's accum_*) */
 	uint32_t op, wait, comm;            /* comm: the stream of the layers' collectives */
 	uint32_t prefetched;                /* ZeRO-3: the next backward layer's gather, or NONE */
+	uint32_t dgrad;                     /* strategy.tp_async_backward: the layer's input-
+					       gradient op, before its weight-gradient op */
 	uint32_t *dp_after;
 };
 
@@ -444,10 +467,14 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	const struct pass_cost *lc;
 	/* TP collectives beside the GEMMs (strategy.tp_comm_overlap), unless DualPipe's pairs
 	 * already run every collective off the compute stream. */
-	bool beside = b->tpc[dev] != NONE && st->comm == b->compute[dev];
+	bool beside = b->tp_chunked && b->tpc[dev] != NONE && st->comm == b->compute[dev];
+	/* Megatron's asynchronous backward collectives: a whole backward on the compute stream. */
+	bool async = !b->tp_chunked && b->tpc[dev] != NONE && st->comm == b->compute[dev] &&
+		     ps->kind == PASS_BACKWARD;
 	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
 	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
 	uint32_t pred = b->recent[dev * RECENT], before = NONE;
+	double wgrad;
 	bool offload = s->strategy.offload.activations == OFFLOAD_CPU;
 	if (st->i >= st->count)
 		return false;
@@ -502,9 +529,13 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			gather = gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules);
 		st->prefetched = NONE;
 		before = st->started ? chain : st->wait;
+		/* With the asynchronous backward collectives the weight gradients are an op of
+		 * their own, which the collectives run beside (tp_async). */
+		wgrad = async ? lc->wgrad + accumulation(b, st, lc) : 0;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
-				   backward_seconds(ps, lc) + accumulation(b, st, lc) +
+				   backward_seconds(ps, lc) - (async ? lc->wgrad : 0) +
+					   (async ? 0 : accumulation(b, st, lc)) +
 					   copy_out(b, gather, st->per_layer_params * wbytes),
 				   before, gather);
 		if (back != NONE)
@@ -512,6 +543,9 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		if (!st->started)
 			graph_add_mem(g, st->op, (uint32_t)dev, st->work, false);
 		st->started = true;
+		st->dgrad = st->op;
+		if (async)
+			st->op = layer_ops(b, dev, "layer_weight_grad", wgrad, NONE, NONE);
 	} else {
 		st->op = layer_ops(b, dev, "layer_weight_grad",
 				   backward_seconds(ps, lc) + accumulation(b, st, lc), NONE, NONE);
@@ -526,7 +560,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	if (is_input(ps)) {
 		/* The pass's compute ends with its last layer: its working set and the embedding's
 		 * inputs go then, or after the collectives that follow on the compute stream. */
-		bool aside = st->comm != b->compute[dev] || beside;
+		bool aside = st->comm != b->compute[dev] || beside || async;
 		if (i == 0 && aside)
 			free_work(b, st);
 		if (beside) {
@@ -537,6 +571,10 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 				both.latency[k] += lc->tp_recompute.latency[k];
 			}
 			tp_beside(b, dev, &both, pred, before, backward_seconds(ps, lc));
+		} else if (async) {
+			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1,
+					      st->op);
+			st->op = tp_async(b, dev, lc, st->dgrad, st->op);
 		} else {
 			st->op = emit_traffic(b, dev, st->comm, STEP_TP, &lc->tp_recompute, 1,
 					      st->op);

@@ -361,6 +361,26 @@ static void unfused_grad_accumulation_adds_each_micro_batch(void **state)
 		  3 * (6.0 * 1073844224 / 1e12 + 36 * 10e-6), 1e-3);
 }
 
+/* strategy.tp_async_backward (Megatron-LM's asynchronous tensor-parallel all-reduce): the two
+ * all-reduces of a layer's input gradients run beside its weight-gradient GEMMs. Two GPUs of
+ * one node, TP 2, on FLAT_LINKS of 1e11 B/s, no SMs kept for communication: each all-reduce of
+ * one sequence of 4096 x 4096 16-bit activations moves 2 (2 - 1) / 2 x 33,554,432 B in
+ * 335.5 us, far shorter than a layer's weight-gradient GEMMs. Two layers and two
+ * micro-batches: the step is 2 x 2 x 2 x 335.5 us = 2.684 ms shorter. */
+static void async_tp_all_reduces_hide_under_the_weight_gradients(void **state)
+{
+	static const char *const yaml =
+		"model: {layers: 2, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n  nodes: 1\n  node:\n    gpus_per_node: 2\n" FLAT_LINKS("1e11", "1e11")
+		"workload: {seq_len: 4096, global_batch: 2, micro_batch: 1, dtype: bf16}\n"
+		"strategy: {tp: 2, pp: 1, sequence_parallel: false, tp_async_backward: %s}\n"
+		"runtime: {comm_sms: 0}\n";
+	(void)state;
+	check_rel(-on_minus_off(check_scenariof("tp_async", yaml, "false"),
+				check_scenariof("tp_async", yaml, "true")),
+		  8 * 33554432 / 1e11, 1e-3);
+}
+
 /* The pipeline() scenario on interleaved 1F1B, its steady forwards and backwards paired or not
  * (strategy.overlap_moe_a2a). */
 static struct scenario *paired_pipeline(int pp, int vp, int m, bool paired)
@@ -932,6 +952,7 @@ int main(void)
 		cmocka_unit_test(zero3_backward_prefetch_hides_the_gathers),
 		cmocka_unit_test(fsdp2_copy_out_lies_on_the_compute_stream),
 		cmocka_unit_test(unfused_grad_accumulation_adds_each_micro_batch),
+		cmocka_unit_test(async_tp_all_reduces_hide_under_the_weight_gradients),
 		cmocka_unit_test(paired_interleaving_keeps_the_interleaved_bubble),
 		cmocka_unit_test(megatron_pairs_hide_the_all_to_all),
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),

@@ -145,9 +145,10 @@ static const char *const known_outside_serving[] = {
 	 * (a GQA group of eight reading its KV twice) and NCCL's fixed latency kept by groups
 	 * smaller than the node (collective.c), issue 14 still open: the static TurboMind batch
 	 * of 64 on one A100 high (the clients' staggered prompts, which stall the decoding batch,
-	 * are not modelled), and its batch of 32 at +15.9 % (+14.9 % once prompt attention ran at
-	 * its measured rate for the prompt's length, compute.c; the A100 16-bit GEMM scale's refit
-	 * of stop 32, 1.8 % faster, took it past the edge); SGLang's median
+	 * are not modelled), and its batch of 32 at the edge, +15.0 % (+14.9 % once prompt
+	 * attention ran at its measured rate for the prompt's length, compute.c; the A100 16-bit
+	 * GEMM scale's refits of stop 32, 0.947 of the measured rates from 0.945, took it just
+	 * past); SGLang's median
 	 * TTFT on the 70B 23-24 % short (on the 8B within 15 % since that fit; vLLM's on the 70B
 	 * at 4 req/s came within 15 % with the same rate, -14.9 %);
 	 * vLLM 0.6.0's offline throughput 21-23 % low (its host time per sequence, not overlapped
