@@ -280,6 +280,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
 
 	step_costs(s, c, &b.l, b.layer, &b.embed, &b.head);
+	b.tp_chunked = s->strategy.tp_comm_overlap && s->strategy.sequence_parallel && b.l.tp > 1;
 	for (dev = 0; dev < b.p; dev++) {
 		struct memory_role *r = &b.role[dev];
 		memory_stage(s, dev, r);
@@ -321,8 +322,6 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 		b.side[dev] = NONE;
 		/* The same stream carries Megatron's asynchronous backward collectives
 		 * (strategy.tp_async_backward) when the userbuffers do not take them all. */
-		b.tp_chunked = s->strategy.tp_comm_overlap && s->strategy.sequence_parallel &&
-			       b.l.tp > 1;
 		if (b.tp_chunked || (s->strategy.tp_async_backward && b.l.tp > 1)) {
 			b.tpc[dev] = graph_add_stream(b.g, (uint32_t)dev, "tp_comm");
 			if (s->runtime.comm_sms > 0 && s->cluster.node.gpu.sms > 0)
