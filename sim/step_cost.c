@@ -354,8 +354,9 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 			collective_plan(node, COLLECTIVE_ALLREDUCE, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);
 		}
-		/* Backward, the two column-parallel Linears' input gradients: all-reduced, or with
-		 * sequence parallelism reduce-scattered (the last plan above). */
+		/* Of them, what the backward moves for the two column-parallel Linears' input
+		 * gradients: `plan` is their reduce-scatter, or without sequence parallelism their
+		 * all-reduce. */
 		if (s->strategy.tp_async_backward)
 			step_add_plan(&pc->tp_async, &plan, 2);
 		if (s->strategy.recompute == RECOMPUTE_FULL)

@@ -474,7 +474,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	/* Collectives off the compute stream: the layer after them waits for them explicitly. */
 	uint32_t chain = st->comm != b->compute[dev] ? st->op : NONE;
 	uint32_t pred = b->recent[dev * RECENT], before = NONE;
-	double wgrad;
+	double seconds, wgrad, acc;
 	bool offload = s->strategy.offload.activations == OFFLOAD_CPU;
 	if (st->i >= st->count)
 		return false;
@@ -529,13 +529,15 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 			gather = gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules);
 		st->prefetched = NONE;
 		before = st->started ? chain : st->wait;
-		/* With the asynchronous backward collectives the weight gradients are an op of
-		 * their own, which the collectives run beside (tp_async). */
-		wgrad = async ? lc->wgrad + accumulation(b, st, lc) : 0;
+		/* With the asynchronous backward collectives the weight gradients (and their
+		 * accumulation) are an op of their own, which the collectives run beside
+		 * (tp_async). */
+		acc = accumulation(b, st, lc);
+		seconds = backward_seconds(ps, lc) + acc;
+		wgrad = async ? lc->wgrad + acc : 0;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
-				   backward_seconds(ps, lc) - (async ? lc->wgrad : 0) +
-					   (async ? 0 : accumulation(b, st, lc)) +
+				   seconds - wgrad +
 					   copy_out(b, gather, st->per_layer_params * wbytes),
 				   before, gather);
 		if (back != NONE)
