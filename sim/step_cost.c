@@ -37,6 +37,8 @@ struct ctx {
 	double frozen_elems;            /* LoRA: the frozen base matrices' elements per GPU */
 	double modules;                 /* weight matrices on this GPU (an expert's each) */
 	double tensors;                 /* parameter tensors on this GPU, vectors included */
+	double col[2], row[2];          /* forward GEMMs of the attention [0] and dense MLP [1]
+					   blocks' column- and row-parallel weights (TP split) */
 };
 
 /* The host's time to issue one kernel (framework dispatch and launch), none when the step
@@ -113,7 +115,7 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 {
 	struct ctx *x = vctx;
 	const struct model_config *m = &x->s->model;
-	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols;
+	double tp = (double)x->l->tp, rows = (double)t->rows, cols = (double)t->cols, gemm;
 	x->tensors += t->group == TENSOR_EXPERT ? memory_local_experts(x->s) : (double)t->count;
 	if (!is_gemm(t))
 		return;
@@ -154,9 +156,17 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 			       compute_gemm_time(x->c, x->s->workload.dtype, busiest, rows, cols);
 		return;
 	}
-	x->gemm_fwd += (double)t->count *
-		       compute_gemm_time(x->c, gemm_dtype(x->s, t->group == TENSOR_ROUTER), x->tokens,
-					 rows, cols);
+	gemm = (double)t->count *
+	       compute_gemm_time(x->c, gemm_dtype(x->s, t->group == TENSOR_ROUTER), x->tokens, rows,
+				 cols);
+	x->gemm_fwd += gemm;
+	if (t->tp_split && (t->group == TENSOR_ATTN || t->group == TENSOR_MLP)) {
+		int block = t->group == TENSOR_MLP;
+		if (t->row_parallel)
+			x->row[block] += gemm;
+		else
+			x->col[block] += gemm;
+	}
 	if (t->group == TENSOR_MLP)
 		x->mlp_fwd += (double)t->count *
 			      compute_gemm_time(x->c, x->s->workload.dtype, x->tokens, rows, cols);
@@ -248,6 +258,54 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 	step_add_plan(&pc->ep, &plan, 1);
 }
 
+/* A collective's time alone on its links: each phase's bytes at the rank's rate on that class of
+ * link, plus its latency, one phase after another. */
+static double plan_seconds(const struct node_spec *node, const struct collective_plan *p)
+{
+	double t = 0;
+	int i;
+	for (i = 0; i < p->nphases; i++)
+		t += p->phase[i].bytes / collective_rank_bandwidth(node, p->phase[i].link) +
+		     p->phase[i].latency;
+	return t;
+}
+
+/*
+ * strategy.tp_comm_overlap: what the compute stream waits for Transformer Engine's userbuffers,
+ * GEMM by GEMM. Each collective overlaps only the GEMM it is paired with
+ * (transformer_engine/pytorch/module/base.py at v2.9, initialize_ub: ring_exchange for
+ * qkv_fprop, fc1_fprop, proj_dgrad and fc2_dgrad, split in tp chunks; pipeline for proj_fprop
+ * and fc2_fprop, in num_splits 4; bulk for qkv_dgrad, qkv_wgrad, fc1_dgrad and fc1_wgrad;
+ * proj_wgrad and fc2_wgrad overlap their dgrad's exchange, "external"), not the whole layer's
+ * computation, so a small GEMM cannot hide a collective longer than itself behind a large one.
+ * Per block (attention; the dense MLP), with the forward GEMM times gc of its column-parallel
+ * and gr of its row-parallel weights, ca an all-gather and cr a reduce-scatter of the block's
+ * activations (comm_gemm_overlap.cpp: a ring step moves one chunk while the next computes; a
+ * pipelined reduce-scatter sends a chunk as the next one computes, the last one after all):
+ *   forward:  max(0, ca - gc (tp-1)/tp)  +  cr/4 + max(0, 3 (cr - gr)/4)
+ *   backward: max(0, ca - gr (2 - 1/tp)) (dy gathered under the dgrad and wgrad GEMMs)
+ *             + max(0, ca - gc) + max(0, cr - gc) (the input gathered again for the weight
+ *             gradient under the dgrad GEMM, Korthikanti et al. 2022 sec. 4.2.2; the input
+ *             gradient reduce-scattered under the wgrad GEMM)
+ * The dgrad and wgrad GEMMs take their forward's time. MoE layers' experts are not userbuffer
+ * GEMMs: their collectives stay beside the layer as a whole.
+ */
+static void tp_overlap_stall(const struct ctx *x, double ca, double cr, struct pass_cost *pc)
+{
+	const double splits = 4;
+	double tp = (double)x->l->tp;
+	int k;
+	for (k = 0; k < 2; k++) {
+		double gc = x->col[k], gr = x->row[k];
+		if (gc <= 0 && gr <= 0)
+			continue;
+		pc->tp_stall[0] += fmax(0, ca - gc * (tp - 1) / tp) + cr / splits +
+				   fmax(0, (splits - 1) * (cr - gr) / splits);
+		pc->tp_stall[1] += fmax(0, ca - gr * (2 - 1 / tp)) + fmax(0, ca - gc) +
+				   fmax(0, cr - gc);
+	}
+}
+
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
 {
 	const struct scenario *s = x->s;
@@ -275,6 +333,7 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->frozen_elems = 0;
 	x->modules = 0;
 	x->tensors = 0;
+	x->col[0] = x->col[1] = x->row[0] = x->row[1] = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
 	pc->modules = x->modules;
 	pc->tensors = x->tensors;
@@ -346,10 +405,14 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	if (l->tp > 1) {
 		double bytes = b * sq * (double)m->hidden * B;
 		if (sp) {
+			double ca;
 			collective_plan(node, COLLECTIVE_ALLGATHER, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);
+			ca = plan_seconds(node, &plan);
 			collective_plan(node, COLLECTIVE_REDUCESCATTER, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);
+			if (s->strategy.tp_comm_overlap)
+				tp_overlap_stall(x, ca, plan_seconds(node, &plan), pc);
 		} else {
 			collective_plan(node, COLLECTIVE_ALLREDUCE, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);

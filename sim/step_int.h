@@ -33,6 +33,9 @@ struct pass_cost {
 					   runtime.zero3_unit: module */
 	double tensors;                 /* parameter tensors (vectors too): each its own gradient
 					   accumulation kernel without runtime.fusion.grad_accumulation */
+	double tp_stall[2];             /* strategy.tp_comm_overlap: the compute stream's wait for
+					   the collectives its GEMMs do not hide, forward [0] (and a
+					   full recompute) and backward [1] */
 };
 
 /* One dense and one MoE layer (zero without MoE), the embedding and the head with its loss, for

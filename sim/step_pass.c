@@ -364,6 +364,13 @@ static double backward_seconds(const struct pass *ps, const struct pass_cost *c)
 	return ps->kind == PASS_INPUT ? c->recompute + c->bwd - c->wgrad : c->recompute + c->bwd;
 }
 
+/* What a backward (or input-gradient) pass waits for the userbuffer collectives its GEMMs do
+ * not hide (step_cost.c tp_overlap_stall), a full recompute's forward included. */
+static double stall_back(const struct scenario *s, const struct pass_cost *c)
+{
+	return c->tp_stall[1] + (s->strategy.recompute == RECOMPUTE_FULL ? c->tp_stall[0] : 0);
+}
+
 /* A weight pass's gradient accumulation kernels for one layer (runtime.fusion.grad_accumulation
  * false, set up in step.c): its trainable elements at the builder's rate, one kernel per
  * parameter tensor. */
@@ -489,7 +496,8 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		uint32_t fwd;
 		before = st->wait != NONE ? st->wait : chain;
 		st->op = layer_ops(b, dev, "layer_forward",
-				   lc->fwd + copy_out(b, gather, st->per_layer_params * wbytes),
+				   lc->fwd + (beside ? lc->tp_stall[0] : 0) +
+					   copy_out(b, gather, st->per_layer_params * wbytes),
 				   before, gather);
 		fwd = st->op;
 		graph_add_mem(g, st->op, (uint32_t)dev, st->per_layer_act, false);
@@ -533,7 +541,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		 * accumulation) are an op of their own, which the collectives run beside
 		 * (tp_async). */
 		acc = accumulation(b, st, lc);
-		seconds = backward_seconds(ps, lc) + acc;
+		seconds = backward_seconds(ps, lc) + acc + (beside ? stall_back(s, lc) : 0);
 		wgrad = async ? lc->wgrad + acc : 0;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",

@@ -183,17 +183,17 @@ static void fit_recovers_a_gemm_curve_scale(void **state)
 }
 
 /* The shipped defaults whose source is a fit (issue 13, sec. 5): `dssim calibrate` on the cases
- * they were fitted to reproduces them, to the third decimal they ship with (their standard
+ * they were fitted to reproduces them, within 0.002 of the value they ship with (their standard
  * errors are about 0.016). The GA100 presets' 16-bit
  * GEMM curve (tests/validation/a100.yaml: a scale of 1 is the shipped curve) and the
- * megatron-core profile's FP8 share, 0.970 (tests/validation/h100-fp8.yaml). */
+ * megatron-core profile's FP8 share, 0.9758 (tests/validation/h100-fp8.yaml). */
 static void shipped_fits_reproduce_their_values(void **state)
 {
 	static const char *const cases[] = {"tests/validation/a100.yaml",
 					    "tests/validation/h100-fp8.yaml"};
 	static const char *const keys[] = {"cluster.node.gpu.efficiency.gemm_fraction",
 					   "runtime.fp8_gemm_scale"};
-	static const double shipped[] = {1, 0.970};
+	static const double shipped[] = {1, 0.9758};
 	size_t i;
 	(void)state;
 	check_chdir_srcdir();
