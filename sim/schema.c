@@ -497,7 +497,8 @@ static const struct schema_row rows[] = {
 	 * CommOverlapP2PBase::split_overlap_ag / split_overlap_rs). */
 	BOOL("strategy.tp_comm_overlap", "false",
 	     "with sequence parallelism, run each layer's TP all-gathers and reduce-scatters "
-	     "beside its GEMMs: a layer takes the longer of the two (Transformer Engine userbuffers)",
+	     "beside the GEMM each is paired with; what a GEMM does not hide holds the layer back "
+	     "(Transformer Engine userbuffers)",
 	     strategy.tp_comm_overlap),
 	/* Megatron-LM's asynchronous tensor-parallel all-reduce (NVIDIA/Megatron-LM 3f652469,
 	 * 2021-09-02, on unless --no-async-tensor-model-parallel-allreduce): a column-parallel
