@@ -203,6 +203,7 @@ struct runtime {
 	double gather_overhead;    /* s per ZeRO-3/FSDP gather */
 	bool reshard_after_forward;
 	enum zero3_unit_kind zero3_unit; /* what ZeRO-3/FSDP gathers at once */
+	double zero3_reuse_distance;     /* parameters; 0: kept from recompute to backward */
 	bool zero3_copy_out;       /* FSDP2: each gathered unit is copied out into its parameters */
 	bool activation_offload_overlap; /* offloaded activations copied on their own stream */
 	enum attention_kernel attention_kernel; /* fused attention's kernel family */

@@ -579,6 +579,15 @@ static const struct schema_row rows[] = {
 	     "copies the unit out of the gathered buffer into its parameters, reading and "
 	     "writing its bytes in one kernel (split_with_sizes_copy); false: FSDP1 and DeepSpeed "
 	     "use the gathered buffer in place", runtime.zero3_copy_out),
+	/* DeepSpeed's stage3_max_reuse_distance (deepspeed/runtime/zero/config.py, 1e9 by default;
+	 * partitioned_param_coordinator.py __params_to_release): after a module runs, its weights
+	 * stay only if they come back before this many parameters have been fetched. FSDP's
+	 * backward pre-hook gathers a unit once for its recompute and its backward: 0. */
+	NUM("runtime.zero3_reuse_distance", UNIT_NONE, 0, BIG, false, "0",
+	    "ZeRO-3 with full recomputation: a weight is gathered again for its backward when more "
+	    "than this many parameters run between its recompute and its backward (DeepSpeed's "
+	    "stage3_max_reuse_distance); 0 keeps every weight from its recompute to its backward",
+	    runtime.zero3_reuse_distance),
 	ENUM("runtime.zero3_unit", zero3_unit_names, "layer",
 	     "what ZeRO-3/FSDP gathers at once: a whole layer (FSDP wrapping each block) or each "
 	     "module's own weights (DeepSpeed's per-submodule fetch, FSDP wrapping each Linear)",

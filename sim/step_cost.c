@@ -24,6 +24,8 @@ void step_add_plan(struct traffic *t, const struct collective_plan *p, double ti
 	}
 }
 
+enum { MAX_MODULES = 64 };
+
 struct ctx {
 	const struct scenario *s;
 	const struct compute *c;
@@ -39,6 +41,10 @@ struct ctx {
 	double tensors;                 /* parameter tensors on this GPU, vectors included */
 	double col[2], row[2];          /* forward GEMMs of the attention [0] and dense MLP [1]
 					   blocks' column- and row-parallel weights (TP split) */
+	double module[MAX_MODULES];     /* elements of each weight module on this rank, in
+					   forward order (a fused group is one module) */
+	int nmodules;
+	double pending;                 /* elements of a fused group not yet closed */
 };
 
 /* The host's time to issue one kernel (framework dispatch and launch), none when the step
@@ -125,6 +131,12 @@ static void gemm_of(void *vctx, const struct model_tensor *t)
 		tp = (double)x->l->etp;
 	if (x->s->workload.lora.rank > 0)
 		add_adapter(x, t);
+	/* One module's elements on this rank: a fused group's together. */
+	x->pending += rows * cols * (double)t->count / (t->tp_split ? tp : 1.0);
+	if (!t->fuse_next && x->nmodules < MAX_MODULES) {
+		x->module[x->nmodules++] = x->pending;
+		x->pending = 0;
+	}
 	/* Tensors sharing an input run as one GEMM of their rows together. */
 	if (t->fuse_next) {
 		x->fused_rows += rows;
@@ -258,6 +270,32 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 	step_add_plan(&pc->ep, &plan, 1);
 }
 
+/*
+ * runtime.zero3_reuse_distance R (DeepSpeed's stage3_max_reuse_distance): the share of a layer's
+ * weights gathered again for its backward after a full recompute. After module i's recompute
+ * DeepSpeed walks the modules to come, counting their parameters, and keeps i only if it meets
+ * i again before the count passes R (partitioned_param_coordinator.py __params_to_release at
+ * v0.6.2): the recompute runs modules i+1 .. k and the backward k .. i+1 before i, so i stays
+ * when 2 (n_{i+1} + ... + n_k) <= R. Norm weights are below the persistence threshold
+ * (stage3_param_persistence_threshold, 1e5 elements) and never gathered.
+ */
+static void regather(const struct ctx *x, struct pass_cost *pc)
+{
+	double R = x->s->runtime.zero3_reuse_distance, after = 0, gone = 0;
+	int i;
+	pc->regather = pc->regather_modules = 0;
+	if (R <= 0)
+		return;
+	for (i = x->nmodules - 1; i >= 0; i--) {
+		if (2 * after > R) {
+			gone += x->module[i];
+			pc->regather_modules++;
+		}
+		after += x->module[i];
+	}
+	pc->regather = after > 0 ? gone / after : 0;
+}
+
 /* A collective's time alone on its links: each phase's bytes at the rank's rate on that class of
  * link, plus its latency, one phase after another. */
 static double plan_seconds(const struct node_spec *node, const struct collective_plan *p)
@@ -334,7 +372,10 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 	x->modules = 0;
 	x->tensors = 0;
 	x->col[0] = x->col[1] = x->row[0] = x->row[1] = 0;
+	x->nmodules = 0;
+	x->pending = 0;
 	model_layer_tensors(m, kind, gemm_of, x);
+	regather(x, pc);
 	pc->modules = x->modules;
 	pc->tensors = x->tensors;
 	/* Attention scores and values: 2 * 2 * b * s_q * s_kv * a * d FLOPs forward (QK^T, AV). */

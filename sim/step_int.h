@@ -33,6 +33,11 @@ struct pass_cost {
 					   runtime.zero3_unit: module */
 	double tensors;                 /* parameter tensors (vectors too): each its own gradient
 					   accumulation kernel without runtime.fusion.grad_accumulation */
+	double regather;                /* ZeRO-3 with full recompute: the share of the layer's
+					   weights gathered again between its recompute and its
+					   backward (runtime.zero3_reuse_distance), and of its
+					   modules */
+	double regather_modules;
 	double tp_stall[2];             /* strategy.tp_comm_overlap: the compute stream's wait for
 					   the collectives its GEMMs do not hide, forward [0] (and a
 					   full recompute) and backward [1] */

@@ -260,6 +260,17 @@ static bool regathers(const struct scenario *s)
 	return s->strategy.zero >= 3 && s->runtime.reshard_after_forward;
 }
 
+/* A layer's backward gather: its weights, and after a full recompute those DeepSpeed released
+ * between the recompute and the backward once more (step_cost.c regather), as many
+ * collectives again as modules. */
+static uint32_t backward_gather(struct builder *b, int64_t dev, double bytes,
+				const struct pass_cost *lc)
+{
+	bool again = b->s->strategy.recompute == RECOMPUTE_FULL;
+	return gather_layer(b, dev, bytes * (1 + (again ? lc->regather : 0)),
+			    lc->modules + (again ? lc->regather_modules : 0));
+}
+
 static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
 {
 	uint32_t *r = &b->recent[dev * RECENT];
@@ -534,7 +545,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		}
 		gather = st->prefetched;
 		if (regathers(s) && gather == NONE)
-			gather = gather_layer(b, dev, st->per_layer_params * wbytes, lc->modules);
+			gather = backward_gather(b, dev, st->per_layer_params * wbytes, lc);
 		st->prefetched = NONE;
 		before = st->started ? chain : st->wait;
 		/* With the asynchronous backward collectives the weight gradients (and their
@@ -603,7 +614,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 	    s->strategy.zero3_prefetch_layers > 0 && st->i < st->count) {
 		const struct pass_cost *nc =
 			&b->layer[model_layer_kind(&s->model, st->begin + st->count - 1 - st->i)];
-		st->prefetched = gather_layer(b, dev, st->per_layer_params * wbytes, nc->modules);
+		st->prefetched = backward_gather(b, dev, st->per_layer_params * wbytes, nc);
 	}
 	/* Gradients leave in buckets as the layers produce them (PyTorch DDP, DeepSpeed), or all
 	 * at once after the chunk's last backward. */

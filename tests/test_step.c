@@ -289,6 +289,33 @@ static void check_saving(const char *name, const char *grad, const char *strateg
 		  saved, 2e-3);
 }
 
+/* runtime.zero3_reuse_distance (DeepSpeed's stage3_max_reuse_distance) with full recomputation
+ * and no prefetch: a module whose recompute and backward are more than R parameters apart is
+ * gathered again for its backward. This layer's modules, in forward order, are QKV 3 h^2, the
+ * output projection h^2, the fused gate and up 8 h^2 and the down projection 4 h^2 (h^2 =
+ * 16,777,216); after module i's recompute come the recomputes of those after it and their
+ * backwards, 2 x (theirs): the down projection 0, gate and up 8 h^2 = 134.2M, the projection
+ * 24 h^2 = 402.7M, QKV 26 h^2 = 436.2M. R = 1e8 releases all but the down projection, 12 of
+ * 16 h^2; R = 2e8 the projection and QKV, 4 h^2. Each layer's backward gather grows by that
+ * share of LAYER_GATHER_S, exposed: 4 x 0.75 x 2.68 and 4 x 0.25 x 2.68 ms more a step. */
+static struct scenario *reuse(const char *distance)
+{
+	return check_scenariof("reuse",
+		"model: {layers: 4, hidden: 4096, heads: 32, vocab: 8}\n"
+		"cluster:\n  nodes: 2\n  node:\n    gpus_per_node: 1\n" FLAT_LINKS("1e18", "1e11")
+		"workload: {seq_len: 4096, global_batch: 8, micro_batch: 4, dtype: bf16}\n"
+		"strategy: {tp: 1, pp: 1, zero: 3, zero3_prefetch_layers: 0, recompute: full}\n"
+		"runtime: {comm_sms: 0, gather_overhead: 0, zero3_reuse_distance: %s}\n", distance);
+}
+
+static void zero3_reuse_distance_gathers_again_what_it_releases(void **state)
+{
+	(void)state;
+	check_rel(on_minus_off(reuse("0"), reuse("1e8")), 4 * 0.75 * LAYER_GATHER_S, 2e-3);
+	check_rel(on_minus_off(reuse("0"), reuse("2e8")), 4 * 0.25 * LAYER_GATHER_S, 2e-3);
+	check_rel(on_minus_off(reuse("0"), reuse("1e9")), 0, 0);
+}
+
 /* strategy.overlap_param_gather with ZeRO-1 (Megatron's distributed optimizer): the updated
  * weights are gathered under the next forward, a layer ahead, instead of after the optimizer
  * step. The 4 layers' gathers take 4 x 2.68 = 10.74 ms after the optimizer; under the forward
@@ -964,6 +991,7 @@ int main(void)
 		cmocka_unit_test(tp_overlap_hides_the_collectives_under_the_gemms),
 		cmocka_unit_test(param_gather_hides_all_but_the_first_layer),
 		cmocka_unit_test(zero3_backward_prefetch_hides_the_gathers),
+		cmocka_unit_test(zero3_reuse_distance_gathers_again_what_it_releases),
 		cmocka_unit_test(fsdp2_copy_out_lies_on_the_compute_stream),
 		cmocka_unit_test(unfused_grad_accumulation_adds_each_micro_batch),
 		cmocka_unit_test(async_tp_all_reduces_hide_under_the_weight_gradients),

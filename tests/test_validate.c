@@ -149,8 +149,10 @@ static const char *const known_outside_serving[] = {
 	 * attention ran at its measured rate for the prompt's length, compute.c; the A100 16-bit
 	 * GEMM scale's refits of stop 32, 0.947 of the measured rates from 0.945, took it just
 	 * past); SGLang's median
-	 * TTFT on the 70B 23-24 % short (on the 8B within 15 % since that fit; vLLM's on the 70B
-	 * at 4 req/s came within 15 % with the same rate, -14.9 %);
+	 * TTFT on the 70B 23-24 % short (on the 8B within 15 % since that fit until the A100
+	 * scale's refit of stop 33, 0.950 of the measured rates: at 8 req/s -14.8 % then -15.2 %,
+	 * a queue's median moving twice the GEMM rate's 0.27 %; vLLM's on the 70B at 4 req/s came
+	 * within 15 % with the same rate, -14.9 %);
 	 * vLLM 0.6.0's offline throughput 21-23 % low (its host time per sequence, not overlapped
 	 * here); TurboMind W4A16 on an RTX 4090 16 % slow (the A100's kernel latency, the 4090
 	 * having no measurement of its own). */
@@ -158,6 +160,7 @@ static const char *const known_outside_serving[] = {
 	"LMDeploy 0.1.0 TurboMind, Llama-2-7B, 1 A100, batch 64, 128 in 128 out",
 	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 4 req/s, median TTFT",
 	"SGLang 0.3.0, Llama-3.1-70B, 4 H100, ShareGPT, 8 req/s, median TTFT",
+	"SGLang 0.3.0, Llama-3.1-8B, 1 A100, ShareGPT, 8 req/s, median TTFT",
 	"vLLM 0.6.0, Llama-3.1-8B, 1 A100, ShareGPT, offline",
 	"vLLM 0.6.0, Llama-3.1-70B, 4 H100, ShareGPT, offline",
 	"LMDeploy TurboMind W4A16, Llama-2-7B, 1 RTX 4090, batch 1, 1 in 512 out",
