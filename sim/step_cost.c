@@ -272,7 +272,7 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 
 /*
  * runtime.zero3_reuse_distance R (DeepSpeed's stage3_max_reuse_distance): the share of a layer's
- * weights gathered again for its backward after a full recompute. After module i's recompute
+ * weights gathered again for its backward after a full recompute (none without one). After module i's recompute
  * DeepSpeed walks the modules to come, counting their parameters, and keeps i only if it meets
  * i again before the count passes R (partitioned_param_coordinator.py __params_to_release at
  * v0.6.2): the recompute runs modules i+1 .. k and the backward k .. i+1 before i, so i stays
@@ -284,7 +284,7 @@ static void regather(const struct ctx *x, struct pass_cost *pc)
 	double R = x->s->runtime.zero3_reuse_distance, after = 0, gone = 0;
 	int i;
 	pc->regather = pc->regather_modules = 0;
-	if (R <= 0)
+	if (R <= 0 || x->s->strategy.recompute != RECOMPUTE_FULL)
 		return;
 	for (i = x->nmodules - 1; i >= 0; i--) {
 		if (2 * after > R) {
@@ -294,18 +294,6 @@ static void regather(const struct ctx *x, struct pass_cost *pc)
 		after += x->module[i];
 	}
 	pc->regather = after > 0 ? gone / after : 0;
-}
-
-/* A collective's time alone on its links: each phase's bytes at the rank's rate on that class of
- * link, plus its latency, one phase after another. */
-static double plan_seconds(const struct node_spec *node, const struct collective_plan *p)
-{
-	double t = 0;
-	int i;
-	for (i = 0; i < p->nphases; i++)
-		t += p->phase[i].bytes / collective_rank_bandwidth(node, p->phase[i].link) +
-		     p->phase[i].latency;
-	return t;
 }
 
 /*
@@ -342,6 +330,9 @@ static void tp_overlap_stall(const struct ctx *x, double ca, double cr, struct p
 		pc->tp_stall[1] += fmax(0, ca - gr * (2 - 1 / tp)) + fmax(0, ca - gc) +
 				   fmax(0, cr - gc);
 	}
+	/* A full recompute repeats the forward's collectives before the backward. */
+	if (x->s->strategy.recompute == RECOMPUTE_FULL)
+		pc->tp_stall[1] += pc->tp_stall[0];
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -449,11 +440,11 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 			double ca;
 			collective_plan(node, COLLECTIVE_ALLGATHER, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);
-			ca = plan_seconds(node, &plan);
+			ca = collective_time(node, &plan);
 			collective_plan(node, COLLECTIVE_REDUCESCATTER, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);
 			if (s->strategy.tp_comm_overlap)
-				tp_overlap_stall(x, ca, plan_seconds(node, &plan), pc);
+				tp_overlap_stall(x, ca, collective_time(node, &plan), pc);
 		} else {
 			collective_plan(node, COLLECTIVE_ALLREDUCE, bytes, l->tp, per_node_tp, &plan);
 			step_add_plan(&pc->tp, &plan, 2);

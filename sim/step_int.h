@@ -39,8 +39,8 @@ struct pass_cost {
 					   modules */
 	double regather_modules;
 	double tp_stall[2];             /* strategy.tp_comm_overlap: the compute stream's wait for
-					   the collectives its GEMMs do not hide, forward [0] (and a
-					   full recompute) and backward [1] */
+					   the collectives its GEMMs do not hide, forward [0] and
+					   backward [1], a full recompute's included */
 };
 
 /* One dense and one MoE layer (zero without MoE), the embedding and the head with its loss, for

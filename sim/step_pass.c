@@ -260,15 +260,13 @@ static bool regathers(const struct scenario *s)
 	return s->strategy.zero >= 3 && s->runtime.reshard_after_forward;
 }
 
-/* A layer's backward gather: its weights, and after a full recompute those DeepSpeed released
- * between the recompute and the backward once more (step_cost.c regather), as many
- * collectives again as modules. */
+/* A layer's backward gather: its weights, and those DeepSpeed released between a full
+ * recompute and the backward once more (step_cost.c regather), as many collectives again as
+ * modules. */
 static uint32_t backward_gather(struct builder *b, int64_t dev, double bytes,
 				const struct pass_cost *lc)
 {
-	bool again = b->s->strategy.recompute == RECOMPUTE_FULL;
-	return gather_layer(b, dev, bytes * (1 + (again ? lc->regather : 0)),
-			    lc->modules + (again ? lc->regather_modules : 0));
+	return gather_layer(b, dev, bytes * (1 + lc->regather), lc->modules + lc->regather_modules);
 }
 
 static void remember_compute(struct builder *b, int64_t dev, uint32_t op)
@@ -373,13 +371,6 @@ static double backward_seconds(const struct pass *ps, const struct pass_cost *c)
 	if (ps->kind == PASS_WEIGHT)
 		return c->wgrad;
 	return ps->kind == PASS_INPUT ? c->recompute + c->bwd - c->wgrad : c->recompute + c->bwd;
-}
-
-/* What a backward (or input-gradient) pass waits for the userbuffer collectives its GEMMs do
- * not hide (step_cost.c tp_overlap_stall), a full recompute's forward included. */
-static double stall_back(const struct scenario *s, const struct pass_cost *c)
-{
-	return c->tp_stall[1] + (s->strategy.recompute == RECOMPUTE_FULL ? c->tp_stall[0] : 0);
 }
 
 /* A weight pass's gradient accumulation kernels for one layer (runtime.fusion.grad_accumulation
@@ -552,7 +543,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		 * accumulation) are an op of their own, which the collectives run beside
 		 * (tp_async). */
 		acc = accumulation(b, st, lc);
-		seconds = backward_seconds(ps, lc) + acc + (beside ? stall_back(s, lc) : 0);
+		seconds = backward_seconds(ps, lc) + acc + (beside ? lc->tp_stall[1] : 0);
 		wgrad = async ? lc->wgrad + acc : 0;
 		st->op = layer_ops(b, dev, ps->kind == PASS_INPUT ? "layer_input_grad"
 								   : "layer_backward",
