@@ -684,8 +684,9 @@ static int infer_fit(const struct scenario *s, const struct layout *l,
 	/* vLLM sizes the KV cache after a profiling forward pass of max_num_batched_tokens
 	 * tokens over max_num_seqs sequences (v1/worker/gpu_model_runner.py profile_run):
 	 * its activation peak, not the report's static batch, is what the budget leaves
-	 * out. The sequences get the tokens as evenly as whole tokens allow. */
-	double seqs = (double)s->serving.max_num_seqs;
+	 * out. The sequences get the tokens as evenly as whole tokens allow. With SGLang's
+	 * KV-derived limit (max_num_seqs 0), which needs this budget, its floor of 2048. */
+	double seqs = s->serving.max_num_seqs > 0 ? (double)s->serving.max_num_seqs : 2048.0;
 	double tokens = (double)s->serving.max_batched_tokens;
 	layout_stage(s, l, (int64_t)w->first_stage, &st);
 	if (seqs > tokens)

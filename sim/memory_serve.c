@@ -61,3 +61,24 @@ double memory_kv_bytes_per_token(const struct scenario *s, const struct stage *s
 	return elems * (double)st->layers * memory_kv_elem_bytes(s) /
 	       (double)s->strategy.cp;
 }
+
+/*
+ * serving.max_num_seqs 0 is SGLang's own limit, from its KV pool (sgl-project/sglang
+ * python/sglang/srt/model_executor/model_runner.py init_memory_pool and
+ * managers/scheduler.py, the v0.4 series on): each scheduler's request pool holds
+ * min(max(kv_tokens / context_len * 512, 2048), 4096) requests, and it runs at most
+ * min(max_total_num_tokens // 2, that pool). context_len is the length the engine starts with
+ * (--context-length): workload.seq_len, as vLLM's max_model_len is elsewhere in dssim.
+ */
+int64_t memory_max_seqs(const struct scenario *s, double kv_tokens)
+{
+	double pool, half;
+	if (s->serving.max_num_seqs > 0)
+		return s->serving.max_num_seqs;
+	pool = s->workload.seq_len > 0
+		       ? floor(kv_tokens / (double)s->workload.seq_len * 512.0) : 4096.0;
+	pool = fmin(fmax(pool, 2048.0), 4096.0);
+	half = floor(kv_tokens / 2.0);
+	return (int64_t)fmax(1.0, fmin(pool, half));
+}
+

@@ -140,6 +140,8 @@ void output_json_serving(FILE *out, const struct scenario *s, const struct serve
 	json_stat(out, "latency_s", &v->latency, false);
 	output_json_int_field(out, 4, "kv_blocks_total", (long long)v->kv_blocks_total);
 	output_json_int_field(out, 4, "kv_blocks_peak", (long long)v->kv_blocks_peak);
+	if (!v->disaggregated)
+		output_json_int_field(out, 4, "max_num_seqs", (long long)v->max_num_seqs);
 	output_json_num_field(out, 4, "kv_peak_fraction", v->kv_peak_fraction);
 	output_json_int_field(out, 4, "block_size", (long long)s->serving.block_size);
 	output_json_int_field(out, 4, "preemptions", (long long)v->preemptions);
@@ -233,7 +235,7 @@ void output_text_serving(FILE *out, const struct scenario *s, const struct serve
 		output_vis(s->serving.engine ? s->serving.engine : "", t1, sizeof t1),
 		scenario_enum_name("serving.batching", s->serving.batching),
 		(long long)v->kv_blocks_total, (long long)s->serving.block_size, v->kv_tokens,
-		(long long)s->serving.max_num_seqs, (long long)s->serving.max_batched_tokens,
+		(long long)v->max_num_seqs, (long long)s->serving.max_batched_tokens,
 		s->serving.chunked_prefill ? ", chunked prefill" : "");
 	if (v->disaggregated)
 		text_pools(out, v);

@@ -74,17 +74,25 @@ static int serve_replicas(const struct scenario *s, const struct memory_report *
 			  struct serve_result *out, struct diag *d)
 {
 	int64_t adp = forward_attention_dp(s);
-	struct scenario c;
+	struct scenario c = *s;
 	struct memory_report cm;
-	if (adp == 1 || serve_has_pools(s))
+	int status;
+	if (serve_has_pools(s))
 		return serve_run(s, m, rs, o, out, d);
-	c = *s;
-	cm = *m;
-	c.serving.max_num_seqs *= adp;
-	c.serving.max_batched_tokens *= adp;
-	c.serving.swap_space *= (double)adp;
-	cm.kv_budget *= (double)adp;
-	return serve_run(&c, &cm, rs, o, out, d);
+	c.serving.max_num_seqs = memory_max_seqs(s, m->kv_bytes_per_token > 0
+							? m->kv_budget / m->kv_bytes_per_token : 0);
+	if (adp == 1) {
+		status = serve_run(&c, m, rs, o, out, d);
+	} else {
+		cm = *m;
+		c.serving.max_num_seqs *= adp;
+		c.serving.max_batched_tokens *= adp;
+		c.serving.swap_space *= (double)adp;
+		cm.kv_budget *= (double)adp;
+		status = serve_run(&c, &cm, rs, o, out, d);
+	}
+	out->max_num_seqs = c.serving.max_num_seqs / adp;
+	return status;
 }
 
 /* Serve the scenario's own requests. -1 when they cannot be drawn (bad input, in d). */

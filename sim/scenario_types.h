@@ -134,6 +134,7 @@ struct serving {
 	bool swap_preemption;      /* the engine can swap a preempted sequence to host memory */
 	bool reserve_output;       /* KV blocks for the whole output are reserved at admission */
 	double request_overhead;   /* s from a request's arrival to the engine's queue */
+	double new_token_ratio;    /* SGLang's admission: the initial reserve share; 0 = off */
 	double scheduler_overhead; /* s of host time per iteration (schedule, prepare inputs) */
 	double scheduler_per_seq;  /* s of host time per scheduled sequence */
 	double sampling_per_seq;   /* s of host time per sampled sequence (sample, detokenize) */

@@ -9,7 +9,8 @@
 	 * max_num_batched_tokens 8192 for V1's API server on >= 70 GiB GPUs (2048 on smaller ones
 	 * and A100); block_size 16 on CUDA (vllm/platforms/cuda.py). One GPU-independent set is
 	 * kept here: set them to match the vLLM version served. */
-	INT("serving.max_num_seqs", 1, 1 << 24, "256", "most sequences in one iteration",
+	INT("serving.max_num_seqs", 0, 1 << 24, "256",
+	    "most sequences in one iteration; 0 = SGLang's limit from the KV pool",
 	    serving.max_num_seqs),
 	INT("serving.max_batched_tokens", 1, 1LL << 32, "8192", "most tokens in one iteration",
 	    serving.max_batched_tokens),
@@ -64,6 +65,13 @@
 	BOOL("serving.reserve_output", "false",
 	     "admit a request only with KV blocks for its whole output, so none is preempted",
 	     serving.reserve_output),
+	/* SGLang's PrefillAdder (python/sglang/srt/managers/schedule_policy.py; sim/serve_admit.c):
+	 * SGLANG_INIT_NEW_TOKEN_RATIO 0.7 in its profile. */
+	NUM("serving.new_token_ratio", UNIT_FRACTION, 0, 1, false, "0",
+	    "admit a request only while the free KV cache holds its prompt and output beyond this "
+	    "share of every running request's remaining output, the share decaying as decodes "
+	    "succeed (SGLang); 0: admit while its prompt's blocks are free (vLLM)",
+	    serving.new_token_ratio),
 	NUM("serving.request_overhead", UNIT_SECONDS, 0, 1e3, false, "0",
 	    "time from a request's arrival to the engine's queue (API server, tokenization, "
 	    "inter-process hand-off); TTFT and latency include it", serving.request_overhead),

@@ -176,6 +176,8 @@ static void schedule_running(struct serve_state *e, struct replica *p, int64_t *
 static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *budget)
 {
 	const struct serving *v = &e->s->serving;
+	double avail = (double)p->free_blocks * (double)e->block_size;
+	double promised = v->new_token_ratio > 0 ? serve_admit_promised(e, p) : 0;
 	while (p->wlen > 0 && *budget > 0 && (int64_t)p->nrunning < v->max_num_seqs) {
 		size_t i = p->waiting[p->whead];
 		struct seq *q = &e->seq[i];
@@ -199,6 +201,9 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 			need = own_blocks(e, q, e->rs->req[i].prompt + e->rs->req[i].output) -
 			       q->blocks + back;
 		if (need > p->free_blocks)
+			break;
+		if (v->new_token_ratio > 0 &&
+		    !serve_admit_fits(e, i, q->len - q->computed, avail, &promised))
 			break;
 		if (back > 0) {
 			p->host_free_blocks += back;
@@ -446,8 +451,10 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 	/* Held tokens wait for an iteration that begins as the last one ended. */
 	if (p->end != e->now || (p->nrunning == 0 && p->wlen == 0))
 		release_held(e, p, false);
-	if (p->nrunning == 0 && p->wlen == 0)
+	if (p->nrunning == 0 && p->wlen == 0) {
+		serve_admit_idle(e, p);
 		return false;
+	}
 	p->preempted = false;
 	p->swap_s = 0;
 	p->scheduled = SIZE_MAX;
@@ -455,6 +462,7 @@ static bool begin_continuous(struct serve_state *e, struct replica *p)
 		schedule_prompts(e, p, &budget);
 	if (p->scheduled == SIZE_MAX) {
 		schedule_running(e, p, &budget, false);
+		serve_admit_decoded(e, p, p->preempted);
 		/* Multi-step scheduling (serving.scheduler_steps): waiting requests join only when
 		 * the running batch's steps are done, or when nothing runs. */
 		if (!p->preempted && (p->steps_left <= 0 || p->nrunning == 0)) {
@@ -637,6 +645,7 @@ int serve_run(const struct scenario *s, const struct memory_report *m,
 	for (k = 0; k < e.nrep; k++) {
 		struct replica *p = &e.rep[k];
 		p->wcap = rs->n + 1;
+		p->ratio = s->serving.new_token_ratio;
 		p->waiting = xcalloc(p->wcap, sizeof *p->waiting);
 		p->running = xcalloc(rs->n + 1, sizeof *p->running);
 		p->held = xcalloc(rs->n + 1, sizeof *p->held);

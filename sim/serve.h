@@ -72,6 +72,7 @@ struct serve_result {
 	struct serve_steady steady;
 	int64_t replicas;         /* dp: engines sharing the request stream */
 	int64_t kv_blocks_total, kv_blocks_peak;   /* per replica (the peak: the fullest) */
+	int64_t max_num_seqs;     /* a scheduler's limit: serving.max_num_seqs or SGLang's rule */
 	double kv_peak_fraction;
 	double kv_tokens;         /* blocks x block_size */
 	int64_t preemptions, swaps;

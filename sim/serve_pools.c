@@ -309,6 +309,8 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 		return -1;
 	}
 	pl->kv_per_token = m.kv_bytes_per_token;
+	pl->s.serving.max_num_seqs = memory_max_seqs(&pl->s, m.kv_bytes_per_token > 0
+							 ? m.kv_budget / m.kv_bytes_per_token : 0);
 	block_bytes = m.kv_bytes_per_token * (double)e->block_size;
 	pl->total_blocks = block_bytes > 0 && m.kv_budget > 0
 				   ? (int64_t)floor(m.kv_budget / block_bytes) : 0;
@@ -408,6 +410,8 @@ static void summarize(struct pstate *e)
 		o->kv_blocks_total = pl->total_blocks;
 		o->max_batched_tokens = pl->s.serving.max_batched_tokens;
 		o->max_num_seqs = pl->s.serving.max_num_seqs;
+		if (k == SERVE_DECODE)   /* a decode scheduler's, as the text's serving line says */
+			r->max_num_seqs = o->max_num_seqs / forward_attention_dp(&pl->s);
 		o->iterations = pl->iterations;
 		o->busy = r->duration > 0 ? pl->gpu_s / (r->duration * (double)pl->n) : 0;
 		gpu_busy += o->busy * (double)o->gpus;

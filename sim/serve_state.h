@@ -63,6 +63,7 @@ struct replica {
 	/* Static batching: the batch's iteration k of longest. */
 	int64_t k, longest;
 	int64_t steps_left;   /* multi-step: iterations before the scheduler admits again */
+	double ratio;         /* serving.new_token_ratio as it stands now (serve_admit.c) */
 	/* serving.async_output: the sequences whose first or last token the last iteration made;
 	 * they reach the client when the next iteration, begun at once, ends. */
 	size_t *held;
@@ -108,6 +109,17 @@ void serve_record(struct serve_state *e, struct replica *p);
  * the replica when it starts; extra: seconds of swapping it adds.
  */
 void serve_issue(struct serve_state *e, struct replica *p, double in_system, double extra);
+
+/* SGLang's admission (serving.new_token_ratio > 0; serve_admit.c). The KV tokens an admission
+ * round starts with promised to p's running requests; whether request i, with `extend` prompt
+ * tokens still to compute, fits the `avail` free tokens beside the `*promised` ones (if so it adds
+ * its own); and the ratio's update after a decode iteration (retracted: whether it preempted)
+ * and when p falls idle. */
+double serve_admit_promised(const struct serve_state *e, const struct replica *p);
+bool serve_admit_fits(const struct serve_state *e, size_t i, int64_t extend, double avail,
+		      double *promised);
+void serve_admit_decoded(const struct serve_state *e, struct replica *p, bool retracted);
+void serve_admit_idle(const struct serve_state *e, struct replica *p);
 
 /* Static batching (serve_static.c): admit a batch when p has none and issue its next
  * iteration; false when p has nothing to do. */

@@ -18,7 +18,7 @@ stage_of() {
 	overhead | speculative) echo 2 ;;
 	schedule | schedule_* | graph | step | step_*) echo 3 ;;
 	queue | memtrack | engine | engine_int | engine_append) echo 4 ;;
-	serve | serve_slo | serve_pools | serve_int | serve_pools_* | serve_static | serve_state | serve_summary) echo 4 ;;  # drives the engine: after it
+	serve | serve_slo | serve_pools | serve_int | serve_pools_* | serve_static | serve_admit | serve_state | serve_summary) echo 4 ;;  # drives the engine: after it
 	result | run | output | output_* | trace | validate | table | calibrate) echo 5 ;;
 	store | store_* | sweep | sweep_*) echo 5 ;;
 	*) echo 99 ;;
@@ -88,7 +88,7 @@ done
 # A prefix family (store_read.c, store_int.h) is one module with its prefix.
 module_of() {
 	case $1 in
-	store_* | sweep_* | memory_* | scenario_check | scenario_profile | serve_slo | serve_pools | serve_pools_* | serve_static | serve_state) echo "${1%%_*}" ;;
+	store_* | sweep_* | memory_* | scenario_check | scenario_profile | serve_slo | serve_pools | serve_pools_* | serve_static | serve_admit | serve_state) echo "${1%%_*}" ;;
 	*_int) echo "${1%_int}" ;;
 	*) echo "$1" ;;
 	esac

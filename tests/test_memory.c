@@ -340,6 +340,27 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
 	scenario_free(s);
 }
 
+/* SGLang's running-request limit (serving.max_num_seqs 0; model_runner.py init_memory_pool,
+ * scheduler.py): min(max(min(KV tokens / context * 512, 4096), 2048), KV tokens // 2), with the
+ * context workload.seq_len = 4096, worked by hand:
+ *   1,000,000 tokens: 125,000 requests by the pool rule, capped at 4096; half the pool 500,000.
+ *   20,000 tokens: 2,500 (between the bounds); 10,000 by half: 2,500.
+ *   3,000 tokens: 375, raised to the floor 2048; half the pool 1,500 binds.
+ * A set limit is kept as it is. */
+static void sglang_sizes_its_running_batch_from_the_kv_pool(void **state)
+{
+	struct scenario *s = check_scenariof("maxseqs",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 4096}\nserving: {max_num_seqs: 0}\n");
+	(void)state;
+	assert_int_equal(memory_max_seqs(s, 1e6), 4096);
+	assert_int_equal(memory_max_seqs(s, 20000), 2500);
+	assert_int_equal(memory_max_seqs(s, 3000), 1500);
+	s->serving.max_num_seqs = 300;
+	assert_int_equal(memory_max_seqs(s, 1e6), 300);
+	scenario_free(s);
+}
+
 /* Llama-2-70B on PP 4 with 1F1B: the first stage has the embedding, the last the head, and
  * every stage holds a different number of micro-batches (4, 3, 2, 1), so each is its own role. */
 static void pipeline_stages_group_into_roles(void **state)
@@ -719,6 +740,7 @@ int main(void)
 		cmocka_unit_test(experts_split_over_their_own_tensor_parallel_group),
 		cmocka_unit_test(dualpipe_keeps_two_stages_and_p_plus_one_micro_batches),
 		cmocka_unit_test(zero_bubble_keeps_one_f_one_b_first_stage_peak),
+		cmocka_unit_test(sglang_sizes_its_running_batch_from_the_kv_pool),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@
 #include "run.h"
 #include "serve.h"
 #include "serve_int.h"
+#include "serve_state.h"
 
 /* Build memory and serve the scenario's requests through the run module, as dssim does, with
  * options o (may be NULL); the test fails when the run does not simulate. *m and *r are the
@@ -834,6 +835,98 @@ static void tensorrt_llm_reserves_the_output_and_never_preempts(void **state)
 }
 
 /*
+ * SGLang's admission (serving.new_token_ratio; sim/serve_admit.c), worked by hand on a state of
+ * three requests: 1,000-token prompts, outputs of 100, 6,000 and 300 tokens. Requests 0 and 1
+ * run, having generated 40 and 1,000 tokens: 60 and 5,000 left, the latter clipped to 4,096; they
+ * are promised 0.7 * (60 + 4,096) = 2,909.2 tokens. Request 2 wants 1,000 + 300 = 1,300: it fits 4,300 free
+ * tokens (1,300 < 4,300 - 2,909.2 = 1,390.8) but not 4,200 (1,290.8). A decode that finds its
+ * memory lowers the ratio by (0.7 - 0.098) / 600; 600 of them reach the floor 0.098. A retraction
+ * re-estimates it as (40 + 1,000 + 20 * 2) / (100 + 6,000 + 1) = 0.17702; idle restores 0.7.
+ */
+static void sglang_admits_by_the_tokens_requests_will_still_need(void **state)
+{
+	struct scenario *s = check_scenario("sgladmit",
+		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: nd-h100-v5, gpus: 1}\n"
+		"workload: {mode: infer, seq_len: 8192}\nserving: {new_token_ratio: 0.7}\n");
+	struct request req[3] = {{0, 1000, 100, 0}, {0, 1000, 6000, 0}, {0, 1000, 300, 0}};
+	struct request_stream rs = {req, 3, 3000, 6400};
+	struct seq seq[3];
+	size_t running[2] = {0, 1};
+	struct replica p;
+	struct serve_state e;
+	double promised;
+	int k;
+	(void)state;
+	memset(seq, 0, sizeof seq);
+	memset(&p, 0, sizeof p);
+	memset(&e, 0, sizeof e);
+	seq[0].generated = 40;
+	seq[1].generated = 1000;
+	e.s = s;
+	e.rs = &rs;
+	e.seq = seq;
+	p.running = running;
+	p.nrunning = 2;
+	p.ratio = 0.7;
+	check_rel(serve_admit_promised(&e, &p), 2909.2, 1e-12);
+	promised = 2909.2;
+	assert_false(serve_admit_fits(&e, 2, 1000, 4200, &promised));
+	check_rel(promised, 2909.2, 1e-12);
+	assert_true(serve_admit_fits(&e, 2, 1000, 4300, &promised));
+	check_rel(promised, 4209.2, 1e-12);
+	serve_admit_decoded(&e, &p, false);
+	check_rel(p.ratio, 0.7 - 0.602 / 600, 1e-12);
+	for (k = 1; k < 600; k++)
+		serve_admit_decoded(&e, &p, false);
+	check_rel(p.ratio, 0.098, 1e-9);
+	serve_admit_decoded(&e, &p, false);
+	check_rel(p.ratio, 0.098, 1e-12);
+	serve_admit_decoded(&e, &p, true);
+	check_rel(p.ratio, 1080.0 / 6101.0, 1e-12);
+	serve_admit_idle(&e, &p);
+	check_rel(p.ratio, 0.7, 1e-12);
+	scenario_free(s);
+}
+
+/*
+ * The same admission on an engine: 40 requests of 256 + 1,024 tokens at time 0, a KV cache of T
+ * tokens. vLLM admits every prompt whose blocks are free; SGLang stops at the first request j
+ * (from 0) with (j + 1) * 1,280 >= T, nothing running yet: ceil(T / 1,280) - 1 in the first
+ * iteration.
+ */
+#define ADMIT_YAML "model: deepseek-r1-distill-qwen-14b\ncluster: {node: nd-h100-v5, " \
+	"gpus: 1}\nworkload: {mode: infer, seq_len: 4096, requests: 40,\n" \
+	"  prompt_tokens: {value: 256}, output_tokens: {value: 1024}}\n" \
+	"serving: {gpu_memory_utilization: 0.45, max_num_seqs: 64, max_batched_tokens: 16384, " \
+	"new_token_ratio: %s}\n"
+
+static void sglang_first_batch_holds_what_its_outputs_will_need(void **state)
+{
+	struct scenario *v = check_scenariof("admitv", ADMIT_YAML, "0");
+	struct scenario *g = check_scenariof("admitg", ADMIT_YAML, "0.7");
+	struct run_options o = {.keep_iterations = true};
+	struct memory_report mv, mg;
+	struct serve_result rv, rg;
+	double want;
+	(void)state;
+	serve_with(v, &o, &mv, &rv);
+	serve_with(g, &o, &mg, &rg);
+	want = ceil(rg.kv_tokens / 1280.0) - 1;
+	print_message("KV %.0f tokens: vLLM admits %d, SGLang %d (by hand %.0f)\n", rg.kv_tokens,
+		      rv.iters[0].sequences, rg.iters[0].sequences, want);
+	assert_true(want < 40);
+	assert_int_equal(rv.iters[0].sequences, 40);
+	assert_int_equal(rg.iters[0].sequences, (int32_t)want);
+	assert_int_equal(rg.finished, 40);
+	serve_result_release(&rv);
+	serve_result_release(&rg);
+	memory_report_release(&mv);
+	memory_report_release(&mg);
+	scenario_free(v);
+	scenario_free(g);
+}
+
+/*
  * SGLang's overlap scheduler on the single-request run: its 2.7 ms of host time per iteration
  * (topologies/engines/sglang.yaml) runs while the GPU computes the previous iteration. Every
  * decode follows an iteration of more GPU time (~9 ms of weights; the prefill ~20 ms), so TPOT is
@@ -1128,6 +1221,8 @@ int main(void)
 		cmocka_unit_test(trace_cached_tokens_are_read_and_checked),
 		cmocka_unit_test(batch_1_decode_is_roofline_plus_the_vllm_fixed_costs),
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
+		cmocka_unit_test(sglang_admits_by_the_tokens_requests_will_still_need),
+		cmocka_unit_test(sglang_first_batch_holds_what_its_outputs_will_need),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
 		cmocka_unit_test(the_front_end_delay_adds_to_ttft_only),
 	};
