@@ -346,6 +346,7 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
  *   1,000,000 tokens: 125,000 requests by the pool rule, capped at 4096; half the pool 500,000.
  *   20,000 tokens: 2,500 (between the bounds); 10,000 by half: 2,500.
  *   3,000 tokens: 375, raised to the floor 2048; half the pool 1,500 binds.
+ *   A cache without a size (no KV bytes per token): the cap, 4096.
  * A set limit is kept as it is. */
 static void sglang_sizes_its_running_batch_from_the_kv_pool(void **state)
 {
@@ -356,6 +357,7 @@ static void sglang_sizes_its_running_batch_from_the_kv_pool(void **state)
 	assert_int_equal(memory_max_seqs(s, 1e6), 4096);
 	assert_int_equal(memory_max_seqs(s, 20000), 2500);
 	assert_int_equal(memory_max_seqs(s, 3000), 1500);
+	assert_int_equal(memory_max_seqs(s, INFINITY), 4096);
 	s->serving.max_num_seqs = 300;
 	assert_int_equal(memory_max_seqs(s, 1e6), 300);
 	scenario_free(s);
