@@ -203,7 +203,7 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 		if (need > p->free_blocks)
 			break;
 		if (v->new_token_ratio > 0 &&
-		    !serve_admit_fits(e, i, q->len - q->computed, avail, &promised))
+		    !serve_admit_fits(e, p, i, q->len - q->computed, avail, &promised))
 			break;
 		if (back > 0) {
 			p->host_free_blocks += back;

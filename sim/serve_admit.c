@@ -40,12 +40,15 @@ double serve_admit_promised(const struct serve_state *e, const struct replica *p
 	return sum * p->ratio;
 }
 
-/* add_one_req: NO_TOKEN when prompt + output reach the tokens left. */
-bool serve_admit_fits(const struct serve_state *e, size_t i, int64_t extend, double avail,
-		      double *promised)
+/* add_one_req: NO_TOKEN when prompt + output reach the tokens left. An idle scheduler takes its
+ * first request whatever it asks (its blocks are free: the caller checked), so a request as long
+ * as the cache still runs; SGLang refuses one at arrival instead (tokenizer_manager.py
+ * _validate_token_len), which dssim's requests, within seq_len, never need. */
+bool serve_admit_fits(const struct serve_state *e, const struct replica *p, size_t i,
+		      int64_t extend, double avail, double *promised)
 {
 	double want = (double)extend + output_left(e, i);
-	if (want >= avail - *promised)
+	if (want >= avail - *promised && (p->nrunning > 0 || *promised > 0))
 		return false;
 	*promised += want;
 	return true;

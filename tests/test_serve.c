@@ -842,6 +842,8 @@ static void tensorrt_llm_reserves_the_output_and_never_preempts(void **state)
  * tokens (1,300 < 4,300 - 2,909.2 = 1,390.8) but not 4,200 (1,290.8). A decode that finds its
  * memory lowers the ratio by (0.7 - 0.098) / 600; 600 of them reach the floor 0.098. A retraction
  * re-estimates it as (40 + 1,000 + 20 * 2) / (100 + 6,000 + 1) = 0.17702; idle restores 0.7.
+ * An idle scheduler takes request 2 into 1,200 free tokens all the same (else a request as long
+ * as the cache would wait forever), but not a second one beside it.
  */
 static void sglang_admits_by_the_tokens_requests_will_still_need(void **state)
 {
@@ -870,9 +872,9 @@ static void sglang_admits_by_the_tokens_requests_will_still_need(void **state)
 	p.ratio = 0.7;
 	check_rel(serve_admit_promised(&e, &p), 2909.2, 1e-12);
 	promised = 2909.2;
-	assert_false(serve_admit_fits(&e, 2, 1000, 4200, &promised));
+	assert_false(serve_admit_fits(&e, &p, 2, 1000, 4200, &promised));
 	check_rel(promised, 2909.2, 1e-12);
-	assert_true(serve_admit_fits(&e, 2, 1000, 4300, &promised));
+	assert_true(serve_admit_fits(&e, &p, 2, 1000, 4300, &promised));
 	check_rel(promised, 4209.2, 1e-12);
 	serve_admit_decoded(&e, &p, false);
 	check_rel(p.ratio, 0.7 - 0.602 / 600, 1e-12);
@@ -885,6 +887,11 @@ static void sglang_admits_by_the_tokens_requests_will_still_need(void **state)
 	check_rel(p.ratio, 1080.0 / 6101.0, 1e-12);
 	serve_admit_idle(&e, &p);
 	check_rel(p.ratio, 0.7, 1e-12);
+	p.nrunning = 0;
+	promised = serve_admit_promised(&e, &p);
+	assert_true(serve_admit_fits(&e, &p, 2, 1000, 1200, &promised));
+	check_rel(promised, 1300, 1e-12);
+	assert_false(serve_admit_fits(&e, &p, 2, 1000, 1200, &promised));
 	scenario_free(s);
 }
 
@@ -924,6 +931,34 @@ static void sglang_first_batch_holds_what_its_outputs_will_need(void **state)
 	memory_report_release(&mg);
 	scenario_free(v);
 	scenario_free(g);
+}
+
+/* A request exactly as long as SGLang's KV cache: its prompt and output reach the free tokens,
+ * so the ratio rule alone would never admit it; the idle scheduler takes it, and the run ends
+ * (it hung before the rule let an idle scheduler through). */
+#define LONG_YAML "model: deepseek-r1-distill-qwen-14b\ncluster: {node: nd-h100-v5, gpus: 1}\n" \
+	"workload: {mode: infer, seq_len: %d, requests: 2,\n" \
+	"  prompt_tokens: {value: %d}, output_tokens: {value: 900}}\n" \
+	"serving: {gpu_memory_utilization: 0.45, engine: sglang}\n"
+
+static void sglang_serves_a_request_as_long_as_its_cache(void **state)
+{
+	struct scenario *probe = check_scenariof("longprobe", LONG_YAML, 4096, 1000);
+	struct scenario *s;
+	struct memory_report m;
+	struct serve_result r;
+	int tokens;
+	(void)state;
+	serve(probe, &m, &r);
+	tokens = (int)r.kv_tokens;
+	memory_report_release(&m);
+	scenario_free(probe);
+	s = check_scenariof("longsgl", LONG_YAML, tokens, tokens - 900);
+	serve(s, &m, &r);
+	check_rel(r.kv_tokens, (double)tokens, 1e-12);
+	assert_int_equal(r.finished, 2);
+	memory_report_release(&m);
+	scenario_free(s);
 }
 
 /*
@@ -1223,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(tensorrt_llm_reserves_the_output_and_never_preempts),
 		cmocka_unit_test(sglang_admits_by_the_tokens_requests_will_still_need),
 		cmocka_unit_test(sglang_first_batch_holds_what_its_outputs_will_need),
+		cmocka_unit_test(sglang_serves_a_request_as_long_as_its_cache),
 		cmocka_unit_test(sglang_overlap_hides_host_time_under_longer_gpu_work),
 		cmocka_unit_test(the_front_end_delay_adds_to_ttft_only),
 	};
