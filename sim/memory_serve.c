@@ -81,4 +81,3 @@ int64_t memory_max_seqs(const struct scenario *s, double kv_tokens)
 	half = floor(kv_tokens / 2.0);
 	return (int64_t)fmax(1.0, fmin(pool, half));
 }
-

@@ -112,9 +112,9 @@ void serve_issue(struct serve_state *e, struct replica *p, double in_system, dou
 
 /* SGLang's admission (serving.new_token_ratio > 0; serve_admit.c). The KV tokens an admission
  * round starts with promised to p's running requests; whether request i, with `extend` prompt
- * tokens still to compute, fits the `avail` free tokens beside the `*promised` ones (if so it adds
- * its own; an idle p takes its first request); and the ratio's update after a decode iteration (retracted: whether it preempted)
- * and when p falls idle. */
+ * tokens still to compute, fits the `avail` free tokens beside the `*promised` ones (if so it
+ * adds its own; an idle p takes its first request); and the ratio's update after a decode
+ * iteration (retracted: whether it preempted) and when p falls idle. */
 double serve_admit_promised(const struct serve_state *e, const struct replica *p);
 bool serve_admit_fits(const struct serve_state *e, const struct replica *p, size_t i,
 		      int64_t extend, double avail, double *promised);
