@@ -686,7 +686,8 @@ static int infer_fit(const struct scenario *s, const struct layout *l,
 	 * its activation peak, not the report's static batch, is what the budget leaves
 	 * out. The sequences get the tokens as evenly as whole tokens allow. With SGLang's
 	 * KV-derived limit (max_num_seqs 0), which needs this budget, its floor of 2048. */
-	double seqs = s->serving.max_num_seqs > 0 ? (double)s->serving.max_num_seqs : 2048.0;
+	double seqs = s->serving.max_num_seqs > 0 ? (double)s->serving.max_num_seqs
+						  : MEMORY_SGLANG_MIN_REQUESTS;
 	double tokens = (double)s->serving.max_batched_tokens;
 	layout_stage(s, l, (int64_t)w->first_stage, &st);
 	if (seqs > tokens)

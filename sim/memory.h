@@ -103,8 +103,8 @@ double memory_fp8_act_bytes(const struct scenario *s);
 unsigned memory_recomputed_acts(const struct scenario *s);
 
 /* A serving scheduler's most running sequences: serving.max_num_seqs, or when that is 0 the
- * limit SGLang derives from its KV pool of kv_tokens (memory_serve.c). */
-int64_t memory_max_seqs(const struct scenario *s, double kv_tokens);
+ * limit SGLang derives from its KV pool, the max_kv_tokens of m (memory_serve.c). */
+int64_t memory_max_seqs(const struct scenario *s, const struct memory_report *m);
 
 /* The busiest routed-expert instance's tokens over the mean: workload.moe_imbalance, or in
  * serving with serving.redundant_experts R its share once EPLB's greedy replication (each

@@ -17,6 +17,8 @@ double memory_act_bytes(const struct scenario *s);
 /* Serving's transient workspace for a prefill of `batch` sequences of seq_len tokens
  * (memory_serve.c). */
 double memory_workspace(const struct scenario *s, double batch, double seq_len);
+/* The fewest requests SGLang's request pool holds (memory_max_seqs). */
+#define MEMORY_SGLANG_MIN_REQUESTS 2048.0
 
 /* KV-cache bytes per token on one GPU of stage st, all its layers (memory_serve.c). */
 double memory_kv_bytes_per_token(const struct scenario *s, const struct stage *st);

@@ -68,16 +68,18 @@ double memory_kv_bytes_per_token(const struct scenario *s, const struct stage *s
  * managers/scheduler.py, the v0.4 series on): each scheduler's request pool holds
  * min(max(kv_tokens / context_len * 512, 2048), 4096) requests, and it runs at most
  * min(max_total_num_tokens // 2, that pool). context_len is the length the engine starts with
- * (--context-length): workload.seq_len, as vLLM's max_model_len is elsewhere in dssim.
+ * (--context-length): workload.seq_len, as vLLM's max_model_len is elsewhere in dssim. A cache
+ * of no bytes per token has no size: the cap.
  */
-int64_t memory_max_seqs(const struct scenario *s, double kv_tokens)
+int64_t memory_max_seqs(const struct scenario *s, const struct memory_report *m)
 {
 	double pool, half;
+	double kv_tokens = m->kv_bytes_per_token > 0 ? m->max_kv_tokens : INFINITY;
 	if (s->serving.max_num_seqs > 0)
 		return s->serving.max_num_seqs;
 	pool = s->workload.seq_len > 0
 		       ? floor(kv_tokens / (double)s->workload.seq_len * 512.0) : 4096.0;
-	pool = fmin(fmax(pool, 2048.0), 4096.0);
+	pool = fmin(fmax(pool, MEMORY_SGLANG_MIN_REQUESTS), 4096.0);
 	half = floor(kv_tokens / 2.0);
 	return (int64_t)fmax(1.0, fmin(pool, half));
 }

@@ -79,9 +79,7 @@ static int serve_replicas(const struct scenario *s, const struct memory_report *
 	int status;
 	if (serve_has_pools(s))
 		return serve_run(s, m, rs, o, out, d);
-	c.serving.max_num_seqs = memory_max_seqs(s, m->kv_bytes_per_token > 0
-							? m->kv_budget / m->kv_bytes_per_token
-							: INFINITY);
+	c.serving.max_num_seqs = memory_max_seqs(s, m);
 	if (adp == 1) {
 		status = serve_run(&c, m, rs, o, out, d);
 	} else {

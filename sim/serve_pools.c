@@ -309,9 +309,7 @@ static int pool_init(struct pstate *e, int role, struct diag *d)
 		return -1;
 	}
 	pl->kv_per_token = m.kv_bytes_per_token;
-	pl->s.serving.max_num_seqs = memory_max_seqs(&pl->s, m.kv_bytes_per_token > 0
-							 ? m.kv_budget / m.kv_bytes_per_token
-							 : INFINITY);
+	pl->s.serving.max_num_seqs = memory_max_seqs(&pl->s, &m);
 	block_bytes = m.kv_bytes_per_token * (double)e->block_size;
 	pl->total_blocks = block_bytes > 0 && m.kv_budget > 0
 				   ? (int64_t)floor(m.kv_budget / block_bytes) : 0;

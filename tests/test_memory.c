@@ -348,18 +348,27 @@ static void kv_token_capacity_is_the_budget_over_bytes_per_token(void **state)
  *   3,000 tokens: 375, raised to the floor 2048; half the pool 1,500 binds.
  *   A cache without a size (no KV bytes per token): the cap, 4096.
  * A set limit is kept as it is. */
+static int64_t seqs_for(const struct scenario *s, double tokens, double per_token)
+{
+	struct memory_report m;
+	memset(&m, 0, sizeof m);
+	m.max_kv_tokens = tokens;
+	m.kv_bytes_per_token = per_token;
+	return memory_max_seqs(s, &m);
+}
+
 static void sglang_sizes_its_running_batch_from_the_kv_pool(void **state)
 {
 	struct scenario *s = check_scenariof("maxseqs",
 		"model: deepseek-r1-distill-qwen-14b\ncluster: {node: p5.48xlarge, gpus: 1}\n"
 		"workload: {mode: infer, seq_len: 4096}\nserving: {max_num_seqs: 0}\n");
 	(void)state;
-	assert_int_equal(memory_max_seqs(s, 1e6), 4096);
-	assert_int_equal(memory_max_seqs(s, 20000), 2500);
-	assert_int_equal(memory_max_seqs(s, 3000), 1500);
-	assert_int_equal(memory_max_seqs(s, INFINITY), 4096);
+	assert_int_equal(seqs_for(s, 1e6, 196608), 4096);
+	assert_int_equal(seqs_for(s, 20000, 196608), 2500);
+	assert_int_equal(seqs_for(s, 3000, 196608), 1500);
+	assert_int_equal(seqs_for(s, 0, 0), 4096);
 	s->serving.max_num_seqs = 300;
-	assert_int_equal(memory_max_seqs(s, 1e6), 300);
+	assert_int_equal(seqs_for(s, 1e6, 196608), 300);
 	scenario_free(s);
 }
 
