@@ -177,7 +177,7 @@ static void schedule_waiting(struct serve_state *e, struct replica *p, int64_t *
 {
 	const struct serving *v = &e->s->serving;
 	double avail = (double)p->free_blocks * (double)e->block_size;
-	double promised = v->new_token_ratio > 0 ? serve_admit_promised(e, p) : 0;
+	double promised = v->new_token_ratio > 0 && p->wlen > 0 ? serve_admit_promised(e, p) : 0;
 	while (p->wlen > 0 && *budget > 0 && (int64_t)p->nrunning < v->max_num_seqs) {
 		size_t i = p->waiting[p->whead];
 		struct seq *q = &e->seq[i];

@@ -935,7 +935,9 @@ static void sglang_first_batch_holds_what_its_outputs_will_need(void **state)
 
 /* A request exactly as long as SGLang's KV cache: its prompt and output reach the free tokens,
  * so the ratio rule alone would never admit it; the idle scheduler takes it, and the run ends
- * (it hung before the rule let an idle scheduler through). */
+ * (it hung before the rule let an idle scheduler through). The limit the report prints is
+ * SGLang's rule for a context as long as the cache of T tokens: T / T * 512 = 512 requests,
+ * raised to the floor 2048, under half the pool (T / 2, about 15,600). */
 #define LONG_YAML "model: deepseek-r1-distill-qwen-14b\ncluster: {node: nd-h100-v5, gpus: 1}\n" \
 	"workload: {mode: infer, seq_len: %d, requests: 2,\n" \
 	"  prompt_tokens: {value: %d}, output_tokens: {value: 900}}\n" \
@@ -957,6 +959,8 @@ static void sglang_serves_a_request_as_long_as_its_cache(void **state)
 	serve(s, &m, &r);
 	check_rel(r.kv_tokens, (double)tokens, 1e-12);
 	assert_int_equal(r.finished, 2);
+	assert_true(tokens / 2 > 2048);
+	assert_int_equal(r.max_num_seqs, 2048);
 	memory_report_release(&m);
 	scenario_free(s);
 }
