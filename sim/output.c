@@ -266,6 +266,9 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 		json_time(out, s, t);
 	if (sv != NULL)
 		output_json_serving(out, s, sv);
+	/* Why there is no time or serving object, for scripts (standard error says it too). */
+	if (run->outcome == RUN_NOT_SIMULATED && run->reason[0])
+		output_json_str_field(out, 2, "not_simulated", run->reason);
 	output_json_key(out, 2, "memory");
 	fputs("{\n", out);
 	if (t != NULL) {

@@ -35,12 +35,13 @@ struct step_plan {
 	double analytic_peak;       /* the memory model's most loaded GPU */
 };
 
-/* The most forward and backward passes (micro-batches x chunks x stages x 2) simulated. */
-#define STEP_MAX_PASSES 4e6
+/* The most layer passes a step simulates: micro-batches per pipeline x layers x 2 (forward
+ * and backward); the step's graph holds a few ops for each. */
+#define STEP_MAX_LAYER_PASSES 2e6
 
 /* Build the graph of one step of a training scenario. 0, or -1 with a message in d at the
  * scenario's file (not a training scenario, a shape the schedule cannot run, more than
- * STEP_MAX_PASSES passes). */
+ * STEP_MAX_LAYER_PASSES layer passes). */
 int step_build(const struct scenario *s, struct step_plan *out, struct diag *d);
 void step_plan_release(struct step_plan *p);
 

@@ -54,6 +54,14 @@ expect 3 good_set "$dssim" --format json --set strategy.zero=2 --set strategy.of
 has good_set out '"zero": 2'
 has good_set out '"fits": false'
 expect 3 misfit_text "$dssim" --set strategy.zero=2 --set strategy.offload.optimizer=none scenarios/32b_zero3.yaml
+# A step too large to hold is refused before its graph is built, with the count worked out:
+# 250,112 sequences over dp 16 at micro-batch 1 are 15,632 micro-batches, through 64 layers
+# forward and backward 2,000,896 layer passes, past the 2,000,000 cap (sim/step.h). The memory
+# report still stands (exit 0); the JSON has no time object and says why in not_simulated.
+expect 0 step_too_large "$dssim" --format json --set workload.global_batch=250112 scenarios/32b_zero3.yaml
+has step_too_large err "--set workload.global_batch: workload.global_batch: 2000896 layer passes a step (15632 micro-batches per pipeline x 64 layers x 2) exceed the 2000000 this version simulates"
+has step_too_large out '"not_simulated": "--set workload.global_batch: workload.global_batch: 2000896 layer passes'
+has step_too_large out '"fits": true'
 # Serving fits when the KV cache holds one sequence: a 67B in bf16 on one H200 leaves 126 GB
 # (0.9 of 141 GB) minus 134 GB of weights for it, short by some 10 GB: exit 3, and it says so.
 expect 3 kv_misfit "$dssim" --set model=deepseek-llm-67b --set cluster.node=p5e.48xlarge \
