@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cost.h"
 #include "diag.h"
@@ -66,6 +67,7 @@ static void usage(FILE *out)
 	        "rate);\n"
 	        "fastest: the fewest days (training) or the lowest value of the first target\n"
 	        "(serving). Node counts: powers of two for training, 1, 2, 3, ... for serving.\n"
+	        "On a terminal, standard error shows the node type searched and its points.\n"
 	        "\n");
 	main_print_exit_codes(out);
 }
@@ -284,10 +286,48 @@ static int node_types(struct plan *pl, struct diag *d)
 	return pl->ntypes > 0 ? 0 : -1;
 }
 
+/* What a terminal is shown while the search runs: the node type and its points so far. */
+struct progress {
+	struct plan *pl;
+	bool tty;                    /* standard error is a terminal: nothing is shown otherwise */
+	size_t total, done;          /* points of the node type being searched */
+	double last;                 /* when the line was last redrawn */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void progress_show(struct progress *pr, bool force)
+{
+	const struct plan *pl = pr->pl;
+	double t = now_s();
+	if (!pr->tty || (!force && t - pr->last < 0.2))
+		return;
+	pr->last = t;
+	fprintf(stderr, "\rdssim plan: node type %zu of %zu (%s): %zu/%zu points   ",
+		pl->type_at + 1, pl->ntypes, pl->types[pl->type_at].name, pr->done, pr->total);
+	fflush(stderr);
+}
+
+static void total_points(void *ctx, size_t points, size_t skipped)
+{
+	struct progress *pr = ctx;
+	pr->total = points - skipped;
+	pr->done = 0;
+	progress_show(pr, true);
+}
+
 static int keep_point(void *ctx, const struct store_point *p)
 {
-	struct plan *pl = ctx;
+	struct progress *pr = ctx;
+	struct plan *pl = pr->pl;
 	plan_keep(pl, p);
+	pr->done++;
+	progress_show(pr, false);
 	if (pl->store != NULL && store_put(pl->store, p, &pl->store_diag) != 0)
 		return -1;
 	return 0;
@@ -339,23 +379,18 @@ static char *type_spec(const struct plan *pl, const struct plan_type *t)
 	return buf;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Run the sweep of every node type. 0, or the exit status (printed). */
 static int search(struct plan *pl)
 {
 	size_t k;
 	struct diag d;
+	struct progress pr = {pl, isatty(STDERR_FILENO) == 1, 0, 0, 0};
+	int status = EXIT_OK;
 	diag_init(&d);
 	for (k = 0; k < pl->ntypes; k++) {
 		struct plan_type *t = &pl->types[k];
 		struct sweep_slice sl;
-		struct sweep_callbacks cb = {NULL, keep_point, pl};
+		struct sweep_callbacks cb = {total_points, keep_point, &pr};
 		struct sweep_counts counts;
 		struct sweep_spec *sp;
 		char *text;
@@ -365,25 +400,28 @@ static int search(struct plan *pl)
 		sp = sweep_spec_parse("dssim plan", text, strlen(text), pl->args->data_dir, &d);
 		free(text);
 		if (sp == NULL) {
-			diag_print_prefixed(&d, "dssim plan: ", stderr);
-			diag_release(&d);
-			return EXIT_BAD_INPUT;
+			status = EXIT_BAD_INPUT;
+			break;
 		}
 		memset(&sl, 0, sizeof sl);
 		pl->type_at = k;
 		if (sweep_run(sp, &sl, &cb, &counts, &d) != 0) {
 			sweep_spec_free(sp);
-			if (pl->store_diag.count > 0)
-				diag_print_prefixed(&pl->store_diag, "dssim plan: ", stderr);
-			else
-				diag_print_prefixed(&d, "dssim plan: ", stderr);
-			diag_release(&d);
-			return EXIT_INTERNAL;
+			status = EXIT_INTERNAL;
+			break;
 		}
 		sweep_spec_free(sp);
 	}
+	/* The progress line is cleared before the answer or a diagnostic. */
+	if (pr.tty && pl->ntypes > 0)
+		fputs("\r\033[K", stderr);
+	if (status == EXIT_BAD_INPUT)
+		diag_print_prefixed(&d, "dssim plan: ", stderr);
+	else if (status != EXIT_OK)
+		diag_print_prefixed(pl->store_diag.count > 0 ? &pl->store_diag : &d, "dssim plan: ",
+				    stderr);
 	diag_release(&d);
-	return EXIT_OK;
+	return status;
 }
 
 /* Load the base as the plan reads it (its mode, request stream, micro_batch). */

@@ -86,6 +86,21 @@ check=$(jq -r 'if .cheapest.usd <= .fastest.usd and .fastest.days <= .cheapest.d
 # A deadline of one hour: nothing meets, exit 3, and the type says how long it takes.
 expect 3 deadline "$dssim" plan scenarios/32b_zero3.yaml --train-tokens 1B --nodes p4de.24xlarge --max-gpus 16 --deadline 1h
 has deadline out "past --deadline 0.04167 days"
+# Progress: none into a file; on a terminal (script(1) gives one) the node type and its points,
+# out of as many as the answer says it searched, and the line cleared before the answer.
+[ ! -s "$out/deadline.err" ] && ok "no progress without a terminal" ||
+	bad "progress into a file: $(head -c 200 "$out/deadline.err")"
+if command -v script >/dev/null 2>&1; then
+	script -qec "$dssim plan scenarios/32b_zero3.yaml --train-tokens 1B --nodes p4de.24xlarge --max-gpus 16 --deadline 1h" \
+		/dev/null >"$out/tty.out" 2>&1
+	n=$(sed -n 's/^searched  1 node types, \([0-9]*\) configurations.*/\1/p' "$out/deadline.out")
+	grep -qF "dssim plan: node type 1 of 1 (p4de.24xlarge): 0/$n points" "$out/tty.out" &&
+		ok "a terminal is shown the node type and its $n points" || bad "tty progress: $(head -c 200 "$out/tty.out")"
+	grep -q "$(printf '\033')\[Kplan      train" "$out/tty.out" && ok "progress cleared before the answer" ||
+		bad "progress not cleared"
+else
+	ok "script(1) missing: terminal progress not checked"
+fi
 
 # --db keeps every point: as many as the answer searched.
 expect 0 db "$dssim" plan "$base" --rate 10/s --slo ttft_p99=2s --nodes p4de.24xlarge --max-gpus 8 --db "$out/plan.db" --format json
