@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "bug.h"
+#include "clock.h"
 #include "json.h"
 #include "run.h"
 #include "schema.h"
@@ -634,12 +635,13 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 
 int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
 			size_t nkeys, const struct scenario_options *opt, int worker, int workers,
-			struct calibrate_cross *x, struct diag *d)
+			struct calibrate_cross *x, FILE *progress, struct diag *d)
 {
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
 	struct validate_cache *cache = validate_cache_new();
 	size_t i;
 	int status = 0;
+	double t0;
 	memset(x, 0, sizeof *x);
 	x->nc = cases->count;
 	x->base = xcalloc(x->nc ? x->nc : 1, sizeof *x->base);
@@ -661,11 +663,20 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		/* Worker k of n fits the sources k, k + n, ... in order of first appearance. */
 		if ((int)(x->nsources++ % (size_t)workers) != worker)
 			continue;
+		t0 = clock_seconds();
 		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, cache, x, d);
 		if (st == 1)
 			x->skipped++;
 		else
 			status = st;
+		if (progress != NULL && st >= 0) {
+			fprintf(progress, "dssim validate --cross: %s: %s (%.0f s)\n",
+				cases->items[i].source[0] ? cases->items[i].source : "-",
+				st == 1 ? "too few other cases, not predicted"
+					: "predicted from a fit to the other sources",
+				clock_seconds() - t0);
+			fflush(progress);
+		}
 	}
 	validate_cache_free(cache);
 	return status;

@@ -69,11 +69,12 @@ struct calibrate_cross {
  * nkeys + 1 cases is skipped: its cross error is NaN. Worker `worker` of `workers` (0 of 1 for
  * all) fits only its share of the sources, k, k + n, ... in order of first appearance, and
  * leaves the others' cross errors NaN; base and nsources cover every case and source either
- * way, skipped its own share. 0, -1 or -2 as calibrate_run.
+ * way, skipped its own share. Each source fitted gets a line on progress (NULL: none). 0, -1 or
+ * -2 as calibrate_run.
  */
 int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
 			size_t nkeys, const struct scenario_options *opt, int worker, int workers,
-			struct calibrate_cross *x, struct diag *d);
+			struct calibrate_cross *x, FILE *progress, struct diag *d);
 void calibrate_cross_release(struct calibrate_cross *x);
 /* The sources of the cases (distinct `source` texts, "" one of them). */
 size_t calibrate_sources(const struct validate_cases *cases);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cost.h"
 #include "diag.h"
 #include "json.h"
@@ -294,17 +295,10 @@ struct progress {
 	double last;                 /* when the line was last redrawn */
 };
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void progress_show(struct progress *pr, bool force)
 {
 	const struct plan *pl = pr->pl;
-	double t = now_s();
+	double t = clock_seconds();
 	if (!pr->tty || (!force && t - pr->last < 0.2))
 		return;
 	pr->last = t;
@@ -519,7 +513,7 @@ int main_plan(int argc, char **argv)
 	struct diag d;
 	struct mark cli = {NULL, 0, 0};
 	int status, k;
-	double t0 = now_s();
+	double t0 = clock_seconds();
 	memset(&a, 0, sizeof a);
 	status = parse_args(argc, argv, &a);
 	if (status != EXIT_OK) {
@@ -562,7 +556,7 @@ int main_plan(int argc, char **argv)
 			status = k;
 	}
 	if (status == EXIT_OK) {
-		pl.wall_s = now_s() - t0;
+		pl.wall_s = clock_seconds() - t0;
 		plan_judge(&pl);
 		status = plan_check(&pl);
 		if (status == EXIT_OK) {

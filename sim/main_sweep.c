@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "diag.h"
 #include "json.h"
@@ -57,13 +58,6 @@ static void on_interrupt(int sig)
 	interrupted = 1;
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 
 /* ---- the writer ---- */
 
@@ -101,7 +95,7 @@ static void count_misfit(struct writer *w, const char *reason)
 
 static void progress(struct writer *w, bool final)
 {
-	double t = now_s(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
+	double t = clock_seconds(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
 	double eta = rate > 0 && w->total > w->done ? (double)(w->total - w->done) / rate : 0;
 	if (w->quiet || (!final && w->reported < w->reporters))
 		return;
@@ -125,7 +119,7 @@ static void progress(struct writer *w, bool final)
 
 static int writer_put(struct writer *w, const struct store_point *p)
 {
-	double t0 = now_s();
+	double t0 = clock_seconds();
 	if (w->failed)
 		return -1;
 	if (store_put(w->st, p, &w->d) != 0) {
@@ -148,9 +142,9 @@ static int writer_put(struct writer *w, const struct store_point *p)
 			return -1;
 		}
 		w->pending = 0;
-		w->last_commit = now_s();
+		w->last_commit = clock_seconds();
 	}
-	w->store_s += now_s() - t0;
+	w->store_s += clock_seconds() - t0;
 	progress(w, false);
 	return 0;
 }
@@ -446,7 +440,7 @@ static void print_reasons_json(const char *name, const struct sweep_skip *r, siz
 
 static void print_summary(const struct writer *w, const char *db, enum format f, bool stopped)
 {
-	double el = now_s() - w->started;
+	double el = clock_seconds() - w->started;
 	if (f == FORMAT_JSON) {
 		printf("{\"db\": ");
 		json_string(stdout, db);
@@ -503,7 +497,7 @@ static int open_writer(struct writer *w, const struct sweep_options *o,
 		return -1;
 	}
 	w->tty = isatty(STDERR_FILENO);
-	w->started = w->last_commit = now_s();
+	w->started = w->last_commit = clock_seconds();
 	return 0;
 }
 

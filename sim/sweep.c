@@ -21,6 +21,7 @@
 
 #include "calibrate.h"
 #include "canonical.h"
+#include "clock.h"
 #include "cost.h"
 #include "json.h"
 #include "memtrack.h"
@@ -606,13 +607,6 @@ static bool skipped(const struct sweep_slice *sl, const char *hash)
 	       (sl->uncertainty == 0 || e[16] != STORE_HASH_UNBANDED);
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The global index i belongs to this slice: its shard, then its worker within the shard. */
 static bool in_slice(const struct sweep_slice *sl, size_t i)
 {
@@ -741,13 +735,13 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 				break;
 			}
 			c = point_scenario(&x, i);
-			t0 = now_s();
+			t0 = clock_seconds();
 			{
 				char hash[17], *config = point_config(&x, i, &c, hash);
 				const char *rest = x.groups[x.points[i].group].rest;
 				evaluate(&c, sl, config, rest ? strlen(rest) : 0, hash, &p);
 			}
-			p.wall_s = now_s() - t0;
+			p.wall_s = clock_seconds() - t0;
 			if (cb->point(cb->ctx, &p) != 0)
 				status = -1;
 			store_point_release(&p);

@@ -327,6 +327,9 @@ sed '2s/source: cli test/source: A/; 3,4s/source: cli test/source: B/' "$out/cal
 	>"$out/cross_cases.yaml"
 expect 0 validate_cross "$dssim" validate --cross --param cluster.node.gpu.efficiency.memory "$out/cross_cases.yaml"
 has validate_cross out "2 sources, 1 predicted from a fit to the others"
+# Each source's fit ends with a line on standard error, A predicted and B not.
+has validate_cross err "dssim validate --cross: A: predicted from a fit to the other sources ("
+has validate_cross err "dssim validate --cross: B: too few other cases, not predicted ("
 expect 2 validate_cross_json "$dssim" validate --cross --format json "$out/cross_cases.yaml"
 # Two sources of two cases each, each predicted from the other: the same figures whether one
 # process fits both or two processes share them (--jobs), and --jobs needs --cross.
@@ -336,6 +339,9 @@ expect 0 validate_cross_one_job "$dssim" validate --cross --jobs 1 --param clust
 has validate_cross_one_job out "2 sources, 2 predicted from a fit to the others"
 expect 0 validate_cross_two_jobs "$dssim" validate --cross --jobs 2 --param cluster.node.gpu.efficiency.memory "$out/cross2_cases.yaml"
 if cmp -s "$out/validate_cross_one_job.out" "$out/validate_cross_two_jobs.out"; then ok "cross: one job = two jobs"; else bad "cross: one job = two jobs"; fi
+# Two processes, one line each: every source's line reaches standard error.
+[ "$(grep -c "^dssim validate --cross: [AB]: predicted" "$out/validate_cross_two_jobs.err")" = 2 ] &&
+	ok "cross: a line per source from two jobs" || bad "cross lines: $(cat "$out/validate_cross_two_jobs.err")"
 expect 2 validate_jobs_without_cross "$dssim" validate --jobs 2 "$out/cross2_cases.yaml"
 has validate_jobs_without_cross err "--jobs goes with --cross"
 expect 2 validate_cross_bad_jobs "$dssim" validate --cross --jobs 0 "$out/cross2_cases.yaml"
