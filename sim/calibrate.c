@@ -424,7 +424,7 @@ static bool rescale(const struct schema_row *row, struct scenario *draw, double 
  * its range's end) at their values. */
 static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 		    const size_t *idx, size_t m, size_t n, struct calibrate_uncertainty *u,
-		    double *v[3], struct diag *d)
+		    double *v[3], FILE *progress, struct diag *d)
 {
 	const struct calibration *cal = s->calibration;
 	const struct mark at = {s->file, 0, 0};
@@ -434,10 +434,16 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 	struct run_options ro = {.step_only = true};
 	size_t i, k;
 	int status = 0;
+	double shown = 0;
 	for (k = 0; k < m; k++)
 		gsl_vector_set(mu, k, cal->values[idx[k]]);
 	for (i = 0; i < n && status == 0; i++) {
 		struct run_result r;
+		if (progress != NULL && (i == 0 || clock_seconds() - shown >= 0.2)) {
+			shown = clock_seconds();
+			fprintf(progress, "\rdssim: --uncertainty: draw %zu of %zu ", i + 1, n);
+			fflush(progress);
+		}
 		bool clamped = false;
 		memcpy(val, cal->values, cal->n * sizeof *val);
 		if (m > 0 && gsl_ran_multivariate_gaussian(rng, mu, L, x) != GSL_SUCCESS) {
@@ -473,13 +479,15 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 		}
 		run_result_release(&r);
 	}
+	if (progress != NULL)
+		fputs("\r\033[K", progress);
 	gsl_vector_free(x);
 	gsl_vector_free(mu);
 	return status;
 }
 
 int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
-			  struct calibrate_uncertainty *u, struct diag *d)
+			  struct calibrate_uncertainty *u, FILE *progress, struct diag *d)
 {
 	const struct calibration *cal = s->calibration;
 	const struct mark at = {s->file, 0, 0};
@@ -520,7 +528,7 @@ int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed
 	gsl_rng_set(rng, seed);
 	for (i = 0; i < 3; i++)
 		v[i] = xcalloc(n, sizeof *v[i]);
-	status = draw_all(s, rng, L, idx, m, n, u, v, d);
+	status = draw_all(s, rng, L, idx, m, n, u, v, progress, d);
 	if (status == 0) {
 		u->step_s = band(v[0], n);
 		u->tokens_per_s = band(v[1], n);

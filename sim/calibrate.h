@@ -102,10 +102,11 @@ struct calibrate_uncertainty {
  * (counted in u->clamped); a list key's draw scales the list. 0 with *u filled; -1 with
  * diagnostics (no calibration, one without a covariance, an inference scenario, a covariance
  * that is not positive definite over its keys of variance > 0, a draw that does not run); -2
- * when GSL fails.
+ * when GSL fails. progress (a terminal, or NULL) is shown the draws done on one line, cleared
+ * at the end.
  */
 int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
-			  struct calibrate_uncertainty *u, struct diag *d);
+			  struct calibrate_uncertainty *u, FILE *progress, struct diag *d);
 void calibrate_uncertainty_print(FILE *out, const struct calibrate_uncertainty *u);
 void calibrate_uncertainty_json(FILE *out, const struct calibrate_uncertainty *u);
 

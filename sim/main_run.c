@@ -482,7 +482,8 @@ int main_run(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = open_trace(&a, s, &trace, &d);
 	if (status == EXIT_OK && a.uncertainty) {
-		int st = calibrate_uncertainty(s, a.uncertainty, a.seed, &u, &d);
+		int st = calibrate_uncertainty(s, a.uncertainty, a.seed, &u,
+						 isatty(STDERR_FILENO) ? stderr : NULL, &d);
 		if (st != 0) {
 			diag_print(&d, stderr);
 			status = st == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;

@@ -175,7 +175,7 @@ static void draw_bands(const struct scenario *s, size_t draws, unsigned long see
 	h = store_hash_add(h, text, (size_t)n);
 	diag_init(&d);
 	if (calibrate_uncertainty(s, draws, (unsigned long)((h ^ (h >> 32)) & 0xffffffffULL), &u,
-				  &d) == 0) {
+				  NULL, &d) == 0) {
 		p->u_draws = (int64_t)draws;
 		p->u_seed = (int64_t)seed;
 		p->u_clamped = (int64_t)u.clamped;

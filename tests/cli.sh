@@ -310,6 +310,18 @@ expect 2 calibrate_over_input "$dssim" calibrate --param cluster.node.gpu.effici
 expect 0 uncertainty "$dssim" --calibration "$out/cal.yaml" --uncertainty 5 --seed 3 "$out/cal_scenario.yaml"
 has uncertainty out "P10"
 has uncertainty out "MFU"
+# Progress: none into a file; on a terminal (script(1) gives one) the draws, cleared before the
+# report.
+[ ! -s "$out/uncertainty.err" ] && ok "uncertainty: no progress into a file" ||
+	bad "uncertainty err: $(head -c 200 "$out/uncertainty.err")"
+if command -v script >/dev/null 2>&1; then
+	script -qec "$dssim --calibration $out/cal.yaml --uncertainty 5 --seed 3 $out/cal_scenario.yaml" \
+		/dev/null >"$out/uncertainty_tty.out" 2>&1
+	grep -qF "dssim: --uncertainty: draw 1 of 5" "$out/uncertainty_tty.out" &&
+		grep -q "$(printf '\033')\[K" "$out/uncertainty_tty.out" &&
+		ok "uncertainty: a terminal sees the draws, then the line cleared" ||
+		bad "uncertainty tty: $(head -c 200 "$out/uncertainty_tty.out")"
+fi
 expect 0 uncertainty_json "$dssim" -f json --calibration "$out/cal.yaml" --uncertainty 5 "$out/cal_scenario.yaml"
 has uncertainty_json out '"uncertainty": {"draws": 5, "seed": 1'
 has uncertainty_json out '"tokens_per_s": {"p10": '
