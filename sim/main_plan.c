@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,16 @@ static int node_types(struct plan *pl, struct diag *d)
 	return pl->ntypes > 0 ? 0 : -1;
 }
 
+/* SIGINT or SIGTERM: the search stops after the point it is simulating, the database (--db)
+ * records the sweep as interrupted, and no answer is printed (exit 130). */
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
 /* What a terminal is shown while the search runs: the node type and its points so far. */
 struct progress {
 	struct plan *pl;
@@ -398,10 +409,11 @@ static int search(struct plan *pl)
 			break;
 		}
 		memset(&sl, 0, sizeof sl);
+		sl.stop = &interrupted;
 		pl->type_at = k;
 		if (sweep_run(sp, &sl, &cb, &counts, &d) != 0) {
 			sweep_spec_free(sp);
-			status = EXIT_INTERNAL;
+			status = interrupted ? EXIT_INTERRUPTED : EXIT_INTERNAL;
 			break;
 		}
 		sweep_spec_free(sp);
@@ -411,6 +423,9 @@ static int search(struct plan *pl)
 		fputs("\r\033[K", stderr);
 	if (status == EXIT_BAD_INPUT)
 		diag_print_prefixed(&d, "dssim plan: ", stderr);
+	else if (status == EXIT_INTERRUPTED)
+		fprintf(stderr, "dssim plan: interrupted while searching %s: no answer\n",
+			pl->types[pl->type_at].name);
 	else if (status != EXIT_OK)
 		diag_print_prefixed(pl->store_diag.count > 0 ? &pl->store_diag : &d, "dssim plan: ",
 				    stderr);
@@ -497,7 +512,7 @@ static int close_db(struct plan *pl, bool ok)
 	if (pl->store == NULL)
 		return EXIT_OK;
 	diag_init(&d);
-	rc = store_sweep_end(pl->store, ok ? "done" : "failed", &d);
+	rc = store_sweep_end(pl->store, ok ? "done" : interrupted ? "interrupted" : "failed", &d);
 	rc |= store_close(pl->store, &d);
 	pl->store = NULL;
 	if (rc != 0)
@@ -550,7 +565,11 @@ int main_plan(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = open_db(&pl);
 	if (status == EXIT_OK) {
+		signal(SIGINT, on_interrupt);
+		signal(SIGTERM, on_interrupt);
 		status = search(&pl);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		k = close_db(&pl, status == EXIT_OK);
 		if (status == EXIT_OK)
 			status = k;

@@ -108,6 +108,22 @@ expect 0 db_top "$dssim" top --db "$out/plan.db" --format csv -n 100 --where "fi
 n=$(($(wc -l <"$out/db_top.out") - 1))
 [ "$n" = "$(num "$out/db.out" .searched.configurations)" ] && ok "--db holds the $n points searched" || bad "--db holds $n points"
 
+# SIGTERM (or SIGINT) during the search: exit 130, one line, no answer, and the database
+# records the sweep as interrupted (a search of up to 100,000 GPUs takes a minute or more).
+"$dssim" plan scenarios/32b_zero3.yaml --train-tokens 1T --max-gpus 100000 --db "$out/stop.db" \
+	>"$out/stop.out" 2>"$out/stop.err" &
+pid=$!
+sleep 2
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && ok "interrupted plan exits 130" || bad "interrupted plan exits $rc"
+has stop err "dssim plan: interrupted while searching "
+[ ! -s "$out/stop.out" ] && ok "interrupted plan prints no answer" || bad "interrupted plan printed an answer"
+expect 0 stop_db "$dssim" db check "$out/stop.db"
+has stop_db out "integrity: ok"
+has stop_db out "sweep 1 interrupted"
+
 # Usage: one line each, exit 2.
 expect 2 no_goal "$dssim" plan "$base"
 has no_goal err "dssim plan: give one goal"
