@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "cost.h"
 #include "diag.h"
 #include "main_sweep.h"
+#include "outfile.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -157,11 +159,22 @@ void main_print_exit_codes(FILE *out)
 		fprintf(out, "  %-4d %s\n", exit_codes[k].status, exit_codes[k].meaning);
 }
 
+/* SIGINT or SIGTERM in a command without its own handling (sweep and plan stop cleanly
+ * themselves): no output is left half-written, and the status is 130 as the table says. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	outfile_remove_temporaries();
+	_exit(EXIT_INTERRUPTED);
+}
+
 int main(int argc, char **argv)
 {
 	size_t k;
 	int status = -1;
 	xalloc_init();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	/* GSL's default handler aborts; every caller checks GSL's status instead (STYLE.md 16). */
 	gsl_set_error_handler_off();
 	for (k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)

@@ -565,11 +565,11 @@ int main_plan(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = open_db(&pl);
 	if (status == EXIT_OK) {
-		signal(SIGINT, on_interrupt);
-		signal(SIGTERM, on_interrupt);
+		void (*was_int)(int) = signal(SIGINT, on_interrupt);
+		void (*was_term)(int) = signal(SIGTERM, on_interrupt);
 		status = search(&pl);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		signal(SIGINT, was_int);
+		signal(SIGTERM, was_term);
 		k = close_db(&pl, status == EXIT_OK);
 		if (status == EXIT_OK)
 			status = k;

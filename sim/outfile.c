@@ -14,6 +14,41 @@
 #include "xalloc.h"
 
 /* "what: path: message" through the diagnostics (the key is the option that named the file). */
+
+/* The temporary files open now, for outfile_remove_temporaries to unlink from a signal handler
+ * (unlink is async-signal-safe; a slot is written whole, as a pointer). A run has one or two
+ * outputs open at once; past OPEN_MAX a file is still written, just not removed on a signal. */
+enum { OPEN_MAX = 8 };
+static char *volatile open_tmp[OPEN_MAX];
+
+static void remember(char *tmp)
+{
+	size_t i;
+	for (i = 0; i < OPEN_MAX; i++)
+		if (open_tmp[i] == NULL) {
+			open_tmp[i] = tmp;
+			return;
+		}
+}
+
+static void forget(const char *tmp)
+{
+	size_t i;
+	for (i = 0; tmp != NULL && i < OPEN_MAX; i++)
+		if (open_tmp[i] == tmp)
+			open_tmp[i] = NULL;
+}
+
+void outfile_remove_temporaries(void)
+{
+	size_t i;
+	for (i = 0; i < OPEN_MAX; i++) {
+		char *tmp = open_tmp[i];
+		if (tmp != NULL)
+			unlink(tmp);
+	}
+}
+
 static void say(struct diag *d, const char *what, const char *path, const char *msg,
 		const char *why)
 {
@@ -140,6 +175,7 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 		return -2;
 	}
 	o->target = target;
+	remember(o->tmp);
 	return 0;
 }
 
@@ -149,6 +185,7 @@ void outfile_discard(struct outfile *o)
 		fclose(o->f);
 	if (o->tmp != NULL)
 		unlink(o->tmp);
+	forget(o->tmp);
 	free(o->tmp);
 	free(o->target);
 	memset(o, 0, sizeof *o);
@@ -176,6 +213,7 @@ int outfile_close(struct outfile *o, const char *what, struct diag *d)
 		outfile_discard(o);
 		return -1;
 	}
+	forget(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;
 	outfile_discard(o);

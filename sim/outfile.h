@@ -37,6 +37,10 @@ int outfile_close(struct outfile *o, const char *what, struct diag *d);
 /* Give up: remove the temporary file, leave the target as it was. */
 void outfile_discard(struct outfile *o);
 
+/* Unlink the temporary files of the outputs open now, leaving their targets as they were: for a
+ * SIGINT or SIGTERM handler (async-signal-safe), before it ends the process. */
+void outfile_remove_temporaries(void);
+
 /* Whether two paths name the same file (device and inode); false when either does not exist. */
 bool outfile_same_file(const char *a, const char *b);
 

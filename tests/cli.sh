@@ -62,6 +62,27 @@ expect 0 step_too_large "$dssim" --format json --set workload.global_batch=25011
 has step_too_large err "--set workload.global_batch: workload.global_batch: 2000896 layer passes a step (15632 micro-batches per pipeline x 64 layers x 2) exceed the 2000000 this version simulates"
 has step_too_large out '"not_simulated": "--set workload.global_batch: workload.global_batch: 2000896 layer passes'
 has step_too_large out '"fits": true'
+# SIGTERM during a run: exit 130 as the exit table says, the trace's temporary file removed and
+# the old trace kept. The run serves a million requests, seconds of work; it is stopped as soon
+# as its temporary file appears.
+mkdir -p "$out/sig"
+echo old >"$out/sig/trace.json"
+"$dssim" -t "$out/sig/trace.json" --set workload.requests=1000000 --set workload.arrival.rate=0 \
+	scenarios/14b_bf16_infer_1gpu.yaml >/dev/null 2>&1 &
+pid=$!
+n=0
+while ! ls -A "$out/sig" | grep -q '^\.dssim-' && [ $n -lt 200 ]; do
+	sleep 0.05
+	n=$((n + 1))
+done
+kill -TERM "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" = 130 ] && ok "SIGTERM: exit 130" || bad "SIGTERM: exit $rc"
+ls -A "$out/sig" | grep -q '^\.dssim-' && bad "SIGTERM left $(ls -A "$out/sig")" ||
+	ok "SIGTERM: no temporary file left"
+[ "$(cat "$out/sig/trace.json")" = old ] && ok "SIGTERM: the old trace kept" || bad "SIGTERM: the trace changed"
+
 # Serving fits when the KV cache holds one sequence: a 67B in bf16 on one H200 leaves 126 GB
 # (0.9 of 141 GB) minus 134 GB of weights for it, short by some 10 GB: exit 3, and it says so.
 expect 3 kv_misfit "$dssim" --set model=deepseek-llm-67b --set cluster.node=p5e.48xlarge \
