@@ -200,6 +200,17 @@ if grep -qi "nan" "$out/nan_step.out"; then bad "a NaN was printed"; else ok "no
 expect 2 too_many_requests "$dssim" --set workload.requests=20000000 "$infer"
 has too_many_requests err "20000000 requests"
 has too_many_requests err "pass --yes"
+# 20,000,000 requests at 512 bytes each (sim/main_run.c, measured on the shipped scenarios):
+has too_many_requests err "and 10.2 GB of memory to simulate"
+# With --yes, a run whose requests need more than the machine's memory is refused all the same:
+# 100,000,000 need 51.2 GB. Checked where the machine has less (else it would run for an hour).
+mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)
+if [ -n "$mem_kb" ] && [ "$mem_kb" -lt 49000000 ]; then
+	expect 2 requests_past_memory "$dssim" --yes --set workload.requests=100000000 "$infer"
+	has requests_past_memory err "100000000 requests need about 51.2 GB of memory to simulate, more than this machine's"
+else
+	ok "requests_past_memory: not checked, this machine has ${mem_kb:-an unknown number of} kB"
+fi
 
 # Two replicas draw their iterations on their own GPUs' tracks.
 expect 0 serve_trace_dp2 "$dssim" --set strategy.dp=2 --set cluster.gpus=2 --set workload.requests=30 \
