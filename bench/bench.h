@@ -1,11 +1,11 @@
 /*
- * bench.h: what the benchmark programs share — the monotonic clock (clock_seconds, sim/clock.h)
+ * bench.h: what the benchmark programs share — the monotonic clock (walltime_now, sim/walltime.h)
  * and a comparison for sorting run times to take medians.
  */
 #ifndef DSSIM_BENCH_H
 #define DSSIM_BENCH_H
 
-#include "clock.h"
+#include "walltime.h"
 
 static inline int bench_cmp(const void *a, const void *b)
 {

@@ -28,7 +28,7 @@ int main(int argc, char **argv)
 		struct diag d;
 		struct scenario *s;
 		struct memory_report r;
-		double t0 = clock_seconds();
+		double t0 = walltime_now();
 		diag_init(&d);
 		s = scenario_load(argv[1], NULL, &d);
 		if (s == NULL) {
@@ -40,7 +40,7 @@ int main(int argc, char **argv)
 		memory_report_release(&r);
 		scenario_free(s);
 		diag_release(&d);
-		t[i] = clock_seconds() - t0;
+		t[i] = walltime_now() - t0;
 	}
 	qsort(t, RUNS, sizeof t[0], bench_cmp);
 	printf("load + analyse %s: median %.3f ms, best %.3f ms, worst %.3f ms over %d runs "

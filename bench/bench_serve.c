@@ -35,7 +35,7 @@ int main(int argc, char **argv)
 			struct diag d;
 			struct scenario *s;
 			struct run_result r;
-			double t0 = clock_seconds();
+			double t0 = walltime_now();
 			diag_init(&d);
 			s = scenario_load(argv[f], &opt, &d);
 			if (s == NULL || run_scenario(s, NULL, &r, &d) != 0) {
@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "%s: %s\n", argv[f], r.reason);
 				return 1;
 			}
-			t[i] = clock_seconds() - t0;
+			t[i] = walltime_now() - t0;
 			iterations = (long long)r.serve.iterations;
 			pools = r.serve.disaggregated;
 			run_result_release(&r);

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
 			struct scenario *s;
 			struct run_options o = {.keep_engine = true};
 			struct run_result r;
-			double t0 = clock_seconds();
+			double t0 = walltime_now();
 			diag_init(&d);
 			s = scenario_load(argv[f], NULL, &d);
 			if (s == NULL || run_scenario(s, &o, &r, &d) != 0 ||
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 			run_result_release(&r);
 			scenario_free(s);
 			diag_release(&d);
-			t[i] = clock_seconds() - t0;
+			t[i] = walltime_now() - t0;
 		}
 		qsort(t, RUNS, sizeof t[0], bench_cmp);
 		printf("simulate %s: median %.3f ms (best %.3f) over %d runs; %zu ops, %zu events\n",

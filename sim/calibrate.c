@@ -24,10 +24,10 @@
 #include <string.h>
 
 #include "bug.h"
-#include "clock.h"
 #include "json.h"
 #include "run.h"
 #include "schema.h"
+#include "walltime.h"
 #include "xalloc.h"
 
 /* The GEMM curves (16-bit and FP8: the A100 and H100 rows each pin one down) and the memory
@@ -423,8 +423,8 @@ static bool rescale(const struct schema_row *row, struct scenario *draw, double 
 /* The draws: keys idx[0..m) from N(mu, L L^T), the others (variance 0: a key the fit held at
  * its range's end) at their values. */
 static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
-		    const size_t *idx, size_t m, size_t n, struct calibrate_uncertainty *u,
-		    double *v[3], FILE *progress, struct diag *d)
+		    const size_t *idx, size_t m, size_t n, FILE *progress,
+		    struct calibrate_uncertainty *u, double *v[3], struct diag *d)
 {
 	const struct calibration *cal = s->calibration;
 	const struct mark at = {s->file, 0, 0};
@@ -439,8 +439,8 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 		gsl_vector_set(mu, k, cal->values[idx[k]]);
 	for (i = 0; i < n && status == 0; i++) {
 		struct run_result r;
-		if (progress != NULL && (i == 0 || clock_seconds() - shown >= 0.2)) {
-			shown = clock_seconds();
+		if (progress != NULL && (i == 0 || walltime_now() - shown >= 0.2)) {
+			shown = walltime_now();
 			fprintf(progress, "\rdssim: --uncertainty: draw %zu of %zu ", i + 1, n);
 			fflush(progress);
 		}
@@ -487,7 +487,7 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 }
 
 int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
-			  struct calibrate_uncertainty *u, FILE *progress, struct diag *d)
+			  FILE *progress, struct calibrate_uncertainty *u, struct diag *d)
 {
 	const struct calibration *cal = s->calibration;
 	const struct mark at = {s->file, 0, 0};
@@ -528,7 +528,7 @@ int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed
 	gsl_rng_set(rng, seed);
 	for (i = 0; i < 3; i++)
 		v[i] = xcalloc(n, sizeof *v[i]);
-	status = draw_all(s, rng, L, idx, m, n, u, v, progress, d);
+	status = draw_all(s, rng, L, idx, m, n, progress, u, v, d);
 	if (status == 0) {
 		u->step_s = band(v[0], n);
 		u->tokens_per_s = band(v[1], n);
@@ -643,7 +643,7 @@ static int cross_one(const struct validate_cases *cases, const char *src, const 
 
 int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
 			size_t nkeys, const struct scenario_options *opt, int worker, int workers,
-			struct calibrate_cross *x, FILE *progress, struct diag *d)
+			FILE *progress, struct calibrate_cross *x, struct diag *d)
 {
 	struct scenario_options o = opt ? *opt : (struct scenario_options){0};
 	struct validate_cache *cache = validate_cache_new();
@@ -671,7 +671,7 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 		/* Worker k of n fits the sources k, k + n, ... in order of first appearance. */
 		if ((int)(x->nsources++ % (size_t)workers) != worker)
 			continue;
-		t0 = clock_seconds();
+		t0 = walltime_now();
 		st = cross_one(cases, cases->items[i].source, keys, nkeys, opt, cache, x, d);
 		if (st == 1)
 			x->skipped++;
@@ -682,7 +682,7 @@ int calibrate_cross_run(const struct validate_cases *cases, const char *const *k
 				cases->items[i].source[0] ? cases->items[i].source : "-",
 				st == 1 ? "too few other cases, not predicted"
 					: "predicted from a fit to the other sources",
-				clock_seconds() - t0);
+				walltime_now() - t0);
 			fflush(progress);
 		}
 	}

@@ -74,7 +74,7 @@ struct calibrate_cross {
  */
 int calibrate_cross_run(const struct validate_cases *cases, const char *const *keys,
 			size_t nkeys, const struct scenario_options *opt, int worker, int workers,
-			struct calibrate_cross *x, FILE *progress, struct diag *d);
+			FILE *progress, struct calibrate_cross *x, struct diag *d);
 void calibrate_cross_release(struct calibrate_cross *x);
 /* The sources of the cases (distinct `source` texts, "" one of them). */
 size_t calibrate_sources(const struct validate_cases *cases);
@@ -106,7 +106,7 @@ struct calibrate_uncertainty {
  * at the end.
  */
 int calibrate_uncertainty(const struct scenario *s, size_t n, unsigned long seed,
-			  struct calibrate_uncertainty *u, FILE *progress, struct diag *d);
+			  FILE *progress, struct calibrate_uncertainty *u, struct diag *d);
 void calibrate_uncertainty_print(FILE *out, const struct calibrate_uncertainty *u);
 void calibrate_uncertainty_json(FILE *out, const struct calibrate_uncertainty *u);
 

@@ -159,6 +159,30 @@ void main_print_exit_codes(FILE *out)
 		fprintf(out, "  %-4d %s\n", exit_codes[k].status, exit_codes[k].meaning);
 }
 
+static const int caught[2] = {SIGINT, SIGTERM};
+
+void main_signals_catch(void (*handler)(int), struct sigaction *was)
+{
+	struct sigaction sa;
+	int i;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < 2; i++) {
+		sigaction(caught[i], NULL, &was[i]);
+		if (was[i].sa_handler != SIG_IGN)
+			sigaction(caught[i], &sa, NULL);
+	}
+}
+
+void main_signals_restore(const struct sigaction *was)
+{
+	int i;
+	for (i = 0; i < 2; i++)
+		sigaction(caught[i], &was[i], NULL);
+}
+
 /* SIGINT or SIGTERM in a command without its own handling (sweep and plan stop cleanly
  * themselves): no output is left half-written, and the status is 130 as the table says. */
 static void on_signal(int sig)
@@ -172,9 +196,9 @@ int main(int argc, char **argv)
 {
 	size_t k;
 	int status = -1;
+	struct sigaction was[2];
 	xalloc_init();
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	main_signals_catch(on_signal, was);
 	/* GSL's default handler aborts; every caller checks GSL's status instead (STYLE.md 16). */
 	gsl_set_error_handler_off();
 	for (k = 0; argc > 1 && k < sizeof commands / sizeof commands[0]; k++)

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "cost.h"
 #include "diag.h"
 #include "json.h"
@@ -29,6 +28,7 @@
 #include "store.h"
 #include "sweep.h"
 #include "units.h"
+#include "walltime.h"
 #include "xalloc.h"
 
 static void usage(FILE *out)
@@ -309,7 +309,7 @@ struct progress {
 static void progress_show(struct progress *pr, bool force)
 {
 	const struct plan *pl = pr->pl;
-	double t = clock_seconds();
+	double t = walltime_now();
 	if (!pr->tty || (!force && t - pr->last < 0.2))
 		return;
 	pr->last = t;
@@ -321,7 +321,8 @@ static void progress_show(struct progress *pr, bool force)
 static void total_points(void *ctx, size_t points, size_t skipped)
 {
 	struct progress *pr = ctx;
-	pr->total = points - skipped;
+	(void)skipped;   /* plan never resumes a sweep: points is all there is */
+	pr->total = points;
 	pr->done = 0;
 	progress_show(pr, true);
 }
@@ -528,7 +529,7 @@ int main_plan(int argc, char **argv)
 	struct diag d;
 	struct mark cli = {NULL, 0, 0};
 	int status, k;
-	double t0 = clock_seconds();
+	double t0 = walltime_now();
 	memset(&a, 0, sizeof a);
 	status = parse_args(argc, argv, &a);
 	if (status != EXIT_OK) {
@@ -562,20 +563,25 @@ int main_plan(int argc, char **argv)
 			fprintf(stderr, "dssim plan: no node type to search\n");
 		status = EXIT_BAD_INPUT;
 	}
-	if (status == EXIT_OK)
-		status = open_db(&pl);
 	if (status == EXIT_OK) {
-		void (*was_int)(int) = signal(SIGINT, on_interrupt);
-		void (*was_term)(int) = signal(SIGTERM, on_interrupt);
-		status = search(&pl);
-		signal(SIGINT, was_int);
-		signal(SIGTERM, was_term);
-		k = close_db(&pl, status == EXIT_OK);
-		if (status == EXIT_OK)
-			status = k;
+		struct sigaction was[2];
+		main_signals_catch(on_interrupt, was);
+		status = open_db(&pl);
+		if (status == EXIT_OK) {
+			status = search(&pl);
+			/* A signal during the last point ends the search all the same. */
+			if (status == EXIT_OK && interrupted) {
+				fprintf(stderr, "dssim plan: interrupted: no answer\n");
+				status = EXIT_INTERRUPTED;
+			}
+			k = close_db(&pl, status == EXIT_OK);
+			if (status == EXIT_OK)
+				status = k;
+		}
+		main_signals_restore(was);
 	}
 	if (status == EXIT_OK) {
-		pl.wall_s = clock_seconds() - t0;
+		pl.wall_s = walltime_now() - t0;
 		plan_judge(&pl);
 		status = plan_check(&pl);
 		if (status == EXIT_OK) {

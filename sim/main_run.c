@@ -385,7 +385,7 @@ static int check_loaded(const struct args *a, const struct scenario *s)
 		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a->file);
 		return EXIT_BAD_INPUT;
 	}
-	if ((!a->yes && too_long(s)) || too_big(s))
+	if (too_big(s) || (!a->yes && too_long(s)))
 		return EXIT_BAD_INPUT;
 	return EXIT_OK;
 }
@@ -504,8 +504,8 @@ int main_run(int argc, char **argv)
 	if (status == EXIT_OK)
 		status = open_trace(&a, s, &trace, &d);
 	if (status == EXIT_OK && a.uncertainty) {
-		int st = calibrate_uncertainty(s, a.uncertainty, a.seed, &u,
-						 isatty(STDERR_FILENO) ? stderr : NULL, &d);
+		int st = calibrate_uncertainty(s, a.uncertainty, a.seed,
+						 isatty(STDERR_FILENO) ? stderr : NULL, &u, &d);
 		if (st != 0) {
 			diag_print(&d, stderr);
 			status = st == -1 ? EXIT_BAD_INPUT : EXIT_INTERNAL;

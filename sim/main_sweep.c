@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "config.h"
 #include "diag.h"
 #include "json.h"
@@ -25,6 +24,7 @@
 #include "scenario.h"
 #include "store.h"
 #include "sweep.h"
+#include "walltime.h"
 #include "xalloc.h"
 
 #ifdef HAVE_MPI
@@ -95,7 +95,7 @@ static void count_misfit(struct writer *w, const char *reason)
 
 static void progress(struct writer *w, bool final)
 {
-	double t = clock_seconds(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
+	double t = walltime_now(), el = t - w->started, rate = el > 0 ? (double)w->done / el : 0;
 	double eta = rate > 0 && w->total > w->done ? (double)(w->total - w->done) / rate : 0;
 	if (w->quiet || (!final && w->reported < w->reporters))
 		return;
@@ -119,7 +119,7 @@ static void progress(struct writer *w, bool final)
 
 static int writer_put(struct writer *w, const struct store_point *p)
 {
-	double t0 = clock_seconds();
+	double t0 = walltime_now();
 	if (w->failed)
 		return -1;
 	if (store_put(w->st, p, &w->d) != 0) {
@@ -142,9 +142,9 @@ static int writer_put(struct writer *w, const struct store_point *p)
 			return -1;
 		}
 		w->pending = 0;
-		w->last_commit = clock_seconds();
+		w->last_commit = walltime_now();
 	}
-	w->store_s += clock_seconds() - t0;
+	w->store_s += walltime_now() - t0;
 	progress(w, false);
 	return 0;
 }
@@ -440,7 +440,7 @@ static void print_reasons_json(const char *name, const struct sweep_skip *r, siz
 
 static void print_summary(const struct writer *w, const char *db, enum format f, bool stopped)
 {
-	double el = clock_seconds() - w->started;
+	double el = walltime_now() - w->started;
 	if (f == FORMAT_JSON) {
 		printf("{\"db\": ");
 		json_string(stdout, db);
@@ -497,7 +497,7 @@ static int open_writer(struct writer *w, const struct sweep_options *o,
 		return -1;
 	}
 	w->tty = isatty(STDERR_FILENO);
-	w->started = w->last_commit = clock_seconds();
+	w->started = w->last_commit = walltime_now();
 	return 0;
 }
 
@@ -668,6 +668,7 @@ int main_sweep(int argc, char **argv)
 	char (*hashes)[17];
 	size_t nhashes = 0;
 	int status, rank = 0, size = 1;
+	struct sigaction was[2];   /* kept to the end: the sweep stops cleanly until it exits */
 
 	status = main_sweep_parse(argc, argv, &o);
 	if (status >= 0)
@@ -716,8 +717,7 @@ int main_sweep(int argc, char **argv)
 #endif
 		return EXIT_BAD_INPUT;
 	}
-	signal(SIGINT, on_interrupt);
-	signal(SIGTERM, on_interrupt);
+	main_signals_catch(on_interrupt, was);
 	slice.stop = &interrupted;
 	if (rank == 0 && open_writer(&w, &o, sp) != 0) {
 		sweep_spec_free(sp);

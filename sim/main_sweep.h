@@ -38,6 +38,14 @@ int main_option_error(const char *cmd, int c, char **argv);
 /* All n bytes to fd, through short writes and EINTR (the forked workers' pipes): 0 or -1. */
 int main_write_all(int fd, const void *buf, size_t n);
 
+/* SIGINT and SIGTERM to handler (sigaction, SA_RESTART; the handler stays for a second signal),
+ * the previous actions into was[0] and was[1]; a signal the process was started ignoring (a
+ * background job of a script, `trap '' INT`) stays ignored. main_signals_restore puts them
+ * back. */
+struct sigaction;
+void main_signals_catch(void (*handler)(int), struct sigaction *was);
+void main_signals_restore(const struct sigaction *was);
+
 int main_run(int argc, char **argv);
 int main_validate(int argc, char **argv);
 int main_calibrate(int argc, char **argv);

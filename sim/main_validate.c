@@ -98,7 +98,7 @@ static void cross_child(const struct validate_cases *cs, const char *const *keys
 	struct diag d;
 	memset(&rep, 0, sizeof rep);   /* its padding goes down the pipe too */
 	diag_init(&d);
-	rep.status = calibrate_cross_run(cs, keys, nkeys, opt, k, jobs, &x, stderr, &d);
+	rep.status = calibrate_cross_run(cs, keys, nkeys, opt, k, jobs, stderr, &x, &d);
 	rep.skipped = x.skipped;
 	diag_print(&d, stderr);
 	if (main_write_all(fd, &rep, sizeof rep) != 0 ||
@@ -150,7 +150,7 @@ static int cross_forked(const struct validate_cases *cs, const char *const *keys
 			kill(pid[k], SIGKILL);
 		status = -2;
 	} else {
-		status = calibrate_cross_run(cs, keys, nkeys, opt, 0, jobs, x, stderr, d);
+		status = calibrate_cross_run(cs, keys, nkeys, opt, 0, jobs, stderr, x, d);
 	}
 	for (k = 1; k < started; k++) {
 		struct cross_report rep;
@@ -202,7 +202,7 @@ static int run_cross(const char *path, const struct scenario_options *opt, const
 		if (jobs > (long)sources)
 			jobs = sources > 0 ? (long)sources : 1;
 		status = jobs > 1 ? cross_forked(&cs, k, nkeys, opt, (int)jobs, &x, &d)
-				  : calibrate_cross_run(&cs, k, nkeys, opt, 0, 1, &x, stderr, &d);
+				  : calibrate_cross_run(&cs, k, nkeys, opt, 0, 1, stderr, &x, &d);
 		if (status == 0)
 			calibrate_cross_print(stdout, &cs, &x);
 		calibrate_cross_release(&x);

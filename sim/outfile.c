@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,14 +18,16 @@
 
 /* The temporary files open now, for outfile_remove_temporaries to unlink from a signal handler
  * (unlink is async-signal-safe; a slot is written whole, as a pointer). A run has one or two
- * outputs open at once; past OPEN_MAX a file is still written, just not removed on a signal. */
-enum { OPEN_MAX = 8 };
-static char *volatile open_tmp[OPEN_MAX];
+ * outputs open at once; past TMP_SLOTS a file is still written, just not removed on a signal.
+ * A file is created and remembered, renamed and forgotten, with SIGINT and SIGTERM held, so
+ * a signal never falls between the two. */
+enum { TMP_SLOTS = 8 };
+static char *volatile open_tmp[TMP_SLOTS];
 
 static void remember(char *tmp)
 {
 	size_t i;
-	for (i = 0; i < OPEN_MAX; i++)
+	for (i = 0; i < TMP_SLOTS; i++)
 		if (open_tmp[i] == NULL) {
 			open_tmp[i] = tmp;
 			return;
@@ -34,15 +37,29 @@ static void remember(char *tmp)
 static void forget(const char *tmp)
 {
 	size_t i;
-	for (i = 0; tmp != NULL && i < OPEN_MAX; i++)
+	for (i = 0; tmp != NULL && i < TMP_SLOTS; i++)
 		if (open_tmp[i] == tmp)
 			open_tmp[i] = NULL;
+}
+
+static void hold_signals(sigset_t *was)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, was);
+}
+
+static void release_signals(const sigset_t *was)
+{
+	sigprocmask(SIG_SETMASK, was, NULL);
 }
 
 void outfile_remove_temporaries(void)
 {
 	size_t i;
-	for (i = 0; i < OPEN_MAX; i++) {
+	for (i = 0; i < TMP_SLOTS; i++) {
 		char *tmp = open_tmp[i];
 		if (tmp != NULL)
 			unlink(tmp);
@@ -119,6 +136,7 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 	size_t i;
 	char *target, *slash;
 	int fd;
+	sigset_t held;
 	memset(o, 0, sizeof *o);
 	if (strcmp(path, "-") == 0) {
 		o->f = stdout;
@@ -156,7 +174,11 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 		sprintf(o->tmp, "%.*s.dssim-XXXXXX", (int)(slash - target + 1), target);
 	else
 		strcpy(o->tmp, ".dssim-XXXXXX");
+	hold_signals(&held);
 	fd = mkstemp(o->tmp);
+	if (fd >= 0)
+		remember(o->tmp);
+	release_signals(&held);
 	if (fd < 0) {
 		say(d, what, path, "cannot write", strerror(errno));
 		free(o->tmp);
@@ -169,13 +191,13 @@ int outfile_open(struct outfile *o, const char *path, const char *what,
 		say(d, what, path, "cannot write", strerror(errno));
 		close(fd);
 		unlink(o->tmp);
+		forget(o->tmp);
 		free(o->tmp);
 		free(target);
 		o->tmp = NULL;
 		return -2;
 	}
 	o->target = target;
-	remember(o->tmp);
 	return 0;
 }
 
@@ -194,6 +216,7 @@ void outfile_discard(struct outfile *o)
 int outfile_close(struct outfile *o, const char *what, struct diag *d)
 {
 	int failed;
+	sigset_t held;
 	if (o->is_stdout) {
 		failed = fflush(stdout) != 0 || ferror(stdout);
 		memset(o, 0, sizeof *o);
@@ -206,14 +229,17 @@ int outfile_close(struct outfile *o, const char *what, struct diag *d)
 	failed = ferror(o->f) != 0;
 	failed |= fclose(o->f) != 0;
 	o->f = NULL;
+	hold_signals(&held);
 	if (!failed && o->tmp != NULL && rename(o->tmp, o->target) != 0)
 		failed = 1;
+	if (!failed)
+		forget(o->tmp);
+	release_signals(&held);
 	if (failed) {
 		say(d, what, o->target ? o->target : "output", "cannot write", strerror(errno));
 		outfile_discard(o);
 		return -1;
 	}
-	forget(o->tmp);
 	free(o->tmp);
 	o->tmp = NULL;
 	outfile_discard(o);

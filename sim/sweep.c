@@ -21,12 +21,12 @@
 
 #include "calibrate.h"
 #include "canonical.h"
-#include "clock.h"
 #include "cost.h"
 #include "json.h"
 #include "memtrack.h"
 #include "memory.h"
 #include "run.h"
+#include "walltime.h"
 #include "xalloc.h"
 
 /* ---- evaluation ---- */
@@ -174,8 +174,8 @@ static void draw_bands(const struct scenario *s, size_t draws, unsigned long see
 	int n = snprintf(text, sizeof text, ":%lu", seed);
 	h = store_hash_add(h, text, (size_t)n);
 	diag_init(&d);
-	if (calibrate_uncertainty(s, draws, (unsigned long)((h ^ (h >> 32)) & 0xffffffffULL), &u,
-				  NULL, &d) == 0) {
+	if (calibrate_uncertainty(s, draws, (unsigned long)((h ^ (h >> 32)) & 0xffffffffULL), NULL,
+				  &u, &d) == 0) {
 		p->u_draws = (int64_t)draws;
 		p->u_seed = (int64_t)seed;
 		p->u_clamped = (int64_t)u.clamped;
@@ -735,13 +735,13 @@ int sweep_run(const struct sweep_spec *sp, const struct sweep_slice *sl,
 				break;
 			}
 			c = point_scenario(&x, i);
-			t0 = clock_seconds();
+			t0 = walltime_now();
 			{
 				char hash[17], *config = point_config(&x, i, &c, hash);
 				const char *rest = x.groups[x.points[i].group].rest;
 				evaluate(&c, sl, config, rest ? strlen(rest) : 0, hash, &p);
 			}
-			p.wall_s = clock_seconds() - t0;
+			p.wall_s = walltime_now() - t0;
 			if (cb->point(cb->ctx, &p) != 0)
 				status = -1;
 			store_point_release(&p);

@@ -75,6 +75,7 @@ while ! ls -A "$out/sig" | grep -q '^\.dssim-' && [ $n -lt 200 ]; do
 	sleep 0.05
 	n=$((n + 1))
 done
+[ $n -lt 200 ] && ok "SIGTERM: the trace's temporary file appeared" || bad "SIGTERM: no temporary file in 10 s"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?
@@ -346,8 +347,8 @@ has uncertainty out "MFU"
 # report.
 [ ! -s "$out/uncertainty.err" ] && ok "uncertainty: no progress into a file" ||
 	bad "uncertainty err: $(head -c 200 "$out/uncertainty.err")"
-if command -v script >/dev/null 2>&1; then
-	script -qec "$dssim --calibration $out/cal.yaml --uncertainty 5 --seed 3 $out/cal_scenario.yaml" \
+if command -v script >/dev/null 2>&1 && script -qec true /dev/null >/dev/null 2>&1; then
+	script -qec "'$dssim' --calibration '$out/cal.yaml' --uncertainty 5 --seed 3 '$out/cal_scenario.yaml'" \
 		/dev/null >"$out/uncertainty_tty.out" 2>&1
 	grep -qF "dssim: --uncertainty: draw 1 of 5" "$out/uncertainty_tty.out" &&
 		grep -q "$(printf '\033')\[K" "$out/uncertainty_tty.out" &&

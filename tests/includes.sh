@@ -10,7 +10,7 @@ cd "$top_src/sim" || exit 1
 # A prefix family (store_read.c, sweep_spec.c, store_int.h) is in its module's stage.
 stage_of() {
 	case "$1" in
-	xalloc | diag | units | json | outfile | bug | cost | clock) echo 0 ;;
+	xalloc | diag | units | json | outfile | bug | cost | walltime) echo 0 ;;
 	yamltree | hfconfig | preset | hardware | scenario_types | schema | scenario | canonical) echo 1 ;;
 	calibration | scenario_check | scenario_profile | scenario_int | scenario_speculative | schema_parse) echo 1 ;;
 	schema_serving_rows) echo 1 ;;

@@ -460,7 +460,7 @@ static void uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics(
 	diag_init(&d);
 	s = scenario_load(scen, &opt, &d);
 	assert_non_null(s);
-	if (calibrate_uncertainty(s, 11, 7, &u, NULL, &d) != 0)
+	if (calibrate_uncertainty(s, 11, 7, NULL, &u, &d) != 0)
 		diag_print(&d, stderr);
 	assert_int_equal(d.count, 0);
 	check_rel(u.step_s.p10, lo, 1e-12);
@@ -478,7 +478,7 @@ static void uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics(
 			"covariance:\n  - [0.0004, 0]\n  - [0, 0]\n");
 	s = scenario_load(scen, &opt, &d);
 	assert_non_null(s);
-	assert_int_equal(calibrate_uncertainty(s, 11, 7, &u, NULL, &d), 0);
+	assert_int_equal(calibrate_uncertainty(s, 11, 7, NULL, &u, &d), 0);
 	check_rel(u.step_s.p10, lo, 1e-12);
 	check_rel(u.step_s.p90, hi, 1e-12);
 	scenario_free(s);
@@ -487,7 +487,7 @@ static void uncertainty_percentiles_are_the_steps_at_the_drawn_order_statistics(
 	write_file(cal, "keys:\n  cluster.node.links.network.efficiency: 0.85\n");
 	s = scenario_load(scen, &opt, &d);
 	assert_non_null(s);
-	assert_int_equal(calibrate_uncertainty(s, 11, 7, &u, NULL, &d), -1);
+	assert_int_equal(calibrate_uncertainty(s, 11, 7, NULL, &u, &d), -1);
 	assert_int_equal(d.count, 1);
 	scenario_free(s);
 	diag_release(&d);

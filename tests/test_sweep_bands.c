@@ -239,7 +239,7 @@ static void sweep_bands_are_ordered_and_the_same_on_any_worker(void **state)
 		assert_int_equal(one->p[0].tp, 1);
 		assert_int_equal(calibrate_uncertainty(sc, 21,
 						       (unsigned long)((x ^ (x >> 32)) & 0xffffffffULL),
-						       &u, NULL, &d), 0);
+						       NULL, &u, &d), 0);
 		assert_true(u.step_s.p10 == one->p[0].u_step_s[0]);
 		assert_true(u.step_s.p50 == one->p[0].u_step_s[1]);
 		assert_true(u.step_s.p90 == one->p[0].u_step_s[2]);

@@ -1,13 +1,13 @@
 /*
- * clock: seconds on the monotonic clock, for progress lines and wall times (never for a
+ * walltime: seconds on the monotonic clock, for progress lines and wall times (never for a
  * simulated figure: those depend on the scenario alone). Foundation stage.
  */
-#ifndef DSSIM_CLOCK_H
-#define DSSIM_CLOCK_H
+#ifndef DSSIM_WALLTIME_H
+#define DSSIM_WALLTIME_H
 
 #include <time.h>
 
-static inline double clock_seconds(void)
+static inline double walltime_now(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
