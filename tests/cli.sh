@@ -70,12 +70,9 @@ echo old >"$out/sig/trace.json"
 "$dssim" -t "$out/sig/trace.json" --set workload.requests=1000000 --set workload.arrival.rate=0 \
 	scenarios/14b_bf16_infer_1gpu.yaml >/dev/null 2>&1 &
 pid=$!
-n=0
-while ! ls -A "$out/sig" | grep -q '^\.dssim-' && [ $n -lt 200 ]; do
-	sleep 0.05
-	n=$((n + 1))
-done
-[ $n -lt 200 ] && ok "SIGTERM: the trace's temporary file appeared" || bad "SIGTERM: no temporary file in 10 s"
+has_tmp() { ls -A "$out/sig" | grep -q '^\.dssim-'; }
+wait_until has_tmp && ok "SIGTERM: the trace's temporary file appeared" ||
+	bad "SIGTERM: no temporary file in 30 s"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?

@@ -27,6 +27,17 @@ has() {
 	if grep -qF -- "$3" "$out/$1.$2"; then ok "$1 $2 has '$3'"; else bad "$1 $2 lacks '$3'"; fi
 }
 
+# wait_until CMD...: run CMD every 0.05 s until it succeeds, for 30 s at most (a slow build, a
+# loaded machine); 0 when it did. For a signal sent once a background run is far enough.
+wait_until() {
+	tries=0
+	until "$@"; do
+		sleep 0.05
+		tries=$((tries + 1))
+		[ $tries -lt 600 ] || return 1
+	done
+}
+
 finish() {
 	echo "$pass passed, $fail failed"
 	[ "$fail" -eq 0 ]

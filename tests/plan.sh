@@ -114,13 +114,8 @@ n=$(($(wc -l <"$out/db_top.out") - 1))
 "$dssim" plan scenarios/32b_zero3.yaml --train-tokens 1T --max-gpus 100000 --db "$out/stop.db" \
 	>"$out/stop.out" 2>"$out/stop.err" &
 pid=$!
-tries=0
-until "$dssim" db check "$out/stop.db" 2>/dev/null | grep -q "^sweeps 1,"; do
-	sleep 0.05
-	tries=$((tries + 1))
-	[ $tries -lt 600 ] || break
-done
-[ $tries -lt 600 ] && ok "plan's sweep is in the database" || bad "no sweep in stop.db after 30 s"
+sweep_stored() { "$dssim" db check "$out/stop.db" 2>/dev/null | grep -q "^sweeps 1,"; }
+wait_until sweep_stored && ok "plan's sweep is in the database" || bad "no sweep in stop.db after 30 s"
 kill -TERM "$pid"
 wait "$pid"
 rc=$?

@@ -16,6 +16,8 @@ same() {
 points() {
 	"$dssim" db check "$1" 2>/dev/null | sed -n 's/.*points \([0-9]*\),.*/\1/p'
 }
+# stored DB: the database holds a point (a sweep has committed its first transaction).
+stored() { [ "$(points "$1")" != "" ] && [ "$(points "$1")" != 0 ]; }
 
 cd "$top_src" || exit 1
 
@@ -141,12 +143,7 @@ YAML
 # the sweep is mid-run however fast this build is.
 "$dssim" sweep -q -j 1 "$big8" --db "$out/i.db" >"$out/int.out" 2>&1 &
 pid=$!
-tries=0
-while [ "$(points "$out/i.db")" = "" ] || [ "$(points "$out/i.db")" = 0 ]; do
-	sleep 0.05
-	tries=$((tries + 1))
-	[ $tries -lt 600 ] || break
-done
+wait_until stored "$out/i.db"
 kill -TERM $pid 2>/dev/null
 wait $pid
 status=$?
@@ -306,12 +303,7 @@ has v4_top_after out "step_p10"
 # it interrupted (its process is gone), and the rerun's writable open marks it so.
 "$dssim" sweep -q -j 1 "$big8" --db "$out/k9.db" >/dev/null 2>&1 &
 pid=$!
-tries=0
-while [ "$(points "$out/k9.db")" = "" ] || [ "$(points "$out/k9.db")" = 0 ]; do
-	sleep 0.05
-	tries=$((tries + 1))
-	[ $tries -lt 600 ] || break
-done
+wait_until stored "$out/k9.db"
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 expect 0 k9_check "$dssim" db check "$out/k9.db"
