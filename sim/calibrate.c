@@ -439,12 +439,12 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 		gsl_vector_set(mu, k, cal->values[idx[k]]);
 	for (i = 0; i < n && status == 0; i++) {
 		struct run_result r;
+		bool clamped = false;
 		if (progress != NULL && (i == 0 || walltime_now() - shown >= 0.2)) {
 			shown = walltime_now();
 			fprintf(progress, "\rdssim: --uncertainty: draw %zu of %zu ", i + 1, n);
 			fflush(progress);
 		}
-		bool clamped = false;
 		memcpy(val, cal->values, cal->n * sizeof *val);
 		if (m > 0 && gsl_ran_multivariate_gaussian(rng, mu, L, x) != GSL_SUCCESS) {
 			diag_add(d, at, "--uncertainty", "cannot draw from the covariance");
