@@ -284,20 +284,17 @@ static void say_outcome(const struct scenario *s, const struct run_result *r)
 }
 
 /*
- * A serving run past 10,000,000 requests is refused without --yes, with its size and a rough
- * time: the serving benchmark plays 10,000 requests of 256 output tokens (2.56 million tokens)
- * in about 0.25 s on a 2-core machine, so about 1e7 output tokens per second. A run holds every
- * request while it plays: a million requests of the shipped serving scenarios took 235 MB
- * (Llama 3 8B with a draft), 302 MB (Llama 3 70B) and 508 MB (DeepSeek-V3's disaggregated
- * pools) at their peak, so 512 bytes a request bounds it.
+ * A serving run past 10,000,000 requests is refused without --yes, with its size, a rough time
+ * and its memory: the serving benchmark plays 10,000 requests of 256 output tokens (2.56
+ * million tokens) in about 0.25 s on a 2-core machine, so about 1e7 output tokens per second.
+ * One too big for the machine's memory is not offered --yes: the run refuses it (run.h).
  */
-enum { BYTES_PER_REQUEST = 512 };
-
 static bool too_long(const struct scenario *s)
 {
 	const struct workload *w = &s->workload;
-	double tokens, mean;
-	if (w->mode != MODE_INFER || w->arrival.process == ARRIVAL_TRACE || w->requests <= 10000000)
+	double tokens, mean, need;
+	if (w->mode != MODE_INFER || w->arrival.process == ARRIVAL_TRACE || w->requests <= 10000000 ||
+	    !run_requests_fit(s, &need, NULL))
 		return false;
 	mean = w->output_tokens.dist == LENGTH_FIXED ? (double)w->output_tokens.value
 						      : w->output_tokens.mean;
@@ -306,24 +303,7 @@ static bool too_long(const struct scenario *s)
 	tokens = (double)w->requests * mean;
 	fprintf(stderr, "dssim: %s: %lld requests (about %.3g output tokens, roughly %.0f minutes "
 			"and %.1f GB of memory to simulate): pass --yes to run them\n", s->file,
-		(long long)w->requests, tokens, tokens / 1e7 / 60 + 1,
-		(double)w->requests * BYTES_PER_REQUEST / 1e9);
-	return true;
-}
-
-/* A serving run whose requests would not fit in this machine's memory is refused, --yes or
- * not: the kernel would kill it part-way. */
-static bool too_big(const struct scenario *s)
-{
-	const struct workload *w = &s->workload;
-	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-	double need = (double)w->requests * BYTES_PER_REQUEST, have = (double)pages * (double)page;
-	if (w->mode != MODE_INFER || w->arrival.process == ARRIVAL_TRACE || pages <= 0 ||
-	    page <= 0 || need <= have)
-		return false;
-	fprintf(stderr, "dssim: %s: %lld requests need about %.1f GB of memory to simulate, more "
-			"than this machine's %.1f GB: serve fewer (workload.requests)\n", s->file,
-		(long long)w->requests, need / 1e9, have / 1e9);
+		(long long)w->requests, tokens, tokens / 1e7 / 60 + 1, need / 1e9);
 	return true;
 }
 
@@ -385,7 +365,7 @@ static int check_loaded(const struct args *a, const struct scenario *s)
 		fprintf(stderr, "dssim: --find-max-rate: %s is not an inference scenario\n", a->file);
 		return EXIT_BAD_INPUT;
 	}
-	if (too_big(s) || (!a->yes && too_long(s)))
+	if (!a->yes && too_long(s))
 		return EXIT_BAD_INPUT;
 	return EXIT_OK;
 }

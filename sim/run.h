@@ -60,13 +60,19 @@ struct run_result {
 /*
  * Run a loaded scenario. 0 with *out filled (whatever the outcome); -1 when the scenario's input
  * is bad in a way only a run finds (a request trace that does not load, a value in range that
- * makes a figure infinite or NaN: the diagnostic names the key); -2 when an internal
+ * makes a figure infinite or NaN, more requests than this machine's memory holds: the
+ * diagnostic names the key); -2 when an internal
  * search fails (GSL). Either failure leaves its diagnostics in d, and *out safe to release.
  * Options may be NULL.
  */
 int run_scenario(const struct scenario *s, const struct run_options *o, struct run_result *out,
 		 struct diag *d);
 void run_result_release(struct run_result *r);
+
+/* Whether a serving scenario's requests fit this machine's memory at 512 bytes a request
+ * (always true for training and for a replayed trace); *need and *have (may be NULL) get the
+ * bytes. run_scenario refuses a run that does not fit (-1, the diagnostic at workload.requests). */
+bool run_requests_fit(const struct scenario *s, double *need, double *have);
 
 /* Whether the run answered the question negatively: a model that does not fit, or a rate
  * search that found no rate meeting its targets (the command exits 3 after its report). */

@@ -206,6 +206,13 @@ mem_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null)
 if [ -n "$mem_kb" ] && [ "$mem_kb" -lt 49000000 ]; then
 	expect 2 requests_past_memory "$dssim" --yes --set workload.requests=100000000 "$infer"
 	has requests_past_memory err "100000000 requests need about 51.2 GB of memory to simulate, more than this machine's"
+	# Without --yes it is not offered --yes; and the run itself refuses, so a point of a
+	# sweep or of compare is an error, not a process the kernel kills.
+	expect 2 requests_past_memory_no_yes "$dssim" --set workload.requests=100000000 "$infer"
+	if grep -q "pass --yes" "$out/requests_past_memory_no_yes.err"; then bad "offered --yes"; else ok "not offered --yes"; fi
+	sed 's/requests: .*/requests: 100000000/' "$infer" >"$out/big_serve.yaml"
+	expect 0 compare_past_memory "$dssim" compare "$infer" "$out/big_serve.yaml"
+	has compare_past_memory out "workload.requests: 100000000 requests need about 51.2 GB of memory"
 else
 	ok "requests_past_memory: not checked, this machine has ${mem_kb:-an unknown number of} kB"
 fi
