@@ -73,6 +73,7 @@ struct node_spec {
 	struct gpu_spec gpu;
 	int64_t gpus_per_node;
 	double host_memory, host_memory_bw;
+	double host_memcpy_bw, host_fault_bw; /* one host thread: memcpy, first touch (B/s) */
 	int64_t cpus;
 	struct link_spec gpu_link, pcie, network;
 	double price;              /* USD/h for the node, 0 = unknown */

@@ -207,6 +207,7 @@ struct runtime {
 	double zero3_reuse_distance;     /* parameters; 0: kept from recompute to backward */
 	bool zero3_copy_out;       /* FSDP2: each gathered unit is copied out into its parameters */
 	bool activation_offload_overlap; /* offloaded activations copied on their own stream */
+	bool activation_offload_pageable; /* ... into new pageable host memory each time */
 	enum attention_kernel attention_kernel; /* fused attention's kernel family */
 	struct {
 		bool norm, bias_activation, rope, softmax, cross_entropy, optimizer;

@@ -232,6 +232,17 @@ static const struct schema_row rows[] = {
 	    "CPU memory per node (for offload); 0 = unknown", cluster.node.host_memory),
 	NUM("cluster.node.host_memory_bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
 	    "CPU memory bandwidth per node", cluster.node.host_memory_bw),
+	/* One host thread's rates, as a pageable CUDA copy runs them (runtime.activation_offload_
+	 * pageable): lemire/Code-used-on-Daniel-Lemire-s-blog 2020/01/14/README.md (Linux, 512 MB,
+	 * transparent huge pages off, so 4 KiB pages as PyTorch's CPU allocator gets them without
+	 * madvise): memcpy 12.46-12.55 GB/s; "new char[s] + touch", a write to each page of a new
+	 * allocation, 3.79 GB/s. A host measured otherwise sets its own. */
+	NUM("cluster.node.host_memcpy_bw", UNIT_BYTES_PER_S, 1, BIG, false, "12.47 GB/s",
+	    "one host thread's memcpy rate: a copy to or from pageable memory is staged through the "
+	    "driver's pinned buffer at this rate", cluster.node.host_memcpy_bw),
+	NUM("cluster.node.host_fault_bw", UNIT_BYTES_PER_S, 1, BIG, false, "3.79 GB/s",
+	    "the rate at which one host thread maps in the 4 KiB pages of a new allocation on first "
+	    "touch", cluster.node.host_fault_bw),
 	INT("cluster.node.cpus", 0, 1 << 20, "0", "vCPUs per node", cluster.node.cpus),
 	SECTION("cluster.node.links", PRESET_NONE, "interconnects"),
 	SECTION("cluster.node.links.gpu", PRESET_NONE, "GPU-to-GPU link inside the node"),
@@ -596,6 +607,12 @@ static const struct schema_row rows[] = {
 	     "offloaded activations are copied on a stream of their own, two layers in flight "
 	     "(Transformer Engine); false: in order on the compute stream, which waits for them",
 	     runtime.activation_offload_overlap),
+	BOOL("runtime.activation_offload_pageable", "false",
+	     "offloaded activations go to pageable host memory allocated anew for each copy "
+	     "(DeepSpeed's .to('cpu')): a copy out runs at the host's first-touch and memcpy rates "
+	     "(cluster.node.host_fault_bw, host_memcpy_bw), a copy back at its memcpy rate, where "
+	     "slower than PCIe; false: pinned buffers at the PCIe rate",
+	     runtime.activation_offload_pageable),
 	ENUM("runtime.attention_kernel", attention_kernel_names, "fused",
 	     "fused attention kernel (workload.flash_attention): the GPU's own (cuDNN, "
 	     "FlashAttention-3; efficiency.attention), FlashAttention-2 "

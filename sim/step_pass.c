@@ -299,12 +299,30 @@ static uint32_t layer_ops(struct builder *b, int64_t dev, const char *name, doub
  * overlap) a forward copy runs under the next layer and a layer's copy back under the
  * backward before it (Transformer Engine's double buffering).
  */
-static uint32_t copy_activations(struct builder *b, int64_t dev, const char *name, double bytes,
+static uint32_t copy_activations(struct builder *b, int64_t dev, bool out, double bytes,
 				 uint32_t after)
 {
 	const struct node_spec *node = &b->s->cluster.node;
-	uint32_t op = graph_add_transfer(b->g, b->act_copy[dev], name, STEP_OFFLOAD, bytes,
-					 node->pcie.latency, &b->link[LINK_CLASS_PCIE][dev], 1);
+	double host = 0, dma = bytes / collective_rank_bandwidth(node, LINK_CLASS_PCIE);
+	uint32_t op;
+	/* runtime.activation_offload_pageable: DeepSpeed's cpu_checkpointing copies with
+	 * .to('cpu'), a new pageable tensor for each checkpoint, and back with .to(device)
+	 * (deepspeed/runtime/utils.py copy_to_device, move_to_device, v0.6.2). The driver stages a
+	 * pageable copy through a pinned buffer that one host thread copies to or from (CUDA
+	 * Runtime API, "API synchronization behavior"); going out, that thread also maps in each
+	 * page of the new tensor ("the pages need to be populated during the cudaMemcpy time which
+	 * increases the data copy time", activation_checkpointing/checkpointing.py). The DMA runs
+	 * under the host's part, so the copy takes the longer of the two: the rest of the host's
+	 * time comes before the bytes cross PCIe. */
+	if (b->s->runtime.activation_offload_pageable) {
+		host = bytes / node->host_memcpy_bw;
+		if (out)
+			host += bytes / node->host_fault_bw;
+		host = host > dma ? host - dma : 0;
+	}
+	op = graph_add_transfer(b->g, b->act_copy[dev],
+				out ? "activations_to_host" : "activations_from_host", STEP_OFFLOAD, bytes,
+				node->pcie.latency + host, &b->link[LINK_CLASS_PCIE][dev], 1);
 	if (after != NONE)
 		graph_add_dep(b->g, op, after);
 	return op;
@@ -513,8 +531,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		st->op = emit_traffic(b, dev, st->comm, STEP_EP, &lc->ep, 1, st->op);
 		st->op = emit_traffic(b, dev, st->comm, STEP_CP, &lc->cp, 1, st->op);
 		if (offload) {
-			uint32_t out = copy_activations(b, dev, "activations_to_host",
-							st->per_layer_act, fwd);
+			uint32_t out = copy_activations(b, dev, true, st->per_layer_act, fwd);
 			graph_add_mem(g, out, (uint32_t)dev, -st->per_layer_act, true);
 			act_leaves(b, dev, out);
 			host_waits(b, dev, out);
@@ -528,8 +545,7 @@ static bool pass_layer(struct builder *b, struct pass_state *st)
 		 * the forward stay for the backward. */
 		uint32_t gather, back = NONE;
 		if (offload) {
-			back = copy_activations(b, dev, "activations_from_host", st->per_layer_act,
-						NONE);
+			back = copy_activations(b, dev, false, st->per_layer_act, NONE);
 			act_arrives(b, dev, back);
 			graph_add_mem(g, back, (uint32_t)dev, st->per_layer_act, false);
 			host_waits(b, dev, back);

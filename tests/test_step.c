@@ -607,6 +607,42 @@ static void offloaded_activations_cross_pcie_in_order_or_beside(void **state)
 	scenario_free(beside);
 }
 
+/*
+ * runtime.activation_offload_pageable: the same copies into pageable memory, as DeepSpeed's
+ * cpu_checkpointing makes them, on a host whose thread copies at 8 GB/s and maps in new pages at
+ * 4 GB/s. A copy out maps in and fills a new tensor: 16,777,216 B x (1/4e9 + 1/8e9) s/B =
+ * 6.291456 ms; a copy back is a memcpy into the staging buffer: 16,777,216 / 8e9 = 2.097152 ms;
+ * both slower than the 1.048576 ms the DMA takes, which runs under them. 32 layers x 2
+ * micro-batches x 8.388608 ms = 536.870912 ms, all in order on the compute stream
+ * (activation_offload_overlap false). A host faster than
+ * PCIe leaves the PCIe figure, 134.217728 ms.
+ */
+static struct scenario *pageable(const char *memcpy_bw, const char *fault_bw)
+{
+	return check_scenariof("pageable", FREE_NODE_PCIE_GPUS
+		"    host_memcpy_bw: %3$s\n"
+		"    host_fault_bw: %4$s\n"
+		"workload: {seq_len: 2048, micro_batch: 1, global_batch: 2}\n"
+		"strategy: {recompute: full, offload: {activations: cpu}}\n"
+		"runtime: {activation_offload_overlap: false, activation_offload_pageable: true}\n",
+		"16 GB/s", 1, memcpy_bw, fault_bw);
+}
+
+static void pageable_copies_run_at_the_hosts_rates(void **state)
+{
+	struct scenario *slow = pageable("8 GB/s", "4 GB/s"), *fast = pageable("1e12", "1e12");
+	struct result a, b;
+	(void)state;
+	simulate(slow, &a);
+	simulate(fast, &b);
+	print_message("slow host: offload %.6f s; fast host: %.6f s\n", a.exposed[STEP_OFFLOAD],
+		      b.exposed[STEP_OFFLOAD]);
+	check_rel(a.exposed[STEP_OFFLOAD], 32 * 2 * 16777216.0 * (1 / 4e9 + 2 / 8e9), 1e-9);
+	check_rel(b.exposed[STEP_OFFLOAD], 2.0 * 32 * 2 * 16777216.0 / 16e9, 1e-9);
+	scenario_free(slow);
+	scenario_free(fast);
+}
+
 static void the_breakdown_adds_up_to_the_step(void **state)
 {
 	struct scenario *s = check_scenariof("sum",
@@ -1000,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(uneven_stages_pace_the_pipeline_by_the_slowest),
 		cmocka_unit_test(llama_405b_pipeline_bubble_by_hand),
 		cmocka_unit_test(offloaded_activations_cross_pcie_in_order_or_beside),
+		cmocka_unit_test(pageable_copies_run_at_the_hosts_rates),
 		cmocka_unit_test(the_breakdown_adds_up_to_the_step),
 		cmocka_unit_test(simulated_peak_matches_the_analytic_model),
 		cmocka_unit_test(simulated_peak_matches_memory_counted_by_hand),

@@ -101,19 +101,9 @@ static void every_serving_case_runs(void **state)
  * its tolerance is reported so the list shrinks with the model. The set's summary is printed.
  */
 static const char *const known_outside[] = {
-	/* DeepSpeed ZeRO-3 2T at 1024 GPUs with optimizer offload: 17 % fast (21 % before its
-	 * recipe's stage3_max_reuse_distance gathered 8 of a layer's 12 h^2 again for the
-	 * backward, runtime.zero3_reuse_distance; 1T, 9 %, within its tolerance since the A100
-	 * GEMM fit). The missing time grows faster than the model
-	 * (per layer about 0.25, 0.5 and 1.2 s for 530B, 1T and 2T before that fit, as h^3.3),
-	 * not with the CPU Adam's shard or the gathers' bytes, which grow as the compute does. It
-	 * keeps its checkpoints in host memory as the post says (strategy.offload.activations),
-	 * which makes it fit in 80 GB; the copies, in order on the compute stream, cost about 1 %
-	 * of the step at the node's PCIe rate. */
-	"DeepSpeed ZeRO-3, 2T, 1024 A100, micro-batch 8, seq 1024",
 	/* FSDP 1T on 40 GB GPUs with parameter offload: 74 % fast. Run as the post's benchmark
-	 * harness allows (module-sized FSDP units, checkpoints on the host), it fits in 32.9 GiB;
-	 * dssim's step is 461 s where the measured rate means 797. The post names the cause
+	 * harness allows (module-sized FSDP units, checkpoints in pinned host memory), it fits in
+	 * 32.9 GiB; dssim's step is 461 s where the measured rate means 797. The post names the cause
 	 * itself: "the largest bottleneck in the 1T model training is not from communication but
 	 * from the slow CUDA cache allocator when peak GPU memory is reaching the limit". FSDP of
 	 * that time had no rate limiter on the all-gathers the CPU issues ahead (limit_all_gathers
