@@ -124,10 +124,25 @@ const char *output_vis(const char *text, char *buf, size_t size)
 
 /* The step of a simulated training run, the served stream of a simulated serving run. */
 /* Notes on how a run was modelled, one line each (without the leading "note"): the links whose
- * collectives take collective.c's fallback busbw curve because the node has none of its own.
- * Returns how many of at most max were written. */
-enum { NOTES_MAX = 2, NOTE_LEN = 256 };
-static int notes_of(const struct scenario *s, char note[][NOTE_LEN], int max)
+ * collectives take collective.c's fallback busbw curve because the node has none of its own,
+ * and a training step that fills its GPUs past what PyTorch's caching allocator runs without
+ * retries. Returns how many of at most max were written. */
+enum { NOTES_MAX = 3, NOTE_LEN = 320 };
+
+/*
+ * A training step whose most loaded GPU holds more than this share of its memory: torchtune's
+ * developers advise 85-90 % "while ensuring no retries as the optimal path to max throughput"
+ * (meta-pytorch/torchtune PR #1360, review of torchtune/utils/memory.py, 2024-08-21). Past it
+ * the caching allocator may find no free block, release its cache (a device synchronisation)
+ * and call cudaMalloc again; PyTorch's FSDP post names that as its 1T run's "largest
+ * bottleneck", and pytorch/pytorch issue #104509 measured 7.3 s a step with 46 such retries
+ * against 5.0 s without. How many a step makes depends on the allocation order, which dssim
+ * does not simulate: a note, not a cost.
+ */
+#define ALLOCATOR_RETRY_SHARE 0.90
+
+static int notes_of(const struct scenario *s, const struct memory_report *m,
+		    char note[][NOTE_LEN], int max)
 {
 	static const struct {
 		enum link_class link;
@@ -146,6 +161,13 @@ static int notes_of(const struct scenario *s, char note[][NOTE_LEN], int max)
 			 links[i].name, n->name ? n->name : "the node",
 			 collective_fallback_source(links[i].link));
 	}
+	if (count < max && s->workload.mode == MODE_TRAIN && m->fits && m->capacity > 0 &&
+	    m->capacity - m->headroom > ALLOCATOR_RETRY_SHARE * m->capacity)
+		snprintf(note[count++], NOTE_LEN,
+			 "the most loaded GPU holds %.0f %% of its memory, past the 85-90 %% torchtune "
+			 "advises: PyTorch's caching allocator may retry allocations (a device sync and "
+			 "cudaMalloc each), which this step time does not count",
+			 100 * (m->capacity - m->headroom) / m->capacity);
 	return count;
 }
 
@@ -337,7 +359,7 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	fputs("    ]\n  },\n", out);
 	output_json_key(out, 2, "notes");
 	fputs("[", out);
-	nnotes = notes_of(s, note, NOTES_MAX);
+	nnotes = notes_of(s, m, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++) {
 		fputs(k ? ", " : "", out);
 		json_string(out, note[k]);
@@ -561,7 +583,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	if (sv != NULL)
 		output_text_serving(out, s, sv);
 	text_cost(out, s, &r->cost);
-	nnotes = notes_of(s, note, NOTES_MAX);
+	nnotes = notes_of(s, m, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++)
 		fprintf(out, "note      %s\n", output_vis(note[k], t1, sizeof t1));
 }
