@@ -56,7 +56,9 @@ static void usage(FILE *out)
 	        "  --max-gpus N           at most N GPUs (default 512 training, 32 serving)\n"
 	        "  --nodes TYPE,...       these node types (default: every node preset with a\n"
 	        "                         price, and BASE's node)\n"
-	        "  --min-headroom F       at least this fraction of GPU memory free (0.1 or 10%%)\n"
+	        "  --min-headroom F       at least this fraction of GPU memory free (0.1 or 10%%;\n"
+	        "                         default 10%% training: past 90%% PyTorch's caching\n"
+	        "                         allocator may retry; 0 serving)\n"
 	        "  --max-usd-per-hour X   the cluster costs at most X USD/h\n"
 	        "options:\n"
 	        "  -s, --set KEY=VALUE    override a key of BASE (repeatable)\n"
@@ -138,6 +140,7 @@ static int take_option(struct plan_args *a, int c, const char *arg)
 			                        "--min-headroom: expected a fraction "
 			                        "from 0 to below 1 (0.1 or 10%%), got '%s'",
 			                        arg);
+		a->min_headroom_set = true;
 		break;
 	case 'U':
 		if (parse_quantity("--max-usd-per-hour", arg, UNIT_USD_PER_H, &a->max_usd_h) != 0)
@@ -236,6 +239,11 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 		return EXIT_BAD_INPUT;
 	if (a->max_gpus == 0)
 		a->max_gpus = a->train ? 512 : 32;
+	/* Training: torchtune's developers advise 85-90 % of GPU memory for a run without
+	 * caching-allocator retries (meta-pytorch/torchtune PR #1360; output.c's note). A serving
+	 * engine reserves its KV cache up front, so its headroom says nothing of the kind. */
+	if (!a->min_headroom_set)
+		a->min_headroom = a->train ? 0.10 : 0;
 	return EXIT_OK;
 }
 

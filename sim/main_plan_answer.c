@@ -642,14 +642,19 @@ static void goal_text(const struct plan *pl, char *buf, size_t size)
 	char name[32], l[32];
 	int k, n;
 	if (a->train) {
-		snprintf(buf, size, "train %s on %.4g tokens", pl->model, a->train_tokens);
-		return;
+		n = snprintf(buf, size, "train %s on %.4g tokens", pl->model, a->train_tokens);
+	} else {
+		n = snprintf(buf, size, "serve %s at %.4g requests/s within", pl->model, a->rate);
+		for (k = 0; k < pl->slo.n && n > 0 && (size_t)n < size; k++)
+			n += snprintf(buf + n, size - (size_t)n, "%s %s <= %s", k ? "," : "",
+			              serve_target_name(&pl->slo.t[k], name, sizeof name),
+			              seconds_text(pl->slo.t[k].limit, l, sizeof l));
 	}
-	n = snprintf(buf, size, "serve %s at %.4g requests/s within", pl->model, a->rate);
-	for (k = 0; k < pl->slo.n && n > 0 && (size_t)n < size; k++)
-		n += snprintf(buf + n, size - (size_t)n, "%s %s <= %s", k ? "," : "",
-		              serve_target_name(&pl->slo.t[k], name, sizeof name),
-		              seconds_text(pl->slo.t[k].limit, l, sizeof l));
+	/* The headroom asked for, the training default (10 %) among it: a plan's reader sees why
+	 * a faster point at the edge of memory lost. */
+	if (a->min_headroom > 0 && n > 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n, ", %.4g %% of GPU memory kept free",
+		         100 * a->min_headroom);
 }
 
 void plan_print_text(const struct plan *pl, FILE *out)
@@ -754,6 +759,8 @@ void plan_print_json(const struct plan *pl, FILE *out)
 	counts(pl, &sim, &nofit, &err, &meet);
 	fputs("{\n  \"goal\": ", out);
 	json_string(out, g);
+	fputs(",\n  \"min_headroom\": ", out);
+	json_num(out, pl->args->min_headroom);
 	fprintf(out,
 	        ",\n  \"searched\": {\"node_types\": %zu, \"configurations\": %zu, "
 	        "\"simulated\": %zu, \"do_not_fit\": %zu, \"errors\": %zu, \"meet\": %zu, "

@@ -28,6 +28,7 @@ struct plan_args {
 	double rate;         /* requests/s */
 	double deadline_s;   /* 0: none */
 	double min_headroom; /* fraction of GPU memory */
+	bool min_headroom_set; /* given on the command line (else the mode's default) */
 	double max_usd_h;    /* 0: none */
 	long max_gpus;
 	enum format fmt;
