@@ -261,6 +261,16 @@ static void check_strategy_workload(struct loader *l)
 			    "activation offload is modelled for schedules whose backward is one pass "
 			    "(gpipe, 1f1b, interleaved), got %s",
 			    scenario_enum_name("strategy.schedule", st->schedule));
+		/* A copy to or from pageable memory returns to the host only once done (CUDA
+		 * Runtime API, "API synchronization behavior"), and that host launches the
+		 * computation: it cannot run beside it. */
+		if (st->offload.activations == OFFLOAD_CPU &&
+		    s->runtime.activation_offload_pageable && s->runtime.activation_offload_overlap)
+			ERR("runtime.activation_offload_pageable",
+			    "copies through pageable memory block the host that launches the "
+			    "computation, so they cannot run beside it: set "
+			    "runtime.activation_offload_overlap false, or this key false for pinned "
+			    "buffers");
 	} else if (st->offload.activations == OFFLOAD_CPU) {
 		ERR("strategy.offload.activations", "activation offload is for training (serving "
 		    "keeps no activations for a backward)");

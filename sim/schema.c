@@ -233,14 +233,15 @@ static const struct schema_row rows[] = {
 	NUM("cluster.node.host_memory_bw", UNIT_BYTES_PER_S, 0, BIG, false, "0",
 	    "CPU memory bandwidth per node", cluster.node.host_memory_bw),
 	/* One host thread's rates, as a pageable CUDA copy runs them (runtime.activation_offload_
-	 * pageable): lemire/Code-used-on-Daniel-Lemire-s-blog 2020/01/14/README.md (Linux, 512 MB,
-	 * transparent huge pages off, so 4 KiB pages as PyTorch's CPU allocator gets them without
-	 * madvise): memcpy 12.46-12.55 GB/s; "new char[s] + touch", a write to each page of a new
-	 * allocation, 3.79 GB/s. A host measured otherwise sets its own. */
-	NUM("cluster.node.host_memcpy_bw", UNIT_BYTES_PER_S, 1, BIG, false, "12.47 GB/s",
+	 * pageable): lemire/Code-used-on-Daniel-Lemire-s-blog 2020/01/14/README.md (Linux, 512 MiB,
+	 * transparent huge pages "never": 4 KiB pages, as PyTorch's CPU allocator gets them where
+	 * the system's mode is madvise or never; alloc.cpp prints GiB/s): memcpy 12.46-12.47 GiB/s;
+	 * "new char[s] + touch", a write to each page of a new allocation, 3.79 GiB/s. With THP
+	 * "always" the same touch ran at 19.6 GiB/s: a host measured otherwise sets its own. */
+	NUM("cluster.node.host_memcpy_bw", UNIT_BYTES_PER_S, 1, BIG, false, "12.47 GiB/s",
 	    "one host thread's memcpy rate: a copy to or from pageable memory is staged through the "
 	    "driver's pinned buffer at this rate", cluster.node.host_memcpy_bw),
-	NUM("cluster.node.host_fault_bw", UNIT_BYTES_PER_S, 1, BIG, false, "3.79 GB/s",
+	NUM("cluster.node.host_fault_bw", UNIT_BYTES_PER_S, 1, BIG, false, "3.79 GiB/s",
 	    "the rate at which one host thread maps in the 4 KiB pages of a new allocation on first "
 	    "touch", cluster.node.host_fault_bw),
 	INT("cluster.node.cpus", 0, 1 << 20, "0", "vCPUs per node", cluster.node.cpus),
