@@ -142,7 +142,7 @@ enum { NOTES_MAX = 3, NOTE_LEN = 320 };
 #define ALLOCATOR_RETRY_SHARE 0.90
 
 static int notes_of(const struct scenario *s, const struct memory_report *m,
-		    char note[][NOTE_LEN], int max)
+		    const struct result *t, char note[][NOTE_LEN], int max)
 {
 	static const struct {
 		enum link_class link;
@@ -161,13 +161,19 @@ static int notes_of(const struct scenario *s, const struct memory_report *m,
 			 links[i].name, n->name ? n->name : "the node",
 			 collective_fallback_source(links[i].link));
 	}
-	if (count < max && s->workload.mode == MODE_TRAIN && m->fits && m->capacity > 0 &&
-	    m->capacity - m->headroom > ALLOCATOR_RETRY_SHARE * m->capacity)
-		snprintf(note[count++], NOTE_LEN,
-			 "the most loaded GPU holds %.0f %% of its memory, past the 85-90 %% torchtune "
-			 "advises: PyTorch's caching allocator may retry allocations (a device sync and "
-			 "cudaMalloc each), which this step time does not count",
-			 100 * (m->capacity - m->headroom) / m->capacity);
+	/* The simulated peak when the step ran (what dssim plan keeps its headroom by), else the
+	 * analytic one; the share rounded down, so that past 90 % never prints as 90. */
+	if (count < max && s->workload.mode == MODE_TRAIN && m->fits && m->capacity > 0) {
+		double held = t != NULL && t->peak_per_gpu > 0 ? t->peak_per_gpu
+							       : m->capacity - m->headroom;
+		if (held > ALLOCATOR_RETRY_SHARE * m->capacity)
+			snprintf(note[count++], NOTE_LEN,
+				 "the most loaded GPU holds %.1f %% of its memory, past the 85-90 %% "
+				 "torchtune's developers advise: PyTorch's caching allocator may retry "
+				 "allocations (a device sync and cudaMalloc each), which this step "
+				 "time does not count",
+				 floor(1000 * held / m->capacity) / 10);
+	}
 	return count;
 }
 
@@ -359,7 +365,7 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	fputs("    ]\n  },\n", out);
 	output_json_key(out, 2, "notes");
 	fputs("[", out);
-	nnotes = notes_of(s, m, note, NOTES_MAX);
+	nnotes = notes_of(s, m, t, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++) {
 		fputs(k ? ", " : "", out);
 		json_string(out, note[k]);
@@ -583,7 +589,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	if (sv != NULL)
 		output_text_serving(out, s, sv);
 	text_cost(out, s, &r->cost);
-	nnotes = notes_of(s, m, note, NOTES_MAX);
+	nnotes = notes_of(s, m, t, note, NOTES_MAX);
 	for (k = 0; k < nnotes; k++)
 		fprintf(out, "note      %s\n", output_vis(note[k], t1, sizeof t1));
 }

@@ -210,8 +210,8 @@ static void a_fallback_busbw_curve_is_noted(void **state)
 
 /* A training step whose most loaded GPU holds more than 90 % of its memory, past the 85-90 %
  * torchtune's developers advise for no allocator retries, is noted with its share: this 32B step
- * on one p5 holds 78.81 of 80 GiB (99 %), an edited report 92 %; 88 % is not, nor a step that
- * does not fit at all (the misfit says more). */
+ * on one p5 holds 78.81 of 80 GiB (98.5 %, rounded down), an edited report 92 %; 88 % is not,
+ * nor a step that does not fit at all (the misfit says more), nor a serving run. */
 static void a_step_near_its_memory_is_noted(void **state)
 {
 	struct scenario *s = check_scenario("near",
@@ -224,13 +224,13 @@ static void a_step_near_its_memory_is_noted(void **state)
 	assert_int_equal(memory_build(s, &r), 0);
 	assert_true(r.fits && r.capacity > 0);
 	text = render(s, &r, false);
-	assert_non_null(strstr(text, "note      the most loaded GPU holds 99 % of its memory"));
+	assert_non_null(strstr(text, "note      the most loaded GPU holds 98.5 % of its memory"));
 	free(text);
 	headroom = r.headroom;
 	r.headroom = 0.08 * r.capacity;
 	text = render(s, &r, false);
-	assert_non_null(strstr(text, "note      the most loaded GPU holds 92 % of its memory, past "
-				     "the 85-90 % torchtune advises"));
+	assert_non_null(strstr(text, "note      the most loaded GPU holds 92.0 % of its memory, past "
+				     "the 85-90 % torchtune's developers advise"));
 	free(text);
 	r.headroom = 0.12 * r.capacity;
 	text = render(s, &r, false);
@@ -243,6 +243,17 @@ static void a_step_near_its_memory_is_noted(void **state)
 	free(text);
 	r.fits = true;
 	r.headroom = headroom;
+	memory_report_release(&r);
+	scenario_free(s);
+	/* Serving reserves its KV cache up front (gpu_memory_utilization): no note however full. */
+	s = check_scenario("near_infer",
+		"model: deepseek-r1-distill-qwen-32b\ncluster: {node: p5.48xlarge}\n"
+		"workload: {mode: infer, seq_len: 4096}\nstrategy: {tp: 8}\n");
+	assert_int_equal(memory_build(s, &r), 0);
+	r.headroom = 0.02 * r.capacity;
+	text = render(s, &r, false);
+	assert_null(strstr(text, "caching allocator"));
+	free(text);
 	memory_report_release(&r);
 	scenario_free(s);
 }
