@@ -22,6 +22,7 @@
 #include "json.h"
 #include "main_plan_int.h"
 #include "main_sweep.h"
+#include "memory.h"
 #include "preset.h"
 #include "run.h"
 #include "scenario.h"
@@ -239,11 +240,11 @@ static int parse_args(int argc, char **argv, struct plan_args *a)
 		return EXIT_BAD_INPUT;
 	if (a->max_gpus == 0)
 		a->max_gpus = a->train ? 512 : 32;
-	/* Training: torchtune's developers advise 85-90 % of GPU memory for a run without
-	 * caching-allocator retries (meta-pytorch/torchtune PR #1360; output.c's note). A serving
-	 * engine reserves its KV cache up front, so its headroom says nothing of the kind. */
+	/* Training within MEMORY_ALLOCATOR_SHARE of GPU memory (memory.h: no caching-allocator
+	 * retries). A serving engine reserves its KV cache up front, so its headroom says
+	 * nothing of the kind. */
 	if (!a->min_headroom_set)
-		a->min_headroom = a->train ? 0.10 : 0;
+		a->min_headroom = a->train ? MEMORY_KEEP_FREE : 0;
 	return EXIT_OK;
 }
 

@@ -48,6 +48,21 @@ struct memory_role {
 	double host;                      /* host bytes per GPU (offload) */
 };
 
+/*
+ * The share of a GPU's memory a training step may fill without the caching allocator's retries
+ * (and the share it keeps free):
+ * torchtune's developers advise 85-90 % "while ensuring no retries as the optimal path to max
+ * throughput" (meta-pytorch/torchtune PR #1360, review of torchtune/utils/memory.py,
+ * 2024-08-21). Past it PyTorch's caching allocator may find no free block, release its cache
+ * (a device synchronisation) and call cudaMalloc again; PyTorch's FSDP post names that the
+ * "largest bottleneck" of its 1T run, and pytorch/pytorch issue #104509 measured 7.3 s a step
+ * with 46 such retries against 5.0 s without. How many a step makes depends on the order of its
+ * allocations, which dssim does not simulate: the output notes a step past it, the report
+ * gives the largest micro-batch within it, and dssim plan keeps training within it by default.
+ */
+#define MEMORY_KEEP_FREE 0.10
+#define MEMORY_ALLOCATOR_SHARE (1 - MEMORY_KEEP_FREE)
+
 struct memory_report {
 	struct model_params params;
 	struct memory_role *roles;        /* owned; memory_report_release frees */
@@ -59,6 +74,7 @@ struct memory_report {
 	double host_per_node, host_capacity;
 	bool host_fits;
 	int64_t max_micro_batch;          /* train: largest micro-batch that fits, 0 if none */
+	int64_t max_micro_batch_kept;     /* train: largest within MEMORY_ALLOCATOR_SHARE */
 	double max_kv_tokens;             /* infer: KV tokens that fit (vLLM's budget) */
 	double kv_bytes_per_token;        /* infer: per GPU, all layers of the stage */
 	double kv_budget;                 /* infer: capacity*utilization - everything but KV */

@@ -129,17 +129,6 @@ const char *output_vis(const char *text, char *buf, size_t size)
  * retries. Returns how many of at most max were written. */
 enum { NOTES_MAX = 3, NOTE_LEN = 320 };
 
-/*
- * A training step whose most loaded GPU holds more than this share of its memory: torchtune's
- * developers advise 85-90 % "while ensuring no retries as the optimal path to max throughput"
- * (meta-pytorch/torchtune PR #1360, review of torchtune/utils/memory.py, 2024-08-21). Past it
- * the caching allocator may find no free block, release its cache (a device synchronisation)
- * and call cudaMalloc again; PyTorch's FSDP post names that as its 1T run's "largest
- * bottleneck", and pytorch/pytorch issue #104509 measured 7.3 s a step with 46 such retries
- * against 5.0 s without. How many a step makes depends on the allocation order, which dssim
- * does not simulate: a note, not a cost.
- */
-#define ALLOCATOR_RETRY_SHARE 0.90
 
 static int notes_of(const struct scenario *s, const struct memory_report *m,
 		    const struct result *t, char note[][NOTE_LEN], int max)
@@ -166,7 +155,7 @@ static int notes_of(const struct scenario *s, const struct memory_report *m,
 	if (count < max && s->workload.mode == MODE_TRAIN && m->fits && m->capacity > 0) {
 		double held = t != NULL && t->peak_per_gpu > 0 ? t->peak_per_gpu
 							       : m->capacity - m->headroom;
-		if (held > ALLOCATOR_RETRY_SHARE * m->capacity)
+		if (held > MEMORY_ALLOCATOR_SHARE * m->capacity)
 			snprintf(note[count++], NOTE_LEN,
 				 "the most loaded GPU holds %.1f %% of its memory, past the 85-90 %% "
 				 "torchtune's developers advise: PyTorch's caching allocator may retry "
@@ -320,6 +309,8 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	if (w->mode == MODE_TRAIN) {
 		output_json_key(out, 4, "max_micro_batch");
 		fprintf(out, "%lld,\n", (long long)m->max_micro_batch);
+		output_json_key(out, 4, "max_micro_batch_kept");
+		fprintf(out, "%lld,\n", (long long)m->max_micro_batch_kept);
 	} else {
 		output_json_key(out, 4, "max_kv_tokens");
 		json_num(out, m->max_kv_tokens);
@@ -576,7 +567,14 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			fprintf(out, "host      %s per node (node host memory unknown)\n",
 				units_format(m->host_per_node, UNIT_BYTES, a, sizeof a));
 	}
-	if (train)
+	if (train && m->max_micro_batch_kept == 0 && m->max_micro_batch > 0)
+		fprintf(out, "largest micro-batch that fits: %lld (none within %.0f %% of memory)\n",
+			(long long)m->max_micro_batch, 100 * MEMORY_ALLOCATOR_SHARE);
+	else if (train && m->max_micro_batch_kept < m->max_micro_batch)
+		fprintf(out, "largest micro-batch that fits: %lld (%lld within %.0f %% of memory)\n",
+			(long long)m->max_micro_batch, (long long)m->max_micro_batch_kept,
+			100 * MEMORY_ALLOCATOR_SHARE);
+	else if (train)
 		fprintf(out, "largest micro-batch that fits: %lld\n", (long long)m->max_micro_batch);
 	else
 		fprintf(out, "KV cache: %s per token per GPU; %.0f tokens fit at %.0f%% of memory\n",

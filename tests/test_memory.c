@@ -579,19 +579,21 @@ static struct scenario *micro_batch_scenario(long long b)
 		    "strategy: {zero: 3, recompute: selective}\n", b, 8 * b);
 }
 
-static double excess_at(long long b)
+/* The most loaded GPU's total at micro-batch b less share times its memory. */
+static double excess_of(long long b, double share)
 {
 	struct scenario *s = micro_batch_scenario(b);
 	struct memory_report r;
 	double t;
 	assert_int_equal(memory_build(s, &r), 0);
-	t = r.roles[r.worst].total - r.capacity;
+	t = r.roles[r.worst].total - share * r.capacity;
 	memory_report_release(&r);
 	scenario_free(s);
 	return t;
 }
 
-/* The micro-batch search: the reported maximum fits and one more does not. */
+/* The micro-batch search: the reported maximum fits and one more does not; the one kept within
+ * 90 % of the memory (memory.h, MEMORY_ALLOCATOR_SHARE) stays under 90 % and one more does not. */
 static void largest_micro_batch_fits_and_one_more_does_not(void **state)
 {
 	struct scenario *s = micro_batch_scenario(1);
@@ -599,9 +601,13 @@ static void largest_micro_batch_fits_and_one_more_does_not(void **state)
 	(void)state;
 	assert_int_equal(memory_build(s, &r), 0);
 	assert_true(r.max_micro_batch >= 1);
-	print_message("largest micro-batch: %lld\n", (long long)r.max_micro_batch);
-	assert_true(excess_at(r.max_micro_batch) <= 0);
-	assert_true(excess_at(r.max_micro_batch + 1) > 0);
+	print_message("largest micro-batch: %lld, within 90 %%: %lld\n",
+		      (long long)r.max_micro_batch, (long long)r.max_micro_batch_kept);
+	assert_true(excess_of(r.max_micro_batch, 1) <= 0);
+	assert_true(excess_of(r.max_micro_batch + 1, 1) > 0);
+	assert_true(r.max_micro_batch_kept >= 1 && r.max_micro_batch_kept <= r.max_micro_batch);
+	assert_true(excess_of(r.max_micro_batch_kept, 0.9) <= 0);
+	assert_true(excess_of(r.max_micro_batch_kept + 1, 0.9) > 0);
 	memory_report_release(&r);
 	scenario_free(s);
 }

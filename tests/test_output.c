@@ -94,6 +94,7 @@ static void training_json_has_every_field_with_exact_values(void **state)
 	assert_string_equal(path(root, "memory.fits")->value, "true");
 	assert_true(num(root, "memory.host_per_node") == r.host_per_node);
 	assert_true(num(root, "memory.max_micro_batch") == (double)r.max_micro_batch);
+	assert_true(num(root, "memory.max_micro_batch_kept") == (double)r.max_micro_batch_kept);
 	assert_int_equal(path(root, "memory.roles")->kind, YNODE_SEQ);
 	assert_int_equal(path(root, "memory.roles")->count, r.nroles);
 	assert_null(yamltree_get(path(root, "memory"), "max_kv_tokens"));
