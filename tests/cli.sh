@@ -41,10 +41,12 @@ has directory err "scenarios: is a directory, not a file"
 expect 0 text "$dssim" scenarios/32b_zero3.yaml
 has text out "memory per GPU (GiB)"
 has text out "fits      yes"
+# 12 micro-batches fit on p4de; 10 keep 10 % of the 80 GiB free (memory.h).
+has text out "largest micro-batch that fits: 12 (10 within 90 % of memory)"
 expect 0 json "$dssim" --format json scenarios/32b_zero3.yaml
 for key in '"params"' '"active_params"' '"per_gpu"' '"weights"' '"gradients"' '"optimizer"' \
 	'"activations"' '"kv_cache"' '"buffers"' '"overhead"' '"total"' '"capacity"' '"fits"' \
-	'"host_per_node"' '"max_micro_batch"' '"roles"'; do
+	'"host_per_node"' '"max_micro_batch"' '"max_micro_batch_kept"' '"roles"'; do
 	has json out "$key"
 done
 expect 2 bad_set "$dssim" --set strategy.tp=3 scenarios/32b_zero3.yaml
