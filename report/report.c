@@ -369,6 +369,26 @@ static size_t pareto_front(const struct pick *pk, struct row **front)
 	return nfront;
 }
 
+/*
+ * A note under a table whose rows fill more than 90 % of their GPUs' memory: past it PyTorch's
+ * caching allocator may retry its allocations (torchtune's developers advise 85-90 %,
+ * meta-pytorch/torchtune PR #1360; dssim's own sim/memory.h MEMORY_KEEP_FREE), which no step
+ * time counts; dssim plan keeps 10 % free for training unless told otherwise.
+ */
+static void note_full(FILE *out, enum format f, struct row *const *rows, size_t n)
+{
+	char buf[320];
+	size_t i, full = 0;
+	for (i = 0; i < n; i++)
+		full += rows[i]->capacity > 0 && rows[i]->peak > 0.9 * rows[i]->capacity;
+	if (full == 0)
+		return;
+	snprintf(buf, sizeof buf, "%zu of these fill more than 90 %% of their GPUs' memory "
+		 "(peak GiB/GPU): past it PyTorch's caching allocator may retry its allocations, "
+		 "which their step times do not count; dssim plan keeps 10 %% free.", full);
+	report_note(out, f, buf);
+}
+
 /* The tables (and charts) of the configurations that fit; *chart becomes the point charted
  * over time when none was chosen yet. */
 static void print_fitting(FILE *out, const struct report_options *o, const struct pick *pk,
@@ -380,8 +400,10 @@ static void print_fitting(FILE *out, const struct report_options *o, const struc
 	if (!pk->best[pk->nbest - 1]->priced)
 		report_note(out, o->format, "Instance types without a price (see Prices) are "
 				     "ranked by time, after the priced ones.");
+	note_full(out, o->format, pk->best, pk->nbest);
 	report_title(out, o->format, 2, "Fastest configuration per instance type");
 	print_rows(out, o->format, fast, nfast);
+	note_full(out, o->format, fast, nfast);
 	if (nfront > 0) {
 		report_title(out, o->format, 2, "Pareto front of cost against time");
 		print_rows(out, o->format, front, nfront);
