@@ -129,7 +129,6 @@ const char *output_vis(const char *text, char *buf, size_t size)
  * retries. Returns how many of at most max were written. */
 enum { NOTES_MAX = 3, NOTE_LEN = 320 };
 
-
 static int notes_of(const struct scenario *s, const struct memory_report *m,
 		    const struct result *t, char note[][NOTE_LEN], int max)
 {
