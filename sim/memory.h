@@ -52,8 +52,8 @@ struct memory_role {
  * The share of a GPU's memory a training step may fill without the caching allocator's retries
  * (and the share it keeps free): torchtune's developers advise 85-90 % "while ensuring no
  * retries as the optimal path to max throughput" (meta-pytorch/torchtune PR #1360, review of
- * torchtune/utils/memory.py, 2024-08-21). Past it PyTorch's caching allocator may find no free block, release its cache
- * (a device synchronisation) and call cudaMalloc again; PyTorch's FSDP post names that the
+ * torchtune/utils/memory.py, 2024-08-21). Past it PyTorch's caching allocator may find no
+ * free block, release its cache (a device synchronisation) and call cudaMalloc again; PyTorch's FSDP post names that the
  * "largest bottleneck" of its 1T run, and pytorch/pytorch issue #104509 measured 7.3 s a step
  * with 46 such retries against 5.0 s without. How many a step makes depends on the order of its
  * allocations, which dssim does not simulate: the output notes a step past it, the memory
