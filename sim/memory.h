@@ -53,12 +53,13 @@ struct memory_role {
  * (and the share it keeps free): torchtune's developers advise 85-90 % "while ensuring no
  * retries as the optimal path to max throughput" (meta-pytorch/torchtune PR #1360, review of
  * torchtune/utils/memory.py, 2024-08-21). Past it PyTorch's caching allocator may find no
- * free block, release its cache (a device synchronisation) and call cudaMalloc again; PyTorch's FSDP post names that the
- * "largest bottleneck" of its 1T run, and pytorch/pytorch issue #104509 measured 7.3 s a step
- * with 46 such retries against 5.0 s without. How many a step makes depends on the order of its
- * allocations, which dssim does not simulate: the output notes a step past it, the memory
- * report gives the largest micro-batch within it (max_micro_batch_kept), dssim report notes
- * its chosen rows past it, and dssim plan keeps training within it by default.
+ * free block, release its cache (a device synchronisation) and call cudaMalloc again;
+ * PyTorch's FSDP post names that the "largest bottleneck" of its 1T run, and pytorch/pytorch
+ * issue #104509 measured 7.3 s a step with 46 such retries against 5.0 s without. How many a
+ * step makes depends on the order of its allocations, which dssim does not simulate: the
+ * output notes a step past it, the memory report gives the largest micro-batch within it
+ * (max_micro_batch_kept), dssim report notes its chosen rows past it, and dssim plan keeps
+ * training within it by default.
  */
 #define MEMORY_KEEP_FREE 0.10
 #define MEMORY_ALLOCATOR_SHARE (1 - MEMORY_KEEP_FREE)
