@@ -773,8 +773,7 @@ int memory_build(const struct scenario *s, struct memory_report *r)
 	r->headroom = r->capacity - w->total;
 	host_need(s, r);
 	if (s->workload.mode == MODE_TRAIN) {
-		if (memory_max_micro_batch(s, &l, r->capacity, &r->max_micro_batch) != 0 ||
-		    memory_max_micro_batch(s, &l, MEMORY_ALLOCATOR_SHARE * r->capacity,
+		if (memory_max_micro_batch(s, &l, r->capacity, &r->max_micro_batch,
 					   &r->max_micro_batch_kept) != 0) {
 			snprintf(r->advice, sizeof r->advice, "the micro-batch search did not converge");
 			return -1;

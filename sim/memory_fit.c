@@ -88,13 +88,16 @@ static int max_micro_batch(struct search *x, int64_t *out)
 }
 
 int memory_max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
-			   int64_t *out)
+			   int64_t *out, int64_t *kept)
 {
 	double *t = xcalloc(2 * (size_t)l->pp, sizeof *t);
 	struct search x = {t, t + l->pp, l->pp, capacity};
 	int status;
 	memory_stage_totals(s, l, t, t + l->pp);
 	status = max_micro_batch(&x, out);
+	x.capacity = MEMORY_ALLOCATOR_SHARE * capacity;
+	if (status == 0)
+		status = max_micro_batch(&x, kept);
 	free(t);
 	return status;
 }

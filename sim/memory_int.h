@@ -27,10 +27,11 @@ double memory_kv_bytes_per_token(const struct scenario *s, const struct stage *s
  * micro-batch, so memory_fit extends them linearly into the function GSL searches. */
 void memory_stage_totals(const struct scenario *s, const struct layout *l, double *t1, double *t2);
 
-/* The largest micro-batch whose most loaded GPU fits in capacity (0 when none does, capped at
- * 2^24). Returns 0, or -1 when the GSL search fails. */
+/* The largest micro-batch whose most loaded GPU fits in capacity, into *out, and the largest
+ * within MEMORY_ALLOCATOR_SHARE of it, into *kept (0 when none does, capped at 2^24), from one
+ * reckoning of the stages. Returns 0, or -1 when a GSL search fails. */
 int memory_max_micro_batch(const struct scenario *s, const struct layout *l, double capacity,
-			   int64_t *out);
+			   int64_t *out, int64_t *kept);
 
 /* KV-cache tokens that fit: the largest n with fixed + per_token * n <= budget (0 when none).
  * Returns 0, or -1 when the GSL search fails. */

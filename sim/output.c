@@ -566,19 +566,20 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			fprintf(out, "host      %s per node (node host memory unknown)\n",
 				units_format(m->host_per_node, UNIT_BYTES, a, sizeof a));
 	}
-	if (train && m->max_micro_batch_kept == 0 && m->max_micro_batch > 0)
-		fprintf(out, "largest micro-batch that fits: %lld (none within %.0f %% of memory)\n",
-			(long long)m->max_micro_batch, 100 * MEMORY_ALLOCATOR_SHARE);
-	else if (train && m->max_micro_batch_kept < m->max_micro_batch)
-		fprintf(out, "largest micro-batch that fits: %lld (%lld within %.0f %% of memory)\n",
-			(long long)m->max_micro_batch, (long long)m->max_micro_batch_kept,
-			100 * MEMORY_ALLOCATOR_SHARE);
-	else if (train)
-		fprintf(out, "largest micro-batch that fits: %lld\n", (long long)m->max_micro_batch);
-	else
+	if (train) {
+		char kept[32] = "none";
+		if (m->max_micro_batch_kept > 0)
+			snprintf(kept, sizeof kept, "%lld", (long long)m->max_micro_batch_kept);
+		fprintf(out, "largest micro-batch that fits: %lld", (long long)m->max_micro_batch);
+		if (m->max_micro_batch_kept < m->max_micro_batch)
+			fprintf(out, " (%s within %.0f %% of memory)", kept,
+				100 * MEMORY_ALLOCATOR_SHARE);
+		fputc('\n', out);
+	} else {
 		fprintf(out, "KV cache: %s per token per GPU; %.0f tokens fit at %.0f%% of memory\n",
 			units_format(m->kv_bytes_per_token, UNIT_BYTES, a, sizeof a), m->max_kv_tokens,
 			s->serving.gpu_memory_utilization * 100);
+	}
 	if (m->advice[0])
 		fprintf(out, "to fit: %s\n", output_vis(m->advice, t1, sizeof t1));
 	if (t != NULL)
