@@ -318,10 +318,8 @@ struct progress {
 static void progress_show(struct progress *pr, bool force)
 {
 	const struct plan *pl = pr->pl;
-	double t = walltime_now();
-	if (!pr->tty || (!force && t - pr->last < 0.2))
+	if (!pr->tty || !walltime_due(&pr->last, WALLTIME_REDRAW, force))
 		return;
-	pr->last = t;
 	fprintf(stderr, "\rdssim plan: node type %zu of %zu (%s): %zu/%zu points   ",
 		pl->type_at + 1, pl->ntypes, pl->types[pl->type_at].name, pr->done, pr->total);
 	fflush(stderr);
@@ -428,6 +426,9 @@ static int search(struct plan *pl)
 		}
 		sweep_spec_free(sp);
 	}
+	/* A signal during the last point (or before the first) ends the search all the same. */
+	if (status == EXIT_OK && interrupted)
+		status = EXIT_INTERRUPTED;
 	/* The progress line is cleared before the answer or a diagnostic. */
 	if (pr.tty && pl->ntypes > 0)
 		fputs("\r\033[K", stderr);
@@ -578,11 +579,6 @@ int main_plan(int argc, char **argv)
 		status = open_db(&pl);
 		if (status == EXIT_OK) {
 			status = search(&pl);
-			/* A signal during the last point ends the search all the same. */
-			if (status == EXIT_OK && interrupted) {
-				fprintf(stderr, "dssim plan: interrupted: no answer\n");
-				status = EXIT_INTERRUPTED;
-			}
 			k = close_db(&pl, status == EXIT_OK);
 			if (status == EXIT_OK)
 				status = k;
