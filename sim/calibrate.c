@@ -440,8 +440,7 @@ static int draw_all(const struct scenario *s, gsl_rng *rng, const gsl_matrix *L,
 	for (i = 0; i < n && status == 0; i++) {
 		struct run_result r;
 		bool clamped = false;
-		if (progress != NULL && (i == 0 || walltime_now() - shown >= 0.2)) {
-			shown = walltime_now();
+		if (progress != NULL && walltime_due(&shown, WALLTIME_REDRAW, i == 0)) {
 			fprintf(progress, "\rdssim: --uncertainty: draw %zu of %zu ", i + 1, n);
 			fflush(progress);
 		}

@@ -99,9 +99,9 @@ static void progress(struct writer *w, bool final)
 	double eta = rate > 0 && w->total > w->done ? (double)(w->total - w->done) / rate : 0;
 	if (w->quiet || (!final && w->reported < w->reporters))
 		return;
-	if (!final && t - w->last_progress < (w->tty ? 0.2 : 10.0))
+	/* A terminal's line is redrawn; a log gets a line every 10 s. */
+	if (!walltime_due(&w->last_progress, w->tty ? WALLTIME_REDRAW : 10.0, final))
 		return;
-	w->last_progress = t;
 	if (w->tty) {
 		int bar = w->total ? (int)(30.0 * (double)w->done / (double)w->total) : 30, i;
 		fputs("\r[", stderr);
