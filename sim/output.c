@@ -79,6 +79,53 @@ static const char *attention_convention(const struct scenario *s)
 	return s->workload.flash_attention ? "causal" : "full";
 }
 
+static const char *const layer_kind_name[2] = {"dense", "moe"};
+
+static void json_pass(FILE *out, const char *key, const struct step_pass_parts *p)
+{
+	output_json_key(out, 8, key);
+	fputs("{\"gemm_s\": ", out);
+	json_num(out, p->gemm);
+	fputs(", \"attention_s\": ", out);
+	json_num(out, p->attention);
+	fputs(", \"memory_s\": ", out);
+	json_num(out, p->memory);
+	fputs(", \"kernel_fixed_s\": ", out);
+	json_num(out, p->fixed);
+	fputs(", \"launches\": ", out);
+	json_num(out, p->launches);
+	fputs(", \"host_s\": ", out);
+	json_num(out, p->host);
+	fputs(", \"total_s\": ", out);
+	json_num(out, p->total);
+	fputs("},\n", out);
+}
+
+/* time.layers: each kind of layer the model has, one pass on one GPU (step.h). */
+static void json_layers(FILE *out, const struct result *t)
+{
+	const char *sep = "";
+	int k;
+	output_json_key(out, 4, "layers");
+	fputs("[", out);
+	for (k = 0; k < 2; k++) {
+		const struct step_layer_parts *l = &t->layer[k];
+		if (l->layers == 0)
+			continue;
+		fprintf(out, "%s\n      {\n", sep);
+		output_json_str_field(out, 8, "kind", layer_kind_name[k]);
+		output_json_int_field(out, 8, "layers", (long long)l->layers);
+		output_json_num_field(out, 8, "tokens", t->layer_tokens);
+		json_pass(out, "forward", &l->fwd);
+		json_pass(out, "backward", &l->bwd);
+		output_json_key(out, 8, "recompute_s");
+		json_num(out, l->recompute);
+		fputs("\n      }", out);
+		sep = ",";
+	}
+	fputs("\n    ],\n", out);
+}
+
 static void json_time(FILE *out, const struct scenario *s, const struct result *t)
 {
 	int k;
@@ -95,6 +142,7 @@ static void json_time(FILE *out, const struct scenario *s, const struct result *
 	fputs(", \"bubble\": ", out);
 	json_num(out, t->bubble);
 	fputs("},\n", out);
+	json_layers(out, t);
 	output_json_key(out, 4, "simulated_gpus");
 	fprintf(out, "%lld,\n", (long long)t->simulated_gpus);
 	output_json_key(out, 4, "events");
@@ -375,6 +423,47 @@ static void gib(FILE *out, double bytes)
 	fprintf(out, " %12.2f", bytes / UNITS_GIB);
 }
 
+/* A pass's row; true when the host's launches bound it (marked *). */
+static bool text_pass(FILE *out, const char *name, const struct step_pass_parts *p)
+{
+	bool host = p->host > p->gemm + p->attention + p->memory + p->fixed;
+	char c[6][32];
+	const double v[6] = {p->gemm, p->attention, p->memory, p->fixed, p->host, p->total};
+	int k;
+	for (k = 0; k < 6; k++)
+		units_format(v[k], UNIT_SECONDS, c[k], sizeof c[k]);
+	fprintf(out, "    %-12s %9s %10s %13s %11s %9.0f %9s %9s%s\n", name, c[0], c[1], c[2], c[3],
+		p->launches, c[4], c[5], host ? "*" : "");
+	return host;
+}
+
+/* One pass of each kind of layer by what takes its time (step.h, step_layer_parts). */
+static void text_layers(FILE *out, const struct result *t)
+{
+	static const char *const label[2] = {"dense", "MoE"};
+	char a[64];
+	bool host = false;
+	int k;
+	fprintf(out, "one layer's passes, a micro-batch of %.0f tokens on one GPU:\n",
+		t->layer_tokens);
+	for (k = 0; k < 2; k++) {
+		const struct step_layer_parts *l = &t->layer[k];
+		if (l->layers == 0)
+			continue;
+		snprintf(a, sizeof a, "%s (%lld)", label[k], (long long)l->layers);
+		fprintf(out, "  %-14s %9s %10s %13s %11s %9s %9s %9s\n", a, "GEMMs", "attention",
+			"memory-bound", "per kernel", "launches", "host", "pass");
+		host |= text_pass(out, "forward", &l->fwd);
+		host |= text_pass(out, "backward", &l->bwd);
+		if (l->recompute > 0)
+			fprintf(out, "    %-12s %76s\n", "recompute",
+				units_format(l->recompute, UNIT_SECONDS, a, sizeof a));
+	}
+	if (host)
+		fputs("  * host-bound: the host issues the kernels more slowly than the GPU runs them\n",
+		      out);
+}
+
 static void text_time(FILE *out, const struct scenario *s, const struct result *t, int64_t gpus)
 {
 	int k;
@@ -392,6 +481,7 @@ static void text_time(FILE *out, const struct scenario *s, const struct result *
 				100 * t->exposed[k] / t->step_s);
 	fprintf(out, "  %-20s %10s %5.1f%%\n", "bubble",
 		units_format(t->bubble, UNIT_SECONDS, a, sizeof a), 100 * t->bubble / t->step_s);
+	text_layers(out, t);
 	fprintf(out, "throughput %.0f tokens/s, %.1f TFLOP/s per GPU (model FLOPs), MFU %.1f%%, "
 		     "HFU %.1f%% (attention counted %s)\n",
 		t->tokens_per_s, t->tflops_per_gpu, 100 * t->mfu, 100 * t->hfu,

@@ -135,6 +135,8 @@ void result_build(const struct scenario *s, const struct step_plan *p, const str
 	r->events = engine_events(e);
 	r->simulated_gpus = p->devices;
 	r->analytic_peak = p->analytic_peak;
+	memcpy(r->layer, p->layer, sizeof r->layer);
+	r->layer_tokens = p->layer_tokens;
 	breakdown(p->graph, e, 0, r);
 	if (r->step_s > 0) {
 		r->tokens_per_s = p->tokens / r->step_s;

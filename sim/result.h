@@ -27,6 +27,8 @@ struct result {
 	size_t events;
 	int64_t simulated_gpus;
 	bool oom;
+	struct step_layer_parts layer[2]; /* one pass of each kind of layer (step.h) */
+	double layer_tokens;
 };
 
 void result_build(const struct scenario *s, const struct step_plan *p, const struct engine *e,

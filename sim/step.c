@@ -189,6 +189,22 @@ static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 	return rc;
 }
 
+/* Each kind of layer's passes as the report shows them (step.h, step_layer_parts). */
+static void report_layers(const struct scenario *s, const struct layout *l,
+			  const struct pass_cost layer[2], struct step_plan *out)
+{
+	int64_t i, k;
+	for (k = 0; k < 2; k++) {
+		out->layer[k].fwd = layer[k].part[0];
+		out->layer[k].bwd = layer[k].part[1];
+		out->layer[k].recompute = layer[k].recompute;
+	}
+	for (i = 0; i < s->model.layers; i++)
+		out->layer[model_layer_kind(&s->model, i)].layers++;
+	out->layer_tokens = (double)s->workload.micro_batch * (double)s->workload.seq_len /
+			    (double)l->cp;
+}
+
 int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 {
 	struct mark at = {s->file, 0, 0};
@@ -287,6 +303,7 @@ int step_build(const struct scenario *s, struct step_plan *out, struct diag *d)
 	b.bwd_send = xcalloc(keys, sizeof(uint32_t));
 
 	step_costs(s, c, &b.l, b.layer, &b.embed, &b.head);
+	report_layers(s, &b.l, b.layer, out);
 	b.tp_chunked = s->strategy.tp_comm_overlap && s->strategy.sequence_parallel && b.l.tp > 1;
 	for (dev = 0; dev < b.p; dev++) {
 		struct memory_role *r = &b.role[dev];

@@ -26,6 +26,27 @@ enum step_category {
 	STEP_CATEGORIES
 };
 
+/*
+ * Where one pass of one layer spends its time, on one GPU for one micro-batch (step_cost.c):
+ * the GPU's GEMMs (with the experts' and LoRA adapters'), attention, memory-bound kernels at
+ * their bytes, and their fixed time per kernel; the kernels the host launches (collectives
+ * included) and its time to issue them. The pass takes the longer of the GPU's sum and the
+ * host's time (total); what the compute stream waits for collectives is apart.
+ */
+struct step_pass_parts {
+	double gemm, attention, memory, fixed;   /* GPU seconds */
+	double launches, host;                   /* kernels, and the host's seconds for them */
+	double total;                            /* seconds: max(GPU's sum, host) */
+};
+
+/* One kind of layer (dense, MoE): how many the model has, its forward and backward passes,
+ * and what strategy.recompute / recompute_modules repeat before the backward (seconds). */
+struct step_layer_parts {
+	int64_t layers;
+	struct step_pass_parts fwd, bwd;
+	double recompute;
+};
+
 struct step_plan {
 	struct graph *graph;        /* owned; step_plan_release frees it */
 	int64_t devices;            /* simulated GPUs: one per pipeline stage */
@@ -33,6 +54,9 @@ struct step_plan {
 	double hardware_flops;      /* per step, whole job, recomputation included */
 	double tokens;              /* per step */
 	double analytic_peak;       /* the memory model's most loaded GPU */
+	struct step_layer_parts layer[2];   /* indexed by enum layer_kind (model.h) */
+	double layer_tokens;        /* tokens of one micro-batch on one GPU (after context
+				       parallelism) that those passes run */
 };
 
 /* The most layer passes a step simulates: micro-batches per pipeline x layers x 2 (forward

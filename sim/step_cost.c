@@ -272,12 +272,12 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 
 /*
  * runtime.zero3_reuse_distance R (DeepSpeed's stage3_max_reuse_distance): the share of a layer's
- * weights gathered again for its backward after a full recompute (none without one). After module i's recompute
- * DeepSpeed walks the modules to come, counting their parameters, and keeps i only if it meets
- * i again before the count passes R (partitioned_param_coordinator.py __params_to_release at
- * v0.6.2): the recompute runs modules i+1 .. k and the backward k .. i+1 before i, so i stays
- * when 2 (n_{i+1} + ... + n_k) <= R. Norm weights are below the persistence threshold
- * (stage3_param_persistence_threshold, 1e5 elements) and never gathered.
+ * weights gathered again for its backward after a full recompute (none without one). After
+ * module i's recompute DeepSpeed walks the modules to come, counting their parameters, and
+ * keeps i only if it meets i again before the count passes R (partitioned_param_coordinator.py
+ * __params_to_release at v0.6.2): the recompute runs modules i+1 .. k and the backward
+ * k .. i+1 before i, so i stays when 2 (n_{i+1} + ... + n_k) <= R. Norm weights are below the
+ * persistence threshold (stage3_param_persistence_threshold, 1e5 elements) and never gathered.
  */
 static void regather(const struct ctx *x, struct pass_cost *pc)
 {
@@ -333,6 +333,20 @@ static void tp_overlap_stall(const struct ctx *x, double ca, double cr, struct p
 	/* A full recompute repeats the forward's collectives before the backward. */
 	if (x->s->strategy.recompute == RECOMPUTE_FULL)
 		pc->tp_stall[1] += pc->tp_stall[0];
+}
+
+/* A layer pass's time from its parts (step_host_bound), the parts kept for the report. */
+static double pass_parts(double gemm, double attention, double memory, double fixed,
+			 double launches, double gap, struct step_pass_parts *out)
+{
+	out->gemm = gemm;
+	out->attention = attention;
+	out->memory = memory;
+	out->fixed = fixed;
+	out->launches = launches;
+	out->host = launches * gap;
+	out->total = step_host_bound(gemm + attention + memory + fixed, launches, gap);
+	return out->total;
 }
 
 static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc)
@@ -407,20 +421,18 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 		double wq = memory_weight_bytes(s->workload.dtype, (double)s->workload.quant_group);
 		double deq = quantized ? x->frozen_elems * (wq + 2) : 0;
 		double adapters = s->workload.lora.targets == LORA_ALL ? 7 : 4;
-		pc->fwd = step_host_bound(x->gemm_fwd + x->adapter_fwd + attn_fwd +
-					     compute_stream_time(x->c, kc.fwd_bytes + deq) + fixed_fwd,
-				     kc.fwd_kernels + collectives + 2 * adapters, gap);
-		pc->bwd = step_host_bound(x->gemm_fwd + 2 * x->adapter_fwd + attn_bwd +
-					     compute_stream_time(x->c, kc.bwd_bytes + deq) + fixed_bwd,
-				     kc.bwd_kernels - 4 + collectives + 4 * adapters, gap);
+		pc->fwd = pass_parts(x->gemm_fwd + x->adapter_fwd, attn_fwd,
+				     compute_stream_time(x->c, kc.fwd_bytes + deq), fixed_fwd,
+				     kc.fwd_kernels + collectives + 2 * adapters, gap, &pc->part[0]);
+		pc->bwd = pass_parts(x->gemm_fwd + 2 * x->adapter_fwd, attn_bwd,
+				     compute_stream_time(x->c, kc.bwd_bytes + deq), fixed_bwd,
+				     kc.bwd_kernels - 4 + collectives + 4 * adapters, gap, &pc->part[1]);
 		pc->wgrad = x->adapter_fwd;     /* only the adapters' weights get gradients */
 	} else {
-		pc->fwd = step_host_bound(x->gemm_fwd + attn_fwd +
-					     compute_stream_time(x->c, kc.fwd_bytes) + fixed_fwd,
-				     kc.fwd_kernels + collectives, gap);
-		pc->bwd = step_host_bound(2 * x->gemm_fwd + attn_bwd +
-					     compute_stream_time(x->c, kc.bwd_bytes) + fixed_bwd,
-				     kc.bwd_kernels + collectives, gap);
+		pc->fwd = pass_parts(x->gemm_fwd, attn_fwd, compute_stream_time(x->c, kc.fwd_bytes),
+				     fixed_fwd, kc.fwd_kernels + collectives, gap, &pc->part[0]);
+		pc->bwd = pass_parts(2 * x->gemm_fwd, attn_bwd, compute_stream_time(x->c, kc.bwd_bytes),
+				     fixed_bwd, kc.bwd_kernels + collectives, gap, &pc->part[1]);
 		/* Of the two backward GEMMs per forward GEMM, dW = X^T dY is the weight pass's;
 		 * dX, attention's backward, the memory-bound kernels and the collectives are the
 		 * input-gradient pass's (Qi et al. 2024, sec. 2). */

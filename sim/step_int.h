@@ -38,6 +38,7 @@ struct pass_cost {
 					   backward (runtime.zero3_reuse_distance), and of its
 					   modules */
 	double regather_modules;
+	struct step_pass_parts part[2]; /* layers: fwd [0] and bwd [1] by what takes the time */
 	double tp_stall[2];             /* strategy.tp_comm_overlap: the compute stream's wait for
 					   the collectives its GEMMs do not hide, forward [0] and
 					   backward [1], a full recompute's included */

@@ -5,7 +5,9 @@
  */
 #include "check.h"
 
+#include "compute.h"
 #include "kernels.h"
+#include "step.h"
 
 static struct scenario *layer(const char *fusion)
 {
@@ -230,6 +232,60 @@ static void many_local_experts_sort_their_tokens_twice(void **state)
 	check_extra(moe_layer(8), moe_layer(128), LAYER_MOE, 8192, fwd, bwd);
 }
 
+/*
+ * One pass of that fused layer as the report shows it (step_plan.layer, JSON time.layers), with
+ * 10 us of host time per launch: its 11 launches, of which the 4 GEMMs and the attention kernel
+ * run at their own rates and the other 6 pay the GPU's fixed time per kernel; the 740,294,656
+ * bytes above at the GPU's streaming rate; 110 us for the host, short of the GPU's work, so the
+ * pass is the GPU's sum. The backward: two GEMMs per forward GEMM (dX and dW), FlashAttention-2's
+ * 2.5 times the forward's attention work (Dao 2023, sec. 3.1), twice the bytes and launches.
+ * At 1 ms a launch the host bounds the passes: 11 ms and 22 ms.
+ */
+#define FUSED "{norm: true, bias_activation: true, rope: true}"
+
+static void a_layer_pass_splits_into_its_parts(void **state)
+{
+	struct scenario *s;
+	struct step_plan p;
+	struct compute *c;
+	struct diag d;
+	const struct step_layer_parts *l;
+	(void)state;
+	diag_init(&d);
+	s = layer(FUSED ", kernel_overhead: 10 us");
+	c = compute_new(&s->cluster.node.gpu, (struct mark){"gpu", 0, 0}, &d);
+	assert_non_null(c);
+	assert_int_equal(step_build(s, &p, &d), 0);
+	l = &p.layer[LAYER_DENSE];
+	assert_int_equal(l->layers, 1);
+	assert_int_equal(p.layer[LAYER_MOE].layers, 0);
+	check_rel(p.layer_tokens, 4096, 0);
+	check_rel(l->fwd.launches, 11, 0);
+	check_rel(l->fwd.memory, compute_stream_time(c, 740294656.0), 1e-12);
+	check_rel(l->fwd.fixed, 6 * compute_kernel_latency(c), 1e-12);
+	check_rel(l->fwd.host, 110e-6, 1e-12);
+	check_rel(l->fwd.total, l->fwd.gemm + l->fwd.attention + l->fwd.memory + l->fwd.fixed,
+		  1e-15);
+	assert_true(l->fwd.total > l->fwd.host);
+	/* (3 + 1 + 3 x 2.6875) x 4096^2 x 2 FLOPs per token over 4096 tokens: no faster than the
+	 * 312 TFLOPS peak. */
+	assert_true(l->fwd.gemm >= 12.0625 * 4096.0 * 4096 * 2 * 4096 / 312e12);
+	check_rel(l->bwd.gemm, 2 * l->fwd.gemm, 1e-15);
+	check_rel(l->bwd.attention, 2.5 * l->fwd.attention, 1e-15);
+	check_rel(l->bwd.memory, compute_stream_time(c, 2 * 740294656.0), 1e-12);
+	check_rel(l->bwd.launches, 22, 0);
+	step_plan_release(&p);
+	scenario_free(s);
+	s = layer(FUSED ", kernel_overhead: 1 ms");
+	assert_int_equal(step_build(s, &p, &d), 0);
+	check_rel(p.layer[LAYER_DENSE].fwd.total, 11e-3, 1e-12);
+	check_rel(p.layer[LAYER_DENSE].bwd.total, 22e-3, 1e-12);
+	step_plan_release(&p);
+	scenario_free(s);
+	compute_free(c);
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +296,7 @@ int main(void)
 		cmocka_unit_test(block_scaling_writes_a_scale_per_128_elements),
 		cmocka_unit_test(the_optimizer_by_hand),
 		cmocka_unit_test(many_local_experts_sort_their_tokens_twice),
+		cmocka_unit_test(a_layer_pass_splits_into_its_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

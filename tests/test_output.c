@@ -2,7 +2,7 @@
  * test_output: the JSON document parses (JSON is YAML, so libyaml reads it back), carries every
  * field the foundation issue names, and its numbers equal the memory report's bit for bit; the
  * text report shows the same totals in GiB; a link on the fallback busbw curve is noted in both,
- * and a step that fills its GPUs past 90 %.
+ * and a step that fills its GPUs past 90 %; each kind of layer's pass is in both.
  */
 #include "check.h"
 
@@ -10,6 +10,7 @@
 
 #include "memory.h"
 #include "output.h"
+#include "run.h"
 #include "scenario.h"
 #include "yamltree.h"
 
@@ -259,6 +260,59 @@ static void a_step_near_its_memory_is_noted(void **state)
 	scenario_free(s);
 }
 
+/* A simulated step's JSON carries each kind of layer's pass (time.layers) with the numbers of
+ * the result bit for bit, and the text report the same rows. DeepSeek-V2-Lite has a dense first
+ * layer and 26 MoE layers (its config.json: first_k_dense_replace 1, num_hidden_layers 27). */
+static void layer_passes_are_reported(void **state)
+{
+	struct scenario *s = check_scenario("layers",
+		"model: deepseek-v2-lite\ncluster: {node: p5.48xlarge}\n"
+		"workload: {seq_len: 2048, global_batch: 8}\nstrategy: {ep: 8}\n");
+	struct run_result rr;
+	struct diag d;
+	struct arena *a = arena_new();
+	const struct ynode *layers, *moe;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(run_scenario(s, NULL, &rr, &d), 0);
+	assert_int_equal(rr.outcome, RUN_SIMULATED);
+	assert_int_equal(rr.step.layer[LAYER_DENSE].layers, 1);
+	assert_int_equal(rr.step.layer[LAYER_MOE].layers, 26);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	output_json(f, s, &rr);
+	fclose(f);
+	layers = path(parse(a, text), "time.layers");
+	assert_non_null(layers);
+	assert_int_equal(layers->kind, YNODE_SEQ);
+	assert_int_equal(layers->count, 2);
+	moe = layers->items[1];
+	assert_string_equal(path(moe, "kind")->value, "moe");
+	check_rel(num(moe, "layers"), 26, 0);
+	check_rel(num(moe, "tokens"), 2048, 0);
+	check_rel(num(moe, "forward.gemm_s"), rr.step.layer[LAYER_MOE].fwd.gemm, 0);
+	check_rel(num(moe, "forward.launches"), rr.step.layer[LAYER_MOE].fwd.launches, 0);
+	check_rel(num(moe, "backward.total_s"), rr.step.layer[LAYER_MOE].bwd.total, 0);
+	check_rel(num(moe, "recompute_s"), rr.step.layer[LAYER_MOE].recompute, 0);
+	free(text);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	output_text(f, s, &rr);
+	fclose(f);
+	assert_non_null(strstr(text, "one layer's passes, a micro-batch of 2048 tokens on one GPU:\n"
+				     "  dense (1)          GEMMs  attention  memory-bound"));
+	assert_non_null(strstr(text, "\n  MoE (26)           GEMMs"));
+	free(text);
+	run_result_release(&rr);
+	diag_release(&d);
+	arena_free(a);
+	scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +321,7 @@ int main(void)
 		cmocka_unit_test(text_report_shows_the_totals_in_gib),
 		cmocka_unit_test(a_fallback_busbw_curve_is_noted),
 		cmocka_unit_test(a_step_near_its_memory_is_noted),
+		cmocka_unit_test(layer_passes_are_reported),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
