@@ -47,6 +47,21 @@ void output_json_str_field(FILE *out, int indent, const char *key, const char *v
 	fputs(",\n", out);
 }
 
+void output_json_inline(FILE *out, int indent, const char *key, const char *const *names,
+			const double *v, size_t n, const char *end)
+{
+	size_t i;
+	output_json_key(out, indent, key);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ", " : "{", out);
+		json_string(out, names[i]);
+		fputs(": ", out);
+		json_num(out, v[i]);
+	}
+	fputs("}", out);
+	fputs(end, out);
+}
+
 static void json_parts(FILE *out, int indent, const struct memory_role *r)
 {
 	int k;
@@ -83,22 +98,11 @@ static const char *const layer_kind_name[2] = {"dense", "moe"};
 
 static void json_pass(FILE *out, const char *key, const struct step_pass_parts *p)
 {
-	output_json_key(out, 8, key);
-	fputs("{\"gemm_s\": ", out);
-	json_num(out, p->gemm);
-	fputs(", \"attention_s\": ", out);
-	json_num(out, p->attention);
-	fputs(", \"memory_s\": ", out);
-	json_num(out, p->memory);
-	fputs(", \"kernel_fixed_s\": ", out);
-	json_num(out, p->fixed);
-	fputs(", \"launches\": ", out);
-	json_num(out, p->launches);
-	fputs(", \"host_s\": ", out);
-	json_num(out, p->host);
-	fputs(", \"total_s\": ", out);
-	json_num(out, p->total);
-	fputs("},\n", out);
+	static const char *const names[] = {"gemm_s", "attention_s", "memory_s", "kernel_fixed_s",
+					    "launches", "host_s", "total_s"};
+	const double v[] = {p->gemm, p->attention, p->memory, p->fixed, p->launches, p->host,
+			    p->total};
+	output_json_inline(out, 8, key, names, v, sizeof v / sizeof *v, ",\n");
 }
 
 /* time.layers: each kind of layer the model has, one pass on one GPU (step.h). */

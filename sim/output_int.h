@@ -15,6 +15,9 @@ void output_json_key(FILE *out, int indent, const char *key);
 void output_json_num_field(FILE *out, int indent, const char *key, double v);
 void output_json_int_field(FILE *out, int indent, const char *key, long long v);
 void output_json_str_field(FILE *out, int indent, const char *key, const char *v);
+/* "key": {"name0": v0, "name1": v1, ...} on one line at the given indent, then `end`. */
+void output_json_inline(FILE *out, int indent, const char *key, const char *const *names,
+			const double *v, size_t n, const char *end);
 /* Text from an input, with its control bytes escaped (diag_fputs_visible), cut to size. */
 const char *output_vis(const char *text, char *buf, size_t size);
 

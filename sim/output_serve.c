@@ -14,16 +14,9 @@
 
 static void json_stat(FILE *out, const char *key, const struct serve_stat *st, bool last)
 {
-	output_json_key(out, 4, key);
-	fputs("{\"mean\": ", out);
-	json_num(out, st->mean);
-	fputs(", \"p50\": ", out);
-	json_num(out, st->p50);
-	fputs(", \"p90\": ", out);
-	json_num(out, st->p90);
-	fputs(", \"p99\": ", out);
-	json_num(out, st->p99);
-	fputs(last ? "}\n" : "},\n", out);
+	static const char *const names[] = {"mean", "p50", "p90", "p99"};
+	const double v[] = {st->mean, st->p50, st->p90, st->p99};
+	output_json_inline(out, 4, key, names, v, 4, last ? "\n" : ",\n");
 }
 
 static const char *const forward_part_names[FORWARD_PARTS] = {"compute", "tp_comm", "pp_comm",
