@@ -52,8 +52,9 @@ void output_json_inline(FILE *out, int indent, const char *key, const char *cons
 {
 	size_t i;
 	output_json_key(out, indent, key);
+	fputs("{", out);
 	for (i = 0; i < n; i++) {
-		fputs(i ? ", " : "{", out);
+		fputs(i ? ", " : "", out);
 		json_string(out, names[i]);
 		fputs(": ", out);
 		json_num(out, v[i]);
@@ -456,7 +457,7 @@ static void text_layers(FILE *out, const struct result *t)
 			continue;
 		snprintf(a, sizeof a, "%s (%lld)", label[k], (long long)l->layers);
 		fprintf(out, "  %-14s %9s %10s %13s %11s %9s %9s %9s\n", a, "GEMMs", "attention",
-			"memory-bound", "per kernel", "launches", "host", "pass");
+			"memory-bound", "fixed", "launches", "host", "pass");
 		host |= text_pass(out, "forward", &l->fwd);
 		host |= text_pass(out, "backward", &l->bwd);
 		if (l->recompute > 0)

@@ -29,9 +29,11 @@ enum step_category {
 /*
  * Where one pass of one layer spends its time, on one GPU for one micro-batch (step_cost.c):
  * the GPU's GEMMs (with the experts' and LoRA adapters'), attention, memory-bound kernels at
- * their bytes, and their fixed time per kernel; the kernels the host launches (collectives
- * included) and its time to issue them. The pass takes the longer of the GPU's sum and the
- * host's time (total); what the compute stream waits for collectives is apart.
+ * their bytes, and those kernels' fixed time (compute_kernel_latency each); the kernels the
+ * host launches (collectives included) and its time to issue them. The pass takes the longer
+ * of the GPU's sum and the host's time (total). The graph's compute op for the layer may add
+ * to it (step_pass.c): the wait for TP collectives that tp_comm_overlap does not hide, FSDP2's
+ * copy-out, unfused gradient accumulation, and runtime.comm_sms's slowdown under collectives.
  */
 struct step_pass_parts {
 	double gemm, attention, memory, fixed;   /* GPU seconds */
