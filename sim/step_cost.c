@@ -400,6 +400,11 @@ static void layer_cost(struct ctx *x, enum layer_kind kind, struct pass_cost *pc
 			   (compute_attention_head_dim_scale(s->runtime.attention_kernel, d) *
 			    compute_attention_seq_scale(x->c, s->runtime.attention_kernel, kseq));
 		attn_bwd = 2.5 * attn_fwd;
+		/* The rates above are measured on sequences of 512 and more; a shorter kernel
+		 * still takes the GPU's fixed time per kernel (compute_kernel_latency): one launch
+		 * forward and two backward, as kernels.c counts them. */
+		attn_fwd = fmax(attn_fwd, compute_kernel_latency(x->c));
+		attn_bwd = fmax(attn_bwd, 2 * compute_kernel_latency(x->c));
 	} else {
 		attn_fwd = 2 * compute_gemm_time(x->c, s->workload.dtype, b * heads * sq, seq, d);
 		attn_bwd = 2 * attn_fwd;

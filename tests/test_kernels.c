@@ -286,6 +286,30 @@ static void a_layer_pass_splits_into_its_parts(void **state)
 	diag_release(&d);
 }
 
+/* A layer of one head over 128 tokens: its attention is 4 x 128 x 128 x 128 / 2 = 4.2 MFLOP
+ * forward, nanoseconds at any measured rate, yet a kernel takes at least the GPU's fixed time
+ * (here 5 us): 5 us forward and 10 us for the backward's two launches. */
+static void a_short_attention_kernel_takes_the_fixed_time(void **state)
+{
+	struct scenario *s = check_scenariof("short",
+		"model: {layers: 1, hidden: 128, heads: 1, ffn: 512, vocab: 8}\n"
+		"cluster: {gpus: 1, node: {gpus_per_node: 1, gpu: {memory: 80 GiB,\n"
+		"          memory_bw: 2 TB/s, flops: {bf16: 312 TFLOPS},\n"
+		"          efficiency: {kernel_latency: 5 us}}}}\n"
+		"workload: {seq_len: 128, micro_batch: 1, global_batch: 1, dtype: bf16,\n"
+		"           flash_attention: true}\n");
+	struct step_plan p;
+	struct diag d;
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(step_build(s, &p, &d), 0);
+	check_rel(p.layer[LAYER_DENSE].fwd.attention, 5e-6, 1e-12);
+	check_rel(p.layer[LAYER_DENSE].bwd.attention, 10e-6, 1e-12);
+	step_plan_release(&p);
+	scenario_free(s);
+	diag_release(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +321,7 @@ int main(void)
 		cmocka_unit_test(the_optimizer_by_hand),
 		cmocka_unit_test(many_local_experts_sort_their_tokens_twice),
 		cmocka_unit_test(a_layer_pass_splits_into_its_parts),
+		cmocka_unit_test(a_short_attention_kernel_takes_the_fixed_time),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
