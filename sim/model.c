@@ -167,6 +167,14 @@ enum layer_kind model_layer_kind(const struct model_config *m, int64_t i)
 	return model_is_moe(m) && i >= m->moe.dense_layers ? LAYER_MOE : LAYER_DENSE;
 }
 
+int64_t model_layers_of_kind(const struct model_config *m, enum layer_kind kind)
+{
+	int64_t i, n = 0;
+	for (i = 0; i < m->layers; i++)
+		n += model_layer_kind(m, i) == kind;
+	return n;
+}
+
 static void norm_tensors(const struct model_config *m, model_tensor_fn fn, void *ctx,
 			 const char *name, int64_t width)
 {
@@ -308,13 +316,11 @@ static void count_tensor(void *ctx, const struct model_tensor *t)
 void model_count_params(const struct model_config *m, struct model_params *out)
 {
 	struct counter outer = {0, 0}, layer[2] = {{0, 0}, {0, 0}}, mtp = {0, 0};
-	int64_t moe_layers = 0, i;
+	int64_t moe_layers = model_layers_of_kind(m, LAYER_MOE);
 	model_outer_tensors(m, count_tensor, &outer);
 	model_layer_tensors(m, LAYER_DENSE, count_tensor, &layer[LAYER_DENSE]);
 	if (model_is_moe(m))
 		model_layer_tensors(m, LAYER_MOE, count_tensor, &layer[LAYER_MOE]);
-	for (i = 0; i < m->layers; i++)
-		moe_layers += model_layer_kind(m, i) == LAYER_MOE;
 	model_mtp_tensors(m, count_tensor, &mtp);
 	out->mtp = mtp.total;
 	out->embedding = outer.total;

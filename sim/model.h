@@ -50,6 +50,8 @@ void model_outer_tensors(const struct model_config *m, model_tensor_fn fn, void 
 
 /* The kind of layer i (0-based). */
 enum layer_kind model_layer_kind(const struct model_config *m, int64_t i);
+/* How many of the model's layers (multi-token prediction modules apart) are of this kind. */
+int64_t model_layers_of_kind(const struct model_config *m, enum layer_kind kind);
 
 /* Call fn for the tensors of the model's multi-token prediction modules (DeepSeek-V3 report
  * sec. 2.2): per module one transformer layer of the last layer's kind, the projection M of the

@@ -193,14 +193,13 @@ static int emit_all(struct builder *b, const struct compute *c, struct diag *d)
 static void report_layers(const struct scenario *s, const struct layout *l,
 			  const struct pass_cost layer[2], struct step_plan *out)
 {
-	int64_t i, k;
+	int k;
 	for (k = 0; k < 2; k++) {
+		out->layer[k].layers = model_layers_of_kind(&s->model, (enum layer_kind)k);
 		out->layer[k].fwd = layer[k].part[0];
 		out->layer[k].bwd = layer[k].part[1];
 		out->layer[k].recompute = layer[k].recompute;
 	}
-	for (i = 0; i < s->model.layers; i++)
-		out->layer[model_layer_kind(&s->model, i)].layers++;
 	out->layer_tokens = (double)s->workload.micro_batch * (double)s->workload.seq_len /
 			    (double)l->cp;
 }

@@ -610,11 +610,8 @@ void step_count_flops(const struct scenario *s, struct step_plan *out)
 				       tokens;
 	if (s->strategy.recompute != RECOMPUTE_FULL && s->strategy.recompute_modules.mlp) {
 		/* The dense MLPs' forward again: 2 FLOPs per weight and token. */
-		double dense = 0, w = (m->mlp == MLP_SWIGLU ? 3.0 : 2.0) * (double)m->hidden *
-				      (double)m->ffn;
-		int64_t i;
-		for (i = 0; i < m->layers; i++)
-			dense += model_layer_kind(m, i) == LAYER_DENSE;
+		double dense = (double)model_layers_of_kind(m, LAYER_DENSE);
+		double w = (m->mlp == MLP_SWIGLU ? 3.0 : 2.0) * (double)m->hidden * (double)m->ffn;
 		out->hardware_flops += 2 * w * dense * tokens;
 	}
 }

@@ -285,6 +285,24 @@ static void deepseek_v3_mtp_module_counts_one_layer_and_its_projection(void **st
 	scenario_free(sc);
 }
 
+/* Layers by kind, from the configs: DeepSeek-V3's 61 layers with first_k_dense_replace 3
+ * (the MTP module apart), Mixtral's 32 all sparse, Llama-2-7B's 32 all dense. */
+static void layers_are_counted_by_kind(void **state)
+{
+	static const struct {
+		const char *model;
+		int64_t dense, moe;
+	} cases[] = {{"deepseek-v3", 3, 58}, {"mixtral-8x7b", 0, 32}, {"llama-2-7b", 32, 0}};
+	size_t i;
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct scenario *sc = load_model(cases[i].model);
+		assert_int_equal(model_layers_of_kind(&sc->model, LAYER_DENSE), cases[i].dense);
+		assert_int_equal(model_layers_of_kind(&sc->model, LAYER_MOE), cases[i].moe);
+		scenario_free(sc);
+	}
+}
+
 /* KV bytes per token in bf16, ../shared/reference/inference.md sec. 8.3 (derived from the
  * configs with 2*L*kv_heads*head_dim*2, or L*(kv_lora_rank + rope_dim)*2 for MLA). */
 static void kv_bytes_per_token_follow_the_architecture(void **state)
@@ -340,6 +358,7 @@ int main(void)
 		cmocka_unit_test(deepseek_v3_caches_swiglu_inputs_and_recomputes_outputs),
 		cmocka_unit_test(deepseek_v3_mtp_module_counts_one_layer_and_its_projection),
 		cmocka_unit_test(swiglu_gqa_layer_saves_the_hand_counted_tensors),
+		cmocka_unit_test(layers_are_counted_by_kind),
 		cmocka_unit_test(kv_bytes_per_token_follow_the_architecture),
 		cmocka_unit_test(mla_shrinks_the_kv_cache_as_deepseek_v2_reports),
 	};
