@@ -294,27 +294,60 @@ void collective_plan_node_limited(const struct node_spec *node, double copy_byte
 		    nodes - 1);
 }
 
-void collective_plan_routed(const struct node_spec *node, double copy_bytes, double copies,
-			    int64_t n_group, int64_t topk_group, int64_t ranks, int64_t per_node,
+double collective_routed_units(int64_t experts, int64_t top_k, double units)
+{
+	double e = (double)experts, per, miss = 1;
+	int64_t i;
+	if (units <= 1 || experts <= 0 || top_k <= 0)
+		return fmin(units, (double)(top_k > 0 ? top_k : 0));
+	per = e / units;
+	for (i = 0; i < top_k && miss > 0; i++)
+		miss *= fmax(0.0, (e - per - (double)i) / (e - (double)i));
+	return units * (1.0 - miss);
+}
+
+/* The nodes (across nodes) or GPUs (inside one) a token reaches: see collective.h. */
+static double units_reached(const struct moe_route *r, double units)
+{
+	double reach;
+	if (r->n_group > 0 && r->topk_group < r->n_group)
+		reach = (double)r->topk_group * fmax(1.0, units / (double)r->n_group);
+	else
+		reach = collective_routed_units(r->experts, r->top_k, units);
+	return fmin(reach, fmin(r->copies, units));
+}
+
+/* The GPUs of the EP group a token's experts lie on; each gets it once. Group-limited routing
+ * draws them from the topk_group / n_group share of the experts, on that share of the GPUs. */
+static double gpus_reached(const struct moe_route *r, double ranks)
+{
+	double share = 1;
+	if (r->n_group > 0 && r->topk_group < r->n_group)
+		share = fmax((double)r->topk_group / (double)r->n_group, 1.0 / ranks);
+	return fmin(r->copies,
+		    collective_routed_units((int64_t)llround((double)r->experts * share), r->top_k,
+					    ranks * share));
+}
+
+void collective_plan_routed(const struct node_spec *node, double copy_bytes,
+			    const struct moe_route *r, int64_t ranks, int64_t per_node,
 			    struct collective_plan *out)
 {
-	double nodes, reach;
+	double nodes;
 	if (per_node < 1)
 		per_node = 1;
 	if (per_node > ranks)
 		per_node = ranks;
 	nodes = (double)ranks / (double)per_node;
-	if (n_group > 0 && topk_group < n_group && nodes > 1) {
-		reach = (double)topk_group * fmax(1.0, nodes / (double)n_group);
-		reach = fmin(reach, fmin(copies, nodes));
-		collective_plan_node_limited(node, copy_bytes, copies, reach, ranks, per_node, out);
-	} else if (n_group > 0 && topk_group < n_group) {
-		reach = (double)topk_group * fmax(1.0, (double)ranks / (double)n_group);
-		reach = fmin(reach, fmin(copies, (double)ranks));
-		collective_plan(node, COLLECTIVE_ALLTOALL, copy_bytes * reach, ranks, per_node, out);
-	} else {
-		collective_plan(node, COLLECTIVE_ALLTOALL, copy_bytes * copies, ranks, per_node, out);
-	}
+	if (!r->dedup)
+		collective_plan(node, COLLECTIVE_ALLTOALL, copy_bytes * r->copies, ranks, per_node,
+				out);
+	else if (nodes > 1)
+		collective_plan_node_limited(node, copy_bytes, gpus_reached(r, (double)ranks),
+					     units_reached(r, nodes), ranks, per_node, out);
+	else
+		collective_plan(node, COLLECTIVE_ALLTOALL,
+				copy_bytes * units_reached(r, (double)ranks), ranks, per_node, out);
 }
 
 /*

@@ -59,20 +59,34 @@ void collective_plan_node_limited(const struct node_spec *node, double copy_byte
 				  double nodes_reached, int64_t ranks, int64_t per_node,
 				  struct collective_plan *out);
 
+/* How one MoE layer's tokens travel to their experts (collective_plan_routed). */
+struct moe_route {
+	double copies;               /* expert copies of each token: top_k (times any capacity) */
+	int64_t top_k, experts;      /* experts chosen per token; routed experts in all */
+	int64_t n_group, topk_group; /* group-limited routing (HF names); n_group 0: none */
+	bool dedup;                  /* one copy per GPU or node reached, not one per expert */
+};
+
 /*
- * Plan one MoE all-to-all (a dispatch or a combine) of `copy_bytes` per copy and `copies` copies
- * of each token over an EP group of `ranks`, `per_node` on each node, with routing limited to
- * topk_group of n_group expert groups (DeepSeek-V2 sec. 2.1.3, V3 sec. 3.2.2; n_group 0: not
- * limited). The groups lie over the EP group's nodes: a token reaches at most
- * topk_group * max(1, nodes / n_group) nodes (and no more than `copies` or the nodes there are),
- * once over InfiniBand per node, then NVLink (collective_plan_node_limited). Inside one node
- * the groups lie over the GPUs and a token goes once to each of the at most
- * topk_group * max(1, ranks / n_group) GPUs it reaches (V2's device-limited routing). Otherwise
- * each copy travels on its own (NCCL's all-to-all).
+ * Plan one MoE all-to-all (a dispatch or a combine) of `copy_bytes` per copy of each token over
+ * an EP group of `ranks`, `per_node` on each node.
+ * Without r->dedup each of a token's r->copies travels on its own (NCCL's all-to-all: Megatron's
+ * alltoall dispatcher).
+ * With it (DeepEP, HybridEP, DeepSeek's own kernels) a token goes once to each node it reaches,
+ * over InfiniBand, then over NVLink (collective_plan_node_limited); inside one node, once to
+ * each GPU it reaches. Routing limited to topk_group of n_group expert groups (DeepSeek-V2 sec.
+ * 2.1.3, V3 sec. 3.2.2) lays the groups over the EP group's nodes (over its GPUs inside one
+ * node): a token reaches at most topk_group * max(1, units / n_group) of them. Unlimited routing
+ * reaches as many as r->top_k experts drawn from r->experts land on (collective_routed_units).
+ * Either way no more than r->copies or the units there are.
  */
-void collective_plan_routed(const struct node_spec *node, double copy_bytes, double copies,
-			    int64_t n_group, int64_t topk_group, int64_t ranks, int64_t per_node,
+void collective_plan_routed(const struct node_spec *node, double copy_bytes,
+			    const struct moe_route *r, int64_t ranks, int64_t per_node,
 			    struct collective_plan *out);
+
+/* The expected number of the `units` equal shares of `experts` experts that `top_k` of them,
+ * drawn at random without repeats, fall in: units (1 - C(E - E/U, k) / C(E, k)). */
+double collective_routed_units(int64_t experts, int64_t top_k, double units);
 
 /* Bytes/s one GPU reaches on a class of link for large messages: its share of the link times
  * the capped busbw fraction (the rate the engine gives the link). */

@@ -492,8 +492,8 @@ static double plan_comm(const struct forward_cost *f, const struct collective_pl
 /*
  * The dispatch and combine of one MoE layer under data-parallel attention, b being one attention
  * rank's batch: each GPU sends its share of the rank's tokens (1/tp of them) to the GPUs of
- * their top_k experts over the EP group, node-limited as training routes them
- * (collective_plan_routed), and gets the expert outputs back. With FP8 weights the dispatch
+ * their top_k experts over the EP group, as training routes them (collective_plan_routed,
+ * strategy.moe_dispatcher), and gets the expert outputs back. With FP8 weights the dispatch
  * carries FP8 activations with a scale per 1x128 tile and the combine BF16 (DeepSeek-V3 report
  * sec. 3.3.1 and 3.5.1; DeepEP's dispatch and combine). The busiest rank, holding the busiest
  * expert instance, receives 1 + (busiest - 1)/local times the mean and sets the time.
@@ -508,12 +508,12 @@ static double dp_dispatch(const struct forward_cost *f, const struct forward_bat
 		      (1.0 + (memory_busiest_expert(s) - 1.0) / memory_local_experts(s));
 	double dispatch = s->workload.dtype == DTYPE_FP8 ? 1.0 + 4.0 / 128.0 : f->act;
 	struct collective_plan plan;
+	struct moe_route r;
 	double t;
-	collective_plan_routed(node, copy * dispatch, (double)m->moe.top_k, m->moe.n_group,
-			       m->moe.topk_group, f->ep, node->gpus_per_node, &plan);
+	model_moe_route(s, (double)m->moe.top_k, &r);
+	collective_plan_routed(node, copy * dispatch, &r, f->ep, node->gpus_per_node, &plan);
 	t = plan_comm(f, &plan, 1, comm);
-	collective_plan_routed(node, copy * f->act, (double)m->moe.top_k, m->moe.n_group,
-			       m->moe.topk_group, f->ep, node->gpus_per_node, &plan);
+	collective_plan_routed(node, copy * f->act, &r, f->ep, node->gpus_per_node, &plan);
 	return t + plan_comm(f, &plan, 1, comm);
 }
 

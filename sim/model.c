@@ -7,6 +7,8 @@
  */
 #include "model.h"
 
+#include "collective.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -160,6 +162,20 @@ double model_held_tokens(const struct model_config *m, double ctx)
 bool model_is_moe(const struct model_config *m)
 {
 	return m->moe.experts > 0;
+}
+
+void model_moe_route(const struct scenario *s, double copies, struct moe_route *r)
+{
+	const struct model_config *m = &s->model;
+	r->copies = copies;
+	r->top_k = m->moe.top_k;
+	r->experts = m->moe.experts;
+	r->n_group = m->moe.n_group;
+	r->topk_group = m->moe.topk_group;
+	/* auto: DeepSeek's dispatch (V3 report sec. 3.2.2) for its group-limited routing. */
+	r->dedup = s->strategy.moe_dispatcher == MOE_DISPATCH_DEEPEP ||
+		   (s->strategy.moe_dispatcher == MOE_DISPATCH_AUTO && m->moe.n_group > 0 &&
+		    m->moe.topk_group < m->moe.n_group);
 }
 
 enum layer_kind model_layer_kind(const struct model_config *m, int64_t i)

@@ -173,4 +173,9 @@ int64_t model_windowed_layers(const struct model_config *m);
 bool model_is_mla(const struct model_config *m);
 bool model_is_moe(const struct model_config *m);
 
+struct moe_route;
+/* How the scenario's MoE layers send their tokens (strategy.moe_dispatcher over the model's
+ * routing), `copies` copies of each token: collective_plan_routed's route. */
+void model_moe_route(const struct scenario *s, double copies, struct moe_route *r);
+
 #endif

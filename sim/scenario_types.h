@@ -17,6 +17,8 @@ enum mode { MODE_TRAIN, MODE_INFER };
 enum optimizer_kind { OPTIMIZER_ADAMW, OPTIMIZER_ADAM, OPTIMIZER_SGD, OPTIMIZER_SGD_MOMENTUM,
 		      OPTIMIZER_ADAM_8BIT, OPTIMIZER_ADAFACTOR };
 enum recompute_kind { RECOMPUTE_NONE, RECOMPUTE_SELECTIVE, RECOMPUTE_FULL };
+/* How MoE tokens reach their experts: strategy.moe_dispatcher. */
+enum moe_dispatcher { MOE_DISPATCH_AUTO, MOE_DISPATCH_ALLTOALL, MOE_DISPATCH_DEEPEP };
 enum schedule_kind { SCHEDULE_GPIPE, SCHEDULE_1F1B, SCHEDULE_INTERLEAVED, SCHEDULE_ZB_H1,
 		     SCHEDULE_ZB_V, SCHEDULE_DUALPIPE };
 enum offload_kind { OFFLOAD_NONE, OFFLOAD_CPU };
@@ -186,6 +188,7 @@ struct strategy {
 	bool tp_async_backward;    /* the backward's TP all-reduce (SP: reduce-scatter) of the
 				      input gradients beside the weight-gradient GEMMs */
 	bool overlap_moe_a2a;      /* pair interleaved 1F1B's forwards and backwards (Megatron) */
+	enum moe_dispatcher moe_dispatcher;
 	int64_t zero3_prefetch_layers;
 	bool zero3_backward_prefetch; /* backward gathers issued a layer ahead too */
 };

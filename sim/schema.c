@@ -26,6 +26,7 @@ static const char *const optimizer_names[] = {"adamw", "adam", "sgd", "sgd_momen
 static const char *const recompute_names[] = {"none", "selective", "full", NULL};
 static const char *const schedule_names[] = {"gpipe", "1f1b", "interleaved", "zb-h1", "zb-v",
 					     "dualpipe", NULL};
+static const char *const dispatcher_names[] = {"auto", "alltoall", "deepep", NULL};
 static const char *const offload_names[] = {"none", "cpu", NULL};
 static const char *const zero3_unit_names[] = {"layer", "module", NULL};
 static const char *const attention_kernel_names[] = {"fused", "flash2", "flash1", NULL};
@@ -494,6 +495,17 @@ static const struct schema_row rows[] = {
 	BOOL("strategy.overlap_moe_a2a", "false",
 	     "run interleaved 1F1B's forwards and backwards as pairs hiding the MoE all-to-alls",
 	     strategy.overlap_moe_a2a),
+	/* Megatron-Core --moe-token-dispatcher-type (megatron/core/transformer/moe/
+	 * token_dispatcher.py): alltoall (MoEAlltoAllTokenDispatcher) sends a token once per expert
+	 * it is routed to; flex (MoEFlexTokenDispatcher over DeepEP or HybridEP) once per GPU and per
+	 * node, as DeepEP lays the dispatch out (deepseek-ai/DeepEP deep_ep/buffer.py
+	 * get_dispatch_layout: num_tokens_per_rank, num_tokens_per_rdma_rank, is_token_in_rank).
+	 * auto keeps DeepSeek's own dispatch for the models whose routing is group-limited. */
+	ENUM("strategy.moe_dispatcher", dispatcher_names, "auto",
+	     "MoE token dispatch: alltoall (one copy per expert), deepep (DeepEP/HybridEP, "
+	     "Megatron's flex: one copy per GPU and per node reached), auto (deepep for "
+	     "group-limited routing, model.moe.n_group; else alltoall)",
+	     strategy.moe_dispatcher),
 	BOOL("strategy.overlap_grad_reduce", "true",
 	     "reduce gradient buckets while the last backward runs", strategy.overlap_grad_reduce),
 	/* Megatron-Core --overlap-param-gather (megatron/core/optimizer/distrib_optimizer.py at

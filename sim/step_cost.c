@@ -255,7 +255,7 @@ static double busiest_rank(const struct ctx *x)
 }
 
 /* One all-to-all of the routed tokens at `bytes` per element (a dispatch or a combine), added to
- * pc->ep, routed as collective_plan_routed says (node- or device-limited). The busiest rank
+ * pc->ep, routed as collective_plan_routed says (strategy.moe_dispatcher). The busiest rank
  * receives busiest_rank() times the mean and sets the time. */
 static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 {
@@ -264,9 +264,9 @@ static void ep_traffic(struct ctx *x, double bytes, struct pass_cost *pc)
 	const struct layout *l = x->l;
 	double copy = moe_tokens(x) * (double)m->hidden * bytes * busiest_rank(x);
 	struct collective_plan plan;
-	collective_plan_routed(node, copy, (double)m->moe.top_k * m->moe.capacity_factor,
-			       m->moe.n_group, m->moe.topk_group, l->ep,
-			       node->gpus_per_node / l->etp, &plan);
+	struct moe_route r;
+	model_moe_route(x->s, (double)m->moe.top_k * m->moe.capacity_factor, &r);
+	collective_plan_routed(node, copy, &r, l->ep, node->gpus_per_node / l->etp, &plan);
 	step_add_plan(&pc->ep, &plan, 1);
 }
 

@@ -286,6 +286,43 @@ static void node_limited_dispatch_crosses_infiniband_once_per_node(void **state)
 	check_rel(flat.phase[1].bytes, 2 * 205520896.0, 1e-15);
 }
 
+/*
+ * Qwen3-30B-A3B's routing (128 experts, top 8, no groups) over EP 16 on 2 nodes of 8, one copy
+ * of the rank's tokens 1e8 bytes. A token misses a node when all 8 of its experts are among the
+ * other node's 64: C(64,8)/C(128,8) = 4,426,165,368 / 1,429,702,652,400 = 0.0030959, so it
+ * reaches 2 (1 - 0.0030959) = 1.9938 nodes; it misses a GPU (8 experts) with
+ * C(120,8)/C(128,8) = 840,261,910,995 / 1,429,702,652,400 = 0.58772 and reaches
+ * 16 (1 - 0.58772) = 6.5965 GPUs. DeepEP's dispatch (strategy.moe_dispatcher deepep) sends it
+ * over InfiniBand to the reached nodes but its own, 1.9938 / 2 = 0.9969 copies, and over NVLink
+ * to the reached GPUs, 6.5965 x 7/8 = 5.7720 copies; Megatron's all-to-all sends each of the 8
+ * copies, half of them, 4, to the other node.
+ */
+static void deepep_sends_a_token_once_per_node_and_gpu(void **state)
+{
+	struct node_spec n = node();
+	struct moe_route r = {.copies = 8, .top_k = 8, .experts = 128, .dedup = true};
+	struct collective_plan p;
+	(void)state;
+	check_rel(collective_routed_units(128, 8, 2), 1.9938082714, 1e-9);
+	check_rel(collective_routed_units(128, 8, 16), 6.5965128110, 1e-9);
+	/* One expert per unit and as many chosen as there are units: every unit is reached. */
+	check_rel(collective_routed_units(8, 8, 8), 8, 1e-15);
+	collective_plan_routed(&n, 1e8, &r, 16, 8, &p);
+	assert_int_equal(p.nphases, 2);
+	assert_int_equal(p.phase[0].link, LINK_CLASS_GPU);
+	check_rel(p.phase[0].bytes, 1e8 * 6.5965128110 * 7 / 8, 1e-9);
+	assert_int_equal(p.phase[1].link, LINK_CLASS_NETWORK);
+	check_rel(p.phase[1].bytes, 1e8 * 1.9938082714 / 2, 1e-9);
+	/* EP 8 inside one node: C(112,8)/C(128,8) = 0.33258 of tokens miss a GPU of 16 experts,
+	 * so 8 (1 - 0.33258) = 5.3394 GPUs get one copy, 7/8 of them another GPU. */
+	collective_plan_routed(&n, 1e8, &r, 8, 8, &p);
+	assert_int_equal(p.nphases, 1);
+	check_rel(p.phase[0].bytes, 1e8 * 5.3393568954 * 7 / 8, 1e-9);
+	r.dedup = false;
+	collective_plan_routed(&n, 1e8, &r, 16, 8, &p);
+	check_rel(p.phase[1].bytes, 1e8 * 4, 1e-15);
+}
+
 static void a_single_rank_moves_nothing(void **state)
 {
 	struct node_spec n = node();
@@ -415,6 +452,7 @@ int main(void)
 		cmocka_unit_test(ring_latency_grows_with_the_nodes),
 		cmocka_unit_test(alltoall_sends_inside_and_outside_at_once),
 		cmocka_unit_test(node_limited_dispatch_crosses_infiniband_once_per_node),
+		cmocka_unit_test(deepep_sends_a_token_once_per_node_and_gpu),
 		cmocka_unit_test(a_single_rank_moves_nothing),
 		cmocka_unit_test(the_h100_preset_takes_the_published_times),
 		cmocka_unit_test(ndr_nodes_take_the_measured_ring_times),
