@@ -27,6 +27,7 @@
 #define TORCHTITAN_CASES "tests/validation/torchtitan.yaml"
 #define BIGSCIENCE_CASES "tests/validation/bigscience.yaml"
 #define MEGATRON_CORE_CASES "tests/validation/megatron-core.yaml"
+#define BRIDGE_LATER_CASES "tests/validation/megatron-bridge-later.yaml"
 
 /* Every case of a shipped file loads, simulates to a positive figure and states 15 %. */
 static void check_every_case_runs(const char *cases, size_t count)
@@ -270,6 +271,31 @@ static void megatron_core_scaling_runs_hold_their_sign(void **state)
 	assert_true(fabs(m.mean_signed) <= 0.05);
 	validate_report_release(&r);
 	diag_release(&d);
+}
+
+/*
+ * Later Megatron-Bridge containers on DGX-H100 (26.02.01, 26.04.01), none fitted to, as
+ * tests/validation/megatron-bridge-later.yaml states the runs. The Qwen3-30B-A3B run over two
+ * nodes with EP 16 sends its tokens with HybridEP, once per node they reach
+ * (strategy.moe_dispatcher deepep): +6.7 %, where counting every expert copy over InfiniBand
+ * gives -25.6 %. Listed outside, each with what dssim gets wrong there:
+ */
+static const char *const known_outside_bridge_later[] = {
+	/* +22 %: the 25.11 row's gap (+18 %, published.yaml) at 2.5 times its micro-batches, so
+	 * in each micro-batch's work, not in the pipeline's fill and drain (issue 15). */
+	"Megatron-Bridge 26.04.01, GPT-OSS-120B, 64 H100, GBS 1280",
+	/* +28 %: dssim's paired forwards and backwards (strategy.overlap_moe_a2a) hide the in-node
+	 * all-to-alls, 15 % of the step without them (26.3 s, -10 % against the published
+	 * 28.9 s); the run shows no such gain: at micro-batch 1 it is 14 % slower than the 25.09
+	 * run of the same model at micro-batch 2 without the overlap (published.yaml, +4.3 %). */
+	"Megatron-Bridge 26.02.01, Qwen3-30B-A3B, 16 H100, PP 2 EP 8",
+	NULL,
+};
+
+static void later_bridge_runs_are_within_15_percent(void **state)
+{
+	(void)state;
+	check_within_tolerance(BRIDGE_LATER_CASES, known_outside_bridge_later);
 }
 
 /*
@@ -729,6 +755,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(llm_foundry_runs_stay_within_2_points_of_their_pins),
 		cmocka_unit_test(unseen_runs_are_within_15_percent_and_fit),
 		cmocka_unit_test(megatron_core_scaling_runs_hold_their_sign),
+		cmocka_unit_test(later_bridge_runs_are_within_15_percent),
 		cmocka_unit_test(deepseek_runs_are_within_their_bars),
 		cmocka_unit_test(deepseek_v2_generates_5_76_times_the_67b),
 		cmocka_unit_test(a_case_without_a_metric_is_reported_where_it_stands),
