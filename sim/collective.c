@@ -284,8 +284,8 @@ void collective_plan_node_limited(const struct node_spec *node, double copy_byte
 	if (ranks <= 1 || copy_bytes <= 0)
 		return;
 	out->concurrent = true;
-	/* Every expert copy ends on its expert's GPU over NVLink, from the sender or from the
-	 * GPU that received the token over InfiniBand, unless it is that GPU (1/k). */
+	/* Every copy ends on its experts' GPU over NVLink, from the sender or from the GPU that
+	 * received the token over InfiniBand, unless it is that GPU (1/k). */
 	if (k > 1)
 		add(out, node, LINK_CLASS_GPU, copy_bytes * copies * (k - 1) / k, k - 1);
 	/* Of the nodes a token reaches, uniformly placed, (N - 1)/N are another node's. */

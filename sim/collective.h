@@ -52,8 +52,9 @@ void collective_plan(const struct node_spec *node, enum collective_kind kind, do
  * 3.2.2): each token goes once over InfiniBand to each other node holding any of its experts
  * (`nodes_reached` nodes of the group's, the sender's own among them as often as chance has it),
  * to the GPU of the same in-node index there, which forwards it over NVLink to the GPUs of its
- * experts. `copy_bytes` is one copy of the rank's tokens, `copies` the expert copies of each
- * token (top_k). Both phases run at once.
+ * experts. `copy_bytes` is one copy of the rank's tokens, `copies` the copies of each token that
+ * travel over NVLink, one per GPU of its experts (collective_plan_routed's count). Both phases
+ * run at once.
  */
 void collective_plan_node_limited(const struct node_spec *node, double copy_bytes, double copies,
 				  double nodes_reached, int64_t ranks, int64_t per_node,
