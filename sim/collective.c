@@ -303,7 +303,9 @@ double collective_routed_units(int64_t experts, int64_t top_k, double units)
 	per = e / units;
 	for (i = 0; i < top_k && miss > 0; i++)
 		miss *= fmax(0.0, (e - per - (double)i) / (e - (double)i));
-	return units * (1.0 - miss);
+	/* More units than experts (replicas, as serving.redundant_experts lays them out): no
+	 * more units than experts chosen. */
+	return fmin(units * (1.0 - miss), fmin((double)top_k, fmin(units, e)));
 }
 
 /* The nodes (across nodes) or GPUs (inside one) a token reaches: see collective.h. */

@@ -52,9 +52,9 @@ void collective_plan(const struct node_spec *node, enum collective_kind kind, do
  * 3.2.2): each token goes once over InfiniBand to each other node holding any of its experts
  * (`nodes_reached` nodes of the group's, the sender's own among them as often as chance has it),
  * to the GPU of the same in-node index there, which forwards it over NVLink to the GPUs of its
- * experts. `copy_bytes` is one copy of the rank's tokens, `copies` the copies of each token that
- * travel over NVLink, one per GPU of its experts (collective_plan_routed's count). Both phases
- * run at once.
+ * experts. `copy_bytes` is one copy of the rank's tokens, `copies` the GPUs of each token's
+ * experts, each sent one copy over NVLink unless it holds the token already (1 of per_node).
+ * Both phases run at once.
  */
 void collective_plan_node_limited(const struct node_spec *node, double copy_bytes, double copies,
 				  double nodes_reached, int64_t ranks, int64_t per_node,
@@ -77,9 +77,10 @@ struct moe_route {
  * over InfiniBand, then over NVLink (collective_plan_node_limited); inside one node, once to
  * each GPU it reaches. Routing limited to topk_group of n_group expert groups (DeepSeek-V2 sec.
  * 2.1.3, V3 sec. 3.2.2) lays the groups over the EP group's nodes (over its GPUs inside one
- * node): a token reaches at most topk_group * max(1, units / n_group) of them. Unlimited routing
- * reaches as many as r->top_k experts drawn from r->experts land on (collective_routed_units).
- * Either way no more than r->copies or the units there are.
+ * node): a token reaches at most topk_group * max(1, units / n_group) of them, that bound taken
+ * as the count. Unlimited routing reaches as many as r->top_k experts drawn from r->experts land
+ * on (collective_routed_units), and so do the GPUs over NVLink after InfiniBand, drawn from the
+ * selected groups' share. Either way no more than r->copies or the units there are.
  */
 void collective_plan_routed(const struct node_spec *node, double copy_bytes,
 			    const struct moe_route *r, int64_t ranks, int64_t per_node,

@@ -504,7 +504,8 @@ static const struct schema_row rows[] = {
 	ENUM("strategy.moe_dispatcher", dispatcher_names, "auto",
 	     "MoE token dispatch: alltoall (one copy per expert), deepep (DeepEP/HybridEP, "
 	     "Megatron's flex: one copy per GPU and per node reached), auto (deepep for "
-	     "group-limited routing, model.moe.n_group; else alltoall)",
+	     "group-limited routing, model.moe.topk_group < n_group; else alltoall); training "
+	     "and data-parallel attention in serving",
 	     strategy.moe_dispatcher),
 	BOOL("strategy.overlap_grad_reduce", "true",
 	     "reduce gradient buckets while the last backward runs", strategy.overlap_grad_reduce),

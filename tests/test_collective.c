@@ -294,7 +294,7 @@ static void node_limited_dispatch_crosses_infiniband_once_per_node(void **state)
  * C(120,8)/C(128,8) = 840,261,910,995 / 1,429,702,652,400 = 0.58772 and reaches
  * 16 (1 - 0.58772) = 6.5965 GPUs. DeepEP's dispatch (strategy.moe_dispatcher deepep) sends it
  * over InfiniBand to the reached nodes but its own, 1.9938 / 2 = 0.9969 copies, and over NVLink
- * to the reached GPUs, 6.5965 x 7/8 = 5.7720 copies; Megatron's all-to-all sends each of the 8
+ * to the reached GPUs, 6.5965 x 7/8 = 5.7719 copies; Megatron's all-to-all sends each of the 8
  * copies, half of them, 4, to the other node.
  */
 static void deepep_sends_a_token_once_per_node_and_gpu(void **state)

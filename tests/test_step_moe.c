@@ -142,7 +142,7 @@ static void recomputed_mlp_activation_costs_its_forward(void **state)
  * BF16 (report sec. 3.3.3): 4096 x 7168 x (1.03125 + 2) x 3.5 = 311,492,608 bytes per pass.
  * Over NVLink it goes once to each GPU its 8 experts lie on, drawn from the 4 groups' 128
  * experts on 32 GPUs: a GPU (4 experts) is missed with C(124,8)/C(128,8) =
- * (120 x 119 x 118 x 117)/(128 x 127 x 126 x 125) = 0.770025, so 32 x 0.229975 = 7.35937
+ * (120 x 119 x 118 x 117)/(128 x 127 x 126 x 125) = 0.770020, so 32 x 0.229980 = 7.35937
  * GPUs, 7/8 of them another than the receiving one.
  */
 static void deepseek_dispatch_is_node_limited_and_fp8(void **state)

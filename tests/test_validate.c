@@ -285,9 +285,10 @@ static const char *const known_outside_bridge_later[] = {
 	 * in each micro-batch's work, not in the pipeline's fill and drain (issue 15). */
 	"Megatron-Bridge 26.04.01, GPT-OSS-120B, 64 H100, GBS 1280",
 	/* +28 %: dssim's paired forwards and backwards (strategy.overlap_moe_a2a) hide the in-node
-	 * all-to-alls, 15 % of the step without them (26.3 s, -10 % against the published
-	 * 28.9 s); the run shows no such gain: at micro-batch 1 it is 14 % slower than the 25.09
-	 * run of the same model at micro-batch 2 without the overlap (published.yaml, +4.3 %). */
+	 * all-to-alls, 11 % of the step without them (22.7 s with the overlap, 25.0 s without,
+	 * +15.8 %, against the published 28.9 s); the run shows no such gain: at micro-batch 1
+	 * it is 14 % slower than the 25.09 run of the same model at micro-batch 2 without the
+	 * overlap (published.yaml, +4.3 %). */
 	"Megatron-Bridge 26.02.01, Qwen3-30B-A3B, 16 H100, PP 2 EP 8",
 	NULL,
 };
