@@ -307,6 +307,8 @@ static void deepep_sends_a_token_once_per_node_and_gpu(void **state)
 	check_rel(collective_routed_units(128, 8, 16), 6.5965128110, 1e-9);
 	/* One expert per unit and as many chosen as there are units: every unit is reached. */
 	check_rel(collective_routed_units(8, 8, 8), 8, 1e-15);
+	/* More units than experts (replicas over 144 GPUs): still no more than the 8 chosen. */
+	check_rel(collective_routed_units(128, 8, 144), 8, 1e-15);
 	collective_plan_routed(&n, 1e8, &r, 16, 8, &p);
 	assert_int_equal(p.nphases, 2);
 	assert_int_equal(p.phase[0].link, LINK_CLASS_GPU);
