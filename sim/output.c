@@ -12,7 +12,9 @@
 #include "collective.h"
 #include "config.h"
 #include "diag.h"
+#include "forward.h"
 #include "json.h"
+#include "model.h"
 #include "units.h"
 
 #ifndef PACKAGE_VERSION
@@ -104,6 +106,19 @@ static void json_pass(FILE *out, const char *key, const struct step_pass_parts *
 	const double v[] = {p->gemm, p->attention, p->memory, p->fixed, p->launches, p->host,
 			    p->total};
 	output_json_inline(out, 8, key, names, v, sizeof v / sizeof *v, ",\n");
+}
+
+/* How an MoE model's tokens reach their experts over the EP group, strategy.moe_dispatcher with
+ * auto resolved (model_moe_route); NULL for a dense model, an EP group of one, and serving
+ * without data-parallel attention (its experts' traffic takes no dispatcher, forward.c). */
+static const char *dispatch_name(const struct scenario *s)
+{
+	struct moe_route r;
+	if (!model_is_moe(&s->model) || s->strategy.ep <= 1 ||
+	    (s->workload.mode == MODE_INFER && forward_attention_dp(s) <= 1))
+		return NULL;
+	model_moe_route(s, (double)s->model.moe.top_k, &r);
+	return r.dedup ? "deepep" : "alltoall";
 }
 
 /* time.layers: each kind of layer the model has, one pass on one GPU (step.h). */
@@ -321,6 +336,10 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	json_string(out, scenario_enum_name("strategy.offload.params", g->offload.params));
 	fputs(", \"offload_activations\": ", out);
 	json_string(out, scenario_enum_name("strategy.offload.activations", g->offload.activations));
+	if (dispatch_name(s)) {
+		fputs(", \"moe_dispatcher\": ", out);
+		json_string(out, dispatch_name(s));
+	}
 	fputs("}\n  },\n", out);
 
 	output_json_key(out, 2, "model");
@@ -582,6 +601,8 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			scenario_dtype_name(w->kv_dtype));
 	fprintf(out, "strategy  tp %lld, pp %lld, dp %lld, cp %lld, ep %lld", (long long)g->tp,
 		(long long)g->pp, (long long)g->dp, (long long)g->cp, (long long)g->ep);
+	if (dispatch_name(s))
+		fprintf(out, " (dispatch %s)", dispatch_name(s));
 	if (train) {
 		fprintf(out, ", zero %lld, recompute %s", (long long)g->zero,
 			scenario_enum_name("strategy.recompute", g->recompute));

@@ -2,7 +2,8 @@
  * test_output: the JSON document parses (JSON is YAML, so libyaml reads it back), carries every
  * field the foundation issue names, and its numbers equal the memory report's bit for bit; the
  * text report shows the same totals in GiB; a link on the fallback busbw curve is noted in both,
- * and a step that fills its GPUs past 90 %; each kind of layer's pass is in both.
+ * and a step that fills its GPUs past 90 %; each kind of layer's pass is in both, and so is the
+ * MoE dispatcher.
  */
 #include "check.h"
 
@@ -313,6 +314,62 @@ static void layer_passes_are_reported(void **state)
 	scenario_free(s);
 }
 
+/* The dispatcher the run assumes, auto resolved, in the strategy line and in
+ * scenario.strategy.moe_dispatcher. DeepSeek-V2-Lite's routing is not group-limited (its
+ * config.json: topk_method greedy, n_group 1; the preset sets no groups), so auto sends every
+ * expert copy; DeepSeek-V3's is
+ * (topk_group 4 of 8), so auto is DeepEP's. A dense model, and serving whose experts run under
+ * tensor parallelism (tp 8, ep 8: no data-parallel attention), name none. */
+static void dispatch_expect(const char *yaml, const char *want)
+{
+	struct scenario *s = check_scenario("dispatch", yaml);
+	struct memory_report r;
+	struct arena *a = arena_new();
+	const struct ynode *strategy;
+	char *text, line[64];
+	assert_int_equal(memory_build(s, &r), 0);
+	text = render(s, &r, true);
+	strategy = path(parse(a, text), "scenario.strategy");
+	assert_non_null(strategy);
+	if (want)
+		assert_string_equal(yamltree_get(strategy, "moe_dispatcher")->value, want);
+	else
+		assert_null(yamltree_get(strategy, "moe_dispatcher"));
+	free(text);
+	text = render(s, &r, false);
+	snprintf(line, sizeof line, " (dispatch %s)", want ? want : "");
+	if (want)
+		assert_non_null(strstr(text, line));
+	else
+		assert_null(strstr(text, "(dispatch"));
+	free(text);
+	arena_free(a);
+	memory_report_release(&r);
+	scenario_free(s);
+}
+
+static void the_moe_dispatcher_is_reported(void **state)
+{
+	(void)state;
+	dispatch_expect("model: deepseek-v2-lite\ncluster: {node: p5.48xlarge}\n"
+			"workload: {seq_len: 2048, global_batch: 8}\nstrategy: {ep: 8}\n",
+			"alltoall");
+	dispatch_expect("model: deepseek-v2-lite\ncluster: {node: p5.48xlarge}\n"
+			"workload: {seq_len: 2048, global_batch: 8}\n"
+			"strategy: {ep: 8, moe_dispatcher: deepep}\n",
+			"deepep");
+	dispatch_expect("model: deepseek-v3\ncluster: {node: h800-node, nodes: 8}\n"
+			"workload: {seq_len: 4096, global_batch: 64, dtype: fp8}\n"
+			"strategy: {ep: 64}\n",
+			"deepep");
+	dispatch_expect("model: llama-2-7b\ncluster: {node: p5.48xlarge}\n"
+			"workload: {seq_len: 4096, global_batch: 8}\n", NULL);
+	dispatch_expect("model: deepseek-v3\ncluster: {node: h800-node}\n"
+			"workload: {mode: infer, dtype: fp8, seq_len: 4096}\n"
+			"strategy: {tp: 8, ep: 8}\n",
+			NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +379,7 @@ int main(void)
 		cmocka_unit_test(a_fallback_busbw_curve_is_noted),
 		cmocka_unit_test(a_step_near_its_memory_is_noted),
 		cmocka_unit_test(layer_passes_are_reported),
+		cmocka_unit_test(the_moe_dispatcher_is_reported),
 	};
 	gsl_set_error_handler_off();
 	return cmocka_run_group_tests(tests, NULL, NULL);
