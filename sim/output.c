@@ -295,6 +295,7 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	const struct result *t = step_of(run);
 	const struct serve_result *sv = serving_of(run);
 	const struct strategy *g = &s->strategy;
+	const char *dispatch;
 	const struct workload *w = &s->workload;
 	size_t i;
 	char label[64], note[NOTES_MAX][NOTE_LEN];
@@ -336,9 +337,9 @@ void output_json_member(FILE *out, const struct scenario *s, const struct run_re
 	json_string(out, scenario_enum_name("strategy.offload.params", g->offload.params));
 	fputs(", \"offload_activations\": ", out);
 	json_string(out, scenario_enum_name("strategy.offload.activations", g->offload.activations));
-	if (dispatch_name(s)) {
+	if ((dispatch = dispatch_name(s)) != NULL) {
 		fputs(", \"moe_dispatcher\": ", out);
-		json_string(out, dispatch_name(s));
+		json_string(out, dispatch);
 	}
 	fputs("}\n  },\n", out);
 
@@ -562,6 +563,7 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 	const struct node_spec *n = &s->cluster.node;
 	const struct workload *w = &s->workload;
 	const struct strategy *g = &s->strategy;
+	const char *dispatch;
 	size_t i, first = 0, shown;
 	int k;
 	char a[64], b[64], label[64], t1[1024], t2[256], note[NOTES_MAX][NOTE_LEN];
@@ -601,8 +603,8 @@ void output_text(FILE *out, const struct scenario *s, const struct run_result *r
 			scenario_dtype_name(w->kv_dtype));
 	fprintf(out, "strategy  tp %lld, pp %lld, dp %lld, cp %lld, ep %lld", (long long)g->tp,
 		(long long)g->pp, (long long)g->dp, (long long)g->cp, (long long)g->ep);
-	if (dispatch_name(s))
-		fprintf(out, " (dispatch %s)", dispatch_name(s));
+	if ((dispatch = dispatch_name(s)) != NULL)
+		fprintf(out, " (dispatch %s)", dispatch);
 	if (train) {
 		fprintf(out, ", zero %lld, recompute %s", (long long)g->zero,
 			scenario_enum_name("strategy.recompute", g->recompute));
