@@ -5,8 +5,9 @@
  * quantized) weights; attention reads each sequence's cached keys and values and does 4 FLOPs
  * per query-key pair per head dimension (QK^T and PV, FlashAttention's count, Dao 2023 sec. 3);
  * fused elementwise kernels stream the hidden states; TP all-reduces the attention and MLP
- * outputs (Megatron-LM, Shoeybi et al. 2019 sec. 3); MoE layers dispatch and combine tokens over
- * the EP group with all-to-all and run the experts that receive tokens. Every kernel also pays
+ * outputs (Megatron-LM, Shoeybi et al. 2019 sec. 3); MoE layers run the experts that receive
+ * tokens, and under data-parallel attention dispatch and combine the tokens over the EP group
+ * with all-to-all (experts over the TP group need only the all-reduce). Every kernel also pays
  * the GPU's fixed kernel latency (compute.c), which decode at small batches feels most.
  */
 #include "forward.h"
@@ -324,15 +325,16 @@ static void layer_time(const struct forward_cost *f, enum layer_kind kind,
 	part[FORWARD_COMPUTE] += t;
 	tp_bytes = b->tokens * h * f->act;
 	part[FORWARD_TP] += collective(f, COLLECTIVE_ALLREDUCE, tp_bytes, f->tp, 2, comm);
-	/* The busiest rank receives 1 + (busiest - 1)/local times the mean. */
+	/* Experts over the TP group (ep <= tp) send nothing of their own: every TP rank holds the
+	 * whole batch after the attention's all-reduce, runs its experts on the tokens routed to
+	 * them and the MoE output's all-reduce, the second of the two above, sums the ranks'
+	 * parts. vLLM's dispatch and combine kernels need data-parallel attention
+	 * (vllm/model_executor/layers/fused_moe/config.py, FusedMoEParallelConfig
+	 * use_all2all_kernels: dp_size > 1 and use_ep); SGLang's default moe_a2a_backend is
+	 * "none" (python/sglang/srt/server_args.py). Only data-parallel attention sends tokens to
+	 * their experts' GPUs. */
 	if (kind == LAYER_MOE && f->adp > 1)
 		part[FORWARD_EP] += dp_exposed(f, b, t, comm);
-	else if (kind == LAYER_MOE)
-		part[FORWARD_EP] += collective(f, COLLECTIVE_ALLTOALL,
-					       tp_bytes * (double)m->moe.top_k *
-						       (1.0 + (memory_busiest_expert(s) - 1.0) /
-								      memory_local_experts(s)),
-					       f->ep, 2, comm);
 }
 
 double forward_time(const struct forward_cost *f, const struct forward_batch *b,

@@ -496,36 +496,63 @@ static void turbomind_decode_reads_a_group_of_eight_twice(void **state)
 }
 
 /*
- * DeepSeek-V3 in fp8 on 8 H800, EP 8, 256 decode tokens: with the busiest expert at twice the
- * mean, its rank (32 experts) receives 1 + 1/32 times the mean all-to-all bytes. The mean: 256
- * tokens x 7168 x 2 bytes x 8 copies x 58 MoE layers x 2 (dispatch, combine) x 7/8 leaving the
- * GPU = 2,980,052,992 bytes on NVLink; 1/32 of it more, 93,126,656. The busiest expert's
- * GEMMs add time too.
+ * DeepSeek-V3 in fp8 on 8 H800, EP 8, 256 decode tokens, the busiest expert at twice the mean.
+ * With the experts over the TP group (tp 8) no token leaves its GPU for an expert: every rank
+ * holds the batch and the MoE output's all-reduce sums the ranks' parts (vLLM's all-to-all
+ * kernels need data-parallel attention), so the imbalance costs only the busiest expert's GEMMs.
+ * With data-parallel attention (tp 1, 32 tokens an attention rank) and one copy per expert
+ * (moe_dispatcher alltoall), the busiest rank (32 experts) receives 1 + 1/32 times the mean:
+ * 32 tokens x 7168 x 8 copies x 7/8 leaving the GPU x (1 + 4/128 bytes dispatched in FP8 with a
+ * scale per 128, then 2 combined in BF16) x 58 MoE layers = 282,290,176 bytes on NVLink, and
+ * 1/32 of it more, 8,821,568.
  */
 static void moe_imbalance_loads_the_busiest_serving_rank(void **state)
 {
-#define V3(imb)                                                                              \
+#define V3(imb, layout)                                                                      \
 	"model: deepseek-v3\ncluster: {node: h800-node}\n"                                     \
 	"workload: {mode: infer, dtype: fp8, seq_len: 4096, moe_imbalance: " imb "}\n"        \
-	"strategy: {tp: 8, ep: 8}\n"
-	struct scenario *even = check_scenario("even", V3("1"));
-	struct scenario *skew = check_scenario("skew", V3("2"));
-#undef V3
-	struct forward_cost *fe = new_forward(even), *fs = new_forward(skew);
+	"strategy: " layout "\n"
+	static const char *const tp8 = "{tp: 8, ep: 8}";
+	static const char *const dpa = "{tp: 1, ep: 8, moe_dispatcher: alltoall}";
 	struct forward_batch many = {256, 256, 0, 256000, 256000, 0};
-	struct forward_comm ce, cs;
-	double pe[FORWARD_PARTS] = {0}, ps[FORWARD_PARTS] = {0};
+	const char *layout[2] = {tp8, dpa};
+	int k;
 	(void)state;
-	memset(&ce, 0, sizeof ce);
-	memset(&cs, 0, sizeof cs);
-	forward_time_comm(fe, &many, pe, &ce);
-	forward_time_comm(fs, &many, ps, &cs);
-	check_rel(cs.bytes[LINK_CLASS_GPU] - ce.bytes[LINK_CLASS_GPU], 93126656.0, 1e-9);
-	assert_true(ps[FORWARD_COMPUTE] > pe[FORWARD_COMPUTE]);
-	forward_free(fe);
-	forward_free(fs);
-	scenario_free(even);
-	scenario_free(skew);
+	for (k = 0; k < 2; k++) {
+		char even_yaml[512], skew_yaml[512];
+		struct scenario *even, *skew;
+		struct forward_cost *fe, *fs;
+		struct forward_comm ce, cs;
+		double pe[FORWARD_PARTS] = {0}, ps[FORWARD_PARTS] = {0};
+		snprintf(even_yaml, sizeof even_yaml, V3("1", "%s"), layout[k]);
+		snprintf(skew_yaml, sizeof skew_yaml, V3("2", "%s"), layout[k]);
+		even = check_scenario("even", even_yaml);
+		skew = check_scenario("skew", skew_yaml);
+		fe = new_forward(even);
+		fs = new_forward(skew);
+		memset(&ce, 0, sizeof ce);
+		memset(&cs, 0, sizeof cs);
+		forward_time_comm(fe, &many, pe, &ce);
+		forward_time_comm(fs, &many, ps, &cs);
+		print_message("%s: EP %.4f / %.4f ms, NVLink %.0f / %.0f bytes\n", layout[k],
+			      pe[FORWARD_EP] * 1e3, ps[FORWARD_EP] * 1e3, ce.bytes[LINK_CLASS_GPU],
+			      cs.bytes[LINK_CLASS_GPU]);
+		assert_true(ps[FORWARD_COMPUTE] > pe[FORWARD_COMPUTE]);
+		if (k == 0) {
+			assert_true(pe[FORWARD_EP] == 0 && ps[FORWARD_EP] == 0);
+			check_rel(cs.bytes[LINK_CLASS_GPU], ce.bytes[LINK_CLASS_GPU], 1e-12);
+		} else {
+			check_rel(ce.bytes[LINK_CLASS_GPU], 282290176.0, 1e-9);
+			check_rel(cs.bytes[LINK_CLASS_GPU] - ce.bytes[LINK_CLASS_GPU], 8821568.0,
+				  1e-9);
+			assert_true(ps[FORWARD_EP] > pe[FORWARD_EP]);
+		}
+		forward_free(fe);
+		forward_free(fs);
+		scenario_free(even);
+		scenario_free(skew);
+	}
+#undef V3
 }
 
 /*
@@ -705,8 +732,8 @@ static void prompt_attention_runs_at_its_lengths_rate(void **state)
 }
 
 /* The bytes and latencies forward gives per class of link add up, at each link's bandwidth, to
- * the TP, EP and PP time of the pass: DeepSeek-V3 on tp 8, ep 8 (all-reduces, all-to-alls and
- * the logits all-gather) and on tp 8, pp 2 (plus the send between stages). */
+ * the TP, EP and PP time of the pass: DeepSeek-V3 on tp 8, ep 8 (all-reduces and the logits
+ * all-gather) and on tp 8, pp 2 (plus the send between stages). */
 static void forward_link_transfers_add_up_to_its_collective_time(void **state)
 {
 	static const char *const yaml[] = {
