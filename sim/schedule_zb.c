@@ -14,15 +14,24 @@
 
 /*
  * A list scheduler over all ranks, after the rules of the paper's heuristic (sec. 3.2) and of
- * sail-sg/zero-bubble-pipeline-parallelism (scheduler/zbv.py): a rank free at time t runs
- *   1. the input-gradient pass B whose gradient has arrived (the critical path first),
- *   2. else a forward whose input has arrived, while the micro-batches in flight (forward run,
- *      weight gradients not yet: W still needs the saved inputs) stay under its limit,
- *   3. else the oldest deferred W, which fills the bubble;
- * and otherwise waits for the next input. The limit is 1F1B's memory: p micro-batches of two
- * half-size chunks (2p chunk passes) on every rank (sec. 6). Forwards and input gradients of a
- * chunk take the micro-batches in order; the chunks sit in a V (layout_chunk_rank), so chunk
- * p - 1 hands over to chunk p on the same rank.
+ * sail-sg/zero-bubble-pipeline-parallelism (scheduler/zbv.py), whose steady state runs, round
+ * after round, one input-gradient pass B and then one forward F on every rank, filling the time a
+ * rank waits for an input with deferred weight-gradient passes W. A rank free at time t runs
+ *   1. after a B, the forward whose input has arrived, while the micro-batches in flight
+ *      (forward run, weight gradients not yet: W still needs the saved inputs) stay under its
+ *      limit; at the limit, the oldest deferred W first, which frees one;
+ *   2. else the B whose gradient has arrived;
+ *   3. else (after an F, with no gradient in) a forward as in 1;
+ *   4. else the oldest deferred W, which fills the bubble;
+ * and otherwise waits for the next input. Of two ready passes of a kind it takes the older
+ * micro-batch (the one the pipeline's end waits for), then the later model chunk. The limit is
+ * 1F1B's memory: p micro-batches of two half-size chunks (2p chunk passes) on every rank (sec.
+ * 6). Forwards and input gradients of a chunk take the micro-batches in order; the chunks sit in
+ * a V (layout_chunk_rank), so chunk p - 1 hands over to chunk p on the same rank. With unit
+ * times and m >= p micro-batches every rank then idles (p - 1) chunk passes, the least it can:
+ * the last rank waits that long for its first input (tests/test_schedule.c checks p = 2..16).
+ * Taking B first whenever one was ready, or the later chunk before the older micro-batch, left
+ * up to twice that.
  */
 struct zb {
 	const struct layout *l;
@@ -33,6 +42,7 @@ struct zb {
 	int64_t *inflight, *limit;      /* per rank, chunk passes */
 	int64_t *wq, *wq_head, *wq_len; /* per rank: FIFO of deferred W (key mb*chunks + chunk) */
 	size_t *count;                  /* per rank: passes placed (the caller's n) */
+	int *last;                      /* per rank: the kind of its last F or B */
 	struct pass *out;               /* per rank: room for 3 * m * chunks (the caller's) */
 	size_t room;
 };
@@ -60,6 +70,8 @@ static void place(struct zb *z, int64_t r, int kind, int64_t mb, int64_t c)
 	double end = z->free_at[r] + 1.0;
 	schedule_put(z->out + (size_t)r * z->room, &z->count[r], kind, mb, c, false);
 	z->free_at[r] = end;
+	if (kind != PASS_WEIGHT)
+		z->last[r] = kind;
 	if (kind == PASS_FORWARD) {
 		z->f_end[mb * z->hops + k] = end;
 		z->next_f[r * z->chunks + c]++;
@@ -74,45 +86,67 @@ static void place(struct zb *z, int64_t r, int kind, int64_t mb, int64_t c)
 	}
 }
 
-/* Whether local chunk a of rank r holds a later model chunk than local chunk b. */
-static bool later(const struct zb *z, int64_t r, int64_t a, int64_t b)
+/* Whether local chunk a of rank r goes before local chunk b, next[] being their next
+ * micro-batches: the older micro-batch first, then the later model chunk. */
+static bool before(const struct zb *z, const int64_t *next, int64_t r, int64_t a, int64_t b)
 {
+	int64_t ma = next[r * z->chunks + a], mb = next[r * z->chunks + b];
+	if (ma != mb)
+		return ma < mb;
 	return layout_model_chunk(z->l, r, a) > layout_model_chunk(z->l, r, b);
 }
 
-/* Run one pass on rank r if one can start at its free time; true if it did. Otherwise *wake is
- * lowered to the earliest time a known input arrives. */
-static bool try_rank(struct zb *z, int64_t r, double *wake)
+/* The local chunk whose next pass of a kind (ready_b or ready_f) can start at t, or -1; *wake
+ * is lowered to the earliest later arrival. */
+static int64_t ready(const struct zb *z, int64_t r, bool backward, double *wake)
 {
 	double t = z->free_at[r];
 	int64_t c, best = -1;
-	for (c = 0; c < z->chunks; c++) {    /* 1. B, the later model chunk first */
-		double at = ready_b(z, r, c);
-		if (at >= 0 && at <= t && (best < 0 || later(z, r, c, best)))
+	for (c = 0; c < z->chunks; c++) {
+		double at = backward ? ready_b(z, r, c) : ready_f(z, r, c);
+		if (at >= 0 && at <= t &&
+		    (best < 0 || before(z, backward ? z->next_b : z->next_f, r, c, best)))
 			best = c;
 		else if (at > t && at < *wake)
 			*wake = at;
 	}
-	if (best >= 0) {
-		place(z, r, PASS_INPUT, z->next_b[r * z->chunks + best], best);
+	return best;
+}
+
+static void put_w(struct zb *z, int64_t r)
+{
+	int64_t key = z->wq[r * z->m * z->chunks + z->wq_head[r]];
+	z->wq_head[r] = (z->wq_head[r] + 1) % (z->m * z->chunks);
+	z->wq_len[r]--;
+	place(z, r, PASS_WEIGHT, key / z->chunks, key % z->chunks);
+}
+
+/* Run one pass on rank r if one can start at its free time (the rules above); true if it did.
+ * Otherwise *wake is lowered to the earliest time a known input arrives. */
+static bool try_rank(struct zb *z, int64_t r, double *wake)
+{
+	int64_t b = ready(z, r, true, wake), f = ready(z, r, false, wake);
+	bool room = z->inflight[r] < z->limit[r];
+	if (z->last[r] == PASS_INPUT && f >= 0) {
+		if (room) {
+			place(z, r, PASS_FORWARD, z->next_f[r * z->chunks + f], f);
+			return true;
+		}
+		if (z->wq_len[r] > 0) {
+			put_w(z, r);
+			return true;
+		}
+	}
+	if (b >= 0) {
+		place(z, r, PASS_INPUT, z->next_b[r * z->chunks + b], b);
 		return true;
 	}
-	for (c = 0; c < z->chunks && z->inflight[r] < z->limit[r]; c++) {  /* 2. F */
-		double at = ready_f(z, r, c);
-		if (at >= 0 && at <= t && (best < 0 || later(z, r, c, best)))
-			best = c;
-		else if (at > t && at < *wake)
-			*wake = at;
-	}
-	if (best >= 0) {
-		place(z, r, PASS_FORWARD, z->next_f[r * z->chunks + best], best);
+	if (f >= 0 && room) {
+		place(z, r, PASS_FORWARD, z->next_f[r * z->chunks + f], f);
 		return true;
 	}
-	if (z->wq_len[r] > 0) {                                      /* 3. W */
-		int64_t key = z->wq[r * z->m * z->chunks + z->wq_head[r]];
-		z->wq_head[r] = (z->wq_head[r] + 1) % (z->m * z->chunks);
-		z->wq_len[r]--;
-		place(z, r, PASS_WEIGHT, key / z->chunks, key % z->chunks);
+	if (z->wq_len[r] > 0) {
+		put_w(z, r);
 		return true;
 	}
 	return false;
@@ -180,6 +214,7 @@ static int zb_v(const struct layout *l, struct pass *out, size_t *n)
 	z.wq_len = xcalloc((size_t)z.p, sizeof *z.wq_len);
 	z.count = n;
 	z.out = out;
+	z.last = xcalloc((size_t)z.p, sizeof *z.last);
 	for (r = 0; r < z.p; r++) {
 		z.limit[r] = 2 * z.p;
 		n[r] = 0;
@@ -196,6 +231,7 @@ static int zb_v(const struct layout *l, struct pass *out, size_t *n)
 	free(z.wq);
 	free(z.wq_head);
 	free(z.wq_len);
+	free(z.last);
 	return rc;
 }
 

@@ -204,13 +204,22 @@ static void zb_h1_bubble_is_table_2s_zb1p(void **state)
 /* ZB-V keeps 1F1B's memory and, with F = B = W, leaves less bubble than ZB-H1 (Qi et al. 2024,
  * sec. 6, fig. 8), on every shape the list scheduler meets, few micro-batches and odd counts
  * included. Chunks are half a stage: times halved. */
-static void zb_v_leaves_less_bubble_than_zb_h1(void **state)
+/*
+ * ZB-V with F = BI = W = 0.5 a chunk (half a stage each): the last rank holds model chunks p - 1
+ * and p and can start nothing before p - 1 chunk forwards have run on the ranks before it, so
+ * no schedule makes its bubble smaller than 0.5 (p - 1); with m >= p micro-batches the ZB-V
+ * authors' own scheduler (sail-sg/zero-bubble-pipeline-parallelism scheduler/zbv.py, run by a
+ * reviewer for p = 2..16 and m = p, p + 1, 2p, 4p) reaches exactly that, and so must dssim's,
+ * on every p (odd ones and multiples of 3 included). With fewer micro-batches than ranks it
+ * still beats ZB-H1.
+ */
+static void zb_v_leaves_the_least_bubble(void **state)
 {
 	struct times half = {0.5, 0.5, 0.5, 1.5}, t = {1, 1, 1, 3};
 	struct played v, h;
 	int64_t p, i;
 	(void)state;
-	for (p = 2; p <= 16; p *= 2) {
+	for (p = 2; p <= 16; p++) {
 		const int64_t ms[] = {1, 3, p, p + 1, 2 * p, 4 * p};
 		for (i = 0; i < 6; i++) {
 			struct layout l = shape(p, ms[i], LAYOUT_V), h1 = shape(p, ms[i], LAYOUT_LOOP);
@@ -218,7 +227,10 @@ static void zb_v_leaves_less_bubble_than_zb_h1(void **state)
 			play(&schedule_zb_h1, &h1, &t, &h);
 			print_message("p %lld m %lld: zb-v bubble %.2f, zb-h1 %.2f\n", (long long)p,
 				      (long long)ms[i], bubble(&v, p), bubble(&h, p));
-			assert_true(bubble(&v, p) < bubble(&h, p));
+			if (ms[i] >= p)
+				check_rel(bubble(&v, p), 0.5 * (double)(p - 1), 1e-12);
+			else
+				assert_true(bubble(&v, p) < bubble(&h, p));
 		}
 	}
 }
@@ -265,7 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(one_f_one_b_bubble_is_p_minus_1_times_f_plus_b),
 		cmocka_unit_test(zb_h1_bubble_is_table_2s_zb1p),
-		cmocka_unit_test(zb_v_leaves_less_bubble_than_zb_h1),
+		cmocka_unit_test(zb_v_leaves_the_least_bubble),
 		cmocka_unit_test(dualpipe_bubble_is_table_2s),
 		cmocka_unit_test(dualpipe_rejects_odd_ranks_and_few_micro_batches),
 	};
