@@ -537,30 +537,34 @@ static void uneven_stages_pace_the_pipeline_by_the_slowest(void **state)
 
 /*
  * The 405B layout on a small pipeline: 126 layers on pp 16 x vp 8 with the first and last stage
- * 7 (their chunks 0 and 127 empty), 16 micro-batches. A middle stage computes 16 x 8 chunks of
- * one layer, tau each; the interleaved schedule adds (p - 1) chunks of ramp, (p - 1)/(v m) of
- * the work (Narayanan et al. 2021): 128 + 15 = 143 tau with 128 even layers. The empty chunks
- * can only shorten that ramp, by at most their fwd + bwd: 1 tau each, so the step's pipeline
- * part lies in [141, 143] tau. The first stage computes 16 x 7 = 112 tau of it: its bubble
- * lies in [29, 31] tau (the engine gives 29 1/3: chunk 0's forward and backward and chunk
- * 127's backward come off the critical path).
+ * 7 (their chunks 0 and 127 empty), 16 micro-batches. With tau a layer's forward and backward
+ * (the pass costs, as stage_times takes them; the embedding and head add microseconds), a
+ * middle stage computes 16 x 8 chunks of one layer, 128 tau; the interleaved schedule adds
+ * p - 1 = 15 chunks of ramp, (p - 1)/(v m) of the work (Narayanan et al. 2021): 143 tau with
+ * 128 even layers. Megatron's interleaved order (schedules.py: warm-up of 2(p - r - 1) +
+ * (v - 1)p forwards on rank r, then one forward and one backward in turn), played as a list
+ * schedule with each pass starting when its rank is free and its input is there, gives 143 tau
+ * with no empty chunk, 142 with chunk 0 or chunk 127 empty and 141 with both: each empty chunk
+ * takes its own tau off the critical path. The first stage computes 16 x 7 = 112 tau of the
+ * 141, a bubble of 29 tau.
  */
 static void llama_405b_pipeline_bubble_by_hand(void **state)
 {
 	struct scenario *s = uneven_pipeline(126, 16, 8, 16,
 					     "first_stage_layers: 7, last_stage_layers: 7");
+	struct pass_cost layer[2], embed, head;
 	struct result r;
 	double tau;
 	(void)state;
+	check_step_costs(s, layer, &embed, &head);
+	tau = layer[0].fwd + layer[0].bwd;
 	simulate(s, &r);
-	tau = r.exposed[STEP_COMPUTE] / 112;
-	print_message("stage 0 compute %.6f s, bubble %.4f tau\n", r.exposed[STEP_COMPUTE],
-		      r.bubble / tau);
-	assert_true(r.bubble >= 29 * tau * 0.999 && r.bubble <= 31 * tau * 1.001);
+	print_message("stage 0 compute %.6f s = %.4f tau, bubble %.4f tau\n",
+		      r.exposed[STEP_COMPUTE], r.exposed[STEP_COMPUTE] / tau, r.bubble / tau);
+	check_rel(r.bubble, 29 * tau, 2e-3);
 	scenario_free(s);
 }
 
-/* Every category and the bubble partition the step on the first stage. */
 /*
  * strategy.offload.activations: each layer's checkpoint (full recompute keeps the layer input,
  * 2sbh = 2 x 2048 x 1 x 4096 = 16,777,216 B) crosses PCIe to the host after its forward and back
@@ -569,6 +573,11 @@ static void llama_405b_pipeline_bubble_by_hand(void **state)
  * 2 copies x 32 layers x 2 micro-batches x 16,777,216 B / 16e9 B/s = 134.217728 ms, the
  * breakdown's offload. On a stream of their own the copies hide under the computation but for
  * the first copy back of each backward and the forward copies the last layers leave behind.
+ * Per micro-batch a copy takes c = 16,777,216 / 16e9 = 1.048576 ms; the last layer's copy out
+ * runs under the head's forward and backward only, so the backward waits for the rest of it,
+ * c - head.fwd - head.bwd, then for its first copy back, c, whole (every other copy runs under
+ * a 4.6 ms layer forward or recompute). Over 2 micro-batches: 2 x (2c - head.fwd - head.bwd) =
+ * 4.096304 ms with the head's pass costs (check_step_costs: 21 and 28 us here).
  */
 static struct scenario *offloading(bool overlap)
 {
@@ -582,8 +591,11 @@ static struct scenario *offloading(bool overlap)
 static void offloaded_activations_cross_pcie_in_order_or_beside(void **state)
 {
 	struct scenario *in_order = offloading(false), *beside = offloading(true);
+	struct pass_cost layer[2], embed, head;
 	struct result a, b;
+	const double c = 16777216.0 / 16e9;
 	(void)state;
+	check_step_costs(beside, layer, &embed, &head);
 	simulate(in_order, &a);
 	simulate(beside, &b);
 	print_message("in order: step %.6f s, offload %.6f s, peak %.0f (analytic %.0f)\n",
@@ -593,6 +605,7 @@ static void offloaded_activations_cross_pcie_in_order_or_beside(void **state)
 	check_rel(a.exposed[STEP_OFFLOAD], 2.0 * 32 * 2 * 16777216.0 / 16e9, 1e-9);
 	assert_true(b.step_s < a.step_s);
 	assert_true(b.exposed[STEP_OFFLOAD] < 0.5 * a.exposed[STEP_OFFLOAD]);
+	check_rel(b.exposed[STEP_OFFLOAD], 2 * (2 * c - head.fwd - head.bwd), 1e-9);
 	/* One layer's checkpoint on the GPU in order, two beside: 16,777,216 B apart. The
 	 * memory model counts the window beside the backward's working set and the head's
 	 * activations; the simulation never holds all three at once, so it peaks up to one
@@ -651,8 +664,21 @@ static void pageable_copies_run_at_the_hosts_rates(void **state)
 	scenario_free(mixed);
 }
 
+/*
+ * Every category and the bubble partition the step on the first stage (result.c breakdown gives
+ * each interval to one category, the rest to the bubble, so the sum alone cannot fail). The
+ * parts themselves, by hand, on tp_overlap(4, false): tp 2 with sequence parallelism and no
+ * overlap, so each layer runs 4 collectives forward (gathers before QKV and fc1,
+ * reduce-scatters after the projection and fc2) and their 4 counterparts backward, each on the
+ * compute stream's path. Each moves a micro-batch's 4 x 4096 x 4096 x 2 B, half of it through
+ * a rank of 2, at the flat 4e10 B/s: c = 1.6777216 ms. TP exposed: 4 layers x 8 x c =
+ * 53.6870912 ms. One stage (no PP traffic, no bubble), one data-parallel rank (no DP), no
+ * experts (no EP), no context parallelism (no CP).
+ */
 static void the_breakdown_adds_up_to_the_step(void **state)
 {
+	struct scenario *tp = tp_overlap(4, false);
+	const double c = 4.0 * 4096 * 4096 * 2 / 2 / 4e10;
 	struct scenario *s = check_scenariof("sum",
 		"model: llama-2-70b\ncluster: {node: p5.48xlarge, nodes: 4}\n"
 		"workload: {seq_len: 4096, global_batch: 64}\n"
@@ -669,6 +695,20 @@ static void the_breakdown_adds_up_to_the_step(void **state)
 	assert_true(r.exposed[STEP_TP] > 0 && r.exposed[STEP_PP] >= 0);
 	assert_true(r.mfu > 0 && r.mfu < 1 && r.hfu >= r.mfu);
 	scenario_free(s);
+	simulate(tp, &r);
+	print_message("tp_overlap(4, false): TP exposed %.10f s, 32 c = %.10f s\n",
+		      r.exposed[STEP_TP], 32 * c);
+	check_rel(r.exposed[STEP_TP], 4 * 8 * c, 1e-12);
+	check_rel(r.exposed[STEP_PP], 0, 0);
+	check_rel(r.exposed[STEP_DP], 0, 0);
+	check_rel(r.exposed[STEP_EP], 0, 0);
+	check_rel(r.exposed[STEP_CP], 0, 0);
+	check_rel(r.bubble, 0, 0);
+	sum = r.bubble;
+	for (k = 0; k < STEP_CATEGORIES; k++)
+		sum += r.exposed[k];
+	check_rel(sum, r.step_s, 1e-9);
+	scenario_free(tp);
 }
 
 /* The simulated peak equals the analytic one within 1 % on every training scenario shipped. */
@@ -873,7 +913,17 @@ static void model_flops_follow_korthikanti(void **state)
 /*
  * With a causal fused attention kernel MFU counts the attention FLOPs the kernel does: half of
  * QK^T and AV, so Korthikanti's s/(6h) term becomes s/(12h). At Llama-3-8B's 262,144 tokens the
- * full count put MFU above 100 % (issue 12); the causal count keeps it below.
+ * full count put MFU above 100 % (issue 12); the causal count keeps it below. Its model FLOPs
+ * by hand: T = 16 x 262,144 tokens, h 4096, 32 layers of 32 query and 8 KV heads of 128 (QKV
+ * h x (h + 2 x 1024)), the output projection h^2, a SwiGLU MLP of 3 x h x 14,336 and two
+ * RMSNorms of h, and an untied head of h x 128,256 (V): forward 2 FLOPs per weight and token,
+ * plus the causal attention 32 x 2 x s x h; backward twice the forward:
+ *   3T x [2 x (32 x (h(h + 2048) + h^2 + 3h x 14336 + 2h) + hV) + 32 x 2 x s x h]
+ *   = 1.053558639e18
+ * (the layers' norms are 6.3e-6 of it: 1.0535520e18 without them; the final norm's h weights,
+ * which model_count_params books with the embedding, are left out as the embedding is).
+ * Full recomputation runs the forward once more: hardware FLOPs are 4/3 of that
+ * (step_count_flops), 1.404744852e18.
  */
 static void mfu_counts_causal_attention_with_a_fused_kernel(void **state)
 {
@@ -890,6 +940,9 @@ static void mfu_counts_causal_attention_with_a_fused_kernel(void **state)
 	struct diag d;
 	double B = 64, sq = 2048, l = 96, h = 12288, V = 51200;
 	double expect = 72 * B * sq * l * h * h * (1 + sq / (12 * h) + V / (12 * h * l));
+	const double T = 16 * 262144.0, s8 = 262144, h8 = 4096, V8 = 128256;
+	const double fwd8 = 2 * (32 * (h8 * (h8 + 2048) + h8 * h8 + 3 * h8 * 14336 + 2 * h8) +
+				 h8 * V8) + 32 * 2 * s8 * h8;
 	(void)state;
 	diag_init(&d);
 	assert_int_equal(run_scenario(s, &o, &r, &d), 0);
@@ -898,6 +951,11 @@ static void mfu_counts_causal_attention_with_a_fused_kernel(void **state)
 	run_result_release(&r);
 	assert_int_equal(run_scenario(longseq, &o, &r, &d), 0);
 	assert_int_equal(r.outcome, RUN_SIMULATED);
+	print_message("262k tokens: model FLOPs %.10g, by hand %.10g; hardware %.10g\n",
+		      r.plan.model_flops, 3 * T * fwd8, r.plan.hardware_flops);
+	check_rel(3 * T * fwd8, 1.053558639e18, 1e-9);
+	check_rel(r.plan.model_flops, 3 * T * fwd8, 1e-12);
+	check_rel(r.plan.hardware_flops, 4 * T * fwd8, 1e-12);
 	assert_true(r.step.mfu > 0 && r.step.mfu < 1);
 	assert_true(r.step.hfu > r.step.mfu && r.step.hfu < 1);
 	run_result_release(&r);
