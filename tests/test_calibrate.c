@@ -396,9 +396,24 @@ static void canonical_form_holds_the_calibrated_values(void **state)
 
 static void a_bad_calibration_file_is_reported_where_it_stands(void **state)
 {
+	/* Positions counted by hand in the file below: line 2 "  strategy.tp: 2", the key at
+	 * column 3; line 3 "  cluster.node.gpu.efficiency.memory: high", 2 + 34 + 2 characters
+	 * before "high", column 39; line 6 "  - [3, -1]", the row's "[" at column 5, where both
+	 * of the matrix's faults stand (row 2's variance -1; [1][2] = 2 against [2][1] = 3). */
+	static const struct {
+		int line, col;
+		const char *key, *message;
+	} expect[4] = {
+		{2, 3, "strategy.tp", "a calibration sets number keys of the scenario, or scales a "
+				      "list of numbers (dssim --help-keys)"},
+		{3, 39, "cluster.node.gpu.efficiency.memory", "expected a number"},
+		{6, 5, "covariance", "a variance (row 2) must not be negative"},
+		{6, 5, "covariance", "not symmetric (rows 1 and 2)"},
+	};
 	char cal[1200], scen[1200];
 	struct scenario_options opt;
 	struct diag d;
+	size_t i;
 	(void)state;
 	write_file(out_path("cal_bad.cal.yaml", cal, sizeof cal),
 		   "keys:\n  strategy.tp: 2\n  cluster.node.gpu.efficiency.memory: high\n"
@@ -412,7 +427,13 @@ static void a_bad_calibration_file_is_reported_where_it_stands(void **state)
 	/* strategy.tp is not a number key; "high" is not a number; a negative variance; an
 	 * asymmetric matrix. */
 	assert_int_equal(d.count, 4);
-	assert_int_equal(d.items[0].at.line, 2);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(d.items[i].at.line, expect[i].line);
+		assert_int_equal(d.items[i].at.col, expect[i].col);
+		assert_non_null(d.items[i].key);
+		assert_string_equal(d.items[i].key, expect[i].key);
+		assert_string_equal(d.items[i].message, expect[i].message);
+	}
 	diag_release(&d);
 }
 

@@ -62,17 +62,43 @@ static void every_llm_foundry_case_runs(void **state)
 	check_every_case_runs(LLM_FOUNDRY_CASES, 216);
 }
 
+static bool is_listed(const char *const *list, const char *name)
+{
+	size_t i;
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(list[i], name) == 0)
+			return true;
+	return false;
+}
+
 /*
- * llm-foundry's MPT benchmarks, 216 runs no dssim constant was fitted to: their mean |error|
- * within 10 % and their signed mean within +-5 %, the goals issue 13 sets for runs dssim never
- * saw. Its third goal, the largest error within 25 %, is printed, not asserted, as not met yet
- * (28.3 %); the rows' pins catch any move.
+ * llm-foundry rows past the third goal's 25 %, with what dssim lacks there. Like the lists
+ * below: not asserted either way (their pins catch any move), and one that comes within 25 % is
+ * reported so the list shrinks with the model.
+ */
+static const char *const known_outside_llm_foundry[] = {
+	/* +40.3 %: dssim's memory model puts the run at 69 % of 40 GB and its collectives hide
+	 * under compute, yet the published run (276 tokens/s/GPU) is 27 % below the 128-GPU
+	 * micro-batch 4 row (376), a loss dssim has no sourced mechanism for. It moved from
+	 * +24 % to +40 % with the GA100 16-bit GEMM refit (commit 02ab6e9). */
+	"llm-foundry A100-40GB, MPT-70b, seq 2048, 64 GPUs, mb 2",
+	/* +30.0 %: at 96.6 % of memory in dssim, past where PyTorch's caching allocator empties
+	 * its cache and retries (not modelled, as for FSDP 1T below); its H100 twin is +16.6 %. */
+	"llm-foundry A100-80GB, MPT-30b, seq 8192, 8 GPUs, mb 1",
+	NULL,
+};
+
+/*
+ * llm-foundry's MPT benchmarks, 216 runs no dssim constant was fitted to, held to the goals
+ * issue 13 sets for runs dssim never saw: their mean |error| within 10 %, their signed mean
+ * within +-5 % and every row's |error| within 25 %, but for the rows listed above.
  */
 static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
 {
 	struct validate_report r;
 	struct validate_summary m;
 	struct diag d;
+	size_t i, bad = 0;
 	(void)state;
 	check_chdir_srcdir();
 	diag_init(&d);
@@ -84,6 +110,20 @@ static void llm_foundry_runs_meet_the_unseen_runs_mean(void **state)
 	assert_true(m.mean_abs <= 0.10);
 	assert_true(fabs(m.mean_signed) <= 0.05);
 	assert_int_equal(m.misfits, 0);   /* each run fits, as it ran */
+	for (i = 0; i < r.count; i++) {
+		const struct validate_row *w = &r.rows[i];
+		bool inside = fabs(w->error) <= 0.25;
+		if (is_listed(known_outside_llm_foundry, w->name)) {
+			if (inside)
+				print_message("%s: %+.1f%%, now within 25 %%: drop it from "
+					      "known_outside_llm_foundry\n", w->name,
+					      100 * w->error);
+		} else if (!inside) {
+			print_error("%s: %+.1f%%, past the 25 %% goal\n", w->name, 100 * w->error);
+			bad++;
+		}
+	}
+	assert_int_equal(bad, 0);
 	validate_report_release(&r);
 	diag_release(&d);
 }
@@ -160,15 +200,6 @@ static const char *const known_outside_serving[] = {
 	"LMDeploy TurboMind W4A16, Llama-2-7B, 1 RTX 4090, batch 1, 1 in 512 out",
 	NULL,
 };
-
-static bool is_listed(const char *const *list, const char *name)
-{
-	size_t i;
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(list[i], name) == 0)
-			return true;
-	return false;
-}
 
 
 /* Every case within its tolerance unless listed, and in memory: every published run ran, so
@@ -650,8 +681,10 @@ static void tflops_model_is_the_model_flops_per_gpu(void **state)
 	assert_int_equal(validate_run(path, NULL, &r, &d), 0);
 	assert_int_equal(r.count, 2);
 	step_s = r.rows[0].simulated;
+	/* The 13h term is 3.8e-4 of the total, so a tolerance above that could not tell it
+	 * apart: dssim's count agrees to rounding. */
 	check_rel(r.rows[1].simulated * 1e12 * step_s * 8, flops + 3 * 2 * 13 * l * h * B * s,
-		  1e-3);
+		  1e-12);
 	validate_report_release(&r);
 	diag_release(&d);
 }

@@ -23,12 +23,14 @@ static double model_states(const struct memory_role *r)
 /*
  * Rajbhandari et al. 2020 (ZeRO), sec. 5 / Table 1: 7.5B parameters on N_d = 64 GPUs with
  * mixed-precision Adam need 120 / 31.4 / 16.6 / 1.9 GB per GPU for baseline / P_os / P_os+g /
- * P_os+g+p. The paper's formulas give 120, 31.41, 16.64 and 1.875 GB (the text rounds); the
- * test scales the Megatron 7.5B preset's per-GPU bytes to exactly 7.5e9 parameters.
+ * P_os+g+p. The paper's formulas (2 + 2 bytes of weights and gradients, K = 12 of optimizer
+ * states) give 16, 4 + 12/64, 2 + 14/64 and 16/64 bytes per parameter, times 7.5e9: 120,
+ * 31.40625, 16.640625 and 1.875 GB (the text rounds). The test scales the Megatron 7.5B
+ * preset's per-GPU bytes to exactly 7.5e9 parameters; dssim reproduces the formulas exactly.
  */
 static void zero_stages_reproduce_the_zero_paper(void **state)
 {
-	static const double expect_gb[4] = {120.0, 31.406, 16.641, 1.875};
+	static const double expect_gb[4] = {120.0, 31.40625, 16.640625, 1.875};
 	int z;
 	(void)state;
 	for (z = 0; z <= 3; z++) {
@@ -43,7 +45,7 @@ static void zero_stages_reproduce_the_zero_paper(void **state)
 		per_param = model_states(&r.roles[0]) / r.params.total;
 		print_message("ZeRO-%d: %.3f GB for 7.5B (paper %.3f)\n", z, per_param * 7.5e9 / 1e9,
 			      expect_gb[z]);
-		check_rel(per_param * 7.5e9, expect_gb[z] * 1e9, 0.005);
+		check_rel(per_param * 7.5e9, expect_gb[z] * 1e9, 1e-12);
 		memory_report_release(&r);
 		scenario_free(s);
 	}
@@ -89,7 +91,7 @@ static const struct memory_role *layer_stage(const struct memory_report *r)
 	return &r->roles[0];
 }
 
-static void korthikanti_figure_1_memory_within_5_percent(void **state)
+static void korthikanti_figure_1_activations_exact_states_within_5_percent(void **state)
 {
 	size_t i;
 	(void)state;
@@ -104,12 +106,18 @@ static void korthikanti_figure_1_memory_within_5_percent(void **state)
 			      model_states(layer_stage(&rb)) / GIB, fig1[i].params_opt_gib,
 			      rb.roles[0].act_layers / GIB, fig1[i].act_tp_gib,
 			      rs.roles[0].act_layers / GIB, fig1[i].act_sp_sel_gib);
+		/* 5 % on the states alone: the 22B run's single stage also holds the embedding and
+		 * the head, 46.47 GiB against the figure's 45.56 (+2 %); the middle stages of the
+		 * others are within 0.05 %. */
 		check_rel(model_states(layer_stage(&rb)), fig1[i].params_opt_gib * GIB, 0.05);
-		/* The figure plots the transformer layers' activations on the first stage (22B:
-		 * 48 x 34sbh/t = 9.5625 GiB exactly); the embedding, output layer and the layer being
-		 * recomputed are reported apart and must add up to the activations part. */
-		check_rel(rb.roles[0].act_layers, fig1[i].act_tp_gib * GIB, 0.05);
-		check_rel(rs.roles[0].act_layers, fig1[i].act_sp_sel_gib * GIB, 0.05);
+		/* The figure plots the transformer layers' activations on the first stage, which
+		 * dssim reproduces exactly. 22B (s 2048, b 4, h 6144, a 64, t 8, 48 layers; sbh =
+		 * 50,331,648 bytes): TP alone 48 x sbh(10 + 24/t + 5as/(ht)) = 48 x 26.33 sbh =
+		 * 59.25 GiB, SP + selective 48 x 34sbh/t = 9.5625 GiB. The embedding, output layer
+		 * and the layer being recomputed are reported apart and must add up to the
+		 * activations part. */
+		check_rel(rb.roles[0].act_layers, fig1[i].act_tp_gib * GIB, 1e-12);
+		check_rel(rs.roles[0].act_layers, fig1[i].act_sp_sel_gib * GIB, 1e-12);
 		check_rel(rs.roles[0].act_layers + rs.roles[0].act_outer + rs.roles[0].act_recompute,
 			  rs.roles[0].part[MEMORY_ACTIVATIONS], 1e-12);
 		memory_report_release(&rb);
@@ -256,7 +264,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(zero_stages_reproduce_the_zero_paper),
-		cmocka_unit_test(korthikanti_figure_1_memory_within_5_percent),
+		cmocka_unit_test(korthikanti_figure_1_activations_exact_states_within_5_percent),
 		cmocka_unit_test(full_recompute_keeps_only_layer_inputs),
 		cmocka_unit_test(vllm_table_1_kv_capacity),
 		cmocka_unit_test(opt_13b_kv_token_is_800_kb),
