@@ -177,9 +177,30 @@ static void an_eagle_step_costs_its_drafts_plus_a_wider_verify(void **state)
 	scenario_free(s);
 }
 
-/* DeepSeek-V3's MTP module drafting one token accepted at 87.5 % (the report's 85-90 %, sec.
+/*
+ * DeepSeek-V3's MTP module drafting one token accepted at 87.5 % (the report's 85-90 %, sec.
  * 5.4.3): a request of 16 output tokens samples one at prefill and takes the other 15 in 8
- * steps, 1.875 a step; its drafter's weights and KV cache take blocks from the cache. */
+ * steps, 1.875 a step; its drafter's weights and KV cache take blocks from the cache.
+ *
+ * The drafter on each of the 8 GPUs (TP 8, EP 8) is one MoE layer plus the projection of
+ * [h; emb] (7,168 x 14,336), sharing the model's embedding and head. Its weights in fp8, one
+ * 4-byte scale per 128 x 128 block (1 + 4 / 16,384 = 1 + 2^-12 B a weight):
+ *   attention q_a 1,536 x 7,168                  11,010,048
+ *             q_b 128 x 192 x 1,536 / 8           4,718,592
+ *             kv_a 576 x 7,168                     4,128,768
+ *             kv_b 128 x 256 x 512 / 8             2,097,152
+ *             o 7,168 x 16,384 / 8                14,680,064
+ *   router 256 x 7,168                             1,835,008
+ *   routed experts 32 x 3 x 7,168 x 2,048      1,409,286,144
+ *   shared expert 3 x 7,168 x 2,048 / 8            5,505,024
+ *   projection 2 x 7,168 x 7,168                 102,760,448
+ *   sum                                        1,556,021,248 weights,
+ * x (1 + 2^-12) = 1,556,401,136 B, plus the layer's four norms in bf16 (attention 7,168,
+ * q_a 1,536, kv_a 512, MLP 7,168; 16,384 x 2 = 32,768 B): W = 1,556,433,904 B. Its latent cache adds a 62nd layer's (512 + 64) x 2 =
+ * 1,152 B to the model's 61 x 1,152 = 70,272 B a token: 71,424 B. Blocks of 16 tokens:
+ * plain floor(budget / (16 x 70,272)) = 35,145; MTP floor((budget - W) / (16 x 71,424)) =
+ * 33,216 (budget 39,515,549,584 B, the same in both runs).
+ */
 #define MTP_YAML "model: deepseek-v3\ncluster: {node: p5e.48xlarge, gpus: 8}\n" \
 	"strategy: {tp: 8, ep: 8}\n" \
 	"workload: {mode: infer, seq_len: 4096, dtype: fp8, requests: 4,\n" \
@@ -190,16 +211,30 @@ static void mtp_steps_yield_the_second_token_rate(void **state)
 {
 	struct scenario *s = check_scenariof("mtp", MTP_YAML, "mtp");
 	struct scenario *plain = check_scenariof("nomtp", MTP_YAML, "none");
+	struct speculative *sp = new_speculative(s);
 	struct run_result rr, rp;
+	double w = 1556021248.0 * (1 + 1.0 / 4096) + 32768, budget = 0, kv = 0;
 	(void)state;
 	serve_it(s, &rr);
 	serve_it(plain, &rp);
 	check_rel(rr.serve.spec_steps, 4 * 8, 1e-15);
 	check_rel(rr.serve.spec_tokens_per_step, 1.875, 1e-15);
 	assert_true(rr.serve.draft_s > 0);
-	assert_true(rr.serve.kv_blocks_total < rp.serve.kv_blocks_total);
+	speculative_memory(sp, &budget, &kv);
+	check_rel(-budget, 1556433904.0, 1e-15);
+	check_rel(-budget, w, 1e-15);
+	check_rel(kv, 1152, 1e-15);
+	check_rel(rp.memory.kv_bytes_per_token, 70272, 1e-15);
+	assert_true(rr.memory.kv_budget == rp.memory.kv_budget);
+	assert_int_equal(rp.serve.kv_blocks_total,
+			 (int64_t)floor(rp.memory.kv_budget / (16 * 70272.0)));
+	assert_int_equal(rp.serve.kv_blocks_total, 35145);
+	assert_int_equal(rr.serve.kv_blocks_total,
+			 (int64_t)floor((rr.memory.kv_budget - w) / (16 * 71424.0)));
+	assert_int_equal(rr.serve.kv_blocks_total, 33216);
 	print_message("MTP TPOT %.3f ms, plain %.3f ms: %.2fx\n", rr.serve.tpot.mean * 1e3,
 		      rp.serve.tpot.mean * 1e3, rp.serve.tpot.mean / rr.serve.tpot.mean);
+	speculative_free(sp);
 	run_result_release(&rr);
 	run_result_release(&rp);
 	scenario_free(s);
