@@ -336,8 +336,8 @@ static void later_bridge_runs_are_within_15_percent(void **state)
  * 10 % short of their floors ("exceeding 50K", "exceeds 100K"; -1 % and above since the experts
  * run as one grouped kernel), V2 training (zero-bubble PP 16, EP 8, its FlashAttention-2
  * kernel) within 10 %, V3's decode pool within 15 % (+10 % once cuDNN's attention ran at its
- * measured Hopper rate), and the 67B dense model within its 15 % (+10.2 % with the strategy
- * dssim's own search picks, TP 2 PP 8). None is listed outside.
+ * measured Hopper rate), and the 67B dense model within its 15 % (+12.6 % with the strategy
+ * dssim's own search picks, TP 4 PP 2). None is listed outside.
  */
 static const char *const known_outside_deepseek[] = {NULL};
 
