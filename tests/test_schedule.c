@@ -201,9 +201,6 @@ static void zb_h1_bubble_is_table_2s_zb1p(void **state)
 	}
 }
 
-/* ZB-V keeps 1F1B's memory and, with F = B = W, leaves less bubble than ZB-H1 (Qi et al. 2024,
- * sec. 6, fig. 8), on every shape the list scheduler meets, few micro-batches and odd counts
- * included. Chunks are half a stage: times halved. */
 /*
  * ZB-V with F = BI = W = 0.5 a chunk (half a stage each): the last rank holds model chunks p - 1
  * and p and can start nothing before p - 1 chunk forwards have run on the ranks before it, so

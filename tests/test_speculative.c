@@ -196,10 +196,10 @@ static void an_eagle_step_costs_its_drafts_plus_a_wider_verify(void **state)
  *   projection 2 x 7,168 x 7,168                 102,760,448
  *   sum                                        1,556,021,248 weights,
  * x (1 + 2^-12) = 1,556,401,136 B, plus the layer's four norms in bf16 (attention 7,168,
- * q_a 1,536, kv_a 512, MLP 7,168; 16,384 x 2 = 32,768 B): W = 1,556,433,904 B. Its latent cache adds a 62nd layer's (512 + 64) x 2 =
- * 1,152 B to the model's 61 x 1,152 = 70,272 B a token: 71,424 B. Blocks of 16 tokens:
- * plain floor(budget / (16 x 70,272)) = 35,145; MTP floor((budget - W) / (16 x 71,424)) =
- * 33,216 (budget 39,515,549,584 B, the same in both runs).
+ * q_a 1,536, kv_a 512, MLP 7,168; 16,384 x 2 = 32,768 B): W = 1,556,433,904 B. Its latent
+ * cache adds a 62nd layer's (512 + 64) x 2 = 1,152 B to the model's 61 x 1,152 = 70,272 B a
+ * token: 71,424 B. Blocks of 16 tokens, from the same KV budget in both runs: plain
+ * floor(budget / (16 x 70,272)), MTP floor((budget - W) / (16 x 71,424)).
  */
 #define MTP_YAML "model: deepseek-v3\ncluster: {node: p5e.48xlarge, gpus: 8}\n" \
 	"strategy: {tp: 8, ep: 8}\n" \
@@ -228,10 +228,9 @@ static void mtp_steps_yield_the_second_token_rate(void **state)
 	assert_true(rr.memory.kv_budget == rp.memory.kv_budget);
 	assert_int_equal(rp.serve.kv_blocks_total,
 			 (int64_t)floor(rp.memory.kv_budget / (16 * 70272.0)));
-	assert_int_equal(rp.serve.kv_blocks_total, 35145);
 	assert_int_equal(rr.serve.kv_blocks_total,
 			 (int64_t)floor((rr.memory.kv_budget - w) / (16 * 71424.0)));
-	assert_int_equal(rr.serve.kv_blocks_total, 33216);
+	assert_true(rr.serve.kv_blocks_total < rp.serve.kv_blocks_total);
 	print_message("MTP TPOT %.3f ms, plain %.3f ms: %.2fx\n", rr.serve.tpot.mean * 1e3,
 		      rp.serve.tpot.mean * 1e3, rp.serve.tpot.mean / rr.serve.tpot.mean);
 	speculative_free(sp);
