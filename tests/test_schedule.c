@@ -34,6 +34,8 @@ static struct layout shape(int64_t p, int64_t m, enum layout_placement placement
 struct played {
 	double makespan;
 	double busy[64];
+	int64_t peak[64];    /* most chunk passes whose activations a rank holds at once: forwards
+				run, their whole backward or weight-gradient pass not yet */
 };
 
 static double duration(const struct times *t, const struct pass *ps)
@@ -75,11 +77,16 @@ static void play(const struct schedule_type *st, const struct layout *l, const s
 	memset(out, 0, sizeof *out);
 	assert_int_equal(st->order(l, order, n), 0);
 	for (r = 0; r < p; r++) {
+		int64_t held = 0;
 		assert_true(n[r] > 0);
 		all += n[r];
 		for (i = 0; i < (int64_t)n[r]; i++) {
 			const struct pass *ps = &order[(size_t)r * room + (size_t)i];
 			int64_t k = layout_model_chunk(l, r, ps->chunk);
+			held += ps->kind == PASS_FORWARD ? 1
+				: ps->kind == PASS_BACKWARD || ps->kind == PASS_WEIGHT ? -1 : 0;
+			if (held > out->peak[r])
+				out->peak[r] = held;
 			assert_int_equal(layout_chunk_rank(l, ps->micro_batch, k, &local), r);
 			assert_int_equal(local, ps->chunk);
 			if (ps->kind != PASS_INPUT)
@@ -180,7 +187,7 @@ static void zb_h1_bubble_is_table_2s_zb1p(void **state)
 {
 	struct times t = {1, 1, 1, 3};
 	struct played pl;
-	int64_t p;
+	int64_t p, r;
 	(void)state;
 	for (p = 2; p <= 8; p *= 2) {
 		struct layout l = shape(p, 3 * p, LAYOUT_LOOP);
@@ -190,6 +197,10 @@ static void zb_h1_bubble_is_table_2s_zb1p(void **state)
 			      (long long)(3 * p), pl.makespan, bubble(&pl, p));
 		check_rel(bubble(&pl, p), (double)(p - 1), 1e-12);
 		check_rel(pl.makespan, 3.0 * 3 * (double)p + (double)(p - 1), 1e-12);
+		/* Rank i holds p - i micro-batches from the forward to B and i more waiting
+		 * for W (schedule_zb.c): p on every rank, 1F1B's first-rank peak. */
+		for (r = 0; r < p; r++)
+			assert_int_equal(pl.peak[r], p);
 	}
 	{
 		/* Uneven times, F 2, BI 2, W 1: (p - 1)(2 + 3 - 2) = 3 (p - 1). */
@@ -214,7 +225,7 @@ static void zb_v_leaves_the_least_bubble(void **state)
 {
 	struct times half = {0.5, 0.5, 0.5, 1.5}, t = {1, 1, 1, 3};
 	struct played v, h;
-	int64_t p, i;
+	int64_t p, i, r;
 	(void)state;
 	for (p = 2; p <= 16; p++) {
 		const int64_t ms[] = {1, 3, p, p + 1, 2 * p, 4 * p};
@@ -228,6 +239,12 @@ static void zb_v_leaves_the_least_bubble(void **state)
 				check_rel(bubble(&v, p), 0.5 * (double)(p - 1), 1e-12);
 			else
 				assert_true(bubble(&v, p) < bubble(&h, p));
+			/* 1F1B's memory (sec. 6): no rank holds more than p micro-batches of
+			 * two half-stage chunks, and the first reaches it once there are p. */
+			for (r = 0; r < p; r++)
+				assert_true(v.peak[r] <= 2 * p);
+			if (ms[i] >= p)
+				assert_int_equal(v.peak[0], 2 * p);
 		}
 	}
 }
