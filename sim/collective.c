@@ -308,8 +308,7 @@ double collective_routed_units(int64_t experts, int64_t top_k, double units)
 	return fmin(units * (1.0 - miss), fmin((double)top_k, fmin(units, e)));
 }
 
-/* Routing limited to topk_group of n_group expert groups. */
-static bool group_limited(const struct moe_route *r)
+bool collective_route_group_limited(const struct moe_route *r)
 {
 	return r->n_group > 0 && r->topk_group < r->n_group;
 }
@@ -318,7 +317,7 @@ static bool group_limited(const struct moe_route *r)
 static double units_reached(const struct moe_route *r, double units)
 {
 	double reach;
-	if (group_limited(r))
+	if (collective_route_group_limited(r))
 		reach = (double)r->topk_group * fmax(1.0, units / (double)r->n_group);
 	else
 		reach = collective_routed_units(r->experts, r->top_k, units);
@@ -330,7 +329,7 @@ static double units_reached(const struct moe_route *r, double units)
 static double gpus_reached(const struct moe_route *r, double ranks)
 {
 	double share = 1;
-	if (group_limited(r))
+	if (collective_route_group_limited(r))
 		share = fmax((double)r->topk_group / (double)r->n_group, 1.0 / ranks);
 	return fmin(r->copies,
 		    collective_routed_units((int64_t)llround((double)r->experts * share), r->top_k,

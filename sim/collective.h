@@ -86,6 +86,9 @@ void collective_plan_routed(const struct node_spec *node, double copy_bytes,
 			    const struct moe_route *r, int64_t ranks, int64_t per_node,
 			    struct collective_plan *out);
 
+/* Whether the route's routing is limited to topk_group of n_group expert groups. */
+bool collective_route_group_limited(const struct moe_route *r);
+
 /* The expected number of the `units` equal shares of `experts` experts that `top_k` of them,
  * drawn at random without repeats, fall in: units (1 - C(E - E/U, k) / C(E, k)). */
 double collective_routed_units(int64_t experts, int64_t top_k, double units);

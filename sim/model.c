@@ -174,8 +174,8 @@ void model_moe_route(const struct scenario *s, double copies, struct moe_route *
 	r->topk_group = m->moe.topk_group;
 	/* auto: DeepSeek's dispatch (V3 report sec. 3.2.2) for its group-limited routing. */
 	r->dedup = s->strategy.moe_dispatcher == MOE_DISPATCH_DEEPEP ||
-		   (s->strategy.moe_dispatcher == MOE_DISPATCH_AUTO && m->moe.n_group > 0 &&
-		    m->moe.topk_group < m->moe.n_group);
+		   (s->strategy.moe_dispatcher == MOE_DISPATCH_AUTO &&
+		    collective_route_group_limited(r));
 }
 
 enum layer_kind model_layer_kind(const struct model_config *m, int64_t i)
